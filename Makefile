@@ -1,0 +1,67 @@
+# memprof: one Makefile, outputs in build/.
+#   make            libmemprof.so and the memprof command
+#   make check      unit tests (analyzer ones also under ASan+UBSan) and integration tests
+#   make bench      the overhead benchmark (bench/README.md)
+#   make install PREFIX=/usr/local
+
+CC ?= gcc
+PREFIX ?= /usr/local
+BUILD := build
+
+WARN := -std=gnu11 -Wall -Wextra -Werror
+CFLAGS_COMMON := $(WARN) -O2 -g -Iinclude -D_GNU_SOURCE
+# The preload lives in other people's processes: hidden symbols, static TLS, no stack
+# protector surprises in code that may run before libc is initialized.
+PRELOAD_CFLAGS := $(CFLAGS_COMMON) -fPIC -fvisibility=hidden -ftls-model=initial-exec \
+	-fno-omit-frame-pointer
+PRELOAD_LIBS := -lunwind -ldl -pthread
+ANALYZER_CFLAGS := $(CFLAGS_COMMON) -Ianalyzer
+ANALYZER_LIBS := -ldw -lelf -ljansson -lm
+SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+TEST_LIBS := -lcmocka
+
+PRELOAD_SRC := $(wildcard preload/*.c)
+PRELOAD_OBJ := $(PRELOAD_SRC:%.c=$(BUILD)/%.o)
+ANALYZER_SRC := $(wildcard analyzer/*.c)
+ANALYZER_LIB_SRC := $(filter-out analyzer/main.c,$(ANALYZER_SRC))
+ANALYZER_OBJ := $(ANALYZER_SRC:%.c=$(BUILD)/%.o)
+ANALYZER_LIB_OBJ := $(ANALYZER_LIB_SRC:%.c=$(BUILD)/%.o)
+ANALYZER_SAN_LIB_OBJ := $(ANALYZER_LIB_SRC:%.c=$(BUILD)/san/%.o)
+HEADERS := $(wildcard include/memprof/*.h preload/*.h analyzer/*.h)
+
+all: $(BUILD)/libmemprof.so $(BUILD)/memprof
+
+$(BUILD)/preload/%.o: preload/%.c $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(PRELOAD_CFLAGS) -c $< -o $@
+
+$(BUILD)/libmemprof.so: $(PRELOAD_OBJ) preload/exports.map
+	$(CC) -shared -Wl,--version-script=preload/exports.map -Wl,-z,now -o $@ $(PRELOAD_OBJ) $(PRELOAD_LIBS)
+
+$(BUILD)/analyzer/%.o: analyzer/%.c $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ANALYZER_CFLAGS) -c $< -o $@
+
+$(BUILD)/san/analyzer/%.o: analyzer/%.c $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ANALYZER_CFLAGS) $(SAN_FLAGS) -c $< -o $@
+
+$(BUILD)/memprof: $(ANALYZER_OBJ)
+	$(CC) -o $@ $(ANALYZER_OBJ) $(ANALYZER_LIBS)
+
+$(BUILD)/san/memprof: $(ANALYZER_SAN_LIB_OBJ) $(BUILD)/san/analyzer/main.o
+	$(CC) $(SAN_FLAGS) -o $@ $^ $(ANALYZER_LIBS)
+
+include tests/tests.mk
+include bench/bench.mk
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/memprof
+	install -m 755 $(BUILD)/memprof $(DESTDIR)$(PREFIX)/bin/memprof
+	install -m 644 $(BUILD)/libmemprof.so $(DESTDIR)$(PREFIX)/lib/memprof/libmemprof.so
+
+clean:
+	rm -rf $(BUILD)
+
+.PHONY: all check install clean bench
+-include tests/fuzz/fuzz.mk

@@ -1,0 +1,38 @@
+/* symbolize.h: turning recorded return addresses into functions, files and lines, offline.
+ *
+ * Works from the module map stored in the trace (path, load bias, build-id) with elfutils'
+ * libdwfl, so it needs the binaries (or their separate debug files) on this machine, not the
+ * process. Inlined calls come back as their own frames. Missing or stripped debug info
+ * degrades to "module+0xoffset"; nothing here aborts on bad input.
+ */
+#ifndef MEMPROF_SYMBOLIZE_H
+#define MEMPROF_SYMBOLIZE_H
+
+#include <stdint.h>
+
+#include "trace_read.h"
+
+struct mp_symbolizer;
+
+/* One source-level frame. Strings are owned by the symbolizer and live until it is freed. */
+struct mp_frame {
+	const char *function; /* demangled; NULL if unknown */
+	const char *file;     /* source path; NULL if unknown */
+	uint32_t line;        /* 0 if unknown */
+	const char *module;   /* basename of the object, e.g. "libfoo.so"; NULL if unmapped */
+	uint64_t address;     /* the recorded return address */
+	uint64_t module_offset; /* address - module load bias (ELF virtual address) */
+	int inlined;          /* 1 if this frame was inlined into the next (outer) one */
+};
+
+struct mp_symbolizer *mp_symbolizer_new(const struct mp_trace *trace);
+void mp_symbolizer_free(struct mp_symbolizer *symbolizer);
+
+/* Symbolizes return address `ip` of a stack of `generation`. Looks up ip - 1 (the call
+ * instruction, not the one after it). Writes up to `max` frames, innermost first (inlined
+ * callees before their caller), and returns how many; always at least 1 when max >= 1.
+ * Results are cached per (generation, ip). */
+int mp_symbolize(struct mp_symbolizer *symbolizer, uint32_t generation, uint64_t ip,
+		 struct mp_frame *frames, int max);
+
+#endif

@@ -1,0 +1,77 @@
+/* trace_read.h: decoding a trace file into one time-ordered stream of events.
+ *
+ * The reader maps the file, validates the header, indexes chunks per thread, loads every
+ * STACK and MODULE record up front (they are few), and then merges the threads' event
+ * streams by time, so memory grows with threads and stacks, not with events. Realloc and
+ * mremap records are delivered as one event carrying both times; callers that need strict
+ * ordering of the release use time_before_ns.
+ */
+#ifndef MEMPROF_TRACE_READ_H
+#define MEMPROF_TRACE_READ_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "memprof/trace_format.h"
+
+struct mp_trace;
+
+struct mp_event {
+	enum mp_record_tag tag;   /* an event tag: MP_REC_MALLOC .. MP_REC_BRK */
+	uint32_t thread_serial;
+	uint32_t tid;
+	uint64_t time_ns;         /* CLOCK_MONOTONIC; for realloc/mremap the time after */
+	uint64_t time_before_ns;  /* realloc/mremap: time before the call; else = time_ns */
+	uint64_t addr;            /* new/allocated address (0 for realloc(p, 0)) */
+	uint64_t old_addr;        /* realloc/mremap: previous address (0 for realloc(NULL,n)) */
+	uint64_t size;            /* requested bytes; mmap/munmap/mremap: length */
+	uint64_t old_size;        /* mremap: old length */
+	uint32_t stack_id;        /* canonical id (see mp_trace_stack), 0 if none */
+	uint32_t failed_function; /* MP_REC_ALLOC_FAILED: the tag of the call that failed */
+	uint32_t prot, flags;     /* mmap; flags also for mremap */
+	int32_t fd;               /* mmap */
+	uint64_t offset;          /* mmap */
+};
+
+struct mp_module {
+	uint64_t start, end, load_bias;
+	const char *path;         /* NUL-terminated, owned by the trace */
+	const uint8_t *build_id;
+	size_t build_id_len;
+};
+
+/* Opens and validates `path`. On failure returns a negative errno-style code and writes
+ * one human-readable line (no trailing newline) into err. */
+int mp_trace_open(const char *path, struct mp_trace **out, char *err, size_t err_len);
+void mp_trace_close(struct mp_trace *trace);
+
+const struct mp_file_header *mp_trace_header(const struct mp_trace *trace);
+const char *mp_trace_exe(const struct mp_trace *trace);
+/* argv joined by NUL bytes; *len receives its length. */
+const char *mp_trace_cmdline(const struct mp_trace *trace, size_t *len);
+
+/* Next event in time order: returns 1 and fills *event, 0 at the end, or a negative code
+ * with a message in err when a record is corrupt (events already returned stay valid). */
+int mp_trace_next(struct mp_trace *trace, struct mp_event *event, char *err, size_t err_len);
+
+/* Canonical stacks: ids 1..mp_trace_stack_count(); identical frame lists recorded under
+ * several raw ids share one canonical id. Frames are innermost first. */
+uint32_t mp_trace_stack_count(const struct mp_trace *trace);
+const uint64_t *mp_trace_stack(const struct mp_trace *trace, uint32_t id, uint32_t *frame_count,
+			       uint32_t *generation);
+
+/* The module containing `ip` in the map of `generation`, or NULL. */
+const struct mp_module *mp_trace_module_at(const struct mp_trace *trace, uint32_t generation,
+					   uint64_t ip);
+
+/* Facts for "incomplete" warnings: chunks whose records stopped early, dropped events,
+ * threads seen. */
+struct mp_trace_stats {
+	uint32_t threads;
+	uint32_t chunks;
+	uint64_t dropped_events;
+	uint32_t corrupt_chunks;
+};
+void mp_trace_stats(const struct mp_trace *trace, struct mp_trace_stats *stats);
+
+#endif

@@ -1,0 +1,1 @@
+bench: ; @echo "bench: not yet"

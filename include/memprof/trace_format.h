@@ -1,0 +1,169 @@
+/* trace_format.h: the on-disk trace format, the contract between libmemprof.so and memprof.
+ *
+ * A trace is one file per process image. All integers are little-endian. The file is:
+ *
+ *   [file header: header_size bytes, page aligned]
+ *   [chunk][chunk][chunk]...            each chunk page aligned, chunk->capacity bytes long
+ *
+ * Each chunk belongs to one thread and holds a run of records. The writer maps chunks
+ * MAP_SHARED and commits each record by advancing chunk->used after the record's bytes are
+ * written, so the kernel keeps everything committed even if the process is SIGKILLed. Bytes
+ * past `used` are a torn or never-written tail and must be ignored by the reader.
+ *
+ * Records inside a chunk are a tag byte followed by fields. Fields are unsigned LEB128
+ * varints ("u"), zigzag-encoded signed LEB128 varints ("s", see varint.h), or, for strings,
+ * a u length followed by that many bytes (no terminating NUL). Each chunk decodes on its
+ * own: the delta bases below restart at every chunk.
+ *
+ * Tags below MP_REC_EXTENDED are events with the fixed field lists below, kept without a
+ * length so that an event costs a few bytes. Tags from MP_REC_EXTENDED up are followed by
+ * u body_length and the body; a reader skips such a record if it does not know the tag.
+ * New record kinds are added there without changing the version.
+ *
+ * Delta bases, per chunk:
+ *   prev_addr  starts at 0; every record's first address field is encoded as
+ *              s(addr - prev_addr) and then becomes prev_addr.
+ *   prev_time  starts at chunk->base_time_ns; every event's time field is u(time -
+ *              prev_time) in nanoseconds of CLOCK_MONOTONIC and then becomes prev_time.
+ *
+ * Records (fields in order):
+ *   MP_REC_MALLOC, MP_REC_CALLOC, MP_REC_POSIX_MEMALIGN, MP_REC_ALIGNED_ALLOC,
+ *   MP_REC_MEMALIGN, MP_REC_VALLOC, MP_REC_PVALLOC:
+ *       s addr, u size, u stack_id, u dtime
+ *       A successful allocation of `size` requested bytes at `addr`. The time is taken
+ *       after the real allocator returned.
+ *   MP_REC_FREE:
+ *       s addr, u dtime
+ *       A free of a non-NULL pointer, time taken before the real free ran.
+ *   MP_REC_REALLOC:
+ *       s old_addr, s (new_addr - old_addr), u size, u stack_id, u dtime_before,
+ *       u dtime_after
+ *       old_addr 0 means realloc(NULL, size); new_addr 0 with size 0 means realloc(p, 0)
+ *       freed p. Time dtime_before is taken before the call (the old block is released at
+ *       that time) and dtime_after after it (the new block exists from then on); prev_time
+ *       advances by both. Also used for reallocarray. prev_addr becomes new_addr.
+ *   MP_REC_ALLOC_FAILED:
+ *       u function (an MP_REC_* allocation tag or MP_REC_REALLOC/MP_REC_MMAP), u size,
+ *       u stack_id, u dtime
+ *       The call returned NULL / MAP_FAILED; nothing became live. No address field.
+ *   MP_REC_MMAP:
+ *       s addr, u length, u prot, u flags, s fd, u offset, u stack_id, u dtime
+ *       A successful mmap/mmap64 by the program (not by malloc itself).
+ *   MP_REC_MUNMAP:
+ *       s addr, u length, u dtime      (time before the real call; may unmap part of a mapping)
+ *   MP_REC_MREMAP:
+ *       s old_addr, u old_length, s (new_addr - old_addr), u new_length, u flags,
+ *       u stack_id, u dtime_before, u dtime_after      (prev_addr becomes new_addr)
+ *   MP_REC_BRK:
+ *       s old_break, s (new_break - old_break), u stack_id, u dtime
+ *       A successful brk()/sbrk() by the program that moved the break.
+ *   MP_REC_STACK (extended):
+ *       u stack_id, u generation, u frame_count, then frame_count times s (ip - prev_ip)
+ *       with prev_ip starting at 0. Frames are return addresses, innermost first, with the
+ *       profiler's own frames removed. Does not change prev_addr. A stack is written before
+ *       the first event that refers to it in the same chunk, or in an earlier chunk of the
+ *       same trace. Two STACK records may carry the same frames under different ids.
+ *       stack_id 0 means "no stack" and is never defined.
+ *   MP_REC_MODULE (extended):
+ *       u generation, s start, u (end - start), u load_bias, string path, string build_id
+ *       One loaded object: the address range [start, end) covered by its PT_LOAD segments,
+ *       the bias added to its ELF virtual addresses, the path it was loaded from (the main
+ *       executable's real path for the program itself) and its GNU build-id bytes (may be
+ *       empty). Does not change prev_addr. The module map of a generation is the union of
+ *       its MODULE records; a stack of generation G is symbolized with the map of G.
+ *       The generation increases whenever the program dlclose()s a library, so addresses
+ *       reused by a later library never resolve into the unloaded one.
+ *
+ * A reader must reject a file whose magic or version differ, must stop decoding a chunk at
+ * `used`, and must treat a record that does not decode inside `used` as corruption.
+ */
+#ifndef MEMPROF_TRACE_FORMAT_H
+#define MEMPROF_TRACE_FORMAT_H
+
+#include <stdint.h>
+
+#define MP_TRACE_MAGIC "MEMPROF\x1a"
+#define MP_TRACE_MAGIC_LEN 8
+#define MP_TRACE_VERSION 1u
+
+#define MP_CHUNK_MAGIC 0x4b43504du /* "MPCK" little-endian */
+
+/* Largest frame count a STACK record may hold; MEMPROF_MAX_FRAMES is clamped to it. */
+#define MP_MAX_FRAMES_LIMIT 256u
+
+enum mp_end_state {
+	MP_END_RUNNING = 0, /* never finished: killed (SIGKILL), crashed, or still running */
+	MP_END_EXIT = 1,    /* exit() or return from main; end_status holds the status */
+	MP_END_EXIT_NOW = 2,/* _exit()/_Exit(); end_status holds the status */
+	MP_END_EXEC = 3,    /* replaced by execve(); a new trace continues the process */
+};
+
+/* The file header. Strings follow the fixed part inside header_size bytes. */
+struct mp_file_header {
+	char magic[MP_TRACE_MAGIC_LEN];
+	uint32_t version;
+	uint32_t header_size;      /* bytes before the first chunk, a multiple of page_size */
+	uint32_t page_size;
+	uint32_t pid;
+	uint32_t ppid;
+	uint32_t max_frames;       /* MEMPROF_MAX_FRAMES in effect */
+	uint64_t start_realtime_ns;  /* CLOCK_REALTIME at start, for display */
+	uint64_t start_monotonic_ns; /* CLOCK_MONOTONIC at start; event times use this clock */
+	uint64_t sample_bytes;     /* 0: every call recorded (sampling is reserved for later) */
+	/* Written as the process ends; stays MP_END_RUNNING if it never got the chance. */
+	uint32_t end_state;
+	int32_t end_status;
+	uint64_t end_monotonic_ns;
+	uint32_t exe_len;          /* bytes of the executable path at exe_offset */
+	uint32_t exe_offset;
+	uint32_t cmdline_len;      /* argv joined by NUL bytes, at cmdline_offset */
+	uint32_t cmdline_offset;
+	uint32_t cmdline_truncated;/* nonzero if argv did not fit */
+	uint32_t reserved[7];
+};
+_Static_assert(sizeof(struct mp_file_header) == 128, "file header layout is part of the format");
+
+/* The head of every chunk. */
+struct mp_chunk_header {
+	uint32_t magic;            /* MP_CHUNK_MAGIC */
+	uint32_t header_size;      /* sizeof(struct mp_chunk_header) */
+	uint32_t capacity;         /* bytes of this chunk, header included, page aligned */
+	uint32_t used;             /* committed bytes, header included; records end here */
+	uint32_t thread_serial;    /* 1, 2, ... in order of first event; unique in a trace */
+	uint32_t tid;              /* the kernel's thread id, for display */
+	uint32_t chunk_seq;        /* 0, 1, ... within the thread */
+	uint32_t flags;            /* MP_CHUNK_* */
+	uint64_t base_time_ns;     /* CLOCK_MONOTONIC base of this chunk's time deltas */
+	uint32_t dropped_events;   /* events this thread could not record while on this chunk */
+	uint32_t reserved[5];
+};
+_Static_assert(sizeof(struct mp_chunk_header) == 64, "chunk header layout is part of the format");
+
+enum mp_chunk_flags {
+	MP_CHUNK_LAST = 1u, /* the thread ended after this chunk */
+};
+
+enum mp_record_tag {
+	MP_REC_MALLOC = 1,
+	MP_REC_CALLOC = 2,
+	MP_REC_POSIX_MEMALIGN = 3,
+	MP_REC_ALIGNED_ALLOC = 4,
+	MP_REC_MEMALIGN = 5,
+	MP_REC_VALLOC = 6,
+	MP_REC_PVALLOC = 7,
+	MP_REC_FREE = 8,
+	MP_REC_REALLOC = 9,
+	MP_REC_ALLOC_FAILED = 10,
+	MP_REC_MMAP = 11,
+	MP_REC_MUNMAP = 12,
+	MP_REC_MREMAP = 13,
+	MP_REC_BRK = 14,
+	MP_REC_EXTENDED = 64, /* this tag and above: u body_length, then the body */
+	MP_REC_STACK = 64,
+	MP_REC_MODULE = 65,
+};
+
+/* Upper bound of one encoded event record (not STACK or MODULE): tag + 8 varints. */
+#define MP_EVENT_RECORD_MAX 96u
+
+#endif

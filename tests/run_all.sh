@@ -1,0 +1,28 @@
+#!/bin/sh
+# Runs every test given on the command line, each in its own scratch directory, and
+# prints one line per test; exits 1 if any failed. Output of a failing test is shown.
+set -u
+top=$(pwd)
+failed=0
+count=0
+scratch=$(mktemp -d "${TMPDIR:-/tmp}/memprof-tests.XXXXXX")
+for test in "$@"; do
+	count=$((count + 1))
+	name=$(basename "$test")
+	dir="$scratch/$count-$name"
+	mkdir -p "$dir"
+	case "$test" in
+	*.sh) cmd="sh $top/$test" ;;
+	*) cmd="$top/$test" ;;
+	esac
+	if (cd "$dir" && MEMPROF_TOP="$top" MEMPROF_BUILD="$top/${BUILD:-build}" $cmd >"$dir/log" 2>&1); then
+		echo "PASS $test"
+	else
+		echo "FAIL $test"
+		sed 's/^/    /' "$dir/log" | tail -n 60
+		failed=$((failed + 1))
+	fi
+done
+echo "$((count - failed))/$count test programs passed"
+[ "$failed" -eq 0 ] && rm -rf "$scratch"
+[ "$failed" -eq 0 ]

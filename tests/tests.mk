@@ -1,0 +1,62 @@
+# Tests: cmocka unit tests per module, programs run under the preload, integration checks.
+#   tests/unit/preload/test_*.c   linked with the preload's objects minus the libc shim
+#   tests/unit/analyzer/test_*.c  linked with the analyzer's objects, plain and ASan+UBSan
+#   tests/progs/*.c, *.cc         small programs the integration tests run under LD_PRELOAD
+#   tests/integration/test_*.c    cmocka programs that run progs and decode their traces
+#   tests/integration/*.sh        command-line checks of `memprof`
+
+CXX ?= g++
+PRELOAD_TESTABLE_OBJ := $(filter-out $(BUILD)/preload/interpose.o $(BUILD)/preload/init.o,$(PRELOAD_OBJ))
+
+UNIT_PRELOAD_SRC := $(wildcard tests/unit/preload/test_*.c)
+UNIT_PRELOAD_BIN := $(UNIT_PRELOAD_SRC:tests/unit/preload/%.c=$(BUILD)/tests/unit/%)
+UNIT_ANALYZER_SRC := $(wildcard tests/unit/analyzer/test_*.c)
+UNIT_ANALYZER_BIN := $(UNIT_ANALYZER_SRC:tests/unit/analyzer/%.c=$(BUILD)/tests/unit/%)
+UNIT_ANALYZER_SAN_BIN := $(UNIT_ANALYZER_SRC:tests/unit/analyzer/%.c=$(BUILD)/san/tests/unit/%)
+PROGS_C := $(wildcard tests/progs/*.c)
+PROGS_CXX := $(wildcard tests/progs/*.cc)
+PROGS_BIN := $(PROGS_C:tests/progs/%.c=$(BUILD)/tests/progs/%) \
+	$(PROGS_CXX:tests/progs/%.cc=$(BUILD)/tests/progs/%)
+INTEG_SRC := $(wildcard tests/integration/test_*.c)
+INTEG_BIN := $(INTEG_SRC:tests/integration/%.c=$(BUILD)/tests/integration/%)
+INTEG_SH := $(wildcard tests/integration/*.sh)
+
+# Test programs keep frame-rich, unoptimized code so stacks and line numbers are exact.
+PROG_CFLAGS := -std=gnu11 -Wall -Wextra -Werror -O0 -g -D_GNU_SOURCE -pthread
+
+$(BUILD)/tests/unit/%: tests/unit/preload/%.c $(PRELOAD_TESTABLE_OBJ) $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_COMMON) -Ipreload -o $@ $< $(PRELOAD_TESTABLE_OBJ) $(PRELOAD_LIBS) $(TEST_LIBS)
+
+$(BUILD)/tests/unit/%: tests/unit/analyzer/%.c $(ANALYZER_LIB_OBJ) $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ANALYZER_CFLAGS) -o $@ $< $(ANALYZER_LIB_OBJ) $(ANALYZER_LIBS) $(TEST_LIBS)
+
+$(BUILD)/san/tests/unit/%: tests/unit/analyzer/%.c $(ANALYZER_SAN_LIB_OBJ) $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ANALYZER_CFLAGS) $(SAN_FLAGS) -o $@ $< $(ANALYZER_SAN_LIB_OBJ) $(ANALYZER_LIBS) $(TEST_LIBS)
+
+$(BUILD)/tests/progs/%: tests/progs/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(PROG_CFLAGS) -o $@ $< -ldl -rdynamic
+
+$(BUILD)/tests/progs/%.so: tests/progs/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(PROG_CFLAGS) -fPIC -shared -o $@ $<
+
+$(BUILD)/tests/progs/%: tests/progs/%.cc
+	@mkdir -p $(dir $@)
+	$(CXX) -Wall -Wextra -Werror -O0 -g -pthread -o $@ $<
+
+$(BUILD)/tests/integration/%: tests/integration/%.c $(ANALYZER_LIB_OBJ) $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ANALYZER_CFLAGS) -Itests/integration -o $@ $< $(ANALYZER_LIB_OBJ) $(ANALYZER_LIBS) $(TEST_LIBS)
+
+test-programs: $(PROGS_BIN)
+
+check: all $(UNIT_PRELOAD_BIN) $(UNIT_ANALYZER_BIN) $(UNIT_ANALYZER_SAN_BIN) $(BUILD)/san/memprof \
+		$(PROGS_BIN) $(INTEG_BIN)
+	@BUILD=$(BUILD) tests/run_all.sh $(UNIT_PRELOAD_BIN) $(UNIT_ANALYZER_BIN) \
+		$(UNIT_ANALYZER_SAN_BIN) $(INTEG_BIN) $(INTEG_SH)
+
+.PHONY: test-programs
