@@ -1,0 +1,274 @@
+/* heap_model.c: exact heap, mmap and brk accounting replayed from trace events. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "heap_model.h"
+
+int mp_heap_model_init(struct mp_heap_model *model, uint32_t stack_count, uint32_t page_size)
+{
+	memset(model, 0, sizeof(*model));
+	mp_mappings_init(&model->mappings, page_size);
+	if (mp_live_blocks_init(&model->blocks) ||
+	    mp_stack_stats_init(&model->stacks, stack_count)) {
+		mp_heap_model_destroy(model);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+void mp_heap_model_destroy(struct mp_heap_model *model)
+{
+	mp_live_blocks_destroy(&model->blocks);
+	mp_stack_stats_destroy(&model->stacks);
+	mp_mappings_destroy(&model->mappings);
+	free(model->last_alloc_seq);
+	model->last_alloc_seq = NULL;
+	model->thread_capacity = 0;
+}
+
+/* The per-thread slot for temporaries; NULL on -ENOMEM. Serials are small and dense. */
+static uint64_t *heap_model_thread(struct mp_heap_model *model, uint32_t serial)
+{
+	if (serial >= model->thread_capacity) {
+		uint32_t capacity = model->thread_capacity ? model->thread_capacity : 64;
+		uint64_t *seqs;
+		while (capacity <= serial)
+			capacity *= 2;
+		seqs = realloc(model->last_alloc_seq, capacity * sizeof(*seqs));
+		if (!seqs)
+			return NULL;
+		memset(seqs + model->thread_capacity, 0,
+		       (capacity - model->thread_capacity) * sizeof(*seqs));
+		model->last_alloc_seq = seqs;
+		model->thread_capacity = capacity;
+	}
+	return &model->last_alloc_seq[serial];
+}
+
+static int heap_model_count_call(struct mp_heap_model *model, uint32_t stack_id)
+{
+	struct mp_stack_agg *agg = mp_stack_stats_at(&model->stacks, stack_id);
+
+	if (!agg)
+		return -ENOMEM;
+	agg->calls++;
+	return 0;
+}
+
+/* Takes the block at addr out of the live set, charging its stack; returns 1 if it was
+ * live, 0 if not, -ENOMEM. `thread` is the releasing thread's slot, NULL if the release
+ * is not a call by the program (a stale block dropped). */
+static int heap_model_release(struct mp_heap_model *model, uint64_t addr, uint64_t *thread)
+{
+	struct mp_live_block block;
+	struct mp_stack_agg *agg;
+
+	if (!mp_live_blocks_remove(&model->blocks, addr, &block))
+		return 0;
+	agg = mp_stack_stats_at(&model->stacks, block.stack_id);
+	if (!agg)
+		return -ENOMEM;
+	mp_stack_stats_touch(&model->stacks, agg);
+	agg->live_bytes -= block.size;
+	agg->live_blocks--;
+	model->totals.live_bytes -= block.size;
+	model->totals.live_blocks--;
+	if (thread && *thread == block.alloc_seq) {
+		model->totals.temporary_allocations++;
+		agg->temporary++;
+	}
+	return 1;
+}
+
+/* A free-like release by the program: counts unknown addresses. */
+static int heap_model_free(struct mp_heap_model *model, const struct mp_event *event, uint64_t addr)
+{
+	uint64_t *thread = heap_model_thread(model, event->thread_serial);
+	int found;
+
+	if (!thread)
+		return -ENOMEM;
+	found = heap_model_release(model, addr, thread);
+	if (found == 0)
+		model->totals.unknown_frees++;
+	return found < 0 ? found : 0;
+}
+
+static void heap_model_check_peak(struct mp_heap_model *model, const struct mp_event *event)
+{
+	struct mp_heap_totals *totals = &model->totals;
+
+	if (totals->live_bytes > totals->peak_bytes) {
+		totals->peak_bytes = totals->live_bytes;
+		totals->peak_blocks = totals->live_blocks;
+		totals->peak_time_ns = event->time_ns;
+		totals->peak_event = totals->events;
+		mp_stack_stats_mark_peak(&model->stacks);
+	}
+}
+
+static int heap_model_alloc(struct mp_heap_model *model, const struct mp_event *event)
+{
+	struct mp_live_block block = {
+		.addr = event->addr, .size = event->size, .alloc_seq = ++model->alloc_seq,
+		.stack_id = event->stack_id, .thread_serial = event->thread_serial,
+	};
+	uint64_t *thread = heap_model_thread(model, event->thread_serial);
+	struct mp_stack_agg *agg;
+	int err = heap_model_release(model, event->addr, NULL);
+
+	if (err < 0 || !thread)
+		return -ENOMEM;
+	model->totals.replaced_blocks += (uint64_t)err;
+	if (mp_live_blocks_insert(&model->blocks, &block))
+		return -ENOMEM;
+	agg = mp_stack_stats_at(&model->stacks, event->stack_id);
+	if (!agg)
+		return -ENOMEM;
+	mp_stack_stats_touch(&model->stacks, agg);
+	agg->allocations++;
+	agg->allocated_bytes += event->size;
+	agg->live_bytes += event->size;
+	agg->live_blocks++;
+	model->totals.allocated_bytes += event->size;
+	model->totals.live_bytes += event->size;
+	model->totals.live_blocks++;
+	*thread = block.alloc_seq;
+	return 0;
+}
+
+static int heap_model_realloc(struct mp_heap_model *model, const struct mp_event *event)
+{
+	int err = heap_model_count_call(model, event->stack_id);
+
+	if (err)
+		return err;
+	if (event->old_addr == 0) {
+		model->totals.allocations++;
+		return event->addr ? heap_model_alloc(model, event) : 0;
+	}
+	if (event->addr == 0 && event->size == 0) {
+		model->totals.frees++;
+		return heap_model_free(model, event, event->old_addr);
+	}
+	model->totals.reallocs++;
+	err = heap_model_free(model, event, event->old_addr);
+	return err ? err : heap_model_alloc(model, event);
+}
+
+static void heap_model_mmap_peak(struct mp_heap_model *model, const struct mp_event *event)
+{
+	struct mp_heap_totals *totals = &model->totals;
+
+	totals->mmap_live_bytes = model->mappings.live_bytes;
+	if (totals->mmap_live_bytes > totals->mmap_peak_bytes) {
+		totals->mmap_peak_bytes = totals->mmap_live_bytes;
+		totals->mmap_peak_time_ns = event->time_ns;
+	}
+}
+
+static int heap_model_mmap(struct mp_heap_model *model, const struct mp_event *event)
+{
+	uint64_t page = model->mappings.page_size;
+	int err = heap_model_count_call(model, event->stack_id);
+
+	if (err)
+		return err;
+	model->totals.mmaps++;
+	/* Every call maps its whole (page-rounded) length, even over an older mapping. */
+	model->totals.mmap_bytes += event->size + (page - event->size % page) % page;
+	return mp_mappings_map(&model->mappings, event->addr, event->size, event->stack_id);
+}
+
+static int heap_model_munmap(struct mp_heap_model *model, const struct mp_event *event)
+{
+	int64_t removed = mp_mappings_unmap(&model->mappings, event->addr, event->size);
+
+	model->totals.munmaps++;
+	if (removed == 0)
+		model->totals.unknown_unmaps++;
+	return removed < 0 ? (int)removed : 0;
+}
+
+static int heap_model_mremap(struct mp_heap_model *model, const struct mp_event *event)
+{
+	uint64_t before = model->mappings.live_bytes;
+	int err = heap_model_count_call(model, event->stack_id);
+
+	if (err)
+		return err;
+	model->totals.mremaps++;
+	if (!mp_mappings_find(&model->mappings, event->old_addr))
+		model->totals.unknown_unmaps++;
+	err = mp_mappings_remap(&model->mappings, event->old_addr, event->old_size, event->addr,
+				event->size, event->stack_id);
+	/* Growth counts as newly mapped; a pure move of known bytes does not. */
+	if (model->mappings.live_bytes > before)
+		model->totals.mmap_bytes += model->mappings.live_bytes - before;
+	return err;
+}
+
+static int heap_model_brk(struct mp_heap_model *model, const struct mp_event *event)
+{
+	struct mp_heap_totals *totals = &model->totals;
+
+	totals->brks++;
+	if (totals->brk_start == 0)
+		totals->brk_start = event->old_addr;
+	totals->brk_current = event->addr;
+	if (event->addr > totals->brk_start && event->addr - totals->brk_start > totals->brk_peak_bytes)
+		totals->brk_peak_bytes = event->addr - totals->brk_start;
+	return heap_model_count_call(model, event->stack_id);
+}
+
+static int heap_model_dispatch(struct mp_heap_model *model, const struct mp_event *event)
+{
+	switch (event->tag) {
+	case MP_REC_MALLOC: case MP_REC_CALLOC: case MP_REC_POSIX_MEMALIGN:
+	case MP_REC_ALIGNED_ALLOC: case MP_REC_MEMALIGN: case MP_REC_VALLOC: case MP_REC_PVALLOC:
+		model->totals.allocations++;
+		if (heap_model_count_call(model, event->stack_id))
+			return -ENOMEM;
+		return heap_model_alloc(model, event);
+	case MP_REC_FREE:
+		model->totals.frees++;
+		return heap_model_free(model, event, event->addr);
+	case MP_REC_REALLOC:
+		return heap_model_realloc(model, event);
+	case MP_REC_ALLOC_FAILED:
+		model->totals.failed_calls++;
+		return heap_model_count_call(model, event->stack_id);
+	case MP_REC_MMAP:
+		return heap_model_mmap(model, event);
+	case MP_REC_MUNMAP:
+		return heap_model_munmap(model, event);
+	case MP_REC_MREMAP:
+		return heap_model_mremap(model, event);
+	case MP_REC_BRK:
+		return heap_model_brk(model, event);
+	default:
+		return 0;
+	}
+}
+
+int mp_heap_model_feed(struct mp_heap_model *model, const struct mp_event *event)
+{
+	struct mp_heap_totals *totals = &model->totals;
+	int err;
+
+	totals->events++;
+	if (totals->first_time_ns == 0 || event->time_before_ns < totals->first_time_ns)
+		totals->first_time_ns = event->time_before_ns ? event->time_before_ns : event->time_ns;
+	if (event->time_ns > totals->last_time_ns)
+		totals->last_time_ns = event->time_ns;
+	err = heap_model_dispatch(model, event);
+	heap_model_check_peak(model, event);
+	heap_model_mmap_peak(model, event);
+	return err;
+}
+
+void mp_heap_model_finish(struct mp_heap_model *model)
+{
+	mp_stack_stats_finish(&model->stacks);
+}

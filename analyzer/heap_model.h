@@ -1,0 +1,79 @@
+/* heap_model.h: replaying a trace's events into exact heap and mmap accounting.
+ *
+ * Pure computation: fed one struct mp_event at a time in trace order, it keeps the live
+ * blocks, the call counters, the heap peak (and each stack's share of it), what is still
+ * live at the end (the leaks), temporary allocations and the mmap/brk totals. No I/O, so
+ * tests can drive it with hand-made events. Memory grows with live blocks, stacks and
+ * threads, never with the number of events.
+ *
+ * Semantics (the numbers the reports print):
+ *   - malloc, calloc, posix_memalign, aligned_alloc, memalign, valloc, pvalloc and
+ *     realloc(NULL, n) count as allocations; free and realloc(p, 0) as frees; any other
+ *     realloc as a realloc, which releases the old block (at time_before_ns) and then
+ *     creates the new one. allocated_bytes sums the size of every block created.
+ *   - MP_REC_ALLOC_FAILED counts as a failed call and never becomes live.
+ *   - A release of an address that is not live (allocated before tracing, or dropped)
+ *     is counted in unknown_frees and otherwise ignored. An allocation at an address that
+ *     is still live (its free was not seen) first drops the stale block (replaced_blocks).
+ *   - A block is temporary when the thread that releases it (by free or realloc) made no
+ *     other allocation since allocating it; heaptrack's definition, per thread.
+ *   - "heap" is the malloc family only; mmap'd bytes (page-rounded) and the brk growth are
+ *     tracked on their own.
+ */
+#ifndef MEMPROF_HEAP_MODEL_H
+#define MEMPROF_HEAP_MODEL_H
+
+#include <stdint.h>
+
+#include "live_blocks.h"
+#include "mappings.h"
+#include "stack_stats.h"
+#include "trace_read.h"
+
+struct mp_heap_totals {
+	uint64_t events;          /* events fed */
+	uint64_t first_time_ns, last_time_ns; /* of the events fed; 0 if none */
+
+	uint64_t allocations, frees, reallocs, failed_calls;
+	uint64_t mmaps, munmaps, mremaps, brks;
+	uint64_t allocated_bytes;
+
+	uint64_t live_bytes, live_blocks;  /* heap, now; at the end: leaked */
+	uint64_t peak_bytes, peak_blocks;  /* heap peak; its first occurrence */
+	uint64_t peak_time_ns, peak_event; /* peak_event: 1-based index of the event */
+	uint64_t temporary_allocations;
+
+	uint64_t unknown_frees;   /* free/realloc of an address that was not live */
+	uint64_t replaced_blocks; /* allocation at an address already live */
+	uint64_t unknown_unmaps;  /* munmap/mremap of nothing the program mapped itself */
+
+	uint64_t mmap_bytes;      /* bytes mapped in total (mmap and mremap growth) */
+	uint64_t mmap_live_bytes, mmap_peak_bytes, mmap_peak_time_ns;
+	uint64_t brk_start;       /* the first break seen; 0 if no brk event */
+	uint64_t brk_current;
+	uint64_t brk_peak_bytes;  /* highest break above brk_start */
+};
+
+struct mp_heap_model {
+	struct mp_heap_totals totals;
+	struct mp_live_blocks blocks;
+	struct mp_stack_stats stacks;
+	struct mp_mappings mappings;
+	uint64_t *last_alloc_seq; /* per thread serial: alloc_seq of its latest allocation */
+	uint32_t thread_capacity;
+	uint64_t alloc_seq;
+};
+
+/* Initializes an empty model expecting stack ids up to stack_count (more are accepted)
+ * and rounding mapping lengths to page_size (0: none). Returns 0 or -ENOMEM. */
+int mp_heap_model_init(struct mp_heap_model *model, uint32_t stack_count, uint32_t page_size);
+void mp_heap_model_destroy(struct mp_heap_model *model);
+
+/* Applies one event. Returns 0, or -ENOMEM (the event may then be partly applied; the
+ * caller should stop). Events with an unknown tag are ignored. */
+int mp_heap_model_feed(struct mp_heap_model *model, const struct mp_event *event);
+
+/* Ends the replay: makes each stack's peak share final. Call after the last event. */
+void mp_heap_model_finish(struct mp_heap_model *model);
+
+#endif
