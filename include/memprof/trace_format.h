@@ -119,7 +119,7 @@ struct mp_file_header {
 	uint32_t cmdline_len;      /* argv joined by NUL bytes, at cmdline_offset */
 	uint32_t cmdline_offset;
 	uint32_t cmdline_truncated;/* nonzero if argv did not fit */
-	uint32_t reserved[7];
+	uint32_t reserved[9];
 };
 _Static_assert(sizeof(struct mp_file_header) == 128, "file header layout is part of the format");
 
