@@ -1,0 +1,46 @@
+/* config.c: the MEMPROF_* options, read once when recording starts.
+ *
+ *   MEMPROF_OUTPUT      trace path; %p is the pid, %e the executable's name
+ *                       (default: memprof.%e.%p.trace in the working directory)
+ *   MEMPROF_MAX_FRAMES  deepest stack recorded (default 64, at most 256)
+ *   MEMPROF_QUIET=1     no line on stderr at exit
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+#define DEFAULT_MAX_FRAMES 64u
+#define DEFAULT_OUTPUT "memprof.%e.%p.trace"
+
+struct mp_config mp_config;
+
+static uint32_t parse_frames(const char *text)
+{
+	uint64_t value = 0;
+	if (!*text)
+		return DEFAULT_MAX_FRAMES;
+	for (; *text; text++) {
+		if (*text < '0' || *text > '9')
+			return DEFAULT_MAX_FRAMES;
+		value = value * 10 + (uint64_t)(*text - '0');
+		if (value > MP_MAX_FRAMES_LIMIT)
+			return MP_MAX_FRAMES_LIMIT;
+	}
+	return value == 0 ? 1 : (uint32_t)value;
+}
+
+void mp_config_load(void)
+{
+	char value[64];
+
+	mp_config.quiet = mp_env_get("MEMPROF_QUIET", value, sizeof(value)) && value[0] &&
+			  strcmp(value, "0") != 0;
+	mp_config.max_frames = DEFAULT_MAX_FRAMES;
+	if (mp_env_get("MEMPROF_MAX_FRAMES", value, sizeof(value)))
+		mp_config.max_frames = parse_frames(value);
+	if (!mp_env_get("MEMPROF_OUTPUT", mp_config.output_pattern,
+			sizeof(mp_config.output_pattern)) ||
+	    !mp_config.output_pattern[0])
+		strcpy(mp_config.output_pattern, DEFAULT_OUTPUT);
+}

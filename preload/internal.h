@@ -1,0 +1,172 @@
+/* internal.h: what the preload's files share, and the rules every one of them obeys.
+ *
+ * Rules of the recording path (everything reachable from an interposed function):
+ *  - No malloc, no stdio, no getenv: memory comes from raw mmap, text goes out through
+ *    write(2) from fixed buffers, the environment is read by mp_env_get.
+ *  - No lock and no shared atomic on the common path of an allocation. Locks are taken only
+ *    on slow paths: a new chunk, a new stack, a changed module map.
+ *  - Each thread has a recursion flag (struct mp_thread.busy). While it is set, interposed
+ *    calls go straight to the real functions: that is how libunwind's and dlsym's own
+ *    allocations, and a signal handler interrupting the recorder, stay out of the trace.
+ *  - A free is recorded before the real free runs, so the address cannot be handed out
+ *    again before its release is in the trace; an allocation is recorded after the real
+ *    call returns. Cross-thread order in the trace follows from these two times.
+ *  - Never abort the host: on an error the recorder stops recording, says so once on
+ *    stderr and counts what it dropped.
+ *  - fork: the child gets its own trace (init.c's atfork handlers); chunks of the parent
+ *    are unmapped in the child, never written.
+ */
+#ifndef MEMPROF_PRELOAD_INTERNAL_H
+#define MEMPROF_PRELOAD_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "memprof/trace_format.h"
+
+#define MP_HIDDEN __attribute__((visibility("hidden")))
+#define MP_LIKELY(x) __builtin_expect(!!(x), 1)
+#define MP_UNLIKELY(x) __builtin_expect(!!(x), 0)
+
+/* Per-thread writer state. Lives in initial-exec TLS, so it exists before the thread's
+ * first event and costs no allocation. */
+struct mp_thread {
+	uint8_t *pos;        /* next byte to write in the current chunk */
+	uint8_t *limit;      /* end of the current chunk */
+	uint8_t *chunk;      /* start of the current chunk (its header), NULL if none */
+	uint64_t prev_addr;  /* delta bases, see trace_format.h */
+	uint64_t prev_time;
+	uint32_t serial;     /* 0 until the thread's first chunk */
+	uint32_t chunk_seq;
+	int busy;            /* recursion flag */
+	int registered;      /* on the list of live threads (chunk.c) */
+	struct mp_thread *next_live;
+	struct mp_thread *prev_live;
+};
+
+/* --- sys.c: raw system access usable before libc is initialized --- */
+uint64_t mp_now_ns(void);
+/* Copies the value of environment variable `name` into out (NUL-terminated, truncated to
+ * out_len - 1); returns 1 if set, 0 if not. Reads environ when libc has set it up and
+ * /proc/self/environ before that. */
+int mp_env_get(const char *name, char *out, size_t out_len);
+/* Reads up to len bytes of a small file into buf; returns bytes read or -errno. */
+long mp_read_file(const char *path, char *buf, size_t len);
+/* Writes all of buf to fd, retrying on EINTR; errors are ignored. */
+void mp_write_all(int fd, const char *buf, size_t len);
+/* Formats value in decimal at out (20 bytes suffice); returns the byte after it. */
+char *mp_fmt_u64(char *out, uint64_t value);
+/* Appends src to the string in dst of capacity cap; returns 0 or -ENAMETOOLONG. */
+int mp_str_append(char *dst, size_t cap, const char *src);
+/* Anonymous private memory straight from the kernel; NULL on failure. */
+void *mp_map_anon(size_t len);
+void mp_unmap(void *addr, size_t len);
+/* Prints "memprof: <msg>\n" on stderr (errors are said even under MEMPROF_QUIET). */
+void mp_say(const char *msg);
+
+/* --- config.c: options read once at initialization --- */
+struct mp_config {
+	int quiet;
+	uint32_t max_frames;
+	char output_pattern[4096];
+};
+extern struct mp_config mp_config;
+void mp_config_load(void);
+
+/* --- trace_file.c: the trace file and its chunks --- */
+/* Creates this process's trace file and maps its header. A fork child never replaces an
+ * existing file of the same name (its parent's). 0 or -errno. */
+int mp_trace_file_create(int fork_child);
+/* Maps a fresh chunk of `capacity` bytes at the end of the file and fills its header. */
+uint8_t *mp_trace_file_new_chunk(uint32_t capacity, const struct mp_chunk_header *header);
+/* Records how the process ended in the file header. */
+void mp_trace_file_set_end(enum mp_end_state state, int status);
+const char *mp_trace_file_path(void);
+/* The real path of the executable, read once at creation. */
+const char *mp_trace_file_exe(void);
+/* In a fork child: forget the parent's file (never written again) and its lock. */
+void mp_trace_file_forget(void);
+void mp_trace_file_lock(void);
+void mp_trace_file_unlock(void);
+
+/* --- chunk.c: per-thread chunks, reservation and commit --- */
+extern __thread struct mp_thread mp_self_thread __attribute__((tls_model("initial-exec")));
+/* Returns a pointer with at least `need` writable bytes in the thread's chunk, starting a
+ * new chunk if needed, or NULL if recording is impossible (the event is counted dropped). */
+uint8_t *mp_chunk_reserve_slow(struct mp_thread *thread, size_t need);
+static inline uint8_t *mp_chunk_reserve(struct mp_thread *thread, size_t need)
+{
+	if (MP_LIKELY((size_t)(thread->limit - thread->pos) >= need))
+		return thread->pos;
+	return mp_chunk_reserve_slow(thread, need);
+}
+/* Publishes the bytes up to `end`: after this store they survive the process dying. */
+static inline void mp_chunk_commit(struct mp_thread *thread, uint8_t *end)
+{
+	struct mp_chunk_header *header = (struct mp_chunk_header *)thread->chunk;
+	thread->pos = end;
+	__atomic_store_n(&header->used, (uint32_t)(end - thread->chunk), __ATOMIC_RELEASE);
+}
+/* The thread is ending: mark its chunk last and unmap it. */
+void mp_chunk_thread_exit(struct mp_thread *thread);
+/* In a fork child: unmap every chunk inherited from the parent and reset this thread. */
+void mp_chunk_after_fork_child(struct mp_thread *self);
+/* Creates the key whose destructor ends a thread's chunk. */
+void mp_chunk_init(void);
+void mp_chunk_lock(void);
+void mp_chunk_unlock(void);
+
+/* --- stacks.c: capture and interning --- */
+/* Captures the caller's stack and returns its id, writing a STACK record first if the
+ * stack is new. Returns 0 if no stack could be had. */
+uint32_t mp_stack_current(struct mp_thread *thread);
+/* Sets the address range of libmemprof's own code, whose frames are never recorded. */
+void mp_stacks_init(uintptr_t self_start, uintptr_t self_end);
+/* In a fork child: the parent's ids mean nothing in the child's trace. */
+void mp_stacks_reset(void);
+
+/* --- modules.c: the module map --- */
+/* The generation stacks are interned under; changes when a library is unloaded. */
+uint32_t mp_modules_generation(void);
+/* Writes MODULE records if the set of loaded objects changed since they were last
+ * written. Called on slow paths only. */
+void mp_modules_sync(struct mp_thread *thread);
+/* A library was unloaded: addresses may be reused, so stacks start a new generation. */
+void mp_modules_unloaded(void);
+/* The range of the object containing `addr` (used to find libmemprof itself). */
+int mp_modules_range_of(uintptr_t addr, uintptr_t *start, uintptr_t *end);
+void mp_modules_reset(void);
+
+/* --- record.c: the recorder API the libc shim calls --- */
+void mp_record_alloc(enum mp_record_tag tag, void *addr, size_t size);
+void mp_record_free(void *addr);
+void mp_record_realloc(void *old_addr, void *new_addr, size_t size, uint64_t time_before);
+void mp_record_failed(enum mp_record_tag function, size_t size);
+void mp_record_mmap(void *addr, size_t length, int prot, int flags, int fd, uint64_t offset);
+void mp_record_munmap(void *addr, size_t length);
+void mp_record_mremap(void *old_addr, size_t old_length, void *new_addr, size_t new_length,
+		      int flags, uint64_t time_before);
+void mp_record_brk(void *old_break, void *new_break);
+/* The set of loaded objects may have changed (after dlclose): sync the module map. */
+void mp_record_module_change(void);
+/* Encodes an extended record (tag >= MP_REC_EXTENDED) with the given body. */
+void mp_record_extended(struct mp_thread *thread, enum mp_record_tag tag, const uint8_t *body,
+			size_t body_len);
+
+/* --- init.c: life cycle --- */
+enum mp_state { MP_STATE_UNINIT, MP_STATE_INITIALIZING, MP_STATE_READY, MP_STATE_OFF };
+extern int mp_state;
+/* Makes the recorder ready if it is not; returns 1 if events may be recorded. */
+int mp_init_slow(void);
+static inline int mp_ready(void)
+{
+	if (MP_LIKELY(__atomic_load_n(&mp_state, __ATOMIC_ACQUIRE) == MP_STATE_READY))
+		return 1;
+	return mp_init_slow();
+}
+/* Stops recording for good after an error inside the host; says why once. */
+void mp_disable(const char *why);
+/* The process is about to end by _exit()/exec(); print the trace's path now. */
+void mp_announce_end(enum mp_end_state state, int status);
+
+#endif

@@ -1,0 +1,380 @@
+/* interpose.c: the libc entry points libmemprof.so replaces, and finding the real ones.
+ *
+ * Each function calls the next definition (dlsym(RTLD_NEXT), so a program linked with
+ * another allocator keeps it) and reports to the recorder (record.c). dlsym itself may
+ * allocate before the real functions are known; those few allocations come from a static
+ * bootstrap arena that free() recognizes and ignores.
+ */
+#include <dlfcn.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+#define EXPORT __attribute__((visibility("default")))
+#define BOOT_ARENA_BYTES (256u * 1024u)
+#define BOOT_ALIGN 16u
+
+struct real_functions {
+	void *(*malloc)(size_t);
+	void (*free)(void *);
+	void *(*calloc)(size_t, size_t);
+	void *(*realloc)(void *, size_t);
+	void *(*reallocarray)(void *, size_t, size_t);
+	int (*posix_memalign)(void **, size_t, size_t);
+	void *(*aligned_alloc)(size_t, size_t);
+	void *(*memalign)(size_t, size_t);
+	void *(*valloc)(size_t);
+	void *(*pvalloc)(size_t);
+	void *(*mmap)(void *, size_t, int, int, int, off_t);
+	int (*munmap)(void *, size_t);
+	void *(*mremap)(void *, size_t, size_t, int, ...);
+	int (*brk)(void *);
+	void *(*sbrk)(intptr_t);
+	int (*dlclose)(void *);
+	void (*exit_now)(int) __attribute__((noreturn));
+	void (*exit_now_c99)(int) __attribute__((noreturn));
+	int (*execve)(const char *, char *const[], char *const[]);
+	int (*execv)(const char *, char *const[]);
+	int (*execvp)(const char *, char *const[]);
+	int (*execvpe)(const char *, char *const[], char *const[]);
+};
+
+static struct real_functions real;
+static pthread_once_t resolve_once = PTHREAD_ONCE_INIT;
+static __thread int resolving __attribute__((tls_model("initial-exec")));
+static _Alignas(64) uint8_t boot_arena[BOOT_ARENA_BYTES];
+static size_t boot_used;
+
+/* Bootstrap blocks carry their size in front so realloc can move them out. */
+static void *boot_alloc(size_t size)
+{
+	size_t need = (size + BOOT_ALIGN + BOOT_ALIGN - 1) & ~(size_t)(BOOT_ALIGN - 1);
+	size_t at = __atomic_fetch_add(&boot_used, need, __ATOMIC_RELAXED);
+	if (at + need > BOOT_ARENA_BYTES)
+		return NULL;
+	*(size_t *)(boot_arena + at) = size;
+	return boot_arena + at + BOOT_ALIGN;
+}
+
+static int in_boot(const void *ptr)
+{
+	return (const uint8_t *)ptr >= boot_arena && (const uint8_t *)ptr < boot_arena + BOOT_ARENA_BYTES;
+}
+
+static void *next(const char *name)
+{
+	return dlsym(RTLD_NEXT, name);
+}
+
+static void resolve(void)
+{
+	resolving = 1;
+	*(void **)&real.free = next("free");
+	*(void **)&real.calloc = next("calloc");
+	*(void **)&real.realloc = next("realloc");
+	*(void **)&real.reallocarray = next("reallocarray");
+	*(void **)&real.posix_memalign = next("posix_memalign");
+	*(void **)&real.aligned_alloc = next("aligned_alloc");
+	*(void **)&real.memalign = next("memalign");
+	*(void **)&real.valloc = next("valloc");
+	*(void **)&real.pvalloc = next("pvalloc");
+	*(void **)&real.mmap = next("mmap");
+	*(void **)&real.munmap = next("munmap");
+	*(void **)&real.mremap = next("mremap");
+	*(void **)&real.brk = next("brk");
+	*(void **)&real.sbrk = next("sbrk");
+	*(void **)&real.dlclose = next("dlclose");
+	*(void **)&real.exit_now = next("_exit");
+	*(void **)&real.exit_now_c99 = next("_Exit");
+	*(void **)&real.execve = next("execve");
+	*(void **)&real.execv = next("execv");
+	*(void **)&real.execvp = next("execvp");
+	*(void **)&real.execvpe = next("execvpe");
+	/* malloc last: it is the flag that everything above is ready. */
+	void *found = next("malloc");
+	__atomic_store_n((void **)&real.malloc, found, __ATOMIC_RELEASE);
+	resolving = 0;
+}
+
+/* Returns 1 when the real functions are known, 0 while this thread is inside dlsym. */
+static inline int have_real(void)
+{
+	if (MP_LIKELY(__atomic_load_n((void **)&real.malloc, __ATOMIC_ACQUIRE) != NULL))
+		return 1;
+	if (resolving)
+		return 0;
+	pthread_once(&resolve_once, resolve);
+	return real.malloc != NULL;
+}
+
+EXPORT void *malloc(size_t size)
+{
+	if (MP_UNLIKELY(!have_real()))
+		return boot_alloc(size);
+	void *ptr = real.malloc(size);
+	if (MP_LIKELY(ptr != NULL))
+		mp_record_alloc(MP_REC_MALLOC, ptr, size);
+	else
+		mp_record_failed(MP_REC_MALLOC, size);
+	return ptr;
+}
+
+EXPORT void free(void *ptr)
+{
+	if (!ptr || MP_UNLIKELY(in_boot(ptr)))
+		return;
+	if (MP_UNLIKELY(!have_real()))
+		return; /* cannot happen: a non-bootstrap pointer came from the real malloc */
+	mp_record_free(ptr);
+	real.free(ptr);
+}
+
+EXPORT void *calloc(size_t count, size_t size)
+{
+	size_t total;
+	if (__builtin_mul_overflow(count, size, &total)) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	if (MP_UNLIKELY(!have_real()))
+		return boot_alloc(total); /* the arena is static, hence zeroed, and never reused */
+	void *ptr = real.calloc(count, size);
+	if (MP_LIKELY(ptr != NULL))
+		mp_record_alloc(MP_REC_CALLOC, ptr, total);
+	else
+		mp_record_failed(MP_REC_CALLOC, total);
+	return ptr;
+}
+
+static void *realloc_from_boot(void *ptr, size_t size)
+{
+	size_t old_size = *(size_t *)((uint8_t *)ptr - BOOT_ALIGN);
+	void *moved = malloc(size);
+	if (moved)
+		memcpy(moved, ptr, old_size < size ? old_size : size);
+	return moved;
+}
+
+EXPORT void *realloc(void *ptr, size_t size)
+{
+	if (MP_UNLIKELY(!have_real())) {
+		void *moved = boot_alloc(size);
+		if (moved && ptr)
+			memcpy(moved, ptr, *(size_t *)((uint8_t *)ptr - BOOT_ALIGN));
+		return moved;
+	}
+	if (ptr && MP_UNLIKELY(in_boot(ptr)))
+		return realloc_from_boot(ptr, size);
+	uint64_t before = mp_now_ns();
+	void *moved = real.realloc(ptr, size);
+	if (moved || (ptr && size == 0))
+		mp_record_realloc(ptr, moved, moved ? size : 0, before);
+	else
+		mp_record_failed(MP_REC_REALLOC, size);
+	return moved;
+}
+
+EXPORT void *reallocarray(void *ptr, size_t count, size_t size)
+{
+	size_t total;
+	if (__builtin_mul_overflow(count, size, &total)) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	return realloc(ptr, total);
+}
+
+EXPORT int posix_memalign(void **out, size_t alignment, size_t size)
+{
+	if (MP_UNLIKELY(!have_real()))
+		return ENOMEM;
+	int err = real.posix_memalign(out, alignment, size);
+	if (err == 0)
+		mp_record_alloc(MP_REC_POSIX_MEMALIGN, *out, size);
+	else
+		mp_record_failed(MP_REC_POSIX_MEMALIGN, size);
+	return err;
+}
+
+static void *aligned_result(enum mp_record_tag tag, void *ptr, size_t size)
+{
+	if (ptr)
+		mp_record_alloc(tag, ptr, size);
+	else
+		mp_record_failed(tag, size);
+	return ptr;
+}
+
+EXPORT void *aligned_alloc(size_t alignment, size_t size)
+{
+	if (MP_UNLIKELY(!have_real()))
+		return NULL;
+	return aligned_result(MP_REC_ALIGNED_ALLOC, real.aligned_alloc(alignment, size), size);
+}
+
+EXPORT void *memalign(size_t alignment, size_t size)
+{
+	if (MP_UNLIKELY(!have_real()))
+		return NULL;
+	return aligned_result(MP_REC_MEMALIGN, real.memalign(alignment, size), size);
+}
+
+EXPORT void *valloc(size_t size)
+{
+	if (MP_UNLIKELY(!have_real()))
+		return NULL;
+	return aligned_result(MP_REC_VALLOC, real.valloc(size), size);
+}
+
+EXPORT void *pvalloc(size_t size)
+{
+	if (MP_UNLIKELY(!have_real()))
+		return NULL;
+	/* pvalloc rounds the request up to whole pages; record what the caller asked for. */
+	return aligned_result(MP_REC_PVALLOC, real.pvalloc(size), size);
+}
+
+EXPORT void *mmap(void *addr, size_t length, int prot, int flags, int fd, off_t offset)
+{
+	if (MP_UNLIKELY(!have_real())) {
+		errno = ENOMEM;
+		return MAP_FAILED;
+	}
+	void *mapped = real.mmap(addr, length, prot, flags, fd, offset);
+	if (mapped != MAP_FAILED)
+		mp_record_mmap(mapped, length, prot, flags, fd, (uint64_t)offset);
+	else
+		mp_record_failed(MP_REC_MMAP, length);
+	return mapped;
+}
+
+EXPORT void *mmap64(void *addr, size_t length, int prot, int flags, int fd, off_t offset)
+	__attribute__((alias("mmap")));
+
+EXPORT int munmap(void *addr, size_t length)
+{
+	if (MP_UNLIKELY(!have_real())) {
+		errno = EINVAL;
+		return -1;
+	}
+	/* Recorded before the call (the range may be mapped again at once by another
+	 * thread), so only calls the kernel cannot refuse: aligned address, nonzero length. */
+	if (length > 0 && ((uintptr_t)addr & ((uintptr_t)getpagesize() - 1)) == 0)
+		mp_record_munmap(addr, length);
+	return real.munmap(addr, length);
+}
+
+EXPORT void *mremap(void *old_addr, size_t old_length, size_t new_length, int flags, ...)
+{
+	void *wanted = NULL;
+	if (flags & MREMAP_FIXED) {
+		va_list args;
+		va_start(args, flags);
+		wanted = va_arg(args, void *);
+		va_end(args);
+	}
+	if (MP_UNLIKELY(!have_real())) {
+		errno = ENOMEM;
+		return MAP_FAILED;
+	}
+	uint64_t before = mp_now_ns();
+	void *moved = real.mremap(old_addr, old_length, new_length, flags, wanted);
+	if (moved != MAP_FAILED)
+		mp_record_mremap(old_addr, old_length, moved, new_length, flags, before);
+	return moved;
+}
+
+EXPORT int brk(void *addr)
+{
+	if (MP_UNLIKELY(!have_real())) {
+		errno = ENOMEM;
+		return -1;
+	}
+	void *old_break = real.sbrk(0);
+	int result = real.brk(addr);
+	if (result == 0 && addr != old_break)
+		mp_record_brk(old_break, addr);
+	return result;
+}
+
+EXPORT void *sbrk(intptr_t increment)
+{
+	if (MP_UNLIKELY(!have_real())) {
+		errno = ENOMEM;
+		return (void *)-1;
+	}
+	void *old_break = real.sbrk(increment);
+	if (old_break != (void *)-1 && increment != 0)
+		mp_record_brk(old_break, (uint8_t *)old_break + increment);
+	return old_break;
+}
+
+EXPORT int dlclose(void *handle)
+{
+	if (MP_UNLIKELY(!have_real()))
+		return -1;
+	int result = real.dlclose(handle);
+	/* Whatever was unloaded may have its addresses reused: start a new generation now,
+	 * before a stack through a library loaded there could match an old one. */
+	if (result == 0)
+		mp_record_module_change();
+	return result;
+}
+
+EXPORT void _exit(int status)
+{
+	mp_announce_end(MP_END_EXIT_NOW, status);
+	have_real();
+	real.exit_now(status);
+}
+
+EXPORT void _Exit(int status)
+{
+	mp_announce_end(MP_END_EXIT_NOW, status);
+	have_real();
+	real.exit_now_c99(status);
+}
+
+/* exec replaces the image: the trace ends here, and the new image starts its own. If the
+ * call fails the process goes on, and so does its trace. */
+EXPORT int execve(const char *path, char *const argv[], char *const envp[])
+{
+	have_real();
+	mp_announce_end(MP_END_EXEC, 0);
+	int result = real.execve(path, argv, envp);
+	mp_announce_end(MP_END_RUNNING, 0);
+	return result;
+}
+
+EXPORT int execv(const char *path, char *const argv[])
+{
+	have_real();
+	mp_announce_end(MP_END_EXEC, 0);
+	int result = real.execv(path, argv);
+	mp_announce_end(MP_END_RUNNING, 0);
+	return result;
+}
+
+EXPORT int execvp(const char *file, char *const argv[])
+{
+	have_real();
+	mp_announce_end(MP_END_EXEC, 0);
+	int result = real.execvp(file, argv);
+	mp_announce_end(MP_END_RUNNING, 0);
+	return result;
+}
+
+EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
+{
+	have_real();
+	mp_announce_end(MP_END_EXEC, 0);
+	int result = real.execvpe(file, argv, envp);
+	mp_announce_end(MP_END_RUNNING, 0);
+	return result;
+}

@@ -1,0 +1,190 @@
+/* modules.c: the module map that lets the analyzer symbolize addresses offline.
+ *
+ * For every loaded object a MODULE record holds its address range, load bias, path and
+ * GNU build-id. The map is written before the first stack and again whenever the set of
+ * loaded objects changed, which glibc's dl_iterate_phdr counters (dlpi_adds, dlpi_subs)
+ * reveal cheaply. Checks happen only when a new stack is interned: a stack through a newly
+ * loaded library is new by definition.
+ *
+ * Unloading is what makes addresses ambiguous: a library loaded later may reuse them. Each
+ * unload therefore starts a new generation; stacks are interned per generation and each
+ * generation gets its own map, so a frame of a library that was dlclose()d still resolves
+ * to that library.
+ */
+#include <elf.h>
+#include <link.h>
+#include <pthread.h>
+#include <stddef.h>
+#include <string.h>
+
+#include "internal.h"
+#include "memprof/varint.h"
+
+#define BUILD_ID_MAX 64u
+#define PATH_MAX_BYTES 4096u
+
+static uint32_t generation;
+static pthread_mutex_t sync_lock = PTHREAD_MUTEX_INITIALIZER;
+static int synced_once;
+static uint64_t synced_adds, synced_subs;
+static uint32_t synced_generation;
+
+struct counters {
+	uint64_t adds, subs;
+};
+
+struct range_query {
+	uintptr_t addr, start, end;
+	int found;
+};
+
+uint32_t mp_modules_generation(void)
+{
+	return __atomic_load_n(&generation, __ATOMIC_RELAXED);
+}
+
+void mp_modules_unloaded(void)
+{
+	__atomic_add_fetch(&generation, 1, __ATOMIC_RELEASE);
+}
+
+static void load_range(const struct dl_phdr_info *info, uintptr_t *start, uintptr_t *end)
+{
+	*start = UINTPTR_MAX;
+	*end = 0;
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *phdr = &info->dlpi_phdr[i];
+		if (phdr->p_type != PT_LOAD)
+			continue;
+		uintptr_t low = info->dlpi_addr + phdr->p_vaddr;
+		uintptr_t high = low + phdr->p_memsz;
+		if (low < *start)
+			*start = low;
+		if (high > *end)
+			*end = high;
+	}
+}
+
+/* Notes are { namesz, descsz, type, name padded to 4, desc padded to 4 }; the build-id is
+ * the desc of the note named "GNU" with type NT_GNU_BUILD_ID. */
+static size_t find_build_id(const struct dl_phdr_info *info, uint8_t *out)
+{
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *phdr = &info->dlpi_phdr[i];
+		if (phdr->p_type != PT_NOTE)
+			continue;
+		const uint8_t *at = (const uint8_t *)(info->dlpi_addr + phdr->p_vaddr);
+		const uint8_t *end = at + phdr->p_memsz;
+		while (at + sizeof(ElfW(Nhdr)) <= end) {
+			const ElfW(Nhdr) *note = (const ElfW(Nhdr) *)at;
+			const uint8_t *name = at + sizeof(*note);
+			const uint8_t *desc = name + ((note->n_namesz + 3) & ~3u);
+			const uint8_t *next = desc + ((note->n_descsz + 3) & ~3u);
+			if (next > end)
+				break;
+			if (note->n_type == NT_GNU_BUILD_ID && note->n_namesz == 4 &&
+			    memcmp(name, "GNU", 4) == 0 && note->n_descsz <= BUILD_ID_MAX) {
+				memcpy(out, desc, note->n_descsz);
+				return note->n_descsz;
+			}
+			at = next;
+		}
+	}
+	return 0;
+}
+
+static uint8_t *put_string(uint8_t *at, const void *bytes, size_t len)
+{
+	at = mp_put_u(at, len);
+	memcpy(at, bytes, len);
+	return at + len;
+}
+
+static int write_module(struct dl_phdr_info *info, size_t size, void *data)
+{
+	struct mp_thread *thread = data;
+	uint8_t body[5 * MP_VARINT_MAX + PATH_MAX_BYTES + BUILD_ID_MAX + 2 * MP_VARINT_MAX];
+	uint8_t build_id[BUILD_ID_MAX];
+	uintptr_t start, end;
+	(void)size;
+
+	load_range(info, &start, &end);
+	if (start >= end)
+		return 0;
+	const char *path = info->dlpi_name && info->dlpi_name[0] ? info->dlpi_name
+								: mp_trace_file_exe();
+	size_t path_len = strnlen(path, PATH_MAX_BYTES);
+	size_t build_id_len = find_build_id(info, build_id);
+	uint8_t *at = mp_put_u(body, __atomic_load_n(&generation, __ATOMIC_RELAXED));
+	at = mp_put_s(at, (int64_t)start);
+	at = mp_put_u(at, end - start);
+	at = mp_put_u(at, info->dlpi_addr);
+	at = put_string(at, path, path_len);
+	at = put_string(at, build_id, build_id_len);
+	mp_record_extended(thread, MP_REC_MODULE, body, (size_t)(at - body));
+	return 0;
+}
+
+static int read_counters(struct dl_phdr_info *info, size_t size, void *data)
+{
+	struct counters *counters = data;
+	if (size >= offsetof(struct dl_phdr_info, dlpi_subs) + sizeof(info->dlpi_subs)) {
+		counters->adds = info->dlpi_adds;
+		counters->subs = info->dlpi_subs;
+	}
+	return 1; /* the counters are the same in every entry: stop at the first */
+}
+
+void mp_modules_sync(struct mp_thread *thread)
+{
+	/* trylock: if another thread is writing the map it will write what we would. Waiting
+	 * could deadlock against a thread holding the loader's lock inside a callback. */
+	if (pthread_mutex_trylock(&sync_lock) != 0)
+		return;
+	struct counters now = { 0, 0 };
+	dl_iterate_phdr(read_counters, &now);
+	uint32_t current = mp_modules_generation();
+	if (synced_once && now.subs != synced_subs && current == synced_generation) {
+		mp_modules_unloaded(); /* an unload we did not see through dlclose() */
+		current = mp_modules_generation();
+	}
+	if (!synced_once || now.adds != synced_adds || now.subs != synced_subs ||
+	    current != synced_generation) {
+		dl_iterate_phdr(write_module, thread);
+		synced_once = 1;
+		synced_adds = now.adds;
+		synced_subs = now.subs;
+		synced_generation = current;
+	}
+	pthread_mutex_unlock(&sync_lock);
+}
+
+static int find_range(struct dl_phdr_info *info, size_t size, void *data)
+{
+	struct range_query *query = data;
+	uintptr_t start, end;
+	(void)size;
+	load_range(info, &start, &end);
+	if (query->addr >= start && query->addr < end) {
+		query->start = start;
+		query->end = end;
+		query->found = 1;
+		return 1;
+	}
+	return 0;
+}
+
+int mp_modules_range_of(uintptr_t addr, uintptr_t *start, uintptr_t *end)
+{
+	struct range_query query = { .addr = addr };
+	dl_iterate_phdr(find_range, &query);
+	*start = query.start;
+	*end = query.end;
+	return query.found ? 0 : -1;
+}
+
+void mp_modules_reset(void)
+{
+	synced_once = 0;
+	pthread_mutex_init(&sync_lock, NULL);
+}

@@ -1,0 +1,229 @@
+/* stacks.c: capturing the caller's stack with libunwind and interning it.
+ *
+ * Each distinct stack is written once, as a STACK record, and events refer to it by id.
+ * The intern table is lock-free: open addressing over slots keyed by a 128-bit hash of
+ * (frames, module generation), claimed with one compare-and-swap. A lookup that finds a
+ * slot still being filled by another thread does not wait: it writes the stack under a
+ * fresh id of its own (the analyzer merges identical stacks). Two different stacks would
+ * have to agree in all 128 bits to be confused, about 1 in 10^27 for a million stacks.
+ *
+ * The table grows without moving anything: when the newest level is half full a level
+ * four times larger is added, lookups search newest first, inserts go to the newest. So
+ * the memory touched follows the number of distinct stacks, starting at 96 KiB.
+ */
+#define UNW_LOCAL_ONLY
+#include <libunwind.h>
+#include <pthread.h>
+#include <string.h>
+
+#include "internal.h"
+#include "memprof/varint.h"
+
+#define FIRST_LEVEL_SLOTS 4096u
+#define MAX_LEVELS 10
+#define MAX_PROBES 32
+/* Frames of libmemprof itself at the top of a capture: the interposed function, the
+ * recorder, this file. Captured beyond max_frames so the program's frames are not cut. */
+#define OWN_FRAMES_MAX 8
+
+struct slot {
+	uint64_t hash_a; /* 0: empty; claimed by CAS */
+	uint64_t hash_b;
+	uint32_t id;     /* 0 until the STACK record is committed */
+	uint32_t unused;
+};
+
+struct level {
+	struct slot *slots;
+	uint64_t mask;
+	uint32_t inserted;
+};
+
+static struct level levels[MAX_LEVELS];
+static int level_count; /* published with release after the level is set up */
+static pthread_mutex_t grow_lock = PTHREAD_MUTEX_INITIALIZER;
+static uint32_t last_stack_id;
+static uintptr_t self_start, self_end;
+
+static int add_level(int expected_count);
+
+void mp_stacks_init(uintptr_t start, uintptr_t end)
+{
+	self_start = start;
+	self_end = end;
+	unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
+	if (__atomic_load_n(&level_count, __ATOMIC_ACQUIRE) == 0)
+		add_level(0);
+}
+
+static uint64_t mix(uint64_t value)
+{
+	value ^= value >> 33;
+	value *= 0xff51afd7ed558ccdull;
+	value ^= value >> 33;
+	value *= 0xc4ceb9fe1a85ec53ull;
+	value ^= value >> 33;
+	return value;
+}
+
+static void hash_stack(void *const *ips, int count, uint32_t generation, uint64_t *hash_a,
+		       uint64_t *hash_b)
+{
+	uint64_t a = 0x9e3779b97f4a7c15ull ^ ((uint64_t)generation << 32) ^ (uint64_t)count;
+	uint64_t b = 0x632be59bd9b4e019ull + generation;
+	for (int i = 0; i < count; i++) {
+		uint64_t ip = (uint64_t)(uintptr_t)ips[i];
+		a = (a ^ ip) * 0x100000001b3ull;
+		a ^= a >> 29;
+		b = (b + ip) * 0xa0761d6478bd642full;
+		b = (b << 31) | (b >> 33);
+	}
+	*hash_a = mix(a) | 1; /* never 0, which marks an empty slot */
+	*hash_b = mix(b ^ a);
+}
+
+static int add_level(int expected_count)
+{
+	int result = 0;
+	pthread_mutex_lock(&grow_lock);
+	int count = __atomic_load_n(&level_count, __ATOMIC_ACQUIRE);
+	if (count == expected_count && count < MAX_LEVELS) {
+		uint64_t slots = (uint64_t)FIRST_LEVEL_SLOTS << (2 * count);
+		struct slot *memory = mp_map_anon(slots * sizeof(struct slot));
+		if (memory) {
+			levels[count].slots = memory;
+			levels[count].mask = slots - 1;
+			levels[count].inserted = 0;
+			__atomic_store_n(&level_count, count + 1, __ATOMIC_RELEASE);
+		} else {
+			result = -1;
+		}
+	}
+	pthread_mutex_unlock(&grow_lock);
+	return result;
+}
+
+/* Returns the id, 0 if absent, or UINT32_MAX if a slot for it is still being filled. */
+static uint32_t find(uint64_t hash_a, uint64_t hash_b)
+{
+	int count = __atomic_load_n(&level_count, __ATOMIC_ACQUIRE);
+	for (int index = count - 1; index >= 0; index--) {
+		const struct level *level = &levels[index];
+		for (uint64_t probe = 0; probe < MAX_PROBES; probe++) {
+			struct slot *slot = &level->slots[(hash_a + probe) & level->mask];
+			uint64_t found = __atomic_load_n(&slot->hash_a, __ATOMIC_ACQUIRE);
+			if (found == 0)
+				break;
+			if (found != hash_a)
+				continue;
+			uint32_t id = __atomic_load_n(&slot->id, __ATOMIC_ACQUIRE);
+			if (id == 0)
+				return UINT32_MAX;
+			if (slot->hash_b == hash_b)
+				return id;
+		}
+	}
+	return 0;
+}
+
+/* Claims an empty slot in the newest level; NULL if the stack must stay uncached. */
+static struct slot *claim(uint64_t hash_a)
+{
+	for (int attempt = 0; attempt < 2; attempt++) {
+		int count = __atomic_load_n(&level_count, __ATOMIC_ACQUIRE);
+		if (count == 0)
+			return NULL;
+		struct level *level = &levels[count - 1];
+		if (__atomic_load_n(&level->inserted, __ATOMIC_RELAXED) <= level->mask / 2) {
+			for (uint64_t probe = 0; probe < MAX_PROBES; probe++) {
+				struct slot *slot = &level->slots[(hash_a + probe) & level->mask];
+				uint64_t expected = 0;
+				if (__atomic_compare_exchange_n(&slot->hash_a, &expected, hash_a, 0,
+								__ATOMIC_ACQ_REL,
+								__ATOMIC_ACQUIRE)) {
+					__atomic_add_fetch(&level->inserted, 1, __ATOMIC_RELAXED);
+					return slot;
+				}
+				if (expected == hash_a)
+					return NULL; /* another thread is interning it right now */
+			}
+		}
+		if (add_level(count) < 0)
+			return NULL;
+	}
+	return NULL;
+}
+
+static void write_stack(struct mp_thread *thread, uint32_t id, uint32_t generation,
+			void *const *ips, int count)
+{
+	uint8_t body[3 * MP_VARINT_MAX + MP_MAX_FRAMES_LIMIT * MP_VARINT_MAX];
+	uint8_t *at = mp_put_u(body, id);
+	at = mp_put_u(at, generation);
+	at = mp_put_u(at, (uint64_t)count);
+	uint64_t prev_ip = 0;
+	for (int i = 0; i < count; i++) {
+		uint64_t ip = (uint64_t)(uintptr_t)ips[i];
+		at = mp_put_s(at, (int64_t)(ip - prev_ip));
+		prev_ip = ip;
+	}
+	mp_record_extended(thread, MP_REC_STACK, body, (size_t)(at - body));
+}
+
+static uint32_t intern_slow(struct mp_thread *thread, void *const *ips, int count)
+{
+	/* Modules first: a stack through a library loaded a moment ago must find it in the
+	 * map, and an unload since the last check starts a new generation. */
+	mp_modules_sync(thread);
+	uint32_t generation = mp_modules_generation();
+	uint64_t hash_a, hash_b;
+	hash_stack(ips, count, generation, &hash_a, &hash_b);
+	uint32_t id = find(hash_a, hash_b);
+	if (id && id != UINT32_MAX)
+		return id;
+	struct slot *slot = id ? NULL : claim(hash_a);
+	id = __atomic_add_fetch(&last_stack_id, 1, __ATOMIC_RELAXED);
+	write_stack(thread, id, generation, ips, count);
+	if (slot) {
+		slot->hash_b = hash_b;
+		__atomic_store_n(&slot->id, id, __ATOMIC_RELEASE);
+	}
+	return id;
+}
+
+static int in_self(void *ip)
+{
+	return (uintptr_t)ip >= self_start && (uintptr_t)ip < self_end;
+}
+
+uint32_t mp_stack_current(struct mp_thread *thread)
+{
+	void *ips[MP_MAX_FRAMES_LIMIT + OWN_FRAMES_MAX];
+	int captured = unw_backtrace(ips, (int)mp_config.max_frames + OWN_FRAMES_MAX);
+	int first = 0;
+	while (first < captured && in_self(ips[first]))
+		first++;
+	int count = captured - first;
+	if (count > (int)mp_config.max_frames)
+		count = (int)mp_config.max_frames;
+	if (count <= 0)
+		return 0;
+	uint64_t hash_a, hash_b;
+	hash_stack(ips + first, count, mp_modules_generation(), &hash_a, &hash_b);
+	uint32_t id = find(hash_a, hash_b);
+	if (MP_LIKELY(id && id != UINT32_MAX))
+		return id;
+	return intern_slow(thread, ips + first, count);
+}
+
+void mp_stacks_reset(void)
+{
+	for (int index = 0; index < level_count; index++) {
+		mp_unmap(levels[index].slots, (levels[index].mask + 1) * sizeof(struct slot));
+		levels[index].slots = NULL;
+	}
+	level_count = 0;
+	last_stack_id = 0;
+	pthread_mutex_init(&grow_lock, NULL);
+	add_level(0);
+}

@@ -1,0 +1,165 @@
+/* sys.c: raw system access for code that may run before libc is initialized.
+ *
+ * Everything here works from the first allocation ld.so makes on our behalf: no malloc,
+ * no stdio, no getenv (which reads an environ that libc has not set up yet when an
+ * executable's .preinit_array runs).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+extern char **environ;
+
+uint64_t mp_now_ns(void)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
+}
+
+static int copy_value(const char *value, char *out, size_t out_len)
+{
+	size_t len = strlen(value);
+	if (len >= out_len)
+		len = out_len - 1;
+	memcpy(out, value, len);
+	out[len] = '\0';
+	return 1;
+}
+
+static int env_from_environ(const char *name, size_t name_len, char *out, size_t out_len)
+{
+	for (char **entry = environ; *entry; entry++) {
+		if (strncmp(*entry, name, name_len) == 0 && (*entry)[name_len] == '=')
+			return copy_value(*entry + name_len + 1, out, out_len);
+	}
+	return 0;
+}
+
+/* /proc/self/environ holds the environment the process was exec'd with:
+ *   "HOME=/root\0MEMPROF_OUTPUT=/tmp/x.trace\0..."
+ * Entries are scanned in a fixed buffer; an entry longer than it is skipped. */
+static int env_from_proc(const char *name, size_t name_len, char *out, size_t out_len)
+{
+	char buf[8192];
+	int fd = (int)syscall(SYS_openat, AT_FDCWD, "/proc/self/environ", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	int found = 0;
+	size_t have = 0;
+	for (;;) {
+		ssize_t got = syscall(SYS_read, fd, buf + have, sizeof(buf) - 1 - have);
+		if (got <= 0)
+			break;
+		have += (size_t)got;
+		size_t start = 0;
+		for (size_t i = 0; i < have; i++) {
+			if (buf[i] != '\0')
+				continue;
+			const char *entry = buf + start;
+			if (strncmp(entry, name, name_len) == 0 && entry[name_len] == '=') {
+				found = copy_value(entry + name_len + 1, out, out_len);
+				goto done;
+			}
+			start = i + 1;
+		}
+		if (start == 0 && have == sizeof(buf) - 1)
+			have = 0; /* an entry longer than the buffer: not one of ours */
+		memmove(buf, buf + start, have - start);
+		have -= start;
+	}
+done:
+	syscall(SYS_close, fd);
+	return found;
+}
+
+int mp_env_get(const char *name, char *out, size_t out_len)
+{
+	size_t name_len = strlen(name);
+	if (environ)
+		return env_from_environ(name, name_len, out, out_len);
+	return env_from_proc(name, name_len, out, out_len);
+}
+
+long mp_read_file(const char *path, char *buf, size_t len)
+{
+	int fd = (int)syscall(SYS_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	size_t have = 0;
+	while (have < len) {
+		ssize_t got = syscall(SYS_read, fd, buf + have, len - have);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got <= 0)
+			break;
+		have += (size_t)got;
+	}
+	syscall(SYS_close, fd);
+	return (long)have;
+}
+
+void mp_write_all(int fd, const char *buf, size_t len)
+{
+	while (len > 0) {
+		ssize_t put = syscall(SYS_write, fd, buf, len);
+		if (put < 0 && errno == EINTR)
+			continue;
+		if (put <= 0)
+			return;
+		buf += put;
+		len -= (size_t)put;
+	}
+}
+
+char *mp_fmt_u64(char *out, uint64_t value)
+{
+	char digits[20];
+	int count = 0;
+	do {
+		digits[count++] = (char)('0' + value % 10);
+		value /= 10;
+	} while (value);
+	while (count)
+		*out++ = digits[--count];
+	*out = '\0';
+	return out;
+}
+
+int mp_str_append(char *dst, size_t cap, const char *src)
+{
+	size_t have = strlen(dst);
+	size_t add = strlen(src);
+	if (have + add >= cap)
+		return -ENAMETOOLONG;
+	memcpy(dst + have, src, add + 1);
+	return 0;
+}
+
+/* Raw syscalls, not mmap(3): our own mmap is interposed and must not see our memory. */
+void *mp_map_anon(size_t len)
+{
+	void *addr = (void *)syscall(SYS_mmap, NULL, len, PROT_READ | PROT_WRITE,
+				     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	return addr == MAP_FAILED ? NULL : addr;
+}
+
+void mp_unmap(void *addr, size_t len)
+{
+	syscall(SYS_munmap, addr, len);
+}
+
+void mp_say(const char *msg)
+{
+	char line[4200] = "memprof: ";
+	mp_str_append(line, sizeof(line) - 1, msg);
+	size_t len = strlen(line);
+	line[len] = '\n';
+	mp_write_all(2, line, len + 1);
+}
