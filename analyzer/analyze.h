@@ -1,0 +1,50 @@
+/* analyze.h: one trace replayed into a heap model, plus its stacks as source frames.
+ *
+ * The glue between the reader (trace_read.h), the computation (heap_model.h) and the
+ * symbolizer (symbolize.h), shared by every command so that they all count alike.
+ */
+#ifndef MEMPROF_ANALYZE_H
+#define MEMPROF_ANALYZE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "heap_model.h"
+#include "symbolize.h"
+#include "trace_read.h"
+
+/* Frames written for one stack at most (raw frames times inlining depth, clipped). */
+#define MP_ANALYSIS_MAX_FRAMES 1024
+
+struct mp_analysis {
+	const char *path;
+	struct mp_trace *trace;
+	struct mp_heap_model model;
+	struct mp_trace_stats stats;
+	int complete;           /* 0: the reader stopped early or chunks were cut short */
+	char stop_reason[256];  /* why the events stopped early; "" if they did not */
+	uint64_t run_time_ns;   /* header start to exit, or to the last event if it never exited */
+	struct mp_symbolizer *symbolizer; /* made on first use; NULL if that failed */
+	int symbolizer_tried;
+};
+
+/* Opens `path`, replays every event and finishes the model. Returns 0 with *analysis
+ * ready (possibly incomplete, see ->complete), or a negative code with one line in err
+ * (the reader's reason, without the path) and *analysis left empty. `path` must outlive
+ * the analysis. */
+int mp_analysis_run(const char *path, struct mp_analysis *analysis, char *err, size_t err_len);
+
+/* Releases everything the analysis holds. */
+void mp_analysis_destroy(struct mp_analysis *analysis);
+
+/* Symbolizes canonical stack `stack_id` into frames[], innermost first, inlined frames as
+ * frames of their own; returns how many (0 for stack 0, "no stack"). Strings are owned by
+ * the analysis. Without a symbolizer, frames carry the address and module only. */
+int mp_analysis_frames(struct mp_analysis *analysis, uint32_t stack_id, struct mp_frame *frames,
+		       int max);
+
+/* A display name for a frame: its function, else "module+0xoffset", else "0xaddress".
+ * Returns frame->function or buf (which receives the text, truncated to len). */
+const char *mp_frame_label(const struct mp_frame *frame, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,211 @@
+/* main.c: the memprof command line: parses arguments and picks exit codes, nothing else.
+ *
+ * Exit codes: 0 success; 1 `leaks --fail-on-leak` found leaks; 2 usage error or a trace
+ * that cannot be read; `run` passes the program's own status through.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "report.h"
+#include "run.h"
+
+#define EXIT_LEAKS 1
+#define EXIT_BAD_INPUT 2
+
+enum main_command { MAIN_REPORT, MAIN_LEAKS, MAIN_FLAMEGRAPH };
+
+struct main_options {
+	enum main_command command;
+	int json;
+	int fail_on_leak;
+	enum mp_stack_metric metric;
+	char **traces;
+	int trace_count;
+};
+
+static const char main_usage[] =
+	"usage: memprof run [--output PATTERN] -- PROGRAM [ARGS...]\n"
+	"       memprof report [--json] TRACE...\n"
+	"       memprof leaks [--json] [--fail-on-leak] TRACE...\n"
+	"       memprof flamegraph [--json] [--metric allocated|leaked|peak|calls] TRACE...\n"
+	"See docs/usage.md.\n";
+
+static int main_usage_error(const char *fmt, const char *what)
+{
+	fprintf(stderr, "memprof: ");
+	fprintf(stderr, fmt, what);
+	fprintf(stderr, "\n%s", main_usage);
+	return EXIT_BAD_INPUT;
+}
+
+/* memprof run [--output PATTERN] [--] PROGRAM ARGS... */
+static int main_run(int argc, char **argv)
+{
+	const char *output = NULL;
+	int i = 0;
+
+	while (i < argc && argv[i][0] == '-') {
+		if (strcmp(argv[i], "--") == 0) {
+			i++;
+			break;
+		} else if (strcmp(argv[i], "--output") == 0 && i + 1 < argc) {
+			output = argv[i + 1];
+			i += 2;
+		} else if (strncmp(argv[i], "--output=", 9) == 0) {
+			output = argv[i] + 9;
+			i++;
+		} else {
+			return main_usage_error("run: unknown option '%s'", argv[i]);
+		}
+	}
+	if (i >= argc)
+		return main_usage_error("run: no program given%s", "");
+	return mp_run(argv + i, output);
+}
+
+static int main_option(struct main_options *opts, int argc, char **argv, int *i)
+{
+	const char *arg = argv[*i];
+
+	if (strcmp(arg, "--json") == 0)
+		opts->json = 1;
+	else if (strcmp(arg, "--fail-on-leak") == 0 && opts->command == MAIN_LEAKS)
+		opts->fail_on_leak = 1;
+	else if (strcmp(arg, "--metric") == 0 && opts->command == MAIN_FLAMEGRAPH && *i + 1 < argc) {
+		if (mp_stack_metric_parse(argv[++*i], &opts->metric))
+			return main_usage_error("unknown metric '%s'", argv[*i]);
+	} else if (strncmp(arg, "--metric=", 9) == 0 && opts->command == MAIN_FLAMEGRAPH) {
+		if (mp_stack_metric_parse(arg + 9, &opts->metric))
+			return main_usage_error("unknown metric '%s'", arg + 9);
+	} else
+		return main_usage_error("unknown option '%s'", arg);
+	return 0;
+}
+
+/* Options may come before or after the traces; "--" ends them. */
+static int main_parse(struct main_options *opts, int argc, char **argv)
+{
+	int options_done = 0;
+
+	opts->traces = calloc((size_t)argc + 1, sizeof(*opts->traces));
+	if (!opts->traces)
+		return EXIT_BAD_INPUT;
+	for (int i = 0; i < argc; i++) {
+		if (!options_done && strcmp(argv[i], "--") == 0)
+			options_done = 1;
+		else if (!options_done && argv[i][0] == '-' && argv[i][1] == '-') {
+			int code = main_option(opts, argc, argv, &i);
+			if (code)
+				return code;
+		} else
+			opts->traces[opts->trace_count++] = argv[i];
+	}
+	if (opts->trace_count == 0)
+		return main_usage_error("no trace given%s", "");
+	return 0;
+}
+
+/* Prints one trace's result; returns 1 if it has leaks (for --fail-on-leak). */
+static int main_text(const struct main_options *opts, struct mp_analysis *analysis)
+{
+	mp_report_text_warnings(stderr, analysis);
+	switch (opts->command) {
+	case MAIN_REPORT:
+		mp_report_text(stdout, analysis);
+		break;
+	case MAIN_LEAKS:
+		mp_leaks_text(stdout, analysis);
+		break;
+	case MAIN_FLAMEGRAPH:
+		if (mp_folded_write(stdout, analysis, opts->metric))
+			fprintf(stderr, "memprof: cannot write the folded stacks\n");
+		break;
+	}
+	return analysis->model.totals.live_blocks > 0;
+}
+
+static json_t *main_json(const struct main_options *opts, struct mp_analysis *analysis)
+{
+	mp_report_text_warnings(stderr, analysis);
+	switch (opts->command) {
+	case MAIN_REPORT:
+		return mp_report_json(analysis);
+	case MAIN_LEAKS:
+		return mp_leaks_json(analysis);
+	case MAIN_FLAMEGRAPH:
+		return mp_folded_json(analysis, opts->metric);
+	}
+	return NULL;
+}
+
+/* One JSON document: an object for one trace, an array of them for several. */
+static void main_print_json(json_t *documents, int several)
+{
+	json_t *root = several ? documents : json_array_get(documents, 0);
+
+	if (root)
+		json_dumpf(root, stdout, JSON_INDENT(2));
+	putchar('\n');
+}
+
+static int main_analyze(const struct main_options *opts)
+{
+	json_t *documents = json_array();
+	int bad = 0, leaked = 0;
+
+	for (int i = 0; i < opts->trace_count; i++) {
+		struct mp_analysis analysis;
+		char err[256];
+		if (mp_analysis_run(opts->traces[i], &analysis, err, sizeof(err)) < 0) {
+			fprintf(stderr, "memprof: cannot read '%s': %s\n", opts->traces[i], err);
+			bad = 1;
+			continue;
+		}
+		if (!opts->json && i > 0)
+			putchar('\n');
+		if (opts->json)
+			json_array_append_new(documents, main_json(opts, &analysis));
+		else
+			leaked |= main_text(opts, &analysis);
+		leaked |= analysis.model.totals.live_blocks > 0;
+		mp_analysis_destroy(&analysis);
+	}
+	if (opts->json && json_array_size(documents))
+		main_print_json(documents, opts->trace_count > 1);
+	json_decref(documents);
+	if (fflush(stdout) != 0)
+		return EXIT_BAD_INPUT;
+	if (bad)
+		return EXIT_BAD_INPUT;
+	return opts->fail_on_leak && leaked ? EXIT_LEAKS : 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct main_options opts = { .metric = MP_METRIC_ALLOCATED };
+	int code;
+
+	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+		fputs(main_usage, argc < 2 ? stderr : stdout);
+		return argc < 2 ? EXIT_BAD_INPUT : 0;
+	}
+	if (strcmp(argv[1], "run") == 0)
+		return main_run(argc - 2, argv + 2);
+	if (strcmp(argv[1], "report") == 0)
+		opts.command = MAIN_REPORT;
+	else if (strcmp(argv[1], "leaks") == 0)
+		opts.command = MAIN_LEAKS;
+	else if (strcmp(argv[1], "flamegraph") == 0)
+		opts.command = MAIN_FLAMEGRAPH;
+	else
+		return main_usage_error("unknown command '%s'", argv[1]);
+	code = main_parse(&opts, argc - 2, argv + 2);
+	if (!code)
+		code = main_analyze(&opts);
+	free(opts.traces);
+	return code;
+}

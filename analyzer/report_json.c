@@ -1,0 +1,229 @@
+/* report_json.c: the JSON documents of `report`, `leaks` and `flamegraph` (docs/json.md).
+ *
+ * Built with jansson; keys keep insertion order. Counts are JSON integers (jansson's are
+ * 64-bit signed; counts beyond INT64_MAX, which no trace reaches, saturate). Addresses are
+ * "0x..." strings because JSON numbers lose precision above 2^53 in most readers.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "report.h"
+
+static json_t *json_u64(uint64_t value)
+{
+	return json_integer(value > INT64_MAX ? INT64_MAX : (json_int_t)value);
+}
+
+/* json_object_set_new that tolerates a NULL value by storing null (jansson would fail). */
+static void json_put(json_t *object, const char *key, json_t *value)
+{
+	json_object_set_new(object, key, value ? value : json_null());
+}
+
+static json_t *json_str_or_null(const char *text)
+{
+	return text ? json_string(text) : json_null();
+}
+
+static json_t *json_frame(const struct mp_frame *frame)
+{
+	json_t *object = json_object();
+	char address[24];
+
+	if (!object)
+		return NULL;
+	snprintf(address, sizeof(address), "0x%" PRIx64, frame->address);
+	json_put(object, "function", json_str_or_null(frame->function));
+	json_put(object, "file", json_str_or_null(frame->file));
+	json_put(object, "line", frame->line ? json_integer(frame->line) : json_null());
+	json_put(object, "module", json_str_or_null(frame->module));
+	json_put(object, "address", json_string(address));
+	return object;
+}
+
+json_t *mp_stack_json(struct mp_analysis *analysis, uint32_t stack_id)
+{
+	static struct mp_frame frames[MP_ANALYSIS_MAX_FRAMES];
+	int count = mp_analysis_frames(analysis, stack_id, frames, MP_ANALYSIS_MAX_FRAMES);
+	json_t *array = json_array();
+
+	for (int i = 0; array && i < count; i++)
+		json_array_append_new(array, json_frame(&frames[i]));
+	return array;
+}
+
+static json_t *json_stack_entry(struct mp_analysis *analysis, uint32_t stack_id)
+{
+	const struct mp_stack_agg *agg = &analysis->model.stacks.aggs[stack_id];
+	json_t *object = json_object();
+
+	if (!object)
+		return NULL;
+	json_put(object, "allocated_bytes", json_u64(agg->allocated_bytes));
+	json_put(object, "allocations", json_u64(agg->allocations));
+	json_put(object, "calls", json_u64(agg->calls));
+	json_put(object, "temporary_allocations", json_u64(agg->temporary));
+	json_put(object, "peak_bytes", json_u64(agg->peak_bytes));
+	json_put(object, "peak_blocks", json_u64(agg->peak_blocks));
+	json_put(object, "leaked_bytes", json_u64(agg->live_bytes));
+	json_put(object, "leaked_blocks", json_u64(agg->live_blocks));
+	json_put(object, "stack", mp_stack_json(analysis, stack_id));
+	return object;
+}
+
+static json_t *json_top(struct mp_analysis *analysis, enum mp_stack_metric metric)
+{
+	uint32_t ids[MP_REPORT_TOP];
+	size_t count = mp_stack_stats_top(&analysis->model.stacks, metric, ids, MP_REPORT_TOP);
+	json_t *array = json_array();
+
+	for (size_t i = 0; array && i < count; i++)
+		json_array_append_new(array, json_stack_entry(analysis, ids[i]));
+	return array;
+}
+
+static const char *json_end_state(uint32_t end_state)
+{
+	switch (end_state) {
+	case MP_END_EXIT:
+		return "exit";
+	case MP_END_EXIT_NOW:
+		return "_exit";
+	case MP_END_EXEC:
+		return "exec";
+	default:
+		return "running";
+	}
+}
+
+static void json_process(json_t *object, const struct mp_analysis *analysis)
+{
+	const struct mp_file_header *header = mp_trace_header(analysis->trace);
+
+	json_put(object, "trace", json_string(analysis->path));
+	json_put(object, "pid", json_integer(header->pid));
+	json_put(object, "exe", json_str_or_null(mp_trace_exe(analysis->trace)));
+	json_put(object, "complete", json_boolean(analysis->complete));
+	if (!analysis->complete)
+		json_put(object, "incomplete_reason", json_string(analysis->stop_reason[0]
+			? analysis->stop_reason : "chunks cut short"));
+	json_put(object, "end_state", json_string(json_end_state(header->end_state)));
+	json_put(object, "exited_normally", json_boolean(header->end_state == MP_END_EXIT ||
+							  header->end_state == MP_END_EXIT_NOW));
+	json_put(object, "exit_status", header->end_state == MP_END_EXIT ||
+					header->end_state == MP_END_EXIT_NOW
+				? json_integer(header->end_status) : json_null());
+	json_put(object, "run_time_ns", json_u64(analysis->run_time_ns));
+	json_put(object, "dropped_events", json_u64(analysis->stats.dropped_events));
+	json_put(object, "threads", json_u64(analysis->stats.threads));
+}
+
+static void json_counts(json_t *object, const struct mp_heap_totals *t, uint64_t start_ns)
+{
+	json_put(object, "allocations", json_u64(t->allocations));
+	json_put(object, "frees", json_u64(t->frees));
+	json_put(object, "reallocs", json_u64(t->reallocs));
+	json_put(object, "mmaps", json_u64(t->mmaps));
+	json_put(object, "munmaps", json_u64(t->munmaps));
+	json_put(object, "mremaps", json_u64(t->mremaps));
+	json_put(object, "brks", json_u64(t->brks));
+	json_put(object, "failed_calls", json_u64(t->failed_calls));
+	json_put(object, "allocated_bytes", json_u64(t->allocated_bytes));
+	json_put(object, "peak_heap_bytes", json_u64(t->peak_bytes));
+	json_put(object, "peak_heap_blocks", json_u64(t->peak_blocks));
+	json_put(object, "peak_time_ns", json_u64(t->peak_time_ns > start_ns ? t->peak_time_ns - start_ns : 0));
+	json_put(object, "leaked_bytes", json_u64(t->live_bytes));
+	json_put(object, "leaked_blocks", json_u64(t->live_blocks));
+	json_put(object, "temporary_allocations", json_u64(t->temporary_allocations));
+	json_put(object, "mmap_bytes", json_u64(t->mmap_bytes));
+	json_put(object, "peak_mmap_bytes", json_u64(t->mmap_peak_bytes));
+	json_put(object, "peak_mmap_time_ns", json_u64(t->mmap_peak_time_ns > start_ns ? t->mmap_peak_time_ns - start_ns : 0));
+	json_put(object, "mmap_live_bytes", json_u64(t->mmap_live_bytes));
+	json_put(object, "peak_brk_bytes", json_u64(t->brk_peak_bytes));
+	json_put(object, "unknown_frees", json_u64(t->unknown_frees));
+	json_put(object, "replaced_blocks", json_u64(t->replaced_blocks));
+	json_put(object, "unknown_unmaps", json_u64(t->unknown_unmaps));
+}
+
+json_t *mp_report_json(struct mp_analysis *analysis)
+{
+	uint64_t start_ns = mp_trace_header(analysis->trace)->start_monotonic_ns;
+	json_t *object = json_object();
+
+	if (!object)
+		return NULL;
+	json_process(object, analysis);
+	json_counts(object, &analysis->model.totals, start_ns);
+	json_put(object, "top_peak", json_top(analysis, MP_METRIC_PEAK));
+	json_put(object, "top_allocated", json_top(analysis, MP_METRIC_ALLOCATED));
+	json_put(object, "top_calls", json_top(analysis, MP_METRIC_CALLS));
+	json_put(object, "top_leaked", json_top(analysis, MP_METRIC_LEAKED));
+	return object;
+}
+
+json_t *mp_leaks_json(struct mp_analysis *analysis)
+{
+	struct mp_stack_stats *stacks = &analysis->model.stacks;
+	uint32_t count = mp_stack_stats_count(stacks);
+	uint32_t *ids = malloc((count ? count : 1) * sizeof(*ids));
+	json_t *object = json_object(), *leaks = json_array();
+	size_t ranked = ids ? mp_stack_stats_top(stacks, MP_METRIC_LEAKED, ids, count) : 0;
+
+	if (!ids || !object || !leaks) {
+		free(ids);
+		json_decref(object);
+		json_decref(leaks);
+		return NULL;
+	}
+	json_put(object, "trace", json_string(analysis->path));
+	json_put(object, "complete", json_boolean(analysis->complete));
+	json_put(object, "leaked_bytes", json_u64(analysis->model.totals.live_bytes));
+	json_put(object, "leaked_blocks", json_u64(analysis->model.totals.live_blocks));
+	for (size_t i = 0; i < ranked; i++) {
+		json_t *leak = json_object();
+		if (!leak)
+			break;
+		json_put(leak, "bytes", json_u64(stacks->aggs[ids[i]].live_bytes));
+		json_put(leak, "blocks", json_u64(stacks->aggs[ids[i]].live_blocks));
+		json_put(leak, "stack", mp_stack_json(analysis, ids[i]));
+		json_array_append_new(leaks, leak);
+	}
+	json_put(object, "leaks", leaks);
+	free(ids);
+	return object;
+}
+
+json_t *mp_folded_json(struct mp_analysis *analysis, enum mp_stack_metric metric)
+{
+	static const char *const names[] = { "allocated", "calls", "peak", "leaked" };
+	struct mp_stack_stats *stacks = &analysis->model.stacks;
+	uint32_t count = mp_stack_stats_count(stacks);
+	uint32_t *ids = malloc((count ? count : 1) * sizeof(*ids));
+	json_t *object = json_object(), *list = json_array();
+	size_t ranked = ids ? mp_stack_stats_top(stacks, metric, ids, count) : 0;
+	uint64_t total = 0;
+
+	if (!ids || !object || !list) {
+		free(ids);
+		json_decref(object);
+		json_decref(list);
+		return NULL;
+	}
+	for (size_t i = 0; i < ranked; i++) {
+		json_t *entry = json_object();
+		uint64_t value = mp_stack_stats_value(&stacks->aggs[ids[i]], metric);
+		if (!entry)
+			break;
+		total += value;
+		json_put(entry, "value", json_u64(value));
+		json_put(entry, "stack", mp_stack_json(analysis, ids[i]));
+		json_array_append_new(list, entry);
+	}
+	json_put(object, "trace", json_string(analysis->path));
+	json_put(object, "metric", json_string(names[metric]));
+	json_put(object, "total", json_u64(total));
+	json_put(object, "stacks", list);
+	free(ids);
+	return object;
+}

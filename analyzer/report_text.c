@@ -1,0 +1,234 @@
+/* report_text.c: the human-readable `memprof report`, `leaks` and `run` summaries.
+ *
+ * Exact byte counts always come first; a rounded KiB/MiB figure follows in parentheses
+ * for the eye. Stacks print one frame per line, innermost first, like a debugger.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "report.h"
+
+/* "1.5 MiB" for bytes >= 1024, else "" (the exact count is printed beside it). */
+static const char *text_human(uint64_t bytes, char *buf, size_t len)
+{
+	static const char *const units[] = { "KiB", "MiB", "GiB", "TiB", "PiB" };
+	double value = (double)bytes;
+	size_t unit = 0;
+
+	if (bytes < 1024) {
+		buf[0] = '\0';
+		return buf;
+	}
+	value /= 1024;
+	while (value >= 1024 && unit + 1 < sizeof(units) / sizeof(units[0])) {
+		value /= 1024;
+		unit++;
+	}
+	snprintf(buf, len, " (%.1f %s)", value, units[unit]);
+	return buf;
+}
+
+static double text_seconds(uint64_t ns)
+{
+	return (double)ns / 1e9;
+}
+
+/* Seconds since the trace started, for an event time. */
+static double text_since_start(const struct mp_analysis *analysis, uint64_t time_ns)
+{
+	uint64_t start = mp_trace_header(analysis->trace)->start_monotonic_ns;
+	return text_seconds(time_ns > start ? time_ns - start : 0);
+}
+
+static void text_process(FILE *out, const struct mp_analysis *analysis)
+{
+	const struct mp_file_header *header = mp_trace_header(analysis->trace);
+	const char *exe = mp_trace_exe(analysis->trace);
+
+	fprintf(out, "Process:      %s (pid %" PRIu32 ")", exe && *exe ? exe : "?", header->pid);
+	switch (header->end_state) {
+	case MP_END_EXIT:
+		fprintf(out, ", exited with status %" PRId32 "\n", header->end_status);
+		break;
+	case MP_END_EXIT_NOW:
+		fprintf(out, ", exited (_exit) with status %" PRId32 "\n", header->end_status);
+		break;
+	case MP_END_EXEC:
+		fprintf(out, ", replaced itself by execve (the next trace continues it)\n");
+		break;
+	default:
+		fprintf(out, "\n              did not exit normally (killed, crashed or still "
+			     "running): figures cover the trace up to its last event\n");
+	}
+}
+
+void mp_report_text_warnings(FILE *out, const struct mp_analysis *analysis)
+{
+	if (!analysis->complete)
+		fprintf(out, "memprof: warning: trace '%s' is incomplete (%s); the figures cover what "
+			     "could be read\n", analysis->path,
+			analysis->stop_reason[0] ? analysis->stop_reason : "chunks cut short");
+	if (analysis->stats.dropped_events)
+		fprintf(out, "memprof: warning: trace '%s': %" PRIu64 " events were dropped while "
+			     "recording; figures are approximate\n", analysis->path,
+			analysis->stats.dropped_events);
+}
+
+static void text_calls(FILE *out, const struct mp_heap_totals *t)
+{
+	fprintf(out, "Calls:        %" PRIu64 " allocations, %" PRIu64 " frees, %" PRIu64
+		     " reallocs, %" PRIu64 " mmaps\n", t->allocations, t->frees, t->reallocs,
+		t->mmaps);
+	fprintf(out, "              %" PRIu64 " munmaps, %" PRIu64 " mremaps, %" PRIu64
+		     " brk/sbrk, %" PRIu64 " failed\n", t->munmaps, t->mremaps, t->brks,
+		t->failed_calls);
+}
+
+static void text_totals(FILE *out, const struct mp_analysis *analysis)
+{
+	const struct mp_heap_totals *t = &analysis->model.totals;
+	char h[32];
+
+	text_calls(out, t);
+	fprintf(out, "Allocated:    %" PRIu64 " bytes%s in total\n", t->allocated_bytes,
+		text_human(t->allocated_bytes, h, sizeof(h)));
+	fprintf(out, "Peak heap:    %" PRIu64 " bytes%s in %" PRIu64 " blocks at %.6f s\n",
+		t->peak_bytes, text_human(t->peak_bytes, h, sizeof(h)), t->peak_blocks,
+		text_since_start(analysis, t->peak_time_ns));
+	if (t->mmaps || t->mremaps)
+		fprintf(out, "Peak mmap:    %" PRIu64 " bytes%s at %.6f s (%" PRIu64
+			     " bytes still mapped at the end)\n", t->mmap_peak_bytes,
+			text_human(t->mmap_peak_bytes, h, sizeof(h)),
+			text_since_start(analysis, t->mmap_peak_time_ns), t->mmap_live_bytes);
+	if (t->brks)
+		fprintf(out, "Peak brk:     %" PRIu64 " bytes above the first break\n",
+			t->brk_peak_bytes);
+	fprintf(out, "Leaked:       %" PRIu64 " bytes%s in %" PRIu64 " blocks\n", t->live_bytes,
+		text_human(t->live_bytes, h, sizeof(h)), t->live_blocks);
+	fprintf(out, "Temporary:    %" PRIu64 " allocations (%.1f%% of allocations and reallocs)\n",
+		t->temporary_allocations,
+		t->allocations + t->reallocs
+			? 100.0 * (double)t->temporary_allocations /
+				  (double)(t->allocations + t->reallocs)
+			: 0.0);
+}
+
+static void text_notes(FILE *out, const struct mp_heap_totals *t)
+{
+	if (t->unknown_frees)
+		fprintf(out, "Note: %" PRIu64 " frees/reallocs of addresses not allocated while "
+			     "tracing (ignored)\n", t->unknown_frees);
+	if (t->replaced_blocks)
+		fprintf(out, "Note: %" PRIu64 " allocations returned an address still live in the "
+			     "trace (its free was not recorded)\n", t->replaced_blocks);
+	if (t->unknown_unmaps)
+		fprintf(out, "Note: %" PRIu64 " munmap/mremap calls on memory the program did not "
+			     "map itself\n", t->unknown_unmaps);
+}
+
+/* Prints a stack, innermost frame first, each line indented by `indent`. */
+static void text_stack(FILE *out, struct mp_analysis *analysis, uint32_t stack_id, const char *indent)
+{
+	static struct mp_frame frames[MP_ANALYSIS_MAX_FRAMES];
+	int count = mp_analysis_frames(analysis, stack_id, frames, MP_ANALYSIS_MAX_FRAMES);
+	char buf[128];
+
+	if (count == 0)
+		fprintf(out, "%s[no stack recorded]\n", indent);
+	for (int i = 0; i < count; i++) {
+		const struct mp_frame *f = &frames[i];
+		fprintf(out, "%s%s", indent, mp_frame_label(f, buf, sizeof(buf)));
+		if (f->file)
+			fprintf(out, " at %s:%" PRIu32, f->file, f->line);
+		if (f->module && f->function)
+			fprintf(out, " in %s", f->module);
+		fprintf(out, "%s\n", f->inlined ? " (inlined)" : "");
+	}
+}
+
+static void text_top_entry(FILE *out, const struct mp_stack_agg *agg, enum mp_stack_metric metric)
+{
+	switch (metric) {
+	case MP_METRIC_ALLOCATED:
+	case MP_METRIC_CALLS:
+		fprintf(out, "%" PRIu64 " bytes in %" PRIu64 " allocations, %" PRIu64 " calls\n",
+			agg->allocated_bytes, agg->allocations, agg->calls);
+		break;
+	case MP_METRIC_PEAK:
+		fprintf(out, "%" PRIu64 " bytes in %" PRIu64 " blocks live at the peak\n",
+			agg->peak_bytes, agg->peak_blocks);
+		break;
+	case MP_METRIC_LEAKED:
+		fprintf(out, "%" PRIu64 " bytes in %" PRIu64 " blocks leaked\n", agg->live_bytes,
+			agg->live_blocks);
+		break;
+	}
+}
+
+static void text_top(FILE *out, struct mp_analysis *analysis, enum mp_stack_metric metric,
+		     const char *title)
+{
+	struct mp_stack_stats *stacks = &analysis->model.stacks;
+	uint32_t ids[MP_REPORT_TOP];
+	size_t count = mp_stack_stats_top(stacks, metric, ids, MP_REPORT_TOP);
+
+	fprintf(out, "\n%s:\n", title);
+	if (count == 0)
+		fprintf(out, "  (none)\n");
+	for (size_t i = 0; i < count; i++) {
+		fprintf(out, "%3zu. ", i + 1);
+		text_top_entry(out, &stacks->aggs[ids[i]], metric);
+		text_stack(out, analysis, ids[i], "       ");
+	}
+}
+
+void mp_report_text(FILE *out, struct mp_analysis *analysis)
+{
+	fprintf(out, "memprof report for '%s'%s\n", analysis->path,
+		analysis->complete ? "" : " (INCOMPLETE: the trace was cut or corrupt)");
+	text_process(out, analysis);
+	fprintf(out, "Run time:     %.6f s\n", text_seconds(analysis->run_time_ns));
+	text_totals(out, analysis);
+	text_notes(out, &analysis->model.totals);
+	text_top(out, analysis, MP_METRIC_PEAK, "Stacks live at the peak (top 10)");
+	text_top(out, analysis, MP_METRIC_ALLOCATED, "Top 10 stacks by bytes allocated");
+	text_top(out, analysis, MP_METRIC_CALLS, "Top 10 stacks by calls");
+	text_top(out, analysis, MP_METRIC_LEAKED, "Top 10 stacks by bytes leaked");
+}
+
+void mp_report_text_summary(FILE *out, const struct mp_analysis *analysis)
+{
+	const struct mp_heap_totals *t = &analysis->model.totals;
+	char h[32];
+
+	fprintf(out, "memprof: calls: %" PRIu64 " allocations, %" PRIu64 " frees, %" PRIu64
+		     " reallocs, %" PRIu64 " mmaps\n", t->allocations, t->frees, t->reallocs,
+		t->mmaps);
+	fprintf(out, "memprof: bytes: %" PRIu64 " allocated, peak heap %" PRIu64 "%s\n",
+		t->allocated_bytes, t->peak_bytes, text_human(t->peak_bytes, h, sizeof(h)));
+	fprintf(out, "memprof: leaked: %" PRIu64 " bytes in %" PRIu64 " blocks\n", t->live_bytes,
+		t->live_blocks);
+}
+
+void mp_leaks_text(FILE *out, struct mp_analysis *analysis)
+{
+	struct mp_stack_stats *stacks = &analysis->model.stacks;
+	const struct mp_heap_totals *t = &analysis->model.totals;
+	uint32_t count = mp_stack_stats_count(stacks);
+	uint32_t *ids = malloc((count ? count : 1) * sizeof(*ids));
+	size_t ranked = ids ? mp_stack_stats_top(stacks, MP_METRIC_LEAKED, ids, count) : 0;
+	char h[32];
+
+	fprintf(out, "memprof leaks for '%s'%s: %" PRIu64 " bytes%s in %" PRIu64 " blocks from %zu stacks\n",
+		analysis->path, analysis->complete ? "" : " (INCOMPLETE)", t->live_bytes,
+		text_human(t->live_bytes, h, sizeof(h)), t->live_blocks, ranked);
+	for (size_t i = 0; i < ranked; i++) {
+		const struct mp_stack_agg *agg = &stacks->aggs[ids[i]];
+		fprintf(out, "\n%" PRIu64 " bytes in %" PRIu64 " blocks\n", agg->live_bytes,
+			agg->live_blocks);
+		text_stack(out, analysis, ids[i], "    ");
+	}
+	free(ids);
+}

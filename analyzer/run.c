@@ -1,0 +1,319 @@
+/* run.c: `memprof run`: preload libmemprof.so into a program, wait, summarize its traces.
+ *
+ * How the traces are found: run sets MEMPROF_QUIET=1 (the library then stays silent) and
+ * an absolute MEMPROF_OUTPUT pattern (the --output one, or ./memprof.%e.%p.trace), lists
+ * the files matching the pattern with %p and %e as wildcards before starting the program,
+ * and afterwards reports every match that is new or was rewritten. An absolute pattern
+ * keeps traces of children that chdir() or exec in the same place.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <glob.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "report.h"
+#include "run.h"
+
+#define RUN_DEFAULT_OUTPUT "memprof.%e.%p.trace"
+
+/* Finds `name` like execvp: as is if it has a '/', else in each PATH directory.
+ * Returns 0 with the path in buf, or -ENOENT / -EACCES. */
+static int run_resolve(const char *name, char *buf, size_t len)
+{
+	const char *path = getenv("PATH");
+	int err = -ENOENT;
+
+	if (strchr(name, '/')) {
+		snprintf(buf, len, "%s", name);
+		return access(buf, F_OK) ? -errno : 0;
+	}
+	if (!path)
+		path = "/bin:/usr/bin";
+	while (*path) {
+		size_t dir_len = strcspn(path, ":");
+		snprintf(buf, len, "%.*s%s%s", (int)dir_len, path, dir_len ? "/" : "", name);
+		if (access(buf, X_OK) == 0)
+			return 0;
+		if (errno == EACCES)
+			err = -EACCES;
+		path += dir_len + (path[dir_len] == ':');
+	}
+	return err;
+}
+
+/* 1 if the ELF at `path` asks for a program interpreter (ld.so), which is what honours
+ * LD_PRELOAD; 0 if it is a static (or static-pie) ELF; -1 if it is not an ELF we can read
+ * (a script, say: its interpreter is what runs, so let exec decide). */
+static int run_is_dynamic(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int dynamic = -1;
+	size_t count = 0;
+	Elf *elf;
+
+	if (fd < 0)
+		return -1;
+	elf_version(EV_CURRENT);
+	elf = elf_begin(fd, ELF_C_READ, NULL);
+	if (elf && elf_kind(elf) == ELF_K_ELF && elf_getphdrnum(elf, &count) == 0) {
+		dynamic = 0;
+		for (size_t i = 0; i < count; i++) {
+			GElf_Phdr phdr;
+			if (gelf_getphdr(elf, (int)i, &phdr) && phdr.p_type == PT_INTERP)
+				dynamic = 1;
+		}
+	}
+	elf_end(elf);
+	close(fd);
+	return dynamic;
+}
+
+/* The library next to this executable, or in ../lib/memprof/ relative to it (the layout
+ * `make install` creates). Returns 0 with the path in buf, or -ENOENT. */
+static int run_find_library(char *buf, size_t len)
+{
+	static const char *const candidates[] = { "libmemprof.so", "../lib/memprof/libmemprof.so" };
+	char self[PATH_MAX];
+	ssize_t self_len = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	char *slash;
+
+	if (self_len <= 0)
+		return -ENOENT;
+	self[self_len] = '\0';
+	slash = strrchr(self, '/');
+	if (slash)
+		*slash = '\0';
+	for (size_t i = 0; i < sizeof(candidates) / sizeof(candidates[0]); i++) {
+		char joined[PATH_MAX + 64];
+		snprintf(joined, sizeof(joined), "%s/%s", self, candidates[i]);
+		if (access(joined, R_OK) == 0 && realpath(joined, buf) && strlen(buf) < len)
+			return 0;
+	}
+	snprintf(buf, len, "%s", self);
+	return -ENOENT;
+}
+
+/* The absolute MEMPROF_OUTPUT pattern. Returns 0 or -ENAMETOOLONG. */
+static int run_output_pattern(const char *output, char *buf, size_t len)
+{
+	char cwd[PATH_MAX];
+	int written;
+
+	if (!output)
+		output = RUN_DEFAULT_OUTPUT;
+	if (output[0] == '/')
+		written = snprintf(buf, len, "%s", output);
+	else if (getcwd(cwd, sizeof(cwd)))
+		written = snprintf(buf, len, "%s/%s", cwd, output);
+	else
+		return -errno;
+	return written < 0 || (size_t)written >= len ? -ENAMETOOLONG : 0;
+}
+
+/* The glob matching every file the pattern can produce: %p and %e become '*', %% a '%',
+ * and glob's own metacharacters are escaped. */
+static void run_pattern_glob(const char *pattern, char *buf, size_t len)
+{
+	size_t out = 0;
+
+	for (const char *p = pattern; *p && out + 3 < len; p++) {
+		if (p[0] == '%' && (p[1] == 'p' || p[1] == 'e')) {
+			buf[out++] = '*';
+			p++;
+			continue;
+		}
+		if (p[0] == '%' && p[1] == '%')
+			p++;
+		if (strchr("*?[]\\", *p))
+			buf[out++] = '\\';
+		buf[out++] = *p;
+	}
+	buf[out] = '\0';
+}
+
+struct run_seen {
+	char **paths;
+	struct stat *stats;
+	size_t count;
+};
+
+static void run_snapshot(const char *glob_pattern, struct run_seen *seen)
+{
+	glob_t found;
+
+	memset(seen, 0, sizeof(*seen));
+	if (glob(glob_pattern, GLOB_NOSORT, NULL, &found) != 0)
+		return;
+	seen->paths = calloc(found.gl_pathc, sizeof(*seen->paths));
+	seen->stats = calloc(found.gl_pathc, sizeof(*seen->stats));
+	for (size_t i = 0; seen->paths && seen->stats && i < found.gl_pathc; i++) {
+		if (stat(found.gl_pathv[i], &seen->stats[seen->count]) == 0)
+			seen->paths[seen->count++] = strdup(found.gl_pathv[i]);
+	}
+	globfree(&found);
+}
+
+static void run_seen_free(struct run_seen *seen)
+{
+	for (size_t i = 0; i < seen->count; i++)
+		free(seen->paths[i]);
+	free(seen->paths);
+	free(seen->stats);
+}
+
+/* 1 if `path` is not in the snapshot or was replaced or rewritten since. */
+static int run_is_new(const struct run_seen *seen, const char *path)
+{
+	struct stat now;
+
+	if (stat(path, &now) != 0 || !S_ISREG(now.st_mode))
+		return 0;
+	for (size_t i = 0; i < seen->count; i++) {
+		const struct stat *old = &seen->stats[i];
+		if (seen->paths[i] && strcmp(seen->paths[i], path) == 0)
+			return old->st_ino != now.st_ino || old->st_size != now.st_size ||
+			       old->st_mtim.tv_sec != now.st_mtim.tv_sec ||
+			       old->st_mtim.tv_nsec != now.st_mtim.tv_nsec;
+	}
+	return 1;
+}
+
+static void run_summarize(const char *path)
+{
+	struct mp_analysis analysis;
+	char err[256];
+
+	fprintf(stderr, "memprof: trace written to %s\n", path);
+	if (mp_analysis_run(path, &analysis, err, sizeof(err)) < 0) {
+		fprintf(stderr, "memprof: cannot read '%s': %s\n", path, err);
+		return;
+	}
+	mp_report_text_warnings(stderr, &analysis);
+	mp_report_text_summary(stderr, &analysis);
+	mp_analysis_destroy(&analysis);
+}
+
+/* Reports every trace the run produced, oldest name first (glob sorts). */
+static void run_report_traces(const char *glob_pattern, const struct run_seen *before)
+{
+	glob_t found;
+	int reported = 0;
+
+	if (glob(glob_pattern, 0, NULL, &found) == 0) {
+		for (size_t i = 0; i < found.gl_pathc; i++) {
+			if (run_is_new(before, found.gl_pathv[i])) {
+				run_summarize(found.gl_pathv[i]);
+				reported++;
+			}
+		}
+		globfree(&found);
+	}
+	if (!reported)
+		fprintf(stderr, "memprof: no trace was written matching '%s'\n", glob_pattern);
+}
+
+/* Child side: environment, then exec; never returns. */
+static void run_child(const char *path, char *const argv[], const char *library,
+		      const char *pattern)
+{
+	const char *old = getenv("LD_PRELOAD");
+	size_t len = strlen(library) + (old ? strlen(old) : 0) + 2;
+	char *preload = malloc(len);
+
+	if (!preload)
+		_exit(126);
+	/* Ours goes first so its malloc wins; an allocator the user preloads (jemalloc, ...)
+	 * still serves the calls, reached through dlsym(RTLD_NEXT). */
+	snprintf(preload, len, "%s%s%s", library, old && *old ? ":" : "", old ? old : "");
+	if (setenv("LD_PRELOAD", preload, 1) || setenv("MEMPROF_OUTPUT", pattern, 1) ||
+	    setenv("MEMPROF_QUIET", "1", 1))
+		_exit(126);
+	execv(path, argv);
+	fprintf(stderr, "memprof: cannot run '%s': %s\n", argv[0], strerror(errno));
+	_exit(errno == ENOENT ? 127 : 126);
+}
+
+/* Waits for the child while memprof ignores the terminal's ^C and ^\ (they reach the
+ * program, which decides), like time(1). Returns memprof's exit code for its status. */
+static int run_wait(pid_t child, const char *name)
+{
+	struct sigaction ignore = { .sa_handler = SIG_IGN }, old_int, old_quit;
+	int status = 0;
+	pid_t got;
+
+	sigaction(SIGINT, &ignore, &old_int);
+	sigaction(SIGQUIT, &ignore, &old_quit);
+	do
+		got = waitpid(child, &status, 0);
+	while (got < 0 && errno == EINTR);
+	sigaction(SIGINT, &old_int, NULL);
+	sigaction(SIGQUIT, &old_quit, NULL);
+	if (got < 0)
+		return 126;
+	if (WIFSIGNALED(status)) {
+		fprintf(stderr, "memprof: '%s' was killed by signal %d (%s)\n", name,
+			WTERMSIG(status), strsignal(WTERMSIG(status)));
+		return 128 + WTERMSIG(status);
+	}
+	return WEXITSTATUS(status);
+}
+
+/* Checks that argv[0] exists and is dynamically linked; returns 0 or an exit code. */
+static int run_check_program(const char *name, char *path, size_t len)
+{
+	int err = run_resolve(name, path, len);
+
+	if (err) {
+		fprintf(stderr, "memprof: cannot run '%s': %s\n", name, strerror(-err));
+		return err == -ENOENT ? 127 : 126;
+	}
+	if (run_is_dynamic(path) == 0) {
+		fprintf(stderr, "memprof: cannot profile '%s': it is statically linked (no ELF "
+				"PT_INTERP), so LD_PRELOAD cannot load libmemprof.so into it\n", path);
+		return 2;
+	}
+	return 0;
+}
+
+int mp_run(char *const argv[], const char *output)
+{
+	char path[PATH_MAX], library[PATH_MAX], pattern[PATH_MAX], glob_pattern[2 * PATH_MAX];
+	struct run_seen before;
+	int code = run_check_program(argv[0], path, sizeof(path));
+	pid_t child;
+
+	if (code)
+		return code;
+	if (run_find_library(library, sizeof(library))) {
+		fprintf(stderr, "memprof: cannot find libmemprof.so in '%s' or '%s/../lib/memprof'\n",
+			library, library);
+		return 2;
+	}
+	if (run_output_pattern(output, pattern, sizeof(pattern))) {
+		fprintf(stderr, "memprof: bad output pattern '%s'\n", output ? output : "");
+		return 2;
+	}
+	run_pattern_glob(pattern, glob_pattern, sizeof(glob_pattern));
+	run_snapshot(glob_pattern, &before);
+	fflush(NULL);
+	child = fork();
+	if (child < 0) {
+		fprintf(stderr, "memprof: cannot fork: %s\n", strerror(errno));
+		run_seen_free(&before);
+		return 126;
+	}
+	if (child == 0)
+		run_child(path, argv, library, pattern);
+	code = run_wait(child, argv[0]);
+	run_report_traces(glob_pattern, &before);
+	run_seen_free(&before);
+	return code;
+}
