@@ -43,6 +43,10 @@ struct mp_module {
 /* Opens and validates `path`. On failure returns a negative errno-style code and writes
  * one human-readable line (no trailing newline) into err. */
 int mp_trace_open(const char *path, struct mp_trace **out, char *err, size_t err_len);
+/* Same, for a trace already in memory (tests, fuzzing). `data` is not copied: it must stay
+ * valid and unchanged until mp_trace_close. The message does not name the file. */
+int mp_trace_open_memory(const void *data, size_t size, struct mp_trace **out, char *err,
+			 size_t err_len);
 void mp_trace_close(struct mp_trace *trace);
 
 const struct mp_file_header *mp_trace_header(const struct mp_trace *trace);
@@ -53,6 +57,14 @@ const char *mp_trace_cmdline(const struct mp_trace *trace, size_t *len);
 /* Next event in time order: returns 1 and fills *event, 0 at the end, or a negative code
  * with a message in err when a record is corrupt (events already returned stay valid). */
 int mp_trace_next(struct mp_trace *trace, struct mp_event *event, char *err, size_t err_len);
+/* Merge details: a realloc that released a block (old_addr != 0) and an mremap are placed
+ * at time_before_ns, everything else at time_ns. At equal times releases (FREE, MUNMAP,
+ * such realloc, MREMAP) come before the rest, then lower thread serials first. Records
+ * that do not decode were cut off at open (see mp_trace_stats), so in practice this never
+ * fails. MP_REC_BRK: old_addr is the old break, addr the new one, size 0. */
+
+/* Restarts mp_trace_next from the first event (for a second pass over the trace). */
+void mp_trace_rewind(struct mp_trace *trace);
 
 /* Canonical stacks: ids 1..mp_trace_stack_count(); identical frame lists recorded under
  * several raw ids share one canonical id. Frames are innermost first. */
@@ -63,6 +75,10 @@ const uint64_t *mp_trace_stack(const struct mp_trace *trace, uint32_t id, uint32
 /* The module containing `ip` in the map of `generation`, or NULL. */
 const struct mp_module *mp_trace_module_at(const struct mp_trace *trace, uint32_t generation,
 					   uint64_t ip);
+/* The whole module map used for `generation` (its own, else the nearest lower generation
+ * that has one), sorted by start; *count receives its length. NULL and 0 if none. */
+const struct mp_module *mp_trace_modules(const struct mp_trace *trace, uint32_t generation,
+					 size_t *count);
 
 /* Facts for "incomplete" warnings: chunks whose records stopped early, dropped events,
  * threads seen. */
@@ -71,6 +87,12 @@ struct mp_trace_stats {
 	uint32_t chunks;
 	uint64_t dropped_events;
 	uint32_t corrupt_chunks;
+	/* Added after the first version of this interface: */
+	uint64_t events;           /* event records in the trace (counted at open) */
+	uint64_t undefined_stacks; /* events delivered since open/rewind whose stack id was
+				      never defined; they got stack_id 0 */
+	uint32_t unwritten_pages;  /* all-zero pages where a chunk header should be */
+	uint32_t truncated;        /* 1 if the file ends inside a chunk */
 };
 void mp_trace_stats(const struct mp_trace *trace, struct mp_trace_stats *stats);
 

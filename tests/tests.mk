@@ -13,10 +13,15 @@ UNIT_PRELOAD_BIN := $(UNIT_PRELOAD_SRC:tests/unit/preload/%.c=$(BUILD)/tests/uni
 UNIT_ANALYZER_SRC := $(wildcard tests/unit/analyzer/test_*.c)
 UNIT_ANALYZER_BIN := $(UNIT_ANALYZER_SRC:tests/unit/analyzer/%.c=$(BUILD)/tests/unit/%)
 UNIT_ANALYZER_SAN_BIN := $(UNIT_ANALYZER_SRC:tests/unit/analyzer/%.c=$(BUILD)/san/tests/unit/%)
+# Synthetic trace encoder shared by analyzer unit and integration tests.
+TEST_SUPPORT_SRC := tests/support/trace_builder.c
+TEST_SUPPORT := $(TEST_SUPPORT_SRC) tests/support/trace_builder.h
 PROGS_C := $(wildcard tests/progs/*.c)
 PROGS_CXX := $(wildcard tests/progs/*.cc)
+PROGS_LIB := $(wildcard tests/progs/lib/*.c)
 PROGS_BIN := $(PROGS_C:tests/progs/%.c=$(BUILD)/tests/progs/%) \
-	$(PROGS_CXX:tests/progs/%.cc=$(BUILD)/tests/progs/%)
+	$(PROGS_CXX:tests/progs/%.cc=$(BUILD)/tests/progs/%) \
+	$(PROGS_LIB:tests/progs/lib/%.c=$(BUILD)/tests/progs/lib%.so)
 INTEG_SRC := $(wildcard tests/integration/test_*.c)
 INTEG_BIN := $(INTEG_SRC:tests/integration/%.c=$(BUILD)/tests/integration/%)
 INTEG_SH := $(wildcard tests/integration/*.sh)
@@ -28,19 +33,19 @@ $(BUILD)/tests/unit/%: tests/unit/preload/%.c $(PRELOAD_TESTABLE_OBJ) $(HEADERS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_COMMON) -Ipreload -o $@ $< $(PRELOAD_TESTABLE_OBJ) $(PRELOAD_LIBS) $(TEST_LIBS)
 
-$(BUILD)/tests/unit/%: tests/unit/analyzer/%.c $(ANALYZER_LIB_OBJ) $(HEADERS)
+$(BUILD)/tests/unit/%: tests/unit/analyzer/%.c $(ANALYZER_LIB_OBJ) $(TEST_SUPPORT) $(HEADERS)
 	@mkdir -p $(dir $@)
-	$(CC) $(ANALYZER_CFLAGS) -o $@ $< $(ANALYZER_LIB_OBJ) $(ANALYZER_LIBS) $(TEST_LIBS)
+	$(CC) $(ANALYZER_CFLAGS) -Itests/support -o $@ $< $(TEST_SUPPORT_SRC) $(ANALYZER_LIB_OBJ) $(ANALYZER_LIBS) $(TEST_LIBS)
 
-$(BUILD)/san/tests/unit/%: tests/unit/analyzer/%.c $(ANALYZER_SAN_LIB_OBJ) $(HEADERS)
+$(BUILD)/san/tests/unit/%: tests/unit/analyzer/%.c $(ANALYZER_SAN_LIB_OBJ) $(TEST_SUPPORT) $(HEADERS)
 	@mkdir -p $(dir $@)
-	$(CC) $(ANALYZER_CFLAGS) $(SAN_FLAGS) -o $@ $< $(ANALYZER_SAN_LIB_OBJ) $(ANALYZER_LIBS) $(TEST_LIBS)
+	$(CC) $(ANALYZER_CFLAGS) $(SAN_FLAGS) -Itests/support -o $@ $< $(TEST_SUPPORT_SRC) $(ANALYZER_SAN_LIB_OBJ) $(ANALYZER_LIBS) $(TEST_LIBS)
 
 $(BUILD)/tests/progs/%: tests/progs/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(PROG_CFLAGS) -o $@ $< -ldl -rdynamic
 
-$(BUILD)/tests/progs/%.so: tests/progs/%.c
+$(BUILD)/tests/progs/lib%.so: tests/progs/lib/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(PROG_CFLAGS) -fPIC -shared -o $@ $<
 
@@ -48,9 +53,10 @@ $(BUILD)/tests/progs/%: tests/progs/%.cc
 	@mkdir -p $(dir $@)
 	$(CXX) -Wall -Wextra -Werror -O0 -g -pthread -o $@ $<
 
-$(BUILD)/tests/integration/%: tests/integration/%.c $(ANALYZER_LIB_OBJ) $(HEADERS)
+$(BUILD)/tests/integration/%: tests/integration/%.c tests/integration/harness.c $(ANALYZER_LIB_OBJ) $(TEST_SUPPORT) $(HEADERS)
 	@mkdir -p $(dir $@)
-	$(CC) $(ANALYZER_CFLAGS) -Itests/integration -o $@ $< $(ANALYZER_LIB_OBJ) $(ANALYZER_LIBS) $(TEST_LIBS)
+	$(CC) $(ANALYZER_CFLAGS) -Itests/integration -Itests/support -o $@ $< tests/integration/harness.c \
+		$(TEST_SUPPORT_SRC) $(ANALYZER_LIB_OBJ) $(ANALYZER_LIBS) $(TEST_LIBS)
 
 test-programs: $(PROGS_BIN)
 

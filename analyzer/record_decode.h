@@ -1,0 +1,135 @@
+/* record_decode.h: decoding one event record (internal to the reader; inline for speed).
+ *
+ * Event records carry no length, so the field lists here must match trace_format.h
+ * exactly. Every read is bounded by `end`; a record that does not fit fails as a whole and
+ * leaves the delta state untouched, so the caller can stop the chunk at the record.
+ */
+#ifndef MEMPROF_RECORD_DECODE_H
+#define MEMPROF_RECORD_DECODE_H
+
+#include <stdint.h>
+#include <string.h>
+
+#include "memprof/varint.h"
+#include "trace_read.h"
+
+/* The per-chunk delta bases of trace_format.h. */
+struct mp_decode_state {
+	uint64_t prev_addr;
+	uint64_t prev_time;
+};
+
+/* A decoded event before its stack id is made canonical. */
+struct mp_raw_event {
+	struct mp_event event;
+	uint64_t raw_stack;
+};
+
+static inline int mp_decode_u(const uint8_t **at, const uint8_t *end, uint64_t *out)
+{
+	/* The one-byte case is most fields; keep it out of the loop. */
+	if (*at < end && **at < 0x80) {
+		*out = *(*at)++;
+		return 0;
+	}
+	return mp_get_u(at, end, out);
+}
+
+static inline int mp_decode_s(const uint8_t **at, const uint8_t *end, uint64_t base,
+			      uint64_t *out)
+{
+	uint64_t raw;
+	if (mp_decode_u(at, end, &raw) < 0)
+		return -1;
+	*out = base + (uint64_t)mp_unzigzag(raw);
+	return 0;
+}
+
+/* Decodes the fields of event `tag` (already consumed) from *at. On success fills *out,
+ * advances *at and *state and returns 0; returns -1 if the record does not decode. */
+static inline int mp_decode_event(const uint8_t **at, const uint8_t *end, unsigned tag,
+				  struct mp_decode_state *state, struct mp_raw_event *out)
+{
+	const uint8_t *p = *at;
+	uint64_t addr = 0, old = 0, size = 0, old_size = 0, stack = 0, prot = 0, flags = 0;
+	uint64_t offset = 0, fd = 0, dt_before = 0, dt = 0, function = 0;
+	uint64_t next_addr = state->prev_addr;
+	int bad;
+	switch (tag) {
+	case MP_REC_MALLOC: case MP_REC_CALLOC: case MP_REC_POSIX_MEMALIGN:
+	case MP_REC_ALIGNED_ALLOC: case MP_REC_MEMALIGN: case MP_REC_VALLOC: case MP_REC_PVALLOC:
+		bad = mp_decode_s(&p, end, state->prev_addr, &addr) || mp_decode_u(&p, end, &size) ||
+		      mp_decode_u(&p, end, &stack) || mp_decode_u(&p, end, &dt);
+		next_addr = addr;
+		break;
+	case MP_REC_FREE:
+		bad = mp_decode_s(&p, end, state->prev_addr, &addr) || mp_decode_u(&p, end, &dt);
+		next_addr = addr;
+		break;
+	case MP_REC_REALLOC:
+		bad = mp_decode_s(&p, end, state->prev_addr, &old) ||
+		      mp_decode_s(&p, end, old, &addr) || mp_decode_u(&p, end, &size) ||
+		      mp_decode_u(&p, end, &stack) || mp_decode_u(&p, end, &dt_before) ||
+		      mp_decode_u(&p, end, &dt);
+		next_addr = addr;
+		break;
+	case MP_REC_ALLOC_FAILED:
+		bad = mp_decode_u(&p, end, &function) || mp_decode_u(&p, end, &size) ||
+		      mp_decode_u(&p, end, &stack) || mp_decode_u(&p, end, &dt);
+		break;
+	case MP_REC_MMAP:
+		bad = mp_decode_s(&p, end, state->prev_addr, &addr) || mp_decode_u(&p, end, &size) ||
+		      mp_decode_u(&p, end, &prot) || mp_decode_u(&p, end, &flags) ||
+		      mp_decode_u(&p, end, &fd) || mp_decode_u(&p, end, &offset) ||
+		      mp_decode_u(&p, end, &stack) || mp_decode_u(&p, end, &dt);
+		next_addr = addr;
+		break;
+	case MP_REC_MUNMAP:
+		bad = mp_decode_s(&p, end, state->prev_addr, &addr) || mp_decode_u(&p, end, &size) ||
+		      mp_decode_u(&p, end, &dt);
+		next_addr = addr;
+		break;
+	case MP_REC_MREMAP:
+		bad = mp_decode_s(&p, end, state->prev_addr, &old) ||
+		      mp_decode_u(&p, end, &old_size) || mp_decode_s(&p, end, old, &addr) ||
+		      mp_decode_u(&p, end, &size) || mp_decode_u(&p, end, &flags) ||
+		      mp_decode_u(&p, end, &stack) || mp_decode_u(&p, end, &dt_before) ||
+		      mp_decode_u(&p, end, &dt);
+		next_addr = addr;
+		break;
+	case MP_REC_BRK:
+		bad = mp_decode_s(&p, end, state->prev_addr, &old) ||
+		      mp_decode_s(&p, end, old, &addr) || mp_decode_u(&p, end, &stack) ||
+		      mp_decode_u(&p, end, &dt);
+		next_addr = old; /* the record's first address field (trace_format.h) */
+		break;
+	default:
+		return -1;
+	}
+	if (bad)
+		return -1;
+	struct mp_event *event = &out->event;
+	memset(event, 0, sizeof(*event));
+	event->tag = (enum mp_record_tag)tag;
+	event->time_ns = state->prev_time + dt_before + dt;
+	/* Only realloc and mremap have a time before; for the rest dt_before stayed 0. */
+	event->time_before_ns = tag == MP_REC_REALLOC || tag == MP_REC_MREMAP
+					? state->prev_time + dt_before
+					: event->time_ns;
+	event->addr = addr;
+	event->old_addr = old;
+	event->size = size;
+	event->old_size = old_size;
+	event->failed_function = (uint32_t)function;
+	event->prot = (uint32_t)prot;
+	event->flags = (uint32_t)flags;
+	event->fd = (int32_t)mp_unzigzag(fd);
+	event->offset = offset;
+	out->raw_stack = stack;
+	state->prev_addr = next_addr;
+	state->prev_time = event->time_ns;
+	*at = p;
+	return 0;
+}
+
+#endif
