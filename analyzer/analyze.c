@@ -1,5 +1,6 @@
 /* analyze.c: replaying a trace file into the heap model and naming its stacks. */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -61,8 +62,13 @@ int mp_analysis_run(const char *path, struct mp_analysis *analysis, char *err, s
 	}
 	mp_heap_model_finish(&analysis->model);
 	mp_trace_stats(analysis->trace, &analysis->stats);
-	if (analysis->stats.corrupt_chunks)
+	if (analysis->complete && (analysis->stats.corrupt_chunks || analysis->stats.truncated)) {
 		analysis->complete = 0;
+		snprintf(analysis->stop_reason, sizeof(analysis->stop_reason),
+			 "%s%" PRIu32 " corrupt chunk(s) skipped",
+			 analysis->stats.truncated ? "file cut short, " : "",
+			 analysis->stats.corrupt_chunks);
+	}
 	analysis_times(analysis);
 	return 0;
 }

@@ -1,0 +1,283 @@
+/* test_cli_json.c: exact numbers and JSON shape of `memprof report/leaks/flamegraph`,
+ * run as a command on synthetic traces built with trace_builder.
+ *
+ * The scenario (times in ns; thread 1 and 2; no MODULE records, so frames stay bare
+ * addresses whatever the symbolizer finds):
+ *   2000 T1 malloc 0x10000 100 s1     2100 T2 malloc 0x20000 200 s2
+ *   2200 T1 free 0x10000  (temporary: T2's allocation does not count for T1)
+ *   2300 T1 malloc 0x10000 40 s3 (address reuse)   2400 T2 free 0x10000 (cross-thread)
+ *   2500 T1 malloc 0x30000 50 s1
+ *   2600..2610 T1 realloc 0x30000 -> 0x40000 500 s4 (move; temporary)  peak 700 here
+ *   2700 T2 free 0x40000   2800 T2 malloc of 2^40 fails   2900 T1 free 0xdead0 (unknown)
+ *   3000 T1 mmap 16 KiB    3100 T1 munmap its second page   3200 T1 malloc 0x50000 300 s1
+ * Leaked at the end: 0x20000 (200, s2) and 0x50000 (300, s1).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <cmocka.h>
+
+#include <jansson.h>
+
+#include "trace_builder.h"
+
+static const uint64_t frames1[] = { 0x401100, 0x401000 };
+static const uint64_t frames2[] = { 0x402200, 0x401000 };
+static const uint64_t frames3[] = { 0x403300, 0x401000 };
+static const uint64_t frames4[] = { 0x404400, 0x401000 };
+
+static struct mp_tb *scenario(uint32_t end_state)
+{
+	struct mp_tb *tb = mp_tb_new();
+	struct mp_file_header *header = mp_tb_header(tb);
+
+	header->start_monotonic_ns = 1000;
+	header->end_monotonic_ns = 1000000;
+	header->end_state = end_state;
+	header->end_status = end_state == MP_END_RUNNING ? 0 : 3;
+	mp_tb_stack(tb, 1, 1, 0, frames1, 2);
+	mp_tb_stack(tb, 1, 2, 0, frames2, 2);
+	mp_tb_stack(tb, 1, 3, 0, frames3, 2);
+	mp_tb_stack(tb, 1, 4, 0, frames4, 2);
+	mp_tb_malloc(tb, 1, 2000, 0x10000, 100, 1);
+	mp_tb_malloc(tb, 2, 2100, 0x20000, 200, 2);
+	mp_tb_free(tb, 1, 2200, 0x10000);
+	mp_tb_malloc(tb, 1, 2300, 0x10000, 40, 3);
+	mp_tb_free(tb, 2, 2400, 0x10000);
+	mp_tb_malloc(tb, 1, 2500, 0x30000, 50, 1);
+	mp_tb_realloc(tb, 1, 2600, 2610, 0x30000, 0x40000, 500, 4);
+	mp_tb_free(tb, 2, 2700, 0x40000);
+	mp_tb_alloc_failed(tb, 2, 2800, MP_REC_MALLOC, 1ull << 40, 2);
+	mp_tb_free(tb, 1, 2900, 0xdead0);
+	mp_tb_mmap(tb, 1, 3000, 0x7f0000000000, 16384, 3, 0x22, -1, 0, 3);
+	mp_tb_munmap(tb, 1, 3100, 0x7f0000001000, 4096);
+	mp_tb_malloc(tb, 1, 3200, 0x50000, 300, 1);
+	return tb;
+}
+
+static void write_scenario(const char *path, uint32_t end_state)
+{
+	struct mp_tb *tb = scenario(end_state);
+	assert_int_equal(mp_tb_write(tb, path), 0);
+	mp_tb_destroy(tb);
+}
+
+/* Runs `memprof ARGS`, returns its exit code and stdout (caller frees). */
+static int memprof(const char *args, char **out)
+{
+	const char *build = getenv("MEMPROF_BUILD");
+	char command[4096];
+	size_t len = 0, cap = 1 << 16;
+	FILE *pipe;
+	int status;
+
+	snprintf(command, sizeof(command), "'%s/memprof' %s", build ? build : "build", args);
+	pipe = popen(command, "r");
+	assert_non_null(pipe);
+	*out = malloc(cap);
+	while (!feof(pipe) && len + 1 < cap)
+		len += fread(*out + len, 1, cap - 1 - len, pipe);
+	(*out)[len] = '\0';
+	status = pclose(pipe);
+	assert_true(WIFEXITED(status));
+	return WEXITSTATUS(status);
+}
+
+static json_t *memprof_json(const char *args, int expected_code)
+{
+	json_error_t error;
+	char *out;
+	json_t *root;
+
+	assert_int_equal(memprof(args, &out), expected_code);
+	root = json_loads(out, 0, &error);
+	if (!root)
+		fail_msg("not JSON (%s): %s", error.text, out);
+	free(out);
+	return root;
+}
+
+static int64_t num(json_t *object, const char *key)
+{
+	json_t *value = json_object_get(object, key);
+	if (!json_is_integer(value))
+		fail_msg("key '%s' is not an integer", key);
+	return json_integer_value(value);
+}
+
+static void report_json_numbers_are_exact(void **state)
+{
+	json_t *r;
+	(void)state;
+	write_scenario("exact.trace", MP_END_EXIT);
+	r = memprof_json("report --json exact.trace", 0);
+	assert_true(json_is_object(r));
+	assert_int_equal(num(r, "allocations"), 5);
+	assert_int_equal(num(r, "frees"), 4);
+	assert_int_equal(num(r, "reallocs"), 1);
+	assert_int_equal(num(r, "failed_calls"), 1);
+	assert_int_equal(num(r, "mmaps"), 1);
+	assert_int_equal(num(r, "munmaps"), 1);
+	assert_int_equal(num(r, "allocated_bytes"), 1190);
+	assert_int_equal(num(r, "peak_heap_bytes"), 700);
+	assert_int_equal(num(r, "peak_heap_blocks"), 2);
+	assert_int_equal(num(r, "peak_time_ns"), 1610);
+	assert_int_equal(num(r, "leaked_bytes"), 500);
+	assert_int_equal(num(r, "leaked_blocks"), 2);
+	assert_int_equal(num(r, "temporary_allocations"), 2);
+	assert_int_equal(num(r, "unknown_frees"), 1);
+	assert_int_equal(num(r, "peak_mmap_bytes"), 16384);
+	assert_int_equal(num(r, "mmap_live_bytes"), 12288);
+	assert_int_equal(num(r, "run_time_ns"), 999000);
+	assert_int_equal(num(r, "pid"), 4242);
+	assert_int_equal(num(r, "exit_status"), 3);
+	assert_true(json_is_true(json_object_get(r, "complete")));
+	assert_true(json_is_true(json_object_get(r, "exited_normally")));
+	/* Stacks live at the peak: s4 (500) then s2 (200). */
+	json_t *top = json_object_get(r, "top_peak");
+	assert_int_equal(json_array_size(top), 2);
+	assert_int_equal(num(json_array_get(top, 0), "peak_bytes"), 500);
+	assert_int_equal(num(json_array_get(top, 1), "peak_bytes"), 200);
+	top = json_object_get(r, "top_leaked");
+	assert_int_equal(json_array_size(top), 2);
+	assert_int_equal(num(json_array_get(top, 0), "leaked_bytes"), 300);
+	assert_int_equal(num(json_array_get(top, 0), "allocated_bytes"), 450);
+	assert_int_equal(num(json_array_get(top, 0), "allocations"), 3);
+	json_decref(r);
+}
+
+static void leaks_json_has_the_documented_shape(void **state)
+{
+	json_t *r, *leak, *frame;
+	(void)state;
+	write_scenario("leaks.trace", MP_END_EXIT);
+	r = memprof_json("leaks --json leaks.trace", 0);
+	assert_int_equal(num(r, "leaked_bytes"), 500);
+	assert_int_equal(num(r, "leaked_blocks"), 2);
+	assert_int_equal(json_array_size(json_object_get(r, "leaks")), 2);
+	leak = json_array_get(json_object_get(r, "leaks"), 0);
+	assert_int_equal(num(leak, "bytes"), 300);
+	assert_int_equal(num(leak, "blocks"), 1);
+	assert_int_equal(json_array_size(json_object_get(leak, "stack")), 2);
+	frame = json_array_get(json_object_get(leak, "stack"), 0); /* innermost first */
+	assert_string_equal(json_string_value(json_object_get(frame, "address")), "0x401100");
+	assert_true(json_is_null(json_object_get(frame, "line")));
+	assert_non_null(json_object_get(frame, "function"));
+	assert_non_null(json_object_get(frame, "file"));
+	assert_non_null(json_object_get(frame, "module"));
+	frame = json_array_get(json_object_get(leak, "stack"), 1);
+	assert_string_equal(json_string_value(json_object_get(frame, "address")), "0x401000");
+	json_decref(r);
+}
+
+static void fail_on_leak_sets_the_exit_code(void **state)
+{
+	struct mp_tb *tb = mp_tb_new();
+	char *out;
+	(void)state;
+	mp_tb_malloc(tb, 1, 2000, 0x1000, 8, 0);
+	mp_tb_free(tb, 1, 2100, 0x1000);
+	assert_int_equal(mp_tb_write(tb, "clean.trace"), 0);
+	mp_tb_destroy(tb);
+	write_scenario("leaky.trace", MP_END_EXIT);
+	assert_int_equal(memprof("leaks --fail-on-leak clean.trace", &out), 0);
+	free(out);
+	assert_int_equal(memprof("leaks --fail-on-leak leaky.trace", &out), 1);
+	free(out);
+	assert_int_equal(memprof("leaks leaky.trace", &out), 0);
+	free(out);
+	json_decref(memprof_json("leaks --json --fail-on-leak leaky.trace", 1));
+}
+
+static void several_traces_give_an_array(void **state)
+{
+	json_t *r;
+	(void)state;
+	write_scenario("one.trace", MP_END_EXIT);
+	write_scenario("two.trace", MP_END_RUNNING);
+	r = memprof_json("report --json one.trace two.trace", 0);
+	assert_true(json_is_array(r));
+	assert_int_equal(json_array_size(r), 2);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(r, 1), "trace")),
+			    "two.trace");
+	json_decref(r);
+}
+
+static void unfinished_process_is_reported_as_such(void **state)
+{
+	json_t *r;
+	char *out;
+	(void)state;
+	write_scenario("running.trace", MP_END_RUNNING);
+	r = memprof_json("report --json running.trace", 0);
+	assert_string_equal(json_string_value(json_object_get(r, "end_state")), "running");
+	assert_true(json_is_false(json_object_get(r, "exited_normally")));
+	assert_true(json_is_null(json_object_get(r, "exit_status")));
+	assert_int_equal(num(r, "leaked_bytes"), 500);
+	/* Up to the last event: 3200 - 1000. */
+	assert_int_equal(num(r, "run_time_ns"), 2200);
+	json_decref(r);
+	assert_int_equal(memprof("report running.trace", &out), 0);
+	assert_non_null(strstr(out, "did not exit normally"));
+	free(out);
+}
+
+static void flamegraph_folds_root_first(void **state)
+{
+	char *out;
+	(void)state;
+	write_scenario("flame.trace", MP_END_EXIT);
+	assert_int_equal(memprof("flamegraph --metric leaked flame.trace", &out), 0);
+	assert_string_equal(out, "0x401000;0x401100 300\n0x401000;0x402200 200\n");
+	free(out);
+	assert_int_equal(memprof("flamegraph --metric peak flame.trace", &out), 0);
+	assert_string_equal(out, "0x401000;0x404400 500\n0x401000;0x402200 200\n");
+	free(out);
+	assert_int_equal(memprof("flamegraph flame.trace", &out), 0);
+	assert_string_equal(out, "0x401000;0x404400 500\n0x401000;0x401100 450\n"
+				 "0x401000;0x402200 200\n0x401000;0x403300 40\n");
+	free(out);
+	assert_int_equal(memprof("flamegraph --metric calls flame.trace", &out), 0);
+	assert_string_equal(out, "0x401000;0x401100 3\n0x401000;0x402200 2\n"
+				 "0x401000;0x403300 2\n0x401000;0x404400 1\n");
+	free(out);
+}
+
+static void cut_trace_is_marked_incomplete(void **state)
+{
+	struct mp_tb *tb = scenario(MP_END_EXIT);
+	uint8_t *bytes;
+	size_t len;
+	json_t *r;
+	(void)state;
+	assert_int_equal(mp_tb_bytes(tb, &bytes, &len), 0);
+	/* Keep the header and the first chunk, then half a page of the next one. */
+	size_t cut = mp_tb_chunk_offset(tb, 2, 0) + 2048;
+	assert_true(cut < len);
+	assert_int_equal(mp_tb_write_bytes("cut.trace", bytes, cut), 0);
+	free(bytes);
+	mp_tb_destroy(tb);
+	r = memprof_json("report --json cut.trace", 0);
+	assert_true(json_is_false(json_object_get(r, "complete")));
+	assert_true(json_is_string(json_object_get(r, "incomplete_reason")));
+	json_decref(r);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(report_json_numbers_are_exact),
+		cmocka_unit_test(leaks_json_has_the_documented_shape),
+		cmocka_unit_test(fail_on_leak_sets_the_exit_code),
+		cmocka_unit_test(several_traces_give_an_array),
+		cmocka_unit_test(unfinished_process_is_reported_as_such),
+		cmocka_unit_test(flamegraph_folds_root_first),
+		cmocka_unit_test(cut_trace_is_marked_incomplete),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
