@@ -38,7 +38,7 @@ static int main_usage_error(const char *fmt, const char *what)
 {
 	fprintf(stderr, "memprof: ");
 	fprintf(stderr, fmt, what);
-	fprintf(stderr, "\n%s", main_usage);
+	fprintf(stderr, " (see 'memprof --help')\n");
 	return EXIT_BAD_INPUT;
 }
 

@@ -1,0 +1,96 @@
+#!/bin/sh
+# cli_run.sh: `memprof run`: passes the exit status (and 128+signal) through, reports the
+# traces it wrote with a summary, honours --output, keeps an existing LD_PRELOAD, finds
+# programs through PATH, and refuses statically linked programs.
+set -u
+memprof="$MEMPROF_BUILD/memprof"
+failures=0
+
+fail() {
+	echo "FAIL $*"
+	failures=$((failures + 1))
+}
+
+cat >prog.c <<'C'
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+int main(int argc, char **argv)
+{
+	for (int i = 0; i < 10; i++)
+		free(malloc(100));
+	char *keep = malloc(123);
+	keep[0] = 1;
+	if (argc > 2 && strcmp(argv[2], "env") == 0)
+		printf("%s\n", getenv("LD_PRELOAD"));
+	if (argc > 1 && strcmp(argv[1], "kill") == 0)
+		raise(SIGKILL);
+	return argc > 1 ? atoi(argv[1]) : 0;
+}
+C
+cc -O0 -g -o prog prog.c || exit 1
+
+# Exit status passes through; the summary names the trace and the leak.
+"$memprof" run -- ./prog 7 >out.txt 2>err.txt
+code=$?
+[ "$code" -eq 7 ] || fail "exit status: got $code, want 7"
+grep -q "^memprof: trace written to $(pwd)/memprof.prog.[0-9]*.trace$" err.txt ||
+	fail "no 'trace written' line"
+grep -q "leaked: 123 bytes in 1 blocks" err.txt || fail "summary: leaked"
+grep -q "11 allocations, 10 frees" err.txt || fail "summary: calls"
+[ "$(grep -c '^memprof: trace written' err.txt)" -eq 1 ] || fail "one trace expected"
+trace=$(sed -n 's/^memprof: trace written to //p' err.txt)
+[ -f "$trace" ] || fail "trace $trace missing"
+"$memprof" leaks --fail-on-leak "$trace" >/dev/null
+[ $? -eq 1 ] || fail "leaks --fail-on-leak on the run's trace"
+sed 's/^/    /' err.txt
+
+# A second run in the same directory reports only its own trace.
+"$memprof" run -- ./prog 0 >/dev/null 2>err2.txt || fail "second run status"
+[ "$(grep -c '^memprof: trace written' err2.txt)" -eq 1 ] || fail "second run: one new trace"
+grep -q "$trace" err2.txt && fail "second run reported the old trace"
+
+# Killed by a signal: 128 + 9.
+"$memprof" run -- ./prog kill >/dev/null 2>err.txt
+code=$?
+[ "$code" -eq 137 ] || fail "SIGKILL: got $code, want 137"
+grep -q "trace written" err.txt || fail "SIGKILL: the trace was not reported"
+
+# --output with a directory and %p.
+mkdir -p traces
+"$memprof" run --output traces/t.%p.trace -- ./prog 0 >/dev/null 2>err.txt ||
+	fail "--output status"
+ls traces/t.*.trace >/dev/null 2>&1 || fail "--output: no trace in traces/"
+grep -q "trace written to $(pwd)/traces/t\.[0-9]*\.trace" err.txt || fail "--output: path not reported"
+
+# An existing LD_PRELOAD is kept, after ours.
+cc -shared -fPIC -o libnothing.so -x c - </dev/null 2>/dev/null ||
+	printf 'int nothing;\n' | cc -shared -fPIC -o libnothing.so -x c -
+LD_PRELOAD="$(pwd)/libnothing.so" "$memprof" run -- ./prog 0 env >out.txt 2>/dev/null ||
+	fail "LD_PRELOAD run status"
+grep -q "libmemprof.so:$(pwd)/libnothing.so" out.txt || fail "LD_PRELOAD not kept: $(cat out.txt)"
+
+# PATH lookup like execvp.
+mkdir -p bin && cp prog bin/
+PATH="$(pwd)/bin:$PATH" "$memprof" run -- prog 5 >/dev/null 2>&1
+[ $? -eq 5 ] || fail "PATH lookup"
+
+# Missing program: 127 and one message.
+"$memprof" run -- ./no-such-program >/dev/null 2>err.txt
+[ $? -eq 127 ] || fail "missing program exit code"
+grep -q "^memprof: cannot run './no-such-program'" err.txt || fail "missing program message"
+
+# Statically linked: refused before running.
+if cc -static -O0 -o static-prog prog.c 2>/dev/null; then
+	"$memprof" run -- ./static-prog 0 >/dev/null 2>err.txt
+	code=$?
+	[ "$code" -eq 2 ] || fail "static: exit $code, want 2"
+	grep -q "statically linked" err.txt || fail "static: message"
+	ls memprof.static-prog.* >/dev/null 2>&1 && fail "static: a trace was written"
+	cat err.txt
+else
+	echo "skip static check: no static libc"
+fi
+
+[ "$failures" -eq 0 ]
