@@ -108,24 +108,40 @@ static void heap_model_check_peak(struct mp_heap_model *model, const struct mp_e
 	}
 }
 
+/* Drops a stale block found at an address being allocated again (its free was not seen). */
+static int heap_model_drop_stale(struct mp_heap_model *model, const struct mp_live_block *stale)
+{
+	struct mp_stack_agg *agg = mp_stack_stats_at(&model->stacks, stale->stack_id);
+
+	if (!agg)
+		return -ENOMEM;
+	mp_stack_stats_touch(&model->stacks, agg);
+	agg->live_bytes -= stale->size;
+	agg->live_blocks--;
+	model->totals.live_bytes -= stale->size;
+	model->totals.live_blocks--;
+	model->totals.replaced_blocks++;
+	return 0;
+}
+
 static int heap_model_alloc(struct mp_heap_model *model, const struct mp_event *event)
 {
-	struct mp_live_block block = {
+	uint64_t *thread = heap_model_thread(model, event->thread_serial);
+	struct mp_stack_agg *agg = mp_stack_stats_at(&model->stacks, event->stack_id);
+	struct mp_live_block *block;
+	int existed;
+
+	if (!thread || !agg)
+		return -ENOMEM;
+	block = mp_live_blocks_upsert(&model->blocks, event->addr, &existed);
+	if (!block || (existed && heap_model_drop_stale(model, block)))
+		return -ENOMEM;
+	/* drop_stale may have grown the stack array: look the aggregate up again. */
+	agg = &model->stacks.aggs[event->stack_id];
+	*block = (struct mp_live_block){
 		.addr = event->addr, .size = event->size, .alloc_seq = ++model->alloc_seq,
 		.stack_id = event->stack_id, .thread_serial = event->thread_serial,
 	};
-	uint64_t *thread = heap_model_thread(model, event->thread_serial);
-	struct mp_stack_agg *agg;
-	int err = heap_model_release(model, event->addr, NULL);
-
-	if (err < 0 || !thread)
-		return -ENOMEM;
-	model->totals.replaced_blocks += (uint64_t)err;
-	if (mp_live_blocks_insert(&model->blocks, &block))
-		return -ENOMEM;
-	agg = mp_stack_stats_at(&model->stacks, event->stack_id);
-	if (!agg)
-		return -ENOMEM;
 	mp_stack_stats_touch(&model->stacks, agg);
 	agg->allocations++;
 	agg->allocated_bytes += event->size;
@@ -134,7 +150,7 @@ static int heap_model_alloc(struct mp_heap_model *model, const struct mp_event *
 	model->totals.allocated_bytes += event->size;
 	model->totals.live_bytes += event->size;
 	model->totals.live_blocks++;
-	*thread = block.alloc_seq;
+	*thread = block->alloc_seq;
 	return 0;
 }
 

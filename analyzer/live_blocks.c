@@ -113,3 +113,24 @@ int mp_live_blocks_remove(struct mp_live_blocks *map, uint64_t addr, struct mp_l
 	map->count--;
 	return 1;
 }
+
+struct mp_live_block *mp_live_blocks_upsert(struct mp_live_blocks *map, uint64_t addr,
+					    int *existed)
+{
+	size_t i;
+
+	if (!map->slots || (map->count + 1) * 8 > (map->mask + 1) * 5) {
+		if (live_blocks_grow(map))
+			return NULL;
+	}
+	for (i = live_blocks_slot(map, addr); map->slots[i].addr != 0; i = (i + 1) & map->mask) {
+		if (map->slots[i].addr == addr) {
+			*existed = 1;
+			return &map->slots[i];
+		}
+	}
+	*existed = 0;
+	map->slots[i].addr = addr;
+	map->count++;
+	return &map->slots[i];
+}

@@ -36,6 +36,12 @@ struct mp_live_block *mp_live_blocks_find(const struct mp_live_blocks *map, uint
  * case the map is unchanged. */
 int mp_live_blocks_insert(struct mp_live_blocks *map, const struct mp_live_block *block);
 
+/* The slot for `addr` (!= 0) in one probe: the live block there (*existed = 1) or a fresh
+ * slot already holding addr and counted (*existed = 0) that the caller fills in. NULL on
+ * -ENOMEM (map unchanged). The pointer is valid until the next insert or remove. */
+struct mp_live_block *mp_live_blocks_upsert(struct mp_live_blocks *map, uint64_t addr,
+					    int *existed);
+
 /* Removes the block at `addr`, copying it into *removed. Returns 1 if it was there, 0 if
  * not (then *removed is untouched). */
 int mp_live_blocks_remove(struct mp_live_blocks *map, uint64_t addr, struct mp_live_block *removed);

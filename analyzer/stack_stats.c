@@ -41,7 +41,7 @@ static int stack_stats_grow(struct mp_stack_stats *stats, uint32_t id)
 	return 0;
 }
 
-struct mp_stack_agg *mp_stack_stats_at(struct mp_stack_stats *stats, uint32_t id)
+struct mp_stack_agg *mp_stack_stats_grow_to(struct mp_stack_stats *stats, uint32_t id)
 {
 	if (id >= stats->capacity && stack_stats_grow(stats, id))
 		return NULL;

@@ -43,7 +43,13 @@ int mp_stack_stats_init(struct mp_stack_stats *stats, uint32_t expected_count);
 void mp_stack_stats_destroy(struct mp_stack_stats *stats);
 
 /* The aggregate of `id`, creating it if needed; NULL only on -ENOMEM. */
-struct mp_stack_agg *mp_stack_stats_at(struct mp_stack_stats *stats, uint32_t id);
+struct mp_stack_agg *mp_stack_stats_grow_to(struct mp_stack_stats *stats, uint32_t id);
+static inline struct mp_stack_agg *mp_stack_stats_at(struct mp_stack_stats *stats, uint32_t id)
+{
+	if (id < stats->used)
+		return &stats->aggs[id];
+	return mp_stack_stats_grow_to(stats, id);
+}
 
 /* Saves the stack's value at the last peak before it changes. Call before changing
  * live_bytes/live_blocks. */
