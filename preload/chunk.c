@@ -18,8 +18,17 @@
 
 __thread struct mp_thread mp_self_thread __attribute__((tls_model("initial-exec")));
 
+/* Every chunk currently mapped, so a fork child can unmap what it inherited. Kept apart
+ * from the threads' TLS: a thread's TLS disappears with it, and a thread may still record
+ * (a later TLS destructor freeing memory) after its exit destructor ran. */
+struct chunk_entry {
+	uint8_t *chunk;      /* NULL: free entry */
+	uint32_t next_free;  /* index + 1 of the next free entry, 0 at the end */
+};
+
 static pthread_mutex_t live_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct mp_thread *live_head;
+static struct chunk_entry *entries;
+static uint32_t entry_capacity, entry_count, free_head;
 static uint32_t last_serial;
 static pthread_key_t exit_key;
 static int exit_key_ready;
@@ -35,40 +44,55 @@ void mp_chunk_init(void)
 		exit_key_ready = 1;
 }
 
-static void register_thread(struct mp_thread *thread)
+static uint32_t chunk_capacity(const uint8_t *chunk)
+{
+	return ((const struct mp_chunk_header *)chunk)->capacity;
+}
+
+/* Returns an entry index + 1, or 0 if no memory; called with live_lock held. */
+static uint32_t take_entry(void)
+{
+	if (free_head) {
+		uint32_t index = free_head - 1;
+		free_head = entries[index].next_free;
+		return index + 1;
+	}
+	if (entry_count == entry_capacity) {
+		uint32_t capacity = entry_capacity ? entry_capacity * 2 : 256;
+		struct chunk_entry *grown = mp_map_anon(capacity * sizeof(*grown));
+		if (!grown)
+			return 0;
+		for (uint32_t i = 0; i < entry_count; i++)
+			grown[i] = entries[i];
+		if (entries)
+			mp_unmap(entries, entry_capacity * sizeof(*entries));
+		entries = grown;
+		entry_capacity = capacity;
+	}
+	return ++entry_count;
+}
+
+/* Records that the thread now writes `chunk` (NULL: none) in its registry entry and unmaps
+ * `old`, both under the lock so a fork never sees an entry naming an unmapped chunk. */
+static void track_chunk(struct mp_thread *thread, uint8_t *chunk, uint8_t *old)
 {
 	pthread_mutex_lock(&live_lock);
 	if (!thread->serial)
 		thread->serial = ++last_serial;
-	thread->prev_live = NULL;
-	thread->next_live = live_head;
-	if (live_head)
-		live_head->prev_live = thread;
-	live_head = thread;
-	thread->registered = 1;
+	if (chunk && !thread->entry)
+		thread->entry = take_entry();
+	if (thread->entry) {
+		uint32_t index = thread->entry - 1;
+		entries[index].chunk = chunk;
+		if (!chunk) {
+			entries[index].next_free = free_head;
+			free_head = thread->entry;
+			thread->entry = 0;
+		}
+	}
+	if (old)
+		mp_unmap(old, chunk_capacity(old));
 	pthread_mutex_unlock(&live_lock);
-	/* The destructor is how a thread's last chunk gets unmapped when the thread ends. */
-	if (exit_key_ready)
-		pthread_setspecific(exit_key, thread);
-}
-
-static void unregister_thread(struct mp_thread *thread)
-{
-	pthread_mutex_lock(&live_lock);
-	if (thread->prev_live)
-		thread->prev_live->next_live = thread->next_live;
-	else if (live_head == thread)
-		live_head = thread->next_live;
-	if (thread->next_live)
-		thread->next_live->prev_live = thread->prev_live;
-	thread->next_live = thread->prev_live = NULL;
-	thread->registered = 0;
-	pthread_mutex_unlock(&live_lock);
-}
-
-static uint32_t chunk_capacity(const uint8_t *chunk)
-{
-	return ((const struct mp_chunk_header *)chunk)->capacity;
 }
 
 static uint32_t next_capacity(const struct mp_thread *thread, size_t need)
@@ -83,67 +107,63 @@ static uint32_t next_capacity(const struct mp_thread *thread, size_t need)
 	return capacity;
 }
 
-static void release_chunk(struct mp_thread *thread)
-{
-	if (thread->chunk)
-		mp_unmap(thread->chunk, chunk_capacity(thread->chunk));
-	thread->chunk = thread->pos = thread->limit = NULL;
-}
-
 uint8_t *mp_chunk_reserve_slow(struct mp_thread *thread, size_t need)
 {
 	if (__atomic_load_n(&mp_state, __ATOMIC_ACQUIRE) != MP_STATE_READY)
 		return NULL;
-	uint32_t capacity = next_capacity(thread, need);
-	if (!thread->registered)
-		register_thread(thread);
+	uint8_t *old = thread->chunk;
+	if (!thread->serial)
+		track_chunk(thread, NULL, NULL); /* assigns the serial */
 	struct mp_chunk_header fields = {
 		.thread_serial = thread->serial,
 		.tid = (uint32_t)syscall(SYS_gettid),
 		.chunk_seq = thread->chunk_seq,
 		.base_time_ns = thread->prev_time,
 	};
-	release_chunk(thread);
-	uint8_t *chunk = mp_trace_file_new_chunk(capacity, &fields);
+	uint8_t *chunk = mp_trace_file_new_chunk(next_capacity(thread, need), &fields);
 	if (!chunk) {
 		mp_disable("cannot extend the trace file; recording stopped");
 		return NULL;
 	}
+	track_chunk(thread, chunk, old);
+	/* The destructor is how a thread's last chunk is unmapped when the thread ends; it
+	 * is armed again if the thread records after it ran (a later TLS destructor). */
+	if (!old && exit_key_ready)
+		pthread_setspecific(exit_key, thread);
 	thread->chunk_seq++;
 	thread->chunk = chunk;
 	thread->pos = chunk + sizeof(struct mp_chunk_header);
-	thread->limit = chunk + capacity;
+	thread->limit = chunk + ((struct mp_chunk_header *)chunk)->capacity;
 	thread->prev_addr = 0;
 	return thread->pos;
 }
 
 void mp_chunk_thread_exit(struct mp_thread *thread)
 {
-	if (thread->chunk) {
-		struct mp_chunk_header *header = (struct mp_chunk_header *)thread->chunk;
-		__atomic_or_fetch(&header->flags, MP_CHUNK_LAST, __ATOMIC_RELEASE);
-	}
-	if (thread->registered)
-		unregister_thread(thread);
-	release_chunk(thread);
+	if (!thread->chunk)
+		return;
+	struct mp_chunk_header *header = (struct mp_chunk_header *)thread->chunk;
+	__atomic_or_fetch(&header->flags, MP_CHUNK_LAST, __ATOMIC_RELEASE);
+	track_chunk(thread, NULL, thread->chunk);
+	thread->chunk = thread->pos = thread->limit = NULL;
 }
 
 void mp_chunk_after_fork_child(struct mp_thread *self)
 {
-	/* Only this thread survives the fork; the others' chunks are the parent's file. */
-	for (struct mp_thread *other = live_head; other; other = other->next_live) {
-		if (other != self && other->chunk)
-			mp_unmap(other->chunk, chunk_capacity(other->chunk));
+	/* Only this thread survives the fork; every chunk mapped is the parent's file. */
+	for (uint32_t i = 0; i < entry_count; i++) {
+		if (entries[i].chunk)
+			mp_unmap(entries[i].chunk, chunk_capacity(entries[i].chunk));
 	}
-	release_chunk(self);
-	live_head = NULL;
+	entry_count = 0;
+	free_head = 0;
 	last_serial = 0;
 	pthread_mutex_init(&live_lock, NULL);
+	self->chunk = self->pos = self->limit = NULL;
 	self->serial = 0;
 	self->chunk_seq = 0;
-	self->registered = 0;
+	self->entry = 0;
 	self->prev_addr = 0;
-	self->next_live = self->prev_live = NULL;
 }
 
 void mp_chunk_lock(void)

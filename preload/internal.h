@@ -38,10 +38,8 @@ struct mp_thread {
 	uint64_t prev_time;
 	uint32_t serial;     /* 0 until the thread's first chunk */
 	uint32_t chunk_seq;
+	uint32_t entry;      /* index + 1 of the thread's chunk in chunk.c's registry */
 	int busy;            /* recursion flag */
-	int registered;      /* on the list of live threads (chunk.c) */
-	struct mp_thread *next_live;
-	struct mp_thread *prev_live;
 };
 
 /* --- sys.c: raw system access usable before libc is initialized --- */
@@ -124,6 +122,15 @@ uint32_t mp_stack_current(struct mp_thread *thread);
 void mp_stacks_init(uintptr_t self_start, uintptr_t self_end);
 /* In a fork child: the parent's ids mean nothing in the child's trace. */
 void mp_stacks_reset(void);
+/* libunwind's code range. libunwind allocates while the recorder is busy (so nothing is
+ * recorded) but releases some of it later from its own TLS destructor: a free or munmap
+ * called from there is the profiler's, not the program's. */
+extern uintptr_t mp_unwinder_start, mp_unwinder_end;
+static inline int mp_called_by_unwinder(const void *return_address)
+{
+	return (uintptr_t)return_address - mp_unwinder_start <
+	       mp_unwinder_end - mp_unwinder_start;
+}
 
 /* --- modules.c: the module map --- */
 /* The generation stacks are interned under; changes when a library is unloaded. */

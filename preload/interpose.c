@@ -131,7 +131,8 @@ EXPORT void free(void *ptr)
 		return;
 	if (MP_UNLIKELY(!have_real()))
 		return; /* cannot happen: a non-bootstrap pointer came from the real malloc */
-	mp_record_free(ptr);
+	if (MP_LIKELY(!mp_called_by_unwinder(__builtin_return_address(0))))
+		mp_record_free(ptr);
 	real.free(ptr);
 }
 
@@ -265,7 +266,8 @@ EXPORT int munmap(void *addr, size_t length)
 	}
 	/* Recorded before the call (the range may be mapped again at once by another
 	 * thread), so only calls the kernel cannot refuse: aligned address, nonzero length. */
-	if (length > 0 && ((uintptr_t)addr & ((uintptr_t)getpagesize() - 1)) == 0)
+	if (length > 0 && ((uintptr_t)addr & ((uintptr_t)getpagesize() - 1)) == 0 &&
+	    !mp_called_by_unwinder(__builtin_return_address(0)))
 		mp_record_munmap(addr, length);
 	return real.munmap(addr, length);
 }

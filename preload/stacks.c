@@ -44,6 +44,7 @@ static int level_count; /* published with release after the level is set up */
 static pthread_mutex_t grow_lock = PTHREAD_MUTEX_INITIALIZER;
 static uint32_t last_stack_id;
 static uintptr_t self_start, self_end;
+uintptr_t mp_unwinder_start, mp_unwinder_end;
 
 static int add_level(int expected_count);
 
@@ -51,6 +52,7 @@ void mp_stacks_init(uintptr_t start, uintptr_t end)
 {
 	self_start = start;
 	self_end = end;
+	mp_modules_range_of((uintptr_t)&unw_backtrace, &mp_unwinder_start, &mp_unwinder_end);
 	unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
 	if (__atomic_load_n(&level_count, __ATOMIC_ACQUIRE) == 0)
 		add_level(0);

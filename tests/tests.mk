@@ -27,7 +27,8 @@ INTEG_BIN := $(INTEG_SRC:tests/integration/%.c=$(BUILD)/tests/integration/%)
 INTEG_SH := $(wildcard tests/integration/*.sh)
 
 # Test programs keep frame-rich, unoptimized code so stacks and line numbers are exact.
-PROG_CFLAGS := -std=gnu11 -Wall -Wextra -Werror -O0 -g -D_GNU_SOURCE -pthread
+# -fno-builtin: the compiler must not turn realloc(NULL, n) into malloc(n) behind our back.
+PROG_CFLAGS := -std=gnu11 -Wall -Wextra -Werror -O0 -g -fno-builtin -D_GNU_SOURCE -pthread
 
 $(BUILD)/tests/unit/%: tests/unit/preload/%.c $(PRELOAD_TESTABLE_OBJ) $(HEADERS)
 	@mkdir -p $(dir $@)

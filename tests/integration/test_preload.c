@@ -1,0 +1,431 @@
+/* test_preload.c: real programs under libmemprof.so; their traces decoded and counted.
+ * Each test names the behaviour it checks. Sizes are chosen so that no other code in the
+ * process allocates them, which makes every count exact. */
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "harness.h"
+
+static void run_ok(const char *prog, const char *const *args, struct harness_run *run)
+{
+	assert_int_equal(harness_run(prog, args, NULL, run), 0);
+}
+
+static void summarize(const char *path, struct harness_summary *summary)
+{
+	assert_int_equal(harness_summarize(path, summary), 0);
+}
+
+static void assert_size(const struct harness_summary *summary, uint64_t size,
+			uint64_t allocations, uint64_t frees, uint64_t live)
+{
+	struct harness_size entry = harness_size(summary, size);
+	if (entry.allocations != allocations || entry.frees != frees || entry.live != live)
+		fail_msg("size %llu: %llu allocations, %llu frees, %llu live; expected %llu, %llu, %llu",
+			 (unsigned long long)size, (unsigned long long)entry.allocations,
+			 (unsigned long long)entry.frees, (unsigned long long)entry.live,
+			 (unsigned long long)allocations, (unsigned long long)frees,
+			 (unsigned long long)live);
+}
+
+static void test_eight_threads_each_allocation_in_its_thread(void **state)
+{
+	(void)state;
+	struct harness_run run;
+	struct harness_summary summary;
+	run_ok("threads", NULL, &run);
+	assert_true(WIFEXITED(run.status) && WEXITSTATUS(run.status) == 0);
+	assert_int_equal(run.trace_count, 1);
+	summarize(run.traces[0], &summary);
+	uint32_t serials[9] = { 0 };
+	for (int i = 1; i <= 8; i++) {
+		assert_size(&summary, 10000 + (uint64_t)i, (uint64_t)i * 100, (uint64_t)i * 50,
+			    (uint64_t)i * 50);
+		struct harness_size entry = harness_size(&summary, 10000 + (uint64_t)i);
+		assert_false(entry.several_threads);
+		serials[i] = entry.thread_serial;
+		for (int j = 1; j < i; j++)
+			assert_int_not_equal(serials[j], serials[i]);
+	}
+	assert_size(&summary, 9999, 7, 0, 7);
+	assert_true(summary.threads >= 9);
+	/* Frees and munmaps the profiler itself makes (libunwind's per-thread caches are
+	 * released as each thread ends) must not show up as the program's. */
+	assert_int_equal(summary.unknown_frees, 0);
+	assert_int_equal(summary.tag_counts[MP_REC_MUNMAP], 0);
+	assert_int_equal(summary.header->end_state, MP_END_EXIT);
+	assert_int_equal(summary.header->end_status, 0);
+	harness_summary_free(&summary);
+}
+
+static void test_fork_child_gets_its_own_trace(void **state)
+{
+	(void)state;
+	struct harness_run run;
+	struct harness_summary parent, child;
+	const char *args[] = { "fork", NULL };
+	run_ok("lifecycle", args, &run);
+	assert_int_equal(run.trace_count, 2);
+	summarize(run.traces[0], &parent);
+	summarize(run.traces[1], &child);
+	if (parent.header->pid != child.header->ppid) {
+		struct harness_summary swap = parent;
+		parent = child;
+		child = swap;
+	}
+	assert_int_equal(child.header->ppid, parent.header->pid);
+	/* The parent's trace: its leaks before and after the fork, none of the child's. */
+	assert_size(&parent, 11111, 3, 0, 3);
+	assert_size(&parent, 33333, 2, 0, 2);
+	assert_size(&parent, 22222, 0, 0, 0);
+	/* The child's trace starts at the fork: only what the child did. */
+	assert_size(&child, 22222, 5, 0, 5);
+	assert_size(&child, 11111, 0, 0, 0);
+	assert_size(&child, 33333, 0, 0, 0);
+	assert_int_equal(parent.header->end_state, MP_END_EXIT);
+	assert_int_equal(child.header->end_state, MP_END_EXIT);
+	harness_summary_free(&parent);
+	harness_summary_free(&child);
+}
+
+static void test_exec_starts_a_new_trace(void **state)
+{
+	(void)state;
+	struct harness_run run;
+	struct harness_summary first, second;
+	const char *args[] = { "exec", NULL };
+	run_ok("lifecycle", args, &run);
+	assert_true(WIFEXITED(run.status) && WEXITSTATUS(run.status) == 0);
+	assert_int_equal(run.trace_count, 2);
+	/* Same pid, same name: the image exec'd into writes NAME.1.trace. */
+	summarize(run.traces[0], &second);
+	summarize(run.traces[1], &first);
+	if (first.header->end_state != MP_END_EXEC) {
+		struct harness_summary swap = first;
+		first = second;
+		second = swap;
+	}
+	assert_int_equal(first.header->pid, second.header->pid);
+	assert_int_equal(first.header->end_state, MP_END_EXEC);
+	assert_size(&first, 44444, 4, 0, 4);
+	assert_size(&first, 55555, 0, 0, 0);
+	assert_int_equal(second.header->end_state, MP_END_EXIT);
+	assert_size(&second, 55555, 6, 0, 6);
+	assert_size(&second, 44444, 0, 0, 0);
+	harness_summary_free(&first);
+	harness_summary_free(&second);
+}
+
+static void check_abnormal_end(const char *mode, int signal_number, uint64_t size,
+			       uint64_t allocations, uint64_t frees)
+{
+	struct harness_run run;
+	struct harness_summary summary;
+	const char *args[] = { mode, NULL };
+	run_ok("lifecycle", args, &run);
+	assert_true(WIFSIGNALED(run.status));
+	assert_int_equal(WTERMSIG(run.status), signal_number);
+	assert_int_equal(run.trace_count, 1);
+	summarize(run.traces[0], &summary);
+	assert_size(&summary, size, allocations, frees, allocations - frees);
+	assert_int_equal(summary.header->end_state, MP_END_RUNNING);
+	/* Nothing of the normal exit path ran. */
+	assert_size(&summary, 2345, 0, 0, 0);
+	harness_summary_free(&summary);
+}
+
+static void test_sigkill_keeps_every_committed_event(void **state)
+{
+	(void)state;
+	check_abnormal_end("sigkill", SIGKILL, 777, 1000, 400);
+}
+
+static void test_abort_keeps_every_event(void **state)
+{
+	(void)state;
+	check_abnormal_end("abort", SIGABRT, 888, 100, 0);
+}
+
+static void test_sigsegv_keeps_every_event(void **state)
+{
+	(void)state;
+	check_abnormal_end("segv", SIGSEGV, 999, 50, 0);
+}
+
+static void test_exit_now_is_recorded_with_status(void **state)
+{
+	(void)state;
+	struct harness_run run;
+	struct harness_summary summary;
+	const char *args[] = { "exit_now", NULL };
+	run_ok("lifecycle", args, &run);
+	assert_true(WIFEXITED(run.status) && WEXITSTATUS(run.status) == 3);
+	summarize(run.traces[0], &summary);
+	assert_size(&summary, 1234, 10, 0, 10);
+	assert_int_equal(summary.header->end_state, MP_END_EXIT_NOW);
+	assert_int_equal(summary.header->end_status, 3);
+	harness_summary_free(&summary);
+}
+
+static void test_preinit_atexit_and_destructor_allocations_recorded(void **state)
+{
+	(void)state;
+	struct harness_run run;
+	struct harness_summary summary;
+	const char *args[] = { "plain", NULL };
+	run_ok("lifecycle", args, &run);
+	assert_int_equal(run.trace_count, 1);
+	summarize(run.traces[0], &summary);
+	assert_size(&summary, 4567, 2, 0, 2); /* .preinit_array, before getenv works */
+	assert_size(&summary, 2345, 3, 0, 3); /* atexit handler */
+	assert_size(&summary, 3456, 4, 0, 4); /* destructor */
+	harness_summary_free(&summary);
+}
+
+static void test_signal_handler_allocations_recorded(void **state)
+{
+	(void)state;
+	struct harness_run run;
+	struct harness_summary summary;
+	const char *args[] = { "signal", NULL };
+	run_ok("lifecycle", args, &run);
+	summarize(run.traces[0], &summary);
+	assert_size(&summary, 5678, 10, 0, 10);
+	harness_summary_free(&summary);
+}
+
+static void test_program_closing_and_reusing_descriptors(void **state)
+{
+	(void)state;
+	struct harness_run run;
+	struct harness_summary summary;
+	const char *args[] = { "closefds", NULL };
+	run_ok("lifecycle", args, &run);
+	assert_true(WIFEXITED(run.status) && WEXITSTATUS(run.status) == 0);
+	summarize(run.traces[0], &summary);
+	assert_size(&summary, 6789, 100000, 100000, 0);
+	harness_summary_free(&summary);
+}
+
+static void test_output_and_exit_status_unchanged(void **state)
+{
+	(void)state;
+	struct harness_run run;
+	const char *args[] = { "output", NULL };
+	run_ok("lifecycle", args, &run);
+	assert_true(WIFEXITED(run.status) && WEXITSTATUS(run.status) == 7);
+	assert_string_equal(run.stdout_text, "hello from the program\n");
+	/* One line on stderr, naming the trace. */
+	char expected[PATH_MAX + 64];
+	snprintf(expected, sizeof(expected), "memprof: trace written to %s\n", run.traces[0]);
+	assert_string_equal(run.stderr_text, expected);
+
+	const char *quiet[] = { "MEMPROF_QUIET=1", NULL };
+	assert_int_equal(harness_run("lifecycle", args, quiet, &run), 0);
+	assert_string_equal(run.stderr_text, "");
+	assert_int_equal(run.trace_count, 1);
+}
+
+static const struct mp_event *kept(const struct harness_summary *summary, int index)
+{
+	assert_true(index < summary->kept_count);
+	return &summary->kept[index];
+}
+
+static void test_realloc_null_zero_shrink_grow(void **state)
+{
+	(void)state;
+	struct harness_run run;
+	struct harness_summary summary;
+	const char *args[] = { "realloc", NULL };
+	run_ok("allocs", args, &run);
+	assert_true(WIFEXITED(run.status) && WEXITSTATUS(run.status) == 0);
+	summarize(run.traces[0], &summary);
+	/* The program's own reallocs are the last four kept realloc events. */
+	int first = -1;
+	for (int i = 0; i < summary.kept_count; i++) {
+		if (summary.kept[i].tag == MP_REC_REALLOC && summary.kept[i].old_addr == 0 &&
+		    summary.kept[i].size == 100)
+			first = i;
+	}
+	assert_true(first >= 0);
+	const struct mp_event *from_null = kept(&summary, first);
+	const struct mp_event *shrink = kept(&summary, first + 1);
+	const struct mp_event *grow = kept(&summary, first + 2);
+	const struct mp_event *to_zero = kept(&summary, first + 3);
+	assert_int_equal(shrink->tag, MP_REC_REALLOC);
+	assert_int_equal(shrink->old_addr, from_null->addr);
+	assert_int_equal(shrink->size, 50);
+	assert_int_equal(grow->old_addr, shrink->addr);
+	assert_int_equal(grow->size, 100000);
+	assert_int_equal(to_zero->old_addr, grow->addr);
+	assert_int_equal(to_zero->addr, 0);
+	assert_int_equal(to_zero->size, 0);
+	assert_true(grow->time_before_ns <= grow->time_ns);
+	/* Sizes 100, 50 and 100000 each lived once and were released. */
+	assert_size(&summary, 100, 1, 1, 0);
+	assert_size(&summary, 50, 1, 1, 0);
+	assert_size(&summary, 100000, 1, 1, 0);
+	harness_summary_free(&summary);
+}
+
+static void test_memalign_family_each_recorded(void **state)
+{
+	(void)state;
+	struct harness_run run;
+	struct harness_summary summary;
+	const char *args[] = { "memalign", NULL };
+	run_ok("allocs", args, &run);
+	assert_true(WIFEXITED(run.status) && WEXITSTATUS(run.status) == 0);
+	summarize(run.traces[0], &summary);
+	assert_int_equal(summary.tag_counts[MP_REC_POSIX_MEMALIGN], 1);
+	assert_int_equal(summary.tag_counts[MP_REC_ALIGNED_ALLOC], 1);
+	assert_int_equal(summary.tag_counts[MP_REC_MEMALIGN], 1);
+	assert_int_equal(summary.tag_counts[MP_REC_VALLOC], 1);
+	assert_int_equal(summary.tag_counts[MP_REC_PVALLOC], 1);
+	const uint64_t sizes[] = { 1001, 1024, 1003, 1004, 1005 };
+	for (int i = 0; i < 5; i++)
+		assert_size(&summary, sizes[i], 1, 1, 0);
+	assert_size(&summary, 1010, 1, 1, 0); /* reallocarray(NULL, 10, 101) */
+	harness_summary_free(&summary);
+}
+
+static void test_mmap_partial_munmap_and_mremap(void **state)
+{
+	(void)state;
+	struct harness_run run;
+	struct harness_summary summary;
+	const char *args[] = { "mmap", NULL };
+	run_ok("allocs", args, &run);
+	assert_true(WIFEXITED(run.status) && WEXITSTATUS(run.status) == 0);
+	summarize(run.traces[0], &summary);
+	long page = sysconf(_SC_PAGESIZE);
+	int at = -1;
+	for (int i = 0; i < summary.kept_count; i++) {
+		if (summary.kept[i].tag == MP_REC_MMAP && summary.kept[i].size == (uint64_t)(16 * page))
+			at = i;
+	}
+	assert_true(at >= 0);
+	const struct mp_event *map = kept(&summary, at);
+	const struct mp_event *hole = kept(&summary, at + 1);
+	const struct mp_event *remap = kept(&summary, at + 2);
+	const struct mp_event *tail = kept(&summary, at + 3);
+	assert_int_equal(hole->tag, MP_REC_MUNMAP);
+	assert_int_equal(hole->addr, map->addr + 4 * (uint64_t)page);
+	assert_int_equal(hole->size, 4 * page);
+	assert_int_equal(remap->tag, MP_REC_MREMAP);
+	assert_int_equal(remap->old_addr, map->addr);
+	assert_int_equal(remap->old_size, 4 * page);
+	assert_int_equal(remap->size, 8 * page);
+	assert_int_equal(tail->tag, MP_REC_MUNMAP);
+	assert_int_equal(tail->addr, map->addr + 8 * (uint64_t)page);
+	assert_int_equal(tail->size, 8 * page);
+	harness_summary_free(&summary);
+}
+
+static void test_failed_calls_recorded_as_failures(void **state)
+{
+	(void)state;
+	struct harness_run run;
+	struct harness_summary summary;
+	const char *args[] = { "failures", NULL };
+	run_ok("allocs", args, &run);
+	assert_true(WIFEXITED(run.status) && WEXITSTATUS(run.status) == 0);
+	summarize(run.traces[0], &summary);
+	int malloc_failed = 0, calloc_failed = 0, mmap_failed = 0;
+	for (int i = 0; i < summary.kept_count; i++) {
+		const struct mp_event *event = &summary.kept[i];
+		if (event->tag != MP_REC_ALLOC_FAILED)
+			continue;
+		malloc_failed += event->failed_function == MP_REC_MALLOC &&
+				 event->size == SIZE_MAX / 2;
+		calloc_failed += event->failed_function == MP_REC_CALLOC &&
+				 event->size == SIZE_MAX / 4;
+		mmap_failed += event->failed_function == MP_REC_MMAP && event->size == 4096;
+	}
+	assert_int_equal(malloc_failed, 1);
+	assert_int_equal(calloc_failed, 1);
+	assert_int_equal(mmap_failed, 1);
+	assert_size(&summary, SIZE_MAX / 2, 0, 0, 0);
+	harness_summary_free(&summary);
+}
+
+static void test_cxx_new_and_delete_reach_malloc(void **state)
+{
+	(void)state;
+	struct harness_run run;
+	struct harness_summary summary;
+	run_ok("cxx_new", NULL, &run);
+	assert_true(WIFEXITED(run.status) && WEXITSTATUS(run.status) == 0);
+	summarize(run.traces[0], &summary);
+	assert_size(&summary, 48, 1, 1, 0);
+	assert_size(&summary, 144, 1, 0, 1);
+	/* new char[1000] freed, new int[250] leaked: both 1000 bytes. */
+	assert_size(&summary, 1000, 2, 1, 1);
+	harness_summary_free(&summary);
+}
+
+static void test_dlclosed_library_frames_still_resolve(void **state)
+{
+	(void)state;
+	struct harness_run run;
+	struct harness_summary summary;
+	char plugin[PATH_MAX];
+	char cwd[PATH_MAX];
+	const char *build = harness_build_dir();
+	if (build[0] == '/')
+		snprintf(plugin, sizeof(plugin), "%s/tests/progs/libplugin.so", build);
+	else
+		snprintf(plugin, sizeof(plugin), "%s/%s/tests/progs/libplugin.so",
+			 getcwd(cwd, sizeof(cwd)), build);
+	const char *args[] = { plugin, NULL };
+	run_ok("dl", args, &run);
+	assert_true(WIFEXITED(run.status) && WEXITSTATUS(run.status) == 0);
+	summarize(run.traces[0], &summary);
+	assert_size(&summary, 7777, 3, 0, 3);
+	struct harness_size entry = harness_size(&summary, 7777);
+	uint32_t frame_count, generation;
+	const uint64_t *frames = mp_trace_stack(summary.trace, entry.first_stack, &frame_count,
+						&generation);
+	assert_non_null(frames);
+	assert_true(frame_count >= 2);
+	const struct mp_module *module = mp_trace_module_at(summary.trace, generation, frames[0]);
+	assert_non_null(module);
+	assert_string_equal(module->path, plugin);
+	const struct mp_module *caller = mp_trace_module_at(summary.trace, generation, frames[1]);
+	assert_non_null(caller);
+	assert_non_null(strstr(caller->path, "/tests/progs/dl"));
+	harness_summary_free(&summary);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_eight_threads_each_allocation_in_its_thread),
+		cmocka_unit_test(test_fork_child_gets_its_own_trace),
+		cmocka_unit_test(test_exec_starts_a_new_trace),
+		cmocka_unit_test(test_sigkill_keeps_every_committed_event),
+		cmocka_unit_test(test_abort_keeps_every_event),
+		cmocka_unit_test(test_sigsegv_keeps_every_event),
+		cmocka_unit_test(test_exit_now_is_recorded_with_status),
+		cmocka_unit_test(test_preinit_atexit_and_destructor_allocations_recorded),
+		cmocka_unit_test(test_signal_handler_allocations_recorded),
+		cmocka_unit_test(test_program_closing_and_reusing_descriptors),
+		cmocka_unit_test(test_output_and_exit_status_unchanged),
+		cmocka_unit_test(test_realloc_null_zero_shrink_grow),
+		cmocka_unit_test(test_memalign_family_each_recorded),
+		cmocka_unit_test(test_mmap_partial_munmap_and_mremap),
+		cmocka_unit_test(test_failed_calls_recorded_as_failures),
+		cmocka_unit_test(test_cxx_new_and_delete_reach_malloc),
+		cmocka_unit_test(test_dlclosed_library_frames_still_resolve),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

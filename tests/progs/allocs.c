@@ -1,0 +1,70 @@
+/* allocs.c: every interposed allocation entry point with known arguments (argv[1]). */
+#include <malloc.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+static int mode_realloc(void)
+{
+	char *block = realloc(NULL, 100);    /* like malloc(100) */
+	block = realloc(block, 50);          /* shrink */
+	block = realloc(block, 100000);      /* grow: moves out of the small bins */
+	block = realloc(block, 0);           /* frees, returns NULL */
+	return block == NULL ? 0 : 1;
+}
+
+static int mode_memalign(void)
+{
+	void *blocks[6];
+	if (posix_memalign(&blocks[0], 64, 1001) != 0)
+		return 1;
+	blocks[1] = aligned_alloc(128, 1024);
+	blocks[2] = memalign(256, 1003);
+	blocks[3] = valloc(1004);
+	blocks[4] = pvalloc(1005);
+	blocks[5] = reallocarray(NULL, 10, 101);
+	for (int i = 0; i < 6; i++)
+		free(blocks[i]);
+	return 0;
+}
+
+static int mode_mmap(void)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	char *area = mmap(NULL, 16 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+			  -1, 0);
+	if (area == MAP_FAILED)
+		return 1;
+	munmap(area + 4 * page, 4 * page);                   /* a hole: pages 4..7 */
+	char *moved = mremap(area, 4 * page, 8 * page, MREMAP_MAYMOVE); /* pages 0..3 grow */
+	if (moved == MAP_FAILED)
+		return 1;
+	munmap(area + 8 * page, 8 * page);                   /* pages 8..15 */
+	memset(moved, 1, 8 * page);
+	return 0;                                            /* leaves 8 pages mapped */
+}
+
+static int mode_failures(void)
+{
+	void *huge = malloc(SIZE_MAX / 2);
+	void *also = calloc(SIZE_MAX / 4, 1);
+	void *mapped = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED,
+			    -1, 1); /* unaligned offset: EINVAL */
+	return huge == NULL && also == NULL && mapped == MAP_FAILED ? 0 : 1;
+}
+
+int main(int argc, char **argv)
+{
+	const char *mode = argc > 1 ? argv[1] : "";
+	if (strcmp(mode, "realloc") == 0)
+		return mode_realloc();
+	if (strcmp(mode, "memalign") == 0)
+		return mode_memalign();
+	if (strcmp(mode, "mmap") == 0)
+		return mode_mmap();
+	if (strcmp(mode, "failures") == 0)
+		return mode_failures();
+	return 2;
+}
