@@ -23,6 +23,9 @@ struct mp_frame {
 	uint64_t address;     /* the recorded return address */
 	uint64_t module_offset; /* address - module load bias (ELF virtual address) */
 	int inlined;          /* 1 if this frame was inlined into the next (outer) one */
+	/* Added after the first version of this interface: */
+	int untrusted;        /* 1 if the file on disk has another build-id than the one
+				 recorded: its symbols were not used (module+offset only) */
 };
 
 struct mp_symbolizer *mp_symbolizer_new(const struct mp_trace *trace);

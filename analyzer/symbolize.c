@@ -1,0 +1,386 @@
+/* symbolize.c: return addresses to functions, files and lines with elfutils' libdwfl.
+ *
+ * One Dwfl session per module map (generation), built from the trace's MODULE records:
+ * each module is reported at its recorded load bias from the recorded path. A file whose
+ * build-id differs from the recorded one is a different binary, so its symbols are not
+ * used. Inlined calls come from the DWARF scopes around the address. C++ names are
+ * demangled with libstdc++'s __cxa_demangle, looked up with dlopen at run time so the
+ * analyzer has no C++ link dependency; without libstdc++ names stay mangled.
+ */
+#include "symbolize.h"
+
+#include <dlfcn.h>
+#include <elfutils/libdw.h>
+#include <elfutils/libdwfl.h>
+#include <dwarf.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* Frames kept per address: inline depth beyond this is cut (innermost kept). */
+#define SYM_MAX_INLINE 32
+
+/* The Dwfl for one module map; modules[i] is NULL when map[i] has no usable file. */
+struct sym_session {
+	const struct mp_module *map;
+	size_t count;
+	Dwfl *dwfl;
+	Dwfl_Module **modules;
+	unsigned char *untrusted; /* 1: build-id mismatch, symbols not used */
+};
+
+struct sym_entry {
+	uint64_t ip;
+	uint32_t generation;
+	int frame_count;          /* 0: empty slot */
+	struct mp_frame *frames;
+};
+
+typedef char *(*sym_demangle_fn)(const char *mangled, char *buf, size_t *len, int *status);
+
+struct mp_symbolizer {
+	const struct mp_trace *trace;
+	struct sym_session *sessions;
+	size_t session_count;
+	struct sym_entry *entries;
+	size_t entry_cap, entry_count;  /* entry_cap is a power of two */
+	char **strings;
+	size_t string_cap, string_count; /* interned strings; string_cap a power of two */
+	void *libstdcxx;
+	sym_demangle_fn demangle;
+	int demangle_tried;
+};
+
+static char *sym_debuginfo_path = NULL;
+
+static const Dwfl_Callbacks sym_callbacks = {
+	.find_elf = dwfl_build_id_find_elf,
+	.find_debuginfo = dwfl_standard_find_debuginfo,
+	.section_address = dwfl_offline_section_address,
+	.debuginfo_path = &sym_debuginfo_path,
+};
+
+static uint64_t sym_hash_string(const char *s)
+{
+	uint64_t hash = 0xcbf29ce484222325ull;
+	for (; *s; s++)
+		hash = (hash ^ (uint8_t)*s) * 0x100000001b3ull;
+	return hash;
+}
+
+static int sym_grow_strings(struct mp_symbolizer *sym)
+{
+	if (sym->string_cap && sym->string_count < sym->string_cap / 2)
+		return 0;
+	size_t cap = sym->string_cap ? sym->string_cap * 2 : 256;
+	char **slots = calloc(cap, sizeof(*slots));
+	if (!slots)
+		return -1;
+	for (size_t i = 0; i < sym->string_cap; i++) {
+		if (!sym->strings[i])
+			continue;
+		size_t at = sym_hash_string(sym->strings[i]) & (cap - 1);
+		while (slots[at])
+			at = (at + 1) & (cap - 1);
+		slots[at] = sym->strings[i];
+	}
+	free(sym->strings);
+	sym->strings = slots;
+	sym->string_cap = cap;
+	return 0;
+}
+
+/* A copy of `s` owned by the symbolizer, shared by equal strings; NULL for NULL or ENOMEM. */
+static const char *sym_intern(struct mp_symbolizer *sym, const char *s)
+{
+	if (!s || sym_grow_strings(sym) < 0)
+		return NULL;
+	size_t mask = sym->string_cap - 1, at = sym_hash_string(s) & mask;
+	for (; sym->strings[at]; at = (at + 1) & mask)
+		if (strcmp(sym->strings[at], s) == 0)
+			return sym->strings[at];
+	sym->strings[at] = strdup(s);
+	if (sym->strings[at])
+		sym->string_count++;
+	return sym->strings[at];
+}
+
+/* The demangled form of a C++ symbol (interned), or the name itself. */
+static const char *sym_name(struct mp_symbolizer *sym, const char *name)
+{
+	if (!name)
+		return NULL;
+	if (strncmp(name, "_Z", 2) != 0)
+		return sym_intern(sym, name);
+	if (!sym->demangle_tried) {
+		sym->demangle_tried = 1;
+		sym->libstdcxx = dlopen("libstdc++.so.6", RTLD_LAZY | RTLD_LOCAL);
+		if (sym->libstdcxx)
+			*(void **)&sym->demangle = dlsym(sym->libstdcxx, "__cxa_demangle");
+	}
+	int status = -1;
+	char *plain = sym->demangle ? sym->demangle(name, NULL, NULL, &status) : NULL;
+	const char *result = sym_intern(sym, status == 0 && plain ? plain : name);
+	free(plain);
+	return result;
+}
+
+static int sym_same_build_id(Dwfl_Module *module, const struct mp_module *record)
+{
+	const unsigned char *bits;
+	GElf_Addr vaddr;
+	int len = dwfl_module_build_id(module, &bits, &vaddr);
+	if (len <= 0 || record->build_id_len == 0)
+		return 1; /* nothing to compare: trust the path */
+	return (size_t)len == record->build_id_len && memcmp(bits, record->build_id, (size_t)len) == 0;
+}
+
+/* Paths such as "[vdso]" or "linux-vdso.so.1" name no file on disk. */
+static int sym_has_file(const char *path)
+{
+	return path[0] == '/' && access(path, R_OK) == 0;
+}
+
+static int sym_session_init(struct sym_session *session, const struct mp_module *map,
+			    size_t count)
+{
+	session->map = map;
+	session->count = count;
+	session->dwfl = dwfl_begin(&sym_callbacks);
+	session->modules = calloc(count ? count : 1, sizeof(*session->modules));
+	session->untrusted = calloc(count ? count : 1, 1);
+	if (!session->dwfl || !session->modules || !session->untrusted)
+		return -1;
+	dwfl_report_begin(session->dwfl);
+	for (size_t i = 0; i < count; i++) {
+		if (!sym_has_file(map[i].path))
+			continue;
+		Dwfl_Module *module = dwfl_report_elf(session->dwfl, map[i].path, map[i].path, -1,
+						      map[i].load_bias, false);
+		session->modules[i] = module;
+		if (module && !sym_same_build_id(module, &map[i]))
+			session->untrusted[i] = 1;
+	}
+	dwfl_report_end(session->dwfl, NULL, NULL);
+	return 0;
+}
+
+static void sym_session_free(struct sym_session *session)
+{
+	if (session->dwfl)
+		dwfl_end(session->dwfl);
+	free(session->modules);
+	free(session->untrusted);
+}
+
+/* The session of the map that `generation` uses; NULL if it has none or on ENOMEM. */
+static struct sym_session *sym_session_for(struct mp_symbolizer *sym, uint32_t generation)
+{
+	size_t count;
+	const struct mp_module *map = mp_trace_modules(sym->trace, generation, &count);
+	if (!map)
+		return NULL;
+	for (size_t i = 0; i < sym->session_count; i++)
+		if (sym->sessions[i].map == map)
+			return &sym->sessions[i];
+	struct sym_session *grown = realloc(sym->sessions,
+					    (sym->session_count + 1) * sizeof(*grown));
+	if (!grown)
+		return NULL;
+	sym->sessions = grown;
+	struct sym_session *session = &sym->sessions[sym->session_count++];
+	memset(session, 0, sizeof(*session));
+	if (sym_session_init(session, map, count) < 0) {
+		sym_session_free(session);
+		sym->session_count--;
+		return NULL;
+	}
+	return session;
+}
+
+/* The name of a subprogram or inlined_subroutine DIE, preferring the linkage name (which
+ * demangles to the qualified C++ name) and following abstract origins. */
+static const char *sym_die_name(struct mp_symbolizer *sym, Dwarf_Die *die)
+{
+	static const int names[] = { DW_AT_linkage_name, DW_AT_MIPS_linkage_name, DW_AT_name };
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		Dwarf_Attribute attr;
+		const char *name = dwarf_formstring(dwarf_attr_integrate(die, names[i], &attr));
+		if (name)
+			return sym_name(sym, name);
+	}
+	return NULL;
+}
+
+/* Where an inlined call was made: its DW_AT_call_file / DW_AT_call_line. */
+static void sym_call_site(struct mp_symbolizer *sym, Dwarf_Die *cu, Dwarf_Die *inlined,
+			  const char **file, uint32_t *line)
+{
+	Dwarf_Attribute attr;
+	Dwarf_Word index = 0, number = 0;
+	Dwarf_Files *files;
+	size_t file_count;
+	*file = NULL;
+	*line = 0;
+	if (dwarf_formudata(dwarf_attr(inlined, DW_AT_call_file, &attr), &index) == 0 &&
+	    dwarf_getsrcfiles(cu, &files, &file_count) == 0 && index < file_count)
+		*file = sym_intern(sym, dwarf_filesrc(files, index, NULL, NULL));
+	if (dwarf_formudata(dwarf_attr(inlined, DW_AT_call_line, &attr), &number) == 0)
+		*line = (uint32_t)number;
+}
+
+/* Fills frames[] for `pc` in `module` from DWARF scopes and the line table; returns the
+ * count (0 if the module gave nothing). frames[*].module etc. are set by the caller. */
+static int sym_resolve(struct mp_symbolizer *sym, Dwfl_Module *module, Dwarf_Addr pc,
+		       struct mp_frame *frames)
+{
+	const char *file = NULL;
+	int line = 0, count = 0;
+	Dwfl_Line *src = dwfl_module_getsrc(module, pc);
+	if (src)
+		file = sym_intern(sym, dwfl_lineinfo(src, NULL, &line, NULL, NULL, NULL));
+	Dwarf_Addr bias = 0;
+	Dwarf_Die *cu = dwfl_module_addrdie(module, pc, &bias);
+	Dwarf_Die *scopes = NULL;
+	int scope_count = cu ? dwarf_getscopes(cu, pc - bias, &scopes) : 0;
+	uint32_t frame_line = line > 0 ? (uint32_t)line : 0;
+	int have_outer = 0;
+	for (int i = 0; i < scope_count && count < SYM_MAX_INLINE && !have_outer; i++) {
+		int tag = dwarf_tag(&scopes[i]);
+		if (tag != DW_TAG_inlined_subroutine && tag != DW_TAG_subprogram)
+			continue;
+		have_outer = tag == DW_TAG_subprogram;
+		frames[count++] = (struct mp_frame){ .function = sym_die_name(sym, &scopes[i]),
+						     .file = file, .line = frame_line,
+						     .inlined = !have_outer };
+		/* The caller of an inlined body is shown at the call site. */
+		if (!have_outer)
+			sym_call_site(sym, cu, &scopes[i], &file, &frame_line);
+	}
+	free(scopes);
+	if (!have_outer && count < SYM_MAX_INLINE) /* no DWARF function: the symbol table */
+		frames[count++] = (struct mp_frame){ .file = file, .line = frame_line };
+	if (!frames[count - 1].function)
+		frames[count - 1].function = sym_name(sym, dwfl_module_addrname(module, pc));
+	if (count == 1 && !frames[0].function && !frames[0].file)
+		return 0;
+	return count;
+}
+
+static const char *sym_basename(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	return slash ? slash + 1 : path;
+}
+
+/* Resolves `ip` of `generation` into frames[] (SYM_MAX_INLINE slots); returns the count. */
+static int sym_lookup(struct mp_symbolizer *sym, uint32_t generation, uint64_t ip,
+		      struct mp_frame *frames)
+{
+	uint64_t pc = ip ? ip - 1 : 0;
+	const struct mp_module *record = mp_trace_module_at(sym->trace, generation, pc);
+	struct sym_session *session = record ? sym_session_for(sym, generation) : NULL;
+	int count = 0, untrusted = 0;
+	if (session) {
+		size_t index = (size_t)(record - session->map);
+		Dwfl_Module *module = index < session->count ? session->modules[index] : NULL;
+		untrusted = index < session->count && session->untrusted[index];
+		if (module && !untrusted)
+			count = sym_resolve(sym, module, pc, frames);
+	}
+	if (count == 0)
+		frames[count++] = (struct mp_frame){ 0 };
+	for (int i = 0; i < count; i++) {
+		frames[i].address = ip;
+		frames[i].module = record ? sym_intern(sym, sym_basename(record->path)) : NULL;
+		frames[i].module_offset = record ? ip - record->load_bias : 0;
+		frames[i].untrusted = untrusted;
+	}
+	return count;
+}
+
+static int sym_grow_entries(struct mp_symbolizer *sym)
+{
+	if (sym->entry_cap && sym->entry_count < sym->entry_cap / 2)
+		return 0;
+	size_t cap = sym->entry_cap ? sym->entry_cap * 2 : 1024;
+	struct sym_entry *slots = calloc(cap, sizeof(*slots));
+	if (!slots)
+		return -1;
+	for (size_t i = 0; i < sym->entry_cap; i++) {
+		struct sym_entry *old = &sym->entries[i];
+		if (!old->frame_count)
+			continue;
+		size_t at = (size_t)((old->ip ^ ((uint64_t)old->generation << 48)) *
+				     0x9e3779b97f4a7c15ull) & (cap - 1);
+		while (slots[at].frame_count)
+			at = (at + 1) & (cap - 1);
+		slots[at] = *old;
+	}
+	free(sym->entries);
+	sym->entries = slots;
+	sym->entry_cap = cap;
+	return 0;
+}
+
+struct mp_symbolizer *mp_symbolizer_new(const struct mp_trace *trace)
+{
+	struct mp_symbolizer *sym = calloc(1, sizeof(*sym));
+	if (sym)
+		sym->trace = trace;
+	return sym;
+}
+
+void mp_symbolizer_free(struct mp_symbolizer *sym)
+{
+	if (!sym)
+		return;
+	for (size_t i = 0; i < sym->session_count; i++)
+		sym_session_free(&sym->sessions[i]);
+	free(sym->sessions);
+	for (size_t i = 0; i < sym->entry_cap; i++)
+		free(sym->entries[i].frames);
+	free(sym->entries);
+	for (size_t i = 0; i < sym->string_cap; i++)
+		free(sym->strings[i]);
+	free(sym->strings);
+	if (sym->libstdcxx)
+		dlclose(sym->libstdcxx);
+	free(sym);
+}
+
+static int sym_copy_out(const struct sym_entry *entry, struct mp_frame *frames, int max)
+{
+	int count = entry->frame_count < max ? entry->frame_count : max;
+	memcpy(frames, entry->frames, (size_t)count * sizeof(*frames));
+	return count;
+}
+
+int mp_symbolize(struct mp_symbolizer *sym, uint32_t generation, uint64_t ip,
+		 struct mp_frame *frames, int max)
+{
+	if (max <= 0)
+		return 0;
+	if (sym_grow_entries(sym) == 0) {
+		size_t mask = sym->entry_cap - 1;
+		size_t at = (size_t)((ip ^ ((uint64_t)generation << 48)) * 0x9e3779b97f4a7c15ull) & mask;
+		for (; sym->entries[at].frame_count; at = (at + 1) & mask)
+			if (sym->entries[at].ip == ip && sym->entries[at].generation == generation)
+				return sym_copy_out(&sym->entries[at], frames, max);
+		struct mp_frame resolved[SYM_MAX_INLINE];
+		int count = sym_lookup(sym, generation, ip, resolved);
+		struct mp_frame *kept = malloc((size_t)count * sizeof(*kept));
+		if (kept) {
+			memcpy(kept, resolved, (size_t)count * sizeof(*kept));
+			sym->entries[at] = (struct sym_entry){ ip, generation, count, kept };
+			sym->entry_count++;
+			return sym_copy_out(&sym->entries[at], frames, max);
+		}
+	}
+	/* Out of memory for the cache: answer without caching. */
+	struct mp_frame resolved[SYM_MAX_INLINE];
+	int count = sym_lookup(sym, generation, ip, resolved);
+	count = count < max ? count : max;
+	memcpy(frames, resolved, (size_t)count * sizeof(*frames));
+	return count;
+}
