@@ -44,6 +44,7 @@ static json_t *json_frame(const struct mp_frame *frame)
 
 json_t *mp_stack_json(struct mp_analysis *analysis, uint32_t stack_id)
 {
+	/* Static: 56 KiB is too much for the stack, and printing is single-threaded. */
 	static struct mp_frame frames[MP_ANALYSIS_MAX_FRAMES];
 	int count = mp_analysis_frames(analysis, stack_id, frames, MP_ANALYSIS_MAX_FRAMES);
 	json_t *array = json_array();

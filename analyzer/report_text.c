@@ -131,6 +131,7 @@ static void text_notes(FILE *out, const struct mp_heap_totals *t)
 /* Prints a stack, innermost frame first, each line indented by `indent`. */
 static void text_stack(FILE *out, struct mp_analysis *analysis, uint32_t stack_id, const char *indent)
 {
+	/* Static: 56 KiB is too much for the stack, and printing is single-threaded. */
 	static struct mp_frame frames[MP_ANALYSIS_MAX_FRAMES];
 	int count = mp_analysis_frames(analysis, stack_id, frames, MP_ANALYSIS_MAX_FRAMES);
 	char buf[128];
