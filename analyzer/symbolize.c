@@ -15,6 +15,7 @@
 #include <dwarf.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* Frames kept per address: inline depth beyond this is cut (innermost kept). */
@@ -135,10 +136,13 @@ static int sym_same_build_id(Dwfl_Module *module, const struct mp_module *record
 	return (size_t)len == record->build_id_len && memcmp(bits, record->build_id, (size_t)len) == 0;
 }
 
-/* Paths such as "[vdso]" or "linux-vdso.so.1" name no file on disk. */
+/* Paths such as "[vdso]" or "linux-vdso.so.1" name no file on disk; and a trace naming
+ * a device or FIFO (say /dev/stdin) must not make the analyzer read from it. */
 static int sym_has_file(const char *path)
 {
-	return path[0] == '/' && access(path, R_OK) == 0;
+	struct stat st;
+	return path[0] == '/' && stat(path, &st) == 0 && S_ISREG(st.st_mode) &&
+	       access(path, R_OK) == 0;
 }
 
 static int sym_session_init(struct sym_session *session, const struct mp_module *map,

@@ -1,0 +1,31 @@
+# Fuzzing the trace reader with libFuzzer (clang): make fuzz [FUZZ_SECONDS=60] [FUZZ_ARGS=...]
+#   tests/fuzz/corpus/     seed traces (make fuzz-corpus rewrites them from trace_builder)
+#   tests/fuzz/crashers/   every input that ever crashed the reader, minimized; replayed by
+#                          tests/unit/analyzer/test_fuzz_regressions.c
+# New corpus entries and crash artifacts go to build/fuzz/, never into the source tree.
+
+FUZZ_CC ?= clang-14
+FUZZ_SECONDS ?= 60
+FUZZ_ARGS ?=
+FUZZ_CFLAGS := -std=gnu11 -g -O1 -Iinclude -Ianalyzer -Itests/support -D_GNU_SOURCE \
+	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+FUZZ_READER_SRC := analyzer/trace_read.c analyzer/trace_tables.c
+
+$(BUILD)/fuzz/fuzz_trace_read: tests/fuzz/fuzz_trace_read.c $(FUZZ_READER_SRC) $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_trace_read.c $(FUZZ_READER_SRC)
+
+$(BUILD)/fuzz/make_corpus: tests/fuzz/make_corpus.c $(TEST_SUPPORT) $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_COMMON) -Itests/support -o $@ tests/fuzz/make_corpus.c $(TEST_SUPPORT_SRC)
+
+fuzz-corpus: $(BUILD)/fuzz/make_corpus
+	@mkdir -p tests/fuzz/corpus
+	$(BUILD)/fuzz/make_corpus tests/fuzz/corpus
+
+fuzz: $(BUILD)/fuzz/fuzz_trace_read
+	@mkdir -p $(BUILD)/fuzz/corpus
+	$(BUILD)/fuzz/fuzz_trace_read -max_total_time=$(FUZZ_SECONDS) -artifact_prefix=$(BUILD)/fuzz/ \
+		-max_len=65536 $(FUZZ_ARGS) $(BUILD)/fuzz/corpus tests/fuzz/corpus
+
+.PHONY: fuzz fuzz-corpus

@@ -1,0 +1,78 @@
+/* fuzz_trace_read.c: libFuzzer entry point decoding arbitrary bytes as a trace.
+ *
+ * Opens the input in memory, walks every event twice (the second time after a rewind),
+ * resolves each event's stack and every frame's module, and checks the reader's own
+ * invariants: an error comes with a message, canonical stack ids are in range, and the
+ * merge delivers exactly the events counted at open.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "trace_read.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static void fuzz_check(int condition)
+{
+	if (!condition)
+		abort();
+}
+
+static uint64_t fuzz_walk_stack(const struct mp_trace *trace, uint32_t id)
+{
+	uint32_t count, generation;
+	const uint64_t *frames = mp_trace_stack(trace, id, &count, &generation);
+	uint64_t sum = 0;
+	fuzz_check(frames != NULL && count <= MP_MAX_FRAMES_LIMIT);
+	for (uint32_t i = 0; i < count; i++) {
+		const struct mp_module *module = mp_trace_module_at(trace, generation, frames[i]);
+		if (module) {
+			fuzz_check(module->start <= frames[i] && frames[i] < module->end);
+			sum += strlen(module->path) + module->build_id_len;
+		}
+	}
+	return sum;
+}
+
+static uint64_t fuzz_events(struct mp_trace *trace)
+{
+	struct mp_event event;
+	char err[256];
+	uint64_t events = 0;
+	int rc;
+	while ((rc = mp_trace_next(trace, &event, err, sizeof(err))) == 1) {
+		fuzz_check(event.stack_id <= mp_trace_stack_count(trace));
+		fuzz_check(event.tag >= MP_REC_MALLOC && event.tag <= MP_REC_BRK);
+		if (event.stack_id)
+			fuzz_walk_stack(trace, event.stack_id);
+		events++;
+	}
+	fuzz_check(rc == 0 || (rc < 0 && err[0] != '\0'));
+	return events;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct mp_trace *trace = NULL;
+	char err[256] = "";
+	if (mp_trace_open_memory(data, size, &trace, err, sizeof(err)) < 0) {
+		fuzz_check(err[0] != '\0' && trace == NULL);
+		return 0;
+	}
+	size_t cmdline_len;
+	const char *cmdline = mp_trace_cmdline(trace, &cmdline_len);
+	fuzz_check(strlen(mp_trace_exe(trace)) <= mp_trace_header(trace)->header_size);
+	fuzz_check(cmdline[cmdline_len] == '\0');
+	for (uint32_t id = 1; id <= mp_trace_stack_count(trace); id++)
+		fuzz_walk_stack(trace, id);
+	struct mp_trace_stats stats;
+	mp_trace_stats(trace, &stats);
+	fuzz_check(fuzz_events(trace) == stats.events);
+	mp_trace_rewind(trace);
+	fuzz_check(fuzz_events(trace) == stats.events);
+	size_t count;
+	mp_trace_modules(trace, UINT32_MAX, &count);
+	mp_trace_close(trace);
+	return 0;
+}
