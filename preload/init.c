@@ -18,6 +18,8 @@
 
 int mp_state = MP_STATE_UNINIT;
 static int announced;
+/* Set in a fork child until its trace exists: it must never replace its parent's file. */
+static int forked;
 
 /* Any address inside this library, to find its own code range. */
 static void self_marker(void)
@@ -52,7 +54,7 @@ int mp_init_slow(void)
 	mp_modules_range_of((uintptr_t)&self_marker, &self_start, &self_end);
 	mp_stacks_init(self_start, self_end);
 	mp_chunk_init();
-	return start_recording(0);
+	return start_recording(forked);
 }
 
 void mp_disable(const char *why)
@@ -97,6 +99,8 @@ static void fork_parent(void)
 	mp_self_thread.busy = 0;
 }
 
+/* The child's trace file is created at its first event, like the parent's was: a child
+ * that only calls exec (most of them) leaves no empty trace behind. */
 static void fork_child(void)
 {
 	struct mp_thread *self = &mp_self_thread;
@@ -106,7 +110,8 @@ static void fork_child(void)
 	if (__atomic_load_n(&mp_state, __ATOMIC_ACQUIRE) == MP_STATE_READY) {
 		mp_stacks_reset();
 		mp_modules_reset();
-		start_recording(1);
+		forked = 1;
+		__atomic_store_n(&mp_state, MP_STATE_UNINIT, __ATOMIC_RELEASE);
 	}
 	self->busy = 0;
 }
