@@ -12,7 +12,7 @@ WARN := -std=gnu11 -Wall -Wextra -Werror
 CFLAGS_COMMON := $(WARN) -O2 -g -Iinclude -D_GNU_SOURCE
 # The preload lives in other people's processes: hidden symbols, static TLS, no stack
 # protector surprises in code that may run before libc is initialized.
-PRELOAD_CFLAGS := $(CFLAGS_COMMON) -fPIC -fvisibility=hidden -ftls-model=initial-exec \
+PRELOAD_CFLAGS := $(CFLAGS_COMMON) -fPIC -fvisibility=hidden -ftls-model=initial-exec -flto \
 	-fno-omit-frame-pointer
 PRELOAD_LIBS := -lunwind -ldl -pthread
 ANALYZER_CFLAGS := $(CFLAGS_COMMON) -Ianalyzer
@@ -36,7 +36,7 @@ $(BUILD)/preload/%.o: preload/%.c $(HEADERS)
 	$(CC) $(PRELOAD_CFLAGS) -c $< -o $@
 
 $(BUILD)/libmemprof.so: $(PRELOAD_OBJ) preload/exports.map
-	$(CC) -shared -Wl,--version-script=preload/exports.map -Wl,-z,now -o $@ $(PRELOAD_OBJ) $(PRELOAD_LIBS)
+	$(CC) -O2 -g -flto -shared -Wl,--version-script=preload/exports.map -Wl,-z,now -o $@ $(PRELOAD_OBJ) $(PRELOAD_LIBS)
 
 $(BUILD)/analyzer/%.o: analyzer/%.c $(HEADERS)
 	@mkdir -p $(dir $@)

@@ -50,6 +50,7 @@ int mp_init_slow(void)
 					 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
 		return expected == MP_STATE_READY;
 	mp_config_load();
+	mp_clock_init();
 	uintptr_t self_start = 0, self_end = 0;
 	mp_modules_range_of((uintptr_t)&self_marker, &self_start, &self_end);
 	mp_stacks_init(self_start, self_end);

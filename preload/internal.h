@@ -42,8 +42,14 @@ struct mp_thread {
 	int busy;            /* recursion flag */
 };
 
-/* --- sys.c: raw system access usable before libc is initialized --- */
+/* --- clock.c: event times --- */
+/* Nanoseconds of CLOCK_MONOTONIC (or the TSC calibrated against it); one clock for every
+ * thread, never going backwards. */
 uint64_t mp_now_ns(void);
+/* Chooses and calibrates the clock; called once when recording starts. */
+void mp_clock_init(void);
+
+/* --- sys.c: raw system access usable before libc is initialized --- */
 /* Copies the value of environment variable `name` into out (NUL-terminated, truncated to
  * out_len - 1); returns 1 if set, 0 if not. Reads environ when libc has set it up and
  * /proc/self/environ before that. */

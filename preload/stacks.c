@@ -68,20 +68,25 @@ static uint64_t mix(uint64_t value)
 	return value;
 }
 
+/* Each frame is mixed on its own, with a multiplier that depends on its position, and the
+ * results summed: no chain of dependent multiplies, so the CPU overlaps them (this runs
+ * for every allocation). Two lanes with different constants give 128 bits. */
 static void hash_stack(void *const *ips, int count, uint32_t generation, uint64_t *hash_a,
 		       uint64_t *hash_b)
 {
-	uint64_t a = 0x9e3779b97f4a7c15ull ^ ((uint64_t)generation << 32) ^ (uint64_t)count;
-	uint64_t b = 0x632be59bd9b4e019ull + generation;
+	uint64_t a = ((uint64_t)generation << 32) ^ (uint64_t)count;
+	uint64_t b = a;
+	uint64_t factor_a = 0x9e3779b97f4a7c15ull, factor_b = 0xc2b2ae3d27d4eb4full;
 	for (int i = 0; i < count; i++) {
 		uint64_t ip = (uint64_t)(uintptr_t)ips[i];
-		a = (a ^ ip) * 0x100000001b3ull;
-		a ^= a >> 29;
-		b = (b + ip) * 0xa0761d6478bd642full;
-		b = (b << 31) | (b >> 33);
+		uint64_t folded = ip ^ (ip >> 29);
+		a += folded * factor_a;
+		b += (ip ^ (ip >> 17)) * factor_b;
+		factor_a += 0x632be59bd9b4e01aull; /* stays odd: the sum of an odd and an even */
+		factor_b += 0xa0761d6478bd642eull;
 	}
 	*hash_a = mix(a) | 1; /* never 0, which marks an empty slot */
-	*hash_b = mix(b ^ a);
+	*hash_b = mix(b ^ (a >> 1));
 }
 
 static int add_level(int expected_count)
