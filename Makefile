@@ -65,3 +65,14 @@ clean:
 
 .PHONY: all check install clean bench
 -include tests/fuzz/fuzz.mk
+
+# The example of README.md: profile examples/leaky and report what leaked.
+$(BUILD)/examples/%: examples/%.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 -Wall -Wextra -Werror -O0 -g -o $@ $<
+
+demo: all $(BUILD)/examples/leaky
+	cd $(BUILD)/examples && rm -f memprof.leaky.*.trace && ../memprof run -- ./leaky && \
+		../memprof leaks memprof.leaky.*.trace
+
+.PHONY: demo

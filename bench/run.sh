@@ -1,0 +1,85 @@
+#!/bin/sh
+# bench/run.sh: the cost of memprof against no profiler and against heaptrack, same run.
+#
+# Runs bench/alloc_bench (THREADS threads x ALLOCS allocations, 10-20 frame stacks from a
+# few dozen call sites) RUNS times in each configuration, interleaved so that a noisy
+# neighbour hurts all of them alike, and prints medians and ratios, the trace's bytes per
+# event, the host's peak RSS with and without memprof, and how fast each analyzer reads
+# the trace of that workload.
+#
+#   THREADS=2 ALLOCS=300000 RUNS=5 bench/run.sh
+set -eu
+build=$(cd "${BUILD:-build}" && pwd)
+threads=${THREADS:-2}
+allocs=${ALLOCS:-300000}
+runs=${RUNS:-5}
+bench="$build/bench/alloc_bench"
+runner="$build/bench/runner"
+work=$(mktemp -d "${TMPDIR:-/tmp}/memprof-bench.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+cd "$work"
+
+have_heaptrack=0
+command -v heaptrack >/dev/null 2>&1 && have_heaptrack=1
+
+median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+
+# One measured run: prints "wall_ns maxrss_kib" into the named file.
+measure() {
+	out=$1
+	shift
+	"$runner" "$@" 2>/dev/null | tail -n 1 >>"$out"
+}
+
+i=1
+while [ "$i" -le "$runs" ]; do
+	measure none.txt "$bench" "$threads" "$allocs"
+	rm -f ./*.trace
+	measure memprof.txt env MEMPROF_QUIET=1 MEMPROF_OUTPUT="$work/bench.trace" \
+		LD_PRELOAD="$build/libmemprof.so" "$bench" "$threads" "$allocs"
+	if [ "$have_heaptrack" = 1 ]; then
+		rm -f heaptrack.*
+		measure heaptrack.txt heaptrack -o "$work/heaptrack.bench" "$bench" "$threads" "$allocs"
+	fi
+	i=$((i + 1))
+done
+
+none=$(cut -d' ' -f1 none.txt | median)
+memprof=$(cut -d' ' -f1 memprof.txt | median)
+none_rss=$(cut -d' ' -f2 none.txt | median)
+memprof_rss=$(cut -d' ' -f2 memprof.txt | median)
+events=$("$build/memprof" report --json bench.trace |
+	awk -F'[:,]' '/^  "(allocations|frees|reallocs|mmaps|munmaps|mremaps|brks|failed_calls)"/ { n += $2 } END { print n }')
+trace_bytes=$(stat -c %s bench.trace)
+
+echo "alloc_bench: $threads threads x $allocs allocations, median of $runs interleaved runs"
+printf '  no profiler   %8.1f ms\n' "$(echo "$none / 1000000" | bc -l)"
+printf '  memprof       %8.1f ms   %5.2fx no profiler\n' "$(echo "$memprof / 1000000" | bc -l)" \
+	"$(echo "$memprof / $none" | bc -l)"
+if [ "$have_heaptrack" = 1 ]; then
+	heaptrack=$(cut -d' ' -f1 heaptrack.txt | median)
+	printf '  heaptrack     %8.1f ms   %5.2fx no profiler\n' \
+		"$(echo "$heaptrack / 1000000" | bc -l)" "$(echo "$heaptrack / $none" | bc -l)"
+	printf '  memprof / heaptrack wall time: %.3f (target <= 0.25)\n' \
+		"$(echo "$memprof / $heaptrack" | bc -l)"
+fi
+printf '  trace: %d bytes for %d events = %.2f bytes/event (target <= 12)\n' \
+	"$trace_bytes" "$events" "$(echo "$trace_bytes / $events" | bc -l)"
+printf '  peak RSS: %d KiB without, %d KiB with memprof (+%d KiB)\n' "$none_rss" \
+	"$memprof_rss" "$((memprof_rss - none_rss))"
+
+# Analyzer speed on the same workload's traces (best of 3 each, symbolization included).
+best() { sort -n | head -n 1; }
+for i in 1 2 3; do
+	measure report.txt "$build/memprof" report bench.trace
+	[ "$have_heaptrack" = 1 ] && measure print.txt heaptrack_print heaptrack.bench.zst
+done
+report=$(cut -d' ' -f1 report.txt | best)
+printf '  memprof report: %.1f ms, %.1f M events/s\n' "$(echo "$report / 1000000" | bc -l)" \
+	"$(echo "$events * 1000 / $report" | bc -l)"
+if [ "$have_heaptrack" = 1 ]; then
+	print=$(cut -d' ' -f1 print.txt | best)
+	printf '  heaptrack_print: %.1f ms, %.1f M events/s; memprof is %.1fx faster\n' \
+		"$(echo "$print / 1000000" | bc -l)" "$(echo "$events * 1000 / $print" | bc -l)" \
+		"$(echo "$print / $report" | bc -l)"
+fi
