@@ -1,0 +1,164 @@
+/* test_chunk.c: per-thread chunks in the trace file: reservation, commit, growth, end. */
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+
+#include <cmocka.h>
+
+#include "recorder_fixture.h"
+
+static const char *trace_path;
+
+static const struct mp_chunk_header *chunk_at(const struct fixture_file *file, size_t offset)
+{
+	assert_true(offset + sizeof(struct mp_chunk_header) <= file->size);
+	return (const struct mp_chunk_header *)(file->data + offset);
+}
+
+static void test_header_names_the_process(void **state)
+{
+	(void)state;
+	struct fixture_file file = fixture_read(trace_path);
+	const struct mp_file_header *header = (const void *)file.data;
+	assert_memory_equal(header->magic, MP_TRACE_MAGIC, MP_TRACE_MAGIC_LEN);
+	assert_int_equal(header->version, MP_TRACE_VERSION);
+	assert_int_equal(header->pid, getpid());
+	assert_int_equal(header->ppid, getppid());
+	assert_int_equal(header->page_size, sysconf(_SC_PAGESIZE));
+	assert_int_equal(header->header_size % header->page_size, 0);
+	assert_int_equal(header->end_state, MP_END_RUNNING);
+	const char *exe = (const char *)file.data + header->exe_offset;
+	assert_true(header->exe_len > 10);
+	assert_memory_equal(exe + header->exe_len - 10, "test_chunk", 10);
+	/* argv[0] is the first NUL-separated field of the command line. */
+	const char *cmdline = (const char *)file.data + header->cmdline_offset;
+	assert_non_null(memmem(cmdline, header->cmdline_len, "test_chunk", 10));
+	free(file.data);
+}
+
+static void test_commit_publishes_exactly_the_written_bytes(void **state)
+{
+	(void)state;
+	struct mp_thread *thread = &mp_self_thread;
+	uint8_t *at = mp_chunk_reserve(thread, 16);
+	assert_non_null(at);
+	uint8_t *chunk = thread->chunk;
+	size_t before = (size_t)(at - chunk);
+	memcpy(at, "0123456789", 10);
+	/* Written but not committed: a reader must not see it yet. */
+	assert_int_equal(((struct mp_chunk_header *)chunk)->used, before);
+	mp_chunk_commit(thread, at + 10);
+	assert_int_equal(((struct mp_chunk_header *)chunk)->used, before + 10);
+	assert_ptr_equal(thread->pos, at + 10);
+
+	/* The same bytes are in the file, through the shared mapping. */
+	struct fixture_file file = fixture_read(trace_path);
+	const struct mp_file_header *header = (const void *)file.data;
+	const struct mp_chunk_header *first = chunk_at(&file, header->header_size);
+	assert_int_equal(first->magic, MP_CHUNK_MAGIC);
+	assert_int_equal(first->header_size, sizeof(struct mp_chunk_header));
+	assert_int_equal(first->capacity, 64 * 1024);
+	assert_int_equal(first->used, before + 10);
+	assert_int_equal(first->thread_serial, 1);
+	assert_int_equal(first->chunk_seq, 0);
+	assert_memory_equal(file.data + header->header_size + before, "0123456789", 10);
+	free(file.data);
+}
+
+static void test_full_chunk_continues_in_a_larger_one(void **state)
+{
+	(void)state;
+	struct mp_thread *thread = &mp_self_thread;
+	uint8_t *first = thread->chunk;
+	uint32_t first_capacity = ((struct mp_chunk_header *)first)->capacity;
+	/* Fill the first chunk to within a few bytes of its end. */
+	size_t left = (size_t)(thread->limit - thread->pos);
+	uint8_t *at = mp_chunk_reserve(thread, left);
+	memset(at, 0xab, left - 8);
+	mp_chunk_commit(thread, at + left - 8);
+	/* 16 bytes no longer fit: a new chunk, twice as large, next in sequence. */
+	at = mp_chunk_reserve(thread, 16);
+	assert_non_null(at);
+	assert_ptr_not_equal(thread->chunk, first);
+	const struct mp_chunk_header *second = (const void *)thread->chunk;
+	assert_int_equal(second->capacity, 2 * first_capacity);
+	assert_int_equal(second->chunk_seq, 1);
+	assert_int_equal(second->thread_serial, 1);
+	assert_int_equal(second->used, sizeof(struct mp_chunk_header));
+	mp_chunk_commit(thread, at + 16);
+
+	struct fixture_file file = fixture_read(trace_path);
+	const struct mp_file_header *header = (const void *)file.data;
+	const struct mp_chunk_header *old = chunk_at(&file, header->header_size);
+	assert_int_equal(old->used, first_capacity - 8);
+	const struct mp_chunk_header *next = chunk_at(&file, header->header_size + first_capacity);
+	assert_int_equal(next->chunk_seq, 1);
+	assert_int_equal(next->used, sizeof(struct mp_chunk_header) + 16);
+	assert_int_equal(file.size, header->header_size + 3 * first_capacity);
+	free(file.data);
+}
+
+static void *other_thread(void *arg)
+{
+	(void)arg;
+	struct mp_thread *thread = &mp_self_thread;
+	uint8_t *at = mp_chunk_reserve(thread, 4);
+	memcpy(at, "thrd", 4);
+	mp_chunk_commit(thread, at + 4);
+	return NULL; /* the exit destructor marks the chunk last and unmaps it */
+}
+
+static void test_each_thread_writes_its_own_chunk_marked_last_at_exit(void **state)
+{
+	(void)state;
+	pthread_t thread;
+	pthread_create(&thread, NULL, other_thread, NULL);
+	pthread_join(thread, NULL);
+	struct fixture_file file = fixture_read(trace_path);
+	const struct mp_file_header *header = (const void *)file.data;
+	size_t offset = header->header_size;
+	int found = 0;
+	while (offset + sizeof(struct mp_chunk_header) <= file.size) {
+		const struct mp_chunk_header *chunk = chunk_at(&file, offset);
+		if (chunk->thread_serial == 2) {
+			found = 1;
+			assert_int_equal(chunk->flags & MP_CHUNK_LAST, MP_CHUNK_LAST);
+			assert_int_equal(chunk->used, sizeof(*chunk) + 4);
+			assert_memory_equal((const uint8_t *)chunk + sizeof(*chunk), "thrd", 4);
+			assert_int_not_equal(chunk->tid, getpid());
+		}
+		offset += chunk->capacity;
+	}
+	assert_true(found);
+	free(file.data);
+}
+
+static void test_end_state_records_how_the_process_ended(void **state)
+{
+	(void)state;
+	mp_announce_end(MP_END_EXIT, 42);
+	struct fixture_file file = fixture_read(trace_path);
+	const struct mp_file_header *header = (const void *)file.data;
+	assert_int_equal(header->end_state, MP_END_EXIT);
+	assert_int_equal(header->end_status, 42);
+	assert_true(header->end_monotonic_ns >= header->start_monotonic_ns);
+	free(file.data);
+	assert_int_equal(disabled_count, 0);
+}
+
+int main(void)
+{
+	trace_path = fixture_start();
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_header_names_the_process),
+		cmocka_unit_test(test_commit_publishes_exactly_the_written_bytes),
+		cmocka_unit_test(test_full_chunk_continues_in_a_larger_one),
+		cmocka_unit_test(test_each_thread_writes_its_own_chunk_marked_last_at_exit),
+		cmocka_unit_test(test_end_state_records_how_the_process_ended),
+	};
+	int failed = cmocka_run_group_tests(tests, NULL, NULL);
+	unlink(trace_path);
+	rmdir(fixture_dir);
+	return failed;
+}

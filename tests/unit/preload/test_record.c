@@ -1,0 +1,271 @@
+/* test_record.c: the recorder's encodings, decoded back field by field as trace_format.h
+ * documents them, and stack interning (one STACK record per distinct stack). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+
+#include <cmocka.h>
+
+#include "memprof/varint.h"
+#include "recorder_fixture.h"
+
+struct decoded {
+	int tag;
+	uint64_t addr, old_addr, size, stack, prot, flags, offset, function;
+	int64_t fd;
+	uint64_t time, time_before;
+};
+
+struct decoded_chunk {
+	struct decoded events[64];
+	int event_count;
+	uint32_t stack_ids[64];
+	uint32_t stack_generations[64];
+	uint32_t stack_frames[64];
+	int stack_count;
+	int module_count;
+	uint32_t last_module_generation;
+};
+
+static uint64_t get_u(const uint8_t **at, const uint8_t *end)
+{
+	uint64_t value = 0;
+	assert_int_equal(mp_get_u(at, end, &value), 0);
+	return value;
+}
+
+static int64_t get_s(const uint8_t **at, const uint8_t *end)
+{
+	int64_t value = 0;
+	assert_int_equal(mp_get_s(at, end, &value), 0);
+	return value;
+}
+
+static void decode_extended(int tag, const uint8_t *at, const uint8_t *end,
+			    struct decoded_chunk *out)
+{
+	if (tag == MP_REC_STACK) {
+		out->stack_ids[out->stack_count] = (uint32_t)get_u(&at, end);
+		out->stack_generations[out->stack_count] = (uint32_t)get_u(&at, end);
+		uint64_t frames = get_u(&at, end);
+		out->stack_frames[out->stack_count++] = (uint32_t)frames;
+		for (uint64_t i = 0; i < frames; i++)
+			get_s(&at, end);
+	} else if (tag == MP_REC_MODULE) {
+		out->last_module_generation = (uint32_t)get_u(&at, end);
+		out->module_count++;
+		get_s(&at, end);
+		get_u(&at, end);
+		get_u(&at, end);
+		uint64_t path = get_u(&at, end);
+		assert_true(path > 0 && at + path <= end);
+		at += path;
+		uint64_t build_id = get_u(&at, end);
+		at += build_id;
+	}
+	assert_ptr_equal(at, end); /* the body is exactly as long as its length says */
+}
+
+static void decode_event(int tag, const uint8_t **cursor, const uint8_t *end,
+			 uint64_t *prev_addr, uint64_t *prev_time, struct decoded *event)
+{
+	const uint8_t *at = *cursor;
+	memset(event, 0, sizeof(*event));
+	event->tag = tag;
+	if (tag == MP_REC_ALLOC_FAILED) {
+		event->function = get_u(&at, end);
+		event->size = get_u(&at, end);
+		event->stack = get_u(&at, end);
+	} else {
+		event->addr = *prev_addr + (uint64_t)get_s(&at, end);
+		*prev_addr = event->addr;
+	}
+	if (tag == MP_REC_REALLOC) {
+		event->old_addr = event->addr;
+		event->addr = event->old_addr + (uint64_t)get_s(&at, end);
+		*prev_addr = event->addr;
+		event->size = get_u(&at, end);
+		event->stack = get_u(&at, end);
+		event->time_before = *prev_time + get_u(&at, end);
+		*prev_time = event->time_before;
+	} else if (tag == MP_REC_MMAP) {
+		event->size = get_u(&at, end);
+		event->prot = get_u(&at, end);
+		event->flags = get_u(&at, end);
+		event->fd = get_s(&at, end);
+		event->offset = get_u(&at, end);
+		event->stack = get_u(&at, end);
+	} else if (tag == MP_REC_MUNMAP) {
+		event->size = get_u(&at, end);
+	} else if (tag >= MP_REC_MALLOC && tag <= MP_REC_PVALLOC) {
+		event->size = get_u(&at, end);
+		event->stack = get_u(&at, end);
+	} else if (tag != MP_REC_FREE && tag != MP_REC_ALLOC_FAILED) {
+		fail_msg("unexpected tag %d", tag);
+	}
+	event->time = *prev_time + get_u(&at, end);
+	*prev_time = event->time;
+	*cursor = at;
+}
+
+/* Decodes the thread's current chunk as a reader would. */
+static void decode_current(struct decoded_chunk *out)
+{
+	const struct mp_chunk_header *header = (const void *)mp_self_thread.chunk;
+	const uint8_t *at = (const uint8_t *)header + header->header_size;
+	const uint8_t *end = (const uint8_t *)header + header->used;
+	uint64_t prev_addr = 0, prev_time = header->base_time_ns;
+	memset(out, 0, sizeof(*out));
+	while (at < end) {
+		int tag = *at++;
+		if (tag >= MP_REC_EXTENDED) {
+			uint64_t length = get_u(&at, end);
+			assert_true(at + length <= end);
+			decode_extended(tag, at, at + length, out);
+			at += length;
+		} else {
+			decode_event(tag, &at, end, &prev_addr, &prev_time,
+				     &out->events[out->event_count++]);
+		}
+	}
+	assert_ptr_equal(at, end);
+}
+
+__attribute__((noinline)) static void allocate_here(void *addr, size_t size)
+{
+	mp_record_alloc(MP_REC_MALLOC, addr, size);
+	__asm__ volatile("" ::: "memory");
+}
+
+__attribute__((noinline)) static void allocate_there(void *addr, size_t size)
+{
+	mp_record_alloc(MP_REC_CALLOC, addr, size);
+	__asm__ volatile("" ::: "memory");
+}
+
+static void test_events_encode_as_documented(void **state)
+{
+	(void)state;
+	struct decoded_chunk chunk;
+	void *base = (void *)(uintptr_t)0x7f0000100000ull;
+	uint64_t before = mp_now_ns();
+	allocate_here(base, 100);
+	mp_record_free(base);
+	mp_record_realloc(NULL, (char *)base + 64, 300, mp_now_ns());
+	mp_record_realloc((char *)base + 64, (char *)base - 4096, 5000, mp_now_ns());
+	mp_record_failed(MP_REC_MALLOC, 1ull << 60);
+	mp_record_mmap((void *)(uintptr_t)0x7f0000400000ull, 8192, 3, 0x22, -1, 0);
+	mp_record_munmap((void *)(uintptr_t)0x7f0000401000ull, 4096);
+	uint64_t after = mp_now_ns();
+	decode_current(&chunk);
+
+	assert_true(chunk.event_count >= 7);
+	const struct decoded *events = &chunk.events[chunk.event_count - 7];
+	assert_int_equal(events[0].tag, MP_REC_MALLOC);
+	assert_int_equal(events[0].addr, (uintptr_t)base);
+	assert_int_equal(events[0].size, 100);
+	assert_int_not_equal(events[0].stack, 0);
+	assert_int_equal(events[1].tag, MP_REC_FREE);
+	assert_int_equal(events[1].addr, (uintptr_t)base);
+	assert_int_equal(events[2].tag, MP_REC_REALLOC);
+	assert_int_equal(events[2].old_addr, 0);
+	assert_int_equal(events[2].addr, (uintptr_t)base + 64);
+	assert_int_equal(events[2].size, 300);
+	assert_int_equal(events[3].old_addr, (uintptr_t)base + 64);
+	assert_int_equal(events[3].addr, (uintptr_t)base - 4096);
+	assert_int_equal(events[3].size, 5000);
+	assert_true(events[3].time_before <= events[3].time);
+	assert_int_equal(events[4].tag, MP_REC_ALLOC_FAILED);
+	assert_int_equal(events[4].function, MP_REC_MALLOC);
+	assert_int_equal(events[4].size, 1ull << 60);
+	assert_int_equal(events[5].tag, MP_REC_MMAP);
+	assert_int_equal(events[5].addr, 0x7f0000400000ull);
+	assert_int_equal(events[5].size, 8192);
+	assert_int_equal(events[5].prot, 3);
+	assert_int_equal(events[5].flags, 0x22);
+	assert_int_equal(events[5].fd, -1);
+	assert_int_equal(events[6].tag, MP_REC_MUNMAP);
+	assert_int_equal(events[6].addr, 0x7f0000401000ull);
+	assert_int_equal(events[6].size, 4096);
+	/* Times are in order and inside the window the calls ran in. */
+	for (int i = 0; i < 7; i++) {
+		assert_true(events[i].time >= before && events[i].time <= after);
+		if (i > 0)
+			assert_true(events[i].time >= events[i - 1].time);
+	}
+}
+
+static void test_a_stack_is_written_once_and_reused(void **state)
+{
+	(void)state;
+	struct decoded_chunk chunk;
+	/* A fresh chunk so that the records of this test are the only ones. */
+	uint8_t *at = mp_chunk_reserve(&mp_self_thread,
+				       (size_t)(mp_self_thread.limit - mp_self_thread.pos) + 1);
+	assert_non_null(at);
+	/* volatile: an unrolled loop would be three call sites, hence three stacks. */
+	for (volatile int i = 0; i < 3; i++)
+		allocate_here((void *)(uintptr_t)(0x1000 * (i + 1)), 10);
+	allocate_there((void *)(uintptr_t)0x9000, 20);
+	decode_current(&chunk);
+	assert_int_equal(chunk.event_count, 4);
+	/* The three calls from one place share one id; the other place has its own. */
+	assert_int_equal(chunk.events[0].stack, chunk.events[1].stack);
+	assert_int_equal(chunk.events[1].stack, chunk.events[2].stack);
+	assert_int_not_equal(chunk.events[3].stack, chunk.events[0].stack);
+	/* Both stacks are new (this call site is), so each was written once, first. */
+	assert_int_equal(chunk.stack_count, 2);
+	assert_int_equal(chunk.stack_ids[0], chunk.events[0].stack);
+	assert_int_equal(chunk.stack_ids[1], chunk.events[3].stack);
+	assert_true(chunk.stack_frames[0] >= 3); /* the recorder, allocate_here, this test... */
+}
+
+static void test_unload_starts_a_new_generation_of_stacks(void **state)
+{
+	(void)state;
+	struct decoded_chunk chunk;
+	allocate_here((void *)(uintptr_t)0x5000, 10);
+	uint8_t *at = mp_chunk_reserve(&mp_self_thread,
+				       (size_t)(mp_self_thread.limit - mp_self_thread.pos) + 1);
+	assert_non_null(at);
+	uint32_t generation = mp_modules_generation();
+	mp_modules_unloaded();
+	assert_int_equal(mp_modules_generation(), generation + 1);
+	allocate_here((void *)(uintptr_t)0x6000, 10);
+	decode_current(&chunk);
+	/* Same call site, but interned again under the new generation, after a module map
+	 * of that generation. */
+	assert_int_equal(chunk.stack_count, 1);
+	assert_int_equal(chunk.stack_generations[0], generation + 1);
+	assert_true(chunk.module_count > 0);
+	assert_int_equal(chunk.last_module_generation, generation + 1);
+	assert_int_equal(chunk.events[0].stack, chunk.stack_ids[0]);
+}
+
+static void test_recursion_flag_keeps_nested_calls_out(void **state)
+{
+	(void)state;
+	struct decoded_chunk before, after;
+	decode_current(&before);
+	mp_self_thread.busy = 1; /* as while the recorder itself runs */
+	mp_record_alloc(MP_REC_MALLOC, (void *)(uintptr_t)0x7000, 1);
+	mp_record_free((void *)(uintptr_t)0x7000);
+	mp_self_thread.busy = 0;
+	decode_current(&after);
+	assert_int_equal(after.event_count, before.event_count);
+}
+
+int main(void)
+{
+	const char *path = fixture_start();
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_events_encode_as_documented),
+		cmocka_unit_test(test_a_stack_is_written_once_and_reused),
+		cmocka_unit_test(test_unload_starts_a_new_generation_of_stacks),
+		cmocka_unit_test(test_recursion_flag_keeps_nested_calls_out),
+	};
+	int failed = cmocka_run_group_tests(tests, NULL, NULL);
+	unlink(path);
+	rmdir(fixture_dir);
+	return failed;
+}
