@@ -121,9 +121,13 @@ void mp_chunk_lock(void);
 void mp_chunk_unlock(void);
 
 /* --- stacks.c: capture and interning --- */
-/* Captures the caller's stack and returns its id, writing a STACK record first if the
- * stack is new. Returns 0 if no stack could be had. */
-uint32_t mp_stack_current(struct mp_thread *thread);
+/* Returns the id of the stack captured in ips[0..captured) (innermost first, our own
+ * frames on top are dropped), writing a STACK record first if the stack is new; 0 if no
+ * frame is left. The capture itself is mp_stack_current in record_hot.h. */
+uint32_t mp_stacks_intern(struct mp_thread *thread, void **ips, int captured);
+/* Frames of libmemprof itself at the top of a capture (libunwind's entry, at most a
+ * frame or two of ours). Captured beyond max_frames so the program's are not cut. */
+#define MP_OWN_FRAMES_MAX 8
 /* Sets the address range of libmemprof's own code, whose frames are never recorded. */
 void mp_stacks_init(uintptr_t self_start, uintptr_t self_end);
 /* In a fork child: the parent's ids mean nothing in the child's trace. */
@@ -150,8 +154,7 @@ void mp_modules_unloaded(void);
 int mp_modules_range_of(uintptr_t addr, uintptr_t *start, uintptr_t *end);
 void mp_modules_reset(void);
 
-/* --- record.c: the recorder API the libc shim calls --- */
-void mp_record_alloc(enum mp_record_tag tag, void *addr, size_t size);
+/* --- record.c: the recorder API the libc shim calls (mp_record_alloc: record_hot.h) --- */
 void mp_record_free(void *addr);
 void mp_record_realloc(void *old_addr, void *new_addr, size_t size, uint64_t time_before);
 void mp_record_failed(enum mp_record_tag function, size_t size);

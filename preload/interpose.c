@@ -14,7 +14,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "record_hot.h"
 
 #define EXPORT __attribute__((visibility("default")))
 #define BOOT_ARENA_BYTES (256u * 1024u)

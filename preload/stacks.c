@@ -22,9 +22,6 @@
 #define FIRST_LEVEL_SLOTS 4096u
 #define MAX_LEVELS 10
 #define MAX_PROBES 32
-/* Frames of libmemprof itself at the top of a capture: the interposed function, the
- * recorder, this file. Captured beyond max_frames so the program's frames are not cut. */
-#define OWN_FRAMES_MAX 8
 
 struct slot {
 	uint64_t hash_a; /* 0: empty; claimed by CAS */
@@ -203,10 +200,8 @@ static int in_self(void *ip)
 	return (uintptr_t)ip >= self_start && (uintptr_t)ip < self_end;
 }
 
-uint32_t mp_stack_current(struct mp_thread *thread)
+uint32_t mp_stacks_intern(struct mp_thread *thread, void **ips, int captured)
 {
-	void *ips[MP_MAX_FRAMES_LIMIT + OWN_FRAMES_MAX];
-	int captured = unw_backtrace(ips, (int)mp_config.max_frames + OWN_FRAMES_MAX);
 	int first = 0;
 	while (first < captured && in_self(ips[first]))
 		first++;

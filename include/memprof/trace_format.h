@@ -21,8 +21,10 @@
  * New record kinds are added there without changing the version.
  *
  * Delta bases, per chunk:
- *   prev_addr  starts at 0; every record's first address field is encoded as
- *              s(addr - prev_addr) and then becomes prev_addr.
+ *   prev_addr  starts at 0; the first address field of every event record (tags below
+ *              MP_REC_EXTENDED) is encoded as s(addr - prev_addr) and then becomes
+ *              prev_addr, unless the record says otherwise. Extended records (STACK,
+ *              MODULE) hold absolute values and leave prev_addr alone.
  *   prev_time  starts at chunk->base_time_ns; every event's time field is u(time -
  *              prev_time) in nanoseconds of CLOCK_MONOTONIC and then becomes prev_time.
  *
@@ -65,7 +67,8 @@
  *       same trace. Two STACK records may carry the same frames under different ids.
  *       stack_id 0 means "no stack" and is never defined.
  *   MP_REC_MODULE (extended):
- *       u generation, s start, u (end - start), u load_bias, string path, string build_id
+ *       u generation, s start (absolute), u (end - start), u load_bias, string path,
+ *       string build_id
  *       One loaded object: the address range [start, end) covered by its PT_LOAD segments,
  *       the bias added to its ELF virtual addresses, the path it was loaded from (the main
  *       executable's real path for the program itself) and its GNU build-id bytes (may be

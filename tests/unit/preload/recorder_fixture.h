@@ -15,7 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "record_hot.h"
 
 /* init.c's part, as a test double. */
 int mp_state = MP_STATE_UNINIT;
