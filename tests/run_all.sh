@@ -1,6 +1,7 @@
 #!/bin/sh
 # Runs every test given on the command line, each in its own scratch directory, and
 # prints one line per test; exits 1 if any failed. Output of a failing test is shown.
+# Each test gets TEST_TIMEOUT seconds (default 300): a deadlock fails, it does not hang.
 set -u
 top=$(pwd)
 failed=0
@@ -15,7 +16,8 @@ for test in "$@"; do
 	*.sh) cmd="sh $top/$test" ;;
 	*) cmd="$top/$test" ;;
 	esac
-	if (cd "$dir" && MEMPROF_TOP="$top" MEMPROF_BUILD="$top/${BUILD:-build}" $cmd >"$dir/log" 2>&1); then
+	if (cd "$dir" && MEMPROF_TOP="$top" MEMPROF_BUILD="$top/${BUILD:-build}" \
+		timeout "${TEST_TIMEOUT:-300}" $cmd >"$dir/log" 2>&1); then
 		echo "PASS $test"
 	else
 		echo "FAIL $test"

@@ -7,7 +7,7 @@
 
 #include "trace_read.h"
 
-#define HARNESS_MAX_TRACES 16
+#define HARNESS_MAX_TRACES 32
 
 struct harness_run {
 	int status;            /* as from waitpid */

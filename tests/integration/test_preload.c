@@ -406,6 +406,70 @@ static void test_dlclosed_library_frames_still_resolve(void **state)
 	harness_summary_free(&summary);
 }
 
+static void check_spawned(const char *how)
+{
+	struct harness_run run;
+	char child[PATH_MAX], cwd[PATH_MAX];
+	const char *build = harness_build_dir();
+	if (build[0] == '/')
+		snprintf(child, sizeof(child), "%s/tests/progs/lifecycle", build);
+	else
+		snprintf(child, sizeof(child), "%s/%s/tests/progs/lifecycle",
+			 getcwd(cwd, sizeof(cwd)), build);
+	const char *args[] = { how, child, NULL };
+	run_ok("spawn", args, &run);
+	assert_true(WIFEXITED(run.status) && WEXITSTATUS(run.status) == 0);
+	/* One trace for the parent, one for the program the child became; none for the
+	 * moment in between. */
+	assert_int_equal(run.trace_count, 2);
+	struct harness_summary a, b;
+	summarize(run.traces[0], &a);
+	summarize(run.traces[1], &b);
+	struct harness_summary *parent = harness_size(&a, 12121).allocations ? &a : &b;
+	struct harness_summary *spawned = parent == &a ? &b : &a;
+	assert_size(parent, 12121, 2, 0, 2);
+	assert_size(spawned, 1234, 10, 0, 10);
+	assert_int_equal(spawned->header->end_state, MP_END_EXIT_NOW);
+	assert_int_equal(spawned->header->ppid, parent->header->pid);
+	harness_summary_free(&a);
+	harness_summary_free(&b);
+}
+
+static void test_posix_spawn_child_traced_on_its_own(void **state)
+{
+	(void)state;
+	check_spawned("posix_spawn");
+}
+
+static void test_vfork_exec_child_traced_on_its_own(void **state)
+{
+	(void)state;
+	check_spawned("vfork");
+}
+
+static void test_fork_while_threads_intern_stacks_never_deadlocks(void **state)
+{
+	(void)state;
+	struct harness_run run;
+	const char *args[] = { "forkstorm", NULL };
+	/* A deadlock in a child would hang here; run_all.sh's caller sees the timeout. */
+	run_ok("spawn", args, &run);
+	assert_true(WIFEXITED(run.status) && WEXITSTATUS(run.status) == 0);
+	assert_int_equal(run.trace_count, 21);
+	int children = 0;
+	for (int i = 0; i < run.trace_count; i++) {
+		struct harness_summary summary;
+		summarize(run.traces[i], &summary);
+		if (harness_size(&summary, 13131).allocations) {
+			assert_size(&summary, 13131, 3, 0, 3);
+			assert_int_equal(summary.header->end_state, MP_END_EXIT);
+			children++;
+		}
+		harness_summary_free(&summary);
+	}
+	assert_int_equal(children, 20);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -426,6 +490,9 @@ int main(void)
 		cmocka_unit_test(test_failed_calls_recorded_as_failures),
 		cmocka_unit_test(test_cxx_new_and_delete_reach_malloc),
 		cmocka_unit_test(test_dlclosed_library_frames_still_resolve),
+		cmocka_unit_test(test_posix_spawn_child_traced_on_its_own),
+		cmocka_unit_test(test_vfork_exec_child_traced_on_its_own),
+		cmocka_unit_test(test_fork_while_threads_intern_stacks_never_deadlocks),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
