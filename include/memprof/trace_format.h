@@ -164,6 +164,9 @@ enum mp_record_tag {
 	MP_REC_EXTENDED = 64, /* this tag and above: u body_length, then the body */
 	MP_REC_STACK = 64,
 	MP_REC_MODULE = 65,
+	/* 66-69: memory snapshots (smaps, residency, process context), see below when added.
+	 * 70-73: leak classification by reachability at exit.
+	 * 74-77: sampling. */
 };
 
 /* Upper bound of one encoded event record (not STACK or MODULE): tag + 8 varints. */
