@@ -14,7 +14,7 @@ CFLAGS_COMMON := $(WARN) -O2 -g -Iinclude -D_GNU_SOURCE
 # protector surprises in code that may run before libc is initialized.
 PRELOAD_CFLAGS := $(CFLAGS_COMMON) -fPIC -fvisibility=hidden -ftls-model=initial-exec -flto \
 	-fno-omit-frame-pointer
-PRELOAD_LIBS := -lunwind -ldl -pthread
+PRELOAD_LIBS := -lunwind -ldl -lm -pthread
 ANALYZER_CFLAGS := $(CFLAGS_COMMON) -Ianalyzer
 ANALYZER_LIBS := -ldw -lelf -ljansson -lm
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all

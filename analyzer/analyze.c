@@ -53,8 +53,10 @@ int mp_analysis_run(const char *path, struct mp_analysis *analysis, char *err, s
 	header = mp_trace_header(analysis->trace);
 	ret = mp_heap_model_init(&analysis->model, mp_trace_stack_count(analysis->trace),
 				 header->page_size);
-	if (!ret)
+	if (!ret) {
+		mp_heap_model_set_sampling(&analysis->model, header->sample_bytes);
 		ret = analysis_replay(analysis);
+	}
 	if (ret) {
 		snprintf(err, err_len, "%s", strerror(-ret));
 		mp_analysis_destroy(analysis);

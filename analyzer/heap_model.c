@@ -1,5 +1,6 @@
 /* heap_model.c: exact heap, mmap and brk accounting replayed from trace events. */
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,6 +28,44 @@ void mp_heap_model_destroy(struct mp_heap_model *model)
 	model->thread_capacity = 0;
 }
 
+/* The probability that an allocation of size bytes was sampled; 1 when not sampling. A
+ * size too small ever to be sampled (0 bytes) counts as certain rather than infinite. */
+static double sample_probability(uint64_t sample_bytes, uint64_t size)
+{
+	if (!sample_bytes || !size)
+		return 1.0;
+	return -expm1(-(double)size / (double)sample_bytes);
+}
+
+uint64_t mp_sample_weight_count(uint64_t sample_bytes, uint64_t size)
+{
+	return (uint64_t)llround(1.0 / sample_probability(sample_bytes, size));
+}
+
+uint64_t mp_sample_weight_bytes(uint64_t sample_bytes, uint64_t size)
+{
+	if (!sample_bytes)
+		return size;
+	return (uint64_t)llround((double)size / sample_probability(sample_bytes, size));
+}
+
+void mp_heap_model_set_sampling(struct mp_heap_model *model, uint64_t sample_bytes)
+{
+	model->totals.sample_bytes = sample_bytes;
+}
+
+static uint64_t block_count(const struct mp_heap_model *model, uint64_t size)
+{
+	return model->totals.sample_bytes ? mp_sample_weight_count(model->totals.sample_bytes, size)
+					  : 1;
+}
+
+static uint64_t block_bytes(const struct mp_heap_model *model, uint64_t size)
+{
+	return model->totals.sample_bytes ? mp_sample_weight_bytes(model->totals.sample_bytes, size)
+					  : size;
+}
+
 /* The per-thread slot for temporaries; NULL on -ENOMEM. Serials are small and dense. */
 static uint64_t *heap_model_thread(struct mp_heap_model *model, uint32_t serial)
 {
@@ -46,20 +85,23 @@ static uint64_t *heap_model_thread(struct mp_heap_model *model, uint32_t serial)
 	return &model->last_alloc_seq[serial];
 }
 
-static int heap_model_count_call(struct mp_heap_model *model, uint32_t stack_id)
+/* Counts `calls` calls (more than 1 for a sampled allocation) made from stack_id. */
+static int heap_model_count_call(struct mp_heap_model *model, uint32_t stack_id, uint64_t calls)
 {
 	struct mp_stack_agg *agg = mp_stack_stats_at(&model->stacks, stack_id);
 
 	if (!agg)
 		return -ENOMEM;
-	agg->calls++;
+	agg->calls += calls;
 	return 0;
 }
 
 /* Takes the block at addr out of the live set, charging its stack; returns 1 if it was
  * live, 0 if not, -ENOMEM. `thread` is the releasing thread's slot, NULL if the release
- * is not a call by the program (a stale block dropped). */
-static int heap_model_release(struct mp_heap_model *model, uint64_t addr, uint64_t *thread)
+ * is not a call by the program (a stale block dropped). *blocks receives how many blocks
+ * it stood for (1, or more in a sampled trace). */
+static int heap_model_release(struct mp_heap_model *model, uint64_t addr, uint64_t *thread,
+			      uint64_t *blocks)
 {
 	struct mp_live_block block;
 	struct mp_stack_agg *agg;
@@ -69,27 +111,32 @@ static int heap_model_release(struct mp_heap_model *model, uint64_t addr, uint64
 	agg = mp_stack_stats_at(&model->stacks, block.stack_id);
 	if (!agg)
 		return -ENOMEM;
+	uint64_t count = block_count(model, block.size), bytes = block_bytes(model, block.size);
+	*blocks = count;
 	mp_stack_stats_touch(&model->stacks, agg);
-	agg->live_bytes -= block.size;
-	agg->live_blocks--;
-	model->totals.live_bytes -= block.size;
-	model->totals.live_blocks--;
+	agg->live_bytes -= bytes;
+	agg->live_blocks -= count;
+	model->totals.live_bytes -= bytes;
+	model->totals.live_blocks -= count;
 	if (thread && *thread == block.alloc_seq) {
-		model->totals.temporary_allocations++;
-		agg->temporary++;
+		model->totals.temporary_allocations += count;
+		agg->temporary += count;
 	}
 	return 1;
 }
 
-/* A free-like release by the program: counts unknown addresses. */
-static int heap_model_free(struct mp_heap_model *model, const struct mp_event *event, uint64_t addr)
+/* A free-like release by the program: counts unknown addresses. *blocks receives the
+ * number of blocks released (0 if the address was unknown). */
+static int heap_model_free(struct mp_heap_model *model, const struct mp_event *event,
+			   uint64_t addr, uint64_t *blocks)
 {
 	uint64_t *thread = heap_model_thread(model, event->thread_serial);
 	int found;
 
+	*blocks = 0;
 	if (!thread)
 		return -ENOMEM;
-	found = heap_model_release(model, addr, thread);
+	found = heap_model_release(model, addr, thread, blocks);
 	if (found == 0)
 		model->totals.unknown_frees++;
 	return found < 0 ? found : 0;
@@ -115,11 +162,12 @@ static int heap_model_drop_stale(struct mp_heap_model *model, const struct mp_li
 
 	if (!agg)
 		return -ENOMEM;
+	uint64_t count = block_count(model, stale->size), bytes = block_bytes(model, stale->size);
 	mp_stack_stats_touch(&model->stacks, agg);
-	agg->live_bytes -= stale->size;
-	agg->live_blocks--;
-	model->totals.live_bytes -= stale->size;
-	model->totals.live_blocks--;
+	agg->live_bytes -= bytes;
+	agg->live_blocks -= count;
+	model->totals.live_bytes -= bytes;
+	model->totals.live_blocks -= count;
 	model->totals.replaced_blocks++;
 	return 0;
 }
@@ -142,34 +190,40 @@ static int heap_model_alloc(struct mp_heap_model *model, const struct mp_event *
 		.addr = event->addr, .size = event->size, .alloc_seq = ++model->alloc_seq,
 		.stack_id = event->stack_id, .thread_serial = event->thread_serial,
 	};
+	uint64_t count = block_count(model, event->size), bytes = block_bytes(model, event->size);
 	mp_stack_stats_touch(&model->stacks, agg);
-	agg->allocations++;
-	agg->allocated_bytes += event->size;
-	agg->live_bytes += event->size;
-	agg->live_blocks++;
-	model->totals.allocated_bytes += event->size;
-	model->totals.live_bytes += event->size;
-	model->totals.live_blocks++;
+	agg->allocations += count;
+	agg->allocated_bytes += bytes;
+	agg->live_bytes += bytes;
+	agg->live_blocks += count;
+	model->totals.allocated_bytes += bytes;
+	model->totals.live_bytes += bytes;
+	model->totals.live_blocks += count;
+	model->totals.samples++;
 	*thread = block->alloc_seq;
 	return 0;
 }
 
 static int heap_model_realloc(struct mp_heap_model *model, const struct mp_event *event)
 {
-	int err = heap_model_count_call(model, event->stack_id);
+	uint64_t calls = event->addr ? block_count(model, event->size) : 1, released;
+	int err;
 
-	if (err)
-		return err;
 	if (event->old_addr == 0) {
-		model->totals.allocations++;
-		return event->addr ? heap_model_alloc(model, event) : 0;
+		err = heap_model_count_call(model, event->stack_id, calls);
+		model->totals.allocations += calls;
+		return err ? err : event->addr ? heap_model_alloc(model, event) : 0;
 	}
 	if (event->addr == 0 && event->size == 0) {
-		model->totals.frees++;
-		return heap_model_free(model, event, event->old_addr);
+		err = heap_model_free(model, event, event->old_addr, &released);
+		calls = released ? released : 1;
+		model->totals.frees += calls;
+		return err ? err : heap_model_count_call(model, event->stack_id, calls);
 	}
-	model->totals.reallocs++;
-	err = heap_model_free(model, event, event->old_addr);
+	err = heap_model_count_call(model, event->stack_id, calls);
+	model->totals.reallocs += calls;
+	if (!err)
+		err = heap_model_free(model, event, event->old_addr, &released);
 	return err ? err : heap_model_alloc(model, event);
 }
 
@@ -187,7 +241,7 @@ static void heap_model_mmap_peak(struct mp_heap_model *model, const struct mp_ev
 static int heap_model_mmap(struct mp_heap_model *model, const struct mp_event *event)
 {
 	uint64_t page = model->mappings.page_size;
-	int err = heap_model_count_call(model, event->stack_id);
+	int err = heap_model_count_call(model, event->stack_id, 1);
 
 	if (err)
 		return err;
@@ -210,7 +264,7 @@ static int heap_model_munmap(struct mp_heap_model *model, const struct mp_event 
 static int heap_model_mremap(struct mp_heap_model *model, const struct mp_event *event)
 {
 	uint64_t before = model->mappings.live_bytes;
-	int err = heap_model_count_call(model, event->stack_id);
+	int err = heap_model_count_call(model, event->stack_id, 1);
 
 	if (err)
 		return err;
@@ -235,26 +289,31 @@ static int heap_model_brk(struct mp_heap_model *model, const struct mp_event *ev
 	totals->brk_current = event->addr;
 	if (event->addr > totals->brk_start && event->addr - totals->brk_start > totals->brk_peak_bytes)
 		totals->brk_peak_bytes = event->addr - totals->brk_start;
-	return heap_model_count_call(model, event->stack_id);
+	return heap_model_count_call(model, event->stack_id, 1);
 }
 
 static int heap_model_dispatch(struct mp_heap_model *model, const struct mp_event *event)
 {
 	switch (event->tag) {
 	case MP_REC_MALLOC: case MP_REC_CALLOC: case MP_REC_POSIX_MEMALIGN:
-	case MP_REC_ALIGNED_ALLOC: case MP_REC_MEMALIGN: case MP_REC_VALLOC: case MP_REC_PVALLOC:
-		model->totals.allocations++;
-		if (heap_model_count_call(model, event->stack_id))
+	case MP_REC_ALIGNED_ALLOC: case MP_REC_MEMALIGN: case MP_REC_VALLOC: case MP_REC_PVALLOC: {
+		uint64_t calls = block_count(model, event->size);
+		model->totals.allocations += calls;
+		if (heap_model_count_call(model, event->stack_id, calls))
 			return -ENOMEM;
 		return heap_model_alloc(model, event);
-	case MP_REC_FREE:
-		model->totals.frees++;
-		return heap_model_free(model, event, event->addr);
+	}
+	case MP_REC_FREE: {
+		uint64_t released;
+		int err = heap_model_free(model, event, event->addr, &released);
+		model->totals.frees += released ? released : 1;
+		return err;
+	}
 	case MP_REC_REALLOC:
 		return heap_model_realloc(model, event);
 	case MP_REC_ALLOC_FAILED:
 		model->totals.failed_calls++;
-		return heap_model_count_call(model, event->stack_id);
+		return heap_model_count_call(model, event->stack_id, 1);
 	case MP_REC_MMAP:
 		return heap_model_mmap(model, event);
 	case MP_REC_MUNMAP:

@@ -19,6 +19,12 @@
  *     other allocation since allocating it; heaptrack's definition, per thread.
  *   - "heap" is the malloc family only; mmap'd bytes (page-rounded) and the brk growth are
  *     tracked on their own.
+ *   - A sampled trace (header sample_bytes N > 0) holds each allocation of s bytes with
+ *     probability p = 1 - exp(-s/N), and the frees of those only. Every recorded block
+ *     then stands for 1/p blocks and s/p bytes (both rounded to integers, the same for a
+ *     block when it is created and when it goes, so the live figures never drift): all
+ *     counts and bytes of malloc-family blocks become unbiased estimates. mmap, munmap,
+ *     mremap and brk are recorded in full and stay exact.
  */
 #ifndef MEMPROF_HEAP_MODEL_H
 #define MEMPROF_HEAP_MODEL_H
@@ -52,6 +58,9 @@ struct mp_heap_totals {
 	uint64_t brk_start;       /* the first break seen; 0 if no brk event */
 	uint64_t brk_current;
 	uint64_t brk_peak_bytes;  /* highest break above brk_start */
+
+	uint64_t sample_bytes;    /* the trace's sampling mean; 0: exact figures */
+	uint64_t samples;         /* allocation records behind the estimates */
 };
 
 struct mp_heap_model {
@@ -68,6 +77,15 @@ struct mp_heap_model {
  * and rounding mapping lengths to page_size (0: none). Returns 0 or -ENOMEM. */
 int mp_heap_model_init(struct mp_heap_model *model, uint32_t stack_count, uint32_t page_size);
 void mp_heap_model_destroy(struct mp_heap_model *model);
+
+/* Declares the trace sampled with mean N bytes (mp_file_header.sample_bytes); call
+ * before the first event. 0 keeps the figures exact. */
+void mp_heap_model_set_sampling(struct mp_heap_model *model, uint64_t sample_bytes);
+
+/* What one recorded allocation of `size` bytes stands for in a trace sampled with mean
+ * sample_bytes: blocks (count) and bytes, each rounded; (1, size) when not sampled. */
+uint64_t mp_sample_weight_count(uint64_t sample_bytes, uint64_t size);
+uint64_t mp_sample_weight_bytes(uint64_t sample_bytes, uint64_t size);
 
 /* Applies one event. Returns 0, or -ENOMEM (the event may then be partly applied; the
  * caller should stop). Events with an unknown tag are ignored. */

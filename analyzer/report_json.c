@@ -136,7 +136,9 @@ static void json_counts(json_t *object, const struct mp_heap_totals *t, uint64_t
 	json_put(object, "peak_time_ns", json_u64(t->peak_time_ns > start_ns ? t->peak_time_ns - start_ns : 0));
 	json_put(object, "leaked_bytes", json_u64(t->live_bytes));
 	json_put(object, "leaked_blocks", json_u64(t->live_blocks));
-	json_put(object, "temporary_allocations", json_u64(t->temporary_allocations));
+	/* null when sampled: temporaries need every allocation of the thread in the trace */
+	json_put(object, "temporary_allocations",
+		 t->sample_bytes ? json_null() : json_u64(t->temporary_allocations));
 	json_put(object, "mmap_bytes", json_u64(t->mmap_bytes));
 	json_put(object, "peak_mmap_bytes", json_u64(t->mmap_peak_bytes));
 	json_put(object, "peak_mmap_time_ns", json_u64(t->mmap_peak_time_ns > start_ns ? t->mmap_peak_time_ns - start_ns : 0));
@@ -147,6 +149,20 @@ static void json_counts(json_t *object, const struct mp_heap_totals *t, uint64_t
 	json_put(object, "unknown_unmaps", json_u64(t->unknown_unmaps));
 }
 
+/* null for an exact trace; else what the estimates rest on. Every command's JSON has it. */
+static json_t *json_sampling(const struct mp_analysis *analysis)
+{
+	const struct mp_heap_totals *totals = &analysis->model.totals;
+	json_t *object;
+
+	if (!totals->sample_bytes || !(object = json_object()))
+		return json_null();
+	json_put(object, "sample_bytes", json_u64(totals->sample_bytes));
+	json_put(object, "samples", json_u64(totals->samples));
+	json_put(object, "estimated", json_true());
+	return object;
+}
+
 json_t *mp_report_json(struct mp_analysis *analysis)
 {
 	uint64_t start_ns = mp_trace_header(analysis->trace)->start_monotonic_ns;
@@ -155,6 +171,7 @@ json_t *mp_report_json(struct mp_analysis *analysis)
 	if (!object)
 		return NULL;
 	json_process(object, analysis);
+	json_put(object, "sampling", json_sampling(analysis));
 	json_counts(object, &analysis->model.totals, start_ns);
 	json_put(object, "top_peak", json_top(analysis, MP_METRIC_PEAK));
 	json_put(object, "top_allocated", json_top(analysis, MP_METRIC_ALLOCATED));
@@ -179,6 +196,7 @@ json_t *mp_leaks_json(struct mp_analysis *analysis)
 	}
 	json_put(object, "trace", json_string(analysis->path));
 	json_put(object, "complete", json_boolean(analysis->complete));
+	json_put(object, "sampling", json_sampling(analysis));
 	json_put(object, "leaked_bytes", json_u64(analysis->model.totals.live_bytes));
 	json_put(object, "leaked_blocks", json_u64(analysis->model.totals.live_blocks));
 	for (size_t i = 0; i < ranked; i++) {
@@ -223,6 +241,7 @@ json_t *mp_folded_json(struct mp_analysis *analysis, enum mp_stack_metric metric
 	}
 	json_put(object, "trace", json_string(analysis->path));
 	json_put(object, "metric", json_string(names[metric]));
+	json_put(object, "sampling", json_sampling(analysis));
 	json_put(object, "total", json_u64(total));
 	json_put(object, "stacks", list);
 	free(ids);

@@ -66,6 +66,12 @@ static void text_process(FILE *out, const struct mp_analysis *analysis)
 
 void mp_report_text_warnings(FILE *out, const struct mp_analysis *analysis)
 {
+	const struct mp_heap_totals *totals = &analysis->model.totals;
+	if (totals->sample_bytes)
+		fprintf(out, "memprof: note: trace '%s' was sampled (MEMPROF_SAMPLE_BYTES=%" PRIu64
+			     "): heap counts and bytes are estimates from %" PRIu64 " sampled "
+			     "allocations, each weighed by 1/(1-exp(-size/%" PRIu64 "))\n",
+			analysis->path, totals->sample_bytes, totals->samples, totals->sample_bytes);
 	if (!analysis->complete)
 		fprintf(out, "memprof: warning: trace '%s' is incomplete (%s); the figures cover what "
 			     "could be read\n", analysis->path,
@@ -107,12 +113,16 @@ static void text_totals(FILE *out, const struct mp_analysis *analysis)
 			t->brk_peak_bytes);
 	fprintf(out, "Leaked:       %" PRIu64 " bytes%s in %" PRIu64 " blocks\n", t->live_bytes,
 		text_human(t->live_bytes, h, sizeof(h)), t->live_blocks);
-	fprintf(out, "Temporary:    %" PRIu64 " allocations (%.1f%% of allocations and reallocs)\n",
-		t->temporary_allocations,
-		t->allocations + t->reallocs
-			? 100.0 * (double)t->temporary_allocations /
-				  (double)(t->allocations + t->reallocs)
-			: 0.0);
+	/* "No other allocation in between" cannot be seen when most allocations are not. */
+	if (t->sample_bytes)
+		fprintf(out, "Temporary:    not measured in a sampled trace\n");
+	else
+		fprintf(out, "Temporary:    %" PRIu64 " allocations (%.1f%% of allocations and "
+			     "reallocs)\n", t->temporary_allocations,
+			t->allocations + t->reallocs
+				? 100.0 * (double)t->temporary_allocations /
+					  (double)(t->allocations + t->reallocs)
+				: 0.0);
 }
 
 static void text_notes(FILE *out, const struct mp_heap_totals *t)
@@ -191,6 +201,10 @@ void mp_report_text(FILE *out, struct mp_analysis *analysis)
 		analysis->complete ? "" : " (INCOMPLETE: the trace was cut or corrupt)");
 	text_process(out, analysis);
 	fprintf(out, "Run time:     %.6f s\n", text_seconds(analysis->run_time_ns));
+	if (analysis->model.totals.sample_bytes)
+		fprintf(out, "Sampling:     every %" PRIu64 " bytes on average; heap figures below "
+			     "are estimates from %" PRIu64 " samples\n",
+			analysis->model.totals.sample_bytes, analysis->model.totals.samples);
 	text_totals(out, analysis);
 	text_notes(out, &analysis->model.totals);
 	text_top(out, analysis, MP_METRIC_PEAK, "Stacks live at the peak (top 10)");

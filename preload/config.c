@@ -4,6 +4,8 @@
  *                       (default: memprof.%e.%p.trace in the working directory)
  *   MEMPROF_MAX_FRAMES  deepest stack recorded (default 64, at most 256)
  *   MEMPROF_QUIET=1     no line on stderr at exit
+ *   MEMPROF_SAMPLE_BYTES=N  sample allocations, one per N bytes on average (suffixes
+ *                       k, m, g in powers of 1024); 0 or unset: record every call
  */
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +32,27 @@ static uint32_t parse_frames(const char *text)
 	return value == 0 ? 1 : (uint32_t)value;
 }
 
+/* "524288", "512k", "2M": bytes; 0 for anything else, which means no sampling. */
+static uint64_t parse_bytes(const char *text)
+{
+	uint64_t value = 0;
+	int digits = 0;
+	for (; *text >= '0' && *text <= '9'; text++, digits++) {
+		if (value > UINT64_MAX / 10 / 1024 / 1024 / 1024)
+			return 0;
+		value = value * 10 + (uint64_t)(*text - '0');
+	}
+	if (!digits)
+		return 0;
+	switch (*text) {
+	case 'k': case 'K': value <<= 10; text++; break;
+	case 'm': case 'M': value <<= 20; text++; break;
+	case 'g': case 'G': value <<= 30; text++; break;
+	default: break;
+	}
+	return *text ? 0 : value;
+}
+
 void mp_config_load(void)
 {
 	char value[64];
@@ -37,6 +60,9 @@ void mp_config_load(void)
 	mp_config.quiet = mp_env_get("MEMPROF_QUIET", value, sizeof(value)) && value[0] &&
 			  strcmp(value, "0") != 0;
 	mp_config.max_frames = DEFAULT_MAX_FRAMES;
+	mp_config.sample_bytes = 0;
+	if (mp_env_get("MEMPROF_SAMPLE_BYTES", value, sizeof(value)))
+		mp_config.sample_bytes = parse_bytes(value);
 	if (mp_env_get("MEMPROF_MAX_FRAMES", value, sizeof(value)))
 		mp_config.max_frames = parse_frames(value);
 	if (!mp_env_get("MEMPROF_OUTPUT", mp_config.output_pattern,

@@ -91,10 +91,12 @@ static void fork_prepare(void)
 	mp_self_thread.busy = 1;
 	mp_chunk_lock();
 	mp_trace_file_lock();
+	mp_sampling_lock();
 }
 
 static void fork_parent(void)
 {
+	mp_sampling_unlock();
 	mp_trace_file_unlock();
 	mp_chunk_unlock();
 	mp_self_thread.busy = 0;
@@ -107,6 +109,7 @@ static void fork_child(void)
 	struct mp_thread *self = &mp_self_thread;
 	mp_chunk_after_fork_child(self);
 	mp_trace_file_forget();
+	mp_sampling_after_fork_child();
 	announced = 0;
 	if (__atomic_load_n(&mp_state, __ATOMIC_ACQUIRE) == MP_STATE_READY) {
 		mp_stacks_reset();

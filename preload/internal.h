@@ -40,6 +40,8 @@ struct mp_thread {
 	uint32_t chunk_seq;
 	uint32_t entry;      /* index + 1 of the thread's chunk in chunk.c's registry */
 	int busy;            /* recursion flag */
+	int64_t sample_countdown; /* bytes to the next sample point (sampling.c) */
+	uint64_t rng;        /* the thread's sampling generator; 0 until first drawn */
 };
 
 /* --- clock.c: event times --- */
@@ -72,6 +74,7 @@ void mp_say(const char *msg);
 struct mp_config {
 	int quiet;
 	uint32_t max_frames;
+	uint64_t sample_bytes;   /* MEMPROF_SAMPLE_BYTES; 0: record every call */
 	char output_pattern[4096];
 };
 extern struct mp_config mp_config;
@@ -110,6 +113,12 @@ static inline void mp_chunk_commit(struct mp_thread *thread, uint8_t *end)
 	struct mp_chunk_header *header = (struct mp_chunk_header *)thread->chunk;
 	thread->pos = end;
 	__atomic_store_n(&header->used, (uint32_t)(end - thread->chunk), __ATOMIC_RELEASE);
+}
+/* Counts an event the thread could not record in its chunk's header. */
+static inline void mp_chunk_count_dropped(struct mp_thread *thread)
+{
+	if (thread->chunk)
+		((struct mp_chunk_header *)thread->chunk)->dropped_events++;
 }
 /* The thread is ending: mark its chunk last and unmap it. */
 void mp_chunk_thread_exit(struct mp_thread *thread);
@@ -154,7 +163,7 @@ void mp_modules_unloaded(void);
 int mp_modules_range_of(uintptr_t addr, uintptr_t *start, uintptr_t *end);
 void mp_modules_reset(void);
 
-/* --- record.c: the recorder API the libc shim calls (mp_record_alloc: record_hot.h) --- */
+/* --- record.c: the recorder API the libc shim calls (allocations: record_hot.h) --- */
 void mp_record_free(void *addr);
 void mp_record_realloc(void *old_addr, void *new_addr, size_t size, uint64_t time_before);
 void mp_record_failed(enum mp_record_tag function, size_t size);
@@ -168,6 +177,39 @@ void mp_record_module_change(void);
 /* Encodes an extended record (tag >= MP_REC_EXTENDED) with the given body. */
 void mp_record_extended(struct mp_thread *thread, enum mp_record_tag tag, const uint8_t *body,
 			size_t body_len);
+
+/* --- sampling.c: MEMPROF_SAMPLE_BYTES --- */
+/* Slow part of the sampling decision (record_hot.h): the countdown ran out, or the thread
+ * has none yet. Returns 1 if the allocation is sampled, 0 if not. */
+int mp_sample_slow(struct mp_thread *thread, size_t size);
+/* Remembers a sampled block, so that its free is recorded; 0 or -1 (set full). */
+int mp_sampled_insert(uint64_t addr);
+/* Returns 1 (and forgets it) if addr is a sampled block, 0 if not; lock-free for blocks
+ * that were never sampled. */
+int mp_sampled_take(uint64_t addr);
+/* The counting filter in front of the set: two counters per address, indexed by the
+ * address itself (malloc's 16-byte granules, modulo 256 KiB) rather than a hash, so that
+ * a free reads a counter near one a recent free brought into cache. */
+#define MP_SAMPLED_FILTER_SLOTS (1u << 14)
+extern uint8_t mp_sampled_filter[MP_SAMPLED_FILTER_SLOTS];
+static inline uint32_t mp_sampled_filter_index(uint64_t addr, int which)
+{
+	uint64_t key = which ? (addr >> 18) ^ (addr >> 4) : addr >> 4;
+	return (uint32_t)key & (MP_SAMPLED_FILTER_SLOTS - 1);
+}
+/* 0: addr is certainly not a sampled block; 1: it may be (ask mp_sampled_take). */
+static inline int mp_sampled_maybe(uint64_t addr)
+{
+	return __atomic_load_n(&mp_sampled_filter[mp_sampled_filter_index(addr, 0)],
+			       __ATOMIC_RELAXED) != 0 &&
+	       __atomic_load_n(&mp_sampled_filter[mp_sampled_filter_index(addr, 1)],
+			       __ATOMIC_RELAXED) != 0;
+}
+/* Makes every thread's generator start from `seed` (tests only; 0: from the clock). */
+void mp_sampling_seed(uint64_t seed);
+void mp_sampling_lock(void);
+void mp_sampling_unlock(void);
+void mp_sampling_after_fork_child(void);
 
 /* --- init.c: life cycle --- */
 enum mp_state { MP_STATE_UNINIT, MP_STATE_INITIALIZING, MP_STATE_READY, MP_STATE_OFF };

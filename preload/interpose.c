@@ -117,12 +117,7 @@ EXPORT void *malloc(size_t size)
 {
 	if (MP_UNLIKELY(!have_real()))
 		return boot_alloc(size);
-	void *ptr = real.malloc(size);
-	if (MP_LIKELY(ptr != NULL))
-		mp_record_alloc(MP_REC_MALLOC, ptr, size);
-	else
-		mp_record_failed(MP_REC_MALLOC, size);
-	return ptr;
+	return mp_alloc_done(MP_REC_MALLOC, real.malloc(size), size);
 }
 
 EXPORT void free(void *ptr)
@@ -131,7 +126,7 @@ EXPORT void free(void *ptr)
 		return;
 	if (MP_UNLIKELY(!have_real()))
 		return; /* cannot happen: a non-bootstrap pointer came from the real malloc */
-	if (MP_LIKELY(!mp_called_by_unwinder(__builtin_return_address(0))))
+	if (mp_free_wanted(ptr, __builtin_return_address(0)))
 		mp_record_free(ptr);
 	real.free(ptr);
 }
@@ -145,12 +140,7 @@ EXPORT void *calloc(size_t count, size_t size)
 	}
 	if (MP_UNLIKELY(!have_real()))
 		return boot_alloc(total); /* the arena is static, hence zeroed, and never reused */
-	void *ptr = real.calloc(count, size);
-	if (MP_LIKELY(ptr != NULL))
-		mp_record_alloc(MP_REC_CALLOC, ptr, total);
-	else
-		mp_record_failed(MP_REC_CALLOC, total);
-	return ptr;
+	return mp_alloc_done(MP_REC_CALLOC, real.calloc(count, size), total);
 }
 
 static void *realloc_from_boot(void *ptr, size_t size)
@@ -196,20 +186,13 @@ EXPORT int posix_memalign(void **out, size_t alignment, size_t size)
 	if (MP_UNLIKELY(!have_real()))
 		return ENOMEM;
 	int err = real.posix_memalign(out, alignment, size);
-	if (err == 0)
-		mp_record_alloc(MP_REC_POSIX_MEMALIGN, *out, size);
-	else
-		mp_record_failed(MP_REC_POSIX_MEMALIGN, size);
+	mp_alloc_done(MP_REC_POSIX_MEMALIGN, err == 0 ? *out : NULL, size);
 	return err;
 }
 
 static void *aligned_result(enum mp_record_tag tag, void *ptr, size_t size)
 {
-	if (ptr)
-		mp_record_alloc(tag, ptr, size);
-	else
-		mp_record_failed(tag, size);
-	return ptr;
+	return mp_alloc_done(tag, ptr, size);
 }
 
 EXPORT void *aligned_alloc(size_t alignment, size_t size)

@@ -1,13 +1,56 @@
 /* record.c: the recorder API the libc shim calls; one function per kind of event.
  *
- * (The hottest one, mp_record_alloc, is inline in record_hot.h.) Each function checks the thread's recursion flag, captures the stack if the event has
- * one, encodes the record into the thread's chunk and commits it. The encodings are the
- * ones documented in memprof/trace_format.h. errno is preserved: the host must not see
- * the profiler's system calls.
+ * Each function checks the thread's recursion flag, captures the stack if the event has
+ * one, encodes the record into the thread's chunk and commits it; which allocations and
+ * frees get here is decided inline in record_hot.h. The encodings are the ones documented in
+ * memprof/trace_format.h. errno is preserved: the host must not see the profiler's system
+ * calls. With sampling, frees and reallocs are recorded only for sampled blocks, and mmap,
+ * munmap, mremap and brk always (they are few, and residency reports need all of them).
  */
 #include "record_hot.h"
 
-void mp_record_free(void *addr)
+/* Once an allocation was chosen: remembers it so that its free is recorded. Also decides
+ * for the process's very first allocation, which came before the options were read.
+ * Returns 0 if the allocation must not be recorded after all. */
+static int sample_keep(struct mp_thread *thread, void *addr, size_t size)
+{
+	if (MP_UNLIKELY(!thread->rng) && mp_sample_skip(thread, size))
+		return 0;
+	if (mp_sampled_insert((uint64_t)(uintptr_t)addr) < 0) {
+		/* Its free could not be recognized: better unrecorded than a false leak. */
+		mp_chunk_count_dropped(thread);
+		return 0;
+	}
+	return 1;
+}
+
+__attribute__((noinline)) void *mp_record_alloc_chosen(enum mp_record_tag tag, void *addr,
+							size_t size)
+{
+	int saved_errno;
+	struct mp_thread *thread = mp_record_enter(&saved_errno);
+	if (!thread)
+		return addr;
+	if (MP_UNLIKELY(mp_config.sample_bytes) && !sample_keep(thread, addr, size)) {
+		mp_record_leave(thread, saved_errno);
+		return addr;
+	}
+	uint32_t stack = mp_stack_current(thread);
+	uint8_t *at = mp_chunk_reserve(thread, MP_EVENT_RECORD_MAX);
+	if (at) {
+		*at++ = (uint8_t)tag;
+		at = mp_put_addr(thread, at, (uint64_t)(uintptr_t)addr);
+		at = mp_put_u(at, size);
+		at = mp_put_u(at, stack);
+		at = mp_put_time(thread, at, mp_now_ns());
+		mp_chunk_commit(thread, at);
+	}
+	mp_record_leave(thread, saved_errno);
+	return addr;
+}
+
+/* Not inline: free() stays a few instructions when nothing is recorded. */
+__attribute__((noinline)) void mp_record_free(void *addr)
 {
 	int saved_errno;
 	struct mp_thread *thread = mp_record_enter(&saved_errno);
@@ -23,12 +66,35 @@ void mp_record_free(void *addr)
 	mp_record_leave(thread, saved_errno);
 }
 
+/* Sampled realloc: the old block's release is recorded if it was sampled, the new block
+ * if it is sampled now; a side that is not becomes 0 (realloc(NULL, n) or realloc(p, 0)
+ * in the trace). Returns 0 if there is nothing to record. */
+static int sample_realloc(struct mp_thread *thread, void **old_addr, void **new_addr,
+			  size_t *size)
+{
+	int old_sampled = *old_addr && mp_sampled_take((uint64_t)(uintptr_t)*old_addr);
+	int new_sampled = *new_addr && !mp_sample_skip(thread, *size) &&
+			  mp_sampled_insert((uint64_t)(uintptr_t)*new_addr) == 0;
+	if (!old_sampled)
+		*old_addr = NULL;
+	if (!new_sampled) {
+		*new_addr = NULL;
+		*size = 0;
+	}
+	return old_sampled || new_sampled;
+}
+
 void mp_record_realloc(void *old_addr, void *new_addr, size_t size, uint64_t time_before)
 {
 	int saved_errno;
 	struct mp_thread *thread = mp_record_enter(&saved_errno);
 	if (!thread)
 		return;
+	if (MP_UNLIKELY(mp_config.sample_bytes) &&
+	    !sample_realloc(thread, &old_addr, &new_addr, &size)) {
+		mp_record_leave(thread, saved_errno);
+		return;
+	}
 	uint32_t stack = new_addr ? mp_stack_current(thread) : 0;
 	uint8_t *at = mp_chunk_reserve(thread, MP_EVENT_RECORD_MAX);
 	if (at) {

@@ -1,9 +1,10 @@
 /* record_hot.h: the part of the recorder that runs inside every interposed allocation.
  *
- * It is inline on purpose: libunwind walks every frame between the program and itself, so
- * each function of ours left on the stack while it unwinds costs every allocation a
- * frame's worth of unwinding for nothing. With this inline in malloc(), the only frames
- * of ours are malloc's and libunwind's own.
+ * Two costs shape it. libunwind walks every frame between the program and itself, so each
+ * function of ours left on the stack while it unwinds costs every allocation a frame's
+ * worth of unwinding: the capture is inline in the recorder, and the recorder is reached
+ * by a tail call from malloc(). And with sampling most calls record nothing, so the
+ * decision is inline in the interposed functions and must stay tiny.
  */
 #ifndef MEMPROF_PRELOAD_RECORD_HOT_H
 #define MEMPROF_PRELOAD_RECORD_HOT_H
@@ -65,24 +66,47 @@ static inline __attribute__((always_inline)) uint32_t mp_stack_current(struct mp
 	return mp_stacks_intern(thread, ips, captured);
 }
 
-static inline __attribute__((always_inline)) void mp_record_alloc(enum mp_record_tag tag,
-								  void *addr, size_t size)
+/* With MEMPROF_SAMPLE_BYTES, returns 1 if an allocation of `size` bytes is not sampled:
+ * the whole cost of an unsampled allocation is this subtraction (sampling.c). */
+static inline int mp_sample_skip(struct mp_thread *thread, size_t size)
 {
-	int saved_errno;
-	struct mp_thread *thread = mp_record_enter(&saved_errno);
-	if (!thread)
-		return;
-	uint32_t stack = mp_stack_current(thread);
-	uint8_t *at = mp_chunk_reserve(thread, MP_EVENT_RECORD_MAX);
-	if (at) {
-		*at++ = (uint8_t)tag;
-		at = mp_put_addr(thread, at, (uint64_t)(uintptr_t)addr);
-		at = mp_put_u(at, size);
-		at = mp_put_u(at, stack);
-		at = mp_put_time(thread, at, mp_now_ns());
-		mp_chunk_commit(thread, at);
+	if (MP_LIKELY(mp_config.sample_bytes == 0))
+		return 0;
+	thread->sample_countdown -= (int64_t)size;
+	if (MP_LIKELY(thread->sample_countdown > 0))
+		return 1;
+	return !mp_sample_slow(thread, size);
+}
+
+/* Records an allocation that mp_alloc_done chose, and returns addr (record.c). */
+void *mp_record_alloc_chosen(enum mp_record_tag tag, void *addr, size_t size);
+
+/* The end of every interposed allocation function: `return mp_alloc_done(...)`. The
+ * common cases (inside the recorder, or not sampled) return at once from a function
+ * that saves no registers; otherwise the recorder is reached by a tail call, so while
+ * libunwind runs the only frame of ours on the stack is the recorder's. */
+static inline void *mp_alloc_done(enum mp_record_tag tag, void *addr, size_t size)
+{
+	if (MP_UNLIKELY(!addr)) {
+		mp_record_failed(tag, size);
+		return addr;
 	}
-	mp_record_leave(thread, saved_errno);
+	if (mp_self_thread.busy || mp_sample_skip(&mp_self_thread, size))
+		return addr;
+	return mp_record_alloc_chosen(tag, addr, size);
+}
+
+/* Whether the free of addr is recorded: not from inside the recorder or libunwind, and
+ * with sampling only for sampled blocks (which this forgets; libunwind's blocks, made
+ * while the recorder was busy, are never among them). */
+static inline int mp_free_wanted(void *addr, const void *caller)
+{
+	if (mp_self_thread.busy)
+		return 0;
+	if (mp_config.sample_bytes)
+		return mp_sampled_maybe((uint64_t)(uintptr_t)addr) &&
+		       mp_sampled_take((uint64_t)(uintptr_t)addr);
+	return !mp_called_by_unwinder(caller);
 }
 
 #endif

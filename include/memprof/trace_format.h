@@ -112,7 +112,10 @@ struct mp_file_header {
 	uint32_t max_frames;       /* MEMPROF_MAX_FRAMES in effect */
 	uint64_t start_realtime_ns;  /* CLOCK_REALTIME at start, for display */
 	uint64_t start_monotonic_ns; /* CLOCK_MONOTONIC at start; event times use this clock */
-	uint64_t sample_bytes;     /* 0: every call recorded (sampling is reserved for later) */
+	/* 0: every call recorded. N: malloc-family allocations were sampled, each of s bytes
+	 * with probability 1 - exp(-s/N) (Poisson sampling by bytes); frees and reallocs
+	 * appear only for sampled blocks; mmap, munmap, mremap and brk are all recorded. */
+	uint64_t sample_bytes;
 	/* Written as the process ends; stays MP_END_RUNNING if it never got the chance. */
 	uint32_t end_state;
 	int32_t end_status;

@@ -41,7 +41,7 @@ void mp_announce_end(enum mp_end_state state, int status)
 static char fixture_dir[256];
 
 /* Creates a fresh trace under a temporary directory; returns its path. */
-static const char *fixture_start(void)
+static inline const char *fixture_start(void)
 {
 	snprintf(fixture_dir, sizeof(fixture_dir), "%s/memprof-unit-XXXXXX",
 		 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
