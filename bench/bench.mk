@@ -7,3 +7,9 @@ $(BUILD)/bench/%: bench/%.c
 
 bench: all $(BUILD)/bench/alloc_bench $(BUILD)/bench/runner
 	@BUILD=$(BUILD) bench/run.sh
+
+# Sampled estimates against the truth, and the size of a long sampled trace.
+bench-sampling: all $(BUILD)/bench/alloc_bench $(BUILD)/bench/runner $(BUILD)/tests/progs/sample_mix
+	@BUILD=$(BUILD) bench/sampling.sh
+
+.PHONY: bench-sampling

@@ -37,6 +37,8 @@ while [ "$i" -le "$runs" ]; do
 	rm -f ./*.trace
 	measure memprof.txt env MEMPROF_QUIET=1 MEMPROF_OUTPUT="$work/bench.trace" \
 		LD_PRELOAD="$build/libmemprof.so" "$bench" "$threads" "$allocs"
+	measure sampled.txt env MEMPROF_QUIET=1 MEMPROF_OUTPUT="$work/sampled.trace" \
+		MEMPROF_SAMPLE_BYTES=512k LD_PRELOAD="$build/libmemprof.so" "$bench" "$threads" "$allocs"
 	if [ "$have_heaptrack" = 1 ]; then
 		rm -f heaptrack.*
 		measure heaptrack.txt heaptrack -o "$work/heaptrack.bench" "$bench" "$threads" "$allocs"
@@ -56,6 +58,10 @@ echo "alloc_bench: $threads threads x $allocs allocations, median of $runs inter
 printf '  no profiler   %8.1f ms\n' "$(echo "$none / 1000000" | bc -l)"
 printf '  memprof       %8.1f ms   %5.2fx no profiler\n' "$(echo "$memprof / 1000000" | bc -l)" \
 	"$(echo "$memprof / $none" | bc -l)"
+sampled=$(cut -d' ' -f1 sampled.txt | median)
+printf '  memprof, sampled at 512 KiB %8.1f ms   %+5.1f%% over no profiler (target <= +5%%), trace %d bytes\n' \
+	"$(echo "$sampled / 1000000" | bc -l)" "$(echo "($sampled / $none - 1) * 100" | bc -l)" \
+	"$(stat -c %s sampled.trace)"
 if [ "$have_heaptrack" = 1 ]; then
 	heaptrack=$(cut -d' ' -f1 heaptrack.txt | median)
 	printf '  heaptrack     %8.1f ms   %5.2fx no profiler\n' \
