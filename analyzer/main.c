@@ -28,7 +28,7 @@ struct main_options {
 };
 
 static const char main_usage[] =
-	"usage: memprof run [--output PATTERN] -- PROGRAM [ARGS...]\n"
+	"usage: memprof run [--output PATTERN] [--sample BYTES] -- PROGRAM [ARGS...]\n"
 	"       memprof report [--json] TRACE...\n"
 	"       memprof leaks [--json] [--fail-on-leak] TRACE...\n"
 	"       memprof flamegraph [--json] [--metric allocated|leaked|peak|calls] TRACE...\n"
@@ -42,7 +42,7 @@ static int main_usage_error(const char *fmt, const char *what)
 	return EXIT_BAD_INPUT;
 }
 
-/* memprof run [--output PATTERN] [--] PROGRAM ARGS... */
+/* memprof run [--output PATTERN] [--sample BYTES] [--] PROGRAM ARGS... */
 static int main_run(int argc, char **argv)
 {
 	const char *output = NULL;
@@ -52,6 +52,11 @@ static int main_run(int argc, char **argv)
 		if (strcmp(argv[i], "--") == 0) {
 			i++;
 			break;
+		} else if (strcmp(argv[i], "--sample") == 0 && i + 1 < argc) {
+			/* The library reads it (and its k/m/g suffixes) in the program. */
+			if (setenv("MEMPROF_SAMPLE_BYTES", argv[i + 1], 1))
+				return main_usage_error("run: cannot set --sample '%s'", argv[i + 1]);
+			i += 2;
 		} else if (strcmp(argv[i], "--output") == 0 && i + 1 < argc) {
 			output = argv[i + 1];
 			i += 2;
