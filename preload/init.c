@@ -80,6 +80,7 @@ void mp_announce_end(enum mp_end_state state, int status)
 static void on_exit_hook(int status, void *unused)
 {
 	(void)unused;
+	mp_leak_scan_at_exit(); /* leak_scan.c: classify what is still allocated */
 	mp_announce_end(MP_END_EXIT, status);
 }
 

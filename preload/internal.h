@@ -211,6 +211,12 @@ void mp_sampling_lock(void);
 void mp_sampling_unlock(void);
 void mp_sampling_after_fork_child(void);
 
+/* --- leak_scan.c: leak kinds by reachability, once at exit --- */
+/* Unless MEMPROF_LEAK_CHECK=0: classifies every block still allocated (memcheck's
+ * definite, indirect, possible, reachable) by a conservative scan for pointers and writes
+ * LEAK_CLASS and LEAK_SUMMARY records. Never fails loudly. Call with busy clear. */
+void mp_leak_scan_at_exit(void);
+
 /* --- init.c: life cycle --- */
 enum mp_state { MP_STATE_UNINIT, MP_STATE_INITIALIZING, MP_STATE_READY, MP_STATE_OFF };
 extern int mp_state;

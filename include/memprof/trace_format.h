@@ -77,6 +77,24 @@
  *       The generation increases whenever the program dlclose()s a library, so addresses
  *       reused by a later library never resolve into the unloaded one.
  *
+ *   Leak classes (extended; written at exit by preload/leak_scan.c, read by
+ *   analyzer/leak_kinds.c). libmemprof scans memory for pointers as the process exits
+ *   (unless MEMPROF_LEAK_CHECK=0) and classifies every block still allocated with
+ *   Valgrind memcheck's semantics (enum mp_leak_kind). Absolute values; prev_addr and
+ *   prev_time are left alone.
+ *   MP_REC_LEAK_CLASS (extended, 70):
+ *       u count, then count times (u (addr - prev), u kind), prev starting at 0 in each
+ *       record: addresses ascend. Several records (each body under 64 KiB) list the
+ *       blocks the writer found allocated at the scan, each once.
+ *   MP_REC_LEAK_SUMMARY (extended, 71):
+ *       u status (0, or the positive errno that stopped the scan: then no class is
+ *       valid), u time_ns (CLOCK_MONOTONIC when the scan started), u scan_ns (its
+ *       cost), u blocks, u root_bytes (roots scanned), u block_bytes (block contents
+ *       scanned), u threads (other threads alive, which kept running during the scan),
+ *       u flags (MP_LEAK_SCAN_*)
+ *       Written after the last LEAK_CLASS record: classes without a summary are not
+ *       complete and must be ignored.
+ *
  * A reader must reject a file whose magic or version differ, must stop decoding a chunk at
  * `used`, and must treat a record that does not decode inside `used` as corruption.
  */
@@ -167,10 +185,28 @@ enum mp_record_tag {
 	MP_REC_EXTENDED = 64, /* this tag and above: u body_length, then the body */
 	MP_REC_STACK = 64,
 	MP_REC_MODULE = 65,
-	/* 66-69: memory snapshots (smaps, residency, process context), see below when added.
-	 * 70-73: leak classification by reachability at exit.
+	/* 66-69: memory snapshots (smaps, residency, process context), see below when added. */
+	MP_REC_LEAK_CLASS = 70,   /* 70-73: leak classes by reachability at exit, see above */
+	MP_REC_LEAK_SUMMARY = 71,
+	/* 72-73: reserved for leak classification.
 	 * 74-77: sampling. */
 };
+
+/* LEAK_CLASS kinds: memcheck's leak kinds (Valgrind manual, 4.2.8). */
+enum mp_leak_kind {
+	MP_LEAK_KIND_REACHABLE = 0, /* a chain of start-pointers from a root reaches it */
+	MP_LEAK_KIND_POSSIBLE = 1,  /* only chains holding an interior pointer reach it */
+	MP_LEAK_KIND_INDIRECT = 2,  /* only lost blocks point to it */
+	MP_LEAK_KIND_DEFINITE = 3,  /* nothing points to it */
+	MP_LEAK_KIND_COUNT = 4,
+};
+
+/* LEAK_SUMMARY flags. */
+enum mp_leak_scan_flags {
+	MP_LEAK_SCAN_THREAD_SP_UNKNOWN = 1u, /* a running thread's stack was scanned whole */
+	MP_LEAK_SCAN_SAMPLED = 2u,           /* the trace is sampled: no scan (status ENOTSUP) */
+};
+
 
 /* Upper bound of one encoded event record (not STACK or MODULE): tag + 8 varints. */
 #define MP_EVENT_RECORD_MAX 96u

@@ -1,0 +1,374 @@
+/* leak_roots.c: the root set of the leak scan, from /proc/self/maps and the threads.
+ *
+ * memcheck's roots are every client memory segment that is readable and writable and not
+ * a heap block, plus every thread's registers. We have no allocator of our own to tell
+ * heap from the rest, so a mapping is taken as a root when it is readable and writable
+ * and none of these holds:
+ *  - it contains a live block's start (malloc's [heap], its mmap'd arenas and large
+ *    chunks: their blocks are scanned when reached, never as roots; their free chunks,
+ *    full of stale pointers, never);
+ *  - it is [heap], or looks like a glibc arena heap (64 MiB aligned, followed by its
+ *    PROT_NONE reserve) holding no live block right now;
+ *  - it is the trace file, a shared file mapping (reading one past its file's end would
+ *    raise SIGBUS; memcheck does scan them), or a device;
+ *  - it is a thread stack (an anonymous mapping right above a PROT_NONE guard page)
+ *    holding no live thread's stack pointer: a dead thread's stack in glibc's cache, full
+ *    of stale frames that memcheck, which tracks the stack pointer, never sees.
+ * A stack holding a thread's stack pointer is scanned from that pointer (less the
+ * 128-byte red zone) to its end, which covers its live frames and, for threads, the TLS
+ * and thread descriptor glibc puts at the top. Other threads' stack pointers come from
+ * /proc/self/task/TID/syscall (for a thread blocked in the kernel); a thread that is
+ * running has none, and its stack is then scanned whole. Their registers cannot be read
+ * without stopping them (memcheck can: it runs them); the kernel holds a blocked
+ * thread's registers out of our reach.
+ * libmemprof's own anonymous memory (mp_own_regions) and the ranges the caller excludes
+ * are cut out of every root.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "leak_scan.h"
+
+#define ROOTS_MAX_MAPS 65536u
+#define ROOTS_MAX_THREADS 4096u
+#define ROOTS_MAX_EXCLUDE 1024u
+#define ROOTS_RED_ZONE 128u
+#define ROOTS_ARENA_BYTES (64ull << 20) /* glibc's HEAP_MAX_SIZE on 64-bit */
+#define ROOTS_SP_UNKNOWN 1u
+
+enum roots_map_flags {
+	MAP_R = 1u, MAP_W = 2u, MAP_SHARED_ = 4u, MAP_ANON_ = 8u, MAP_HEAP_NAME = 16u,
+	MAP_SKIP = 32u, /* trace file, device */
+	MAP_HAS_BLOCK = 64u, MAP_PROT_NONE = 128u,
+};
+
+struct roots_map {
+	uint64_t start, end;
+	uint32_t flags;
+};
+
+struct roots_work {
+	struct roots_map *maps;
+	size_t map_count;
+	uint64_t sps[ROOTS_MAX_THREADS];
+	size_t sp_count;
+	int sp_unknown;
+	struct mp_leak_range exclude[ROOTS_MAX_EXCLUDE];
+	size_t exclude_count;
+};
+
+static uint64_t roots_hex(const char **at)
+{
+	uint64_t value = 0;
+	for (;; (*at)++) {
+		char ch = **at;
+		unsigned digit;
+		if (ch >= '0' && ch <= '9')
+			digit = (unsigned)(ch - '0');
+		else if (ch >= 'a' && ch <= 'f')
+			digit = (unsigned)(ch - 'a' + 10);
+		else
+			return value;
+		value = value * 16 + digit;
+	}
+}
+
+static void roots_skip_field(const char **at)
+{
+	while (**at == ' ')
+		(*at)++;
+	while (**at && **at != ' ')
+		(*at)++;
+	while (**at == ' ')
+		(*at)++;
+}
+
+/* One line of /proc/self/maps:
+ *   55d0c0a00000-55d0c0a21000 rw-p 00000000 00:00 0                  [heap]
+ *   7f3a1c000000-7f3a1c021000 rw-p 00000000 00:00 0
+ *   7f3a20e15000-7f3a20e17000 rw-p 001d3000 fd:01 1312 /usr/lib/x86_64-linux-gnu/libc.so.6
+ */
+static void roots_parse_line(struct roots_work *work, const char *line, const char *trace_path)
+{
+	if (work->map_count == ROOTS_MAX_MAPS)
+		return;
+	struct roots_map *map = &work->maps[work->map_count];
+	const char *at = line;
+	map->start = roots_hex(&at);
+	if (*at++ != '-')
+		return;
+	map->end = roots_hex(&at);
+	if (*at++ != ' ' || map->end <= map->start || strlen(at) < 4)
+		return;
+	map->flags = (at[0] == 'r' ? MAP_R : 0) | (at[1] == 'w' ? MAP_W : 0) |
+		     (at[3] == 's' ? MAP_SHARED_ : 0);
+	if (at[0] == '-' && at[1] == '-' && at[2] == '-')
+		map->flags |= MAP_PROT_NONE;
+	roots_skip_field(&at); /* perms */
+	roots_skip_field(&at); /* offset */
+	roots_skip_field(&at); /* device */
+	uint64_t inode = 0;
+	while (*at >= '0' && *at <= '9')
+		inode = inode * 10 + (uint64_t)(*at++ - '0');
+	while (*at == ' ')
+		at++;
+	if (inode == 0 && (*at == '\0' || *at == '['))
+		map->flags |= MAP_ANON_;
+	if (strcmp(at, "[heap]") == 0)
+		map->flags |= MAP_HEAP_NAME;
+	if ((inode && (map->flags & MAP_SHARED_)) || strncmp(at, "/dev/", 5) == 0 ||
+	    (trace_path[0] && strcmp(at, trace_path) == 0) || strcmp(at, "[vsyscall]") == 0 ||
+	    strcmp(at, "[vvar]") == 0)
+		map->flags |= MAP_SKIP;
+	work->map_count++;
+}
+
+/* Reads /proc/self/maps line by line through a fixed buffer; an overlong line (a path
+ * longer than the buffer) is cut, which only loses its path. */
+static int roots_read_maps(struct roots_work *work, const char *trace_path)
+{
+	char buf[8192], line[4608];
+	size_t line_len = 0;
+	int fd = (int)syscall(SYS_openat, AT_FDCWD, "/proc/self/maps", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	for (;;) {
+		long got = syscall(SYS_read, fd, buf, sizeof(buf));
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got <= 0)
+			break;
+		for (long i = 0; i < got; i++) {
+			if (buf[i] != '\n') {
+				if (line_len + 1 < sizeof(line))
+					line[line_len++] = buf[i];
+				continue;
+			}
+			line[line_len] = '\0';
+			roots_parse_line(work, line, trace_path);
+			line_len = 0;
+		}
+	}
+	syscall(SYS_close, fd);
+	return 0;
+}
+
+/* /proc/self/task/TID/syscall of a thread blocked in the kernel:
+ *   "202 0x55d0c0a012a0 0x80 0x0 0x0 0x0 0x0 0x7f3a1fffe9f0 0x7f3a20e3c7d2"
+ *   (number, six arguments, stack pointer, program counter), or "-1 SP PC" if it is
+ *   blocked outside a system call, or "running". */
+static void roots_thread_sp(struct roots_work *work, const char *tid)
+{
+	char path[64] = "/proc/self/task/", text[256];
+	mp_str_append(path, sizeof(path), tid);
+	mp_str_append(path, sizeof(path), "/syscall");
+	long got = mp_read_file(path, text, sizeof(text) - 1);
+	if (got <= 0)
+		return; /* gone already */
+	text[got] = '\0';
+	uint64_t fields[16];
+	int count = 0;
+	for (const char *at = text; *at && count < 16;) {
+		if (at[0] == '0' && at[1] == 'x') {
+			at += 2;
+			fields[count++] = roots_hex(&at);
+		} else if (*at == ' ' || *at == '\n' || *at == '-' || (*at >= '0' && *at <= '9')) {
+			at++;
+		} else {
+			break;
+		}
+	}
+	if (count >= 2 && work->sp_count < ROOTS_MAX_THREADS)
+		work->sps[work->sp_count++] = fields[count - 2];
+	else
+		work->sp_unknown = 1;
+}
+
+/* Every other thread of the process; returns how many. */
+static uint32_t roots_threads(struct roots_work *work)
+{
+	char buf[4096], self[24];
+	uint32_t threads = 0;
+	mp_fmt_u64(self, (uint64_t)syscall(SYS_gettid));
+	int fd = (int)syscall(SYS_openat, AT_FDCWD, "/proc/self/task",
+			      O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0) {
+		work->sp_unknown = 1;
+		return 0;
+	}
+	for (;;) {
+		long got = syscall(SYS_getdents64, fd, buf, sizeof(buf));
+		if (got <= 0)
+			break;
+		for (long at = 0; at < got;) {
+			const char *name = buf + at + 19; /* struct linux_dirent64's d_name */
+			unsigned short reclen;
+			memcpy(&reclen, buf + at + 16, sizeof(reclen));
+			at += reclen;
+			if (name[0] < '0' || name[0] > '9' || strcmp(name, self) == 0)
+				continue;
+			threads++;
+			roots_thread_sp(work, name);
+		}
+	}
+	syscall(SYS_close, fd);
+	return threads;
+}
+
+/* Marks the maps holding a block start, and NOSCAN the blocks not inside one readable
+ * mapping. Both arrays are sorted. */
+static void roots_match_blocks(struct roots_work *work, const struct mp_leak_block *blocks,
+			       size_t count, uint8_t *state)
+{
+	size_t m = 0;
+	for (size_t i = 0; i < count; i++) {
+		uint64_t start = blocks[i].addr, end = start + blocks[i].size;
+		while (m < work->map_count && work->maps[m].end <= start)
+			m++;
+		if (m == work->map_count || work->maps[m].start > start) {
+			state[i] |= MP_LEAK_NOSCAN;
+			continue;
+		}
+		work->maps[m].flags |= MAP_HAS_BLOCK;
+		if (!(work->maps[m].flags & MAP_R) || end > work->maps[m].end)
+			state[i] |= MP_LEAK_NOSCAN;
+	}
+}
+
+/* The stack pointer inside map, or 0. */
+static uint64_t roots_sp_in(const struct roots_work *work, const struct roots_map *map,
+			    uint64_t own_sp)
+{
+	if (own_sp >= map->start && own_sp < map->end)
+		return own_sp;
+	for (size_t i = 0; i < work->sp_count; i++)
+		if (work->sps[i] >= map->start && work->sps[i] < map->end)
+			return work->sps[i];
+	return 0;
+}
+
+static int roots_is_arena(const struct roots_work *work, size_t index)
+{
+	const struct roots_map *map = &work->maps[index];
+	if (!(map->flags & MAP_ANON_) || map->start % ROOTS_ARENA_BYTES)
+		return 0;
+	if (map->end - map->start == ROOTS_ARENA_BYTES)
+		return 1;
+	const struct roots_map *next = index + 1 < work->map_count ? map + 1 : NULL;
+	return next && next->start == map->end && (next->flags & MAP_PROT_NONE) &&
+	       next->end <= map->start + ROOTS_ARENA_BYTES;
+}
+
+static int roots_is_dead_stack(const struct roots_work *work, size_t index)
+{
+	const struct roots_map *map = &work->maps[index];
+	const struct roots_map *prev = index ? map - 1 : NULL;
+	return !work->sp_unknown && (map->flags & MAP_ANON_) && prev &&
+	       prev->end == map->start && (prev->flags & MAP_PROT_NONE) &&
+	       (prev->flags & MAP_ANON_);
+}
+
+/* The part of map to scan, or an empty range. */
+static struct mp_leak_range roots_range_of(const struct roots_work *work, size_t index,
+					   uint64_t own_sp)
+{
+	const struct roots_map *map = &work->maps[index];
+	struct mp_leak_range none = { 0, 0 }, all = { map->start, map->end };
+	if ((map->flags & (MAP_R | MAP_W)) != (MAP_R | MAP_W) ||
+	    (map->flags & (MAP_SKIP | MAP_HAS_BLOCK | MAP_HEAP_NAME)))
+		return none;
+	uint64_t sp = roots_sp_in(work, map, own_sp);
+	if (sp) {
+		uint64_t from = sp - ROOTS_RED_ZONE;
+		all.start = from > map->start ? from & ~(uint64_t)7 : map->start;
+		return all;
+	}
+	if (roots_is_arena(work, index) || roots_is_dead_stack(work, index))
+		return none;
+	return all;
+}
+
+static void roots_sort_exclude(struct roots_work *work)
+{
+	for (size_t i = 1; i < work->exclude_count; i++) {
+		struct mp_leak_range moving = work->exclude[i];
+		size_t at = i;
+		for (; at > 0 && work->exclude[at - 1].start > moving.start; at--)
+			work->exclude[at] = work->exclude[at - 1];
+		work->exclude[at] = moving;
+	}
+}
+
+/* Appends [start, end) minus the excluded ranges. */
+static size_t roots_emit(const struct roots_work *work, uint64_t start, uint64_t end,
+			 struct mp_leak_range *out, size_t at, size_t cap)
+{
+	for (size_t i = 0; i < work->exclude_count && start < end; i++) {
+		const struct mp_leak_range *cut = &work->exclude[i];
+		if (cut->end <= start || cut->start >= end)
+			continue;
+		if (cut->start > start && at < cap)
+			out[at++] = (struct mp_leak_range){ start, cut->start };
+		start = cut->end;
+	}
+	if (start < end && at < cap)
+		out[at++] = (struct mp_leak_range){ start, end };
+	return at;
+}
+
+static void roots_collect_exclude(struct roots_work *work, const struct mp_leak_range *exclude,
+				  size_t exclude_count)
+{
+	struct mp_own_region own[256];
+	size_t own_count = mp_own_regions(own, 256);
+	for (size_t i = 0; i < own_count && work->exclude_count < ROOTS_MAX_EXCLUDE; i++)
+		work->exclude[work->exclude_count++] =
+			(struct mp_leak_range){ own[i].start, own[i].start + own[i].length };
+	for (size_t i = 0; i < exclude_count && work->exclude_count < ROOTS_MAX_EXCLUDE; i++)
+		work->exclude[work->exclude_count++] = exclude[i];
+	roots_sort_exclude(work);
+}
+
+long mp_leak_roots(const struct mp_leak_block *blocks, size_t count, uint8_t *state,
+		   uint64_t own_sp, const struct mp_leak_range *exclude, size_t exclude_count,
+		   const char *trace_path, struct mp_leak_range **roots, size_t *bytes,
+		   uint32_t *threads)
+{
+	size_t work_bytes = (sizeof(struct roots_work) + 4095) & ~(size_t)4095;
+	size_t maps_bytes = ROOTS_MAX_MAPS * sizeof(struct roots_map);
+	struct roots_work *work = mp_map_anon(work_bytes);
+	struct roots_map *maps = mp_map_anon(maps_bytes);
+	long result = -ENOMEM;
+	if (!work || !maps)
+		goto out;
+	work->maps = maps;
+	*threads = roots_threads(work);
+	result = roots_read_maps(work, trace_path);
+	if (result < 0)
+		goto out;
+	roots_collect_exclude(work, exclude, exclude_count);
+	roots_match_blocks(work, blocks, count, state);
+	size_t cap = work->map_count + work->exclude_count + 16;
+	*bytes = (cap * sizeof(struct mp_leak_range) + 4095) & ~(size_t)4095;
+	*roots = mp_map_anon(*bytes);
+	result = -ENOMEM;
+	if (!*roots)
+		goto out;
+	size_t at = 0;
+	for (size_t i = 0; i < work->map_count; i++) {
+		struct mp_leak_range range = roots_range_of(work, i, own_sp);
+		at = roots_emit(work, range.start, range.end, *roots, at, cap);
+	}
+	result = (long)at;
+	if (work->sp_unknown)
+		*threads |= 1u << 31; /* told to the caller: see leak_scan.c */
+out:
+	if (work)
+		mp_unmap(work, work_bytes);
+	if (maps)
+		mp_unmap(maps, maps_bytes);
+	return result;
+}
