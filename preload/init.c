@@ -68,6 +68,8 @@ void mp_announce_end(enum mp_end_state state, int status)
 {
 	if (__atomic_load_n(&mp_state, __ATOMIC_ACQUIRE) == MP_STATE_UNINIT)
 		return;
+	if (state == MP_END_EXIT || state == MP_END_EXIT_NOW)
+		mp_snapshot_take(MP_SNAP_EXIT); /* before the end state: the trace ends after it */
 	mp_trace_file_set_end(state, status);
 	if (state == MP_END_RUNNING || mp_config.quiet || announced)
 		return;
@@ -111,6 +113,7 @@ static void fork_child(void)
 	mp_chunk_after_fork_child(self);
 	mp_trace_file_forget();
 	mp_sampling_after_fork_child();
+	mp_snapshot_after_fork_child();
 	announced = 0;
 	if (__atomic_load_n(&mp_state, __ATOMIC_ACQUIRE) == MP_STATE_READY) {
 		mp_stacks_reset();
@@ -130,6 +133,7 @@ __attribute__((constructor)) static void memprof_constructor(void)
 	if (mp_ready()) {
 		pthread_atfork(fork_prepare, fork_parent, fork_child);
 		on_exit(on_exit_hook, NULL);
+		mp_snapshot_start();
 	}
 	self->busy = 0;
 }

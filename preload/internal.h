@@ -28,6 +28,17 @@
 #define MP_LIKELY(x) __builtin_expect(!!(x), 1)
 #define MP_UNLIKELY(x) __builtin_expect(!!(x), 0)
 
+/* A 64-bit finalizer (MurmurHash3's fmix64): every input bit affects every output bit. */
+static inline uint64_t mp_mix64(uint64_t value)
+{
+	value ^= value >> 33;
+	value *= 0xff51afd7ed558ccdull;
+	value ^= value >> 33;
+	value *= 0xc4ceb9fe1a85ec53ull;
+	value ^= value >> 33;
+	return value;
+}
+
 /* Per-thread writer state. Lives in initial-exec TLS, so it exists before the thread's
  * first event and costs no allocation. */
 struct mp_thread {
@@ -67,6 +78,12 @@ int mp_str_append(char *dst, size_t cap, const char *src);
 /* Anonymous private memory straight from the kernel; NULL on failure. */
 void *mp_map_anon(size_t len);
 void mp_unmap(void *addr, size_t len);
+/* The regions of mp_map_anon still mapped, for memory snapshots: copies up to max of
+ * them into out and returns how many. */
+struct mp_own_region {
+	uint64_t start, length;
+};
+size_t mp_own_regions(struct mp_own_region *out, size_t max);
 /* Prints "memprof: <msg>\n" on stderr (errors are said even under MEMPROF_QUIET). */
 void mp_say(const char *msg);
 
@@ -75,6 +92,9 @@ struct mp_config {
 	int quiet;
 	uint32_t max_frames;
 	uint64_t sample_bytes;   /* MEMPROF_SAMPLE_BYTES; 0: record every call */
+	uint32_t snapshot_ms;    /* MEMPROF_SNAPSHOT_MS; 0: no interval snapshots */
+	int snapshot_signal;     /* MEMPROF_SNAPSHOT_SIGNAL; 0: none */
+	int snapshot_exit;       /* MEMPROF_SNAPSHOT_EXIT (default 1) */
 	char output_pattern[4096];
 };
 extern struct mp_config mp_config;
@@ -210,6 +230,17 @@ void mp_sampling_seed(uint64_t seed);
 void mp_sampling_lock(void);
 void mp_sampling_unlock(void);
 void mp_sampling_after_fork_child(void);
+
+/* --- snapshot.c: memory snapshots (smaps.c and residency.c do the reading) --- */
+/* Writes a snapshot of the process's memory into the calling thread's chunk. The exit
+ * snapshot waits for one in progress; the others are skipped if one is. Never fails
+ * loudly: what cannot be read is left out. Call with the thread's busy flag clear. */
+void mp_snapshot_take(enum mp_snapshot_reason reason);
+/* Starts the snapshot thread if MEMPROF_SNAPSHOT_MS or MEMPROF_SNAPSHOT_SIGNAL ask for it
+ * (from the constructor, once libc works). */
+void mp_snapshot_start(void);
+/* In a fork child: the snapshot thread did not survive; forget it and the lock. */
+void mp_snapshot_after_fork_child(void);
 
 /* --- leak_scan.c: leak kinds by reachability, once at exit --- */
 /* Unless MEMPROF_LEAK_CHECK=0: classifies every block still allocated (memcheck's

@@ -38,16 +38,6 @@ static uint64_t *set_slots;       /* open addressing, 0 empty; guarded by set_lo
 static uint64_t set_capacity, set_count;
 static uint64_t seed_override;
 
-static uint64_t mix(uint64_t value)
-{
-	value ^= value >> 33;
-	value *= 0xff51afd7ed558ccdull;
-	value ^= value >> 33;
-	value *= 0xc4ceb9fe1a85ec53ull;
-	value ^= value >> 33;
-	return value;
-}
-
 #define filter_index mp_sampled_filter_index
 
 /* Counter updates happen under set_lock; the lock-free reader only needs each byte
@@ -93,7 +83,7 @@ static void seed_thread(struct mp_thread *thread)
 	if (!seed)
 		seed = mp_now_ns() ^ ((uint64_t)syscall(SYS_gettid) << 32) ^
 		       (uint64_t)(uintptr_t)thread;
-	thread->rng = mix(seed) | 1;
+	thread->rng = mp_mix64(seed) | 1;
 }
 
 int mp_sample_slow(struct mp_thread *thread, size_t size)
@@ -112,7 +102,7 @@ int mp_sample_slow(struct mp_thread *thread, size_t size)
 
 static uint64_t *set_find(uint64_t *slots, uint64_t capacity, uint64_t addr)
 {
-	uint64_t index = mix(addr) & (capacity - 1);
+	uint64_t index = mp_mix64(addr) & (capacity - 1);
 	while (slots[index] != 0 && slots[index] != addr)
 		index = (index + 1) & (capacity - 1);
 	return &slots[index];
@@ -145,7 +135,7 @@ static void set_erase(uint64_t *slot)
 		index = (index + 1) & (set_capacity - 1);
 		if (set_slots[index] == 0)
 			break;
-		uint64_t home = mix(set_slots[index]) & (set_capacity - 1);
+		uint64_t home = mp_mix64(set_slots[index]) & (set_capacity - 1);
 		/* Move the entry into the hole unless its home lies in (hole, index]. */
 		if ((index > hole && (home <= hole || home > index)) ||
 		    (index < hole && (home <= hole && home > index))) {

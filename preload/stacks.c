@@ -55,16 +55,6 @@ void mp_stacks_init(uintptr_t start, uintptr_t end)
 		add_level(0);
 }
 
-static uint64_t mix(uint64_t value)
-{
-	value ^= value >> 33;
-	value *= 0xff51afd7ed558ccdull;
-	value ^= value >> 33;
-	value *= 0xc4ceb9fe1a85ec53ull;
-	value ^= value >> 33;
-	return value;
-}
-
 /* Each frame is mixed on its own, with a multiplier that depends on its position, and the
  * results summed: no chain of dependent multiplies, so the CPU overlaps them (this runs
  * for every allocation). Two lanes with different constants give 128 bits. */
@@ -82,8 +72,8 @@ static void hash_stack(void *const *ips, int count, uint32_t generation, uint64_
 		factor_a += 0x632be59bd9b4e01aull; /* stays odd: the sum of an odd and an even */
 		factor_b += 0xa0761d6478bd642eull;
 	}
-	*hash_a = mix(a) | 1; /* never 0, which marks an empty slot */
-	*hash_b = mix(b ^ (a >> 1));
+	*hash_a = mp_mix64(a) | 1; /* never 0, which marks an empty slot */
+	*hash_b = mp_mix64(b ^ (a >> 1));
 }
 
 static int add_level(int expected_count)

@@ -77,6 +77,40 @@
  *       The generation increases whenever the program dlclose()s a library, so addresses
  *       reused by a later library never resolve into the unloaded one.
  *
+ *   Memory snapshots (extended; written by preload/snapshot.c, read by analyzer/snapshot_read.c):
+ *       A snapshot is the process's memory state at one moment: SNAPSHOT, then one MAPPING
+ *       per line of /proc/self/smaps, each followed by the RESIDENCY records of its pages,
+ *       then SNAPSHOT_END. All are written by one thread, in that order, and tied together by
+ *       `seq` (1, 2, ... per trace), so a reader may collect them in any order. A snapshot
+ *       without its SNAPSHOT_END was cut short (the process died while taking it). None of
+ *       them changes prev_addr or prev_time; addresses and times in them are absolute.
+ *       Figures come as "u count, then count times (u key, u value)" lists, so fields can
+ *       be added without a version change: a reader ignores keys it does not know, and a
+ *       key that is absent means "not known" (e.g. no cgroup limit readable). Byte figures
+ *       are bytes (smaps' kB multiplied by 1024); signed values are zigzag-encoded.
+ *   MP_REC_SNAPSHOT (extended, 66):
+ *       u seq, u reason (enum mp_snapshot_reason), u time_ns, u page_size,
+ *       u count, count times (u key (enum mp_snapshot_key), u value)
+ *       time_ns is CLOCK_MONOTONIC (the event clock) when the snapshot started: the
+ *       events before it are the state the snapshot describes.
+ *   MP_REC_MAPPING (extended, 67):
+ *       u seq, u start, u length, u perms (MP_PERM_*), u file_offset, u kind
+ *       (enum mp_mapping_kind), string path (smaps' last column, may be empty),
+ *       u own_count, own_count times (u offset from start, u length): the parts of the
+ *       mapping that are libmemprof's own memory (never the program's),
+ *       u count, count times (u key (enum mp_smaps_key), u value)
+ *   MP_REC_RESIDENCY (extended, 68):
+ *       u seq, u start (page aligned), u run_count, run_count times
+ *       u ((pages << 2) | state), state an enum mp_page_state
+ *       The state of `pages` consecutive pages, run after run, from start. Read from
+ *       /proc/self/pagemap (bit 63: present in RAM, bit 62: swapped out); a mapping with no
+ *       resident and no swapped page gets one run without its pagemap being read. A mapping
+ *       may have several RESIDENCY records (each covers a sub-range); together they cover
+ *       it once, unless the read failed (then the pages are simply not described).
+ *   MP_REC_SNAPSHOT_END (extended, 69):
+ *       u seq, u end_time_ns, u mapping_count, u residency_records, u cost_ns
+ *       cost_ns: the writer's own time spent taking the snapshot (thread CPU time).
+ *
  *   Leak classes (extended; written at exit by preload/leak_scan.c, read by
  *   analyzer/leak_kinds.c). libmemprof scans memory for pointers as the process exits
  *   (unless MEMPROF_LEAK_CHECK=0) and classifies every block still allocated with
@@ -185,7 +219,10 @@ enum mp_record_tag {
 	MP_REC_EXTENDED = 64, /* this tag and above: u body_length, then the body */
 	MP_REC_STACK = 64,
 	MP_REC_MODULE = 65,
-	/* 66-69: memory snapshots (smaps, residency, process context), see below when added. */
+	MP_REC_SNAPSHOT = 66,     /* 66-69: memory snapshots, see above */
+	MP_REC_MAPPING = 67,
+	MP_REC_RESIDENCY = 68,
+	MP_REC_SNAPSHOT_END = 69,
 	MP_REC_LEAK_CLASS = 70,   /* 70-73: leak classes by reachability at exit, see above */
 	MP_REC_LEAK_SUMMARY = 71,
 	/* 72-73: reserved for leak classification.
@@ -207,6 +244,69 @@ enum mp_leak_scan_flags {
 	MP_LEAK_SCAN_SAMPLED = 2u,           /* the trace is sampled: no scan (status ENOTSUP) */
 };
 
+/* Why a snapshot was taken. */
+enum mp_snapshot_reason {
+	MP_SNAP_EXIT = 1,     /* exit() or _exit() */
+	MP_SNAP_PEAK = 2,     /* the tracked heap reached a new peak */
+	MP_SNAP_INTERVAL = 3, /* every MEMPROF_SNAPSHOT_MS */
+	MP_SNAP_SIGNAL = 4,   /* MEMPROF_SNAPSHOT_SIGNAL was received */
+};
+
+/* Keys of the SNAPSHOT record's figures: the process and its limits at that moment. */
+enum mp_snapshot_key {
+	MP_SNAPK_VM_PEAK = 1,      /* /proc/self/status VmPeak: highest VIRT, bytes */
+	MP_SNAPK_VM_SIZE = 2,      /* VmSize: VIRT now */
+	MP_SNAPK_VM_HWM = 3,       /* VmHWM: highest RSS */
+	MP_SNAPK_VM_RSS = 4,       /* VmRSS: RSS now (RssAnon + RssFile + RssShmem) */
+	MP_SNAPK_RSS_ANON = 5,
+	MP_SNAPK_RSS_FILE = 6,
+	MP_SNAPK_RSS_SHMEM = 7,
+	MP_SNAPK_VM_SWAP = 8,      /* VmSwap: anonymous memory swapped out */
+	MP_SNAPK_THREADS = 9,
+	MP_SNAPK_OOM_SCORE = 10,   /* /proc/self/oom_score */
+	MP_SNAPK_OOM_SCORE_ADJ = 11, /* /proc/self/oom_score_adj, zigzag */
+	MP_SNAPK_CGROUP_MAX = 12,  /* memory.max (v2) or memory.limit_in_bytes (v1); absent
+				      when unlimited or unreadable */
+	MP_SNAPK_CGROUP_CURRENT = 13, /* memory.current (v2) or memory.usage_in_bytes (v1) */
+	MP_SNAPK_OVERCOMMIT = 14,  /* /proc/sys/vm/overcommit_memory: 0 heuristic, 1 always, 2 never */
+	MP_SNAPK_COMMIT_LIMIT = 15,/* /proc/meminfo CommitLimit */
+	MP_SNAPK_COMMITTED_AS = 16,/* /proc/meminfo Committed_AS (whole system) */
+	MP_SNAPK_THP_MODE = 17,    /* transparent_hugepage/enabled: 0 always, 1 madvise, 2 never */
+	MP_SNAPK_MEM_TOTAL = 18,   /* /proc/meminfo MemTotal */
+	MP_SNAPK_MEM_AVAILABLE = 19,
+	MP_SNAPK_HEAP_ESTIMATE = 20, /* the preload's estimate of live heap bytes (peak trigger) */
+};
+
+/* MAPPING perms: smaps' "rwxp"/"rwxs" column. */
+enum mp_mapping_perm {
+	MP_PERM_READ = 1u, MP_PERM_WRITE = 2u, MP_PERM_EXEC = 4u, MP_PERM_SHARED = 8u,
+};
+
+/* What a mapping is, as far as the writer can tell from smaps and its own knowledge. */
+enum mp_mapping_kind {
+	MP_MAPK_OTHER = 0,   /* [vdso], [vvar], [vsyscall] and anything unrecognized */
+	MP_MAPK_HEAP = 1,    /* [heap]: the brk area */
+	MP_MAPK_ANON = 2,    /* private anonymous memory (mmap, malloc's arenas) */
+	MP_MAPK_STACK = 3,   /* [stack], or an anonymous mapping holding a thread's stack pointer */
+	MP_MAPK_FILE = 4,    /* backed by a file: code and data of objects, mmap'd files */
+	MP_MAPK_SHARED = 5,  /* shared memory: MAP_SHARED|MAP_ANONYMOUS, /dev/shm, SysV, memfd */
+	MP_MAPK_MEMPROF = 6, /* libmemprof's own: the trace file's chunks, its thread's stack */
+};
+
+/* Keys of the MAPPING record's figures, the fields of /proc/self/smaps, in bytes. */
+enum mp_smaps_key {
+	MP_SMAPS_RSS = 1, MP_SMAPS_PSS = 2, MP_SMAPS_SHARED_CLEAN = 3, MP_SMAPS_SHARED_DIRTY = 4,
+	MP_SMAPS_PRIVATE_CLEAN = 5, MP_SMAPS_PRIVATE_DIRTY = 6, MP_SMAPS_REFERENCED = 7,
+	MP_SMAPS_ANONYMOUS = 8, MP_SMAPS_ANON_HUGE = 9, MP_SMAPS_SHMEM_PMD = 10,
+	MP_SMAPS_FILE_PMD = 11, MP_SMAPS_SWAP = 12, MP_SMAPS_SWAP_PSS = 13, MP_SMAPS_LOCKED = 14,
+};
+
+/* Page states of RESIDENCY runs. */
+enum mp_page_state {
+	MP_PAGE_ABSENT = 0,  /* never touched, dropped from the page cache, or not mapped */
+	MP_PAGE_PRESENT = 1, /* in RAM: counted in RSS */
+	MP_PAGE_SWAPPED = 2, /* written out to swap */
+};
 
 /* Upper bound of one encoded event record (not STACK or MODULE): tag + 8 varints. */
 #define MP_EVENT_RECORD_MAX 96u
