@@ -22,6 +22,9 @@ struct main_options {
 	enum main_command command;
 	int json;
 	int fail_on_leak;
+	unsigned fail_kinds;           /* leaks: kinds that make --fail-on-leak fail */
+	unsigned shown_kinds;          /* leaks: kinds listed (--show-reachable adds one) */
+	struct mp_suppressions supp;   /* leaks: --suppressions and MEMPROF_SUPPRESSIONS */
 	enum mp_stack_metric metric;
 	char **traces;
 	int trace_count;
@@ -30,7 +33,8 @@ struct main_options {
 static const char main_usage[] =
 	"usage: memprof run [--output PATTERN] [--sample BYTES] -- PROGRAM [ARGS...]\n"
 	"       memprof report [--json] TRACE...\n"
-	"       memprof leaks [--json] [--fail-on-leak] TRACE...\n"
+	"       memprof leaks [--json] [--show-reachable] [--suppressions FILE]\n"
+	"                     [--fail-on-leak[=KIND,...]] TRACE...\n"
 	"       memprof flamegraph [--json] [--metric allocated|leaked|peak|calls] TRACE...\n"
 	"See docs/usage.md.\n";
 
@@ -72,6 +76,18 @@ static int main_run(int argc, char **argv)
 	return mp_run(argv + i, output);
 }
 
+/* Adds the rules of a suppressions file; a file that cannot be used is an input error. */
+static int main_suppressions(struct main_options *opts, const char *path)
+{
+	char err[512];
+
+	if (mp_suppressions_load(&opts->supp, path, err, sizeof(err)) < 0) {
+		fprintf(stderr, "memprof: cannot use suppressions %s\n", err);
+		return EXIT_BAD_INPUT;
+	}
+	return 0;
+}
+
 static int main_option(struct main_options *opts, int argc, char **argv, int *i)
 {
 	const char *arg = argv[*i];
@@ -80,6 +96,19 @@ static int main_option(struct main_options *opts, int argc, char **argv, int *i)
 		opts->json = 1;
 	else if (strcmp(arg, "--fail-on-leak") == 0 && opts->command == MAIN_LEAKS)
 		opts->fail_on_leak = 1;
+	else if (strncmp(arg, "--fail-on-leak=", 15) == 0 && opts->command == MAIN_LEAKS) {
+		opts->fail_on_leak = 1;
+		if (mp_leak_kind_set_parse(arg + 15, &opts->fail_kinds))
+			return main_usage_error("unknown leak kinds '%s' (definite, indirect, "
+						"possible, reachable, unknown, all)", arg + 15);
+	} else if (strcmp(arg, "--show-reachable") == 0 && opts->command == MAIN_LEAKS)
+		opts->shown_kinds |= 1u << MP_LEAK_KIND_REACHABLE;
+	else if ((strcmp(arg, "--suppressions") == 0 && *i + 1 < argc) ||
+		 strncmp(arg, "--suppressions=", 15) == 0) {
+		if (opts->command != MAIN_LEAKS)
+			return main_usage_error("unknown option '%s'", arg);
+		return main_suppressions(opts, arg[14] == '=' ? arg + 15 : argv[++*i]);
+	}
 	else if (strcmp(arg, "--metric") == 0 && opts->command == MAIN_FLAMEGRAPH && *i + 1 < argc) {
 		if (mp_stack_metric_parse(argv[++*i], &opts->metric))
 			return main_usage_error("unknown metric '%s'", argv[*i]);
@@ -115,7 +144,8 @@ static int main_parse(struct main_options *opts, int argc, char **argv)
 }
 
 /* Prints one trace's result; returns 1 if it has leaks (for --fail-on-leak). */
-static int main_text(const struct main_options *opts, struct mp_analysis *analysis)
+static int main_text(const struct main_options *opts, struct mp_analysis *analysis,
+		     const struct mp_leak_list *list)
 {
 	mp_report_text_warnings(stderr, analysis);
 	switch (opts->command) {
@@ -123,8 +153,8 @@ static int main_text(const struct main_options *opts, struct mp_analysis *analys
 		mp_report_text(stdout, analysis);
 		break;
 	case MAIN_LEAKS:
-		mp_leaks_text(stdout, analysis);
-		break;
+		mp_leaks_text(stdout, analysis, list, opts->shown_kinds);
+		return mp_leaks_any(list, opts->fail_kinds);
 	case MAIN_FLAMEGRAPH:
 		if (mp_folded_write(stdout, analysis, opts->metric))
 			fprintf(stderr, "memprof: cannot write the folded stacks\n");
@@ -133,14 +163,15 @@ static int main_text(const struct main_options *opts, struct mp_analysis *analys
 	return analysis->model.totals.live_blocks > 0;
 }
 
-static json_t *main_json(const struct main_options *opts, struct mp_analysis *analysis)
+static json_t *main_json(const struct main_options *opts, struct mp_analysis *analysis,
+			 const struct mp_leak_list *list)
 {
 	mp_report_text_warnings(stderr, analysis);
 	switch (opts->command) {
 	case MAIN_REPORT:
 		return mp_report_json(analysis);
 	case MAIN_LEAKS:
-		return mp_leaks_json(analysis);
+		return mp_leaks_json(analysis, list, opts->shown_kinds);
 	case MAIN_FLAMEGRAPH:
 		return mp_folded_json(analysis, opts->metric);
 	}
@@ -170,13 +201,23 @@ static int main_analyze(const struct main_options *opts)
 			bad = 1;
 			continue;
 		}
+		struct mp_leak_list list = { 0 };
+		if (opts->command == MAIN_LEAKS && mp_leaks_compute(&analysis, &opts->supp, &list)) {
+			fprintf(stderr, "memprof: cannot read '%s': out of memory\n", opts->traces[i]);
+			bad = 1;
+			mp_leaks_free(&list);
+			mp_analysis_destroy(&analysis);
+			continue;
+		}
 		if (!opts->json && i > 0)
 			putchar('\n');
 		if (opts->json)
-			json_array_append_new(documents, main_json(opts, &analysis));
+			json_array_append_new(documents, main_json(opts, &analysis, &list));
 		else
-			leaked |= main_text(opts, &analysis);
-		leaked |= analysis.model.totals.live_blocks > 0;
+			main_text(opts, &analysis, &list);
+		leaked |= opts->command == MAIN_LEAKS ? mp_leaks_any(&list, opts->fail_kinds)
+						      : analysis.model.totals.live_blocks > 0;
+		mp_leaks_free(&list);
 		mp_analysis_destroy(&analysis);
 	}
 	if (opts->json && json_array_size(documents))
@@ -191,7 +232,9 @@ static int main_analyze(const struct main_options *opts)
 
 int main(int argc, char **argv)
 {
-	struct main_options opts = { .metric = MP_METRIC_ALLOCATED };
+	struct main_options opts = { .metric = MP_METRIC_ALLOCATED,
+				     .fail_kinds = MP_LEAK_DEFAULT_SHOWN,
+				     .shown_kinds = MP_LEAK_DEFAULT_SHOWN };
 	int code;
 
 	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
@@ -208,9 +251,15 @@ int main(int argc, char **argv)
 		opts.command = MAIN_FLAMEGRAPH;
 	else
 		return main_usage_error("unknown command '%s'", argv[1]);
-	code = main_parse(&opts, argc - 2, argv + 2);
+	const char *env_supp = getenv("MEMPROF_SUPPRESSIONS");
+	code = 0;
+	if (opts.command == MAIN_LEAKS && env_supp && *env_supp)
+		code = main_suppressions(&opts, env_supp);
+	if (!code)
+		code = main_parse(&opts, argc - 2, argv + 2);
 	if (!code)
 		code = main_analyze(&opts);
+	mp_suppressions_free(&opts.supp);
 	free(opts.traces);
 	return code;
 }

@@ -13,6 +13,7 @@
 #include <jansson.h>
 
 #include "analyze.h"
+#include "leaks.h"
 #include "stack_stats.h"
 
 /* Stacks listed per top-N table. */
@@ -22,15 +23,20 @@
 void mp_report_text(FILE *out, struct mp_analysis *analysis);
 /* Three lines for `memprof run`: calls, bytes and peak, leaked. */
 void mp_report_text_summary(FILE *out, const struct mp_analysis *analysis);
-/* The `memprof leaks` text: every leaking stack, largest first. */
-void mp_leaks_text(FILE *out, struct mp_analysis *analysis);
+/* The `memprof leaks` text: the summary per kind, then every (stack, kind) of `list`
+ * whose kind is in `shown` (a set of 1 << kind) and that no rule suppressed, largest
+ * first. */
+void mp_leaks_text(FILE *out, struct mp_analysis *analysis, const struct mp_leak_list *list,
+		   unsigned shown);
 /* One line on stderr-worthy facts that make the figures partial, or nothing; for `run`
  * and the text reports. */
 void mp_report_text_warnings(FILE *out, const struct mp_analysis *analysis);
 
 /* report_json.c. New references, or NULL on out-of-memory. */
 json_t *mp_report_json(struct mp_analysis *analysis);
-json_t *mp_leaks_json(struct mp_analysis *analysis);
+/* `memprof leaks --json`: the same selection as mp_leaks_text (docs/json.md). */
+json_t *mp_leaks_json(struct mp_analysis *analysis, const struct mp_leak_list *list,
+		      unsigned shown);
 json_t *mp_folded_json(struct mp_analysis *analysis, enum mp_stack_metric metric);
 /* A stack as the JSON frame array of docs/json.md, innermost first. */
 json_t *mp_stack_json(struct mp_analysis *analysis, uint32_t stack_id);

@@ -7,6 +7,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "report.h"
 
@@ -180,36 +181,87 @@ json_t *mp_report_json(struct mp_analysis *analysis)
 	return object;
 }
 
-json_t *mp_leaks_json(struct mp_analysis *analysis)
+static json_t *json_tally(const struct mp_leak_tally *tally)
 {
-	struct mp_stack_stats *stacks = &analysis->model.stacks;
-	uint32_t count = mp_stack_stats_count(stacks);
-	uint32_t *ids = malloc((count ? count : 1) * sizeof(*ids));
-	json_t *object = json_object(), *leaks = json_array();
-	size_t ranked = ids ? mp_stack_stats_top(stacks, MP_METRIC_LEAKED, ids, count) : 0;
+	json_t *object = json_object();
+	json_put(object, "bytes", json_u64(tally->bytes));
+	json_put(object, "blocks", json_u64(tally->blocks));
+	return object;
+}
 
-	if (!ids || !object || !leaks) {
-		free(ids);
+/* "reachability": what the exit scan did; "summary": bytes and blocks per kind. */
+static void json_leak_summary(json_t *object, const struct mp_leak_list *list)
+{
+	static const char *const states[] = { "none", "failed", "scanned" };
+	const struct mp_leak_kinds *kinds = &list->kinds;
+	json_t *scan = json_object(), *summary = json_object();
+
+	json_put(scan, "state", json_string(states[kinds->state]));
+	if (kinds->state == MP_LEAK_SCAN_FAILED)
+		json_put(scan, "error", json_string(strerror((int)kinds->status)));
+	if (kinds->state == MP_LEAK_SCAN_DONE) {
+		json_put(scan, "scan_ns", json_u64(kinds->scan_ns));
+		json_put(scan, "root_bytes", json_u64(kinds->root_bytes));
+		json_put(scan, "block_bytes", json_u64(kinds->block_bytes));
+		json_put(scan, "blocks", json_u64(kinds->blocks));
+		json_put(scan, "other_threads", json_u64(kinds->threads));
+	}
+	json_put(object, "reachability", scan);
+	for (unsigned kind = 0; kind < MP_LEAK_KINDS; kind++)
+		json_put(summary, mp_leak_kind_name(kind), json_tally(&list->by_kind[kind]));
+	json_put(object, "summary", summary);
+}
+
+static json_t *json_suppressed(const struct mp_leak_list *list)
+{
+	json_t *object = json_tally(&list->suppressed), *rules = json_array();
+	for (size_t i = 0; list->supp && i < list->supp->count; i++) {
+		const struct mp_supp_rule *rule = &list->supp->rules[i];
+		json_t *entry = json_tally(&list->by_rule[i]);
+		json_put(entry, "leaks", json_u64(list->by_rule[i].entries));
+		json_put(entry, "rule", json_string(rule->text));
+		json_put(entry, "file", json_string(rule->file));
+		json_put(entry, "line", json_integer(rule->line));
+		json_array_append_new(rules, entry);
+	}
+	json_put(object, "rules", rules);
+	return object;
+}
+
+json_t *mp_leaks_json(struct mp_analysis *analysis, const struct mp_leak_list *list,
+		      unsigned shown)
+{
+	json_t *object = json_object(), *leaks = json_array();
+	uint64_t bytes = 0, blocks = 0;
+
+	if (!object || !leaks) {
 		json_decref(object);
 		json_decref(leaks);
 		return NULL;
 	}
+	for (size_t i = 0; i < list->count; i++) {
+		const struct mp_leak_entry *entry = &list->entries[i];
+		json_t *leak;
+		if (entry->rule >= 0 || !(shown & (1u << entry->kind)) || !(leak = json_object()))
+			continue;
+		bytes += entry->bytes;
+		blocks += entry->blocks;
+		json_put(leak, "kind", json_string(mp_leak_kind_name(entry->kind)));
+		json_put(leak, "bytes", json_u64(entry->bytes));
+		json_put(leak, "blocks", json_u64(entry->blocks));
+		json_put(leak, "stack", mp_stack_json(analysis, entry->stack_id));
+		json_array_append_new(leaks, leak);
+	}
 	json_put(object, "trace", json_string(analysis->path));
 	json_put(object, "complete", json_boolean(analysis->complete));
 	json_put(object, "sampling", json_sampling(analysis));
-	json_put(object, "leaked_bytes", json_u64(analysis->model.totals.live_bytes));
-	json_put(object, "leaked_blocks", json_u64(analysis->model.totals.live_blocks));
-	for (size_t i = 0; i < ranked; i++) {
-		json_t *leak = json_object();
-		if (!leak)
-			break;
-		json_put(leak, "bytes", json_u64(stacks->aggs[ids[i]].live_bytes));
-		json_put(leak, "blocks", json_u64(stacks->aggs[ids[i]].live_blocks));
-		json_put(leak, "stack", mp_stack_json(analysis, ids[i]));
-		json_array_append_new(leaks, leak);
-	}
+	json_put(object, "leaked_bytes", json_u64(bytes));
+	json_put(object, "leaked_blocks", json_u64(blocks));
+	json_put(object, "unfreed_bytes", json_u64(analysis->model.totals.live_bytes));
+	json_put(object, "unfreed_blocks", json_u64(analysis->model.totals.live_blocks));
+	json_leak_summary(object, list);
+	json_put(object, "suppressed", json_suppressed(list));
 	json_put(object, "leaks", leaks);
-	free(ids);
 	return object;
 }
 

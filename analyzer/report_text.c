@@ -227,23 +227,95 @@ void mp_report_text_summary(FILE *out, const struct mp_analysis *analysis)
 		t->live_blocks);
 }
 
-void mp_leaks_text(FILE *out, struct mp_analysis *analysis)
+static void text_tally(FILE *out, const char *label, const struct mp_leak_tally *tally,
+		       const char *note)
 {
-	struct mp_stack_stats *stacks = &analysis->model.stacks;
-	const struct mp_heap_totals *t = &analysis->model.totals;
-	uint32_t count = mp_stack_stats_count(stacks);
-	uint32_t *ids = malloc((count ? count : 1) * sizeof(*ids));
-	size_t ranked = ids ? mp_stack_stats_top(stacks, MP_METRIC_LEAKED, ids, count) : 0;
+	char h[32];
+	fprintf(out, "  %-16s %" PRIu64 " bytes%s in %" PRIu64 " blocks%s\n", label, tally->bytes,
+		text_human(tally->bytes, h, sizeof(h)), tally->blocks, note);
+}
+
+/* The per-kind summary, what the scan did, and what the suppressions hid. */
+static void text_leak_summary(FILE *out, const struct mp_leak_list *list, int show_reachable)
+{
+	const struct mp_leak_kinds *kinds = &list->kinds;
+	char h[32], h2[32];
+
+	if (kinds->state == MP_LEAK_SCAN_DONE) {
+		text_tally(out, "definitely lost:", &list->by_kind[MP_LEAK_KIND_DEFINITE], "");
+		text_tally(out, "indirectly lost:", &list->by_kind[MP_LEAK_KIND_INDIRECT], "");
+		text_tally(out, "possibly lost:", &list->by_kind[MP_LEAK_KIND_POSSIBLE], "");
+		text_tally(out, "still reachable:", &list->by_kind[MP_LEAK_KIND_REACHABLE],
+			   show_reachable ? "" : " (listed with --show-reachable)");
+		if (list->by_kind[MP_LEAK_KIND_UNKNOWN].blocks)
+			text_tally(out, "unknown:", &list->by_kind[MP_LEAK_KIND_UNKNOWN],
+				   " (allocated after the exit scan)");
+		fprintf(out, "  Reachability scanned at exit in %.3f ms: %" PRIu64 " bytes%s of roots, %"
+			     PRIu64 " bytes%s of blocks%s\n", (double)kinds->scan_ns / 1e6,
+			kinds->root_bytes, text_human(kinds->root_bytes, h, sizeof(h)),
+			kinds->block_bytes, text_human(kinds->block_bytes, h2, sizeof(h2)),
+			kinds->threads ? "; other threads kept running during the scan" : "");
+	} else if (kinds->state == MP_LEAK_SCAN_FAILED) {
+		fprintf(out, "  No leak kinds: the exit scan failed (%s); every unfreed block is "
+			     "listed\n", strerror((int)kinds->status));
+	} else {
+		fprintf(out, "  No leak kinds in this trace (MEMPROF_LEAK_CHECK=0, or the process did "
+			     "not exit through exit()); every unfreed block is listed\n");
+	}
+	if (!list->supp || !list->supp->count)
+		return;
+	text_tally(out, "suppressed:", &list->suppressed, "");
+	for (size_t i = 0; i < list->supp->count; i++) {
+		const struct mp_supp_rule *rule = &list->supp->rules[i];
+		const struct mp_leak_tally *tally = &list->by_rule[i];
+		if (tally->entries)
+			fprintf(out, "    %" PRIu64 " leaks, %" PRIu64 " bytes in %" PRIu64
+				     " blocks by '%s' (%s:%" PRIu32 ")\n", tally->entries,
+				tally->bytes, tally->blocks, rule->text, rule->file, rule->line);
+	}
+}
+
+static const char *text_kind_words(unsigned kind)
+{
+	switch (kind) {
+	case MP_LEAK_KIND_DEFINITE:
+		return " definitely lost";
+	case MP_LEAK_KIND_INDIRECT:
+		return " indirectly lost";
+	case MP_LEAK_KIND_POSSIBLE:
+		return " possibly lost";
+	case MP_LEAK_KIND_REACHABLE:
+		return " still reachable";
+	default:
+		return "";
+	}
+}
+
+void mp_leaks_text(FILE *out, struct mp_analysis *analysis, const struct mp_leak_list *list,
+		   unsigned shown)
+{
+	uint64_t bytes = 0, blocks = 0;
+	size_t listed = 0;
 	char h[32];
 
-	fprintf(out, "memprof leaks for '%s'%s: %" PRIu64 " bytes%s in %" PRIu64 " blocks from %zu stacks\n",
-		analysis->path, analysis->complete ? "" : " (INCOMPLETE)", t->live_bytes,
-		text_human(t->live_bytes, h, sizeof(h)), t->live_blocks, ranked);
-	for (size_t i = 0; i < ranked; i++) {
-		const struct mp_stack_agg *agg = &stacks->aggs[ids[i]];
-		fprintf(out, "\n%" PRIu64 " bytes in %" PRIu64 " blocks\n", agg->live_bytes,
-			agg->live_blocks);
-		text_stack(out, analysis, ids[i], "    ");
+	for (size_t i = 0; i < list->count; i++) {
+		const struct mp_leak_entry *entry = &list->entries[i];
+		if (entry->rule >= 0 || !(shown & (1u << entry->kind)))
+			continue;
+		bytes += entry->bytes;
+		blocks += entry->blocks;
+		listed++;
 	}
-	free(ids);
+	fprintf(out, "memprof leaks for '%s'%s: %" PRIu64 " bytes%s in %" PRIu64 " blocks from %zu stacks\n",
+		analysis->path, analysis->complete ? "" : " (INCOMPLETE)", bytes,
+		text_human(bytes, h, sizeof(h)), blocks, listed);
+	text_leak_summary(out, list, (shown >> MP_LEAK_KIND_REACHABLE) & 1);
+	for (size_t i = 0; i < list->count; i++) {
+		const struct mp_leak_entry *entry = &list->entries[i];
+		if (entry->rule >= 0 || !(shown & (1u << entry->kind)))
+			continue;
+		fprintf(out, "\n%" PRIu64 " bytes in %" PRIu64 " blocks%s\n", entry->bytes,
+			entry->blocks, text_kind_words(entry->kind));
+		text_stack(out, analysis, entry->stack_id, "    ");
+	}
 }

@@ -64,6 +64,8 @@ struct mp_trace {
 	struct mp_stack_table stacks;
 	struct mp_module_table modules;
 	struct mp_trace_stats stats;
+	struct mp_ext_record *ext;  /* extended records of kinds other than STACK and MODULE */
+	size_t ext_count, ext_cap;
 };
 
 static int read_fail(char *err, size_t err_len, int code, const char *fmt, ...)
@@ -264,15 +266,34 @@ static int read_module_record(struct mp_trace *trace, const uint8_t *p, const ui
 			      (uint64_t)start + length, bias, path, path_len, build_id, id_len);
 }
 
+/* Keeps where a record of another kind is, for the modules that read it (leak classes,
+ * snapshots); their bodies stay in the mapping. 0 or -ENOMEM. */
+static int read_remember(struct mp_trace *trace, unsigned tag, const uint8_t *body,
+			 const uint8_t *end, const struct read_chunk *chunk)
+{
+	if (trace->ext_count == trace->ext_cap) {
+		size_t cap = trace->ext_cap ? trace->ext_cap * 2 : 16;
+		void *grown = realloc(trace->ext, cap * sizeof(*trace->ext));
+		if (!grown)
+			return -ENOMEM;
+		trace->ext = grown;
+		trace->ext_cap = cap;
+	}
+	trace->ext[trace->ext_count++] = (struct mp_ext_record){
+		.tag = tag, .thread_serial = chunk->serial, .body = body,
+		.len = (size_t)(end - body) };
+	return 0;
+}
+
 /* Decodes one extended record body. -EINVAL if it does not decode, -ENOMEM. */
 static int read_extended(struct mp_trace *trace, unsigned tag, const uint8_t *body,
-			 const uint8_t *end)
+			 const uint8_t *end, const struct read_chunk *chunk)
 {
 	if (tag == MP_REC_STACK)
 		return read_stack_record(trace, body, end);
 	if (tag == MP_REC_MODULE)
 		return read_module_record(trace, body, end);
-	return 0; /* a newer record kind: skipped */
+	return read_remember(trace, tag, body, end, chunk);
 }
 
 /* Decodes every record of `chunk`; on a bad record the chunk ends there. 0 or -ENOMEM. */
@@ -290,7 +311,7 @@ static int read_index_chunk(struct mp_trace *trace, struct read_chunk *chunk)
 			if (mp_get_u(&p, chunk->end, &len) || len > (uint64_t)(chunk->end - p))
 				rc = -EINVAL;
 			else
-				rc = read_extended(trace, tag, p, p + len);
+				rc = read_extended(trace, tag, p, p + len, chunk);
 			p += rc == 0 ? len : 0;
 		} else if (mp_decode_event(&p, chunk->end, tag, &state, &scratch) == 0) {
 			trace->stats.events++;
@@ -517,6 +538,7 @@ void mp_trace_close(struct mp_trace *trace)
 	free(trace->heap);
 	mp_stacks_free(&trace->stacks);
 	mp_modules_free(&trace->modules);
+	free(trace->ext);
 	free(trace);
 }
 
@@ -619,4 +641,10 @@ const struct mp_module *mp_trace_module_at(const struct mp_trace *trace, uint32_
 void mp_trace_stats(const struct mp_trace *trace, struct mp_trace_stats *stats)
 {
 	*stats = trace->stats;
+}
+
+const struct mp_ext_record *mp_trace_ext_records(const struct mp_trace *trace, size_t *count)
+{
+	*count = trace->ext_count;
+	return trace->ext;
 }

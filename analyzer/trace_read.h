@@ -96,4 +96,15 @@ struct mp_trace_stats {
 };
 void mp_trace_stats(const struct mp_trace *trace, struct mp_trace_stats *stats);
 
+/* An extended record other than STACK and MODULE (those the reader decodes itself). */
+struct mp_ext_record {
+	unsigned tag;
+	uint32_t thread_serial;
+	const uint8_t *body;  /* inside the trace's mapping; valid until mp_trace_close */
+	size_t len;
+};
+/* Every such record, chunk by chunk in file order and in record order within a chunk
+ * (the order of a thread's records is kept). *count receives how many. */
+const struct mp_ext_record *mp_trace_ext_records(const struct mp_trace *trace, size_t *count);
+
 #endif

@@ -1,0 +1,141 @@
+/* leaks.c: grouping the blocks left at the end of a trace by stack and kind. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "leaks.h"
+
+/* Per stack: an entry index + 1 for each kind, and the suppression verdict. */
+struct leaks_stack {
+	uint32_t entry[MP_LEAK_KINDS];
+	int rule_plus_2;   /* the suppression rule's index + 2; 1: none; 0: not looked at */
+};
+
+static int leaks_rule_of(struct mp_analysis *analysis, const struct mp_suppressions *supp,
+			 uint32_t stack_id)
+{
+	/* Static: 56 KiB is too much for the stack, and reports are single-threaded. */
+	static struct mp_frame frames[MP_ANALYSIS_MAX_FRAMES];
+	if (!supp || supp->count == 0)
+		return -1;
+	int count = mp_analysis_frames(analysis, stack_id, frames, MP_ANALYSIS_MAX_FRAMES);
+	return mp_suppressions_match(supp, frames, count);
+}
+
+static int leaks_compare(const void *left, const void *right)
+{
+	const struct mp_leak_entry *a = left, *b = right;
+	if (a->bytes != b->bytes)
+		return a->bytes > b->bytes ? -1 : 1;
+	if (a->stack_id != b->stack_id)
+		return a->stack_id < b->stack_id ? -1 : 1;
+	return a->kind < b->kind ? -1 : a->kind > b->kind;
+}
+
+/* Adds one live block to its (stack, kind) entry. 0 or -ENOMEM. */
+static int leaks_add(struct mp_leak_list *list, struct leaks_stack *stack, size_t *cap,
+		     uint32_t stack_id, unsigned kind, uint64_t size)
+{
+	if (!stack->entry[kind]) {
+		if (list->count == *cap) {
+			size_t grown_cap = *cap ? *cap * 2 : 64;
+			void *grown = realloc(list->entries, grown_cap * sizeof(*list->entries));
+			if (!grown)
+				return -ENOMEM;
+			list->entries = grown;
+			*cap = grown_cap;
+		}
+		list->entries[list->count] = (struct mp_leak_entry){ stack_id, kind, -1, 0, 0 };
+		stack->entry[kind] = (uint32_t)++list->count;
+	}
+	struct mp_leak_entry *entry = &list->entries[stack->entry[kind] - 1];
+	entry->bytes += size;
+	entry->blocks++;
+	return 0;
+}
+
+static void leaks_tally(struct mp_leak_tally *tally, const struct mp_leak_entry *entry)
+{
+	tally->bytes += entry->bytes;
+	tally->blocks += entry->blocks;
+	tally->entries++;
+}
+
+int mp_leaks_compute(struct mp_analysis *analysis, const struct mp_suppressions *supp,
+		     struct mp_leak_list *list)
+{
+	const struct mp_live_blocks *blocks = &analysis->model.blocks;
+	uint32_t stack_count = mp_stack_stats_count(&analysis->model.stacks);
+	struct leaks_stack *stacks = NULL;
+	size_t cap = 0;
+	int rc;
+
+	memset(list, 0, sizeof(*list));
+	list->supp = supp;
+	rc = mp_leak_kinds_load(&list->kinds, analysis->trace);
+	if (rc)
+		return rc;
+	stacks = calloc(stack_count + 1, sizeof(*stacks));
+	list->by_rule = calloc(supp && supp->count ? supp->count : 1, sizeof(*list->by_rule));
+	if (!stacks || !list->by_rule) {
+		free(stacks);
+		return -ENOMEM;
+	}
+	if (list->kinds.state == MP_LEAK_SCAN_DONE) {
+		for (size_t i = 0; blocks->slots && i <= blocks->mask && rc == 0; i++) {
+			const struct mp_live_block *block = &blocks->slots[i];
+			if (!block->addr)
+				continue;
+			uint32_t id = block->stack_id < stack_count ? block->stack_id : 0;
+			rc = leaks_add(list, &stacks[id], &cap, id,
+				       mp_leak_kinds_lookup(&list->kinds, block->addr), block->size);
+		}
+	} else {
+		/* No kinds: one entry per stack with the model's own figures (which a sampled
+		 * trace scales), exactly what `leaks` listed before kinds existed. */
+		for (uint32_t id = 0; id < stack_count && rc == 0; id++) {
+			const struct mp_stack_agg *agg = &analysis->model.stacks.aggs[id];
+			if (!agg->live_blocks)
+				continue;
+			rc = leaks_add(list, &stacks[id], &cap, id, MP_LEAK_KIND_UNKNOWN, 0);
+			if (rc == 0) {
+				struct mp_leak_entry *entry = &list->entries[list->count - 1];
+				entry->bytes = agg->live_bytes;
+				entry->blocks = agg->live_blocks;
+			}
+		}
+	}
+	for (size_t i = 0; i < list->count && rc == 0; i++) {
+		struct mp_leak_entry *entry = &list->entries[i];
+		struct leaks_stack *stack = &stacks[entry->stack_id];
+		if (!stack->rule_plus_2) /* symbolize each stack once, whatever its kinds */
+			stack->rule_plus_2 = leaks_rule_of(analysis, supp, entry->stack_id) + 2;
+		entry->rule = stack->rule_plus_2 - 2;
+		if (entry->rule >= 0) {
+			leaks_tally(&list->suppressed, entry);
+			leaks_tally(&list->by_rule[entry->rule], entry);
+		} else {
+			leaks_tally(&list->by_kind[entry->kind], entry);
+		}
+	}
+	free(stacks);
+	if (list->count)
+		qsort(list->entries, list->count, sizeof(*list->entries), leaks_compare);
+	return rc;
+}
+
+void mp_leaks_free(struct mp_leak_list *list)
+{
+	mp_leak_kinds_free(&list->kinds);
+	free(list->entries);
+	free(list->by_rule);
+	memset(list, 0, sizeof(*list));
+}
+
+int mp_leaks_any(const struct mp_leak_list *list, unsigned kinds)
+{
+	for (unsigned kind = 0; kind < MP_LEAK_KINDS; kind++)
+		if ((kinds & (1u << kind)) && list->by_kind[kind].blocks)
+			return 1;
+	return 0;
+}

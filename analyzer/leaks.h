@@ -1,0 +1,52 @@
+/* leaks.h: the blocks still allocated at the end of a trace, by stack and leak kind.
+ *
+ * Joins the heap model's live blocks (what the trace says was never freed) with the
+ * kinds the preload's exit scan wrote (leak_kinds.h), and applies suppressions: each
+ * stack with leaks is symbolized once and tested against the rules. Pure computation
+ * over a finished analysis; the printers are in report_text.c and report_json.c.
+ */
+#ifndef MEMPROF_LEAKS_H
+#define MEMPROF_LEAKS_H
+
+#include <stdint.h>
+
+#include "analyze.h"
+#include "leak_kinds.h"
+#include "suppressions.h"
+
+/* The kinds `memprof leaks` lists and fails on by default: memcheck's "lost" ones, and
+ * unknown (no scan: every unfreed block counts, as before kinds existed). */
+#define MP_LEAK_DEFAULT_SHOWN                                                          \
+	((1u << MP_LEAK_KIND_DEFINITE) | (1u << MP_LEAK_KIND_INDIRECT) |                   \
+	 (1u << MP_LEAK_KIND_POSSIBLE) | (1u << MP_LEAK_KIND_UNKNOWN))
+
+struct mp_leak_entry {
+	uint32_t stack_id;
+	unsigned kind;      /* MP_LEAK_KIND_* or MP_LEAK_KIND_UNKNOWN */
+	int rule;           /* index of the suppression rule that hides it, or -1 */
+	uint64_t bytes, blocks;
+};
+
+struct mp_leak_tally {
+	uint64_t bytes, blocks, entries;
+};
+
+struct mp_leak_list {
+	struct mp_leak_kinds kinds;           /* the scan's table and summary */
+	struct mp_leak_entry *entries;        /* every (stack, kind), largest bytes first */
+	size_t count;
+	struct mp_leak_tally by_kind[MP_LEAK_KINDS];  /* not suppressed */
+	struct mp_leak_tally suppressed;
+	struct mp_leak_tally *by_rule;        /* one per suppression rule */
+	const struct mp_suppressions *supp;
+};
+
+/* Computes the list for a finished analysis; supp may be NULL. Returns 0 or -ENOMEM
+ * (then *list is empty but may be freed). */
+int mp_leaks_compute(struct mp_analysis *analysis, const struct mp_suppressions *supp,
+		     struct mp_leak_list *list);
+void mp_leaks_free(struct mp_leak_list *list);
+/* 1 if an entry of a kind in `kinds` (a set of 1 << kind) is not suppressed. */
+int mp_leaks_any(const struct mp_leak_list *list, unsigned kinds);
+
+#endif
