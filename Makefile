@@ -35,8 +35,11 @@ $(BUILD)/preload/%.o: preload/%.c $(HEADERS)
 	@mkdir -p $(dir $@)
 	$(CC) $(PRELOAD_CFLAGS) -c $< -o $@
 
+# -z defs: a symbol of ours left undefined would otherwise surface only when a program
+# loads the library.
 $(BUILD)/libmemprof.so: $(PRELOAD_OBJ) preload/exports.map
-	$(CC) -O2 -g -flto -shared -Wl,--version-script=preload/exports.map -Wl,-z,now -o $@ $(PRELOAD_OBJ) $(PRELOAD_LIBS)
+	$(CC) -O2 -g -flto -shared -Wl,--version-script=preload/exports.map -Wl,-z,now -Wl,-z,defs \
+		-o $@ $(PRELOAD_OBJ) $(PRELOAD_LIBS)
 
 $(BUILD)/analyzer/%.o: analyzer/%.c $(HEADERS)
 	@mkdir -p $(dir $@)
