@@ -1,0 +1,340 @@
+/* test_reachability.c: memprof's leak kinds agree with Valgrind memcheck's, pattern by
+ * pattern.
+ *
+ * tests/progs/reach.c builds each pointer pattern with an allocation size of its own. It
+ * runs once under libmemprof.so (`memprof leaks --json --show-reachable`) and once under
+ * `valgrind --leak-check=full --show-leak-kinds=all --xml=yes`; for each size the number
+ * of blocks of each kind must be the same in both. Loss records are matched to sizes by
+ * bytes / blocks (memcheck's "N (D direct, I indirect) bytes" counts D). Without valgrind
+ * installed the memcheck half is skipped and memprof is checked against the table of
+ * expected kinds below, which is memcheck's verdict on these programs (valgrind 3.19).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include <jansson.h>
+
+#include "harness.h"
+
+enum { DEF, IND, POS, REA, KINDS };
+static const char *const kind_names[KINDS] = { "definite", "indirect", "possible", "reachable" };
+
+struct site {
+	uint64_t size;
+	const char *pattern;
+	int blocks[KINDS]; /* memcheck's verdict */
+};
+
+static const struct site sites[] = {
+	{ 1001, "pointer overwritten", { 1, 0, 0, 0 } },
+	{ 1002, "lost block pointing to another", { 1, 0, 0, 0 } },
+	{ 1003, "reachable only from a lost block", { 0, 1, 0, 0 } },
+	{ 1005, "head of a lost list", { 1, 0, 0, 0 } },
+	{ 1006, "nodes of a lost list", { 0, 3, 0, 0 } },
+	{ 1007, "cycle lost as a whole", { 1, 2, 0, 0 } },
+	{ 1010, "tree root held by a global", { 0, 0, 0, 1 } },
+	{ 1011, "tree children", { 0, 0, 0, 2 } },
+	{ 1012, "tree leaves", { 0, 0, 0, 4 } },
+	{ 1013, "interior pointer only", { 0, 0, 1, 0 } },
+	{ 1014, "only in a blocked thread's stack", { 0, 0, 0, 1 } },
+	{ 1015, "held by a global, holds another", { 0, 0, 0, 1 } },
+	{ 1016, "held by a reachable heap block", { 0, 0, 0, 1 } },
+	{ 1017, "pointer hidden by XOR", { 1, 0, 0, 0 } },
+	{ 1018, "interior pointer to a block holding a pointer", { 0, 0, 1, 0 } },
+	{ 1019, "start pointer from a possibly lost block", { 0, 0, 1, 0 } },
+};
+#define SITE_COUNT (sizeof(sites) / sizeof(sites[0]))
+
+struct tally {
+	int blocks[SITE_COUNT][KINDS];
+};
+
+static int site_of(uint64_t size)
+{
+	for (size_t i = 0; i < SITE_COUNT; i++)
+		if (sites[i].size == size)
+			return (int)i;
+	return -1;
+}
+
+static void tally_add(struct tally *tally, uint64_t bytes, uint64_t blocks, int kind)
+{
+	if (blocks == 0 || bytes % blocks)
+		return;
+	int site = site_of(bytes / blocks);
+	if (site >= 0 && kind >= 0)
+		tally->blocks[site][kind] += (int)blocks;
+}
+
+/* `memprof ARGS` parsed as one JSON document. */
+static json_t *memprof_json(const char *args)
+{
+	char command[8192];
+	json_error_t error;
+	snprintf(command, sizeof(command), "'%s/memprof' %s", harness_build_dir(), args);
+	FILE *pipe = popen(command, "r");
+	assert_non_null(pipe);
+	json_t *root = json_loadf(pipe, 0, &error);
+	int status = pclose(pipe);
+	if (!root)
+		fail_msg("memprof %s: not JSON (%s)", args, error.text);
+	assert_true(WIFEXITED(status));
+	return root;
+}
+
+static void run_reach(const char *arg, const char *const *env, char trace[PATH_MAX])
+{
+	struct harness_run run;
+	const char *args[] = { arg, NULL };
+	assert_int_equal(harness_run("reach", args, env, &run), 0);
+	if (!WIFEXITED(run.status) || WEXITSTATUS(run.status) != 0 || run.trace_count != 1)
+		fail_msg("reach: status %#x, %d traces; stderr: %s", run.status, run.trace_count,
+			 run.stderr_text);
+	snprintf(trace, PATH_MAX, "%s", run.traces[0]);
+}
+
+static int kind_index(const char *name)
+{
+	for (int kind = 0; kind < KINDS; kind++)
+		if (name && strcmp(name, kind_names[kind]) == 0)
+			return kind;
+	return -1;
+}
+
+static json_t *memprof_leaks(const char *trace)
+{
+	char args[PATH_MAX + 64];
+	snprintf(args, sizeof(args), "leaks --json --show-reachable '%s'", trace);
+	return memprof_json(args);
+}
+
+static void memprof_tally(const char *trace, struct tally *tally)
+{
+	json_t *root = memprof_leaks(trace), *leak;
+	size_t index;
+	assert_string_equal(json_string_value(json_object_get(
+				    json_object_get(root, "reachability"), "state")), "scanned");
+	json_array_foreach(json_object_get(root, "leaks"), index, leak) {
+		tally_add(tally, (uint64_t)json_integer_value(json_object_get(leak, "bytes")),
+			  (uint64_t)json_integer_value(json_object_get(leak, "blocks")),
+			  kind_index(json_string_value(json_object_get(leak, "kind"))));
+	}
+	json_decref(root);
+}
+
+static int have_valgrind(void)
+{
+	return system("valgrind --version >/dev/null 2>&1") == 0;
+}
+
+/* A number of memcheck's XML, which may be written with thousands separators. */
+static uint64_t xml_number(const char *at)
+{
+	uint64_t value = 0;
+	for (; (*at >= '0' && *at <= '9') || *at == ','; at++)
+		if (*at != ',')
+			value = value * 10 + (uint64_t)(*at - '0');
+	return value;
+}
+
+/* One <error> of kind Leak_*: "<text>2,005 (1,002 direct, 1,003 indirect) bytes in 1
+ * blocks are definitely lost ...</text><leakedbytes>2005</leakedbytes>
+ * <leakedblocks>1</leakedblocks>". */
+static void xml_error(const char *error, const char *end, struct tally *tally)
+{
+	static const struct { const char *name; int kind; } kinds[] = {
+		{ "Leak_DefinitelyLost", DEF }, { "Leak_IndirectlyLost", IND },
+		{ "Leak_PossiblyLost", POS },   { "Leak_StillReachable", REA },
+	};
+	const char *kind_at = strstr(error, "<kind>");
+	const char *text = strstr(error, "<text>");
+	const char *bytes_at = strstr(error, "<leakedbytes>");
+	const char *blocks_at = strstr(error, "<leakedblocks>");
+	if (!kind_at || !text || !bytes_at || !blocks_at || blocks_at > end)
+		return;
+	int kind = -1;
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+		if (strncmp(kind_at + 6, kinds[i].name, strlen(kinds[i].name)) == 0)
+			kind = kinds[i].kind;
+	uint64_t bytes = xml_number(bytes_at + 13), blocks = xml_number(blocks_at + 14);
+	const char *direct = strstr(text, " direct, ");
+	const char *paren = strchr(text, '(');
+	if (direct && direct < bytes_at && paren && paren < direct)
+		bytes = xml_number(paren + 1);
+	tally_add(tally, bytes, blocks, kind);
+}
+
+static void valgrind_tally(const char *arg, struct tally *tally)
+{
+	char dir[] = "/tmp/memprof-vg-XXXXXX", command[8192], path[64 + sizeof(dir)];
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/memcheck.xml", dir);
+	snprintf(command, sizeof(command),
+		 "valgrind --leak-check=full --show-leak-kinds=all --xml=yes --xml-file='%s' "
+		 "'%s/tests/progs/reach' %s >/dev/null 2>&1", path, harness_build_dir(), arg);
+	assert_int_equal(system(command), 0);
+	FILE *file = fopen(path, "re");
+	assert_non_null(file);
+	static char xml[1 << 22];
+	size_t len = fread(xml, 1, sizeof(xml) - 1, file);
+	xml[len] = '\0';
+	fclose(file);
+	for (const char *at = xml; (at = strstr(at, "<error>"));) {
+		const char *end = strstr(at, "</error>");
+		if (!end)
+			break;
+		xml_error(at, end, tally);
+		at = end;
+	}
+	unlink(path);
+	rmdir(dir);
+}
+
+static void print_table(const struct tally *memprof, const struct tally *memcheck)
+{
+	for (size_t i = 0; i < SITE_COUNT; i++) {
+		printf("%-48s %4llu  memcheck", sites[i].pattern, (unsigned long long)sites[i].size);
+		for (int kind = 0; kind < KINDS; kind++)
+			if (memcheck->blocks[i][kind])
+				printf(" %dx%s", memcheck->blocks[i][kind], kind_names[kind]);
+		printf("  memprof");
+		for (int kind = 0; kind < KINDS; kind++)
+			if (memprof->blocks[i][kind])
+				printf(" %dx%s", memprof->blocks[i][kind], kind_names[kind]);
+		printf("\n");
+	}
+}
+
+static void compare(const char *arg, const char *const *env)
+{
+	char trace[PATH_MAX];
+	struct tally memprof = { 0 }, memcheck = { 0 };
+	run_reach(arg, env, trace);
+	memprof_tally(trace, &memprof);
+	if (have_valgrind()) {
+		valgrind_tally(arg ? arg : "", &memcheck);
+	} else {
+		printf("valgrind not installed: comparing with memcheck's recorded verdicts\n");
+		for (size_t i = 0; i < SITE_COUNT; i++)
+			memcpy(memcheck.blocks[i], sites[i].blocks, sizeof(sites[i].blocks));
+	}
+	print_table(&memprof, &memcheck);
+	for (size_t i = 0; i < SITE_COUNT; i++) {
+		if (arg && sites[i].size == 1014)
+			continue; /* "nothread": no thread, no 1014 block */
+		for (int kind = 0; kind < KINDS; kind++)
+			if (memprof.blocks[i][kind] != memcheck.blocks[i][kind] ||
+			    memprof.blocks[i][kind] != sites[i].blocks[kind])
+				fail_msg("%s (%llu bytes): %s: memprof %d, memcheck %d, expected %d",
+					 sites[i].pattern, (unsigned long long)sites[i].size,
+					 kind_names[kind], memprof.blocks[i][kind],
+					 memcheck.blocks[i][kind], sites[i].blocks[kind]);
+	}
+}
+
+static void test_reachability_every_pattern_agrees_with_memcheck(void **state)
+{
+	(void)state;
+	compare(NULL, NULL);
+}
+
+static void test_reachability_single_threaded_agrees_with_memcheck(void **state)
+{
+	(void)state;
+	compare("nothread", NULL);
+}
+
+/* MEMPROF_LEAK_CHECK=0: no scan, every unfreed block listed with kind "unknown", and
+ * --fail-on-leak fails as it did before kinds existed. */
+static void test_reachability_off_lists_every_block_as_unknown(void **state)
+{
+	(void)state;
+	const char *env[] = { "MEMPROF_LEAK_CHECK=0", NULL };
+	char trace[PATH_MAX], args[PATH_MAX + 64];
+	run_reach("nothread", env, trace);
+	json_t *root = memprof_leaks(trace), *leak;
+	size_t index, blocks = 0;
+	assert_string_equal(json_string_value(json_object_get(
+				    json_object_get(root, "reachability"), "state")), "none");
+	json_array_foreach(json_object_get(root, "leaks"), index, leak) {
+		assert_string_equal(json_string_value(json_object_get(leak, "kind")), "unknown");
+		blocks += (size_t)json_integer_value(json_object_get(leak, "blocks"));
+	}
+	assert_true(blocks >= 23); /* the program's own 23 blocks, and glibc's if any */
+	json_decref(root);
+	snprintf(args, sizeof(args), "'%s/memprof' leaks --fail-on-leak '%s' >/dev/null",
+		 harness_build_dir(), trace);
+	assert_int_equal(WEXITSTATUS(system(args)), 1);
+}
+
+/* The summary counts per kind; --fail-on-leak=KINDS fails only on those kinds. */
+static void test_reachability_summary_and_fail_kinds(void **state)
+{
+	(void)state;
+	char trace[PATH_MAX], args[PATH_MAX + 128];
+	run_reach("nothread", NULL, trace);
+	json_t *root = memprof_leaks(trace);
+	json_t *summary = json_object_get(root, "summary");
+	/* The program's own blocks: 5 definite (1001, 1002, 1005, 1007, 1017), ... */
+	assert_true(json_integer_value(json_object_get(json_object_get(summary, "definite"),
+						       "blocks")) >= 5);
+	assert_true(json_integer_value(json_object_get(json_object_get(summary, "indirect"),
+						       "bytes")) >= 1003 + 3 * 1006 + 2 * 1007);
+	json_decref(root);
+	snprintf(args, sizeof(args), "'%s/memprof' leaks --fail-on-leak=definite '%s' >/dev/null",
+		 harness_build_dir(), trace);
+	assert_int_equal(WEXITSTATUS(system(args)), 1);
+	snprintf(args, sizeof(args), "'%s/memprof' leaks --fail-on-leak=bogus '%s' 2>/dev/null",
+		 harness_build_dir(), trace);
+	assert_int_equal(WEXITSTATUS(system(args)), 2);
+}
+
+/* A suppression by function hides the lost list and cycle (allocated from new_node in
+ * lose_list_and_cycle) and says so. */
+static void test_reachability_suppressions_by_function(void **state)
+{
+	(void)state;
+	char trace[PATH_MAX], args[PATH_MAX + 256];
+	run_reach("nothread", NULL, trace);
+	FILE *file = fopen("reach.supp", "we");
+	assert_non_null(file);
+	fputs("# the list and the cycle\nfunction:lose_list_* file:reach.c\n", file);
+	fclose(file);
+	snprintf(args, sizeof(args), "leaks --json --suppressions reach.supp '%s'", trace);
+	json_t *root = memprof_json(args), *leak;
+	size_t index;
+	json_array_foreach(json_object_get(root, "leaks"), index, leak) {
+		uint64_t size = (uint64_t)json_integer_value(json_object_get(leak, "bytes")) /
+				(uint64_t)json_integer_value(json_object_get(leak, "blocks"));
+		assert_true(size < 1005 || size > 1007);
+	}
+	json_t *suppressed = json_object_get(root, "suppressed");
+	assert_int_equal(json_integer_value(json_object_get(suppressed, "blocks")), 7);
+	assert_int_equal(json_integer_value(json_object_get(suppressed, "bytes")),
+			 1005 + 3 * 1006 + 3 * 1007);
+	json_t *rule = json_array_get(json_object_get(suppressed, "rules"), 0);
+	assert_string_equal(json_string_value(json_object_get(rule, "rule")),
+			    "function:lose_list_* file:reach.c");
+	assert_int_equal(json_integer_value(json_object_get(rule, "line")), 2);
+	json_decref(root);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_reachability_every_pattern_agrees_with_memcheck),
+		cmocka_unit_test(test_reachability_single_threaded_agrees_with_memcheck),
+		cmocka_unit_test(test_reachability_off_lists_every_block_as_unknown),
+		cmocka_unit_test(test_reachability_summary_and_fail_kinds),
+		cmocka_unit_test(test_reachability_suppressions_by_function),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,143 @@
+/* reach.c: pointer patterns whose leak kinds memprof must classify as memcheck does.
+ *
+ * Every site allocates a size of its own (tests/integration/test_reachability.c knows
+ * them), so a loss record of either tool is matched to its site by bytes / blocks.
+ * Expected kinds, by memcheck's definitions:
+ *   1001 overwritten      the only pointer was overwritten            definite
+ *   1002 lost parent      lost, points to 1003                        definite
+ *   1003 lost child       reachable only from 1002                    indirect
+ *   1005 list head        lost head of a list of three 1006 nodes     definite
+ *   1006 list nodes       reachable only from the lost head           indirect x3
+ *   1007 cycle            three blocks in a ring, none pointed to     1 definite, 2 indirect
+ *   1010/1011/1012 tree   root held by a global, 2 children, 4 leaves reachable
+ *   1013 interior         only a pointer 40 bytes into it             possible
+ *   1014 thread stack     only in a local of a thread blocked at exit (memcheck's verdict
+ *                         is what test_reachability.c compares with)
+ *   1015 holder           held by a global, holds 1016                reachable
+ *   1016 held             held by the reachable 1015                  reachable
+ *   1017 xor              pointer stored XOR-ed with a constant       definite
+ *   1018 interior parent  only an interior pointer, points to 1019    possible
+ *   1019 behind interior  start pointer from a possibly lost block    possible
+ * The sites run in a function of their own and the stack below it is then wiped, so no
+ * stale copy of a pointer survives in a dead frame (memcheck's own leak tests do the
+ * same). No stdio: its buffer would be a block of libc's.
+ */
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+struct node {
+	struct node *next;
+	char payload[];
+};
+
+static void *g_tree;
+static char *g_interior;
+static struct node *g_holder;
+static uintptr_t g_xor;
+static char *g_interior_parent;
+static int g_ready[2];
+static int g_block[2];
+
+static __attribute__((noinline)) struct node *new_node(size_t size, struct node *next)
+{
+	struct node *node = calloc(1, size);
+	node->next = next;
+	return node;
+}
+
+static __attribute__((noinline)) void lose_simple(void)
+{
+	void *overwritten = malloc(1001);
+	memset(overwritten, 0, 1001);
+	overwritten = NULL;
+	struct node *parent = new_node(1002, new_node(1003, NULL));
+	parent = NULL;
+	(void)overwritten;
+	(void)parent;
+}
+
+static __attribute__((noinline)) void lose_list_and_cycle(void)
+{
+	struct node *head = new_node(1005, new_node(1006, new_node(1006, new_node(1006, NULL))));
+	head = NULL;
+	struct node *first = new_node(1007, NULL);
+	struct node *second = new_node(1007, first);
+	struct node *third = new_node(1007, second);
+	first->next = third;
+	first = second = third = NULL;
+	(void)head;
+}
+
+static __attribute__((noinline)) void keep_tree(void)
+{
+	struct node *leaves[4];
+	for (int i = 0; i < 4; i++)
+		leaves[i] = new_node(1012, NULL);
+	struct node *left = new_node(1011, leaves[0]), *right = new_node(1011, leaves[2]);
+	leaves[0]->next = leaves[1];
+	leaves[2]->next = leaves[3];
+	left->next = leaves[0];
+	struct node *root = calloc(1, 1010);
+	((struct node **)root)[0] = left;
+	((struct node **)root)[1] = right;
+	g_tree = root;
+	memset(leaves, 0, sizeof(leaves));
+}
+
+static __attribute__((noinline)) void hide_and_hold(void)
+{
+	g_interior = (char *)calloc(1, 1013) + 40;
+	g_holder = new_node(1015, new_node(1016, NULL));
+	g_xor = (uintptr_t)calloc(1, 1017) ^ (uintptr_t)0x5a5a5a5a5a5a5a5aull;
+	struct node *behind = new_node(1019, NULL);
+	g_interior_parent = (char *)new_node(1018, behind) + 40;
+}
+
+/* Keeps its block in a local only, then blocks in read() until the process exits. */
+static void *holder_thread(void *arg)
+{
+	(void)arg;
+	void *volatile local = calloc(1, 1014);
+	/* The thread's last recorded event must not be that block (the recorder keeps the
+	 * last address in its TLS, which is not scanned, but be sure). */
+	free(malloc(8));
+	char byte = 1;
+	if (write(g_ready[1], &byte, 1) != 1)
+		abort();
+	while (read(g_block[0], &byte, 1) != 0)
+		;
+	return local;
+}
+
+static __attribute__((noinline)) void start_holder(void)
+{
+	pthread_t thread;
+	char byte;
+	if (pipe(g_ready) || pipe(g_block) || pthread_create(&thread, NULL, holder_thread, NULL))
+		abort();
+	if (read(g_ready[0], &byte, 1) != 1)
+		abort();
+}
+
+/* Overwrites the stack below the caller, where the sites' frames were. */
+static __attribute__((noinline)) void wipe_stack(void)
+{
+	volatile char area[64 * 1024];
+	memset((char *)area, 0, sizeof(area));
+}
+
+int main(int argc, char **argv)
+{
+	(void)argv;
+	lose_simple();
+	lose_list_and_cycle();
+	keep_tree();
+	hide_and_hold();
+	if (argc < 2) /* "nothread": the thread case is left out */
+		start_holder();
+	wipe_stack();
+	exit(0);
+}
