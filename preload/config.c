@@ -6,7 +6,12 @@
  *   MEMPROF_QUIET=1     no line on stderr at exit
  *   MEMPROF_SAMPLE_BYTES=N  sample allocations, one per N bytes on average (suffixes
  *                       k, m, g in powers of 1024); 0 or unset: record every call
+ *   MEMPROF_SNAPSHOT_MS=N   a memory snapshot every N milliseconds (default: none)
+ *   MEMPROF_SNAPSHOT_SIGNAL=SIGUSR2  a snapshot whenever that signal arrives (a name with
+ *                       or without SIG, or a number; default: none)
+ *   MEMPROF_SNAPSHOT_EXIT=0 no snapshot at exit (default: one)
  */
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -53,6 +58,60 @@ static uint64_t parse_bytes(const char *text)
 	return *text ? 0 : value;
 }
 
+/* A decimal number below `limit`, else 0. */
+static uint64_t parse_number(const char *text, uint64_t limit)
+{
+	uint64_t value = 0;
+	if (!*text)
+		return 0;
+	for (; *text; text++) {
+		if (*text < '0' || *text > '9')
+			return 0;
+		value = value * 10 + (uint64_t)(*text - '0');
+		if (value >= limit)
+			return 0;
+	}
+	return value;
+}
+
+/* "SIGUSR2", "USR2", "12", "SIGRTMIN+3": a signal number, 0 if unknown. SIGKILL and
+ * SIGSTOP cannot be caught and are refused. */
+static int parse_signal(const char *text)
+{
+	static const struct { const char *name; int number; } names[] = {
+		{ "USR1", SIGUSR1 }, { "USR2", SIGUSR2 }, { "HUP", SIGHUP }, { "INT", SIGINT },
+		{ "QUIT", SIGQUIT }, { "TERM", SIGTERM }, { "ALRM", SIGALRM }, { "PWR", SIGPWR },
+		{ "URG", SIGURG }, { "WINCH", SIGWINCH }, { "TTIN", SIGTTIN }, { "TTOU", SIGTTOU },
+	};
+	if (strncmp(text, "SIG", 3) == 0)
+		text += 3;
+	if (*text >= '0' && *text <= '9') {
+		int number = (int)parse_number(text, 65);
+		return number == SIGKILL || number == SIGSTOP ? 0 : number;
+	}
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strcmp(text, names[i].name) == 0)
+			return names[i].number;
+	if (strncmp(text, "RTMIN+", 6) == 0) {
+		int offset = (int)parse_number(text + 6, 32);
+		return SIGRTMIN + offset <= SIGRTMAX ? SIGRTMIN + offset : 0;
+	}
+	return strcmp(text, "RTMIN") == 0 ? SIGRTMIN : 0;
+}
+
+static void config_snapshots(void)
+{
+	char value[64];
+	mp_config.snapshot_ms = 0;
+	if (mp_env_get("MEMPROF_SNAPSHOT_MS", value, sizeof(value)))
+		mp_config.snapshot_ms = (uint32_t)parse_number(value, 1u << 31);
+	mp_config.snapshot_signal = 0;
+	if (mp_env_get("MEMPROF_SNAPSHOT_SIGNAL", value, sizeof(value)))
+		mp_config.snapshot_signal = parse_signal(value);
+	mp_config.snapshot_exit = !(mp_env_get("MEMPROF_SNAPSHOT_EXIT", value, sizeof(value)) &&
+				    strcmp(value, "0") == 0);
+}
+
 void mp_config_load(void)
 {
 	char value[64];
@@ -65,6 +124,7 @@ void mp_config_load(void)
 		mp_config.sample_bytes = parse_bytes(value);
 	if (mp_env_get("MEMPROF_MAX_FRAMES", value, sizeof(value)))
 		mp_config.max_frames = parse_frames(value);
+	config_snapshots();
 	if (!mp_env_get("MEMPROF_OUTPUT", mp_config.output_pattern,
 			sizeof(mp_config.output_pattern)) ||
 	    !mp_config.output_pattern[0])

@@ -68,7 +68,7 @@ void mp_announce_end(enum mp_end_state state, int status)
 {
 	if (__atomic_load_n(&mp_state, __ATOMIC_ACQUIRE) == MP_STATE_UNINIT)
 		return;
-	if (state == MP_END_EXIT || state == MP_END_EXIT_NOW)
+	if (state == MP_END_EXIT_NOW)
 		mp_snapshot_take(MP_SNAP_EXIT); /* before the end state: the trace ends after it */
 	mp_trace_file_set_end(state, status);
 	if (state == MP_END_RUNNING || mp_config.quiet || announced)
@@ -82,6 +82,9 @@ void mp_announce_end(enum mp_end_state state, int status)
 static void on_exit_hook(int status, void *unused)
 {
 	(void)unused;
+	/* The snapshot first: the leak scan reads every live block, and reading a page never
+	 * written maps the kernel's zero page there, which pagemap reports as present. */
+	mp_snapshot_take(MP_SNAP_EXIT);
 	mp_leak_scan_at_exit(); /* leak_scan.c: classify what is still allocated */
 	mp_announce_end(MP_END_EXIT, status);
 }

@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -134,16 +135,71 @@ int mp_str_append(char *dst, size_t cap, const char *src)
 	return 0;
 }
 
-/* Raw syscalls, not mmap(3): our own mmap is interposed and must not see our memory. */
+/* Our own anonymous regions, so that memory snapshots can tell the program's memory from
+ * the profiler's. A fixed table claimed by compare-and-swap: mp_map_anon is called on slow
+ * paths only (a new stack level, a bigger chunk registry, snapshot buffers), a few dozen
+ * regions live at once. A region that finds the table full is simply not listed. */
+#define OWN_REGIONS_MAX 256
+#ifndef PR_SET_VMA
+#define PR_SET_VMA 0x53564d41
+#define PR_SET_VMA_ANON_NAME 0
+#endif
+static struct mp_own_region own_regions[OWN_REGIONS_MAX];
+
+static void own_add(void *addr, size_t len)
+{
+	for (int i = 0; i < OWN_REGIONS_MAX; i++) {
+		uint64_t expected = 0;
+		if (__atomic_compare_exchange_n(&own_regions[i].start, &expected,
+						(uint64_t)(uintptr_t)addr, 0, __ATOMIC_ACQ_REL,
+						__ATOMIC_RELAXED)) {
+			__atomic_store_n(&own_regions[i].length, (uint64_t)len, __ATOMIC_RELEASE);
+			return;
+		}
+	}
+}
+
+static void own_remove(void *addr)
+{
+	for (int i = 0; i < OWN_REGIONS_MAX; i++) {
+		if (__atomic_load_n(&own_regions[i].start, __ATOMIC_ACQUIRE) == (uint64_t)(uintptr_t)addr) {
+			__atomic_store_n(&own_regions[i].length, 0, __ATOMIC_RELEASE);
+			__atomic_store_n(&own_regions[i].start, 0, __ATOMIC_RELEASE);
+			return;
+		}
+	}
+}
+
+size_t mp_own_regions(struct mp_own_region *out, size_t max)
+{
+	size_t count = 0;
+	for (int i = 0; i < OWN_REGIONS_MAX && count < max; i++) {
+		uint64_t start = __atomic_load_n(&own_regions[i].start, __ATOMIC_ACQUIRE);
+		uint64_t length = __atomic_load_n(&own_regions[i].length, __ATOMIC_ACQUIRE);
+		if (start && length)
+			out[count++] = (struct mp_own_region){ start, length };
+	}
+	return count;
+}
+
+/* Raw syscalls, not mmap(3): our own mmap is interposed and must not see our memory. The
+ * region is also named "[anon:memprof]" in /proc/PID/maps where the kernel supports it
+ * (Linux 5.17+ with CONFIG_ANON_VMA_NAME), for whoever looks at the process with other
+ * tools; the name also keeps the kernel from merging it with the program's mappings. */
 void *mp_map_anon(size_t len)
 {
 	void *addr = (void *)syscall(SYS_mmap, NULL, len, PROT_READ | PROT_WRITE,
 				     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	return addr == MAP_FAILED ? NULL : addr;
+	if (addr == MAP_FAILED)
+		return NULL;
+	syscall(SYS_prctl, PR_SET_VMA, PR_SET_VMA_ANON_NAME, addr, len, "memprof");
+	own_add(addr, len);
+	return addr;
 }
 
 void mp_unmap(void *addr, size_t len)
 {
+	own_remove(addr);
 	syscall(SYS_munmap, addr, len);
 }
 

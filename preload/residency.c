@@ -1,0 +1,119 @@
+/* residency.c: the state of every page of a mapping, from /proc/self/pagemap, run-length
+ * encoded into RESIDENCY records (trace_format.h).
+ *
+ * pagemap holds 8 bytes per virtual page: bit 63 "present in RAM", bit 62 "swapped"; the
+ * frame numbers are zeroed for unprivileged readers since Linux 4.0 but these flags remain
+ * (Documentation/admin-guide/mm/pagemap.rst). mincore(2) would answer "present" only,
+ * not "swapped", and only per page of a mapped file or anonymous range alike; pagemap
+ * answers both in one read. Runs are what make this cheap to store: a block written from
+ * its start is one or two runs whatever its size.
+ */
+#include <errno.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "memprof/varint.h"
+#include "smaps.h"
+
+#define PAGEMAP_PRESENT (1ull << 63)
+#define PAGEMAP_SWAPPED (1ull << 62)
+
+static void residency_emit(struct mp_residency_writer *writer)
+{
+	uint8_t *at = writer->body;
+	at = mp_put_u(at, writer->seq);
+	at = mp_put_u(at, writer->record_start);
+	at = mp_put_u(at, writer->run_count);
+	for (size_t i = 0; i < writer->runs_len; i++)
+		*at++ = writer->runs[i];
+	mp_record_extended(writer->thread, MP_REC_RESIDENCY, writer->body,
+			   (size_t)(at - writer->body));
+	writer->records++;
+	writer->record_start += writer->record_pages * writer->page_size;
+	writer->record_pages = 0;
+	writer->run_count = 0;
+	writer->runs_len = 0;
+}
+
+static void residency_close_run(struct mp_residency_writer *writer)
+{
+	if (writer->runs_len + MP_VARINT_MAX > writer->runs_cap)
+		residency_emit(writer);
+	uint8_t *at = mp_put_u(writer->runs + writer->runs_len,
+			       (writer->run_pages << 2) | writer->run_state);
+	writer->runs_len = (size_t)(at - writer->runs);
+	writer->run_count++;
+	writer->record_pages += writer->run_pages;
+	writer->run_pages = 0;
+}
+
+void mp_residency_flush(struct mp_residency_writer *writer)
+{
+	if (writer->run_pages)
+		residency_close_run(writer);
+	if (writer->run_count)
+		residency_emit(writer);
+}
+
+void mp_residency_add(struct mp_residency_writer *writer, uint64_t page_addr, uint64_t pages,
+		      unsigned state)
+{
+	if (!pages)
+		return;
+	if (writer->run_count == 0 && writer->run_pages == 0) {
+		writer->record_start = page_addr;
+		writer->record_pages = 0;
+	} else {
+		uint64_t covered = writer->record_pages + writer->run_pages;
+		if (page_addr != writer->record_start + covered * writer->page_size) {
+			mp_residency_flush(writer); /* not contiguous: a record of its own */
+			writer->record_start = page_addr;
+			writer->record_pages = 0;
+		}
+	}
+	if (writer->run_pages && state != writer->run_state)
+		residency_close_run(writer);
+	writer->run_state = state;
+	writer->run_pages += pages;
+}
+
+static unsigned residency_state(uint64_t entry)
+{
+	if (entry & PAGEMAP_PRESENT)
+		return MP_PAGE_PRESENT;
+	return entry & PAGEMAP_SWAPPED ? MP_PAGE_SWAPPED : MP_PAGE_ABSENT;
+}
+
+int mp_residency_range(struct mp_residency_writer *writer, uint64_t start, uint64_t end,
+		       int read_pages)
+{
+	uint64_t page = writer->page_size;
+	if (!read_pages) {
+		mp_residency_add(writer, start, (end - start) / page, MP_PAGE_ABSENT);
+		return 0;
+	}
+	if (writer->pagemap_fd < 0)
+		return -1;
+	for (uint64_t addr = start; addr < end;) {
+		uint64_t want = (end - addr) / page;
+		if (want > writer->pagemap_entries)
+			want = writer->pagemap_entries;
+		long got = syscall(SYS_pread64, writer->pagemap_fd, writer->pagemap, want * 8,
+				   (addr / page) * 8);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 8)
+			return -1;
+		uint64_t entries = (uint64_t)got / 8, run_from = 0;
+		for (uint64_t i = 1; i <= entries; i++) {
+			if (i < entries && residency_state(writer->pagemap[i]) ==
+					   residency_state(writer->pagemap[run_from]))
+				continue;
+			mp_residency_add(writer, addr + run_from * page, i - run_from,
+					 residency_state(writer->pagemap[run_from]));
+			run_from = i;
+		}
+		addr += entries * page;
+	}
+	return 0;
+}

@@ -1,0 +1,179 @@
+/* smaps.c: parsing /proc/self/smaps into one mp_smaps_entry per mapping, without malloc.
+ *
+ * The file is read in blocks into a caller's buffer and cut into lines; a header line
+ * starts a mapping and the "Key: value kB" lines after it fill its figures. The entry is
+ * handed to the callback when the next header (or the end of the file) shows it is
+ * complete. A line longer than the buffer (a path near PATH_MAX in a small buffer) is
+ * dropped as a whole, as libbpf's /proc parsers do. See proc(5), "/proc/pid/smaps".
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "smaps.h"
+
+static int smaps_hex(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+/* Parses hex digits at *at; returns the number of digits read. */
+static int smaps_parse_hex(const char **at, const char *end, uint64_t *value)
+{
+	int digits = 0;
+	*value = 0;
+	for (; *at < end && smaps_hex(**at) >= 0; (*at)++, digits++)
+		*value = (*value << 4) | (uint64_t)smaps_hex(**at);
+	return digits;
+}
+
+static const char *smaps_skip_field(const char *at, const char *end)
+{
+	while (at < end && *at != ' ')
+		at++;
+	while (at < end && *at == ' ')
+		at++;
+	return at;
+}
+
+/* A header line:
+ *   55d0c0a00000-55d0c0a21000 rw-p 00000000 00:00 0                          [heap]
+ *   7f1c2a400000-7f1c2a428000 r--p 00000000 fd:01 1312234                    /usr/lib/x86_64-linux-gnu/libc.so.6
+ * Returns 0 if it is one (entry filled, figures cleared), -1 if not. */
+static int smaps_header(struct mp_smaps_entry *entry, const char *line, size_t len)
+{
+	const char *at = line, *end = line + len;
+	uint64_t start, stop, offset;
+	if (!smaps_parse_hex(&at, end, &start) || at >= end || *at++ != '-' ||
+	    !smaps_parse_hex(&at, end, &stop) || at + 6 > end || *at++ != ' ')
+		return -1;
+	uint32_t perms = 0;
+	perms |= at[0] == 'r' ? MP_PERM_READ : 0;
+	perms |= at[1] == 'w' ? MP_PERM_WRITE : 0;
+	perms |= at[2] == 'x' ? MP_PERM_EXEC : 0;
+	perms |= at[3] == 's' ? MP_PERM_SHARED : 0;
+	at = smaps_skip_field(at, end);
+	if (!smaps_parse_hex(&at, end, &offset))
+		return -1;
+	at = smaps_skip_field(at, end); /* offset */
+	at = smaps_skip_field(at, end); /* device */
+	at = smaps_skip_field(at, end); /* inode, then the padding before the path */
+	memset(entry->figures, 0, sizeof(entry->figures));
+	entry->start = start;
+	entry->end = stop;
+	entry->offset = offset;
+	entry->perms = perms;
+	size_t path_len = (size_t)(end - at);
+	if (path_len >= sizeof(entry->path))
+		path_len = sizeof(entry->path) - 1;
+	memcpy(entry->path, at, path_len);
+	entry->path[path_len] = '\0';
+	return 0;
+}
+
+static const struct {
+	const char *name;
+	enum mp_smaps_key key;
+} smaps_keys[] = {
+	{ "Rss:", MP_SMAPS_RSS },
+	{ "Pss:", MP_SMAPS_PSS },
+	{ "Shared_Clean:", MP_SMAPS_SHARED_CLEAN },
+	{ "Shared_Dirty:", MP_SMAPS_SHARED_DIRTY },
+	{ "Private_Clean:", MP_SMAPS_PRIVATE_CLEAN },
+	{ "Private_Dirty:", MP_SMAPS_PRIVATE_DIRTY },
+	{ "Referenced:", MP_SMAPS_REFERENCED },
+	{ "Anonymous:", MP_SMAPS_ANONYMOUS },
+	{ "AnonHugePages:", MP_SMAPS_ANON_HUGE },
+	{ "ShmemPmdMapped:", MP_SMAPS_SHMEM_PMD },
+	{ "FilePmdMapped:", MP_SMAPS_FILE_PMD },
+	{ "Swap:", MP_SMAPS_SWAP },
+	{ "SwapPss:", MP_SMAPS_SWAP_PSS },
+	{ "Locked:", MP_SMAPS_LOCKED },
+};
+
+/* A figure line, "Private_Dirty:        12 kB"; unknown keys are ignored. */
+static void smaps_figure(struct mp_smaps_entry *entry, const char *line, size_t len)
+{
+	for (size_t i = 0; i < sizeof(smaps_keys) / sizeof(smaps_keys[0]); i++) {
+		size_t name_len = strlen(smaps_keys[i].name);
+		if (len < name_len || memcmp(line, smaps_keys[i].name, name_len) != 0)
+			continue;
+		const char *at = line + name_len, *end = line + len;
+		uint64_t value = 0;
+		while (at < end && *at == ' ')
+			at++;
+		for (; at < end && *at >= '0' && *at <= '9'; at++)
+			value = value * 10 + (uint64_t)(*at - '0');
+		entry->figures[smaps_keys[i].key] = value * 1024; /* always kB */
+		return;
+	}
+}
+
+void mp_smaps_begin(struct mp_smaps_parser *parser, mp_smaps_fn fn, void *context)
+{
+	parser->fn = fn;
+	parser->context = context;
+	parser->open = 0;
+	parser->count = 0;
+}
+
+void mp_smaps_line(struct mp_smaps_parser *parser, const char *line, size_t len)
+{
+	if (len && smaps_hex(line[0]) >= 0) {
+		if (parser->open)
+			parser->fn(&parser->entry, parser->context);
+		parser->open = smaps_header(&parser->entry, line, len) == 0;
+		parser->count += parser->open;
+	} else if (parser->open) {
+		smaps_figure(&parser->entry, line, len);
+	}
+}
+
+long mp_smaps_end(struct mp_smaps_parser *parser)
+{
+	if (parser->open)
+		parser->fn(&parser->entry, parser->context);
+	parser->open = 0;
+	return (long)parser->count;
+}
+
+long mp_smaps_read(struct mp_smaps_parser *parser, char *buf, size_t buf_len)
+{
+	int fd = (int)syscall(SYS_openat, AT_FDCWD, "/proc/self/smaps", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	size_t have = 0;
+	int dropping = 0; /* inside a line longer than the buffer */
+	for (;;) {
+		ssize_t got = syscall(SYS_read, fd, buf + have, buf_len - have);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got <= 0)
+			break;
+		have += (size_t)got;
+		size_t start = 0;
+		for (size_t i = 0; i < have; i++) {
+			if (buf[i] != '\n')
+				continue;
+			if (!dropping)
+				mp_smaps_line(parser, buf + start, i - start);
+			dropping = 0;
+			start = i + 1;
+		}
+		if (start == 0 && have == buf_len) {
+			dropping = 1;
+			have = 0;
+			continue;
+		}
+		memmove(buf, buf + start, have - start);
+		have -= start;
+	}
+	syscall(SYS_close, fd);
+	return mp_smaps_end(parser);
+}
