@@ -72,7 +72,7 @@ static int live_blocks_grow(struct mp_live_blocks *map)
 
 int mp_live_blocks_insert(struct mp_live_blocks *map, const struct mp_live_block *block)
 {
-	if (!map->slots || (map->count + 1) * 8 > (map->mask + 1) * 5) {
+	if (!map->slots || (map->count + 1) * 2 > map->mask + 1) {
 		int err = live_blocks_grow(map);
 		if (err)
 			return err;
@@ -119,7 +119,7 @@ struct mp_live_block *mp_live_blocks_upsert(struct mp_live_blocks *map, uint64_t
 {
 	size_t i;
 
-	if (!map->slots || (map->count + 1) * 8 > (map->mask + 1) * 5) {
+	if (!map->slots || (map->count + 1) * 2 > map->mask + 1) {
 		if (live_blocks_grow(map))
 			return NULL;
 	}
