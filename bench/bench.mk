@@ -13,3 +13,9 @@ bench-sampling: all $(BUILD)/bench/alloc_bench $(BUILD)/bench/runner $(BUILD)/te
 	@BUILD=$(BUILD) bench/sampling.sh
 
 .PHONY: bench-sampling
+
+# The exit-time leak scan on a 1 GiB heap of small blocks (bench/leak_scan.sh).
+bench-leakscan: all $(BUILD)/bench/leak_scan_bench $(BUILD)/memprof
+	@BUILD=$(BUILD) bench/leak_scan.sh
+
+.PHONY: bench-leakscan

@@ -1,0 +1,201 @@
+/* test_leak_scan.c: memcheck's leak classes computed on synthetic memory (no process
+ * scan needed: blocks and roots are arrays of this test), and the live set rebuilt from a
+ * trace the recorder wrote. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+
+#include <cmocka.h>
+
+#include "leak_scan.h"
+#include "recorder_fixture.h"
+
+#define BLOCK_WORDS 8  /* each synthetic block is 64 bytes */
+#define MAX_BLOCKS 16
+
+/* The "heap": blocks laid out one after another, 8-byte aligned. */
+static uint64_t heap[MAX_BLOCKS][BLOCK_WORDS];
+static uint64_t roots[16];
+
+struct scene {
+	struct mp_leak_block blocks[MAX_BLOCKS];
+	uint8_t state[MAX_BLOCKS];
+	uint32_t work[2 * MAX_BLOCKS + 1];
+	size_t count;
+};
+
+static uint64_t at(int block, int byte)
+{
+	return (uint64_t)(uintptr_t)&heap[block][0] + (uint64_t)byte;
+}
+
+/* Block i is heap[i]; roots[] is the only root. */
+static void scene_classify(struct scene *scene, size_t count)
+{
+	struct mp_leak_classifier c;
+	scene->count = count;
+	for (size_t i = 0; i < count; i++)
+		scene->blocks[i] = (struct mp_leak_block){ at((int)i, 0), sizeof(heap[0]) };
+	mp_leak_classify_init(&c, scene->blocks, count, scene->state, scene->work);
+	mp_leak_classify_root(&c, (uint64_t)(uintptr_t)roots,
+			      (uint64_t)(uintptr_t)roots + sizeof(roots));
+	mp_leak_classify_finish(&c);
+}
+
+static unsigned kind(const struct scene *scene, int block)
+{
+	return mp_leak_kind_of(scene->state[block]);
+}
+
+static void reset(void **state)
+{
+	(void)state;
+	memset(heap, 0, sizeof(heap));
+	memset(roots, 0, sizeof(roots));
+}
+
+static void test_leak_classify_start_pointer_from_root_is_reachable(void **state)
+{
+	reset(state);
+	struct scene scene = { 0 };
+	roots[3] = at(0, 0);
+	heap[0][5] = at(1, 0); /* and what it points to */
+	scene_classify(&scene, 3);
+	assert_int_equal(kind(&scene, 0), MP_LEAK_KIND_REACHABLE);
+	assert_int_equal(kind(&scene, 1), MP_LEAK_KIND_REACHABLE);
+	assert_int_equal(kind(&scene, 2), MP_LEAK_KIND_DEFINITE);
+}
+
+static void test_leak_classify_interior_pointer_only_is_possible(void **state)
+{
+	reset(state);
+	struct scene scene = { 0 };
+	roots[0] = at(0, 40);
+	heap[0][7] = at(1, 0); /* a start pointer, but from a possibly lost block */
+	scene_classify(&scene, 2);
+	assert_int_equal(kind(&scene, 0), MP_LEAK_KIND_POSSIBLE);
+	assert_int_equal(kind(&scene, 1), MP_LEAK_KIND_POSSIBLE);
+}
+
+static void test_leak_classify_possible_block_upgraded_by_a_start_pointer(void **state)
+{
+	reset(state);
+	struct scene scene = { 0 };
+	roots[0] = at(0, 8);   /* interior first: 0 and 1 possible ... */
+	heap[0][0] = at(1, 0);
+	roots[9] = at(0, 0);   /* ... then a start pointer: both reachable after all */
+	scene_classify(&scene, 2);
+	assert_int_equal(kind(&scene, 0), MP_LEAK_KIND_REACHABLE);
+	assert_int_equal(kind(&scene, 1), MP_LEAK_KIND_REACHABLE);
+}
+
+static void test_leak_classify_lost_parent_definite_child_indirect(void **state)
+{
+	reset(state);
+	struct scene scene = { 0 };
+	heap[1][0] = at(0, 0); /* the parent at the higher address points down */
+	heap[0][2] = at(2, 16); /* and the child into a grandchild's interior */
+	scene_classify(&scene, 3);
+	assert_int_equal(kind(&scene, 1), MP_LEAK_KIND_DEFINITE);
+	assert_int_equal(kind(&scene, 0), MP_LEAK_KIND_INDIRECT);
+	assert_int_equal(kind(&scene, 2), MP_LEAK_KIND_INDIRECT);
+}
+
+static void test_leak_classify_cycle_has_one_definite_leader(void **state)
+{
+	reset(state);
+	struct scene scene = { 0 };
+	heap[0][0] = at(2, 0);
+	heap[2][0] = at(1, 0);
+	heap[1][0] = at(0, 0);
+	scene_classify(&scene, 3);
+	assert_int_equal(kind(&scene, 0), MP_LEAK_KIND_DEFINITE);
+	assert_int_equal(kind(&scene, 1), MP_LEAK_KIND_INDIRECT);
+	assert_int_equal(kind(&scene, 2), MP_LEAK_KIND_INDIRECT);
+}
+
+static void test_leak_classify_unaligned_and_outside_words_ignored(void **state)
+{
+	reset(state);
+	struct scene scene = { 0 };
+	uint64_t value = at(0, 0);
+	memcpy((char *)roots + 3, &value, sizeof(value)); /* not 8-byte aligned */
+	roots[8] = at(1, 64);                               /* one past the end */
+	scene_classify(&scene, 2);
+	assert_int_equal(kind(&scene, 0), MP_LEAK_KIND_DEFINITE);
+	assert_int_equal(kind(&scene, 1), MP_LEAK_KIND_DEFINITE);
+}
+
+static void test_leak_classify_noscan_block_contents_not_followed(void **state)
+{
+	reset(state);
+	struct scene scene = { 0 };
+	roots[0] = at(0, 0);
+	heap[0][0] = at(1, 0);
+	scene.state[0] = MP_LEAK_NOSCAN;
+	scene_classify(&scene, 2);
+	assert_int_equal(kind(&scene, 0), MP_LEAK_KIND_REACHABLE);
+	assert_int_equal(kind(&scene, 1), MP_LEAK_KIND_DEFINITE);
+}
+
+static void test_leak_find_zero_size_block_holds_its_first_byte(void **state)
+{
+	(void)state;
+	struct mp_leak_block blocks[2] = { { 0x1000, 0 }, { 0x1010, 16 } };
+	uint8_t states[2] = { 0 };
+	uint32_t work[5];
+	struct mp_leak_classifier c;
+	mp_leak_classify_init(&c, blocks, 2, states, work);
+	assert_int_equal(mp_leak_find(&c, 0x1000), 0);
+	assert_int_equal(mp_leak_find(&c, 0x1001), SIZE_MAX);
+	assert_int_equal(mp_leak_find(&c, 0x101f), 1);
+	assert_int_equal(mp_leak_find(&c, 0x1020), SIZE_MAX);
+	assert_int_equal(mp_leak_find(&c, 0xfff), SIZE_MAX);
+}
+
+/* The live set from a real trace: frees, a realloc that moves, one in place, and an
+ * address reused after its free. */
+static void test_leak_live_blocks_last_event_wins(void **state)
+{
+	(void)state;
+	const char *path = fixture_start();
+	mp_alloc_done(MP_REC_MALLOC, (void *)0x10000, 100);
+	mp_alloc_done(MP_REC_MALLOC, (void *)0x20000, 200);
+	mp_record_free((void *)0x10000);
+	mp_alloc_done(MP_REC_CALLOC, (void *)0x10000, 300); /* reused */
+	mp_alloc_done(MP_REC_MALLOC, (void *)0x30000, 400);
+	mp_record_realloc((void *)0x30000, (void *)0x40000, 500, mp_now_ns());
+	mp_alloc_done(MP_REC_MALLOC, (void *)0x50000, 600);
+	mp_record_realloc((void *)0x50000, (void *)0x50000, 700, mp_now_ns());
+	mp_alloc_done(MP_REC_MALLOC, (void *)0x60000, 800);
+	mp_record_free((void *)0x60000);
+	struct mp_leak_block *blocks;
+	size_t count, bytes;
+	uint64_t sampled = 1;
+	assert_int_equal(mp_leak_live_blocks(path, &blocks, &count, &bytes, &sampled), 0);
+	assert_int_equal(sampled, 0);
+	assert_int_equal(count, 4);
+	const struct mp_leak_block expected[] = {
+		{ 0x10000, 300 }, { 0x20000, 200 }, { 0x40000, 500 }, { 0x50000, 700 } };
+	for (size_t i = 0; i < 4; i++) {
+		assert_int_equal(blocks[i].addr, expected[i].addr);
+		assert_int_equal(blocks[i].size, expected[i].size);
+	}
+	mp_unmap(blocks, bytes);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_leak_classify_start_pointer_from_root_is_reachable),
+		cmocka_unit_test(test_leak_classify_interior_pointer_only_is_possible),
+		cmocka_unit_test(test_leak_classify_possible_block_upgraded_by_a_start_pointer),
+		cmocka_unit_test(test_leak_classify_lost_parent_definite_child_indirect),
+		cmocka_unit_test(test_leak_classify_cycle_has_one_definite_leader),
+		cmocka_unit_test(test_leak_classify_unaligned_and_outside_words_ignored),
+		cmocka_unit_test(test_leak_classify_noscan_block_contents_not_followed),
+		cmocka_unit_test(test_leak_find_zero_size_block_holds_its_first_byte),
+		cmocka_unit_test(test_leak_live_blocks_last_event_wins),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
