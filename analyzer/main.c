@@ -11,6 +11,7 @@
 #include <jansson.h>
 
 #include "report.h"
+#include "report_memory.h"
 #include "run.h"
 
 #define EXIT_LEAKS 1
@@ -36,6 +37,7 @@ static const char main_usage[] =
 	"       memprof leaks [--json] [--show-reachable] [--suppressions FILE]\n"
 	"                     [--fail-on-leak[=KIND,...]] TRACE...\n"
 	"       memprof flamegraph [--json] [--metric allocated|leaked|peak|calls] TRACE...\n"
+	"       memprof memory [--json] [--snapshot exit|peak|N] TRACE...\n"
 	"See docs/usage.md.\n";
 
 static int main_usage_error(const char *fmt, const char *what)
@@ -243,6 +245,8 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(argv[1], "run") == 0)
 		return main_run(argc - 2, argv + 2);
+	if (strcmp(argv[1], "memory") == 0)
+		return mp_memory_main(argc - 2, argv + 2);
 	if (strcmp(argv[1], "report") == 0)
 		opts.command = MAIN_REPORT;
 	else if (strcmp(argv[1], "leaks") == 0)

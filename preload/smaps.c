@@ -145,7 +145,11 @@ long mp_smaps_end(struct mp_smaps_parser *parser)
 
 long mp_smaps_read(struct mp_smaps_parser *parser, char *buf, size_t buf_len)
 {
-	int fd = (int)syscall(SYS_openat, AT_FDCWD, "/proc/self/smaps", O_RDONLY | O_CLOEXEC);
+	/* thread-self, not self: once the main thread has called pthread_exit, /proc/self is
+	 * a zombie without an address space and its smaps is empty. */
+	int fd = (int)syscall(SYS_openat, AT_FDCWD, "/proc/thread-self/smaps", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		fd = (int)syscall(SYS_openat, AT_FDCWD, "/proc/self/smaps", O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
 	size_t have = 0;

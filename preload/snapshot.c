@@ -158,7 +158,7 @@ static void context_status(struct snapshot_run *run, struct context_list *list)
 		{ "Threads", MP_SNAPK_THREADS },
 	};
 	uint64_t value;
-	if (context_read(run, "/proc/self/status"))
+	if (context_read(run, "/proc/thread-self/status") || context_read(run, "/proc/self/status"))
 		for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
 			if (context_field(run->scratch->file_buf, fields[i].name, &value))
 				context_put(list, fields[i].key, value);
@@ -471,9 +471,12 @@ static void snapshot_write(struct mp_thread *thread, enum mp_snapshot_reason rea
 		.thread = thread, .seq = run.seq, .page_size = run.page_size,
 		.pagemap = scratch->pagemap, .pagemap_entries = PAGEMAP_ENTRIES,
 		.runs = scratch->runs, .runs_cap = RUNS_BYTES, .body = scratch->residency_body,
-		.pagemap_fd = (int)syscall(SYS_openat, AT_FDCWD, "/proc/self/pagemap",
+		.pagemap_fd = (int)syscall(SYS_openat, AT_FDCWD, "/proc/thread-self/pagemap",
 					   O_RDONLY | O_CLOEXEC),
 	};
+	if (run.residency.pagemap_fd < 0)
+		run.residency.pagemap_fd = (int)syscall(SYS_openat, AT_FDCWD, "/proc/self/pagemap",
+							O_RDONLY | O_CLOEXEC);
 	mp_smaps_begin(&scratch->parser, snapshot_mapping, &run);
 	mp_smaps_read(&scratch->parser, scratch->smaps_buf, SMAPS_BUF_BYTES);
 	if (run.residency.pagemap_fd >= 0)

@@ -1,0 +1,57 @@
+/* memory.h: `memprof memory`: a trace's snapshots joined with its replayed heap.
+ *
+ * The glue between the reader, the snapshots (snapshot.h), the heap model replayed up to
+ * each snapshot's time, and the computation (residency.h). The trace is analyzed once as
+ * every command does (mp_analysis_run, for symbolization and the end state), then
+ * rewound and replayed again, pausing at every snapshot: the timeline needs the live heap
+ * at each, the chosen one its live blocks.
+ */
+#ifndef MEMPROF_MEMORY_H
+#define MEMPROF_MEMORY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "analyze.h"
+#include "residency.h"
+#include "snapshot.h"
+
+enum mp_memory_pick {
+	MP_PICK_DEFAULT, /* the exit snapshot, else the last one */
+	MP_PICK_EXIT,    /* the last snapshot taken at exit */
+	MP_PICK_PEAK,    /* the one with the highest RSS (the earliest of equals) */
+	MP_PICK_INDEX,   /* the index'th in time order, 1-based */
+};
+
+/* One snapshot on the timeline. */
+struct mp_memory_point {
+	uint32_t reason;
+	int complete;
+	uint64_t time_ns;          /* since the trace started */
+	uint64_t rss, virt;        /* VmRSS and VmSize, else the sums of smaps */
+	uint64_t heap_live_bytes, heap_live_blocks; /* replayed at its time */
+	uint64_t cost_ns;
+};
+
+struct mp_memory_report {
+	struct mp_analysis analysis;
+	struct mp_snapshot_table snapshots;
+	uint64_t bad_records;       /* snapshot records that did not decode */
+	size_t selected;            /* index into snapshots */
+	struct mp_memory_point *timeline; /* one per snapshot, in time order */
+	struct mp_memory_result result;   /* of the selected snapshot */
+};
+
+/* Analyzes `path` and computes the report for the picked snapshot. Returns 0, or a
+ * negative code with one line in err (the trace cannot be read, has no snapshot, or the
+ * pick names none); *report is then empty. */
+int mp_memory_report_run(const char *path, enum mp_memory_pick pick, size_t index,
+			 struct mp_memory_report *report, char *err, size_t err_len);
+void mp_memory_report_destroy(struct mp_memory_report *report);
+
+/* The selected snapshot. */
+const struct mp_snapshot *mp_memory_snapshot(const struct mp_memory_report *report);
+/* "exit", "peak", "interval", "signal" or "unknown". */
+const char *mp_memory_reason_name(uint32_t reason);
+
+#endif

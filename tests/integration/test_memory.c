@@ -1,0 +1,294 @@
+/* test_memory.c: `memprof memory --json` on programs whose resident memory is known.
+ *
+ * tests/progs/resident.c runs under libmemprof.so; each mode writes a known number of
+ * pages, and the per-stack committed and resident bytes from the exit snapshot must be
+ * exactly those (a malloc'd block starts 16 bytes into its page, so a block written from
+ * its start has at most one page more than written: "within one page per block"). Also:
+ * the fragmentation line, the kinds of a thread's stack and a file mapping, the timeline
+ * of interval and signal snapshots, and a process whose main thread calls pthread_exit
+ * still ending.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <cmocka.h>
+
+#include <jansson.h>
+
+#include "harness.h"
+
+#define MIB (1024ll * 1024ll)
+#define PAGE 4096ll
+
+static int64_t num(json_t *object, const char *key)
+{
+	json_t *value = json_object_get(object, key);
+	if (!json_is_integer(value))
+		fail_msg("key '%s' is not an integer in %s", key, json_dumps(object, JSON_COMPACT));
+	return json_integer_value(value);
+}
+
+static const char *str(json_t *object, const char *key)
+{
+	return json_string_value(json_object_get(object, key));
+}
+
+/* Runs resident MODE with the extra environment; it must exit 0 with one trace. */
+static void run_mode(const char *mode, const char *const *env, char trace[PATH_MAX])
+{
+	struct harness_run run;
+	const char *args[] = { mode, NULL };
+	assert_int_equal(harness_run("resident", args, env, &run), 0);
+	if (!WIFEXITED(run.status) || WEXITSTATUS(run.status) != 0)
+		fail_msg("resident %s: status %#x; stderr: %s", mode, run.status, run.stderr_text);
+	assert_int_equal(run.trace_count, 1);
+	snprintf(trace, PATH_MAX, "%s", run.traces[0]);
+}
+
+/* `memprof memory --json OPTIONS TRACE`, which must exit 0. */
+static json_t *memory_json(const char *options, const char *trace)
+{
+	char command[PATH_MAX * 2];
+	snprintf(command, sizeof(command), "'%s/memprof' memory --json %s '%s'",
+		 harness_build_dir(), options, trace);
+	FILE *pipe = popen(command, "r");
+	assert_non_null(pipe);
+	json_error_t error;
+	json_t *root = json_loadf(pipe, 0, &error);
+	int status = pclose(pipe);
+	if (!root || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		fail_msg("%s: status %#x, %s", command, status, root ? "" : error.text);
+	return root;
+}
+
+/* The one stack entry whose innermost frame is `function` with this source. */
+static json_t *stack_of(json_t *root, const char *function, const char *source)
+{
+	json_t *stacks = json_object_get(root, "stacks"), *entry, *found = NULL;
+	size_t index, matches = 0;
+	json_array_foreach(stacks, index, entry) {
+		const char *name = str(json_array_get(json_object_get(entry, "stack"), 0), "function");
+		if (name && strcmp(name, function) == 0 && strcmp(str(entry, "source"), source) == 0) {
+			found = entry;
+			matches++;
+		}
+	}
+	if (matches != 1)
+		fail_msg("%zu %s stacks of %s in %s", matches, source, function,
+			 json_dumps(stacks, JSON_COMPACT));
+	return found;
+}
+
+static json_t *kind_of(json_t *root, const char *kind)
+{
+	json_t *entry;
+	size_t index;
+	json_array_foreach(json_object_get(root, "mappings"), index, entry)
+		if (strcmp(str(entry, "kind"), kind) == 0)
+			return entry;
+	fail_msg("no mapping kind '%s'", kind);
+	return NULL;
+}
+
+static bool verdict_says(json_t *root, const char *words)
+{
+	json_t *line;
+	size_t index;
+	json_array_foreach(json_object_get(root, "verdict"), index, line)
+		if (strstr(json_string_value(line), words))
+			return true;
+	return false;
+}
+
+/* Every key of the documented minimum is there, with the right type. */
+static void assert_contract(json_t *root)
+{
+	json_t *snapshot = json_object_get(root, "snapshot"), *entry;
+	size_t index;
+	assert_non_null(str(snapshot, "reason"));
+	assert_true(num(snapshot, "time_ns") >= 0);
+	assert_true(num(root, "rss_bytes") > 0);
+	assert_true(num(root, "virt_bytes") >= num(root, "rss_bytes"));
+	assert_true(num(root, "heap_unexplained_bytes") >= 0);
+	json_array_foreach(json_object_get(root, "stacks"), index, entry) {
+		assert_true(num(entry, "committed_bytes") >= num(entry, "resident_bytes"));
+		num(entry, "swapped_bytes");
+		assert_true(num(entry, "blocks") > 0);
+		assert_true(json_is_array(json_object_get(entry, "stack")));
+	}
+	int64_t rss = 0;
+	json_array_foreach(json_object_get(root, "mappings"), index, entry) {
+		num(entry, "size_bytes");
+		num(entry, "pss_bytes");
+		num(entry, "swap_bytes");
+		rss += num(entry, "rss_bytes");
+	}
+	assert_int_equal(rss, num(root, "rss_bytes"));
+	assert_true(json_array_size(json_object_get(root, "timeline")) >= 1);
+	json_array_foreach(json_object_get(root, "timeline"), index, entry) {
+		num(entry, "time_ns");
+		num(entry, "rss_bytes");
+		num(entry, "heap_live_bytes");
+	}
+}
+
+static void test_memory_half_written_malloc_is_half_resident(void **state)
+{
+	(void)state;
+	char trace[PATH_MAX];
+	run_mode("half", NULL, trace);
+	json_t *root = memory_json("", trace);
+	assert_contract(root);
+	assert_string_equal(str(json_object_get(root, "snapshot"), "reason"), "exit");
+	json_t *entry = stack_of(root, "half_block", "malloc");
+	assert_int_equal(num(entry, "committed_bytes"), 512 * MIB);
+	assert_int_equal(num(entry, "blocks"), 1);
+	assert_in_range(num(entry, "resident_bytes"), 256 * MIB, 256 * MIB + PAGE);
+	assert_int_equal(num(entry, "swapped_bytes"), 0);
+	/* The largest gap is first, and the verdict names it. */
+	assert_ptr_equal(json_array_get(json_object_get(root, "stacks"), 0), entry);
+	assert_true(verdict_says(root, "committed 512.0 MiB of which 256.0 MiB is resident"));
+	json_decref(root);
+}
+
+static void test_memory_mmap_every_fourth_page_is_a_quarter_resident(void **state)
+{
+	(void)state;
+	char trace[PATH_MAX];
+	run_mode("quarter", NULL, trace);
+	json_t *root = memory_json("", trace);
+	assert_contract(root);
+	json_t *entry = stack_of(root, "quarter_mapping", "mmap");
+	assert_int_equal(num(entry, "committed_bytes"), 256 * MIB);
+	assert_int_equal(num(entry, "resident_bytes"), 64 * MIB);
+	assert_int_equal(num(entry, "blocks"), 1);
+	assert_true(num(root, "anon_program_rss_bytes") >= 64 * MIB);
+	json_decref(root);
+}
+
+static void test_memory_fully_written_block_is_all_resident(void **state)
+{
+	(void)state;
+	char trace[PATH_MAX];
+	run_mode("full", NULL, trace);
+	json_t *root = memory_json("--snapshot exit", trace);
+	assert_contract(root);
+	json_t *entry = stack_of(root, "full_block", "malloc");
+	assert_int_equal(num(entry, "committed_bytes"), 8 * MIB);
+	assert_int_equal(num(entry, "resident_bytes"), 8 * MIB);
+	json_decref(root);
+}
+
+/* 40000 written blocks of 1 KiB, 36000 freed: malloc keeps their pages (they are between
+ * live blocks, so it cannot give them back), and nothing live is in them. */
+static void test_memory_freed_small_blocks_show_as_fragmentation(void **state)
+{
+	(void)state;
+	char trace[PATH_MAX];
+	run_mode("frag", NULL, trace);
+	json_t *root = memory_json("", trace);
+	assert_contract(root);
+	json_t *entry = stack_of(root, "fragment", "malloc");
+	assert_int_equal(num(entry, "committed_bytes"), 4000 * 1024);
+	assert_int_equal(num(entry, "resident_bytes"), 4000 * 1024);
+	assert_int_equal(num(entry, "blocks"), 4000);
+	int64_t freed = 36000 * 1024;
+	assert_true(num(root, "heap_unexplained_bytes") >= freed);
+	assert_true(num(root, "heap_unexplained_bytes") <= num(root, "heap_rss_bytes"));
+	assert_int_equal(num(root, "heap_rss_bytes"),
+			 num(root, "heap_unexplained_bytes") + num(root, "heap_live_resident_bytes"));
+	assert_true(verdict_says(root, "fragmentation"));
+	json_decref(root);
+}
+
+static void test_memory_thread_stack_and_file_mapping_kinds(void **state)
+{
+	(void)state;
+	char trace[PATH_MAX];
+	run_mode("kinds", NULL, trace);
+	json_t *root = memory_json("", trace);
+	assert_contract(root);
+	/* [stack] and the blocked thread's stack, 64 KiB of it written. */
+	json_t *stack = kind_of(root, "stack");
+	assert_int_equal(num(stack, "mappings"), 2);
+	assert_true(num(stack, "rss_bytes") >= 64 * 1024);
+	/* The file is page cache mapped by the program, not code. */
+	json_t *file = kind_of(root, "file");
+	assert_true(num(file, "mmap_rss_bytes") >= MIB);
+	assert_true(num(file, "code_rss_bytes") > 0);
+	json_t *entry = stack_of(root, "kinds", "mmap");
+	assert_int_equal(num(entry, "committed_bytes"), MIB);
+	assert_int_equal(num(entry, "resident_bytes"), MIB);
+	json_decref(root);
+}
+
+static void test_memory_timeline_of_interval_and_signal_snapshots(void **state)
+{
+	(void)state;
+	char trace[PATH_MAX];
+	const char *env[] = { "MEMPROF_SNAPSHOT_MS=50", "MEMPROF_SNAPSHOT_SIGNAL=SIGUSR2", NULL };
+	run_mode("timeline", env, trace);
+	json_t *root = memory_json("", trace), *point;
+	assert_contract(root);
+	json_t *timeline = json_object_get(root, "timeline");
+	size_t index, intervals = 0, signals = 0, exits = 0;
+	int64_t previous = 0;
+	json_array_foreach(timeline, index, point) {
+		const char *reason = str(point, "reason");
+		intervals += strcmp(reason, "interval") == 0;
+		signals += strcmp(reason, "signal") == 0;
+		exits += strcmp(reason, "exit") == 0;
+		assert_true(num(point, "time_ns") >= previous);
+		previous = num(point, "time_ns");
+		assert_true(num(point, "heap_live_bytes") >= 4 * MIB);
+	}
+	assert_true(intervals >= 5);
+	assert_int_equal(signals, 1);
+	assert_int_equal(exits, 1);
+	/* The default snapshot is the exit one, the last; its heap holds both blocks. */
+	assert_int_equal(num(json_object_get(root, "snapshot"), "index"), json_array_size(timeline));
+	point = json_array_get(timeline, json_array_size(timeline) - 1);
+	assert_true(num(point, "heap_live_bytes") >= 20 * MIB);
+	json_decref(root);
+	/* The first snapshot, by number: only the 4 MiB block was live. */
+	root = memory_json("--snapshot 1", trace);
+	assert_int_equal(num(root, "heap_live_bytes") >= 4 * MIB, 1);
+	assert_true(num(root, "heap_live_bytes") < 20 * MIB);
+	json_decref(root);
+	/* The peak: the highest RSS, after the 16 MiB block. */
+	root = memory_json("--snapshot peak", trace);
+	assert_true(num(root, "heap_live_bytes") >= 20 * MIB);
+	json_decref(root);
+}
+
+static void test_memory_snapshot_thread_does_not_keep_the_process_alive(void **state)
+{
+	(void)state;
+	char trace[PATH_MAX];
+	const char *env[] = { "MEMPROF_SNAPSHOT_MS=20", NULL };
+	run_mode("mainexit", env, trace);
+	json_t *root = memory_json("", trace);
+	assert_string_equal(str(json_object_get(root, "snapshot"), "reason"), "exit");
+	assert_true(num(root, "rss_bytes") > 0);
+	json_decref(root);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_memory_half_written_malloc_is_half_resident),
+		cmocka_unit_test(test_memory_mmap_every_fourth_page_is_a_quarter_resident),
+		cmocka_unit_test(test_memory_fully_written_block_is_all_resident),
+		cmocka_unit_test(test_memory_freed_small_blocks_show_as_fragmentation),
+		cmocka_unit_test(test_memory_thread_stack_and_file_mapping_kinds),
+		cmocka_unit_test(test_memory_timeline_of_interval_and_signal_snapshots),
+		cmocka_unit_test(test_memory_snapshot_thread_does_not_keep_the_process_alive),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,177 @@
+/* resident.c: programs whose resident memory is known exactly, for `memprof memory`.
+ *
+ *   resident half      malloc 512 MiB, write the first 256 MiB; keep it to exit
+ *   resident quarter   anonymous mmap of 256 MiB, write every 4th page (64 MiB)
+ *   resident full      malloc 8 MiB and write all of it
+ *   resident frag      40000 blocks of 1 KiB written, then 9 of every 10 freed
+ *   resident kinds     a thread blocked with 64 KiB of its stack written, and a 1 MiB file
+ *                      mmap'd privately and read, both alive at exit
+ *   resident timeline  4 MiB, 300 ms, raise(SIGUSR2), 16 MiB more, 300 ms: for
+ *                      MEMPROF_SNAPSHOT_MS and MEMPROF_SNAPSHOT_SIGNAL=SIGUSR2
+ *   resident mainexit  main calls pthread_exit while a thread sleeps 100 ms: the process
+ *                      must still end (memprof's snapshot thread must not keep it alive)
+ *
+ * Transparent huge pages are turned off for the big regions (MADV_NOHUGEPAGE): with THP
+ * "always" the first write would fault in 2 MiB at once and the page counts would not be
+ * the ones written. Every mode exits with status 0 from main, so the exit snapshot runs.
+ */
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#define MIB (1024u * 1024u)
+
+static void no_huge_pages(void *start, size_t length)
+{
+	uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+	uintptr_t from = (uintptr_t)start & ~(page - 1);
+	madvise((void *)from, (uintptr_t)start + length - from, MADV_NOHUGEPAGE);
+}
+
+static char *half_block(void)
+{
+	char *block = malloc(512u * MIB); /* RESIDENT_SITE:half */
+	if (!block)
+		exit(1);
+	no_huge_pages(block, 512u * MIB);
+	memset(block, 1, 256u * MIB);
+	return block;
+}
+
+static char *quarter_mapping(void)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	char *region = mmap(NULL, 256u * MIB, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+			    -1, 0); /* RESIDENT_SITE:quarter */
+	if (region == MAP_FAILED)
+		exit(1);
+	no_huge_pages(region, 256u * MIB);
+	for (size_t at = 0; at < 256u * MIB; at += 4 * (size_t)page)
+		region[at] = 1;
+	return region;
+}
+
+static char *full_block(void)
+{
+	char *block = malloc(8u * MIB); /* RESIDENT_SITE:full */
+	if (!block)
+		exit(1);
+	no_huge_pages(block, 8u * MIB);
+	memset(block, 1, 8u * MIB);
+	return block;
+}
+
+#define FRAG_BLOCKS 40000
+static char *frag_blocks[FRAG_BLOCKS];
+
+static void fragment(void)
+{
+	for (int i = 0; i < FRAG_BLOCKS; i++) {
+		frag_blocks[i] = malloc(1024); /* RESIDENT_SITE:frag */
+		if (!frag_blocks[i])
+			exit(1);
+		memset(frag_blocks[i], 1, 1024);
+	}
+	for (int i = 0; i < FRAG_BLOCKS; i++)
+		if (i % 10 != 0) {
+			free(frag_blocks[i]);
+			frag_blocks[i] = NULL;
+		}
+}
+
+static int blocker[2];
+
+static void *blocked_thread(void *unused)
+{
+	(void)unused;
+	volatile char stack_bytes[64 * 1024];
+	memset((char *)stack_bytes, 1, sizeof(stack_bytes));
+	char byte;
+	/* Never written to: the thread is blocked here when the process exits. */
+	if (read(blocker[0], &byte, 1) < 0)
+		return NULL;
+	return (void *)(uintptr_t)stack_bytes[0];
+}
+
+static void kinds(void)
+{
+	pthread_t thread;
+	if (pipe(blocker) != 0 || pthread_create(&thread, NULL, blocked_thread, NULL) != 0)
+		exit(1);
+	int fd = open("data.bin", O_RDWR | O_CREAT | O_TRUNC, 0600);
+	char chunk[4096];
+	memset(chunk, 7, sizeof(chunk));
+	for (unsigned i = 0; fd >= 0 && i < MIB / sizeof(chunk); i++)
+		if (write(fd, chunk, sizeof(chunk)) != (ssize_t)sizeof(chunk))
+			exit(1);
+	char *file = mmap(NULL, MIB, PROT_READ, MAP_PRIVATE, fd, 0); /* RESIDENT_SITE:file */
+	if (fd < 0 || file == MAP_FAILED)
+		exit(1);
+	unsigned sum = 0;
+	for (size_t at = 0; at < MIB; at += 4096)
+		sum += (unsigned char)file[at];
+	printf("file sum %u\n", sum);
+	usleep(100 * 1000); /* let the thread reach its read() */
+}
+
+static void *written_block(size_t size)
+{
+	char *block = malloc(size); /* RESIDENT_SITE:timeline */
+	if (!block)
+		exit(1);
+	memset(block, 1, size);
+	return block;
+}
+
+static void timeline(void)
+{
+	written_block(4u * MIB);
+	usleep(300 * 1000);
+	raise(SIGUSR2);
+	usleep(100 * 1000);
+	written_block(16u * MIB);
+	usleep(300 * 1000);
+}
+
+static void *short_sleeper(void *unused)
+{
+	(void)unused;
+	usleep(100 * 1000);
+	return NULL;
+}
+
+static void main_exit(void)
+{
+	pthread_t thread;
+	if (pthread_create(&thread, NULL, short_sleeper, NULL) != 0)
+		exit(1);
+	pthread_exit(NULL);
+}
+
+int main(int argc, char **argv)
+{
+	const char *mode = argc > 1 ? argv[1] : "";
+	if (strcmp(mode, "half") == 0)
+		half_block();
+	else if (strcmp(mode, "quarter") == 0)
+		quarter_mapping();
+	else if (strcmp(mode, "full") == 0)
+		full_block();
+	else if (strcmp(mode, "frag") == 0)
+		fragment();
+	else if (strcmp(mode, "kinds") == 0)
+		kinds();
+	else if (strcmp(mode, "timeline") == 0)
+		timeline();
+	else if (strcmp(mode, "mainexit") == 0)
+		main_exit();
+	else
+		return 2;
+	return 0;
+}
