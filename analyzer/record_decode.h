@@ -151,4 +151,50 @@ static inline int mp_decode_event(const uint8_t **at, const uint8_t *end, unsign
 	return 0;
 }
 
+/* Fields in each event record (trace_format.h); 0 for a tag that is not an event. */
+static inline unsigned mp_event_field_count(unsigned tag)
+{
+	switch (tag) {
+	case MP_REC_MALLOC: case MP_REC_CALLOC: case MP_REC_POSIX_MEMALIGN:
+	case MP_REC_ALIGNED_ALLOC: case MP_REC_MEMALIGN: case MP_REC_VALLOC: case MP_REC_PVALLOC:
+	case MP_REC_ALLOC_FAILED: case MP_REC_BRK:
+		return 4;
+	case MP_REC_FREE:
+		return 2;
+	case MP_REC_MUNMAP:
+		return 3;
+	case MP_REC_REALLOC:
+		return 6;
+	case MP_REC_MMAP: case MP_REC_MREMAP:
+		return 8;
+	default:
+		return 0;
+	}
+}
+
+/* Steps over the fields of event `tag` (already consumed) without computing them, for a
+ * pass that only needs to know where records are. Accepts exactly what mp_decode_event
+ * accepts: returns 0 and advances *at, or -1 if the record does not decode. */
+static inline int mp_skip_event(const uint8_t **at, const uint8_t *end, unsigned tag)
+{
+	unsigned fields = mp_event_field_count(tag);
+	const uint8_t *p = *at;
+	if (!fields)
+		return -1;
+	for (unsigned field = 0; field < fields; field++) {
+		unsigned length = 0;
+		for (;;) {
+			if (p >= end || length == MP_VARINT_MAX)
+				return -1;
+			uint8_t byte = *p++;
+			if (++length == MP_VARINT_MAX && byte > 1)
+				return -1; /* more than 64 bits */
+			if (byte < 0x80)
+				break;
+		}
+	}
+	*at = p;
+	return 0;
+}
+
 #endif
