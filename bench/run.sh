@@ -89,3 +89,30 @@ if [ "$have_heaptrack" = 1 ]; then
 		"$(echo "$print / 1000000" | bc -l)" "$(echo "$events * 1000 / $print" | bc -l)" \
 		"$(echo "$print / $report" | bc -l)"
 fi
+
+# Memory snapshots (`memprof memory`): wall time without the exit snapshot, with it (the
+# default) and with one every 10 ms, interleaved; and each snapshot's own cost inside the
+# process (CPU time, recorded in the trace by SNAPSHOT_END).
+i=1
+while [ "$i" -le "$runs" ]; do
+	measure snap_none.txt env MEMPROF_QUIET=1 MEMPROF_OUTPUT="$work/snap_none.trace" \
+		MEMPROF_SNAPSHOT_EXIT=0 LD_PRELOAD="$build/libmemprof.so" "$bench" "$threads" "$allocs"
+	measure snap_exit.txt env MEMPROF_QUIET=1 MEMPROF_OUTPUT="$work/snap_exit.trace" \
+		LD_PRELOAD="$build/libmemprof.so" "$bench" "$threads" "$allocs"
+	measure snap_10ms.txt env MEMPROF_QUIET=1 MEMPROF_OUTPUT="$work/snap_10ms.trace" \
+		MEMPROF_SNAPSHOT_MS=10 LD_PRELOAD="$build/libmemprof.so" "$bench" "$threads" "$allocs"
+	i=$((i + 1))
+done
+snap_none=$(cut -d' ' -f1 snap_none.txt | median)
+snap_exit=$(cut -d' ' -f1 snap_exit.txt | median)
+snap_10ms=$(cut -d' ' -f1 snap_10ms.txt | median)
+exit_cost=$("$build/memprof" memory --json snap_exit.trace |
+	awk -F'[:,]' '/"cost_ns"/ { print $2; exit }')
+interval_stats=$("$build/memprof" memory --json snap_10ms.trace |
+	awk -F'[:,]' '/"reason": "interval"/ { n++ } /"cost_ns"/ { if (seen++) { s += $2 } } END { printf "%d %d", n, n ? s / (seen - 1) : 0 }')
+printf '  memory snapshots: no exit snapshot %.1f ms, with it %.1f ms (%+.1f ms); exit snapshot %.2f ms CPU\n' \
+	"$(echo "$snap_none / 1000000" | bc -l)" "$(echo "$snap_exit / 1000000" | bc -l)" \
+	"$(echo "($snap_exit - $snap_none) / 1000000" | bc -l)" "$(echo "$exit_cost / 1000000" | bc -l)"
+printf '  every 10 ms: %.1f ms (%+.1f%%), %s snapshots of %.2f ms CPU each on average\n' \
+	"$(echo "$snap_10ms / 1000000" | bc -l)" "$(echo "($snap_10ms / $snap_none - 1) * 100" | bc -l)" \
+	"${interval_stats% *}" "$(echo "${interval_stats#* } / 1000000" | bc -l)"
