@@ -80,7 +80,8 @@ int mp_leak_live_blocks(const char *path, struct mp_leak_block **blocks, size_t 
  * array (*bytes long) and marks blocks not inside readable memory NOSCAN in state[].
  * `own_sp` is the scanning thread's stack pointer, `exclude` ranges (sorted or not) that
  * must not be scanned even inside a root. Returns the range count or a negative errno;
- * *threads receives the number of other threads seen. */
+ * *threads receives the number of other threads seen, with bit 31 set if one of them had
+ * no readable stack pointer (it was running: its whole stack was scanned). */
 long mp_leak_roots(const struct mp_leak_block *blocks, size_t count, uint8_t *state,
 		   uint64_t own_sp, const struct mp_leak_range *exclude, size_t exclude_count,
 		   const char *trace_path, struct mp_leak_range **roots, size_t *bytes,
