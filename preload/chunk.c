@@ -166,6 +166,11 @@ void mp_chunk_after_fork_child(struct mp_thread *self)
 	self->prev_addr = 0;
 }
 
+uint32_t mp_chunk_last_serial(void)
+{
+	return __atomic_load_n(&last_serial, __ATOMIC_RELAXED);
+}
+
 void mp_chunk_lock(void)
 {
 	pthread_mutex_lock(&live_lock);

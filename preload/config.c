@@ -10,6 +10,8 @@
  *   MEMPROF_SNAPSHOT_SIGNAL=SIGUSR2  a snapshot whenever that signal arrives (a name with
  *                       or without SIG, or a number; default: none)
  *   MEMPROF_SNAPSHOT_EXIT=0 no snapshot at exit (default: one)
+ *   MEMPROF_SNAPSHOT_PEAK=0 no snapshot when the heap reaches a new peak (default: taken,
+ *                       at most one per 10% of growth and per 100 ms; never when sampling)
  */
 #include <signal.h>
 #include <stdlib.h>
@@ -109,6 +111,8 @@ static void config_snapshots(void)
 	if (mp_env_get("MEMPROF_SNAPSHOT_SIGNAL", value, sizeof(value)))
 		mp_config.snapshot_signal = parse_signal(value);
 	mp_config.snapshot_exit = !(mp_env_get("MEMPROF_SNAPSHOT_EXIT", value, sizeof(value)) &&
+				    strcmp(value, "0") == 0);
+	mp_config.snapshot_peak = !(mp_env_get("MEMPROF_SNAPSHOT_PEAK", value, sizeof(value)) &&
 				    strcmp(value, "0") == 0);
 }
 

@@ -55,6 +55,7 @@ int mp_init_slow(void)
 	mp_modules_range_of((uintptr_t)&self_marker, &self_start, &self_end);
 	mp_stacks_init(self_start, self_end);
 	mp_chunk_init();
+	mp_heap_peak_init();
 	return start_recording(forked);
 }
 
@@ -116,6 +117,7 @@ static void fork_child(void)
 	mp_chunk_after_fork_child(self);
 	mp_trace_file_forget();
 	mp_sampling_after_fork_child();
+	mp_heap_peak_after_fork_child();
 	mp_snapshot_after_fork_child();
 	announced = 0;
 	if (__atomic_load_n(&mp_state, __ATOMIC_ACQUIRE) == MP_STATE_READY) {

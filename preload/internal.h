@@ -51,6 +51,7 @@ struct mp_thread {
 	uint32_t chunk_seq;
 	uint32_t entry;      /* index + 1 of the thread's chunk in chunk.c's registry */
 	int busy;            /* recursion flag */
+	int64_t heap_since_check; /* heap_peak.c: bytes of change since the last check */
 	int64_t sample_countdown; /* bytes to the next sample point (sampling.c) */
 	uint64_t rng;        /* the thread's sampling generator; 0 until first drawn */
 };
@@ -95,6 +96,7 @@ struct mp_config {
 	uint32_t snapshot_ms;    /* MEMPROF_SNAPSHOT_MS; 0: no interval snapshots */
 	int snapshot_signal;     /* MEMPROF_SNAPSHOT_SIGNAL; 0: none */
 	int snapshot_exit;       /* MEMPROF_SNAPSHOT_EXIT (default 1) */
+	int snapshot_peak;       /* MEMPROF_SNAPSHOT_PEAK (default 1) */
 	char output_pattern[4096];
 };
 extern struct mp_config mp_config;
@@ -146,6 +148,8 @@ void mp_chunk_thread_exit(struct mp_thread *thread);
 void mp_chunk_after_fork_child(struct mp_thread *self);
 /* Creates the key whose destructor ends a thread's chunk. */
 void mp_chunk_init(void);
+/* The highest thread serial handed out so far. */
+uint32_t mp_chunk_last_serial(void);
 void mp_chunk_lock(void);
 void mp_chunk_unlock(void);
 
@@ -185,7 +189,9 @@ void mp_modules_reset(void);
 
 /* --- record.c: the recorder API the libc shim calls (allocations: record_hot.h) --- */
 void mp_record_free(void *addr);
-void mp_record_realloc(void *old_addr, void *new_addr, size_t size, uint64_t time_before);
+/* old_usable: mp_heap_usable(old_addr) taken before the real call. */
+void mp_record_realloc(void *old_addr, void *new_addr, size_t size, uint64_t time_before,
+		       size_t old_usable);
 void mp_record_failed(enum mp_record_tag function, size_t size);
 void mp_record_mmap(void *addr, size_t length, int prot, int flags, int fd, uint64_t offset);
 void mp_record_munmap(void *addr, size_t length);
@@ -241,12 +247,28 @@ void mp_snapshot_take(enum mp_snapshot_reason reason);
 void mp_snapshot_start(void);
 /* In a fork child: the snapshot thread did not survive; forget it and the lock. */
 void mp_snapshot_after_fork_child(void);
+/* A peak snapshot from inside the recorder (thread busy), heap_bytes being the live-heap
+ * estimate that triggered it; skipped if another snapshot is under way. */
+void mp_snapshot_peak(struct mp_thread *thread, uint64_t heap_bytes);
 
 /* --- leak_scan.c: leak kinds by reachability, once at exit --- */
 /* Unless MEMPROF_LEAK_CHECK=0: classifies every block still allocated (memcheck's
  * definite, indirect, possible, reachable) by a conservative scan for pointers and writes
  * LEAK_CLASS and LEAK_SUMMARY records. Never fails loudly. Call with busy clear. */
 void mp_leak_scan_at_exit(void);
+
+/* --- heap_peak.c: the live-heap estimate behind peak snapshots --- */
+/* malloc_usable_size of the allocator in use (interpose.c sets it); NULL until known. */
+extern size_t (*mp_usable_size)(void *block);
+/* Prepares the per-thread counters unless sampling or MEMPROF_SNAPSHOT_PEAK=0 rule out
+ * peak snapshots. */
+void mp_heap_peak_init(void);
+/* The usable size of a live block, or 0 when the heap is not being followed. */
+size_t mp_heap_usable(void *block);
+/* Adds `bytes` (negative for a release) to the thread's share of the live heap; may take
+ * a peak snapshot. Called from the recorder, thread busy. */
+void mp_heap_note(struct mp_thread *thread, int64_t bytes);
+void mp_heap_peak_after_fork_child(void);
 
 /* --- init.c: life cycle --- */
 enum mp_state { MP_STATE_UNINIT, MP_STATE_INITIALIZING, MP_STATE_READY, MP_STATE_OFF };

@@ -96,6 +96,7 @@ static void resolve(void)
 	*(void **)&real.execv = next("execv");
 	*(void **)&real.execvp = next("execvp");
 	*(void **)&real.execvpe = next("execvpe");
+	*(void **)&mp_usable_size = next("malloc_usable_size");
 	/* malloc last: it is the flag that everything above is ready. */
 	void *found = next("malloc");
 	__atomic_store_n((void **)&real.malloc, found, __ATOMIC_RELEASE);
@@ -163,9 +164,10 @@ EXPORT void *realloc(void *ptr, size_t size)
 	if (ptr && MP_UNLIKELY(in_boot(ptr)))
 		return realloc_from_boot(ptr, size);
 	uint64_t before = mp_now_ns();
+	size_t old_usable = mp_heap_usable(ptr); /* the old block is gone after the call */
 	void *moved = real.realloc(ptr, size);
 	if (moved || (ptr && size == 0))
-		mp_record_realloc(ptr, moved, moved ? size : 0, before);
+		mp_record_realloc(ptr, moved, moved ? size : 0, before, old_usable);
 	else
 		mp_record_failed(MP_REC_REALLOC, size);
 	return moved;

@@ -45,6 +45,7 @@ __attribute__((noinline)) void *mp_record_alloc_chosen(enum mp_record_tag tag, v
 		at = mp_put_time(thread, at, mp_now_ns());
 		mp_chunk_commit(thread, at);
 	}
+	mp_heap_note(thread, (int64_t)mp_heap_usable(addr));
 	mp_record_leave(thread, saved_errno);
 	return addr;
 }
@@ -63,6 +64,7 @@ __attribute__((noinline)) void mp_record_free(void *addr)
 		at = mp_put_time(thread, at, mp_now_ns());
 		mp_chunk_commit(thread, at);
 	}
+	mp_heap_note(thread, -(int64_t)mp_heap_usable(addr));
 	mp_record_leave(thread, saved_errno);
 }
 
@@ -84,7 +86,8 @@ static int sample_realloc(struct mp_thread *thread, void **old_addr, void **new_
 	return old_sampled || new_sampled;
 }
 
-void mp_record_realloc(void *old_addr, void *new_addr, size_t size, uint64_t time_before)
+void mp_record_realloc(void *old_addr, void *new_addr, size_t size, uint64_t time_before,
+		       size_t old_usable)
 {
 	int saved_errno;
 	struct mp_thread *thread = mp_record_enter(&saved_errno);
@@ -109,6 +112,7 @@ void mp_record_realloc(void *old_addr, void *new_addr, size_t size, uint64_t tim
 		at = mp_put_time(thread, at, mp_now_ns());
 		mp_chunk_commit(thread, at);
 	}
+	mp_heap_note(thread, (int64_t)mp_heap_usable(new_addr) - (int64_t)old_usable);
 	mp_record_leave(thread, saved_errno);
 }
 

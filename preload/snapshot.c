@@ -522,6 +522,12 @@ void mp_snapshot_take(enum mp_snapshot_reason reason)
 	errno = saved_errno;
 }
 
+void mp_snapshot_peak(struct mp_thread *thread, uint64_t heap_bytes)
+{
+	(void)heap_bytes; /* the analyzer replays the exact heap; this was only the trigger */
+	snapshot_locked(thread, MP_SNAP_PEAK, 0);
+}
+
 /* ---- the snapshot thread ---- */
 
 static void snapshot_on_signal(int signal_number)

@@ -267,6 +267,45 @@ static void test_memory_timeline_of_interval_and_signal_snapshots(void **state)
 	json_decref(root);
 }
 
+/* Counts the timeline's snapshots taken for `reason`. */
+static size_t count_reason(json_t *root, const char *reason)
+{
+	size_t index, count = 0;
+	json_t *point;
+	json_array_foreach(json_object_get(root, "timeline"), index, point)
+		count += strcmp(str(point, "reason"), reason) == 0;
+	return count;
+}
+
+static void test_memory_peak_snapshot_at_each_new_heap_peak(void **state)
+{
+	(void)state;
+	char trace[PATH_MAX];
+	run_mode("grow", NULL, trace);
+	json_t *root = memory_json("", trace), *point;
+	assert_contract(root);
+	/* One per 8 MiB step: each grows the heap by more than a tenth and 1 MiB, and comes
+	 * more than 100 ms after the previous one. */
+	assert_int_equal(count_reason(root, "peak"), 10);
+	size_t index, step = 0;
+	json_array_foreach(json_object_get(root, "timeline"), index, point) {
+		if (strcmp(str(point, "reason"), "peak") != 0)
+			continue;
+		step++;
+		/* Taken inside the malloc that made the peak: the step's block is live. */
+		assert_true(num(point, "heap_live_bytes") >= (int64_t)(step * 8 * MIB));
+		assert_true(num(point, "heap_live_bytes") < (int64_t)((step * 8 + 1) * MIB));
+	}
+	json_decref(root);
+
+	const char *off[] = { "MEMPROF_SNAPSHOT_PEAK=0", NULL };
+	run_mode("grow", off, trace);
+	root = memory_json("", trace);
+	assert_int_equal(count_reason(root, "peak"), 0);
+	assert_int_equal(count_reason(root, "exit"), 1);
+	json_decref(root);
+}
+
 static void test_memory_snapshot_thread_does_not_keep_the_process_alive(void **state)
 {
 	(void)state;
@@ -289,6 +328,7 @@ int main(void)
 		cmocka_unit_test(test_memory_thread_stack_and_file_mapping_kinds),
 		cmocka_unit_test(test_memory_timeline_of_interval_and_signal_snapshots),
 		cmocka_unit_test(test_memory_snapshot_thread_does_not_keep_the_process_alive),
+		cmocka_unit_test(test_memory_peak_snapshot_at_each_new_heap_peak),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

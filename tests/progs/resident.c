@@ -139,6 +139,15 @@ static void timeline(void)
 	usleep(300 * 1000);
 }
 
+/* Ten steps of 8 MiB, 150 ms apart: each is a new heap peak by more than a tenth. */
+static void grow(void)
+{
+	for (int step = 0; step < 10; step++) {
+		written_block(8u * MIB);
+		usleep(150 * 1000);
+	}
+}
+
 static void *short_sleeper(void *unused)
 {
 	(void)unused;
@@ -171,6 +180,8 @@ int main(int argc, char **argv)
 		timeline();
 	else if (strcmp(mode, "mainexit") == 0)
 		main_exit();
+	else if (strcmp(mode, "grow") == 0)
+		grow();
 	else
 		return 2;
 	return 0;

@@ -164,9 +164,9 @@ static void test_leak_live_blocks_last_event_wins(void **state)
 	mp_record_free((void *)0x10000);
 	mp_alloc_done(MP_REC_CALLOC, (void *)0x10000, 300); /* reused */
 	mp_alloc_done(MP_REC_MALLOC, (void *)0x30000, 400);
-	mp_record_realloc((void *)0x30000, (void *)0x40000, 500, mp_now_ns());
+	mp_record_realloc((void *)0x30000, (void *)0x40000, 500, mp_now_ns(), 0);
 	mp_alloc_done(MP_REC_MALLOC, (void *)0x50000, 600);
-	mp_record_realloc((void *)0x50000, (void *)0x50000, 700, mp_now_ns());
+	mp_record_realloc((void *)0x50000, (void *)0x50000, 700, mp_now_ns(), 0);
 	mp_alloc_done(MP_REC_MALLOC, (void *)0x60000, 800);
 	mp_record_free((void *)0x60000);
 	struct mp_leak_block *blocks;

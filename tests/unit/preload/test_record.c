@@ -151,8 +151,8 @@ static void test_events_encode_as_documented(void **state)
 	uint64_t before = mp_now_ns();
 	allocate_here(base, 100);
 	mp_record_free(base);
-	mp_record_realloc(NULL, (char *)base + 64, 300, mp_now_ns());
-	mp_record_realloc((char *)base + 64, (char *)base - 4096, 5000, mp_now_ns());
+	mp_record_realloc(NULL, (char *)base + 64, 300, mp_now_ns(), 0);
+	mp_record_realloc((char *)base + 64, (char *)base - 4096, 5000, mp_now_ns(), 0);
 	mp_record_failed(MP_REC_MALLOC, 1ull << 60);
 	mp_record_mmap((void *)(uintptr_t)0x7f0000400000ull, 8192, 3, 0x22, -1, 0);
 	mp_record_munmap((void *)(uintptr_t)0x7f0000401000ull, 4096);

@@ -1,0 +1,102 @@
+/* heap_peak.c: the live-heap estimate that triggers "peak" memory snapshots.
+ *
+ * Each thread keeps the net bytes it allocated minus freed (malloc_usable_size of each
+ * block, which a free can know as well as an allocation) in a cache-line slot of its own,
+ * so the recording path adds to its own line and shares nothing. Every PEAK_CHECK_BYTES of
+ * change on a thread, a slow path sums the slots: when the total has grown by a tenth and
+ * at least PEAK_MIN_GROWTH over the heap of the last peak snapshot, and PEAK_MIN_GAP_NS has
+ * passed, a snapshot is taken then and there. A program that grows to 1 GiB so pays for
+ * about 70 snapshots at most, and one that stays flat for none. Blocks freed by another
+ * thread make that thread's slot negative: only the sum means anything.
+ *
+ * Not with sampling (the recorder sees too few frees to follow the heap) and not with
+ * MEMPROF_SNAPSHOT_PEAK=0.
+ */
+#include <pthread.h>
+
+#include "internal.h"
+
+#define PEAK_CHECK_BYTES (1u << 20)
+#define PEAK_MIN_GROWTH (1u << 20)
+#define PEAK_MIN_GAP_NS 100000000ull
+#define SLOTS_MAX 65536u
+
+struct heap_slot {
+	_Alignas(64) int64_t bytes;
+};
+
+size_t (*mp_usable_size)(void *block);
+
+static struct heap_slot *slots;     /* SLOTS_MAX of them, from mp_map_anon, by serial */
+static struct heap_slot overflow;   /* threads beyond SLOTS_MAX share it, atomically */
+static pthread_mutex_t check_lock = PTHREAD_MUTEX_INITIALIZER;
+static int64_t last_peak_bytes;
+static uint64_t last_peak_ns;
+
+static int64_t heap_total(void)
+{
+	int64_t total = __atomic_load_n(&overflow.bytes, __ATOMIC_RELAXED);
+	uint32_t serials = mp_chunk_last_serial();
+	for (uint32_t i = 0; i <= serials && i < SLOTS_MAX; i++)
+		total += __atomic_load_n(&slots[i].bytes, __ATOMIC_RELAXED);
+	return total;
+}
+
+/* The slow path: maybe a new peak. The caller is busy (inside the recorder). */
+static void heap_check(struct mp_thread *thread)
+{
+	thread->heap_since_check = 0;
+	if (pthread_mutex_trylock(&check_lock) != 0)
+		return; /* another thread is checking, or snapshotting, right now */
+	int64_t total = heap_total();
+	uint64_t now = mp_now_ns();
+	if (total > last_peak_bytes + last_peak_bytes / 10 &&
+	    total >= last_peak_bytes + (int64_t)PEAK_MIN_GROWTH &&
+	    now - last_peak_ns >= PEAK_MIN_GAP_NS) {
+		last_peak_bytes = total;
+		last_peak_ns = now;
+		mp_snapshot_peak(thread, (uint64_t)total);
+	}
+	pthread_mutex_unlock(&check_lock);
+}
+
+size_t mp_heap_usable(void *block)
+{
+	return slots && mp_usable_size && block ? mp_usable_size(block) : 0;
+}
+
+void mp_heap_note(struct mp_thread *thread, int64_t bytes)
+{
+	if (!slots || !bytes)
+		return;
+	if (thread->serial < SLOTS_MAX)
+		__atomic_store_n(&slots[thread->serial].bytes, slots[thread->serial].bytes + bytes,
+				 __ATOMIC_RELAXED);
+	else
+		__atomic_add_fetch(&overflow.bytes, bytes, __ATOMIC_RELAXED);
+	thread->heap_since_check += bytes;
+	if (thread->heap_since_check >= (int64_t)PEAK_CHECK_BYTES ||
+	    thread->heap_since_check <= -(int64_t)PEAK_CHECK_BYTES)
+		heap_check(thread);
+}
+
+void mp_heap_peak_init(void)
+{
+	if (mp_config.sample_bytes || !mp_config.snapshot_peak || slots)
+		return;
+	slots = mp_map_anon(SLOTS_MAX * sizeof(*slots));
+}
+
+void mp_heap_peak_after_fork_child(void)
+{
+	/* The child's trace starts with no block in it: so does its estimate. Fresh pages,
+	 * rather than a memset that would touch every slot. */
+	if (slots) {
+		mp_unmap(slots, SLOTS_MAX * sizeof(*slots));
+		slots = mp_map_anon(SLOTS_MAX * sizeof(*slots));
+	}
+	overflow.bytes = 0;
+	last_peak_bytes = 0;
+	last_peak_ns = 0;
+	pthread_mutex_init(&check_lock, NULL);
+}
