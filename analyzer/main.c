@@ -35,6 +35,7 @@ static const char main_usage[] =
 	"usage: memprof run [--output PATTERN] [--sample BYTES] -- PROGRAM [ARGS...]\n"
 	"       memprof report [--json] TRACE...\n"
 	"       memprof leaks [--json] [--show-reachable] [--suppressions FILE]\n"
+	"                     [--no-default-suppressions]\n"
 	"                     [--fail-on-leak[=KIND,...]] TRACE...\n"
 	"       memprof flamegraph [--json] [--metric allocated|leaked|peak|calls] TRACE...\n"
 	"       memprof memory [--json] [--snapshot exit|peak|N] TRACE...\n"
@@ -78,6 +79,32 @@ static int main_run(int argc, char **argv)
 	return mp_run(argv + i, output);
 }
 
+/* Blocks that glibc itself keeps until exit and that only valgrind, which makes glibc free
+ * them through __libc_freeres, does not report: the TLS vector of every thread that ever
+ * ran, kept with the thread's cached stack (reached by an interior pointer, so "possibly
+ * lost"). Reported as suppressed by "(built-in)"; --no-default-suppressions shows them. */
+static const char default_suppressions[] = "function:*_dl_allocate_tls\n";
+
+static int main_default_suppressions(struct main_options *opts)
+{
+	char err[512];
+	if (mp_suppressions_parse(&opts->supp, "(built-in)", default_suppressions, err,
+				  sizeof(err)) < 0) {
+		fprintf(stderr, "memprof: built-in suppressions: %s\n", err);
+		return EXIT_BAD_INPUT;
+	}
+	return 0;
+}
+
+/* Whether `option` is among the arguments (before a "--"). */
+static int main_has_option(int argc, char **argv, const char *option)
+{
+	for (int i = 2; i < argc && strcmp(argv[i], "--") != 0; i++)
+		if (strcmp(argv[i], option) == 0)
+			return 1;
+	return 0;
+}
+
 /* Adds the rules of a suppressions file; a file that cannot be used is an input error. */
 static int main_suppressions(struct main_options *opts, const char *path)
 {
@@ -103,6 +130,8 @@ static int main_option(struct main_options *opts, int argc, char **argv, int *i)
 		if (mp_leak_kind_set_parse(arg + 15, &opts->fail_kinds))
 			return main_usage_error("unknown leak kinds '%s' (definite, indirect, "
 						"possible, reachable, unknown, all)", arg + 15);
+	} else if (strcmp(arg, "--no-default-suppressions") == 0 && opts->command == MAIN_LEAKS) {
+		/* handled before the other options (main_has_option) */
 	} else if (strcmp(arg, "--show-reachable") == 0 && opts->command == MAIN_LEAKS)
 		opts->shown_kinds |= 1u << MP_LEAK_KIND_REACHABLE;
 	else if ((strcmp(arg, "--suppressions") == 0 && *i + 1 < argc) ||
@@ -257,7 +286,9 @@ int main(int argc, char **argv)
 		return main_usage_error("unknown command '%s'", argv[1]);
 	const char *env_supp = getenv("MEMPROF_SUPPRESSIONS");
 	code = 0;
-	if (opts.command == MAIN_LEAKS && env_supp && *env_supp)
+	if (opts.command == MAIN_LEAKS && !main_has_option(argc, argv, "--no-default-suppressions"))
+		code = main_default_suppressions(&opts);
+	if (!code && opts.command == MAIN_LEAKS && env_supp && *env_supp)
 		code = main_suppressions(&opts, env_supp);
 	if (!code)
 		code = main_parse(&opts, argc - 2, argv + 2);

@@ -13,7 +13,12 @@
  *    raise SIGBUS; memcheck does scan them), or a device;
  *  - it is a thread stack (an anonymous mapping right above a PROT_NONE guard page)
  *    holding no live thread's stack pointer: a dead thread's stack in glibc's cache, full
- *    of stale frames that memcheck, which tracks the stack pointer, never sees.
+ *    of stale frames that memcheck, which tracks the stack pointer, never sees. Only its
+ *    top DEAD_STACK_TOP bytes are a root: glibc keeps the thread descriptor there, and
+ *    with it the pointer to the thread's TLS vector (allocate_dtv), which glibc reuses
+ *    with the stack; without it every program that ever ended a thread would show that
+ *    block "definitely lost". (memcheck never sees it: valgrind makes glibc free it at
+ *    exit through __libc_freeres.)
  * A stack holding a thread's stack pointer is scanned from that pointer (less the
  * 128-byte red zone) to its end, which covers its live frames and, for threads, the TLS
  * and thread descriptor glibc puts at the top. Other threads' stack pointers come from
@@ -37,6 +42,7 @@
 #define ROOTS_MAX_EXCLUDE 1024u
 #define ROOTS_RED_ZONE 128u
 #define ROOTS_ARENA_BYTES (64ull << 20) /* glibc's HEAP_MAX_SIZE on 64-bit */
+#define DEAD_STACK_TOP 8192u /* struct pthread (about 2.3 KiB) and static TLS below it */
 #define ROOTS_SP_UNKNOWN 1u
 
 enum roots_map_flags {
@@ -286,8 +292,13 @@ static struct mp_leak_range roots_range_of(const struct roots_work *work, size_t
 		all.start = from > map->start ? from & ~(uint64_t)7 : map->start;
 		return all;
 	}
-	if (roots_is_arena(work, index) || roots_is_dead_stack(work, index))
+	if (roots_is_arena(work, index))
 		return none;
+	if (roots_is_dead_stack(work, index)) {
+		if (map->end - map->start > DEAD_STACK_TOP)
+			all.start = map->end - DEAD_STACK_TOP;
+		return all;
+	}
 	return all;
 }
 
