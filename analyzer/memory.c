@@ -188,6 +188,7 @@ static int memory_join(struct mp_memory_report *report, const struct mp_heap_mod
 			.mmaps = mmaps.items, .mmap_count = mmaps.count,
 			.brks = brks->items, .brk_count = brks->count,
 			.is_module = memory_is_module, .is_module_context = &modules,
+			.sample_bytes = model->totals.sample_bytes,
 		};
 		rc = mp_memory_compute(&input, &report->result);
 	}
@@ -233,6 +234,7 @@ static int memory_replay(struct mp_memory_report *report)
 				    mp_trace_header(trace)->page_size);
 	if (rc)
 		return rc;
+	mp_heap_model_set_sampling(&model, mp_trace_header(trace)->sample_bytes);
 	mp_trace_rewind(trace);
 	while (rc == 0 && mp_trace_next(trace, &event, err, sizeof(err)) == 1) {
 		uint64_t time = memory_event_time(&event);

@@ -40,6 +40,9 @@ json_t *mp_leaks_json(struct mp_analysis *analysis, const struct mp_leak_list *l
 json_t *mp_folded_json(struct mp_analysis *analysis, enum mp_stack_metric metric);
 /* A stack as the JSON frame array of docs/json.md, innermost first. */
 json_t *mp_stack_json(struct mp_analysis *analysis, uint32_t stack_id);
+/* null for an exact trace; else {"sample_bytes", "samples", "estimated": true}, what the
+ * estimates rest on. Every command's JSON has it. */
+json_t *mp_sampling_json(const struct mp_analysis *analysis);
 
 /* folded.c. One folded line: frames[count - 1] (outermost) first, joined by ';', with
  * ';' in names turned into ':', then a space and value. Returns 0 or -EIO. */

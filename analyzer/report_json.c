@@ -150,8 +150,7 @@ static void json_counts(json_t *object, const struct mp_heap_totals *t, uint64_t
 	json_put(object, "unknown_unmaps", json_u64(t->unknown_unmaps));
 }
 
-/* null for an exact trace; else what the estimates rest on. Every command's JSON has it. */
-static json_t *json_sampling(const struct mp_analysis *analysis)
+json_t *mp_sampling_json(const struct mp_analysis *analysis)
 {
 	const struct mp_heap_totals *totals = &analysis->model.totals;
 	json_t *object;
@@ -172,7 +171,7 @@ json_t *mp_report_json(struct mp_analysis *analysis)
 	if (!object)
 		return NULL;
 	json_process(object, analysis);
-	json_put(object, "sampling", json_sampling(analysis));
+	json_put(object, "sampling", mp_sampling_json(analysis));
 	json_counts(object, &analysis->model.totals, start_ns);
 	json_put(object, "top_peak", json_top(analysis, MP_METRIC_PEAK));
 	json_put(object, "top_allocated", json_top(analysis, MP_METRIC_ALLOCATED));
@@ -254,7 +253,7 @@ json_t *mp_leaks_json(struct mp_analysis *analysis, const struct mp_leak_list *l
 	}
 	json_put(object, "trace", json_string(analysis->path));
 	json_put(object, "complete", json_boolean(analysis->complete));
-	json_put(object, "sampling", json_sampling(analysis));
+	json_put(object, "sampling", mp_sampling_json(analysis));
 	json_put(object, "leaked_bytes", json_u64(bytes));
 	json_put(object, "leaked_blocks", json_u64(blocks));
 	json_put(object, "unfreed_bytes", json_u64(analysis->model.totals.live_bytes));
@@ -293,7 +292,7 @@ json_t *mp_folded_json(struct mp_analysis *analysis, enum mp_stack_metric metric
 	}
 	json_put(object, "trace", json_string(analysis->path));
 	json_put(object, "metric", json_string(names[metric]));
-	json_put(object, "sampling", json_sampling(analysis));
+	json_put(object, "sampling", mp_sampling_json(analysis));
 	json_put(object, "total", json_u64(total));
 	json_put(object, "stacks", list);
 	free(ids);

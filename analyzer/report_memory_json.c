@@ -160,6 +160,7 @@ json_t *mp_memory_json(struct mp_memory_report *report)
 		json_array_append_new(verdict, json_string(lines[i]));
 	mem_put(object, "trace", json_string(report->analysis.path));
 	mem_put(object, "complete", json_boolean(report->analysis.complete));
+	mem_put(object, "sampling", mp_sampling_json(&report->analysis));
 	mem_put(object, "snapshot", mem_snapshot(report));
 	mem_put(object, "snapshots", mem_u64(report->snapshots.count));
 	mem_put(object, "verdict", verdict);

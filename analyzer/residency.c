@@ -1,8 +1,10 @@
 /* residency.c: which stacks own the resident pages of a snapshot (see residency.h). */
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "heap_model.h"
 #include "residency.h"
 
 void mp_memory_range(const struct mp_snapshot *snapshot, uint64_t start, uint64_t end,
@@ -76,22 +78,33 @@ static uint32_t memory_max_stack(const struct mp_residency_item *items, size_t c
 	return max;
 }
 
+/* Charges each item to its stack's row. With sample_bytes, an item stands for the blocks
+ * and bytes mp_sample_weight_* say (the same for every byte of it: resident and swapped
+ * bytes scale like its size). */
 static void memory_charge(struct memory_rows *rows, const struct mp_snapshot *snapshot,
 			  const struct mp_residency_item *items, size_t count,
-			  enum mp_memory_source source, uint64_t *resident_total,
-			  uint64_t *swapped_total)
+			  enum mp_memory_source source, uint64_t sample_bytes,
+			  uint64_t *resident_total, uint64_t *swapped_total)
 {
 	for (size_t i = 0; i < count; i++) {
 		struct mp_memory_stack *row =
 			&rows->rows[(size_t)items[i].stack_id * MP_SOURCE_COUNT + source];
-		uint64_t present, swapped;
+		uint64_t size = items[i].end - items[i].start, present, swapped;
 		mp_memory_range(snapshot, items[i].start, items[i].end, &present, &swapped);
+		uint64_t blocks = 1, committed = size;
+		if (sample_bytes && size) {
+			committed = mp_sample_weight_bytes(sample_bytes, size);
+			blocks = mp_sample_weight_count(sample_bytes, size);
+			double scale = (double)committed / (double)size;
+			present = (uint64_t)llround((double)present * scale);
+			swapped = (uint64_t)llround((double)swapped * scale);
+		}
 		row->stack_id = items[i].stack_id;
 		row->source = source;
-		row->committed += items[i].end - items[i].start;
+		row->committed += committed;
 		row->resident += present;
 		row->swapped += swapped;
-		row->blocks++;
+		row->blocks += blocks;
 		*resident_total += present;
 		if (swapped_total)
 			*swapped_total += swapped;
@@ -123,10 +136,10 @@ static int memory_stacks(const struct mp_memory_input *input, struct mp_memory_r
 	if (!rows.rows)
 		return -ENOMEM;
 	memory_charge(&rows, input->snapshot, input->blocks, input->block_count, MP_SOURCE_MALLOC,
-		      &result->heap_live_resident, &result->heap_live_swapped);
-	memory_charge(&rows, input->snapshot, input->mmaps, input->mmap_count, MP_SOURCE_MMAP,
+		      input->sample_bytes, &result->heap_live_resident, &result->heap_live_swapped);
+	memory_charge(&rows, input->snapshot, input->mmaps, input->mmap_count, MP_SOURCE_MMAP, 0,
 		      &result->mmap_resident, &mmap_swapped);
-	memory_charge(&rows, input->snapshot, input->brks, input->brk_count, MP_SOURCE_BRK,
+	memory_charge(&rows, input->snapshot, input->brks, input->brk_count, MP_SOURCE_BRK, 0,
 		      &result->brk_resident, NULL);
 	size_t used = 0;
 	for (size_t i = 0; i < slots; i++) {

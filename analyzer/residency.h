@@ -87,6 +87,11 @@ struct mp_memory_input {
 	size_t brk_count;
 	mp_memory_is_module_fn is_module;        /* may be NULL: every file mapping is "mmap" */
 	void *is_module_context;
+	/* The trace's sampling mean (0: every block recorded). Sampled heap blocks then stand
+	 * for 1/p blocks each (heap_model.h): their committed, resident and swapped bytes and
+	 * their count are scaled alike, so the per-stack rows and the heap's live figures are
+	 * estimates. mmap and brk regions are recorded in full. */
+	uint64_t sample_bytes;
 };
 
 /* Computes *result. Returns 0 or -ENOMEM (then *result is empty). */

@@ -207,6 +207,27 @@ static void test_memory_freed_small_blocks_show_as_fragmentation(void **state)
 	json_decref(root);
 }
 
+/* The same program sampled at 64 KiB: 4000 live 1 KiB blocks, each recorded with
+ * p = 1 - exp(-1/64) and standing for 1/p blocks. The estimate of the stack's committed
+ * bytes has a standard deviation of sqrt(N x bytes) = 512 KiB; fully written, its
+ * resident bytes scale exactly like its committed ones. */
+static void test_memory_sampled_trace_gives_estimates(void **state)
+{
+	(void)state;
+	char trace[PATH_MAX];
+	const char *env[] = { "MEMPROF_SAMPLE_BYTES=64k", NULL };
+	run_mode("frag", env, trace);
+	json_t *root = memory_json("", trace);
+	assert_contract(root);
+	json_t *sampling = json_object_get(root, "sampling");
+	assert_int_equal(num(sampling, "sample_bytes"), 65536);
+	json_t *entry = stack_of(root, "fragment", "malloc");
+	int64_t committed = num(entry, "committed_bytes");
+	assert_true(llabs(committed - 4000 * 1024) <= 4 * 512 * 1024);
+	assert_int_equal(num(entry, "resident_bytes"), committed);
+	json_decref(root);
+}
+
 static void test_memory_thread_stack_and_file_mapping_kinds(void **state)
 {
 	(void)state;
@@ -329,6 +350,7 @@ int main(void)
 		cmocka_unit_test(test_memory_timeline_of_interval_and_signal_snapshots),
 		cmocka_unit_test(test_memory_snapshot_thread_does_not_keep_the_process_alive),
 		cmocka_unit_test(test_memory_peak_snapshot_at_each_new_heap_peak),
+		cmocka_unit_test(test_memory_sampled_trace_gives_estimates),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
