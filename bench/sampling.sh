@@ -53,11 +53,13 @@ start=$(date +%s%N)
 "$build/bench/alloc_bench" 2 1000000 >/dev/null
 round_ns=$(($(date +%s%N) - start))
 allocs=$((1000000 * long * 1000000000 / round_ns))
-MEMPROF_QUIET=1 MEMPROF_OUTPUT="$work/long.trace" MEMPROF_SAMPLE_BYTES=512k \
-	LD_PRELOAD="$build/libmemprof.so" "$build/bench/runner" "$build/bench/alloc_bench" 2 \
+"$build/bench/runner" env MEMPROF_QUIET=1 MEMPROF_OUTPUT="$work/long.trace" \
+	MEMPROF_SAMPLE_BYTES=512k LD_PRELOAD="$build/libmemprof.so" "$build/bench/alloc_bench" 2 \
 	"$allocs" >run.txt
 wall_ns=$(tail -n 1 run.txt | cut -d' ' -f1)
 size=$(stat -c %s long.trace)
-printf '  %d allocations per thread in %.1f s: trace %d bytes = %.1f KiB per minute (target < 1024)\n' \
-	"$allocs" "$(echo "$wall_ns / 1000000000" | bc -l)" "$size" \
+samples=$("$build/memprof" report --json long.trace 2>/dev/null |
+	awk -F'[:,]' '/"samples"/ { print $2 + 0; exit }')
+printf '  %d allocations per thread in %.1f s: %d samples, trace %d bytes = %.1f KiB per minute (target < 1024)\n' \
+	"$allocs" "$(echo "$wall_ns / 1000000000" | bc -l)" "$samples" "$size" \
 	"$(echo "$size / 1024 * 60000000000 / $wall_ns" | bc -l)"

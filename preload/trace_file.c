@@ -94,15 +94,19 @@ static int expand_path(char *out, size_t cap, int attempt)
 	return 0;
 }
 
-/* A file of the same name written by this very pid is a trace of the image we were
- * exec'd from; one of another pid is a leftover of an earlier run and may be replaced. */
-static int written_by_this_pid(const char *path)
+/* Whether an existing file of the same name must be kept: a trace written by this very
+ * pid (the image we were exec'd from) or by a process still alive (with a fixed
+ * MEMPROF_OUTPUT, a program and the children it starts would otherwise truncate each
+ * other's traces). Anything else, a leftover of an earlier run, may be replaced. */
+static int still_wanted(const char *path)
 {
 	struct mp_file_header old;
-	if (mp_read_file(path, (char *)&old, sizeof(old)) != (long)sizeof(old))
+	if (mp_read_file(path, (char *)&old, sizeof(old)) != (long)sizeof(old) ||
+	    memcmp(old.magic, MP_TRACE_MAGIC, MP_TRACE_MAGIC_LEN) != 0)
 		return 0;
-	return memcmp(old.magic, MP_TRACE_MAGIC, MP_TRACE_MAGIC_LEN) == 0 &&
-	       old.pid == (uint32_t)getpid();
+	if (old.pid == (uint32_t)getpid())
+		return 1;
+	return syscall(SYS_kill, (pid_t)old.pid, 0) == 0 || errno == EPERM;
 }
 
 static int open_new_file(int fork_child)
@@ -114,7 +118,7 @@ static int open_new_file(int fork_child)
 		int fd = sys_open(trace_path, O_RDWR | O_CREAT | O_EXCL, 0644);
 		if (fd >= 0 || errno != EEXIST)
 			return fd >= 0 ? fd : -errno;
-		if (!fork_child && !written_by_this_pid(trace_path)) {
+		if (!fork_child && !still_wanted(trace_path)) {
 			fd = sys_open(trace_path, O_RDWR | O_TRUNC, 0644);
 			return fd >= 0 ? fd : -errno;
 		}

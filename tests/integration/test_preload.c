@@ -447,6 +447,40 @@ static void test_vfork_exec_child_traced_on_its_own(void **state)
 	check_spawned("vfork");
 }
 
+/* With one fixed MEMPROF_OUTPUT for a program and the child it spawns, neither truncates
+ * the other's trace while it is being written: the second to start takes NAME.1.trace. */
+static void test_fixed_output_path_shared_by_parent_and_child(void **state)
+{
+	(void)state;
+	struct harness_run run;
+	char child[PATH_MAX], cwd[PATH_MAX];
+	const char *build = harness_build_dir();
+	if (build[0] == '/')
+		snprintf(child, sizeof(child), "%s/tests/progs/lifecycle", build);
+	else
+		snprintf(child, sizeof(child), "%s/%s/tests/progs/lifecycle",
+			 getcwd(cwd, sizeof(cwd)), build);
+	const char *args[] = { "posix_spawn", child, NULL };
+	const char *env[] = { "MEMPROF_OUTPUT=fixed.trace", NULL };
+	assert_int_equal(harness_run("spawn", args, env, &run), 0);
+	assert_true(WIFEXITED(run.status) && WEXITSTATUS(run.status) == 0);
+	assert_int_equal(run.trace_count, 2);
+	assert_non_null(strstr(run.traces[0], "/fixed.1.trace"));
+	assert_non_null(strstr(run.traces[1], "/fixed.trace"));
+	struct harness_summary a, b;
+	summarize(run.traces[0], &a);
+	summarize(run.traces[1], &b);
+	/* Each trace whole: the parent's 2 x 12121, the child's 10 x 1234, and both ended. */
+	struct harness_summary *parent = harness_size(&a, 12121).allocations ? &a : &b;
+	struct harness_summary *spawned = parent == &a ? &b : &a;
+	assert_size(parent, 12121, 2, 0, 2);
+	assert_size(spawned, 1234, 10, 0, 10);
+	assert_int_equal(parent->header->end_state, MP_END_EXIT);
+	assert_int_equal(spawned->header->end_state, MP_END_EXIT_NOW);
+	harness_summary_free(&a);
+	harness_summary_free(&b);
+}
+
 static void test_fork_while_threads_intern_stacks_never_deadlocks(void **state)
 {
 	(void)state;
@@ -493,6 +527,7 @@ int main(void)
 		cmocka_unit_test(test_posix_spawn_child_traced_on_its_own),
 		cmocka_unit_test(test_vfork_exec_child_traced_on_its_own),
 		cmocka_unit_test(test_fork_while_threads_intern_stacks_never_deadlocks),
+		cmocka_unit_test(test_fixed_output_path_shared_by_parent_and_child),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
