@@ -111,7 +111,8 @@ static void text_totals(FILE *out, const struct mp_analysis *analysis)
 	if (t->brks)
 		fprintf(out, "Peak brk:     %" PRIu64 " bytes above the first break\n",
 			t->brk_peak_bytes);
-	fprintf(out, "Leaked:       %" PRIu64 " bytes%s in %" PRIu64 " blocks\n", t->live_bytes,
+	fprintf(out, "Not freed:    %" PRIu64 " bytes%s in %" PRIu64 " blocks at the end (memprof "
+		     "leaks: which are lost)\n", t->live_bytes,
 		text_human(t->live_bytes, h, sizeof(h)), t->live_blocks);
 	/* "No other allocation in between" cannot be seen when most allocations are not. */
 	if (t->sample_bytes)
@@ -223,7 +224,8 @@ void mp_report_text_summary(FILE *out, const struct mp_analysis *analysis)
 		t->mmaps);
 	fprintf(out, "memprof: bytes: %" PRIu64 " allocated, peak heap %" PRIu64 "%s\n",
 		t->allocated_bytes, t->peak_bytes, text_human(t->peak_bytes, h, sizeof(h)));
-	fprintf(out, "memprof: leaked: %" PRIu64 " bytes in %" PRIu64 " blocks\n", t->live_bytes,
+	fprintf(out, "memprof: not freed at exit: %" PRIu64 " bytes in %" PRIu64 " blocks (memprof "
+		     "leaks: which are lost)\n", t->live_bytes,
 		t->live_blocks);
 }
 

@@ -37,7 +37,7 @@ code=$?
 [ "$code" -eq 7 ] || fail "exit status: got $code, want 7"
 grep -q "^memprof: trace written to $(pwd)/memprof.prog.[0-9]*.trace$" err.txt ||
 	fail "no 'trace written' line"
-grep -q "leaked: 123 bytes in 1 blocks" err.txt || fail "summary: leaked"
+grep -q "not freed at exit: 123 bytes in 1 blocks" err.txt || fail "summary: not freed"
 grep -q "11 allocations, 10 frees" err.txt || fail "summary: calls"
 [ "$(grep -c '^memprof: trace written' err.txt)" -eq 1 ] || fail "one trace expected"
 trace=$(sed -n 's/^memprof: trace written to //p' err.txt)
