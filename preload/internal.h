@@ -213,22 +213,32 @@ int mp_sampled_insert(uint64_t addr);
 /* Returns 1 (and forgets it) if addr is a sampled block, 0 if not; lock-free for blocks
  * that were never sampled. */
 int mp_sampled_take(uint64_t addr);
-/* The counting filter in front of the set: two counters per address, indexed by the
- * address itself (malloc's 16-byte granules, modulo 256 KiB) rather than a hash, so that
- * a free reads a counter near one a recent free brought into cache. */
-#define MP_SAMPLED_FILTER_SLOTS (1u << 14)
-extern uint8_t mp_sampled_filter[MP_SAMPLED_FILTER_SLOTS];
-static inline uint32_t mp_sampled_filter_index(uint64_t addr, int which)
+/* The counting filter in front of the set: two one-byte counters per address, indexed by
+ * the address itself (malloc's 16-byte granules) rather than a hash, so that a free reads
+ * a counter near one a recent free brought into cache. It grows with the sampled blocks
+ * (16 counters per block at least): small while few are live, so it stays in the L1
+ * cache, and sparse enough that a free is rarely a "maybe". A grown filter replaces the
+ * old one by one pointer store; the old one is never freed, so a reader may still use it
+ * (it only errs towards "maybe": see sampling.c). */
+struct mp_sampled_filter {
+	uint64_t mask;          /* counters - 1, a power of two minus one */
+	uint8_t counters[];
+};
+extern struct mp_sampled_filter *mp_sampled_filter_now;
+static inline uint64_t mp_sampled_filter_index(const struct mp_sampled_filter *filter,
+					       uint64_t addr, int which)
 {
 	uint64_t key = which ? (addr >> 18) ^ (addr >> 4) : addr >> 4;
-	return (uint32_t)key & (MP_SAMPLED_FILTER_SLOTS - 1);
+	return key & filter->mask;
 }
 /* 0: addr is certainly not a sampled block; 1: it may be (ask mp_sampled_take). */
 static inline int mp_sampled_maybe(uint64_t addr)
 {
-	return __atomic_load_n(&mp_sampled_filter[mp_sampled_filter_index(addr, 0)],
+	const struct mp_sampled_filter *filter =
+		__atomic_load_n(&mp_sampled_filter_now, __ATOMIC_ACQUIRE);
+	return __atomic_load_n(&filter->counters[mp_sampled_filter_index(filter, addr, 0)],
 			       __ATOMIC_RELAXED) != 0 &&
-	       __atomic_load_n(&mp_sampled_filter[mp_sampled_filter_index(addr, 1)],
+	       __atomic_load_n(&filter->counters[mp_sampled_filter_index(filter, addr, 1)],
 			       __ATOMIC_RELAXED) != 0;
 }
 /* Makes every thread's generator start from `seed` (tests only; 0: from the clock). */

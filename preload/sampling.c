@@ -14,9 +14,18 @@
  * lock either: a counting filter (two counters per address, changed only when a sampled
  * block comes or goes, under the set's lock) answers "certainly not sampled" for almost
  * every free with two reads; only a "maybe" takes the lock and consults the exact set.
- * The filter is 16 KiB so that those reads stay in cache: with 200 sampled blocks live
- * about one free in 7000 is a "maybe", with 2000 (a 1 GiB heap at N = 512 KiB) one in 70.
- * A counter that reaches 255 stays there (a few more "maybe"s, never a missed block).
+ * The filter has at least 16 counters per live sampled block, so about one free in 300
+ * is a "maybe", and starts at 1 KiB, so that while few blocks are sampled the reads stay
+ * in the L1 cache (a fixed 16 KiB filter cost 4% of a malloc-heavy benchmark's time in
+ * cache misses). A counter that reaches 255 stays there (more "maybe"s, never a missed
+ * block).
+ *
+ * Growing it: under the set's lock a filter four times larger is filled from the exact
+ * set and published with a release store; later inserts and removals go to it only. A
+ * free that still reads the old filter is safe: its block was inserted before the program
+ * could hand it to the freeing thread, so before the swap (then the old filter counted
+ * it) or after (then the freeing thread, ordered after that insert, reads the new one).
+ * Counters the old filter keeps for blocks freed since only make more "maybe"s.
  */
 #include <math.h>
 #include <pthread.h>
@@ -29,27 +38,50 @@
 #define FILTER_STUCK 255u
 #define FIRST_SET_SLOTS 1024u
 
-/* Static: the filter exists before the options are read, so a free racing with
- * initialization reads zeros, never a NULL pointer; untouched, it costs no memory. */
-uint8_t mp_sampled_filter[MP_SAMPLED_FILTER_SLOTS];
-#define filter mp_sampled_filter
+#define FIRST_FILTER_COUNTERS 1024u
+#define COUNTERS_PER_BLOCK 16u
+
+/* The first filter is static: it exists before the options are read, so a free racing
+ * with initialization reads zeros, never a NULL pointer. */
+static struct {
+	struct mp_sampled_filter head;
+	uint8_t counters[FIRST_FILTER_COUNTERS];
+} first_filter = { { FIRST_FILTER_COUNTERS - 1 }, { 0 } };
+struct mp_sampled_filter *mp_sampled_filter_now = &first_filter.head;
 static pthread_mutex_t set_lock = PTHREAD_MUTEX_INITIALIZER;
 static uint64_t *set_slots;       /* open addressing, 0 empty; guarded by set_lock */
 static uint64_t set_capacity, set_count;
 static uint64_t seed_override;
 
-#define filter_index mp_sampled_filter_index
-
 /* Counter updates happen under set_lock; the lock-free reader only needs each byte
  * stored whole, hence the relaxed atomic stores. */
-static void filter_add(uint64_t addr, int delta)
+static void filter_add(struct mp_sampled_filter *filter, uint64_t addr, int delta)
 {
 	for (int which = 0; which < 2; which++) {
-		uint8_t *counter = &filter[filter_index(addr, which)];
+		uint8_t *counter = &filter->counters[mp_sampled_filter_index(filter, addr, which)];
 		uint8_t value = __atomic_load_n(counter, __ATOMIC_RELAXED);
 		if (value != FILTER_STUCK)
 			__atomic_store_n(counter, (uint8_t)(value + delta), __ATOMIC_RELAXED);
 	}
+}
+
+/* Replaces the filter by one four times larger once it has fewer than COUNTERS_PER_BLOCK
+ * counters per sampled block; called under set_lock. If memory runs out the old one stays
+ * (more "maybe"s only). */
+static void filter_grow(uint64_t blocks)
+{
+	struct mp_sampled_filter *filter = mp_sampled_filter_now;
+	if (blocks * COUNTERS_PER_BLOCK <= filter->mask + 1)
+		return;
+	uint64_t counters = (filter->mask + 1) * 4;
+	struct mp_sampled_filter *grown = mp_map_anon(sizeof(*grown) + counters);
+	if (!grown)
+		return;
+	grown->mask = counters - 1;
+	for (uint64_t i = 0; i < set_capacity; i++)
+		if (set_slots[i])
+			filter_add(grown, set_slots[i], 1);
+	__atomic_store_n(&mp_sampled_filter_now, grown, __ATOMIC_RELEASE);
 }
 
 void mp_sampling_seed(uint64_t seed)
@@ -155,9 +187,11 @@ int mp_sampled_insert(uint64_t addr)
 	} else {
 		uint64_t *slot = set_find(set_slots, set_capacity, addr);
 		if (*slot != addr) {
+			/* Grown first: the grown filter is filled from the set, without addr. */
+			filter_grow(set_count + 1);
 			*slot = addr;
 			set_count++;
-			filter_add(addr, 1);
+			filter_add(mp_sampled_filter_now, addr, 1);
 		}
 	}
 	pthread_mutex_unlock(&set_lock);
@@ -177,7 +211,7 @@ int mp_sampled_take(uint64_t addr)
 		if (*slot == addr) {
 			set_erase(slot);
 			set_count--;
-			filter_add(addr, -1);
+			filter_add(mp_sampled_filter_now, addr, -1);
 			found = 1;
 		}
 	}
@@ -198,7 +232,8 @@ void mp_sampling_unlock(void)
 void mp_sampling_after_fork_child(void)
 {
 	/* The child's trace starts empty: none of the inherited blocks is in it. */
-	memset(filter, 0, sizeof(mp_sampled_filter));
+	memset(first_filter.counters, 0, sizeof(first_filter.counters));
+	mp_sampled_filter_now = &first_filter.head;
 	if (set_slots)
 		memset(set_slots, 0, set_capacity * sizeof(*set_slots));
 	set_count = 0;
