@@ -1,5 +1,8 @@
 /* harness.c: running test programs under libmemprof.so and summarizing their traces. */
 #include <dirent.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -8,6 +11,8 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <cmocka.h>
 
 #include "harness.h"
 
@@ -23,6 +28,51 @@ const char *harness_build_dir(void)
 {
 	const char *dir = getenv("MEMPROF_BUILD");
 	return dir ? dir : "build";
+}
+
+void harness_prog_path(const char *name, char *out, size_t len)
+{
+	const char *build = harness_build_dir();
+	char cwd[PATH_MAX];
+	int written = build[0] == '/'
+			      ? snprintf(out, len, "%s/tests/progs/%s", build, name)
+			      : snprintf(out, len, "%s/%s/tests/progs/%s", getcwd(cwd, sizeof(cwd)),
+					 build, name);
+	assert_true(written > 0 && (size_t)written < len);
+}
+
+int harness_memprof(const char *args, char **out)
+{
+	char command[8192];
+	size_t len = 0, cap = 1 << 20;
+	assert_true(snprintf(command, sizeof(command), "'%s/memprof' %s", harness_build_dir(),
+			     args) < (int)sizeof(command));
+	FILE *pipe = popen(command, "r");
+	assert_non_null(pipe);
+	*out = malloc(cap);
+	assert_non_null(*out);
+	while (!feof(pipe) && !ferror(pipe) && len + 1 < cap)
+		len += fread(*out + len, 1, cap - 1 - len, pipe);
+	(*out)[len] = '\0';
+	int status = pclose(pipe);
+	if (!WIFEXITED(status))
+		fail_msg("memprof %s: status %#x", args, status);
+	return WEXITSTATUS(status);
+}
+
+json_t *harness_memprof_json(const char *args, int expected_code)
+{
+	json_error_t error;
+	char *out;
+	int code = harness_memprof(args, &out);
+	if (code != expected_code)
+		fail_msg("memprof %s: exit code %d, expected %d; stdout: %.2000s", args, code,
+			 expected_code, out);
+	json_t *root = json_loads(out, 0, &error);
+	if (!root)
+		fail_msg("memprof %s: not JSON (%s): %.2000s", args, error.text, out);
+	free(out);
+	return root;
 }
 
 static int compare_names(const void *a, const void *b)

@@ -2,7 +2,9 @@
 #ifndef MEMPROF_TEST_HARNESS_H
 #define MEMPROF_TEST_HARNESS_H
 
+#include <jansson.h>
 #include <limits.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "trace_read.h"
@@ -51,5 +53,14 @@ void harness_summary_free(struct harness_summary *summary);
 /* The entry for a requested size (all zero if never seen). */
 struct harness_size harness_size(const struct harness_summary *summary, uint64_t size);
 const char *harness_build_dir(void);
+/* The absolute path of a built test program or library: BUILD/tests/progs/NAME. */
+void harness_prog_path(const char *name, char *out, size_t len);
+/* Runs `BUILD/memprof ARGS` (ARGS as shell words; stderr is left alone) and returns its
+ * exit code; *out receives its stdout, NUL-terminated, freed by the caller. Fails the
+ * test if it does not exit normally. */
+int harness_memprof(const char *args, char **out);
+/* The same, parsed as one JSON document; fails the test unless the command exits with
+ * expected_code and prints JSON. */
+json_t *harness_memprof_json(const char *args, int expected_code);
 
 #endif

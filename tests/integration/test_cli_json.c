@@ -24,6 +24,8 @@
 
 #include <jansson.h>
 
+#include "harness.h"
+
 #include "trace_builder.h"
 
 static const uint64_t frames1[] = { 0x401100, 0x401000 };
@@ -67,41 +69,6 @@ static void write_scenario(const char *path, uint32_t end_state)
 	mp_tb_destroy(tb);
 }
 
-/* Runs `memprof ARGS`, returns its exit code and stdout (caller frees). */
-static int memprof(const char *args, char **out)
-{
-	const char *build = getenv("MEMPROF_BUILD");
-	char command[4096];
-	size_t len = 0, cap = 1 << 16;
-	FILE *pipe;
-	int status;
-
-	snprintf(command, sizeof(command), "'%s/memprof' %s", build ? build : "build", args);
-	pipe = popen(command, "r");
-	assert_non_null(pipe);
-	*out = malloc(cap);
-	while (!feof(pipe) && len + 1 < cap)
-		len += fread(*out + len, 1, cap - 1 - len, pipe);
-	(*out)[len] = '\0';
-	status = pclose(pipe);
-	assert_true(WIFEXITED(status));
-	return WEXITSTATUS(status);
-}
-
-static json_t *memprof_json(const char *args, int expected_code)
-{
-	json_error_t error;
-	char *out;
-	json_t *root;
-
-	assert_int_equal(memprof(args, &out), expected_code);
-	root = json_loads(out, 0, &error);
-	if (!root)
-		fail_msg("not JSON (%s): %s", error.text, out);
-	free(out);
-	return root;
-}
-
 static int64_t num(json_t *object, const char *key)
 {
 	json_t *value = json_object_get(object, key);
@@ -115,7 +82,7 @@ static void report_json_numbers_are_exact(void **state)
 	json_t *r;
 	(void)state;
 	write_scenario("exact.trace", MP_END_EXIT);
-	r = memprof_json("report --json exact.trace", 0);
+	r = harness_memprof_json("report --json exact.trace", 0);
 	assert_true(json_is_object(r));
 	assert_int_equal(num(r, "allocations"), 5);
 	assert_int_equal(num(r, "frees"), 4);
@@ -156,7 +123,7 @@ static void leaks_json_has_the_documented_shape(void **state)
 	json_t *r, *leak, *frame;
 	(void)state;
 	write_scenario("leaks.trace", MP_END_EXIT);
-	r = memprof_json("leaks --json leaks.trace", 0);
+	r = harness_memprof_json("leaks --json leaks.trace", 0);
 	assert_int_equal(num(r, "leaked_bytes"), 500);
 	assert_int_equal(num(r, "leaked_blocks"), 2);
 	assert_int_equal(json_array_size(json_object_get(r, "leaks")), 2);
@@ -185,13 +152,13 @@ static void fail_on_leak_sets_the_exit_code(void **state)
 	assert_int_equal(mp_tb_write(tb, "clean.trace"), 0);
 	mp_tb_destroy(tb);
 	write_scenario("leaky.trace", MP_END_EXIT);
-	assert_int_equal(memprof("leaks --fail-on-leak clean.trace", &out), 0);
+	assert_int_equal(harness_memprof("leaks --fail-on-leak clean.trace", &out), 0);
 	free(out);
-	assert_int_equal(memprof("leaks --fail-on-leak leaky.trace", &out), 1);
+	assert_int_equal(harness_memprof("leaks --fail-on-leak leaky.trace", &out), 1);
 	free(out);
-	assert_int_equal(memprof("leaks leaky.trace", &out), 0);
+	assert_int_equal(harness_memprof("leaks leaky.trace", &out), 0);
 	free(out);
-	json_decref(memprof_json("leaks --json --fail-on-leak leaky.trace", 1));
+	json_decref(harness_memprof_json("leaks --json --fail-on-leak leaky.trace", 1));
 }
 
 static void several_traces_give_an_array(void **state)
@@ -200,7 +167,7 @@ static void several_traces_give_an_array(void **state)
 	(void)state;
 	write_scenario("one.trace", MP_END_EXIT);
 	write_scenario("two.trace", MP_END_RUNNING);
-	r = memprof_json("report --json one.trace two.trace", 0);
+	r = harness_memprof_json("report --json one.trace two.trace", 0);
 	assert_true(json_is_array(r));
 	assert_int_equal(json_array_size(r), 2);
 	assert_string_equal(json_string_value(json_object_get(json_array_get(r, 1), "trace")),
@@ -214,7 +181,7 @@ static void unfinished_process_is_reported_as_such(void **state)
 	char *out;
 	(void)state;
 	write_scenario("running.trace", MP_END_RUNNING);
-	r = memprof_json("report --json running.trace", 0);
+	r = harness_memprof_json("report --json running.trace", 0);
 	assert_string_equal(json_string_value(json_object_get(r, "end_state")), "running");
 	assert_true(json_is_false(json_object_get(r, "exited_normally")));
 	assert_true(json_is_null(json_object_get(r, "exit_status")));
@@ -222,7 +189,7 @@ static void unfinished_process_is_reported_as_such(void **state)
 	/* Up to the last event: 3200 - 1000. */
 	assert_int_equal(num(r, "run_time_ns"), 2200);
 	json_decref(r);
-	assert_int_equal(memprof("report running.trace", &out), 0);
+	assert_int_equal(harness_memprof("report running.trace", &out), 0);
 	assert_non_null(strstr(out, "did not exit normally"));
 	free(out);
 }
@@ -232,17 +199,17 @@ static void flamegraph_folds_root_first(void **state)
 	char *out;
 	(void)state;
 	write_scenario("flame.trace", MP_END_EXIT);
-	assert_int_equal(memprof("flamegraph --metric leaked flame.trace", &out), 0);
+	assert_int_equal(harness_memprof("flamegraph --metric leaked flame.trace", &out), 0);
 	assert_string_equal(out, "0x401000;0x401100 300\n0x401000;0x402200 200\n");
 	free(out);
-	assert_int_equal(memprof("flamegraph --metric peak flame.trace", &out), 0);
+	assert_int_equal(harness_memprof("flamegraph --metric peak flame.trace", &out), 0);
 	assert_string_equal(out, "0x401000;0x404400 500\n0x401000;0x402200 200\n");
 	free(out);
-	assert_int_equal(memprof("flamegraph flame.trace", &out), 0);
+	assert_int_equal(harness_memprof("flamegraph flame.trace", &out), 0);
 	assert_string_equal(out, "0x401000;0x404400 500\n0x401000;0x401100 450\n"
 				 "0x401000;0x402200 200\n0x401000;0x403300 40\n");
 	free(out);
-	assert_int_equal(memprof("flamegraph --metric calls flame.trace", &out), 0);
+	assert_int_equal(harness_memprof("flamegraph --metric calls flame.trace", &out), 0);
 	assert_string_equal(out, "0x401000;0x401100 3\n0x401000;0x402200 2\n"
 				 "0x401000;0x403300 2\n0x401000;0x404400 1\n");
 	free(out);
@@ -262,7 +229,7 @@ static void cut_trace_is_marked_incomplete(void **state)
 	assert_int_equal(mp_tb_write_bytes("cut.trace", bytes, cut), 0);
 	free(bytes);
 	mp_tb_destroy(tb);
-	r = memprof_json("report --json cut.trace", 0);
+	r = harness_memprof_json("report --json cut.trace", 0);
 	assert_true(json_is_false(json_object_get(r, "complete")));
 	assert_true(json_is_string(json_object_get(r, "incomplete_reason")));
 	json_decref(r);

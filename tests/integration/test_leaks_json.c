@@ -87,41 +87,6 @@ static long marker_line(const char *source, const char *name)
 	return line;
 }
 
-/* Runs `memprof ARGS` (the build's binary), returns its exit code and stdout (freed by
- * the caller). */
-static int memprof(const char *args, char **out)
-{
-	char command[8192];
-	size_t len = 0, cap = 1 << 20;
-	int status;
-	snprintf(command, sizeof(command), "'%s/memprof' %s", harness_build_dir(), args);
-	FILE *pipe = popen(command, "r");
-	assert_non_null(pipe);
-	*out = malloc(cap);
-	assert_non_null(*out);
-	while (!feof(pipe) && !ferror(pipe) && len + 1 < cap)
-		len += fread(*out + len, 1, cap - 1 - len, pipe);
-	(*out)[len] = '\0';
-	status = pclose(pipe);
-	assert_true(WIFEXITED(status));
-	return WEXITSTATUS(status);
-}
-
-/* `memprof ARGS` parsed as one JSON document; its exit code must be expected_code. */
-static json_t *memprof_json(const char *args, int expected_code)
-{
-	json_error_t error;
-	char *out;
-	int code = memprof(args, &out);
-	if (code != expected_code)
-		fail_msg("memprof %s: exit code %d, expected %d; stdout: %.2000s", args, code,
-			 expected_code, out);
-	json_t *root = json_loads(out, 0, &error);
-	if (!root)
-		fail_msg("memprof %s: not JSON (%s): %.2000s", args, error.text, out);
-	free(out);
-	return root;
-}
 
 static int64_t num(json_t *object, const char *key)
 {
@@ -168,7 +133,7 @@ static json_t *command_json(const char *command, const char *options, const char
 {
 	char args[PATH_MAX + 128];
 	snprintf(args, sizeof(args), "%s %s '%s'", command, options, trace);
-	return memprof_json(args, expected_code);
+	return harness_memprof_json(args, expected_code);
 }
 
 /* Whether `stack` is the site's chain of frames in leaks.c, then a frame outside it. */
@@ -344,14 +309,14 @@ static void test_leaks_fail_on_leak_exit_codes(void **state)
 	/* The program keeps its blocks in a global array: memcheck's "still reachable",
 	 * which fails only when asked for (test_reachability.c covers the kinds). */
 	snprintf(args, sizeof(args), "leaks --show-reachable --fail-on-leak=all '%s'", leaky);
-	assert_int_equal(memprof(args, &out), 1);
+	assert_int_equal(harness_memprof(args, &out), 1);
 	assert_non_null(strstr(out, "leak_direct"));
 	free(out);
 	snprintf(args, sizeof(args), "leaks '%s'", leaky);
-	assert_int_equal(memprof(args, &out), 0);
+	assert_int_equal(harness_memprof(args, &out), 0);
 	free(out);
 	snprintf(args, sizeof(args), "leaks --fail-on-leak '%s'", clean);
-	assert_int_equal(memprof(args, &out), 0);
+	assert_int_equal(harness_memprof(args, &out), 0);
 	free(out);
 
 	/* With --json too, and the option after the trace path. */
@@ -360,7 +325,7 @@ static void test_leaks_fail_on_leak_exit_codes(void **state)
 	assert_int_equal(num(root, "leaked_blocks") >= OWN_LEAKED_BLOCKS, 1);
 	json_decref(root);
 	snprintf(args, sizeof(args), "leaks --json '%s' --fail-on-leak=all", clean);
-	root = memprof_json(args, 0);
+	root = harness_memprof_json(args, 0);
 	assert_int_equal(num(root, "leaked_bytes"), 0);
 	assert_int_equal(num(root, "leaked_blocks"), 0);
 	assert_int_equal(json_array_size(json_object_get(root, "leaks")), 0);
@@ -380,9 +345,9 @@ static void test_report_json_exact_totals_when_all_freed(void **state)
 	/* Through `memprof run` this time, with a fixed trace name in the working directory. */
 	snprintf(args, sizeof(args), "run --output clean.trace -- '%s/tests/progs/leaks' clean",
 		 prog_dir);
-	assert_int_equal(memprof(args, &out), 0);
+	assert_int_equal(harness_memprof(args, &out), 0);
 	free(out);
-	json_t *r = memprof_json("report --json clean.trace", 0);
+	json_t *r = harness_memprof_json("report --json clean.trace", 0);
 	assert_string_equal(str(r, "end_state"), "exit");
 	assert_int_equal(num(r, "exit_status"), 0);
 	assert_true(json_is_true(json_object_get(r, "complete")));

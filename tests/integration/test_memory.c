@@ -54,17 +54,9 @@ static void run_mode(const char *mode, const char *const *env, char trace[PATH_M
 /* `memprof memory --json OPTIONS TRACE`, which must exit 0. */
 static json_t *memory_json(const char *options, const char *trace)
 {
-	char command[PATH_MAX * 2];
-	snprintf(command, sizeof(command), "'%s/memprof' memory --json %s '%s'",
-		 harness_build_dir(), options, trace);
-	FILE *pipe = popen(command, "r");
-	assert_non_null(pipe);
-	json_error_t error;
-	json_t *root = json_loadf(pipe, 0, &error);
-	int status = pclose(pipe);
-	if (!root || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
-		fail_msg("%s: status %#x, %s", command, status, root ? "" : error.text);
-	return root;
+	char args[PATH_MAX * 2];
+	snprintf(args, sizeof(args), "memory --json %s '%s'", options, trace);
+	return harness_memprof_json(args, 0);
 }
 
 /* The one stack entry whose innermost frame is `function` with this source. */

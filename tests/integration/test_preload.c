@@ -379,13 +379,7 @@ static void test_dlclosed_library_frames_still_resolve(void **state)
 	struct harness_run run;
 	struct harness_summary summary;
 	char plugin[PATH_MAX];
-	char cwd[PATH_MAX];
-	const char *build = harness_build_dir();
-	if (build[0] == '/')
-		snprintf(plugin, sizeof(plugin), "%s/tests/progs/libplugin.so", build);
-	else
-		snprintf(plugin, sizeof(plugin), "%s/%s/tests/progs/libplugin.so",
-			 getcwd(cwd, sizeof(cwd)), build);
+	harness_prog_path("libplugin.so", plugin, sizeof(plugin));
 	const char *args[] = { plugin, NULL };
 	run_ok("dl", args, &run);
 	assert_true(WIFEXITED(run.status) && WEXITSTATUS(run.status) == 0);
@@ -409,13 +403,8 @@ static void test_dlclosed_library_frames_still_resolve(void **state)
 static void check_spawned(const char *how)
 {
 	struct harness_run run;
-	char child[PATH_MAX], cwd[PATH_MAX];
-	const char *build = harness_build_dir();
-	if (build[0] == '/')
-		snprintf(child, sizeof(child), "%s/tests/progs/lifecycle", build);
-	else
-		snprintf(child, sizeof(child), "%s/%s/tests/progs/lifecycle",
-			 getcwd(cwd, sizeof(cwd)), build);
+	char child[PATH_MAX];
+	harness_prog_path("lifecycle", child, sizeof(child));
 	const char *args[] = { how, child, NULL };
 	run_ok("spawn", args, &run);
 	assert_true(WIFEXITED(run.status) && WEXITSTATUS(run.status) == 0);
@@ -453,13 +442,8 @@ static void test_fixed_output_path_shared_by_parent_and_child(void **state)
 {
 	(void)state;
 	struct harness_run run;
-	char child[PATH_MAX], cwd[PATH_MAX];
-	const char *build = harness_build_dir();
-	if (build[0] == '/')
-		snprintf(child, sizeof(child), "%s/tests/progs/lifecycle", build);
-	else
-		snprintf(child, sizeof(child), "%s/%s/tests/progs/lifecycle",
-			 getcwd(cwd, sizeof(cwd)), build);
+	char child[PATH_MAX];
+	harness_prog_path("lifecycle", child, sizeof(child));
 	const char *args[] = { "posix_spawn", child, NULL };
 	const char *env[] = { "MEMPROF_OUTPUT=fixed.trace", NULL };
 	assert_int_equal(harness_run("spawn", args, env, &run), 0);

@@ -74,22 +74,6 @@ static void tally_add(struct tally *tally, uint64_t bytes, uint64_t blocks, int 
 		tally->blocks[site][kind] += (int)blocks;
 }
 
-/* `memprof ARGS` parsed as one JSON document. */
-static json_t *memprof_json(const char *args)
-{
-	char command[8192];
-	json_error_t error;
-	snprintf(command, sizeof(command), "'%s/memprof' %s", harness_build_dir(), args);
-	FILE *pipe = popen(command, "r");
-	assert_non_null(pipe);
-	json_t *root = json_loadf(pipe, 0, &error);
-	int status = pclose(pipe);
-	if (!root)
-		fail_msg("memprof %s: not JSON (%s)", args, error.text);
-	assert_true(WIFEXITED(status));
-	return root;
-}
-
 static void run_reach(const char *arg, const char *const *env, char trace[PATH_MAX])
 {
 	struct harness_run run;
@@ -113,7 +97,7 @@ static json_t *memprof_leaks(const char *trace)
 {
 	char args[PATH_MAX + 64];
 	snprintf(args, sizeof(args), "leaks --json --show-reachable '%s'", trace);
-	return memprof_json(args);
+	return harness_memprof_json(args, 0);
 }
 
 static void memprof_tally(const char *trace, struct tally *tally)
@@ -310,7 +294,7 @@ static void test_reachability_suppressions_by_function(void **state)
 	fclose(file);
 	snprintf(args, sizeof(args),
 		 "leaks --json --no-default-suppressions --suppressions reach.supp '%s'", trace);
-	json_t *root = memprof_json(args), *leak;
+	json_t *root = harness_memprof_json(args, 0), *leak;
 	size_t index;
 	json_array_foreach(json_object_get(root, "leaks"), index, leak) {
 		uint64_t size = (uint64_t)json_integer_value(json_object_get(leak, "bytes")) /
@@ -355,11 +339,11 @@ static void test_reachability_thread_tls_vector_suppressed_by_default(void **sta
 	assert_int_equal(harness_run("threads", NULL, NULL, &run), 0);
 	assert_int_equal(run.trace_count, 1);
 	snprintf(args, sizeof(args), "leaks --json --no-default-suppressions '%s'", run.traces[0]);
-	json_t *root = memprof_json(args);
+	json_t *root = harness_memprof_json(args, 0);
 	assert_true(tls_vector_leaks(root) >= 1);
 	json_decref(root);
 	snprintf(args, sizeof(args), "leaks --json '%s'", run.traces[0]);
-	root = memprof_json(args);
+	root = harness_memprof_json(args, 0);
 	assert_int_equal(tls_vector_leaks(root), 0);
 	json_t *rule = json_array_get(json_object_get(json_object_get(root, "suppressed"), "rules"),
 				      0);

@@ -25,16 +25,9 @@ struct truth {
 
 static json_t *report_json(const char *trace)
 {
-	char command[PATH_MAX * 2 + 64];
-	snprintf(command, sizeof(command), "%s/memprof report --json '%s' 2>/dev/null",
-		 harness_build_dir(), trace);
-	FILE *pipe = popen(command, "r");
-	assert_non_null(pipe);
-	json_error_t error;
-	json_t *root = json_loadf(pipe, 0, &error);
-	assert_int_equal(WEXITSTATUS(pclose(pipe)), 0);
-	assert_non_null(root);
-	return root;
+	char args[PATH_MAX + 32];
+	snprintf(args, sizeof(args), "report --json '%s'", trace);
+	return harness_memprof_json(args, 0);
 }
 
 /* The estimated bytes of the stack whose innermost frame is `function`. */
