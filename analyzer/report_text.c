@@ -3,6 +3,7 @@
  * Exact byte counts always come first; a rounded KiB/MiB figure follows in parentheses
  * for the eye. Stacks print one frame per line, innermost first, like a debugger.
  */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -257,6 +258,10 @@ static void text_leak_summary(FILE *out, const struct mp_leak_list *list, int sh
 			kinds->root_bytes, text_human(kinds->root_bytes, h, sizeof(h)),
 			kinds->block_bytes, text_human(kinds->block_bytes, h2, sizeof(h2)),
 			kinds->threads ? "; other threads kept running during the scan" : "");
+	} else if (kinds->state == MP_LEAK_SCAN_FAILED && kinds->status == E2BIG) {
+		fprintf(out, "  No leak kinds: the exit scan was skipped, the heap needing more "
+			     "memory to scan than MEMPROF_LEAK_CHECK_MAX_MB allowed; every unfreed "
+			     "block is listed\n");
 	} else if (kinds->state == MP_LEAK_SCAN_FAILED) {
 		fprintf(out, "  No leak kinds: the exit scan failed (%s); every unfreed block is "
 			     "listed\n", strerror((int)kinds->status));

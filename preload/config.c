@@ -12,6 +12,9 @@
  *   MEMPROF_SNAPSHOT_EXIT=0 no snapshot at exit (default: one)
  *   MEMPROF_SNAPSHOT_PEAK=0 no snapshot when the heap reaches a new peak (default: taken,
  *                       at most one per 10% of growth and per 100 ms; never when sampling)
+ * Read at exit, where they are used (leak_scan.c, leak_live.c):
+ *   MEMPROF_LEAK_CHECK=0    no classification of unfreed blocks by reachability
+ *   MEMPROF_LEAK_CHECK_MAX_MB=N  the most the scan's address table may take (default 1024)
  */
 #include <signal.h>
 #include <stdlib.h>

@@ -38,7 +38,8 @@ struct live_table {
 	struct live_slot *slots;
 	uint64_t mask;
 	uint64_t used;
-	int failed;    /* -ENOMEM: the table could not grow */
+	int failed;    /* -ENOMEM or -E2BIG: the table could not grow */
+	uint64_t budget; /* bytes the slots may take */
 };
 
 static uint64_t live_hash(uint64_t addr)
@@ -56,11 +57,29 @@ static struct live_slot *live_slot_of(struct live_table *table, uint64_t addr)
 	return &table->slots[at];
 }
 
+/* The most the table may take, MEMPROF_LEAK_CHECK_MAX_MB (default 1024): the scan runs
+ * inside the program as it exits, and must not be what pushes it past its memory limit.
+ * About 48 bytes per distinct heap address the program ever used; a program that needs
+ * more gets no leak kinds (reported as such), never an exit that runs out of memory. */
+static uint64_t live_budget(void)
+{
+	char value[24];
+	uint64_t mib = 1024;
+	if (mp_env_get("MEMPROF_LEAK_CHECK_MAX_MB", value, sizeof(value)) && value[0]) {
+		mib = 0;
+		for (const char *at = value; *at >= '0' && *at <= '9' && mib < (1ull << 40); at++)
+			mib = mib * 10 + (uint64_t)(*at - '0');
+	}
+	return mib << 20;
+}
+
 static int live_grow(struct live_table *table)
 {
 	uint64_t capacity = table->slots ? (table->mask + 1) * 2 : LIVE_FIRST_SLOTS;
+	if (capacity * sizeof(struct live_slot) > table->budget)
+		return -E2BIG;
 	struct live_table bigger = { mp_map_anon(capacity * sizeof(struct live_slot)),
-				     capacity - 1, table->used, 0 };
+				     capacity - 1, table->used, 0, table->budget };
 	if (!bigger.slots)
 		return -ENOMEM;
 	for (uint64_t i = 0; table->slots && i <= table->mask; i++)
@@ -236,7 +255,7 @@ int mp_leak_live_blocks(const char *path, struct mp_leak_block **blocks, size_t 
 	if (err)
 		return err;
 	*sampled = ((const struct mp_file_header *)data)->sample_bytes;
-	struct live_table table = { 0 };
+	struct live_table table = { .budget = live_budget() };
 	err = live_grow(&table);
 	if (!err) {
 		live_walk(&table, data, (size_t)st.st_size);

@@ -209,7 +209,11 @@ void mp_leak_scan_at_exit(void)
 	if (!err)
 		scan_write_classes(thread, &result);
 	scan_write_summary(thread, &result);
-	if (err && err != -ENOTSUP)
+	if (err == -E2BIG)
+		mp_say("leak check skipped: the heap needs more memory to scan than "
+		       "MEMPROF_LEAK_CHECK_MAX_MB allows (default 1024); leaks are reported without "
+		       "their kind");
+	else if (err && err != -ENOTSUP)
 		mp_say("leak check failed; leaks are reported without their kind");
 	if (result.blocks)
 		mp_unmap((void *)result.blocks, blocks_bytes);

@@ -312,6 +312,30 @@ static void test_reachability_suppressions_by_function(void **state)
 	json_decref(root);
 }
 
+/* A scan that would need more memory than MEMPROF_LEAK_CHECK_MAX_MB is skipped (its first
+ * table alone is 1.5 MiB), says so, and the leaks keep kind "unknown". */
+static void test_reachability_scan_skipped_over_its_memory_budget(void **state)
+{
+	(void)state;
+	char trace[PATH_MAX], args[PATH_MAX + 64];
+	struct harness_run run;
+	const char *reach_args[] = { "nothread", NULL };
+	const char *env[] = { "MEMPROF_LEAK_CHECK_MAX_MB=1", NULL };
+	assert_int_equal(harness_run("reach", reach_args, env, &run), 0);
+	assert_true(WIFEXITED(run.status) && WEXITSTATUS(run.status) == 0);
+	assert_non_null(strstr(run.stderr_text, "leak check skipped"));
+	snprintf(trace, sizeof(trace), "%s", run.traces[0]);
+	snprintf(args, sizeof(args), "leaks --json '%s'", trace);
+	json_t *root = harness_memprof_json(args, 0), *leak;
+	json_t *scan = json_object_get(root, "reachability");
+	assert_string_equal(json_string_value(json_object_get(scan, "state")), "failed");
+	size_t index;
+	json_array_foreach(json_object_get(root, "leaks"), index, leak)
+		assert_string_equal(json_string_value(json_object_get(leak, "kind")), "unknown");
+	assert_true(json_array_size(json_object_get(root, "leaks")) > 0);
+	json_decref(root);
+}
+
 /* Leaks whose stack passes through glibc's allocation of a thread's TLS vector. */
 static size_t tls_vector_leaks(json_t *root)
 {
@@ -362,6 +386,7 @@ int main(void)
 		cmocka_unit_test(test_reachability_summary_and_fail_kinds),
 		cmocka_unit_test(test_reachability_suppressions_by_function),
 		cmocka_unit_test(test_reachability_thread_tls_vector_suppressed_by_default),
+		cmocka_unit_test(test_reachability_scan_skipped_over_its_memory_budget),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
