@@ -33,7 +33,8 @@ measure() {
 
 i=1
 while [ "$i" -le "$runs" ]; do
-	measure none.txt "$bench" "$threads" "$allocs"
+	# Through env(1) like the profiled runs, so that no run pays one exec more than another.
+	measure none.txt env MEMPROF_NONE=1 "$bench" "$threads" "$allocs"
 	rm -f ./*.trace
 	measure memprof.txt env MEMPROF_QUIET=1 MEMPROF_OUTPUT="$work/bench.trace" \
 		LD_PRELOAD="$build/libmemprof.so" "$bench" "$threads" "$allocs"
