@@ -3,7 +3,7 @@
  * A thread writes only into its own chunk; the common path is a bounds check in
  * mp_chunk_reserve (internal.h) and one release store in mp_chunk_commit. This file is the
  * slow path: the first chunk of a thread, a full chunk, a thread that ends, and fork.
- * Chunks grow from 64 KiB to 1 MiB per thread, so a short-lived thread costs little file
+ * Chunks grow from 16 KiB to 1 MiB per thread, so a short-lived thread costs little file
  * and a busy one starts a new chunk rarely.
  */
 #include <pthread.h>
@@ -13,7 +13,7 @@
 
 #include "internal.h"
 
-#define FIRST_CHUNK_BYTES (64u * 1024u)
+#define FIRST_CHUNK_BYTES (16u * 1024u)
 #define MAX_CHUNK_BYTES (1024u * 1024u)
 
 __thread struct mp_thread mp_self_thread __attribute__((tls_model("initial-exec")));
