@@ -235,6 +235,41 @@ static void cut_trace_is_marked_incomplete(void **state)
 	json_decref(r);
 }
 
+/* The text reports of the scenario, byte for byte, against tests/golden/. After an
+ * intended change of layout, MEMPROF_UPDATE_GOLDEN=1 rewrites the files (review the diff). */
+static void check_golden(const char *args, const char *name)
+{
+	char *out, path[4096];
+	const char *top = getenv("MEMPROF_TOP");
+	assert_int_equal(harness_memprof(args, &out), 0);
+	snprintf(path, sizeof(path), "%s/tests/golden/%s", top ? top : ".", name);
+	if (getenv("MEMPROF_UPDATE_GOLDEN")) {
+		FILE *file = fopen(path, "we");
+		assert_non_null(file);
+		fputs(out, file);
+		fclose(file);
+	}
+	FILE *file = fopen(path, "re");
+	assert_non_null(file);
+	static char expected[1 << 16];
+	size_t len = fread(expected, 1, sizeof(expected) - 1, file);
+	expected[len] = '\0';
+	fclose(file);
+	if (strcmp(out, expected) != 0)
+		fail_msg("memprof %s differs from tests/golden/%s:\n--- got ---\n%s", args, name, out);
+	free(out);
+}
+
+static void text_reports_match_golden_files(void **state)
+{
+	(void)state;
+	write_scenario("golden.trace", MP_END_EXIT);
+	check_golden("report golden.trace 2>/dev/null", "scenario.report.txt");
+	check_golden("leaks --show-reachable golden.trace 2>/dev/null", "scenario.leaks.txt");
+	check_golden("flamegraph golden.trace 2>/dev/null", "scenario.folded.txt");
+	check_golden("flamegraph --metric calls golden.trace 2>/dev/null", "scenario.calls.folded.txt");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -245,6 +280,7 @@ int main(void)
 		cmocka_unit_test(unfinished_process_is_reported_as_such),
 		cmocka_unit_test(flamegraph_folds_root_first),
 		cmocka_unit_test(cut_trace_is_marked_incomplete),
+		cmocka_unit_test(text_reports_match_golden_files),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
