@@ -1,6 +1,7 @@
 /* analyze.c: replaying a trace file into the heap model and naming its stacks. */
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -37,7 +38,36 @@ static void analysis_times(struct mp_analysis *analysis)
 	analysis->run_time_ns = end > start ? end - start : 0;
 }
 
-int mp_analysis_run(const char *path, struct mp_analysis *analysis, char *err, size_t err_len)
+static void *analysis_warm(void *symbolizer)
+{
+	mp_symbolizer_warm(symbolizer);
+	return NULL;
+}
+
+/* Makes the symbolizer and, on a second thread, loads the modules' debug information
+ * while the events are replayed: on a 2-core machine that overlaps most of what
+ * symbolizing costs (libdw inflating compressed DWARF) with the replay. */
+static void analysis_start_symbolizer(struct mp_analysis *analysis)
+{
+	analysis->symbolizer = mp_symbolizer_new(analysis->trace);
+	analysis->symbolizer_tried = 1;
+	if (analysis->symbolizer &&
+	    pthread_create(&analysis->warmer, NULL, analysis_warm, analysis->symbolizer) == 0)
+		analysis->warming = 1;
+}
+
+/* The symbolizer, once the warming thread is done with it. */
+static struct mp_symbolizer *analysis_symbolizer(struct mp_analysis *analysis)
+{
+	if (analysis->warming) {
+		pthread_join(analysis->warmer, NULL);
+		analysis->warming = 0;
+	}
+	return analysis->symbolizer;
+}
+
+int mp_analysis_run(const char *path, struct mp_analysis *analysis, unsigned flags, char *err,
+		    size_t err_len)
 {
 	const struct mp_file_header *header;
 	int ret;
@@ -51,6 +81,8 @@ int mp_analysis_run(const char *path, struct mp_analysis *analysis, char *err, s
 		return ret;
 	}
 	header = mp_trace_header(analysis->trace);
+	if (flags & MP_ANALYSIS_SYMBOLS)
+		analysis_start_symbolizer(analysis);
 	ret = mp_heap_model_init(&analysis->model, mp_trace_stack_count(analysis->trace),
 				 header->page_size);
 	if (!ret) {
@@ -77,7 +109,7 @@ int mp_analysis_run(const char *path, struct mp_analysis *analysis, char *err, s
 
 void mp_analysis_destroy(struct mp_analysis *analysis)
 {
-	if (analysis->symbolizer)
+	if (analysis_symbolizer(analysis))
 		mp_symbolizer_free(analysis->symbolizer);
 	mp_heap_model_destroy(&analysis->model);
 	if (analysis->trace)
@@ -114,11 +146,12 @@ int mp_analysis_frames(struct mp_analysis *analysis, uint32_t stack_id, struct m
 		analysis->symbolizer = mp_symbolizer_new(analysis->trace);
 		analysis->symbolizer_tried = 1;
 	}
+	struct mp_symbolizer *symbolizer = analysis_symbolizer(analysis);
 	for (uint32_t i = 0; ips && i < count && written < max; i++) {
 		int got = 0;
-		if (analysis->symbolizer)
-			got = mp_symbolize(analysis->symbolizer, generation, ips[i],
-					   frames + written, max - written);
+		if (symbolizer)
+			got = mp_symbolize(symbolizer, generation, ips[i], frames + written,
+					   max - written);
 		if (got <= 0) {
 			analysis_raw_frame(analysis, generation, ips[i], &frames[written]);
 			got = 1;

@@ -7,6 +7,7 @@
 #define MEMPROF_ANALYZE_H
 
 #include <stddef.h>
+#include <pthread.h>
 #include <stdint.h>
 
 #include "heap_model.h"
@@ -24,15 +25,24 @@ struct mp_analysis {
 	int complete;           /* 0: the reader stopped early or chunks were cut short */
 	char stop_reason[256];  /* why the events stopped early; "" if they did not */
 	uint64_t run_time_ns;   /* header start to exit, or to the last event if it never exited */
-	struct mp_symbolizer *symbolizer; /* made on first use; NULL if that failed */
+	struct mp_symbolizer *symbolizer; /* made at open, warmed on a thread; NULL if failed */
 	int symbolizer_tried;
+	pthread_t warmer;                 /* mp_symbolizer_warm, while warming is set */
+	int warming;
+};
+
+enum mp_analysis_flags {
+	/* Stacks will be printed: load the debug information on a second thread while the
+	 * events are replayed (a summary without stacks should not wait for it). */
+	MP_ANALYSIS_SYMBOLS = 1,
 };
 
 /* Opens `path`, replays every event and finishes the model. Returns 0 with *analysis
  * ready (possibly incomplete, see ->complete), or a negative code with one line in err
  * (the reader's reason, without the path) and *analysis left empty. `path` must outlive
- * the analysis. */
-int mp_analysis_run(const char *path, struct mp_analysis *analysis, char *err, size_t err_len);
+ * the analysis. flags: enum mp_analysis_flags. */
+int mp_analysis_run(const char *path, struct mp_analysis *analysis, unsigned flags, char *err,
+		    size_t err_len);
 
 /* Releases everything the analysis holds. */
 void mp_analysis_destroy(struct mp_analysis *analysis);

@@ -227,7 +227,8 @@ static int main_analyze(const struct main_options *opts)
 	for (int i = 0; i < opts->trace_count; i++) {
 		struct mp_analysis analysis;
 		char err[256];
-		if (mp_analysis_run(opts->traces[i], &analysis, err, sizeof(err)) < 0) {
+		if (mp_analysis_run(opts->traces[i], &analysis, MP_ANALYSIS_SYMBOLS, err,
+				    sizeof(err)) < 0) {
 			fprintf(stderr, "memprof: cannot read '%s': %s\n", opts->traces[i], err);
 			bad = 1;
 			continue;

@@ -256,7 +256,7 @@ int mp_memory_report_run(const char *path, enum mp_memory_pick pick, size_t inde
 			 struct mp_memory_report *report, char *err, size_t err_len)
 {
 	memset(report, 0, sizeof(*report));
-	int rc = mp_analysis_run(path, &report->analysis, err, err_len);
+	int rc = mp_analysis_run(path, &report->analysis, MP_ANALYSIS_SYMBOLS, err, err_len);
 	if (rc < 0)
 		return rc;
 	rc = mp_snapshots_load(&report->snapshots, report->analysis.trace, &report->bad_records);

@@ -192,7 +192,7 @@ static void run_summarize(const char *path)
 	char err[256];
 
 	fprintf(stderr, "memprof: trace written to %s\n", path);
-	if (mp_analysis_run(path, &analysis, err, sizeof(err)) < 0) {
+	if (mp_analysis_run(path, &analysis, 0, err, sizeof(err)) < 0) {
 		fprintf(stderr, "memprof: cannot read '%s': %s\n", path, err);
 		return;
 	}

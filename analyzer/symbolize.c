@@ -327,6 +327,16 @@ static int sym_grow_entries(struct mp_symbolizer *sym)
 	return 0;
 }
 
+void mp_symbolizer_warm(struct mp_symbolizer *sym)
+{
+	struct sym_session *session = sym_session_for(sym, 0);
+	for (size_t i = 0; session && i < session->count; i++) {
+		Dwarf_Addr bias;
+		if (session->modules[i])
+			(void)dwfl_module_getdwarf(session->modules[i], &bias);
+	}
+}
+
 struct mp_symbolizer *mp_symbolizer_new(const struct mp_trace *trace)
 {
 	struct mp_symbolizer *sym = calloc(1, sizeof(*sym));

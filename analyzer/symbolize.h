@@ -31,6 +31,12 @@ struct mp_frame {
 struct mp_symbolizer *mp_symbolizer_new(const struct mp_trace *trace);
 void mp_symbolizer_free(struct mp_symbolizer *symbolizer);
 
+/* Opens the debug information of every module of generation 0's map, which is what the
+ * first lookups would spend their time on (libdw inflates compressed sections then: tens
+ * of milliseconds for a libc with its debug package). Meant to run on a thread of its own
+ * while the events are read; nothing else may use the symbolizer until it returns. */
+void mp_symbolizer_warm(struct mp_symbolizer *symbolizer);
+
 /* Symbolizes return address `ip` of a stack of `generation`. Looks up ip - 1 (the call
  * instruction, not the one after it). Writes up to `max` frames, innermost first (inlined
  * callees before their caller), and returns how many; always at least 1 when max >= 1.
