@@ -141,9 +141,11 @@ static __attribute__((noinline)) int scan_run(struct scan_result *result, size_t
 					      size_t *state_bytes)
 {
 	struct mp_leak_block *blocks = NULL;
-	uint64_t sampled = 0;
-	int err = mp_leak_live_blocks(mp_trace_file_path(), &blocks, &result->count, blocks_bytes,
-				      &sampled);
+	uint64_t sampled = mp_config.sample_bytes;
+	/* A sampled trace is never scanned: say so before reading the whole trace for it. */
+	int err = sampled ? 0
+			  : mp_leak_live_blocks(mp_trace_file_path(), &blocks, &result->count,
+						blocks_bytes, &sampled);
 	if (err < 0)
 		return err;
 	result->blocks = blocks;
