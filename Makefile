@@ -12,7 +12,7 @@ WARN := -std=gnu11 -Wall -Wextra -Werror
 CFLAGS_COMMON := $(WARN) -O2 -g -Iinclude -D_GNU_SOURCE
 # The preload lives in other people's processes: hidden symbols, static TLS, no stack
 # protector surprises in code that may run before libc is initialized.
-PRELOAD_CFLAGS := $(CFLAGS_COMMON) -fPIC -fvisibility=hidden -ftls-model=initial-exec -flto \
+PRELOAD_CFLAGS := $(CFLAGS_COMMON) -DMP_POISON -fPIC -fvisibility=hidden -ftls-model=initial-exec -flto \
 	-fno-omit-frame-pointer
 PRELOAD_LIBS := -lunwind -ldl -lm -pthread
 ANALYZER_CFLAGS := $(CFLAGS_COMMON) -Ianalyzer

@@ -24,6 +24,13 @@
 
 #include "memprof/trace_format.h"
 
+/* The rules above, enforced where the compiler can: libmemprof.so's own sources (built
+ * with MP_POISON; unit tests are not) cannot name these at all. */
+#ifdef MP_POISON
+#pragma GCC poison getenv secure_getenv printf fprintf sprintf snprintf vsnprintf puts fputs
+#pragma GCC poison fopen fdopen strdup strndup asprintf
+#endif
+
 #define MP_HIDDEN __attribute__((visibility("hidden")))
 #define MP_LIKELY(x) __builtin_expect(!!(x), 1)
 #define MP_UNLIKELY(x) __builtin_expect(!!(x), 0)
@@ -121,7 +128,8 @@ void mp_trace_file_unlock(void);
 /* --- chunk.c: per-thread chunks, reservation and commit --- */
 extern __thread struct mp_thread mp_self_thread __attribute__((tls_model("initial-exec")));
 /* Returns a pointer with at least `need` writable bytes in the thread's chunk, starting a
- * new chunk if needed, or NULL if recording is impossible (the event is counted dropped). */
+ * new chunk if needed, or NULL if recording is impossible (recording has then stopped,
+ * said so once, and the event is lost). */
 uint8_t *mp_chunk_reserve_slow(struct mp_thread *thread, size_t need);
 static inline uint8_t *mp_chunk_reserve(struct mp_thread *thread, size_t need)
 {
