@@ -164,28 +164,9 @@ static int memory_cmp_range(const void *left, const void *right)
 	return a->start < b->start ? -1 : a->start > b->start;
 }
 
-/* Adds the parts of `items` inside [start, end) to ranges; returns the new count. */
-static size_t memory_clip(struct mp_snap_range *ranges, size_t count,
-			  const struct mp_residency_item *items, size_t item_count,
-			  uint64_t start, uint64_t end)
-{
-	size_t low = 0, high = item_count; /* first item ending after start */
-	while (low < high) {
-		size_t mid = low + (high - low) / 2;
-		if (items[mid].end <= start)
-			low = mid + 1;
-		else
-			high = mid;
-	}
-	for (size_t i = low; i < item_count && items[i].start < end; i++)
-		ranges[count++] = (struct mp_snap_range){
-			items[i].start > start ? items[i].start : start,
-			items[i].end < end ? items[i].end : end };
-	return count;
-}
-
-static size_t memory_count_in(const struct mp_residency_item *items, size_t count,
-			      uint64_t start, uint64_t end)
+/* The first of the sorted, disjoint items that ends after `start`. */
+static size_t memory_first_ending_after(const struct mp_residency_item *items, size_t count,
+					uint64_t start)
 {
 	size_t low = 0, high = count;
 	while (low < high) {
@@ -195,8 +176,26 @@ static size_t memory_count_in(const struct mp_residency_item *items, size_t coun
 		else
 			high = mid;
 	}
+	return low;
+}
+
+/* Adds the parts of `items` inside [start, end) to ranges; returns the new count. */
+static size_t memory_clip(struct mp_snap_range *ranges, size_t count,
+			  const struct mp_residency_item *items, size_t item_count,
+			  uint64_t start, uint64_t end)
+{
+	for (size_t i = memory_first_ending_after(items, item_count, start); i < item_count && items[i].start < end; i++)
+		ranges[count++] = (struct mp_snap_range){
+			items[i].start > start ? items[i].start : start,
+			items[i].end < end ? items[i].end : end };
+	return count;
+}
+
+static size_t memory_count_in(const struct mp_residency_item *items, size_t count,
+			      uint64_t start, uint64_t end)
+{
 	size_t found = 0;
-	for (size_t i = low; i < count && items[i].start < end; i++)
+	for (size_t i = memory_first_ending_after(items, count, start); i < count && items[i].start < end; i++)
 		found++;
 	return found;
 }

@@ -163,7 +163,8 @@ EXPORT void *realloc(void *ptr, size_t size)
 	}
 	if (ptr && MP_UNLIKELY(in_boot(ptr)))
 		return realloc_from_boot(ptr, size);
-	uint64_t before = mp_now_ns();
+	/* The profiler's own reallocs (thread busy) are never recorded: no clock for them. */
+	uint64_t before = mp_self_thread.busy ? 0 : mp_now_ns();
 	size_t old_usable = mp_heap_usable(ptr); /* the old block is gone after the call */
 	void *moved = real.realloc(ptr, size);
 	if (moved || (ptr && size == 0))
