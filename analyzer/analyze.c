@@ -7,6 +7,9 @@
 
 #include "analyze.h"
 
+#include "freed_samples.h"
+#include "sampled_peak.h"
+
 static int analysis_replay(struct mp_analysis *analysis)
 {
 	struct mp_event event;
@@ -15,6 +18,13 @@ static int analysis_replay(struct mp_analysis *analysis)
 	while ((ret = mp_trace_next(analysis->trace, &event, analysis->stop_reason,
 				    sizeof(analysis->stop_reason))) == 1) {
 		int err = mp_heap_model_feed(&analysis->model, &event);
+		if (err)
+			return err;
+	}
+	const struct mp_freed_table *freed = mp_trace_freed_samples(analysis->trace);
+	for (size_t i = 0; i < freed->capacity; i++) {
+		const struct mp_freed_samples *figures = mp_freed_at(freed, i);
+		int err = figures ? mp_heap_model_add_freed(&analysis->model, figures) : 0;
 		if (err)
 			return err;
 	}
@@ -95,6 +105,12 @@ int mp_analysis_run(const char *path, struct mp_analysis *analysis, unsigned fla
 		return ret;
 	}
 	mp_heap_model_finish(&analysis->model);
+	ret = mp_sampled_peak_apply(&analysis->model, analysis->trace);
+	if (ret < 0) {
+		snprintf(err, err_len, "%s", strerror(-ret));
+		mp_analysis_destroy(analysis);
+		return ret;
+	}
 	mp_trace_stats(analysis->trace, &analysis->stats);
 	if (analysis->complete && (analysis->stats.corrupt_chunks || analysis->stats.truncated)) {
 		analysis->complete = 0;

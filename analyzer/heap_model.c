@@ -6,6 +6,8 @@
 
 #include "heap_model.h"
 
+#include "freed_samples.h"
+
 int mp_heap_model_init(struct mp_heap_model *model, uint32_t stack_count, uint32_t page_size)
 {
 	memset(model, 0, sizeof(*model));
@@ -26,27 +28,6 @@ void mp_heap_model_destroy(struct mp_heap_model *model)
 	free(model->last_alloc_seq);
 	model->last_alloc_seq = NULL;
 	model->thread_capacity = 0;
-}
-
-/* The probability that an allocation of size bytes was sampled; 1 when not sampling. A
- * size too small ever to be sampled (0 bytes) counts as certain rather than infinite. */
-static double sample_probability(uint64_t sample_bytes, uint64_t size)
-{
-	if (!sample_bytes || !size)
-		return 1.0;
-	return -expm1(-(double)size / (double)sample_bytes);
-}
-
-uint64_t mp_sample_weight_count(uint64_t sample_bytes, uint64_t size)
-{
-	return (uint64_t)llround(1.0 / sample_probability(sample_bytes, size));
-}
-
-uint64_t mp_sample_weight_bytes(uint64_t sample_bytes, uint64_t size)
-{
-	if (!sample_bytes)
-		return size;
-	return (uint64_t)llround((double)size / sample_probability(sample_bytes, size));
 }
 
 void mp_heap_model_set_sampling(struct mp_heap_model *model, uint64_t sample_bytes)
@@ -346,4 +327,24 @@ int mp_heap_model_feed(struct mp_heap_model *model, const struct mp_event *event
 void mp_heap_model_finish(struct mp_heap_model *model)
 {
 	mp_stack_stats_finish(&model->stacks);
+}
+
+int mp_heap_model_add_freed(struct mp_heap_model *model, const struct mp_freed_samples *freed)
+{
+	struct mp_heap_totals *totals = &model->totals;
+	struct mp_stack_agg *agg = mp_stack_stats_at(&model->stacks, freed->stack_id);
+
+	if (!agg)
+		return -ENOMEM;
+	agg->calls += freed->blocks;
+	agg->allocations += freed->blocks;
+	agg->allocated_bytes += freed->bytes;
+	totals->allocations += freed->blocks;
+	totals->frees += freed->blocks;
+	totals->allocated_bytes += freed->bytes;
+	totals->samples += freed->samples;
+	totals->window_samples += freed->samples;
+	totals->window_blocks += freed->blocks;
+	totals->window_bytes += freed->bytes;
+	return 0;
 }

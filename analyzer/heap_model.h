@@ -24,7 +24,9 @@
  *     then stands for 1/p blocks and s/p bytes (both rounded to integers, the same for a
  *     block when it is created and when it goes, so the live figures never drift): all
  *     counts and bytes of malloc-family blocks become unbiased estimates. mmap, munmap,
- *     mremap and brk are recorded in full and stay exact.
+ *     mremap and brk are recorded in full and stay exact. With a sampling window, the
+ *     samples freed within it come as per-stack counts (mp_heap_model_add_freed) that
+ *     were never live in the replay: the heap peak and timeline leave them out.
  */
 #ifndef MEMPROF_HEAP_MODEL_H
 #define MEMPROF_HEAP_MODEL_H
@@ -32,6 +34,7 @@
 #include <stdint.h>
 
 #include "live_blocks.h"
+#include "memprof/sample_weight.h"
 #include "mappings.h"
 #include "stack_stats.h"
 #include "trace_read.h"
@@ -60,7 +63,9 @@ struct mp_heap_totals {
 	uint64_t brk_peak_bytes;  /* highest break above brk_start */
 
 	uint64_t sample_bytes;    /* the trace's sampling mean; 0: exact figures */
-	uint64_t samples;         /* allocation records behind the estimates */
+	uint64_t samples;         /* samples behind the estimates (written and counted) */
+	uint64_t window_samples;  /* of those, blocks freed within the sampling window */
+	uint64_t window_blocks, window_bytes; /* what they stand for */
 };
 
 struct mp_heap_model {
@@ -82,10 +87,12 @@ void mp_heap_model_destroy(struct mp_heap_model *model);
  * before the first event. 0 keeps the figures exact. */
 void mp_heap_model_set_sampling(struct mp_heap_model *model, uint64_t sample_bytes);
 
-/* What one recorded allocation of `size` bytes stands for in a trace sampled with mean
- * sample_bytes: blocks (count) and bytes, each rounded; (1, size) when not sampled. */
-uint64_t mp_sample_weight_count(uint64_t sample_bytes, uint64_t size);
-uint64_t mp_sample_weight_bytes(uint64_t sample_bytes, uint64_t size);
+/* Adds the sampled blocks of a stack freed within the sampling window (trace_format.h,
+ * MP_REC_SAMPLES_FREED): allocations and frees at once, never live, so they count in
+ * calls and allocated bytes but not in the live, peak or leaked figures. Returns 0 or
+ * -ENOMEM. */
+struct mp_freed_samples;
+int mp_heap_model_add_freed(struct mp_heap_model *model, const struct mp_freed_samples *freed);
 
 /* Applies one event. Returns 0, or -ENOMEM (the event may then be partly applied; the
  * caller should stop). Events with an unknown tag are ignored. */

@@ -22,6 +22,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "freed_samples.h"
 #include "memprof/varint.h"
 #include "record_decode.h"
 #include "trace_tables.h"
@@ -66,6 +67,7 @@ struct mp_trace {
 	struct mp_trace_stats stats;
 	struct mp_ext_record *ext;  /* extended records of kinds other than STACK and MODULE */
 	size_t ext_count, ext_cap;
+	struct mp_freed_table freed; /* SAMPLES_FREED records, summed per stack */
 };
 
 static int read_fail(char *err, size_t err_len, int code, const char *fmt, ...)
@@ -293,6 +295,8 @@ static int read_extended(struct mp_trace *trace, unsigned tag, const uint8_t *bo
 		return read_stack_record(trace, body, end);
 	if (tag == MP_REC_MODULE)
 		return read_module_record(trace, body, end);
+	if (tag == MP_REC_SAMPLES_FREED)
+		return mp_freed_add_record(&trace->freed, body, end);
 	return read_remember(trace, tag, body, end, chunk);
 }
 
@@ -467,6 +471,7 @@ static int read_load(struct mp_trace *trace, char *err, size_t err_len)
 		rc = read_index_chunk(trace, &trace->chunks[i]);
 	if (rc == 0)
 		rc = mp_modules_finish(&trace->modules);
+	mp_freed_resolve(&trace->freed, &trace->stacks);
 	if (rc == 0)
 		rc = read_build_streams(trace);
 	if (rc < 0)
@@ -538,6 +543,7 @@ void mp_trace_close(struct mp_trace *trace)
 	mp_stacks_free(&trace->stacks);
 	mp_modules_free(&trace->modules);
 	free(trace->ext);
+	mp_freed_free(&trace->freed);
 	free(trace);
 }
 
@@ -646,4 +652,14 @@ const struct mp_ext_record *mp_trace_ext_records(const struct mp_trace *trace, s
 {
 	*count = trace->ext_count;
 	return trace->ext;
+}
+
+const struct mp_freed_table *mp_trace_freed_samples(const struct mp_trace *trace)
+{
+	return &trace->freed;
+}
+
+uint32_t mp_trace_stack_canonical(const struct mp_trace *trace, uint64_t raw_id)
+{
+	return mp_stacks_lookup(&trace->stacks, raw_id);
 }

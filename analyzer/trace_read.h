@@ -107,4 +107,13 @@ struct mp_ext_record {
  * (the order of a thread's records is kept). *count receives how many. */
 const struct mp_ext_record *mp_trace_ext_records(const struct mp_trace *trace, size_t *count);
 
+/* The per-stack counts of sampled blocks freed within the sampling window (freed_samples.h);
+ * empty unless the trace is sampled with a window. */
+struct mp_freed_table;
+const struct mp_freed_table *mp_trace_freed_samples(const struct mp_trace *trace);
+
+/* The id events use for the writer's stack id raw_id (as extended records carry it), or
+ * 0 if the trace never defined it. */
+uint32_t mp_trace_stack_canonical(const struct mp_trace *trace, uint64_t raw_id);
+
 #endif

@@ -6,6 +6,11 @@
  *   MEMPROF_QUIET=1     no line on stderr at exit
  *   MEMPROF_SAMPLE_BYTES=N  sample allocations, one per N bytes on average (suffixes
  *                       k, m, g in powers of 1024); 0 or unset: record every call
+ *   MEMPROF_SAMPLE_WINDOW_MS=W  with sampling, a sampled block freed within W ms is
+ *                       only counted per stack, not written (default 1000; 0: write
+ *                       every sample; at most 3600000)
+ *   MEMPROF_SAMPLE_SEED=S   start every thread's sampling generator from S (repeatable
+ *                       runs of a deterministic program); default: from the clock
  *   MEMPROF_SNAPSHOT_MS=N   a memory snapshot every N milliseconds (default: none)
  *   MEMPROF_SNAPSHOT_SIGNAL=SIGUSR2  a snapshot whenever that signal arrives (a name with
  *                       or without SIG, or a number; default: none)
@@ -24,6 +29,7 @@
 
 #define DEFAULT_MAX_FRAMES 64u
 #define DEFAULT_OUTPUT "memprof.%e.%p.trace"
+#define DEFAULT_SAMPLE_WINDOW_MS 1000u
 
 struct mp_config mp_config;
 
@@ -129,6 +135,11 @@ void mp_config_load(void)
 	mp_config.sample_bytes = 0;
 	if (mp_env_get("MEMPROF_SAMPLE_BYTES", value, sizeof(value)))
 		mp_config.sample_bytes = parse_bytes(value);
+	mp_config.sample_window_ms = DEFAULT_SAMPLE_WINDOW_MS;
+	if (mp_env_get("MEMPROF_SAMPLE_WINDOW_MS", value, sizeof(value)))
+		mp_config.sample_window_ms = (uint32_t)parse_number(value, 3600001u);
+	if (mp_env_get("MEMPROF_SAMPLE_SEED", value, sizeof(value)))
+		mp_sampling_seed(parse_number(value, UINT64_MAX));
 	if (mp_env_get("MEMPROF_MAX_FRAMES", value, sizeof(value)))
 		mp_config.max_frames = parse_frames(value);
 	config_snapshots();

@@ -69,6 +69,8 @@ void mp_announce_end(enum mp_end_state state, int status)
 {
 	if (__atomic_load_n(&mp_state, __ATOMIC_ACQUIRE) == MP_STATE_UNINIT)
 		return;
+	if (state == MP_END_EXIT_NOW || state == MP_END_EXEC)
+		mp_record_sampled_flush_all(); /* the exec'd image starts a trace of its own */
 	if (state == MP_END_EXIT_NOW)
 		mp_snapshot_take(MP_SNAP_EXIT); /* before the end state: the trace ends after it */
 	mp_trace_file_set_end(state, status);
@@ -85,27 +87,30 @@ static void on_exit_hook(int status, void *unused)
 	(void)unused;
 	/* The snapshot first: the leak scan reads every live block, and reading a page never
 	 * written maps the kernel's zero page there, which pagemap reports as present. */
+	mp_record_sampled_flush_all(); /* the samples still pending, and the last counts */
 	mp_snapshot_take(MP_SNAP_EXIT);
 	mp_leak_scan_at_exit(); /* leak_scan.c: classify what is still allocated */
 	mp_announce_end(MP_END_EXIT, status);
 }
 
 /* Fork: nothing may be half-written when the child is cloned, so the prepare handler
- * takes the locks of every slow path (threads, then file), and the child, the only
+ * takes the locks of every slow path (sampling, threads, then file), and the child, the only
  * thread left, starts a trace of its own. */
 static void fork_prepare(void)
 {
 	mp_self_thread.busy = 1;
+	/* The sampling lock first: a flush writes records (taking the others) while it
+	 * holds it. */
+	mp_sampling_lock();
 	mp_chunk_lock();
 	mp_trace_file_lock();
-	mp_sampling_lock();
 }
 
 static void fork_parent(void)
 {
-	mp_sampling_unlock();
 	mp_trace_file_unlock();
 	mp_chunk_unlock();
+	mp_sampling_unlock();
 	mp_self_thread.busy = 0;
 }
 

@@ -100,6 +100,7 @@ struct mp_config {
 	int quiet;
 	uint32_t max_frames;
 	uint64_t sample_bytes;   /* MEMPROF_SAMPLE_BYTES; 0: record every call */
+	uint32_t sample_window_ms; /* MEMPROF_SAMPLE_WINDOW_MS (default 1000) */
 	uint32_t snapshot_ms;    /* MEMPROF_SNAPSHOT_MS; 0: no interval snapshots */
 	int snapshot_signal;     /* MEMPROF_SNAPSHOT_SIGNAL; 0: none */
 	int snapshot_exit;       /* MEMPROF_SNAPSHOT_EXIT (default 1) */
@@ -211,16 +212,45 @@ void mp_record_module_change(void);
 /* Encodes an extended record (tag >= MP_REC_EXTENDED) with the given body. */
 void mp_record_extended(struct mp_thread *thread, enum mp_record_tag tag, const uint8_t *body,
 			size_t body_len);
+/* Writes the allocation record of a sampled block that was pending (sampling.c). */
+struct mp_sampled_block;
+void mp_record_alloc_late(struct mp_thread *thread, const struct mp_sampled_block *block,
+			  uint64_t now_ns);
+/* Writes what the sampling window still holds: at exit, _exit and exec. */
+void mp_record_sampled_flush_all(void);
 
 /* --- sampling.c: MEMPROF_SAMPLE_BYTES --- */
 /* Slow part of the sampling decision (record_hot.h): the countdown ran out, or the thread
  * has none yet. Returns 1 if the allocation is sampled, 0 if not. */
 int mp_sample_slow(struct mp_thread *thread, size_t size);
-/* Remembers a sampled block, so that its free is recorded; 0 or -1 (set full). */
-int mp_sampled_insert(uint64_t addr);
-/* Returns 1 (and forgets it) if addr is a sampled block, 0 if not; lock-free for blocks
- * that were never sampled. */
-int mp_sampled_take(uint64_t addr);
+/* A sampled block the recorder remembers until its free. `pending`: its allocation is
+ * not written yet (MEMPROF_SAMPLE_WINDOW_MS, sample_window.c). */
+struct mp_sampled_block {
+	uint64_t addr;       /* 0: an empty slot */
+	uint64_t size;       /* requested bytes */
+	uint64_t time_ns;    /* when it was allocated */
+	uint32_t stack;
+	uint8_t tag;         /* its MP_REC_* allocation tag */
+	uint8_t pending;
+};
+/* Remembers a sampled block, so that its free is recorded; 0 or -1 (set full). With a
+ * sampling window, `writer` (busy) writes the sampled heap's new peaks. */
+int mp_sampled_insert(const struct mp_sampled_block *block, struct mp_thread *writer);
+/* What mp_sampled_take found. */
+enum mp_sampled_found {
+	MP_SAMPLED_NONE = 0,    /* not a sampled block */
+	MP_SAMPLED_WRITTEN = 1, /* a sampled block whose allocation is in the trace */
+	MP_SAMPLED_COUNTED = 2, /* a pending one: counted as freed within the window */
+};
+/* Forgets addr if it is a sampled block; lock-free for blocks that were never sampled.
+ * With `writer` (a busy thread), a pending block's allocation is written first, so the
+ * caller can record a release of it (realloc); without, a pending block is counted. */
+enum mp_sampled_found mp_sampled_take(uint64_t addr, struct mp_thread *writer);
+/* Writes the allocations of pending blocks older than the window (all of them if `all`)
+ * and the counts of blocks freed within it, into writer's chunk (writer busy). */
+void mp_sampled_flush(struct mp_thread *writer, uint64_t now_ns, int all);
+/* When the next flush is due (CLOCK_MONOTONIC ns); read without the lock. */
+extern uint64_t mp_sampled_next_flush_ns;
 /* The counting filter in front of the set: two one-byte counters per address, indexed by
  * the address itself (malloc's 16-byte granules) rather than a hash, so that a free reads
  * a counter near one a recent free brought into cache. It grows with the sampled blocks
@@ -249,7 +279,42 @@ static inline int mp_sampled_maybe(uint64_t addr)
 	       __atomic_load_n(&filter->counters[mp_sampled_filter_index(filter, addr, 1)],
 			       __ATOMIC_RELAXED) != 0;
 }
-/* Makes every thread's generator start from `seed` (tests only; 0: from the clock). */
+/* --- stack_tally.c: figures summed per stack id (callers serialize) --- */
+struct mp_tally_slot {
+	uint32_t key;            /* 0: empty; else the stack id (UINT32_MAX for stack 0) */
+	uint64_t samples;
+	uint64_t blocks, bytes;  /* weighted by sample_weight.h */
+	uint64_t sampled_bytes;  /* requested sizes, unweighted */
+};
+struct mp_stack_tally {
+	struct mp_tally_slot *slots;
+	uint64_t capacity, used;
+};
+/* The stack's entry, created at zero if new; NULL only when no memory is left. */
+struct mp_tally_slot *mp_tally_at(struct mp_stack_tally *tally, uint32_t stack);
+/* The stack id an entry (key != 0) is for. */
+uint32_t mp_tally_stack(const struct mp_tally_slot *slot);
+void mp_tally_clear(struct mp_stack_tally *tally);
+
+/* --- sample_window.c: counts of sampled blocks freed within the window, per stack.
+ * Called under the sampling lock only. --- */
+/* Counts a pending block that is being freed. */
+void mp_window_count(const struct mp_sampled_block *block);
+/* Writes the counts as MP_REC_SAMPLES_FREED records and starts again from zero. */
+void mp_window_emit(struct mp_thread *writer);
+void mp_window_after_fork_child(void);
+
+/* --- sampled_peak.c: the sampled heap's estimate and its peak (sampling lock held) --- */
+/* A sampled block joins (sign 1) or leaves (-1) the live estimate. */
+void mp_sampled_live_change(const struct mp_sampled_block *block, int sign);
+/* Writes the live samples per stack if the estimate reached a new peak (5% above the
+ * last one written). */
+void mp_sampled_peak_check(struct mp_thread *writer, const struct mp_sampled_block *set,
+			   uint64_t capacity, uint64_t now_ns);
+void mp_sampled_peak_after_fork_child(void);
+
+/* Makes every thread's generator start from `seed` (0: from the clock); MEMPROF_SAMPLE_SEED
+ * and tests. */
 void mp_sampling_seed(uint64_t seed);
 void mp_sampling_lock(void);
 void mp_sampling_unlock(void);

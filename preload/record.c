@@ -9,19 +9,42 @@
  */
 #include "record_hot.h"
 
-/* Once an allocation was chosen: remembers it so that its free is recorded. Also decides
- * for the process's very first allocation, which came before the options were read.
- * Returns 0 if the allocation must not be recorded after all. */
-static int sample_keep(struct mp_thread *thread, void *addr, size_t size)
+static inline void write_alloc(struct mp_thread *thread, unsigned tag, uint64_t addr,
+			       uint64_t size, uint32_t stack, uint64_t time_ns)
+{
+	uint8_t *at = mp_chunk_reserve(thread, MP_EVENT_RECORD_MAX);
+	if (!at)
+		return;
+	*at++ = (uint8_t)tag;
+	at = mp_put_addr(thread, at, addr);
+	at = mp_put_u(at, size);
+	at = mp_put_u(at, stack);
+	at = mp_put_time(thread, at, time_ns);
+	mp_chunk_commit(thread, at);
+}
+
+/* A sampled allocation: remembered so that its free is recorded, and written now, or with
+ * a sampling window only once it has outlived the window (sample_window.c). Also decides
+ * for the process's very first allocation, which came before the options were read. */
+static inline __attribute__((always_inline)) void record_sampled(
+	struct mp_thread *thread, enum mp_record_tag tag, void *addr, size_t size)
 {
 	if (MP_UNLIKELY(!thread->rng) && mp_sample_skip(thread, size))
-		return 0;
-	if (mp_sampled_insert((uint64_t)(uintptr_t)addr) < 0) {
+		return;
+	struct mp_sampled_block block = {
+		.addr = (uint64_t)(uintptr_t)addr, .size = size, .tag = (uint8_t)tag,
+		.stack = mp_stack_current(thread), .pending = mp_config.sample_window_ms != 0,
+	};
+	block.time_ns = mp_now_ns();
+	if (mp_sampled_insert(&block, thread) < 0) {
 		/* Its free could not be recognized: better unrecorded than a false leak. */
 		mp_chunk_count_dropped(thread);
-		return 0;
+		return;
 	}
-	return 1;
+	if (!block.pending)
+		write_alloc(thread, tag, block.addr, size, block.stack, block.time_ns);
+	else if (block.time_ns >= __atomic_load_n(&mp_sampled_next_flush_ns, __ATOMIC_RELAXED))
+		mp_sampled_flush(thread, block.time_ns, 0);
 }
 
 __attribute__((noinline)) void *mp_record_alloc_chosen(enum mp_record_tag tag, void *addr,
@@ -31,23 +54,34 @@ __attribute__((noinline)) void *mp_record_alloc_chosen(enum mp_record_tag tag, v
 	struct mp_thread *thread = mp_record_enter(&saved_errno);
 	if (!thread)
 		return addr;
-	if (MP_UNLIKELY(mp_config.sample_bytes) && !sample_keep(thread, addr, size)) {
+	if (MP_UNLIKELY(mp_config.sample_bytes)) {
+		record_sampled(thread, tag, addr, size);
 		mp_record_leave(thread, saved_errno);
 		return addr;
 	}
 	uint32_t stack = mp_stack_current(thread);
-	uint8_t *at = mp_chunk_reserve(thread, MP_EVENT_RECORD_MAX);
-	if (at) {
-		*at++ = (uint8_t)tag;
-		at = mp_put_addr(thread, at, (uint64_t)(uintptr_t)addr);
-		at = mp_put_u(at, size);
-		at = mp_put_u(at, stack);
-		at = mp_put_time(thread, at, mp_now_ns());
-		mp_chunk_commit(thread, at);
-	}
+	write_alloc(thread, tag, (uint64_t)(uintptr_t)addr, size, stack, mp_now_ns());
 	mp_heap_note(thread, (int64_t)mp_heap_usable(addr));
 	mp_record_leave(thread, saved_errno);
 	return addr;
+}
+
+void mp_record_alloc_late(struct mp_thread *thread, const struct mp_sampled_block *block,
+			  uint64_t now_ns)
+{
+	write_alloc(thread, block->tag, block->addr, block->size, block->stack, now_ns);
+}
+
+void mp_record_sampled_flush_all(void)
+{
+	if (!mp_config.sample_bytes || !mp_config.sample_window_ms)
+		return;
+	int saved_errno;
+	struct mp_thread *thread = mp_record_enter(&saved_errno);
+	if (!thread)
+		return;
+	mp_sampled_flush(thread, mp_now_ns(), 1);
+	mp_record_leave(thread, saved_errno);
 }
 
 /* Not inline: free() stays a few instructions when nothing is recorded. */
@@ -74,9 +108,12 @@ __attribute__((noinline)) void mp_record_free(void *addr)
 static int sample_realloc(struct mp_thread *thread, void **old_addr, void **new_addr,
 			  size_t *size)
 {
-	int old_sampled = *old_addr && mp_sampled_take((uint64_t)(uintptr_t)*old_addr);
+	/* A pending old block has its allocation written first: the realloc releases it. */
+	int old_sampled = *old_addr && mp_sampled_take((uint64_t)(uintptr_t)*old_addr, thread);
+	struct mp_sampled_block block = { .addr = (uint64_t)(uintptr_t)*new_addr, .size = *size,
+					  .tag = MP_REC_REALLOC, .time_ns = mp_now_ns() };
 	int new_sampled = *new_addr && !mp_sample_skip(thread, *size) &&
-			  mp_sampled_insert((uint64_t)(uintptr_t)*new_addr) == 0;
+			  mp_sampled_insert(&block, thread) == 0;
 	if (!old_sampled)
 		*old_addr = NULL;
 	if (!new_sampled) {

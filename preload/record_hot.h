@@ -97,15 +97,16 @@ static inline void *mp_alloc_done(enum mp_record_tag tag, void *addr, size_t siz
 }
 
 /* Whether the free of addr is recorded: not from inside the recorder or libunwind, and
- * with sampling only for sampled blocks (which this forgets; libunwind's blocks, made
- * while the recorder was busy, are never among them). */
+ * with sampling only for sampled blocks whose allocation is in the trace (this forgets
+ * them; one still pending is counted instead; libunwind's blocks, made while the
+ * recorder was busy, are never among them). */
 static inline int mp_free_wanted(void *addr, const void *caller)
 {
 	if (mp_self_thread.busy)
 		return 0;
 	if (mp_config.sample_bytes)
 		return mp_sampled_maybe((uint64_t)(uintptr_t)addr) &&
-		       mp_sampled_take((uint64_t)(uintptr_t)addr);
+		       mp_sampled_take((uint64_t)(uintptr_t)addr, NULL) == MP_SAMPLED_WRITTEN;
 	return !mp_called_by_unwinder(caller);
 }
 

@@ -49,9 +49,11 @@ static struct {
 } first_filter = { { FIRST_FILTER_COUNTERS - 1 }, { 0 } };
 struct mp_sampled_filter *mp_sampled_filter_now = &first_filter.head;
 static pthread_mutex_t set_lock = PTHREAD_MUTEX_INITIALIZER;
-static uint64_t *set_slots;       /* open addressing, 0 empty; guarded by set_lock */
+/* Open addressing on addr, addr 0 empty; guarded by set_lock. */
+static struct mp_sampled_block *set_slots;
 static uint64_t set_capacity, set_count;
 static uint64_t seed_override;
+uint64_t mp_sampled_next_flush_ns;
 
 /* Counter updates happen under set_lock; the lock-free reader only needs each byte
  * stored whole, hence the relaxed atomic stores. */
@@ -79,8 +81,8 @@ static void filter_grow(uint64_t blocks)
 		return;
 	grown->mask = counters - 1;
 	for (uint64_t i = 0; i < set_capacity; i++)
-		if (set_slots[i])
-			filter_add(grown, set_slots[i], 1);
+		if (set_slots[i].addr)
+			filter_add(grown, set_slots[i].addr, 1);
 	__atomic_store_n(&mp_sampled_filter_now, grown, __ATOMIC_RELEASE);
 }
 
@@ -132,10 +134,11 @@ int mp_sample_slow(struct mp_thread *thread, size_t size)
 	return 1;
 }
 
-static uint64_t *set_find(uint64_t *slots, uint64_t capacity, uint64_t addr)
+static struct mp_sampled_block *set_find(struct mp_sampled_block *slots, uint64_t capacity,
+					 uint64_t addr)
 {
 	uint64_t index = mp_mix64(addr) & (capacity - 1);
-	while (slots[index] != 0 && slots[index] != addr)
+	while (slots[index].addr != 0 && slots[index].addr != addr)
 		index = (index + 1) & (capacity - 1);
 	return &slots[index];
 }
@@ -143,12 +146,12 @@ static uint64_t *set_find(uint64_t *slots, uint64_t capacity, uint64_t addr)
 static int set_grow(void)
 {
 	uint64_t capacity = set_capacity ? set_capacity * 2 : FIRST_SET_SLOTS;
-	uint64_t *slots = mp_map_anon(capacity * sizeof(*slots));
+	struct mp_sampled_block *slots = mp_map_anon(capacity * sizeof(*slots));
 	if (!slots)
 		return -1;
 	for (uint64_t i = 0; i < set_capacity; i++) {
-		if (set_slots[i])
-			*set_find(slots, capacity, set_slots[i]) = set_slots[i];
+		if (set_slots[i].addr)
+			*set_find(slots, capacity, set_slots[i].addr) = set_slots[i];
 	}
 	if (set_slots)
 		mp_unmap(set_slots, set_capacity * sizeof(*set_slots));
@@ -159,15 +162,15 @@ static int set_grow(void)
 
 /* Linear probing without tombstones: the run after a removed slot is shifted back, so
  * lookups never wade through dead entries however long the program runs. */
-static void set_erase(uint64_t *slot)
+static void set_erase(struct mp_sampled_block *slot)
 {
 	uint64_t hole = (uint64_t)(slot - set_slots);
 	uint64_t index = hole;
 	for (;;) {
 		index = (index + 1) & (set_capacity - 1);
-		if (set_slots[index] == 0)
+		if (set_slots[index].addr == 0)
 			break;
-		uint64_t home = mp_mix64(set_slots[index]) & (set_capacity - 1);
+		uint64_t home = mp_mix64(set_slots[index].addr) & (set_capacity - 1);
 		/* Move the entry into the hole unless its home lies in (hole, index]. */
 		if ((index > hole && (home <= hole || home > index)) ||
 		    (index < hole && (home <= hole && home > index))) {
@@ -175,48 +178,80 @@ static void set_erase(uint64_t *slot)
 			hole = index;
 		}
 	}
-	set_slots[hole] = 0;
+	set_slots[hole].addr = 0;
 }
 
-int mp_sampled_insert(uint64_t addr)
+int mp_sampled_insert(const struct mp_sampled_block *block, struct mp_thread *writer)
 {
 	int result = 0;
 	pthread_mutex_lock(&set_lock);
 	if ((set_count + 1) * 2 > set_capacity && set_grow() < 0) {
 		result = -1;
 	} else {
-		uint64_t *slot = set_find(set_slots, set_capacity, addr);
-		if (*slot != addr) {
+		struct mp_sampled_block *slot = set_find(set_slots, set_capacity, block->addr);
+		if (slot->addr != block->addr) {
 			/* Grown first: the grown filter is filled from the set, without addr. */
 			filter_grow(set_count + 1);
-			*slot = addr;
 			set_count++;
-			filter_add(mp_sampled_filter_now, addr, 1);
+			filter_add(mp_sampled_filter_now, block->addr, 1);
+		} else if (mp_config.sample_window_ms) {
+			mp_sampled_live_change(slot, -1); /* replaced: its free was never seen */
+		}
+		*slot = *block;
+		if (mp_config.sample_window_ms) {
+			mp_sampled_live_change(block, 1);
+			mp_sampled_peak_check(writer, set_slots, set_capacity, block->time_ns);
 		}
 	}
 	pthread_mutex_unlock(&set_lock);
 	return result;
 }
 
-int mp_sampled_take(uint64_t addr)
+enum mp_sampled_found mp_sampled_take(uint64_t addr, struct mp_thread *writer)
 {
 	/* The common answer, without a lock: a counter at 0 means never inserted. Inserts of
 	 * this address happen-before its free in the program, so they are visible here. */
 	if (!mp_sampled_maybe(addr))
-		return 0;
-	int found = 0;
+		return MP_SAMPLED_NONE;
+	enum mp_sampled_found found = MP_SAMPLED_NONE;
 	pthread_mutex_lock(&set_lock);
-	if (set_capacity) {
-		uint64_t *slot = set_find(set_slots, set_capacity, addr);
-		if (*slot == addr) {
-			set_erase(slot);
-			set_count--;
-			filter_add(mp_sampled_filter_now, addr, -1);
-			found = 1;
-		}
+	struct mp_sampled_block *slot = set_capacity ? set_find(set_slots, set_capacity, addr)
+						     : NULL;
+	if (slot && slot->addr == addr) {
+		found = MP_SAMPLED_WRITTEN;
+		if (slot->pending && writer)
+			mp_record_alloc_late(writer, slot, mp_now_ns());
+		else if (slot->pending)
+			found = MP_SAMPLED_COUNTED;
+		if (found == MP_SAMPLED_COUNTED)
+			mp_window_count(slot);
+		if (mp_config.sample_window_ms)
+			mp_sampled_live_change(slot, -1);
+		set_erase(slot);
+		set_count--;
+		filter_add(mp_sampled_filter_now, addr, -1);
 	}
 	pthread_mutex_unlock(&set_lock);
 	return found;
+}
+
+/* The free of a block written here is recorded by a thread that takes set_lock after this
+ * and reads the clock after that, so it never carries an earlier time than the block's
+ * allocation record. */
+void mp_sampled_flush(struct mp_thread *writer, uint64_t now_ns, int all)
+{
+	uint64_t window_ns = (uint64_t)mp_config.sample_window_ms * 1000000u;
+	pthread_mutex_lock(&set_lock);
+	for (uint64_t i = 0; i < set_capacity; i++) {
+		struct mp_sampled_block *block = &set_slots[i];
+		if (block->addr && block->pending && (all || now_ns - block->time_ns >= window_ns)) {
+			mp_record_alloc_late(writer, block, now_ns);
+			block->pending = 0;
+		}
+	}
+	mp_window_emit(writer);
+	__atomic_store_n(&mp_sampled_next_flush_ns, now_ns + window_ns, __ATOMIC_RELAXED);
+	pthread_mutex_unlock(&set_lock);
 }
 
 void mp_sampling_lock(void)
@@ -237,5 +272,8 @@ void mp_sampling_after_fork_child(void)
 	if (set_slots)
 		memset(set_slots, 0, set_capacity * sizeof(*set_slots));
 	set_count = 0;
+	mp_sampled_next_flush_ns = 0;
+	mp_window_after_fork_child();
+	mp_sampled_peak_after_fork_child();
 	pthread_mutex_init(&set_lock, NULL);
 }

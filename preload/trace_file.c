@@ -149,6 +149,7 @@ static void fill_header(const char *cmdline, size_t cmdline_len, int truncated)
 	header->ppid = (uint32_t)getppid();
 	header->max_frames = mp_config.max_frames;
 	header->sample_bytes = mp_config.sample_bytes;
+	header->sample_window_ms = mp_config.sample_bytes ? mp_config.sample_window_ms : 0;
 	clock_gettime(CLOCK_REALTIME, &now);
 	header->start_realtime_ns = (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
 	header->start_monotonic_ns = mp_now_ns();

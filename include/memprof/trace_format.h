@@ -129,6 +129,36 @@
  *       Written after the last LEAK_CLASS record: classes without a summary are not
  *       complete and must be ignored.
  *
+ *   Sampling windows (extended; written by preload/sample_window.c). In a sampled trace
+ *   (header sample_bytes > 0) with sample_window_ms W > 0, a sampled allocation is not
+ *   written when it happens: if its block is freed within W it is only counted, per
+ *   stack, and its free is not written either; if it is still live after W (at the next
+ *   sampled allocation after that, or when the process exits, _exits or execs) its
+ *   allocation record is written then, with the time of writing and by the thread
+ *   writing it, and its free is written as usual. So trace size grows with the
+ *   long-lived samples and with the stacks of the short-lived ones, not with the
+ *   allocation rate. Samples still in memory when the process is killed or crashes are
+ *   lost (at most those of the last W of activity).
+ *   MP_REC_SAMPLES_FREED (extended, 74):
+ *       u stack_id, u samples, u blocks, u bytes, u sampled_bytes
+ *       `samples` sampled blocks allocated from stack_id were freed within the window:
+ *       their requested sizes sum to sampled_bytes, and they stand for `blocks` blocks
+ *       and `bytes` bytes (the sums of mp_sample_weight_count/_bytes, sample_weight.h,
+ *       over them), as allocations and as frees. Does not change prev_addr or prev_time.
+ *       Several records may name the same stack: their figures add up.
+ *
+ *   MP_REC_SAMPLED_PEAK (extended, 75):
+ *       u seq, u time_ns, u blocks, u bytes, u stack_count
+ *       Written with a sampling window only, since the trace then cannot replay the
+ *       sampled heap: the estimate of the live heap (the weights of every live sampled
+ *       block, pending or written) reached a new peak, at least 5% above the previous
+ *       SAMPLED_PEAK's (seq 1, 2, ...; time_ns absolute, CLOCK_MONOTONIC). It is followed,
+ *       from the same thread, by stack_count SAMPLED_PEAK_STACK records of the same seq;
+ *       a capture with fewer was cut short and must be ignored.
+ *   MP_REC_SAMPLED_PEAK_STACK (extended, 76):
+ *       u seq, u stack_id, u blocks, u bytes
+ *       What the live samples of one stack stood for at that peak (weighted).
+ *
  * A reader must reject a file whose magic or version differ, must stop decoding a chunk at
  * `used`, and must treat a record that does not decode inside `used` as corruption.
  */
@@ -177,7 +207,10 @@ struct mp_file_header {
 	uint32_t cmdline_len;      /* argv joined by NUL bytes, at cmdline_offset */
 	uint32_t cmdline_offset;
 	uint32_t cmdline_truncated;/* nonzero if argv did not fit */
-	uint32_t reserved[9];
+	/* With sampling: how long a sampled block may live and still be only counted
+	 * (MP_REC_SAMPLES_FREED), in milliseconds; 0: every sample is written at once. */
+	uint32_t sample_window_ms;
+	uint32_t reserved[8];
 };
 _Static_assert(sizeof(struct mp_file_header) == 128, "file header layout is part of the format");
 
@@ -225,8 +258,10 @@ enum mp_record_tag {
 	MP_REC_SNAPSHOT_END = 69,
 	MP_REC_LEAK_CLASS = 70,   /* 70-73: leak classes by reachability at exit, see above */
 	MP_REC_LEAK_SUMMARY = 71,
-	/* 72-73: reserved for leak classification.
-	 * 74-77: sampling. */
+	/* 72-73: reserved for leak classification. */
+	MP_REC_SAMPLES_FREED = 74, /* 74-77: sampling, see above */
+	MP_REC_SAMPLED_PEAK = 75,
+	MP_REC_SAMPLED_PEAK_STACK = 76,
 };
 
 /* LEAK_CLASS kinds: memcheck's leak kinds (Valgrind manual, 4.2.8). */

@@ -86,15 +86,18 @@ static void test_no_sampling_records_everything(void **state)
 static void test_sampled_set_remembers_exactly_its_blocks(void **state)
 {
 	(void)state;
-	for (uint64_t addr = 0x10000; addr < 0x10000 + 5000 * 48; addr += 48)
-		assert_int_equal(mp_sampled_insert(addr), 0);
+	mp_config.sample_window_ms = 0;
+	for (uint64_t addr = 0x10000; addr < 0x10000 + 5000 * 48; addr += 48) {
+		struct mp_sampled_block block = { .addr = addr, .size = 48, .stack = 1 };
+		assert_int_equal(mp_sampled_insert(&block, NULL), 0);
+	}
 	/* Absent addresses, including neighbours of present ones, are never taken. */
-	assert_int_equal(mp_sampled_take(0x10000 + 16), 0);
-	assert_int_equal(mp_sampled_take(0x900000), 0);
+	assert_int_equal(mp_sampled_take(0x10000 + 16, NULL), MP_SAMPLED_NONE);
+	assert_int_equal(mp_sampled_take(0x900000, NULL), MP_SAMPLED_NONE);
 	for (uint64_t addr = 0x10000; addr < 0x10000 + 5000 * 48; addr += 48)
-		assert_int_equal(mp_sampled_take(addr), 1);
+		assert_int_equal(mp_sampled_take(addr, NULL), MP_SAMPLED_WRITTEN);
 	/* Each only once: a second free of the same address is not a sampled block's. */
-	assert_int_equal(mp_sampled_take(0x10000), 0);
+	assert_int_equal(mp_sampled_take(0x10000, NULL), MP_SAMPLED_NONE);
 	/* The filter grew with the set (16 counters per block at least) and, the set empty
 	 * again, counts nothing. */
 	const struct mp_sampled_filter *filter = mp_sampled_filter_now;
