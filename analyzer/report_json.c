@@ -159,6 +159,9 @@ json_t *mp_sampling_json(const struct mp_analysis *analysis)
 		return json_null();
 	json_put(object, "sample_bytes", json_u64(totals->sample_bytes));
 	json_put(object, "samples", json_u64(totals->samples));
+	json_put(object, "window_ms",
+		 json_u64(mp_trace_header(analysis->trace)->sample_window_ms));
+	json_put(object, "window_samples", json_u64(totals->window_samples));
 	json_put(object, "estimated", json_true());
 	return object;
 }

@@ -197,16 +197,27 @@ static void text_top(FILE *out, struct mp_analysis *analysis, enum mp_stack_metr
 	}
 }
 
+static void text_sampling(FILE *out, const struct mp_analysis *analysis)
+{
+	const struct mp_heap_totals *t = &analysis->model.totals;
+	uint32_t window_ms = mp_trace_header(analysis->trace)->sample_window_ms;
+	if (!t->sample_bytes)
+		return;
+	fprintf(out, "Sampling:     every %" PRIu64 " bytes on average; heap figures below are "
+		     "estimates from %" PRIu64 " samples\n", t->sample_bytes, t->samples);
+	if (window_ms)
+		fprintf(out, "              %" PRIu64 " of them freed within %" PRIu32 " ms, counted "
+			     "per stack; the peak is the writer's live estimate\n",
+			t->window_samples, window_ms);
+}
+
 void mp_report_text(FILE *out, struct mp_analysis *analysis)
 {
 	fprintf(out, "memprof report for '%s'%s\n", analysis->path,
 		analysis->complete ? "" : " (INCOMPLETE: the trace was cut or corrupt)");
 	text_process(out, analysis);
 	fprintf(out, "Run time:     %.6f s\n", text_seconds(analysis->run_time_ns));
-	if (analysis->model.totals.sample_bytes)
-		fprintf(out, "Sampling:     every %" PRIu64 " bytes on average; heap figures below "
-			     "are estimates from %" PRIu64 " samples\n",
-			analysis->model.totals.sample_bytes, analysis->model.totals.samples);
+	text_sampling(out, analysis);
 	text_totals(out, analysis);
 	text_notes(out, &analysis->model.totals);
 	text_top(out, analysis, MP_METRIC_PEAK, "Stacks live at the peak (top 10)");

@@ -499,6 +499,10 @@ static void snapshot_locked(struct mp_thread *thread, enum mp_snapshot_reason re
 		return;
 	if (wait ? pthread_mutex_lock(&snapshot_lock) : pthread_mutex_trylock(&snapshot_lock))
 		return;
+	/* The memory report joins the live blocks with the pages: samples still pending in
+	 * the sampling window must be in the trace before the snapshot. */
+	if (mp_config.sample_bytes && mp_config.sample_window_ms)
+		mp_sampled_flush(thread, mp_now_ns(), 1);
 	if (snapshot_scratch_ready())
 		snapshot_write(thread, reason);
 	pthread_mutex_unlock(&snapshot_lock);

@@ -84,10 +84,120 @@ static void test_sampled_estimates_within_their_standard_deviation(void **state)
 	json_decref(root);
 }
 
+/* Runs sample_window MODE sampled at 64 KiB from a fixed seed with the given window and
+ * returns `memprof report --json` of its trace. */
+static json_t *window_report(const char *mode, const char *window_ms)
+{
+	struct harness_run run;
+	const char *args[] = { mode, NULL };
+	char window[64];
+	snprintf(window, sizeof(window), "MEMPROF_SAMPLE_WINDOW_MS=%s", window_ms);
+	const char *env[] = { "MEMPROF_SAMPLE_BYTES=64k", "MEMPROF_SAMPLE_SEED=12345", window,
+			      NULL };
+	assert_int_equal(harness_run("sample_window", args, env, &run), 0);
+	assert_true(WIFEXITED(run.status) && WEXITSTATUS(run.status) == 0);
+	assert_int_equal(run.trace_count, 1);
+	return report_json(run.traces[0]);
+}
+
+static json_int_t field(json_t *object, const char *key)
+{
+	json_t *value = json_object_get(object, key);
+	if (!json_is_integer(value))
+		fail_msg("no integer \"%s\"", key);
+	return json_integer_value(value);
+}
+
+/* Bytes allocated by the stacks whose innermost frame is `function`, summed. */
+static json_int_t allocated_by(json_t *root, const char *function)
+{
+	size_t index;
+	json_t *entry;
+	json_int_t sum = 0;
+	json_array_foreach(json_object_get(root, "top_allocated"), index, entry) {
+		json_t *frame = json_array_get(json_object_get(entry, "stack"), 0);
+		const char *name = json_string_value(json_object_get(frame, "function"));
+		if (name && strcmp(name, function) == 0)
+			sum += field(entry, "allocated_bytes");
+	}
+	return sum;
+}
+
+static const char *top_peak_function(json_t *root)
+{
+	json_t *entry = json_array_get(json_object_get(root, "top_peak"), 0);
+	json_t *frame = json_array_get(json_object_get(entry, "stack"), 0);
+	return json_string_value(json_object_get(frame, "function"));
+}
+
+/* The same samples (a fixed seed, one thread) with every sample written and with a window
+ * longer than the run: the counted samples must add exactly what their records would
+ * have, and the writer's peak must be within its 5% step below the replayed one. */
+static void test_window_changes_the_trace_not_the_figures(void **state)
+{
+	(void)state;
+	json_t *written = window_report("serial", "0");
+	json_t *counted = window_report("serial", "600000");
+	json_t *sampling_w = json_object_get(written, "sampling");
+	json_t *sampling_c = json_object_get(counted, "sampling");
+	assert_int_equal(field(sampling_w, "window_ms"), 0);
+	assert_int_equal(field(sampling_w, "window_samples"), 0);
+	assert_int_equal(field(sampling_c, "window_ms"), 600000);
+	assert_int_equal(field(sampling_c, "samples"), field(sampling_w, "samples"));
+	/* Most samples are churn, freed at once; the 100 never freed are written at exit. */
+	assert_true(field(sampling_c, "window_samples") > field(sampling_c, "samples") / 2);
+	assert_true(field(sampling_c, "window_samples") < field(sampling_c, "samples"));
+	static const char *const keys[] = { "allocations", "frees", "reallocs",
+					    "allocated_bytes", "leaked_bytes", "leaked_blocks",
+					    "unknown_frees" };
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		print_message("%s: %lld\n", keys[i], (long long)field(counted, keys[i]));
+		assert_int_equal(field(counted, keys[i]), field(written, keys[i]));
+	}
+	assert_int_equal(field(written, "unknown_frees"), 0);
+	assert_true(field(written, "leaked_blocks") > 0);
+	static const char *const sites[] = { "churn", "hold", "grow", "never_freed" };
+	for (size_t i = 0; i < sizeof(sites) / sizeof(sites[0]); i++) {
+		assert_true(allocated_by(written, sites[i]) > 0);
+		assert_int_equal(allocated_by(counted, sites[i]), allocated_by(written, sites[i]));
+	}
+	json_int_t replayed = field(written, "peak_heap_bytes");
+	json_int_t captured = field(counted, "peak_heap_bytes");
+	print_message("peak: replayed %lld, writer's capture %lld\n", (long long)replayed,
+		      (long long)captured);
+	assert_true(replayed > 48 << 20); /* the held set peaks near 96 MiB */
+	assert_true(captured <= replayed);
+	assert_true(captured + captured / 20 + 1 >= replayed);
+	assert_string_equal(top_peak_function(written), "hold");
+	assert_string_equal(top_peak_function(counted), "hold");
+	json_decref(written);
+	json_decref(counted);
+}
+
+/* Blocks freed by another thread, some within a 50 ms window and some after it: none may
+ * be lost or left over, whichever thread writes the late allocation records. */
+static void test_window_with_frees_on_another_thread(void **state)
+{
+	(void)state;
+	json_t *root = window_report("threads", "50");
+	json_t *sampling = json_object_get(root, "sampling");
+	json_int_t samples = field(sampling, "samples");
+	json_int_t counted = field(sampling, "window_samples");
+	print_message("samples %lld, counted %lld\n", (long long)samples, (long long)counted);
+	assert_true(counted > 0);
+	assert_true(counted < samples); /* the consumer's 120 ms waits outlast the window */
+	assert_int_equal(field(root, "leaked_bytes"), 0);
+	assert_int_equal(field(root, "unknown_frees"), 0);
+	assert_int_equal(field(root, "frees"), field(root, "allocations"));
+	json_decref(root);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_sampled_estimates_within_their_standard_deviation),
+		cmocka_unit_test(test_window_changes_the_trace_not_the_figures),
+		cmocka_unit_test(test_window_with_frees_on_another_thread),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
