@@ -57,9 +57,16 @@ allocs=$((1000000 * long * 1000000000 / round_ns))
 	MEMPROF_SAMPLE_BYTES=512k LD_PRELOAD="$build/libmemprof.so" "$build/bench/alloc_bench" 2 \
 	"$allocs" >run.txt
 wall_ns=$(tail -n 1 run.txt | cut -d' ' -f1)
+# The file is sparse (chunks are reserved ahead and written as they fill): its length is
+# an upper bound, the blocks on disk what was written.
 size=$(stat -c %s long.trace)
-samples=$("$build/memprof" report --json long.trace 2>/dev/null |
-	awk -F'[:,]' '/"samples"/ { print $2 + 0; exit }')
-printf '  %d allocations per thread in %.1f s: %d samples, trace %d bytes = %.1f KiB per minute (target < 1024)\n' \
-	"$allocs" "$(echo "$wall_ns / 1000000000" | bc -l)" "$samples" "$size" \
-	"$(echo "$size / 1024 * 60000000000 / $wall_ns" | bc -l)"
+disk=$(($(stat -c %b long.trace) * $(stat -c %B long.trace)))
+"$build/memprof" report --json long.trace 2>/dev/null >long.json
+samples=$(awk -F'[:,]' '/"samples"/ { print $2 + 0; exit }' long.json)
+counted=$(awk -F'[:,]' '/"window_samples"/ { print $2 + 0; exit }' long.json)
+allocated=$(awk -F'[:,]' '/^  "allocated_bytes"/ { printf "%.0f\n", $2; exit }' long.json)
+printf '  %d allocations per thread in %.1f s (%.1f GB/s estimated): %d samples, %d of them freed within the window\n' \
+	"$allocs" "$(echo "$wall_ns / 1000000000" | bc -l)" "$(echo "$allocated / $wall_ns" | bc -l)" \
+	"$samples" "$counted"
+printf '  trace %d bytes long, %d on disk = %.1f KiB per minute (target < 1024)\n' \
+	"$size" "$disk" "$(echo "$size / 1024 * 60000000000 / $wall_ns" | bc -l)"

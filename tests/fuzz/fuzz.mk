@@ -9,7 +9,7 @@ FUZZ_SECONDS ?= 60
 FUZZ_ARGS ?=
 FUZZ_CFLAGS := -std=gnu11 -g -O1 -Iinclude -Ianalyzer -Itests/support -D_GNU_SOURCE \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
-FUZZ_READER_SRC := analyzer/trace_read.c analyzer/trace_tables.c
+FUZZ_READER_SRC := analyzer/trace_read.c analyzer/trace_tables.c analyzer/freed_samples.c
 
 $(BUILD)/fuzz/fuzz_trace_read: tests/fuzz/fuzz_trace_read.c $(FUZZ_READER_SRC) $(HEADERS)
 	@mkdir -p $(dir $@)
