@@ -31,6 +31,11 @@ HEADERS := $(wildcard include/memprof/*.h preload/*.h analyzer/*.h)
 
 all: $(BUILD)/libmemprof.so $(BUILD)/memprof
 
+# The interposed functions run on every malloc and free of the program: without a frame
+# pointer their fast paths need no prologue at all (libunwind reads the CFI, not frame
+# pointers, so stacks are unaffected).
+$(BUILD)/preload/interpose.o: PRELOAD_CFLAGS += -fomit-frame-pointer
+
 $(BUILD)/preload/%.o: preload/%.c $(HEADERS)
 	@mkdir -p $(dir $@)
 	$(CC) $(PRELOAD_CFLAGS) -c $< -o $@

@@ -14,6 +14,16 @@ bench-sampling: all $(BUILD)/bench/alloc_bench $(BUILD)/bench/runner $(BUILD)/te
 
 .PHONY: bench-sampling
 
+# Sampled mode's CPU cost against no profiler and a bare interposer (bench/overhead.sh).
+$(BUILD)/bench/bare_shim.so: bench/bare_shim.c
+	@mkdir -p $(dir $@)
+	$(CC) $(BENCH_CFLAGS) -fPIC -shared -o $@ $<
+
+bench-overhead: all $(BUILD)/bench/alloc_bench $(BUILD)/bench/runner $(BUILD)/bench/bare_shim.so
+	@BUILD=$(BUILD) bench/overhead.sh
+
+.PHONY: bench-overhead
+
 # The exit-time leak scan on a 1 GiB heap of small blocks (bench/leak_scan.sh).
 bench-leakscan: all $(BUILD)/bench/leak_scan_bench $(BUILD)/memprof
 	@BUILD=$(BUILD) bench/leak_scan.sh

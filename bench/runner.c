@@ -1,5 +1,6 @@
-/* runner.c: runs one command and prints its wall time and the peak RSS of the process tree
- * it waited for: "wall_ns maxrss_kib". Used by bench/run.sh. */
+/* runner.c: runs one command and prints its wall time, the peak RSS of the process tree
+ * it waited for and the CPU time (user + system) that tree used:
+ * "wall_ns maxrss_kib cpu_ns". Used by the scripts in bench/. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/resource.h>
@@ -28,6 +29,8 @@ int main(int argc, char **argv)
 	getrusage(RUSAGE_CHILDREN, &usage);
 	long long wall = (long long)(end.tv_sec - start.tv_sec) * 1000000000ll +
 			 (end.tv_nsec - start.tv_nsec);
-	printf("%lld %ld\n", wall, usage.ru_maxrss);
+	long long cpu = ((long long)usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) * 1000000000ll +
+			((long long)usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) * 1000ll;
+	printf("%lld %ld %lld\n", wall, usage.ru_maxrss, cpu);
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
 }

@@ -256,13 +256,26 @@ extern uint64_t mp_sampled_next_flush_ns;
  * a counter near one a recent free brought into cache. It grows with the sampled blocks
  * (16 counters per block at least): small while few are live, so it stays in the L1
  * cache, and sparse enough that a free is rarely a "maybe". A grown filter replaces the
- * old one by one pointer store; the old one is never freed, so a reader may still use it
- * (it only errs towards "maybe": see sampling.c). */
+ * old one by one store; the old one is never freed, so a reader may still use it (it only
+ * errs towards "maybe": see sampling.c).
+ *
+ * The filter is published as one word: the address of its counters, which are page
+ * aligned, plus log2 of their number in the low 6 bits. A free then finds a counter with
+ * two dependent loads (the word, the counter) rather than three (pointer, size, counter). */
+extern uint8_t *mp_sampled_filter_word;
+#define MP_FILTER_LOG2_BITS 63u
 struct mp_sampled_filter {
+	uint8_t *counters;
 	uint64_t mask;          /* counters - 1, a power of two minus one */
-	uint8_t counters[];
 };
-extern struct mp_sampled_filter *mp_sampled_filter_now;
+static inline struct mp_sampled_filter mp_sampled_filter_unpack(uint8_t *word)
+{
+	uintptr_t bits = (uintptr_t)word;
+	return (struct mp_sampled_filter){
+		.counters = (uint8_t *)(bits & ~(uintptr_t)MP_FILTER_LOG2_BITS),
+		.mask = ((uint64_t)1 << (bits & MP_FILTER_LOG2_BITS)) - 1,
+	};
+}
 static inline uint64_t mp_sampled_filter_index(const struct mp_sampled_filter *filter,
 					       uint64_t addr, int which)
 {
@@ -272,11 +285,11 @@ static inline uint64_t mp_sampled_filter_index(const struct mp_sampled_filter *f
 /* 0: addr is certainly not a sampled block; 1: it may be (ask mp_sampled_take). */
 static inline int mp_sampled_maybe(uint64_t addr)
 {
-	const struct mp_sampled_filter *filter =
-		__atomic_load_n(&mp_sampled_filter_now, __ATOMIC_ACQUIRE);
-	return __atomic_load_n(&filter->counters[mp_sampled_filter_index(filter, addr, 0)],
+	struct mp_sampled_filter filter = mp_sampled_filter_unpack(
+		__atomic_load_n(&mp_sampled_filter_word, __ATOMIC_ACQUIRE));
+	return __atomic_load_n(&filter.counters[mp_sampled_filter_index(&filter, addr, 0)],
 			       __ATOMIC_RELAXED) != 0 &&
-	       __atomic_load_n(&filter->counters[mp_sampled_filter_index(filter, addr, 1)],
+	       __atomic_load_n(&filter.counters[mp_sampled_filter_index(&filter, addr, 1)],
 			       __ATOMIC_RELAXED) != 0;
 }
 /* --- stack_tally.c: figures summed per stack id (callers serialize) --- */

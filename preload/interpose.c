@@ -114,22 +114,55 @@ static inline int have_real(void)
 	return real.malloc != NULL;
 }
 
+/* malloc() and calloc() are split like free(): the common unsampled call is checks and a
+ * jump to the real function, with no stack frame; everything else is apart. */
+static __attribute__((noinline)) void *malloc_slow(size_t size, int passed)
+{
+	if (!have_real())
+		return boot_alloc(size);
+	if (!passed && mp_sample_pass(size))
+		return real.malloc(size);
+	return mp_alloc_passed_done(MP_REC_MALLOC, real.malloc(size), size);
+}
+
 EXPORT void *malloc(size_t size)
 {
-	if (MP_UNLIKELY(!have_real()))
-		return boot_alloc(size);
-	return mp_alloc_done(MP_REC_MALLOC, real.malloc(size), size);
+	void *(*real_malloc)(size_t) = __atomic_load_n(&real.malloc, __ATOMIC_ACQUIRE);
+	if (MP_UNLIKELY(!real_malloc))
+		return malloc_slow(size, 0);
+	if (mp_sample_pass(size))
+		return real_malloc(size);
+	return malloc_slow(size, 1);
+}
+
+/* The part of free() that may record: apart, so that free() itself only ever jumps on
+ * (to the real free or here) and needs no stack frame on its common path. */
+static __attribute__((noinline)) void free_recording(void *ptr, const void *caller)
+{
+	if (mp_free_wanted(ptr, caller))
+		mp_record_free(ptr);
+	real.free(ptr);
 }
 
 EXPORT void free(void *ptr)
 {
 	if (!ptr || MP_UNLIKELY(in_boot(ptr)))
 		return;
-	if (MP_UNLIKELY(!have_real()))
-		return; /* cannot happen: a non-bootstrap pointer came from the real malloc */
-	if (mp_free_wanted(ptr, __builtin_return_address(0)))
-		mp_record_free(ptr);
-	real.free(ptr);
+	/* A pointer not from the bootstrap arena came from the real malloc, so the real free
+	 * is known; the check only guards against a program freeing garbage that early. */
+	void (*real_free)(void *) = __atomic_load_n(&real.free, __ATOMIC_ACQUIRE);
+	if (MP_UNLIKELY(!real_free))
+		return;
+	if (mp_free_maybe_wanted(ptr))
+		return free_recording(ptr, __builtin_return_address(0));
+	real_free(ptr);
+}
+
+static __attribute__((noinline)) void *calloc_slow(size_t count, size_t size, size_t total)
+{
+	if (!have_real())
+		return boot_alloc(total); /* the arena is static, hence zeroed, and never reused */
+	return mp_alloc_passed_done(MP_REC_CALLOC, real.calloc(count, size), total);
 }
 
 EXPORT void *calloc(size_t count, size_t size)
@@ -139,9 +172,10 @@ EXPORT void *calloc(size_t count, size_t size)
 		errno = ENOMEM;
 		return NULL;
 	}
-	if (MP_UNLIKELY(!have_real()))
-		return boot_alloc(total); /* the arena is static, hence zeroed, and never reused */
-	return mp_alloc_done(MP_REC_CALLOC, real.calloc(count, size), total);
+	void *(*real_calloc)(size_t, size_t) = __atomic_load_n(&real.calloc, __ATOMIC_ACQUIRE);
+	if (MP_LIKELY(real_calloc != NULL && real.malloc != NULL) && mp_sample_pass(total))
+		return real_calloc(count, size);
+	return calloc_slow(count, size, total);
 }
 
 static void *realloc_from_boot(void *ptr, size_t size)

@@ -66,34 +66,71 @@ static inline __attribute__((always_inline)) uint32_t mp_stack_current(struct mp
 	return mp_stacks_intern(thread, ips, captured);
 }
 
+/* Counts `size` bytes down to the thread's next sample point; 1 if none falls in them. */
+static inline int mp_countdown_absorbs(struct mp_thread *thread, size_t size)
+{
+	thread->sample_countdown -= (int64_t)size;
+	return MP_LIKELY(thread->sample_countdown > 0);
+}
+
 /* With MEMPROF_SAMPLE_BYTES, returns 1 if an allocation of `size` bytes is not sampled:
  * the whole cost of an unsampled allocation is this subtraction (sampling.c). */
 static inline int mp_sample_skip(struct mp_thread *thread, size_t size)
 {
 	if (MP_LIKELY(mp_config.sample_bytes == 0))
 		return 0;
-	thread->sample_countdown -= (int64_t)size;
-	if (MP_LIKELY(thread->sample_countdown > 0))
+	if (mp_countdown_absorbs(thread, size))
 		return 1;
 	return !mp_sample_slow(thread, size);
+}
+
+/* The first half of mp_sample_skip, taken before the real allocator runs: 1 if sampling
+ * and the allocation is certainly not sampled, so that the interposed function can end
+ * in a jump to the real one (no frame, nothing after it). Counting down the profiler's
+ * own allocations too (busy) moves the sample points, but they stay a Poisson process
+ * over the program's bytes, so nothing is biased. */
+static inline int mp_sample_pass(size_t size)
+{
+	return mp_config.sample_bytes && mp_countdown_absorbs(&mp_self_thread, size);
 }
 
 /* Records an allocation that mp_alloc_done chose, and returns addr (record.c). */
 void *mp_record_alloc_chosen(enum mp_record_tag tag, void *addr, size_t size);
 
-/* The end of every interposed allocation function: `return mp_alloc_done(...)`. The
- * common cases (inside the recorder, or not sampled) return at once from a function
- * that saves no registers; otherwise the recorder is reached by a tail call, so while
- * libunwind runs the only frame of ours on the stack is the recorder's. */
-static inline void *mp_alloc_done(enum mp_record_tag tag, void *addr, size_t size)
+/* The end of an interposed allocation that mp_sample_pass did not let through: records
+ * a failure; with sampling decides (the countdown ran out); then, unless inside the
+ * recorder, reaches the recorder by a tail call, so while libunwind runs the only frame
+ * of ours on the stack is the recorder's. */
+static inline void *mp_alloc_passed_done(enum mp_record_tag tag, void *addr, size_t size)
 {
 	if (MP_UNLIKELY(!addr)) {
 		mp_record_failed(tag, size);
 		return addr;
 	}
-	if (mp_self_thread.busy || mp_sample_skip(&mp_self_thread, size))
+	if (mp_config.sample_bytes && !mp_sample_slow(&mp_self_thread, size))
+		return addr;
+	if (mp_self_thread.busy)
 		return addr;
 	return mp_record_alloc_chosen(tag, addr, size);
+}
+
+/* The end of every other interposed allocation function: `return mp_alloc_done(...)`.
+ * With sampling, a failed call is recorded only if it was sampled. */
+static inline void *mp_alloc_done(enum mp_record_tag tag, void *addr, size_t size)
+{
+	if (mp_sample_pass(size))
+		return addr;
+	return mp_alloc_passed_done(tag, addr, size);
+}
+
+/* Whether the free of addr may have to be recorded: with sampling, what the filter says
+ * (it rules out almost every free without touching the thread's state); without, always.
+ * mp_free_wanted then decides. */
+static inline int mp_free_maybe_wanted(void *addr)
+{
+	if (mp_config.sample_bytes)
+		return mp_sampled_maybe((uint64_t)(uintptr_t)addr);
+	return 1;
 }
 
 /* Whether the free of addr is recorded: not from inside the recorder or libunwind, and
@@ -105,8 +142,7 @@ static inline int mp_free_wanted(void *addr, const void *caller)
 	if (mp_self_thread.busy)
 		return 0;
 	if (mp_config.sample_bytes)
-		return mp_sampled_maybe((uint64_t)(uintptr_t)addr) &&
-		       mp_sampled_take((uint64_t)(uintptr_t)addr, NULL) == MP_SAMPLED_WRITTEN;
+		return mp_sampled_take((uint64_t)(uintptr_t)addr, NULL) == MP_SAMPLED_WRITTEN;
 	return !mp_called_by_unwinder(caller);
 }
 

@@ -38,16 +38,14 @@
 #define FILTER_STUCK 255u
 #define FIRST_SET_SLOTS 1024u
 
-#define FIRST_FILTER_COUNTERS 1024u
 #define COUNTERS_PER_BLOCK 16u
 
 /* The first filter is static: it exists before the options are read, so a free racing
  * with initialization reads zeros, never a NULL pointer. */
-static struct {
-	struct mp_sampled_filter head;
-	uint8_t counters[FIRST_FILTER_COUNTERS];
-} first_filter = { { FIRST_FILTER_COUNTERS - 1 }, { 0 } };
-struct mp_sampled_filter *mp_sampled_filter_now = &first_filter.head;
+#define FIRST_FILTER_LOG2 10u
+#define FIRST_FILTER_COUNTERS (1u << FIRST_FILTER_LOG2)
+static uint8_t first_counters[FIRST_FILTER_COUNTERS] __attribute__((aligned(4096)));
+uint8_t *mp_sampled_filter_word = first_counters + FIRST_FILTER_LOG2;
 static pthread_mutex_t set_lock = PTHREAD_MUTEX_INITIALIZER;
 /* Open addressing on addr, addr 0 empty; guarded by set_lock. */
 static struct mp_sampled_block *set_slots;
@@ -55,9 +53,14 @@ static uint64_t set_capacity, set_count;
 static uint64_t seed_override;
 uint64_t mp_sampled_next_flush_ns;
 
+static struct mp_sampled_filter filter_now(void)
+{
+	return mp_sampled_filter_unpack(__atomic_load_n(&mp_sampled_filter_word, __ATOMIC_RELAXED));
+}
+
 /* Counter updates happen under set_lock; the lock-free reader only needs each byte
  * stored whole, hence the relaxed atomic stores. */
-static void filter_add(struct mp_sampled_filter *filter, uint64_t addr, int delta)
+static void filter_add(const struct mp_sampled_filter *filter, uint64_t addr, int delta)
 {
 	for (int which = 0; which < 2; which++) {
 		uint8_t *counter = &filter->counters[mp_sampled_filter_index(filter, addr, which)];
@@ -72,18 +75,19 @@ static void filter_add(struct mp_sampled_filter *filter, uint64_t addr, int delt
  * (more "maybe"s only). */
 static void filter_grow(uint64_t blocks)
 {
-	struct mp_sampled_filter *filter = mp_sampled_filter_now;
-	if (blocks * COUNTERS_PER_BLOCK <= filter->mask + 1)
+	struct mp_sampled_filter filter = filter_now();
+	if (blocks * COUNTERS_PER_BLOCK <= filter.mask + 1)
 		return;
-	uint64_t counters = (filter->mask + 1) * 4;
-	struct mp_sampled_filter *grown = mp_map_anon(sizeof(*grown) + counters);
-	if (!grown)
+	uint64_t counters = (filter.mask + 1) * 4;
+	/* mp_map_anon gives whole pages: the low bits of the address are free for the size. */
+	struct mp_sampled_filter grown = { mp_map_anon(counters), counters - 1 };
+	if (!grown.counters)
 		return;
-	grown->mask = counters - 1;
 	for (uint64_t i = 0; i < set_capacity; i++)
 		if (set_slots[i].addr)
-			filter_add(grown, set_slots[i].addr, 1);
-	__atomic_store_n(&mp_sampled_filter_now, grown, __ATOMIC_RELEASE);
+			filter_add(&grown, set_slots[i].addr, 1);
+	uint8_t *word = grown.counters + __builtin_ctzll(counters);
+	__atomic_store_n(&mp_sampled_filter_word, word, __ATOMIC_RELEASE);
 }
 
 void mp_sampling_seed(uint64_t seed)
@@ -193,7 +197,8 @@ int mp_sampled_insert(const struct mp_sampled_block *block, struct mp_thread *wr
 			/* Grown first: the grown filter is filled from the set, without addr. */
 			filter_grow(set_count + 1);
 			set_count++;
-			filter_add(mp_sampled_filter_now, block->addr, 1);
+			struct mp_sampled_filter filter = filter_now();
+			filter_add(&filter, block->addr, 1);
 		} else if (mp_config.sample_window_ms) {
 			mp_sampled_live_change(slot, -1); /* replaced: its free was never seen */
 		}
@@ -229,7 +234,8 @@ enum mp_sampled_found mp_sampled_take(uint64_t addr, struct mp_thread *writer)
 			mp_sampled_live_change(slot, -1);
 		set_erase(slot);
 		set_count--;
-		filter_add(mp_sampled_filter_now, addr, -1);
+		struct mp_sampled_filter filter = filter_now();
+		filter_add(&filter, addr, -1);
 	}
 	pthread_mutex_unlock(&set_lock);
 	return found;
@@ -267,8 +273,8 @@ void mp_sampling_unlock(void)
 void mp_sampling_after_fork_child(void)
 {
 	/* The child's trace starts empty: none of the inherited blocks is in it. */
-	memset(first_filter.counters, 0, sizeof(first_filter.counters));
-	mp_sampled_filter_now = &first_filter.head;
+	memset(first_counters, 0, sizeof(first_counters));
+	mp_sampled_filter_word = first_counters + FIRST_FILTER_LOG2;
 	if (set_slots)
 		memset(set_slots, 0, set_capacity * sizeof(*set_slots));
 	set_count = 0;
