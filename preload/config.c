@@ -140,6 +140,7 @@ void mp_config_load(void)
 		mp_config.sample_window_ms = (uint32_t)parse_number(value, 3600001u);
 	if (mp_env_get("MEMPROF_SAMPLE_SEED", value, sizeof(value)))
 		mp_sampling_seed(parse_number(value, UINT64_MAX));
+	mp_sampling_configure();
 	if (mp_env_get("MEMPROF_MAX_FRAMES", value, sizeof(value)))
 		mp_config.max_frames = parse_frames(value);
 	config_snapshots();

@@ -59,7 +59,8 @@ struct mp_thread {
 	uint32_t entry;      /* index + 1 of the thread's chunk in chunk.c's registry */
 	int busy;            /* recursion flag */
 	int64_t heap_since_check; /* heap_peak.c: bytes of change since the last check */
-	int64_t sample_countdown; /* bytes to the next sample point (sampling.c) */
+	uint64_t sample_countdown; /* bytes to the next sample point (sampling.c); 0: the
+				     next allocation decides (always so without sampling) */
 	uint64_t rng;        /* the thread's sampling generator; 0 until first drawn */
 };
 
@@ -220,6 +221,17 @@ void mp_record_alloc_late(struct mp_thread *thread, const struct mp_sampled_bloc
 void mp_record_sampled_flush_all(void);
 
 /* --- sampling.c: MEMPROF_SAMPLE_BYTES --- */
+/* Counts `size` bytes down to the thread's next sample point and returns 1 if none falls
+ * in them; 0 (countdown untouched) if one does: then mp_sample_slow decides. */
+static inline int mp_countdown_absorbs(struct mp_thread *thread, size_t size)
+{
+	if (MP_LIKELY(size < thread->sample_countdown)) {
+		thread->sample_countdown -= size;
+		return 1;
+	}
+	return 0;
+}
+
 /* Slow part of the sampling decision (record_hot.h): the countdown ran out, or the thread
  * has none yet. Returns 1 if the allocation is sampled, 0 if not. */
 int mp_sample_slow(struct mp_thread *thread, size_t size);
@@ -329,6 +341,9 @@ void mp_sampled_peak_after_fork_child(void);
 /* Makes every thread's generator start from `seed` (0: from the clock); MEMPROF_SAMPLE_SEED
  * and tests. */
 void mp_sampling_seed(uint64_t seed);
+/* Sets the filter for the options read (config.c): without sampling, one that lets every
+ * free through to be recorded. */
+void mp_sampling_configure(void);
 void mp_sampling_lock(void);
 void mp_sampling_unlock(void);
 void mp_sampling_after_fork_child(void);

@@ -66,13 +66,6 @@ static inline __attribute__((always_inline)) uint32_t mp_stack_current(struct mp
 	return mp_stacks_intern(thread, ips, captured);
 }
 
-/* Counts `size` bytes down to the thread's next sample point; 1 if none falls in them. */
-static inline int mp_countdown_absorbs(struct mp_thread *thread, size_t size)
-{
-	thread->sample_countdown -= (int64_t)size;
-	return MP_LIKELY(thread->sample_countdown > 0);
-}
-
 /* With MEMPROF_SAMPLE_BYTES, returns 1 if an allocation of `size` bytes is not sampled:
  * the whole cost of an unsampled allocation is this subtraction (sampling.c). */
 static inline int mp_sample_skip(struct mp_thread *thread, size_t size)
@@ -91,7 +84,9 @@ static inline int mp_sample_skip(struct mp_thread *thread, size_t size)
  * over the program's bytes, so nothing is biased. */
 static inline int mp_sample_pass(size_t size)
 {
-	return mp_config.sample_bytes && mp_countdown_absorbs(&mp_self_thread, size);
+	/* Without sampling the countdown stays 0, so every call goes on to be recorded
+	 * without testing the option here. */
+	return mp_countdown_absorbs(&mp_self_thread, size);
 }
 
 /* Records an allocation that mp_alloc_done chose, and returns addr (record.c). */
@@ -123,14 +118,13 @@ static inline void *mp_alloc_done(enum mp_record_tag tag, void *addr, size_t siz
 	return mp_alloc_passed_done(tag, addr, size);
 }
 
-/* Whether the free of addr may have to be recorded: with sampling, what the filter says
- * (it rules out almost every free without touching the thread's state); without, always.
- * mp_free_wanted then decides. */
+/* Whether the free of addr may have to be recorded: what the filter says (with sampling
+ * it rules out almost every free without touching the thread's state; without, it says
+ * yes). mp_free_wanted then decides. */
 static inline int mp_free_maybe_wanted(void *addr)
 {
-	if (mp_config.sample_bytes)
-		return mp_sampled_maybe((uint64_t)(uintptr_t)addr);
-	return 1;
+	/* Without sampling the filter is one that says "maybe" to everything (sampling.c). */
+	return mp_sampled_maybe((uint64_t)(uintptr_t)addr);
 }
 
 /* Whether the free of addr is recorded: not from inside the recorder or libunwind, and

@@ -46,6 +46,14 @@
 #define FIRST_FILTER_COUNTERS (1u << FIRST_FILTER_LOG2)
 static uint8_t first_counters[FIRST_FILTER_COUNTERS] __attribute__((aligned(4096)));
 uint8_t *mp_sampled_filter_word = first_counters + FIRST_FILTER_LOG2;
+/* Without sampling every free is recorded: a one-counter filter that is never 0. */
+static uint8_t always_maybe[1] __attribute__((aligned(64))) = { FILTER_STUCK };
+
+void mp_sampling_configure(void)
+{
+	uint8_t *word = mp_config.sample_bytes ? first_counters + FIRST_FILTER_LOG2 : always_maybe;
+	__atomic_store_n(&mp_sampled_filter_word, word, __ATOMIC_RELEASE);
+}
 static pthread_mutex_t set_lock = PTHREAD_MUTEX_INITIALIZER;
 /* Open addressing on addr, addr 0 empty; guarded by set_lock. */
 static struct mp_sampled_block *set_slots;
@@ -107,12 +115,12 @@ static uint64_t next_random(struct mp_thread *thread)
 	return x * 0x2545f4914f6cdd1dull;
 }
 
-static int64_t draw_countdown(struct mp_thread *thread)
+static uint64_t draw_countdown(struct mp_thread *thread)
 {
 	/* A uniform in (0, 1]: 53 random bits, never 0, so the log is finite. */
 	double uniform = (double)((next_random(thread) >> 11) + 1) * (1.0 / 9007199254740992.0);
 	double bytes = -log(uniform) * (double)mp_config.sample_bytes;
-	return bytes >= 9.0e18 ? INT64_MAX : (int64_t)bytes + 1;
+	return bytes >= 9.0e18 ? UINT64_MAX : (uint64_t)bytes + 1;
 }
 
 static void seed_thread(struct mp_thread *thread)
@@ -129,11 +137,10 @@ int mp_sample_slow(struct mp_thread *thread, size_t size)
 	if (MP_UNLIKELY(!thread->rng)) {
 		/* First allocation of this thread: its countdown starts now, not at 0. */
 		seed_thread(thread);
-		thread->sample_countdown += draw_countdown(thread);
-		if (thread->sample_countdown > 0)
+		thread->sample_countdown = draw_countdown(thread);
+		if (mp_countdown_absorbs(thread, size))
 			return 0;
 	}
-	(void)size;
 	thread->sample_countdown = draw_countdown(thread);
 	return 1;
 }
@@ -274,7 +281,7 @@ void mp_sampling_after_fork_child(void)
 {
 	/* The child's trace starts empty: none of the inherited blocks is in it. */
 	memset(first_counters, 0, sizeof(first_counters));
-	mp_sampled_filter_word = first_counters + FIRST_FILTER_LOG2;
+	mp_sampling_configure();
 	if (set_slots)
 		memset(set_slots, 0, set_capacity * sizeof(*set_slots));
 	set_count = 0;
