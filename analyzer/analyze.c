@@ -38,9 +38,24 @@ static void analysis_times(struct mp_analysis *analysis)
 	analysis->run_time_ns = end > start ? end - start : 0;
 }
 
-static void *analysis_warm(void *symbolizer)
+/* The warming thread: loads the debug information of just the modules holding a frame of
+ * some stack. A module with none is never loaded: libmemprof.so (the recorder drops its
+ * own frames), the libunwind and liblzma it brings. Those two have no debug files here,
+ * and looking for one makes libdw dlopen its debuginfod client and some thirty libraries
+ * behind it, so skipping them saves more than their DWARF. Touches only the trace
+ * (read-only after open) and the symbolizer, which nothing else uses until the thread is
+ * joined. */
+static void *analysis_warm(void *arg)
 {
-	mp_symbolizer_warm(symbolizer);
+	struct mp_analysis *analysis = arg;
+	uint32_t stack_count = mp_trace_stack_count(analysis->trace);
+
+	for (uint32_t id = 1; id <= stack_count; id++) {
+		uint32_t count = 0, generation = 0;
+		const uint64_t *ips = mp_trace_stack(analysis->trace, id, &count, &generation);
+		for (uint32_t i = 0; i < count; i++)
+			mp_symbolizer_warm(analysis->symbolizer, generation, ips[i]);
+	}
 	return NULL;
 }
 
@@ -52,7 +67,7 @@ static void analysis_start_symbolizer(struct mp_analysis *analysis)
 	analysis->symbolizer = mp_symbolizer_new(analysis->trace);
 	analysis->symbolizer_tried = 1;
 	if (analysis->symbolizer &&
-	    pthread_create(&analysis->warmer, NULL, analysis_warm, analysis->symbolizer) == 0)
+	    pthread_create(&analysis->warmer, NULL, analysis_warm, analysis) == 0)
 		analysis->warming = 1;
 }
 
