@@ -3,6 +3,7 @@
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "analyze.h"
@@ -48,10 +49,83 @@ static void analysis_times(struct mp_analysis *analysis)
 	analysis->run_time_ns = end > start ? end - start : 0;
 }
 
-static void *analysis_warm(void *symbolizer)
+/* The runtime's own frames at the root of every stack, below main or a thread's start
+ * routine, as glibc 2.36's symbol table names them: the ELF entry point, libc's code that
+ * calls main (__libc_start_main is an alias of __libc_start_main_impl, which the table may
+ * give under its versioned or _alias_N names), and the code that starts a thread (clone3
+ * since glibc 2.34, clone before). */
+static const char *const analysis_plumbing[] = {
+	"_start", "__libc_start_main", "__libc_start_main_impl", "__libc_start_main_alias_1",
+	"__libc_start_main_alias_2", "__libc_start_call_main", "start_thread", "clone",
+	"__clone", "clone3", "__clone3",
+};
+
+/* Whether a symbol table name is one of analysis_plumbing, ignoring a version suffix
+ * ("@@GLIBC_2.34") and glibc's prefix for internal aliases ("__GI___clone3"). */
+static int analysis_is_plumbing(const char *name)
 {
-	mp_symbolizer_warm(symbolizer);
+	if (!name)
+		return 0;
+	if (strncmp(name, "__GI_", 5) == 0)
+		name += 5;
+	size_t len = strcspn(name, "@");
+	for (size_t i = 0; i < sizeof(analysis_plumbing) / sizeof(analysis_plumbing[0]); i++)
+		if (strlen(analysis_plumbing[i]) == len && strncmp(analysis_plumbing[i], name, len) == 0)
+			return 1;
+	return 0;
+}
+
+/* How many of a stack's raw frames are shown: all of them with full stacks or without a
+ * symbolizer, else all but the outermost run of plumbing, keeping at least the innermost
+ * (a block allocated by the plumbing itself still shows where). Reads symbol tables only;
+ * the answer is kept in shown[]. */
+static uint32_t analysis_shown(struct mp_analysis *analysis, uint32_t stack_id,
+			       const uint64_t *ips, uint32_t count, uint32_t generation)
+{
+	if (analysis->shown && analysis->shown[stack_id])
+		return analysis->shown[stack_id];
+	uint32_t shown = count;
+	while (!analysis->full_stacks && analysis->symbolizer && shown > 1 &&
+	       analysis_is_plumbing(mp_symbolize_symbol(analysis->symbolizer, generation,
+							ips[shown - 1])))
+		shown--;
+	if (analysis->shown)
+		analysis->shown[stack_id] = shown;
+	return shown;
+}
+
+/* The warming thread: works out which frames each stack shows, then loads the debug
+ * information of just the modules holding at least one of them. A module none of whose
+ * frames is shown is never loaded: libc when only its start code is in the stacks,
+ * libmemprof.so (the recorder drops its own frames, so it has none), the libunwind and
+ * liblzma it brings. Those two have no debug files here, and looking for one makes libdw
+ * dlopen its debuginfod client and some thirty libraries behind it, so skipping them
+ * saves more than their DWARF. Touches only the trace (read-only after open), the
+ * symbolizer and shown[], which nothing else uses until the thread is joined. */
+static void *analysis_warm(void *arg)
+{
+	struct mp_analysis *analysis = arg;
+	uint32_t stack_count = mp_trace_stack_count(analysis->trace);
+
+	for (uint32_t id = 1; id <= stack_count; id++) {
+		uint32_t count = 0, generation = 0;
+		const uint64_t *ips = mp_trace_stack(analysis->trace, id, &count, &generation);
+		uint32_t shown = analysis_shown(analysis, id, ips, count, generation);
+		for (uint32_t i = 0; i < shown; i++)
+			mp_symbolizer_warm(analysis->symbolizer, generation, ips[i]);
+	}
 	return NULL;
+}
+
+/* The symbolizer and the table of shown frames, made once (NULL members without memory). */
+static void analysis_make_symbolizer(struct mp_analysis *analysis)
+{
+	if (analysis->symbolizer_tried)
+		return;
+	analysis->symbolizer_tried = 1;
+	analysis->symbolizer = mp_symbolizer_new(analysis->trace);
+	analysis->shown = calloc((size_t)mp_trace_stack_count(analysis->trace) + 1,
+				 sizeof(*analysis->shown));
 }
 
 /* Makes the symbolizer and, on a second thread, loads the modules' debug information
@@ -59,10 +133,9 @@ static void *analysis_warm(void *symbolizer)
  * symbolizing costs (libdw inflating compressed DWARF) with the replay. */
 static void analysis_start_symbolizer(struct mp_analysis *analysis)
 {
-	analysis->symbolizer = mp_symbolizer_new(analysis->trace);
-	analysis->symbolizer_tried = 1;
+	analysis_make_symbolizer(analysis);
 	if (analysis->symbolizer &&
-	    pthread_create(&analysis->warmer, NULL, analysis_warm, analysis->symbolizer) == 0)
+	    pthread_create(&analysis->warmer, NULL, analysis_warm, analysis) == 0)
 		analysis->warming = 1;
 }
 
@@ -85,6 +158,7 @@ int mp_analysis_run(const char *path, struct mp_analysis *analysis, unsigned fla
 	memset(analysis, 0, sizeof(*analysis));
 	analysis->path = path;
 	analysis->complete = 1;
+	analysis->full_stacks = (flags & MP_ANALYSIS_FULL_STACKS) != 0;
 	ret = mp_trace_open(path, &analysis->trace, err, err_len);
 	if (ret < 0) {
 		analysis->trace = NULL;
@@ -127,6 +201,7 @@ void mp_analysis_destroy(struct mp_analysis *analysis)
 {
 	if (analysis_symbolizer(analysis))
 		mp_symbolizer_free(analysis->symbolizer);
+	free(analysis->shown);
 	mp_heap_model_destroy(&analysis->model);
 	if (analysis->trace)
 		mp_trace_close(analysis->trace);
@@ -148,25 +223,16 @@ static void analysis_raw_frame(struct mp_analysis *analysis, uint32_t generation
 	}
 }
 
-int mp_analysis_frames(struct mp_analysis *analysis, uint32_t stack_id, struct mp_frame *frames,
-		       int max)
+/* Writes the frames of ips[0..count) into frames[] (at most max); returns how many. */
+static int analysis_symbolize(struct mp_analysis *analysis, uint32_t generation,
+			      const uint64_t *ips, uint32_t count, struct mp_frame *frames, int max)
 {
-	uint32_t count = 0, generation = 0;
-	const uint64_t *ips;
 	int written = 0;
 
-	if (stack_id == 0 || stack_id > mp_trace_stack_count(analysis->trace))
-		return 0;
-	ips = mp_trace_stack(analysis->trace, stack_id, &count, &generation);
-	if (!analysis->symbolizer_tried) {
-		analysis->symbolizer = mp_symbolizer_new(analysis->trace);
-		analysis->symbolizer_tried = 1;
-	}
-	struct mp_symbolizer *symbolizer = analysis_symbolizer(analysis);
-	for (uint32_t i = 0; ips && i < count && written < max; i++) {
+	for (uint32_t i = 0; i < count && written < max; i++) {
 		int got = 0;
-		if (symbolizer)
-			got = mp_symbolize(symbolizer, generation, ips[i], frames + written,
+		if (analysis->symbolizer)
+			got = mp_symbolize(analysis->symbolizer, generation, ips[i], frames + written,
 					   max - written);
 		if (got <= 0) {
 			analysis_raw_frame(analysis, generation, ips[i], &frames[written]);
@@ -175,6 +241,57 @@ int mp_analysis_frames(struct mp_analysis *analysis, uint32_t stack_id, struct m
 		written += got;
 	}
 	return written;
+}
+
+/* The stack's return addresses, with the symbolizer ready; NULL for no such stack. */
+static const uint64_t *analysis_stack(struct mp_analysis *analysis, uint32_t stack_id,
+				      uint32_t *count, uint32_t *generation)
+{
+	*count = 0;
+	if (stack_id == 0 || stack_id > mp_trace_stack_count(analysis->trace))
+		return NULL;
+	analysis_make_symbolizer(analysis);
+	analysis_symbolizer(analysis);
+	return mp_trace_stack(analysis->trace, stack_id, count, generation);
+}
+
+int mp_analysis_frames(struct mp_analysis *analysis, uint32_t stack_id, struct mp_frame *frames,
+		       int max)
+{
+	uint32_t count = 0, generation = 0;
+	const uint64_t *ips = analysis_stack(analysis, stack_id, &count, &generation);
+
+	if (!ips)
+		return 0;
+	count = analysis_shown(analysis, stack_id, ips, count, generation);
+	return analysis_symbolize(analysis, generation, ips, count, frames, max);
+}
+
+int mp_analysis_all_frames(struct mp_analysis *analysis, uint32_t stack_id,
+			   struct mp_frame *frames, int max)
+{
+	uint32_t count = 0, generation = 0;
+	const uint64_t *ips = analysis_stack(analysis, stack_id, &count, &generation);
+
+	if (!ips)
+		return 0;
+	uint32_t shown = analysis_shown(analysis, stack_id, ips, count, generation);
+	int written = analysis_symbolize(analysis, generation, ips, shown, frames, max);
+	for (uint32_t i = shown; i < count && written < max; i++, written++) {
+		analysis_raw_frame(analysis, generation, ips[i], &frames[written]);
+		frames[written].function = mp_symbolize_symbol(analysis->symbolizer, generation,
+							       ips[i]);
+	}
+	return written;
+}
+
+void mp_analysis_show_full_stacks(struct mp_analysis *analysis)
+{
+	analysis_symbolizer(analysis); /* the warming thread reads full_stacks and shown[] */
+	analysis->full_stacks = 1;
+	if (analysis->shown)
+		memset(analysis->shown, 0,
+		       ((size_t)mp_trace_stack_count(analysis->trace) + 1) * sizeof(*analysis->shown));
 }
 
 const char *mp_frame_label(const struct mp_frame *frame, char *buf, size_t len)

@@ -29,12 +29,18 @@ struct mp_analysis {
 	int symbolizer_tried;
 	pthread_t warmer;                 /* mp_symbolizer_warm, while warming is set */
 	int warming;
+	int full_stacks;                  /* 1: the runtime's root frames are shown too */
+	uint32_t *shown;                  /* per stack id: raw frames shown, 0 if not yet known;
+					     NULL without memory (then worked out each time) */
 };
 
 enum mp_analysis_flags {
 	/* Stacks will be printed: load the debug information on a second thread while the
 	 * events are replayed (a summary without stacks should not wait for it). */
 	MP_ANALYSIS_SYMBOLS = 1,
+	/* Show every frame (--full-stacks): keep the runtime's frames at the root of the
+	 * stacks, which mp_analysis_frames leaves out otherwise. */
+	MP_ANALYSIS_FULL_STACKS = 2,
 };
 
 /* Opens `path`, replays every event and finishes the model. Returns 0 with *analysis
@@ -49,9 +55,26 @@ void mp_analysis_destroy(struct mp_analysis *analysis);
 
 /* Symbolizes canonical stack `stack_id` into frames[], innermost first, inlined frames as
  * frames of their own; returns how many (0 for stack 0, "no stack"). Strings are owned by
- * the analysis. Without a symbolizer, frames carry the address and module only. */
+ * the analysis. Without a symbolizer, frames carry the address and module only.
+ *
+ * Unless MP_ANALYSIS_FULL_STACKS was given, the stack ends at the program's entry: its
+ * outermost frames are left out while the symbol table names them as the runtime's own
+ * plumbing below main (_start, __libc_start_main, __libc_start_call_main) or below a
+ * thread's start routine (start_thread, clone, clone3), but never the innermost frame.
+ * Only what is printed changes: stack ids, and so every grouping by stack, stay the same. */
 int mp_analysis_frames(struct mp_analysis *analysis, uint32_t stack_id, struct mp_frame *frames,
 		       int max);
+
+/* The same frames, then the ones mp_analysis_frames leaves out, named from the symbol
+ * table only (function and module; no file, line or inlined frames, since their debug
+ * information is not loaded). For rules about the whole stack (suppressions), whose
+ * verdict must not depend on what is displayed. With full stacks, mp_analysis_frames. */
+int mp_analysis_all_frames(struct mp_analysis *analysis, uint32_t stack_id,
+			   struct mp_frame *frames, int max);
+
+/* Shows full stacks from now on, as MP_ANALYSIS_FULL_STACKS would have (for a command
+ * whose analysis is run by a helper that takes no flags: memprof memory). */
+void mp_analysis_show_full_stacks(struct mp_analysis *analysis);
 
 /* A display name for a frame: its function, else "module+0xoffset", else "0xaddress".
  * Returns frame->function or buf (which receives the text, truncated to len). */

@@ -18,7 +18,9 @@ static int leaks_rule_of(struct mp_analysis *analysis, const struct mp_suppressi
 	static struct mp_frame frames[MP_ANALYSIS_MAX_FRAMES];
 	if (!supp || supp->count == 0)
 		return -1;
-	int count = mp_analysis_frames(analysis, stack_id, frames, MP_ANALYSIS_MAX_FRAMES);
+	/* Every frame, the ones the report leaves out included, so that a rule hides the same
+	 * leaks with or without --full-stacks. */
+	int count = mp_analysis_all_frames(analysis, stack_id, frames, MP_ANALYSIS_MAX_FRAMES);
 	return mp_suppressions_match(supp, frames, count);
 }
 

@@ -22,6 +22,7 @@ enum main_command { MAIN_REPORT, MAIN_LEAKS, MAIN_FLAMEGRAPH };
 struct main_options {
 	enum main_command command;
 	int json;
+	int full_stacks;               /* --full-stacks: keep the runtime's root frames */
 	int fail_on_leak;
 	unsigned fail_kinds;           /* leaks: kinds that make --fail-on-leak fail */
 	unsigned shown_kinds;          /* leaks: kinds listed (--show-reachable adds one) */
@@ -33,12 +34,13 @@ struct main_options {
 
 static const char main_usage[] =
 	"usage: memprof run [--output PATTERN] [--sample BYTES] -- PROGRAM [ARGS...]\n"
-	"       memprof report [--json] TRACE...\n"
-	"       memprof leaks [--json] [--show-reachable] [--suppressions FILE]\n"
-	"                     [--no-default-suppressions]\n"
+	"       memprof report [--json] [--full-stacks] TRACE...\n"
+	"       memprof leaks [--json] [--full-stacks] [--show-reachable]\n"
+	"                     [--suppressions FILE] [--no-default-suppressions]\n"
 	"                     [--fail-on-leak[=KIND,...]] TRACE...\n"
-	"       memprof flamegraph [--json] [--metric allocated|leaked|peak|calls] TRACE...\n"
-	"       memprof memory [--json] [--snapshot exit|peak|N] TRACE...\n"
+	"       memprof flamegraph [--json] [--full-stacks]\n"
+	"                          [--metric allocated|leaked|peak|calls] TRACE...\n"
+	"       memprof memory [--json] [--full-stacks] [--snapshot exit|peak|N] TRACE...\n"
 	"See docs/usage.md.\n";
 
 static int main_usage_error(const char *fmt, const char *what)
@@ -123,6 +125,8 @@ static int main_option(struct main_options *opts, int argc, char **argv, int *i)
 
 	if (strcmp(arg, "--json") == 0)
 		opts->json = 1;
+	else if (strcmp(arg, "--full-stacks") == 0)
+		opts->full_stacks = 1;
 	else if (strcmp(arg, "--fail-on-leak") == 0 && opts->command == MAIN_LEAKS)
 		opts->fail_on_leak = 1;
 	else if (strncmp(arg, "--fail-on-leak=", 15) == 0 && opts->command == MAIN_LEAKS) {
@@ -227,8 +231,8 @@ static int main_analyze(const struct main_options *opts)
 	for (int i = 0; i < opts->trace_count; i++) {
 		struct mp_analysis analysis;
 		char err[256];
-		if (mp_analysis_run(opts->traces[i], &analysis, MP_ANALYSIS_SYMBOLS, err,
-				    sizeof(err)) < 0) {
+		unsigned flags = MP_ANALYSIS_SYMBOLS | (opts->full_stacks ? MP_ANALYSIS_FULL_STACKS : 0);
+		if (mp_analysis_run(opts->traces[i], &analysis, flags, err, sizeof(err)) < 0) {
 			fprintf(stderr, "memprof: cannot read '%s': %s\n", opts->traces[i], err);
 			bad = 1;
 			continue;

@@ -1,6 +1,6 @@
 /* memory_main.c: the command line of `memprof memory` (main.c hands it its arguments).
  *
- *   memprof memory [--snapshot exit|peak|N] [--json] TRACE...
+ *   memprof memory [--snapshot exit|peak|N] [--json] [--full-stacks] TRACE...
  *
  * Exit codes as main.c's: 0, or 2 for a usage error or a trace that cannot be read or
  * has no such snapshot.
@@ -17,6 +17,7 @@ struct memory_options {
 	enum mp_memory_pick pick;
 	size_t index;
 	int json;
+	int full_stacks;
 };
 
 static int memory_usage(const char *what, const char *arg)
@@ -56,6 +57,8 @@ static int memory_one(const struct memory_options *opts, const char *path, json_
 		fprintf(stderr, "memprof: warning: trace '%s': %llu snapshot records did not decode "
 				"and were skipped\n", path, (unsigned long long)report.bad_records);
 	mp_report_text_warnings(stderr, &report.analysis);
+	if (opts->full_stacks)
+		mp_analysis_show_full_stacks(&report.analysis);
 	if (opts->json) {
 		json_array_append_new(documents, mp_memory_json(&report));
 	} else {
@@ -69,7 +72,7 @@ static int memory_one(const struct memory_options *opts, const char *path, json_
 
 int mp_memory_main(int argc, char **argv)
 {
-	struct memory_options opts = { MP_PICK_DEFAULT, 0, 0 };
+	struct memory_options opts = { MP_PICK_DEFAULT, 0, 0, 0 };
 	const char **traces = calloc((size_t)argc + 1, sizeof(*traces));
 	int count = 0, bad = 0, options_done = 0;
 	if (!traces)
@@ -79,6 +82,8 @@ int mp_memory_main(int argc, char **argv)
 			options_done = 1;
 		else if (!options_done && strcmp(argv[i], "--json") == 0)
 			opts.json = 1;
+		else if (!options_done && strcmp(argv[i], "--full-stacks") == 0)
+			opts.full_stacks = 1;
 		else if (!options_done && strcmp(argv[i], "--snapshot") == 0 && i + 1 < argc)
 			bad = memory_pick_parse(&opts, argv[++i]);
 		else if (!options_done && strncmp(argv[i], "--snapshot=", 11) == 0)

@@ -28,6 +28,7 @@ struct sym_session {
 	Dwfl *dwfl;
 	Dwfl_Module **modules;
 	unsigned char *untrusted; /* 1: build-id mismatch, symbols not used */
+	unsigned char *dwarf_asked; /* 1: its DWARF was opened (or looked for) */
 };
 
 struct sym_entry {
@@ -35,6 +36,16 @@ struct sym_entry {
 	uint32_t generation;
 	int frame_count;          /* 0: empty slot */
 	struct mp_frame *frames;
+};
+
+/* A symbol table answer, cached: libdwfl scans the whole table for each address (some ten
+ * thousand symbols for libc), and the same few return addresses are at the root of most
+ * stacks. */
+struct sym_symbol {
+	uint64_t ip;
+	uint32_t generation;
+	int used;                 /* 0: empty slot */
+	const char *name;         /* NULL: no symbol */
 };
 
 typedef char *(*sym_demangle_fn)(const char *mangled, char *buf, size_t *len, int *status);
@@ -45,6 +56,8 @@ struct mp_symbolizer {
 	size_t session_count;
 	struct sym_entry *entries;
 	size_t entry_cap, entry_count;  /* entry_cap is a power of two */
+	struct sym_symbol *symbols;
+	size_t symbol_cap, symbol_count; /* symbol_cap is a power of two */
 	char **strings;
 	size_t string_cap, string_count; /* interned strings; string_cap a power of two */
 	void *libstdcxx;
@@ -153,7 +166,8 @@ static int sym_session_init(struct sym_session *session, const struct mp_module 
 	session->dwfl = dwfl_begin(&sym_callbacks);
 	session->modules = calloc(count ? count : 1, sizeof(*session->modules));
 	session->untrusted = calloc(count ? count : 1, 1);
-	if (!session->dwfl || !session->modules || !session->untrusted)
+	session->dwarf_asked = calloc(count ? count : 1, 1);
+	if (!session->dwfl || !session->modules || !session->untrusted || !session->dwarf_asked)
 		return -1;
 	dwfl_report_begin(session->dwfl);
 	for (size_t i = 0; i < count; i++) {
@@ -175,6 +189,7 @@ static void sym_session_free(struct sym_session *session)
 		dwfl_end(session->dwfl);
 	free(session->modules);
 	free(session->untrusted);
+	free(session->dwarf_asked);
 }
 
 /* The session of the map that `generation` uses; NULL if it has none or on ENOMEM. */
@@ -277,30 +292,60 @@ static const char *sym_basename(const char *path)
 	return slash ? slash + 1 : path;
 }
 
+/* Where a looked-up address lies: its module record, session and index in the map, and the
+ * Dwfl module to ask (NULL when there is no file or its build-id is not the recorded one). */
+struct sym_place {
+	const struct mp_module *record;
+	struct sym_session *session;
+	size_t index;
+	Dwfl_Module *module;
+	int untrusted;
+};
+
+static void sym_place_of(struct mp_symbolizer *sym, uint32_t generation, uint64_t pc,
+			 struct sym_place *place)
+{
+	memset(place, 0, sizeof(*place));
+	place->record = mp_trace_module_at(sym->trace, generation, pc);
+	place->session = place->record ? sym_session_for(sym, generation) : NULL;
+	if (!place->session)
+		return;
+	place->index = (size_t)(place->record - place->session->map);
+	if (place->index >= place->session->count)
+		return;
+	place->untrusted = place->session->untrusted[place->index];
+	if (!place->untrusted)
+		place->module = place->session->modules[place->index];
+}
+
 /* Resolves `ip` of `generation` into frames[] (SYM_MAX_INLINE slots); returns the count. */
 static int sym_lookup(struct mp_symbolizer *sym, uint32_t generation, uint64_t ip,
 		      struct mp_frame *frames)
 {
 	uint64_t pc = ip ? ip - 1 : 0;
-	const struct mp_module *record = mp_trace_module_at(sym->trace, generation, pc);
-	struct sym_session *session = record ? sym_session_for(sym, generation) : NULL;
-	int count = 0, untrusted = 0;
-	if (session) {
-		size_t index = (size_t)(record - session->map);
-		Dwfl_Module *module = index < session->count ? session->modules[index] : NULL;
-		untrusted = index < session->count && session->untrusted[index];
-		if (module && !untrusted)
-			count = sym_resolve(sym, module, pc, frames);
+	struct sym_place place;
+	int count = 0;
+	sym_place_of(sym, generation, pc, &place);
+	if (place.module) {
+		place.session->dwarf_asked[place.index] = 1;
+		count = sym_resolve(sym, place.module, pc, frames);
 	}
 	if (count == 0)
 		frames[count++] = (struct mp_frame){ 0 };
 	for (int i = 0; i < count; i++) {
 		frames[i].address = ip;
-		frames[i].module = record ? sym_intern(sym, sym_basename(record->path)) : NULL;
-		frames[i].module_offset = record ? ip - record->load_bias : 0;
-		frames[i].untrusted = untrusted;
+		frames[i].module = place.record ? sym_intern(sym, sym_basename(place.record->path))
+						: NULL;
+		frames[i].module_offset = place.record ? ip - place.record->load_bias : 0;
+		frames[i].untrusted = place.untrusted;
 	}
 	return count;
+}
+
+/* The slot where the cache tables start looking for (ip, generation). */
+static size_t sym_slot(uint64_t ip, uint32_t generation, size_t cap)
+{
+	return (size_t)((ip ^ ((uint64_t)generation << 48)) * 0x9e3779b97f4a7c15ull) & (cap - 1);
 }
 
 static int sym_grow_entries(struct mp_symbolizer *sym)
@@ -315,8 +360,7 @@ static int sym_grow_entries(struct mp_symbolizer *sym)
 		struct sym_entry *old = &sym->entries[i];
 		if (!old->frame_count)
 			continue;
-		size_t at = (size_t)((old->ip ^ ((uint64_t)old->generation << 48)) *
-				     0x9e3779b97f4a7c15ull) & (cap - 1);
+		size_t at = sym_slot(old->ip, old->generation, cap);
 		while (slots[at].frame_count)
 			at = (at + 1) & (cap - 1);
 		slots[at] = *old;
@@ -327,14 +371,84 @@ static int sym_grow_entries(struct mp_symbolizer *sym)
 	return 0;
 }
 
-void mp_symbolizer_warm(struct mp_symbolizer *sym)
+void mp_symbolizer_warm(struct mp_symbolizer *sym, uint32_t generation, uint64_t ip)
 {
-	struct sym_session *session = sym_session_for(sym, 0);
-	for (size_t i = 0; session && i < session->count; i++) {
-		Dwarf_Addr bias;
-		if (session->modules[i])
-			(void)dwfl_module_getdwarf(session->modules[i], &bias);
+	struct sym_place place;
+	Dwarf_Addr bias;
+	sym_place_of(sym, generation, ip ? ip - 1 : 0, &place);
+	if (!place.module || place.session->dwarf_asked[place.index])
+		return;
+	place.session->dwarf_asked[place.index] = 1;
+	(void)dwfl_module_getdwarf(place.module, &bias);
+}
+
+/* The symbol table's name for `ip`, uncached. */
+static const char *sym_symbol_lookup(struct mp_symbolizer *sym, uint32_t generation, uint64_t ip)
+{
+	uint64_t pc = ip ? ip - 1 : 0;
+	struct sym_place place;
+	sym_place_of(sym, generation, pc, &place);
+	/* dwfl_module_addrname reads .symtab (the object's, else its debug file's, else
+	 * .dynsym) and never calls dwarf_begin, which would inflate every debug section. */
+	return place.module ? sym_name(sym, dwfl_module_addrname(place.module, pc)) : NULL;
+}
+
+static int sym_grow_symbols(struct mp_symbolizer *sym)
+{
+	if (sym->symbol_cap && sym->symbol_count < sym->symbol_cap / 2)
+		return 0;
+	size_t cap = sym->symbol_cap ? sym->symbol_cap * 2 : 256;
+	struct sym_symbol *slots = calloc(cap, sizeof(*slots));
+	if (!slots)
+		return -1;
+	for (size_t i = 0; i < sym->symbol_cap; i++) {
+		struct sym_symbol *old = &sym->symbols[i];
+		if (!old->used)
+			continue;
+		size_t at = sym_slot(old->ip, old->generation, cap);
+		while (slots[at].used)
+			at = (at + 1) & (cap - 1);
+		slots[at] = *old;
 	}
+	free(sym->symbols);
+	sym->symbols = slots;
+	sym->symbol_cap = cap;
+	return 0;
+}
+
+const char *mp_symbolize_symbol(struct mp_symbolizer *sym, uint32_t generation, uint64_t ip)
+{
+	if (sym_grow_symbols(sym) < 0) /* out of memory for the cache: answer uncached */
+		return sym_symbol_lookup(sym, generation, ip);
+	size_t mask = sym->symbol_cap - 1, at = sym_slot(ip, generation, sym->symbol_cap);
+	for (; sym->symbols[at].used; at = (at + 1) & mask)
+		if (sym->symbols[at].ip == ip && sym->symbols[at].generation == generation)
+			return sym->symbols[at].name;
+	const char *name = sym_symbol_lookup(sym, generation, ip);
+	sym->symbols[at] = (struct sym_symbol){ ip, generation, 1, name };
+	sym->symbol_count++;
+	return name;
+}
+
+size_t mp_symbolizer_dwarf_count(const struct mp_symbolizer *sym)
+{
+	size_t count = 0;
+	for (size_t s = 0; s < sym->session_count; s++)
+		for (size_t i = 0; i < sym->sessions[s].count; i++)
+			count += sym->sessions[s].dwarf_asked[i];
+	return count;
+}
+
+int mp_symbolizer_dwarf_opened(const struct mp_symbolizer *sym, const char *module)
+{
+	for (size_t s = 0; s < sym->session_count; s++) {
+		const struct sym_session *session = &sym->sessions[s];
+		for (size_t i = 0; i < session->count; i++)
+			if (session->dwarf_asked[i] &&
+			    strcmp(sym_basename(session->map[i].path), module) == 0)
+				return 1;
+	}
+	return 0;
 }
 
 struct mp_symbolizer *mp_symbolizer_new(const struct mp_trace *trace)
@@ -355,6 +469,7 @@ void mp_symbolizer_free(struct mp_symbolizer *sym)
 	for (size_t i = 0; i < sym->entry_cap; i++)
 		free(sym->entries[i].frames);
 	free(sym->entries);
+	free(sym->symbols);
 	for (size_t i = 0; i < sym->string_cap; i++)
 		free(sym->strings[i]);
 	free(sym->strings);
@@ -377,7 +492,7 @@ int mp_symbolize(struct mp_symbolizer *sym, uint32_t generation, uint64_t ip,
 		return 0;
 	if (sym_grow_entries(sym) == 0) {
 		size_t mask = sym->entry_cap - 1;
-		size_t at = (size_t)((ip ^ ((uint64_t)generation << 48)) * 0x9e3779b97f4a7c15ull) & mask;
+		size_t at = sym_slot(ip, generation, sym->entry_cap);
 		for (; sym->entries[at].frame_count; at = (at + 1) & mask)
 			if (sym->entries[at].ip == ip && sym->entries[at].generation == generation)
 				return sym_copy_out(&sym->entries[at], frames, max);

@@ -31,11 +31,28 @@ struct mp_frame {
 struct mp_symbolizer *mp_symbolizer_new(const struct mp_trace *trace);
 void mp_symbolizer_free(struct mp_symbolizer *symbolizer);
 
-/* Opens the debug information of every module of generation 0's map, which is what the
- * first lookups would spend their time on (libdw inflates compressed sections then: tens
- * of milliseconds for a libc with its debug package). Meant to run on a thread of its own
- * while the events are read; nothing else may use the symbolizer until it returns. */
-void mp_symbolizer_warm(struct mp_symbolizer *symbolizer);
+/* Opens the debug information of the module holding return address `ip` of a stack of
+ * `generation`, which is what the first lookup in it would spend its time on (libdw
+ * inflates every compressed debug section then: tens of milliseconds for a libc with its
+ * debug package). Does nothing for an address in no usable module or one already warmed.
+ * Meant to run on a thread of its own while the events are read; nothing else may use the
+ * symbolizer until that thread is done with it. */
+void mp_symbolizer_warm(struct mp_symbolizer *symbolizer, uint32_t generation, uint64_t ip);
+
+/* The symbol table's name for the function holding return address `ip` of a stack of
+ * `generation` (looked up at ip - 1), as mp_frame.function spells names; NULL if the
+ * address is in no usable module or no symbol covers it. Reads the ELF symbol table only
+ * (the object's .symtab, else its separate debug file's, else .dynsym), never DWARF, so
+ * it stays cheap for objects whose debug information is large. glibc's symbol table may
+ * give a versioned name ("__libc_start_main@@GLIBC_2.34") or an alias of the DWARF one. */
+const char *mp_symbolize_symbol(struct mp_symbolizer *symbolizer, uint32_t generation,
+				uint64_t ip);
+
+/* For tests and measurements: in how many modules (over all module maps) DWARF has been
+ * opened or looked for, by warming or symbolizing; and whether one of them has the file
+ * name `module` (a basename, as in mp_frame.module). */
+size_t mp_symbolizer_dwarf_count(const struct mp_symbolizer *symbolizer);
+int mp_symbolizer_dwarf_opened(const struct mp_symbolizer *symbolizer, const char *module);
 
 /* Symbolizes return address `ip` of a stack of `generation`. Looks up ip - 1 (the call
  * instruction, not the one after it). Writes up to `max` frames, innermost first (inlined

@@ -33,8 +33,9 @@ struct expected_frame {
 	const char *marker;
 };
 
-/* A leak site of leaks.c: the program's own frames, innermost first, then any frame
- * outside the program (libc's start code, or start_thread for the thread). */
+/* A leak site of leaks.c: the program's own frames, innermost first. By default that is the
+ * whole stack: the runtime's frames below main (libc's start code, _start) and below the
+ * thread's start routine (start_thread, clone3) are left out; --full-stacks keeps them. */
 struct expected_site {
 	const char *name;
 	uint64_t bytes, blocks;
@@ -136,8 +137,8 @@ static json_t *command_json(const char *command, const char *options, const char
 	return harness_memprof_json(args, expected_code);
 }
 
-/* Whether `stack` is the site's chain of frames in leaks.c, then a frame outside it. */
-static bool stack_is_site(json_t *stack, const struct expected_site *site)
+/* Whether `stack` begins with the site's chain of frames in leaks.c. */
+static bool stack_starts_with_site(json_t *stack, const struct expected_site *site)
 {
 	size_t depth = 0;
 	for (; depth < MAX_CHAIN && site->chain[depth].function; depth++) {
@@ -150,8 +151,22 @@ static bool stack_is_site(json_t *stack, const struct expected_site *site)
 		    !ends_with(str(frame, "file"), "tests/progs/leaks.c"))
 			return false;
 	}
-	json_t *next = json_array_get(stack, depth);
-	return next && !frame_in(next, "leaks");
+	return true;
+}
+
+static size_t chain_depth(const struct expected_site *site)
+{
+	size_t depth = 0;
+	while (depth < MAX_CHAIN && site->chain[depth].function)
+		depth++;
+	return depth;
+}
+
+/* Whether `stack` is the site's chain and nothing else: the stack ends at main or at the
+ * thread's start routine. */
+static bool stack_is_site(json_t *stack, const struct expected_site *site)
+{
+	return stack_starts_with_site(stack, site) && json_array_size(stack) == chain_depth(site);
 }
 
 static char *dump(json_t *value)
@@ -404,6 +419,87 @@ static void test_report_json_per_site_figures(void **state)
 	json_decref(r);
 }
 
+/* Whether `text` has `line` as one of its lines. */
+static bool has_line(const char *text, const char *line)
+{
+	size_t len = strlen(line);
+	for (const char *at = text; at && *at; at = strchr(at, '\n') ? strchr(at, '\n') + 1 : NULL)
+		if (strncmp(at, line, len) == 0 && (at[len] == '\n' || at[len] == '\0'))
+			return true;
+	return false;
+}
+
+/* The frame at `index` of `stack` is `function` in `module`. */
+static void assert_frame(json_t *stack, size_t index, const char *function, const char *module)
+{
+	json_t *frame = json_array_get(stack, index);
+	if (!frame || !str(frame, "function") || strcmp(str(frame, "function"), function) != 0 ||
+	    !frame_in(frame, module))
+		fail_msg("frame %zu is not %s in %s: %s", index, function, module, dump(stack));
+}
+
+/* The one entry of `entries` whose stack begins with the site's chain (fails otherwise). */
+static json_t *find_site_stack_prefix(json_t *entries, const struct expected_site *site)
+{
+	json_t *found = NULL, *entry;
+	size_t index, matches = 0;
+	json_array_foreach(entries, index, entry) {
+		if (stack_starts_with_site(json_object_get(entry, "stack"), site)) {
+			found = json_object_get(entry, "stack");
+			matches++;
+		}
+	}
+	if (matches != 1)
+		fail_msg("site '%s': %zu stacks start with it in %s", site->name, matches,
+			 dump(entries));
+	return found;
+}
+
+/* With --full-stacks, below main come glibc 2.36's start code and the program's ELF
+ * entry point, and below the thread's start routine the code that started the thread;
+ * leaks and report alike (both take frames from mp_analysis_frames). */
+static void assert_runtime_frames_kept(json_t *entries)
+{
+	json_t *main_stack = find_site_stack_prefix(entries, &leak_sites[0]);
+	assert_int_equal(json_array_size(main_stack), 5);
+	assert_frame(main_stack, 2, "__libc_start_call_main", "libc.so.6");
+	assert_frame(main_stack, 3, "__libc_start_main_impl", "libc.so.6");
+	assert_frame(main_stack, 4, "_start", "leaks");
+	json_t *thread_stack = find_site_stack_prefix(entries, &leak_sites[5]);
+	assert_int_equal(json_array_size(thread_stack), 3);
+	assert_frame(thread_stack, 1, "start_thread", "libc.so.6");
+	assert_frame(thread_stack, 2, "__clone3", "libc.so.6");
+}
+
+static void test_full_stacks_keep_the_runtime_frames(void **state)
+{
+	(void)state;
+	char trace[PATH_MAX], args[PATH_MAX + 64];
+	char *out;
+	run_prog("leaks", NULL, trace);
+	json_t *root = command_json("leaks", "--json --show-reachable --full-stacks", trace, 0);
+	assert_runtime_frames_kept(json_object_get(root, "leaks"));
+	json_decref(root);
+	root = command_json("report", "--full-stacks --json", trace, 0);
+	assert_runtime_frames_kept(json_object_get(root, "top_leaked"));
+	json_decref(root);
+
+	/* Folded stacks, outermost first: the root frame is the one that is kept or not. */
+	snprintf(args, sizeof(args), "flamegraph --metric leaked '%s'", trace);
+	assert_int_equal(harness_memprof(args, &out), 0);
+	assert_true(has_line(out, "main;leak_direct 3333"));
+	assert_true(has_line(out, "thread_leak 13332"));
+	assert_null(strstr(out, "start_thread"));
+	assert_null(strstr(out, "_start;"));
+	free(out);
+	snprintf(args, sizeof(args), "flamegraph --full-stacks --metric leaked '%s'", trace);
+	assert_int_equal(harness_memprof(args, &out), 0);
+	assert_true(has_line(out, "_start;__libc_start_main_impl;__libc_start_call_main;"
+				  "main;leak_direct 3333"));
+	assert_true(has_line(out, "__clone3;start_thread;thread_leak 13332"));
+	free(out);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -413,6 +509,7 @@ int main(void)
 		cmocka_unit_test(test_leaks_fail_on_leak_exit_codes),
 		cmocka_unit_test(test_report_json_exact_totals_when_all_freed),
 		cmocka_unit_test(test_report_json_per_site_figures),
+		cmocka_unit_test(test_full_stacks_keep_the_runtime_frames),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

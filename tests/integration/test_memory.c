@@ -149,6 +149,26 @@ static void test_memory_half_written_malloc_is_half_resident(void **state)
 	json_decref(root);
 }
 
+/* Stacks end at main unless --full-stacks; the figures stay the same either way. */
+static void test_memory_full_stacks_keep_the_start_code(void **state)
+{
+	(void)state;
+	char trace[PATH_MAX];
+	run_mode("half", NULL, trace);
+	json_t *root = memory_json("", trace), *full = memory_json("--full-stacks", trace);
+	json_t *stack = json_object_get(stack_of(root, "half_block", "malloc"), "stack");
+	json_t *entry = stack_of(full, "half_block", "malloc");
+	json_t *full_stack = json_object_get(entry, "stack");
+	size_t depth = json_array_size(stack), full_depth = json_array_size(full_stack);
+	assert_string_equal(str(json_array_get(stack, depth - 1), "function"), "main");
+	assert_true(full_depth > depth);
+	assert_string_equal(str(json_array_get(full_stack, depth - 1), "function"), "main");
+	assert_string_equal(str(json_array_get(full_stack, full_depth - 1), "function"), "_start");
+	assert_int_equal(num(entry, "committed_bytes"), 512 * MIB);
+	json_decref(root);
+	json_decref(full);
+}
+
 static void test_memory_mmap_every_fourth_page_is_a_quarter_resident(void **state)
 {
 	(void)state;
@@ -335,6 +355,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_memory_half_written_malloc_is_half_resident),
+		cmocka_unit_test(test_memory_full_stacks_keep_the_start_code),
 		cmocka_unit_test(test_memory_mmap_every_fourth_page_is_a_quarter_resident),
 		cmocka_unit_test(test_memory_fully_written_block_is_all_resident),
 		cmocka_unit_test(test_memory_freed_small_blocks_show_as_fragmentation),

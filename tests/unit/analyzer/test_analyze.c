@@ -1,0 +1,185 @@
+/* test_analyze.c: which frames mp_analysis_frames shows, and which debug information the
+ * analysis loads for them, on this test binary's own real stack.
+ *
+ * main() records its return addresses with backtrace(3) before cmocka runs: main, then
+ * glibc's start code (__libc_start_call_main, __libc_start_main_impl) and the program's
+ * _start. A synthetic trace maps this executable and every loaded library where they
+ * really are, so libdwfl reads the real files, libc's debug file (libc6-dbg) included.
+ *
+ * libelf inflates compressed debug sections (libc6-dbg's are) with zlib's inflate(),
+ * which this file defines too: the executable's definition wins symbol lookup, so the
+ * tests count the inflate calls, i.e. whether libc's DWARF was really loaded.
+ */
+#include <dlfcn.h>
+#include <execinfo.h>
+#include <link.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <zlib.h>
+
+#include "analyze.h"
+#include "trace_builder.h"
+
+#define MAX_RECORDED 16
+
+static unsigned long inflate_calls;
+
+int inflate(z_streamp stream, int flush)
+{
+	static int (*real_inflate)(z_streamp, int);
+	if (!real_inflate)
+		*(void **)&real_inflate = dlsym(RTLD_NEXT, "inflate");
+	inflate_calls++;
+	return real_inflate(stream, flush);
+}
+
+static uint64_t main_stack[MAX_RECORDED];
+static uint32_t main_depth;
+
+/* Adds one loaded object to the trace's module map (generation 0, no build-id). */
+static int add_module(struct dl_phdr_info *info, size_t size, void *data)
+{
+	uint64_t start = UINT64_MAX, end = 0;
+	(void)size;
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		if (ph->p_type != PT_LOAD)
+			continue;
+		uint64_t lo = info->dlpi_addr + (ph->p_vaddr & ~(uint64_t)4095);
+		uint64_t hi = info->dlpi_addr + ph->p_vaddr + ph->p_memsz;
+		start = lo < start ? lo : start;
+		end = hi > end ? hi : end;
+	}
+	char *exe = NULL;
+	const char *path = info->dlpi_name;
+	if (!path || !path[0])
+		path = exe = realpath("/proc/self/exe", NULL);
+	if (path && path[0] == '/' && end > start)
+		mp_tb_module(data, 1, 0, start, end, info->dlpi_addr, path, NULL, 0);
+	free(exe);
+	return 0;
+}
+
+/* A trace of one malloc whose stack is main's (stack id 1); its path goes to `path`. */
+static void write_trace(char path[64])
+{
+	struct mp_tb *tb = mp_tb_new();
+	dl_iterate_phdr(add_module, tb);
+	mp_tb_stack(tb, 1, 1, 0, main_stack, main_depth);
+	mp_tb_malloc(tb, 1, 100, 0x5000, 32, 1);
+	snprintf(path, 64, "/tmp/memprof-test-analyze.XXXXXX");
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(mp_tb_write(tb, path), 0);
+	mp_tb_destroy(tb);
+}
+
+static int analyze(struct mp_analysis *analysis, unsigned flags, struct mp_frame *frames,
+		   int max)
+{
+	char path[64], err[256];
+	write_trace(path);
+	inflate_calls = 0;
+	assert_int_equal(mp_analysis_run(path, analysis, MP_ANALYSIS_SYMBOLS | flags, err,
+					 sizeof(err)), 0);
+	unlink(path);
+	analysis->path = NULL;
+	return mp_analysis_frames(analysis, 1, frames, max);
+}
+
+static void test_stack_ends_at_main_and_libc_dwarf_is_not_loaded(void **state)
+{
+	(void)state;
+	struct mp_analysis analysis;
+	struct mp_frame frames[64];
+	int count = analyze(&analysis, 0, frames, 64);
+
+	assert_int_equal(count, 1);
+	assert_string_equal(frames[0].function, "main");
+	assert_non_null(frames[0].file);
+	assert_true(frames[0].line > 0);
+	/* Deciding what to leave out read libc's symbol table, not its DWARF; the warming
+	 * thread loaded this executable's only (whose sections are not compressed). */
+	assert_int_equal(inflate_calls, 0);
+	assert_int_equal(mp_symbolizer_dwarf_opened(analysis.symbolizer, "libc.so.6"), 0);
+	assert_int_equal(mp_symbolizer_dwarf_count(analysis.symbolizer), 1);
+	mp_analysis_destroy(&analysis);
+}
+
+static void test_full_stacks_show_the_start_code_with_lines(void **state)
+{
+	(void)state;
+	struct mp_analysis analysis;
+	struct mp_frame frames[64];
+	int count = analyze(&analysis, MP_ANALYSIS_FULL_STACKS, frames, 64);
+
+	assert_int_equal(count, (int)main_depth);
+	assert_string_equal(frames[0].function, "main");
+	assert_string_equal(frames[1].function, "__libc_start_call_main");
+	assert_string_equal(frames[1].module, "libc.so.6");
+	assert_non_null(frames[1].file); /* from libc's DWARF, which is now loaded */
+	assert_true(inflate_calls > 0);
+	assert_string_equal(frames[count - 1].function, "_start");
+	assert_int_equal(mp_symbolizer_dwarf_opened(analysis.symbolizer, "libc.so.6"), 1);
+	mp_analysis_destroy(&analysis);
+}
+
+/* Suppressions see the frames left out, by their symbol table names, so that a rule
+ * hides the same leaks either way; no file or line, since libc's DWARF stays unread. */
+static void test_all_frames_names_the_left_out_ones_from_the_symbol_table(void **state)
+{
+	(void)state;
+	struct mp_analysis analysis;
+	struct mp_frame frames[64];
+	analyze(&analysis, 0, frames, 64);
+	int count = mp_analysis_all_frames(&analysis, 1, frames, 64);
+
+	assert_int_equal(count, (int)main_depth);
+	assert_string_equal(frames[0].function, "main");
+	assert_non_null(strstr(frames[1].function, "__libc_start_call_main"));
+	assert_string_equal(frames[1].module, "libc.so.6");
+	assert_null(frames[1].file);
+	assert_string_equal(frames[count - 1].function, "_start");
+	assert_int_equal(inflate_calls, 0);
+	assert_int_equal(mp_symbolizer_dwarf_opened(analysis.symbolizer, "libc.so.6"), 0);
+	mp_analysis_destroy(&analysis);
+}
+
+/* Whether `ip` is in the same object as `code`. */
+static int same_object(void *ip, void *code)
+{
+	Dl_info ip_info, code_info;
+	return dladdr(ip, &ip_info) && dladdr(code, &code_info) &&
+	       ip_info.dli_fbase == code_info.dli_fbase;
+}
+
+int main(void)
+{
+	void *ips[MAX_RECORDED];
+	int depth = backtrace(ips, MAX_RECORDED), first = 0;
+	/* ASan's backtrace interceptor is a frame of its own: start at main's. */
+	while (first < depth && !same_object(ips[first], (void *)same_object))
+		first++;
+	for (int i = first; i < depth; i++)
+		main_stack[main_depth++] = (uint64_t)(uintptr_t)ips[i];
+	/* main, __libc_start_call_main, __libc_start_main_impl, _start */
+	if (main_depth != 4) {
+		fprintf(stderr, "test_analyze: main's stack has %u frames, not 4\n", main_depth);
+		return 1;
+	}
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_stack_ends_at_main_and_libc_dwarf_is_not_loaded),
+		cmocka_unit_test(test_full_stacks_show_the_start_code_with_lines),
+		cmocka_unit_test(test_all_frames_names_the_left_out_ones_from_the_symbol_table),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
