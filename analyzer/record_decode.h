@@ -172,15 +172,10 @@ static inline unsigned mp_event_field_count(unsigned tag)
 	}
 }
 
-/* Steps over the fields of event `tag` (already consumed) without computing them, for a
- * pass that only needs to know where records are. Accepts exactly what mp_decode_event
- * accepts: returns 0 and advances *at, or -1 if the record does not decode. */
-static inline int mp_skip_event(const uint8_t **at, const uint8_t *end, unsigned tag)
+/* Steps over `fields` varints one byte at a time, rejecting any over 64 bits; 0 or -1. */
+static inline int mp_skip_fields(const uint8_t **at, const uint8_t *end, unsigned fields)
 {
-	unsigned fields = mp_event_field_count(tag);
 	const uint8_t *p = *at;
-	if (!fields)
-		return -1;
 	for (unsigned field = 0; field < fields; field++) {
 		unsigned length = 0;
 		for (;;) {
@@ -194,6 +189,55 @@ static inline int mp_skip_event(const uint8_t **at, const uint8_t *end, unsigned
 		}
 	}
 	*at = p;
+	return 0;
+}
+
+/* mp_skip_event one byte at a time: the reference, and the path for varints of 9 bytes
+ * or more. */
+static inline int mp_skip_event_bytes(const uint8_t **at, const uint8_t *end, unsigned tag)
+{
+	unsigned fields = mp_event_field_count(tag);
+	return fields ? mp_skip_fields(at, end, fields) : -1;
+}
+
+/* Steps over the fields of event `tag` (already consumed) without computing them, for a
+ * pass that only needs to know where records are. Accepts exactly what mp_decode_event
+ * accepts: returns 0 and advances *at, or -1 if the record does not decode.
+ *
+ * Eight bytes at a time: a varint ends at each byte below 0x80, so the bytes ending fields
+ * are the clear top bits of a word, and the record ends at the fields-th of them. Only
+ * varints of 9 or more bytes (the ones that may be over 64 bits) need a closer look:
+ * those, and the last bytes of a chunk, go to the byte-wise reference. */
+static inline int mp_skip_event(const uint8_t **at, const uint8_t *end, unsigned tag)
+{
+	unsigned fields = mp_event_field_count(tag);
+	const uint8_t *p = *at;
+	unsigned run = 0; /* continuation bytes just before p, in the field under way */
+	if (!fields)
+		return -1;
+	while (end - p >= 8) {
+		uint64_t word;
+		memcpy(&word, p, sizeof(word));
+		uint64_t stops = ~word & 0x8080808080808080ull;
+		if (!stops || run + ((unsigned)__builtin_ctzll(stops) >> 3) >= MP_VARINT_MAX - 1)
+			return mp_skip_event_bytes(at, end, tag);
+		unsigned trailing = (unsigned)__builtin_clzll(stops) >> 3;
+		for (;;) { /* one turn per field ending in this word, lowest byte first */
+			if (--fields == 0) {
+				*at = p + ((unsigned)__builtin_ctzll(stops) >> 3) + 1;
+				return 0;
+			}
+			stops &= stops - 1;
+			if (!stops)
+				break;
+		}
+		run = trailing;
+		p += 8;
+	}
+	const uint8_t *rest = p - run;
+	if (mp_skip_fields(&rest, end, fields) < 0)
+		return -1;
+	*at = rest;
 	return 0;
 }
 
