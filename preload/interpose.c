@@ -64,7 +64,8 @@ static void *boot_alloc(size_t size)
 
 static int in_boot(const void *ptr)
 {
-	return (const uint8_t *)ptr >= boot_arena && (const uint8_t *)ptr < boot_arena + BOOT_ARENA_BYTES;
+	/* One unsigned comparison: below the arena wraps around to a large difference. */
+	return (uintptr_t)ptr - (uintptr_t)boot_arena < BOOT_ARENA_BYTES;
 }
 
 static void *next(const char *name)
@@ -139,14 +140,16 @@ EXPORT void *malloc(size_t size)
  * (to the real free or here) and needs no stack frame on its common path. */
 static __attribute__((noinline)) void free_recording(void *ptr, const void *caller)
 {
-	if (mp_free_wanted(ptr, caller))
+	if (ptr && mp_free_wanted(ptr, caller))
 		mp_record_free(ptr);
 	real.free(ptr);
 }
 
 EXPORT void free(void *ptr)
 {
-	if (!ptr || MP_UNLIKELY(in_boot(ptr)))
+	/* free(NULL) goes on like any pointer: glibc's free ignores it, and so does
+	 * free_recording. */
+	if (MP_UNLIKELY(in_boot(ptr)))
 		return;
 	/* A pointer not from the bootstrap arena came from the real malloc, so the real free
 	 * is known; the check only guards against a program freeing garbage that early. */
