@@ -5,8 +5,9 @@ $(BUILD)/bench/%: bench/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(BENCH_CFLAGS) -o $@ $<
 
-bench: all $(BUILD)/bench/alloc_bench $(BUILD)/bench/runner
+bench: all $(BUILD)/bench/alloc_bench $(BUILD)/bench/runner $(BUILD)/bench/bare_shim.so
 	@BUILD=$(BUILD) bench/run.sh
+	@BUILD=$(BUILD) RUNS=$${OVERHEAD_RUNS:-15} bench/overhead.sh
 
 # Sampled estimates against the truth, and the size of a long sampled trace.
 bench-sampling: all $(BUILD)/bench/alloc_bench $(BUILD)/bench/runner $(BUILD)/tests/progs/sample_mix
