@@ -133,10 +133,20 @@ static inline int mp_free_maybe_wanted(void *addr)
  * recorder was busy, are never among them). */
 static inline int mp_free_wanted(void *addr, const void *caller)
 {
-	if (mp_self_thread.busy)
+	struct mp_thread *thread = &mp_self_thread;
+	if (thread->busy)
 		return 0;
-	if (mp_config.sample_bytes)
-		return mp_sampled_take((uint64_t)(uintptr_t)addr, NULL) == MP_SAMPLED_WRITTEN;
+	if (mp_config.sample_bytes) {
+		/* Busy while the sampling lock is held: a signal handler that allocates on this
+		 * thread then records nothing instead of waiting for the lock forever. The
+		 * count of a pending block may map memory: errno is the program's. */
+		int saved_errno = errno;
+		thread->busy = 1;
+		int wanted = mp_sampled_take((uint64_t)(uintptr_t)addr, NULL) == MP_SAMPLED_WRITTEN;
+		thread->busy = 0;
+		errno = saved_errno;
+		return wanted;
+	}
 	return !mp_called_by_unwinder(caller);
 }
 
