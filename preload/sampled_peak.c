@@ -54,7 +54,7 @@ static void peak_write(struct mp_thread *writer, uint64_t now_ns)
 void mp_sampled_peak_check(struct mp_thread *writer, const struct mp_sampled_block *set,
 			   uint64_t capacity, uint64_t now_ns)
 {
-	if (live_bytes <= captured_bytes + captured_bytes / PEAK_STEP_DIVISOR)
+	if (!writer || live_bytes <= captured_bytes + captured_bytes / PEAK_STEP_DIVISOR)
 		return;
 	for (uint64_t i = 0; i < capacity; i++) {
 		if (!set[i].addr)
