@@ -61,11 +61,30 @@ static int corpus_threads(const char *dir)
 	return corpus_write(tb, dir, "threads.memprof");
 }
 
+/* A sampled trace with a window: SAMPLES_FREED counts and a SAMPLED_PEAK capture. */
+static int corpus_sampled(const char *dir)
+{
+	struct mp_tb *tb = corpus_builder();
+	mp_tb_header(tb)->sample_bytes = 1000;
+	mp_tb_header(tb)->sample_window_ms = 1000;
+	uint64_t frames[] = { 0x401010, 0x401200 };
+	mp_tb_stack(tb, 1, 1, 0, frames, 2);
+	mp_tb_malloc(tb, 1, 10, 0x1000, 100, 1);
+	const uint8_t freed[] = { 1, 2, 4, 0x9c, 0x18, 0xd0, 0x0f };
+	mp_tb_extended(tb, 2, MP_REC_SAMPLES_FREED, freed, sizeof(freed));
+	const uint8_t peak[] = { 1, 20, 11, 0x9b, 0x08, 1 };
+	mp_tb_extended(tb, 1, MP_REC_SAMPLED_PEAK, peak, sizeof(peak));
+	const uint8_t peak_stack[] = { 1, 1, 11, 0x9b, 0x08 };
+	mp_tb_extended(tb, 1, MP_REC_SAMPLED_PEAK_STACK, peak_stack, sizeof(peak_stack));
+	return corpus_write(tb, dir, "sampled.memprof");
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 2) {
 		fprintf(stderr, "usage: make_corpus DIR\n");
 		return 2;
 	}
-	return corpus_every_kind(argv[1]) < 0 || corpus_threads(argv[1]) < 0;
+	return corpus_every_kind(argv[1]) < 0 || corpus_threads(argv[1]) < 0 ||
+	       corpus_sampled(argv[1]) < 0;
 }
