@@ -11,6 +11,35 @@
 #include "freed_samples.h"
 #include "sampled_peak.h"
 
+/* The sampled blocks a killed writer still had pending in its window (trace_format.h,
+ * MP_CHUNK_SAMPLED_SET) become allocations at the end of the replay, at their own time.
+ * Entries a kill tore (no allocation tag, an undefined stack) are left out. */
+static int analysis_pending_samples(struct mp_analysis *analysis)
+{
+	size_t count;
+	const struct mp_sampled_set_entry *set = mp_trace_sampled_set(analysis->trace, &count);
+	for (size_t i = 0; i < count; i++) {
+		struct mp_sampled_set_entry entry;
+		memcpy(&entry, &set[i], sizeof(entry));
+		if (!entry.addr || entry.pending != 1 || entry.tag < MP_REC_MALLOC ||
+		    entry.tag > MP_REC_PVALLOC)
+			continue;
+		uint32_t stack = mp_trace_stack_canonical(analysis->trace, entry.stack);
+		if (entry.stack && !stack)
+			continue;
+		struct mp_event event = {
+			.tag = (enum mp_record_tag)entry.tag, .time_ns = entry.time_ns,
+			.time_before_ns = entry.time_ns, .addr = entry.addr, .size = entry.size,
+			.stack_id = stack,
+		};
+		int err = mp_heap_model_feed(&analysis->model, &event);
+		if (err)
+			return err;
+		analysis->model.totals.pending_samples++;
+	}
+	return 0;
+}
+
 static int analysis_replay(struct mp_analysis *analysis)
 {
 	struct mp_event event;
@@ -22,6 +51,9 @@ static int analysis_replay(struct mp_analysis *analysis)
 		if (err)
 			return err;
 	}
+	int pending = analysis_pending_samples(analysis);
+	if (pending)
+		return pending;
 	const struct mp_freed_table *freed = mp_trace_freed_samples(analysis->trace);
 	for (size_t i = 0; i < freed->capacity; i++) {
 		const struct mp_freed_samples *figures = mp_freed_at(freed, i);

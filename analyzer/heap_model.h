@@ -66,6 +66,8 @@ struct mp_heap_totals {
 	uint64_t samples;         /* samples behind the estimates (written and counted) */
 	uint64_t window_samples;  /* of those, blocks freed within the sampling window */
 	uint64_t window_blocks, window_bytes; /* what they stand for */
+	uint64_t pending_samples; /* samples read from the writer's sampled set: the process
+				     ended (killed) before writing their allocations */
 };
 
 struct mp_heap_model {

@@ -162,6 +162,7 @@ json_t *mp_sampling_json(const struct mp_analysis *analysis)
 	json_put(object, "window_ms",
 		 json_u64(mp_trace_header(analysis->trace)->sample_window_ms));
 	json_put(object, "window_samples", json_u64(totals->window_samples));
+	json_put(object, "pending_samples", json_u64(totals->pending_samples));
 	json_put(object, "estimated", json_true());
 	return object;
 }

@@ -209,6 +209,9 @@ static void text_sampling(FILE *out, const struct mp_analysis *analysis)
 		fprintf(out, "              %" PRIu64 " of them freed within %" PRIu32 " ms, counted "
 			     "per stack; the peak is the writer's live estimate\n",
 			t->window_samples, window_ms);
+	if (t->pending_samples)
+		fprintf(out, "              %" PRIu64 " still pending when the process ended, read "
+			     "from its sampled set\n", t->pending_samples);
 }
 
 void mp_report_text(FILE *out, struct mp_analysis *analysis)

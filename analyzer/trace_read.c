@@ -68,6 +68,9 @@ struct mp_trace {
 	struct mp_ext_record *ext;  /* extended records of kinds other than STACK and MODULE */
 	size_t ext_count, ext_cap;
 	struct mp_freed_table freed; /* SAMPLES_FREED records, summed per stack */
+	/* The sampled set with the highest generation (MP_CHUNK_SAMPLED_SET); NULL if none. */
+	const struct mp_sampled_set_entry *sampled_set;
+	uint64_t sampled_set_capacity, sampled_set_generation;
 };
 
 static int read_fail(char *err, size_t err_len, int code, const char *fmt, ...)
@@ -155,9 +158,33 @@ static int read_all_zero(const uint8_t *bytes, size_t len)
 	return 1;
 }
 
+/* A sampled set chunk: kept if whole and newer than the one kept so far. */
+static void read_sampled_set(struct mp_trace *trace, size_t offset, const struct mp_chunk_header *c)
+{
+	struct mp_sampled_set_header set;
+	size_t avail = trace->size - offset;
+	if (avail > c->capacity)
+		avail = c->capacity;
+	if (avail < sizeof(*c) + sizeof(set))
+		return;
+	memcpy(&set, trace->data + offset + sizeof(*c), sizeof(set));
+	size_t room = (avail - sizeof(*c) - sizeof(set)) / sizeof(struct mp_sampled_set_entry);
+	if (set.generation == 0 || set.capacity > room ||
+	    set.generation <= trace->sampled_set_generation)
+		return;
+	trace->sampled_set = (const struct mp_sampled_set_entry *)(trace->data + offset +
+								   sizeof(*c) + sizeof(set));
+	trace->sampled_set_capacity = set.capacity;
+	trace->sampled_set_generation = set.generation;
+}
+
 static int read_add_chunk(struct mp_trace *trace, size_t *cap, size_t offset,
 			  const struct mp_chunk_header *c)
 {
+	if (c->flags & MP_CHUNK_SAMPLED_SET) {
+		read_sampled_set(trace, offset, c);
+		return 0;
+	}
 	if (trace->chunk_count == *cap) {
 		size_t new_cap = *cap ? *cap * 2 : 64;
 		void *grown = realloc(trace->chunks, new_cap * sizeof(*trace->chunks));
@@ -662,4 +689,11 @@ const struct mp_freed_table *mp_trace_freed_samples(const struct mp_trace *trace
 uint32_t mp_trace_stack_canonical(const struct mp_trace *trace, uint64_t raw_id)
 {
 	return mp_stacks_lookup(&trace->stacks, raw_id);
+}
+
+const struct mp_sampled_set_entry *mp_trace_sampled_set(const struct mp_trace *trace,
+							 size_t *count)
+{
+	*count = trace->sampled_set ? (size_t)trace->sampled_set_capacity : 0;
+	return trace->sampled_set;
 }

@@ -116,4 +116,10 @@ const struct mp_freed_table *mp_trace_freed_samples(const struct mp_trace *trace
  * 0 if the trace never defined it. */
 uint32_t mp_trace_stack_canonical(const struct mp_trace *trace, uint64_t raw_id);
 
+/* The writer's set of live sampled blocks as it last stood (MP_CHUNK_SAMPLED_SET, only in
+ * sampled traces with a window): *count entries, empty ones with addr 0; NULL if none.
+ * The entries may be unaligned (a trace opened from memory): copy each with memcpy. */
+const struct mp_sampled_set_entry *mp_trace_sampled_set(const struct mp_trace *trace,
+							 size_t *count);
+
 #endif

@@ -117,6 +117,8 @@ void mp_config_load(void);
 int mp_trace_file_create(int fork_child);
 /* Maps a fresh chunk of `capacity` bytes at the end of the file and fills its header. */
 uint8_t *mp_trace_file_new_chunk(uint32_t capacity, const struct mp_chunk_header *header);
+/* The page size chunks are aligned to. */
+uint32_t mp_trace_file_page_size(void);
 /* Records how the process ended in the file header. */
 void mp_trace_file_set_end(enum mp_end_state state, int status);
 const char *mp_trace_file_path(void);
@@ -214,8 +216,7 @@ void mp_record_module_change(void);
 void mp_record_extended(struct mp_thread *thread, enum mp_record_tag tag, const uint8_t *body,
 			size_t body_len);
 /* Writes the allocation record of a sampled block that was pending (sampling.c). */
-struct mp_sampled_block;
-void mp_record_alloc_late(struct mp_thread *thread, const struct mp_sampled_block *block,
+void mp_record_alloc_late(struct mp_thread *thread, const struct mp_sampled_set_entry *block,
 			  uint64_t now_ns);
 /* Writes what the sampling window still holds: at exit, _exit and exec. */
 void mp_record_sampled_flush_all(void);
@@ -235,19 +236,12 @@ static inline int mp_countdown_absorbs(struct mp_thread *thread, size_t size)
 /* Slow part of the sampling decision (record_hot.h): the countdown ran out, or the thread
  * has none yet. Returns 1 if the allocation is sampled, 0 if not. */
 int mp_sample_slow(struct mp_thread *thread, size_t size);
-/* A sampled block the recorder remembers until its free. `pending`: its allocation is
- * not written yet (MEMPROF_SAMPLE_WINDOW_MS, sample_window.c). */
-struct mp_sampled_block {
-	uint64_t addr;       /* 0: an empty slot */
-	uint64_t size;       /* requested bytes */
-	uint64_t time_ns;    /* when it was allocated */
-	uint32_t stack;
-	uint8_t tag;         /* its MP_REC_* allocation tag */
-	uint8_t pending;
-};
+/* A sampled block the recorder remembers until its free is struct mp_sampled_set_entry
+ * (trace_format.h): with a sampling window the set lives in the trace file, so that the
+ * blocks still `pending` (allocation not written yet) survive a kill. */
 /* Remembers a sampled block, so that its free is recorded; 0 or -1 (set full). With a
  * sampling window, `writer` (busy) writes the sampled heap's new peaks. */
-int mp_sampled_insert(const struct mp_sampled_block *block, struct mp_thread *writer);
+int mp_sampled_insert(const struct mp_sampled_set_entry *block, struct mp_thread *writer);
 /* What mp_sampled_take found. */
 enum mp_sampled_found {
 	MP_SAMPLED_NONE = 0,    /* not a sampled block */
@@ -324,17 +318,17 @@ void mp_tally_clear(struct mp_stack_tally *tally);
 /* --- sample_window.c: counts of sampled blocks freed within the window, per stack.
  * Called under the sampling lock only. --- */
 /* Counts a pending block that is being freed. */
-void mp_window_count(const struct mp_sampled_block *block);
+void mp_window_count(const struct mp_sampled_set_entry *block);
 /* Writes the counts as MP_REC_SAMPLES_FREED records and starts again from zero. */
 void mp_window_emit(struct mp_thread *writer);
 void mp_window_after_fork_child(void);
 
 /* --- sampled_peak.c: the sampled heap's estimate and its peak (sampling lock held) --- */
 /* A sampled block joins (sign 1) or leaves (-1) the live estimate. */
-void mp_sampled_live_change(const struct mp_sampled_block *block, int sign);
+void mp_sampled_live_change(const struct mp_sampled_set_entry *block, int sign);
 /* Writes the live samples per stack if the estimate reached a new peak (5% above the
  * last one written). */
-void mp_sampled_peak_check(struct mp_thread *writer, const struct mp_sampled_block *set,
+void mp_sampled_peak_check(struct mp_thread *writer, const struct mp_sampled_set_entry *set,
 			   uint64_t capacity, uint64_t now_ns);
 void mp_sampled_peak_after_fork_child(void);
 

@@ -31,7 +31,7 @@ static inline __attribute__((always_inline)) void record_sampled(
 {
 	if (MP_UNLIKELY(!thread->rng) && mp_sample_skip(thread, size))
 		return;
-	struct mp_sampled_block block = {
+	struct mp_sampled_set_entry block = {
 		.addr = (uint64_t)(uintptr_t)addr, .size = size, .tag = (uint8_t)tag,
 		.stack = mp_stack_current(thread), .pending = mp_config.sample_window_ms != 0,
 	};
@@ -66,7 +66,7 @@ __attribute__((noinline)) void *mp_record_alloc_chosen(enum mp_record_tag tag, v
 	return addr;
 }
 
-void mp_record_alloc_late(struct mp_thread *thread, const struct mp_sampled_block *block,
+void mp_record_alloc_late(struct mp_thread *thread, const struct mp_sampled_set_entry *block,
 			  uint64_t now_ns)
 {
 	write_alloc(thread, block->tag, block->addr, block->size, block->stack, now_ns);
@@ -110,7 +110,7 @@ static int sample_realloc(struct mp_thread *thread, void **old_addr, void **new_
 {
 	/* A pending old block has its allocation written first: the realloc releases it. */
 	int old_sampled = *old_addr && mp_sampled_take((uint64_t)(uintptr_t)*old_addr, thread);
-	struct mp_sampled_block block = { .addr = (uint64_t)(uintptr_t)*new_addr, .size = *size,
+	struct mp_sampled_set_entry block = { .addr = (uint64_t)(uintptr_t)*new_addr, .size = *size,
 					  .tag = MP_REC_REALLOC, .time_ns = mp_now_ns() };
 	int new_sampled = *new_addr && !mp_sample_skip(thread, *size) &&
 			  mp_sampled_insert(&block, thread) == 0;

@@ -18,7 +18,7 @@
 
 static struct mp_stack_tally freed;
 
-void mp_window_count(const struct mp_sampled_block *block)
+void mp_window_count(const struct mp_sampled_set_entry *block)
 {
 	struct mp_tally_slot *slot = mp_tally_at(&freed, block->stack);
 	if (!slot)

@@ -21,7 +21,7 @@ static uint64_t captured_bytes;
 static uint64_t capture_seq;
 static struct mp_stack_tally by_stack;
 
-void mp_sampled_live_change(const struct mp_sampled_block *block, int sign)
+void mp_sampled_live_change(const struct mp_sampled_set_entry *block, int sign)
 {
 	uint64_t bytes = mp_sample_weight_bytes(mp_config.sample_bytes, block->size);
 	uint64_t blocks = mp_sample_weight_count(mp_config.sample_bytes, block->size);
@@ -51,7 +51,7 @@ static void peak_write(struct mp_thread *writer, uint64_t now_ns)
 	}
 }
 
-void mp_sampled_peak_check(struct mp_thread *writer, const struct mp_sampled_block *set,
+void mp_sampled_peak_check(struct mp_thread *writer, const struct mp_sampled_set_entry *set,
 			   uint64_t capacity, uint64_t now_ns)
 {
 	if (!writer || live_bytes <= captured_bytes + captured_bytes / PEAK_STEP_DIVISOR)

@@ -56,8 +56,19 @@ void mp_sampling_configure(void)
 }
 static pthread_mutex_t set_lock = PTHREAD_MUTEX_INITIALIZER;
 /* Open addressing on addr, addr 0 empty; guarded by set_lock. */
-static struct mp_sampled_block *set_slots;
+static struct mp_sampled_set_entry *set_slots;
 static uint64_t set_capacity, set_count;
+
+/* Where the set's entries live: with a sampling window, a chunk of the trace file
+ * (MP_CHUNK_SAMPLED_SET, trace_format.h) so that pending blocks survive a kill; without,
+ * or if the file cannot grow, memory of our own. */
+struct set_region {
+	uint8_t *base;
+	size_t bytes;
+	struct mp_sampled_set_header *header;
+};
+static struct set_region set_region;
+static uint64_t set_generation;
 static uint64_t seed_override;
 uint64_t mp_sampled_next_flush_ns;
 
@@ -145,7 +156,7 @@ int mp_sample_slow(struct mp_thread *thread, size_t size)
 	return 1;
 }
 
-static struct mp_sampled_block *set_find(struct mp_sampled_block *slots, uint64_t capacity,
+static struct mp_sampled_set_entry *set_find(struct mp_sampled_set_entry *slots, uint64_t capacity,
 					 uint64_t addr)
 {
 	uint64_t index = mp_mix64(addr) & (capacity - 1);
@@ -154,18 +165,51 @@ static struct mp_sampled_block *set_find(struct mp_sampled_block *slots, uint64_
 	return &slots[index];
 }
 
+/* A zeroed region for `capacity` entries, in the trace file if there is a window. */
+static struct set_region set_region_new(uint64_t capacity)
+{
+	size_t bytes = sizeof(struct mp_chunk_header) + sizeof(struct mp_sampled_set_header) +
+		       capacity * sizeof(struct mp_sampled_set_entry);
+	struct set_region region = { NULL, 0, NULL };
+	if (mp_config.sample_window_ms) {
+		size_t page = mp_trace_file_page_size();
+		size_t chunk_bytes = (bytes + page - 1) & ~(page - 1);
+		struct mp_chunk_header fields = { .flags = MP_CHUNK_SAMPLED_SET };
+		if (chunk_bytes <= UINT32_MAX)
+			region.base = mp_trace_file_new_chunk((uint32_t)chunk_bytes, &fields);
+		region.bytes = chunk_bytes;
+	}
+	if (!region.base) {
+		region.base = mp_map_anon(bytes);
+		region.bytes = bytes;
+	}
+	if (region.base) {
+		region.header = (struct mp_sampled_set_header *)(region.base +
+								 sizeof(struct mp_chunk_header));
+		region.header->capacity = capacity;
+	}
+	return region;
+}
+
+/* The grown set is complete before it gets its generation, and the old one loses its
+ * generation only then: a reader after a kill at any point finds one whole set. */
 static int set_grow(void)
 {
 	uint64_t capacity = set_capacity ? set_capacity * 2 : FIRST_SET_SLOTS;
-	struct mp_sampled_block *slots = mp_map_anon(capacity * sizeof(*slots));
-	if (!slots)
+	struct set_region region = set_region_new(capacity);
+	if (!region.base)
 		return -1;
+	struct mp_sampled_set_entry *slots = (struct mp_sampled_set_entry *)(region.header + 1);
 	for (uint64_t i = 0; i < set_capacity; i++) {
 		if (set_slots[i].addr)
 			*set_find(slots, capacity, set_slots[i].addr) = set_slots[i];
 	}
-	if (set_slots)
-		mp_unmap(set_slots, set_capacity * sizeof(*set_slots));
+	__atomic_store_n(&region.header->generation, ++set_generation, __ATOMIC_RELEASE);
+	if (set_region.base) {
+		__atomic_store_n(&set_region.header->generation, 0, __ATOMIC_RELEASE);
+		mp_unmap(set_region.base, set_region.bytes);
+	}
+	set_region = region;
 	set_slots = slots;
 	set_capacity = capacity;
 	return 0;
@@ -173,7 +217,7 @@ static int set_grow(void)
 
 /* Linear probing without tombstones: the run after a removed slot is shifted back, so
  * lookups never wade through dead entries however long the program runs. */
-static void set_erase(struct mp_sampled_block *slot)
+static void set_erase(struct mp_sampled_set_entry *slot)
 {
 	uint64_t hole = (uint64_t)(slot - set_slots);
 	uint64_t index = hole;
@@ -192,14 +236,14 @@ static void set_erase(struct mp_sampled_block *slot)
 	set_slots[hole].addr = 0;
 }
 
-int mp_sampled_insert(const struct mp_sampled_block *block, struct mp_thread *writer)
+int mp_sampled_insert(const struct mp_sampled_set_entry *block, struct mp_thread *writer)
 {
 	int result = 0;
 	pthread_mutex_lock(&set_lock);
 	if ((set_count + 1) * 2 > set_capacity && set_grow() < 0) {
 		result = -1;
 	} else {
-		struct mp_sampled_block *slot = set_find(set_slots, set_capacity, block->addr);
+		struct mp_sampled_set_entry *slot = set_find(set_slots, set_capacity, block->addr);
 		if (slot->addr != block->addr) {
 			/* Grown first: the grown filter is filled from the set, without addr. */
 			filter_grow(set_count + 1);
@@ -227,7 +271,7 @@ enum mp_sampled_found mp_sampled_take(uint64_t addr, struct mp_thread *writer)
 		return MP_SAMPLED_NONE;
 	enum mp_sampled_found found = MP_SAMPLED_NONE;
 	pthread_mutex_lock(&set_lock);
-	struct mp_sampled_block *slot = set_capacity ? set_find(set_slots, set_capacity, addr)
+	struct mp_sampled_set_entry *slot = set_capacity ? set_find(set_slots, set_capacity, addr)
 						     : NULL;
 	if (slot && slot->addr == addr) {
 		found = MP_SAMPLED_WRITTEN;
@@ -256,7 +300,7 @@ void mp_sampled_flush(struct mp_thread *writer, uint64_t now_ns, int all)
 	uint64_t window_ns = (uint64_t)mp_config.sample_window_ms * 1000000u;
 	pthread_mutex_lock(&set_lock);
 	for (uint64_t i = 0; i < set_capacity; i++) {
-		struct mp_sampled_block *block = &set_slots[i];
+		struct mp_sampled_set_entry *block = &set_slots[i];
 		if (block->addr && block->pending && (all || now_ns - block->time_ns >= window_ns)) {
 			mp_record_alloc_late(writer, block, now_ns);
 			block->pending = 0;
@@ -282,9 +326,13 @@ void mp_sampling_after_fork_child(void)
 	/* The child's trace starts empty: none of the inherited blocks is in it. */
 	memset(first_counters, 0, sizeof(first_counters));
 	mp_sampling_configure();
-	if (set_slots)
-		memset(set_slots, 0, set_capacity * sizeof(*set_slots));
-	set_count = 0;
+	/* The set may be a chunk of the parent's trace, shared with it: let go of it, and
+	 * start a set of the child's own at its first sample. */
+	if (set_region.base)
+		mp_unmap(set_region.base, set_region.bytes);
+	set_region = (struct set_region){ NULL, 0, NULL };
+	set_slots = NULL;
+	set_capacity = set_count = set_generation = 0;
 	mp_sampled_next_flush_ns = 0;
 	mp_window_after_fork_child();
 	mp_sampled_peak_after_fork_child();

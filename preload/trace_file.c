@@ -228,6 +228,11 @@ void mp_trace_file_set_end(enum mp_end_state state, int status)
 	__atomic_store_n(&header->end_state, (uint32_t)state, __ATOMIC_RELEASE);
 }
 
+uint32_t mp_trace_file_page_size(void)
+{
+	return (uint32_t)page_size;
+}
+
 const char *mp_trace_file_path(void)
 {
 	return trace_path;

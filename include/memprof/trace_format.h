@@ -137,8 +137,9 @@
  *   allocation record is written then, with the time of writing and by the thread
  *   writing it, and its free is written as usual. So trace size grows with the
  *   long-lived samples and with the stacks of the short-lived ones, not with the
- *   allocation rate. Samples still in memory when the process is killed or crashes are
- *   lost (at most those of the last W of activity).
+ *   allocation rate. The blocks still pending are in the trace file too (the sampled
+ *   set chunk, MP_CHUNK_SAMPLED_SET), so a killed process loses only the counts of the
+ *   blocks freed in its last window.
  *   MP_REC_SAMPLES_FREED (extended, 74):
  *       u stack_id, u samples, u blocks, u bytes, u sampled_bytes
  *       `samples` sampled blocks allocated from stack_id were freed within the window:
@@ -232,7 +233,36 @@ _Static_assert(sizeof(struct mp_chunk_header) == 64, "chunk header layout is par
 
 enum mp_chunk_flags {
 	MP_CHUNK_LAST = 1u, /* the thread ended after this chunk */
+	/* Not records: the sampled set of a sampled trace with a window (see below). */
+	MP_CHUNK_SAMPLED_SET = 2u,
 };
+
+/* A chunk flagged MP_CHUNK_SAMPLED_SET holds no records (used == header_size,
+ * thread_serial 0): after its header come this header and `capacity` entries, the
+ * writer's open-addressing set of the sampled blocks it knows to be live. The writer
+ * keeps it in the file so that the samples still pending in the window (allocations not
+ * yet written, `pending` = 1) survive the process being killed: a reader adds those as
+ * allocations at the end of the trace. When the set grows, a new chunk with the next
+ * generation replaces it and the old one's generation is set to 0: the live set is the
+ * one with the highest generation. Entries with addr 0 are empty; an entry torn by a kill
+ * mid-write may hold garbage and must be checked (an allocation tag, a known stack). */
+struct mp_sampled_set_header {
+	uint64_t generation;       /* 1, 2, ...; 0: replaced */
+	uint64_t capacity;         /* entries that follow */
+	uint64_t reserved[6];
+};
+_Static_assert(sizeof(struct mp_sampled_set_header) == 64, "sampled set layout is part of the format");
+
+struct mp_sampled_set_entry {
+	uint64_t addr;             /* 0: empty */
+	uint64_t size;             /* requested bytes */
+	uint64_t time_ns;          /* CLOCK_MONOTONIC of the allocation */
+	uint32_t stack;            /* the writer's stack id */
+	uint8_t tag;               /* its MP_REC_* allocation tag */
+	uint8_t pending;           /* 1: its allocation record is not written yet */
+	uint16_t reserved;
+};
+_Static_assert(sizeof(struct mp_sampled_set_entry) == 32, "sampled set layout is part of the format");
 
 enum mp_record_tag {
 	MP_REC_MALLOC = 1,

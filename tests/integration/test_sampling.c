@@ -9,6 +9,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -95,7 +96,10 @@ static json_t *window_report(const char *mode, const char *window_ms)
 	const char *env[] = { "MEMPROF_SAMPLE_BYTES=64k", "MEMPROF_SAMPLE_SEED=12345", window,
 			      NULL };
 	assert_int_equal(harness_run("sample_window", args, env, &run), 0);
-	assert_true(WIFEXITED(run.status) && WEXITSTATUS(run.status) == 0);
+	if (strcmp(mode, "killed") == 0)
+		assert_true(WIFSIGNALED(run.status) && WTERMSIG(run.status) == SIGKILL);
+	else
+		assert_true(WIFEXITED(run.status) && WEXITSTATUS(run.status) == 0);
 	assert_int_equal(run.trace_count, 1);
 	return report_json(run.traces[0]);
 }
@@ -174,6 +178,26 @@ static void test_window_changes_the_trace_not_the_figures(void **state)
 	json_decref(counted);
 }
 
+/* Killed with thousands of sampled blocks still pending (the window is longer than the
+ * run, so none was written): they are in the trace's sampled set, and the blocks left at
+ * the kill are exactly those of the same run with every sample written. */
+static void test_window_samples_survive_sigkill(void **state)
+{
+	(void)state;
+	json_t *written = window_report("killed", "0");
+	json_t *pending = window_report("killed", "600000");
+	json_int_t pending_samples = field(json_object_get(pending, "sampling"), "pending_samples");
+	print_message("pending at the kill: %lld samples\n", (long long)pending_samples);
+	assert_true(pending_samples > 100);
+	assert_int_equal(field(json_object_get(written, "sampling"), "pending_samples"), 0);
+	assert_true(field(written, "leaked_bytes") > 16 << 20); /* 1500 blocks of 4-36 KiB */
+	assert_int_equal(field(pending, "leaked_bytes"), field(written, "leaked_bytes"));
+	assert_int_equal(field(pending, "leaked_blocks"), field(written, "leaked_blocks"));
+	assert_int_equal(allocated_by(pending, "never_freed"), allocated_by(written, "never_freed"));
+	json_decref(written);
+	json_decref(pending);
+}
+
 /* Blocks freed by another thread, some within a 50 ms window and some after it: none may
  * be lost or left over, whichever thread writes the late allocation records. */
 static void test_window_with_frees_on_another_thread(void **state)
@@ -197,6 +221,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_sampled_estimates_within_their_standard_deviation),
 		cmocka_unit_test(test_window_changes_the_trace_not_the_figures),
+		cmocka_unit_test(test_window_samples_survive_sigkill),
 		cmocka_unit_test(test_window_with_frees_on_another_thread),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -3,10 +3,12 @@
  *   sample_window serial   one thread, deterministic: churn, a held set that grows to
  *                          about 96 MiB and shrinks twice, blocks grown by realloc, and
  *                          100 blocks never freed
+ *   sample_window killed   the same, but SIGKILLed halfway through the second round
  *   sample_window threads  a producer hands blocks to a consumer thread, which frees
  *                          them after 3 or 120 ms; everything is freed
  */
 #include <pthread.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,11 +54,17 @@ __attribute__((noinline)) static void *never_freed(void)
 	return malloc(1000 + next() % 100000);
 }
 
-static void serial(void)
+static void serial(int killed)
 {
 	static void *held[HELD_MAX];
 	int count = 0;
 	for (int round = 0; round < 3; round++) {
+		if (killed && round == 1) {
+			/* Killed with the held set at its highest and 100 more blocks. */
+			for (int i = 0; i < 100; i++)
+				__asm__ volatile("" : : "r"(never_freed()) : "memory");
+			raise(SIGKILL);
+		}
 		int target = HELD_MAX - round * 2000;
 		while (count < target) {
 			held[count++] = hold();
@@ -135,7 +143,9 @@ static void threads(void)
 int main(int argc, char **argv)
 {
 	if (argc == 2 && strcmp(argv[1], "serial") == 0)
-		serial();
+		serial(0);
+	else if (argc == 2 && strcmp(argv[1], "killed") == 0)
+		serial(1);
 	else if (argc == 2 && strcmp(argv[1], "threads") == 0)
 		threads();
 	else

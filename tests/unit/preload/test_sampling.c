@@ -88,7 +88,7 @@ static void test_sampled_set_remembers_exactly_its_blocks(void **state)
 	(void)state;
 	mp_config.sample_window_ms = 0;
 	for (uint64_t addr = 0x10000; addr < 0x10000 + 5000 * 48; addr += 48) {
-		struct mp_sampled_block block = { .addr = addr, .size = 48, .stack = 1 };
+		struct mp_sampled_set_entry block = { .addr = addr, .size = 48, .stack = 1 };
 		assert_int_equal(mp_sampled_insert(&block, NULL), 0);
 	}
 	/* Absent addresses, including neighbours of present ones, are never taken. */
