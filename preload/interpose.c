@@ -117,32 +117,33 @@ static inline int have_real(void)
 
 /* malloc() and calloc() are split like free(): the common unsampled call is checks and a
  * jump to the real function, with no stack frame; everything else is apart. */
-static __attribute__((noinline)) void *malloc_slow(size_t size, int passed)
+static __attribute__((noinline)) void *malloc_slow(size_t size)
 {
 	if (!have_real())
 		return boot_alloc(size);
-	if (!passed && mp_sample_pass(size))
-		return real.malloc(size);
 	return mp_alloc_passed_done(MP_REC_MALLOC, real.malloc(size), size);
 }
 
+/* The countdown absorbs an allocation only once this thread has been through
+ * malloc_slow with the real functions known (it starts at 0), so the jump needs no test
+ * that they are. */
 EXPORT void *malloc(size_t size)
 {
-	void *(*real_malloc)(size_t) = __atomic_load_n(&real.malloc, __ATOMIC_ACQUIRE);
-	if (MP_UNLIKELY(!real_malloc))
-		return malloc_slow(size, 0);
-	if (mp_sample_pass(size))
-		return real_malloc(size);
-	return malloc_slow(size, 1);
+	if (MP_LIKELY(mp_sample_pass(size)))
+		return real.malloc(size);
+	return malloc_slow(size);
 }
 
 /* The part of free() that may record: apart, so that free() itself only ever jumps on
  * (to the real free or here) and needs no stack frame on its common path. */
 static __attribute__((noinline)) void free_recording(void *ptr, const void *caller)
 {
+	void (*real_free)(void *) = __atomic_load_n(&real.free, __ATOMIC_ACQUIRE);
+	if (!real_free)
+		return; /* freeing garbage (or NULL) before the first allocation */
 	if (ptr && mp_free_wanted(ptr, caller))
 		mp_record_free(ptr);
-	real.free(ptr);
+	real_free(ptr);
 }
 
 EXPORT void free(void *ptr)
@@ -151,14 +152,11 @@ EXPORT void free(void *ptr)
 	 * free_recording. */
 	if (MP_UNLIKELY(in_boot(ptr)))
 		return;
-	/* A pointer not from the bootstrap arena came from the real malloc, so the real free
-	 * is known; the check only guards against a program freeing garbage that early. */
-	void (*real_free)(void *) = __atomic_load_n(&real.free, __ATOMIC_ACQUIRE);
-	if (MP_UNLIKELY(!real_free))
-		return;
+	/* Until the options are read the filter says "maybe" to everything, so the real
+	 * free is known whenever this jumps to it (sampling.c). */
 	if (mp_free_maybe_wanted(ptr))
 		return free_recording(ptr, __builtin_return_address(0));
-	real_free(ptr);
+	real.free(ptr);
 }
 
 static __attribute__((noinline)) void *calloc_slow(size_t count, size_t size, size_t total)
@@ -175,9 +173,8 @@ EXPORT void *calloc(size_t count, size_t size)
 		errno = ENOMEM;
 		return NULL;
 	}
-	void *(*real_calloc)(size_t, size_t) = __atomic_load_n(&real.calloc, __ATOMIC_ACQUIRE);
-	if (MP_LIKELY(real_calloc != NULL && real.malloc != NULL) && mp_sample_pass(total))
-		return real_calloc(count, size);
+	if (MP_LIKELY(mp_sample_pass(total)))
+		return real.calloc(count, size); /* known: see malloc() */
 	return calloc_slow(count, size, total);
 }
 

@@ -40,14 +40,17 @@
 
 #define COUNTERS_PER_BLOCK 16u
 
-/* The first filter is static: it exists before the options are read, so a free racing
- * with initialization reads zeros, never a NULL pointer. */
+/* The first filter of a sampled run is static, so that it exists before anything could
+ * be inserted. */
 #define FIRST_FILTER_LOG2 10u
 #define FIRST_FILTER_COUNTERS (1u << FIRST_FILTER_LOG2)
 static uint8_t first_counters[FIRST_FILTER_COUNTERS] __attribute__((aligned(4096)));
-uint8_t *mp_sampled_filter_word = first_counters + FIRST_FILTER_LOG2;
-/* Without sampling every free is recorded: a one-counter filter that is never 0. */
+/* Without sampling every free is recorded: a one-counter filter that is never 0. It is
+ * also the filter until the options are read, so that every free before then takes the
+ * slow way, which checks that the real functions are known: free() can then jump to the
+ * real free without looking. */
 static uint8_t always_maybe[1] __attribute__((aligned(64))) = { FILTER_STUCK };
+uint8_t *mp_sampled_filter_word = always_maybe;
 
 void mp_sampling_configure(void)
 {

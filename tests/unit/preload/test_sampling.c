@@ -86,7 +86,9 @@ static void test_no_sampling_records_everything(void **state)
 static void test_sampled_set_remembers_exactly_its_blocks(void **state)
 {
 	(void)state;
+	mp_config.sample_bytes = MEAN;
 	mp_config.sample_window_ms = 0;
+	mp_sampling_configure();
 	for (uint64_t addr = 0x10000; addr < 0x10000 + 5000 * 48; addr += 48) {
 		struct mp_sampled_set_entry block = { .addr = addr, .size = 48, .stack = 1 };
 		assert_int_equal(mp_sampled_insert(&block, NULL), 0);
