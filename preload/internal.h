@@ -22,6 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "memprof/sample_weight.h"
 #include "memprof/trace_format.h"
 
 /* The rules above, enforced where the compiler can: libmemprof.so's own sources (built
@@ -317,15 +318,15 @@ void mp_tally_clear(struct mp_stack_tally *tally);
 
 /* --- sample_window.c: counts of sampled blocks freed within the window, per stack.
  * Called under the sampling lock only. --- */
-/* Counts a pending block that is being freed. */
-void mp_window_count(const struct mp_sampled_set_entry *block);
+/* Counts a pending block that is being freed; `weight` is what it stands for. */
+void mp_window_count(const struct mp_sampled_set_entry *block, struct mp_sample_weight weight);
 /* Writes the counts as MP_REC_SAMPLES_FREED records and starts again from zero. */
 void mp_window_emit(struct mp_thread *writer);
 void mp_window_after_fork_child(void);
 
 /* --- sampled_peak.c: the sampled heap's estimate and its peak (sampling lock held) --- */
-/* A sampled block joins (sign 1) or leaves (-1) the live estimate. */
-void mp_sampled_live_change(const struct mp_sampled_set_entry *block, int sign);
+/* A sampled block of that weight joins (sign 1) or leaves (-1) the live estimate. */
+void mp_sampled_live_change(struct mp_sample_weight weight, int sign);
 /* Writes the live samples per stack if the estimate reached a new peak (5% above the
  * last one written). */
 void mp_sampled_peak_check(struct mp_thread *writer, const struct mp_sampled_set_entry *set,

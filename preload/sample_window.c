@@ -13,19 +13,18 @@
  * it serves, emptied at each flush: it holds the stacks of one window.
  */
 #include "internal.h"
-#include "memprof/sample_weight.h"
 #include "memprof/varint.h"
 
 static struct mp_stack_tally freed;
 
-void mp_window_count(const struct mp_sampled_set_entry *block)
+void mp_window_count(const struct mp_sampled_set_entry *block, struct mp_sample_weight weight)
 {
 	struct mp_tally_slot *slot = mp_tally_at(&freed, block->stack);
 	if (!slot)
 		return; /* no memory left for one more stack: this sample is lost */
 	slot->samples++;
-	slot->blocks += mp_sample_weight_count(mp_config.sample_bytes, block->size);
-	slot->bytes += mp_sample_weight_bytes(mp_config.sample_bytes, block->size);
+	slot->blocks += weight.blocks;
+	slot->bytes += weight.bytes;
 	slot->sampled_bytes += block->size;
 }
 

@@ -10,7 +10,6 @@
  * one pass over the live samples. Everything here runs under the sampling lock.
  */
 #include "internal.h"
-#include "memprof/sample_weight.h"
 #include "memprof/varint.h"
 
 /* A new capture once the estimate is 1/20 above the last one. */
@@ -21,12 +20,10 @@ static uint64_t captured_bytes;
 static uint64_t capture_seq;
 static struct mp_stack_tally by_stack;
 
-void mp_sampled_live_change(const struct mp_sampled_set_entry *block, int sign)
+void mp_sampled_live_change(struct mp_sample_weight weight, int sign)
 {
-	uint64_t bytes = mp_sample_weight_bytes(mp_config.sample_bytes, block->size);
-	uint64_t blocks = mp_sample_weight_count(mp_config.sample_bytes, block->size);
-	live_bytes += sign > 0 ? bytes : -bytes;
-	live_blocks += sign > 0 ? blocks : -blocks;
+	live_bytes += sign > 0 ? weight.bytes : -weight.bytes;
+	live_blocks += sign > 0 ? weight.blocks : -weight.blocks;
 }
 
 static void peak_write(struct mp_thread *writer, uint64_t now_ns)
@@ -62,8 +59,9 @@ void mp_sampled_peak_check(struct mp_thread *writer, const struct mp_sampled_set
 		struct mp_tally_slot *slot = mp_tally_at(&by_stack, set[i].stack);
 		if (!slot)
 			return; /* no memory: no capture this time */
-		slot->blocks += mp_sample_weight_count(mp_config.sample_bytes, set[i].size);
-		slot->bytes += mp_sample_weight_bytes(mp_config.sample_bytes, set[i].size);
+		struct mp_sample_weight weight = mp_sample_weigh(mp_config.sample_bytes, set[i].size);
+		slot->blocks += weight.blocks;
+		slot->bytes += weight.bytes;
 	}
 	capture_seq++;
 	peak_write(writer, now_ns);

@@ -254,11 +254,12 @@ int mp_sampled_insert(const struct mp_sampled_set_entry *block, struct mp_thread
 			struct mp_sampled_filter filter = filter_now();
 			filter_add(&filter, block->addr, 1);
 		} else if (mp_config.sample_window_ms) {
-			mp_sampled_live_change(slot, -1); /* replaced: its free was never seen */
+			/* replaced: its free was never seen */
+			mp_sampled_live_change(mp_sample_weigh(mp_config.sample_bytes, slot->size), -1);
 		}
 		*slot = *block;
 		if (mp_config.sample_window_ms) {
-			mp_sampled_live_change(block, 1);
+			mp_sampled_live_change(mp_sample_weigh(mp_config.sample_bytes, block->size), 1);
 			mp_sampled_peak_check(writer, set_slots, set_capacity, block->time_ns);
 		}
 	}
@@ -282,10 +283,13 @@ enum mp_sampled_found mp_sampled_take(uint64_t addr, struct mp_thread *writer)
 			mp_record_alloc_late(writer, slot, mp_now_ns());
 		else if (slot->pending)
 			found = MP_SAMPLED_COUNTED;
-		if (found == MP_SAMPLED_COUNTED)
-			mp_window_count(slot);
-		if (mp_config.sample_window_ms)
-			mp_sampled_live_change(slot, -1);
+		if (mp_config.sample_window_ms) {
+			struct mp_sample_weight weight = mp_sample_weigh(mp_config.sample_bytes,
+									 slot->size);
+			if (found == MP_SAMPLED_COUNTED)
+				mp_window_count(slot, weight);
+			mp_sampled_live_change(weight, -1);
+		}
 		set_erase(slot);
 		set_count--;
 		struct mp_sampled_filter filter = filter_now();

@@ -36,4 +36,18 @@ static inline uint64_t mp_sample_weight_bytes(uint64_t sample_bytes, uint64_t si
 	return (uint64_t)llround((double)size / mp_sample_probability(sample_bytes, size));
 }
 
+/* Both weights of one sample at the cost of one exponential; the same values as
+ * mp_sample_weight_count and mp_sample_weight_bytes. */
+struct mp_sample_weight {
+	uint64_t blocks, bytes;
+};
+static inline struct mp_sample_weight mp_sample_weigh(uint64_t sample_bytes, uint64_t size)
+{
+	if (!sample_bytes)
+		return (struct mp_sample_weight){ 1, size };
+	double p = mp_sample_probability(sample_bytes, size);
+	return (struct mp_sample_weight){ (uint64_t)llround(1.0 / p),
+					  (uint64_t)llround((double)size / p) };
+}
+
 #endif

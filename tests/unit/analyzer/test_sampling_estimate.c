@@ -34,6 +34,12 @@ static void test_weights_follow_the_sampling_probability(void **state)
 	/* Not sampling: the identity. */
 	assert_int_equal(mp_sample_weight_count(0, 123), 1);
 	assert_int_equal(mp_sample_weight_bytes(0, 123), 123);
+	/* The writer's one-exponential form (sample_weight.h) gives the same numbers. */
+	for (uint64_t size = 0; size < 20 * N; size = size * 3 / 2 + 1) {
+		struct mp_sample_weight weight = mp_sample_weigh(N, size);
+		assert_int_equal(weight.blocks, mp_sample_weight_count(N, size));
+		assert_int_equal(weight.bytes, mp_sample_weight_bytes(N, size));
+	}
 }
 
 static void test_sampled_blocks_count_as_estimates_and_leave_no_residue(void **state)
