@@ -26,6 +26,14 @@
  * could hand it to the freeing thread, so before the swap (then the old filter counted
  * it) or after (then the freeing thread, ordered after that insert, reads the new one).
  * Counters the old filter keeps for blocks freed since only make more "maybe"s.
+ *
+ * The set's entries say for each block what its allocation record needs (size, stack,
+ * tag, time): with a sampling window (sample_window.c) a block's allocation is written
+ * only once it outlives the window, and a block freed before that is only counted. The
+ * flush that writes them runs at the first sampled allocation after each window, and at
+ * exit, _exit, exec and snapshots. So that a kill loses no live block, the set is then a
+ * chunk of the trace file (trace_format.h, MP_CHUNK_SAMPLED_SET) rather than memory of
+ * our own. sampled_peak.c keeps the weighted sum of the set, the sampled heap's estimate.
  */
 #include <math.h>
 #include <pthread.h>
