@@ -216,6 +216,68 @@ static void test_window_with_frees_on_another_thread(void **state)
 	json_decref(root);
 }
 
+/* Blocks of exactly `size` bytes among the leaks of `trace` (every site of lifecycle.c
+ * leaks blocks of one size of its own). */
+static json_int_t leaked_of_size(const char *trace, json_int_t size)
+{
+	char args[PATH_MAX + 32];
+	snprintf(args, sizeof(args), "leaks --json '%s'", trace);
+	json_t *root = harness_memprof_json(args, 0);
+	size_t index;
+	json_t *entry;
+	json_int_t blocks = 0;
+	json_array_foreach(json_object_get(root, "leaks"), index, entry) {
+		json_int_t entry_blocks = field(entry, "blocks");
+		if (field(entry, "bytes") == entry_blocks * size)
+			blocks += entry_blocks;
+	}
+	json_decref(root);
+	return blocks;
+}
+
+/* The process life cycles of test_preload, sampled at N = 1 byte (every block of more
+ * than a few bytes is sampled, with weight 1, so counts are exact) with a window longer
+ * than the runs: whatever is pending at fork, exec, exit or SIGKILL lands in the right
+ * trace. */
+static void run_lifecycle(const char *mode, struct harness_run *run)
+{
+	const char *args[] = { mode, NULL };
+	const char *env[] = { "MEMPROF_SAMPLE_BYTES=1", "MEMPROF_SAMPLE_WINDOW_MS=600000", NULL };
+	assert_int_equal(harness_run("lifecycle", args, env, run), 0);
+}
+
+static void test_window_across_fork_exec_and_sigkill(void **state)
+{
+	(void)state;
+	struct harness_run run;
+	run_lifecycle("fork", &run);
+	assert_true(WIFEXITED(run.status) && WEXITSTATUS(run.status) == 0);
+	assert_int_equal(run.trace_count, 2);
+	int parent = leaked_of_size(run.traces[0], 11111) ? 0 : 1, child = 1 - parent;
+	assert_int_equal(leaked_of_size(run.traces[parent], 11111), 3);
+	assert_int_equal(leaked_of_size(run.traces[parent], 33333), 2);
+	assert_int_equal(leaked_of_size(run.traces[parent], 22222), 0);
+	assert_int_equal(leaked_of_size(run.traces[child], 22222), 5);
+	assert_int_equal(leaked_of_size(run.traces[child], 11111), 0);
+	assert_int_equal(leaked_of_size(run.traces[child], 33333), 0);
+
+	run_lifecycle("exec", &run);
+	assert_int_equal(run.trace_count, 2);
+	int first = leaked_of_size(run.traces[0], 44444) ? 0 : 1;
+	assert_int_equal(leaked_of_size(run.traces[first], 44444), 4);
+	assert_int_equal(leaked_of_size(run.traces[1 - first], 55555), 6);
+
+	/* 1000 blocks, 400 freed, then SIGKILL: nothing was written (the window never
+	 * passed), the 600 live blocks are read from the sampled set in the file. */
+	run_lifecycle("sigkill", &run);
+	assert_true(WIFSIGNALED(run.status) && WTERMSIG(run.status) == SIGKILL);
+	assert_int_equal(run.trace_count, 1);
+	assert_int_equal(leaked_of_size(run.traces[0], 777), 600);
+	json_t *root = report_json(run.traces[0]);
+	assert_true(field(json_object_get(root, "sampling"), "pending_samples") >= 600);
+	json_decref(root);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -223,6 +285,7 @@ int main(void)
 		cmocka_unit_test(test_window_changes_the_trace_not_the_figures),
 		cmocka_unit_test(test_window_samples_survive_sigkill),
 		cmocka_unit_test(test_window_with_frees_on_another_thread),
+		cmocka_unit_test(test_window_across_fork_exec_and_sigkill),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
