@@ -2,9 +2,10 @@
  *
  * Opening walks the chunks once: each chunk header is checked, every record is decoded
  * (events have no length, so finding the STACK and MODULE records means decoding all of
- * them), and the point where a chunk's records stop decoding is remembered, so the merge
- * later never meets a bad record. The merge keeps one cursor per thread in a binary heap
- * and decodes straight from the mapping: memory does not grow with the number of events.
+ * them; large traces are scanned on two threads), and the point where a chunk's records
+ * stop decoding is remembered, so the merge later never meets a bad record. The merge
+ * keeps one cursor per thread in a binary heap and decodes straight from the mapping:
+ * memory does not grow with the number of events.
  *
  * Damage is tolerated, not fatal: an invalid chunk header makes the walk resynchronize at
  * the next page, a record that does not decode ends its chunk, and both are counted in
@@ -14,6 +15,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -327,36 +329,143 @@ static int read_extended(struct mp_trace *trace, unsigned tag, const uint8_t *bo
 	return read_remember(trace, tag, body, end, chunk);
 }
 
-/* Reads every extended record of `chunk` and steps over its events (mp_skip_event accepts
- * what the merge's decoder will); on a bad record the chunk ends there. 0 or -ENOMEM. */
-static int read_index_chunk(struct mp_trace *trace, struct read_chunk *chunk)
+/* The index pass has two halves. The scan steps over every record of a chunk (events
+ * have no length, so finding the extended records means decoding all of them) and notes
+ * where each extended record is; it touches nothing shared, so chunks are scanned on two
+ * threads at once. Then, in file order, the extended records are applied to the tables
+ * (stacks, modules, counts), which decides the canonical stack ids and so must not
+ * depend on timing. */
+struct read_ext_at {
+	const uint8_t *record, *body;
+	uint64_t len;
+	uint64_t events_before; /* events of the chunk before this record */
+	unsigned tag;
+};
+
+struct read_scan {
+	struct read_ext_at *ext;
+	size_t count, cap;
+	uint64_t events;
+	const uint8_t *cut;     /* where a record failed to decode; NULL if none did */
+	int enomem;
+};
+
+static void read_scan_note(struct read_scan *scan, const struct read_ext_at *at)
+{
+	if (scan->count == scan->cap) {
+		size_t cap = scan->cap ? scan->cap * 2 : 16;
+		void *grown = realloc(scan->ext, cap * sizeof(*scan->ext));
+		if (!grown) {
+			scan->enomem = 1;
+			return;
+		}
+		scan->ext = grown;
+		scan->cap = cap;
+	}
+	scan->ext[scan->count++] = *at;
+}
+
+/* Steps over the records of `chunk` (mp_skip_event accepts what the merge's decoder will),
+ * noting the extended ones, up to the first that does not decode. */
+static void read_scan_chunk(const struct read_chunk *chunk, struct read_scan *scan)
 {
 	const uint8_t *p = chunk->records;
-	while (p < chunk->end) {
+	while (p < chunk->end && !scan->enomem) {
 		const uint8_t *record = p;
 		unsigned tag = *p++;
-		int rc = 0;
 		if (tag >= MP_REC_EXTENDED) {
 			uint64_t len;
-			if (mp_get_u(&p, chunk->end, &len) || len > (uint64_t)(chunk->end - p))
-				rc = -EINVAL;
-			else
-				rc = read_extended(trace, tag, p, p + len, chunk);
-			p += rc == 0 ? len : 0;
+			if (mp_get_u(&p, chunk->end, &len) || len > (uint64_t)(chunk->end - p)) {
+				scan->cut = record;
+				return;
+			}
+			read_scan_note(scan, &(struct read_ext_at){ record, p, len, scan->events, tag });
+			p += len;
 		} else if (mp_skip_event(&p, chunk->end, tag) == 0) {
-			trace->stats.events++;
+			scan->events++;
 		} else {
-			rc = -EINVAL;
+			scan->cut = record;
+			return;
 		}
+	}
+}
+
+/* Applies a scanned chunk's extended records; on one that does not decode the chunk ends
+ * there, as if the scan had stopped. 0 or -ENOMEM. */
+static int read_apply_chunk(struct mp_trace *trace, struct read_chunk *chunk,
+			    const struct read_scan *scan)
+{
+	for (size_t i = 0; i < scan->count; i++) {
+		const struct read_ext_at *at = &scan->ext[i];
+		int rc = read_extended(trace, at->tag, at->body, at->body + at->len, chunk);
 		if (rc == -ENOMEM)
 			return rc;
 		if (rc < 0) {
-			chunk->end = record;
+			chunk->end = at->record;
+			trace->stats.events += at->events_before;
 			trace->stats.corrupt_chunks++;
-			break;
+			return 0;
 		}
 	}
+	trace->stats.events += scan->events;
+	if (scan->cut) {
+		chunk->end = scan->cut;
+		trace->stats.corrupt_chunks++;
+	}
 	return 0;
+}
+
+struct read_scan_job {
+	const struct read_chunk *chunks;
+	struct read_scan *scans;
+	size_t from, to;
+};
+
+static void *read_scan_range(void *arg)
+{
+	struct read_scan_job *job = arg;
+	for (size_t i = job->from; i < job->to; i++)
+		read_scan_chunk(&job->chunks[i], &job->scans[i]);
+	return NULL;
+}
+
+/* Below this many bytes of records a second thread costs more than it saves. */
+#define READ_PARALLEL_BYTES (1u << 20)
+
+/* Scans every chunk, the later half (by bytes) on a second thread when there is enough
+ * to share, then applies them in file order. 0 or -ENOMEM. */
+static int read_index(struct mp_trace *trace)
+{
+	size_t count = trace->chunk_count, total = 0, half = count;
+	struct read_scan *scans = calloc(count ? count : 1, sizeof(*scans));
+	if (!scans)
+		return -ENOMEM;
+	for (size_t i = 0; i < count; i++)
+		total += (size_t)(trace->chunks[i].end - trace->chunks[i].records);
+	for (size_t i = 0, bytes = 0; i < count && half == count; i++) {
+		bytes += (size_t)(trace->chunks[i].end - trace->chunks[i].records);
+		if (bytes * 2 >= total)
+			half = i + 1;
+	}
+	struct read_scan_job first = { trace->chunks, scans, 0, half };
+	struct read_scan_job second = { trace->chunks, scans, half, count };
+	pthread_t helper;
+	int threaded = total >= READ_PARALLEL_BYTES && half < count &&
+		       pthread_create(&helper, NULL, read_scan_range, &second) == 0;
+	read_scan_range(&first);
+	if (threaded)
+		pthread_join(helper, NULL);
+	else
+		read_scan_range(&second);
+	int rc = 0;
+	for (size_t i = 0; i < count; i++) {
+		if (rc == 0)
+			rc = scans[i].enomem ? -ENOMEM : read_apply_chunk(trace, &trace->chunks[i],
+									  &scans[i]);
+		free(scans[i].ext);
+	}
+	free(scans);
+	return rc;
 }
 
 /* ---- threads and the merge ---- */
@@ -494,8 +603,8 @@ static int read_load(struct mp_trace *trace, char *err, size_t err_len)
 	if (rc < 0)
 		return rc;
 	rc = read_walk_chunks(trace);
-	for (size_t i = 0; rc == 0 && i < trace->chunk_count; i++)
-		rc = read_index_chunk(trace, &trace->chunks[i]);
+	if (rc == 0)
+		rc = read_index(trace);
 	if (rc == 0)
 		rc = mp_modules_finish(&trace->modules);
 	mp_freed_resolve(&trace->freed, &trace->stacks);

@@ -503,6 +503,63 @@ static void test_corrupt_records_end_their_chunk(void **state)
 	expect_corruption_stops_chunk(short_module, sizeof(short_module));
 }
 
+/* A trace above the size at which the index pass scans on two threads: stacks defined
+ * and records cut in the later half are found and counted as in a serial pass. */
+static void test_large_trace_indexed_on_two_threads(void **state)
+{
+	(void)state;
+	struct mp_tb *tb = mp_tb_new();
+	mp_tb_set_chunk_capacity(tb, 65536);
+	const uint64_t frames[] = { 0x401000, 0x402000 }, other[] = { 0x403000 };
+	const uint8_t huge_stack[] = { MP_REC_STACK, 5, 1, 0, 0xff, 0x7f, 2 };
+	const uint8_t unknown_tag[] = { 0x3f, 1, 2, 3 };
+	uint64_t time = 100, expected_events = 0, pairs_per_chunk = 4000;
+	mp_tb_stack(tb, 1, 1, 0, frames, 2);
+	for (int chunk = 0; chunk < 40; chunk++) {
+		if (chunk > 0)
+			mp_tb_new_chunk(tb, 1, time);
+		if (chunk == 30)
+			mp_tb_stack(tb, 1, 7, 0, other, 1); /* late, in the second half */
+		/* Halfway through chunk 33 a body that does not decode, halfway through 37 a tag
+		 * that no record has: the rest of each chunk is lost. */
+		int damaged = chunk == 33 || chunk == 37;
+		for (uint64_t i = 0; i < pairs_per_chunk; i++, time += 2) {
+			if (damaged && i == pairs_per_chunk / 2)
+				mp_tb_raw(tb, 1, chunk == 33 ? huge_stack : unknown_tag,
+					  chunk == 33 ? sizeof(huge_stack) : sizeof(unknown_tag));
+			uint64_t addr = 0x100000 + (i % 64) * 64;
+			mp_tb_malloc(tb, 1, time, addr, 24, chunk >= 30 ? 7 : 1);
+			mp_tb_free(tb, 1, time + 1, addr);
+		}
+		expected_events += damaged ? pairs_per_chunk : 2 * pairs_per_chunk;
+	}
+	struct opened o;
+	open_built(tb, &o);
+	assert_true(o.len > 2u << 20);
+	struct mp_trace_stats stats;
+	mp_trace_stats(o.trace, &stats);
+	assert_int_equal(stats.corrupt_chunks, 2);
+	assert_int_equal(stats.events, expected_events);
+	assert_int_equal(mp_trace_stack_count(o.trace), 2);
+	uint64_t seen = 0, late_stack = 0;
+	struct mp_event event;
+	char err[128];
+	while (mp_trace_next(o.trace, &event, err, sizeof(err)) == 1) {
+		seen++;
+		if (event.tag == MP_REC_MALLOC && event.time_ns >= 100 + 30 * 2 * pairs_per_chunk) {
+			uint32_t frame_count, generation;
+			const uint64_t *ips = mp_trace_stack(o.trace, event.stack_id, &frame_count,
+							     &generation);
+			assert_non_null(ips);
+			assert_int_equal(ips[0], 0x403000);
+			late_stack++;
+		}
+	}
+	assert_int_equal(seen, expected_events);
+	assert_int_equal(late_stack, 9 * pairs_per_chunk);
+	close_opened(&o);
+}
+
 static void test_flipped_bytes_never_break_the_reader(void **state)
 {
 	(void)state;
@@ -574,6 +631,7 @@ int main(void)
 		cmocka_unit_test(test_file_cut_inside_a_chunk_keeps_whole_records),
 		cmocka_unit_test(test_invalid_chunk_header_is_skipped),
 		cmocka_unit_test(test_corrupt_records_end_their_chunk),
+		cmocka_unit_test(test_large_trace_indexed_on_two_threads),
 		cmocka_unit_test(test_flipped_bytes_never_break_the_reader),
 		cmocka_unit_test(test_open_from_file),
 	};
