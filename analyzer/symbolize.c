@@ -31,21 +31,18 @@ struct sym_session {
 	unsigned char *dwarf_asked; /* 1: its DWARF was opened (or looked for) */
 };
 
+/* What the symbolizer knows of one return address, cached: its frames once asked for
+ * (libdw's scope and line lookups), and its symbol table name once asked for (libdwfl
+ * scans the whole table for each address, some ten thousand symbols for libc, and the
+ * same few return addresses are at the root of most stacks). */
 struct sym_entry {
 	uint64_t ip;
 	uint32_t generation;
-	int frame_count;          /* 0: empty slot */
-	struct mp_frame *frames;
-};
-
-/* A symbol table answer, cached: libdwfl scans the whole table for each address (some ten
- * thousand symbols for libc), and the same few return addresses are at the root of most
- * stacks. */
-struct sym_symbol {
-	uint64_t ip;
-	uint32_t generation;
 	int used;                 /* 0: empty slot */
-	const char *name;         /* NULL: no symbol */
+	int frame_count;          /* 0: frames not resolved yet */
+	struct mp_frame *frames;
+	int symbol_known;         /* 1: `symbol` is the table's answer */
+	const char *symbol;       /* NULL: no symbol */
 };
 
 typedef char *(*sym_demangle_fn)(const char *mangled, char *buf, size_t *len, int *status);
@@ -56,8 +53,6 @@ struct mp_symbolizer {
 	size_t session_count;
 	struct sym_entry *entries;
 	size_t entry_cap, entry_count;  /* entry_cap is a power of two */
-	struct sym_symbol *symbols;
-	size_t symbol_cap, symbol_count; /* symbol_cap is a power of two */
 	char **strings;
 	size_t string_cap, string_count; /* interned strings; string_cap a power of two */
 	void *libstdcxx;
@@ -358,10 +353,10 @@ static int sym_grow_entries(struct mp_symbolizer *sym)
 		return -1;
 	for (size_t i = 0; i < sym->entry_cap; i++) {
 		struct sym_entry *old = &sym->entries[i];
-		if (!old->frame_count)
+		if (!old->used)
 			continue;
 		size_t at = sym_slot(old->ip, old->generation, cap);
-		while (slots[at].frame_count)
+		while (slots[at].used)
 			at = (at + 1) & (cap - 1);
 		slots[at] = *old;
 	}
@@ -369,6 +364,20 @@ static int sym_grow_entries(struct mp_symbolizer *sym)
 	sym->entries = slots;
 	sym->entry_cap = cap;
 	return 0;
+}
+
+/* The cache entry of (ip, generation), made empty if new; NULL when out of memory. */
+static struct sym_entry *sym_entry_for(struct mp_symbolizer *sym, uint32_t generation, uint64_t ip)
+{
+	if (sym_grow_entries(sym) < 0)
+		return NULL;
+	size_t mask = sym->entry_cap - 1, at = sym_slot(ip, generation, sym->entry_cap);
+	for (; sym->entries[at].used; at = (at + 1) & mask)
+		if (sym->entries[at].ip == ip && sym->entries[at].generation == generation)
+			return &sym->entries[at];
+	sym->entries[at] = (struct sym_entry){ .ip = ip, .generation = generation, .used = 1 };
+	sym->entry_count++;
+	return &sym->entries[at];
 }
 
 void mp_symbolizer_warm(struct mp_symbolizer *sym, uint32_t generation, uint64_t ip)
@@ -393,41 +402,16 @@ static const char *sym_symbol_lookup(struct mp_symbolizer *sym, uint32_t generat
 	return place.module ? sym_name(sym, dwfl_module_addrname(place.module, pc)) : NULL;
 }
 
-static int sym_grow_symbols(struct mp_symbolizer *sym)
-{
-	if (sym->symbol_cap && sym->symbol_count < sym->symbol_cap / 2)
-		return 0;
-	size_t cap = sym->symbol_cap ? sym->symbol_cap * 2 : 256;
-	struct sym_symbol *slots = calloc(cap, sizeof(*slots));
-	if (!slots)
-		return -1;
-	for (size_t i = 0; i < sym->symbol_cap; i++) {
-		struct sym_symbol *old = &sym->symbols[i];
-		if (!old->used)
-			continue;
-		size_t at = sym_slot(old->ip, old->generation, cap);
-		while (slots[at].used)
-			at = (at + 1) & (cap - 1);
-		slots[at] = *old;
-	}
-	free(sym->symbols);
-	sym->symbols = slots;
-	sym->symbol_cap = cap;
-	return 0;
-}
-
 const char *mp_symbolize_symbol(struct mp_symbolizer *sym, uint32_t generation, uint64_t ip)
 {
-	if (sym_grow_symbols(sym) < 0) /* out of memory for the cache: answer uncached */
+	struct sym_entry *entry = sym_entry_for(sym, generation, ip);
+	if (!entry) /* out of memory for the cache: answer uncached */
 		return sym_symbol_lookup(sym, generation, ip);
-	size_t mask = sym->symbol_cap - 1, at = sym_slot(ip, generation, sym->symbol_cap);
-	for (; sym->symbols[at].used; at = (at + 1) & mask)
-		if (sym->symbols[at].ip == ip && sym->symbols[at].generation == generation)
-			return sym->symbols[at].name;
-	const char *name = sym_symbol_lookup(sym, generation, ip);
-	sym->symbols[at] = (struct sym_symbol){ ip, generation, 1, name };
-	sym->symbol_count++;
-	return name;
+	if (!entry->symbol_known) {
+		entry->symbol = sym_symbol_lookup(sym, generation, ip);
+		entry->symbol_known = 1;
+	}
+	return entry->symbol;
 }
 
 size_t mp_symbolizer_dwarf_count(const struct mp_symbolizer *sym)
@@ -469,7 +453,6 @@ void mp_symbolizer_free(struct mp_symbolizer *sym)
 	for (size_t i = 0; i < sym->entry_cap; i++)
 		free(sym->entries[i].frames);
 	free(sym->entries);
-	free(sym->symbols);
 	for (size_t i = 0; i < sym->string_cap; i++)
 		free(sym->strings[i]);
 	free(sym->strings);
@@ -490,25 +473,19 @@ int mp_symbolize(struct mp_symbolizer *sym, uint32_t generation, uint64_t ip,
 {
 	if (max <= 0)
 		return 0;
-	if (sym_grow_entries(sym) == 0) {
-		size_t mask = sym->entry_cap - 1;
-		size_t at = sym_slot(ip, generation, sym->entry_cap);
-		for (; sym->entries[at].frame_count; at = (at + 1) & mask)
-			if (sym->entries[at].ip == ip && sym->entries[at].generation == generation)
-				return sym_copy_out(&sym->entries[at], frames, max);
-		struct mp_frame resolved[SYM_MAX_INLINE];
-		int count = sym_lookup(sym, generation, ip, resolved);
-		struct mp_frame *kept = malloc((size_t)count * sizeof(*kept));
-		if (kept) {
-			memcpy(kept, resolved, (size_t)count * sizeof(*kept));
-			sym->entries[at] = (struct sym_entry){ ip, generation, count, kept };
-			sym->entry_count++;
-			return sym_copy_out(&sym->entries[at], frames, max);
-		}
-	}
-	/* Out of memory for the cache: answer without caching. */
+	struct sym_entry *entry = sym_entry_for(sym, generation, ip);
+	if (entry && entry->frame_count)
+		return sym_copy_out(entry, frames, max);
 	struct mp_frame resolved[SYM_MAX_INLINE];
 	int count = sym_lookup(sym, generation, ip, resolved);
+	struct mp_frame *kept = entry ? malloc((size_t)count * sizeof(*kept)) : NULL;
+	if (kept) {
+		memcpy(kept, resolved, (size_t)count * sizeof(*kept));
+		entry->frames = kept;
+		entry->frame_count = count;
+		return sym_copy_out(entry, frames, max);
+	}
+	/* Out of memory for the cache: answer without caching. */
 	count = count < max ? count : max;
 	memcpy(frames, resolved, (size_t)count * sizeof(*frames));
 	return count;
