@@ -14,8 +14,8 @@ UNIT_ANALYZER_SRC := $(wildcard tests/unit/analyzer/test_*.c)
 UNIT_ANALYZER_BIN := $(UNIT_ANALYZER_SRC:tests/unit/analyzer/%.c=$(BUILD)/tests/unit/%)
 UNIT_ANALYZER_SAN_BIN := $(UNIT_ANALYZER_SRC:tests/unit/analyzer/%.c=$(BUILD)/san/tests/unit/%)
 # Synthetic trace encoder shared by analyzer unit and integration tests.
-TEST_SUPPORT_SRC := tests/support/trace_builder.c
-TEST_SUPPORT := $(TEST_SUPPORT_SRC) tests/support/trace_builder.h
+TEST_SUPPORT_SRC := tests/support/trace_builder.c tests/support/loaded_object.c
+TEST_SUPPORT := $(TEST_SUPPORT_SRC) tests/support/trace_builder.h tests/support/loaded_object.h
 PROGS_C := $(wildcard tests/progs/*.c)
 PROGS_CXX := $(wildcard tests/progs/*.cc)
 PROGS_LIB := $(wildcard tests/progs/lib/*.c)

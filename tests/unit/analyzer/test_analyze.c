@@ -26,6 +26,7 @@
 #include <zlib.h>
 
 #include "analyze.h"
+#include "loaded_object.h"
 #include "trace_builder.h"
 
 #define MAX_RECORDED 16
@@ -47,17 +48,9 @@ static uint32_t main_depth;
 /* Adds one loaded object to the trace's module map (generation 0, no build-id). */
 static int add_module(struct dl_phdr_info *info, size_t size, void *data)
 {
-	uint64_t start = UINT64_MAX, end = 0;
+	uint64_t start, end;
 	(void)size;
-	for (int i = 0; i < info->dlpi_phnum; i++) {
-		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-		if (ph->p_type != PT_LOAD)
-			continue;
-		uint64_t lo = info->dlpi_addr + (ph->p_vaddr & ~(uint64_t)4095);
-		uint64_t hi = info->dlpi_addr + ph->p_vaddr + ph->p_memsz;
-		start = lo < start ? lo : start;
-		end = hi > end ? hi : end;
-	}
+	mp_test_object_range(info, &start, &end);
 	char *exe = NULL;
 	const char *path = info->dlpi_name;
 	if (!path || !path[0])

@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "symbolize.h"
+#include "loaded_object.h"
 #include "trace_builder.h"
 #include "trace_read.h"
 
@@ -56,16 +57,7 @@ static int find_exe(struct dl_phdr_info *info, size_t size, void *data)
 	(void)size;
 	if (range->found || (info->dlpi_name && info->dlpi_name[0]))
 		return 0;
-	range->start = UINT64_MAX;
-	for (int i = 0; i < info->dlpi_phnum; i++) {
-		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-		if (ph->p_type != PT_LOAD)
-			continue;
-		uint64_t lo = info->dlpi_addr + (ph->p_vaddr & ~(uint64_t)4095);
-		uint64_t hi = info->dlpi_addr + ph->p_vaddr + ph->p_memsz;
-		range->start = lo < range->start ? lo : range->start;
-		range->end = hi > range->end ? hi : range->end;
-	}
+	mp_test_object_range(info, &range->start, &range->end);
 	range->bias = info->dlpi_addr;
 	range->found = 1;
 	return 1;
