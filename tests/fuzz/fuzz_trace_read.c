@@ -1,9 +1,9 @@
 /* fuzz_trace_read.c: libFuzzer entry point decoding arbitrary bytes as a trace.
  *
  * Opens the input in memory, walks every event twice (the second time after a rewind),
- * resolves each event's stack and every frame's module, and checks the reader's own
- * invariants: an error comes with a message, canonical stack ids are in range, and the
- * merge delivers exactly the events counted at open.
+ * resolves each event's stack and every frame's module, reads the sampled set, and
+ * checks the reader's own invariants: an error comes with a message, canonical stack ids
+ * are in range, and the merge delivers exactly the events counted at open.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -52,6 +52,21 @@ static uint64_t fuzz_events(struct mp_trace *trace)
 	return events;
 }
 
+/* Reads every entry of the sampled set as the analysis does (copied whole: the entries
+ * may be unaligned in an input), and resolves its stack. */
+static void fuzz_sampled_set(const struct mp_trace *trace)
+{
+	size_t count;
+	const struct mp_sampled_set_entry *set = mp_trace_sampled_set(trace, &count);
+	fuzz_check(count == 0 || set != NULL);
+	for (size_t i = 0; i < count; i++) {
+		struct mp_sampled_set_entry entry;
+		memcpy(&entry, &set[i], sizeof(entry));
+		uint32_t stack = mp_trace_stack_canonical(trace, entry.stack);
+		fuzz_check(stack <= mp_trace_stack_count(trace));
+	}
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct mp_trace *trace = NULL;
@@ -73,6 +88,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fuzz_check(fuzz_events(trace) == stats.events);
 	size_t count;
 	mp_trace_modules(trace, UINT32_MAX, &count);
+	fuzz_sampled_set(trace);
 	mp_trace_close(trace);
 	return 0;
 }
