@@ -6,19 +6,15 @@
 #
 #   BLOCKS=16777216 SIZE=64 RUNS=3 bench/leak_scan.sh      (or: make bench-leakscan)
 set -eu
-build=$(cd "${BUILD:-build}" && pwd)
+. "$(dirname "$0")/common.sh"
 blocks=${BLOCKS:-16777216}
 size=${SIZE:-64}
 runs=${RUNS:-3}
-work=$(mktemp -d "${TMPDIR:-/tmp}/memprof-leakscan.XXXXXX")
-trap 'rm -rf "$work"' EXIT
-cd "$work"
-
-median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+bench_start leakscan
 
 # One run with MEMPROF_LEAK_CHECK=$2: appends "exit_ns maxrss_kib" to $1; the child's
 # trace (the larger of the two processes' traces) becomes child.trace.
-measure() {
+measure_scan() {
 	rm -f ./*.trace
 	env MEMPROF_QUIET=1 MEMPROF_OUTPUT="$work/t.%p.trace" MEMPROF_LEAK_CHECK="$2" \
 		LD_PRELOAD="$build/libmemprof.so" "$build/bench/leak_scan_bench" "$blocks" "$size" \
@@ -28,8 +24,8 @@ measure() {
 
 i=1
 while [ "$i" -le "$runs" ]; do
-	measure off.txt 0
-	measure on.txt 1
+	measure_scan off.txt 0
+	measure_scan on.txt 1
 	"$build/memprof" leaks --json child.trace |
 		sed -n 's/^ *"scan_ns": \([0-9]*\).*/\1/p' >>scan.txt
 	i=$((i + 1))

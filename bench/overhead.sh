@@ -9,22 +9,12 @@
 #
 #   THREADS=2 ALLOCS=2000000 RUNS=9 bench/overhead.sh
 set -eu
-build=$(cd "${BUILD:-build}" && pwd)
+. "$(dirname "$0")/common.sh"
 threads=${THREADS:-2}
 allocs=${ALLOCS:-2000000}
 runs=${RUNS:-9}
+bench_start overhead
 bench="$build/bench/alloc_bench"
-runner="$build/bench/runner"
-work=$(mktemp -d "${TMPDIR:-/tmp}/memprof-overhead.XXXXXX")
-trap 'rm -rf "$work"' EXIT
-cd "$work"
-
-median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
-measure() {
-	out=$1
-	shift
-	"$runner" "$@" 2>/dev/null | tail -n 1 >>"$out"
-}
 
 i=1
 while [ "$i" -le "$runs" ]; do

@@ -9,27 +9,16 @@
 #
 #   THREADS=2 ALLOCS=300000 RUNS=5 REPORT_RUNS=9 bench/run.sh
 set -eu
-build=$(cd "${BUILD:-build}" && pwd)
+. "$(dirname "$0")/common.sh"
 threads=${THREADS:-2}
 allocs=${ALLOCS:-300000}
 runs=${RUNS:-5}
+bench_start bench
 bench="$build/bench/alloc_bench"
-runner="$build/bench/runner"
-work=$(mktemp -d "${TMPDIR:-/tmp}/memprof-bench.XXXXXX")
-trap 'rm -rf "$work"' EXIT
-cd "$work"
 
 have_heaptrack=0
 command -v heaptrack >/dev/null 2>&1 && have_heaptrack=1
 
-median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
-
-# One measured run: prints "wall_ns maxrss_kib" into the named file.
-measure() {
-	out=$1
-	shift
-	"$runner" "$@" 2>/dev/null | tail -n 1 >>"$out"
-}
 
 i=1
 while [ "$i" -le "$runs" ]; do

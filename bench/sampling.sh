@@ -11,13 +11,11 @@
 #
 #   TOTAL_MIB=16384 RUNS=10 SECONDS_LONG=60 bench/sampling.sh
 set -eu
-build=$(cd "${BUILD:-build}" && pwd)
+. "$(dirname "$0")/common.sh"
 total=${TOTAL_MIB:-16384}
 runs=${RUNS:-10}
 long=${SECONDS_LONG:-60}
-work=$(mktemp -d "${TMPDIR:-/tmp}/memprof-sampling.XXXXXX")
-trap 'rm -rf "$work"' EXIT
-cd "$work"
+bench_start sampling
 
 echo "sample_mix: $total MiB from three sites, sampled at 512 KiB, $runs runs"
 i=1
@@ -53,7 +51,7 @@ start=$(date +%s%N)
 "$build/bench/alloc_bench" 2 1000000 >/dev/null
 round_ns=$(($(date +%s%N) - start))
 allocs=$((1000000 * long * 1000000000 / round_ns))
-"$build/bench/runner" env MEMPROF_QUIET=1 MEMPROF_OUTPUT="$work/long.trace" \
+"$runner" env MEMPROF_QUIET=1 MEMPROF_OUTPUT="$work/long.trace" \
 	MEMPROF_SAMPLE_BYTES=512k LD_PRELOAD="$build/libmemprof.so" "$build/bench/alloc_bench" 2 \
 	"$allocs" >run.txt
 wall_ns=$(tail -n 1 run.txt | cut -d' ' -f1)
