@@ -16,7 +16,7 @@ PRELOAD_CFLAGS := $(CFLAGS_COMMON) -DMP_POISON -fPIC -fvisibility=hidden -ftls-m
 	-fno-omit-frame-pointer
 PRELOAD_LIBS := -lunwind -ldl -lm -pthread
 ANALYZER_CFLAGS := $(CFLAGS_COMMON) -Ianalyzer
-ANALYZER_LIBS := -ldw -lelf -ljansson -lm -pthread
+ANALYZER_LIBS := -ldw -lelf -ldeflate -ljansson -lm -pthread
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 TEST_LIBS := -lcmocka
 

@@ -9,10 +9,14 @@
  */
 #include "symbolize.h"
 
+#include "debug_inflate.h"
+
 #include <dlfcn.h>
 #include <elfutils/libdw.h>
 #include <elfutils/libdwfl.h>
 #include <dwarf.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -21,12 +25,19 @@
 /* Frames kept per address: inline depth beyond this is cut (innermost kept). */
 #define SYM_MAX_INLINE 32
 
-/* The Dwfl for one module map; modules[i] is NULL when map[i] has no usable file. */
+/* The Dwfls for one module map; modules[i] is NULL when map[i] has no usable file. Symbol
+ * tables are read through a second Dwfl whose debug files are opened as they are: a
+ * module's symbol table may be in its debug file, and the first Dwfl inflates all of a
+ * debug file's DWARF as it opens it, which deciding the root frames to leave out must not
+ * cost when no frame of the module is shown. */
 struct sym_session {
 	const struct mp_module *map;
 	size_t count;
 	Dwfl *dwfl;
 	Dwfl_Module **modules;
+	Dwfl *symtab_dwfl;          /* made on the first symbol table lookup */
+	Dwfl_Module **symtab_modules;
+	unsigned char *symtab_reported; /* 1: map[i] was reported to symtab_dwfl */
 	unsigned char *untrusted; /* 1: build-id mismatch, symbols not used */
 	unsigned char *dwarf_asked; /* 1: its DWARF was opened (or looked for) */
 };
@@ -62,7 +73,49 @@ struct mp_symbolizer {
 
 static char *sym_debuginfo_path = NULL;
 
+/* Where Debian's -dbg and -dbgsym packages put the debug file of a build-id. */
+#define SYM_BUILD_ID_DIR "/usr/lib/debug/.build-id/"
+
+/* Finds a module's separate debug file. The one a package installed for the module's
+ * build-id, the first place libdwfl's own search looks, is handed over with its
+ * compressed sections already inflated (debug_inflate.h). That lookup is done here
+ * because libdwfl keeps the descriptor it opens itself and never reads one returned in
+ * its place. Everything else (other directories, .gnu_debuglink, a file with nothing to
+ * inflate or not of this build) is left to libdwfl's search. */
+static int sym_find_debuginfo(Dwfl_Module *module, void **userdata, const char *modname,
+			      Dwarf_Addr base, const char *file_name, const char *debuglink_file,
+			      GElf_Word debuglink_crc, char **debuginfo_file_name)
+{
+	const unsigned char *bits;
+	GElf_Addr vaddr;
+	int len = dwfl_module_build_id(module, &bits, &vaddr);
+	if (len >= 2 && len <= 64) {
+		char path[sizeof(SYM_BUILD_ID_DIR) + 2 * 64 + 8];
+		int at = snprintf(path, sizeof(path), SYM_BUILD_ID_DIR "%02x/", bits[0]);
+		for (int i = 1; i < len; i++)
+			at += snprintf(path + at, sizeof(path) - (size_t)at, "%02x", bits[i]);
+		snprintf(path + at, sizeof(path) - (size_t)at, ".debug");
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		int inflated = fd >= 0 ? mp_debug_inflate(fd, bits, (size_t)len) : -1;
+		if (fd >= 0)
+			close(fd);
+		if (inflated >= 0) {
+			*debuginfo_file_name = strdup(path); /* libdwfl frees it */
+			return inflated;
+		}
+	}
+	return dwfl_standard_find_debuginfo(module, userdata, modname, base, file_name,
+					    debuglink_file, debuglink_crc, debuginfo_file_name);
+}
+
 static const Dwfl_Callbacks sym_callbacks = {
+	.find_elf = dwfl_build_id_find_elf,
+	.find_debuginfo = sym_find_debuginfo,
+	.section_address = dwfl_offline_section_address,
+	.debuginfo_path = &sym_debuginfo_path,
+};
+
+static const Dwfl_Callbacks sym_symtab_callbacks = {
 	.find_elf = dwfl_build_id_find_elf,
 	.find_debuginfo = dwfl_standard_find_debuginfo,
 	.section_address = dwfl_offline_section_address,
@@ -162,7 +215,10 @@ static int sym_session_init(struct sym_session *session, const struct mp_module 
 	session->modules = calloc(count ? count : 1, sizeof(*session->modules));
 	session->untrusted = calloc(count ? count : 1, 1);
 	session->dwarf_asked = calloc(count ? count : 1, 1);
-	if (!session->dwfl || !session->modules || !session->untrusted || !session->dwarf_asked)
+	session->symtab_modules = calloc(count ? count : 1, sizeof(*session->symtab_modules));
+	session->symtab_reported = calloc(count ? count : 1, 1);
+	if (!session->dwfl || !session->modules || !session->untrusted || !session->dwarf_asked ||
+	    !session->symtab_modules || !session->symtab_reported)
 		return -1;
 	dwfl_report_begin(session->dwfl);
 	for (size_t i = 0; i < count; i++) {
@@ -182,7 +238,11 @@ static void sym_session_free(struct sym_session *session)
 {
 	if (session->dwfl)
 		dwfl_end(session->dwfl);
+	if (session->symtab_dwfl)
+		dwfl_end(session->symtab_dwfl);
 	free(session->modules);
+	free(session->symtab_modules);
+	free(session->symtab_reported);
 	free(session->untrusted);
 	free(session->dwarf_asked);
 }
@@ -391,6 +451,27 @@ void mp_symbolizer_warm(struct mp_symbolizer *sym, uint32_t generation, uint64_t
 	(void)dwfl_module_getdwarf(place.module, &bias);
 }
 
+/* The module at place->index in the session's symbol table Dwfl, reported there on first
+ * use; NULL if it cannot be. */
+static Dwfl_Module *sym_symtab_module(const struct sym_place *place)
+{
+	struct sym_session *session = place->session;
+	size_t i = place->index;
+	if (!session->symtab_reported[i]) {
+		session->symtab_reported[i] = 1;
+		if (!session->symtab_dwfl)
+			session->symtab_dwfl = dwfl_begin(&sym_symtab_callbacks);
+		if (!session->symtab_dwfl)
+			return NULL;
+		dwfl_report_begin_add(session->symtab_dwfl);
+		session->symtab_modules[i] = dwfl_report_elf(session->symtab_dwfl, session->map[i].path,
+							     session->map[i].path, -1,
+							     session->map[i].load_bias, false);
+		dwfl_report_end(session->symtab_dwfl, NULL, NULL);
+	}
+	return session->symtab_modules[i];
+}
+
 /* The symbol table's name for `ip`, uncached. */
 static const char *sym_symbol_lookup(struct mp_symbolizer *sym, uint32_t generation, uint64_t ip)
 {
@@ -399,7 +480,8 @@ static const char *sym_symbol_lookup(struct mp_symbolizer *sym, uint32_t generat
 	sym_place_of(sym, generation, pc, &place);
 	/* dwfl_module_addrname reads .symtab (the object's, else its debug file's, else
 	 * .dynsym) and never calls dwarf_begin, which would inflate every debug section. */
-	return place.module ? sym_name(sym, dwfl_module_addrname(place.module, pc)) : NULL;
+	Dwfl_Module *module = place.module ? sym_symtab_module(&place) : NULL;
+	return module ? sym_name(sym, dwfl_module_addrname(module, pc)) : NULL;
 }
 
 const char *mp_symbolize_symbol(struct mp_symbolizer *sym, uint32_t generation, uint64_t ip)

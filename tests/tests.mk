@@ -59,10 +59,17 @@ $(BUILD)/tests/integration/%: tests/integration/%.c tests/integration/harness.c 
 	$(CC) $(ANALYZER_CFLAGS) -Itests/integration -Itests/support -o $@ $< tests/integration/harness.c \
 		$(TEST_SUPPORT_SRC) $(ANALYZER_LIB_OBJ) $(ANALYZER_LIBS) $(TEST_LIBS)
 
+# A program whose DWARF is zlib-compressed, as in Debian's debug packages
+# (tests/unit/analyzer/test_debug_inflate.c); optimized, so that it has location lists.
+TEST_COMPRESSED_ELF := $(BUILD)/tests/data/compressed_debug
+$(TEST_COMPRESSED_ELF): tests/progs/allocs.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 -O2 -g -gz=zlib -D_GNU_SOURCE -pthread -Wl,--build-id -o $@ $< -ldl -lm
+
 test-programs: $(PROGS_BIN)
 
 check: all $(UNIT_PRELOAD_BIN) $(UNIT_ANALYZER_BIN) $(UNIT_ANALYZER_SAN_BIN) $(BUILD)/san/memprof \
-		$(PROGS_BIN) $(INTEG_BIN)
+		$(PROGS_BIN) $(INTEG_BIN) $(TEST_COMPRESSED_ELF)
 	@BUILD=$(BUILD) tests/run_all.sh $(UNIT_PRELOAD_BIN) $(UNIT_ANALYZER_BIN) \
 		$(UNIT_ANALYZER_SAN_BIN) $(INTEG_BIN) $(INTEG_SH)
 

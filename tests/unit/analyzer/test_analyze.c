@@ -6,9 +6,10 @@
  * _start. A synthetic trace maps this executable and every loaded library where they
  * really are, so libdwfl reads the real files, libc's debug file (libc6-dbg) included.
  *
- * libelf inflates compressed debug sections (libc6-dbg's are) with zlib's inflate(),
- * which this file defines too: the executable's definition wins symbol lookup, so the
- * tests count the inflate calls, i.e. whether libc's DWARF was really loaded.
+ * libc6-dbg's debug sections are compressed. The symbolizer inflates a debug file's with
+ * libdeflate_zlib_decompress() (debug_inflate.h); libelf would use zlib's inflate(). This
+ * file defines both: the executable's definitions win symbol lookup, so the tests count
+ * the calls, i.e. whether libc's DWARF was really loaded, whichever did it.
  */
 #include <dlfcn.h>
 #include <execinfo.h>
@@ -23,6 +24,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <libdeflate.h>
 #include <zlib.h>
 
 #include "analyze.h"
@@ -31,7 +33,8 @@
 
 #define MAX_RECORDED 16
 
-static unsigned long inflate_calls;
+static unsigned long inflate_calls;   /* zlib's and libdeflate's */
+static unsigned long libdeflate_calls; /* libdeflate's alone */
 
 int inflate(z_streamp stream, int flush)
 {
@@ -40,6 +43,22 @@ int inflate(z_streamp stream, int flush)
 		*(void **)&real_inflate = dlsym(RTLD_NEXT, "inflate");
 	inflate_calls++;
 	return real_inflate(stream, flush);
+}
+
+enum libdeflate_result libdeflate_zlib_decompress(struct libdeflate_decompressor *decompressor,
+						   const void *in, size_t in_nbytes, void *out,
+						   size_t out_nbytes_avail,
+						   size_t *actual_out_nbytes_ret)
+{
+	static enum libdeflate_result (*real_decompress)(struct libdeflate_decompressor *,
+							 const void *, size_t, void *, size_t,
+							 size_t *);
+	if (!real_decompress)
+		*(void **)&real_decompress = dlsym(RTLD_NEXT, "libdeflate_zlib_decompress");
+	inflate_calls++;
+	libdeflate_calls++;
+	return real_decompress(decompressor, in, in_nbytes, out, out_nbytes_avail,
+			       actual_out_nbytes_ret);
 }
 
 static uint64_t main_stack[MAX_RECORDED];
@@ -82,6 +101,7 @@ static int analyze(struct mp_analysis *analysis, unsigned flags, struct mp_frame
 	char path[64], err[256];
 	write_trace(path);
 	inflate_calls = 0;
+	libdeflate_calls = 0;
 	assert_int_equal(mp_analysis_run(path, analysis, MP_ANALYSIS_SYMBOLS | flags, err,
 					 sizeof(err)), 0);
 	unlink(path);
@@ -121,6 +141,9 @@ static void test_full_stacks_show_the_start_code_with_lines(void **state)
 	assert_string_equal(frames[1].module, "libc.so.6");
 	assert_non_null(frames[1].file); /* from libc's DWARF, which is now loaded */
 	assert_true(inflate_calls > 0);
+	/* ... and inflated by the symbolizer, section by section, not by libdw with zlib. */
+	assert_true(libdeflate_calls > 0);
+	assert_int_equal(libdeflate_calls, inflate_calls);
 	assert_string_equal(frames[count - 1].function, "_start");
 	assert_int_equal(mp_symbolizer_dwarf_opened(analysis.symbolizer, "libc.so.6"), 1);
 	mp_analysis_destroy(&analysis);
