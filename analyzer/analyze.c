@@ -126,17 +126,11 @@ static uint32_t analysis_shown(struct mp_analysis *analysis, uint32_t stack_id,
 	return shown;
 }
 
-/* The warming thread: works out which frames each stack shows, then loads the debug
- * information of just the modules holding at least one of them. A module none of whose
- * frames is shown is never loaded: libc when only its start code is in the stacks,
- * libmemprof.so (the recorder drops its own frames, so it has none), the libunwind and
- * liblzma it brings. Those two have no debug files here, and looking for one makes libdw
- * dlopen its debuginfod client and some thirty libraries behind it, so skipping them
- * saves more than their DWARF. Touches only the trace (read-only after open), the
- * symbolizer and shown[], which nothing else uses until the thread is joined. */
-static void *analysis_warm(void *arg)
+/* The warming thread's two passes, one call per shown frame of every stack; a pass ends
+ * early when `visit` returns nonzero. */
+static void analysis_each_shown_frame(struct mp_analysis *analysis,
+				      int (*visit)(struct mp_analysis *, uint32_t, uint64_t))
 {
-	struct mp_analysis *analysis = arg;
 	uint32_t stack_count = mp_trace_stack_count(analysis->trace);
 
 	for (uint32_t id = 1; id <= stack_count; id++) {
@@ -144,8 +138,44 @@ static void *analysis_warm(void *arg)
 		const uint64_t *ips = mp_trace_stack(analysis->trace, id, &count, &generation);
 		uint32_t shown = analysis_shown(analysis, id, ips, count, generation);
 		for (uint32_t i = 0; i < shown; i++)
-			mp_symbolizer_warm(analysis->symbolizer, generation, ips[i]);
+			if (visit(analysis, generation, ips[i]))
+				return;
 	}
+}
+
+static int analysis_load_debug_info(struct mp_analysis *analysis, uint32_t generation,
+				    uint64_t ip)
+{
+	mp_symbolizer_warm(analysis->symbolizer, generation, ip);
+	return 0;
+}
+
+static int analysis_cache_frames(struct mp_analysis *analysis, uint32_t generation, uint64_t ip)
+{
+	if (__atomic_load_n(&analysis->stop_warming, __ATOMIC_RELAXED))
+		return 1;
+	struct mp_frame frame;
+	mp_symbolize(analysis->symbolizer, generation, ip, &frame, 1);
+	return 0;
+}
+
+/* The warming thread. First it works out which frames each stack shows and loads the
+ * debug information of just the modules holding at least one of them. A module none of
+ * whose frames is shown is never loaded: libc when only its start code is in the stacks,
+ * libmemprof.so (the recorder drops its own frames, so it has none), the libunwind and
+ * liblzma it brings. Those two have no debug files here, and looking for one makes libdw
+ * dlopen its debuginfod client and some thirty libraries behind it, so skipping them
+ * saves more than their DWARF. Then, until the replay is done (stop_warming), it
+ * symbolizes the shown frames into the symbolizer's cache, so that printing the stacks
+ * later mostly reads the cache: on a 2-core machine that work is free while the replay
+ * keeps the other core. Touches only the trace (read-only after open), the symbolizer and
+ * shown[], which nothing else uses until the thread is joined. */
+static void *analysis_warm(void *arg)
+{
+	struct mp_analysis *analysis = arg;
+
+	analysis_each_shown_frame(analysis, analysis_load_debug_info);
+	analysis_each_shown_frame(analysis, analysis_cache_frames);
 	return NULL;
 }
 
@@ -175,6 +205,7 @@ static void analysis_start_symbolizer(struct mp_analysis *analysis)
 static struct mp_symbolizer *analysis_symbolizer(struct mp_analysis *analysis)
 {
 	if (analysis->warming) {
+		__atomic_store_n(&analysis->stop_warming, 1, __ATOMIC_RELAXED);
 		pthread_join(analysis->warmer, NULL);
 		analysis->warming = 0;
 	}
