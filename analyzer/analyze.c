@@ -5,9 +5,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "analyze.h"
 
+#include "event_pipe.h"
 #include "freed_samples.h"
 #include "sampled_peak.h"
 
@@ -40,17 +42,48 @@ static int analysis_pending_samples(struct mp_analysis *analysis)
 	return 0;
 }
 
-static int analysis_replay(struct mp_analysis *analysis)
+/* Feeds the model the trace's events read on this thread; returns mp_trace_next's last
+ * result (0 at the end, negative for records that do not decode) or a model error in
+ * *model_err. */
+static int analysis_read_events(struct mp_analysis *analysis, int *model_err)
 {
 	struct mp_event event;
 	int ret;
 
 	while ((ret = mp_trace_next(analysis->trace, &event, analysis->stop_reason,
 				    sizeof(analysis->stop_reason))) == 1) {
-		int err = mp_heap_model_feed(&analysis->model, &event);
-		if (err)
-			return err;
+		*model_err = mp_heap_model_feed(&analysis->model, &event);
+		if (*model_err)
+			return 0;
 	}
+	return ret;
+}
+
+/* The same with the events read on a second thread (event_pipe.h), which halves the
+ * replay when another core is free; -EAGAIN if that thread cannot be had. */
+static int analysis_piped_events(struct mp_analysis *analysis, int *model_err)
+{
+	if (sysconf(_SC_NPROCESSORS_ONLN) < 2)
+		return -EAGAIN;
+	struct mp_event_pipe *pipe = mp_event_pipe_start(analysis->trace);
+	if (!pipe)
+		return -EAGAIN;
+	const struct mp_event *events;
+	size_t count;
+	while (!*model_err && (count = mp_event_pipe_next(pipe, &events)) > 0)
+		for (size_t i = 0; i < count && !*model_err; i++)
+			*model_err = mp_heap_model_feed(&analysis->model, &events[i]);
+	return mp_event_pipe_finish(pipe);
+}
+
+static int analysis_replay(struct mp_analysis *analysis)
+{
+	int model_err = 0;
+	int ret = analysis_piped_events(analysis, &model_err);
+	if (ret == -EAGAIN)
+		ret = analysis_read_events(analysis, &model_err);
+	if (model_err)
+		return model_err;
 	int pending = analysis_pending_samples(analysis);
 	if (pending)
 		return pending;
