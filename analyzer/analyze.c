@@ -42,25 +42,40 @@ static int analysis_pending_samples(struct mp_analysis *analysis)
 	return 0;
 }
 
-/* Feeds the model the trace's events read on this thread; returns mp_trace_next's last
- * result (0 at the end, negative for records that do not decode) or a model error in
- * *model_err. */
-static int analysis_read_events(struct mp_analysis *analysis, int *model_err)
+/* Events read on this thread between two looks at whether the warming thread is done
+ * loading debug information. */
+#define ANALYSIS_POLL_EVENTS 4096
+
+/* Whether the warming thread is still loading debug information (analysis_warm). */
+static int analysis_loading(struct mp_analysis *analysis)
+{
+	return analysis->warming && !__atomic_load_n(&analysis->debug_loaded, __ATOMIC_ACQUIRE);
+}
+
+/* Feeds the model the trace's events read on this thread, all of them or, when
+ * `while_loading`, only while the warming thread loads debug information. Returns
+ * mp_trace_next's last result: 1 if stopped with events left, 0 at the end, negative for
+ * records that do not decode; a model error goes to *model_err. */
+static int analysis_read_events(struct mp_analysis *analysis, int while_loading, int *model_err)
 {
 	struct mp_event event;
 	int ret;
 
-	while ((ret = mp_trace_next(analysis->trace, &event, analysis->stop_reason,
-				    sizeof(analysis->stop_reason))) == 1) {
+	for (uint64_t read = 1;; read++) {
+		if (while_loading && read % ANALYSIS_POLL_EVENTS == 0 && !analysis_loading(analysis))
+			return 1;
+		ret = mp_trace_next(analysis->trace, &event, analysis->stop_reason,
+				    sizeof(analysis->stop_reason));
+		if (ret != 1)
+			return ret;
 		*model_err = mp_heap_model_feed(&analysis->model, &event);
 		if (*model_err)
 			return 0;
 	}
-	return ret;
 }
 
-/* The same with the events read on a second thread (event_pipe.h), which halves the
- * replay when another core is free; -EAGAIN if that thread cannot be had. */
+/* The rest of the events read on a second thread (event_pipe.h), which halves the
+ * replay when a core is free; -EAGAIN if that thread cannot be had. */
 static int analysis_piped_events(struct mp_analysis *analysis, int *model_err)
 {
 	if (sysconf(_SC_NPROCESSORS_ONLN) < 2)
@@ -76,12 +91,22 @@ static int analysis_piped_events(struct mp_analysis *analysis, int *model_err)
 	return mp_event_pipe_finish(pipe);
 }
 
+/* Replays every event. While the warming thread loads debug information (inflating a
+ * debug package's DWARF takes a core for some 15 ms) the events are read here, since a
+ * reading thread would only take turns with it; then on a second thread. */
+static int analysis_all_events(struct mp_analysis *analysis, int *model_err)
+{
+	int ret = analysis_read_events(analysis, 1, model_err);
+	if (ret != 1 || *model_err)
+		return ret;
+	ret = analysis_piped_events(analysis, model_err);
+	return ret == -EAGAIN ? analysis_read_events(analysis, 0, model_err) : ret;
+}
+
 static int analysis_replay(struct mp_analysis *analysis)
 {
 	int model_err = 0;
-	int ret = analysis_piped_events(analysis, &model_err);
-	if (ret == -EAGAIN)
-		ret = analysis_read_events(analysis, &model_err);
+	int ret = analysis_all_events(analysis, &model_err);
 	if (model_err)
 		return model_err;
 	int pending = analysis_pending_samples(analysis);
@@ -208,6 +233,7 @@ static void *analysis_warm(void *arg)
 	struct mp_analysis *analysis = arg;
 
 	analysis_each_shown_frame(analysis, analysis_load_debug_info);
+	__atomic_store_n(&analysis->debug_loaded, 1, __ATOMIC_RELEASE);
 	analysis_each_shown_frame(analysis, analysis_cache_frames);
 	return NULL;
 }

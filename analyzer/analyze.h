@@ -29,6 +29,8 @@ struct mp_analysis {
 	int symbolizer_tried;
 	pthread_t warmer;                 /* mp_symbolizer_warm, while warming is set */
 	int warming;
+	int debug_loaded;                 /* set (atomically) by the warming thread once the
+					     debug information is loaded */
 	int stop_warming;                 /* set (atomically) when the replay is done */
 	int full_stacks;                  /* 1: the runtime's root frames are shown too */
 	uint32_t *shown;                  /* per stack id: raw frames shown, 0 if not yet known;

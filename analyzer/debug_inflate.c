@@ -231,25 +231,63 @@ static int inflate_image(const struct inflate_plan *plan)
 	return memfd;
 }
 
-int mp_debug_inflate(int fd, const uint8_t *build_id, size_t build_id_len)
+/* Whether every section is uncompressed and lies within the file. */
+static int inflate_all_plain(const struct inflate_plan *plan)
+{
+	for (size_t i = 0; i < plan->ehdr.e_shnum; i++) {
+		const Elf64_Shdr *shdr = &plan->source_shdrs[i];
+		if (shdr->sh_flags & SHF_COMPRESSED)
+			return 0;
+		if (shdr->sh_type != SHT_NOBITS && !inflate_within(plan, shdr->sh_offset, shdr->sh_size))
+			return 0;
+	}
+	return 1;
+}
+
+/* Maps `fd` read-only into plan->data / plan->size: 0, or -1 (nothing mapped). */
+static int inflate_map(int fd, struct inflate_plan *plan)
 {
 	struct stat st;
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size <= 0)
 		return -1;
-	struct inflate_plan plan = { .size = (size_t)st.st_size };
-	void *data = mmap(NULL, plan.size, PROT_READ, MAP_PRIVATE, fd, 0);
+	plan->size = (size_t)st.st_size;
+	void *data = mmap(NULL, plan->size, PROT_READ, MAP_PRIVATE, fd, 0);
 	if (data == MAP_FAILED)
 		return -1;
-	plan.data = data;
+	plan->data = data;
+	return 0;
+}
+
+static void inflate_unmap(struct inflate_plan *plan)
+{
+	free(plan->source_shdrs);
+	free(plan->shdrs);
+	free(plan->actions);
+	munmap((void *)plan->data, plan->size);
+}
+
+int mp_debug_image_check(int fd, const uint8_t *build_id, size_t build_id_len)
+{
+	struct inflate_plan plan = { 0 };
+	if (inflate_map(fd, &plan) < 0)
+		return -1;
+	int ok = inflate_read_elf(&plan) == 0 && inflate_same_build(&plan, build_id, build_id_len) &&
+		 inflate_all_plain(&plan);
+	inflate_unmap(&plan);
+	return ok ? 0 : -1;
+}
+
+int mp_debug_inflate(int fd, const uint8_t *build_id, size_t build_id_len)
+{
+	struct inflate_plan plan = { 0 };
+	if (inflate_map(fd, &plan) < 0)
+		return -1;
 	int memfd = -1;
 	if (inflate_read_elf(&plan) == 0 && inflate_same_build(&plan, build_id, build_id_len)) {
 		inflate_plan_layout(&plan);
 		if (plan.any_inflated)
 			memfd = inflate_image(&plan);
 	}
-	free(plan.source_shdrs);
-	free(plan.shdrs);
-	free(plan.actions);
-	munmap(data, plan.size);
+	inflate_unmap(&plan);
 	return memfd;
 }

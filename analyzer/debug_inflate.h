@@ -23,4 +23,10 @@
  * leaves the file to libdw. `fd` is not closed. */
 int mp_debug_inflate(int fd, const uint8_t *build_id, size_t build_id_len);
 
+/* 0 if `fd` holds an image such as mp_debug_inflate makes (or any ELF file without
+ * compressed sections) of build `build_id`, whose section table and sections lie within
+ * it; -1 otherwise. For images kept on disk (debug_cache.h), which may have been cut
+ * short or replaced. */
+int mp_debug_image_check(int fd, const uint8_t *build_id, size_t build_id_len);
+
 #endif

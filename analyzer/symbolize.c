@@ -9,7 +9,7 @@
  */
 #include "symbolize.h"
 
-#include "debug_inflate.h"
+#include "debug_cache.h"
 
 #include <dlfcn.h>
 #include <elfutils/libdw.h>
@@ -78,7 +78,8 @@ static char *sym_debuginfo_path = NULL;
 
 /* Finds a module's separate debug file. The one a package installed for the module's
  * build-id, the first place libdwfl's own search looks, is handed over with its
- * compressed sections already inflated (debug_inflate.h). That lookup is done here
+ * compressed sections already inflated (debug_inflate.h), from the cache of inflated
+ * images when it is there (debug_cache.h). That lookup is done here
  * because libdwfl keeps the descriptor it opens itself and never reads one returned in
  * its place. Everything else (other directories, .gnu_debuglink, a file with nothing to
  * inflate or not of this build) is left to libdwfl's search. */
@@ -96,7 +97,7 @@ static int sym_find_debuginfo(Dwfl_Module *module, void **userdata, const char *
 			at += snprintf(path + at, sizeof(path) - (size_t)at, "%02x", bits[i]);
 		snprintf(path + at, sizeof(path) - (size_t)at, ".debug");
 		int fd = open(path, O_RDONLY | O_CLOEXEC);
-		int inflated = fd >= 0 ? mp_debug_inflate(fd, bits, (size_t)len) : -1;
+		int inflated = fd >= 0 ? mp_debug_cache_open(fd, bits, (size_t)len) : -1;
 		if (fd >= 0)
 			close(fd);
 		if (inflated >= 0) {

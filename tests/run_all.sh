@@ -16,7 +16,9 @@ for test in "$@"; do
 	*.sh) cmd="sh $top/$test" ;;
 	*) cmd="$top/$test" ;;
 	esac
+	# A debug cache of its own (debug_cache.h), not the user's.
 	if (cd "$dir" && MEMPROF_TOP="$top" MEMPROF_BUILD="$top/${BUILD:-build}" \
+		MEMPROF_DEBUG_CACHE="$dir/debug-cache" \
 		timeout "${TEST_TIMEOUT:-300}" $cmd >"$dir/log" 2>&1); then
 		echo "PASS $test"
 	else
