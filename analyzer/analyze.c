@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,8 +79,6 @@ static int analysis_read_events(struct mp_analysis *analysis, int while_loading,
  * replay when a core is free; -EAGAIN if that thread cannot be had. */
 static int analysis_piped_events(struct mp_analysis *analysis, int *model_err)
 {
-	if (sysconf(_SC_NPROCESSORS_ONLN) < 2)
-		return -EAGAIN;
 	struct mp_event_pipe *pipe = mp_event_pipe_start(analysis->trace);
 	if (!pipe)
 		return -EAGAIN;
@@ -91,12 +90,25 @@ static int analysis_piped_events(struct mp_analysis *analysis, int *model_err)
 	return mp_event_pipe_finish(pipe);
 }
 
-/* Replays every event. While the warming thread loads debug information (inflating a
- * debug package's DWARF takes a core for some 15 ms) the events are read here, since a
- * reading thread would only take turns with it; then on a second thread. */
+/* Replays every event: read on a second thread when there is a core for it. With two
+ * cores, while the warming thread loads debug information (inflating a debug package's
+ * DWARF keeps a core busy for some 15 ms), a reading thread would only take turns with
+ * it, so the events are read here until it is done. With one, they all are. */
+/* The cores this process may run on. */
+static long analysis_cores(void)
+{
+	cpu_set_t set;
+	if (sched_getaffinity(0, sizeof(set), &set) == 0)
+		return CPU_COUNT(&set);
+	return sysconf(_SC_NPROCESSORS_ONLN);
+}
+
 static int analysis_all_events(struct mp_analysis *analysis, int *model_err)
 {
-	int ret = analysis_read_events(analysis, 1, model_err);
+	long cpus = analysis_cores();
+	int ret = 1;
+	if (cpus < 3)
+		ret = analysis_read_events(analysis, cpus == 2, model_err);
 	if (ret != 1 || *model_err)
 		return ret;
 	ret = analysis_piped_events(analysis, model_err);

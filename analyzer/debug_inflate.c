@@ -22,6 +22,9 @@
 #define INFLATE_ALIGN 64u
 /* No debug section is anywhere near this; a larger ch_size is damage. */
 #define INFLATE_MAX_SECTION (1ull << 32)
+/* DEFLATE cannot expand more than this (zlib's documented bound): a section claiming more
+ * is damage, and must not make the image (allocated before inflating) that large. */
+#define INFLATE_MAX_RATIO 1032u
 
 enum inflate_action { INFLATE_COPY, INFLATE_ZLIB, INFLATE_DROP };
 
@@ -34,6 +37,7 @@ struct inflate_plan {
 	enum inflate_action *actions;
 	size_t image_size;
 	int any_inflated;
+	int left_compressed; /* a section compressed otherwise than zlib can inflate */
 };
 
 static int inflate_within(const struct inflate_plan *plan, uint64_t offset, uint64_t len)
@@ -70,6 +74,12 @@ static int inflate_read_elf(struct inflate_plan *plan)
 		return -1;
 	memcpy(plan->source_shdrs, plan->data + ehdr->e_shoff, table);
 	memcpy(plan->shdrs, plan->source_shdrs, table);
+	/* The image gets an ELF header of its own: no section may hold those bytes. */
+	for (size_t i = 0; i < ehdr->e_shnum; i++) {
+		const Elf64_Shdr *shdr = &plan->source_shdrs[i];
+		if (shdr->sh_type != SHT_NOBITS && shdr->sh_size && shdr->sh_offset < sizeof(*ehdr))
+			return -1;
+	}
 	return 0;
 }
 
@@ -122,8 +132,8 @@ static int inflate_same_build(const struct inflate_plan *plan, const uint8_t *bu
 	return 0;
 }
 
-/* What to do with section `index`. A compressed section other than zlib (zstd) is
- * copied as it is, for libdw to deal with. */
+/* What to do with section `index`. A compressed section that is not zlib's (zstd), or
+ * that does not hold together, is copied as it is; the file is then left to libdw. */
 static enum inflate_action inflate_action_for(const struct inflate_plan *plan, size_t index,
 					      Elf64_Chdr *chdr)
 {
@@ -133,7 +143,8 @@ static enum inflate_action inflate_action_for(const struct inflate_plan *plan, s
 		return INFLATE_COPY;
 	memcpy(chdr, plan->data + shdr->sh_offset, sizeof(*chdr));
 	if (chdr->ch_type != ELFCOMPRESS_ZLIB || chdr->ch_size == 0 ||
-	    chdr->ch_size > INFLATE_MAX_SECTION)
+	    chdr->ch_size > INFLATE_MAX_SECTION ||
+	    chdr->ch_size / INFLATE_MAX_RATIO > shdr->sh_size - sizeof(*chdr))
 		return INFLATE_COPY;
 	/* Location lists say where variables live; finding functions, files and lines never
 	 * reads them, and libc's are 1.4 MB inflated. */
@@ -151,8 +162,10 @@ static void inflate_plan_layout(struct inflate_plan *plan)
 		Elf64_Shdr *shdr = &plan->shdrs[i];
 		Elf64_Chdr chdr;
 		plan->actions[i] = inflate_action_for(plan, i, &chdr);
-		if (plan->actions[i] == INFLATE_COPY)
+		if (plan->actions[i] == INFLATE_COPY) {
+			plan->left_compressed |= (shdr->sh_flags & SHF_COMPRESSED) != 0;
 			continue;
+		}
 		shdr->sh_flags &= ~(uint64_t)SHF_COMPRESSED;
 		if (plan->actions[i] == INFLATE_DROP) {
 			shdr->sh_type = SHT_NOBITS;
@@ -231,14 +244,15 @@ static int inflate_image(const struct inflate_plan *plan)
 	return memfd;
 }
 
-/* Whether every section is uncompressed and lies within the file. */
+/* Whether every section is uncompressed and what it holds lies within the file. */
 static int inflate_all_plain(const struct inflate_plan *plan)
 {
 	for (size_t i = 0; i < plan->ehdr.e_shnum; i++) {
 		const Elf64_Shdr *shdr = &plan->source_shdrs[i];
 		if (shdr->sh_flags & SHF_COMPRESSED)
 			return 0;
-		if (shdr->sh_type != SHT_NOBITS && !inflate_within(plan, shdr->sh_offset, shdr->sh_size))
+		if (shdr->sh_type != SHT_NOBITS && shdr->sh_size &&
+		    !inflate_within(plan, shdr->sh_offset, shdr->sh_size))
 			return 0;
 	}
 	return 1;
@@ -285,7 +299,7 @@ int mp_debug_inflate(int fd, const uint8_t *build_id, size_t build_id_len)
 	int memfd = -1;
 	if (inflate_read_elf(&plan) == 0 && inflate_same_build(&plan, build_id, build_id_len)) {
 		inflate_plan_layout(&plan);
-		if (plan.any_inflated)
+		if (plan.any_inflated && !plan.left_compressed)
 			memfd = inflate_image(&plan);
 	}
 	inflate_unmap(&plan);

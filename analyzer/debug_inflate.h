@@ -17,10 +17,11 @@
  * zlib-compressed sections inflated; the caller owns it. Location lists (.debug_loc,
  * .debug_loclists), which finding functions, files and lines never reads, are left out of
  * it. Returns -1, leaving nothing behind, when the file's GNU build-id note is not
- * `build_id`, when there is nothing to inflate, when `fd` is not a 64-bit little-endian
- * ELF file whose section table and sections lie within it, when a section does not
- * inflate to its recorded size, or when no memory file can be made: the caller then
- * leaves the file to libdw. `fd` is not closed. */
+ * `build_id`, when there is nothing to inflate, when a section is compressed otherwise
+ * than with zlib (zstd), when `fd` is not a 64-bit little-endian ELF file whose section
+ * table and sections lie within it, when a section does not inflate to its recorded
+ * size, or when no memory file can be made: the caller then leaves the file to libdw.
+ * `fd` is not closed. */
 int mp_debug_inflate(int fd, const uint8_t *build_id, size_t build_id_len);
 
 /* 0 if `fd` holds an image such as mp_debug_inflate makes (or any ELF file without

@@ -1,4 +1,6 @@
 # Fuzzing the trace reader with libFuzzer (clang): make fuzz [FUZZ_SECONDS=60] [FUZZ_ARGS=...]
+# and the debug-file inflater (analyzer/debug_inflate.c): make fuzz-debug, seeded with the
+# compressed test program of tests/tests.mk.
 #   tests/fuzz/corpus/     seed traces (make fuzz-corpus rewrites them from trace_builder)
 #   tests/fuzz/crashers/   every input that ever crashed the reader, minimized; replayed by
 #                          tests/unit/analyzer/test_fuzz_regressions.c
@@ -15,6 +17,10 @@ $(BUILD)/fuzz/fuzz_trace_read: tests/fuzz/fuzz_trace_read.c $(FUZZ_READER_SRC) $
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_trace_read.c $(FUZZ_READER_SRC)
 
+$(BUILD)/fuzz/fuzz_debug_inflate: tests/fuzz/fuzz_debug_inflate.c analyzer/debug_inflate.c $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_debug_inflate.c analyzer/debug_inflate.c -ldeflate
+
 $(BUILD)/fuzz/make_corpus: tests/fuzz/make_corpus.c $(TEST_SUPPORT) $(HEADERS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_COMMON) -Itests/support -o $@ tests/fuzz/make_corpus.c $(TEST_SUPPORT_SRC)
@@ -28,4 +34,10 @@ fuzz: $(BUILD)/fuzz/fuzz_trace_read
 	$(BUILD)/fuzz/fuzz_trace_read -max_total_time=$(FUZZ_SECONDS) -artifact_prefix=$(BUILD)/fuzz/ \
 		-max_len=65536 $(FUZZ_ARGS) $(BUILD)/fuzz/corpus tests/fuzz/corpus
 
-.PHONY: fuzz fuzz-corpus
+fuzz-debug: $(BUILD)/fuzz/fuzz_debug_inflate $(TEST_COMPRESSED_ELF)
+	@mkdir -p $(BUILD)/fuzz/corpus_debug
+	cp $(TEST_COMPRESSED_ELF) $(BUILD)/fuzz/corpus_debug/seed
+	$(BUILD)/fuzz/fuzz_debug_inflate -max_total_time=$(FUZZ_SECONDS) \
+		-artifact_prefix=$(BUILD)/fuzz/debug- -max_len=131072 $(FUZZ_ARGS) $(BUILD)/fuzz/corpus_debug
+
+.PHONY: fuzz fuzz-corpus fuzz-debug

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -211,6 +212,33 @@ static void section_past_the_end(uint8_t *bytes, size_t *size)
 	compressed_section(bytes, 0)->sh_offset = *size - 4;
 }
 
+/* The image gets a header of its own, so a section over the file's header is refused
+ * (found by fuzz_debug_inflate: the copied section overwrote the new header). */
+static void section_over_the_header(uint8_t *bytes, size_t *size)
+{
+	(void)size;
+	Elf64_Ehdr *ehdr = (Elf64_Ehdr *)bytes;
+	Elf64_Shdr *shdrs = (Elf64_Shdr *)(bytes + ehdr->e_shoff);
+	shdrs[ehdr->e_shstrndx].sh_offset = 16;
+}
+
+/* More than DEFLATE can expand to: refused before an image that large is made (found by
+ * fuzz_debug_inflate: a 4 GiB claim filled memory). */
+static void claim_too_much(uint8_t *bytes, size_t *size)
+{
+	(void)size;
+	Elf64_Shdr *shdr = compressed_section(bytes, 1);
+	Elf64_Chdr *chdr = (Elf64_Chdr *)(bytes + shdr->sh_offset);
+	chdr->ch_size = 512ull << 20;
+}
+
+static long max_rss_kib(void)
+{
+	struct rusage usage;
+	getrusage(RUSAGE_SELF, &usage);
+	return usage.ru_maxrss;
+}
+
 static void not_elf(uint8_t *bytes, size_t *size)
 {
 	(void)size;
@@ -231,9 +259,11 @@ static void test_damaged_files_are_left_to_libdw(void **state)
 	size_t id_len = read_build_id(fd, id, sizeof(id));
 	close(fd);
 	void (*const damages[])(uint8_t *, size_t *) = {
-		flip_stream_bytes, overstate_size, cut_in_half, section_past_the_end, not_elf, empty,
+		flip_stream_bytes, overstate_size, cut_in_half, section_past_the_end,
+		section_over_the_header, claim_too_much, not_elf, empty,
 	};
 	int before = count_open_fds();
+	long rss_before = max_rss_kib();
 	for (size_t i = 0; i < sizeof(damages) / sizeof(damages[0]); i++) {
 		int copy = damaged_copy(damages[i]);
 		if (mp_debug_inflate(copy, id, id_len) != -1)
@@ -241,6 +271,39 @@ static void test_damaged_files_are_left_to_libdw(void **state)
 		close(copy);
 	}
 	assert_int_equal(count_open_fds(), before);
+	/* The 512 MiB claim was never backed by memory. */
+	assert_true(max_rss_kib() - rss_before < 64 * 1024);
+}
+
+/* An empty section may say anything about its offset: the image is made, and checks out
+ * (found by fuzz_debug_inflate: the check wanted the offset within the file). */
+static void empty_section_far_away(uint8_t *bytes, size_t *size)
+{
+	Elf64_Ehdr *ehdr = (Elf64_Ehdr *)bytes;
+	Elf64_Shdr *shdrs = (Elf64_Shdr *)(bytes + ehdr->e_shoff);
+	for (unsigned i = 1; i < ehdr->e_shnum; i++)
+		if (!(shdrs[i].sh_flags & SHF_COMPRESSED) && shdrs[i].sh_type == SHT_PROGBITS &&
+		    i != ehdr->e_shstrndx) {
+			shdrs[i].sh_size = 0;
+			shdrs[i].sh_offset = *size * 4;
+			return;
+		}
+}
+
+static void test_made_images_check_out(void **state)
+{
+	(void)state;
+	uint8_t id[64];
+	int fd = open_fixture();
+	size_t id_len = read_build_id(fd, id, sizeof(id));
+	close(fd);
+	int copy = damaged_copy(empty_section_far_away);
+	int image = mp_debug_inflate(copy, id, id_len);
+	assert_true(image >= 0);
+	assert_int_equal(mp_debug_image_check(image, id, id_len), 0);
+	assert_int_equal(mp_debug_image_check(copy, id, id_len), -1); /* still compressed */
+	close(image);
+	close(copy);
 }
 
 static void test_nothing_compressed_is_left_alone(void **state)
@@ -261,6 +324,7 @@ int main(void)
 		cmocka_unit_test(test_sections_inflate_to_what_libelf_makes_of_them),
 		cmocka_unit_test(test_another_build_is_refused),
 		cmocka_unit_test(test_damaged_files_are_left_to_libdw),
+		cmocka_unit_test(test_made_images_check_out),
 		cmocka_unit_test(test_nothing_compressed_is_left_alone),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
