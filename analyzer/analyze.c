@@ -90,10 +90,6 @@ static int analysis_piped_events(struct mp_analysis *analysis, int *model_err)
 	return mp_event_pipe_finish(pipe);
 }
 
-/* Replays every event: read on a second thread when there is a core for it. With two
- * cores, while the warming thread loads debug information (inflating a debug package's
- * DWARF keeps a core busy for some 15 ms), a reading thread would only take turns with
- * it, so the events are read here until it is done. With one, they all are. */
 /* The cores this process may run on. */
 static long analysis_cores(void)
 {
@@ -103,6 +99,10 @@ static long analysis_cores(void)
 	return sysconf(_SC_NPROCESSORS_ONLN);
 }
 
+/* Replays every event: read on a second thread when there is a core for it. With two
+ * cores, while the warming thread loads debug information (inflating a debug package's
+ * DWARF keeps a core busy for some 15 ms), a reading thread would only take turns with
+ * it, so the events are read here until it is done. With one, they all are. */
 static int analysis_all_events(struct mp_analysis *analysis, int *model_err)
 {
 	long cpus = analysis_cores();

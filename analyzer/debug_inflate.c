@@ -37,7 +37,6 @@ struct inflate_plan {
 	enum inflate_action *actions;
 	size_t image_size;
 	int any_inflated;
-	int left_compressed; /* a section compressed otherwise than zlib can inflate */
 };
 
 static int inflate_within(const struct inflate_plan *plan, uint64_t offset, uint64_t len)
@@ -154,8 +153,10 @@ static enum inflate_action inflate_action_for(const struct inflate_plan *plan, s
 	return INFLATE_ZLIB;
 }
 
-/* Decides each section's action and the image's layout, rewriting plan->shdrs. */
-static void inflate_plan_layout(struct inflate_plan *plan)
+/* Decides each section's action and the image's layout, rewriting plan->shdrs. Returns
+ * -1 when the file cannot make a whole image: a section left as it is would still be
+ * compressed (zstd, or damaged), or holds bytes outside the file. */
+static int inflate_plan_layout(struct inflate_plan *plan)
 {
 	uint64_t end = inflate_round_up(plan->size, INFLATE_ALIGN);
 	for (size_t i = 0; i < plan->ehdr.e_shnum; i++) {
@@ -163,7 +164,10 @@ static void inflate_plan_layout(struct inflate_plan *plan)
 		Elf64_Chdr chdr;
 		plan->actions[i] = inflate_action_for(plan, i, &chdr);
 		if (plan->actions[i] == INFLATE_COPY) {
-			plan->left_compressed |= (shdr->sh_flags & SHF_COMPRESSED) != 0;
+			if ((shdr->sh_flags & SHF_COMPRESSED) ||
+			    (shdr->sh_type != SHT_NOBITS && shdr->sh_size &&
+			     !inflate_within(plan, shdr->sh_offset, shdr->sh_size)))
+				return -1;
 			continue;
 		}
 		shdr->sh_flags &= ~(uint64_t)SHF_COMPRESSED;
@@ -180,6 +184,7 @@ static void inflate_plan_layout(struct inflate_plan *plan)
 	}
 	plan->ehdr.e_shoff = end;
 	plan->image_size = end + plan->ehdr.e_shnum * sizeof(Elf64_Shdr);
+	return 0;
 }
 
 /* Writes the image into `image` (image_size bytes, zero): 0, or -1 if a section does not
@@ -203,14 +208,8 @@ static int inflate_write(const struct inflate_plan *plan, uint8_t *image)
 				from->sh_size - sizeof(Elf64_Chdr), image + to->sh_offset, to->sh_size,
 				&out_len);
 			rc = result == LIBDEFLATE_SUCCESS && out_len == to->sh_size ? 0 : -1;
-		} else if (plan->actions[i] == INFLATE_COPY && from->sh_type != SHT_NOBITS &&
-			   from->sh_size) {
-			/* A section outside the file: let libdw judge the file as it is. */
-			if (!inflate_within(plan, from->sh_offset, from->sh_size))
-				rc = -1;
-			else
-				memcpy(image + from->sh_offset, plan->data + from->sh_offset,
-				       from->sh_size);
+		} else if (plan->actions[i] == INFLATE_COPY && from->sh_type != SHT_NOBITS) {
+			memcpy(image + from->sh_offset, plan->data + from->sh_offset, from->sh_size);
 		}
 	}
 	libdeflate_free_decompressor(inflater);
@@ -297,11 +296,9 @@ int mp_debug_inflate(int fd, const uint8_t *build_id, size_t build_id_len)
 	if (inflate_map(fd, &plan) < 0)
 		return -1;
 	int memfd = -1;
-	if (inflate_read_elf(&plan) == 0 && inflate_same_build(&plan, build_id, build_id_len)) {
-		inflate_plan_layout(&plan);
-		if (plan.any_inflated && !plan.left_compressed)
-			memfd = inflate_image(&plan);
-	}
+	if (inflate_read_elf(&plan) == 0 && inflate_same_build(&plan, build_id, build_id_len) &&
+	    inflate_plan_layout(&plan) == 0 && plan.any_inflated)
+		memfd = inflate_image(&plan);
 	inflate_unmap(&plan);
 	return memfd;
 }

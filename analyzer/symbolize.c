@@ -1,7 +1,9 @@
 /* symbolize.c: return addresses to functions, files and lines with elfutils' libdwfl.
  *
- * One Dwfl session per module map (generation), built from the trace's MODULE records:
- * each module is reported at its recorded load bias from the recorded path. A file whose
+ * One session per module map (generation), built from the trace's MODULE records: each
+ * module is reported at its recorded load bias from the recorded path, to one Dwfl for
+ * DWARF (whose build-id debug files come inflated, debug_cache.h) and, when its symbol
+ * table is asked for, to a second one that opens debug files as they are. A file whose
  * build-id differs from the recorded one is a different binary, so its symbols are not
  * used. Inlined calls come from the DWARF scopes around the address. C++ names are
  * demangled with libstdc++'s __cxa_demangle, looked up with dlopen at run time so the
@@ -480,7 +482,7 @@ static const char *sym_symbol_lookup(struct mp_symbolizer *sym, uint32_t generat
 	struct sym_place place;
 	sym_place_of(sym, generation, pc, &place);
 	/* dwfl_module_addrname reads .symtab (the object's, else its debug file's, else
-	 * .dynsym) and never calls dwarf_begin, which would inflate every debug section. */
+	 * .dynsym); in the symbol table Dwfl, opening the debug file inflates nothing. */
 	Dwfl_Module *module = place.module ? sym_symtab_module(&place) : NULL;
 	return module ? sym_name(sym, dwfl_module_addrname(module, pc)) : NULL;
 }

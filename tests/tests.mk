@@ -13,9 +13,12 @@ UNIT_PRELOAD_BIN := $(UNIT_PRELOAD_SRC:tests/unit/preload/%.c=$(BUILD)/tests/uni
 UNIT_ANALYZER_SRC := $(wildcard tests/unit/analyzer/test_*.c)
 UNIT_ANALYZER_BIN := $(UNIT_ANALYZER_SRC:tests/unit/analyzer/%.c=$(BUILD)/tests/unit/%)
 UNIT_ANALYZER_SAN_BIN := $(UNIT_ANALYZER_SRC:tests/unit/analyzer/%.c=$(BUILD)/san/tests/unit/%)
-# Synthetic trace encoder shared by analyzer unit and integration tests.
-TEST_SUPPORT_SRC := tests/support/trace_builder.c tests/support/loaded_object.c
-TEST_SUPPORT := $(TEST_SUPPORT_SRC) tests/support/trace_builder.h tests/support/loaded_object.h
+# Support shared by analyzer unit and integration tests: synthetic traces, loaded objects,
+# the compressed ELF fixture.
+TEST_SUPPORT_SRC := tests/support/trace_builder.c tests/support/loaded_object.c \
+	tests/support/elf_fixture.c
+TEST_SUPPORT := $(TEST_SUPPORT_SRC) tests/support/trace_builder.h tests/support/loaded_object.h \
+	tests/support/elf_fixture.h
 PROGS_C := $(wildcard tests/progs/*.c)
 PROGS_CXX := $(wildcard tests/progs/*.cc)
 PROGS_LIB := $(wildcard tests/progs/lib/*.c)
@@ -64,7 +67,7 @@ $(BUILD)/tests/integration/%: tests/integration/%.c tests/integration/harness.c 
 TEST_COMPRESSED_ELF := $(BUILD)/tests/data/compressed_debug
 $(TEST_COMPRESSED_ELF): tests/progs/allocs.c
 	@mkdir -p $(dir $@)
-	$(CC) -std=gnu11 -O2 -g -gz=zlib -D_GNU_SOURCE -pthread -Wl,--build-id -o $@ $< -ldl -lm
+	$(CC) $(WARN) -O2 -g -gz=zlib -D_GNU_SOURCE -pthread -Wl,--build-id -o $@ $< -ldl -lm
 
 test-programs: $(PROGS_BIN)
 

@@ -23,7 +23,8 @@ $(BUILD)/fuzz/fuzz_debug_inflate: tests/fuzz/fuzz_debug_inflate.c analyzer/debug
 
 $(BUILD)/fuzz/make_corpus: tests/fuzz/make_corpus.c $(TEST_SUPPORT) $(HEADERS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_COMMON) -Itests/support -o $@ tests/fuzz/make_corpus.c $(TEST_SUPPORT_SRC)
+	$(CC) $(CFLAGS_COMMON) -Itests/support -o $@ tests/fuzz/make_corpus.c $(TEST_SUPPORT_SRC) \
+		-lelf $(TEST_LIBS)
 
 fuzz-corpus: $(BUILD)/fuzz/make_corpus
 	@mkdir -p tests/fuzz/corpus

@@ -1,12 +1,11 @@
 /* test_debug_cache.c: the cache of inflated debug images on disk.
  *
- * Uses the compressed fixture of test_debug_inflate.c ($MEMPROF_BUILD/tests/data/
- * compressed_debug) and a cache directory of its own (MEMPROF_DEBUG_CACHE).
+ * Uses the compressed test program of elf_fixture.h and a cache directory of its own
+ * (MEMPROF_DEBUG_CACHE).
  */
 #include <dirent.h>
 #include <fcntl.h>
 #include <ftw.h>
-#include <gelf.h>
 #include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -23,8 +22,9 @@
 
 #include "debug_cache.h"
 #include "debug_inflate.h"
+#include "elf_fixture.h"
 
-static char fixture[PATH_MAX], scratch[PATH_MAX], cache[PATH_MAX], entry[PATH_MAX];
+static char scratch[PATH_MAX], cache[PATH_MAX], entry[PATH_MAX];
 static uint8_t build_id[64];
 static size_t build_id_len;
 
@@ -33,35 +33,6 @@ static void join(char *out, size_t len, const char *a, const char *b)
 {
 	int written = snprintf(out, len, "%s%s", a, b);
 	assert_true(written > 0 && (size_t)written < len);
-}
-
-static int open_fixture(void)
-{
-	int fd = open(fixture, O_RDONLY | O_CLOEXEC);
-	assert_true(fd >= 0);
-	return fd;
-}
-
-static size_t read_build_id(int fd, uint8_t *id, size_t max)
-{
-	Elf *elf = elf_begin(fd, ELF_C_READ, NULL);
-	assert_non_null(elf);
-	size_t len = 0;
-	for (Elf_Scn *scn = NULL; (scn = elf_nextscn(elf, scn)) != NULL && !len;) {
-		GElf_Shdr shdr;
-		gelf_getshdr(scn, &shdr);
-		Elf_Data *data = shdr.sh_type == SHT_NOTE ? elf_getdata(scn, NULL) : NULL;
-		GElf_Nhdr note;
-		size_t at = 0, name_at, desc_at;
-		while (data && (at = gelf_getnote(data, at, &note, &name_at, &desc_at)) > 0) {
-			if (note.n_type == NT_GNU_BUILD_ID && note.n_descsz <= max) {
-				memcpy(id, (const uint8_t *)data->d_buf + desc_at, note.n_descsz);
-				len = note.n_descsz;
-			}
-		}
-	}
-	elf_end(elf);
-	return len;
 }
 
 /* Files in the cache directory (entries and temporaries). */
@@ -87,7 +58,7 @@ static int same_file(int fd, const char *path)
 /* Opens through the cache and checks the result is a good image of the fixture. */
 static int cache_open_checked(void)
 {
-	int fd = open_fixture();
+	int fd = mp_test_open_compressed();
 	int image = mp_debug_cache_open(fd, build_id, build_id_len);
 	close(fd);
 	assert_true(image >= 0);
@@ -98,11 +69,8 @@ static int cache_open_checked(void)
 static int setup(void **state)
 {
 	(void)state;
-	const char *build = getenv("MEMPROF_BUILD");
-	snprintf(fixture, sizeof(fixture), "%s/tests/data/compressed_debug", build ? build : "build");
-	elf_version(EV_CURRENT);
-	int fd = open_fixture();
-	build_id_len = read_build_id(fd, build_id, sizeof(build_id));
+	int fd = mp_test_open_compressed();
+	build_id_len = mp_test_read_build_id(fd, build_id, sizeof(build_id));
 	close(fd);
 	char hex[129] = "";
 	for (size_t i = 0; i < build_id_len; i++)

@@ -1,8 +1,7 @@
 /* test_debug_inflate.c: the inflated image of an ELF file against what libelf makes of
  * the original, and the files it must refuse.
  *
- * The fixture ($MEMPROF_BUILD/tests/data/compressed_debug, tests/tests.mk) is a test
- * program built with -gz=zlib, so its DWARF sections are zlib-compressed as in Debian's
+ * The fixture (elf_fixture.h) is a test program built with -gz=zlib, so its DWARF sections are zlib-compressed as in Debian's
  * debug packages. libelf's own elf_compress(scn, 0, 0) is the reference for every
  * inflated byte.
  */
@@ -24,38 +23,7 @@
 #include <cmocka.h>
 
 #include "debug_inflate.h"
-
-static char fixture[PATH_MAX];
-
-static int open_fixture(void)
-{
-	int fd = open(fixture, O_RDONLY | O_CLOEXEC);
-	assert_true(fd >= 0);
-	return fd;
-}
-
-/* The file's GNU build-id note, copied into id[]; its length. */
-static size_t read_build_id(int fd, uint8_t *id, size_t max)
-{
-	Elf *elf = elf_begin(fd, ELF_C_READ, NULL);
-	assert_non_null(elf);
-	size_t len = 0;
-	for (Elf_Scn *scn = NULL; (scn = elf_nextscn(elf, scn)) != NULL && !len;) {
-		GElf_Shdr shdr;
-		gelf_getshdr(scn, &shdr);
-		Elf_Data *data = shdr.sh_type == SHT_NOTE ? elf_getdata(scn, NULL) : NULL;
-		GElf_Nhdr note;
-		size_t at = 0, name_at, desc_at;
-		while (data && (at = gelf_getnote(data, at, &note, &name_at, &desc_at)) > 0) {
-			if (note.n_type == NT_GNU_BUILD_ID && note.n_descsz <= max) {
-				memcpy(id, (const uint8_t *)data->d_buf + desc_at, note.n_descsz);
-				len = note.n_descsz;
-			}
-		}
-	}
-	elf_end(elf);
-	return len;
-}
+#include "elf_fixture.h"
 
 static int count_open_fds(void)
 {
@@ -73,8 +41,6 @@ static int is_location_list(const char *name)
 static int setup(void **state)
 {
 	(void)state;
-	const char *build = getenv("MEMPROF_BUILD");
-	snprintf(fixture, sizeof(fixture), "%s/tests/data/compressed_debug", build ? build : "build");
 	elf_version(EV_CURRENT);
 	return 0;
 }
@@ -83,8 +49,8 @@ static void test_sections_inflate_to_what_libelf_makes_of_them(void **state)
 {
 	(void)state;
 	uint8_t id[64];
-	int fd = open_fixture();
-	size_t id_len = read_build_id(fd, id, sizeof(id));
+	int fd = mp_test_open_compressed();
+	size_t id_len = mp_test_read_build_id(fd, id, sizeof(id));
 	assert_true(id_len > 0);
 	int image_fd = mp_debug_inflate(fd, id, id_len);
 	assert_true(image_fd >= 0);
@@ -141,8 +107,8 @@ static void test_another_build_is_refused(void **state)
 {
 	(void)state;
 	uint8_t id[64];
-	int fd = open_fixture();
-	size_t id_len = read_build_id(fd, id, sizeof(id));
+	int fd = mp_test_open_compressed();
+	size_t id_len = mp_test_read_build_id(fd, id, sizeof(id));
 	int before = count_open_fds();
 	id[0] ^= 1;
 	assert_int_equal(mp_debug_inflate(fd, id, id_len), -1);
@@ -155,7 +121,7 @@ static void test_another_build_is_refused(void **state)
 /* A copy of the fixture in a scratch file, changed by `damage`; its descriptor. */
 static int damaged_copy(void (*damage)(uint8_t *bytes, size_t *size))
 {
-	int fd = open_fixture();
+	int fd = mp_test_open_compressed();
 	struct stat st;
 	assert_int_equal(fstat(fd, &st), 0);
 	size_t size = (size_t)st.st_size;
@@ -255,8 +221,8 @@ static void test_damaged_files_are_left_to_libdw(void **state)
 {
 	(void)state;
 	uint8_t id[64];
-	int fd = open_fixture();
-	size_t id_len = read_build_id(fd, id, sizeof(id));
+	int fd = mp_test_open_compressed();
+	size_t id_len = mp_test_read_build_id(fd, id, sizeof(id));
 	close(fd);
 	void (*const damages[])(uint8_t *, size_t *) = {
 		flip_stream_bytes, overstate_size, cut_in_half, section_past_the_end,
@@ -294,8 +260,8 @@ static void test_made_images_check_out(void **state)
 {
 	(void)state;
 	uint8_t id[64];
-	int fd = open_fixture();
-	size_t id_len = read_build_id(fd, id, sizeof(id));
+	int fd = mp_test_open_compressed();
+	size_t id_len = mp_test_read_build_id(fd, id, sizeof(id));
 	close(fd);
 	int copy = damaged_copy(empty_section_far_away);
 	int image = mp_debug_inflate(copy, id, id_len);
@@ -312,7 +278,7 @@ static void test_nothing_compressed_is_left_alone(void **state)
 	/* This test program is built with plain -g. */
 	int fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
 	uint8_t id[64];
-	size_t id_len = read_build_id(fd, id, sizeof(id));
+	size_t id_len = mp_test_read_build_id(fd, id, sizeof(id));
 	assert_true(id_len > 0);
 	assert_int_equal(mp_debug_inflate(fd, id, id_len), -1);
 	close(fd);
