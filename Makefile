@@ -9,7 +9,10 @@ PREFIX ?= /usr/local
 BUILD := build
 
 WARN := -std=gnu11 -Wall -Wextra -Werror
-CFLAGS_COMMON := $(WARN) -O2 -g -Iinclude -D_GNU_SOURCE
+# -MMD -MP: the compiler lists the headers each object really includes (build/**/*.d),
+# so changing a header rebuilds what uses it and nothing else.
+DEPFLAGS := -MMD -MP
+CFLAGS_COMMON := $(WARN) -O2 -g -Iinclude -D_GNU_SOURCE $(DEPFLAGS)
 # The preload lives in other people's processes: hidden symbols, static TLS, no stack
 # protector surprises in code that may run before libc is initialized.
 PRELOAD_CFLAGS := $(CFLAGS_COMMON) -DMP_POISON -fPIC -fvisibility=hidden -ftls-model=initial-exec -flto \
@@ -27,7 +30,6 @@ ANALYZER_LIB_SRC := $(filter-out analyzer/main.c,$(ANALYZER_SRC))
 ANALYZER_OBJ := $(ANALYZER_SRC:%.c=$(BUILD)/%.o)
 ANALYZER_LIB_OBJ := $(ANALYZER_LIB_SRC:%.c=$(BUILD)/%.o)
 ANALYZER_SAN_LIB_OBJ := $(ANALYZER_LIB_SRC:%.c=$(BUILD)/san/%.o)
-HEADERS := $(wildcard include/memprof/*.h preload/*.h analyzer/*.h)
 
 all: $(BUILD)/libmemprof.so $(BUILD)/memprof
 
@@ -36,7 +38,7 @@ all: $(BUILD)/libmemprof.so $(BUILD)/memprof
 # pointers, so stacks are unaffected).
 $(BUILD)/preload/interpose.o: PRELOAD_CFLAGS += -fomit-frame-pointer
 
-$(BUILD)/preload/%.o: preload/%.c $(HEADERS)
+$(BUILD)/preload/%.o: preload/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(PRELOAD_CFLAGS) -c $< -o $@
 
@@ -46,11 +48,11 @@ $(BUILD)/libmemprof.so: $(PRELOAD_OBJ) preload/exports.map
 	$(CC) -O2 -g -flto -shared -Wl,--version-script=preload/exports.map -Wl,-z,now -Wl,-z,defs \
 		-o $@ $(PRELOAD_OBJ) $(PRELOAD_LIBS)
 
-$(BUILD)/analyzer/%.o: analyzer/%.c $(HEADERS)
+$(BUILD)/analyzer/%.o: analyzer/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ANALYZER_CFLAGS) -c $< -o $@
 
-$(BUILD)/san/analyzer/%.o: analyzer/%.c $(HEADERS)
+$(BUILD)/san/analyzer/%.o: analyzer/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ANALYZER_CFLAGS) $(SAN_FLAGS) -c $< -o $@
 
@@ -61,6 +63,7 @@ $(BUILD)/san/memprof: $(ANALYZER_SAN_LIB_OBJ) $(BUILD)/san/analyzer/main.o
 	$(CC) $(SAN_FLAGS) -o $@ $^ $(ANALYZER_LIBS)
 
 include tests/tests.mk
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
 include bench/bench.mk
 
 install: all

@@ -1,6 +1,6 @@
 /* memory.h: `memprof memory`: a trace's snapshots joined with its replayed heap.
  *
- * The glue between the reader, the snapshots (snapshot.h), the heap model replayed up to
+ * The glue between the reader, the snapshots (snapshot_read.h), the heap model replayed up to
  * each snapshot's time, and the computation (residency.h). The trace is analyzed once as
  * every command does (mp_analysis_run, for symbolization and the end state), then
  * rewound and replayed again, pausing at every snapshot: the timeline needs the live heap
@@ -14,7 +14,7 @@
 
 #include "analyze.h"
 #include "residency.h"
-#include "snapshot.h"
+#include "snapshot_read.h"
 
 enum mp_memory_pick {
 	MP_PICK_DEFAULT, /* the exit snapshot, else the last one */

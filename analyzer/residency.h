@@ -1,6 +1,6 @@
 /* residency.h: joining a memory snapshot with the blocks and mappings live at its time.
  *
- * Pure computation, no I/O: given a decoded snapshot (snapshot.h) and the program's live
+ * Pure computation, no I/O: given a decoded snapshot (snapshot_read.h) and the program's live
  * heap blocks, mmap'd regions and brk growth at the snapshot's time, it says how much of
  * each allocation stack's memory is resident, swapped or never touched, sums the
  * mappings by kind, and splits the anonymous RSS into what recorded calls explain, what
@@ -21,7 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "snapshot.h"
+#include "snapshot_read.h"
 
 /* A live thing of the program: a heap block or a region it mapped or grew with brk. */
 struct mp_residency_item {

@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "memprof/varint.h"
-#include "snapshot.h"
+#include "snapshot_read.h"
 #include "trace_read.h"
 
 #define SNAP_MAX_PAGE (1ull << 30)

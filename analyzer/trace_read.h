@@ -12,26 +12,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "memprof/trace_decode.h"
 #include "memprof/trace_format.h"
 
 struct mp_trace;
 
-struct mp_event {
-	enum mp_record_tag tag;   /* an event tag: MP_REC_MALLOC .. MP_REC_BRK */
-	uint32_t thread_serial;
-	uint32_t tid;
-	uint64_t time_ns;         /* CLOCK_MONOTONIC; for realloc/mremap the time after */
-	uint64_t time_before_ns;  /* realloc/mremap: time before the call; else = time_ns */
-	uint64_t addr;            /* new/allocated address (0 for realloc(p, 0)) */
-	uint64_t old_addr;        /* realloc/mremap: previous address (0 for realloc(NULL,n)) */
-	uint64_t size;            /* requested bytes; mmap/munmap/mremap: length */
-	uint64_t old_size;        /* mremap: old length */
-	uint32_t stack_id;        /* canonical id (see mp_trace_stack), 0 if none */
-	uint32_t failed_function; /* MP_REC_ALLOC_FAILED: the tag of the call that failed */
-	uint32_t prot, flags;     /* mmap; flags also for mremap */
-	int32_t fd;               /* mmap */
-	uint64_t offset;          /* mmap */
-};
+/* struct mp_event, one decoded event, is in memprof/trace_decode.h. */
 
 struct mp_module {
 	uint64_t start, end, load_bias;

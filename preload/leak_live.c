@@ -3,8 +3,8 @@
  * The recorder keeps no set of live blocks (that would cost every malloc and free a
  * lock or a hash update), but the trace holds every event, so at exit the set is
  * rebuilt from it: the file is mapped read-only and every chunk decoded up to its
- * committed `used`, with the analyzer's bounded decoder (analyzer/record_decode.h,
- * header-only). Chunks come in file order, not time order, so the result must not
+ * committed `used`, with the bounded decoder every reader of a trace shares
+ * (memprof/trace_decode.h, header-only). Chunks come in file order, not time order, so the result must not
  * depend on order: per address the event with the latest time wins, and at equal times
  * a release beats an allocation (a free's time is taken before the real free, an
  * allocation's after the real call, so a reuse of the address is always later). A
@@ -23,7 +23,7 @@
 #include <unistd.h>
 
 #include "leak_scan.h"
-#include "../analyzer/record_decode.h"
+#include "memprof/trace_decode.h"
 
 #define LIVE_RELEASED (1ull << 63) /* in slot.size: the last event released the address */
 #define LIVE_FIRST_SLOTS (1u << 16)
@@ -158,23 +158,25 @@ static void live_chunk(struct live_table *table, const uint8_t *chunk, uint32_t 
 	}
 }
 
-/* Walks the chunks of the mapped file (as the analyzer does, minus its repairs: a chunk
- * header that does not validate is skipped a page at a time). */
+/* Walks the chunks of the mapped file as the analyzer does, minus its repairs: a chunk
+ * header that does not validate (memprof/trace_decode.h) is skipped a page at a time, and
+ * so is one that claims more than the file holds. Other threads may still be committing:
+ * each header is copied with its `used` read once. */
 static void live_walk(struct live_table *table, const uint8_t *data, size_t size)
 {
 	const struct mp_file_header *file = (const struct mp_file_header *)data;
-	uint64_t page = file->page_size ? file->page_size : 4096, offset = file->header_size;
+	uint32_t page = file->page_size ? file->page_size : 4096;
+	uint64_t offset = file->header_size;
 	while (offset + sizeof(struct mp_chunk_header) <= size && !table->failed) {
-		const struct mp_chunk_header *chunk = (const void *)(data + offset);
-		uint32_t used = __atomic_load_n(&chunk->used, __ATOMIC_ACQUIRE);
-		if (chunk->magic != MP_CHUNK_MAGIC || chunk->capacity < sizeof(*chunk) ||
-		    chunk->capacity % page || used < sizeof(*chunk) || used > chunk->capacity ||
-		    chunk->capacity > size - offset) {
+		const struct mp_chunk_header *in_file = (const void *)(data + offset);
+		struct mp_chunk_header chunk = *in_file;
+		chunk.used = __atomic_load_n(&in_file->used, __ATOMIC_ACQUIRE);
+		if (!mp_chunk_header_valid(&chunk, page) || chunk.capacity > size - offset) {
 			offset += page;
 			continue;
 		}
-		live_chunk(table, data + offset, used);
-		offset += chunk->capacity;
+		live_chunk(table, data + offset, chunk.used);
+		offset += chunk.capacity;
 	}
 }
 

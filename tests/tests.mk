@@ -14,11 +14,12 @@ UNIT_ANALYZER_SRC := $(wildcard tests/unit/analyzer/test_*.c)
 UNIT_ANALYZER_BIN := $(UNIT_ANALYZER_SRC:tests/unit/analyzer/%.c=$(BUILD)/tests/unit/%)
 UNIT_ANALYZER_SAN_BIN := $(UNIT_ANALYZER_SRC:tests/unit/analyzer/%.c=$(BUILD)/san/tests/unit/%)
 # Support shared by analyzer unit and integration tests: synthetic traces, loaded objects,
-# the compressed ELF fixture.
+# the compressed ELF fixture. Compiled once per variant, like the analyzer's objects.
 TEST_SUPPORT_SRC := tests/support/trace_builder.c tests/support/loaded_object.c \
 	tests/support/elf_fixture.c
-TEST_SUPPORT := $(TEST_SUPPORT_SRC) tests/support/trace_builder.h tests/support/loaded_object.h \
-	tests/support/elf_fixture.h
+TEST_SUPPORT_OBJ := $(TEST_SUPPORT_SRC:%.c=$(BUILD)/%.o)
+TEST_SUPPORT_SAN_OBJ := $(TEST_SUPPORT_SRC:%.c=$(BUILD)/san/%.o)
+TEST_HARNESS_OBJ := $(BUILD)/tests/integration/harness.o
 PROGS_C := $(wildcard tests/progs/*.c)
 PROGS_CXX := $(wildcard tests/progs/*.cc)
 PROGS_LIB := $(wildcard tests/progs/lib/*.c)
@@ -33,17 +34,31 @@ INTEG_SH := $(wildcard tests/integration/*.sh)
 # -fno-builtin: the compiler must not turn realloc(NULL, n) into malloc(n) behind our back.
 PROG_CFLAGS := -std=gnu11 -Wall -Wextra -Werror -O0 -g -fno-builtin -D_GNU_SOURCE -pthread
 
-$(BUILD)/tests/unit/%: tests/unit/preload/%.c $(PRELOAD_TESTABLE_OBJ) $(HEADERS)
+$(BUILD)/tests/support/%.o: tests/support/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_COMMON) -Ipreload -o $@ $< $(PRELOAD_TESTABLE_OBJ) $(PRELOAD_LIBS) $(TEST_LIBS)
+	$(CC) $(ANALYZER_CFLAGS) -Itests/support -c $< -o $@
 
-$(BUILD)/tests/unit/%: tests/unit/analyzer/%.c $(ANALYZER_LIB_OBJ) $(TEST_SUPPORT) $(HEADERS)
+$(BUILD)/san/tests/support/%.o: tests/support/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(ANALYZER_CFLAGS) -Itests/support -o $@ $< $(TEST_SUPPORT_SRC) $(ANALYZER_LIB_OBJ) $(ANALYZER_LIBS) $(TEST_LIBS)
+	$(CC) $(ANALYZER_CFLAGS) $(SAN_FLAGS) -Itests/support -c $< -o $@
 
-$(BUILD)/san/tests/unit/%: tests/unit/analyzer/%.c $(ANALYZER_SAN_LIB_OBJ) $(TEST_SUPPORT) $(HEADERS)
+$(TEST_HARNESS_OBJ): tests/integration/harness.c
 	@mkdir -p $(dir $@)
-	$(CC) $(ANALYZER_CFLAGS) $(SAN_FLAGS) -Itests/support -o $@ $< $(TEST_SUPPORT_SRC) $(ANALYZER_SAN_LIB_OBJ) $(ANALYZER_LIBS) $(TEST_LIBS)
+	$(CC) $(ANALYZER_CFLAGS) -Itests/integration -Itests/support -c $< -o $@
+
+# Each test program is one source file (its header dependencies land in $@.d) linked
+# with the objects it tests.
+$(BUILD)/tests/unit/%: tests/unit/preload/%.c $(PRELOAD_TESTABLE_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_COMMON) -MF $@.d -Ipreload -o $@ $< $(PRELOAD_TESTABLE_OBJ) $(PRELOAD_LIBS) $(TEST_LIBS)
+
+$(BUILD)/tests/unit/%: tests/unit/analyzer/%.c $(ANALYZER_LIB_OBJ) $(TEST_SUPPORT_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(ANALYZER_CFLAGS) -MF $@.d -Itests/support -o $@ $< $(TEST_SUPPORT_OBJ) $(ANALYZER_LIB_OBJ) $(ANALYZER_LIBS) $(TEST_LIBS)
+
+$(BUILD)/san/tests/unit/%: tests/unit/analyzer/%.c $(ANALYZER_SAN_LIB_OBJ) $(TEST_SUPPORT_SAN_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(ANALYZER_CFLAGS) $(SAN_FLAGS) -MF $@.d -Itests/support -o $@ $< $(TEST_SUPPORT_SAN_OBJ) $(ANALYZER_SAN_LIB_OBJ) $(ANALYZER_LIBS) $(TEST_LIBS)
 
 $(BUILD)/tests/progs/%: tests/progs/%.c
 	@mkdir -p $(dir $@)
@@ -57,10 +72,10 @@ $(BUILD)/tests/progs/%: tests/progs/%.cc
 	@mkdir -p $(dir $@)
 	$(CXX) -Wall -Wextra -Werror -O0 -g -pthread -o $@ $<
 
-$(BUILD)/tests/integration/%: tests/integration/%.c tests/integration/harness.c $(ANALYZER_LIB_OBJ) $(TEST_SUPPORT) $(HEADERS)
+$(BUILD)/tests/integration/%: tests/integration/%.c $(TEST_HARNESS_OBJ) $(ANALYZER_LIB_OBJ) $(TEST_SUPPORT_OBJ)
 	@mkdir -p $(dir $@)
-	$(CC) $(ANALYZER_CFLAGS) -Itests/integration -Itests/support -o $@ $< tests/integration/harness.c \
-		$(TEST_SUPPORT_SRC) $(ANALYZER_LIB_OBJ) $(ANALYZER_LIBS) $(TEST_LIBS)
+	$(CC) $(ANALYZER_CFLAGS) -MF $@.d -Itests/integration -Itests/support -o $@ $< $(TEST_HARNESS_OBJ) \
+		$(TEST_SUPPORT_OBJ) $(ANALYZER_LIB_OBJ) $(ANALYZER_LIBS) $(TEST_LIBS)
 
 # A program whose DWARF is zlib-compressed, as in Debian's debug packages
 # (tests/unit/analyzer/test_debug_inflate.c); optimized, so that it has location lists.
@@ -77,3 +92,6 @@ check: all $(UNIT_PRELOAD_BIN) $(UNIT_ANALYZER_BIN) $(UNIT_ANALYZER_SAN_BIN) $(B
 		$(UNIT_ANALYZER_SAN_BIN) $(INTEG_BIN) $(INTEG_SH)
 
 .PHONY: test-programs
+
+# Objects that only pattern rules name would otherwise be deleted as intermediates.
+.SECONDARY: $(TEST_SUPPORT_OBJ) $(TEST_SUPPORT_SAN_OBJ) $(TEST_HARNESS_OBJ)

@@ -11,19 +11,22 @@ FUZZ_SECONDS ?= 60
 FUZZ_ARGS ?=
 FUZZ_CFLAGS := -std=gnu11 -g -O1 -Iinclude -Ianalyzer -Itests/support -D_GNU_SOURCE \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
-FUZZ_READER_SRC := analyzer/trace_read.c analyzer/trace_tables.c analyzer/freed_samples.c
+FUZZ_READER_SRC := analyzer/trace_read.c analyzer/trace_index.c analyzer/trace_merge.c \
+	analyzer/trace_tables.c analyzer/freed_samples.c
+# Fuzzers are built from several sources in one command, so they depend on every header.
+FUZZ_HEADERS := $(wildcard include/memprof/*.h analyzer/*.h tests/support/*.h)
 
-$(BUILD)/fuzz/fuzz_trace_read: tests/fuzz/fuzz_trace_read.c $(FUZZ_READER_SRC) $(HEADERS)
+$(BUILD)/fuzz/fuzz_trace_read: tests/fuzz/fuzz_trace_read.c $(FUZZ_READER_SRC) $(FUZZ_HEADERS)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_trace_read.c $(FUZZ_READER_SRC)
 
-$(BUILD)/fuzz/fuzz_debug_inflate: tests/fuzz/fuzz_debug_inflate.c analyzer/debug_inflate.c $(HEADERS)
+$(BUILD)/fuzz/fuzz_debug_inflate: tests/fuzz/fuzz_debug_inflate.c analyzer/debug_inflate.c $(FUZZ_HEADERS)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_debug_inflate.c analyzer/debug_inflate.c -ldeflate
 
-$(BUILD)/fuzz/make_corpus: tests/fuzz/make_corpus.c $(TEST_SUPPORT) $(HEADERS)
+$(BUILD)/fuzz/make_corpus: tests/fuzz/make_corpus.c $(TEST_SUPPORT_OBJ)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_COMMON) -Itests/support -o $@ tests/fuzz/make_corpus.c $(TEST_SUPPORT_SRC) \
+	$(CC) $(CFLAGS_COMMON) -MF $@.d -Itests/support -o $@ tests/fuzz/make_corpus.c $(TEST_SUPPORT_OBJ) \
 		-lelf $(TEST_LIBS)
 
 fuzz-corpus: $(BUILD)/fuzz/make_corpus

@@ -8,7 +8,7 @@
 
 #include <cmocka.h>
 
-#include "record_decode.h"
+#include "memprof/trace_decode.h"
 
 static uint64_t state = 0x853c49e6748fea9bull;
 

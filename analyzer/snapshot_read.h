@@ -1,11 +1,11 @@
-/* snapshot.h: the memory snapshots of a trace, decoded (records 66-69 of trace_format.h).
+/* snapshot_read.h: the memory snapshots of a trace, decoded (records 66-69 of trace_format.h).
  *
  * mp_snapshots_load decodes them from the extended records the reader keeps
  * (mp_trace_ext_records). Input is never trusted: a record that does not decode is
  * skipped and counted, and memory grows at most with the bytes of the records.
  */
-#ifndef MEMPROF_SNAPSHOT_H
-#define MEMPROF_SNAPSHOT_H
+#ifndef MEMPROF_SNAPSHOT_READ_H
+#define MEMPROF_SNAPSHOT_READ_H
 
 #include <stddef.h>
 #include <stdint.h>

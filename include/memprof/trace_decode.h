@@ -1,18 +1,53 @@
-/* record_decode.h: decoding one event record (internal to the reader; inline for speed).
+/* trace_decode.h: decoding event records and validating chunk headers, for every reader
+ * of a trace: the analyzer (analyzer/trace_read.c and its parts) and the preload's exit
+ * leak check, which rebuilds the live blocks from its own trace file (preload/leak_live.c).
  *
  * Event records carry no length, so the field lists here must match trace_format.h
  * exactly. Every read is bounded by `end`; a record that does not fit fails as a whole and
- * leaves the delta state untouched, so the caller can stop the chunk at the record.
+ * leaves the delta state untouched, so the caller can stop the chunk at the record. All
+ * inline: the analyzer decodes tens of millions of records a second through these, and the
+ * preload may call nothing of the analyzer's.
  */
-#ifndef MEMPROF_RECORD_DECODE_H
-#define MEMPROF_RECORD_DECODE_H
+#ifndef MEMPROF_TRACE_DECODE_H
+#define MEMPROF_TRACE_DECODE_H
 
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
+#include "memprof/trace_format.h"
 #include "memprof/varint.h"
-#include "trace_read.h"
+
+/* One decoded event record. The decoder fills the record's own fields; a reader that
+ * merges threads fills in thread_serial, tid and the canonical stack_id. */
+struct mp_event {
+	enum mp_record_tag tag;   /* an event tag: MP_REC_MALLOC .. MP_REC_BRK */
+	uint32_t thread_serial;
+	uint32_t tid;
+	uint64_t time_ns;         /* CLOCK_MONOTONIC; for realloc/mremap the time after */
+	uint64_t time_before_ns;  /* realloc/mremap: time before the call; else = time_ns */
+	uint64_t addr;            /* new/allocated address (0 for realloc(p, 0)) */
+	uint64_t old_addr;        /* realloc/mremap: previous address (0 for realloc(NULL,n)) */
+	uint64_t size;            /* requested bytes; mmap/munmap/mremap: length */
+	uint64_t old_size;        /* mremap: old length */
+	uint32_t stack_id;        /* canonical id (see mp_trace_stack), 0 if none */
+	uint32_t failed_function; /* MP_REC_ALLOC_FAILED: the tag of the call that failed */
+	uint32_t prot, flags;     /* mmap; flags also for mremap */
+	int32_t fd;               /* mmap */
+	uint64_t offset;          /* mmap */
+};
+
+/* Whether a chunk header (copied out of the file, `used` read once) is one a reader may
+ * follow: the right magic and header size, a capacity of whole pages, and a committed
+ * length inside it. A header failing this is skipped a page at a time: a writer may have
+ * been killed between growing the file and filling the header. */
+static inline int mp_chunk_header_valid(const struct mp_chunk_header *chunk, uint32_t page_size)
+{
+	return chunk->magic == MP_CHUNK_MAGIC && chunk->header_size == sizeof(*chunk) &&
+	       chunk->capacity >= sizeof(*chunk) && page_size != 0 &&
+	       chunk->capacity % page_size == 0 && chunk->used >= sizeof(*chunk) &&
+	       chunk->used <= chunk->capacity;
+}
 
 /* The per-chunk delta bases of trace_format.h. */
 struct mp_decode_state {

@@ -1,0 +1,231 @@
+/* trace_index.c: the reader's index pass: stacks, modules, the other extended records,
+ * and where each chunk's records stop decoding.
+ *
+ * Events have no length, so finding the STACK and MODULE records means stepping over all
+ * of them; large traces are scanned on two threads. The point where a chunk's records
+ * stop decoding is remembered, so the merge (trace_merge.c) never meets a bad record.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "memprof/varint.h"
+#include "trace_private.h"
+
+static int read_stack_record(struct mp_trace *trace, const uint8_t *p, const uint8_t *end)
+{
+	uint64_t raw_id, generation, count, frames[MP_MAX_FRAMES_LIMIT], ip = 0;
+	if (mp_get_u(&p, end, &raw_id) || mp_get_u(&p, end, &generation) ||
+	    mp_get_u(&p, end, &count) || generation > UINT32_MAX || count > MP_MAX_FRAMES_LIMIT ||
+	    count > (uint64_t)(end - p))
+		return -EINVAL;
+	for (uint64_t i = 0; i < count; i++) {
+		int64_t delta;
+		if (mp_get_s(&p, end, &delta))
+			return -EINVAL;
+		ip += (uint64_t)delta;
+		frames[i] = ip;
+	}
+	return mp_stacks_add(&trace->stacks, raw_id, (uint32_t)generation, frames, (uint32_t)count);
+}
+
+/* Reads "u length, bytes" into *bytes / *len. */
+static int read_string(const uint8_t **p, const uint8_t *end, const uint8_t **bytes,
+		       uint64_t *len)
+{
+	if (mp_get_u(p, end, len) || *len > (uint64_t)(end - *p))
+		return -1;
+	*bytes = *p;
+	*p += *len;
+	return 0;
+}
+
+static int read_module_record(struct mp_trace *trace, const uint8_t *p, const uint8_t *end)
+{
+	uint64_t generation, length, bias, path_len, id_len;
+	int64_t start;
+	const uint8_t *path, *build_id;
+	if (mp_get_u(&p, end, &generation) || mp_get_s(&p, end, &start) ||
+	    mp_get_u(&p, end, &length) || mp_get_u(&p, end, &bias) ||
+	    read_string(&p, end, &path, &path_len) || read_string(&p, end, &build_id, &id_len) ||
+	    generation > UINT32_MAX || (uint64_t)start + length < (uint64_t)start)
+		return -EINVAL;
+	/* The path may hold a NUL; it then ends there, as a C string would. */
+	const uint8_t *nul = memchr(path, '\0', path_len);
+	if (nul)
+		path_len = (uint64_t)(nul - path);
+	return mp_modules_add(&trace->modules, (uint32_t)generation, (uint64_t)start,
+			      (uint64_t)start + length, bias, path, path_len, build_id, id_len);
+}
+
+/* Keeps where a record of another kind is, for the modules that read it (leak classes,
+ * snapshots); their bodies stay in the mapping. 0 or -ENOMEM. */
+static int read_remember(struct mp_trace *trace, unsigned tag, const uint8_t *body,
+			 const uint8_t *end, const struct mp_trace_chunk *chunk)
+{
+	if (trace->ext_count == trace->ext_cap) {
+		size_t cap = trace->ext_cap ? trace->ext_cap * 2 : 16;
+		void *grown = realloc(trace->ext, cap * sizeof(*trace->ext));
+		if (!grown)
+			return -ENOMEM;
+		trace->ext = grown;
+		trace->ext_cap = cap;
+	}
+	trace->ext[trace->ext_count++] = (struct mp_ext_record){
+		.tag = tag, .thread_serial = chunk->serial, .body = body,
+		.len = (size_t)(end - body) };
+	return 0;
+}
+
+/* Decodes one extended record body. -EINVAL if it does not decode, -ENOMEM. */
+static int read_extended(struct mp_trace *trace, unsigned tag, const uint8_t *body,
+			 const uint8_t *end, const struct mp_trace_chunk *chunk)
+{
+	if (tag == MP_REC_STACK)
+		return read_stack_record(trace, body, end);
+	if (tag == MP_REC_MODULE)
+		return read_module_record(trace, body, end);
+	if (tag == MP_REC_SAMPLES_FREED)
+		return mp_freed_add_record(&trace->freed, body, end);
+	return read_remember(trace, tag, body, end, chunk);
+}
+
+/* The index pass has two halves. The scan steps over every record of a chunk (events
+ * have no length, so finding the extended records means decoding all of them) and notes
+ * where each extended record is; it touches nothing shared, so chunks are scanned on two
+ * threads at once. Then, in file order, the extended records are applied to the tables
+ * (stacks, modules, counts), which decides the canonical stack ids and so must not
+ * depend on timing. */
+struct read_ext_at {
+	const uint8_t *record, *body;
+	uint64_t len;
+	uint64_t events_before; /* events of the chunk before this record */
+	unsigned tag;
+};
+
+struct read_scan {
+	struct read_ext_at *ext;
+	size_t count, cap;
+	uint64_t events;
+	const uint8_t *cut;     /* where a record failed to decode; NULL if none did */
+	int enomem;
+};
+
+static void read_scan_note(struct read_scan *scan, const struct read_ext_at *at)
+{
+	if (scan->count == scan->cap) {
+		size_t cap = scan->cap ? scan->cap * 2 : 16;
+		void *grown = realloc(scan->ext, cap * sizeof(*scan->ext));
+		if (!grown) {
+			scan->enomem = 1;
+			return;
+		}
+		scan->ext = grown;
+		scan->cap = cap;
+	}
+	scan->ext[scan->count++] = *at;
+}
+
+/* Steps over the records of `chunk` (mp_skip_event accepts what the merge's decoder will),
+ * noting the extended ones, up to the first that does not decode. */
+static void read_scan_chunk(const struct mp_trace_chunk *chunk, struct read_scan *scan)
+{
+	const uint8_t *p = chunk->records;
+	while (p < chunk->end && !scan->enomem) {
+		const uint8_t *record = p;
+		unsigned tag = *p++;
+		if (tag >= MP_REC_EXTENDED) {
+			uint64_t len;
+			if (mp_get_u(&p, chunk->end, &len) || len > (uint64_t)(chunk->end - p)) {
+				scan->cut = record;
+				return;
+			}
+			read_scan_note(scan, &(struct read_ext_at){ record, p, len, scan->events, tag });
+			p += len;
+		} else if (mp_skip_event(&p, chunk->end, tag) == 0) {
+			scan->events++;
+		} else {
+			scan->cut = record;
+			return;
+		}
+	}
+}
+
+/* Applies a scanned chunk's extended records; on one that does not decode the chunk ends
+ * there, as if the scan had stopped. 0 or -ENOMEM. */
+static int read_apply_chunk(struct mp_trace *trace, struct mp_trace_chunk *chunk,
+			    const struct read_scan *scan)
+{
+	for (size_t i = 0; i < scan->count; i++) {
+		const struct read_ext_at *at = &scan->ext[i];
+		int rc = read_extended(trace, at->tag, at->body, at->body + at->len, chunk);
+		if (rc == -ENOMEM)
+			return rc;
+		if (rc < 0) {
+			chunk->end = at->record;
+			trace->stats.events += at->events_before;
+			trace->stats.corrupt_chunks++;
+			return 0;
+		}
+	}
+	trace->stats.events += scan->events;
+	if (scan->cut) {
+		chunk->end = scan->cut;
+		trace->stats.corrupt_chunks++;
+	}
+	return 0;
+}
+
+struct read_scan_job {
+	const struct mp_trace_chunk *chunks;
+	struct read_scan *scans;
+	size_t from, to;
+};
+
+static void *read_scan_range(void *arg)
+{
+	struct read_scan_job *job = arg;
+	for (size_t i = job->from; i < job->to; i++)
+		read_scan_chunk(&job->chunks[i], &job->scans[i]);
+	return NULL;
+}
+
+/* Below this many bytes of records a second thread costs more than it saves. */
+#define READ_PARALLEL_BYTES (1u << 20)
+
+/* Scans every chunk, the later half (by bytes) on a second thread when there is enough
+ * to share, then applies them in file order. 0 or -ENOMEM. */
+int mp_trace_index(struct mp_trace *trace)
+{
+	size_t count = trace->chunk_count, total = 0, half = count;
+	struct read_scan *scans = calloc(count ? count : 1, sizeof(*scans));
+	if (!scans)
+		return -ENOMEM;
+	for (size_t i = 0; i < count; i++)
+		total += (size_t)(trace->chunks[i].end - trace->chunks[i].records);
+	for (size_t i = 0, bytes = 0; i < count && half == count; i++) {
+		bytes += (size_t)(trace->chunks[i].end - trace->chunks[i].records);
+		if (bytes * 2 >= total)
+			half = i + 1;
+	}
+	struct read_scan_job first = { trace->chunks, scans, 0, half };
+	struct read_scan_job second = { trace->chunks, scans, half, count };
+	pthread_t helper;
+	int threaded = total >= READ_PARALLEL_BYTES && half < count &&
+		       pthread_create(&helper, NULL, read_scan_range, &second) == 0;
+	read_scan_range(&first);
+	if (threaded)
+		pthread_join(helper, NULL);
+	else
+		read_scan_range(&second);
+	int rc = 0;
+	for (size_t i = 0; i < count; i++) {
+		if (rc == 0)
+			rc = scans[i].enomem ? -ENOMEM : read_apply_chunk(trace, &trace->chunks[i],
+									  &scans[i]);
+		free(scans[i].ext);
+	}
+	free(scans);
+	return rc;
+}

@@ -1,0 +1,163 @@
+/* trace_merge.c: the threads' events merged into one stream in time order.
+ *
+ * One cursor per thread, kept in a binary heap by the time of its next event, decodes
+ * straight from the mapping (memprof/trace_decode.h): memory grows with threads, not
+ * with events.
+ */
+#include <errno.h>
+#include <stdlib.h>
+
+#include "trace_private.h"
+
+static int read_cmp_chunk(const void *left, const void *right)
+{
+	const struct mp_trace_chunk *a = left, *b = right;
+	if (a->serial != b->serial)
+		return a->serial < b->serial ? -1 : 1;
+	if (a->seq != b->seq)
+		return a->seq < b->seq ? -1 : 1;
+	return a->file_order < b->file_order ? -1 : a->file_order > b->file_order;
+}
+
+static void read_enter_chunk(struct mp_trace_stream *stream, const struct mp_trace_chunk *chunk)
+{
+	stream->chunk = chunk;
+	stream->at = chunk->records;
+	stream->end = chunk->end;
+	stream->state = (struct mp_decode_state){ 0, chunk->base_time };
+}
+
+static int read_is_release(const struct mp_event *event)
+{
+	switch (event->tag) {
+	case MP_REC_FREE: case MP_REC_MUNMAP: case MP_REC_MREMAP:
+		return 1;
+	case MP_REC_REALLOC:
+		return event->old_addr != 0;
+	default:
+		return 0;
+	}
+}
+
+/* Decodes the stream's next event into stream->next; returns 0 when the thread ends. The
+ * index pass already cut every chunk before its first bad record, so the checks here are
+ * only a second line of defence. */
+static int read_stream_fill(struct mp_trace_stream *stream)
+{
+	for (;;) {
+		if (stream->at >= stream->end) {
+			if (stream->chunk + 1 >= stream->chunks_end)
+				return 0;
+			read_enter_chunk(stream, stream->chunk + 1);
+			continue;
+		}
+		unsigned tag = *stream->at++;
+		if (tag >= MP_REC_EXTENDED) {
+			uint64_t len;
+			if (mp_decode_u(&stream->at, stream->end, &len) ||
+			    len > (uint64_t)(stream->end - stream->at))
+				stream->at = stream->end;
+			else
+				stream->at += len;
+			continue;
+		}
+		if (mp_decode_event(&stream->at, stream->end, tag, &stream->state, &stream->next)) {
+			stream->at = stream->end;
+			continue;
+		}
+		struct mp_event *event = &stream->next.event;
+		event->thread_serial = stream->chunk->serial;
+		event->tid = stream->chunk->tid;
+		int release = read_is_release(event);
+		stream->key_time = release ? event->time_before_ns : event->time_ns;
+		stream->key_rank = ((uint64_t)!release << 32) | event->thread_serial;
+		return 1;
+	}
+}
+
+static inline int read_before(const struct mp_trace_stream *a, const struct mp_trace_stream *b)
+{
+	return a->key_time < b->key_time || (a->key_time == b->key_time && a->key_rank < b->key_rank);
+}
+
+static void read_sift_down(struct mp_trace_stream **heap, size_t len, size_t at)
+{
+	struct mp_trace_stream *moving = heap[at];
+	for (;;) {
+		size_t child = 2 * at + 1;
+		if (child >= len)
+			break;
+		if (child + 1 < len && read_before(heap[child + 1], heap[child]))
+			child++;
+		if (!read_before(heap[child], moving))
+			break;
+		heap[at] = heap[child];
+		at = child;
+	}
+	heap[at] = moving;
+}
+
+/* Puts every stream at its first event and builds the heap. */
+static void read_start_merge(struct mp_trace *trace)
+{
+	trace->heap_len = 0;
+	trace->stats.undefined_stacks = 0;
+	for (size_t i = 0; i < trace->stream_count; i++) {
+		struct mp_trace_stream *stream = &trace->streams[i];
+		read_enter_chunk(stream, stream->first_chunk);
+		if (read_stream_fill(stream))
+			trace->heap[trace->heap_len++] = stream;
+	}
+	for (size_t i = trace->heap_len / 2; i-- > 0;)
+		read_sift_down(trace->heap, trace->heap_len, i);
+}
+
+int mp_trace_merge_build(struct mp_trace *trace)
+{
+	if (trace->chunk_count)
+		qsort(trace->chunks, trace->chunk_count, sizeof(*trace->chunks), read_cmp_chunk);
+	size_t threads = 0;
+	for (size_t i = 0; i < trace->chunk_count; i++)
+		threads += i == 0 || trace->chunks[i].serial != trace->chunks[i - 1].serial;
+	trace->streams = calloc(threads ? threads : 1, sizeof(*trace->streams));
+	trace->heap = calloc(threads ? threads : 1, sizeof(*trace->heap));
+	if (!trace->streams || !trace->heap)
+		return -ENOMEM;
+	for (size_t i = 0; i < trace->chunk_count; i++) {
+		if (i == 0 || trace->chunks[i].serial != trace->chunks[i - 1].serial)
+			trace->streams[trace->stream_count++].first_chunk = &trace->chunks[i];
+		trace->streams[trace->stream_count - 1].chunks_end = &trace->chunks[i + 1];
+	}
+	trace->stats.threads = (uint32_t)threads;
+	trace->stats.chunks = (uint32_t)trace->chunk_count;
+	read_start_merge(trace);
+	return 0;
+}
+
+int mp_trace_next(struct mp_trace *trace, struct mp_event *event, char *err, size_t err_len)
+{
+	(void)err;
+	(void)err_len;
+	if (trace->heap_len == 0)
+		return 0;
+	struct mp_trace_stream *stream = trace->heap[0];
+	*event = stream->next.event;
+	uint64_t raw_stack = stream->next.raw_stack;
+	event->stack_id = mp_stacks_lookup(&trace->stacks, raw_stack);
+	if (event->stack_id == 0 && raw_stack != 0)
+		trace->stats.undefined_stacks++;
+	if (trace->heap_len == 1) {
+		if (!read_stream_fill(stream))
+			trace->heap_len = 0;
+		return 1;
+	}
+	if (!read_stream_fill(stream))
+		trace->heap[0] = trace->heap[--trace->heap_len];
+	read_sift_down(trace->heap, trace->heap_len, 0);
+	return 1;
+}
+
+void mp_trace_rewind(struct mp_trace *trace)
+{
+	read_start_merge(trace);
+}

@@ -1,0 +1,63 @@
+/* trace_private.h: the inside of struct mp_trace, shared by the reader's three files and
+ * no one else: trace_read.c (opening, the header, the chunk walk, the accessors),
+ * trace_index.c (the index pass over every record) and trace_merge.c (the time-ordered
+ * merge of the threads' events). Callers use trace_read.h.
+ */
+#ifndef MEMPROF_TRACE_PRIVATE_H
+#define MEMPROF_TRACE_PRIVATE_H
+
+#include "freed_samples.h"
+#include "memprof/trace_decode.h"
+#include "trace_read.h"
+#include "trace_tables.h"
+
+/* One chunk that passed validation; records are [records, end). */
+struct mp_trace_chunk {
+	const uint8_t *records, *end;
+	uint64_t base_time;
+	uint32_t serial, tid, seq, file_order;
+};
+
+/* One thread's position in the merge: the next event is decoded ahead in `next`. */
+struct mp_trace_stream {
+	struct mp_raw_event next;
+	uint64_t key_time;  /* the release time for realloc/mremap, else the event time */
+	uint64_t key_rank;  /* releases first at equal times, then by thread serial */
+	const uint8_t *at, *end;
+	struct mp_decode_state state;
+	const struct mp_trace_chunk *chunk, *first_chunk, *chunks_end;
+};
+
+struct mp_trace {
+	const uint8_t *data;
+	size_t size;
+	int mapped;
+	struct mp_file_header header;
+	char *exe, *cmdline;
+	size_t cmdline_len;
+	struct mp_trace_chunk *chunks;
+	size_t chunk_count;
+	struct mp_trace_stream *streams;
+	struct mp_trace_stream **heap;
+	size_t stream_count, heap_len;
+	struct mp_stack_table stacks;
+	struct mp_module_table modules;
+	struct mp_trace_stats stats;
+	struct mp_ext_record *ext;  /* extended records of kinds other than STACK and MODULE */
+	size_t ext_count, ext_cap;
+	struct mp_freed_table freed; /* SAMPLES_FREED records, summed per stack */
+	/* The sampled set with the highest generation (MP_CHUNK_SAMPLED_SET); NULL if none. */
+	const struct mp_sampled_set_entry *sampled_set;
+	uint64_t sampled_set_capacity, sampled_set_generation;
+};
+
+/* trace_index.c. Steps over every record of the walked chunks: loads the STACK and MODULE
+ * records into the tables, remembers the other extended records, counts events, and cuts
+ * each chunk before its first record that does not decode. 0 or -ENOMEM. */
+int mp_trace_index(struct mp_trace *trace);
+
+/* trace_merge.c. Sorts the chunks into one stream per thread and puts the merge at the
+ * first event. 0 or -ENOMEM. */
+int mp_trace_merge_build(struct mp_trace *trace);
+
+#endif
