@@ -1,7 +1,7 @@
 /* chunk.c: per-thread chunks of the trace file, and the list of threads that hold one.
  *
  * A thread writes only into its own chunk; the common path is a bounds check in
- * mp_chunk_reserve (internal.h) and one release store in mp_chunk_commit. This file is the
+ * mp_chunk_reserve (writer.h) and one release store in mp_chunk_commit. This file is the
  * slow path: the first chunk of a thread, a full chunk, a thread that ends, and fork.
  * Chunks grow from 16 KiB to 1 MiB per thread, so a short-lived thread costs little file
  * and a busy one starts a new chunk rarely.

@@ -153,7 +153,7 @@ EXPORT void free(void *ptr)
 	if (MP_UNLIKELY(in_boot(ptr)))
 		return;
 	/* Until the options are read the filter says "maybe" to everything, so the real
-	 * free is known whenever this jumps to it (sampling.c). */
+	 * free is known whenever this jumps to it (sampling_set.c). */
 	if (mp_record_free_maybe_wanted(ptr))
 		return free_recording(ptr, __builtin_return_address(0));
 	real.free(ptr);

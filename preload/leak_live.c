@@ -4,11 +4,12 @@
  * lock or a hash update), but the trace holds every event, so at exit the set is
  * rebuilt from it: the file is mapped read-only and every chunk decoded up to its
  * committed `used`, with the bounded decoder every reader of a trace shares
- * (memprof/trace_decode.h, header-only). Chunks come in file order, not time order, so the result must not
- * depend on order: per address the event with the latest time wins, and at equal times
- * a release beats an allocation (a free's time is taken before the real free, an
- * allocation's after the real call, so a reuse of the address is always later). A
- * realloc releases old_addr at its time before and creates addr at its time after.
+ * (memprof/trace_decode.h, header-only). Chunks come in file order, not time order, so
+ * the result must not depend on order: per address the event with the latest time wins,
+ * and at equal times a release beats an allocation (a free's time is taken before the
+ * real free, an allocation's after the real call, so a reuse of the address is always
+ * later). A realloc releases old_addr at its time before and creates addr at its time
+ * after.
  *
  * Memory: an open-addressing table of 24-byte slots keyed by address (one per distinct
  * address ever allocated), doubled at 5/8 full, then the live ones copied out and

@@ -1,7 +1,7 @@
 /* leak_scan.c: at exit, classify every block still allocated as memcheck would, and
  * write the classes into the trace (LEAK_CLASS and LEAK_SUMMARY records).
  *
- * Runs once, from init.c's exit hook, in the thread that called exit(), unless
+ * Runs once, from recording.c's exit path, in the thread that called exit(), unless
  * MEMPROF_LEAK_CHECK=0. The steps: rebuild the live blocks from the trace file
  * (leak_live.c), find the roots (leak_roots.c), spill this thread's registers onto its
  * stack, mark from the roots and sort the lost blocks into definite and indirect

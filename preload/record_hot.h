@@ -74,7 +74,7 @@ static inline void *mp_record_alloc_done(enum mp_record_tag tag, void *addr, siz
  * yes). mp_record_free_wanted then decides. */
 static inline int mp_record_free_maybe_wanted(void *addr)
 {
-	/* Without sampling the filter is one that says "maybe" to everything (sampling.c). */
+	/* Without sampling the filter is one that says "maybe" to everything (sampling_set.c). */
 	return mp_sampling_set_maybe((uint64_t)(uintptr_t)addr);
 }
 

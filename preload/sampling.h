@@ -144,7 +144,8 @@ void mp_stack_tally_clear(struct mp_stack_tally *tally);
 /* --- sampling_window.c: counts of sampled blocks freed within the window, per stack.
  * Called under the sampling lock only. --- */
 /* Counts a pending block that is being freed; `weight` is what it stands for. */
-void mp_sampling_window_count(const struct mp_sampled_set_entry *block, struct mp_sample_weight weight);
+void mp_sampling_window_count(const struct mp_sampled_set_entry *block,
+			      struct mp_sample_weight weight);
 /* Writes the counts as MP_REC_SAMPLES_FREED records and starts again from zero. */
 void mp_sampling_window_emit(struct mp_thread *writer);
 void mp_sampling_window_after_fork_child(void);

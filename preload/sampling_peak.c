@@ -1,8 +1,8 @@
-/* sampled_peak.c: the estimated live heap of a sampled trace, and its stacks at the peak.
+/* sampling_peak.c: the estimated live heap of a sampled trace, and its stacks at the peak.
  *
  * With a sampling window the trace no longer holds every sampled block (those freed
  * within the window are only counted), so the analyzer cannot replay the heap's peak.
- * The set of sampled blocks (sampling.c) still knows every live one, so the estimate is
+ * The set of sampled blocks (sampling_set.c) still knows every live one, so the estimate is
  * kept here: the weighted bytes and blocks of the set, changed as blocks come and go.
  * When it first exceeds the last captured peak by 5%, the set is summed per stack and
  * written (MP_REC_SAMPLED_PEAK and its MP_REC_SAMPLED_PEAK_STACK records). Captures are

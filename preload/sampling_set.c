@@ -1,7 +1,7 @@
 /* sampling_set.c: the set of sampled blocks whose frees must be recorded, and the
  * counting filter in front of it.
  *
- * An unsampled allocation costs one subtraction (sampling.c). Its free must not cost a
+ * An unsampled allocation costs one subtraction (sampling.h). Its free must not cost a
  * lock either: a counting filter (two counters per address, changed only when a sampled
  * block comes or goes, under the set's lock) answers "certainly not sampled" for almost
  * every free with two reads; only a "maybe" takes the lock and consults the exact set.
@@ -73,7 +73,8 @@ uint64_t mp_sampling_set_next_flush_ns;
 
 static struct mp_sampling_set_filter filter_now(void)
 {
-	return mp_sampling_set_filter_unpack(__atomic_load_n(&mp_sampling_set_filter_word, __ATOMIC_RELAXED));
+	return mp_sampling_set_filter_unpack(
+		__atomic_load_n(&mp_sampling_set_filter_word, __ATOMIC_RELAXED));
 }
 
 /* Counter updates happen under set_lock; the lock-free reader only needs each byte
@@ -229,7 +230,8 @@ enum mp_sampling_set_found mp_sampling_set_take(uint64_t addr, struct mp_thread 
 	if (slot && slot->addr == addr) {
 		found = MP_SAMPLING_SET_WRITTEN;
 		if (slot->pending && writer)
-			mp_encode_alloc(writer, slot->tag, slot->addr, slot->size, slot->stack, mp_clock_now_ns());
+			mp_encode_alloc(writer, slot->tag, slot->addr, slot->size, slot->stack,
+					mp_clock_now_ns());
 		else if (slot->pending)
 			found = MP_SAMPLING_SET_COUNTED;
 		if (mp_config.sample_window_ms) {
@@ -258,7 +260,8 @@ void mp_sampling_set_flush(struct mp_thread *writer, uint64_t now_ns, int all)
 	for (uint64_t i = 0; i < set_capacity; i++) {
 		struct mp_sampled_set_entry *block = &set_slots[i];
 		if (block->addr && block->pending && (all || now_ns - block->time_ns >= window_ns)) {
-			mp_encode_alloc(writer, block->tag, block->addr, block->size, block->stack, now_ns);
+			mp_encode_alloc(writer, block->tag, block->addr, block->size, block->stack,
+					now_ns);
 			block->pending = 0;
 		}
 	}

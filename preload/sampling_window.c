@@ -1,9 +1,9 @@
-/* sample_window.c: sampled blocks freed within the window, counted per stack.
+/* sampling_window.c: sampled blocks freed within the window, counted per stack.
  *
  * A service that allocates a gigabyte a second yields thousands of samples a second even
  * at N = 512 KiB, and most of those blocks are gone again within milliseconds. Writing
  * each one's allocation and free would make the trace grow with the allocation rate.
- * Instead a sampled block stays pending in the sampled set (sampling.c) for up to
+ * Instead a sampled block stays pending in the sampled set (sampling_set.c) for up to
  * MEMPROF_SAMPLE_WINDOW_MS: if it is freed by then, it only adds to its stack's counts
  * here; the counts are written as one MP_REC_SAMPLES_FREED record per stack at each flush.
  * The weights are summed here with the analyzer's own functions (sample_weight.h), so a
@@ -18,7 +18,8 @@
 
 static struct mp_stack_tally freed;
 
-void mp_sampling_window_count(const struct mp_sampled_set_entry *block, struct mp_sample_weight weight)
+void mp_sampling_window_count(const struct mp_sampled_set_entry *block,
+			      struct mp_sample_weight weight)
 {
 	struct mp_stack_tally_slot *slot = mp_stack_tally_at(&freed, block->stack);
 	if (!slot)

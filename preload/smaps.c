@@ -16,8 +16,8 @@
 #include "smaps.h"
 
 /* A header line (proc_text.h parses it):
- *   55d0c0a00000-55d0c0a21000 rw-p 00000000 00:00 0                          [heap]
- *   7f1c2a400000-7f1c2a428000 r--p 00000000 fd:01 1312234                    /usr/lib/x86_64-linux-gnu/libc.so.6
+ *   55d0c0a00000-55d0c0a21000 rw-p 00000000 00:00 0                  [heap]
+ *   7f1c2a400000-7f1c2a428000 r--p 00000000 fd:01 1312234            /usr/lib/x86_64-linux-gnu/libc.so.6
  * Returns 0 if it is one (entry filled, figures cleared), -1 if not. */
 static int smaps_header(struct mp_smaps_entry *entry, const char *line, size_t len)
 {

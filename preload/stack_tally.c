@@ -1,5 +1,5 @@
 /* stack_tally.c: figures summed per stack id, for the sampling window's counts and the
- * sampled heap's peak (sample_window.c, sampled_peak.c).
+ * sampled heap's peak (sampling_window.c, sampling_peak.c).
  *
  * Open addressing on the stack id in memory of our own (never the program's malloc),
  * grown at half load. Stack id 0 ("no stack") is kept under a reserved key. Callers

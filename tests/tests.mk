@@ -4,6 +4,7 @@
 #   tests/progs/*.c, *.cc         small programs the integration tests run under LD_PRELOAD
 #   tests/integration/test_*.c    cmocka programs that run progs and decode their traces
 #   tests/integration/*.sh        command-line checks of `memprof`
+#   tests/layers/*.sh             the layering rule of docs/architecture.md, from nm
 
 CXX ?= g++
 PRELOAD_TESTABLE_OBJ := $(filter-out $(BUILD)/preload/interpose.o $(BUILD)/preload/lifecycle.o \
@@ -30,6 +31,8 @@ PROGS_BIN := $(PROGS_C:tests/progs/%.c=$(BUILD)/tests/progs/%) \
 INTEG_SRC := $(wildcard tests/integration/test_*.c)
 INTEG_BIN := $(INTEG_SRC:tests/integration/%.c=$(BUILD)/tests/integration/%)
 INTEG_SH := $(wildcard tests/integration/*.sh)
+# The layering of both programs (docs/architecture.md), and a test that the check can fail.
+LAYER_SH := tests/layers/check_layers.sh tests/layers/test_check_layers.sh
 
 # Test programs keep frame-rich, unoptimized code so stacks and line numbers are exact.
 # -fno-builtin: the compiler must not turn realloc(NULL, n) into malloc(n) behind our back.
@@ -90,7 +93,7 @@ test-programs: $(PROGS_BIN)
 check: all $(UNIT_PRELOAD_BIN) $(UNIT_ANALYZER_BIN) $(UNIT_ANALYZER_SAN_BIN) $(BUILD)/san/memprof \
 		$(PROGS_BIN) $(INTEG_BIN) $(TEST_COMPRESSED_ELF)
 	@BUILD=$(BUILD) tests/run_all.sh $(UNIT_PRELOAD_BIN) $(UNIT_ANALYZER_BIN) \
-		$(UNIT_ANALYZER_SAN_BIN) $(INTEG_BIN) $(INTEG_SH)
+		$(UNIT_ANALYZER_SAN_BIN) $(INTEG_BIN) $(INTEG_SH) $(LAYER_SH)
 
 .PHONY: test-programs
 
