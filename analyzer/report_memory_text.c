@@ -209,8 +209,9 @@ static void text_stacks(FILE *out, struct mp_memory_report *report)
 			fprintf(out, "    %s", mp_frame_label(&frames[f], label, sizeof(label)));
 			if (frames[f].file && frames[f].line)
 				fprintf(out, " at %s:%u", frames[f].file, frames[f].line);
-			fprintf(out, "%s%s\n", frames[f].module ? " in " : "",
-				frames[f].module ? frames[f].module : "");
+			fprintf(out, "%s%s%s\n", frames[f].module ? " in " : "",
+				frames[f].module ? frames[f].module : "",
+				frames[f].inlined ? " (inlined)" : "");
 		}
 		if (count > 8)
 			fprintf(out, "    ...\n");
