@@ -225,6 +225,7 @@ static int addr2line(const char *object, uint64_t offset, struct a2l_frame *fram
 		char *inlined_at = strstr(name, " inlined at ");
 		if (inlined_at)
 			*inlined_at = '\0';
+		name[strcspn(name, "@")] = '\0'; /* memprof leaves out symbol version tags */
 		snprintf(frames[count].function, sizeof(frames->function), "%.*s",
 			 (int)sizeof(frames->function) - 1, strcmp(name, "??") ? name : "");
 		a2l_location(where, &frames[count]);
