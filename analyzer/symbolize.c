@@ -329,25 +329,26 @@ static void sym_call_site(struct mp_symbolizer *sym, Dwarf_Die *cu, Dwarf_Die *i
  * continues with the scopes of that instance's abstract definition (the CU, for a
  * function defined at file level), so the callers it was inlined into are lost. So its
  * innermost scope is looked up again in its parent chain (dwarf_getscopes_die), as
- * eu-addr2line -i does. Returns the count (0 if none, *chain NULL); the caller frees. */
+ * eu-addr2line -i does; should that fail, dwarf_getscopes' answer is all there is.
+ * Returns the count (0 if none, *chain NULL); the caller frees *chain. */
 static int sym_scope_chain(Dwarf_Die *cu, Dwarf_Addr pc, Dwarf_Die **chain)
 {
-	Dwarf_Die *scopes = NULL;
+	Dwarf_Die *scopes = NULL, *parents = NULL;
 	int count = dwarf_getscopes(cu, pc, &scopes);
 	*chain = NULL;
 	if (count <= 0) {
 		free(scopes);
 		return 0;
 	}
-	Dwarf_Die innermost = scopes[0];
-	free(scopes);
-	count = dwarf_getscopes_die(&innermost, chain);
-	if (count <= 0) {
-		free(*chain);
-		*chain = NULL;
-		return 0;
+	int parent_count = dwarf_getscopes_die(&scopes[0], &parents);
+	if (parent_count <= 0) {
+		free(parents);
+		*chain = scopes;
+		return count;
 	}
-	return count;
+	free(scopes);
+	*chain = parents;
+	return parent_count;
 }
 
 /* Fills frames[] (SYM_MAX_INLINE slots) for `pc` in `module`: one frame per inlined call,
