@@ -162,31 +162,91 @@ static const char *const analysis_plumbing[] = {
 	"__clone", "clone3", "__clone3",
 };
 
-/* Whether a symbol table name is one of analysis_plumbing, ignoring a version suffix
- * ("@@GLIBC_2.34") and glibc's prefix for internal aliases ("__GI___clone3"). */
-static int analysis_is_plumbing(const char *name)
+/* The runtime functions among them that call the program's own outermost function: main
+ * (__libc_start_call_main since glibc 2.34, __libc_start_main before) or a thread's start
+ * routine (start_thread). */
+static const char *const analysis_root_callers[] = {
+	"__libc_start_call_main", "__libc_start_main", "__libc_start_main_impl", "start_thread",
+};
+
+/* Whether a symbol table name is one of `names`, ignoring glibc's prefix for internal
+ * aliases ("__GI___clone3"). The symbolizer has already left out version tags. */
+static int analysis_name_in(const char *name, const char *const *names, size_t count)
 {
 	if (!name)
 		return 0;
 	if (strncmp(name, "__GI_", 5) == 0)
 		name += 5;
-	size_t len = strcspn(name, "@");
-	for (size_t i = 0; i < sizeof(analysis_plumbing) / sizeof(analysis_plumbing[0]); i++)
-		if (strlen(analysis_plumbing[i]) == len && strncmp(analysis_plumbing[i], name, len) == 0)
+	for (size_t i = 0; i < count; i++)
+		if (strcmp(names[i], name) == 0)
 			return 1;
 	return 0;
 }
 
+static int analysis_is_plumbing(const char *name)
+{
+	return analysis_name_in(name, analysis_plumbing,
+				sizeof(analysis_plumbing) / sizeof(analysis_plumbing[0]));
+}
+
+static int analysis_is_root_caller(const char *name)
+{
+	return analysis_name_in(name, analysis_root_callers,
+				sizeof(analysis_root_callers) / sizeof(analysis_root_callers[0]));
+}
+
+/* Whether two return addresses of a stack are in the same module (both in one). */
+static int analysis_same_module(struct mp_analysis *analysis, uint32_t generation, uint64_t a,
+				uint64_t b)
+{
+	const struct mp_module *module = mp_trace_module_at(analysis->trace, generation, a - 1);
+	return module && module == mp_trace_module_at(analysis->trace, generation, b - 1);
+}
+
+/* How many frames a stack shows when its root lies in a program without symbols: the
+ * frames inside the innermost root caller (see analysis_root_callers) found among the
+ * outermost run of frames that are plumbing or have no name, which keeps as the root the
+ * unnamed frame that libc called (main, or the thread's start routine); `count` if the
+ * run holds no root caller. In a stripped program (sqlite3, git) main and _start have no
+ * symbol, so leaving out the plumbing from the outside in stops at _start, before
+ * __libc_start_main_impl and __libc_start_call_main. Never cuts the innermost frame. */
+static uint32_t analysis_unnamed_root(struct mp_analysis *analysis, const uint64_t *ips,
+				      uint32_t count, uint32_t generation)
+{
+	uint32_t cut = count;
+	const char *cut_name = NULL;
+	for (uint32_t i = count; i > 1; i--) {
+		const char *name = mp_symbolize_symbol(analysis->symbolizer, generation, ips[i - 1]);
+		if (name && !analysis_is_plumbing(name))
+			break;
+		if (analysis_is_root_caller(name)) {
+			cut = i - 1;
+			cut_name = name;
+		}
+	}
+	/* A libc whose symbol table is stripped (no libc6-dbg) names __libc_start_main from
+	 * .dynsym but not the static __libc_start_call_main it calls (glibc >= 2.34), which
+	 * then shows as an unnamed frame of libc just inside it; main is in another module. */
+	if (cut < count && cut > 1 && strncmp(cut_name, "__libc_start_main", 17) == 0 &&
+	    !mp_symbolize_symbol(analysis->symbolizer, generation, ips[cut - 1]) &&
+	    analysis_same_module(analysis, generation, ips[cut - 1], ips[cut]))
+		cut--;
+	return cut;
+}
+
 /* How many of a stack's raw frames are shown: all of them with full stacks or without a
- * symbolizer, else all but the outermost run of plumbing, keeping at least the innermost
- * (a block allocated by the plumbing itself still shows where). Reads symbol tables only;
- * the answer is kept in shown[]. */
+ * symbolizer, else all but the outermost run of plumbing (or, for a root without symbols,
+ * the frames from its root caller out: analysis_unnamed_root), keeping at least the
+ * innermost (a block allocated by the plumbing itself still shows where). Reads symbol
+ * tables only; the answer is kept in shown[]. */
 static uint32_t analysis_shown(struct mp_analysis *analysis, uint32_t stack_id,
 			       const uint64_t *ips, uint32_t count, uint32_t generation)
 {
 	if (analysis->shown && analysis->shown[stack_id])
 		return analysis->shown[stack_id];
 	uint32_t shown = count;
+	if (!analysis->full_stacks && analysis->symbolizer)
+		shown = analysis_unnamed_root(analysis, ips, count, generation);
 	while (!analysis->full_stacks && analysis->symbolizer && shown > 1 &&
 	       analysis_is_plumbing(mp_symbolize_symbol(analysis->symbolizer, generation,
 							ips[shown - 1])))

@@ -64,6 +64,8 @@ void mp_analysis_destroy(struct mp_analysis *analysis);
  * outermost frames are left out while the symbol table names them as the runtime's own
  * plumbing below main (_start, __libc_start_main, __libc_start_call_main) or below a
  * thread's start routine (start_thread, clone, clone3), but never the innermost frame.
+ * In a program without symbols (main and _start unnamed), the stack is cut at the libc
+ * function that called its unnamed root (__libc_start_call_main, start_thread).
  * Only what is printed changes: stack ids, and so every grouping by stack, stay the same. */
 int mp_analysis_frames(struct mp_analysis *analysis, uint32_t stack_id, struct mp_frame *frames,
 		       int max);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "memory.h"
+#include "module_paths.h"
 
 const char *mp_memory_reason_name(uint32_t reason)
 {
@@ -120,45 +121,9 @@ static int memory_cmp_item(const void *left, const void *right)
 	return a->start < b->start ? -1 : a->start > b->start;
 }
 
-struct memory_modules {
-	const char **paths;
-	size_t count;
-};
-
 static int memory_is_module(const char *path, void *context)
 {
-	const struct memory_modules *modules = context;
-	for (size_t i = 0; i < modules->count; i++)
-		if (strcmp(modules->paths[i], path) == 0)
-			return 1;
-	return 0;
-}
-
-/* Every path of every module map of the trace. */
-static int memory_collect_modules(const struct mp_trace *trace, struct memory_modules *modules)
-{
-	uint32_t max_generation = 0, generation;
-	for (uint32_t id = 1; id <= mp_trace_stack_count(trace); id++)
-		if (mp_trace_stack(trace, id, NULL, &generation) && generation > max_generation)
-			max_generation = generation;
-	size_t cap = 0;
-	for (uint32_t gen = 0; gen <= max_generation; gen++) {
-		size_t count;
-		const struct mp_module *map = mp_trace_modules(trace, gen, &count);
-		for (size_t i = 0; map && i < count; i++) {
-			if (memory_is_module(map[i].path, modules))
-				continue;
-			if (modules->count == cap) {
-				cap = cap ? cap * 2 : 64;
-				void *grown = realloc(modules->paths, cap * sizeof(*modules->paths));
-				if (!grown)
-					return -ENOMEM;
-				modules->paths = grown;
-			}
-			modules->paths[modules->count++] = map[i].path;
-		}
-	}
-	return 0;
+	return mp_module_paths_has(context, path);
 }
 
 /* The chosen snapshot against the model's state now. */
@@ -166,7 +131,7 @@ static int memory_join(struct mp_memory_report *report, const struct mp_heap_mod
 		       const struct memory_items *brks)
 {
 	struct memory_items blocks = { 0 }, mmaps = { 0 };
-	struct memory_modules modules = { 0 };
+	struct mp_module_paths *modules = NULL;
 	const struct mp_live_blocks *live = &model->blocks;
 	int rc = 0;
 	for (size_t i = 0; rc == 0 && live->slots && i <= live->mask; i++)
@@ -177,8 +142,8 @@ static int memory_join(struct mp_memory_report *report, const struct mp_heap_mod
 	for (size_t i = 0; rc == 0 && i < model->mappings.count; i++)
 		rc = memory_push(&mmaps, model->mappings.items[i].start,
 				 model->mappings.items[i].end, model->mappings.items[i].stack_id);
-	if (rc == 0)
-		rc = memory_collect_modules(report->analysis.trace, &modules);
+	if (rc == 0 && !(modules = mp_module_paths_new(report->analysis.trace)))
+		rc = -ENOMEM;
 	if (rc == 0) {
 		if (blocks.count)
 			qsort(blocks.items, blocks.count, sizeof(*blocks.items), memory_cmp_item);
@@ -187,14 +152,14 @@ static int memory_join(struct mp_memory_report *report, const struct mp_heap_mod
 			.blocks = blocks.items, .block_count = blocks.count,
 			.mmaps = mmaps.items, .mmap_count = mmaps.count,
 			.brks = brks->items, .brk_count = brks->count,
-			.is_module = memory_is_module, .is_module_context = &modules,
+			.is_module = memory_is_module, .is_module_context = modules,
 			.sample_bytes = model->totals.sample_bytes,
 		};
 		rc = mp_memory_compute(&input, &report->result);
 	}
 	free(blocks.items);
 	free(mmaps.items);
-	free(modules.paths);
+	mp_module_paths_free(modules);
 	return rc;
 }
 

@@ -99,3 +99,22 @@ check: all $(UNIT_PRELOAD_BIN) $(UNIT_ANALYZER_BIN) $(UNIT_ANALYZER_SAN_BIN) $(B
 
 # Objects that only pattern rules name would otherwise be deleted as intermediates.
 .SECONDARY: $(TEST_SUPPORT_OBJ) $(TEST_SUPPORT_SAN_OBJ) $(TEST_HARNESS_OBJ)
+
+# Programs whose stacks are mostly inlined calls: optimized (-O2 -g), so that the
+# symbolizer's inline chains are checked against addr2line -i on real compiler output
+# (tests/integration/test_inline_frames.c). These explicit rules take precedence over
+# the -O0 pattern rules above.
+$(BUILD)/tests/progs/inline_chain: tests/progs/inline_chain.cc
+	@mkdir -p $(dir $@)
+	$(CXX) -Wall -Wextra -Werror -O2 -g -o $@ $<
+
+$(BUILD)/tests/progs/inline_levels: tests/progs/inline_levels.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 -Wall -Wextra -Werror -O2 -g -D_GNU_SOURCE -o $@ $<
+
+# inline_levels without its symbol table, as Debian ships sqlite3 or git: stacks must still
+# end at its (unnamed) main (tests/integration/test_stripped_stacks.c).
+$(BUILD)/tests/progs/inline_levels_stripped: $(BUILD)/tests/progs/inline_levels
+	strip -o $@ $<
+
+check: $(BUILD)/tests/progs/inline_levels_stripped
