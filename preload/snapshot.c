@@ -66,6 +66,9 @@ static pthread_mutex_t snapshot_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct snapshot_scratch *scratch;
 static uint64_t last_seq;
 static pid_t owner_pid;   /* the process whose trace this is; a vfork child differs */
+/* The exit snapshot is the trace's last: an interval or signal snapshot that the snapshot
+ * thread starts after it would describe a process already running its exit handlers. */
+static int exit_taken;
 
 
 static uint64_t cpu_now_ns(void)
@@ -283,12 +286,17 @@ void mp_snapshot_take_busy(struct mp_thread *thread, enum mp_snapshot_reason rea
 		return;
 	if (wait ? pthread_mutex_lock(&snapshot_lock) : pthread_mutex_trylock(&snapshot_lock))
 		return;
+	if (exit_taken) {
+		pthread_mutex_unlock(&snapshot_lock);
+		return;
+	}
 	/* The memory report joins the live blocks with the pages: samples still pending in
 	 * the sampling window must be in the trace before the snapshot. */
 	if (mp_config.sample_bytes && mp_config.sample_window_ms)
 		mp_sampling_set_flush(thread, mp_clock_now_ns(), 1);
 	if (snapshot_scratch_ready())
 		snapshot_write(thread, reason);
+	exit_taken = reason == MP_SNAP_EXIT;
 	pthread_mutex_unlock(&snapshot_lock);
 }
 
@@ -325,4 +333,5 @@ void mp_snapshot_after_fork_child(void)
 	pthread_mutex_init(&snapshot_lock, NULL);
 	owner_pid = (pid_t)syscall(SYS_getpid);
 	last_seq = 0;
+	exit_taken = 0;
 }
