@@ -53,26 +53,59 @@ static int analysis_loading(struct mp_analysis *analysis)
 	return analysis->warming && !__atomic_load_n(&analysis->debug_loaded, __ATOMIC_ACQUIRE);
 }
 
+/* How many events ahead of the one being applied the model's lookups are prefetched:
+ * enough for the memory loads of several events to overlap, few enough that the slots
+ * are still in the cache when their event comes. */
+#define ANALYSIS_PREFETCH_AHEAD 8
+
+/* Feeds the model a batch of events, each one's lookups prefetched a few events before.
+ * Returns 0 or the model's error. */
+static int analysis_feed(struct mp_analysis *analysis, const struct mp_event *events,
+			 size_t count)
+{
+	struct mp_heap_model *model = &analysis->model;
+	for (size_t i = 0; i < count && i < ANALYSIS_PREFETCH_AHEAD; i++)
+		mp_heap_model_prefetch(model, &events[i]);
+	for (size_t i = 0; i < count; i++) {
+		if (i + ANALYSIS_PREFETCH_AHEAD < count)
+			mp_heap_model_prefetch(model, &events[i + ANALYSIS_PREFETCH_AHEAD]);
+		int err = mp_heap_model_feed(model, &events[i]);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/* Events read on this thread are fed in batches of this many, for the prefetching. */
+#define ANALYSIS_BATCH 64
+
 /* Feeds the model the trace's events read on this thread, all of them or, when
  * `while_loading`, only while the warming thread loads debug information. Returns
  * mp_trace_next's last result: 1 if stopped with events left, 0 at the end, negative for
  * records that do not decode; a model error goes to *model_err. */
 static int analysis_read_events(struct mp_analysis *analysis, int while_loading, int *model_err)
 {
-	struct mp_event event;
-	int ret;
+	struct mp_event batch[ANALYSIS_BATCH];
+	int ret = 1;
 
-	for (uint64_t read = 1;; read++) {
-		if (while_loading && read % ANALYSIS_POLL_EVENTS == 0 && !analysis_loading(analysis))
-			return 1;
-		ret = mp_trace_next(analysis->trace, &event, analysis->stop_reason,
-				    sizeof(analysis->stop_reason));
-		if (ret != 1)
-			return ret;
-		*model_err = mp_heap_model_feed(&analysis->model, &event);
+	for (uint64_t read = 0; ret == 1;) {
+		size_t count = 0;
+		while (count < ANALYSIS_BATCH) {
+			ret = mp_trace_next(analysis->trace, &batch[count], analysis->stop_reason,
+					    sizeof(analysis->stop_reason));
+			if (ret != 1)
+				break;
+			count++;
+		}
+		*model_err = analysis_feed(analysis, batch, count);
 		if (*model_err)
 			return 0;
+		read += count;
+		if (ret == 1 && while_loading && read % ANALYSIS_POLL_EVENTS == 0 &&
+		    !analysis_loading(analysis))
+			return 1;
 	}
+	return ret;
 }
 
 /* The rest of the events read on a second thread (event_pipe.h), which halves the
@@ -85,8 +118,7 @@ static int analysis_piped_events(struct mp_analysis *analysis, int *model_err)
 	const struct mp_event *events;
 	size_t count;
 	while (!*model_err && (count = mp_event_pipe_next(pipe, &events)) > 0)
-		for (size_t i = 0; i < count && !*model_err; i++)
-			*model_err = mp_heap_model_feed(&analysis->model, &events[i]);
+		*model_err = analysis_feed(analysis, events, count);
 	return mp_event_pipe_finish(pipe);
 }
 

@@ -134,11 +134,12 @@ static int memory_join(struct mp_memory_report *report, const struct mp_heap_mod
 	struct mp_module_paths *modules = NULL;
 	const struct mp_live_blocks *live = &model->blocks;
 	int rc = 0;
-	for (size_t i = 0; rc == 0 && live->slots && i <= live->mask; i++)
-		if (live->slots[i].addr)
-			rc = memory_push(&blocks, live->slots[i].addr,
-					 live->slots[i].addr + live->slots[i].size,
-					 live->slots[i].stack_id);
+	size_t span = mp_live_blocks_span(live);
+	for (size_t i = 0; rc == 0 && i < span; i++) {
+		struct mp_live_block block;
+		if (mp_live_blocks_at(live, i, &block))
+			rc = memory_push(&blocks, block.addr, block.addr + block.size, block.stack_id);
+	}
 	for (size_t i = 0; rc == 0 && i < model->mappings.count; i++)
 		rc = memory_push(&mmaps, model->mappings.items[i].start,
 				 model->mappings.items[i].end, model->mappings.items[i].stack_id);
