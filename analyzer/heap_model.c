@@ -26,6 +26,9 @@ void mp_heap_model_destroy(struct mp_heap_model *model)
 	mp_stack_stats_destroy(&model->stacks);
 	mp_mappings_destroy(&model->mappings);
 	mp_thread_latest_destroy(&model->latest);
+	free(model->brks);
+	model->brks = NULL;
+	model->brk_count = model->brk_cap = 0;
 }
 
 void mp_heap_model_set_sampling(struct mp_heap_model *model, uint64_t sample_bytes)
@@ -229,9 +232,36 @@ static int heap_model_mremap(struct mp_heap_model *model, const struct mp_event 
 	return err;
 }
 
+/* The program's brk moved from old to new: growth is a region of the calling stack,
+ * shrinking takes back from the top. 0 or -ENOMEM. */
+static int heap_model_brk_regions(struct mp_heap_model *model, const struct mp_event *event)
+{
+	uint64_t old_break = event->old_addr, new_break = event->addr;
+	if (new_break > old_break) {
+		if (model->brk_count == model->brk_cap) {
+			size_t cap = model->brk_cap ? model->brk_cap * 2 : 16;
+			void *grown = realloc(model->brks, cap * sizeof(*model->brks));
+			if (!grown)
+				return -ENOMEM;
+			model->brks = grown;
+			model->brk_cap = cap;
+		}
+		model->brks[model->brk_count++] = (struct mp_brk_region){
+			old_break, new_break, event->stack_id };
+		return 0;
+	}
+	while (model->brk_count && model->brks[model->brk_count - 1].start >= new_break)
+		model->brk_count--;
+	if (model->brk_count && model->brks[model->brk_count - 1].end > new_break)
+		model->brks[model->brk_count - 1].end = new_break;
+	return 0;
+}
+
 static int heap_model_brk(struct mp_heap_model *model, const struct mp_event *event)
 {
 	struct mp_heap_totals *totals = &model->totals;
+	if (heap_model_brk_regions(model, event))
+		return -ENOMEM;
 
 	totals->brks++;
 	if (totals->brk_start == 0)

@@ -71,12 +71,20 @@ struct mp_heap_totals {
 				     ended (killed) before writing their allocations */
 };
 
+/* A region the program's brk grew by, charged to the stack that grew it. */
+struct mp_brk_region {
+	uint64_t start, end;
+	uint32_t stack_id;
+};
+
 struct mp_heap_model {
 	struct mp_heap_totals totals;
 	struct mp_live_blocks blocks;
 	struct mp_stack_stats stacks;
 	struct mp_mappings mappings;
 	struct mp_thread_latest latest; /* for temporaries */
+	struct mp_brk_region *brks;     /* the brk's growth now, sorted, disjoint */
+	size_t brk_count, brk_cap;
 };
 
 /* Initializes an empty model expecting stack ids up to stack_count (more are accepted)

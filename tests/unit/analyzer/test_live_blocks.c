@@ -138,6 +138,29 @@ static void random_operations_match_reference(void **state)
 	mp_live_blocks_destroy(&map);
 }
 
+/* Past 4 MiB the slots are mapped on their own and the old array is given back piece by
+ * piece while it grows: every block must survive growths on that path. */
+static void growth_of_a_mapped_table_keeps_every_block(void **state)
+{
+	enum { N = 600000 };
+	struct mp_live_blocks map;
+	struct mp_live_block out;
+	(void)state;
+	assert_int_equal(mp_live_blocks_init(&map), 0);
+	for (uint64_t i = 1; i <= N; i++) {
+		struct mp_live_block block = { .addr = i * 48, .size = i, .stack_id = (uint32_t)i % 1000 };
+		assert_int_equal(mp_live_blocks_put(&map, &block, &out), 0);
+	}
+	assert_true(mp_live_blocks_span(&map) * sizeof(struct mp_live_slot) >= (8u << 20));
+	for (uint64_t i = 1; i <= N; i++) {
+		assert_int_equal(mp_live_blocks_find(&map, i * 48, &out), 1);
+		assert_int_equal(out.size, i);
+		assert_int_equal(out.stack_id, i % 1000);
+	}
+	assert_int_equal(map.count, N);
+	mp_live_blocks_destroy(&map);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -145,6 +168,7 @@ int main(void)
 		cmocka_unit_test(put_replaces_and_returns_the_stale_block),
 		cmocka_unit_test(blocks_that_do_not_pack_come_back_whole),
 		cmocka_unit_test(random_operations_match_reference),
+		cmocka_unit_test(growth_of_a_mapped_table_keeps_every_block),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
