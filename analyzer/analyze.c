@@ -53,26 +53,83 @@ static int analysis_loading(struct mp_analysis *analysis)
 	return analysis->warming && !__atomic_load_n(&analysis->debug_loaded, __ATOMIC_ACQUIRE);
 }
 
+/* Visits the checkpoints that come before `event` (NULL: all that are left). A release
+ * happens at its time before, everything else at its time. */
+static int analysis_checkpoints_before(struct mp_analysis *analysis, const struct mp_event *event)
+{
+	const struct mp_analysis_checkpoints *checkpoints = analysis->checkpoints;
+	uint64_t time = !event ? UINT64_MAX : event->time_before_ns ? event->time_before_ns
+								     : event->time_ns;
+	while (analysis->next_checkpoint < checkpoints->count &&
+	       (!event || checkpoints->times[analysis->next_checkpoint] < time)) {
+		int err = checkpoints->visit(checkpoints->context, analysis->next_checkpoint,
+					     &analysis->model);
+		analysis->next_checkpoint++;
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/* How many events ahead of the one being applied the model's lookups are prefetched:
+ * enough for the memory loads of several events to overlap, few enough that the slots
+ * are still in the cache when their event comes. */
+#define ANALYSIS_PREFETCH_AHEAD 8
+
+/* Feeds the model a batch of events, each one's lookups prefetched a few events before.
+ * Returns 0 or the model's error. */
+static int analysis_feed(struct mp_analysis *analysis, const struct mp_event *events,
+			 size_t count)
+{
+	struct mp_heap_model *model = &analysis->model;
+	const struct mp_analysis_checkpoints *checkpoints = analysis->checkpoints;
+	for (size_t i = 0; i < count && i < ANALYSIS_PREFETCH_AHEAD; i++)
+		mp_heap_model_prefetch(model, &events[i]);
+	for (size_t i = 0; i < count; i++) {
+		if (i + ANALYSIS_PREFETCH_AHEAD < count)
+			mp_heap_model_prefetch(model, &events[i + ANALYSIS_PREFETCH_AHEAD]);
+		if (checkpoints) {
+			int err = analysis_checkpoints_before(analysis, &events[i]);
+			if (err)
+				return err;
+		}
+		int err = mp_heap_model_feed(model, &events[i]);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/* Events read on this thread are fed in batches of this many, for the prefetching. */
+#define ANALYSIS_BATCH 64
+
 /* Feeds the model the trace's events read on this thread, all of them or, when
  * `while_loading`, only while the warming thread loads debug information. Returns
  * mp_trace_next's last result: 1 if stopped with events left, 0 at the end, negative for
  * records that do not decode; a model error goes to *model_err. */
 static int analysis_read_events(struct mp_analysis *analysis, int while_loading, int *model_err)
 {
-	struct mp_event event;
-	int ret;
+	struct mp_event batch[ANALYSIS_BATCH];
+	int ret = 1;
 
-	for (uint64_t read = 1;; read++) {
-		if (while_loading && read % ANALYSIS_POLL_EVENTS == 0 && !analysis_loading(analysis))
-			return 1;
-		ret = mp_trace_next(analysis->trace, &event, analysis->stop_reason,
-				    sizeof(analysis->stop_reason));
-		if (ret != 1)
-			return ret;
-		*model_err = mp_heap_model_feed(&analysis->model, &event);
+	for (uint64_t read = 0; ret == 1;) {
+		size_t count = 0;
+		while (count < ANALYSIS_BATCH) {
+			ret = mp_trace_next(analysis->trace, &batch[count], analysis->stop_reason,
+					    sizeof(analysis->stop_reason));
+			if (ret != 1)
+				break;
+			count++;
+		}
+		*model_err = analysis_feed(analysis, batch, count);
 		if (*model_err)
 			return 0;
+		read += count;
+		if (ret == 1 && while_loading && read % ANALYSIS_POLL_EVENTS == 0 &&
+		    !analysis_loading(analysis))
+			return 1;
 	}
+	return ret;
 }
 
 /* The rest of the events read on a second thread (event_pipe.h), which halves the
@@ -85,8 +142,7 @@ static int analysis_piped_events(struct mp_analysis *analysis, int *model_err)
 	const struct mp_event *events;
 	size_t count;
 	while (!*model_err && (count = mp_event_pipe_next(pipe, &events)) > 0)
-		for (size_t i = 0; i < count && !*model_err; i++)
-			*model_err = mp_heap_model_feed(&analysis->model, &events[i]);
+		*model_err = analysis_feed(analysis, events, count);
 	return mp_event_pipe_finish(pipe);
 }
 
@@ -121,6 +177,11 @@ static int analysis_replay(struct mp_analysis *analysis)
 	int ret = analysis_all_events(analysis, &model_err);
 	if (model_err)
 		return model_err;
+	if (analysis->checkpoints) {
+		int err = analysis_checkpoints_before(analysis, NULL);
+		if (err)
+			return err;
+	}
 	int pending = analysis_pending_samples(analysis);
 	if (pending)
 		return pending;
@@ -343,40 +404,48 @@ static struct mp_symbolizer *analysis_symbolizer(struct mp_analysis *analysis)
 	return analysis->symbolizer;
 }
 
-int mp_analysis_run(const char *path, struct mp_analysis *analysis, unsigned flags, char *err,
-		    size_t err_len)
+int mp_analysis_open(const char *path, struct mp_analysis *analysis, unsigned flags, char *err,
+		     size_t err_len)
 {
-	const struct mp_file_header *header;
-	int ret;
-
 	memset(analysis, 0, sizeof(*analysis));
 	analysis->path = path;
 	analysis->complete = 1;
 	analysis->full_stacks = (flags & MP_ANALYSIS_FULL_STACKS) != 0;
-	ret = mp_trace_open(path, &analysis->trace, err, err_len);
+	int ret = mp_trace_open(path, &analysis->trace, err, err_len);
 	if (ret < 0) {
 		analysis->trace = NULL;
 		return ret;
 	}
-	header = mp_trace_header(analysis->trace);
+	const struct mp_file_header *header = mp_trace_header(analysis->trace);
 	if (flags & MP_ANALYSIS_SYMBOLS)
 		analysis_start_symbolizer(analysis);
 	ret = mp_heap_model_init(&analysis->model, mp_trace_stack_count(analysis->trace),
 				 header->page_size);
-	if (!ret) {
-		mp_heap_model_set_sampling(&analysis->model, header->sample_bytes);
-		ret = analysis_replay(analysis);
-	}
 	if (ret) {
 		snprintf(err, err_len, "%s", strerror(-ret));
 		mp_analysis_destroy(analysis);
+		return ret;
+	}
+	mp_heap_model_set_sampling(&analysis->model, header->sample_bytes);
+	return 0;
+}
+
+int mp_analysis_replay(struct mp_analysis *analysis,
+		       const struct mp_analysis_checkpoints *checkpoints, char *err,
+		       size_t err_len)
+{
+	analysis->checkpoints = checkpoints;
+	analysis->next_checkpoint = 0;
+	int ret = analysis_replay(analysis);
+	analysis->checkpoints = NULL;
+	if (ret) {
+		snprintf(err, err_len, "%s", strerror(-ret));
 		return ret;
 	}
 	mp_heap_model_finish(&analysis->model);
 	ret = mp_sampled_peak_apply(&analysis->model, analysis->trace);
 	if (ret < 0) {
 		snprintf(err, err_len, "%s", strerror(-ret));
-		mp_analysis_destroy(analysis);
 		return ret;
 	}
 	mp_trace_stats(analysis->trace, &analysis->stats);
@@ -389,6 +458,18 @@ int mp_analysis_run(const char *path, struct mp_analysis *analysis, unsigned fla
 	}
 	analysis_times(analysis);
 	return 0;
+}
+
+int mp_analysis_run(const char *path, struct mp_analysis *analysis, unsigned flags, char *err,
+		    size_t err_len)
+{
+	int ret = mp_analysis_open(path, analysis, flags, err, err_len);
+	if (ret == 0) {
+		ret = mp_analysis_replay(analysis, NULL, err, err_len);
+		if (ret)
+			mp_analysis_destroy(analysis);
+	}
+	return ret;
 }
 
 void mp_analysis_destroy(struct mp_analysis *analysis)
