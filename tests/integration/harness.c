@@ -255,6 +255,17 @@ static void count_live(struct harness_summary *summary, const struct live_block 
 	}
 }
 
+void harness_run_one_trace(const char *prog, const char *const *args,
+			   const char *const *extra_env, char trace[PATH_MAX])
+{
+	struct harness_run run;
+	assert_int_equal(harness_run(prog, args, extra_env, &run), 0);
+	if (!WIFEXITED(run.status) || WEXITSTATUS(run.status) != 0)
+		fail_msg("%s: status %#x; stderr: %s", prog, run.status, run.stderr_text);
+	assert_int_equal(run.trace_count, 1);
+	snprintf(trace, PATH_MAX, "%s", run.traces[0]);
+}
+
 int harness_summarize(const char *path, struct harness_summary *summary)
 {
 	char err[512];

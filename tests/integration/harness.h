@@ -47,6 +47,10 @@ struct harness_summary {
  * fresh directory, extra_env entries ("NAME=value") added. Returns 0 or -1. */
 int harness_run(const char *prog, const char *const *args, const char *const *extra_env,
 		struct harness_run *run);
+/* harness_run for a program that must exit 0 and write exactly one trace (the test fails
+ * otherwise, showing its status and stderr); the trace's path goes to trace. */
+void harness_run_one_trace(const char *prog, const char *const *args,
+			   const char *const *extra_env, char trace[PATH_MAX]);
 /* Decodes the whole trace; 0 or -1 (message on stderr). */
 int harness_summarize(const char *path, struct harness_summary *summary);
 void harness_summary_free(struct harness_summary *summary);

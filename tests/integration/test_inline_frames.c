@@ -55,11 +55,7 @@ static long marker_line(const char *name)
 /* Runs tests/progs/<prog> under the preload; its one trace's path goes to trace. */
 static void run_prog(const char *prog, char trace[PATH_MAX])
 {
-	struct harness_run run;
-	assert_int_equal(harness_run(prog, NULL, NULL, &run), 0);
-	assert_true(WIFEXITED(run.status) && WEXITSTATUS(run.status) == 0);
-	assert_int_equal(run.trace_count, 1);
-	snprintf(trace, PATH_MAX, "%s", run.traces[0]);
+	harness_run_one_trace(prog, NULL, NULL, trace);
 }
 
 static json_t *command_json(const char *command, const char *trace)

@@ -119,14 +119,8 @@ static bool frame_in(json_t *frame, const char *module)
  * whose path goes to trace. */
 static void run_prog(const char *prog, const char *arg, char trace[PATH_MAX])
 {
-	struct harness_run run;
 	const char *args[] = { arg, NULL };
-	assert_int_equal(harness_run(prog, args, NULL, &run), 0);
-	if (!WIFEXITED(run.status) || WEXITSTATUS(run.status) != 0)
-		fail_msg("%s %s: status %#x; stderr: %s", prog, arg ? arg : "", run.status,
-			 run.stderr_text);
-	assert_int_equal(run.trace_count, 1);
-	snprintf(trace, PATH_MAX, "%s", run.traces[0]);
+	harness_run_one_trace(prog, args, NULL, trace);
 }
 
 static json_t *command_json(const char *command, const char *options, const char *trace,

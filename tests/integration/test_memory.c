@@ -44,13 +44,8 @@ static const char *str(json_t *object, const char *key)
 /* Runs resident MODE with the extra environment; it must exit 0 with one trace. */
 static void run_mode(const char *mode, const char *const *env, char trace[PATH_MAX])
 {
-	struct harness_run run;
 	const char *args[] = { mode, NULL };
-	assert_int_equal(harness_run("resident", args, env, &run), 0);
-	if (!WIFEXITED(run.status) || WEXITSTATUS(run.status) != 0)
-		fail_msg("resident %s: status %#x; stderr: %s", mode, run.status, run.stderr_text);
-	assert_int_equal(run.trace_count, 1);
-	snprintf(trace, PATH_MAX, "%s", run.traces[0]);
+	harness_run_one_trace("resident", args, env, trace);
 }
 
 /* `memprof memory --json OPTIONS TRACE`, which must exit 0. */
