@@ -253,6 +253,13 @@ static int main_analyze(const struct main_options *opts)
 			main_text(opts, &analysis, &list);
 		leaked |= opts->command == MAIN_LEAKS ? mp_leaks_any(&list, opts->fail_kinds)
 						      : analysis.model.totals.live_blocks > 0;
+		/* What is missing may hold the leak: the gate cannot pass on part of a trace. */
+		if (opts->command == MAIN_LEAKS && opts->fail_on_leak && !analysis.complete) {
+			fprintf(stderr, "memprof: leaks: --fail-on-leak fails: trace '%s' is "
+					"incomplete (%s), so its leaks cannot all be known\n",
+				opts->traces[i], analysis.stop_reason);
+			leaked = 1;
+		}
 		mp_leaks_free(&list);
 		mp_analysis_destroy(&analysis);
 	}

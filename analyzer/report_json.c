@@ -108,8 +108,7 @@ static void json_process(json_t *object, const struct mp_analysis *analysis)
 	json_put(object, "exe", json_str_or_null(mp_trace_exe(analysis->trace)));
 	json_put(object, "complete", json_boolean(analysis->complete));
 	if (!analysis->complete)
-		json_put(object, "incomplete_reason", json_string(analysis->stop_reason[0]
-			? analysis->stop_reason : "chunks cut short"));
+		json_put(object, "incomplete_reason", json_string(analysis->stop_reason));
 	json_put(object, "end_state", json_string(json_end_state(header->end_state)));
 	json_put(object, "exited_normally", json_boolean(header->end_state == MP_END_EXIT ||
 							  header->end_state == MP_END_EXIT_NOW));
@@ -257,6 +256,8 @@ json_t *mp_leaks_json(struct mp_analysis *analysis, const struct mp_leak_list *l
 	}
 	json_put(object, "trace", json_string(analysis->path));
 	json_put(object, "complete", json_boolean(analysis->complete));
+	if (!analysis->complete)
+		json_put(object, "incomplete_reason", json_string(analysis->stop_reason));
 	json_put(object, "sampling", mp_sampling_json(analysis));
 	json_put(object, "leaked_bytes", json_u64(bytes));
 	json_put(object, "leaked_blocks", json_u64(blocks));

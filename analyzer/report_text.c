@@ -75,8 +75,7 @@ void mp_report_text_warnings(FILE *out, const struct mp_analysis *analysis)
 			analysis->path, totals->sample_bytes, totals->samples, totals->sample_bytes);
 	if (!analysis->complete)
 		fprintf(out, "memprof: warning: trace '%s' is incomplete (%s); the figures cover what "
-			     "could be read\n", analysis->path,
-			analysis->stop_reason[0] ? analysis->stop_reason : "chunks cut short");
+			     "could be read\n", analysis->path, analysis->stop_reason);
 	if (analysis->stats.dropped_events)
 		fprintf(out, "memprof: warning: trace '%s': %" PRIu64 " events were dropped while "
 			     "recording; figures are approximate\n", analysis->path,
@@ -216,8 +215,11 @@ static void text_sampling(FILE *out, const struct mp_analysis *analysis)
 
 void mp_report_text(FILE *out, struct mp_analysis *analysis)
 {
-	fprintf(out, "memprof report for '%s'%s\n", analysis->path,
-		analysis->complete ? "" : " (INCOMPLETE: the trace was cut or corrupt)");
+	if (analysis->complete)
+		fprintf(out, "memprof report for '%s'\n", analysis->path);
+	else
+		fprintf(out, "memprof report for '%s' (INCOMPLETE: %s)\n", analysis->path,
+			analysis->stop_reason);
 	text_process(out, analysis);
 	fprintf(out, "Run time:     %.6f s\n", text_seconds(analysis->run_time_ns));
 	text_sampling(out, analysis);

@@ -10,7 +10,9 @@
  *   2600..2610 T1 realloc 0x30000 -> 0x40000 500 s4 (move; temporary)  peak 700 here
  *   2700 T2 free 0x40000   2800 T2 malloc of 2^40 fails   2900 T1 free 0xdead0 (unknown)
  *   3000 T1 mmap 16 KiB    3100 T1 munmap its second page   3200 T1 malloc 0x50000 300 s1
- * Leaked at the end: 0x20000 (200, s2) and 0x50000 (300, s1).
+ * Not freed at the end: 0x20000 (200, s2) and 0x50000 (300, s1). An exited scenario ends
+ * as exit() does: an exit snapshot, then the leak check, which finds 0x20000 still
+ * reachable and 0x50000 definitely lost.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -32,6 +34,17 @@ static const uint64_t frames1[] = { 0x401100, 0x401000 };
 static const uint64_t frames2[] = { 0x402200, 0x401000 };
 static const uint64_t frames3[] = { 0x403300, 0x401000 };
 static const uint64_t frames4[] = { 0x404400, 0x401000 };
+
+/* What exit() writes last: the exit snapshot, then the leak check's kinds (0x20000 is
+ * still reachable, 0x50000 definitely lost) and its summary. */
+static void scenario_exit(struct mp_tb *tb)
+{
+	const uint64_t addrs[] = { 0x20000, 0x50000 };
+	const unsigned kinds[] = { MP_LEAK_KIND_REACHABLE, MP_LEAK_KIND_DEFINITE };
+	mp_tb_snapshot(tb, 1, 1, MP_SNAP_EXIT, 3300, 2, 1); /* both threads alive */
+	mp_tb_leak_class(tb, 1, addrs, kinds, 2);
+	mp_tb_leak_summary(tb, 1, 0, 0);
+}
 
 static struct mp_tb *scenario(uint32_t end_state)
 {
@@ -59,6 +72,8 @@ static struct mp_tb *scenario(uint32_t end_state)
 	mp_tb_mmap(tb, 1, 3000, 0x7f0000000000, 16384, 3, 0x22, -1, 0, 3);
 	mp_tb_munmap(tb, 1, 3100, 0x7f0000001000, 4096);
 	mp_tb_malloc(tb, 1, 3200, 0x50000, 300, 1);
+	if (end_state == MP_END_EXIT)
+		scenario_exit(tb);
 	return tb;
 }
 
@@ -124,10 +139,14 @@ static void leaks_json_has_the_documented_shape(void **state)
 	(void)state;
 	write_scenario("leaks.trace", MP_END_EXIT);
 	r = harness_memprof_json("leaks --json leaks.trace", 0);
-	assert_int_equal(num(r, "leaked_bytes"), 500);
-	assert_int_equal(num(r, "leaked_blocks"), 2);
-	assert_int_equal(json_array_size(json_object_get(r, "leaks")), 2);
+	/* 0x20000 is still reachable: not leaked, not listed without --show-reachable. */
+	assert_int_equal(num(r, "leaked_bytes"), 300);
+	assert_int_equal(num(r, "leaked_blocks"), 1);
+	assert_int_equal(num(r, "unfreed_bytes"), 500);
+	assert_int_equal(num(r, "unfreed_blocks"), 2);
+	assert_int_equal(json_array_size(json_object_get(r, "leaks")), 1);
 	leak = json_array_get(json_object_get(r, "leaks"), 0);
+	assert_string_equal(json_string_value(json_object_get(leak, "kind")), "definite");
 	assert_int_equal(num(leak, "bytes"), 300);
 	assert_int_equal(num(leak, "blocks"), 1);
 	assert_int_equal(json_array_size(json_object_get(leak, "stack")), 2);
@@ -149,6 +168,8 @@ static void fail_on_leak_sets_the_exit_code(void **state)
 	(void)state;
 	mp_tb_malloc(tb, 1, 2000, 0x1000, 8, 0);
 	mp_tb_free(tb, 1, 2100, 0x1000);
+	mp_tb_snapshot(tb, 1, 1, MP_SNAP_EXIT, 2200, 1, 1);
+	mp_tb_leak_summary(tb, 1, 0, 0);
 	assert_int_equal(mp_tb_write(tb, "clean.trace"), 0);
 	mp_tb_destroy(tb);
 	write_scenario("leaky.trace", MP_END_EXIT);
@@ -159,6 +180,46 @@ static void fail_on_leak_sets_the_exit_code(void **state)
 	assert_int_equal(harness_memprof("leaks leaky.trace", &out), 0);
 	free(out);
 	json_decref(harness_memprof_json("leaks --json --fail-on-leak leaky.trace", 1));
+}
+
+/* Whether file `path` holds `text`. */
+static int file_has(const char *path, const char *text)
+{
+	char buf[4096] = "";
+	FILE *file = fopen(path, "r");
+	if (!file)
+		return 0;
+	size_t len = fread(buf, 1, sizeof(buf) - 1, file);
+	buf[len] = '\0';
+	fclose(file);
+	return strstr(buf, text) != NULL;
+}
+
+/* A trace without its end fails the gate even when what is left has no leak, and says
+ * why on stderr; without --fail-on-leak the exit code stays 0. */
+static void fail_on_leak_fails_on_an_incomplete_trace(void **state)
+{
+	struct mp_tb *tb = mp_tb_new();
+	char *out;
+	(void)state;
+	mp_tb_malloc(tb, 1, 2000, 0x1000, 8, 0);
+	mp_tb_free(tb, 1, 2100, 0x1000);
+	assert_int_equal(mp_tb_write(tb, "no-end.trace"), 0);
+	mp_tb_destroy(tb);
+	assert_int_equal(harness_memprof("leaks no-end.trace 2>/dev/null", &out), 0);
+	free(out);
+	assert_int_equal(harness_memprof("leaks --fail-on-leak no-end.trace 2>err.txt", &out), 1);
+	free(out);
+	assert_true(file_has("err.txt", "memprof: leaks: --fail-on-leak fails: trace "
+			     "'no-end.trace' is incomplete (no end record: neither the exit "
+			     "snapshot nor the leak check's summary is in the trace (cut short, or "
+			     "both turned off)), so its leaks cannot all be known\n"));
+	json_t *r = harness_memprof_json("leaks --json --fail-on-leak no-end.trace 2>/dev/null", 1);
+	assert_true(json_is_false(json_object_get(r, "complete")));
+	assert_string_equal(json_string_value(json_object_get(r, "incomplete_reason")),
+			    "no end record: neither the exit snapshot nor the leak check's summary "
+			    "is in the trace (cut short, or both turned off)");
+	json_decref(r);
 }
 
 static void several_traces_give_an_array(void **state)
@@ -276,6 +337,7 @@ int main(void)
 		cmocka_unit_test(report_json_numbers_are_exact),
 		cmocka_unit_test(leaks_json_has_the_documented_shape),
 		cmocka_unit_test(fail_on_leak_sets_the_exit_code),
+		cmocka_unit_test(fail_on_leak_fails_on_an_incomplete_trace),
 		cmocka_unit_test(several_traces_give_an_array),
 		cmocka_unit_test(unfinished_process_is_reported_as_such),
 		cmocka_unit_test(flamegraph_folds_root_first),
