@@ -37,8 +37,8 @@ code=$?
 [ "$code" -eq 7 ] || fail "exit status: got $code, want 7"
 grep -q "^memprof: trace written to $(pwd)/memprof.prog.[0-9]*.trace$" err.txt ||
 	fail "no 'trace written' line"
-grep -q "not freed at exit: 123 bytes in 1 blocks" err.txt || fail "summary: not freed"
-grep -q "11 allocations, 10 frees" err.txt || fail "summary: calls"
+grep -q "^memprof: not freed at the end: 123 bytes in 1 block$" err.txt || fail "summary: not freed"
+grep -q "^memprof: calls: 11 allocations, 10 frees, 0 reallocs, 0 mmaps$" err.txt || fail "summary: calls"
 [ "$(grep -c '^memprof: trace written' err.txt)" -eq 1 ] || fail "one trace expected"
 trace=$(sed -n 's/^memprof: trace written to //p' err.txt)
 [ -f "$trace" ] || fail "trace $trace missing"

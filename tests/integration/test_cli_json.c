@@ -109,14 +109,21 @@ static void report_json_numbers_are_exact(void **state)
 	assert_int_equal(num(r, "peak_heap_bytes"), 700);
 	assert_int_equal(num(r, "peak_heap_blocks"), 2);
 	assert_int_equal(num(r, "peak_time_ns"), 1610);
-	assert_int_equal(num(r, "leaked_bytes"), 500);
-	assert_int_equal(num(r, "leaked_blocks"), 2);
+	/* Not freed: both blocks; leaked: only the one the exit scan found lost. */
+	assert_int_equal(num(r, "unfreed_bytes"), 500);
+	assert_int_equal(num(r, "unfreed_blocks"), 2);
+	assert_int_equal(num(r, "leaked_bytes"), 300);
+	assert_int_equal(num(r, "leaked_blocks"), 1);
+	assert_int_equal(num(r, "suppressed_bytes"), 0);
+	assert_string_equal(json_string_value(json_object_get(r, "leak_check")), "scanned");
 	assert_int_equal(num(r, "temporary_allocations"), 2);
 	assert_int_equal(num(r, "unknown_frees"), 1);
 	assert_int_equal(num(r, "peak_mmap_bytes"), 16384);
 	assert_int_equal(num(r, "mmap_live_bytes"), 12288);
 	assert_int_equal(num(r, "run_time_ns"), 999000);
 	assert_int_equal(num(r, "pid"), 4242);
+	assert_int_equal(num(r, "ppid"), 1);
+	assert_true(json_is_null(json_object_get(r, "continued_in")));
 	assert_int_equal(num(r, "exit_status"), 3);
 	assert_true(json_is_true(json_object_get(r, "complete")));
 	assert_true(json_is_true(json_object_get(r, "exited_normally")));
@@ -126,11 +133,51 @@ static void report_json_numbers_are_exact(void **state)
 	assert_int_equal(num(json_array_get(top, 0), "peak_bytes"), 500);
 	assert_int_equal(num(json_array_get(top, 1), "peak_bytes"), 200);
 	top = json_object_get(r, "top_leaked");
-	assert_int_equal(json_array_size(top), 2);
+	assert_int_equal(json_array_size(top), 1);
 	assert_int_equal(num(json_array_get(top, 0), "leaked_bytes"), 300);
+	assert_int_equal(num(json_array_get(top, 0), "leaked_blocks"), 1);
+	assert_int_equal(num(json_array_get(top, 0), "unfreed_bytes"), 300);
 	assert_int_equal(num(json_array_get(top, 0), "allocated_bytes"), 450);
 	assert_int_equal(num(json_array_get(top, 0), "allocations"), 3);
+	top = json_object_get(r, "top_unfreed");
+	assert_int_equal(json_array_size(top), 2);
+	assert_int_equal(num(json_array_get(top, 1), "unfreed_bytes"), 200);
+	assert_int_equal(num(json_array_get(top, 1), "unfreed_blocks"), 1);
+	assert_int_equal(num(json_array_get(top, 1), "leaked_bytes"), 0);
 	json_decref(r);
+}
+
+/* --top N cuts every list to N call stacks, and 0 lists them all, in JSON as in text. */
+static void top_limits_every_list(void **state)
+{
+	json_t *r;
+	char *out;
+	(void)state;
+	write_scenario("top.trace", MP_END_EXIT);
+	r = harness_memprof_json("report --json --top 1 top.trace", 0);
+	assert_int_equal(json_array_size(json_object_get(r, "top_allocated")), 1);
+	assert_int_equal(json_array_size(json_object_get(r, "top_unfreed")), 1);
+	json_decref(r);
+	r = harness_memprof_json("report --json --top=0 top.trace", 0);
+	assert_int_equal(json_array_size(json_object_get(r, "top_allocated")), 4);
+	json_decref(r);
+	assert_int_equal(harness_memprof("report --top 1 top.trace", &out), 0);
+	assert_non_null(strstr(out, "\nCall stacks by bytes allocated (top 1):\n"
+				    "  1. 500 bytes in 1 allocation, 1 call\n"
+				    "       0x404400\n       0x401000\n"
+				    "  (3 more: --top 0 lists them all)\n"));
+	free(out);
+	assert_int_equal(harness_memprof("flamegraph --top 2 top.trace", &out), 0);
+	assert_string_equal(out, "0x401000;0x404400 500\n0x401000;0x401100 450\n");
+	free(out);
+	r = harness_memprof_json("flamegraph --json --top 1 top.trace", 0);
+	assert_int_equal(json_array_size(json_object_get(r, "stacks")), 1);
+	assert_int_equal(num(r, "total"), 1190); /* of every call stack, listed or not */
+	json_decref(r);
+	assert_int_equal(harness_memprof("leaks --show-reachable --top 1 top.trace", &out), 0);
+	assert_non_null(strstr(out, "\n300 bytes in 1 block definitely lost\n    0x401100\n"
+				    "    0x401000\n\n(1 more: --top 0 lists them all)\n"));
+	free(out);
 }
 
 static void leaks_json_has_the_documented_shape(void **state)
@@ -246,7 +293,10 @@ static void unfinished_process_is_reported_as_such(void **state)
 	assert_string_equal(json_string_value(json_object_get(r, "end_state")), "running");
 	assert_true(json_is_false(json_object_get(r, "exited_normally")));
 	assert_true(json_is_null(json_object_get(r, "exit_status")));
+	/* No leak check ran: every block not freed counts as leaked, and it says so. */
+	assert_int_equal(num(r, "unfreed_bytes"), 500);
 	assert_int_equal(num(r, "leaked_bytes"), 500);
+	assert_string_equal(json_string_value(json_object_get(r, "leak_check")), "none");
 	/* Up to the last event: 3200 - 1000. */
 	assert_int_equal(num(r, "run_time_ns"), 2200);
 	json_decref(r);
@@ -260,7 +310,11 @@ static void flamegraph_folds_root_first(void **state)
 	char *out;
 	(void)state;
 	write_scenario("flame.trace", MP_END_EXIT);
+	/* Leaked: the lost block only; unfreed: the reachable one too. */
 	assert_int_equal(harness_memprof("flamegraph --metric leaked flame.trace", &out), 0);
+	assert_string_equal(out, "0x401000;0x401100 300\n");
+	free(out);
+	assert_int_equal(harness_memprof("flamegraph --metric=unfreed flame.trace", &out), 0);
 	assert_string_equal(out, "0x401000;0x401100 300\n0x401000;0x402200 200\n");
 	free(out);
 	assert_int_equal(harness_memprof("flamegraph --metric peak flame.trace", &out), 0);
@@ -335,6 +389,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(report_json_numbers_are_exact),
+		cmocka_unit_test(top_limits_every_list),
 		cmocka_unit_test(leaks_json_has_the_documented_shape),
 		cmocka_unit_test(fail_on_leak_sets_the_exit_code),
 		cmocka_unit_test(fail_on_leak_fails_on_an_incomplete_trace),
