@@ -190,7 +190,15 @@ json_t *mp_sampling_json(const struct mp_analysis *analysis)
 	return object;
 }
 
-static const char *const json_scan_states[] = { "none", "failed", "scanned" };
+/* "scanned", "failed", or "none": no scan ran, which a sampled trace's summary says with
+ * the status ENOTSUP (its unsampled blocks cannot be scanned): that is not a failure. */
+static const char *json_scan_state(const struct mp_leak_kinds *kinds)
+{
+	static const char *const states[] = { "none", "failed", "scanned" };
+	if (kinds->state == MP_LEAK_SCAN_FAILED && (kinds->flags & MP_LEAK_SCAN_SAMPLED))
+		return "none";
+	return states[kinds->state];
+}
 
 /* "leaked_*": the lost blocks, as `memprof leaks` counts them; "leak_check": what they
  * rest on (without a scan every block not freed counts). */
@@ -200,7 +208,7 @@ static void json_leaked(json_t *object, const struct mp_leak_list *list)
 	json_put(object, "leaked_blocks", json_u64(list->leaked.blocks));
 	json_put(object, "suppressed_bytes", json_u64(list->suppressed.bytes));
 	json_put(object, "suppressed_blocks", json_u64(list->suppressed.blocks));
-	json_put(object, "leak_check", json_string(json_scan_states[list->kinds.state]));
+	json_put(object, "leak_check", json_string(json_scan_state(&list->kinds)));
 }
 
 json_t *mp_report_json(struct mp_analysis *analysis, const struct mp_leak_list *list,
@@ -237,8 +245,7 @@ static void json_leak_summary(json_t *object, const struct mp_leak_list *list)
 	const struct mp_leak_kinds *kinds = &list->kinds;
 	json_t *scan = json_object(), *summary = json_object();
 
-	json_put(scan, "state", json_string(json_scan_states[kinds->state]));
-	/* A sampled trace is not scanned at all: say so rather than quote ENOTSUP. */
+	json_put(scan, "state", json_string(json_scan_state(kinds)));
 	if (kinds->state == MP_LEAK_SCAN_FAILED && (kinds->flags & MP_LEAK_SCAN_SAMPLED))
 		json_put(scan, "reason", json_string("sampled traces are not scanned"));
 	else if (kinds->state == MP_LEAK_SCAN_FAILED)
