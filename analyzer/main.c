@@ -380,9 +380,12 @@ int main(int argc, char **argv)
 		return MP_EXIT_USAGE;
 	}
 	if (mp_option_is_help(command) || strcmp(command, "help") == 0) {
+		/* "memprof help run" prints what "memprof run --help" prints. */
 		if (argc > 2 && mp_usage(stdout, argv[2]) < 0)
 			return mp_option_error(NULL, "unknown command '%s'", argv[2]);
-		return argc > 2 ? 0 : (mp_usage(stdout, NULL), 0);
+		if (argc <= 2)
+			mp_usage(stdout, NULL);
+		return 0;
 	}
 	if (strcmp(command, "--version") == 0 || strcmp(command, "-V") == 0) {
 		mp_version(stdout);

@@ -174,6 +174,10 @@ static void top_limits_every_list(void **state)
 	assert_int_equal(json_array_size(json_object_get(r, "stacks")), 1);
 	assert_int_equal(num(r, "total"), 1190); /* of every call stack, listed or not */
 	json_decref(r);
+	r = harness_memprof_json("leaks --json --show-reachable --top 1 top.trace", 0);
+	assert_int_equal(json_array_size(json_object_get(r, "leaks")), 1);
+	assert_int_equal(num(r, "leaked_bytes"), 300); /* whatever is listed */
+	json_decref(r);
 	assert_int_equal(harness_memprof("leaks --show-reachable --top 1 top.trace", &out), 0);
 	assert_non_null(strstr(out, "\n300 bytes in 1 block definitely lost\n    0x401100\n"
 				    "    0x401000\n\n(1 more: --top 0 lists them all)\n"));
