@@ -54,26 +54,83 @@ static int analysis_loading(struct mp_analysis *analysis)
 	return analysis->warming && !__atomic_load_n(&analysis->debug_loaded, __ATOMIC_ACQUIRE);
 }
 
+/* Visits the checkpoints that come before `event` (NULL: all that are left). A release
+ * happens at its time before, everything else at its time. */
+static int analysis_checkpoints_before(struct mp_analysis *analysis, const struct mp_event *event)
+{
+	const struct mp_analysis_checkpoints *checkpoints = analysis->checkpoints;
+	uint64_t time = !event ? UINT64_MAX : event->time_before_ns ? event->time_before_ns
+								     : event->time_ns;
+	while (analysis->next_checkpoint < checkpoints->count &&
+	       (!event || checkpoints->times[analysis->next_checkpoint] < time)) {
+		int err = checkpoints->visit(checkpoints->context, analysis->next_checkpoint,
+					     &analysis->model);
+		analysis->next_checkpoint++;
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/* How many events ahead of the one being applied the model's lookups are prefetched:
+ * enough for the memory loads of several events to overlap, few enough that the slots
+ * are still in the cache when their event comes. */
+#define ANALYSIS_PREFETCH_AHEAD 8
+
+/* Feeds the model a batch of events, each one's lookups prefetched a few events before.
+ * Returns 0 or the model's error. */
+static int analysis_feed(struct mp_analysis *analysis, const struct mp_event *events,
+			 size_t count)
+{
+	struct mp_heap_model *model = &analysis->model;
+	const struct mp_analysis_checkpoints *checkpoints = analysis->checkpoints;
+	for (size_t i = 0; i < count && i < ANALYSIS_PREFETCH_AHEAD; i++)
+		mp_heap_model_prefetch(model, &events[i]);
+	for (size_t i = 0; i < count; i++) {
+		if (i + ANALYSIS_PREFETCH_AHEAD < count)
+			mp_heap_model_prefetch(model, &events[i + ANALYSIS_PREFETCH_AHEAD]);
+		if (checkpoints) {
+			int err = analysis_checkpoints_before(analysis, &events[i]);
+			if (err)
+				return err;
+		}
+		int err = mp_heap_model_feed(model, &events[i]);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/* Events read on this thread are fed in batches of this many, for the prefetching. */
+#define ANALYSIS_BATCH 64
+
 /* Feeds the model the trace's events read on this thread, all of them or, when
  * `while_loading`, only while the warming thread loads debug information. Returns
  * mp_trace_next's last result: 1 if stopped with events left, 0 at the end, negative for
  * records that do not decode; a model error goes to *model_err. */
 static int analysis_read_events(struct mp_analysis *analysis, int while_loading, int *model_err)
 {
-	struct mp_event event;
-	int ret;
+	struct mp_event batch[ANALYSIS_BATCH];
+	int ret = 1;
 
-	for (uint64_t read = 1;; read++) {
-		if (while_loading && read % ANALYSIS_POLL_EVENTS == 0 && !analysis_loading(analysis))
-			return 1;
-		ret = mp_trace_next(analysis->trace, &event, analysis->stop_reason,
-				    sizeof(analysis->stop_reason));
-		if (ret != 1)
-			return ret;
-		*model_err = mp_heap_model_feed(&analysis->model, &event);
+	for (uint64_t read = 0; ret == 1;) {
+		size_t count = 0;
+		while (count < ANALYSIS_BATCH) {
+			ret = mp_trace_next(analysis->trace, &batch[count], analysis->stop_reason,
+					    sizeof(analysis->stop_reason));
+			if (ret != 1)
+				break;
+			count++;
+		}
+		*model_err = analysis_feed(analysis, batch, count);
 		if (*model_err)
 			return 0;
+		read += count;
+		if (ret == 1 && while_loading && read % ANALYSIS_POLL_EVENTS == 0 &&
+		    !analysis_loading(analysis))
+			return 1;
 	}
+	return ret;
 }
 
 /* The rest of the events read on a second thread (event_pipe.h), which halves the
@@ -86,8 +143,7 @@ static int analysis_piped_events(struct mp_analysis *analysis, int *model_err)
 	const struct mp_event *events;
 	size_t count;
 	while (!*model_err && (count = mp_event_pipe_next(pipe, &events)) > 0)
-		for (size_t i = 0; i < count && !*model_err; i++)
-			*model_err = mp_heap_model_feed(&analysis->model, &events[i]);
+		*model_err = analysis_feed(analysis, events, count);
 	return mp_event_pipe_finish(pipe);
 }
 
@@ -122,6 +178,11 @@ static int analysis_replay(struct mp_analysis *analysis)
 	int ret = analysis_all_events(analysis, &model_err);
 	if (model_err)
 		return model_err;
+	if (analysis->checkpoints) {
+		int err = analysis_checkpoints_before(analysis, NULL);
+		if (err)
+			return err;
+	}
 	int pending = analysis_pending_samples(analysis);
 	if (pending)
 		return pending;
@@ -163,31 +224,91 @@ static const char *const analysis_plumbing[] = {
 	"__clone", "clone3", "__clone3",
 };
 
-/* Whether a symbol table name is one of analysis_plumbing, ignoring a version suffix
- * ("@@GLIBC_2.34") and glibc's prefix for internal aliases ("__GI___clone3"). */
-static int analysis_is_plumbing(const char *name)
+/* The runtime functions among them that call the program's own outermost function: main
+ * (__libc_start_call_main since glibc 2.34, __libc_start_main before) or a thread's start
+ * routine (start_thread). */
+static const char *const analysis_root_callers[] = {
+	"__libc_start_call_main", "__libc_start_main", "__libc_start_main_impl", "start_thread",
+};
+
+/* Whether a symbol table name is one of `names`, ignoring glibc's prefix for internal
+ * aliases ("__GI___clone3"). The symbolizer has already left out version tags. */
+static int analysis_name_in(const char *name, const char *const *names, size_t count)
 {
 	if (!name)
 		return 0;
 	if (strncmp(name, "__GI_", 5) == 0)
 		name += 5;
-	size_t len = strcspn(name, "@");
-	for (size_t i = 0; i < sizeof(analysis_plumbing) / sizeof(analysis_plumbing[0]); i++)
-		if (strlen(analysis_plumbing[i]) == len && strncmp(analysis_plumbing[i], name, len) == 0)
+	for (size_t i = 0; i < count; i++)
+		if (strcmp(names[i], name) == 0)
 			return 1;
 	return 0;
 }
 
+static int analysis_is_plumbing(const char *name)
+{
+	return analysis_name_in(name, analysis_plumbing,
+				sizeof(analysis_plumbing) / sizeof(analysis_plumbing[0]));
+}
+
+static int analysis_is_root_caller(const char *name)
+{
+	return analysis_name_in(name, analysis_root_callers,
+				sizeof(analysis_root_callers) / sizeof(analysis_root_callers[0]));
+}
+
+/* Whether two return addresses of a stack are in the same module (both in one). */
+static int analysis_same_module(struct mp_analysis *analysis, uint32_t generation, uint64_t a,
+				uint64_t b)
+{
+	const struct mp_module *module = mp_trace_module_at(analysis->trace, generation, a - 1);
+	return module && module == mp_trace_module_at(analysis->trace, generation, b - 1);
+}
+
+/* How many frames a stack shows when its root lies in a program without symbols: the
+ * frames inside the innermost root caller (see analysis_root_callers) found among the
+ * outermost run of frames that are plumbing or have no name, which keeps as the root the
+ * unnamed frame that libc called (main, or the thread's start routine); `count` if the
+ * run holds no root caller. In a stripped program (sqlite3, git) main and _start have no
+ * symbol, so leaving out the plumbing from the outside in stops at _start, before
+ * __libc_start_main_impl and __libc_start_call_main. Never cuts the innermost frame. */
+static uint32_t analysis_unnamed_root(struct mp_analysis *analysis, const uint64_t *ips,
+				      uint32_t count, uint32_t generation)
+{
+	uint32_t cut = count;
+	const char *cut_name = NULL;
+	for (uint32_t i = count; i > 1; i--) {
+		const char *name = mp_symbolize_symbol(analysis->symbolizer, generation, ips[i - 1]);
+		if (name && !analysis_is_plumbing(name))
+			break;
+		if (analysis_is_root_caller(name)) {
+			cut = i - 1;
+			cut_name = name;
+		}
+	}
+	/* A libc whose symbol table is stripped (no libc6-dbg) names __libc_start_main from
+	 * .dynsym but not the static __libc_start_call_main it calls (glibc >= 2.34), which
+	 * then shows as an unnamed frame of libc just inside it; main is in another module. */
+	if (cut < count && cut > 1 && strncmp(cut_name, "__libc_start_main", 17) == 0 &&
+	    !mp_symbolize_symbol(analysis->symbolizer, generation, ips[cut - 1]) &&
+	    analysis_same_module(analysis, generation, ips[cut - 1], ips[cut]))
+		cut--;
+	return cut;
+}
+
 /* How many of a stack's raw frames are shown: all of them with full stacks or without a
- * symbolizer, else all but the outermost run of plumbing, keeping at least the innermost
- * (a block allocated by the plumbing itself still shows where). Reads symbol tables only;
- * the answer is kept in shown[]. */
+ * symbolizer, else all but the outermost run of plumbing (or, for a root without symbols,
+ * the frames from its root caller out: analysis_unnamed_root), keeping at least the
+ * innermost (a block allocated by the plumbing itself still shows where). Reads symbol
+ * tables only; the answer is kept in shown[]. */
 static uint32_t analysis_shown(struct mp_analysis *analysis, uint32_t stack_id,
 			       const uint64_t *ips, uint32_t count, uint32_t generation)
 {
 	if (analysis->shown && analysis->shown[stack_id])
 		return analysis->shown[stack_id];
 	uint32_t shown = count;
+	if (!analysis->full_stacks && analysis->symbolizer)
+		shown = analysis_unnamed_root(analysis, ips, count, generation);
 	while (!analysis->full_stacks && analysis->symbolizer && shown > 1 &&
 	       analysis_is_plumbing(mp_symbolize_symbol(analysis->symbolizer, generation,
 							ips[shown - 1])))
@@ -284,40 +405,48 @@ static struct mp_symbolizer *analysis_symbolizer(struct mp_analysis *analysis)
 	return analysis->symbolizer;
 }
 
-int mp_analysis_run(const char *path, struct mp_analysis *analysis, unsigned flags, char *err,
-		    size_t err_len)
+int mp_analysis_open(const char *path, struct mp_analysis *analysis, unsigned flags, char *err,
+		     size_t err_len)
 {
-	const struct mp_file_header *header;
-	int ret;
-
 	memset(analysis, 0, sizeof(*analysis));
 	analysis->path = path;
 	analysis->complete = 1;
 	analysis->full_stacks = (flags & MP_ANALYSIS_FULL_STACKS) != 0;
-	ret = mp_trace_open(path, &analysis->trace, err, err_len);
+	int ret = mp_trace_open(path, &analysis->trace, err, err_len);
 	if (ret < 0) {
 		analysis->trace = NULL;
 		return ret;
 	}
-	header = mp_trace_header(analysis->trace);
+	const struct mp_file_header *header = mp_trace_header(analysis->trace);
 	if (flags & MP_ANALYSIS_SYMBOLS)
 		analysis_start_symbolizer(analysis);
 	ret = mp_heap_model_init(&analysis->model, mp_trace_stack_count(analysis->trace),
 				 header->page_size);
-	if (!ret) {
-		mp_heap_model_set_sampling(&analysis->model, header->sample_bytes);
-		ret = analysis_replay(analysis);
-	}
 	if (ret) {
 		snprintf(err, err_len, "%s", strerror(-ret));
 		mp_analysis_destroy(analysis);
+		return ret;
+	}
+	mp_heap_model_set_sampling(&analysis->model, header->sample_bytes);
+	return 0;
+}
+
+int mp_analysis_replay(struct mp_analysis *analysis,
+		       const struct mp_analysis_checkpoints *checkpoints, char *err,
+		       size_t err_len)
+{
+	analysis->checkpoints = checkpoints;
+	analysis->next_checkpoint = 0;
+	int ret = analysis_replay(analysis);
+	analysis->checkpoints = NULL;
+	if (ret) {
+		snprintf(err, err_len, "%s", strerror(-ret));
 		return ret;
 	}
 	mp_heap_model_finish(&analysis->model);
 	ret = mp_sampled_peak_apply(&analysis->model, analysis->trace);
 	if (ret < 0) {
 		snprintf(err, err_len, "%s", strerror(-ret));
-		mp_analysis_destroy(analysis);
 		return ret;
 	}
 	mp_trace_stats(analysis->trace, &analysis->stats);
@@ -326,6 +455,18 @@ int mp_analysis_run(const char *path, struct mp_analysis *analysis, unsigned fla
 						       sizeof(analysis->stop_reason));
 	analysis_times(analysis);
 	return 0;
+}
+
+int mp_analysis_run(const char *path, struct mp_analysis *analysis, unsigned flags, char *err,
+		    size_t err_len)
+{
+	int ret = mp_analysis_open(path, analysis, flags, err, err_len);
+	if (ret == 0) {
+		ret = mp_analysis_replay(analysis, NULL, err, err_len);
+		if (ret)
+			mp_analysis_destroy(analysis);
+	}
+	return ret;
 }
 
 void mp_analysis_destroy(struct mp_analysis *analysis)

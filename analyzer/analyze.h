@@ -35,6 +35,8 @@ struct mp_analysis {
 	int full_stacks;                  /* 1: the runtime's root frames are shown too */
 	uint32_t *shown;                  /* per stack id: raw frames shown, 0 if not yet known;
 					     NULL without memory (then worked out each time) */
+	const struct mp_analysis_checkpoints *checkpoints; /* during mp_analysis_replay */
+	size_t next_checkpoint;
 };
 
 enum mp_analysis_flags {
@@ -45,6 +47,29 @@ enum mp_analysis_flags {
 	 * stacks, which mp_analysis_frames leaves out otherwise. */
 	MP_ANALYSIS_FULL_STACKS = 2,
 };
+
+/* Moments of the replay at which a caller looks at the model (memory snapshots): visit is
+ * called once per time, in order, with the model as it stood just before the first event
+ * at or after that time (releases count at their time before), and after the last event
+ * for times beyond it. A nonzero return stops the replay with that code. */
+struct mp_analysis_checkpoints {
+	const uint64_t *times;  /* ascending, CLOCK_MONOTONIC ns */
+	size_t count;
+	int (*visit)(void *context, size_t index, const struct mp_heap_model *model);
+	void *context;
+};
+
+/* mp_analysis_run in two steps, for a caller that reads the trace (its snapshots) before
+ * the replay: mp_analysis_open opens `path` and starts the symbolizer (flags), leaving
+ * the model empty; mp_analysis_replay replays every event, visiting `checkpoints` (may be
+ * NULL) on the way, and finishes the model. Both return 0 or a negative code with one
+ * line in err; after a failure only mp_analysis_destroy may follow (the open one leaves
+ * *analysis empty). */
+int mp_analysis_open(const char *path, struct mp_analysis *analysis, unsigned flags, char *err,
+		     size_t err_len);
+int mp_analysis_replay(struct mp_analysis *analysis,
+		       const struct mp_analysis_checkpoints *checkpoints, char *err,
+		       size_t err_len);
 
 /* Opens `path`, replays every event and finishes the model. Returns 0 with *analysis
  * ready (possibly incomplete, see ->complete), or a negative code with one line in err
@@ -64,6 +89,8 @@ void mp_analysis_destroy(struct mp_analysis *analysis);
  * outermost frames are left out while the symbol table names them as the runtime's own
  * plumbing below main (_start, __libc_start_main, __libc_start_call_main) or below a
  * thread's start routine (start_thread, clone, clone3), but never the innermost frame.
+ * In a program without symbols (main and _start unnamed), the stack is cut at the libc
+ * function that called its unnamed root (__libc_start_call_main, start_thread).
  * Only what is printed changes: stack ids, and so every grouping by stack, stay the same. */
 int mp_analysis_frames(struct mp_analysis *analysis, uint32_t stack_id, struct mp_frame *frames,
 		       int max);

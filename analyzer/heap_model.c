@@ -12,7 +12,7 @@ int mp_heap_model_init(struct mp_heap_model *model, uint32_t stack_count, uint32
 {
 	memset(model, 0, sizeof(*model));
 	mp_mappings_init(&model->mappings, page_size);
-	if (mp_live_blocks_init(&model->blocks) ||
+	if (mp_live_blocks_init(&model->blocks) || mp_thread_latest_init(&model->latest) ||
 	    mp_stack_stats_init(&model->stacks, stack_count)) {
 		mp_heap_model_destroy(model);
 		return -ENOMEM;
@@ -25,9 +25,10 @@ void mp_heap_model_destroy(struct mp_heap_model *model)
 	mp_live_blocks_destroy(&model->blocks);
 	mp_stack_stats_destroy(&model->stacks);
 	mp_mappings_destroy(&model->mappings);
-	free(model->last_alloc_seq);
-	model->last_alloc_seq = NULL;
-	model->thread_capacity = 0;
+	mp_thread_latest_destroy(&model->latest);
+	free(model->brks);
+	model->brks = NULL;
+	model->brk_count = model->brk_cap = 0;
 }
 
 void mp_heap_model_set_sampling(struct mp_heap_model *model, uint64_t sample_bytes)
@@ -47,25 +48,6 @@ static uint64_t block_bytes(const struct mp_heap_model *model, uint64_t size)
 					  : size;
 }
 
-/* The per-thread slot for temporaries; NULL on -ENOMEM. Serials are small and dense. */
-static uint64_t *heap_model_thread(struct mp_heap_model *model, uint32_t serial)
-{
-	if (serial >= model->thread_capacity) {
-		uint32_t capacity = model->thread_capacity ? model->thread_capacity : 64;
-		uint64_t *seqs;
-		while (capacity <= serial)
-			capacity *= 2;
-		seqs = realloc(model->last_alloc_seq, capacity * sizeof(*seqs));
-		if (!seqs)
-			return NULL;
-		memset(seqs + model->thread_capacity, 0,
-		       (capacity - model->thread_capacity) * sizeof(*seqs));
-		model->last_alloc_seq = seqs;
-		model->thread_capacity = capacity;
-	}
-	return &model->last_alloc_seq[serial];
-}
-
 /* Counts `calls` calls (more than 1 for a sampled allocation) made from stack_id. */
 static int heap_model_count_call(struct mp_heap_model *model, uint32_t stack_id, uint64_t calls)
 {
@@ -78,10 +60,9 @@ static int heap_model_count_call(struct mp_heap_model *model, uint32_t stack_id,
 }
 
 /* Takes the block at addr out of the live set, charging its stack; returns 1 if it was
- * live, 0 if not, -ENOMEM. `thread` is the releasing thread's slot, NULL if the release
- * is not a call by the program (a stale block dropped). *blocks receives how many blocks
- * it stood for (1, or more in a sampled trace). */
-static int heap_model_release(struct mp_heap_model *model, uint64_t addr, uint64_t *thread,
+ * live, 0 if not, -ENOMEM. `releaser` is the releasing thread's serial. *blocks receives
+ * how many blocks it stood for (1, or more in a sampled trace). */
+static int heap_model_release(struct mp_heap_model *model, uint64_t addr, uint32_t releaser,
 			      uint64_t *blocks)
 {
 	struct mp_live_block block;
@@ -99,7 +80,8 @@ static int heap_model_release(struct mp_heap_model *model, uint64_t addr, uint64
 	agg->live_blocks -= count;
 	model->totals.live_bytes -= bytes;
 	model->totals.live_blocks -= count;
-	if (thread && *thread == block.alloc_seq) {
+	/* Temporary: the releasing thread's latest allocation is this very block. */
+	if (mp_thread_latest_released(&model->latest, addr) == (uint64_t)releaser + 1) {
 		model->totals.temporary_allocations += count;
 		agg->temporary += count;
 	}
@@ -111,13 +93,8 @@ static int heap_model_release(struct mp_heap_model *model, uint64_t addr, uint64
 static int heap_model_free(struct mp_heap_model *model, const struct mp_event *event,
 			   uint64_t addr, uint64_t *blocks)
 {
-	uint64_t *thread = heap_model_thread(model, event->thread_serial);
-	int found;
-
 	*blocks = 0;
-	if (!thread)
-		return -ENOMEM;
-	found = heap_model_release(model, addr, thread, blocks);
+	int found = heap_model_release(model, addr, event->thread_serial, blocks);
 	if (found == 0)
 		model->totals.unknown_frees++;
 	return found < 0 ? found : 0;
@@ -150,27 +127,23 @@ static int heap_model_drop_stale(struct mp_heap_model *model, const struct mp_li
 	model->totals.live_bytes -= bytes;
 	model->totals.live_blocks -= count;
 	model->totals.replaced_blocks++;
+	mp_thread_latest_released(&model->latest, stale->addr);
 	return 0;
 }
 
 static int heap_model_alloc(struct mp_heap_model *model, const struct mp_event *event)
 {
-	uint64_t *thread = heap_model_thread(model, event->thread_serial);
-	struct mp_stack_agg *agg = mp_stack_stats_at(&model->stacks, event->stack_id);
-	struct mp_live_block *block;
-	int existed;
+	struct mp_live_block block = {
+		.addr = event->addr, .size = event->size, .stack_id = event->stack_id,
+	}, stale;
 
-	if (!thread || !agg)
+	if (!mp_stack_stats_at(&model->stacks, event->stack_id))
 		return -ENOMEM;
-	block = mp_live_blocks_upsert(&model->blocks, event->addr, &existed);
-	if (!block || (existed && heap_model_drop_stale(model, block)))
+	int existed = mp_live_blocks_put(&model->blocks, &block, &stale);
+	if (existed < 0 || (existed && heap_model_drop_stale(model, &stale)))
 		return -ENOMEM;
-	/* drop_stale may have grown the stack array: look the aggregate up again. */
-	agg = &model->stacks.aggs[event->stack_id];
-	*block = (struct mp_live_block){
-		.addr = event->addr, .size = event->size, .alloc_seq = ++model->alloc_seq,
-		.stack_id = event->stack_id, .thread_serial = event->thread_serial,
-	};
+	/* drop_stale may have grown the stack array: look the aggregate up now. */
+	struct mp_stack_agg *agg = &model->stacks.aggs[event->stack_id];
 	uint64_t count = block_count(model, event->size), bytes = block_bytes(model, event->size);
 	mp_stack_stats_touch(&model->stacks, agg);
 	agg->allocations += count;
@@ -181,8 +154,7 @@ static int heap_model_alloc(struct mp_heap_model *model, const struct mp_event *
 	model->totals.live_bytes += bytes;
 	model->totals.live_blocks += count;
 	model->totals.samples++;
-	*thread = block->alloc_seq;
-	return 0;
+	return mp_thread_latest_allocated(&model->latest, event->thread_serial, event->addr);
 }
 
 static int heap_model_realloc(struct mp_heap_model *model, const struct mp_event *event)
@@ -260,9 +232,36 @@ static int heap_model_mremap(struct mp_heap_model *model, const struct mp_event 
 	return err;
 }
 
+/* The program's brk moved from old to new: growth is a region of the calling stack,
+ * shrinking takes back from the top. 0 or -ENOMEM. */
+static int heap_model_brk_regions(struct mp_heap_model *model, const struct mp_event *event)
+{
+	uint64_t old_break = event->old_addr, new_break = event->addr;
+	if (new_break > old_break) {
+		if (model->brk_count == model->brk_cap) {
+			size_t cap = model->brk_cap ? model->brk_cap * 2 : 16;
+			void *grown = realloc(model->brks, cap * sizeof(*model->brks));
+			if (!grown)
+				return -ENOMEM;
+			model->brks = grown;
+			model->brk_cap = cap;
+		}
+		model->brks[model->brk_count++] = (struct mp_brk_region){
+			old_break, new_break, event->stack_id };
+		return 0;
+	}
+	while (model->brk_count && model->brks[model->brk_count - 1].start >= new_break)
+		model->brk_count--;
+	if (model->brk_count && model->brks[model->brk_count - 1].end > new_break)
+		model->brks[model->brk_count - 1].end = new_break;
+	return 0;
+}
+
 static int heap_model_brk(struct mp_heap_model *model, const struct mp_event *event)
 {
 	struct mp_heap_totals *totals = &model->totals;
+	if (heap_model_brk_regions(model, event))
+		return -ENOMEM;
 
 	totals->brks++;
 	if (totals->brk_start == 0)

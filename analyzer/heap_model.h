@@ -37,6 +37,7 @@
 #include "memprof/sample_weight.h"
 #include "mappings.h"
 #include "stack_stats.h"
+#include "thread_latest.h"
 #include "trace_read.h"
 
 struct mp_heap_totals {
@@ -70,14 +71,20 @@ struct mp_heap_totals {
 				     ended (killed) before writing their allocations */
 };
 
+/* A region the program's brk grew by, charged to the stack that grew it. */
+struct mp_brk_region {
+	uint64_t start, end;
+	uint32_t stack_id;
+};
+
 struct mp_heap_model {
 	struct mp_heap_totals totals;
 	struct mp_live_blocks blocks;
 	struct mp_stack_stats stacks;
 	struct mp_mappings mappings;
-	uint64_t *last_alloc_seq; /* per thread serial: alloc_seq of its latest allocation */
-	uint32_t thread_capacity;
-	uint64_t alloc_seq;
+	struct mp_thread_latest latest; /* for temporaries */
+	struct mp_brk_region *brks;     /* the brk's growth now, sorted, disjoint */
+	size_t brk_count, brk_cap;
 };
 
 /* Initializes an empty model expecting stack ids up to stack_count (more are accepted)
@@ -95,6 +102,18 @@ void mp_heap_model_set_sampling(struct mp_heap_model *model, uint64_t sample_byt
  * -ENOMEM. */
 struct mp_freed_samples;
 int mp_heap_model_add_freed(struct mp_heap_model *model, const struct mp_freed_samples *freed);
+
+/* Brings what `event` will touch into the cache (a hint, no effect on the model): the
+ * replay calls it a few events ahead of mp_heap_model_feed, so that the lookups of the
+ * live blocks, which land at random in a table of hundreds of megabytes, overlap. Always
+ * inline, like mp_live_blocks_prefetch. */
+static inline __attribute__((always_inline)) void mp_heap_model_prefetch(
+	const struct mp_heap_model *model, const struct mp_event *event)
+{
+	mp_live_blocks_prefetch(&model->blocks, event->addr);
+	if (event->old_addr)
+		mp_live_blocks_prefetch(&model->blocks, event->old_addr);
+}
 
 /* Applies one event. Returns 0, or -ENOMEM (the event may then be partly applied; the
  * caller should stop). Events with an unknown tag are ignored. */

@@ -109,13 +109,14 @@ int mp_leaks_compute(struct mp_analysis *analysis, const struct mp_suppressions 
 		return -ENOMEM;
 	}
 	if (list->kinds.state == MP_LEAK_SCAN_DONE) {
-		for (size_t i = 0; blocks->slots && i <= blocks->mask && rc == 0; i++) {
-			const struct mp_live_block *block = &blocks->slots[i];
-			if (!block->addr)
+		size_t span = mp_live_blocks_span(blocks);
+		for (size_t i = 0; i < span && rc == 0; i++) {
+			struct mp_live_block block;
+			if (!mp_live_blocks_at(blocks, i, &block))
 				continue;
-			uint32_t id = block->stack_id < stack_count ? block->stack_id : 0;
+			uint32_t id = block.stack_id < stack_count ? block.stack_id : 0;
 			rc = leaks_add(list, &stacks[id], &cap, id,
-				       mp_leak_kinds_lookup(&list->kinds, block->addr), block->size);
+				       mp_leak_kinds_lookup(&list->kinds, block.addr), block.size);
 		}
 	} else {
 		/* No kinds: one entry per stack with the model's own figures (which a sampled

@@ -7,6 +7,7 @@
 
 #include "report.h"
 #include "text_format.h"
+#include "text_stack.h"
 
 const char *mp_leaks_meaning(const struct mp_leak_list *list)
 {
@@ -164,8 +165,8 @@ void mp_leaks_text(FILE *out, struct mp_analysis *analysis, const struct mp_leak
 		fprintf(out, "\n%s in %s %s\n", mp_fmt_bytes(bytes, sizeof(bytes), entry->bytes),
 			mp_fmt_counted(blocks, sizeof(blocks), entry->blocks, "block", "blocks"),
 			leaks_kind_words(entry->kind));
-		mp_report_text_stack(out, analysis, entry->stack_id, "    ", opts->long_names);
+		mp_text_stack_print(out, analysis, entry->stack_id, "    ", opts->long_names);
 	}
 	if (opts->top && listed > shown)
-		fprintf(out, "\n%s\n", mp_report_text_more(more, sizeof(more), shown, listed));
+		fprintf(out, "\n%s\n", mp_fmt_more(more, sizeof(more), shown, listed));
 }

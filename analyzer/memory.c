@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "memory.h"
+#include "module_paths.h"
 
 const char *mp_memory_reason_name(uint32_t reason)
 {
@@ -100,85 +101,38 @@ static int memory_push(struct memory_items *list, uint64_t start, uint64_t end, 
 	return 0;
 }
 
-/* The program's brk moved from old to new: growth is a region of the calling stack,
- * shrinking takes back from the top. */
-static int memory_brk(struct memory_items *brks, const struct mp_event *event)
-{
-	uint64_t old_break = event->old_addr, new_break = event->addr;
-	if (new_break > old_break)
-		return memory_push(brks, old_break, new_break, event->stack_id);
-	while (brks->count && brks->items[brks->count - 1].start >= new_break)
-		brks->count--;
-	if (brks->count && brks->items[brks->count - 1].end > new_break)
-		brks->items[brks->count - 1].end = new_break;
-	return 0;
-}
-
 static int memory_cmp_item(const void *left, const void *right)
 {
 	const struct mp_residency_item *a = left, *b = right;
 	return a->start < b->start ? -1 : a->start > b->start;
 }
 
-struct memory_modules {
-	const char **paths;
-	size_t count;
-};
-
 static int memory_is_module(const char *path, void *context)
 {
-	const struct memory_modules *modules = context;
-	for (size_t i = 0; i < modules->count; i++)
-		if (strcmp(modules->paths[i], path) == 0)
-			return 1;
-	return 0;
-}
-
-/* Every path of every module map of the trace. */
-static int memory_collect_modules(const struct mp_trace *trace, struct memory_modules *modules)
-{
-	uint32_t max_generation = 0, generation;
-	for (uint32_t id = 1; id <= mp_trace_stack_count(trace); id++)
-		if (mp_trace_stack(trace, id, NULL, &generation) && generation > max_generation)
-			max_generation = generation;
-	size_t cap = 0;
-	for (uint32_t gen = 0; gen <= max_generation; gen++) {
-		size_t count;
-		const struct mp_module *map = mp_trace_modules(trace, gen, &count);
-		for (size_t i = 0; map && i < count; i++) {
-			if (memory_is_module(map[i].path, modules))
-				continue;
-			if (modules->count == cap) {
-				cap = cap ? cap * 2 : 64;
-				void *grown = realloc(modules->paths, cap * sizeof(*modules->paths));
-				if (!grown)
-					return -ENOMEM;
-				modules->paths = grown;
-			}
-			modules->paths[modules->count++] = map[i].path;
-		}
-	}
-	return 0;
+	return mp_module_paths_has(context, path);
 }
 
 /* The chosen snapshot against the model's state now. */
-static int memory_join(struct mp_memory_report *report, const struct mp_heap_model *model,
-		       const struct memory_items *brks)
+static int memory_join(struct mp_memory_report *report, const struct mp_heap_model *model)
 {
-	struct memory_items blocks = { 0 }, mmaps = { 0 };
-	struct memory_modules modules = { 0 };
+	struct memory_items blocks = { 0 }, mmaps = { 0 }, brks = { 0 };
+	struct mp_module_paths *modules = NULL;
 	const struct mp_live_blocks *live = &model->blocks;
 	int rc = 0;
-	for (size_t i = 0; rc == 0 && live->slots && i <= live->mask; i++)
-		if (live->slots[i].addr)
-			rc = memory_push(&blocks, live->slots[i].addr,
-					 live->slots[i].addr + live->slots[i].size,
-					 live->slots[i].stack_id);
+	size_t span = mp_live_blocks_span(live);
+	for (size_t i = 0; rc == 0 && i < span; i++) {
+		struct mp_live_block block;
+		if (mp_live_blocks_at(live, i, &block))
+			rc = memory_push(&blocks, block.addr, block.addr + block.size, block.stack_id);
+	}
 	for (size_t i = 0; rc == 0 && i < model->mappings.count; i++)
 		rc = memory_push(&mmaps, model->mappings.items[i].start,
 				 model->mappings.items[i].end, model->mappings.items[i].stack_id);
-	if (rc == 0)
-		rc = memory_collect_modules(report->analysis.trace, &modules);
+	for (size_t i = 0; rc == 0 && i < model->brk_count; i++)
+		rc = memory_push(&brks, model->brks[i].start, model->brks[i].end,
+				 model->brks[i].stack_id);
+	if (rc == 0 && !(modules = mp_module_paths_new(report->analysis.trace)))
+		rc = -ENOMEM;
 	if (rc == 0) {
 		if (blocks.count)
 			qsort(blocks.items, blocks.count, sizeof(*blocks.items), memory_cmp_item);
@@ -186,21 +140,24 @@ static int memory_join(struct mp_memory_report *report, const struct mp_heap_mod
 			.snapshot = mp_memory_snapshot(report),
 			.blocks = blocks.items, .block_count = blocks.count,
 			.mmaps = mmaps.items, .mmap_count = mmaps.count,
-			.brks = brks->items, .brk_count = brks->count,
-			.is_module = memory_is_module, .is_module_context = &modules,
+			.brks = brks.items, .brk_count = brks.count,
+			.is_module = memory_is_module, .is_module_context = modules,
 			.sample_bytes = model->totals.sample_bytes,
 		};
 		rc = mp_memory_compute(&input, &report->result);
 	}
 	free(blocks.items);
 	free(mmaps.items);
-	free(modules.paths);
+	free(brks.items);
+	mp_module_paths_free(modules);
 	return rc;
 }
 
-static int memory_visit(struct mp_memory_report *report, size_t index,
-			const struct mp_heap_model *model, const struct memory_items *brks)
+/* A checkpoint of the replay (analyze.h): the snapshot `index` against the model as it
+ * stood at the snapshot's time. */
+static int memory_visit(void *context, size_t index, const struct mp_heap_model *model)
 {
+	struct mp_memory_report *report = context;
 	const struct mp_snapshot *snapshot = &report->snapshots.items[index];
 	uint64_t start = mp_trace_header(report->analysis.trace)->start_monotonic_ns;
 	report->timeline[index] = (struct mp_memory_point){
@@ -213,42 +170,28 @@ static int memory_visit(struct mp_memory_report *report, size_t index,
 		.heap_live_blocks = model->totals.live_blocks,
 		.cost_ns = snapshot->cost_ns,
 	};
-	return index == report->selected ? memory_join(report, model, brks) : 0;
+	return index == report->selected ? memory_join(report, model) : 0;
 }
 
-/* Releases (free, munmap, a moving realloc) happen at their time before. */
-static uint64_t memory_event_time(const struct mp_event *event)
+/* One replay of the trace, in which each snapshot is visited at its time: the report's
+ * figures and the join come from the same pass (the replay is most of the cost). */
+static int memory_replay(struct mp_memory_report *report, char *err, size_t err_len)
 {
-	return event->time_before_ns ? event->time_before_ns : event->time_ns;
-}
-
-static int memory_replay(struct mp_memory_report *report)
-{
-	struct mp_trace *trace = report->analysis.trace;
-	struct mp_heap_model model;
-	struct memory_items brks = { 0 };
-	struct mp_event event;
-	char err[256];
-	size_t next = 0, count = report->snapshots.count;
-	int rc = mp_heap_model_init(&model, mp_trace_stack_count(trace),
-				    mp_trace_header(trace)->page_size);
-	if (rc)
-		return rc;
-	mp_heap_model_set_sampling(&model, mp_trace_header(trace)->sample_bytes);
-	mp_trace_rewind(trace);
-	while (rc == 0 && mp_trace_next(trace, &event, err, sizeof(err)) == 1) {
-		uint64_t time = memory_event_time(&event);
-		while (rc == 0 && next < count && report->snapshots.items[next].time_ns < time)
-			rc = memory_visit(report, next++, &model, &brks);
-		if (rc == 0)
-			rc = mp_heap_model_feed(&model, &event);
-		if (rc == 0 && event.tag == MP_REC_BRK)
-			rc = memory_brk(&brks, &event);
+	size_t count = report->snapshots.count;
+	uint64_t *times = calloc(count, sizeof(*times));
+	report->timeline = calloc(count, sizeof(*report->timeline));
+	if (!times || !report->timeline) {
+		free(times);
+		snprintf(err, err_len, "out of memory");
+		return -ENOMEM;
 	}
-	while (rc == 0 && next < count)
-		rc = memory_visit(report, next++, &model, &brks);
-	mp_heap_model_destroy(&model);
-	free(brks.items);
+	for (size_t i = 0; i < count; i++)
+		times[i] = report->snapshots.items[i].time_ns;
+	struct mp_analysis_checkpoints checkpoints = {
+		.times = times, .count = count, .visit = memory_visit, .context = report,
+	};
+	int rc = mp_analysis_replay(&report->analysis, &checkpoints, err, err_len);
+	free(times);
 	return rc;
 }
 
@@ -256,23 +199,21 @@ int mp_memory_report_run(const char *path, enum mp_memory_pick pick, size_t inde
 			 struct mp_memory_report *report, char *err, size_t err_len)
 {
 	memset(report, 0, sizeof(*report));
-	int rc = mp_analysis_run(path, &report->analysis, MP_ANALYSIS_SYMBOLS, err, err_len);
+	int rc = mp_analysis_open(path, &report->analysis, MP_ANALYSIS_SYMBOLS, err, err_len);
 	if (rc < 0)
 		return rc;
 	rc = mp_snapshots_load(&report->snapshots, report->analysis.trace, &report->bad_records);
-	if (rc == 0 && report->snapshots.count == 0) {
+	if (rc == -ENOMEM) {
+		snprintf(err, err_len, "out of memory");
+	} else if (rc == 0 && report->snapshots.count == 0) {
 		snprintf(err, err_len, "the trace holds no memory snapshot (taken at exit unless "
 				       "MEMPROF_SNAPSHOT_EXIT=0; the process may have been killed)");
 		rc = -ENOENT;
 	} else if (rc == 0) {
 		rc = memory_pick(report, pick, index, err, err_len);
 	}
-	if (rc == 0) {
-		report->timeline = calloc(report->snapshots.count, sizeof(*report->timeline));
-		rc = report->timeline ? memory_replay(report) : -ENOMEM;
-		if (rc == -ENOMEM)
-			snprintf(err, err_len, "out of memory");
-	}
+	if (rc == 0)
+		rc = memory_replay(report, err, err_len);
 	if (rc < 0)
 		mp_memory_report_destroy(report);
 	return rc;

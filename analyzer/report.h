@@ -41,14 +41,6 @@ void mp_report_text(FILE *out, struct mp_analysis *analysis, const struct mp_lea
 void mp_report_text_warnings(FILE *out, const struct mp_analysis *analysis);
 /* The same without the note that the trace is sampled: incomplete, dropped events. */
 void mp_report_text_problems(FILE *out, const struct mp_analysis *analysis);
-/* A call stack, one frame per line, innermost first, each line starting with `indent`:
- * "function at file:line in module", " (inlined)" for an inlined call; names shortened
- * (short_names.h) unless long_names. */
-void mp_report_text_stack(FILE *out, struct mp_analysis *analysis, uint32_t stack_id,
-			  const char *indent, int long_names);
-/* "(12 more: --top 0 lists them all)" after a list cut at `shown` of `total`, else "". */
-const char *mp_report_text_more(char *buf, size_t len, size_t shown, size_t total);
-
 /* leaks_text.c. The `memprof leaks` text: what leaked, the summary per kind, then every
  * (call stack, kind) of `list` whose kind is in opts->shown and that no rule suppressed,
  * largest first, at most opts->top of them. */

@@ -41,6 +41,7 @@ static json_t *json_frame(const struct mp_frame *frame)
 	json_put(object, "line", frame->line ? json_integer(frame->line) : json_null());
 	json_put(object, "module", json_str_or_null(frame->module));
 	json_put(object, "address", json_string(address));
+	json_put(object, "inlined", json_boolean(frame->inlined));
 	return object;
 }
 

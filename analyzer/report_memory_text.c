@@ -10,6 +10,8 @@
 #include <string.h>
 
 #include "report_memory.h"
+#include "text_format.h"
+#include "text_stack.h"
 
 const char *mp_memory_bytes(char *buf, size_t len, uint64_t value)
 {
@@ -53,14 +55,17 @@ static void memory_stack_label(struct mp_memory_report *report, uint32_t stack_i
 		snprintf(out, len, "%s", name);
 }
 
-static int verdict_shares(const struct mp_memory_result *r, char *line, size_t len)
+/* The first sentence: RSS and VIRT as the snapshot's smaps sum them, at that moment (the
+ * Process line's peaks come from other counters, see text_context), and their shares. */
+static int verdict_shares(const struct mp_memory_result *r, const char *reason, char *line,
+			  size_t len)
 {
 	char rss[32], virt[32];
 	const struct mp_memory_kind_totals *kinds = r->kinds;
 	uint64_t file = kinds[MP_MEMK_FILE].rss - kinds[MP_MEMK_FILE].memprof_rss;
-	int at = snprintf(line, len, "RSS %s of VIRT %s: %u%% of RSS is heap (malloc's memory)",
-			  mp_memory_bytes(rss, sizeof(rss), r->rss),
-			  mp_memory_bytes(virt, sizeof(virt), r->virt),
+	int at = snprintf(line, len, "RSS %s of VIRT %s at the %s snapshot: %u%% of RSS is heap "
+			  "(malloc's memory)", mp_memory_bytes(rss, sizeof(rss), r->rss),
+			  mp_memory_bytes(virt, sizeof(virt), r->virt), reason,
 			  memory_percent(r->heap_rss, r->rss));
 	at += snprintf(line + at, len - (size_t)at, ", %u%% file-backed (code, data, page cache)",
 		       memory_percent(file, r->rss));
@@ -84,7 +89,8 @@ int mp_memory_verdict(struct mp_memory_report *report, char lines[][512], int ma
 	char a[32], b[32], c[32], label[400];
 	int count = 0;
 	if (count < max)
-		count += verdict_shares(r, lines[count], 512);
+		count += verdict_shares(r, mp_memory_reason_name(mp_memory_snapshot(report)->reason),
+					lines[count], 512);
 	if (!r->has_residency && count < max)
 		snprintf(lines[count++], 512, "The snapshot has no page states, so resident "
 					      "bytes per stack are unknown.");
@@ -119,6 +125,10 @@ int mp_memory_verdict(struct mp_memory_report *report, char lines[][512], int ma
 	return count;
 }
 
+/* The process context. VmHWM can be below the verdict's RSS of the same snapshot: the
+ * library reads /proc/self/status before it walks smaps (which takes a while, and
+ * touches its own buffers), and the kernel's RSS counter behind VmHWM may trail the page
+ * tables that smaps sums by a few pages. So the line says where its peaks come from. */
 static void text_context(FILE *out, const struct mp_snapshot *snapshot)
 {
 	static const char *const overcommit[] = { "heuristic", "always", "never" };
@@ -127,8 +137,11 @@ static void text_context(FILE *out, const struct mp_snapshot *snapshot)
 	uint64_t value, other;
 	if (mp_snapshot_context(snapshot, MP_SNAPK_VM_HWM, &value) &&
 	    mp_snapshot_context(snapshot, MP_SNAPK_VM_PEAK, &other))
-		fprintf(out, "Process:      peak RSS (VmHWM) %s, peak VIRT (VmPeak) %s\n",
-			mp_memory_bytes(a, sizeof(a), value), mp_memory_bytes(b, sizeof(b), other));
+		fprintf(out, "Process:      peak RSS (VmHWM) %s, peak VIRT (VmPeak) %s: high-water "
+			"marks up to the %s snapshot,\n              from the kernel's counters read "
+			"just before smaps (whose sum, the RSS above, can exceed them)\n",
+			mp_memory_bytes(a, sizeof(a), value), mp_memory_bytes(b, sizeof(b), other),
+			mp_memory_reason_name(snapshot->reason));
 	if (mp_snapshot_context(snapshot, MP_SNAPK_OOM_SCORE, &value) &&
 	    mp_snapshot_context(snapshot, MP_SNAPK_OOM_SCORE_ADJ, &other))
 		fprintf(out, "OOM killer:   oom_score %" PRIu64 ", oom_score_adj %" PRId64 "\n", value,
@@ -198,7 +211,7 @@ static void text_stacks(FILE *out, struct mp_memory_report *report,
 	size_t shown = opts->top && opts->top < r->stack_count ? opts->top : r->stack_count;
 	fprintf(out, "\nCall stacks by gap (committed - resident), %zu of %zu%s%s\n", shown,
 		r->stack_count, shown < r->stack_count ? " " : "",
-		mp_report_text_more(more, sizeof(more), shown, r->stack_count));
+		mp_fmt_more(more, sizeof(more), shown, r->stack_count));
 	for (size_t i = 0; i < shown; i++) {
 		const struct mp_memory_stack *row = &r->stacks[i];
 		fprintf(out, "\n%s committed, %s resident, %s swapped, gap %s; %" PRIu64 " %s by %s\n",
@@ -209,7 +222,7 @@ static void text_stacks(FILE *out, struct mp_memory_report *report,
 			row->source == MP_SOURCE_MALLOC ? (row->blocks == 1 ? "block" : "blocks")
 							: (row->blocks == 1 ? "region" : "regions"),
 			mp_memory_source_name(row->source));
-		mp_report_text_stack(out, &report->analysis, row->stack_id, "    ", opts->long_names);
+		mp_text_stack_print(out, &report->analysis, row->stack_id, "    ", opts->long_names);
 	}
 }
 

@@ -11,8 +11,8 @@
 #include <string.h>
 
 #include "report.h"
-#include "short_names.h"
 #include "text_format.h"
+#include "text_stack.h"
 #include "trace_family.h"
 
 static double text_seconds(uint64_t ns)
@@ -179,42 +179,6 @@ static void text_notes(FILE *out, const struct mp_heap_totals *t)
 				       "munmap/mremap calls"));
 }
 
-void mp_report_text_stack(FILE *out, struct mp_analysis *analysis, uint32_t stack_id,
-			  const char *indent, int long_names)
-{
-	/* Static: 56 KiB is too much for the stack, and printing is single-threaded. */
-	static struct mp_frame frames[MP_ANALYSIS_MAX_FRAMES];
-	int count = mp_analysis_frames(analysis, stack_id, frames, MP_ANALYSIS_MAX_FRAMES);
-	char buf[128], short_name[1024];
-
-	if (count == 0)
-		fprintf(out, "%s[no stack recorded]\n", indent);
-	for (int i = 0; i < count; i++) {
-		const struct mp_frame *f = &frames[i];
-		const char *label = mp_frame_label(f, buf, sizeof(buf));
-		if (!long_names && f->function)
-			label = mp_short_name(label, short_name, sizeof(short_name));
-		fprintf(out, "%s%s", indent, label);
-		if (f->file)
-			fprintf(out, " at %s:%" PRIu32, f->file, f->line);
-		if (f->module && f->function)
-			fprintf(out, " in %s", f->module);
-		fprintf(out, "%s\n", f->inlined ? " (inlined)" : "");
-	}
-}
-
-const char *mp_report_text_more(char *buf, size_t len, size_t shown, size_t total)
-{
-	char count[MP_FMT_LEN];
-
-	if (shown >= total)
-		snprintf(buf, len, "%s", "");
-	else
-		snprintf(buf, len, "(%s more: --top 0 lists them all)",
-			 mp_fmt_count(count, sizeof(count), total - shown));
-	return buf;
-}
-
 static void text_top_entry(FILE *out, const struct mp_stack_agg *agg, enum mp_stack_metric metric)
 {
 	char a[MP_FMT_LEN], b[MP_FMT_LEN], c[MP_FMT_LEN];
@@ -260,10 +224,10 @@ static void text_top(FILE *out, struct mp_analysis *analysis, const struct mp_re
 	for (size_t i = 0; i < shown; i++) {
 		fprintf(out, "%3zu. ", i + 1);
 		text_top_entry(out, &stacks->aggs[ids[i]], metric);
-		mp_report_text_stack(out, analysis, ids[i], "       ", opts->long_names);
+		mp_text_stack_print(out, analysis, ids[i], "       ", opts->long_names);
 	}
 	if (shown < ranked)
-		fprintf(out, "  %s\n", mp_report_text_more(more, sizeof(more), shown, ranked));
+		fprintf(out, "  %s\n", mp_fmt_more(more, sizeof(more), shown, ranked));
 	free(ids);
 }
 

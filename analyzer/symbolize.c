@@ -275,6 +275,23 @@ static struct sym_session *sym_session_for(struct mp_symbolizer *sym, uint32_t g
 	return session;
 }
 
+/* The symbol table's name for `pc` in `module`, demangled and without the version tag
+ * that versioned objects' tables carry ("__libc_start_main@@GLIBC_2.34",
+ * "_IO_file_xsputn@GLIBC_2.2.5"): the tag names a version node of the object, not the
+ * function. NULL if no symbol covers pc or on ENOMEM. */
+static const char *sym_symtab_name(struct mp_symbolizer *sym, Dwfl_Module *module,
+				   Dwarf_Addr pc)
+{
+	const char *name = dwfl_module_addrname(module, pc);
+	size_t len = name ? strcspn(name, "@") : 0;
+	if (!name || name[len] == '\0' || len == 0)
+		return sym_name(sym, name);
+	char *plain = strndup(name, len);
+	const char *result = plain ? sym_name(sym, plain) : NULL;
+	free(plain);
+	return result;
+}
+
 /* The name of a subprogram or inlined_subroutine DIE, preferring the linkage name (which
  * demangles to the qualified C++ name) and following abstract origins. */
 static const char *sym_die_name(struct mp_symbolizer *sym, Dwarf_Die *die)
@@ -306,8 +323,40 @@ static void sym_call_site(struct mp_symbolizer *sym, Dwarf_Die *cu, Dwarf_Die *i
 		*line = (uint32_t)number;
 }
 
-/* Fills frames[] for `pc` in `module` from DWARF scopes and the line table; returns the
- * count (0 if the module gave nothing). frames[*].module etc. are set by the caller. */
+/* The DIEs that enclose `pc` in the concrete tree, innermost first and ending at the
+ * CU: lexical blocks, every inlined_subroutine down to the innermost, the subprogram that
+ * holds them. dwarf_getscopes alone will not do: past the innermost inlined instance it
+ * continues with the scopes of that instance's abstract definition (the CU, for a
+ * function defined at file level), so the callers it was inlined into are lost. So its
+ * innermost scope is looked up again in its parent chain (dwarf_getscopes_die), as
+ * eu-addr2line -i does; should that fail, dwarf_getscopes' answer is all there is.
+ * Returns the count (0 if none, *chain NULL); the caller frees *chain. */
+static int sym_scope_chain(Dwarf_Die *cu, Dwarf_Addr pc, Dwarf_Die **chain)
+{
+	Dwarf_Die *scopes = NULL, *parents = NULL;
+	int count = dwarf_getscopes(cu, pc, &scopes);
+	*chain = NULL;
+	if (count <= 0) {
+		free(scopes);
+		return 0;
+	}
+	int parent_count = dwarf_getscopes_die(&scopes[0], &parents);
+	if (parent_count <= 0) {
+		free(parents);
+		*chain = scopes;
+		return count;
+	}
+	free(scopes);
+	*chain = parents;
+	return parent_count;
+}
+
+/* Fills frames[] (SYM_MAX_INLINE slots) for `pc` in `module`: one frame per inlined call,
+ * innermost first, then the function they were inlined into. The innermost frame gets the
+ * line table's file and line for pc; each outer one the call site (DW_AT_call_file,
+ * DW_AT_call_line) of the inlined instance just inside it. Without DWARF for pc, one frame
+ * named from the symbol table. Returns the count (0 if the module gave nothing);
+ * frames[*].module and the rest are set by the caller. */
 static int sym_resolve(struct mp_symbolizer *sym, Dwfl_Module *module, Dwarf_Addr pc,
 		       struct mp_frame *frames)
 {
@@ -318,27 +367,28 @@ static int sym_resolve(struct mp_symbolizer *sym, Dwfl_Module *module, Dwarf_Add
 		file = sym_intern(sym, dwfl_lineinfo(src, NULL, &line, NULL, NULL, NULL));
 	Dwarf_Addr bias = 0;
 	Dwarf_Die *cu = dwfl_module_addrdie(module, pc, &bias);
-	Dwarf_Die *scopes = NULL;
-	int scope_count = cu ? dwarf_getscopes(cu, pc - bias, &scopes) : 0;
+	Dwarf_Die *chain = NULL;
+	int chain_count = cu ? sym_scope_chain(cu, pc - bias, &chain) : 0;
 	uint32_t frame_line = line > 0 ? (uint32_t)line : 0;
 	int have_outer = 0;
-	for (int i = 0; i < scope_count && count < SYM_MAX_INLINE && !have_outer; i++) {
-		int tag = dwarf_tag(&scopes[i]);
-		if (tag != DW_TAG_inlined_subroutine && tag != DW_TAG_subprogram)
+	for (int i = 0; i < chain_count && count < SYM_MAX_INLINE && !have_outer; i++) {
+		int tag = dwarf_tag(&chain[i]);
+		if (tag != DW_TAG_inlined_subroutine && tag != DW_TAG_subprogram &&
+		    tag != DW_TAG_entry_point)
 			continue;
-		have_outer = tag == DW_TAG_subprogram;
-		frames[count++] = (struct mp_frame){ .function = sym_die_name(sym, &scopes[i]),
+		have_outer = tag != DW_TAG_inlined_subroutine;
+		frames[count++] = (struct mp_frame){ .function = sym_die_name(sym, &chain[i]),
 						     .file = file, .line = frame_line,
 						     .inlined = !have_outer };
 		/* The caller of an inlined body is shown at the call site. */
 		if (!have_outer)
-			sym_call_site(sym, cu, &scopes[i], &file, &frame_line);
+			sym_call_site(sym, cu, &chain[i], &file, &frame_line);
 	}
-	free(scopes);
+	free(chain);
 	if (!have_outer && count < SYM_MAX_INLINE) /* no DWARF function: the symbol table */
 		frames[count++] = (struct mp_frame){ .file = file, .line = frame_line };
 	if (!frames[count - 1].function)
-		frames[count - 1].function = sym_name(sym, dwfl_module_addrname(module, pc));
+		frames[count - 1].function = sym_symtab_name(sym, module, pc);
 	if (count == 1 && !frames[0].function && !frames[0].file)
 		return 0;
 	return count;
@@ -484,7 +534,7 @@ static const char *sym_symbol_lookup(struct mp_symbolizer *sym, uint32_t generat
 	/* dwfl_module_addrname reads .symtab (the object's, else its debug file's, else
 	 * .dynsym); in the symbol table Dwfl, opening the debug file inflates nothing. */
 	Dwfl_Module *module = place.module ? sym_symtab_module(&place) : NULL;
-	return module ? sym_name(sym, dwfl_module_addrname(module, pc)) : NULL;
+	return module ? sym_symtab_name(sym, module, pc) : NULL;
 }
 
 const char *mp_symbolize_symbol(struct mp_symbolizer *sym, uint32_t generation, uint64_t ip)

@@ -2,7 +2,8 @@
  *
  * Works from the module map stored in the trace (path, load bias, build-id) with elfutils'
  * libdwfl, so it needs the binaries (or their separate debug files) on this machine, not the
- * process. Inlined calls come back as their own frames. Missing or stripped debug info
+ * process. Inlined calls come back as their own frames, every level of them, each at its
+ * call site. Missing or stripped debug info
  * degrades to "module+0xoffset"; nothing here aborts on bad input.
  */
 #ifndef MEMPROF_SYMBOLIZE_H
@@ -43,8 +44,9 @@ void mp_symbolizer_warm(struct mp_symbolizer *symbolizer, uint32_t generation, u
  * `generation` (looked up at ip - 1), as mp_frame.function spells names; NULL if the
  * address is in no usable module or no symbol covers it. Reads the ELF symbol table only
  * (the object's .symtab, else its separate debug file's, else .dynsym), never DWARF, so
- * it stays cheap for objects whose debug information is large. glibc's symbol table may
- * give a versioned name ("__libc_start_main@@GLIBC_2.34") or an alias of the DWARF one. */
+ * it stays cheap for objects whose debug information is large. A version tag is left out
+ * ("__libc_start_main", not "__libc_start_main@@GLIBC_2.34"); the name may be an alias of
+ * the DWARF one. */
 const char *mp_symbolize_symbol(struct mp_symbolizer *symbolizer, uint32_t generation,
 				uint64_t ip);
 

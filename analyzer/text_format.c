@@ -66,3 +66,15 @@ const char *mp_fmt_bytes(char *buf, size_t len, uint64_t bytes)
 		snprintf(buf, len, "%s (%s)", counted, mp_fmt_units(units, sizeof(units), bytes));
 	return buf;
 }
+
+const char *mp_fmt_more(char *buf, size_t len, size_t shown, size_t total)
+{
+	char count[MP_FMT_LEN];
+
+	if (shown >= total)
+		snprintf(buf, len, "%s", "");
+	else
+		snprintf(buf, len, "(%s more: --top 0 lists them all)",
+			 mp_fmt_count(count, sizeof(count), total - shown));
+	return buf;
+}

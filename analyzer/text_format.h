@@ -25,5 +25,8 @@ const char *mp_fmt_counted(char *buf, size_t len, uint64_t value, const char *on
 const char *mp_fmt_bytes(char *buf, size_t len, uint64_t bytes);
 /* The rounded unit alone: "100 B", "1.2 KiB", "19.1 MiB" (for tables and summaries). */
 const char *mp_fmt_units(char *buf, size_t len, uint64_t bytes);
+/* After a list cut at `shown` of `total` entries: "(12 more: --top 0 lists them all)";
+ * "" when nothing was left out. */
+const char *mp_fmt_more(char *buf, size_t len, size_t shown, size_t total);
 
 #endif

@@ -178,6 +178,7 @@ static int read_apply_chunk(struct mp_trace *trace, struct mp_trace_chunk *chunk
 }
 
 struct read_scan_job {
+	const struct mp_trace *trace;
 	const struct mp_trace_chunk *chunks;
 	struct read_scan *scans;
 	size_t from, to;
@@ -186,8 +187,13 @@ struct read_scan_job {
 static void *read_scan_range(void *arg)
 {
 	struct read_scan_job *job = arg;
-	for (size_t i = job->from; i < job->to; i++)
-		read_scan_chunk(&job->chunks[i], &job->scans[i]);
+	for (size_t i = job->from; i < job->to; i++) {
+		const struct mp_trace_chunk *chunk = &job->chunks[i];
+		read_scan_chunk(chunk, &job->scans[i]);
+		/* Its extended records are read again when applied, and fault back in. */
+		mp_trace_release(job->trace, chunk->records - sizeof(struct mp_chunk_header),
+				 chunk->end);
+	}
 	return NULL;
 }
 
@@ -209,8 +215,8 @@ int mp_trace_index(struct mp_trace *trace)
 		if (bytes * 2 >= total)
 			half = i + 1;
 	}
-	struct read_scan_job first = { trace->chunks, scans, 0, half };
-	struct read_scan_job second = { trace->chunks, scans, half, count };
+	struct read_scan_job first = { trace, trace->chunks, scans, 0, half };
+	struct read_scan_job second = { trace, trace->chunks, scans, half, count };
 	pthread_t helper;
 	int threaded = total >= READ_PARALLEL_BYTES && half < count &&
 		       pthread_create(&helper, NULL, read_scan_range, &second) == 0;

@@ -46,9 +46,12 @@ static int read_stream_fill(struct mp_trace_stream *stream)
 {
 	for (;;) {
 		if (stream->at >= stream->end) {
-			if (stream->chunk + 1 >= stream->chunks_end)
+			const struct mp_trace_chunk *done = stream->chunk;
+			mp_trace_release(stream->trace, done->records - sizeof(struct mp_chunk_header),
+					 done->end);
+			if (done + 1 >= stream->chunks_end)
 				return 0;
-			read_enter_chunk(stream, stream->chunk + 1);
+			read_enter_chunk(stream, done + 1);
 			continue;
 		}
 		unsigned tag = *stream->at++;
@@ -147,8 +150,10 @@ int mp_trace_merge_build(struct mp_trace *trace)
 	if (!trace->streams || !trace->heap)
 		return -ENOMEM;
 	for (size_t i = 0; i < trace->chunk_count; i++) {
-		if (i == 0 || trace->chunks[i].serial != trace->chunks[i - 1].serial)
+		if (i == 0 || trace->chunks[i].serial != trace->chunks[i - 1].serial) {
+			trace->streams[trace->stream_count].trace = trace;
 			trace->streams[trace->stream_count++].first_chunk = &trace->chunks[i];
+		}
 		trace->streams[trace->stream_count - 1].chunks_end = &trace->chunks[i + 1];
 	}
 	read_count_gaps(trace);

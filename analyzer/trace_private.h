@@ -6,6 +6,9 @@
 #ifndef MEMPROF_TRACE_PRIVATE_H
 #define MEMPROF_TRACE_PRIVATE_H
 
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include "freed_samples.h"
 #include "memprof/trace_decode.h"
 #include "trace_read.h"
@@ -27,12 +30,15 @@ struct mp_trace_stream {
 	const uint8_t *at, *end;
 	struct mp_decode_state state;
 	const struct mp_trace_chunk *chunk, *first_chunk, *chunks_end;
+	const struct mp_trace *trace;
 };
 
 struct mp_trace {
 	const uint8_t *data;
 	size_t size;
 	int mapped;
+	int window;  /* 1: a mapped file too big to keep resident: chunks are released from
+			memory once read (mp_trace_release) */
 	struct mp_file_header header;
 	char *exe, *cmdline;
 	size_t cmdline_len;
@@ -51,6 +57,22 @@ struct mp_trace {
 	const struct mp_sampled_set_entry *sampled_set;
 	uint64_t sampled_set_capacity, sampled_set_generation;
 };
+
+/* Drops the pages of [from, to) from this process's memory once the reader is done with
+ * them, in a trace read through a window: they stay in the kernel's page cache and come
+ * back on a later read (the pointers into the mapping stay valid), but the resident size
+ * stays bounded by what is being read, whatever the trace's length. */
+static inline void mp_trace_release(const struct mp_trace *trace, const uint8_t *from,
+				    const uint8_t *to)
+{
+	if (!trace->window)
+		return;
+	uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+	uintptr_t start = ((uintptr_t)from + page - 1) & ~(page - 1);
+	uintptr_t end = (uintptr_t)to & ~(page - 1);
+	if (end > start)
+		madvise((void *)start, end - start, MADV_DONTNEED);
+}
 
 /* trace_index.c. Steps over every record of the walked chunks: loads the STACK and MODULE
  * records into the tables, remembers the other extended records, counts events, and cuts

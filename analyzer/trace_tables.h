@@ -1,4 +1,4 @@
-/* trace_tables.h: the reader's stack and module tables (internal to trace_read.c).
+/* trace_tables.h: the reader's stack and module tables (internal to the reader's files).
  *
  * Stacks: every STACK record is interned by content (generation + frames) so that raw ids
  * recorded several times map to one canonical id; a raw-id hash answers the per-event

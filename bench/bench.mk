@@ -8,6 +8,7 @@ $(BUILD)/bench/%: bench/%.c
 bench: all $(BUILD)/bench/alloc_bench $(BUILD)/bench/runner $(BUILD)/bench/bare_shim.so
 	@BUILD=$(BUILD) bench/run.sh
 	@BUILD=$(BUILD) RUNS=$${OVERHEAD_RUNS:-15} bench/overhead.sh
+	@BUILD=$(BUILD) RUNS=$${SCALE_RUNS:-3} bench/scale.sh
 
 # Sampled estimates against the truth, and the size of a long sampled trace.
 bench-sampling: all $(BUILD)/bench/alloc_bench $(BUILD)/bench/runner $(BUILD)/tests/progs/sample_mix
@@ -30,3 +31,10 @@ bench-leakscan: all $(BUILD)/bench/leak_scan_bench $(BUILD)/memprof
 	@BUILD=$(BUILD) bench/leak_scan.sh
 
 .PHONY: bench-leakscan
+
+# The analyzer on a big heap (a Python dict) and on a trace of a billion events
+# (bench/scale.sh; about 7 GB of disk while it runs).
+bench-scale: all $(BUILD)/bench/alloc_bench $(BUILD)/bench/runner
+	@BUILD=$(BUILD) EVENTS=$${EVENTS:-1000000000} bench/scale.sh
+
+.PHONY: bench-scale

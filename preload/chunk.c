@@ -1,7 +1,7 @@
 /* chunk.c: per-thread chunks of the trace file, and the list of threads that hold one.
  *
  * A thread writes only into its own chunk; the common path is a bounds check in
- * mp_chunk_reserve (internal.h) and one release store in mp_chunk_commit. This file is the
+ * mp_chunk_reserve (writer.h) and one release store in mp_chunk_commit. This file is the
  * slow path: the first chunk of a thread, a full chunk, a thread that ends, and fork.
  * Chunks grow from 16 KiB to 1 MiB per thread, so a short-lived thread costs little file
  * and a busy one starts a new chunk rarely.
@@ -11,12 +11,11 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "writer.h"
 
 #define FIRST_CHUNK_BYTES (16u * 1024u)
 #define MAX_CHUNK_BYTES (1024u * 1024u)
 
-__thread struct mp_thread mp_self_thread __attribute__((tls_model("initial-exec")));
 
 /* Every chunk currently mapped, so a fork child can unmap what it inherited. Kept apart
  * from the threads' TLS: a thread's TLS disappears with it, and a thread may still record
@@ -59,13 +58,13 @@ static uint32_t take_entry(void)
 	}
 	if (entry_count == entry_capacity) {
 		uint32_t capacity = entry_capacity ? entry_capacity * 2 : 256;
-		struct chunk_entry *grown = mp_map_anon(capacity * sizeof(*grown));
+		struct chunk_entry *grown = mp_sys_map_anon(capacity * sizeof(*grown));
 		if (!grown)
 			return 0;
 		for (uint32_t i = 0; i < entry_count; i++)
 			grown[i] = entries[i];
 		if (entries)
-			mp_unmap(entries, entry_capacity * sizeof(*entries));
+			mp_sys_unmap(entries, entry_capacity * sizeof(*entries));
 		entries = grown;
 		entry_capacity = capacity;
 	}
@@ -91,7 +90,7 @@ static void track_chunk(struct mp_thread *thread, uint8_t *chunk, uint8_t *old)
 		}
 	}
 	if (old)
-		mp_unmap(old, chunk_capacity(old));
+		mp_sys_unmap(old, chunk_capacity(old));
 	pthread_mutex_unlock(&live_lock);
 }
 
@@ -109,7 +108,7 @@ static uint32_t next_capacity(const struct mp_thread *thread, size_t need)
 
 uint8_t *mp_chunk_reserve_slow(struct mp_thread *thread, size_t need)
 {
-	if (__atomic_load_n(&mp_state, __ATOMIC_ACQUIRE) != MP_STATE_READY)
+	if (!mp_state_is_ready())
 		return NULL;
 	uint8_t *old = thread->chunk;
 	if (!thread->serial)
@@ -122,7 +121,7 @@ uint8_t *mp_chunk_reserve_slow(struct mp_thread *thread, size_t need)
 	};
 	uint8_t *chunk = mp_trace_file_new_chunk(next_capacity(thread, need), &fields);
 	if (!chunk) {
-		mp_disable("cannot extend the trace file; recording stopped");
+		mp_state_disable("cannot extend the trace file; recording stopped");
 		return NULL;
 	}
 	track_chunk(thread, chunk, old);
@@ -153,7 +152,7 @@ void mp_chunk_after_fork_child(struct mp_thread *self)
 	/* Only this thread survives the fork; every chunk mapped is the parent's file. */
 	for (uint32_t i = 0; i < entry_count; i++) {
 		if (entries[i].chunk)
-			mp_unmap(entries[i].chunk, chunk_capacity(entries[i].chunk));
+			mp_sys_unmap(entries[i].chunk, chunk_capacity(entries[i].chunk));
 	}
 	entry_count = 0;
 	free_head = 0;

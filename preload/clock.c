@@ -12,7 +12,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "internal.h"
+#include "base.h"
 
 /* 50 us: every traced process pays it at start; against clock_gettime's ~20 ns the rate
  * comes out within about 1e-3, so times drift from CLOCK_MONOTONIC by at most a second
@@ -40,7 +40,7 @@ static inline uint64_t read_ticks(void)
 static int kernel_uses_tsc(void)
 {
 	char source[32] = { 0 };
-	long got = mp_read_file("/sys/devices/system/clocksource/clocksource0/current_clocksource",
+	long got = mp_sys_read_file("/sys/devices/system/clocksource/clocksource0/current_clocksource",
 				source, sizeof(source) - 1);
 	return got >= 3 && strncmp(source, "tsc\n", 4) == 0;
 }
@@ -63,7 +63,7 @@ void mp_clock_init(void)
 			 ((end_ns - start_ns) << 32) / (end_ticks - start_ticks), __ATOMIC_RELEASE);
 }
 
-uint64_t mp_now_ns(void)
+uint64_t mp_clock_now_ns(void)
 {
 	uint64_t rate = __atomic_load_n(&ns_per_tick_q32, __ATOMIC_ACQUIRE);
 	if (MP_UNLIKELY(!rate))
@@ -78,7 +78,7 @@ void mp_clock_init(void)
 {
 }
 
-uint64_t mp_now_ns(void)
+uint64_t mp_clock_now_ns(void)
 {
 	return monotonic_ns();
 }

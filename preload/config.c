@@ -17,19 +17,21 @@
  *   MEMPROF_SNAPSHOT_EXIT=0 no snapshot at exit (default: one)
  *   MEMPROF_SNAPSHOT_PEAK=0 no snapshot when the heap reaches a new peak (default: taken,
  *                       at most one per 10% of growth and per 100 ms; never when sampling)
- * Read at exit, where they are used (leak_scan.c, leak_live.c):
- *   MEMPROF_LEAK_CHECK=0    no classification of unfreed blocks by reachability
- *   MEMPROF_LEAK_CHECK_MAX_MB=N  the most the scan's address table may take (default 1024)
+ *   MEMPROF_LEAK_CHECK=0    no classification of unfreed blocks by reachability at exit
+ *   MEMPROF_LEAK_CHECK_MAX_MB=N  the most the exit scan's address table may take (default
+ *                       1024)
+ * Every option is parsed here and nowhere else; the other files read mp_config.
  */
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "base.h"
 
 #define DEFAULT_MAX_FRAMES 64u
 #define DEFAULT_OUTPUT "memprof.%e.%p.trace"
 #define DEFAULT_SAMPLE_WINDOW_MS 1000u
+#define DEFAULT_LEAK_CHECK_MAX_MB 1024u
 
 struct mp_config mp_config;
 
@@ -114,37 +116,55 @@ static void config_snapshots(void)
 {
 	char value[64];
 	mp_config.snapshot_ms = 0;
-	if (mp_env_get("MEMPROF_SNAPSHOT_MS", value, sizeof(value)))
+	if (mp_sys_env_get("MEMPROF_SNAPSHOT_MS", value, sizeof(value)))
 		mp_config.snapshot_ms = (uint32_t)parse_number(value, 1u << 31);
 	mp_config.snapshot_signal = 0;
-	if (mp_env_get("MEMPROF_SNAPSHOT_SIGNAL", value, sizeof(value)))
+	if (mp_sys_env_get("MEMPROF_SNAPSHOT_SIGNAL", value, sizeof(value)))
 		mp_config.snapshot_signal = parse_signal(value);
-	mp_config.snapshot_exit = !(mp_env_get("MEMPROF_SNAPSHOT_EXIT", value, sizeof(value)) &&
+	mp_config.snapshot_exit = !(mp_sys_env_get("MEMPROF_SNAPSHOT_EXIT", value, sizeof(value)) &&
 				    strcmp(value, "0") == 0);
-	mp_config.snapshot_peak = !(mp_env_get("MEMPROF_SNAPSHOT_PEAK", value, sizeof(value)) &&
+	mp_config.snapshot_peak = !(mp_sys_env_get("MEMPROF_SNAPSHOT_PEAK", value, sizeof(value)) &&
 				    strcmp(value, "0") == 0);
+}
+
+/* MEMPROF_LEAK_CHECK_MAX_MB: the exit scan runs inside the program as it exits, and must
+ * not be what pushes it past its memory limit. Digits up to the first other character;
+ * empty means the default. */
+static void config_leak_check(void)
+{
+	char value[24];
+	mp_config.leak_check = !(mp_sys_env_get("MEMPROF_LEAK_CHECK", value, sizeof(value)) &&
+				 strcmp(value, "0") == 0);
+	uint64_t mib = DEFAULT_LEAK_CHECK_MAX_MB;
+	if (mp_sys_env_get("MEMPROF_LEAK_CHECK_MAX_MB", value, sizeof(value)) && value[0]) {
+		mib = 0;
+		for (const char *at = value; *at >= '0' && *at <= '9' && mib < (1ull << 40); at++)
+			mib = mib * 10 + (uint64_t)(*at - '0');
+	}
+	mp_config.leak_check_max_bytes = mib << 20;
 }
 
 void mp_config_load(void)
 {
 	char value[64];
 
-	mp_config.quiet = mp_env_get("MEMPROF_QUIET", value, sizeof(value)) && value[0] &&
+	mp_config.quiet = mp_sys_env_get("MEMPROF_QUIET", value, sizeof(value)) && value[0] &&
 			  strcmp(value, "0") != 0;
 	mp_config.max_frames = DEFAULT_MAX_FRAMES;
 	mp_config.sample_bytes = 0;
-	if (mp_env_get("MEMPROF_SAMPLE_BYTES", value, sizeof(value)))
+	if (mp_sys_env_get("MEMPROF_SAMPLE_BYTES", value, sizeof(value)))
 		mp_config.sample_bytes = parse_bytes(value);
 	mp_config.sample_window_ms = DEFAULT_SAMPLE_WINDOW_MS;
-	if (mp_env_get("MEMPROF_SAMPLE_WINDOW_MS", value, sizeof(value)))
+	if (mp_sys_env_get("MEMPROF_SAMPLE_WINDOW_MS", value, sizeof(value)))
 		mp_config.sample_window_ms = (uint32_t)parse_number(value, 3600001u);
-	if (mp_env_get("MEMPROF_SAMPLE_SEED", value, sizeof(value)))
-		mp_sampling_seed(parse_number(value, UINT64_MAX));
-	mp_sampling_configure();
-	if (mp_env_get("MEMPROF_MAX_FRAMES", value, sizeof(value)))
+	mp_config.sample_seed = 0;
+	if (mp_sys_env_get("MEMPROF_SAMPLE_SEED", value, sizeof(value)))
+		mp_config.sample_seed = parse_number(value, UINT64_MAX);
+	if (mp_sys_env_get("MEMPROF_MAX_FRAMES", value, sizeof(value)))
 		mp_config.max_frames = parse_frames(value);
 	config_snapshots();
-	if (!mp_env_get("MEMPROF_OUTPUT", mp_config.output_pattern,
+	config_leak_check();
+	if (!mp_sys_env_get("MEMPROF_OUTPUT", mp_config.output_pattern,
 			sizeof(mp_config.output_pattern)) ||
 	    !mp_config.output_pattern[0])
 		strcpy(mp_config.output_pattern, DEFAULT_OUTPUT);

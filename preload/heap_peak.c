@@ -14,7 +14,8 @@
  */
 #include <pthread.h>
 
-#include "internal.h"
+#include "heap_peak.h"
+#include "snapshot.h"
 
 #define PEAK_CHECK_BYTES (1u << 20)
 #define PEAK_MIN_GROWTH (1u << 20)
@@ -25,9 +26,9 @@ struct heap_slot {
 	_Alignas(64) int64_t bytes;
 };
 
-size_t (*mp_usable_size)(void *block);
+size_t (*mp_heap_peak_usable_size)(void *block);
 
-static struct heap_slot *slots;     /* SLOTS_MAX of them, from mp_map_anon, by serial */
+static struct heap_slot *slots;     /* SLOTS_MAX of them, from mp_sys_map_anon, by serial */
 static struct heap_slot overflow;   /* threads beyond SLOTS_MAX share it, atomically */
 static pthread_mutex_t check_lock = PTHREAD_MUTEX_INITIALIZER;
 static int64_t last_peak_bytes;
@@ -49,7 +50,7 @@ static void heap_check(struct mp_thread *thread)
 	if (pthread_mutex_trylock(&check_lock) != 0)
 		return; /* another thread is checking, or snapshotting, right now */
 	int64_t total = heap_total();
-	uint64_t now = mp_now_ns();
+	uint64_t now = mp_clock_now_ns();
 	if (total > last_peak_bytes + last_peak_bytes / 10 &&
 	    total >= last_peak_bytes + (int64_t)PEAK_MIN_GROWTH &&
 	    now - last_peak_ns >= PEAK_MIN_GAP_NS) {
@@ -60,12 +61,12 @@ static void heap_check(struct mp_thread *thread)
 	pthread_mutex_unlock(&check_lock);
 }
 
-size_t mp_heap_usable(void *block)
+size_t mp_heap_peak_usable(void *block)
 {
-	return slots && mp_usable_size && block ? mp_usable_size(block) : 0;
+	return slots && mp_heap_peak_usable_size && block ? mp_heap_peak_usable_size(block) : 0;
 }
 
-void mp_heap_note(struct mp_thread *thread, int64_t bytes)
+void mp_heap_peak_note(struct mp_thread *thread, int64_t bytes)
 {
 	if (!slots || !bytes)
 		return;
@@ -84,7 +85,7 @@ void mp_heap_peak_init(void)
 {
 	if (mp_config.sample_bytes || !mp_config.snapshot_peak || slots)
 		return;
-	slots = mp_map_anon(SLOTS_MAX * sizeof(*slots));
+	slots = mp_sys_map_anon(SLOTS_MAX * sizeof(*slots));
 }
 
 void mp_heap_peak_after_fork_child(void)
@@ -92,8 +93,8 @@ void mp_heap_peak_after_fork_child(void)
 	/* The child's trace starts with no block in it: so does its estimate. Fresh pages,
 	 * rather than a memset that would touch every slot. */
 	if (slots) {
-		mp_unmap(slots, SLOTS_MAX * sizeof(*slots));
-		slots = mp_map_anon(SLOTS_MAX * sizeof(*slots));
+		mp_sys_unmap(slots, SLOTS_MAX * sizeof(*slots));
+		slots = mp_sys_map_anon(SLOTS_MAX * sizeof(*slots));
 	}
 	overflow.bytes = 0;
 	last_peak_bytes = 0;

@@ -97,7 +97,7 @@ static void resolve(void)
 	*(void **)&real.execv = next("execv");
 	*(void **)&real.execvp = next("execvp");
 	*(void **)&real.execvpe = next("execvpe");
-	*(void **)&mp_usable_size = next("malloc_usable_size");
+	*(void **)&mp_heap_peak_usable_size = next("malloc_usable_size");
 	/* malloc last: it is the flag that everything above is ready. */
 	void *found = next("malloc");
 	__atomic_store_n((void **)&real.malloc, found, __ATOMIC_RELEASE);
@@ -121,7 +121,7 @@ static __attribute__((noinline)) void *malloc_slow(size_t size)
 {
 	if (!have_real())
 		return boot_alloc(size);
-	return mp_alloc_passed_done(MP_REC_MALLOC, real.malloc(size), size);
+	return mp_record_alloc_passed_done(MP_REC_MALLOC, real.malloc(size), size);
 }
 
 /* The countdown absorbs an allocation only once this thread has been through
@@ -129,7 +129,7 @@ static __attribute__((noinline)) void *malloc_slow(size_t size)
  * that they are. */
 EXPORT void *malloc(size_t size)
 {
-	if (MP_LIKELY(mp_sample_pass(size)))
+	if (MP_LIKELY(mp_sampling_not_due(size)))
 		return real.malloc(size);
 	return malloc_slow(size);
 }
@@ -141,7 +141,7 @@ static __attribute__((noinline)) void free_recording(void *ptr, const void *call
 	void (*real_free)(void *) = __atomic_load_n(&real.free, __ATOMIC_ACQUIRE);
 	if (!real_free)
 		return; /* freeing garbage (or NULL) before the first allocation */
-	if (ptr && mp_free_wanted(ptr, caller))
+	if (ptr && mp_record_free_wanted(ptr, caller))
 		mp_record_free(ptr);
 	real_free(ptr);
 }
@@ -153,8 +153,8 @@ EXPORT void free(void *ptr)
 	if (MP_UNLIKELY(in_boot(ptr)))
 		return;
 	/* Until the options are read the filter says "maybe" to everything, so the real
-	 * free is known whenever this jumps to it (sampling.c). */
-	if (mp_free_maybe_wanted(ptr))
+	 * free is known whenever this jumps to it (sampling_set.c). */
+	if (mp_record_free_maybe_wanted(ptr))
 		return free_recording(ptr, __builtin_return_address(0));
 	real.free(ptr);
 }
@@ -163,7 +163,7 @@ static __attribute__((noinline)) void *calloc_slow(size_t count, size_t size, si
 {
 	if (!have_real())
 		return boot_alloc(total); /* the arena is static, hence zeroed, and never reused */
-	return mp_alloc_passed_done(MP_REC_CALLOC, real.calloc(count, size), total);
+	return mp_record_alloc_passed_done(MP_REC_CALLOC, real.calloc(count, size), total);
 }
 
 EXPORT void *calloc(size_t count, size_t size)
@@ -173,7 +173,7 @@ EXPORT void *calloc(size_t count, size_t size)
 		errno = ENOMEM;
 		return NULL;
 	}
-	if (MP_LIKELY(mp_sample_pass(total)))
+	if (MP_LIKELY(mp_sampling_not_due(total)))
 		return real.calloc(count, size); /* known: see malloc() */
 	return calloc_slow(count, size, total);
 }
@@ -198,8 +198,8 @@ EXPORT void *realloc(void *ptr, size_t size)
 	if (ptr && MP_UNLIKELY(in_boot(ptr)))
 		return realloc_from_boot(ptr, size);
 	/* The profiler's own reallocs (thread busy) are never recorded: no clock for them. */
-	uint64_t before = mp_self_thread.busy ? 0 : mp_now_ns();
-	size_t old_usable = mp_heap_usable(ptr); /* the old block is gone after the call */
+	uint64_t before = mp_state_thread.busy ? 0 : mp_clock_now_ns();
+	size_t old_usable = mp_heap_peak_usable(ptr); /* the old block is gone after the call */
 	void *moved = real.realloc(ptr, size);
 	if (moved || (ptr && size == 0))
 		mp_record_realloc(ptr, moved, moved ? size : 0, before, old_usable);
@@ -223,13 +223,13 @@ EXPORT int posix_memalign(void **out, size_t alignment, size_t size)
 	if (MP_UNLIKELY(!have_real()))
 		return ENOMEM;
 	int err = real.posix_memalign(out, alignment, size);
-	mp_alloc_done(MP_REC_POSIX_MEMALIGN, err == 0 ? *out : NULL, size);
+	mp_record_alloc_done(MP_REC_POSIX_MEMALIGN, err == 0 ? *out : NULL, size);
 	return err;
 }
 
 static void *aligned_result(enum mp_record_tag tag, void *ptr, size_t size)
 {
-	return mp_alloc_done(tag, ptr, size);
+	return mp_record_alloc_done(tag, ptr, size);
 }
 
 EXPORT void *aligned_alloc(size_t alignment, size_t size)
@@ -287,7 +287,7 @@ EXPORT int munmap(void *addr, size_t length)
 	/* Recorded before the call (the range may be mapped again at once by another
 	 * thread), so only calls the kernel cannot refuse: aligned address, nonzero length. */
 	if (length > 0 && ((uintptr_t)addr & ((uintptr_t)getpagesize() - 1)) == 0 &&
-	    !mp_called_by_unwinder(__builtin_return_address(0)))
+	    !mp_stacks_called_by_unwinder(__builtin_return_address(0)))
 		mp_record_munmap(addr, length);
 	return real.munmap(addr, length);
 }
@@ -305,7 +305,7 @@ EXPORT void *mremap(void *old_addr, size_t old_length, size_t new_length, int fl
 		errno = ENOMEM;
 		return MAP_FAILED;
 	}
-	uint64_t before = mp_now_ns();
+	uint64_t before = mp_clock_now_ns();
 	void *moved = real.mremap(old_addr, old_length, new_length, flags, wanted);
 	if (moved != MAP_FAILED)
 		mp_record_mremap(old_addr, old_length, moved, new_length, flags, before);
@@ -351,14 +351,14 @@ EXPORT int dlclose(void *handle)
 
 EXPORT void _exit(int status)
 {
-	mp_announce_end(MP_END_EXIT_NOW, status);
+	mp_recording_end(MP_END_EXIT_NOW, status);
 	have_real();
 	real.exit_now(status);
 }
 
 EXPORT void _Exit(int status)
 {
-	mp_announce_end(MP_END_EXIT_NOW, status);
+	mp_recording_end(MP_END_EXIT_NOW, status);
 	have_real();
 	real.exit_now_c99(status);
 }
@@ -368,35 +368,35 @@ EXPORT void _Exit(int status)
 EXPORT int execve(const char *path, char *const argv[], char *const envp[])
 {
 	have_real();
-	mp_announce_end(MP_END_EXEC, 0);
+	mp_recording_end(MP_END_EXEC, 0);
 	int result = real.execve(path, argv, envp);
-	mp_announce_end(MP_END_RUNNING, 0);
+	mp_recording_end(MP_END_RUNNING, 0);
 	return result;
 }
 
 EXPORT int execv(const char *path, char *const argv[])
 {
 	have_real();
-	mp_announce_end(MP_END_EXEC, 0);
+	mp_recording_end(MP_END_EXEC, 0);
 	int result = real.execv(path, argv);
-	mp_announce_end(MP_END_RUNNING, 0);
+	mp_recording_end(MP_END_RUNNING, 0);
 	return result;
 }
 
 EXPORT int execvp(const char *file, char *const argv[])
 {
 	have_real();
-	mp_announce_end(MP_END_EXEC, 0);
+	mp_recording_end(MP_END_EXEC, 0);
 	int result = real.execvp(file, argv);
-	mp_announce_end(MP_END_RUNNING, 0);
+	mp_recording_end(MP_END_RUNNING, 0);
 	return result;
 }
 
 EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
 {
 	have_real();
-	mp_announce_end(MP_END_EXEC, 0);
+	mp_recording_end(MP_END_EXEC, 0);
 	int result = real.execvpe(file, argv, envp);
-	mp_announce_end(MP_END_RUNNING, 0);
+	mp_recording_end(MP_END_RUNNING, 0);
 	return result;
 }

@@ -44,7 +44,7 @@ void mp_leak_classify_init(struct mp_leak_classifier *c, const struct mp_leak_bl
 	}
 }
 
-size_t mp_leak_find(const struct mp_leak_classifier *c, uint64_t addr)
+size_t mp_leak_classify_find(const struct mp_leak_classifier *c, uint64_t addr)
 {
 	if (addr < c->lowest || addr >= c->highest)
 		return SIZE_MAX;
@@ -71,7 +71,7 @@ static void classify_push(struct mp_leak_classifier *c, size_t index)
  * start-pointers (definite) or not. */
 static inline void classify_mark(struct mp_leak_classifier *c, uint64_t word, int definite)
 {
-	size_t index = mp_leak_find(c, word);
+	size_t index = mp_leak_classify_find(c, word);
 	if (index == SIZE_MAX)
 		return;
 	uint8_t *state = &c->state[index];
@@ -129,7 +129,7 @@ static void classify_clique(struct mp_leak_classifier *c, size_t leader)
 			continue;
 		uint64_t at = (block->addr + 7) & ~(uint64_t)7, end = block->addr + block->size;
 		for (; at + 8 <= end; at += 8) {
-			size_t hit = mp_leak_find(c, *(const uint64_t *)(uintptr_t)at);
+			size_t hit = mp_leak_classify_find(c, *(const uint64_t *)(uintptr_t)at);
 			if (hit == SIZE_MAX || hit == leader ||
 			    (c->state[hit] & MP_LEAK_STATE_MASK) != MP_LEAK_UNREACHED)
 				continue;
@@ -147,7 +147,7 @@ void mp_leak_classify_finish(struct mp_leak_classifier *c)
 			classify_clique(c, i);
 }
 
-unsigned mp_leak_kind_of(uint8_t state)
+unsigned mp_leak_classify_kind_of(uint8_t state)
 {
 	switch (state & MP_LEAK_STATE_MASK) {
 	case MP_LEAK_REACHABLE:

@@ -4,15 +4,16 @@
  * lock or a hash update), but the trace holds every event, so at exit the set is
  * rebuilt from it: the file is mapped read-only and every chunk decoded up to its
  * committed `used`, with the bounded decoder every reader of a trace shares
- * (memprof/trace_decode.h, header-only). Chunks come in file order, not time order, so the result must not
- * depend on order: per address the event with the latest time wins, and at equal times
- * a release beats an allocation (a free's time is taken before the real free, an
- * allocation's after the real call, so a reuse of the address is always later). A
- * realloc releases old_addr at its time before and creates addr at its time after.
+ * (memprof/trace_decode.h, header-only). Chunks come in file order, not time order, so
+ * the result must not depend on order: per address the event with the latest time wins,
+ * and at equal times a release beats an allocation (a free's time is taken before the
+ * real free, an allocation's after the real call, so a reuse of the address is always
+ * later). A realloc releases old_addr at its time before and creates addr at its time
+ * after.
  *
  * Memory: an open-addressing table of 24-byte slots keyed by address (one per distinct
  * address ever allocated), doubled at 5/8 full, then the live ones copied out and
- * radix-sorted by address. All of it from mp_map_anon.
+ * radix-sorted by address. All of it from mp_sys_map_anon.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -57,28 +58,15 @@ static struct live_slot *live_slot_of(struct live_table *table, uint64_t addr)
 	return &table->slots[at];
 }
 
-/* The most the table may take, MEMPROF_LEAK_CHECK_MAX_MB (default 1024): the scan runs
- * inside the program as it exits, and must not be what pushes it past its memory limit.
- * About 48 bytes per distinct heap address the program ever used; a program that needs
- * more gets no leak kinds (reported as such), never an exit that runs out of memory. */
-static uint64_t live_budget(void)
-{
-	char value[24];
-	uint64_t mib = 1024;
-	if (mp_env_get("MEMPROF_LEAK_CHECK_MAX_MB", value, sizeof(value)) && value[0]) {
-		mib = 0;
-		for (const char *at = value; *at >= '0' && *at <= '9' && mib < (1ull << 40); at++)
-			mib = mib * 10 + (uint64_t)(*at - '0');
-	}
-	return mib << 20;
-}
-
+/* The table may take at most MEMPROF_LEAK_CHECK_MAX_MB (config.c): about 48 bytes per
+ * distinct heap address the program ever used. A program that needs more gets no leak
+ * kinds (reported as such), never an exit that runs out of memory. */
 static int live_grow(struct live_table *table)
 {
 	uint64_t capacity = table->slots ? (table->mask + 1) * 2 : LIVE_FIRST_SLOTS;
 	if (capacity * sizeof(struct live_slot) > table->budget)
 		return -E2BIG;
-	struct live_table bigger = { mp_map_anon(capacity * sizeof(struct live_slot)),
+	struct live_table bigger = { mp_sys_map_anon(capacity * sizeof(struct live_slot)),
 				     capacity - 1, table->used, 0, table->budget };
 	if (!bigger.slots)
 		return -ENOMEM;
@@ -86,7 +74,7 @@ static int live_grow(struct live_table *table)
 		if (table->slots[i].addr)
 			*live_slot_of(&bigger, table->slots[i].addr) = table->slots[i];
 	if (table->slots)
-		mp_unmap(table->slots, (table->mask + 1) * sizeof(struct live_slot));
+		mp_sys_unmap(table->slots, (table->mask + 1) * sizeof(struct live_slot));
 	*table = bigger;
 	return 0;
 }
@@ -217,9 +205,9 @@ static int live_extract(struct live_table *table, struct mp_leak_block **blocks,
 		live += table->slots[i].addr && !(table->slots[i].size & LIVE_RELEASED);
 	size_t array_bytes = live_round((live ? live : 1) * sizeof(struct mp_leak_block));
 	size_t counts_bytes = 65536 * sizeof(uint32_t);
-	struct mp_leak_block *out = mp_map_anon(array_bytes);
-	struct mp_leak_block *scratch = mp_map_anon(array_bytes);
-	uint32_t *counts = mp_map_anon(counts_bytes);
+	struct mp_leak_block *out = mp_sys_map_anon(array_bytes);
+	struct mp_leak_block *scratch = mp_sys_map_anon(array_bytes);
+	uint32_t *counts = mp_sys_map_anon(counts_bytes);
 	int err = out && scratch && counts ? 0 : -ENOMEM;
 	if (!err) {
 		size_t at = 0;
@@ -232,12 +220,12 @@ static int live_extract(struct live_table *table, struct mp_leak_block **blocks,
 		*count = live;
 		*bytes = array_bytes;
 	} else if (out) {
-		mp_unmap(out, array_bytes);
+		mp_sys_unmap(out, array_bytes);
 	}
 	if (scratch)
-		mp_unmap(scratch, array_bytes);
+		mp_sys_unmap(scratch, array_bytes);
 	if (counts)
-		mp_unmap(counts, counts_bytes);
+		mp_sys_unmap(counts, counts_bytes);
 	return err;
 }
 
@@ -257,7 +245,7 @@ int mp_leak_live_blocks(const char *path, struct mp_leak_block **blocks, size_t 
 	if (err)
 		return err;
 	*sampled = ((const struct mp_file_header *)data)->sample_bytes;
-	struct live_table table = { .budget = live_budget() };
+	struct live_table table = { .budget = mp_config.leak_check_max_bytes };
 	err = live_grow(&table);
 	if (!err) {
 		live_walk(&table, data, (size_t)st.st_size);
@@ -266,7 +254,7 @@ int mp_leak_live_blocks(const char *path, struct mp_leak_block **blocks, size_t 
 	if (!err)
 		err = live_extract(&table, blocks, count, bytes);
 	if (table.slots)
-		mp_unmap(table.slots, (table.mask + 1) * sizeof(struct live_slot));
-	mp_unmap(data, (size_t)st.st_size);
+		mp_sys_unmap(table.slots, (table.mask + 1) * sizeof(struct live_slot));
+	mp_sys_unmap(data, (size_t)st.st_size);
 	return err;
 }

@@ -26,7 +26,7 @@
  * running has none, and its stack is then scanned whole. Their registers cannot be read
  * without stopping them (memcheck can: it runs them); the kernel holds a blocked
  * thread's registers out of our reach.
- * libmemprof's own anonymous memory (mp_own_regions) and the ranges the caller excludes
+ * libmemprof's own anonymous memory (mp_sys_own_regions) and the ranges the caller excludes
  * are cut out of every root.
  */
 #include <errno.h>
@@ -36,6 +36,7 @@
 #include <unistd.h>
 
 #include "leak_scan.h"
+#include "proc_text.h"
 
 #define ROOTS_MAX_MAPS 65536u
 #define ROOTS_MAX_THREADS 4096u
@@ -66,68 +67,40 @@ struct roots_work {
 	size_t exclude_count;
 };
 
-static uint64_t roots_hex(const char **at)
+static int roots_path_is(const struct mp_proc_map *map, const char *name)
 {
-	uint64_t value = 0;
-	for (;; (*at)++) {
-		char ch = **at;
-		unsigned digit;
-		if (ch >= '0' && ch <= '9')
-			digit = (unsigned)(ch - '0');
-		else if (ch >= 'a' && ch <= 'f')
-			digit = (unsigned)(ch - 'a' + 10);
-		else
-			return value;
-		value = value * 16 + digit;
-	}
+	size_t len = strlen(name);
+	return map->path_len == len && memcmp(map->path, name, len) == 0;
 }
 
-static void roots_skip_field(const char **at)
-{
-	while (**at == ' ')
-		(*at)++;
-	while (**at && **at != ' ')
-		(*at)++;
-	while (**at == ' ')
-		(*at)++;
-}
-
-/* One line of /proc/self/maps:
+/* One line of /proc/self/maps (proc_text.h parses it):
  *   55d0c0a00000-55d0c0a21000 rw-p 00000000 00:00 0                  [heap]
  *   7f3a1c000000-7f3a1c021000 rw-p 00000000 00:00 0
  *   7f3a20e15000-7f3a20e17000 rw-p 001d3000 fd:01 1312 /usr/lib/x86_64-linux-gnu/libc.so.6
  */
-static void roots_parse_line(struct roots_work *work, const char *line, const char *trace_path)
+static void roots_parse_line(struct roots_work *work, const char *line, size_t len,
+			     const char *trace_path)
 {
-	if (work->map_count == ROOTS_MAX_MAPS)
+	struct mp_proc_map parsed;
+	if (work->map_count == ROOTS_MAX_MAPS || !mp_proc_map_line(line, len, &parsed) ||
+	    parsed.end <= parsed.start)
 		return;
 	struct roots_map *map = &work->maps[work->map_count];
-	const char *at = line;
-	map->start = roots_hex(&at);
-	if (*at++ != '-')
-		return;
-	map->end = roots_hex(&at);
-	if (*at++ != ' ' || map->end <= map->start || strlen(at) < 4)
-		return;
-	map->flags = (at[0] == 'r' ? MAP_R : 0) | (at[1] == 'w' ? MAP_W : 0) |
-		     (at[3] == 's' ? MAP_SHARED_ : 0);
-	if (at[0] == '-' && at[1] == '-' && at[2] == '-')
+	map->start = parsed.start;
+	map->end = parsed.end;
+	map->flags = (parsed.perms & MP_PERM_READ ? MAP_R : 0) |
+		     (parsed.perms & MP_PERM_WRITE ? MAP_W : 0) |
+		     (parsed.perms & MP_PERM_SHARED ? MAP_SHARED_ : 0);
+	if (!(parsed.perms & (MP_PERM_READ | MP_PERM_WRITE | MP_PERM_EXEC)))
 		map->flags |= MAP_PROT_NONE;
-	roots_skip_field(&at); /* perms */
-	roots_skip_field(&at); /* offset */
-	roots_skip_field(&at); /* device */
-	uint64_t inode = 0;
-	while (*at >= '0' && *at <= '9')
-		inode = inode * 10 + (uint64_t)(*at++ - '0');
-	while (*at == ' ')
-		at++;
-	if (inode == 0 && (*at == '\0' || *at == '['))
+	if (parsed.inode == 0 && (parsed.path_len == 0 || parsed.path[0] == '['))
 		map->flags |= MAP_ANON_;
-	if (strcmp(at, "[heap]") == 0)
+	if (roots_path_is(&parsed, "[heap]"))
 		map->flags |= MAP_HEAP_NAME;
-	if ((inode && (map->flags & MAP_SHARED_)) || strncmp(at, "/dev/", 5) == 0 ||
-	    (trace_path[0] && strcmp(at, trace_path) == 0) || strcmp(at, "[vsyscall]") == 0 ||
-	    strcmp(at, "[vvar]") == 0)
+	if ((parsed.inode && (map->flags & MAP_SHARED_)) ||
+	    (parsed.path_len >= 5 && memcmp(parsed.path, "/dev/", 5) == 0) ||
+	    (trace_path[0] && roots_path_is(&parsed, trace_path)) ||
+	    roots_path_is(&parsed, "[vsyscall]") || roots_path_is(&parsed, "[vvar]"))
 		map->flags |= MAP_SKIP;
 	work->map_count++;
 }
@@ -153,8 +126,7 @@ static int roots_read_maps(struct roots_work *work, const char *trace_path)
 					line[line_len++] = buf[i];
 				continue;
 			}
-			line[line_len] = '\0';
-			roots_parse_line(work, line, trace_path);
+			roots_parse_line(work, line, line_len, trace_path);
 			line_len = 0;
 		}
 	}
@@ -162,66 +134,42 @@ static int roots_read_maps(struct roots_work *work, const char *trace_path)
 	return 0;
 }
 
-/* /proc/self/task/TID/syscall of a thread blocked in the kernel:
- *   "202 0x55d0c0a012a0 0x80 0x0 0x0 0x0 0x0 0x7f3a1fffe9f0 0x7f3a20e3c7d2"
- *   (number, six arguments, stack pointer, program counter), or "-1 SP PC" if it is
- *   blocked outside a system call, or "running". */
-static void roots_thread_sp(struct roots_work *work, const char *tid)
+struct roots_threads {
+	struct roots_work *work;
+	char self[24];
+	uint32_t count;
+};
+
+/* Another thread's stack pointer, from /proc/self/task/TID/syscall (proc_text.h); a
+ * thread that is running has none. */
+static int roots_thread(const char *tid, void *context)
 {
+	struct roots_threads *threads = context;
+	struct roots_work *work = threads->work;
 	char path[64] = "/proc/self/task/", text[256];
-	mp_str_append(path, sizeof(path), tid);
-	mp_str_append(path, sizeof(path), "/syscall");
-	long got = mp_read_file(path, text, sizeof(text) - 1);
-	if (got <= 0)
-		return; /* gone already */
-	text[got] = '\0';
-	uint64_t fields[16];
-	int count = 0;
-	for (const char *at = text; *at && count < 16;) {
-		if (at[0] == '0' && at[1] == 'x') {
-			at += 2;
-			fields[count++] = roots_hex(&at);
-		} else if (*at == ' ' || *at == '\n' || *at == '-' || (*at >= '0' && *at <= '9')) {
-			at++;
-		} else {
-			break;
-		}
-	}
-	if (count >= 2 && work->sp_count < ROOTS_MAX_THREADS)
-		work->sps[work->sp_count++] = fields[count - 2];
+	uint64_t sp;
+	if (strcmp(tid, threads->self) == 0)
+		return 0;
+	threads->count++;
+	mp_sys_str_append(path, sizeof(path), tid);
+	mp_sys_str_append(path, sizeof(path), "/syscall");
+	if (!mp_sys_read_text(path, text, sizeof(text)))
+		return 0; /* gone already */
+	if (mp_proc_syscall_sp(text, &sp) && work->sp_count < ROOTS_MAX_THREADS)
+		work->sps[work->sp_count++] = sp;
 	else
 		work->sp_unknown = 1;
+	return 0;
 }
 
 /* Every other thread of the process; returns how many. */
 static uint32_t roots_threads(struct roots_work *work)
 {
-	char buf[4096], self[24];
-	uint32_t threads = 0;
-	mp_fmt_u64(self, (uint64_t)syscall(SYS_gettid));
-	int fd = (int)syscall(SYS_openat, AT_FDCWD, "/proc/self/task",
-			      O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0) {
+	struct roots_threads threads = { .work = work, .count = 0 };
+	mp_sys_fmt_u64(threads.self, (uint64_t)syscall(SYS_gettid));
+	if (mp_sys_each_task(roots_thread, &threads) < 0)
 		work->sp_unknown = 1;
-		return 0;
-	}
-	for (;;) {
-		long got = syscall(SYS_getdents64, fd, buf, sizeof(buf));
-		if (got <= 0)
-			break;
-		for (long at = 0; at < got;) {
-			const char *name = buf + at + 19; /* struct linux_dirent64's d_name */
-			unsigned short reclen;
-			memcpy(&reclen, buf + at + 16, sizeof(reclen));
-			at += reclen;
-			if (name[0] < '0' || name[0] > '9' || strcmp(name, self) == 0)
-				continue;
-			threads++;
-			roots_thread_sp(work, name);
-		}
-	}
-	syscall(SYS_close, fd);
-	return threads;
+	return threads.count;
 }
 
 /* Marks the maps holding a block start, and NOSCAN the blocks not inside one readable
@@ -333,8 +281,8 @@ static size_t roots_emit(const struct roots_work *work, uint64_t start, uint64_t
 static void roots_collect_exclude(struct roots_work *work, const struct mp_leak_range *exclude,
 				  size_t exclude_count)
 {
-	struct mp_own_region own[256];
-	size_t own_count = mp_own_regions(own, 256);
+	struct mp_sys_region own[256];
+	size_t own_count = mp_sys_own_regions(own, 256);
 	for (size_t i = 0; i < own_count && work->exclude_count < ROOTS_MAX_EXCLUDE; i++)
 		work->exclude[work->exclude_count++] =
 			(struct mp_leak_range){ own[i].start, own[i].start + own[i].length };
@@ -350,8 +298,8 @@ long mp_leak_roots(const struct mp_leak_block *blocks, size_t count, uint8_t *st
 {
 	size_t work_bytes = (sizeof(struct roots_work) + 4095) & ~(size_t)4095;
 	size_t maps_bytes = ROOTS_MAX_MAPS * sizeof(struct roots_map);
-	struct roots_work *work = mp_map_anon(work_bytes);
-	struct roots_map *maps = mp_map_anon(maps_bytes);
+	struct roots_work *work = mp_sys_map_anon(work_bytes);
+	struct roots_map *maps = mp_sys_map_anon(maps_bytes);
 	long result = -ENOMEM;
 	if (!work || !maps)
 		goto out;
@@ -364,7 +312,7 @@ long mp_leak_roots(const struct mp_leak_block *blocks, size_t count, uint8_t *st
 	roots_match_blocks(work, blocks, count, state);
 	size_t cap = work->map_count + work->exclude_count + 16;
 	*bytes = (cap * sizeof(struct mp_leak_range) + 4095) & ~(size_t)4095;
-	*roots = mp_map_anon(*bytes);
+	*roots = mp_sys_map_anon(*bytes);
 	result = -ENOMEM;
 	if (!*roots)
 		goto out;
@@ -378,8 +326,8 @@ long mp_leak_roots(const struct mp_leak_block *blocks, size_t count, uint8_t *st
 		*threads |= 1u << 31; /* told to the caller: see leak_scan.c */
 out:
 	if (work)
-		mp_unmap(work, work_bytes);
+		mp_sys_unmap(work, work_bytes);
 	if (maps)
-		mp_unmap(maps, maps_bytes);
+		mp_sys_unmap(maps, maps_bytes);
 	return result;
 }

@@ -1,7 +1,7 @@
 /* leak_scan.c: at exit, classify every block still allocated as memcheck would, and
  * write the classes into the trace (LEAK_CLASS and LEAK_SUMMARY records).
  *
- * Runs once, from init.c's exit hook, in the thread that called exit(), unless
+ * Runs once, from recording.c's exit path, in the thread that called exit(), unless
  * MEMPROF_LEAK_CHECK=0. The steps: rebuild the live blocks from the trace file
  * (leak_live.c), find the roots (leak_roots.c), spill this thread's registers onto its
  * stack, mark from the roots and sort the lost blocks into definite and indirect
@@ -14,7 +14,7 @@
  * scanned, and their registers are not read (leak_roots.c). A process whose other
  * threads are idle at exit, which is most, gets memcheck's answer.
  *
- * Robustness: every array comes from mp_map_anon and is bounded by the live blocks and
+ * Robustness: every array comes from mp_sys_map_anon and is bounded by the live blocks and
  * mappings; on any failure the scan is abandoned and a LEAK_SUMMARY with the errno says
  * so. Reading memory that another thread unmaps under us would fault: SIGSEGV and SIGBUS
  * are caught for the scan's duration and abandon it (a fault in any other thread
@@ -87,13 +87,13 @@ static void scan_write_classes(struct mp_thread *thread, const struct scan_resul
 		uint64_t prev = 0, listed = 0;
 		for (; i < result->count && at - entries < (long)SCAN_RECORD_BODY - 32; i++) {
 			at = scan_put_u(at, result->blocks[i].addr - prev);
-			at = scan_put_u(at, mp_leak_kind_of(result->state[i]));
+			at = scan_put_u(at, mp_leak_classify_kind_of(result->state[i]));
 			prev = result->blocks[i].addr;
 			listed++;
 		}
 		uint8_t *head = scan_put_u(body, listed);
 		memcpy(head, entries, (size_t)(at - entries));
-		mp_record_extended(thread, MP_REC_LEAK_CLASS, body,
+		mp_encode_extended(thread, MP_REC_LEAK_CLASS, body,
 				   (size_t)(head - body) + (size_t)(at - entries));
 	}
 }
@@ -109,7 +109,7 @@ static void scan_write_summary(struct mp_thread *thread, const struct scan_resul
 	at = scan_put_u(at, result->block_bytes);
 	at = scan_put_u(at, result->threads);
 	at = scan_put_u(at, result->flags);
-	mp_record_extended(thread, MP_REC_LEAK_SUMMARY, body, (size_t)(at - body));
+	mp_encode_extended(thread, MP_REC_LEAK_SUMMARY, body, (size_t)(at - body));
 }
 
 /* Marks from every root, then sorts out the lost blocks; 0 or -EFAULT if memory went
@@ -156,11 +156,11 @@ static __attribute__((noinline)) int scan_run(struct scan_result *result, size_t
 	size_t count = result->count;
 	*state_bytes = scan_round(count + 1);
 	size_t work_bytes = scan_round((2 * count + 1) * sizeof(uint32_t));
-	uint8_t *state = mp_map_anon(*state_bytes);
-	uint32_t *work = mp_map_anon(work_bytes);
+	uint8_t *state = mp_sys_map_anon(*state_bytes);
+	uint32_t *work = mp_sys_map_anon(work_bytes);
 	struct mp_leak_range *roots = NULL, self = {
-		(uint64_t)(uintptr_t)&mp_self_thread,
-		(uint64_t)(uintptr_t)&mp_self_thread + sizeof(mp_self_thread) };
+		(uint64_t)(uintptr_t)&mp_state_thread,
+		(uint64_t)(uintptr_t)&mp_state_thread + sizeof(mp_state_thread) };
 	size_t roots_bytes = 0;
 	long root_count = -ENOMEM;
 	result->state = state;
@@ -182,20 +182,19 @@ static __attribute__((noinline)) int scan_run(struct scan_result *result, size_t
 		result->block_bytes = classifier.block_bytes;
 	}
 	if (roots)
-		mp_unmap(roots, roots_bytes);
+		mp_sys_unmap(roots, roots_bytes);
 	if (work)
-		mp_unmap(work, work_bytes);
+		mp_sys_unmap(work, work_bytes);
 	return err;
 }
 
 void mp_leak_scan_at_exit(void)
 {
-	char value[16];
-	if (mp_env_get("MEMPROF_LEAK_CHECK", value, sizeof(value)) && strcmp(value, "0") == 0)
+	if (!mp_config.leak_check)
 		return;
 	if (__atomic_load_n(&mp_state, __ATOMIC_ACQUIRE) != MP_STATE_READY)
 		return;
-	struct mp_thread *thread = &mp_self_thread;
+	struct mp_thread *thread = &mp_state_thread;
 	if (thread->busy)
 		return;
 	thread->busy = 1;
@@ -203,24 +202,24 @@ void mp_leak_scan_at_exit(void)
 	/* Callee-saved registers go onto this frame, which the scan of our own stack
 	 * covers (scan_run takes the stack pointer below it): memcheck's register roots. */
 	__builtin_unwind_init();
-	struct scan_result result = { .time_ns = mp_now_ns() };
+	struct scan_result result = { .time_ns = mp_clock_now_ns() };
 	size_t blocks_bytes = 0, state_bytes = 0;
 	int err = scan_run(&result, &blocks_bytes, &state_bytes);
-	result.scan_ns = mp_now_ns() - result.time_ns;
+	result.scan_ns = mp_clock_now_ns() - result.time_ns;
 	result.status = -err;
 	if (!err)
 		scan_write_classes(thread, &result);
 	scan_write_summary(thread, &result);
 	if (err == -E2BIG)
-		mp_say("leak check skipped: the heap needs more memory to scan than "
+		mp_sys_say("leak check skipped: the heap needs more memory to scan than "
 		       "MEMPROF_LEAK_CHECK_MAX_MB allows (default 1024); leaks are reported without "
 		       "their kind");
 	else if (err && err != -ENOTSUP)
-		mp_say("leak check failed; leaks are reported without their kind");
+		mp_sys_say("leak check failed; leaks are reported without their kind");
 	if (result.blocks)
-		mp_unmap((void *)result.blocks, blocks_bytes);
+		mp_sys_unmap((void *)result.blocks, blocks_bytes);
 	if (result.state)
-		mp_unmap((void *)result.state, state_bytes);
+		mp_sys_unmap((void *)result.state, state_bytes);
 	errno = saved_errno;
 	thread->busy = 0;
 }

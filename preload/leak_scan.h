@@ -6,7 +6,7 @@
  * leak_classify.c (the marking itself, pure computation over memory it is given, which
  * the unit tests drive with synthetic blocks). Nothing here runs on the recording path;
  * it all runs once, in the exiting thread, with its busy flag set. Memory comes from
- * mp_map_anon only (listed by mp_own_regions, so never mistaken for a root).
+ * mp_sys_map_anon only (listed by mp_sys_own_regions, so never mistaken for a root).
  */
 #ifndef MEMPROF_PRELOAD_LEAK_SCAN_H
 #define MEMPROF_PRELOAD_LEAK_SCAN_H
@@ -14,7 +14,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "internal.h"
+#include "encode.h"
+
+/* leak_scan.c. Unless MEMPROF_LEAK_CHECK=0: classifies every block still allocated
+ * (memcheck's definite, indirect, possible, reachable) by a conservative scan for pointers
+ * and writes LEAK_CLASS and LEAK_SUMMARY records. Never fails loudly. Call with busy
+ * clear. */
+void mp_leak_scan_at_exit(void);
 
 /* One block still allocated, as the trace says; arrays of them are sorted by addr. */
 struct mp_leak_block {
@@ -62,21 +68,21 @@ void mp_leak_classify_root(struct mp_leak_classifier *c, uint64_t start, uint64_
  * blocks). After it, state & MP_LEAK_STATE_MASK is final. */
 void mp_leak_classify_finish(struct mp_leak_classifier *c);
 /* The MP_LEAK_KIND_* of trace_format.h for a final state. */
-unsigned mp_leak_kind_of(uint8_t state);
+unsigned mp_leak_classify_kind_of(uint8_t state);
 /* The index of the block holding `addr` (a zero-size block holds its first byte), or
  * SIZE_MAX. */
-size_t mp_leak_find(const struct mp_leak_classifier *c, uint64_t addr);
+size_t mp_leak_classify_find(const struct mp_leak_classifier *c, uint64_t addr);
 
 /* leak_live.c. Rebuilds the set of blocks allocated and not freed from the trace file at
  * `path` (mapped read-only, decoded up to each chunk's committed end): per address the
  * event with the latest time wins. On success returns 0 with a sorted array from
- * mp_map_anon in *blocks (*bytes long, to unmap) and *count; else a negative errno.
+ * mp_sys_map_anon in *blocks (*bytes long, to unmap) and *count; else a negative errno.
  * *sampled receives the header's sample_bytes. */
 int mp_leak_live_blocks(const char *path, struct mp_leak_block **blocks, size_t *count,
 			size_t *bytes, uint64_t *sampled);
 
 /* leak_roots.c. Writes the root ranges (writable memory that is not heap, not
- * libmemprof's own, stacks from their threads' stack pointers) into a fresh mp_map_anon
+ * libmemprof's own, stacks from their threads' stack pointers) into a fresh mp_sys_map_anon
  * array (*bytes long) and marks blocks not inside readable memory NOSCAN in state[].
  * `own_sp` is the scanning thread's stack pointer, `exclude` ranges (sorted or not) that
  * must not be scanned even inside a root. Returns the range count or a negative errno;

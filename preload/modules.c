@@ -17,7 +17,8 @@
 #include <stddef.h>
 #include <string.h>
 
-#include "internal.h"
+#include "encode.h"
+#include "modules.h"
 #include "memprof/varint.h"
 
 #define BUILD_ID_MAX 64u
@@ -121,7 +122,7 @@ static int write_module(struct dl_phdr_info *info, size_t size, void *data)
 	at = mp_put_u(at, info->dlpi_addr);
 	at = put_string(at, path, path_len);
 	at = put_string(at, build_id, build_id_len);
-	mp_record_extended(thread, MP_REC_MODULE, body, (size_t)(at - body));
+	mp_encode_extended(thread, MP_REC_MODULE, body, (size_t)(at - body));
 	return 0;
 }
 

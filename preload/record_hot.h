@@ -11,23 +11,23 @@
 
 #include <errno.h>
 
-#define UNW_LOCAL_ONLY
-#include <libunwind.h>
-
-#include "internal.h"
-#include "memprof/varint.h"
+#include "encode.h"
+#include "heap_peak.h"
+#include "recorder.h"
+#include "sampling.h"
+#include "stacks.h"
 
 /* Marks the thread busy; returns NULL if the event must not be recorded (we are inside
  * the recorder already, or recording is off). errno is saved: the host must not see the
  * profiler's system calls. */
 static inline struct mp_thread *mp_record_enter(int *saved_errno)
 {
-	struct mp_thread *thread = &mp_self_thread;
+	struct mp_thread *thread = &mp_state_thread;
 	if (thread->busy)
 		return NULL;
 	thread->busy = 1;
 	*saved_errno = errno;
-	if (MP_UNLIKELY(!mp_ready())) {
+	if (MP_UNLIKELY(!mp_recording_ready())) {
 		thread->busy = 0;
 		return NULL;
 	}
@@ -40,100 +40,51 @@ static inline void mp_record_leave(struct mp_thread *thread, int saved_errno)
 	thread->busy = 0;
 }
 
-static inline uint8_t *mp_put_addr(struct mp_thread *thread, uint8_t *at, uint64_t addr)
-{
-	at = mp_put_s(at, (int64_t)(addr - thread->prev_addr));
-	thread->prev_addr = addr;
-	return at;
-}
-
-/* Times never go backwards within a thread: a signal handler's event may have been
- * recorded between a "before" time and the record that carries it. */
-static inline uint8_t *mp_put_time(struct mp_thread *thread, uint8_t *at, uint64_t time)
-{
-	if (time < thread->prev_time)
-		time = thread->prev_time;
-	at = mp_put_u(at, time - thread->prev_time);
-	thread->prev_time = time;
-	return at;
-}
-
-/* Captures the caller's stack and returns its interned id (0 if none). */
-static inline __attribute__((always_inline)) uint32_t mp_stack_current(struct mp_thread *thread)
-{
-	void *ips[MP_MAX_FRAMES_LIMIT + MP_OWN_FRAMES_MAX];
-	int captured = unw_backtrace(ips, (int)mp_config.max_frames + MP_OWN_FRAMES_MAX);
-	return mp_stacks_intern(thread, ips, captured);
-}
-
-/* With MEMPROF_SAMPLE_BYTES, returns 1 if an allocation of `size` bytes is not sampled:
- * the whole cost of an unsampled allocation is this subtraction (sampling.c). */
-static inline int mp_sample_skip(struct mp_thread *thread, size_t size)
-{
-	if (MP_LIKELY(mp_config.sample_bytes == 0))
-		return 0;
-	if (mp_countdown_absorbs(thread, size))
-		return 1;
-	return !mp_sample_slow(thread, size);
-}
-
-/* The first half of mp_sample_skip, taken before the real allocator runs: 1 if sampling
- * and the allocation is certainly not sampled, so that the interposed function can end
- * in a jump to the real one (no frame, nothing after it). Counting down the profiler's
- * own allocations too (busy) moves the sample points, but they stay a Poisson process
- * over the program's bytes, so nothing is biased. */
-static inline int mp_sample_pass(size_t size)
-{
-	/* Without sampling the countdown stays 0, so every call goes on to be recorded
-	 * without testing the option here. */
-	return mp_countdown_absorbs(&mp_self_thread, size);
-}
-
-/* Records an allocation that mp_alloc_done chose, and returns addr (record.c). */
+/* Records an allocation that mp_record_alloc_done chose, and returns addr (record.c). */
 void *mp_record_alloc_chosen(enum mp_record_tag tag, void *addr, size_t size);
 
-/* The end of an interposed allocation that mp_sample_pass did not let through: records
+/* The end of an interposed allocation that mp_sampling_not_due did not let through: records
  * a failure; with sampling decides (the countdown ran out); then, unless inside the
  * recorder, reaches the recorder by a tail call, so while libunwind runs the only frame
  * of ours on the stack is the recorder's. */
-static inline void *mp_alloc_passed_done(enum mp_record_tag tag, void *addr, size_t size)
+static inline void *mp_record_alloc_passed_done(enum mp_record_tag tag, void *addr, size_t size)
 {
 	if (MP_UNLIKELY(!addr)) {
 		mp_record_failed(tag, size);
 		return addr;
 	}
-	if (mp_config.sample_bytes && !mp_sample_slow(&mp_self_thread, size))
+	if (mp_config.sample_bytes && !mp_sampling_decide(&mp_state_thread, size))
 		return addr;
-	if (mp_self_thread.busy)
+	if (mp_state_thread.busy)
 		return addr;
 	return mp_record_alloc_chosen(tag, addr, size);
 }
 
-/* The end of every other interposed allocation function: `return mp_alloc_done(...)`.
+/* The end of every other interposed allocation function: `return mp_record_alloc_done(...)`.
  * With sampling, a failed call is recorded only if it was sampled. */
-static inline void *mp_alloc_done(enum mp_record_tag tag, void *addr, size_t size)
+static inline void *mp_record_alloc_done(enum mp_record_tag tag, void *addr, size_t size)
 {
-	if (mp_sample_pass(size))
+	if (mp_sampling_not_due(size))
 		return addr;
-	return mp_alloc_passed_done(tag, addr, size);
+	return mp_record_alloc_passed_done(tag, addr, size);
 }
 
 /* Whether the free of addr may have to be recorded: what the filter says (with sampling
  * it rules out almost every free without touching the thread's state; without, it says
- * yes). mp_free_wanted then decides. */
-static inline int mp_free_maybe_wanted(void *addr)
+ * yes). mp_record_free_wanted then decides. */
+static inline int mp_record_free_maybe_wanted(void *addr)
 {
-	/* Without sampling the filter is one that says "maybe" to everything (sampling.c). */
-	return mp_sampled_maybe((uint64_t)(uintptr_t)addr);
+	/* Without sampling the filter is one that says "maybe" to everything (sampling_set.c). */
+	return mp_sampling_set_maybe((uint64_t)(uintptr_t)addr);
 }
 
 /* Whether the free of addr is recorded: not from inside the recorder or libunwind, and
  * with sampling only for sampled blocks whose allocation is in the trace (this forgets
  * them; one still pending is counted instead; libunwind's blocks, made while the
  * recorder was busy, are never among them). */
-static inline int mp_free_wanted(void *addr, const void *caller)
+static inline int mp_record_free_wanted(void *addr, const void *caller)
 {
-	struct mp_thread *thread = &mp_self_thread;
+	struct mp_thread *thread = &mp_state_thread;
 	if (thread->busy)
 		return 0;
 	if (mp_config.sample_bytes) {
@@ -142,12 +93,12 @@ static inline int mp_free_wanted(void *addr, const void *caller)
 		 * count of a pending block may map memory: errno is the program's. */
 		int saved_errno = errno;
 		thread->busy = 1;
-		int wanted = mp_sampled_take((uint64_t)(uintptr_t)addr, NULL) == MP_SAMPLED_WRITTEN;
+		int wanted = mp_sampling_set_take((uint64_t)(uintptr_t)addr, NULL) == MP_SAMPLING_SET_WRITTEN;
 		thread->busy = 0;
 		errno = saved_errno;
 		return wanted;
 	}
-	return !mp_called_by_unwinder(caller);
+	return !mp_stacks_called_by_unwinder(caller);
 }
 
 #endif

@@ -12,67 +12,27 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "proc_text.h"
 #include "smaps.h"
 
-static int smaps_hex(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
-/* Parses hex digits at *at; returns the number of digits read. */
-static int smaps_parse_hex(const char **at, const char *end, uint64_t *value)
-{
-	int digits = 0;
-	*value = 0;
-	for (; *at < end && smaps_hex(**at) >= 0; (*at)++, digits++)
-		*value = (*value << 4) | (uint64_t)smaps_hex(**at);
-	return digits;
-}
-
-static const char *smaps_skip_field(const char *at, const char *end)
-{
-	while (at < end && *at != ' ')
-		at++;
-	while (at < end && *at == ' ')
-		at++;
-	return at;
-}
-
-/* A header line:
- *   55d0c0a00000-55d0c0a21000 rw-p 00000000 00:00 0                          [heap]
- *   7f1c2a400000-7f1c2a428000 r--p 00000000 fd:01 1312234                    /usr/lib/x86_64-linux-gnu/libc.so.6
+/* A header line (proc_text.h parses it):
+ *   55d0c0a00000-55d0c0a21000 rw-p 00000000 00:00 0                  [heap]
+ *   7f1c2a400000-7f1c2a428000 r--p 00000000 fd:01 1312234            /usr/lib/x86_64-linux-gnu/libc.so.6
  * Returns 0 if it is one (entry filled, figures cleared), -1 if not. */
 static int smaps_header(struct mp_smaps_entry *entry, const char *line, size_t len)
 {
-	const char *at = line, *end = line + len;
-	uint64_t start, stop, offset;
-	if (!smaps_parse_hex(&at, end, &start) || at >= end || *at++ != '-' ||
-	    !smaps_parse_hex(&at, end, &stop) || at + 6 > end || *at++ != ' ')
+	struct mp_proc_map map;
+	if (!mp_proc_map_line(line, len, &map))
 		return -1;
-	uint32_t perms = 0;
-	perms |= at[0] == 'r' ? MP_PERM_READ : 0;
-	perms |= at[1] == 'w' ? MP_PERM_WRITE : 0;
-	perms |= at[2] == 'x' ? MP_PERM_EXEC : 0;
-	perms |= at[3] == 's' ? MP_PERM_SHARED : 0;
-	at = smaps_skip_field(at, end);
-	if (!smaps_parse_hex(&at, end, &offset))
-		return -1;
-	at = smaps_skip_field(at, end); /* offset */
-	at = smaps_skip_field(at, end); /* device */
-	at = smaps_skip_field(at, end); /* inode, then the padding before the path */
 	memset(entry->figures, 0, sizeof(entry->figures));
-	entry->start = start;
-	entry->end = stop;
-	entry->offset = offset;
-	entry->perms = perms;
-	size_t path_len = (size_t)(end - at);
+	entry->start = map.start;
+	entry->end = map.end;
+	entry->offset = map.offset;
+	entry->perms = map.perms;
+	size_t path_len = map.path_len;
 	if (path_len >= sizeof(entry->path))
 		path_len = sizeof(entry->path) - 1;
-	memcpy(entry->path, at, path_len);
+	memcpy(entry->path, map.path, path_len);
 	entry->path[path_len] = '\0';
 	return 0;
 }
@@ -125,7 +85,8 @@ void mp_smaps_begin(struct mp_smaps_parser *parser, mp_smaps_fn fn, void *contex
 
 void mp_smaps_line(struct mp_smaps_parser *parser, const char *line, size_t len)
 {
-	if (len && smaps_hex(line[0]) >= 0) {
+	/* Header lines start with an address in hex, figure lines with a capital letter. */
+	if (len && ((line[0] >= '0' && line[0] <= '9') || (line[0] >= 'a' && line[0] <= 'f'))) {
 		if (parser->open)
 			parser->fn(&parser->entry, parser->context);
 		parser->open = smaps_header(&parser->entry, line, len) == 0;

@@ -1,6 +1,6 @@
-/* smaps.h: /proc/self/smaps and /proc/self/pagemap readers of the memory snapshots.
+/* smaps.h: the /proc/self/smaps reader of the memory snapshots (smaps.c).
  *
- * Both work in caller-provided fixed buffers with raw system calls: they run inside the
+ * It works in caller-provided fixed buffers with raw system calls: it runs inside the
  * profiled process, from its exit path, a signal-woken thread or an allocation.
  */
 #ifndef MEMPROF_PRELOAD_SMAPS_H
@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "internal.h"
+#include "base.h"
 
 #define MP_SMAPS_KEYS 16 /* above the largest enum mp_smaps_key */
 
@@ -39,37 +39,5 @@ long mp_smaps_end(struct mp_smaps_parser *parser);
 /* Reads /proc/self/smaps through parser (after mp_smaps_begin) with buf as the read
  * buffer; returns the number of mappings or -errno if the file cannot be opened. */
 long mp_smaps_read(struct mp_smaps_parser *parser, char *buf, size_t buf_len);
-
-/* residency.c. Run-length encoder of page states into RESIDENCY records. */
-struct mp_residency_writer {
-	struct mp_thread *thread;
-	uint64_t seq, page_size;
-	uint64_t *pagemap;      /* scratch for pagemap entries */
-	size_t pagemap_entries;
-	uint8_t *runs;          /* scratch for encoded runs, runs_cap bytes */
-	size_t runs_cap;
-	uint8_t *body;          /* scratch for a record body, runs_cap + 32 bytes */
-	int pagemap_fd;         /* -1: unreadable; only "no page" runs are written */
-	uint64_t records;       /* RESIDENCY records written */
-	/* The record being filled. */
-	uint64_t record_start;  /* address of its first page */
-	uint64_t record_pages;  /* pages of its closed runs */
-	uint64_t run_count;
-	size_t runs_len;
-	uint64_t run_pages;     /* the open run */
-	unsigned run_state;
-};
-
-/* Writes the states of the pages of [start, end) (page aligned). With read_pages 0 every
- * page is written as absent without reading pagemap (a mapping whose smaps says it has
- * no resident or swapped page). Returns 0, or -1 if pagemap could not be read (what was
- * read is written). */
-int mp_residency_range(struct mp_residency_writer *writer, uint64_t start, uint64_t end,
-		       int read_pages);
-/* Pure encoding step, exposed for tests: appends `pages` pages in `state`. */
-void mp_residency_add(struct mp_residency_writer *writer, uint64_t page_addr, uint64_t pages,
-		      unsigned state);
-/* Writes the open record, if any. */
-void mp_residency_flush(struct mp_residency_writer *writer);
 
 #endif

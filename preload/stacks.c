@@ -16,7 +16,9 @@
 #include <pthread.h>
 #include <string.h>
 
-#include "internal.h"
+#include "encode.h"
+#include "modules.h"
+#include "stacks.h"
 #include "memprof/varint.h"
 
 #define FIRST_LEVEL_SLOTS 4096u
@@ -41,7 +43,7 @@ static int level_count; /* published with release after the level is set up */
 static pthread_mutex_t grow_lock = PTHREAD_MUTEX_INITIALIZER;
 static uint32_t last_stack_id;
 static uintptr_t self_start, self_end;
-uintptr_t mp_unwinder_start, mp_unwinder_end;
+uintptr_t mp_stacks_unwinder_start, mp_stacks_unwinder_end;
 
 static int add_level(int expected_count);
 
@@ -49,7 +51,7 @@ void mp_stacks_init(uintptr_t start, uintptr_t end)
 {
 	self_start = start;
 	self_end = end;
-	mp_modules_range_of((uintptr_t)&unw_backtrace, &mp_unwinder_start, &mp_unwinder_end);
+	mp_modules_range_of((uintptr_t)&unw_backtrace, &mp_stacks_unwinder_start, &mp_stacks_unwinder_end);
 	unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
 	if (__atomic_load_n(&level_count, __ATOMIC_ACQUIRE) == 0)
 		add_level(0);
@@ -83,7 +85,7 @@ static int add_level(int expected_count)
 	int count = __atomic_load_n(&level_count, __ATOMIC_ACQUIRE);
 	if (count == expected_count && count < MAX_LEVELS) {
 		uint64_t slots = (uint64_t)FIRST_LEVEL_SLOTS << (2 * count);
-		struct slot *memory = mp_map_anon(slots * sizeof(struct slot));
+		struct slot *memory = mp_sys_map_anon(slots * sizeof(struct slot));
 		if (memory) {
 			levels[count].slots = memory;
 			levels[count].mask = slots - 1;
@@ -161,7 +163,7 @@ static void write_stack(struct mp_thread *thread, uint32_t id, uint32_t generati
 		at = mp_put_s(at, (int64_t)(ip - prev_ip));
 		prev_ip = ip;
 	}
-	mp_record_extended(thread, MP_REC_STACK, body, (size_t)(at - body));
+	mp_encode_extended(thread, MP_REC_STACK, body, (size_t)(at - body));
 }
 
 static uint32_t intern_slow(struct mp_thread *thread, void *const *ips, int count)
@@ -211,7 +213,7 @@ uint32_t mp_stacks_intern(struct mp_thread *thread, void **ips, int captured)
 void mp_stacks_reset(void)
 {
 	for (int index = 0; index < level_count; index++) {
-		mp_unmap(levels[index].slots, (levels[index].mask + 1) * sizeof(struct slot));
+		mp_sys_unmap(levels[index].slots, (levels[index].mask + 1) * sizeof(struct slot));
 		levels[index].slots = NULL;
 	}
 	level_count = 0;

@@ -12,7 +12,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "base.h"
 
 extern char **environ;
 
@@ -72,7 +72,7 @@ done:
 	return found;
 }
 
-int mp_env_get(const char *name, char *out, size_t out_len)
+int mp_sys_env_get(const char *name, char *out, size_t out_len)
 {
 	size_t name_len = strlen(name);
 	if (environ)
@@ -80,7 +80,7 @@ int mp_env_get(const char *name, char *out, size_t out_len)
 	return env_from_proc(name, name_len, out, out_len);
 }
 
-long mp_read_file(const char *path, char *buf, size_t len)
+long mp_sys_read_file(const char *path, char *buf, size_t len)
 {
 	int fd = (int)syscall(SYS_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
@@ -98,7 +98,46 @@ long mp_read_file(const char *path, char *buf, size_t len)
 	return (long)have;
 }
 
-void mp_write_all(int fd, const char *buf, size_t len)
+int mp_sys_read_text(const char *path, char *buf, size_t cap)
+{
+	long got = mp_sys_read_file(path, buf, cap - 1);
+	if (got <= 0)
+		return 0;
+	buf[got] = '\0';
+	return 1;
+}
+
+/* struct linux_dirent64, as getdents64(2) fills it. */
+struct sys_dirent {
+	uint64_t ino;
+	int64_t off;
+	unsigned short reclen;
+	unsigned char type;
+	char name[];
+};
+
+int mp_sys_each_task(int (*fn)(const char *tid, void *context), void *context)
+{
+	char buf[4096];
+	int fd = (int)syscall(SYS_openat, AT_FDCWD, "/proc/self/task",
+			      O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	int result = 0;
+	long got;
+	while (!result && (got = syscall(SYS_getdents64, fd, buf, sizeof(buf))) > 0) {
+		for (long at = 0; at < got && !result;) {
+			const struct sys_dirent *entry = (const struct sys_dirent *)(buf + at);
+			at += entry->reclen;
+			if (entry->name[0] >= '0' && entry->name[0] <= '9')
+				result = fn(entry->name, context);
+		}
+	}
+	syscall(SYS_close, fd);
+	return result;
+}
+
+void mp_sys_write_all(int fd, const char *buf, size_t len)
 {
 	while (len > 0) {
 		ssize_t put = syscall(SYS_write, fd, buf, len);
@@ -111,7 +150,7 @@ void mp_write_all(int fd, const char *buf, size_t len)
 	}
 }
 
-char *mp_fmt_u64(char *out, uint64_t value)
+char *mp_sys_fmt_u64(char *out, uint64_t value)
 {
 	char digits[20];
 	int count = 0;
@@ -125,7 +164,7 @@ char *mp_fmt_u64(char *out, uint64_t value)
 	return out;
 }
 
-int mp_str_append(char *dst, size_t cap, const char *src)
+int mp_sys_str_append(char *dst, size_t cap, const char *src)
 {
 	size_t have = strlen(dst);
 	size_t add = strlen(src);
@@ -136,7 +175,7 @@ int mp_str_append(char *dst, size_t cap, const char *src)
 }
 
 /* Our own anonymous regions, so that memory snapshots can tell the program's memory from
- * the profiler's. A fixed table claimed by compare-and-swap: mp_map_anon is called on slow
+ * the profiler's. A fixed table claimed by compare-and-swap: mp_sys_map_anon is called on slow
  * paths only (a new stack level, a bigger chunk registry, snapshot buffers), a few dozen
  * regions live at once. A region that finds the table full is simply not listed. */
 #define OWN_REGIONS_MAX 256
@@ -144,7 +183,7 @@ int mp_str_append(char *dst, size_t cap, const char *src)
 #define PR_SET_VMA 0x53564d41
 #define PR_SET_VMA_ANON_NAME 0
 #endif
-static struct mp_own_region own_regions[OWN_REGIONS_MAX];
+static struct mp_sys_region own_regions[OWN_REGIONS_MAX];
 
 static void own_add(void *addr, size_t len)
 {
@@ -170,14 +209,14 @@ static void own_remove(void *addr)
 	}
 }
 
-size_t mp_own_regions(struct mp_own_region *out, size_t max)
+size_t mp_sys_own_regions(struct mp_sys_region *out, size_t max)
 {
 	size_t count = 0;
 	for (int i = 0; i < OWN_REGIONS_MAX && count < max; i++) {
 		uint64_t start = __atomic_load_n(&own_regions[i].start, __ATOMIC_ACQUIRE);
 		uint64_t length = __atomic_load_n(&own_regions[i].length, __ATOMIC_ACQUIRE);
 		if (start && length)
-			out[count++] = (struct mp_own_region){ start, length };
+			out[count++] = (struct mp_sys_region){ start, length };
 	}
 	return count;
 }
@@ -186,7 +225,7 @@ size_t mp_own_regions(struct mp_own_region *out, size_t max)
  * region is also named "[anon:memprof]" in /proc/PID/maps where the kernel supports it
  * (Linux 5.17+ with CONFIG_ANON_VMA_NAME), for whoever looks at the process with other
  * tools; the name also keeps the kernel from merging it with the program's mappings. */
-void *mp_map_anon(size_t len)
+void *mp_sys_map_anon(size_t len)
 {
 	void *addr = (void *)syscall(SYS_mmap, NULL, len, PROT_READ | PROT_WRITE,
 				     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
@@ -197,17 +236,17 @@ void *mp_map_anon(size_t len)
 	return addr;
 }
 
-void mp_unmap(void *addr, size_t len)
+void mp_sys_unmap(void *addr, size_t len)
 {
 	own_remove(addr);
 	syscall(SYS_munmap, addr, len);
 }
 
-void mp_say(const char *msg)
+void mp_sys_say(const char *msg)
 {
 	char line[4200] = "memprof: ";
-	mp_str_append(line, sizeof(line) - 1, msg);
+	mp_sys_str_append(line, sizeof(line) - 1, msg);
 	size_t len = strlen(line);
 	line[len] = '\n';
-	mp_write_all(2, line, len + 1);
+	mp_sys_write_all(2, line, len + 1);
 }

@@ -16,7 +16,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "writer.h"
 
 #define MAX_CMDLINE (256u * 1024u)
 #define MAX_NAME_TRIES 1000
@@ -57,7 +57,7 @@ static int expand_path(char *out, size_t cap, int attempt)
 	if (pattern[0] != '/') {
 		if (syscall(SYS_getcwd, out, cap - 1) < 0)
 			return -errno;
-		if (mp_str_append(out, cap, "/") < 0)
+		if (mp_sys_str_append(out, cap, "/") < 0)
 			return -ENAMETOOLONG;
 	}
 	size_t len = strlen(out);
@@ -65,7 +65,7 @@ static int expand_path(char *out, size_t cap, int attempt)
 		const char *piece = NULL;
 		char single[2] = { *at, '\0' };
 		if (at[0] == '%' && at[1] == 'p') {
-			mp_fmt_u64(number, (uint64_t)getpid());
+			mp_sys_fmt_u64(number, (uint64_t)getpid());
 			piece = number;
 			at++;
 		} else if (at[0] == '%' && at[1] == 'e') {
@@ -77,7 +77,7 @@ static int expand_path(char *out, size_t cap, int attempt)
 		} else {
 			piece = single;
 		}
-		if (mp_str_append(out, cap, piece) < 0)
+		if (mp_sys_str_append(out, cap, piece) < 0)
 			return -ENAMETOOLONG;
 	}
 	if (attempt > 0) {
@@ -86,9 +86,9 @@ static int expand_path(char *out, size_t cap, int attempt)
 		if (has_ext)
 			out[len - 6] = '\0';
 		number[0] = '.';
-		mp_fmt_u64(number + 1, (uint64_t)attempt);
-		if (mp_str_append(out, cap, number) < 0 ||
-		    (has_ext && mp_str_append(out, cap, ".trace") < 0))
+		mp_sys_fmt_u64(number + 1, (uint64_t)attempt);
+		if (mp_sys_str_append(out, cap, number) < 0 ||
+		    (has_ext && mp_sys_str_append(out, cap, ".trace") < 0))
 			return -ENAMETOOLONG;
 	}
 	return 0;
@@ -101,7 +101,7 @@ static int expand_path(char *out, size_t cap, int attempt)
 static int still_wanted(const char *path)
 {
 	struct mp_file_header old;
-	if (mp_read_file(path, (char *)&old, sizeof(old)) != (long)sizeof(old) ||
+	if (mp_sys_read_file(path, (char *)&old, sizeof(old)) != (long)sizeof(old) ||
 	    memcmp(old.magic, MP_TRACE_MAGIC, MP_TRACE_MAGIC_LEN) != 0)
 		return 0;
 	if (old.pid == (uint32_t)getpid())
@@ -128,7 +128,7 @@ static int open_new_file(int fork_child)
 
 static size_t read_cmdline(char *buf, size_t cap, int *truncated)
 {
-	long got = mp_read_file("/proc/self/cmdline", buf, cap);
+	long got = mp_sys_read_file("/proc/self/cmdline", buf, cap);
 	if (got < 0)
 		return 0;
 	*truncated = (size_t)got == cap;
@@ -152,7 +152,7 @@ static void fill_header(const char *cmdline, size_t cmdline_len, int truncated)
 	header->sample_window_ms = mp_config.sample_bytes ? mp_config.sample_window_ms : 0;
 	clock_gettime(CLOCK_REALTIME, &now);
 	header->start_realtime_ns = (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
-	header->start_monotonic_ns = mp_now_ns();
+	header->start_monotonic_ns = mp_clock_now_ns();
 	header->end_state = MP_END_RUNNING;
 	header->exe_offset = sizeof(*header);
 	header->exe_len = (uint32_t)strlen(exe_path);
@@ -170,7 +170,7 @@ int mp_trace_file_create(int fork_child)
 	long len = syscall(SYS_readlink, "/proc/self/exe", exe_path, sizeof(exe_path) - 1);
 	exe_path[len > 0 ? len : 0] = '\0';
 
-	char *cmdline = mp_map_anon(MAX_CMDLINE);
+	char *cmdline = mp_sys_map_anon(MAX_CMDLINE);
 	if (!cmdline)
 		return -ENOMEM;
 	int truncated = 0;
@@ -178,7 +178,7 @@ int mp_trace_file_create(int fork_child)
 
 	int fd = open_new_file(fork_child);
 	if (fd < 0) {
-		mp_unmap(cmdline, MAX_CMDLINE);
+		mp_sys_unmap(cmdline, MAX_CMDLINE);
 		return fd;
 	}
 	size_t need = sizeof(struct mp_file_header) + strlen(exe_path) + cmdline_len;
@@ -192,7 +192,7 @@ int mp_trace_file_create(int fork_child)
 		fill_header(cmdline, cmdline_len, truncated);
 	file_end = header_size;
 	syscall(SYS_close, fd);
-	mp_unmap(cmdline, MAX_CMDLINE);
+	mp_sys_unmap(cmdline, MAX_CMDLINE);
 	return err;
 }
 
@@ -224,7 +224,7 @@ void mp_trace_file_set_end(enum mp_end_state state, int status)
 	if (!header)
 		return;
 	header->end_status = status;
-	header->end_monotonic_ns = mp_now_ns();
+	header->end_monotonic_ns = mp_clock_now_ns();
 	__atomic_store_n(&header->end_state, (uint32_t)state, __ATOMIC_RELEASE);
 }
 
@@ -246,7 +246,7 @@ const char *mp_trace_file_exe(void)
 void mp_trace_file_forget(void)
 {
 	if (header)
-		mp_unmap(header, header_size);
+		mp_sys_unmap(header, header_size);
 	header = NULL;
 	pthread_mutex_init(&file_lock, NULL);
 }

@@ -4,9 +4,11 @@
 #   tests/progs/*.c, *.cc         small programs the integration tests run under LD_PRELOAD
 #   tests/integration/test_*.c    cmocka programs that run progs and decode their traces
 #   tests/integration/*.sh        command-line checks of `memprof`
+#   tests/layers/*.sh             the layering rule of docs/architecture.md, from nm
 
 CXX ?= g++
-PRELOAD_TESTABLE_OBJ := $(filter-out $(BUILD)/preload/interpose.o $(BUILD)/preload/init.o,$(PRELOAD_OBJ))
+PRELOAD_TESTABLE_OBJ := $(filter-out $(BUILD)/preload/interpose.o $(BUILD)/preload/lifecycle.o \
+	$(BUILD)/preload/recording.o,$(PRELOAD_OBJ))
 
 UNIT_PRELOAD_SRC := $(wildcard tests/unit/preload/test_*.c)
 UNIT_PRELOAD_BIN := $(UNIT_PRELOAD_SRC:tests/unit/preload/%.c=$(BUILD)/tests/unit/%)
@@ -29,6 +31,8 @@ PROGS_BIN := $(PROGS_C:tests/progs/%.c=$(BUILD)/tests/progs/%) \
 INTEG_SRC := $(wildcard tests/integration/test_*.c)
 INTEG_BIN := $(INTEG_SRC:tests/integration/%.c=$(BUILD)/tests/integration/%)
 INTEG_SH := $(wildcard tests/integration/*.sh)
+# The layering of both programs (docs/architecture.md), and a test that the check can fail.
+LAYER_SH := tests/layers/check_layers.sh tests/layers/test_check_layers.sh
 
 # Test programs keep frame-rich, unoptimized code so stacks and line numbers are exact.
 # -fno-builtin: the compiler must not turn realloc(NULL, n) into malloc(n) behind our back.
@@ -89,9 +93,28 @@ test-programs: $(PROGS_BIN)
 check: all $(UNIT_PRELOAD_BIN) $(UNIT_ANALYZER_BIN) $(UNIT_ANALYZER_SAN_BIN) $(BUILD)/san/memprof \
 		$(PROGS_BIN) $(INTEG_BIN) $(TEST_COMPRESSED_ELF)
 	@BUILD=$(BUILD) tests/run_all.sh $(UNIT_PRELOAD_BIN) $(UNIT_ANALYZER_BIN) \
-		$(UNIT_ANALYZER_SAN_BIN) $(INTEG_BIN) $(INTEG_SH)
+		$(UNIT_ANALYZER_SAN_BIN) $(INTEG_BIN) $(INTEG_SH) $(LAYER_SH)
 
 .PHONY: test-programs
 
 # Objects that only pattern rules name would otherwise be deleted as intermediates.
 .SECONDARY: $(TEST_SUPPORT_OBJ) $(TEST_SUPPORT_SAN_OBJ) $(TEST_HARNESS_OBJ)
+
+# Programs whose stacks are mostly inlined calls: optimized (-O2 -g), so that the
+# symbolizer's inline chains are checked against addr2line -i on real compiler output
+# (tests/integration/test_inline_frames.c). These explicit rules take precedence over
+# the -O0 pattern rules above.
+$(BUILD)/tests/progs/inline_chain: tests/progs/inline_chain.cc
+	@mkdir -p $(dir $@)
+	$(CXX) -Wall -Wextra -Werror -O2 -g -o $@ $<
+
+$(BUILD)/tests/progs/inline_levels: tests/progs/inline_levels.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 -Wall -Wextra -Werror -O2 -g -D_GNU_SOURCE -o $@ $<
+
+# inline_levels without its symbol table, as Debian ships sqlite3 or git: stacks must still
+# end at its (unnamed) main (tests/integration/test_stripped_stacks.c).
+$(BUILD)/tests/progs/inline_levels_stripped: $(BUILD)/tests/progs/inline_levels
+	strip -o $@ $<
+
+check: $(BUILD)/tests/progs/inline_levels_stripped

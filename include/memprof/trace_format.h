@@ -129,7 +129,7 @@
  *       Written after the last LEAK_CLASS record: classes without a summary are not
  *       complete and must be ignored.
  *
- *   Sampling windows (extended; written by preload/sample_window.c). In a sampled trace
+ *   Sampling windows (extended; written by preload/sampling_window.c). In a sampled trace
  *   (header sample_bytes > 0) with sample_window_ms W > 0, a sampled allocation is not
  *   written when it happens: if its block is freed within W it is only counted, per
  *   stack, and its free is not written either; if it is still live after W (at the next

@@ -6,7 +6,8 @@
  * its start has at most one page more than written: "within one page per block"). Also:
  * the fragmentation line, the kinds of a thread's stack and a file mapping, the timeline
  * of interval and signal snapshots, and a process whose main thread calls pthread_exit
- * still ending.
+ * still ending. The text report's figures are formatted with the report's own
+ * mp_memory_bytes, so that the wording, not the rounding, is what is compared.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -22,6 +23,7 @@
 #include <jansson.h>
 
 #include "harness.h"
+#include "report_memory.h"
 
 #define MIB (1024ll * 1024ll)
 #define PAGE 4096ll
@@ -251,13 +253,92 @@ static void test_memory_thread_stack_and_file_mapping_kinds(void **state)
 	json_t *stack = kind_of(root, "stack");
 	assert_int_equal(num(stack, "mappings"), 2);
 	assert_true(num(stack, "rss_bytes") >= 64 * 1024);
-	/* The file is page cache mapped by the program, not code. */
+	/* The file is page cache mapped by the program, not code; the loaded objects are. */
 	json_t *file = kind_of(root, "file");
-	assert_true(num(file, "mmap_rss_bytes") >= MIB);
-	assert_true(num(file, "code_rss_bytes") > 0);
+	assert_int_equal(num(file, "mmap_rss_bytes"), MIB);
+	assert_int_equal(num(file, "code_rss_bytes"),
+			 num(file, "rss_bytes") - num(file, "memprof_rss_bytes") - MIB);
 	json_t *entry = stack_of(root, "kinds", "mmap");
 	assert_int_equal(num(entry, "committed_bytes"), MIB);
 	assert_int_equal(num(entry, "resident_bytes"), MIB);
+	json_decref(root);
+}
+
+/* The path under which the trace's module map names libc, to *path. */
+static void libc_module_path(const char *trace_path, char path[PATH_MAX])
+{
+	struct mp_trace *trace;
+	char err[256];
+	uint32_t count, generation = 0;
+	size_t modules;
+	assert_int_equal(mp_trace_open(trace_path, &trace, err, sizeof(err)), 0);
+	assert_non_null(mp_trace_stack(trace, 1, &count, &generation));
+	const struct mp_module *map = mp_trace_modules(trace, generation, &modules);
+	path[0] = '\0';
+	for (size_t i = 0; map && i < modules; i++) {
+		const char *slash = strrchr(map[i].path, '/');
+		if (slash && strcmp(slash + 1, "libc.so.6") == 0)
+			snprintf(path, PATH_MAX, "%s", map[i].path);
+	}
+	mp_trace_close(trace);
+	assert_true(path[0] == '/');
+}
+
+/* A program that maps no file itself: all its file-backed RSS is the code and data of the
+ * objects it loaded, libc among them, although the trace names libc as the loader found
+ * it (/lib/x86_64-linux-gnu/libc.so.6) and smaps as the kernel mapped it
+ * (/usr/lib/x86_64-linux-gnu/libc.so.6, Debian's merged /usr). */
+static void test_memory_merged_usr_libc_is_code_not_page_cache(void **state)
+{
+	(void)state;
+	char trace[PATH_MAX], libc[PATH_MAX], real[PATH_MAX], expected[256], a[32];
+	run_mode("full", NULL, trace);
+	libc_module_path(trace, libc);
+	assert_non_null(realpath(libc, real));
+	if (strcmp(libc, real) == 0)
+		fail_msg("libc is recorded as '%s', its real path: not a merged /usr system", libc);
+	json_t *root = memory_json("", trace);
+	json_t *file = kind_of(root, "file");
+	int64_t code = num(file, "rss_bytes") - num(file, "memprof_rss_bytes");
+	assert_true(code > 0);
+	assert_int_equal(num(file, "code_rss_bytes"), code);
+	assert_int_equal(num(file, "mmap_rss_bytes"), 0);
+	json_decref(root);
+
+	char args[PATH_MAX + 16], *out;
+	snprintf(args, sizeof(args), "memory '%s'", trace);
+	assert_int_equal(harness_memprof(args, &out), 0);
+	snprintf(expected, sizeof(expected), "  file RSS: %s code and data of loaded objects, "
+		 "0 B other mapped files (page cache)\n", mp_memory_bytes(a, 32, (uint64_t)code));
+	if (!strstr(out, expected))
+		fail_msg("no '%s' in:\n%s", expected, out);
+	free(out);
+}
+
+/* RSS (smaps' sum at the snapshot) and the peaks (the kernel's high-water marks, read
+ * just before smaps) can disagree, VmHWM below RSS: each says where it comes from. */
+static void test_memory_text_says_when_rss_and_peaks_were_read(void **state)
+{
+	(void)state;
+	char trace[PATH_MAX], args[PATH_MAX + 16], expected[256], a[32], b[32], c[32], d[32];
+	run_mode("full", NULL, trace);
+	json_t *root = memory_json("", trace), *process = json_object_get(root, "process");
+	snprintf(args, sizeof(args), "memory '%s'", trace);
+	char *out;
+	assert_int_equal(harness_memprof(args, &out), 0);
+	snprintf(expected, sizeof(expected), "\n  RSS %s of VIRT %s at the exit snapshot: ",
+		 mp_memory_bytes(a, 32, (uint64_t)num(root, "rss_bytes")),
+		 mp_memory_bytes(b, 32, (uint64_t)num(root, "virt_bytes")));
+	if (!strstr(out, expected))
+		fail_msg("no '%s' in:\n%s", expected, out);
+	snprintf(expected, sizeof(expected), "\nProcess:      peak RSS (VmHWM) %s, peak VIRT "
+		 "(VmPeak) %s: high-water marks up to the exit snapshot,\n              from the "
+		 "kernel's counters read just before smaps (whose sum, the RSS above, can exceed "
+		 "them)\n", mp_memory_bytes(c, 32, (uint64_t)num(process, "vm_hwm_bytes")),
+		 mp_memory_bytes(d, 32, (uint64_t)num(process, "vm_peak_bytes")));
+	if (!strstr(out, expected))
+		fail_msg("no '%s' in:\n%s", expected, out);
+	free(out);
 	json_decref(root);
 }
 
@@ -360,6 +441,8 @@ int main(void)
 		cmocka_unit_test(test_memory_fully_written_block_is_all_resident),
 		cmocka_unit_test(test_memory_freed_small_blocks_show_as_fragmentation),
 		cmocka_unit_test(test_memory_thread_stack_and_file_mapping_kinds),
+		cmocka_unit_test(test_memory_merged_usr_libc_is_code_not_page_cache),
+		cmocka_unit_test(test_memory_text_says_when_rss_and_peaks_were_read),
 		cmocka_unit_test(test_memory_timeline_of_interval_and_signal_snapshots),
 		cmocka_unit_test(test_memory_snapshot_thread_does_not_keep_the_process_alive),
 		cmocka_unit_test(test_memory_peak_snapshot_at_each_new_heap_peak),

@@ -89,6 +89,7 @@ static void malloc_free_counts_and_bytes(void **state)
 static void realloc_move_releases_old_and_charges_new_stack(void **state)
 {
 	struct mp_heap_model *m = *state;
+	struct mp_live_block found;
 	do_malloc(m, 1, 0x1000, 100, 1);
 	do_realloc(m, 1, 0x1000, 0x5000, 300, 2);
 	mp_heap_model_finish(m);
@@ -102,8 +103,8 @@ static void realloc_move_releases_old_and_charges_new_stack(void **state)
 	assert_int_equal(agg(m, 1)->live_bytes, 0);
 	assert_int_equal(agg(m, 2)->live_bytes, 300);
 	assert_int_equal(agg(m, 2)->allocated_bytes, 300);
-	assert_non_null(mp_live_blocks_find(&m->blocks, 0x5000));
-	assert_null(mp_live_blocks_find(&m->blocks, 0x1000));
+	assert_int_equal(mp_live_blocks_find(&m->blocks, 0x5000, &found), 1);
+	assert_int_equal(mp_live_blocks_find(&m->blocks, 0x1000, &found), 0);
 }
 
 static void realloc_in_place_shrink_lowers_live(void **state)
@@ -163,6 +164,27 @@ static void temporaries_are_per_thread(void **state)
 	assert_int_equal(agg(m, 1)->temporary, 1);
 	assert_int_equal(agg(m, 2)->temporary, 1);
 	assert_int_equal(agg(m, 3)->temporary, 1);
+}
+
+/* A thread's latest allocation freed by another thread, its address handed to a third:
+ * the first thread freeing that address frees the third's block, which is no temporary
+ * of its own; nor is a block whose free was never seen and whose address came back. */
+static void a_reused_address_is_not_the_old_threads_temporary(void **state)
+{
+	struct mp_heap_model *m = *state;
+	do_malloc(m, 1, 0x1000, 8, 1);
+	do_free(m, 2, 0x1000);
+	do_malloc(m, 3, 0x1000, 8, 1);
+	do_free(m, 1, 0x1000);
+	assert_int_equal(m->totals.temporary_allocations, 0);
+	do_malloc(m, 1, 0x2000, 8, 1);  /* its free is lost */
+	do_malloc(m, 2, 0x2000, 8, 1);  /* replaces it */
+	assert_int_equal(m->totals.replaced_blocks, 1);
+	do_free(m, 1, 0x2000);
+	assert_int_equal(m->totals.temporary_allocations, 0);
+	do_malloc(m, 2, 0x3000, 8, 1);
+	do_free(m, 2, 0x3000);          /* thread 2's latest, freed by it: temporary */
+	assert_int_equal(m->totals.temporary_allocations, 1);
 }
 
 static void realloc_release_of_latest_block_is_temporary(void **state)
@@ -388,6 +410,7 @@ static void stack_ids_beyond_the_expected_count_grow(void **state)
 static void many_blocks_keep_exact_totals(void **state)
 {
 	struct mp_heap_model *m = *state;
+	struct mp_live_block found;
 	uint64_t expected = 0;
 	for (uint64_t i = 1; i <= 50000; i++) {
 		do_malloc(m, 1, i * 16 * 7919, i % 97, (uint32_t)(i % 5));
@@ -401,7 +424,7 @@ static void many_blocks_keep_exact_totals(void **state)
 	assert_int_equal(m->totals.live_blocks, 25000);
 	assert_int_equal(m->totals.unknown_frees, 0);
 	for (uint64_t i = 2; i <= 50000; i += 2)
-		assert_non_null(mp_live_blocks_find(&m->blocks, i * 16 * 7919));
+		assert_int_equal(mp_live_blocks_find(&m->blocks, i * 16 * 7919, &found), 1);
 }
 
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -415,6 +438,7 @@ int main(void)
 		T(realloc_null_is_allocation_and_realloc_zero_is_free),
 		T(free_by_another_thread_releases_but_is_not_temporary),
 		T(temporaries_are_per_thread),
+		T(a_reused_address_is_not_the_old_threads_temporary),
 		T(realloc_release_of_latest_block_is_temporary),
 		T(address_reuse_after_free_charges_the_new_stack),
 		T(unknown_free_is_counted_and_never_negative),

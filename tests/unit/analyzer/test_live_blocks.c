@@ -1,5 +1,5 @@
-/* test_live_blocks.c: the live-block hash map against a plain array, through growth and
- * backward-shift deletion. */
+/* test_live_blocks.c: the live-block hash map against a plain array, through growth,
+ * backward-shift deletion, replacement, and blocks too big to pack. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,10 +15,12 @@ static void insert_find_remove_single(void **state)
 	struct mp_live_block block = { .addr = 0x1000, .size = 5, .stack_id = 3 }, out = { 0 };
 	(void)state;
 	assert_int_equal(mp_live_blocks_init(&map), 0);
-	assert_null(mp_live_blocks_find(&map, 0x1000));
-	assert_int_equal(mp_live_blocks_insert(&map, &block), 0);
-	assert_int_equal(mp_live_blocks_find(&map, 0x1000)->size, 5);
-	assert_null(mp_live_blocks_find(&map, 0));
+	assert_int_equal(mp_live_blocks_find(&map, 0x1000, &out), 0);
+	assert_int_equal(mp_live_blocks_put(&map, &block, &out), 0);
+	assert_int_equal(mp_live_blocks_find(&map, 0x1000, &out), 1);
+	assert_int_equal(out.size, 5);
+	assert_int_equal(out.stack_id, 3);
+	assert_int_equal(mp_live_blocks_find(&map, 0, &out), 0);
 	assert_int_equal(mp_live_blocks_remove(&map, 0x2000, &out), 0);
 	assert_int_equal(mp_live_blocks_remove(&map, 0x1000, &out), 1);
 	assert_int_equal(out.stack_id, 3);
@@ -26,8 +28,67 @@ static void insert_find_remove_single(void **state)
 	mp_live_blocks_destroy(&map);
 }
 
+/* A second block at a live address replaces the first and hands it back. */
+static void put_replaces_and_returns_the_stale_block(void **state)
+{
+	struct mp_live_blocks map;
+	struct mp_live_block first = { .addr = 0x40, .size = 7, .stack_id = 1 };
+	struct mp_live_block second = { .addr = 0x40, .size = 9, .stack_id = 2 }, out;
+	(void)state;
+	assert_int_equal(mp_live_blocks_init(&map), 0);
+	assert_int_equal(mp_live_blocks_put(&map, &first, &out), 0);
+	assert_int_equal(mp_live_blocks_put(&map, &second, &out), 1);
+	assert_int_equal(out.size, 7);
+	assert_int_equal(out.stack_id, 1);
+	assert_int_equal(map.count, 1);
+	assert_int_equal(mp_live_blocks_find(&map, 0x40, &out), 1);
+	assert_int_equal(out.size, 9);
+	mp_live_blocks_destroy(&map);
+}
+
+/* Sizes from 2^40 - 1 and stack ids from 2^24 do not pack: they must come back whole, through
+ * replacement and removal, beside packed neighbours. */
+static void blocks_that_do_not_pack_come_back_whole(void **state)
+{
+	struct mp_live_blocks map;
+	struct mp_live_block out;
+	struct mp_live_block huge = { .addr = 0x1000, .size = 3ull << 40, .stack_id = 4 };
+	struct mp_live_block deep = { .addr = 0x2000, .size = 16, .stack_id = 1u << 24 };
+	struct mp_live_block plain = { .addr = 0x3000, .size = (1ull << 40) - 2,
+				       .stack_id = (1u << 24) - 1 };
+	struct mp_live_block edge = { .addr = 0x4000, .size = (1ull << 40) - 1, .stack_id = 6 };
+	(void)state;
+	assert_int_equal(mp_live_blocks_init(&map), 0);
+	assert_int_equal(mp_live_blocks_put(&map, &huge, &out), 0);
+	assert_int_equal(mp_live_blocks_put(&map, &deep, &out), 0);
+	assert_int_equal(mp_live_blocks_put(&map, &plain, &out), 0);
+	assert_int_equal(map.overflow_count, 2);
+	assert_int_equal(mp_live_blocks_put(&map, &edge, &out), 0);
+	assert_int_equal(map.overflow_count, 3);
+	assert_int_equal(mp_live_blocks_remove(&map, 0x4000, &out), 1);
+	assert_int_equal(out.size, (1ull << 40) - 1);
+	assert_int_equal(map.overflow_count, 2);
+	assert_int_equal(mp_live_blocks_find(&map, 0x1000, &out), 1);
+	assert_int_equal(out.size, 3ull << 40);
+	assert_int_equal(mp_live_blocks_find(&map, 0x2000, &out), 1);
+	assert_int_equal(out.stack_id, 1u << 24);
+	assert_int_equal(mp_live_blocks_find(&map, 0x3000, &out), 1);
+	assert_int_equal(out.size, (1ull << 40) - 2);
+	assert_int_equal(out.stack_id, (1u << 24) - 1);
+	/* Replacing an overflowing block by a packed one empties its overflow entry. */
+	struct mp_live_block small = { .addr = 0x1000, .size = 8, .stack_id = 5 };
+	assert_int_equal(mp_live_blocks_put(&map, &small, &out), 1);
+	assert_int_equal(out.size, 3ull << 40);
+	assert_int_equal(map.overflow_count, 1);
+	assert_int_equal(mp_live_blocks_remove(&map, 0x2000, &out), 1);
+	assert_int_equal(out.stack_id, 1u << 24);
+	assert_int_equal(map.overflow_count, 0);
+	mp_live_blocks_destroy(&map);
+}
+
 /* Random inserts and removals, including addresses that collide in their low bits, must
- * agree with a brute-force array at every step. */
+ * agree with a brute-force array at every step, and a visit must see each live block
+ * once. */
 static void random_operations_match_reference(void **state)
 {
 	enum { N = 20000 };
@@ -47,19 +108,56 @@ static void random_operations_match_reference(void **state)
 			assert_int_equal(out.size, i);
 			live[i] = 0;
 		} else {
-			struct mp_live_block block = { .addr = addrs[i], .size = i };
-			assert_null(mp_live_blocks_find(&map, addrs[i]));
-			assert_int_equal(mp_live_blocks_insert(&map, &block), 0);
+			/* Every 97th block too big to pack, so the overflow list takes part. */
+			uint64_t size = i % 97 ? i : i | (1ull << 41);
+			struct mp_live_block block = { .addr = addrs[i], .size = size };
+			assert_int_equal(mp_live_blocks_find(&map, addrs[i], &out), 0);
+			assert_int_equal(mp_live_blocks_put(&map, &block, &out), 0);
+			if (size != i) {
+				assert_int_equal(mp_live_blocks_remove(&map, addrs[i], &out), 1);
+				assert_int_equal(out.size, size);
+				block.size = i;
+				assert_int_equal(mp_live_blocks_put(&map, &block, &out), 0);
+			}
 			live[i] = 1;
 		}
 	}
 	size_t count = 0;
 	for (size_t i = 0; i < N; i++) {
-		struct mp_live_block *found = mp_live_blocks_find(&map, addrs[i]);
-		assert_true(live[i] ? found != NULL : found == NULL);
+		int found = mp_live_blocks_find(&map, addrs[i], &out);
+		assert_int_equal(found, live[i]);
 		count += (size_t)live[i];
 	}
 	assert_int_equal(map.count, count);
+	size_t visited = 0;
+	for (size_t i = 0; i < mp_live_blocks_span(&map); i++)
+		visited += (size_t)mp_live_blocks_at(&map, i, &out);
+	assert_int_equal(visited, count);
+	/* The array grows at 7/10 full: never more than 48 bytes per live block. */
+	assert_true(mp_live_blocks_span(&map) * sizeof(struct mp_live_slot) <= 48 * (count + 1024));
+	mp_live_blocks_destroy(&map);
+}
+
+/* Past 4 MiB the slots are mapped on their own and the old array is given back piece by
+ * piece while it grows: every block must survive growths on that path. */
+static void growth_of_a_mapped_table_keeps_every_block(void **state)
+{
+	enum { N = 600000 };
+	struct mp_live_blocks map;
+	struct mp_live_block out;
+	(void)state;
+	assert_int_equal(mp_live_blocks_init(&map), 0);
+	for (uint64_t i = 1; i <= N; i++) {
+		struct mp_live_block block = { .addr = i * 48, .size = i, .stack_id = (uint32_t)i % 1000 };
+		assert_int_equal(mp_live_blocks_put(&map, &block, &out), 0);
+	}
+	assert_true(mp_live_blocks_span(&map) * sizeof(struct mp_live_slot) >= (8u << 20));
+	for (uint64_t i = 1; i <= N; i++) {
+		assert_int_equal(mp_live_blocks_find(&map, i * 48, &out), 1);
+		assert_int_equal(out.size, i);
+		assert_int_equal(out.stack_id, i % 1000);
+	}
+	assert_int_equal(map.count, N);
 	mp_live_blocks_destroy(&map);
 }
 
@@ -67,7 +165,10 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(insert_find_remove_single),
+		cmocka_unit_test(put_replaces_and_returns_the_stale_block),
+		cmocka_unit_test(blocks_that_do_not_pack_come_back_whole),
 		cmocka_unit_test(random_operations_match_reference),
+		cmocka_unit_test(growth_of_a_mapped_table_keeps_every_block),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

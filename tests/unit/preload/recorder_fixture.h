@@ -1,9 +1,9 @@
 /* recorder_fixture.h: runs the preload's recorder inside a test, without LD_PRELOAD.
  *
- * The preload's life cycle (init.c) and libc shim (interpose.c) are not linked into unit
- * tests; this fixture stands in for init.c: it sets the options, creates a trace in a
- * temporary directory and marks recording ready, so tests call the recorder API directly
- * and then read the file back. */
+ * The preload's shim (interpose.c, lifecycle.c) and the start of recording (recording.c)
+ * are not linked into unit tests; this fixture stands in for recording.c: it sets the
+ * options, creates a trace in a temporary directory and marks recording ready, so tests
+ * call the recorder API directly and then read the file back. */
 #ifndef MEMPROF_RECORDER_FIXTURE_H
 #define MEMPROF_RECORDER_FIXTURE_H
 
@@ -17,23 +17,14 @@
 
 #include "record_hot.h"
 
-/* init.c's part, as a test double. */
-int mp_state = MP_STATE_UNINIT;
-static int disabled_count;
-
-int mp_init_slow(void)
+/* recording.c's part, as a test double: recording is started by fixture_start. state.c
+ * is linked as it is; its mp_state_disable sets the state to OFF, which tests check. */
+int mp_recording_start(void)
 {
-	return __atomic_load_n(&mp_state, __ATOMIC_ACQUIRE) == MP_STATE_READY;
+	return mp_state_is_ready();
 }
 
-void mp_disable(const char *why)
-{
-	(void)why;
-	disabled_count++;
-	mp_state = MP_STATE_OFF;
-}
-
-void mp_announce_end(enum mp_end_state state, int status)
+void mp_recording_end(enum mp_end_state state, int status)
 {
 	mp_trace_file_set_end(state, status);
 }
@@ -51,6 +42,9 @@ static inline const char *fixture_start(void)
 		 fixture_dir);
 	mp_config.max_frames = 64;
 	mp_config.quiet = 1;
+	mp_config.leak_check = 1;
+	mp_config.leak_check_max_bytes = 1ull << 30;
+	mp_sampling_set_configure();
 	/* The recorder is linked into the test itself: strip no frames as "our own". */
 	mp_stacks_init(0, 0);
 	mp_chunk_init();

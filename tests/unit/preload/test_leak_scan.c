@@ -44,7 +44,7 @@ static void scene_classify(struct scene *scene, size_t count)
 
 static unsigned kind(const struct scene *scene, int block)
 {
-	return mp_leak_kind_of(scene->state[block]);
+	return mp_leak_classify_kind_of(scene->state[block]);
 }
 
 static void reset(void **state)
@@ -146,11 +146,11 @@ static void test_leak_find_zero_size_block_holds_its_first_byte(void **state)
 	uint32_t work[5];
 	struct mp_leak_classifier c;
 	mp_leak_classify_init(&c, blocks, 2, states, work);
-	assert_int_equal(mp_leak_find(&c, 0x1000), 0);
-	assert_int_equal(mp_leak_find(&c, 0x1001), SIZE_MAX);
-	assert_int_equal(mp_leak_find(&c, 0x101f), 1);
-	assert_int_equal(mp_leak_find(&c, 0x1020), SIZE_MAX);
-	assert_int_equal(mp_leak_find(&c, 0xfff), SIZE_MAX);
+	assert_int_equal(mp_leak_classify_find(&c, 0x1000), 0);
+	assert_int_equal(mp_leak_classify_find(&c, 0x1001), SIZE_MAX);
+	assert_int_equal(mp_leak_classify_find(&c, 0x101f), 1);
+	assert_int_equal(mp_leak_classify_find(&c, 0x1020), SIZE_MAX);
+	assert_int_equal(mp_leak_classify_find(&c, 0xfff), SIZE_MAX);
 }
 
 /* The live set from a real trace: frees, a realloc that moves, one in place, and an
@@ -159,15 +159,15 @@ static void test_leak_live_blocks_last_event_wins(void **state)
 {
 	(void)state;
 	const char *path = fixture_start();
-	mp_alloc_done(MP_REC_MALLOC, (void *)0x10000, 100);
-	mp_alloc_done(MP_REC_MALLOC, (void *)0x20000, 200);
+	mp_record_alloc_done(MP_REC_MALLOC, (void *)0x10000, 100);
+	mp_record_alloc_done(MP_REC_MALLOC, (void *)0x20000, 200);
 	mp_record_free((void *)0x10000);
-	mp_alloc_done(MP_REC_CALLOC, (void *)0x10000, 300); /* reused */
-	mp_alloc_done(MP_REC_MALLOC, (void *)0x30000, 400);
-	mp_record_realloc((void *)0x30000, (void *)0x40000, 500, mp_now_ns(), 0);
-	mp_alloc_done(MP_REC_MALLOC, (void *)0x50000, 600);
-	mp_record_realloc((void *)0x50000, (void *)0x50000, 700, mp_now_ns(), 0);
-	mp_alloc_done(MP_REC_MALLOC, (void *)0x60000, 800);
+	mp_record_alloc_done(MP_REC_CALLOC, (void *)0x10000, 300); /* reused */
+	mp_record_alloc_done(MP_REC_MALLOC, (void *)0x30000, 400);
+	mp_record_realloc((void *)0x30000, (void *)0x40000, 500, mp_clock_now_ns(), 0);
+	mp_record_alloc_done(MP_REC_MALLOC, (void *)0x50000, 600);
+	mp_record_realloc((void *)0x50000, (void *)0x50000, 700, mp_clock_now_ns(), 0);
+	mp_record_alloc_done(MP_REC_MALLOC, (void *)0x60000, 800);
 	mp_record_free((void *)0x60000);
 	struct mp_leak_block *blocks;
 	size_t count, bytes;
@@ -181,7 +181,7 @@ static void test_leak_live_blocks_last_event_wins(void **state)
 		assert_int_equal(blocks[i].addr, expected[i].addr);
 		assert_int_equal(blocks[i].size, expected[i].size);
 	}
-	mp_unmap(blocks, bytes);
+	mp_sys_unmap(blocks, bytes);
 }
 
 int main(void)

@@ -7,6 +7,7 @@
 #include <cmocka.h>
 
 #include "memprof/varint.h"
+#include "modules.h"
 #include "recorder_fixture.h"
 
 struct decoded {
@@ -111,7 +112,7 @@ static void decode_event(int tag, const uint8_t **cursor, const uint8_t *end,
 /* Decodes the thread's current chunk as a reader would. */
 static void decode_current(struct decoded_chunk *out)
 {
-	const struct mp_chunk_header *header = (const void *)mp_self_thread.chunk;
+	const struct mp_chunk_header *header = (const void *)mp_state_thread.chunk;
 	const uint8_t *at = (const uint8_t *)header + header->header_size;
 	const uint8_t *end = (const uint8_t *)header + header->used;
 	uint64_t prev_addr = 0, prev_time = header->base_time_ns;
@@ -133,13 +134,13 @@ static void decode_current(struct decoded_chunk *out)
 
 __attribute__((noinline)) static void allocate_here(void *addr, size_t size)
 {
-	mp_alloc_done(MP_REC_MALLOC, addr, size);
+	mp_record_alloc_done(MP_REC_MALLOC, addr, size);
 	__asm__ volatile("" ::: "memory");
 }
 
 __attribute__((noinline)) static void allocate_there(void *addr, size_t size)
 {
-	mp_alloc_done(MP_REC_CALLOC, addr, size);
+	mp_record_alloc_done(MP_REC_CALLOC, addr, size);
 	__asm__ volatile("" ::: "memory");
 }
 
@@ -148,15 +149,15 @@ static void test_events_encode_as_documented(void **state)
 	(void)state;
 	struct decoded_chunk chunk;
 	void *base = (void *)(uintptr_t)0x7f0000100000ull;
-	uint64_t before = mp_now_ns();
+	uint64_t before = mp_clock_now_ns();
 	allocate_here(base, 100);
 	mp_record_free(base);
-	mp_record_realloc(NULL, (char *)base + 64, 300, mp_now_ns(), 0);
-	mp_record_realloc((char *)base + 64, (char *)base - 4096, 5000, mp_now_ns(), 0);
+	mp_record_realloc(NULL, (char *)base + 64, 300, mp_clock_now_ns(), 0);
+	mp_record_realloc((char *)base + 64, (char *)base - 4096, 5000, mp_clock_now_ns(), 0);
 	mp_record_failed(MP_REC_MALLOC, 1ull << 60);
 	mp_record_mmap((void *)(uintptr_t)0x7f0000400000ull, 8192, 3, 0x22, -1, 0);
 	mp_record_munmap((void *)(uintptr_t)0x7f0000401000ull, 4096);
-	uint64_t after = mp_now_ns();
+	uint64_t after = mp_clock_now_ns();
 	decode_current(&chunk);
 
 	assert_true(chunk.event_count >= 7);
@@ -200,8 +201,8 @@ static void test_a_stack_is_written_once_and_reused(void **state)
 	(void)state;
 	struct decoded_chunk chunk;
 	/* A fresh chunk so that the records of this test are the only ones. */
-	uint8_t *at = mp_chunk_reserve(&mp_self_thread,
-				       (size_t)(mp_self_thread.limit - mp_self_thread.pos) + 1);
+	uint8_t *at = mp_chunk_reserve(&mp_state_thread,
+				       (size_t)(mp_state_thread.limit - mp_state_thread.pos) + 1);
 	assert_non_null(at);
 	/* volatile: an unrolled loop would be three call sites, hence three stacks. */
 	for (volatile int i = 0; i < 3; i++)
@@ -225,8 +226,8 @@ static void test_unload_starts_a_new_generation_of_stacks(void **state)
 	(void)state;
 	struct decoded_chunk chunk;
 	allocate_here((void *)(uintptr_t)0x5000, 10);
-	uint8_t *at = mp_chunk_reserve(&mp_self_thread,
-				       (size_t)(mp_self_thread.limit - mp_self_thread.pos) + 1);
+	uint8_t *at = mp_chunk_reserve(&mp_state_thread,
+				       (size_t)(mp_state_thread.limit - mp_state_thread.pos) + 1);
 	assert_non_null(at);
 	uint32_t generation = mp_modules_generation();
 	mp_modules_unloaded();
@@ -247,11 +248,11 @@ static void test_recursion_flag_keeps_nested_calls_out(void **state)
 	(void)state;
 	struct decoded_chunk before, after;
 	decode_current(&before);
-	mp_self_thread.busy = 1; /* as while the recorder itself runs */
-	mp_alloc_done(MP_REC_MALLOC, (void *)(uintptr_t)0x7000, 1);
-	if (mp_free_wanted((void *)(uintptr_t)0x7000, NULL))
+	mp_state_thread.busy = 1; /* as while the recorder itself runs */
+	mp_record_alloc_done(MP_REC_MALLOC, (void *)(uintptr_t)0x7000, 1);
+	if (mp_record_free_wanted((void *)(uintptr_t)0x7000, NULL))
 		mp_record_free((void *)(uintptr_t)0x7000);
-	mp_self_thread.busy = 0;
+	mp_state_thread.busy = 0;
 	decode_current(&after);
 	assert_int_equal(after.event_count, before.event_count);
 }

@@ -18,10 +18,10 @@ static long count_sampled(uint64_t seed, size_t size)
 {
 	struct mp_thread thread;
 	memset(&thread, 0, sizeof(thread));
-	mp_sampling_seed(seed);
+	mp_config.sample_seed = seed;
 	long sampled = 0;
 	for (long i = 0; i < TRIALS; i++)
-		sampled += !mp_sample_skip(&thread, size);
+		sampled += mp_sampling_picks(&thread, size);
 	return sampled;
 }
 
@@ -56,12 +56,12 @@ static void test_decisions_do_not_depend_on_the_previous_one(void **state)
 	mp_config.sample_bytes = MEAN;
 	struct mp_thread thread;
 	memset(&thread, 0, sizeof(thread));
-	mp_sampling_seed(0xfeedu);
+	mp_config.sample_seed = 0xfeedu;
 	const size_t big = MEAN, small = MEAN / 4;
 	long after_sampled = 0, sampled_after_sampled = 0;
 	for (long i = 0; i < TRIALS; i++) {
-		int big_sampled = !mp_sample_skip(&thread, big);
-		int small_sampled = !mp_sample_skip(&thread, small);
+		int big_sampled = mp_sampling_picks(&thread, big);
+		int small_sampled = mp_sampling_picks(&thread, small);
 		if (big_sampled) {
 			after_sampled++;
 			sampled_after_sampled += small_sampled;
@@ -80,7 +80,7 @@ static void test_no_sampling_records_everything(void **state)
 	struct mp_thread thread;
 	memset(&thread, 0, sizeof(thread));
 	for (int i = 0; i < 1000; i++)
-		assert_int_equal(mp_sample_skip(&thread, 16), 0);
+		assert_int_equal(mp_sampling_picks(&thread, 16), 1);
 }
 
 static void test_sampled_set_remembers_exactly_its_blocks(void **state)
@@ -88,21 +88,21 @@ static void test_sampled_set_remembers_exactly_its_blocks(void **state)
 	(void)state;
 	mp_config.sample_bytes = MEAN;
 	mp_config.sample_window_ms = 0;
-	mp_sampling_configure();
+	mp_sampling_set_configure();
 	for (uint64_t addr = 0x10000; addr < 0x10000 + 5000 * 48; addr += 48) {
 		struct mp_sampled_set_entry block = { .addr = addr, .size = 48, .stack = 1 };
-		assert_int_equal(mp_sampled_insert(&block, NULL), 0);
+		assert_int_equal(mp_sampling_set_insert(&block, NULL), 0);
 	}
 	/* Absent addresses, including neighbours of present ones, are never taken. */
-	assert_int_equal(mp_sampled_take(0x10000 + 16, NULL), MP_SAMPLED_NONE);
-	assert_int_equal(mp_sampled_take(0x900000, NULL), MP_SAMPLED_NONE);
+	assert_int_equal(mp_sampling_set_take(0x10000 + 16, NULL), MP_SAMPLING_SET_NONE);
+	assert_int_equal(mp_sampling_set_take(0x900000, NULL), MP_SAMPLING_SET_NONE);
 	for (uint64_t addr = 0x10000; addr < 0x10000 + 5000 * 48; addr += 48)
-		assert_int_equal(mp_sampled_take(addr, NULL), MP_SAMPLED_WRITTEN);
+		assert_int_equal(mp_sampling_set_take(addr, NULL), MP_SAMPLING_SET_WRITTEN);
 	/* Each only once: a second free of the same address is not a sampled block's. */
-	assert_int_equal(mp_sampled_take(0x10000, NULL), MP_SAMPLED_NONE);
+	assert_int_equal(mp_sampling_set_take(0x10000, NULL), MP_SAMPLING_SET_NONE);
 	/* The filter grew with the set (16 counters per block at least) and, the set empty
 	 * again, counts nothing. */
-	struct mp_sampled_filter filter = mp_sampled_filter_unpack(mp_sampled_filter_word);
+	struct mp_sampling_set_filter filter = mp_sampling_set_filter_unpack(mp_sampling_set_filter_word);
 	assert_true(filter.mask + 1 >= 5000 * 16);
 	for (uint64_t i = 0; i <= filter.mask; i++)
 		assert_int_equal(filter.counters[i], 0);

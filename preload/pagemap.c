@@ -1,4 +1,4 @@
-/* residency.c: the state of every page of a mapping, from /proc/self/pagemap, run-length
+/* pagemap.c: the state of every page of a mapping, from /proc/self/pagemap, run-length
  * encoded into RESIDENCY records (trace_format.h).
  *
  * pagemap holds 8 bytes per virtual page: bit 63 "present in RAM", bit 62 "swapped"; the
@@ -13,12 +13,12 @@
 #include <unistd.h>
 
 #include "memprof/varint.h"
-#include "smaps.h"
+#include "pagemap.h"
 
 #define PAGEMAP_PRESENT (1ull << 63)
 #define PAGEMAP_SWAPPED (1ull << 62)
 
-static void residency_emit(struct mp_residency_writer *writer)
+static void pagemap_emit(struct mp_pagemap_writer *writer)
 {
 	uint8_t *at = writer->body;
 	at = mp_put_u(at, writer->seq);
@@ -26,7 +26,7 @@ static void residency_emit(struct mp_residency_writer *writer)
 	at = mp_put_u(at, writer->run_count);
 	for (size_t i = 0; i < writer->runs_len; i++)
 		*at++ = writer->runs[i];
-	mp_record_extended(writer->thread, MP_REC_RESIDENCY, writer->body,
+	mp_encode_extended(writer->thread, MP_REC_RESIDENCY, writer->body,
 			   (size_t)(at - writer->body));
 	writer->records++;
 	writer->record_start += writer->record_pages * writer->page_size;
@@ -35,10 +35,10 @@ static void residency_emit(struct mp_residency_writer *writer)
 	writer->runs_len = 0;
 }
 
-static void residency_close_run(struct mp_residency_writer *writer)
+static void pagemap_close_run(struct mp_pagemap_writer *writer)
 {
 	if (writer->runs_len + MP_VARINT_MAX > writer->runs_cap)
-		residency_emit(writer);
+		pagemap_emit(writer);
 	uint8_t *at = mp_put_u(writer->runs + writer->runs_len,
 			       (writer->run_pages << 2) | writer->run_state);
 	writer->runs_len = (size_t)(at - writer->runs);
@@ -47,15 +47,15 @@ static void residency_close_run(struct mp_residency_writer *writer)
 	writer->run_pages = 0;
 }
 
-void mp_residency_flush(struct mp_residency_writer *writer)
+void mp_pagemap_flush(struct mp_pagemap_writer *writer)
 {
 	if (writer->run_pages)
-		residency_close_run(writer);
+		pagemap_close_run(writer);
 	if (writer->run_count)
-		residency_emit(writer);
+		pagemap_emit(writer);
 }
 
-void mp_residency_add(struct mp_residency_writer *writer, uint64_t page_addr, uint64_t pages,
+void mp_pagemap_add(struct mp_pagemap_writer *writer, uint64_t page_addr, uint64_t pages,
 		      unsigned state)
 {
 	if (!pages)
@@ -66,30 +66,30 @@ void mp_residency_add(struct mp_residency_writer *writer, uint64_t page_addr, ui
 	} else {
 		uint64_t covered = writer->record_pages + writer->run_pages;
 		if (page_addr != writer->record_start + covered * writer->page_size) {
-			mp_residency_flush(writer); /* not contiguous: a record of its own */
+			mp_pagemap_flush(writer); /* not contiguous: a record of its own */
 			writer->record_start = page_addr;
 			writer->record_pages = 0;
 		}
 	}
 	if (writer->run_pages && state != writer->run_state)
-		residency_close_run(writer);
+		pagemap_close_run(writer);
 	writer->run_state = state;
 	writer->run_pages += pages;
 }
 
-static unsigned residency_state(uint64_t entry)
+static unsigned pagemap_state(uint64_t entry)
 {
 	if (entry & PAGEMAP_PRESENT)
 		return MP_PAGE_PRESENT;
 	return entry & PAGEMAP_SWAPPED ? MP_PAGE_SWAPPED : MP_PAGE_ABSENT;
 }
 
-int mp_residency_range(struct mp_residency_writer *writer, uint64_t start, uint64_t end,
+int mp_pagemap_range(struct mp_pagemap_writer *writer, uint64_t start, uint64_t end,
 		       int read_pages)
 {
 	uint64_t page = writer->page_size;
 	if (!read_pages) {
-		mp_residency_add(writer, start, (end - start) / page, MP_PAGE_ABSENT);
+		mp_pagemap_add(writer, start, (end - start) / page, MP_PAGE_ABSENT);
 		return 0;
 	}
 	if (writer->pagemap_fd < 0)
@@ -106,11 +106,11 @@ int mp_residency_range(struct mp_residency_writer *writer, uint64_t start, uint6
 			return -1;
 		uint64_t entries = (uint64_t)got / 8, run_from = 0;
 		for (uint64_t i = 1; i <= entries; i++) {
-			if (i < entries && residency_state(writer->pagemap[i]) ==
-					   residency_state(writer->pagemap[run_from]))
+			if (i < entries && pagemap_state(writer->pagemap[i]) ==
+					   pagemap_state(writer->pagemap[run_from]))
 				continue;
-			mp_residency_add(writer, addr + run_from * page, i - run_from,
-					 residency_state(writer->pagemap[run_from]));
+			mp_pagemap_add(writer, addr + run_from * page, i - run_from,
+					 pagemap_state(writer->pagemap[run_from]));
 			run_from = i;
 		}
 		addr += entries * page;

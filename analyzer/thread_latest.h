@@ -1,0 +1,36 @@
+/* thread_latest.h: each thread's latest allocation while it is live, for telling
+ * temporary allocations (heap_model.h: a block the allocating thread releases before it
+ * allocates anything else).
+ *
+ * Kept apart from the live blocks so that a block costs no thread or sequence number:
+ * only as many entries as threads, in a table small enough to stay in the cache. An
+ * allocation by thread T at address A makes A T's latest (and ends T's previous one); a
+ * release of A, by anyone, ends A's being latest and says whose it was.
+ */
+#ifndef MEMPROF_THREAD_LATEST_H
+#define MEMPROF_THREAD_LATEST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct mp_thread_latest_slot {
+	uint64_t addr;    /* 0: empty */
+	uint32_t serial;  /* the thread whose latest allocation is at addr */
+};
+
+struct mp_thread_latest {
+	uint64_t *addr_of;   /* per thread serial: its latest allocation's address, 0 if none */
+	uint32_t serials;    /* entries of addr_of */
+	struct mp_thread_latest_slot *slots; /* by address */
+	size_t mask, count;
+};
+
+int mp_thread_latest_init(struct mp_thread_latest *latest);
+void mp_thread_latest_destroy(struct mp_thread_latest *latest);
+/* Thread `serial` allocated a block at addr (!= 0). 0 or -ENOMEM. */
+int mp_thread_latest_allocated(struct mp_thread_latest *latest, uint32_t serial, uint64_t addr);
+/* The block at addr was released or dropped: returns serial + 1 of the thread whose
+ * latest allocation it was, or 0 if it was no thread's latest. */
+uint64_t mp_thread_latest_released(struct mp_thread_latest *latest, uint64_t addr);
+
+#endif

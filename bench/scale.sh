@@ -1,0 +1,93 @@
+#!/bin/sh
+# bench/scale.sh: the analyzer at the scale of real heaps.
+#
+# 1. Python 3 (Debian's, PYTHONMALLOC=malloc so every object is a malloc) building a
+#    dict of DICT_ENTRIES entries: millions of blocks live at the peak. Profiled once
+#    with memprof and once with heaptrack; then each memprof command and heaptrack_print
+#    RUNS times, interleaved: median wall time, peak RSS, events per second, bytes of
+#    the analyzer's peak RSS per block live at the heap peak, and the time to an answer
+#    (profiled run + report) against heaptrack's (profiled run + heaptrack_print).
+# 2. With EVENTS > 0: a trace of EVENTS events (alloc_bench, 2 threads, almost nothing
+#    live), generated here and deleted after; `memprof report`'s time and peak RSS, which
+#    must stay bounded by live blocks and stacks, not by the trace's length.
+#
+#   DICT_ENTRIES=2000000 RUNS=3 EVENTS=0 bench/scale.sh       (make bench runs part 1;
+#   make bench-scale both, with EVENTS=1000000000: about 7 GB of disk for a few minutes)
+set -eu
+. "$(dirname "$0")/common.sh"
+entries=${DICT_ENTRIES:-2000000}
+runs=${RUNS:-3}
+events_wanted=${EVENTS:-0}
+python=/usr/bin/python3
+bench_start scale
+
+printf 'd = {}\nfor i in range(%s):\n    d[str(i)] = i\n' "$entries" >dict.py
+have_heaptrack=0
+command -v heaptrack >/dev/null 2>&1 && have_heaptrack=1
+
+measure profiled.txt env PYTHONMALLOC=malloc MEMPROF_QUIET=1 MEMPROF_LEAK_CHECK=0 \
+	MEMPROF_OUTPUT="$work/py.trace" LD_PRELOAD="$build/libmemprof.so" "$python" dict.py
+if [ "$have_heaptrack" = 1 ]; then
+	measure heaptracked.txt env PYTHONMALLOC=malloc heaptrack -o "$work/py.heaptrack" \
+		"$python" dict.py
+	ht_trace=$(ls "$work"/py.heaptrack*)
+fi
+
+commands="report leaks flamegraph memory"
+i=1
+while [ "$i" -le "$runs" ]; do
+	for command in $commands; do
+		measure "$command.txt" "$build/memprof" "$command" py.trace
+	done
+	[ "$have_heaptrack" = 1 ] && measure heaptrack_print.txt heaptrack_print "$ht_trace"
+	i=$((i + 1))
+done
+
+json=$("$build/memprof" report --json py.trace)
+field() { printf '%s\n' "$json" | sed -n "s/^ *\"$1\": \([0-9]*\).*/\1/p" | head -n 1; }
+events=$(printf '%s\n' "$json" |
+	awk -F'[:,]' '/^  "(allocations|frees|reallocs|mmaps|munmaps|mremaps|brks|failed_calls)"/ { n += $2 } END { print n }')
+peak_blocks=$(field peak_heap_blocks)
+wall() { cut -d' ' -f1 "$1" | median; }
+rss() { cut -d' ' -f2 "$1" | sort -n | tail -n 1; }
+
+echo "python3 building a $entries-entry dict (PYTHONMALLOC=malloc): $events events," \
+	"$peak_blocks blocks live at the heap peak, trace $(stat -c %s py.trace) bytes"
+echo "  median of $runs interleaved runs; RSS is the peak over the runs"
+for command in $commands; do
+	w=$(wall "$command.txt")
+	r=$(rss "$command.txt")
+	printf '  memprof %-10s %7.2f s  %6.1f M events/s  %7.1f MiB  %5.1f bytes per live block\n' \
+		"$command" "$(echo "$w / 1000000000" | bc -l)" "$(echo "$events * 1000 / $w" | bc -l)" \
+		"$(echo "$r / 1024" | bc -l)" "$(echo "$r * 1024 / $peak_blocks" | bc -l)"
+done
+report=$(wall report.txt)
+memory=$(wall memory.txt)
+printf '  memory / report: %.2f (target <= 1.5)\n' "$(echo "$memory / $report" | bc -l)"
+if [ "$have_heaptrack" = 1 ]; then
+	ht=$(wall heaptrack_print.txt)
+	printf '  heaptrack_print %7.2f s  %7.1f MiB; memprof report / heaptrack_print: %.2f (target <= 0.6)\n' \
+		"$(echo "$ht / 1000000000" | bc -l)" "$(echo "$(rss heaptrack_print.txt) / 1024" | bc -l)" \
+		"$(echo "$report / $ht" | bc -l)"
+	ours=$(( $(wall profiled.txt) + report ))
+	theirs=$(( $(wall heaptracked.txt) + ht ))
+	printf '  time to an answer (profiled run + report): memprof %.2f s, heaptrack %.2f s: %.2f (target <= 0.5; one profiled run each)\n' \
+		"$(echo "$ours / 1000000000" | bc -l)" "$(echo "$theirs / 1000000000" | bc -l)" \
+		"$(echo "$ours / $theirs" | bc -l)"
+fi
+rm -f py.trace "$work"/py.heaptrack*
+
+[ "$events_wanted" -gt 0 ] || exit 0
+# Every allocation of alloc_bench is freed again (after a window of 1024): two events.
+per_thread=$((events_wanted / 4))
+measure long_run.txt env MEMPROF_QUIET=1 MEMPROF_LEAK_CHECK=0 MEMPROF_OUTPUT="$work/long.trace" \
+	LD_PRELOAD="$build/libmemprof.so" "$build/bench/alloc_bench" 2 "$per_thread"
+measure long_report.txt "$build/memprof" report long.trace
+long_events=$("$build/memprof" report --json long.trace |
+	awk -F'[:,]' '/^  "(allocations|frees|reallocs)"/ { n += $2 } END { print n }')
+w=$(wall long_report.txt)
+printf 'alloc_bench, 2 threads: %s events, trace %s bytes, recorded in %.0f s\n' "$long_events" \
+	"$(stat -c %s long.trace)" "$(echo "$(wall long_run.txt) / 1000000000" | bc -l)"
+printf '  memprof report %.1f s (%.1f M events/s), peak RSS %.1f MiB\n' \
+	"$(echo "$w / 1000000000" | bc -l)" "$(echo "$long_events * 1000 / $w" | bc -l)" \
+	"$(echo "$(rss long_report.txt) / 1024" | bc -l)"

@@ -1,0 +1,152 @@
+/* base.h: the preload's lowest layer (state, config, clock, sys), and the rules every file
+ * of libmemprof.so obeys. Start reading here; docs/architecture.md has the whole map.
+ *
+ * Layers. The preload is five layers, and a file calls only into its own layer or the
+ * ones below; no two files use each other's symbols (tests/layers/check_layers.sh, run by
+ * `make check`, fails on any call upwards or circle, from `nm` of the objects):
+ *   shim      interpose.c, lifecycle.c: the libc symbols, and the process's events
+ *             (constructor, fork, exit) that start and end recording
+ *   recorder  record.c, record_hot.h, recording.c: one function per kind of event;
+ *             starting and ending the recording
+ *   features  stacks, modules, sampling, heap peaks, snapshots, the leak check
+ *   writer    encode.h, chunk.c, trace_file.c: records into per-thread chunks of the file
+ *   base      state.c, config.c, clock.c, sys.c, proc_text.c
+ * A helper that several layers need lives in the lowest of them. Each layer has its
+ * header (this one, writer.h, recorder.h) or, for features, one per feature; a file
+ * includes the headers of its layer and below only.
+ *
+ * Rules of the recording path (everything reachable from an interposed function):
+ *  - No malloc, no stdio, no getenv: memory comes from raw mmap, text goes out through
+ *    write(2) from fixed buffers, the environment is read by mp_sys_env_get.
+ *  - No lock and no shared atomic on the common path of an allocation. Locks are taken only
+ *    on slow paths: a new chunk, a new stack, a changed module map.
+ *  - Each thread has a recursion flag (struct mp_thread.busy). While it is set, interposed
+ *    calls go straight to the real functions: that is how libunwind's and dlsym's own
+ *    allocations, and a signal handler interrupting the recorder, stay out of the trace.
+ *  - A free is recorded before the real free runs, so the address cannot be handed out
+ *    again before its release is in the trace; an allocation is recorded after the real
+ *    call returns. Cross-thread order in the trace follows from these two times.
+ *  - Never abort the host: on an error the recorder stops recording, says so once on
+ *    stderr and counts what it dropped.
+ *  - fork: the child gets its own trace (lifecycle.c's atfork handlers); chunks of the
+ *    parent are unmapped in the child, never written.
+ */
+#ifndef MEMPROF_PRELOAD_BASE_H
+#define MEMPROF_PRELOAD_BASE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "memprof/trace_format.h"
+
+/* The rules above, enforced where the compiler can: libmemprof.so's own sources (built
+ * with MP_POISON; unit tests are not) cannot name these at all. */
+#ifdef MP_POISON
+#pragma GCC poison getenv secure_getenv printf fprintf sprintf snprintf vsnprintf puts fputs
+#pragma GCC poison fopen fdopen strdup strndup asprintf
+#endif
+
+#define MP_HIDDEN __attribute__((visibility("hidden")))
+#define MP_LIKELY(x) __builtin_expect(!!(x), 1)
+#define MP_UNLIKELY(x) __builtin_expect(!!(x), 0)
+
+/* A 64-bit finalizer (MurmurHash3's fmix64): every input bit affects every output bit. */
+static inline uint64_t mp_mix64(uint64_t value)
+{
+	value ^= value >> 33;
+	value *= 0xff51afd7ed558ccdull;
+	value ^= value >> 33;
+	value *= 0xc4ceb9fe1a85ec53ull;
+	value ^= value >> 33;
+	return value;
+}
+
+/* --- state.c: the process's recording state and each thread's --- */
+
+/* Per-thread state. Lives in initial-exec TLS, so it exists before the thread's first
+ * event and costs no allocation. Each layer owns its fields. */
+struct mp_thread {
+	uint8_t *pos;        /* writer: next byte to write in the current chunk */
+	uint8_t *limit;      /* writer: end of the current chunk */
+	uint8_t *chunk;      /* writer: start of the current chunk (its header), NULL if none */
+	uint64_t prev_addr;  /* writer: delta bases, see trace_format.h */
+	uint64_t prev_time;
+	uint32_t serial;     /* writer: 0 until the thread's first chunk */
+	uint32_t chunk_seq;
+	uint32_t entry;      /* writer: index + 1 of the thread's chunk in chunk.c's registry */
+	int busy;            /* recursion flag */
+	int64_t heap_since_check; /* heap_peak.c: bytes of change since the last check */
+	uint64_t sample_countdown; /* sampling.c: bytes to the next sample point; 0: the next
+				     allocation decides (always so without sampling) */
+	uint64_t rng;        /* sampling.c: the thread's generator; 0 until first drawn */
+};
+extern __thread struct mp_thread mp_state_thread __attribute__((tls_model("initial-exec")));
+
+enum mp_state { MP_STATE_UNINIT, MP_STATE_INITIALIZING, MP_STATE_READY, MP_STATE_OFF };
+/* Where recording stands; the recorder moves it (recording.c), every layer reads it. */
+extern int mp_state;
+static inline int mp_state_is_ready(void)
+{
+	return __atomic_load_n(&mp_state, __ATOMIC_ACQUIRE) == MP_STATE_READY;
+}
+/* Stops recording for good after an error inside the host; says why once. */
+void mp_state_disable(const char *why);
+
+/* --- clock.c: event times --- */
+/* Nanoseconds of CLOCK_MONOTONIC (or the TSC calibrated against it); one clock for every
+ * thread, never going backwards. */
+uint64_t mp_clock_now_ns(void);
+/* Chooses and calibrates the clock; called once when recording starts. */
+void mp_clock_init(void);
+
+/* --- sys.c: raw system access usable before libc is initialized --- */
+/* Copies the value of environment variable `name` into out (NUL-terminated, truncated to
+ * out_len - 1); returns 1 if set, 0 if not. Reads environ when libc has set it up and
+ * /proc/self/environ before that. */
+int mp_sys_env_get(const char *name, char *out, size_t out_len);
+/* Reads up to len bytes of a small file into buf; returns bytes read or -errno. */
+long mp_sys_read_file(const char *path, char *buf, size_t len);
+/* Reads a small file into buf as a NUL-terminated string (at most cap - 1 bytes); returns
+ * 1 if it read something, 0 if the file is missing, unreadable or empty. */
+int mp_sys_read_text(const char *path, char *buf, size_t cap);
+/* Writes all of buf to fd, retrying on EINTR; errors are ignored. */
+void mp_sys_write_all(int fd, const char *buf, size_t len);
+/* Formats value in decimal at out (20 bytes suffice); returns the byte after it. */
+char *mp_sys_fmt_u64(char *out, uint64_t value);
+/* Appends src to the string in dst of capacity cap; returns 0 or -ENAMETOOLONG. */
+int mp_sys_str_append(char *dst, size_t cap, const char *src);
+/* Anonymous private memory straight from the kernel; NULL on failure. */
+void *mp_sys_map_anon(size_t len);
+void mp_sys_unmap(void *addr, size_t len);
+/* The regions of mp_sys_map_anon still mapped, for memory snapshots: copies up to max of
+ * them into out and returns how many. */
+struct mp_sys_region {
+	uint64_t start, length;
+};
+size_t mp_sys_own_regions(struct mp_sys_region *out, size_t max);
+/* Calls fn(tid, context) for each thread of this process (the names in /proc/self/task),
+ * until fn returns nonzero; returns that value, 0, or -1 if the directory cannot be read.
+ * Allocation-free. */
+int mp_sys_each_task(int (*fn)(const char *tid, void *context), void *context);
+/* Prints "memprof: <msg>\n" on stderr (errors are said even under MEMPROF_QUIET). */
+void mp_sys_say(const char *msg);
+
+/* --- config.c: every MEMPROF_* option, read once when recording starts --- */
+struct mp_config {
+	int quiet;
+	uint32_t max_frames;
+	uint64_t sample_bytes;   /* MEMPROF_SAMPLE_BYTES; 0: record every call */
+	uint32_t sample_window_ms; /* MEMPROF_SAMPLE_WINDOW_MS (default 1000) */
+	uint64_t sample_seed;    /* MEMPROF_SAMPLE_SEED; 0: seed from the clock */
+	uint32_t snapshot_ms;    /* MEMPROF_SNAPSHOT_MS; 0: no interval snapshots */
+	int snapshot_signal;     /* MEMPROF_SNAPSHOT_SIGNAL; 0: none */
+	int snapshot_exit;       /* MEMPROF_SNAPSHOT_EXIT (default 1) */
+	int snapshot_peak;       /* MEMPROF_SNAPSHOT_PEAK (default 1) */
+	int leak_check;          /* MEMPROF_LEAK_CHECK (default 1) */
+	uint64_t leak_check_max_bytes; /* MEMPROF_LEAK_CHECK_MAX_MB, in bytes (default 1 GiB) */
+	char output_pattern[4096];
+};
+extern struct mp_config mp_config;
+void mp_config_load(void);
+
+#endif

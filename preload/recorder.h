@@ -1,0 +1,51 @@
+/* recorder.h: the recorder layer: one function per kind of event (record.c, whose hot
+ * half is record_hot.h) and the start and end of recording (recording.c). The shim
+ * (interpose.c, lifecycle.c) calls these; they call the features, the writer and the
+ * base.
+ */
+#ifndef MEMPROF_PRELOAD_RECORDER_H
+#define MEMPROF_PRELOAD_RECORDER_H
+
+#include "base.h"
+
+/* --- record.c: the recorder API the libc shim calls (allocations: record_hot.h) --- */
+void mp_record_free(void *addr);
+/* old_usable: mp_heap_peak_usable(old_addr) taken before the real call. */
+void mp_record_realloc(void *old_addr, void *new_addr, size_t size, uint64_t time_before,
+		       size_t old_usable);
+void mp_record_failed(enum mp_record_tag function, size_t size);
+void mp_record_mmap(void *addr, size_t length, int prot, int flags, int fd, uint64_t offset);
+void mp_record_munmap(void *addr, size_t length);
+void mp_record_mremap(void *old_addr, size_t old_length, void *new_addr, size_t new_length,
+		      int flags, uint64_t time_before);
+void mp_record_brk(void *old_break, void *new_break);
+/* The set of loaded objects may have changed (after dlclose): sync the module map. */
+void mp_record_module_change(void);
+
+/* --- recording.c: the start and the end of recording in this process --- */
+/* Makes the recorder ready if it is not (the first event of the process, or of a fork
+ * child): reads the options, starts the clock, the stacks and the trace file. Returns 1
+ * if events may be recorded. */
+int mp_recording_start(void);
+static inline int mp_recording_ready(void)
+{
+	if (MP_LIKELY(mp_state_is_ready()))
+		return 1;
+	return mp_recording_start();
+}
+/* Writes what the sampling window still holds: at exit, _exit and exec. */
+void mp_recording_flush_samples(void);
+/* The trace ends, or goes on (MP_END_RUNNING after a failed exec): flushes the samples
+ * and takes the exit snapshot where the process ends now (_exit), records the end state,
+ * and says where the trace is, once. */
+void mp_recording_end(enum mp_end_state state, int status);
+/* At exit() or return from main (lifecycle.c's hook): the samples, the exit snapshot,
+ * the leak check, then the end. */
+void mp_recording_exit(int status);
+/* The fork handlers' halves: every lock of the slow paths, in one order. */
+void mp_recording_fork_prepare(void);
+void mp_recording_fork_parent(void);
+/* In the child: forget the parent's trace; the child's starts at its first event. */
+void mp_recording_fork_child(void);
+
+#endif

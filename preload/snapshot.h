@@ -1,0 +1,42 @@
+/* snapshot.h: memory snapshots (snapshot.c, with snapshot_context.c, snapshot_thread.c,
+ * smaps.c and pagemap.c doing the reading), a feature. */
+#ifndef MEMPROF_PRELOAD_SNAPSHOT_H
+#define MEMPROF_PRELOAD_SNAPSHOT_H
+
+#include "writer.h"
+
+/* Writes a snapshot of the process's memory into the calling thread's chunk. The exit
+ * snapshot waits for one in progress; the others are skipped if one is. Never fails
+ * loudly: what cannot be read is left out. Call with the thread's busy flag clear. */
+void mp_snapshot_take(enum mp_snapshot_reason reason);
+/* From the constructor: snapshots are taken for this process (not a vfork child). */
+void mp_snapshot_start(void);
+/* In a fork child: the lock may have been held by a thread that is gone. */
+void mp_snapshot_after_fork_child(void);
+/* A peak snapshot from inside the recorder (thread busy), heap_bytes being the live-heap
+ * estimate that triggered it; skipped if another snapshot is under way. */
+void mp_snapshot_peak(struct mp_thread *thread, uint64_t heap_bytes);
+
+/* Takes a snapshot on a thread that is busy already (inside the recorder, or our snapshot
+ * thread): skipped if recording is off or this is not the trace's process (a vfork
+ * child); `wait` for a snapshot in progress (exit) or skip (the others). */
+void mp_snapshot_take_busy(struct mp_thread *thread, enum mp_snapshot_reason reason, int wait);
+
+/* --- snapshot_context.c: the process context of a snapshot --- */
+#define MP_SNAPSHOT_CONTEXT_MAX 32
+struct mp_snapshot_context {
+	uint64_t keys[MP_SNAPSHOT_CONTEXT_MAX];   /* enum mp_snapshot_key */
+	uint64_t values[MP_SNAPSHOT_CONTEXT_MAX];
+	uint32_t count;
+};
+/* Reads what can be read of the context into list, with buf (cap bytes) as scratch. */
+void mp_snapshot_context_read(struct mp_snapshot_context *list, char *buf, size_t cap);
+
+/* --- snapshot_thread.c: interval and signal snapshots --- */
+/* Starts the snapshot thread if MEMPROF_SNAPSHOT_MS or MEMPROF_SNAPSHOT_SIGNAL ask for it
+ * (from the constructor, once libc works). */
+void mp_snapshot_thread_start(void);
+/* In a fork child: the snapshot thread did not survive. */
+void mp_snapshot_thread_after_fork_child(void);
+
+#endif

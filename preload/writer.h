@@ -1,0 +1,63 @@
+/* writer.h: the writer layer: the trace file (trace_file.c) and the per-thread chunks in
+ * it (chunk.c). What goes into a chunk, record by record, is encode.h. Calls only into
+ * the base layer (base.h).
+ */
+#ifndef MEMPROF_PRELOAD_WRITER_H
+#define MEMPROF_PRELOAD_WRITER_H
+
+#include "base.h"
+
+/* --- trace_file.c: the trace file and its chunks --- */
+/* Creates this process's trace file and maps its header. A fork child never replaces an
+ * existing file of the same name (its parent's). 0 or -errno. */
+int mp_trace_file_create(int fork_child);
+/* Maps a fresh chunk of `capacity` bytes at the end of the file and fills its header. */
+uint8_t *mp_trace_file_new_chunk(uint32_t capacity, const struct mp_chunk_header *header);
+/* The page size chunks are aligned to. */
+uint32_t mp_trace_file_page_size(void);
+/* Records how the process ended in the file header. */
+void mp_trace_file_set_end(enum mp_end_state state, int status);
+const char *mp_trace_file_path(void);
+/* The real path of the executable, read once at creation. */
+const char *mp_trace_file_exe(void);
+/* In a fork child: forget the parent's file (never written again) and its lock. */
+void mp_trace_file_forget(void);
+void mp_trace_file_lock(void);
+void mp_trace_file_unlock(void);
+
+/* --- chunk.c: per-thread chunks, reservation and commit --- */
+/* Returns a pointer with at least `need` writable bytes in the thread's chunk, starting a
+ * new chunk if needed, or NULL if recording is impossible (recording has then stopped,
+ * said so once, and the event is lost). */
+uint8_t *mp_chunk_reserve_slow(struct mp_thread *thread, size_t need);
+static inline uint8_t *mp_chunk_reserve(struct mp_thread *thread, size_t need)
+{
+	if (MP_LIKELY((size_t)(thread->limit - thread->pos) >= need))
+		return thread->pos;
+	return mp_chunk_reserve_slow(thread, need);
+}
+/* Publishes the bytes up to `end`: after this store they survive the process dying. */
+static inline void mp_chunk_commit(struct mp_thread *thread, uint8_t *end)
+{
+	struct mp_chunk_header *header = (struct mp_chunk_header *)thread->chunk;
+	thread->pos = end;
+	__atomic_store_n(&header->used, (uint32_t)(end - thread->chunk), __ATOMIC_RELEASE);
+}
+/* Counts an event the thread could not record in its chunk's header. */
+static inline void mp_chunk_count_dropped(struct mp_thread *thread)
+{
+	if (thread->chunk)
+		((struct mp_chunk_header *)thread->chunk)->dropped_events++;
+}
+/* The thread is ending: mark its chunk last and unmap it. */
+void mp_chunk_thread_exit(struct mp_thread *thread);
+/* In a fork child: unmap every chunk inherited from the parent and reset this thread. */
+void mp_chunk_after_fork_child(struct mp_thread *self);
+/* Creates the key whose destructor ends a thread's chunk. */
+void mp_chunk_init(void);
+/* The highest thread serial handed out so far. */
+uint32_t mp_chunk_last_serial(void);
+void mp_chunk_lock(void);
+void mp_chunk_unlock(void);
+
+#endif
