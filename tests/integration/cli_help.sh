@@ -119,9 +119,14 @@ mkdir -p traces
 grep -q "^memprof: trace written to $(pwd)/traces/t\.[0-9]*\.trace$" err.txt || fail "run --output=: $(cat err.txt)"
 grep -q "^memprof: sampled every 524,288 bytes (512.0 KiB) on average" err.txt || fail "run --sample=: not sampled"
 
-# The man page: no groff warning, and `make install` puts it in man1.
-warnings=$(groff -man -ww -z "$top/docs/memprof.1" 2>&1)
-[ -z "$warnings" ] || fail "memprof.1: $warnings"
+# The man page: no groff warning (groff comes with Debian's groff-base), and `make install`
+# puts it in man1.
+if command -v groff >/dev/null 2>&1; then
+	warnings=$(groff -man -ww -z "$top/docs/memprof.1" 2>&1)
+	[ -z "$warnings" ] || fail "memprof.1: $warnings"
+else
+	fail "groff is needed to check the man page (apt-get install groff-base)"
+fi
 make -s -C "$top" install DESTDIR="$(pwd)/root" PREFIX=/usr >/dev/null 2>err.txt || fail "make install: $(cat err.txt)"
 cmp -s root/usr/share/man/man1/memprof.1 "$top/docs/memprof.1" || fail "the man page is not installed"
 [ -x root/usr/bin/memprof ] || fail "memprof is not installed"
