@@ -70,6 +70,7 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/memprof
 	install -m 755 $(BUILD)/memprof $(DESTDIR)$(PREFIX)/bin/memprof
 	install -m 644 $(BUILD)/libmemprof.so $(DESTDIR)$(PREFIX)/lib/memprof/libmemprof.so
+	install -D -m 644 docs/memprof.1 $(DESTDIR)$(PREFIX)/share/man/man1/memprof.1
 
 clean:
 	rm -rf $(BUILD)

@@ -13,6 +13,7 @@
 #include "event_pipe.h"
 #include "freed_samples.h"
 #include "sampled_peak.h"
+#include "trace_complete.h"
 
 /* The sampled blocks a killed writer still had pending in its window (trace_format.h,
  * MP_CHUNK_SAMPLED_SET) become allocations at the end of the replay, at their own time.
@@ -449,13 +450,9 @@ int mp_analysis_replay(struct mp_analysis *analysis,
 		return ret;
 	}
 	mp_trace_stats(analysis->trace, &analysis->stats);
-	if (analysis->complete && (analysis->stats.corrupt_chunks || analysis->stats.truncated)) {
-		analysis->complete = 0;
-		snprintf(analysis->stop_reason, sizeof(analysis->stop_reason),
-			 "%s%" PRIu32 " corrupt chunk(s) skipped",
-			 analysis->stats.truncated ? "file cut short, " : "",
-			 analysis->stats.corrupt_chunks);
-	}
+	if (analysis->complete)
+		analysis->complete = mp_trace_complete(analysis->trace, analysis->stop_reason,
+						       sizeof(analysis->stop_reason));
 	analysis_times(analysis);
 	return 0;
 }

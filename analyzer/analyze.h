@@ -22,8 +22,8 @@ struct mp_analysis {
 	struct mp_trace *trace;
 	struct mp_heap_model model;
 	struct mp_trace_stats stats;
-	int complete;           /* 0: the reader stopped early or chunks were cut short */
-	char stop_reason[256];  /* why the events stopped early; "" if they did not */
+	int complete;           /* 0: records are missing (trace_complete.h) or do not decode */
+	char stop_reason[256];  /* why it is incomplete; "" if it is complete */
 	uint64_t run_time_ns;   /* header start to exit, or to the last event if it never exited */
 	struct mp_symbolizer *symbolizer; /* made at open, warmed on a thread; NULL if failed */
 	int symbolizer_tried;

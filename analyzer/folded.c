@@ -4,7 +4,8 @@
  *
  * Outermost frame first, ';' between frames, one space, an integer. Brendan Gregg's
  * flamegraph.pl splits on the last space and on every ';', so a ';' inside a name (C++
- * templates, operator;) becomes ':' and a newline becomes a space.
+ * templates, operator;) becomes ':' and a newline becomes a space. Names stay whole
+ * (template arguments included): the viewers have room, and search, for them.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -38,8 +39,9 @@ int mp_folded_line(FILE *out, const struct mp_frame *frames, int count, uint64_t
 	return fprintf(out, " %llu\n", (unsigned long long)value) < 0 ? -EIO : 0;
 }
 
-int mp_folded_write(FILE *out, struct mp_analysis *analysis, enum mp_stack_metric metric)
+int mp_folded_write(FILE *out, struct mp_analysis *analysis, const struct mp_report_options *opts)
 {
+	enum mp_stack_metric metric = opts->metric;
 	struct mp_stack_stats *stacks = &analysis->model.stacks;
 	uint32_t count = mp_stack_stats_count(stacks);
 	struct mp_frame *frames = malloc(MP_ANALYSIS_MAX_FRAMES * sizeof(*frames));
@@ -52,6 +54,8 @@ int mp_folded_write(FILE *out, struct mp_analysis *analysis, enum mp_stack_metri
 		goto out;
 	}
 	ranked = mp_stack_stats_top(stacks, metric, ids, count);
+	if (opts->top && opts->top < ranked)
+		ranked = opts->top;
 	for (size_t i = 0; i < ranked && !err; i++) {
 		int depth = mp_analysis_frames(analysis, ids[i], frames, MP_ANALYSIS_MAX_FRAMES);
 		uint64_t value = mp_stack_stats_value(&stacks->aggs[ids[i]], metric);

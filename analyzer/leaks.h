@@ -14,11 +14,14 @@
 #include "leak_kinds.h"
 #include "suppressions.h"
 
-/* The kinds `memprof leaks` lists and fails on by default: memcheck's "lost" ones, and
- * unknown (no scan: every unfreed block counts, as before kinds existed). */
-#define MP_LEAK_DEFAULT_SHOWN                                                          \
+/* What "leaked" means in every command, text and JSON: memcheck's lost kinds, and
+ * unknown (no scan said the block is reachable: without a scan every block not freed
+ * counts, as before kinds existed). Still reachable blocks are "not freed", never
+ * "leaked". These are also the kinds `memprof leaks` lists and fails on by default. */
+#define MP_LEAK_LOST_KINDS                                                             \
 	((1u << MP_LEAK_KIND_DEFINITE) | (1u << MP_LEAK_KIND_INDIRECT) |                   \
 	 (1u << MP_LEAK_KIND_POSSIBLE) | (1u << MP_LEAK_KIND_UNKNOWN))
+#define MP_LEAK_DEFAULT_SHOWN MP_LEAK_LOST_KINDS
 
 struct mp_leak_entry {
 	uint32_t stack_id;
@@ -37,14 +40,21 @@ struct mp_leak_list {
 	size_t count;
 	struct mp_leak_tally by_kind[MP_LEAK_KINDS];  /* not suppressed */
 	struct mp_leak_tally suppressed;
+	struct mp_leak_tally leaked;          /* not suppressed, of MP_LEAK_LOST_KINDS */
 	struct mp_leak_tally *by_rule;        /* one per suppression rule */
 	const struct mp_suppressions *supp;
 };
 
-/* Computes the list for a finished analysis; supp may be NULL. Returns 0 or -ENOMEM
- * (then *list is empty but may be freed). */
+/* Computes the list for a finished analysis; supp may be NULL. Also sets every stack
+ * aggregate's leaked_bytes and leaked_blocks (stack_stats.h) to its unsuppressed blocks
+ * of MP_LEAK_LOST_KINDS, so that rankings by MP_METRIC_LEAKED agree with the list.
+ * Returns 0 or -ENOMEM (then *list is empty but may be freed). */
 int mp_leaks_compute(struct mp_analysis *analysis, const struct mp_suppressions *supp,
 		     struct mp_leak_list *list);
+/* Adds the built-in rules (the blocks glibc keeps until exit that only valgrind, which
+ * makes glibc free them, does not report) to *supp. Returns 0 or a negative errno with
+ * one line in err. */
+int mp_leaks_default_suppressions(struct mp_suppressions *supp, char *err, size_t err_len);
 void mp_leaks_free(struct mp_leak_list *list);
 /* 1 if an entry of a kind in `kinds` (a set of 1 << kind) is not suppressed. */
 int mp_leaks_any(const struct mp_leak_list *list, unsigned kinds);

@@ -1,6 +1,7 @@
 /* memory_main.c: the command line of `memprof memory` (main.c hands it its arguments).
  *
- *   memprof memory [--snapshot exit|peak|N] [--json] [--full-stacks] TRACE...
+ *   memprof memory [--snapshot exit|peak|N] [--json] [--top N] [--full-stacks]
+ *                  [--long-names] TRACE...
  *
  * Exit codes as main.c's: 0, or 2 for a usage error or a trace that cannot be read or
  * has no such snapshot.
@@ -9,36 +10,32 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "options.h"
 #include "report_memory.h"
-
-#define MEMORY_EXIT_BAD_INPUT 2
+#include "usage.h"
 
 struct memory_options {
 	enum mp_memory_pick pick;
 	size_t index;
 	int json;
 	int full_stacks;
+	int top_given;                   /* --top was given: it limits JSON too */
+	struct mp_report_options report; /* top, long_names */
 };
-
-static int memory_usage(const char *what, const char *arg)
-{
-	fprintf(stderr, "memprof: memory: %s '%s' (see 'memprof --help')\n", what, arg);
-	return MEMORY_EXIT_BAD_INPUT;
-}
 
 static int memory_pick_parse(struct memory_options *opts, const char *text)
 {
-	char *end;
+	uint64_t value;
 	if (strcmp(text, "exit") == 0) {
 		opts->pick = MP_PICK_EXIT;
 	} else if (strcmp(text, "peak") == 0) {
 		opts->pick = MP_PICK_PEAK;
 	} else {
-		unsigned long value = strtoul(text, &end, 10);
-		if (!*text || *end || value == 0)
-			return memory_usage("--snapshot takes exit, peak or a number from 1, not", text);
+		if (mp_option_count(text, SIZE_MAX, &value) || value == 0)
+			return mp_option_error("memory", "--snapshot takes exit, peak or a number "
+					       "from 1, not '%s'", text);
 		opts->pick = MP_PICK_INDEX;
-		opts->index = value;
+		opts->index = (size_t)value;
 	}
 	return 0;
 }
@@ -60,44 +57,70 @@ static int memory_one(const struct memory_options *opts, const char *path, json_
 	if (opts->full_stacks)
 		mp_analysis_show_full_stacks(&report.analysis);
 	if (opts->json) {
-		json_array_append_new(documents, mp_memory_json(&report));
+		json_array_append_new(documents,
+				      mp_memory_json(&report, opts->top_given ? opts->report.top : 0));
 	} else {
 		if (!first)
 			putchar('\n');
-		mp_memory_text(stdout, &report);
+		mp_memory_text(stdout, &report, &opts->report);
 	}
 	mp_memory_report_destroy(&report);
 	return 0;
 }
 
+/* One option at argv[*i]; 0, or the exit code of a usage error. */
+static int memory_option(struct memory_options *opts, int argc, char **argv, int *i)
+{
+	const char *value = NULL;
+	uint64_t count;
+	int got;
+
+	if ((got = mp_option_value(argc, argv, i, "--snapshot", &value)) != 0)
+		return got < 0 ? mp_option_error("memory", "--snapshot needs exit, peak or a number")
+			       : memory_pick_parse(opts, value);
+	if ((got = mp_option_value(argc, argv, i, "--top", &value)) != 0) {
+		if (got < 0 || mp_option_count(value, SIZE_MAX, &count))
+			return mp_option_error("memory", "--top takes a count of call stacks (0: "
+					       "all), not '%s'", got < 0 ? "" : value);
+		opts->report.top = (size_t)count;
+		opts->top_given = 1;
+		return 0;
+	}
+	if (strcmp(argv[*i], "--json") == 0)
+		opts->json = 1;
+	else if (strcmp(argv[*i], "--full-stacks") == 0)
+		opts->full_stacks = 1;
+	else if (strcmp(argv[*i], "--long-names") == 0)
+		opts->report.long_names = 1;
+	else
+		return mp_option_error("memory", "unknown option '%s'", argv[*i]);
+	return 0;
+}
+
 int mp_memory_main(int argc, char **argv)
 {
-	struct memory_options opts = { MP_PICK_DEFAULT, 0, 0, 0 };
+	struct memory_options opts = { .pick = MP_PICK_DEFAULT,
+				       .report = { .top = MP_MEMORY_TEXT_STACKS } };
 	const char **traces = calloc((size_t)argc + 1, sizeof(*traces));
 	int count = 0, bad = 0, options_done = 0;
 	if (!traces)
-		return MEMORY_EXIT_BAD_INPUT;
+		return MP_EXIT_USAGE;
 	for (int i = 0; i < argc && !bad; i++) {
 		if (!options_done && strcmp(argv[i], "--") == 0)
 			options_done = 1;
-		else if (!options_done && strcmp(argv[i], "--json") == 0)
-			opts.json = 1;
-		else if (!options_done && strcmp(argv[i], "--full-stacks") == 0)
-			opts.full_stacks = 1;
-		else if (!options_done && strcmp(argv[i], "--snapshot") == 0 && i + 1 < argc)
-			bad = memory_pick_parse(&opts, argv[++i]);
-		else if (!options_done && strncmp(argv[i], "--snapshot=", 11) == 0)
-			bad = memory_pick_parse(&opts, argv[i] + 11);
-		else if (!options_done && argv[i][0] == '-' && argv[i][1] == '-')
-			bad = memory_usage("unknown option", argv[i]);
+		else if (!options_done && mp_option_is_help(argv[i])) {
+			free(traces);
+			return mp_usage(stdout, "memory");
+		} else if (!options_done && argv[i][0] == '-' && argv[i][1] != '\0')
+			bad = memory_option(&opts, argc, argv, &i);
 		else
 			traces[count++] = argv[i];
 	}
 	if (!bad && count == 0)
-		bad = memory_usage("no trace given", "");
+		bad = mp_option_error("memory", "no trace given");
 	if (bad) {
 		free(traces);
-		return MEMORY_EXIT_BAD_INPUT;
+		return MP_EXIT_USAGE;
 	}
 	json_t *documents = json_array();
 	for (int i = 0; i < count; i++)
@@ -109,6 +132,6 @@ int mp_memory_main(int argc, char **argv)
 	json_decref(documents);
 	free(traces);
 	if (fflush(stdout) != 0)
-		return MEMORY_EXIT_BAD_INPUT;
-	return bad ? MEMORY_EXIT_BAD_INPUT : 0;
+		return MP_EXIT_USAGE;
+	return bad ? MP_EXIT_USAGE : 0;
 }

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "report.h"
+#include "trace_family.h"
 
 static json_t *json_u64(uint64_t value)
 {
@@ -69,20 +70,26 @@ static json_t *json_stack_entry(struct mp_analysis *analysis, uint32_t stack_id)
 	json_put(object, "temporary_allocations", json_u64(agg->temporary));
 	json_put(object, "peak_bytes", json_u64(agg->peak_bytes));
 	json_put(object, "peak_blocks", json_u64(agg->peak_blocks));
-	json_put(object, "leaked_bytes", json_u64(agg->live_bytes));
-	json_put(object, "leaked_blocks", json_u64(agg->live_blocks));
+	json_put(object, "leaked_bytes", json_u64(agg->leaked_bytes));
+	json_put(object, "leaked_blocks", json_u64(agg->leaked_blocks));
+	json_put(object, "unfreed_bytes", json_u64(agg->live_bytes));
+	json_put(object, "unfreed_blocks", json_u64(agg->live_blocks));
 	json_put(object, "stack", mp_stack_json(analysis, stack_id));
 	return object;
 }
 
-static json_t *json_top(struct mp_analysis *analysis, enum mp_stack_metric metric)
+/* The call stacks with a nonzero `metric`, largest first, at most `top` (0: all). */
+static json_t *json_top(struct mp_analysis *analysis, enum mp_stack_metric metric, size_t top)
 {
-	uint32_t ids[MP_REPORT_TOP];
-	size_t count = mp_stack_stats_top(&analysis->model.stacks, metric, ids, MP_REPORT_TOP);
-	json_t *array = json_array();
+	uint32_t stack_count = mp_stack_stats_count(&analysis->model.stacks);
+	size_t max = top && top < stack_count ? top : stack_count;
+	uint32_t *ids = malloc((max ? max : 1) * sizeof(*ids));
+	size_t count = ids ? mp_stack_stats_top(&analysis->model.stacks, metric, ids, max) : 0;
+	json_t *array = ids ? json_array() : NULL;
 
 	for (size_t i = 0; array && i < count; i++)
 		json_array_append_new(array, json_stack_entry(analysis, ids[i]));
+	free(ids);
 	return array;
 }
 
@@ -100,23 +107,39 @@ static const char *json_end_state(uint32_t end_state)
 	}
 }
 
+/* For an exec'd image, the trace that continues it (trace_family.h), else null. */
+static json_t *json_continued_in(const struct mp_analysis *analysis)
+{
+	const struct mp_file_header *header = mp_trace_header(analysis->trace);
+	struct mp_trace_peek peek;
+	char next[4096];
+
+	if (header->end_state != MP_END_EXEC)
+		return json_null();
+	mp_trace_peek_header(header, mp_trace_exe(analysis->trace), &peek);
+	if (mp_trace_exec_successor(analysis->path, &peek, next, sizeof(next)))
+		return json_null();
+	return json_string(next);
+}
+
 static void json_process(json_t *object, const struct mp_analysis *analysis)
 {
 	const struct mp_file_header *header = mp_trace_header(analysis->trace);
 
 	json_put(object, "trace", json_string(analysis->path));
 	json_put(object, "pid", json_integer(header->pid));
+	json_put(object, "ppid", json_integer(header->ppid));
 	json_put(object, "exe", json_str_or_null(mp_trace_exe(analysis->trace)));
 	json_put(object, "complete", json_boolean(analysis->complete));
 	if (!analysis->complete)
-		json_put(object, "incomplete_reason", json_string(analysis->stop_reason[0]
-			? analysis->stop_reason : "chunks cut short"));
+		json_put(object, "incomplete_reason", json_string(analysis->stop_reason));
 	json_put(object, "end_state", json_string(json_end_state(header->end_state)));
 	json_put(object, "exited_normally", json_boolean(header->end_state == MP_END_EXIT ||
 							  header->end_state == MP_END_EXIT_NOW));
 	json_put(object, "exit_status", header->end_state == MP_END_EXIT ||
 					header->end_state == MP_END_EXIT_NOW
 				? json_integer(header->end_status) : json_null());
+	json_put(object, "continued_in", json_continued_in(analysis));
 	json_put(object, "run_time_ns", json_u64(analysis->run_time_ns));
 	json_put(object, "dropped_events", json_u64(analysis->stats.dropped_events));
 	json_put(object, "threads", json_u64(analysis->stats.threads));
@@ -136,8 +159,8 @@ static void json_counts(json_t *object, const struct mp_heap_totals *t, uint64_t
 	json_put(object, "peak_heap_bytes", json_u64(t->peak_bytes));
 	json_put(object, "peak_heap_blocks", json_u64(t->peak_blocks));
 	json_put(object, "peak_time_ns", json_u64(t->peak_time_ns > start_ns ? t->peak_time_ns - start_ns : 0));
-	json_put(object, "leaked_bytes", json_u64(t->live_bytes));
-	json_put(object, "leaked_blocks", json_u64(t->live_blocks));
+	json_put(object, "unfreed_bytes", json_u64(t->live_bytes));
+	json_put(object, "unfreed_blocks", json_u64(t->live_blocks));
 	/* null when sampled: temporaries need every allocation of the thread in the trace */
 	json_put(object, "temporary_allocations",
 		 t->sample_bytes ? json_null() : json_u64(t->temporary_allocations));
@@ -168,7 +191,29 @@ json_t *mp_sampling_json(const struct mp_analysis *analysis)
 	return object;
 }
 
-json_t *mp_report_json(struct mp_analysis *analysis)
+/* "scanned", "failed", or "none": no scan ran, which a sampled trace's summary says with
+ * the status ENOTSUP (its unsampled blocks cannot be scanned): that is not a failure. */
+static const char *json_scan_state(const struct mp_leak_kinds *kinds)
+{
+	static const char *const states[] = { "none", "failed", "scanned" };
+	if (kinds->state == MP_LEAK_SCAN_FAILED && (kinds->flags & MP_LEAK_SCAN_SAMPLED))
+		return "none";
+	return states[kinds->state];
+}
+
+/* "leaked_*": the lost blocks, as `memprof leaks` counts them; "leak_check": what they
+ * rest on (without a scan every block not freed counts). */
+static void json_leaked(json_t *object, const struct mp_leak_list *list)
+{
+	json_put(object, "leaked_bytes", json_u64(list->leaked.bytes));
+	json_put(object, "leaked_blocks", json_u64(list->leaked.blocks));
+	json_put(object, "suppressed_bytes", json_u64(list->suppressed.bytes));
+	json_put(object, "suppressed_blocks", json_u64(list->suppressed.blocks));
+	json_put(object, "leak_check", json_string(json_scan_state(&list->kinds)));
+}
+
+json_t *mp_report_json(struct mp_analysis *analysis, const struct mp_leak_list *list,
+		       const struct mp_report_options *opts)
 {
 	uint64_t start_ns = mp_trace_header(analysis->trace)->start_monotonic_ns;
 	json_t *object = json_object();
@@ -178,10 +223,12 @@ json_t *mp_report_json(struct mp_analysis *analysis)
 	json_process(object, analysis);
 	json_put(object, "sampling", mp_sampling_json(analysis));
 	json_counts(object, &analysis->model.totals, start_ns);
-	json_put(object, "top_peak", json_top(analysis, MP_METRIC_PEAK));
-	json_put(object, "top_allocated", json_top(analysis, MP_METRIC_ALLOCATED));
-	json_put(object, "top_calls", json_top(analysis, MP_METRIC_CALLS));
-	json_put(object, "top_leaked", json_top(analysis, MP_METRIC_LEAKED));
+	json_leaked(object, list);
+	json_put(object, "top_peak", json_top(analysis, MP_METRIC_PEAK, opts->top));
+	json_put(object, "top_allocated", json_top(analysis, MP_METRIC_ALLOCATED, opts->top));
+	json_put(object, "top_calls", json_top(analysis, MP_METRIC_CALLS, opts->top));
+	json_put(object, "top_leaked", json_top(analysis, MP_METRIC_LEAKED, opts->top));
+	json_put(object, "top_unfreed", json_top(analysis, MP_METRIC_UNFREED, opts->top));
 	return object;
 }
 
@@ -196,12 +243,13 @@ static json_t *json_tally(const struct mp_leak_tally *tally)
 /* "reachability": what the exit scan did; "summary": bytes and blocks per kind. */
 static void json_leak_summary(json_t *object, const struct mp_leak_list *list)
 {
-	static const char *const states[] = { "none", "failed", "scanned" };
 	const struct mp_leak_kinds *kinds = &list->kinds;
 	json_t *scan = json_object(), *summary = json_object();
 
-	json_put(scan, "state", json_string(states[kinds->state]));
-	if (kinds->state == MP_LEAK_SCAN_FAILED)
+	json_put(scan, "state", json_string(json_scan_state(kinds)));
+	if (kinds->state == MP_LEAK_SCAN_FAILED && (kinds->flags & MP_LEAK_SCAN_SAMPLED))
+		json_put(scan, "reason", json_string("sampled traces are not scanned"));
+	else if (kinds->state == MP_LEAK_SCAN_FAILED)
 		json_put(scan, "error", json_string(strerror((int)kinds->status)));
 	if (kinds->state == MP_LEAK_SCAN_DONE) {
 		json_put(scan, "scan_ns", json_u64(kinds->scan_ns));
@@ -233,10 +281,10 @@ static json_t *json_suppressed(const struct mp_leak_list *list)
 }
 
 json_t *mp_leaks_json(struct mp_analysis *analysis, const struct mp_leak_list *list,
-		      unsigned shown)
+		      const struct mp_report_options *opts)
 {
 	json_t *object = json_object(), *leaks = json_array();
-	uint64_t bytes = 0, blocks = 0;
+	size_t listed = 0;
 
 	if (!object || !leaks) {
 		json_decref(object);
@@ -246,10 +294,11 @@ json_t *mp_leaks_json(struct mp_analysis *analysis, const struct mp_leak_list *l
 	for (size_t i = 0; i < list->count; i++) {
 		const struct mp_leak_entry *entry = &list->entries[i];
 		json_t *leak;
-		if (entry->rule >= 0 || !(shown & (1u << entry->kind)) || !(leak = json_object()))
+		if (entry->rule >= 0 || !(opts->shown & (1u << entry->kind)))
 			continue;
-		bytes += entry->bytes;
-		blocks += entry->blocks;
+		if ((opts->top && listed >= opts->top) || !(leak = json_object()))
+			continue;
+		listed++;
 		json_put(leak, "kind", json_string(mp_leak_kind_name(entry->kind)));
 		json_put(leak, "bytes", json_u64(entry->bytes));
 		json_put(leak, "blocks", json_u64(entry->blocks));
@@ -258,9 +307,11 @@ json_t *mp_leaks_json(struct mp_analysis *analysis, const struct mp_leak_list *l
 	}
 	json_put(object, "trace", json_string(analysis->path));
 	json_put(object, "complete", json_boolean(analysis->complete));
+	if (!analysis->complete)
+		json_put(object, "incomplete_reason", json_string(analysis->stop_reason));
 	json_put(object, "sampling", mp_sampling_json(analysis));
-	json_put(object, "leaked_bytes", json_u64(bytes));
-	json_put(object, "leaked_blocks", json_u64(blocks));
+	json_put(object, "leaked_bytes", json_u64(list->leaked.bytes));
+	json_put(object, "leaked_blocks", json_u64(list->leaked.blocks));
 	json_put(object, "unfreed_bytes", json_u64(analysis->model.totals.live_bytes));
 	json_put(object, "unfreed_blocks", json_u64(analysis->model.totals.live_blocks));
 	json_leak_summary(object, list);
@@ -269,14 +320,15 @@ json_t *mp_leaks_json(struct mp_analysis *analysis, const struct mp_leak_list *l
 	return object;
 }
 
-json_t *mp_folded_json(struct mp_analysis *analysis, enum mp_stack_metric metric)
+json_t *mp_folded_json(struct mp_analysis *analysis, const struct mp_report_options *opts)
 {
-	static const char *const names[] = { "allocated", "calls", "peak", "leaked" };
+	enum mp_stack_metric metric = opts->metric;
 	struct mp_stack_stats *stacks = &analysis->model.stacks;
 	uint32_t count = mp_stack_stats_count(stacks);
 	uint32_t *ids = malloc((count ? count : 1) * sizeof(*ids));
 	json_t *object = json_object(), *list = json_array();
 	size_t ranked = ids ? mp_stack_stats_top(stacks, metric, ids, count) : 0;
+	size_t shown = opts->top && opts->top < ranked ? opts->top : ranked;
 	uint64_t total = 0;
 
 	if (!ids || !object || !list) {
@@ -286,17 +338,17 @@ json_t *mp_folded_json(struct mp_analysis *analysis, enum mp_stack_metric metric
 		return NULL;
 	}
 	for (size_t i = 0; i < ranked; i++) {
-		json_t *entry = json_object();
 		uint64_t value = mp_stack_stats_value(&stacks->aggs[ids[i]], metric);
-		if (!entry)
-			break;
 		total += value;
+		json_t *entry = i < shown ? json_object() : NULL;
+		if (!entry)
+			continue;
 		json_put(entry, "value", json_u64(value));
 		json_put(entry, "stack", mp_stack_json(analysis, ids[i]));
 		json_array_append_new(list, entry);
 	}
 	json_put(object, "trace", json_string(analysis->path));
-	json_put(object, "metric", json_string(names[metric]));
+	json_put(object, "metric", json_string(mp_stack_metric_name(metric)));
 	json_put(object, "sampling", mp_sampling_json(analysis));
 	json_put(object, "total", json_u64(total));
 	json_put(object, "stacks", list);

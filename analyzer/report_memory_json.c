@@ -62,11 +62,12 @@ static json_t *mem_process(const struct mp_snapshot *snapshot)
 	return object;
 }
 
-static json_t *mem_stacks(struct mp_memory_report *report)
+static json_t *mem_stacks(struct mp_memory_report *report, size_t top)
 {
 	const struct mp_memory_result *r = &report->result;
+	size_t shown = top && top < r->stack_count ? top : r->stack_count;
 	json_t *array = json_array();
-	for (size_t i = 0; array && i < r->stack_count; i++) {
+	for (size_t i = 0; array && i < shown; i++) {
 		const struct mp_memory_stack *row = &r->stacks[i];
 		json_t *entry = json_object();
 		if (!entry)
@@ -145,7 +146,7 @@ static json_t *mem_snapshot(const struct mp_memory_report *report)
 	return object;
 }
 
-json_t *mp_memory_json(struct mp_memory_report *report)
+json_t *mp_memory_json(struct mp_memory_report *report, size_t top)
 {
 	const struct mp_memory_result *r = &report->result;
 	char lines[MP_MEMORY_VERDICT_LINES][512];
@@ -182,7 +183,7 @@ json_t *mp_memory_json(struct mp_memory_report *report)
 	mem_put(object, "stack_rss_bytes", mem_u64(r->stack_rss));
 	mem_put(object, "memprof_rss_bytes", mem_u64(r->memprof_rss));
 	mem_put(object, "has_residency", json_boolean(r->has_residency));
-	mem_put(object, "stacks", mem_stacks(report));
+	mem_put(object, "stacks", mem_stacks(report, top));
 	mem_put(object, "mappings", mem_kinds(r));
 	mem_put(object, "timeline", mem_timeline(report));
 	return object;

@@ -10,6 +10,8 @@
 #include <string.h>
 
 #include "report_memory.h"
+#include "text_format.h"
+#include "text_stack.h"
 
 const char *mp_memory_bytes(char *buf, size_t len, uint64_t value)
 {
@@ -72,7 +74,7 @@ static int verdict_shares(const struct mp_memory_result *r, const char *reason, 
 			       ", %u%% anonymous memory the program mapped itself (mmap, brk)",
 			       memory_percent(r->anon_program_rss, r->rss));
 	if (r->stack_rss)
-		at += snprintf(line + at, len - (size_t)at, ", %u%% stacks",
+		at += snprintf(line + at, len - (size_t)at, ", %u%% thread stacks",
 			       memory_percent(r->stack_rss, r->rss));
 	if (kinds[MP_MEMK_SHARED].rss)
 		at += snprintf(line + at, len - (size_t)at, ", %u%% shared memory",
@@ -95,7 +97,7 @@ int mp_memory_verdict(struct mp_memory_report *report, char lines[][512], int ma
 	if (r->stack_count && r->stacks[0].committed > r->stacks[0].resident && count < max) {
 		const struct mp_memory_stack *top = &r->stacks[0];
 		memory_stack_label(report, top->stack_id, label, sizeof(label));
-		int at = snprintf(lines[count], 512, "Stack %s committed %s of which %s is resident",
+		int at = snprintf(lines[count], 512, "Call stack %s committed %s of which %s is resident",
 				  label, mp_memory_bytes(a, sizeof(a), top->committed),
 				  mp_memory_bytes(b, sizeof(b), top->resident));
 		if (top->swapped)
@@ -145,8 +147,8 @@ static void text_context(FILE *out, const struct mp_snapshot *snapshot)
 		fprintf(out, "OOM killer:   oom_score %" PRIu64 ", oom_score_adj %" PRId64 "\n", value,
 			(int64_t)(other >> 1) ^ -(int64_t)(other & 1));
 	if (mp_snapshot_context(snapshot, MP_SNAPK_CGROUP_CURRENT, &value)) {
-		fprintf(out, "cgroup:       memory.current %s, limit ",
-			mp_memory_bytes(a, sizeof(a), value));
+		fprintf(out, "cgroup:       memory.current %s for the whole cgroup (every process "
+			     "in it, page cache included), limit ", mp_memory_bytes(a, sizeof(a), value));
 		if (mp_snapshot_context(snapshot, MP_SNAPK_CGROUP_MAX, &other))
 			fprintf(out, "%s\n", mp_memory_bytes(b, sizeof(b), other));
 		else
@@ -186,9 +188,10 @@ static void text_kinds(FILE *out, const struct mp_memory_result *r)
 		mp_memory_bytes(cells[0], 32, r->kinds[MP_MEMK_FILE].code_rss),
 		mp_memory_bytes(cells[1], 32, r->kinds[MP_MEMK_FILE].mmap_rss));
 	fprintf(out, "\nHeap:         live blocks %s committed, %s resident, %s swapped (%" PRIu64
-		     " blocks)\n", mp_memory_bytes(cells[0], 32, r->heap_live_bytes),
+		     " %s)\n", mp_memory_bytes(cells[0], 32, r->heap_live_bytes),
 		mp_memory_bytes(cells[1], 32, r->heap_live_resident),
-		mp_memory_bytes(cells[2], 32, r->heap_live_swapped), r->heap_live_blocks);
+		mp_memory_bytes(cells[2], 32, r->heap_live_swapped), r->heap_live_blocks,
+		r->heap_live_blocks == 1 ? "block" : "blocks");
 	fprintf(out, "              malloc's regions %s RSS, of which %s in no live block "
 		     "(allocator overhead and fragmentation)\n", mp_memory_bytes(cells[0], 32, r->heap_rss),
 		mp_memory_bytes(cells[1], 32, r->heap_unexplained));
@@ -198,13 +201,17 @@ static void text_kinds(FILE *out, const struct mp_memory_result *r)
 		mp_memory_bytes(cells[0], 32, r->memprof_rss));
 }
 
-static void text_stacks(FILE *out, struct mp_memory_report *report)
+/* The call stacks, largest gap first, at most opts->top of them, each printed whole
+ * (every frame shown, inlined ones marked) as every other report prints them. */
+static void text_stacks(FILE *out, struct mp_memory_report *report,
+			const struct mp_report_options *opts)
 {
-	static struct mp_frame frames[MP_ANALYSIS_MAX_FRAMES];
 	const struct mp_memory_result *r = &report->result;
-	char cells[4][32], label[256];
-	size_t shown = r->stack_count < MP_MEMORY_TEXT_STACKS ? r->stack_count : MP_MEMORY_TEXT_STACKS;
-	fprintf(out, "\nStacks by gap (committed - resident), %zu of %zu\n", shown, r->stack_count);
+	char cells[4][32], more[96];
+	size_t shown = opts->top && opts->top < r->stack_count ? opts->top : r->stack_count;
+	fprintf(out, "\nCall stacks by gap (committed - resident), %zu of %zu%s%s\n", shown,
+		r->stack_count, shown < r->stack_count ? " " : "",
+		mp_fmt_more(more, sizeof(more), shown, r->stack_count));
 	for (size_t i = 0; i < shown; i++) {
 		const struct mp_memory_stack *row = &r->stacks[i];
 		fprintf(out, "\n%s committed, %s resident, %s swapped, gap %s; %" PRIu64 " %s by %s\n",
@@ -212,20 +219,10 @@ static void text_stacks(FILE *out, struct mp_memory_report *report)
 			mp_memory_bytes(cells[1], 32, row->resident),
 			mp_memory_bytes(cells[2], 32, row->swapped),
 			mp_memory_bytes(cells[3], 32, row->committed - row->resident), row->blocks,
-			row->source == MP_SOURCE_MALLOC ? "blocks" : "regions",
+			row->source == MP_SOURCE_MALLOC ? (row->blocks == 1 ? "block" : "blocks")
+							: (row->blocks == 1 ? "region" : "regions"),
 			mp_memory_source_name(row->source));
-		int count = mp_analysis_frames(&report->analysis, row->stack_id, frames,
-					       MP_ANALYSIS_MAX_FRAMES);
-		for (int f = 0; f < count && f < 8; f++) {
-			fprintf(out, "    %s", mp_frame_label(&frames[f], label, sizeof(label)));
-			if (frames[f].file && frames[f].line)
-				fprintf(out, " at %s:%u", frames[f].file, frames[f].line);
-			fprintf(out, "%s%s%s\n", frames[f].module ? " in " : "",
-				frames[f].module ? frames[f].module : "",
-				frames[f].inlined ? " (inlined)" : "");
-		}
-		if (count > 8)
-			fprintf(out, "    ...\n");
+		mp_text_stack_print(out, &report->analysis, row->stack_id, "    ", opts->long_names);
 	}
 }
 
@@ -242,7 +239,8 @@ static void text_timeline(FILE *out, const struct mp_memory_report *report)
 	}
 }
 
-void mp_memory_text(FILE *out, struct mp_memory_report *report)
+void mp_memory_text(FILE *out, struct mp_memory_report *report,
+		    const struct mp_report_options *opts)
 {
 	char lines[MP_MEMORY_VERDICT_LINES][512];
 	const struct mp_memory_point *point = &report->timeline[report->selected];
@@ -257,6 +255,6 @@ void mp_memory_text(FILE *out, struct mp_memory_report *report)
 	fputc('\n', out);
 	text_context(out, snapshot);
 	text_kinds(out, &report->result);
-	text_stacks(out, report);
+	text_stacks(out, report, opts);
 	text_timeline(out, report);
 }

@@ -1,7 +1,8 @@
-/* report_text.c: the human-readable `memprof report`, `leaks` and `run` summaries.
+/* report_text.c: the human-readable `memprof report`, and the pieces every text shares.
  *
- * Exact byte counts always come first; a rounded KiB/MiB figure follows in parentheses
- * for the eye. Stacks print one frame per line, innermost first, like a debugger.
+ * Exact figures come first, with thousands separators, and a byte figure of 1 KiB or more
+ * adds its rounded unit in parentheses (text_format.h). Call stacks print one frame per
+ * line, innermost first, like a debugger.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -10,26 +11,9 @@
 #include <string.h>
 
 #include "report.h"
-
-/* "1.5 MiB" for bytes >= 1024, else "" (the exact count is printed beside it). */
-static const char *text_human(uint64_t bytes, char *buf, size_t len)
-{
-	static const char *const units[] = { "KiB", "MiB", "GiB", "TiB", "PiB" };
-	double value = (double)bytes;
-	size_t unit = 0;
-
-	if (bytes < 1024) {
-		buf[0] = '\0';
-		return buf;
-	}
-	value /= 1024;
-	while (value >= 1024 && unit + 1 < sizeof(units) / sizeof(units[0])) {
-		value /= 1024;
-		unit++;
-	}
-	snprintf(buf, len, " (%.1f %s)", value, units[unit]);
-	return buf;
-}
+#include "text_format.h"
+#include "text_stack.h"
+#include "trace_family.h"
 
 static double text_seconds(uint64_t ns)
 {
@@ -43,12 +27,27 @@ static double text_since_start(const struct mp_analysis *analysis, uint64_t time
 	return text_seconds(time_ns > start ? time_ns - start : 0);
 }
 
+/* ", replaced itself by execve: continued in 'NEXT'", naming the trace that goes on. */
+static void text_exec_end(FILE *out, const struct mp_analysis *analysis)
+{
+	struct mp_trace_peek peek;
+	char next[4096];
+
+	mp_trace_peek_header(mp_trace_header(analysis->trace), mp_trace_exe(analysis->trace), &peek);
+	if (mp_trace_exec_successor(analysis->path, &peek, next, sizeof(next)) == 0)
+		fprintf(out, ", replaced itself by execve: continued in '%s'\n", next);
+	else
+		fprintf(out, ", replaced itself by execve (no trace continuing it was found "
+			     "beside this one)\n");
+}
+
 static void text_process(FILE *out, const struct mp_analysis *analysis)
 {
 	const struct mp_file_header *header = mp_trace_header(analysis->trace);
 	const char *exe = mp_trace_exe(analysis->trace);
 
-	fprintf(out, "Process:      %s (pid %" PRIu32 ")", exe && *exe ? exe : "?", header->pid);
+	fprintf(out, "Process:      %s (pid %" PRIu32 ", parent %" PRIu32 ")", exe && *exe ? exe : "?",
+		header->pid, header->ppid);
 	switch (header->end_state) {
 	case MP_END_EXIT:
 		fprintf(out, ", exited with status %" PRId32 "\n", header->end_status);
@@ -57,7 +56,7 @@ static void text_process(FILE *out, const struct mp_analysis *analysis)
 		fprintf(out, ", exited (_exit) with status %" PRId32 "\n", header->end_status);
 		break;
 	case MP_END_EXEC:
-		fprintf(out, ", replaced itself by execve (the next trace continues it)\n");
+		text_exec_end(out, analysis);
 		break;
 	default:
 		fprintf(out, "\n              did not exit normally (killed, crashed or still "
@@ -68,59 +67,94 @@ static void text_process(FILE *out, const struct mp_analysis *analysis)
 void mp_report_text_warnings(FILE *out, const struct mp_analysis *analysis)
 {
 	const struct mp_heap_totals *totals = &analysis->model.totals;
+	char count[MP_FMT_LEN];
+
 	if (totals->sample_bytes)
 		fprintf(out, "memprof: note: trace '%s' was sampled (MEMPROF_SAMPLE_BYTES=%" PRIu64
-			     "): heap counts and bytes are estimates from %" PRIu64 " sampled "
-			     "allocations, each weighed by 1/(1-exp(-size/%" PRIu64 "))\n",
-			analysis->path, totals->sample_bytes, totals->samples, totals->sample_bytes);
+			     "): heap counts and bytes are estimates from %s, each weighed by "
+			     "1/(1-exp(-size/%" PRIu64 "))\n", analysis->path, totals->sample_bytes,
+			mp_fmt_counted(count, sizeof(count), totals->samples, "sampled allocation",
+				       "sampled allocations"), totals->sample_bytes);
+	mp_report_text_problems(out, analysis);
+}
+
+void mp_report_text_problems(FILE *out, const struct mp_analysis *analysis)
+{
+	char count[MP_FMT_LEN];
+
 	if (!analysis->complete)
 		fprintf(out, "memprof: warning: trace '%s' is incomplete (%s); the figures cover what "
-			     "could be read\n", analysis->path,
-			analysis->stop_reason[0] ? analysis->stop_reason : "chunks cut short");
+			     "could be read\n", analysis->path, analysis->stop_reason);
 	if (analysis->stats.dropped_events)
-		fprintf(out, "memprof: warning: trace '%s': %" PRIu64 " events were dropped while "
-			     "recording; figures are approximate\n", analysis->path,
-			analysis->stats.dropped_events);
+		fprintf(out, "memprof: warning: trace '%s': %s dropped while recording; figures "
+			     "are approximate\n", analysis->path,
+			mp_fmt_counted(count, sizeof(count), analysis->stats.dropped_events,
+				       "event was", "events were"));
 }
 
 static void text_calls(FILE *out, const struct mp_heap_totals *t)
 {
-	fprintf(out, "Calls:        %" PRIu64 " allocations, %" PRIu64 " frees, %" PRIu64
-		     " reallocs, %" PRIu64 " mmaps\n", t->allocations, t->frees, t->reallocs,
-		t->mmaps);
-	fprintf(out, "              %" PRIu64 " munmaps, %" PRIu64 " mremaps, %" PRIu64
-		     " brk/sbrk, %" PRIu64 " failed\n", t->munmaps, t->mremaps, t->brks,
-		t->failed_calls);
+	char a[MP_FMT_LEN], b[MP_FMT_LEN], c[MP_FMT_LEN], d[MP_FMT_LEN];
+
+	fprintf(out, "Calls:        %s, %s, %s, %s\n",
+		mp_fmt_counted(a, sizeof(a), t->allocations, "allocation", "allocations"),
+		mp_fmt_counted(b, sizeof(b), t->frees, "free", "frees"),
+		mp_fmt_counted(c, sizeof(c), t->reallocs, "realloc", "reallocs"),
+		mp_fmt_counted(d, sizeof(d), t->mmaps, "mmap", "mmaps"));
+	fprintf(out, "              %s, %s, %s brk/sbrk, %s failed\n",
+		mp_fmt_counted(a, sizeof(a), t->munmaps, "munmap", "munmaps"),
+		mp_fmt_counted(b, sizeof(b), t->mremaps, "mremap", "mremaps"),
+		mp_fmt_count(c, sizeof(c), t->brks), mp_fmt_count(d, sizeof(d), t->failed_calls));
 }
 
-static void text_totals(FILE *out, const struct mp_analysis *analysis)
+/* Not freed, then leaked: the second is the part of the first that is lost. */
+static void text_unfreed(FILE *out, const struct mp_heap_totals *t, const struct mp_leak_list *list)
+{
+	char bytes[MP_FMT_LEN], blocks[MP_FMT_LEN];
+
+	fprintf(out, "Not freed:    %s in %s at the end\n", mp_fmt_bytes(bytes, sizeof(bytes), t->live_bytes),
+		mp_fmt_counted(blocks, sizeof(blocks), t->live_blocks, "block", "blocks"));
+	fprintf(out, "Leaked:       %s in %s: %s", mp_fmt_bytes(bytes, sizeof(bytes), list->leaked.bytes),
+		mp_fmt_counted(blocks, sizeof(blocks), list->leaked.blocks, "block", "blocks"),
+		mp_leaks_meaning(list));
+	if (list->suppressed.blocks)
+		fprintf(out, "; %s more suppressed", mp_fmt_bytes(bytes, sizeof(bytes), list->suppressed.bytes));
+	fprintf(out, " (memprof leaks lists them)\n");
+}
+
+static void text_peaks(FILE *out, const struct mp_analysis *analysis)
 {
 	const struct mp_heap_totals *t = &analysis->model.totals;
-	char h[32];
+	char a[MP_FMT_LEN], b[MP_FMT_LEN];
 
-	text_calls(out, t);
-	fprintf(out, "Allocated:    %" PRIu64 " bytes%s in total\n", t->allocated_bytes,
-		text_human(t->allocated_bytes, h, sizeof(h)));
-	fprintf(out, "Peak heap:    %" PRIu64 " bytes%s in %" PRIu64 " blocks at %.6f s\n",
-		t->peak_bytes, text_human(t->peak_bytes, h, sizeof(h)), t->peak_blocks,
+	fprintf(out, "Peak heap:    %s in %s at %.6f s\n", mp_fmt_bytes(a, sizeof(a), t->peak_bytes),
+		mp_fmt_counted(b, sizeof(b), t->peak_blocks, "block", "blocks"),
 		text_since_start(analysis, t->peak_time_ns));
 	if (t->mmaps || t->mremaps)
-		fprintf(out, "Peak mmap:    %" PRIu64 " bytes%s at %.6f s (%" PRIu64
-			     " bytes still mapped at the end)\n", t->mmap_peak_bytes,
-			text_human(t->mmap_peak_bytes, h, sizeof(h)),
-			text_since_start(analysis, t->mmap_peak_time_ns), t->mmap_live_bytes);
+		fprintf(out, "Peak mmap:    %s at %.6f s; %s still mapped at the end\n",
+			mp_fmt_bytes(a, sizeof(a), t->mmap_peak_bytes),
+			text_since_start(analysis, t->mmap_peak_time_ns),
+			mp_fmt_bytes(b, sizeof(b), t->mmap_live_bytes));
 	if (t->brks)
-		fprintf(out, "Peak brk:     %" PRIu64 " bytes above the first break\n",
-			t->brk_peak_bytes);
-	fprintf(out, "Not freed:    %" PRIu64 " bytes%s in %" PRIu64 " blocks at the end (memprof "
-		     "leaks: which are lost)\n", t->live_bytes,
-		text_human(t->live_bytes, h, sizeof(h)), t->live_blocks);
+		fprintf(out, "Peak brk:     %s above the first break\n",
+			mp_fmt_bytes(a, sizeof(a), t->brk_peak_bytes));
+}
+
+static void text_totals(FILE *out, const struct mp_analysis *analysis, const struct mp_leak_list *list)
+{
+	const struct mp_heap_totals *t = &analysis->model.totals;
+	char a[MP_FMT_LEN];
+
+	text_calls(out, t);
+	fprintf(out, "Allocated:    %s in total\n", mp_fmt_bytes(a, sizeof(a), t->allocated_bytes));
+	text_peaks(out, analysis);
+	text_unfreed(out, t, list);
 	/* "No other allocation in between" cannot be seen when most allocations are not. */
 	if (t->sample_bytes)
 		fprintf(out, "Temporary:    not measured in a sampled trace\n");
 	else
-		fprintf(out, "Temporary:    %" PRIu64 " allocations (%.1f%% of allocations and "
-			     "reallocs)\n", t->temporary_allocations,
+		fprintf(out, "Temporary:    %s (%.1f%% of allocations and reallocs)\n",
+			mp_fmt_counted(a, sizeof(a), t->temporary_allocations, "allocation", "allocations"),
 			t->allocations + t->reallocs
 				? 100.0 * (double)t->temporary_allocations /
 					  (double)(t->allocations + t->reallocs)
@@ -129,214 +163,110 @@ static void text_totals(FILE *out, const struct mp_analysis *analysis)
 
 static void text_notes(FILE *out, const struct mp_heap_totals *t)
 {
+	char a[MP_FMT_LEN];
+
 	if (t->unknown_frees)
-		fprintf(out, "Note: %" PRIu64 " frees/reallocs of addresses not allocated while "
-			     "tracing (ignored)\n", t->unknown_frees);
+		fprintf(out, "Note: %s not allocated while tracing (ignored)\n",
+			mp_fmt_counted(a, sizeof(a), t->unknown_frees, "free/realloc of an address",
+				       "frees/reallocs of addresses"));
 	if (t->replaced_blocks)
-		fprintf(out, "Note: %" PRIu64 " allocations returned an address still live in the "
-			     "trace (its free was not recorded)\n", t->replaced_blocks);
+		fprintf(out, "Note: %s an address still live in the trace (its free was not "
+			     "recorded)\n", mp_fmt_counted(a, sizeof(a), t->replaced_blocks,
+							   "allocation returned", "allocations returned"));
 	if (t->unknown_unmaps)
-		fprintf(out, "Note: %" PRIu64 " munmap/mremap calls on memory the program did not "
-			     "map itself\n", t->unknown_unmaps);
-}
-
-/* Prints a stack, innermost frame first, each line indented by `indent`. */
-static void text_stack(FILE *out, struct mp_analysis *analysis, uint32_t stack_id, const char *indent)
-{
-	/* Static: 56 KiB is too much for the stack, and printing is single-threaded. */
-	static struct mp_frame frames[MP_ANALYSIS_MAX_FRAMES];
-	int count = mp_analysis_frames(analysis, stack_id, frames, MP_ANALYSIS_MAX_FRAMES);
-	char buf[128];
-
-	if (count == 0)
-		fprintf(out, "%s[no stack recorded]\n", indent);
-	for (int i = 0; i < count; i++) {
-		const struct mp_frame *f = &frames[i];
-		fprintf(out, "%s%s", indent, mp_frame_label(f, buf, sizeof(buf)));
-		if (f->file)
-			fprintf(out, " at %s:%" PRIu32, f->file, f->line);
-		if (f->module && f->function)
-			fprintf(out, " in %s", f->module);
-		fprintf(out, "%s\n", f->inlined ? " (inlined)" : "");
-	}
+		fprintf(out, "Note: %s on memory the program did not map itself\n",
+			mp_fmt_counted(a, sizeof(a), t->unknown_unmaps, "munmap/mremap call",
+				       "munmap/mremap calls"));
 }
 
 static void text_top_entry(FILE *out, const struct mp_stack_agg *agg, enum mp_stack_metric metric)
 {
+	char a[MP_FMT_LEN], b[MP_FMT_LEN], c[MP_FMT_LEN];
+
 	switch (metric) {
 	case MP_METRIC_ALLOCATED:
 	case MP_METRIC_CALLS:
-		fprintf(out, "%" PRIu64 " bytes in %" PRIu64 " allocations, %" PRIu64 " calls\n",
-			agg->allocated_bytes, agg->allocations, agg->calls);
+		fprintf(out, "%s in %s, %s\n", mp_fmt_bytes(a, sizeof(a), agg->allocated_bytes),
+			mp_fmt_counted(b, sizeof(b), agg->allocations, "allocation", "allocations"),
+			mp_fmt_counted(c, sizeof(c), agg->calls, "call", "calls"));
 		break;
 	case MP_METRIC_PEAK:
-		fprintf(out, "%" PRIu64 " bytes in %" PRIu64 " blocks live at the peak\n",
-			agg->peak_bytes, agg->peak_blocks);
+		fprintf(out, "%s in %s live at the peak\n", mp_fmt_bytes(a, sizeof(a), agg->peak_bytes),
+			mp_fmt_counted(b, sizeof(b), agg->peak_blocks, "block", "blocks"));
+		break;
+	case MP_METRIC_UNFREED:
+		fprintf(out, "%s in %s not freed\n", mp_fmt_bytes(a, sizeof(a), agg->live_bytes),
+			mp_fmt_counted(b, sizeof(b), agg->live_blocks, "block", "blocks"));
 		break;
 	case MP_METRIC_LEAKED:
-		fprintf(out, "%" PRIu64 " bytes in %" PRIu64 " blocks leaked\n", agg->live_bytes,
-			agg->live_blocks);
+		fprintf(out, "%s in %s leaked\n", mp_fmt_bytes(a, sizeof(a), agg->leaked_bytes),
+			mp_fmt_counted(b, sizeof(b), agg->leaked_blocks, "block", "blocks"));
 		break;
 	}
 }
 
-static void text_top(FILE *out, struct mp_analysis *analysis, enum mp_stack_metric metric,
-		     const char *title)
+static void text_top(FILE *out, struct mp_analysis *analysis, const struct mp_report_options *opts,
+		     enum mp_stack_metric metric, const char *title)
 {
 	struct mp_stack_stats *stacks = &analysis->model.stacks;
-	uint32_t ids[MP_REPORT_TOP];
-	size_t count = mp_stack_stats_top(stacks, metric, ids, MP_REPORT_TOP);
+	uint32_t count = mp_stack_stats_count(stacks);
+	uint32_t *ids = malloc((count ? count : 1) * sizeof(*ids));
+	size_t ranked = ids ? mp_stack_stats_top(stacks, metric, ids, count) : 0;
+	size_t shown = opts->top && opts->top < ranked ? opts->top : ranked;
+	char more[MP_FMT_LEN], top[MP_FMT_LEN];
 
-	fprintf(out, "\n%s:\n", title);
-	if (count == 0)
+	if (opts->top)
+		fprintf(out, "\n%s (top %s):\n", title, mp_fmt_count(top, sizeof(top), opts->top));
+	else
+		fprintf(out, "\n%s (all):\n", title);
+	if (ranked == 0)
 		fprintf(out, "  (none)\n");
-	for (size_t i = 0; i < count; i++) {
+	for (size_t i = 0; i < shown; i++) {
 		fprintf(out, "%3zu. ", i + 1);
 		text_top_entry(out, &stacks->aggs[ids[i]], metric);
-		text_stack(out, analysis, ids[i], "       ");
+		mp_text_stack_print(out, analysis, ids[i], "       ", opts->long_names);
 	}
+	if (shown < ranked)
+		fprintf(out, "  %s\n", mp_fmt_more(more, sizeof(more), shown, ranked));
+	free(ids);
 }
 
 static void text_sampling(FILE *out, const struct mp_analysis *analysis)
 {
 	const struct mp_heap_totals *t = &analysis->model.totals;
 	uint32_t window_ms = mp_trace_header(analysis->trace)->sample_window_ms;
+	char a[MP_FMT_LEN], b[MP_FMT_LEN];
+
 	if (!t->sample_bytes)
 		return;
-	fprintf(out, "Sampling:     every %" PRIu64 " bytes on average; heap figures below are "
-		     "estimates from %" PRIu64 " samples\n", t->sample_bytes, t->samples);
+	fprintf(out, "Sampling:     every %s on average; heap figures below are estimates from %s\n",
+		mp_fmt_bytes(a, sizeof(a), t->sample_bytes),
+		mp_fmt_counted(b, sizeof(b), t->samples, "sample", "samples"));
 	if (window_ms)
-		fprintf(out, "              %" PRIu64 " of them freed within %" PRIu32 " ms, counted "
-			     "per stack; the peak is the writer's live estimate\n",
-			t->window_samples, window_ms);
+		fprintf(out, "              %s of them freed within %" PRIu32 " ms, counted per "
+			     "call stack; the peak is the writer's live estimate\n",
+			mp_fmt_count(a, sizeof(a), t->window_samples), window_ms);
 	if (t->pending_samples)
-		fprintf(out, "              %" PRIu64 " still pending when the process ended, read "
-			     "from its sampled set\n", t->pending_samples);
+		fprintf(out, "              %s still pending when the process ended, read from "
+			     "its sampled set\n", mp_fmt_count(a, sizeof(a), t->pending_samples));
 }
 
-void mp_report_text(FILE *out, struct mp_analysis *analysis)
+void mp_report_text(FILE *out, struct mp_analysis *analysis, const struct mp_leak_list *list,
+		    const struct mp_report_options *opts)
 {
-	fprintf(out, "memprof report for '%s'%s\n", analysis->path,
-		analysis->complete ? "" : " (INCOMPLETE: the trace was cut or corrupt)");
+	if (analysis->complete)
+		fprintf(out, "memprof report for '%s'\n", analysis->path);
+	else
+		fprintf(out, "memprof report for '%s' (INCOMPLETE: %s)\n", analysis->path,
+			analysis->stop_reason);
 	text_process(out, analysis);
 	fprintf(out, "Run time:     %.6f s\n", text_seconds(analysis->run_time_ns));
 	text_sampling(out, analysis);
-	text_totals(out, analysis);
+	text_totals(out, analysis, list);
 	text_notes(out, &analysis->model.totals);
-	text_top(out, analysis, MP_METRIC_PEAK, "Stacks live at the peak (top 10)");
-	text_top(out, analysis, MP_METRIC_ALLOCATED, "Top 10 stacks by bytes allocated");
-	text_top(out, analysis, MP_METRIC_CALLS, "Top 10 stacks by calls");
-	text_top(out, analysis, MP_METRIC_LEAKED, "Top 10 stacks by bytes leaked");
-}
-
-void mp_report_text_summary(FILE *out, const struct mp_analysis *analysis)
-{
-	const struct mp_heap_totals *t = &analysis->model.totals;
-	char h[32];
-
-	fprintf(out, "memprof: calls: %" PRIu64 " allocations, %" PRIu64 " frees, %" PRIu64
-		     " reallocs, %" PRIu64 " mmaps\n", t->allocations, t->frees, t->reallocs,
-		t->mmaps);
-	fprintf(out, "memprof: bytes: %" PRIu64 " allocated, peak heap %" PRIu64 "%s\n",
-		t->allocated_bytes, t->peak_bytes, text_human(t->peak_bytes, h, sizeof(h)));
-	fprintf(out, "memprof: not freed at exit: %" PRIu64 " bytes in %" PRIu64 " blocks (memprof "
-		     "leaks: which are lost)\n", t->live_bytes,
-		t->live_blocks);
-}
-
-static void text_tally(FILE *out, const char *label, const struct mp_leak_tally *tally,
-		       const char *note)
-{
-	char h[32];
-	fprintf(out, "  %-16s %" PRIu64 " bytes%s in %" PRIu64 " blocks%s\n", label, tally->bytes,
-		text_human(tally->bytes, h, sizeof(h)), tally->blocks, note);
-}
-
-/* The per-kind summary, what the scan did, and what the suppressions hid. */
-static void text_leak_summary(FILE *out, const struct mp_leak_list *list, int show_reachable)
-{
-	const struct mp_leak_kinds *kinds = &list->kinds;
-	char h[32], h2[32];
-
-	if (kinds->state == MP_LEAK_SCAN_DONE) {
-		text_tally(out, "definitely lost:", &list->by_kind[MP_LEAK_KIND_DEFINITE], "");
-		text_tally(out, "indirectly lost:", &list->by_kind[MP_LEAK_KIND_INDIRECT], "");
-		text_tally(out, "possibly lost:", &list->by_kind[MP_LEAK_KIND_POSSIBLE], "");
-		text_tally(out, "still reachable:", &list->by_kind[MP_LEAK_KIND_REACHABLE],
-			   show_reachable ? "" : " (listed with --show-reachable)");
-		if (list->by_kind[MP_LEAK_KIND_UNKNOWN].blocks)
-			text_tally(out, "unknown:", &list->by_kind[MP_LEAK_KIND_UNKNOWN],
-				   " (allocated after the exit scan)");
-		fprintf(out, "  Reachability scanned at exit in %.3f ms: %" PRIu64 " bytes%s of roots, %"
-			     PRIu64 " bytes%s of blocks%s\n", (double)kinds->scan_ns / 1e6,
-			kinds->root_bytes, text_human(kinds->root_bytes, h, sizeof(h)),
-			kinds->block_bytes, text_human(kinds->block_bytes, h2, sizeof(h2)),
-			kinds->threads ? "; other threads kept running during the scan" : "");
-	} else if (kinds->state == MP_LEAK_SCAN_FAILED && kinds->status == E2BIG) {
-		fprintf(out, "  No leak kinds: the exit scan was skipped, the heap needing more "
-			     "memory to scan than MEMPROF_LEAK_CHECK_MAX_MB allowed; every unfreed "
-			     "block is listed\n");
-	} else if (kinds->state == MP_LEAK_SCAN_FAILED) {
-		fprintf(out, "  No leak kinds: the exit scan failed (%s); every unfreed block is "
-			     "listed\n", strerror((int)kinds->status));
-	} else {
-		fprintf(out, "  No leak kinds in this trace (MEMPROF_LEAK_CHECK=0, or the process did "
-			     "not exit through exit()); every unfreed block is listed\n");
-	}
-	if (!list->supp || !list->supp->count)
-		return;
-	text_tally(out, "suppressed:", &list->suppressed, "");
-	for (size_t i = 0; i < list->supp->count; i++) {
-		const struct mp_supp_rule *rule = &list->supp->rules[i];
-		const struct mp_leak_tally *tally = &list->by_rule[i];
-		if (tally->entries)
-			fprintf(out, "    %" PRIu64 " leaks, %" PRIu64 " bytes in %" PRIu64
-				     " blocks by '%s' (%s:%" PRIu32 ")\n", tally->entries,
-				tally->bytes, tally->blocks, rule->text, rule->file, rule->line);
-	}
-}
-
-static const char *text_kind_words(unsigned kind)
-{
-	switch (kind) {
-	case MP_LEAK_KIND_DEFINITE:
-		return " definitely lost";
-	case MP_LEAK_KIND_INDIRECT:
-		return " indirectly lost";
-	case MP_LEAK_KIND_POSSIBLE:
-		return " possibly lost";
-	case MP_LEAK_KIND_REACHABLE:
-		return " still reachable";
-	default:
-		return "";
-	}
-}
-
-void mp_leaks_text(FILE *out, struct mp_analysis *analysis, const struct mp_leak_list *list,
-		   unsigned shown)
-{
-	uint64_t bytes = 0, blocks = 0;
-	size_t listed = 0;
-	char h[32];
-
-	for (size_t i = 0; i < list->count; i++) {
-		const struct mp_leak_entry *entry = &list->entries[i];
-		if (entry->rule >= 0 || !(shown & (1u << entry->kind)))
-			continue;
-		bytes += entry->bytes;
-		blocks += entry->blocks;
-		listed++;
-	}
-	fprintf(out, "memprof leaks for '%s'%s: %" PRIu64 " bytes%s in %" PRIu64 " blocks from %zu stacks\n",
-		analysis->path, analysis->complete ? "" : " (INCOMPLETE)", bytes,
-		text_human(bytes, h, sizeof(h)), blocks, listed);
-	text_leak_summary(out, list, (shown >> MP_LEAK_KIND_REACHABLE) & 1);
-	for (size_t i = 0; i < list->count; i++) {
-		const struct mp_leak_entry *entry = &list->entries[i];
-		if (entry->rule >= 0 || !(shown & (1u << entry->kind)))
-			continue;
-		fprintf(out, "\n%" PRIu64 " bytes in %" PRIu64 " blocks%s\n", entry->bytes,
-			entry->blocks, text_kind_words(entry->kind));
-		text_stack(out, analysis, entry->stack_id, "    ");
-	}
+	text_top(out, analysis, opts, MP_METRIC_PEAK, "Call stacks live at the peak");
+	text_top(out, analysis, opts, MP_METRIC_ALLOCATED, "Call stacks by bytes allocated");
+	text_top(out, analysis, opts, MP_METRIC_CALLS, "Call stacks by calls");
+	text_top(out, analysis, opts, MP_METRIC_UNFREED, "Call stacks by bytes not freed");
+	text_top(out, analysis, opts, MP_METRIC_LEAKED, "Call stacks by bytes leaked");
 }

@@ -19,7 +19,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "report.h"
 #include "run.h"
 
 #define RUN_DEFAULT_OUTPUT "memprof.%e.%p.trace"
@@ -186,38 +185,28 @@ static int run_is_new(const struct run_seen *seen, const char *path)
 	return 1;
 }
 
-static void run_summarize(const char *path)
-{
-	struct mp_analysis analysis;
-	char err[256];
-
-	fprintf(stderr, "memprof: trace written to %s\n", path);
-	if (mp_analysis_run(path, &analysis, 0, err, sizeof(err)) < 0) {
-		fprintf(stderr, "memprof: cannot read '%s': %s\n", path, err);
-		return;
-	}
-	mp_report_text_warnings(stderr, &analysis);
-	mp_report_text_summary(stderr, &analysis);
-	mp_analysis_destroy(&analysis);
-}
-
 /* Reports every trace the run produced, oldest name first (glob sorts). */
-static void run_report_traces(const char *glob_pattern, const struct run_seen *before)
+static void run_report_traces(const char *glob_pattern, const struct run_seen *before,
+			      pid_t child, const struct mp_run_options *opts)
 {
 	glob_t found;
-	int reported = 0;
+	char **fresh = NULL;
+	size_t count = 0;
+	int globbed = glob(glob_pattern, 0, NULL, &found) == 0;
 
-	if (glob(glob_pattern, 0, NULL, &found) == 0) {
-		for (size_t i = 0; i < found.gl_pathc; i++) {
-			if (run_is_new(before, found.gl_pathv[i])) {
-				run_summarize(found.gl_pathv[i]);
-				reported++;
-			}
-		}
-		globfree(&found);
+	if (globbed) {
+		fresh = calloc(found.gl_pathc + 1, sizeof(*fresh));
+		for (size_t i = 0; fresh && i < found.gl_pathc; i++)
+			if (run_is_new(before, found.gl_pathv[i]))
+				fresh[count++] = found.gl_pathv[i];
 	}
-	if (!reported)
+	if (count)
+		mp_run_summary(stderr, fresh, count, child, opts);
+	else
 		fprintf(stderr, "memprof: no trace was written matching '%s'\n", glob_pattern);
+	free(fresh);
+	if (globbed)
+		globfree(&found);
 }
 
 /* Child side: environment, then exec; never returns. */
@@ -283,8 +272,9 @@ static int run_check_program(const char *name, char *path, size_t len)
 	return 0;
 }
 
-int mp_run(char *const argv[], const char *output)
+int mp_run(char *const argv[], const struct mp_run_options *opts)
 {
+	const char *output = opts->output;
 	char path[PATH_MAX], library[PATH_MAX], pattern[PATH_MAX], glob_pattern[2 * PATH_MAX];
 	struct run_seen before;
 	int code = run_check_program(argv[0], path, sizeof(path));
@@ -313,7 +303,7 @@ int mp_run(char *const argv[], const char *output)
 	if (child == 0)
 		run_child(path, argv, library, pattern);
 	code = run_wait(child, argv[0]);
-	run_report_traces(glob_pattern, &before);
+	run_report_traces(glob_pattern, &before, child, opts);
 	run_seen_free(&before);
 	return code;
 }

@@ -69,6 +69,8 @@ uint64_t mp_stack_stats_value(const struct mp_stack_agg *agg, enum mp_stack_metr
 	case MP_METRIC_PEAK:
 		return agg->peak_bytes;
 	case MP_METRIC_LEAKED:
+		return agg->leaked_bytes;
+	case MP_METRIC_UNFREED:
 		return agg->live_bytes;
 	}
 	return 0;
@@ -113,11 +115,20 @@ size_t mp_stack_stats_top(const struct mp_stack_stats *stats, enum mp_stack_metr
 	return count;
 }
 
+static const char *const stack_metric_names[] = { "allocated", "calls", "peak", "leaked",
+						   "unfreed" };
+
+const char *mp_stack_metric_name(enum mp_stack_metric metric)
+{
+	return (size_t)metric < sizeof(stack_metric_names) / sizeof(stack_metric_names[0])
+		       ? stack_metric_names[metric] : "?";
+}
+
 int mp_stack_metric_parse(const char *name, enum mp_stack_metric *metric)
 {
-	static const char *const names[] = { "allocated", "calls", "peak", "leaked" };
+	const char *const *names = stack_metric_names;
 
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+	for (size_t i = 0; i < sizeof(stack_metric_names) / sizeof(stack_metric_names[0]); i++) {
 		if (strcmp(name, names[i]) == 0) {
 			*metric = (enum mp_stack_metric)i;
 			return 0;

@@ -16,18 +16,23 @@ struct mp_stack_agg {
 	uint64_t allocations;     /* heap blocks created */
 	uint64_t allocated_bytes; /* heap bytes requested in total */
 	uint64_t temporary;       /* blocks freed before any other allocation by the same thread */
-	uint64_t live_bytes;      /* heap bytes live now; at the end of the trace: leaked */
+	uint64_t live_bytes;      /* heap bytes live now; at the end of the trace: not freed */
 	uint64_t live_blocks;
 	uint64_t peak_bytes;      /* live at the global heap peak (see mp_stack_stats_finish) */
 	uint64_t peak_blocks;
 	uint64_t snap_epoch;      /* peak epoch peak_bytes/peak_blocks were saved in */
+	/* Added with leak kinds: of the blocks not freed, the leaked ones (lost, as
+	 * memcheck says; leaks.h), set by mp_leaks_compute once the replay is over. */
+	uint64_t leaked_bytes;
+	uint64_t leaked_blocks;
 };
 
 enum mp_stack_metric {
 	MP_METRIC_ALLOCATED,
 	MP_METRIC_CALLS,
 	MP_METRIC_PEAK,
-	MP_METRIC_LEAKED,
+	MP_METRIC_LEAKED,   /* leaked_bytes: lost blocks only (needs mp_leaks_compute) */
+	MP_METRIC_UNFREED,  /* live_bytes at the end: every block not freed */
 };
 
 struct mp_stack_stats {
@@ -86,7 +91,9 @@ static inline uint32_t mp_stack_stats_count(const struct mp_stack_stats *stats)
 	return stats->used;
 }
 
-/* Parses "allocated", "leaked", "peak" or "calls". Returns 0 or -EINVAL. */
+/* Parses "allocated", "calls", "peak", "leaked" or "unfreed". Returns 0 or -EINVAL. */
 int mp_stack_metric_parse(const char *name, enum mp_stack_metric *metric);
+/* The name mp_stack_metric_parse takes for `metric`. */
+const char *mp_stack_metric_name(enum mp_stack_metric metric);
 
 #endif

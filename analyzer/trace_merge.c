@@ -115,6 +115,29 @@ static void read_start_merge(struct mp_trace *trace)
 		read_sift_down(trace->heap, trace->heap_len, i);
 }
 
+/* Per thread (the streams, chunks sorted by seq): whether its last chunk says it ended,
+ * and how many chunk numbers are missing; thread serials (1, 2, ... in order of first
+ * event) missing below the highest count as missing chunks too. */
+static void read_count_gaps(struct mp_trace *trace)
+{
+	uint32_t previous_serial = 0;
+
+	for (size_t i = 0; i < trace->stream_count; i++) {
+		const struct mp_trace_stream *stream = &trace->streams[i];
+		uint32_t expected = 0;
+		if (stream->first_chunk->serial > previous_serial + 1)
+			trace->stats.missing_chunks += stream->first_chunk->serial - previous_serial - 1;
+		previous_serial = stream->first_chunk->serial;
+		for (const struct mp_trace_chunk *chunk = stream->first_chunk;
+		     chunk < stream->chunks_end; chunk++) {
+			if (chunk->seq > expected)
+				trace->stats.missing_chunks += chunk->seq - expected;
+			expected = chunk->seq + 1;
+		}
+		trace->stats.threads_ended += (stream->chunks_end[-1].flags & MP_CHUNK_LAST) != 0;
+	}
+}
+
 int mp_trace_merge_build(struct mp_trace *trace)
 {
 	if (trace->chunk_count)
@@ -133,6 +156,7 @@ int mp_trace_merge_build(struct mp_trace *trace)
 		}
 		trace->streams[trace->stream_count - 1].chunks_end = &trace->chunks[i + 1];
 	}
+	read_count_gaps(trace);
 	trace->stats.threads = (uint32_t)threads;
 	trace->stats.chunks = (uint32_t)trace->chunk_count;
 	read_start_merge(trace);

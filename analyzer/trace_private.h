@@ -19,6 +19,7 @@ struct mp_trace_chunk {
 	const uint8_t *records, *end;
 	uint64_t base_time;
 	uint32_t serial, tid, seq, file_order;
+	uint32_t flags;     /* the chunk header's MP_CHUNK_* */
 };
 
 /* One thread's position in the merge: the next event is decoded ahead in `next`. */

@@ -53,6 +53,9 @@ static int read_string_field(const struct mp_trace *trace, uint32_t offset, uint
 	if (len != 0 && (offset < sizeof(struct mp_file_header) ||
 			 (uint64_t)offset + len > trace->header.header_size))
 		return -EINVAL;
+	/* A file cut inside its header keeps the part of the string that made it. */
+	if ((uint64_t)offset + len > trace->size)
+		len = offset < trace->size ? (uint32_t)(trace->size - offset) : 0;
 	*out = malloc((size_t)len + 1);
 	if (!*out)
 		return -ENOMEM;
@@ -84,9 +87,9 @@ static int read_header(struct mp_trace *trace, char *err, size_t err_len)
 	if (h->header_size < sizeof(*h) || h->header_size % h->page_size)
 		return read_fail(err, err_len, -EINVAL, "trace header is corrupt (header size %u)",
 				 h->header_size);
+	/* Cut inside its header, after the fixed part: readable, and incomplete (no chunk). */
 	if (h->header_size > trace->size)
-		return read_fail(err, err_len, -EINVAL, "trace header truncated (%zu of %u bytes)",
-				 trace->size, h->header_size);
+		trace->stats.header_truncated = 1;
 	int rc = read_string_field(trace, h->exe_offset, h->exe_len, &trace->exe);
 	if (rc == 0)
 		rc = read_string_field(trace, h->cmdline_offset, h->cmdline_len, &trace->cmdline);
@@ -95,6 +98,8 @@ static int read_header(struct mp_trace *trace, char *err, size_t err_len)
 	if (rc < 0)
 		return read_fail(err, err_len, rc, "trace header is corrupt (string outside header)");
 	trace->cmdline_len = h->cmdline_len;
+	if ((uint64_t)h->cmdline_offset + h->cmdline_len > trace->size)
+		trace->cmdline_len = h->cmdline_offset < trace->size ? trace->size - h->cmdline_offset : 0;
 	return 0;
 }
 
@@ -155,6 +160,7 @@ static int read_add_chunk(struct mp_trace *trace, size_t *cap, size_t offset,
 		.tid = c->tid,
 		.seq = c->chunk_seq,
 		.file_order = (uint32_t)trace->chunk_count,
+		.flags = c->flags,
 	};
 	trace->chunk_count++;
 	trace->stats.dropped_events += c->dropped_events;
@@ -300,6 +306,21 @@ void mp_trace_close(struct mp_trace *trace)
 const struct mp_file_header *mp_trace_header(const struct mp_trace *trace)
 {
 	return &trace->header;
+}
+
+size_t mp_trace_size(const struct mp_trace *trace)
+{
+	return trace->size;
+}
+
+int mp_trace_thread_ended(const struct mp_trace *trace, uint32_t serial)
+{
+	for (size_t i = 0; i < trace->stream_count; i++) {
+		const struct mp_trace_stream *stream = &trace->streams[i];
+		if (stream->first_chunk->serial == serial)
+			return (stream->chunks_end[-1].flags & MP_CHUNK_LAST) != 0;
+	}
+	return -1;
 }
 
 const char *mp_trace_exe(const struct mp_trace *trace)

@@ -36,6 +36,8 @@ int mp_trace_open_memory(const void *data, size_t size, struct mp_trace **out, c
 void mp_trace_close(struct mp_trace *trace);
 
 const struct mp_file_header *mp_trace_header(const struct mp_trace *trace);
+/* The bytes of the file (or of the memory) the trace was opened from. */
+size_t mp_trace_size(const struct mp_trace *trace);
 const char *mp_trace_exe(const struct mp_trace *trace);
 /* argv joined by NUL bytes; *len receives its length. */
 const char *mp_trace_cmdline(const struct mp_trace *trace, size_t *len);
@@ -79,8 +81,16 @@ struct mp_trace_stats {
 				      never defined; they got stack_id 0 */
 	uint32_t unwritten_pages;  /* all-zero pages where a chunk header should be */
 	uint32_t truncated;        /* 1 if the file ends inside a chunk */
+	uint32_t header_truncated; /* 1 if the file ends inside its header (no chunk read) */
+	uint32_t threads_ended;    /* threads whose last chunk says the thread ended
+				      (MP_CHUNK_LAST) */
+	uint32_t missing_chunks;   /* gaps: chunk numbers missing inside a thread, and thread
+				      serials below the highest with no chunk at all */
 };
 void mp_trace_stats(const struct mp_trace *trace, struct mp_trace_stats *stats);
+/* 1 if thread `serial`'s last chunk in the file is flagged MP_CHUNK_LAST (the thread
+ * ended), 0 if not, -1 if the trace has no chunk of that thread. */
+int mp_trace_thread_ended(const struct mp_trace *trace, uint32_t serial);
 
 /* An extended record other than STACK and MODULE (those the reader decodes itself). */
 struct mp_ext_record {

@@ -1,7 +1,8 @@
 #!/bin/sh
 # cli_run.sh: `memprof run`: passes the exit status (and 128+signal) through, reports the
-# traces it wrote with a summary, honours --output, keeps an existing LD_PRELOAD, finds
-# programs through PATH, and refuses statically linked programs.
+# traces it wrote with a summary, honours --output, refuses a --sample it cannot read and
+# says when a run was sampled, keeps an existing LD_PRELOAD, finds programs through PATH,
+# and refuses statically linked programs.
 set -u
 memprof="$MEMPROF_BUILD/memprof"
 failures=0
@@ -37,8 +38,8 @@ code=$?
 [ "$code" -eq 7 ] || fail "exit status: got $code, want 7"
 grep -q "^memprof: trace written to $(pwd)/memprof.prog.[0-9]*.trace$" err.txt ||
 	fail "no 'trace written' line"
-grep -q "not freed at exit: 123 bytes in 1 blocks" err.txt || fail "summary: not freed"
-grep -q "11 allocations, 10 frees" err.txt || fail "summary: calls"
+grep -q "^memprof: not freed at the end: 123 bytes in 1 block$" err.txt || fail "summary: not freed"
+grep -q "^memprof: calls: 11 allocations, 10 frees, 0 reallocs, 0 mmaps$" err.txt || fail "summary: calls"
 [ "$(grep -c '^memprof: trace written' err.txt)" -eq 1 ] || fail "one trace expected"
 trace=$(sed -n 's/^memprof: trace written to //p' err.txt)
 [ -f "$trace" ] || fail "trace $trace missing"
@@ -80,6 +81,36 @@ PATH="$(pwd)/bin:$PATH" "$memprof" run -- prog 5 >/dev/null 2>&1
 "$memprof" run -- ./no-such-program >/dev/null 2>err.txt
 [ $? -eq 127 ] || fail "missing program exit code"
 grep -q "^memprof: cannot run './no-such-program'" err.txt || fail "missing program message"
+
+# --sample: a value the library could not read is refused, before anything runs; a good
+# one, in either spelling, samples and the summary and the report say so; 0 records all.
+traces_before=$(ls memprof.prog.*.trace | wc -l)
+for bad in abc -5 512q 1.5m 5kk ''; do
+	"$memprof" run --sample "$bad" -- ./prog 0 >out.txt 2>err.txt
+	code=$?
+	[ "$code" -eq 2 ] || fail "--sample '$bad': exit $code, want 2"
+	[ "$(cat err.txt)" = "memprof: run: --sample takes a size in bytes such as 524288, 512k, 2m or 1g, not '$bad' (see 'memprof run --help')" ] ||
+		fail "--sample '$bad': $(cat err.txt)"
+	[ -s out.txt ] && fail "--sample '$bad': the program ran"
+done
+MEMPROF_SAMPLE_BYTES=lots "$memprof" run -- ./prog 0 >out.txt 2>err.txt
+[ $? -eq 2 ] || fail "MEMPROF_SAMPLE_BYTES=lots was not refused"
+grep -q "^memprof: run: MEMPROF_SAMPLE_BYTES='lots' is not a size in bytes" err.txt ||
+	fail "MEMPROF_SAMPLE_BYTES=lots: $(cat err.txt)"
+[ "$(ls memprof.prog.*.trace | wc -l)" -eq "$traces_before" ] || fail "a refused run wrote a trace"
+for spelling in "--sample=512k" "--sample 512K"; do
+	# shellcheck disable=SC2086
+	"$memprof" run $spelling -- ./prog 0 >/dev/null 2>err.txt || fail "$spelling: exit $?"
+	grep -q "^memprof: sampled every 524,288 bytes (512.0 KiB) on average: heap figures are estimates from [0-9,]* samples\?$" \
+		err.txt || fail "$spelling: the summary does not say the run was sampled"
+	sampled=$(sed -n 's/^memprof: trace written to //p' err.txt)
+	"$memprof" report --json "$sampled" 2>/dev/null | grep -q '"sample_bytes": 524288,' ||
+		fail "$spelling: the trace is not sampled"
+done
+"$memprof" report "$sampled" 2>/dev/null | grep -q "^Sampling:     every 524,288 bytes (512.0 KiB) on average" ||
+	fail "report: no Sampling line"
+"$memprof" run --sample 0 -- ./prog 0 >/dev/null 2>err.txt || fail "--sample 0: exit $?"
+grep -q "sampled" err.txt && fail "--sample 0 sampled"
 
 # Statically linked: refused before running.
 if cc -static -O0 -o static-prog prog.c 2>/dev/null; then

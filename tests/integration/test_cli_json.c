@@ -10,7 +10,9 @@
  *   2600..2610 T1 realloc 0x30000 -> 0x40000 500 s4 (move; temporary)  peak 700 here
  *   2700 T2 free 0x40000   2800 T2 malloc of 2^40 fails   2900 T1 free 0xdead0 (unknown)
  *   3000 T1 mmap 16 KiB    3100 T1 munmap its second page   3200 T1 malloc 0x50000 300 s1
- * Leaked at the end: 0x20000 (200, s2) and 0x50000 (300, s1).
+ * Not freed at the end: 0x20000 (200, s2) and 0x50000 (300, s1). An exited scenario ends
+ * as exit() does: an exit snapshot, then the leak check, which finds 0x20000 still
+ * reachable and 0x50000 definitely lost.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -32,6 +34,17 @@ static const uint64_t frames1[] = { 0x401100, 0x401000 };
 static const uint64_t frames2[] = { 0x402200, 0x401000 };
 static const uint64_t frames3[] = { 0x403300, 0x401000 };
 static const uint64_t frames4[] = { 0x404400, 0x401000 };
+
+/* What exit() writes last: the exit snapshot, then the leak check's kinds (0x20000 is
+ * still reachable, 0x50000 definitely lost) and its summary. */
+static void scenario_exit(struct mp_tb *tb)
+{
+	const uint64_t addrs[] = { 0x20000, 0x50000 };
+	const unsigned kinds[] = { MP_LEAK_KIND_REACHABLE, MP_LEAK_KIND_DEFINITE };
+	mp_tb_snapshot(tb, 1, 1, MP_SNAP_EXIT, 3300, 2, 1); /* both threads alive */
+	mp_tb_leak_class(tb, 1, addrs, kinds, 2);
+	mp_tb_leak_summary(tb, 1, 0, 0);
+}
 
 static struct mp_tb *scenario(uint32_t end_state)
 {
@@ -59,6 +72,8 @@ static struct mp_tb *scenario(uint32_t end_state)
 	mp_tb_mmap(tb, 1, 3000, 0x7f0000000000, 16384, 3, 0x22, -1, 0, 3);
 	mp_tb_munmap(tb, 1, 3100, 0x7f0000001000, 4096);
 	mp_tb_malloc(tb, 1, 3200, 0x50000, 300, 1);
+	if (end_state == MP_END_EXIT)
+		scenario_exit(tb);
 	return tb;
 }
 
@@ -94,14 +109,21 @@ static void report_json_numbers_are_exact(void **state)
 	assert_int_equal(num(r, "peak_heap_bytes"), 700);
 	assert_int_equal(num(r, "peak_heap_blocks"), 2);
 	assert_int_equal(num(r, "peak_time_ns"), 1610);
-	assert_int_equal(num(r, "leaked_bytes"), 500);
-	assert_int_equal(num(r, "leaked_blocks"), 2);
+	/* Not freed: both blocks; leaked: only the one the exit scan found lost. */
+	assert_int_equal(num(r, "unfreed_bytes"), 500);
+	assert_int_equal(num(r, "unfreed_blocks"), 2);
+	assert_int_equal(num(r, "leaked_bytes"), 300);
+	assert_int_equal(num(r, "leaked_blocks"), 1);
+	assert_int_equal(num(r, "suppressed_bytes"), 0);
+	assert_string_equal(json_string_value(json_object_get(r, "leak_check")), "scanned");
 	assert_int_equal(num(r, "temporary_allocations"), 2);
 	assert_int_equal(num(r, "unknown_frees"), 1);
 	assert_int_equal(num(r, "peak_mmap_bytes"), 16384);
 	assert_int_equal(num(r, "mmap_live_bytes"), 12288);
 	assert_int_equal(num(r, "run_time_ns"), 999000);
 	assert_int_equal(num(r, "pid"), 4242);
+	assert_int_equal(num(r, "ppid"), 1);
+	assert_true(json_is_null(json_object_get(r, "continued_in")));
 	assert_int_equal(num(r, "exit_status"), 3);
 	assert_true(json_is_true(json_object_get(r, "complete")));
 	assert_true(json_is_true(json_object_get(r, "exited_normally")));
@@ -111,11 +133,55 @@ static void report_json_numbers_are_exact(void **state)
 	assert_int_equal(num(json_array_get(top, 0), "peak_bytes"), 500);
 	assert_int_equal(num(json_array_get(top, 1), "peak_bytes"), 200);
 	top = json_object_get(r, "top_leaked");
-	assert_int_equal(json_array_size(top), 2);
+	assert_int_equal(json_array_size(top), 1);
 	assert_int_equal(num(json_array_get(top, 0), "leaked_bytes"), 300);
+	assert_int_equal(num(json_array_get(top, 0), "leaked_blocks"), 1);
+	assert_int_equal(num(json_array_get(top, 0), "unfreed_bytes"), 300);
 	assert_int_equal(num(json_array_get(top, 0), "allocated_bytes"), 450);
 	assert_int_equal(num(json_array_get(top, 0), "allocations"), 3);
+	top = json_object_get(r, "top_unfreed");
+	assert_int_equal(json_array_size(top), 2);
+	assert_int_equal(num(json_array_get(top, 1), "unfreed_bytes"), 200);
+	assert_int_equal(num(json_array_get(top, 1), "unfreed_blocks"), 1);
+	assert_int_equal(num(json_array_get(top, 1), "leaked_bytes"), 0);
 	json_decref(r);
+}
+
+/* --top N cuts every list to N call stacks, and 0 lists them all, in JSON as in text. */
+static void top_limits_every_list(void **state)
+{
+	json_t *r;
+	char *out;
+	(void)state;
+	write_scenario("top.trace", MP_END_EXIT);
+	r = harness_memprof_json("report --json --top 1 top.trace", 0);
+	assert_int_equal(json_array_size(json_object_get(r, "top_allocated")), 1);
+	assert_int_equal(json_array_size(json_object_get(r, "top_unfreed")), 1);
+	json_decref(r);
+	r = harness_memprof_json("report --json --top=0 top.trace", 0);
+	assert_int_equal(json_array_size(json_object_get(r, "top_allocated")), 4);
+	json_decref(r);
+	assert_int_equal(harness_memprof("report --top 1 top.trace", &out), 0);
+	assert_non_null(strstr(out, "\nCall stacks by bytes allocated (top 1):\n"
+				    "  1. 500 bytes in 1 allocation, 1 call\n"
+				    "       0x404400\n       0x401000\n"
+				    "  (3 more: --top 0 lists them all)\n"));
+	free(out);
+	assert_int_equal(harness_memprof("flamegraph --top 2 top.trace", &out), 0);
+	assert_string_equal(out, "0x401000;0x404400 500\n0x401000;0x401100 450\n");
+	free(out);
+	r = harness_memprof_json("flamegraph --json --top 1 top.trace", 0);
+	assert_int_equal(json_array_size(json_object_get(r, "stacks")), 1);
+	assert_int_equal(num(r, "total"), 1190); /* of every call stack, listed or not */
+	json_decref(r);
+	r = harness_memprof_json("leaks --json --show-reachable --top 1 top.trace", 0);
+	assert_int_equal(json_array_size(json_object_get(r, "leaks")), 1);
+	assert_int_equal(num(r, "leaked_bytes"), 300); /* whatever is listed */
+	json_decref(r);
+	assert_int_equal(harness_memprof("leaks --show-reachable --top 1 top.trace", &out), 0);
+	assert_non_null(strstr(out, "\n300 bytes in 1 block definitely lost\n    0x401100\n"
+				    "    0x401000\n\n(1 more: --top 0 lists them all)\n"));
+	free(out);
 }
 
 static void leaks_json_has_the_documented_shape(void **state)
@@ -124,10 +190,14 @@ static void leaks_json_has_the_documented_shape(void **state)
 	(void)state;
 	write_scenario("leaks.trace", MP_END_EXIT);
 	r = harness_memprof_json("leaks --json leaks.trace", 0);
-	assert_int_equal(num(r, "leaked_bytes"), 500);
-	assert_int_equal(num(r, "leaked_blocks"), 2);
-	assert_int_equal(json_array_size(json_object_get(r, "leaks")), 2);
+	/* 0x20000 is still reachable: not leaked, not listed without --show-reachable. */
+	assert_int_equal(num(r, "leaked_bytes"), 300);
+	assert_int_equal(num(r, "leaked_blocks"), 1);
+	assert_int_equal(num(r, "unfreed_bytes"), 500);
+	assert_int_equal(num(r, "unfreed_blocks"), 2);
+	assert_int_equal(json_array_size(json_object_get(r, "leaks")), 1);
 	leak = json_array_get(json_object_get(r, "leaks"), 0);
+	assert_string_equal(json_string_value(json_object_get(leak, "kind")), "definite");
 	assert_int_equal(num(leak, "bytes"), 300);
 	assert_int_equal(num(leak, "blocks"), 1);
 	assert_int_equal(json_array_size(json_object_get(leak, "stack")), 2);
@@ -149,6 +219,8 @@ static void fail_on_leak_sets_the_exit_code(void **state)
 	(void)state;
 	mp_tb_malloc(tb, 1, 2000, 0x1000, 8, 0);
 	mp_tb_free(tb, 1, 2100, 0x1000);
+	mp_tb_snapshot(tb, 1, 1, MP_SNAP_EXIT, 2200, 1, 1);
+	mp_tb_leak_summary(tb, 1, 0, 0);
 	assert_int_equal(mp_tb_write(tb, "clean.trace"), 0);
 	mp_tb_destroy(tb);
 	write_scenario("leaky.trace", MP_END_EXIT);
@@ -159,6 +231,46 @@ static void fail_on_leak_sets_the_exit_code(void **state)
 	assert_int_equal(harness_memprof("leaks leaky.trace", &out), 0);
 	free(out);
 	json_decref(harness_memprof_json("leaks --json --fail-on-leak leaky.trace", 1));
+}
+
+/* Whether file `path` holds `text`. */
+static int file_has(const char *path, const char *text)
+{
+	char buf[4096] = "";
+	FILE *file = fopen(path, "r");
+	if (!file)
+		return 0;
+	size_t len = fread(buf, 1, sizeof(buf) - 1, file);
+	buf[len] = '\0';
+	fclose(file);
+	return strstr(buf, text) != NULL;
+}
+
+/* A trace without its end fails the gate even when what is left has no leak, and says
+ * why on stderr; without --fail-on-leak the exit code stays 0. */
+static void fail_on_leak_fails_on_an_incomplete_trace(void **state)
+{
+	struct mp_tb *tb = mp_tb_new();
+	char *out;
+	(void)state;
+	mp_tb_malloc(tb, 1, 2000, 0x1000, 8, 0);
+	mp_tb_free(tb, 1, 2100, 0x1000);
+	assert_int_equal(mp_tb_write(tb, "no-end.trace"), 0);
+	mp_tb_destroy(tb);
+	assert_int_equal(harness_memprof("leaks no-end.trace 2>/dev/null", &out), 0);
+	free(out);
+	assert_int_equal(harness_memprof("leaks --fail-on-leak no-end.trace 2>err.txt", &out), 1);
+	free(out);
+	assert_true(file_has("err.txt", "memprof: leaks: --fail-on-leak fails: trace "
+			     "'no-end.trace' is incomplete (no end record: neither the exit "
+			     "snapshot nor the leak check's summary is in the trace (cut short, or "
+			     "both turned off)), so its leaks cannot all be known\n"));
+	json_t *r = harness_memprof_json("leaks --json --fail-on-leak no-end.trace 2>/dev/null", 1);
+	assert_true(json_is_false(json_object_get(r, "complete")));
+	assert_string_equal(json_string_value(json_object_get(r, "incomplete_reason")),
+			    "no end record: neither the exit snapshot nor the leak check's summary "
+			    "is in the trace (cut short, or both turned off)");
+	json_decref(r);
 }
 
 static void several_traces_give_an_array(void **state)
@@ -185,7 +297,10 @@ static void unfinished_process_is_reported_as_such(void **state)
 	assert_string_equal(json_string_value(json_object_get(r, "end_state")), "running");
 	assert_true(json_is_false(json_object_get(r, "exited_normally")));
 	assert_true(json_is_null(json_object_get(r, "exit_status")));
+	/* No leak check ran: every block not freed counts as leaked, and it says so. */
+	assert_int_equal(num(r, "unfreed_bytes"), 500);
 	assert_int_equal(num(r, "leaked_bytes"), 500);
+	assert_string_equal(json_string_value(json_object_get(r, "leak_check")), "none");
 	/* Up to the last event: 3200 - 1000. */
 	assert_int_equal(num(r, "run_time_ns"), 2200);
 	json_decref(r);
@@ -199,7 +314,11 @@ static void flamegraph_folds_root_first(void **state)
 	char *out;
 	(void)state;
 	write_scenario("flame.trace", MP_END_EXIT);
+	/* Leaked: the lost block only; unfreed: the reachable one too. */
 	assert_int_equal(harness_memprof("flamegraph --metric leaked flame.trace", &out), 0);
+	assert_string_equal(out, "0x401000;0x401100 300\n");
+	free(out);
+	assert_int_equal(harness_memprof("flamegraph --metric=unfreed flame.trace", &out), 0);
 	assert_string_equal(out, "0x401000;0x401100 300\n0x401000;0x402200 200\n");
 	free(out);
 	assert_int_equal(harness_memprof("flamegraph --metric peak flame.trace", &out), 0);
@@ -274,8 +393,10 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(report_json_numbers_are_exact),
+		cmocka_unit_test(top_limits_every_list),
 		cmocka_unit_test(leaks_json_has_the_documented_shape),
 		cmocka_unit_test(fail_on_leak_sets_the_exit_code),
+		cmocka_unit_test(fail_on_leak_fails_on_an_incomplete_trace),
 		cmocka_unit_test(several_traces_give_an_array),
 		cmocka_unit_test(unfinished_process_is_reported_as_such),
 		cmocka_unit_test(flamegraph_folds_root_first),

@@ -429,6 +429,77 @@ void mp_tb_module(struct mp_tb *tb, uint32_t serial, uint32_t generation, uint64
 	mp_tb_extended(tb, serial, MP_REC_MODULE, body, (size_t)(at - body));
 }
 
+void mp_tb_leak_class(struct mp_tb *tb, uint32_t serial, const uint64_t *addrs,
+		      const unsigned *kinds, size_t count)
+{
+	assert(count <= 256);
+	uint8_t body[MP_VARINT_MAX + 256 * 2 * MP_VARINT_MAX];
+	uint8_t *at = mp_put_u(body, count);
+	uint64_t prev = 0;
+	for (size_t i = 0; i < count; i++) {
+		assert(addrs[i] >= prev);
+		at = mp_put_u(at, addrs[i] - prev);
+		at = mp_put_u(at, kinds[i]);
+		prev = addrs[i];
+	}
+	mp_tb_extended(tb, serial, MP_REC_LEAK_CLASS, body, (size_t)(at - body));
+}
+
+void mp_tb_leak_summary(struct mp_tb *tb, uint32_t serial, uint32_t status, uint32_t flags)
+{
+	uint8_t body[8 * MP_VARINT_MAX];
+	uint8_t *at = mp_put_u(body, status);
+	for (int i = 0; i < 6; i++)
+		at = mp_put_u(at, 0);
+	at = mp_put_u(at, flags);
+	mp_tb_extended(tb, serial, MP_REC_LEAK_SUMMARY, body, (size_t)(at - body));
+}
+
+void mp_tb_snapshot(struct mp_tb *tb, uint32_t serial, uint64_t seq, uint32_t reason,
+		    uint64_t time_ns, uint64_t threads, int ended)
+{
+	uint8_t body[7 * MP_VARINT_MAX];
+	uint8_t *at = mp_put_u(body, seq);
+	at = mp_put_u(at, reason);
+	at = mp_put_u(at, time_ns);
+	at = mp_put_u(at, 4096);
+	at = mp_put_u(at, threads ? 1 : 0);
+	if (threads) {
+		at = mp_put_u(at, MP_SNAPK_THREADS);
+		at = mp_put_u(at, threads);
+	}
+	mp_tb_extended(tb, serial, MP_REC_SNAPSHOT, body, (size_t)(at - body));
+	if (!ended)
+		return;
+	at = mp_put_u(body, seq);
+	at = mp_put_u(at, time_ns);
+	at = mp_put_u(at, 0);
+	at = mp_put_u(at, 0);
+	at = mp_put_u(at, 0);
+	mp_tb_extended(tb, serial, MP_REC_SNAPSHOT_END, body, (size_t)(at - body));
+}
+
+void mp_tb_mapping(struct mp_tb *tb, uint32_t serial, uint64_t seq, uint64_t start,
+		   uint64_t length, uint32_t perms, uint64_t file_offset, uint32_t kind,
+		   const char *path)
+{
+	size_t path_len = strlen(path);
+	assert(path_len <= 1000);
+	uint8_t body[9 * MP_VARINT_MAX + 1000];
+	uint8_t *at = mp_put_u(body, seq);
+	at = mp_put_u(at, start);
+	at = mp_put_u(at, length);
+	at = mp_put_u(at, perms);
+	at = mp_put_u(at, file_offset);
+	at = mp_put_u(at, kind);
+	at = mp_put_u(at, path_len);
+	memcpy(at, path, path_len);
+	at += path_len;
+	at = mp_put_u(at, 0); /* own parts */
+	at = mp_put_u(at, 0); /* figures */
+	mp_tb_extended(tb, serial, MP_REC_MAPPING, body, (size_t)(at - body));
+}
+
 void mp_tb_raw(struct mp_tb *tb, uint32_t serial, const void *bytes, size_t len)
 {
 	struct tb_thread *thread = tb_thread_with_chunk(tb, serial);

@@ -81,6 +81,20 @@ void mp_tb_module(struct mp_tb *tb, uint32_t serial, uint32_t generation, uint64
 /* Any extended record: tag (>= MP_REC_EXTENDED), then u body_length and the body. */
 void mp_tb_extended(struct mp_tb *tb, uint32_t serial, unsigned tag, const void *body,
 		    size_t body_len);
+/* What the process writes as it calls exit(): LEAK_CLASS (count blocks at addrs[],
+ * ascending, with kinds[], MP_LEAK_KIND_*) and LEAK_SUMMARY (status 0: the scan ran; else
+ * its errno; flags MP_LEAK_SCAN_*), the other fields zero. */
+void mp_tb_leak_class(struct mp_tb *tb, uint32_t serial, const uint64_t *addrs,
+		      const unsigned *kinds, size_t count);
+void mp_tb_leak_summary(struct mp_tb *tb, uint32_t serial, uint32_t status, uint32_t flags);
+/* A snapshot without mappings: SNAPSHOT (seq, reason, time_ns, page 4096, as its only
+ * figure the thread count `threads` unless 0), then, if `ended`, its SNAPSHOT_END. */
+void mp_tb_snapshot(struct mp_tb *tb, uint32_t serial, uint64_t seq, uint32_t reason,
+		    uint64_t time_ns, uint64_t threads, int ended);
+/* A MAPPING record of snapshot `seq` (no smaps figures, none of it memprof's own). */
+void mp_tb_mapping(struct mp_tb *tb, uint32_t serial, uint64_t seq, uint64_t start,
+		   uint64_t length, uint32_t perms, uint64_t file_offset, uint32_t kind,
+		   const char *path);
 /* Raw bytes appended to the thread's current chunk, for corruption tests. */
 void mp_tb_raw(struct mp_tb *tb, uint32_t serial, const void *bytes, size_t len);
 

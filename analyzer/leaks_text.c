@@ -1,0 +1,172 @@
+/* leaks_text.c: the human-readable `memprof leaks`: what leaked, by kind, then where. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "report.h"
+#include "text_format.h"
+#include "text_stack.h"
+
+const char *mp_leaks_meaning(const struct mp_leak_list *list)
+{
+	const struct mp_leak_kinds *kinds = &list->kinds;
+
+	if (kinds->state == MP_LEAK_SCAN_DONE)
+		return list->by_kind[MP_LEAK_KIND_UNKNOWN].blocks
+			       ? "definitely, indirectly or possibly lost, or allocated after the "
+				 "exit scan"
+			       : "definitely, indirectly or possibly lost";
+	if (kinds->state == MP_LEAK_SCAN_FAILED && (kinds->flags & MP_LEAK_SCAN_SAMPLED))
+		return "every block not freed counts, sampled traces not being scanned for leaks";
+	if (kinds->state == MP_LEAK_SCAN_FAILED && kinds->status == E2BIG)
+		return "every block not freed counts, the exit scan having been skipped "
+		       "(MEMPROF_LEAK_CHECK_MAX_MB)";
+	if (kinds->state == MP_LEAK_SCAN_FAILED)
+		return "every block not freed counts, the exit scan having failed";
+	return "every block not freed counts, no leak check having run (MEMPROF_LEAK_CHECK=0, "
+	       "or the process did not end by exit())";
+}
+
+static void leaks_tally_line(FILE *out, const char *label, const struct mp_leak_tally *tally,
+			     const char *note)
+{
+	char bytes[MP_FMT_LEN], blocks[MP_FMT_LEN];
+	fprintf(out, "  %-16s %s in %s%s\n", label, mp_fmt_bytes(bytes, sizeof(bytes), tally->bytes),
+		mp_fmt_counted(blocks, sizeof(blocks), tally->blocks, "block", "blocks"), note);
+}
+
+/* What the exit scan did, or why there are no kinds. */
+static void leaks_scan_line(FILE *out, const struct mp_leak_kinds *kinds)
+{
+	char roots[MP_FMT_LEN], blocks[MP_FMT_LEN];
+
+	if (kinds->state == MP_LEAK_SCAN_DONE)
+		fprintf(out, "  Reachability scanned at exit in %.3f ms: %s of roots, %s of blocks%s\n",
+			(double)kinds->scan_ns / 1e6, mp_fmt_bytes(roots, sizeof(roots), kinds->root_bytes),
+			mp_fmt_bytes(blocks, sizeof(blocks), kinds->block_bytes),
+			kinds->threads ? "; other threads kept running during the scan" : "");
+	else if (kinds->state == MP_LEAK_SCAN_FAILED && (kinds->flags & MP_LEAK_SCAN_SAMPLED))
+		fprintf(out, "  No leak kinds: sampled traces are not scanned at exit (only the "
+			     "sampled blocks are known); every block not freed is listed\n");
+	else if (kinds->state == MP_LEAK_SCAN_FAILED && kinds->status == E2BIG)
+		fprintf(out, "  No leak kinds: the exit scan was skipped, the heap needing more "
+			     "memory to scan than MEMPROF_LEAK_CHECK_MAX_MB allowed; every block not "
+			     "freed is listed\n");
+	else if (kinds->state == MP_LEAK_SCAN_FAILED)
+		fprintf(out, "  No leak kinds: the exit scan failed (%s); every block not freed is "
+			     "listed\n", strerror((int)kinds->status));
+	else
+		fprintf(out, "  No leak kinds in this trace (MEMPROF_LEAK_CHECK=0, or the process did "
+			     "not exit through exit()); every block not freed is listed\n");
+}
+
+/* The per-kind summary, what the scan did, and what the suppressions hid. */
+static void leaks_summary(FILE *out, const struct mp_leak_list *list, int show_reachable)
+{
+	char count[MP_FMT_LEN], bytes[MP_FMT_LEN], blocks[MP_FMT_LEN];
+
+	if (list->kinds.state == MP_LEAK_SCAN_DONE) {
+		leaks_tally_line(out, "definitely lost:", &list->by_kind[MP_LEAK_KIND_DEFINITE], "");
+		leaks_tally_line(out, "indirectly lost:", &list->by_kind[MP_LEAK_KIND_INDIRECT], "");
+		leaks_tally_line(out, "possibly lost:", &list->by_kind[MP_LEAK_KIND_POSSIBLE], "");
+		leaks_tally_line(out, "still reachable:", &list->by_kind[MP_LEAK_KIND_REACHABLE],
+				 show_reachable ? " (not freed, not leaked)"
+						: " (not freed, not leaked; listed with --show-reachable)");
+		if (list->by_kind[MP_LEAK_KIND_UNKNOWN].blocks)
+			leaks_tally_line(out, "unknown:", &list->by_kind[MP_LEAK_KIND_UNKNOWN],
+					 " (allocated after the exit scan)");
+	}
+	leaks_scan_line(out, &list->kinds);
+	if (!list->supp || !list->supp->count)
+		return;
+	leaks_tally_line(out, "suppressed:", &list->suppressed, "");
+	for (size_t i = 0; i < list->supp->count; i++) {
+		const struct mp_supp_rule *rule = &list->supp->rules[i];
+		const struct mp_leak_tally *tally = &list->by_rule[i];
+		if (tally->entries)
+			fprintf(out, "    %s, %s in %s by '%s' (%s:%" PRIu32 ")\n",
+				mp_fmt_counted(count, sizeof(count), tally->entries, "leak", "leaks"),
+				mp_fmt_bytes(bytes, sizeof(bytes), tally->bytes),
+				mp_fmt_counted(blocks, sizeof(blocks), tally->blocks, "block", "blocks"),
+				rule->text, rule->file, rule->line);
+	}
+}
+
+static const char *leaks_kind_words(unsigned kind)
+{
+	switch (kind) {
+	case MP_LEAK_KIND_DEFINITE:
+		return "definitely lost";
+	case MP_LEAK_KIND_INDIRECT:
+		return "indirectly lost";
+	case MP_LEAK_KIND_POSSIBLE:
+		return "possibly lost";
+	case MP_LEAK_KIND_REACHABLE:
+		return "still reachable";
+	default:
+		return "not freed (kind unknown)";
+	}
+}
+
+static int leaks_listed(const struct mp_leak_entry *entry, unsigned shown)
+{
+	return entry->rule < 0 && (shown & (1u << entry->kind));
+}
+
+/* The call stacks the leaked blocks come from, each counted once whatever its kinds. */
+static uint64_t leaks_stack_count(struct mp_analysis *analysis, const struct mp_leak_list *list)
+{
+	uint32_t stack_count = mp_stack_stats_count(&analysis->model.stacks);
+	uint8_t *seen = calloc(stack_count + 1, 1);
+	uint64_t count = 0;
+
+	for (size_t i = 0; seen && i < list->count; i++) {
+		const struct mp_leak_entry *entry = &list->entries[i];
+		if (!leaks_listed(entry, MP_LEAK_LOST_KINDS) || seen[entry->stack_id])
+			continue;
+		seen[entry->stack_id] = 1;
+		count++;
+	}
+	free(seen);
+	return count;
+}
+
+static void leaks_heading(FILE *out, struct mp_analysis *analysis, const struct mp_leak_list *list)
+{
+	char bytes[MP_FMT_LEN], blocks[MP_FMT_LEN], stacks[MP_FMT_LEN];
+
+	fprintf(out, "memprof leaks for '%s'", analysis->path);
+	if (!analysis->complete)
+		fprintf(out, " (INCOMPLETE: %s)", analysis->stop_reason);
+	fprintf(out, ": %s leaked in %s from %s\n",
+		mp_fmt_bytes(bytes, sizeof(bytes), list->leaked.bytes),
+		mp_fmt_counted(blocks, sizeof(blocks), list->leaked.blocks, "block", "blocks"),
+		mp_fmt_counted(stacks, sizeof(stacks), leaks_stack_count(analysis, list), "call stack",
+			       "call stacks"));
+}
+
+void mp_leaks_text(FILE *out, struct mp_analysis *analysis, const struct mp_leak_list *list,
+		   const struct mp_report_options *opts)
+{
+	char bytes[MP_FMT_LEN], blocks[MP_FMT_LEN], more[MP_FMT_LEN];
+	size_t listed = 0, shown = 0;
+
+	leaks_heading(out, analysis, list);
+	leaks_summary(out, list, (opts->shown >> MP_LEAK_KIND_REACHABLE) & 1);
+	for (size_t i = 0; i < list->count; i++) {
+		const struct mp_leak_entry *entry = &list->entries[i];
+		if (!leaks_listed(entry, opts->shown))
+			continue;
+		if (opts->top && listed++ >= opts->top)
+			continue;
+		shown++;
+		fprintf(out, "\n%s in %s %s\n", mp_fmt_bytes(bytes, sizeof(bytes), entry->bytes),
+			mp_fmt_counted(blocks, sizeof(blocks), entry->blocks, "block", "blocks"),
+			leaks_kind_words(entry->kind));
+		mp_text_stack_print(out, analysis, entry->stack_id, "    ", opts->long_names);
+	}
+	if (opts->top && listed > shown)
+		fprintf(out, "\n%s\n", mp_fmt_more(more, sizeof(more), shown, listed));
+}

@@ -1,0 +1,258 @@
+/* test_trace_complete.c: which traces are complete, and the reason given for the others:
+ * the end state, the end records each end writes, and files cut anywhere. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "trace_builder.h"
+#include "trace_complete.h"
+
+/* The builder's trace, cut to `len` bytes (all of it if len is 0), opened from memory:
+ * 1 if complete, else 0 with the reason in reason[]. */
+static int verdict(struct mp_tb *tb, size_t len, char *reason, size_t reason_len)
+{
+	uint8_t *bytes;
+	size_t size;
+	struct mp_trace *trace;
+	char err[256];
+	assert_int_equal(mp_tb_bytes(tb, &bytes, &size), 0);
+	assert_true(len <= size);
+	assert_int_equal(mp_trace_open_memory(bytes, len ? len : size, &trace, err, sizeof(err)), 0);
+	reason[0] = '\0';
+	int complete = mp_trace_complete(trace, reason, reason_len);
+	mp_trace_close(trace);
+	free(bytes);
+	return complete;
+}
+
+/* A process that allocated, then ended as `end_state` says. */
+static struct mp_tb *process(uint32_t end_state)
+{
+	struct mp_tb *tb = mp_tb_new();
+	mp_tb_header(tb)->end_state = end_state;
+	mp_tb_malloc(tb, 1, 1000, 0x1000, 64, 0);
+	mp_tb_free(tb, 1, 1100, 0x1000);
+	return tb;
+}
+
+static void exit_with_the_leak_checks_summary_is_complete(void **state)
+{
+	(void)state;
+	char reason[256];
+	struct mp_tb *tb = process(MP_END_EXIT);
+	const uint64_t addrs[] = { 0x2000 };
+	const unsigned kinds[] = { MP_LEAK_KIND_DEFINITE };
+	mp_tb_snapshot(tb, 1, 1, MP_SNAP_EXIT, 1200, 0, 1);
+	mp_tb_leak_class(tb, 1, addrs, kinds, 1);
+	mp_tb_leak_summary(tb, 1, 0, 0);
+	assert_int_equal(verdict(tb, 0, reason, sizeof(reason)), 1);
+	assert_string_equal(reason, "");
+	mp_tb_destroy(tb);
+}
+
+/* MEMPROF_LEAK_CHECK=0: the exit snapshot is the last record. */
+static void exit_with_only_the_exit_snapshot_is_complete(void **state)
+{
+	(void)state;
+	char reason[256];
+	struct mp_tb *tb = process(MP_END_EXIT);
+	mp_tb_snapshot(tb, 1, 1, MP_SNAP_EXIT, 1200, 0, 1);
+	assert_int_equal(verdict(tb, 0, reason, sizeof(reason)), 1);
+	mp_tb_destroy(tb);
+}
+
+static void exit_without_end_records_is_incomplete(void **state)
+{
+	(void)state;
+	char reason[256];
+	struct mp_tb *tb = process(MP_END_EXIT);
+	/* A peak snapshot is not an end record, nor is an exit snapshot left unfinished. */
+	mp_tb_snapshot(tb, 1, 1, MP_SNAP_PEAK, 1050, 0, 1);
+	mp_tb_snapshot(tb, 1, 2, MP_SNAP_EXIT, 1200, 0, 0);
+	assert_int_equal(verdict(tb, 0, reason, sizeof(reason)), 0);
+	assert_string_equal(reason, "no end record: neither the exit snapshot nor the leak "
+				    "check's summary is in the trace (cut short, or both turned off)");
+	mp_tb_destroy(tb);
+}
+
+static void leak_classes_without_their_summary_are_incomplete(void **state)
+{
+	(void)state;
+	char reason[256];
+	struct mp_tb *tb = process(MP_END_EXIT);
+	const uint64_t addrs[] = { 0x2000, 0x3000 };
+	const unsigned kinds[] = { MP_LEAK_KIND_DEFINITE, MP_LEAK_KIND_REACHABLE };
+	mp_tb_snapshot(tb, 1, 1, MP_SNAP_EXIT, 1200, 0, 1);
+	mp_tb_leak_class(tb, 1, addrs, kinds, 2);
+	assert_int_equal(verdict(tb, 0, reason, sizeof(reason)), 0);
+	assert_string_equal(reason, "the leak check's records stop before its summary");
+	mp_tb_destroy(tb);
+}
+
+static void underscore_exit_needs_its_exit_snapshot(void **state)
+{
+	(void)state;
+	char reason[256];
+	struct mp_tb *tb = process(MP_END_EXIT_NOW);
+	assert_int_equal(verdict(tb, 0, reason, sizeof(reason)), 0);
+	assert_string_equal(reason, "no end record: the exit snapshot is not in the trace (cut "
+				    "short, or MEMPROF_SNAPSHOT_EXIT=0)");
+	mp_tb_snapshot(tb, 1, 1, MP_SNAP_EXIT, 1200, 0, 1);
+	assert_int_equal(verdict(tb, 0, reason, sizeof(reason)), 1);
+	mp_tb_destroy(tb);
+}
+
+/* exec writes no end record: a trace with records is complete, one without is not. */
+static void exec_needs_a_chunk(void **state)
+{
+	(void)state;
+	char reason[256];
+	struct mp_tb *tb = process(MP_END_EXEC);
+	assert_int_equal(verdict(tb, 0, reason, sizeof(reason)), 1);
+	mp_tb_destroy(tb);
+	tb = mp_tb_new();
+	mp_tb_header(tb)->end_state = MP_END_EXEC;
+	assert_int_equal(verdict(tb, 0, reason, sizeof(reason)), 0);
+	assert_string_equal(reason, "no records after the header");
+	mp_tb_destroy(tb);
+}
+
+static void a_process_that_did_not_end_is_incomplete(void **state)
+{
+	(void)state;
+	char reason[256];
+	struct mp_tb *tb = process(MP_END_RUNNING);
+	mp_tb_snapshot(tb, 1, 1, MP_SNAP_EXIT, 1200, 0, 1);
+	mp_tb_leak_summary(tb, 1, 0, 0);
+	assert_int_equal(verdict(tb, 0, reason, sizeof(reason)), 0);
+	assert_string_equal(reason, "the process did not end (killed, crashed or still "
+				    "running), so the trace has no end");
+	mp_tb_destroy(tb);
+}
+
+/* Two threads: the exiting thread's last chunk is not the file's last. The exit snapshot
+ * saw the other thread's chunk mapped, so cutting it off is seen too. */
+static void a_cut_after_the_exiting_threads_last_chunk_is_seen(void **state)
+{
+	(void)state;
+	char reason[256];
+	struct mp_tb *tb = mp_tb_new();
+	mp_tb_set_chunk_capacity(tb, 4096);
+	for (uint64_t i = 0; i < 3000; i++)
+		mp_tb_malloc(tb, 1 + i % 2, 1000 + i, 0x10000 + 64 * i, 64, 0);
+	mp_tb_snapshot(tb, 1, 1, MP_SNAP_EXIT, 5000, 0, 0);
+	uint8_t *bytes;
+	size_t size, size_after;
+	assert_int_equal(mp_tb_bytes(tb, &bytes, &size), 0);
+	free(bytes);
+	size_t last_of_thread_1 = mp_tb_chunk_offset(tb, 1, 2), last = mp_tb_chunk_offset(tb, 2, 2);
+	assert_true(last_of_thread_1 < last && last + 4096 == size);
+	mp_tb_mapping(tb, 1, 1, 0x7f0000000000, 4096, MP_PERM_READ | MP_PERM_WRITE | MP_PERM_SHARED,
+		      last, MP_MAPK_MEMPROF, "/tmp/memprof.prog.1.trace");
+	mp_tb_snapshot(tb, 1, 1, MP_SNAP_EXIT, 5000, 0, 1);
+	mp_tb_leak_summary(tb, 1, 0, 0);
+	assert_int_equal(mp_tb_bytes(tb, &bytes, &size_after), 0);
+	free(bytes);
+	assert_int_equal(size_after, size); /* the end records fit in thread 1's chunk */
+	assert_int_equal(verdict(tb, 0, reason, sizeof(reason)), 1);
+	assert_int_equal(verdict(tb, last, reason, sizeof(reason)), 0);
+	assert_string_equal(reason, "the file is cut short: 24576 bytes, where a snapshot saw "
+				    "28672 mapped");
+	mp_tb_destroy(tb);
+}
+
+/* Threads 2 and 3 ended before exit: their last chunks are flagged. Without thread 3's
+ * last chunk, two threads (main and 3) did not end in the file, and the exit snapshot
+ * counted one alive. A chunk lost inside a thread's sequence is seen too. */
+static void threads_that_ended_account_for_their_chunks(void **state)
+{
+	(void)state;
+	char reason[256];
+	struct mp_tb *tb = mp_tb_new();
+	mp_tb_malloc(tb, 1, 1000, 0x1000, 64, 0);
+	for (uint32_t serial = 2; serial <= 3; serial++) {
+		mp_tb_malloc(tb, serial, 1100, 0x2000 * serial, 64, 0);
+		mp_tb_new_chunk(tb, serial, 1200);
+	}
+	for (uint32_t serial = 2; serial <= 3; serial++) {
+		mp_tb_free(tb, serial, 1300, 0x2000 * serial);
+		mp_tb_set_chunk_flags(tb, serial, MP_CHUNK_LAST);
+	}
+	mp_tb_snapshot(tb, 1, 1, MP_SNAP_EXIT, 1400, 1, 1);
+	mp_tb_leak_summary(tb, 1, 0, 0);
+	assert_int_equal(verdict(tb, 0, reason, sizeof(reason)), 1);
+	assert_int_equal(verdict(tb, mp_tb_chunk_offset(tb, 3, 1), reason, sizeof(reason)), 0);
+	assert_string_equal(reason, "threads' last chunks are missing: 2 threads did not end "
+				    "in the file, and the exit snapshot counted 1 alive");
+
+	uint8_t *bytes;
+	size_t size;
+	struct mp_trace *trace;
+	char err[256];
+	assert_int_equal(mp_tb_bytes(tb, &bytes, &size), 0);
+	memset(bytes + mp_tb_chunk_offset(tb, 2, 0), 0, 4096); /* an unwritten chunk */
+	assert_int_equal(mp_trace_open_memory(bytes, size, &trace, err, sizeof(err)), 0);
+	assert_int_equal(mp_trace_complete(trace, reason, sizeof(reason)), 0);
+	assert_string_equal(reason, "1 chunk is missing from the file");
+	mp_trace_close(trace);
+	free(bytes);
+	mp_tb_destroy(tb);
+}
+
+/* One thread: every cut, on a page boundary or not, inside the header or past it, is
+ * incomplete, though the header still says the process exited; the whole file is
+ * complete. */
+static void every_cut_of_an_exited_trace_is_incomplete(void **state)
+{
+	(void)state;
+	char reason[256];
+	struct mp_tb *tb = mp_tb_new();
+	for (uint64_t i = 0; i < 4000; i++)
+		mp_tb_malloc(tb, 1, 1000 + i, 0x10000 + 64 * i, 64, 0);
+	mp_tb_snapshot(tb, 1, 1, MP_SNAP_EXIT, 5000, 0, 1);
+	mp_tb_leak_summary(tb, 1, 0, 0);
+	uint8_t *bytes;
+	size_t size;
+	assert_int_equal(mp_tb_bytes(tb, &bytes, &size), 0);
+	free(bytes);
+	assert_true(size >= 4 * 4096);
+	size_t cuts = 0;
+	for (size_t len = sizeof(struct mp_file_header); len < size; len += 1000, cuts++) {
+		if (verdict(tb, len, reason, sizeof(reason)))
+			fail_msg("a cut at %zu of %zu bytes reads as complete", len, size);
+		assert_true(reason[0] != '\0');
+	}
+	for (size_t len = 4096; len < size; len += 4096, cuts++) {
+		if (verdict(tb, len, reason, sizeof(reason)))
+			fail_msg("a cut at %zu of %zu bytes reads as complete", len, size);
+	}
+	assert_true(cuts > 20);
+	assert_int_equal(verdict(tb, 1000, reason, sizeof(reason)), 0);
+	assert_string_equal(reason, "the file ends inside its header, before any record");
+	assert_int_equal(verdict(tb, 4096 + 100, reason, sizeof(reason)), 0);
+	assert_string_equal(reason, "the file ends inside a chunk");
+	assert_int_equal(verdict(tb, 0, reason, sizeof(reason)), 1);
+	mp_tb_destroy(tb);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(exit_with_the_leak_checks_summary_is_complete),
+		cmocka_unit_test(exit_with_only_the_exit_snapshot_is_complete),
+		cmocka_unit_test(exit_without_end_records_is_incomplete),
+		cmocka_unit_test(leak_classes_without_their_summary_are_incomplete),
+		cmocka_unit_test(underscore_exit_needs_its_exit_snapshot),
+		cmocka_unit_test(exec_needs_a_chunk),
+		cmocka_unit_test(a_process_that_did_not_end_is_incomplete),
+		cmocka_unit_test(a_cut_after_the_exiting_threads_last_chunk_is_seen),
+		cmocka_unit_test(threads_that_ended_account_for_their_chunks),
+		cmocka_unit_test(every_cut_of_an_exited_trace_is_incomplete),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
