@@ -10,9 +10,11 @@
 
 #include <jansson.h>
 
+#include "pprof_main.h"
 #include "report.h"
 #include "report_memory.h"
 #include "run.h"
+#include "run_push.h"
 
 #define EXIT_LEAKS 1
 #define EXIT_BAD_INPUT 2
@@ -33,7 +35,8 @@ struct main_options {
 };
 
 static const char main_usage[] =
-	"usage: memprof run [--output PATTERN] [--sample BYTES] -- PROGRAM [ARGS...]\n"
+	"usage: memprof run [--output PATTERN] [--sample BYTES] [--push URL [--push-interval S]\n"
+	"                   [--app NAME] [--label KEY=VALUE]...] -- PROGRAM [ARGS...]\n"
 	"       memprof report [--json] [--full-stacks] TRACE...\n"
 	"       memprof leaks [--json] [--full-stacks] [--show-reachable]\n"
 	"                     [--suppressions FILE] [--no-default-suppressions]\n"
@@ -41,6 +44,9 @@ static const char main_usage[] =
 	"       memprof flamegraph [--json] [--full-stacks]\n"
 	"                          [--metric allocated|leaked|peak|calls] TRACE...\n"
 	"       memprof memory [--json] [--full-stacks] [--snapshot exit|peak|N] TRACE...\n"
+	"       memprof pprof [--snapshot exit|peak|N] [--full-stacks] -o FILE TRACE\n"
+	"       memprof push --url URL [--app NAME] [--label KEY=VALUE]... [--timeout S]\n"
+	"                    [--snapshot exit|peak|N] [--full-stacks] TRACE\n"
 	"See docs/usage.md.\n";
 
 static int main_usage_error(const char *fmt, const char *what)
@@ -55,12 +61,17 @@ static int main_usage_error(const char *fmt, const char *what)
 static int main_run(int argc, char **argv)
 {
 	const char *output = NULL;
-	int i = 0;
+	struct mp_run_push push = { 0 };
+	int i = 0, used;
 
 	while (i < argc && argv[i][0] == '-') {
 		if (strcmp(argv[i], "--") == 0) {
 			i++;
 			break;
+		} else if ((used = mp_run_push_option(&push, argc - i, argv + i)) != 0) {
+			if (used < 0)
+				return EXIT_BAD_INPUT;
+			i += used;
 		} else if (strcmp(argv[i], "--sample") == 0 && i + 1 < argc) {
 			/* The library reads it (and its k/m/g suffixes) in the program. */
 			if (setenv("MEMPROF_SAMPLE_BYTES", argv[i + 1], 1))
@@ -78,7 +89,7 @@ static int main_run(int argc, char **argv)
 	}
 	if (i >= argc)
 		return main_usage_error("run: no program given%s", "");
-	return mp_run(argv + i, output);
+	return mp_run(argv + i, output, push.url ? &push : NULL);
 }
 
 /* Blocks that glibc itself keeps until exit and that only valgrind, which makes glibc free
@@ -281,6 +292,10 @@ int main(int argc, char **argv)
 		return main_run(argc - 2, argv + 2);
 	if (strcmp(argv[1], "memory") == 0)
 		return mp_memory_main(argc - 2, argv + 2);
+	if (strcmp(argv[1], "pprof") == 0)
+		return mp_pprof_main(argc - 2, argv + 2);
+	if (strcmp(argv[1], "push") == 0)
+		return mp_push_main(argc - 2, argv + 2);
 	if (strcmp(argv[1], "report") == 0)
 		opts.command = MAIN_REPORT;
 	else if (strcmp(argv[1], "leaks") == 0)

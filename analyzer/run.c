@@ -21,6 +21,7 @@
 
 #include "report.h"
 #include "run.h"
+#include "run_push.h"
 
 #define RUN_DEFAULT_OUTPUT "memprof.%e.%p.trace"
 
@@ -201,6 +202,12 @@ static void run_summarize(const char *path)
 	mp_analysis_destroy(&analysis);
 }
 
+/* run_is_new for the push loop (run_push.h). */
+static int run_push_filter(const void *seen, const char *path)
+{
+	return run_is_new(seen, path);
+}
+
 /* Reports every trace the run produced, oldest name first (glob sorts). */
 static void run_report_traces(const char *glob_pattern, const struct run_seen *before)
 {
@@ -283,7 +290,7 @@ static int run_check_program(const char *name, char *path, size_t len)
 	return 0;
 }
 
-int mp_run(char *const argv[], const char *output)
+int mp_run(char *const argv[], const char *output, const struct mp_run_push *push)
 {
 	char path[PATH_MAX], library[PATH_MAX], pattern[PATH_MAX], glob_pattern[2 * PATH_MAX];
 	struct run_seen before;
@@ -312,6 +319,8 @@ int mp_run(char *const argv[], const char *output)
 	}
 	if (child == 0)
 		run_child(path, argv, library, pattern);
+	if (push)
+		mp_run_push_watch(push, child, argv[0], glob_pattern, run_push_filter, &before);
 	code = run_wait(child, argv[0]);
 	run_report_traces(glob_pattern, &before);
 	run_seen_free(&before);
