@@ -373,7 +373,7 @@ static double pprof_seconds(uint64_t ns)
 	return (double)ns / 1e9;
 }
 
-/* The comments on where the figures come from, and the profile's times. 0 or -ENOMEM. */
+/* The comments on where the figures come from. 0 or -ENOMEM. */
 static int pprof_describe(struct pprof_build *build, const struct mp_memory_report *memory)
 {
 	struct mp_pprof *profile = build->profile;
@@ -381,18 +381,16 @@ static int pprof_describe(struct pprof_build *build, const struct mp_memory_repo
 	const struct mp_file_header *header = mp_trace_header(analysis->trace);
 	const struct mp_heap_totals *totals = &analysis->model.totals;
 	const char *exe = mp_trace_exe(analysis->trace);
-	uint64_t since = build->start_ns - header->start_monotonic_ns;
-	uint64_t until = build->end_ns - header->start_monotonic_ns;
+	double since = pprof_seconds(build->start_ns - header->start_monotonic_ns);
+	double until = pprof_seconds(build->end_ns - header->start_monotonic_ns);
 	int err = pprof_comment(profile, "memprof: heap of %s (pid %u), trace '%s'",
 				exe && *exe ? exe : "?", header->pid, analysis->path);
 	if (!err && build->options->baseline)
 		err = pprof_comment(profile, "alloc_*: allocations from %.3f s to %.3f s of the "
-				    "run; inuse_*: heap blocks live at %.3f s", pprof_seconds(since),
-				    pprof_seconds(until), pprof_seconds(until));
+				    "run; inuse_*: heap blocks live at %.3f s", since, until, until);
 	else if (!err)
 		err = pprof_comment(profile, "alloc_*: every allocation of the run (%.3f s); "
-				    "inuse_*: heap blocks not freed at its end",
-				    pprof_seconds(until));
+				    "inuse_*: heap blocks not freed at its end", until);
 	if (!err && totals->sample_bytes)
 		err = pprof_comment(profile, "sampled: one allocation per %llu bytes on average; "
 				    "every value is an estimate scaled from %llu samples",
@@ -409,15 +407,26 @@ static int pprof_describe(struct pprof_build *build, const struct mp_memory_repo
 	if (!err && !analysis->complete)
 		err = pprof_comment(profile, "incomplete trace (%s): figures up to its last "
 				    "readable event", analysis->stop_reason);
-	profile->time_nanos = pprof_clamp(header->start_realtime_ns + since);
-	profile->duration_nanos = pprof_clamp(until - since);
-	profile->period = totals->sample_bytes ? pprof_clamp(totals->sample_bytes) : 1;
+	return err;
+}
+
+/* The profile's times and period, and the facts callers want (pprof.h). */
+static void pprof_facts(struct pprof_build *build)
+{
+	struct mp_pprof *profile = build->profile;
+	const struct mp_file_header *header = mp_trace_header(build->analysis->trace);
+	uint64_t sample_bytes = build->analysis->model.totals.sample_bytes;
+	const char *exe = mp_trace_exe(build->analysis->trace);
 	const char *slash = exe ? strrchr(exe, '/') : NULL;
-	snprintf(profile->program, sizeof(profile->program), "%s", slash ? slash + 1 : exe ? exe : "");
+	profile->time_nanos = pprof_clamp(header->start_realtime_ns + build->start_ns -
+					  header->start_monotonic_ns);
+	profile->duration_nanos = pprof_clamp(build->end_ns - build->start_ns);
+	profile->period = sample_bytes ? pprof_clamp(sample_bytes) : 1;
+	snprintf(profile->program, sizeof(profile->program), "%s",
+		 slash ? slash + 1 : exe ? exe : "");
 	profile->pid = header->pid;
 	profile->ended = header->end_state != MP_END_RUNNING;
 	profile->end_monotonic_ns = build->end_ns;
-	return err;
 }
 
 /* What the profile covers: the whole trace, or the window from options. */
@@ -473,6 +482,7 @@ static int pprof_build(struct pprof_build *build, const struct mp_memory_report 
 		err = pprof_sample(build, (uint32_t)id);
 	if (!err)
 		err = pprof_describe(build, memory);
+	pprof_facts(build);
 	return err;
 }
 

@@ -5,8 +5,9 @@
 # (pyroscope_sink.py), which saves what it receives for this script to decode, and fails
 # with one line naming the URL against a server that answers 500, one that is down and
 # one that does not answer in time; `memprof run --push` with a 1 s interval on a program
-# that runs 3 s pushes at least twice during the run, each a valid profile of its window,
-# and the windows add up to the whole trace, with and without --sample.
+# that runs 3 s (and forks a child that does too) pushes at least twice during the run
+# for each process, labelled with its pid, each a valid profile of its window, and the
+# windows add up to the whole trace, with and without --sample.
 set -u
 memprof="$MEMPROF_BUILD/memprof"
 sink="$MEMPROF_TOP/tests/integration/pyroscope_sink.py"
@@ -67,11 +68,14 @@ start_sink() {
 }
 
 cat >busy.c <<'C'
-/* busy SECONDS TIMES: allocates about 100 blocks a second for SECONDS, keeping the last
- * thousand, then writes its start and end (UNIX seconds) to TIMES. */
+/* busy SECONDS TIMES [fork]: allocates about 100 blocks a second for SECONDS, keeping the
+ * last thousand, then writes its start and end (UNIX seconds) to TIMES. With "fork", a
+ * child does the same alongside (and writes nothing). */
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 static void *kept[1000];
 static double now(clockid_t clock)
 {
@@ -83,11 +87,16 @@ int main(int argc, char **argv)
 {
 	double start = now(CLOCK_MONOTONIC), wall = now(CLOCK_REALTIME);
 	struct timespec tick = { 0, 10000000 };
+	pid_t child = argc > 3 ? fork() : -1;
 	for (unsigned i = 0; now(CLOCK_MONOTONIC) - start < atof(argv[1]); i++) {
 		free(kept[i % 1000]);
 		kept[i % 1000] = malloc(1000 + i % 50);
 		nanosleep(&tick, NULL);
 	}
+	if (child == 0)
+		return 0;
+	if (child > 0)
+		waitpid(child, NULL, 0);
 	FILE *out = fopen(argv[2], "w");
 	fprintf(out, "%.3f %.3f\n", wall, now(CLOCK_REALTIME));
 	return fclose(out) != 0;
@@ -178,18 +187,18 @@ grep -q "no answer within 0.5 s (timed out)" err.txt || fail "slow: $(cat err.tx
 sed 's/^/    /' err.txt
 
 # ---- memprof run --push ----
-# check_run_push DIR TRACE: what DIR's server received from the run that wrote TRACE.
+# check_run_push DIR TRACE: what DIR's server received for the process that wrote TRACE,
+# labelled with its pid.
 check_run_push() {
 	read -r start end <times.txt
 	during=0 windows=0 alloc_sum=0 last_inuse="" previous_end=""
 	pid=$(echo "$2" | sed 's/.*\.\([0-9]*\)\.trace$/\1/')
 	for time_file in $(ls "$1"/req-*.time | sort -t- -k2 -n); do
 		request=${time_file%.time}
+		grep -q "^name=busy%7Bpid%3D$pid%7D&" "$request.query" || continue
 		windows=$((windows + 1))
 		awk -v at="$(cat "$time_file")" -v end="$end" 'BEGIN { exit !(at < end) }' &&
 			during=$((during + 1))
-		grep -q "^name=busy%7Bpid%3D$pid%7D&" "$request.query" ||
-			fail "$request: query $(cat "$request.query")"
 		got=$(summary "$request.profile") || fail "$request does not decode"
 		[ "$(field types "$got")" -ge 4 ] || fail "$request: sample types: $got"
 		alloc_sum=$((alloc_sum + $(field alloc_space "$got")))
@@ -199,21 +208,26 @@ check_run_push() {
 			fail "$request: window starts at $(field time_nanos "$got"), not $previous_end"
 		previous_end=$(($(field time_nanos "$got") + $(field duration_nanos "$got")))
 	done
-	[ "$during" -ge 2 ] || fail "$during pushes during the run (of $windows)"
+	[ "$during" -ge 2 ] || fail "pid $pid: $during pushes during the run (of $windows)"
 	"$memprof" report --json "$2" >report.json
 	[ "$alloc_sum" = "$(json_number allocated_bytes report.json)" ] ||
-		fail "windows add up to $alloc_sum bytes allocated, the trace $(json_number allocated_bytes report.json)"
+		fail "pid $pid: windows add up to $alloc_sum bytes allocated, the trace $(json_number allocated_bytes report.json)"
 	[ "$last_inuse" = "$(json_number leaked_bytes report.json)" ] ||
-		fail "the last window has $last_inuse bytes in use, the trace $(json_number leaked_bytes report.json) not freed"
-	echo "    $1: $windows pushes, $during during the run, $alloc_sum bytes allocated"
+		fail "pid $pid: the last window has $last_inuse bytes in use, the trace $(json_number leaked_bytes report.json) not freed"
+	echo "    $1, pid $pid: $windows pushes, $during during the run, $alloc_sum bytes allocated"
 }
 
 start_sink live ok || exit 1
 "$memprof" run --output live.%p.trace --push "http://127.0.0.1:$(cat live/port)" \
-	--push-interval 1 --app busy -- ./busy 3 times.txt 2>err.txt || fail "run --push: exit code"
+	--push-interval 1 --app busy -- ./busy 3 times.txt fork 2>err.txt ||
+	fail "run --push: exit code"
 grep -q "profiles pushed to 'http://127.0.0.1:[0-9]*/ingest', 0 dropped" err.txt ||
 	fail "run --push summary: $(cat err.txt)"
-check_run_push live "$(ls live.*.trace)"
+# The program and its fork child, each in its own series.
+[ "$(ls live.*.trace | wc -l)" -eq 2 ] || fail "run --push: traces $(ls live.*.trace)"
+for trace in live.*.trace; do
+	check_run_push live "$trace"
+done
 
 start_sink sampled ok || exit 1
 MEMPROF_SAMPLE_SEED=3 "$memprof" run --output sampled.%p.trace --sample 16k \
