@@ -18,8 +18,12 @@ CFLAGS_COMMON := $(WARN) -O2 -g -Iinclude -D_GNU_SOURCE $(DEPFLAGS)
 PRELOAD_CFLAGS := $(CFLAGS_COMMON) -DMP_POISON -fPIC -fvisibility=hidden -ftls-model=initial-exec -flto \
 	-fno-omit-frame-pointer
 PRELOAD_LIBS := -lunwind -ldl -lm -pthread
-ANALYZER_CFLAGS := $(CFLAGS_COMMON) -Ianalyzer
-ANALYZER_LIBS := -ldw -lelf -ldeflate -ljansson -lm -pthread
+# pprof's profile.proto, from Debian's golang-github-google-pprof-dev, compiled by protoc-c
+# into build/gen/ at build time (never committed); the analyzer includes <profile.pb-c.h>.
+PPROF_PROTO_DIR ?= /usr/share/gocode/src/github.com/google/pprof/proto
+GEN := $(BUILD)/gen
+ANALYZER_CFLAGS := $(CFLAGS_COMMON) -Ianalyzer -I$(GEN)
+ANALYZER_LIBS := -ldw -lelf -ldeflate -ljansson -lprotobuf-c -lcurl -lm -pthread
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 TEST_LIBS := -lcmocka
 
@@ -27,9 +31,9 @@ PRELOAD_SRC := $(wildcard preload/*.c)
 PRELOAD_OBJ := $(PRELOAD_SRC:%.c=$(BUILD)/%.o)
 ANALYZER_SRC := $(wildcard analyzer/*.c)
 ANALYZER_LIB_SRC := $(filter-out analyzer/main.c,$(ANALYZER_SRC))
-ANALYZER_OBJ := $(ANALYZER_SRC:%.c=$(BUILD)/%.o)
-ANALYZER_LIB_OBJ := $(ANALYZER_LIB_SRC:%.c=$(BUILD)/%.o)
-ANALYZER_SAN_LIB_OBJ := $(ANALYZER_LIB_SRC:%.c=$(BUILD)/san/%.o)
+ANALYZER_OBJ := $(ANALYZER_SRC:%.c=$(BUILD)/%.o) $(GEN)/profile.pb-c.o
+ANALYZER_LIB_OBJ := $(ANALYZER_LIB_SRC:%.c=$(BUILD)/%.o) $(GEN)/profile.pb-c.o
+ANALYZER_SAN_LIB_OBJ := $(ANALYZER_LIB_SRC:%.c=$(BUILD)/san/%.o) $(GEN)/san/profile.pb-c.o
 
 all: $(BUILD)/libmemprof.so $(BUILD)/memprof
 
@@ -55,6 +59,21 @@ $(BUILD)/analyzer/%.o: analyzer/%.c
 $(BUILD)/san/analyzer/%.o: analyzer/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ANALYZER_CFLAGS) $(SAN_FLAGS) -c $< -o $@
+
+# Generated code is compiled without -Werror: its warnings are protoc-c's, not ours.
+$(GEN)/profile.pb-c.c $(GEN)/profile.pb-c.h &: $(PPROF_PROTO_DIR)/profile.proto
+	@mkdir -p $(GEN)
+	protoc-c --c_out=$(GEN) -I$(PPROF_PROTO_DIR) $<
+
+$(GEN)/profile.pb-c.o: $(GEN)/profile.pb-c.c
+	$(CC) -O2 -g -c $< -o $@
+
+$(GEN)/san/profile.pb-c.o: $(GEN)/profile.pb-c.c
+	@mkdir -p $(dir $@)
+	$(CC) -O2 -g $(SAN_FLAGS) -I$(GEN) -c $< -o $@
+
+# What includes the generated header needs it before it compiles.
+$(BUILD)/analyzer/pprof_encode.o $(BUILD)/san/analyzer/pprof_encode.o: $(GEN)/profile.pb-c.h
 
 $(BUILD)/memprof: $(ANALYZER_OBJ)
 	$(CC) -o $@ $(ANALYZER_OBJ) $(ANALYZER_LIBS)

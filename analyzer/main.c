@@ -13,9 +13,11 @@
 #include <jansson.h>
 
 #include "options.h"
+#include "pprof_main.h"
 #include "report.h"
 #include "report_memory.h"
 #include "run.h"
+#include "run_push.h"
 #include "usage.h"
 
 #define EXIT_LEAKS 1
@@ -95,6 +97,7 @@ static int main_run_sample_env(const struct mp_run_options *opts)
 static int main_run(int argc, char **argv)
 {
 	struct mp_run_options opts = { 0 };
+	struct mp_run_push push = { 0 };
 	int i = 0;
 
 	for (; i < argc && argv[i][0] == '-'; i++) {
@@ -105,6 +108,14 @@ static int main_run(int argc, char **argv)
 		/* Only before the program: after it, --help is the program's. */
 		if (mp_option_is_help(argv[i]))
 			return mp_usage(stdout, "run");
+		/* --push, --push-interval, --app, --label (run_push.h). */
+		int used = mp_run_push_option(&push, argc - i, argv + i);
+		if (used < 0)
+			return MP_EXIT_USAGE;
+		if (used > 0) {
+			i += used - 1;
+			continue;
+		}
 		int got = main_run_option(argc, argv, &i, &opts);
 		if (got < 0)
 			return -got;
@@ -120,6 +131,7 @@ static int main_run(int argc, char **argv)
 		return MP_EXIT_USAGE;
 	if (opts.sample && setenv("MEMPROF_SAMPLE_BYTES", opts.sample, 1))
 		return mp_option_error("run", "cannot set MEMPROF_SAMPLE_BYTES: %s", strerror(errno));
+	opts.push = push.url ? &push : NULL;
 	return mp_run(argv + i, &opts);
 }
 
@@ -395,6 +407,12 @@ int main(int argc, char **argv)
 		return main_run(argc - 2, argv + 2);
 	if (strcmp(command, "memory") == 0)
 		return mp_memory_main(argc - 2, argv + 2);
+	if (strcmp(command, "pprof") == 0 || strcmp(command, "push") == 0) {
+		if (main_wants_help(argc - 2, argv + 2))
+			return mp_usage(stdout, command);
+		return command[1] == 'p' ? mp_pprof_main(argc - 2, argv + 2)
+					 : mp_push_main(argc - 2, argv + 2);
+	}
 	static const struct { const char *name; enum main_command command; } commands[] = {
 		{ "report", MAIN_REPORT }, { "leaks", MAIN_LEAKS }, { "flamegraph", MAIN_FLAMEGRAPH },
 	};

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "run.h"
+#include "run_push.h"
 
 #define RUN_DEFAULT_OUTPUT "memprof.%e.%p.trace"
 
@@ -185,6 +186,12 @@ static int run_is_new(const struct run_seen *seen, const char *path)
 	return 1;
 }
 
+/* run_is_new for the push loop (run_push.h). */
+static int run_push_filter(const void *seen, const char *path)
+{
+	return run_is_new(seen, path);
+}
+
 /* Reports every trace the run produced, oldest name first (glob sorts). */
 static void run_report_traces(const char *glob_pattern, const struct run_seen *before,
 			      pid_t child, const struct mp_run_options *opts)
@@ -302,6 +309,9 @@ int mp_run(char *const argv[], const struct mp_run_options *opts)
 	}
 	if (child == 0)
 		run_child(path, argv, library, pattern);
+	if (opts->push)
+		mp_run_push_watch(opts->push, child, argv[0], glob_pattern, run_push_filter,
+				  &before);
 	code = run_wait(child, argv[0]);
 	run_report_traces(glob_pattern, &before, child, opts);
 	run_seen_free(&before);

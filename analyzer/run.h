@@ -6,11 +6,15 @@
 #include <stdio.h>
 #include <sys/types.h>
 
+struct mp_run_push;
+
 struct mp_run_options {
 	const char *output;     /* MEMPROF_OUTPUT pattern (%p, %e); NULL: ./memprof.%e.%p.trace */
 	const char *sample;     /* --sample's text, already checked (mp_option_size); NULL: none */
 	int quiet_children;     /* summarize only the started process's own images */
 	const char *follow;     /* summarize only the processes running this executable */
+	const struct mp_run_push *push; /* --push: traces pushed while the program runs
+					   (run_push.h); NULL: none */
 };
 
 /* Runs argv[0] (resolved through PATH like execvp) with the arguments argv[1..] and

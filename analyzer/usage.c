@@ -13,6 +13,7 @@ struct usage_command {
 static const struct usage_command usage_commands[] = {
 	{ "run",
 	  "usage: memprof run [--output PATTERN] [--sample BYTES] [--quiet-children | --follow EXE]\n"
+	  "                   [--push URL [--push-interval S] [--app NAME] [--label KEY=VALUE]...]\n"
 	  "                   [--] PROGRAM [ARGS...]\n"
 	  "Runs PROGRAM with libmemprof.so preloaded, then summarizes the traces it wrote on\n"
 	  "stderr: one process, in a few lines; several, as one table per process tree.\n"
@@ -22,6 +23,9 @@ static const struct usage_command usage_commands[] = {
 	  "                    2m, 1g); 0 records every call (the default)\n"
 	  "  --quiet-children  summarize only the process memprof started (its own images)\n"
 	  "  --follow EXE      summarize only the processes running EXE (a name, or a path)\n"
+	  "  --push URL        push each process's profile to a Pyroscope-compatible server\n"
+	  "                    every --push-interval seconds (default 15) while it runs\n"
+	  "  --app NAME, --label KEY=VALUE  the application name and labels of the pushes\n"
 	  "Exit status: the program's; 128+N if signal N killed it; 2 for a usage error.\n" },
 	{ "report",
 	  "usage: memprof report [--json] [--top N] [--full-stacks] [--long-names]\n"
@@ -70,6 +74,18 @@ static const struct usage_command usage_commands[] = {
 	  "  --json            one JSON document on stdout (docs/json.md)\n"
 	  "  --full-stacks     every frame, the C runtime's below main included\n"
 	  "  --long-names      C++ names with their template arguments\n" },
+	{ "pprof",
+	  "usage: memprof pprof [--snapshot exit|peak|N] [--full-stacks] -o FILE TRACE\n"
+	  "Writes the trace as a gzipped pprof profile (profile.proto): allocated and in-use\n"
+	  "objects and bytes per call stack, resident and committed bytes at a snapshot.\n"
+	  "  -o FILE           the profile (- for stdout)\n"
+	  "  --snapshot S      the snapshot of resident_space and committed_space\n"
+	  "  --full-stacks     every frame, the C runtime's below main included\n" },
+	{ "push",
+	  "usage: memprof push --url URL [--app NAME] [--label KEY=VALUE]... [--timeout S]\n"
+	  "                    [--snapshot exit|peak|N] [--full-stacks] TRACE\n"
+	  "Sends the trace's pprof profile to a Pyroscope-compatible server (URL/ingest).\n"
+	  "Exit status: 0 if the server took it; 1 if not (one line says why).\n" },
 };
 
 static const char usage_all[] =
@@ -80,6 +96,8 @@ static const char usage_all[] =
 	"                     [--fail-on-leak[=KIND,...]] TRACE...\n"
 	"       memprof flamegraph [--json] [--metric allocated|calls|peak|leaked|unfreed] TRACE...\n"
 	"       memprof memory [--json] [--top N] [--snapshot exit|peak|N] TRACE...\n"
+	"       memprof pprof [--snapshot exit|peak|N] -o FILE TRACE\n"
+	"       memprof push --url URL [--app NAME] [--label KEY=VALUE]... TRACE\n"
 	"       memprof COMMAND --help | memprof --version\n"
 	"Options that take a value also take it as --option=VALUE. See memprof(1) and\n"
 	"docs/usage.md.\n";

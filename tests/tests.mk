@@ -118,3 +118,7 @@ $(BUILD)/tests/progs/inline_levels_stripped: $(BUILD)/tests/progs/inline_levels
 	strip -o $@ $<
 
 check: $(BUILD)/tests/progs/inline_levels_stripped
+
+# The pprof tests decode profiles with the code protoc-c generates from profile.proto.
+$(BUILD)/tests/integration/test_pprof: $(GEN)/profile.pb-c.h
+$(BUILD)/tests/unit/test_pprof_build $(BUILD)/san/tests/unit/test_pprof_build: $(GEN)/profile.pb-c.h
