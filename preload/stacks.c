@@ -57,22 +57,34 @@ void mp_stacks_init(uintptr_t start, uintptr_t end)
 		add_level(0);
 }
 
-/* Each frame is mixed on its own, with a multiplier that depends on its position, and the
- * results summed: no chain of dependent multiplies, so the CPU overlaps them (this runs
- * for every allocation). Two lanes with different constants give 128 bits. */
+/* One frame's share of a lane of the hash: its address and its position, mixed together
+ * by a multiply between two xor-shifts. Not linear in the position: with a weight per
+ * position (the sum of ip * (K + i * D)), two stacks whose frames differ at positions
+ * with equal sums of weights collide in both lanes at once, and recursion that alternates
+ * two call sites makes such stacks by the thousand (2^17 distinct ones interned as 834). */
+static inline uint64_t frame_term(uint64_t ip, uint64_t position_key, uint64_t multiplier)
+{
+	uint64_t x = ip ^ position_key;
+	x ^= x >> 31;
+	x *= multiplier;
+	return x ^ (x >> 29);
+}
+
+/* Each frame is mixed on its own and the results summed: no chain of dependent
+ * multiplies, so the CPU overlaps them (this runs for every allocation). Two lanes with
+ * different keys and multipliers give 128 bits. */
 static void hash_stack(void *const *ips, int count, uint32_t generation, uint64_t *hash_a,
 		       uint64_t *hash_b)
 {
 	uint64_t a = ((uint64_t)generation << 32) ^ (uint64_t)count;
 	uint64_t b = a;
-	uint64_t factor_a = 0x9e3779b97f4a7c15ull, factor_b = 0xc2b2ae3d27d4eb4full;
+	uint64_t key_a = 0, key_b = 0;
 	for (int i = 0; i < count; i++) {
 		uint64_t ip = (uint64_t)(uintptr_t)ips[i];
-		uint64_t folded = ip ^ (ip >> 29);
-		a += folded * factor_a;
-		b += (ip ^ (ip >> 17)) * factor_b;
-		factor_a += 0x632be59bd9b4e01aull; /* stays odd: the sum of an odd and an even */
-		factor_b += 0xa0761d6478bd642eull;
+		key_a += 0x9e3779b97f4a7c15ull;
+		key_b += 0xc2b2ae3d27d4eb4full;
+		a += frame_term(ip, key_a, 0xbf58476d1ce4e5b9ull);
+		b += frame_term(ip, key_b, 0x94d049bb133111ebull);
 	}
 	*hash_a = mp_mix64(a) | 1; /* never 0, which marks an empty slot */
 	*hash_b = mp_mix64(b ^ (a >> 1));

@@ -196,6 +196,12 @@ static void test_events_encode_as_documented(void **state)
 	}
 }
 
+static int compare_ids(const void *left, const void *right)
+{
+	uint32_t a = *(const uint32_t *)left, b = *(const uint32_t *)right;
+	return a < b ? -1 : a > b;
+}
+
 static void test_a_stack_is_written_once_and_reused(void **state)
 {
 	(void)state;
@@ -219,6 +225,36 @@ static void test_a_stack_is_written_once_and_reused(void **state)
 	assert_int_equal(chunk.stack_ids[0], chunk.events[0].stack);
 	assert_int_equal(chunk.stack_ids[1], chunk.events[3].stack);
 	assert_true(chunk.stack_frames[0] >= 3); /* the recorder, allocate_here, this test... */
+}
+
+/* Every stack of 14 frames made of two return addresses (16384 of them, as recursion that
+ * alternates two call sites makes) must get an id of its own: the interning table keys
+ * stacks by a 128-bit hash, and a hash linear in the frames' positions merged them. */
+static void test_stacks_alternating_two_frames_stay_distinct(void **state)
+{
+	(void)state;
+	enum { DEPTH = 14, STACKS = 1 << DEPTH };
+	static uint32_t ids[STACKS];
+	void *ips[DEPTH];
+	/* Two addresses outside libmemprof's own range, which interning would drop. */
+	uintptr_t site[2] = { (uintptr_t)&allocate_here + 0x10, (uintptr_t)&allocate_there + 0x10 };
+	for (uint32_t pattern = 0; pattern < STACKS; pattern++) {
+		for (int i = 0; i < DEPTH; i++)
+			ips[i] = (void *)site[(pattern >> i) & 1];
+		mp_state_thread.busy = 1;
+		ids[pattern] = mp_stacks_intern(&mp_state_thread, ips, DEPTH);
+		mp_state_thread.busy = 0;
+		assert_int_not_equal(ids[pattern], 0);
+	}
+	for (uint32_t pattern = 0; pattern < STACKS; pattern++) {
+		for (int i = 0; i < DEPTH; i++)
+			ips[i] = (void *)site[(pattern >> i) & 1];
+		/* Interned again: found, with the same id. */
+		assert_int_equal(mp_stacks_intern(&mp_state_thread, ips, DEPTH), ids[pattern]);
+	}
+	qsort(ids, STACKS, sizeof(ids[0]), compare_ids);
+	for (uint32_t i = 1; i < STACKS; i++)
+		assert_int_not_equal(ids[i], ids[i - 1]);
 }
 
 static void test_unload_starts_a_new_generation_of_stacks(void **state)
@@ -263,6 +299,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_events_encode_as_documented),
 		cmocka_unit_test(test_a_stack_is_written_once_and_reused),
+		cmocka_unit_test(test_stacks_alternating_two_frames_stay_distinct),
 		cmocka_unit_test(test_unload_starts_a_new_generation_of_stacks),
 		cmocka_unit_test(test_recursion_flag_keeps_nested_calls_out),
 	};
