@@ -11,6 +11,7 @@
 #include <jansson.h>
 
 #include "report.h"
+#include "report_diff.h"
 #include "report_memory.h"
 #include "run.h"
 
@@ -41,6 +42,7 @@ static const char main_usage[] =
 	"       memprof flamegraph [--json] [--full-stacks]\n"
 	"                          [--metric allocated|leaked|peak|calls] TRACE...\n"
 	"       memprof memory [--json] [--full-stacks] [--snapshot exit|peak|N] TRACE...\n"
+	"       memprof diff [--metric leaked|allocated|peak|calls] [--json|--folded] BASE NEW\n"
 	"See docs/usage.md.\n";
 
 static int main_usage_error(const char *fmt, const char *what)
@@ -281,6 +283,8 @@ int main(int argc, char **argv)
 		return main_run(argc - 2, argv + 2);
 	if (strcmp(argv[1], "memory") == 0)
 		return mp_memory_main(argc - 2, argv + 2);
+	if (strcmp(argv[1], "diff") == 0)
+		return mp_diff_main(argc - 2, argv + 2);
 	if (strcmp(argv[1], "report") == 0)
 		opts.command = MAIN_REPORT;
 	else if (strcmp(argv[1], "leaks") == 0)

@@ -118,3 +118,11 @@ $(BUILD)/tests/progs/inline_levels_stripped: $(BUILD)/tests/progs/inline_levels
 	strip -o $@ $<
 
 check: $(BUILD)/tests/progs/inline_levels_stripped
+
+# grow.c again with 4 KiB of code before each function: every address moves, no line does
+# (memprof diff matches stacks by frames; tests/integration/test_diff.c).
+$(BUILD)/tests/progs/grow_padded: tests/progs/grow.c
+	@mkdir -p $(dir $@)
+	$(CC) $(PROG_CFLAGS) -DGROW_PAD -o $@ $< -ldl -lm -rdynamic
+
+check: $(BUILD)/tests/progs/grow_padded
