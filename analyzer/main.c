@@ -11,6 +11,7 @@
 #include <jansson.h>
 
 #include "report.h"
+#include "html_page.h"
 #include "report_diff.h"
 #include "report_memory.h"
 #include "run.h"
@@ -43,6 +44,7 @@ static const char main_usage[] =
 	"                          [--metric allocated|leaked|peak|calls] TRACE...\n"
 	"       memprof memory [--json] [--full-stacks] [--snapshot exit|peak|N] TRACE...\n"
 	"       memprof diff [--metric leaked|allocated|peak|calls] [--json|--folded] BASE NEW\n"
+	"       memprof html [--snapshot exit|peak|N] [--base BASE] TRACE -o FILE\n"
 	"See docs/usage.md.\n";
 
 static int main_usage_error(const char *fmt, const char *what)
@@ -285,6 +287,8 @@ int main(int argc, char **argv)
 		return mp_memory_main(argc - 2, argv + 2);
 	if (strcmp(argv[1], "diff") == 0)
 		return mp_diff_main(argc - 2, argv + 2);
+	if (strcmp(argv[1], "html") == 0)
+		return mp_html_main(argc - 2, argv + 2);
 	if (strcmp(argv[1], "report") == 0)
 		opts.command = MAIN_REPORT;
 	else if (strcmp(argv[1], "leaks") == 0)
