@@ -60,8 +60,8 @@ int mp_block_ages_put(struct mp_block_ages *ages, uint64_t addr, uint8_t tag)
 {
 	if (addr == 0 || addr >= MP_BLOCK_AGES_ADDR_LIMIT)
 		return -ERANGE;
-	/* Grow past 7/10 full, as live_blocks.c does, so that probe runs stay short. */
-	if ((ages->count + 1) * 10 > (ages->mask + 1) * 7 && ages_grow(ages))
+	/* Grow past half full: at 8 bytes a slot, short probe runs cost little memory. */
+	if ((ages->count + 1) * 2 > ages->mask + 1 && ages_grow(ages))
 		return -ENOMEM;
 	size_t i = ages_find(ages, addr);
 	if (!ages->slots[i])

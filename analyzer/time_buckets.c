@@ -95,19 +95,43 @@ void mp_time_buckets_destroy(struct mp_time_buckets *buckets)
 	buckets->count = buckets->cap = 0;
 }
 
-static unsigned time_bucket_of(const struct mp_time_buckets *buckets, uint64_t time_ns)
+/* The index of time_ns on a grid of `width` from the start, at most limit - 1; *end
+ * receives where that cell of the grid ends (UINT64_MAX for the last). */
+static unsigned time_grid(const struct mp_time_buckets *buckets, uint64_t time_ns,
+			  uint64_t width, unsigned limit, uint64_t *end)
 {
-	uint64_t bucket = time_ns > buckets->start_ns ? (time_ns - buckets->start_ns) /
-							       buckets->bucket_ns : 0;
-	return bucket < MP_TIME_BUCKETS ? (unsigned)bucket : MP_TIME_BUCKETS - 1;
+	uint64_t index = time_ns > buckets->start_ns ? (time_ns - buckets->start_ns) / width : 0;
+	if (index >= limit - 1) {
+		*end = UINT64_MAX;
+		return limit - 1;
+	}
+	*end = buckets->start_ns + (index + 1) * width;
+	return (unsigned)index;
+}
+
+static unsigned time_bucket_of(struct mp_time_buckets *buckets, uint64_t time_ns)
+{
+	if (time_ns >= buckets->bucket_end_ns ||
+	    time_ns < buckets->bucket_end_ns - buckets->bucket_ns)
+		buckets->bucket = time_grid(buckets, time_ns, buckets->bucket_ns, MP_TIME_BUCKETS,
+					    &buckets->bucket_end_ns);
+	return buckets->bucket;
 }
 
 static struct mp_time_point *time_point_of(struct mp_time_buckets *buckets, uint64_t time_ns)
 {
 	uint64_t width = buckets->bucket_ns / MP_TIME_POINTS_PER_BUCKET;
-	uint64_t point = time_ns > buckets->start_ns ? (time_ns - buckets->start_ns) /
-							      (width ? width : 1) : 0;
-	return &buckets->points[point < MP_TIME_POINTS ? point : MP_TIME_POINTS - 1];
+	if (time_ns >= buckets->point_end_ns || time_ns < buckets->point_end_ns - width)
+		buckets->point = time_grid(buckets, time_ns, width, MP_TIME_POINTS,
+					   &buckets->point_end_ns);
+	return &buckets->points[buckets->point];
+}
+
+/* Forgets the cached grid cells and allocation cells (the grid or the cells changed). */
+static void time_forget(struct mp_time_buckets *buckets)
+{
+	buckets->bucket_end_ns = buckets->point_end_ns = 0;
+	memset(buckets->recent, 0xff, sizeof(buckets->recent));
 }
 
 static void time_start(struct mp_time_buckets *buckets, const struct mp_analysis *analysis,
@@ -124,6 +148,7 @@ static void time_start(struct mp_time_buckets *buckets, const struct mp_analysis
 	uint64_t per = MP_TIME_BUCKETS * MP_TIME_POINTS_PER_BUCKET;
 	buckets->bucket_ns = (span + per - 1) / per * MP_TIME_POINTS_PER_BUCKET;
 	buckets->prev_ns = first_ns;
+	time_forget(buckets);
 }
 
 /* The buckets become twice as wide: cells, tags and points are merged pairwise. A cell
@@ -156,6 +181,7 @@ static int time_double(struct mp_time_buckets *buckets)
 	memset(&buckets->points[MP_TIME_POINTS / 2], 0,
 	       MP_TIME_POINTS / 2 * sizeof(buckets->points[0]));
 	buckets->bucket_ns *= 2;
+	time_forget(buckets);
 	return rc;
 }
 
@@ -173,12 +199,42 @@ static void time_note_state(struct mp_time_buckets *buckets, const struct mp_hea
 	point->seen = 1;
 }
 
+/* Adds an allocation to its stack's cell of the bucket, looked up in `recent` first. */
+static int time_alloc_cell(struct mp_time_buckets *buckets, uint32_t stack_id, unsigned bucket,
+			   struct mp_sample_weight weight)
+{
+	size_t slot = stack_id % (sizeof(buckets->recent) / sizeof(buckets->recent[0]));
+	uint32_t cell = buckets->recent[slot].cell;
+	if (buckets->recent[slot].stack_id == stack_id && cell < buckets->count &&
+	    buckets->cells[cell].alloc_bucket == bucket && buckets->cells[cell].end_bucket == bucket &&
+	    buckets->cells[cell].stack_id == stack_id) {
+		buckets->cells[cell].bytes += weight.bytes;
+		buckets->cells[cell].blocks += weight.blocks;
+		return 0;
+	}
+	int rc = time_cell_add(buckets, stack_id, bucket, bucket, weight);
+	if (rc == 0) {
+		/* time_cell_add leaves the cell it touched last in the index: find it again. */
+		size_t i = time_hash(time_cell_key(stack_id, bucket, bucket), buckets->index_mask);
+		while (buckets->index[i]) {
+			const struct mp_time_cell *found = &buckets->cells[buckets->index[i] - 1];
+			if (found->stack_id == stack_id && found->alloc_bucket == bucket &&
+			    found->end_bucket == bucket)
+				break;
+			i = (i + 1) & buckets->index_mask;
+		}
+		buckets->recent[slot].stack_id = stack_id;
+		buckets->recent[slot].cell = buckets->index[i] - 1;
+	}
+	return rc;
+}
+
 static int time_alloc(struct mp_time_buckets *buckets, const struct mp_heap_model *model,
 		      const struct mp_event *event)
 {
 	unsigned bucket = time_bucket_of(buckets, event->time_ns);
-	int rc = time_cell_add(buckets, event->stack_id, bucket, bucket,
-			       mp_sample_weigh(model->totals.sample_bytes, event->size));
+	int rc = time_alloc_cell(buckets, event->stack_id, bucket,
+				 mp_sample_weigh(model->totals.sample_bytes, event->size));
 	if (rc == 0)
 		rc = mp_block_ages_put(&buckets->ages, event->addr, (uint8_t)bucket);
 	if (rc == -ERANGE) {

@@ -50,6 +50,12 @@ struct mp_time_buckets {
 	uint64_t bucket_ns;          /* width of a bucket */
 	int started, end_known;
 	uint64_t prev_ns;            /* the previous event's time */
+	/* The bucket and point of the latest time asked for, until their end: events come
+	 * in time order, so most need no division. */
+	uint64_t bucket_end_ns, point_end_ns;
+	unsigned bucket, point;
+	/* Per stack (modulo its size): the cell of its allocations in the current bucket. */
+	struct { uint32_t stack_id, cell; } recent[256];
 	uint64_t untimed_blocks;     /* blocks whose address did not fit the age map */
 	struct mp_block_ages ages;
 	struct mp_time_cell *cells;  /* after finish: sorted by stack, then buckets */
