@@ -141,12 +141,28 @@ struct html_full_node {
 	uint64_t incl[2][MP_HTML_METRICS];
 };
 
+/* A slot of the index of nodes by (parent, frame): the key is kept in the slot, so that a
+ * probe does not touch the (large) nodes. */
+struct html_node_slot {
+	uint64_t key;     /* parent << 32 | frame */
+	uint32_t node;    /* node + 1; 0: empty */
+};
+
+/* A frame already seen, by the addresses of its strings (the symbolizer returns the same
+ * ones for the same function and file): most frames are found without a key to build. */
+struct html_frame_slot {
+	const char *function, *file;
+	uint32_t line;
+	uint32_t frame;   /* frame + 1; 0: empty */
+};
+
 struct html_tree {
 	struct html_full_node *nodes;
 	size_t count, cap;
-	uint64_t *node_keys;  /* open addressing: parent << 32 | frame, then node + 1 */
-	uint32_t *node_slots;
+	struct html_node_slot *node_slots; /* open addressing over (parent, frame) */
 	size_t node_mask;
+	struct html_frame_slot *seen;      /* frames by their strings' addresses */
+	size_t seen_mask, seen_count;
 	char **frame_keys;    /* per frame: its matching key (diff.h) */
 	struct mp_html_frame *frames;
 	size_t frame_count, frame_cap;
@@ -164,9 +180,16 @@ static uint64_t html_hash_bytes(const char *text)
 	return hash;
 }
 
+/* splitmix64's finalizer: every bit of the key reaches the low bits that index the
+ * table (a plain multiply leaves a key's high half out of them). */
 static size_t html_hash_u64(uint64_t key, size_t mask)
 {
-	return (size_t)((key * 0x9e3779b97f4a7c15ull) >> 20) & mask;
+	key ^= key >> 30;
+	key *= 0xbf58476d1ce4e5b9ull;
+	key ^= key >> 27;
+	key *= 0x94d049bb133111ebull;
+	key ^= key >> 31;
+	return (size_t)key & mask;
 }
 
 static int html_grow(void **items, size_t *cap, size_t count, size_t size)
@@ -200,21 +223,49 @@ static int html_frames_rehash(struct html_tree *tree, size_t capacity)
 	return 0;
 }
 
+static uint64_t html_node_key(uint32_t parent, uint32_t frame)
+{
+	return (uint64_t)parent << 32 | frame;
+}
+
 static int html_nodes_rehash(struct html_tree *tree, size_t capacity)
 {
-	uint32_t *slots = calloc(capacity, sizeof(*slots));
+	struct html_node_slot *slots = calloc(capacity, sizeof(*slots));
 	if (!slots)
 		return -ENOMEM;
 	free(tree->node_slots);
 	tree->node_slots = slots;
 	tree->node_mask = capacity - 1;
 	for (size_t n = 1; n < tree->count; n++) {
-		uint64_t key = (uint64_t)tree->nodes[n].parent << 32 | tree->nodes[n].frame;
+		uint64_t key = html_node_key(tree->nodes[n].parent, tree->nodes[n].frame);
 		size_t i = html_hash_u64(key, tree->node_mask);
-		while (slots[i])
+		while (slots[i].node)
 			i = (i + 1) & tree->node_mask;
-		slots[i] = (uint32_t)n + 1;
+		slots[i] = (struct html_node_slot){ key, (uint32_t)n + 1 };
 	}
+	return 0;
+}
+
+/* The cache of frames by string addresses, rebuilt larger; 0 or -ENOMEM. */
+static int html_seen_grow(struct html_tree *tree)
+{
+	size_t capacity = tree->seen_mask ? (tree->seen_mask + 1) * 2 : 4096;
+	struct html_frame_slot *slots = calloc(capacity, sizeof(*slots)), *old = tree->seen;
+	if (!slots)
+		return -ENOMEM;
+	size_t old_capacity = tree->seen ? tree->seen_mask + 1 : 0;
+	tree->seen = slots;
+	tree->seen_mask = capacity - 1;
+	for (size_t i = 0; i < old_capacity; i++) {
+		if (!old[i].frame)
+			continue;
+		size_t at = html_hash_u64((uint64_t)(uintptr_t)old[i].function ^
+					  (uint64_t)(uintptr_t)old[i].file * 31 ^ old[i].line, tree->seen_mask);
+		while (slots[at].frame)
+			at = (at + 1) & tree->seen_mask;
+		slots[at] = old[i];
+	}
+	free(old);
 	return 0;
 }
 
@@ -264,8 +315,34 @@ static int html_frame_append(struct html_tree *tree, char *key, const struct mp_
 	return 0;
 }
 
-/* The frame index of `frame`, added if new; negative on -ENOMEM. */
+static int64_t html_frame_by_key(struct html_tree *tree, const struct mp_frame *frame);
+
+/* The frame index of `frame`, found by its strings' addresses or else by its key. */
 static int64_t html_frame_of(struct html_tree *tree, const struct mp_frame *frame)
+{
+	if (!frame->function)
+		return html_frame_by_key(tree, frame);
+	if ((tree->seen_count + 1) * 2 > tree->seen_mask + 1 && html_seen_grow(tree))
+		return -ENOMEM;
+	size_t at = html_hash_u64((uint64_t)(uintptr_t)frame->function ^
+				  (uint64_t)(uintptr_t)frame->file * 31 ^ frame->line, tree->seen_mask);
+	for (; tree->seen[at].frame; at = (at + 1) & tree->seen_mask) {
+		const struct html_frame_slot *slot = &tree->seen[at];
+		if (slot->function == frame->function && slot->file == frame->file &&
+		    slot->line == frame->line)
+			return slot->frame - 1;
+	}
+	int64_t index = html_frame_by_key(tree, frame);
+	if (index >= 0) {
+		tree->seen[at] = (struct html_frame_slot){ frame->function, frame->file, frame->line,
+							   (uint32_t)index + 1 };
+		tree->seen_count++;
+	}
+	return index;
+}
+
+/* The frame index of `frame` by its matching key (diff.h), added if new. */
+static int64_t html_frame_by_key(struct html_tree *tree, const struct mp_frame *frame)
 {
 	char key[1024], buf[128];
 	mp_diff_frame_key(frame, key, sizeof(key));
@@ -286,19 +363,17 @@ static int64_t html_frame_of(struct html_tree *tree, const struct mp_frame *fram
 /* The child of `parent` with `frame`, added if new; negative on -ENOMEM. */
 static int64_t html_child(struct html_tree *tree, uint32_t parent, uint32_t frame)
 {
-	uint64_t key = (uint64_t)parent << 32 | frame;
+	uint64_t key = html_node_key(parent, frame);
 	size_t i = html_hash_u64(key, tree->node_mask);
-	for (; tree->node_slots[i]; i = (i + 1) & tree->node_mask) {
-		const struct html_full_node *node = &tree->nodes[tree->node_slots[i] - 1];
-		if (((uint64_t)node->parent << 32 | node->frame) == key)
-			return tree->node_slots[i] - 1;
-	}
+	for (; tree->node_slots[i].node; i = (i + 1) & tree->node_mask)
+		if (tree->node_slots[i].key == key)
+			return tree->node_slots[i].node - 1;
 	if (html_grow((void **)&tree->nodes, &tree->cap, tree->count, sizeof(*tree->nodes)))
 		return -ENOMEM;
 	memset(&tree->nodes[tree->count], 0, sizeof(tree->nodes[0]));
 	tree->nodes[tree->count].parent = parent;
 	tree->nodes[tree->count].frame = frame;
-	tree->node_slots[i] = (uint32_t)++tree->count;
+	tree->node_slots[i] = (struct html_node_slot){ key, (uint32_t)++tree->count };
 	if (tree->count * 2 > tree->node_mask + 1 &&
 	    html_nodes_rehash(tree, (tree->node_mask + 1) * 2))
 		return -ENOMEM;
@@ -308,7 +383,7 @@ static int64_t html_child(struct html_tree *tree, uint32_t parent, uint32_t fram
 static int html_tree_init(struct html_tree *tree)
 {
 	memset(tree, 0, sizeof(*tree));
-	if (html_frames_rehash(tree, 1024) || html_nodes_rehash(tree, 1024))
+	if (html_frames_rehash(tree, 1024) || html_nodes_rehash(tree, 1024) || html_seen_grow(tree))
 		return -ENOMEM;
 	/* Keys no frame of a stack can have (they start with the field separator). */
 	char *root = strdup("\x1f" "root");
@@ -333,6 +408,7 @@ static void html_tree_free(struct html_tree *tree)
 	free(tree->frame_slots);
 	free(tree->nodes);
 	free(tree->node_slots);
+	free(tree->seen);
 	for (size_t l = 0; l < tree->label_count; l++)
 		free(tree->labels[l]);
 	free(tree->labels);
