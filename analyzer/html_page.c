@@ -270,7 +270,7 @@ static void html_head(FILE *out, const struct mp_html_page *page)
 		      out);
 	}
 	fputs("<p id=\"errors\"></p>\n<p class=\"note\"><a href=\"#s-figures\">Figures</a> · "
-	      "<a href=\"#s-flame\">Flame graph</a> · <a href=\"#s-timeline\">Timeline</a> · "
+	      "<a href=\"#s-timeline\">Timeline</a> · <a href=\"#s-flame\">Flame graph</a> · "
 	      "<a href=\"#s-top\">Top stacks</a> · <a href=\"#s-leaks\">Leaks</a> · "
 	      "<a href=\"#s-memory\">Memory</a></p>\n", out);
 }
@@ -312,11 +312,15 @@ static void html_timeline(FILE *out, const struct mp_html_page *page)
 				  "and are in no range." : "");
 }
 
+/* Rows and innermost frames per table of changes. */
+#define HTML_CHANGES 5
+#define HTML_CHANGE_FRAMES 6
+
 /* In a differential page: the nodes whose own value changed most, as plain HTML. */
 static void html_changes(FILE *out, const struct mp_html_page *page, enum mp_html_metric metric)
 {
 	const struct mp_html_data *data = page->data;
-	size_t best[10];
+	size_t best[HTML_CHANGES];
 	size_t count = 0;
 	for (size_t n = 1; n < data->node_count; n++) {
 		const struct mp_html_node *node = &data->nodes[n];
@@ -324,17 +328,17 @@ static void html_changes(FILE *out, const struct mp_html_page *page, enum mp_htm
 		uint64_t change = a > b ? a - b : b - a;
 		if (!change)
 			continue;
-		size_t at = count < 10 ? count++ : 10;
+		size_t at = count < HTML_CHANGES ? count++ : HTML_CHANGES;
 		while (at > 0) {
 			const struct mp_html_node *other = &data->nodes[best[at - 1]];
 			uint64_t x = other->figures[0].value[metric], y = other->figures[1].value[metric];
 			if ((x > y ? x - y : y - x) >= change)
 				break;
-			if (at < 10)
+			if (at < HTML_CHANGES)
 				best[at] = best[at - 1];
 			at--;
 		}
-		if (at < 10)
+		if (at < HTML_CHANGES)
 			best[at] = n;
 	}
 	fprintf(out, "<h3>Largest changes: %s</h3>\n<table id=\"changes-%s\"><tr><th class=\"n\">New"
@@ -349,7 +353,11 @@ static void html_changes(FILE *out, const struct mp_html_page *page, enum mp_htm
 		fputs("</td><td class=\"n\">", out);
 		mp_html_bytes_change(out, node->figures[1].value[metric], node->figures[0].value[metric]);
 		fputs("</td><td><ol class=\"stack\">", out);
-		for (size_t n = best[i]; n; n = data->nodes[n].parent) {
+		size_t depth = 0;
+		for (size_t n = best[i]; n; n = data->nodes[n].parent)
+			depth++;
+		size_t shown = 0;
+		for (size_t n = best[i]; n && shown < HTML_CHANGE_FRAMES; n = data->nodes[n].parent, shown++) {
 			const struct mp_html_frame *frame = &data->frames[data->nodes[n].frame];
 			fputs("<li>", out);
 			mp_html_escape(out, frame->label);
@@ -360,6 +368,9 @@ static void html_changes(FILE *out, const struct mp_html_page *page, enum mp_htm
 			}
 			fputs("</li>", out);
 		}
+		if (depth > shown)
+			fprintf(out, "<li class=\"loc\">... %zu callers more (the flame graph shows them)</li>",
+				depth - shown);
 		fputs("</ol></td></tr>\n", out);
 	}
 	if (count == 0)
@@ -373,11 +384,18 @@ int mp_html_write(FILE *out, const struct mp_html_page *page)
 	fputs("<h2 id=\"s-figures\">Figures</h2>\n", out);
 	mp_html_summary(out, page);
 	if (page->side_count == 2) {
+		/* A comparison is about what changed: the coloured flame graph and the
+		 * largest changes first, the new trace's timeline after them. */
+		html_flame(out, page);
 		html_changes(out, page, MP_HTML_LEAKED);
 		html_changes(out, page, MP_HTML_ALLOCATED);
+		html_timeline(out, page);
+	} else {
+		/* The timeline first: it is the overview, and a range selected on it changes
+		 * the flame graph below (heaptrack and memray put their charts above too). */
+		html_timeline(out, page);
+		html_flame(out, page);
 	}
-	html_flame(out, page);
-	html_timeline(out, page);
 	fputs("<h2 id=\"s-top\">Top stacks</h2>\n", out);
 	mp_html_top_stacks(out, page);
 	fputs("<h2 id=\"s-leaks\">Leaks</h2>\n", out);

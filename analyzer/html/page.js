@@ -6,7 +6,8 @@
  * the graph for what was allocated in it. Everything the page says without it is in the
  * tables written by memprof; this script only adds the interactive views. No library, no
  * network: the page must work from file://. The view can be set from the URL's hash
- * (#metric=calls&range=3-7&search=foo), which is also how it is linked and tested.
+ * (#metric=calls&range=3-7&search=foo; view=ID scrolls to a section), which is also how it
+ * is linked and tested.
  */
 (function () {
   'use strict';
@@ -457,6 +458,7 @@
     var parts = ['metric=' + (state.range ? RANGE[state.rangeMetric].id : D.metrics[state.metric].id)];
     if (state.range) parts.push('range=' + state.range[0] + '-' + state.range[1]);
     if (state.search) parts.push('search=' + encodeURIComponent(state.search));
+    if (state.view) parts.push('view=' + encodeURIComponent(state.view));
     if (history.replaceState) history.replaceState(null, '', '#' + parts.join('&'));
   }
   function readHash() {
@@ -470,6 +472,8 @@
         if (r.length === 2 && r[0] <= r[1] && r[0] >= 0 && r[1] < T.buckets) state.range = r;
       } else if (kv[0] === 'search') {
         state.search = value;
+      } else if (kv[0] === 'view') {
+        state.view = value;
       }
     });
   }
@@ -492,6 +496,8 @@
     drawTimeline();
     update();
     showDetails(0);
+    var view = state.view && document.getElementById(state.view);
+    if (view) view.scrollIntoView();
     document.body.setAttribute('data-ready', '1');
   }
   start();
