@@ -90,7 +90,12 @@ int mp_html_side_load(struct mp_html_side *side, enum mp_memory_pick pick, size_
 		      size_t err_len);
 void mp_html_side_free(struct mp_html_side *side);
 
-/* Builds the tree of `sides` (1, or 2 with the base second), cut at `threshold` (a share
+/* Every stack id's figures in a loaded side, *count of them (the metrics of the page:
+ * the model's, the leak list's without suppressed entries, the snapshot's); NULL without
+ * memory. For html_tree.c. */
+struct mp_html_figures *mp_html_stack_figures(struct mp_html_side *side, uint32_t *count);
+
+/* html_tree.c. Builds the tree of `sides` (1, or 2 with the base second), cut at `threshold` (a share
  * of each total, e.g. 0.001) or above until it has at most max_nodes nodes and max_cells
  * time cells. Returns 0 or -ENOMEM. */
 int mp_html_data_build(struct mp_html_data *data, struct mp_html_side *sides, int side_count,

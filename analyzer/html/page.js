@@ -107,24 +107,27 @@
 
   var current = null; /* { values, base, unit, label, total } of what is drawn */
   function compute() {
-    var m, values, base = null;
+    var m, values, base = null, widths = null;
     if (state.range) {
-      var r = rangeSelf(state.range[0], state.range[1]), pick = r[[0, 1, 2][state.rangeMetric]];
+      var pick = rangeSelf(state.range[0], state.range[1])[state.rangeMetric];
       m = RANGE[state.rangeMetric];
       values = inclusive(function (i) { return pick[i]; });
     } else {
       m = D.metrics[state.metric];
       var index = state.metric;
       values = inclusive(function (i) { return self(i, 0, 0, index); });
-      if (D.diff) base = inclusive(function (i) { return self(i, 1, 0, index); });
+      if (D.diff) {
+        base = inclusive(function (i) { return self(i, 1, 0, index); });
+        widths = inclusive(function (i) { return Math.max(self(i, 0, 0, index), self(i, 1, 0, index)); });
+      }
     }
-    current = { values: values, base: base, unit: m.unit, label: m.label, total: values[0],
-                metric: m };
+    current = { values: values, base: base, widths: widths || values, unit: m.unit, label: m.label,
+                total: values[0], metric: m };
   }
-  /* In a differential view a node is as wide as the larger of its two values. */
-  function width(n) {
-    return current.base ? Math.max(current.values[n], current.base[n]) : current.values[n];
-  }
+  /* In a differential view a node is as wide as the sum over its subtree of the larger of
+   * each stack's two values: a stack that shrank to nothing still shows, and children
+   * never add up to more than their parent. */
+  function width(n) { return current.widths[n]; }
 
   /* ---- the flame graph (an icicle: callers above their callees) ---- */
   var flame = document.getElementById('flame');
