@@ -293,6 +293,30 @@ static void html_memory_kinds(FILE *out, const struct mp_memory_result *r)
 	fputs("</table>\n", out);
 }
 
+/* The figures the verdict's sentences round, exact in titles. */
+static void html_memory_split(FILE *out, const struct mp_memory_result *r)
+{
+	const struct { const char *label; uint64_t value; } rows[] = {
+		{ "RSS (sum of smaps)", r->rss },
+		{ "VIRT", r->virt },
+		{ "malloc's regions, resident", r->heap_rss },
+		{ "of which in live blocks", r->heap_live_resident },
+		{ "of which in no live block (allocator overhead, free memory)", r->heap_unexplained },
+		{ "the program's own mmap and brk, resident", r->mmap_resident + r->brk_resident },
+		{ "anonymous RSS no recorded call explains", r->anon_unexplained },
+		{ "stacks", r->stack_rss },
+		{ "memprof's own", r->memprof_rss },
+	};
+	fputs("<table id=\"memory-split\"><tr><th>Where the RSS goes</th><th class=\"n\">Bytes</th>"
+	      "</tr>\n", out);
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		fprintf(out, "<tr><th>%s</th><td class=\"n\">", rows[i].label);
+		mp_html_bytes(out, rows[i].value);
+		fputs("</td></tr>\n", out);
+	}
+	fputs("</table>\n", out);
+}
+
 static void html_memory_stacks(FILE *out, struct mp_memory_report *report)
 {
 	const struct mp_memory_result *r = &report->result;
@@ -357,11 +381,12 @@ void mp_html_memory(FILE *out, const struct mp_html_page *page)
 		html_seconds(point->time_ns));
 	int count = mp_memory_verdict(report, lines, MP_MEMORY_VERDICT_LINES);
 	for (int i = 0; i < count; i++) {
-		fputs("<li>", out);
+		fputs("<li title=\"rounded; the tables below give the exact bytes\">", out);
 		mp_html_escape(out, lines[i]);
 		fputs("</li>\n", out);
 	}
 	fputs("</ul>\n", out);
+	html_memory_split(out, &report->result);
 	html_memory_kinds(out, &report->result);
 	html_memory_stacks(out, report);
 	html_memory_timeline(out, report);

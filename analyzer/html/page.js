@@ -320,6 +320,14 @@
     return out;
   }
   var tl = null;
+  /* An axis's rounded figure, with its exact value as a title. */
+  function axisLabel(x, y, value, color) {
+    var label = svg('text', { x: x, y: y, 'font-size': 11, fill: color }), title = svg('title');
+    title.textContent = exact(value, 'B');
+    label.appendChild(title);
+    label.appendChild(document.createTextNode(human(value, 'B')));
+    return label;
+  }
   function drawTimeline() {
     if (!T) { timeline.textContent = 'This trace has no events.'; return; }
     var W = Math.max(400, timeline.clientWidth || 1200), H = 190, left = 70, right = 70, bottom = 22, top = 32;
@@ -335,14 +343,8 @@
     var yRss = function (v) { return top + (H - top - bottom) * (1 - v / mostRss); };
     var root = svg('svg', { viewBox: '0 0 ' + W + ' ' + H, height: H });
     [0, 0.5, 1].forEach(function (f) {
-      var label = svg('text', { x: 4, y: y(most * f) + 4, 'font-size': 11, fill: '#d9480f' });
-      label.textContent = human(Math.round(most * f), 'B');
-      root.appendChild(label);
-      if (rss.length) {
-        var r = svg('text', { x: W - right + 4, y: y(most * f) + 4, 'font-size': 11, fill: '#5f3dc4' });
-        r.textContent = human(Math.round(mostRss * f), 'B');
-        root.appendChild(r);
-      }
+      root.appendChild(axisLabel(4, y(most * f) + 4, Math.round(most * f), '#d9480f'));
+      if (rss.length) root.appendChild(axisLabel(W - right + 4, y(most * f) + 4, Math.round(mostRss * f), '#5f3dc4'));
       root.appendChild(svg('line', { x1: left, x2: W - right, y1: y(most * f), y2: y(most * f), stroke: '#eee' }));
     });
     [0, 0.25, 0.5, 0.75, 1].forEach(function (f) {
