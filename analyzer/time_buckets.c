@@ -256,11 +256,12 @@ static int time_release(struct mp_time_buckets *buckets, const struct mp_heap_mo
 {
 	struct mp_live_block block;
 	uint8_t alloc_bucket;
-	if (!mp_block_ages_take(&buckets->ages, addr, &alloc_bucket) ||
-	    !mp_live_blocks_find(&model->blocks, addr, &block))
+	if (!mp_block_ages_take(&buckets->ages, addr, &alloc_bucket))
 		return 0;
+	/* Most blocks die in the bucket they were born in: they need no cell, and the
+	 * model's lookup for their stack and size is skipped. */
 	unsigned end_bucket = time_bucket_of(buckets, time_ns);
-	if (end_bucket <= alloc_bucket)
+	if (end_bucket <= alloc_bucket || !mp_live_blocks_find(&model->blocks, addr, &block))
 		return 0;
 	return time_cell_add(buckets, block.stack_id, alloc_bucket, end_bucket,
 			     mp_sample_weigh(model->totals.sample_bytes, block.size));
