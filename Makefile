@@ -107,3 +107,8 @@ demo: all $(BUILD)/examples/leaky
 		../memprof leaks memprof.leaky.*.trace
 
 .PHONY: demo
+
+# memprof html's page assets are copied into html_assets.o by the assembler (.incbin), which
+# the compiler's dependency lists do not name.
+$(BUILD)/analyzer/html_assets.o $(BUILD)/san/analyzer/html_assets.o: analyzer/html/page.css \
+	analyzer/html/page.js

@@ -94,6 +94,12 @@ static int analysis_feed(struct mp_analysis *analysis, const struct mp_event *ev
 			if (err)
 				return err;
 		}
+		if (analysis->observer) {
+			int err = analysis->observer->event(analysis->observer->context, &events[i],
+							    analysis);
+			if (err)
+				return err;
+		}
 		int err = mp_heap_model_feed(model, &events[i]);
 		if (err)
 			return err;

@@ -37,6 +37,8 @@ struct mp_analysis {
 					     NULL without memory (then worked out each time) */
 	const struct mp_analysis_checkpoints *checkpoints; /* during mp_analysis_replay */
 	size_t next_checkpoint;
+	/* Added after the first version of this interface: */
+	const struct mp_analysis_observer *observer; /* set by the caller before the replay */
 };
 
 enum mp_analysis_flags {
@@ -56,6 +58,18 @@ struct mp_analysis_checkpoints {
 	const uint64_t *times;  /* ascending, CLOCK_MONOTONIC ns */
 	size_t count;
 	int (*visit)(void *context, size_t index, const struct mp_heap_model *model);
+	void *context;
+};
+
+/* Sees every event of the replay just before the model applies it, with the model as it
+ * stands then (memprof html's time buckets: a free's block is still in it). Set
+ * analysis->observer between mp_analysis_open and mp_analysis_replay; NULL costs nothing.
+ * A nonzero return stops the replay with that code. Samples the replay adds at its end
+ * (a killed writer's pending ones, the sampling window's counts) are not shown to it. */
+struct mp_analysis;
+struct mp_analysis_observer {
+	int (*event)(void *context, const struct mp_event *event,
+		     const struct mp_analysis *analysis);
 	void *context;
 };
 

@@ -15,6 +15,8 @@
 #include "options.h"
 #include "pprof_main.h"
 #include "report.h"
+#include "html_page.h"
+#include "report_diff.h"
 #include "report_memory.h"
 #include "run.h"
 #include "run_push.h"
@@ -407,6 +409,12 @@ int main(int argc, char **argv)
 		return main_run(argc - 2, argv + 2);
 	if (strcmp(command, "memory") == 0)
 		return mp_memory_main(argc - 2, argv + 2);
+	if (strcmp(command, "diff") == 0 || strcmp(command, "html") == 0) {
+		if (main_wants_help(argc - 2, argv + 2))
+			return mp_usage(stdout, command);
+		return command[0] == 'd' ? mp_diff_main(argc - 2, argv + 2)
+					 : mp_html_main(argc - 2, argv + 2);
+	}
 	if (strcmp(command, "pprof") == 0 || strcmp(command, "push") == 0) {
 		if (main_wants_help(argc - 2, argv + 2))
 			return mp_usage(stdout, command);

@@ -198,10 +198,18 @@ static int memory_replay(struct mp_memory_report *report, char *err, size_t err_
 int mp_memory_report_run(const char *path, enum mp_memory_pick pick, size_t index,
 			 struct mp_memory_report *report, char *err, size_t err_len)
 {
+	return mp_memory_report_run_observed(path, pick, index, NULL, report, err, err_len);
+}
+
+int mp_memory_report_run_observed(const char *path, enum mp_memory_pick pick, size_t index,
+				  const struct mp_analysis_observer *observer,
+				  struct mp_memory_report *report, char *err, size_t err_len)
+{
 	memset(report, 0, sizeof(*report));
 	int rc = mp_analysis_open(path, &report->analysis, MP_ANALYSIS_SYMBOLS, err, err_len);
 	if (rc < 0)
 		return rc;
+	report->analysis.observer = observer;
 	rc = mp_snapshots_load(&report->snapshots, report->analysis.trace, &report->bad_records);
 	if (rc == -ENOMEM) {
 		snprintf(err, err_len, "out of memory");

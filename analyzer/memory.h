@@ -47,6 +47,11 @@ struct mp_memory_report {
  * pick names none); *report is then empty. */
 int mp_memory_report_run(const char *path, enum mp_memory_pick pick, size_t index,
 			 struct mp_memory_report *report, char *err, size_t err_len);
+/* The same, with `observer` (may be NULL) watching the replay's events (analyze.h), so
+ * that a caller needing more of the replay than the snapshots (memprof html) replays once. */
+int mp_memory_report_run_observed(const char *path, enum mp_memory_pick pick, size_t index,
+				  const struct mp_analysis_observer *observer,
+				  struct mp_memory_report *report, char *err, size_t err_len);
 void mp_memory_report_destroy(struct mp_memory_report *report);
 
 /* The selected snapshot. */

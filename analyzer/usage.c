@@ -81,6 +81,21 @@ static const struct usage_command usage_commands[] = {
 	  "  -o FILE           the profile (- for stdout)\n"
 	  "  --snapshot S      the snapshot of resident_space and committed_space\n"
 	  "  --full-stacks     every frame, the C runtime's below main included\n" },
+	{ "diff",
+	  "usage: memprof diff [--metric leaked|allocated|peak|calls] [--json | --folded] BASE NEW\n"
+	  "What changed from the trace BASE to NEW, per call stack matched by function, file\n"
+	  "and line (addresses move between builds), largest change first, and the totals.\n"
+	  "  --metric M        leaked (bytes lost, the default), allocated, peak or calls\n"
+	  "  --json            one JSON document on stdout (docs/json.md)\n"
+	  "  --folded          'stack base new' lines for flamegraph.pl's differential mode\n" },
+	{ "html",
+	  "usage: memprof html [--snapshot exit|peak|N] [--base BASE] TRACE -o FILE\n"
+	  "Writes one self-contained HTML page: a flame graph with a metric switch, a\n"
+	  "timeline whose range selection filters it, the leaks, the report's figures and\n"
+	  "the memory view. It works offline (file://).\n"
+	  "  -o FILE           the page\n"
+	  "  --snapshot S      the snapshot of the memory view\n"
+	  "  --base BASE       a differential page: what changed from BASE to TRACE\n" },
 	{ "push",
 	  "usage: memprof push --url URL [--app NAME] [--label KEY=VALUE]... [--timeout S]\n"
 	  "                    [--snapshot exit|peak|N] [--full-stacks] TRACE\n"
@@ -96,6 +111,8 @@ static const char usage_all[] =
 	"                     [--fail-on-leak[=KIND,...]] TRACE...\n"
 	"       memprof flamegraph [--json] [--metric allocated|calls|peak|leaked|unfreed] TRACE...\n"
 	"       memprof memory [--json] [--top N] [--snapshot exit|peak|N] TRACE...\n"
+	"       memprof diff [--metric leaked|allocated|peak|calls] [--json|--folded] BASE NEW\n"
+	"       memprof html [--snapshot exit|peak|N] [--base BASE] TRACE -o FILE\n"
 	"       memprof pprof [--snapshot exit|peak|N] -o FILE TRACE\n"
 	"       memprof push --url URL [--app NAME] [--label KEY=VALUE]... TRACE\n"
 	"       memprof COMMAND --help | memprof --version\n"

@@ -9,7 +9,9 @@
 #    (profiled run + report) against heaptrack's (profiled run + heaptrack_print).
 # 2. With EVENTS > 0: a trace of EVENTS events (alloc_bench, 2 threads, almost nothing
 #    live), generated here and deleted after; `memprof report`'s time and peak RSS, which
-#    must stay bounded by live blocks and stacks, not by the trace's length.
+#    must stay bounded by live blocks and stacks, not by the trace's length; up to 100M
+#    events, `memprof html`'s time against report's (EVENTS=16000000: the 16M-event
+#    trace of memprof html's bound).
 #
 #   DICT_ENTRIES=2000000 RUNS=3 EVENTS=0 bench/scale.sh       (make bench runs part 1;
 #   make bench-scale both, with EVENTS=1000000000: about 7 GB of disk for a few minutes)
@@ -91,3 +93,11 @@ printf 'alloc_bench, 2 threads: %s events, trace %s bytes, recorded in %.0f s\n'
 printf '  memprof report %.1f s (%.1f M events/s), peak RSS %.1f MiB\n' \
 	"$(echo "$w / 1000000000" | bc -l)" "$(echo "$long_events * 1000 / $w" | bc -l)" \
 	"$(echo "$(rss long_report.txt) / 1024" | bc -l)"
+# memprof html replays once more cheaply than report twice: it must stay within 2x.
+if [ "$long_events" -le 100000000 ]; then
+	measure long_html.txt "$build/memprof" html long.trace -o long.html
+	h=$(wall long_html.txt)
+	printf '  memprof html %.1f s, page %s bytes; html / report: %.2f (target <= 2)\n' \
+		"$(echo "$h / 1000000000" | bc -l)" "$(stat -c %s long.html)" "$(echo "$h / $w" | bc -l)"
+	rm -f long.html
+fi

@@ -122,3 +122,10 @@ check: $(BUILD)/tests/progs/inline_levels_stripped
 # The pprof tests decode profiles with the code protoc-c generates from profile.proto.
 $(BUILD)/tests/integration/test_pprof: $(GEN)/profile.pb-c.h
 $(BUILD)/tests/unit/test_pprof_build $(BUILD)/san/tests/unit/test_pprof_build: $(GEN)/profile.pb-c.h
+# grow.c again with 4 KiB of code before each function: every address moves, no line does
+# (memprof diff matches stacks by frames; tests/integration/test_diff.c).
+$(BUILD)/tests/progs/grow_padded: tests/progs/grow.c
+	@mkdir -p $(dir $@)
+	$(CC) $(PROG_CFLAGS) -DGROW_PAD -o $@ $< -ldl -lm -rdynamic
+
+check: $(BUILD)/tests/progs/grow_padded
