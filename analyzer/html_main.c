@@ -12,9 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "leaks.h"
 #include "diff.h"
 #include "html_page.h"
+#include "leaks.h"
 #include "report.h"
 
 #define HTML_EXIT_BAD_INPUT 2
