@@ -142,6 +142,8 @@ struct mp_config {
 	int snapshot_signal;     /* MEMPROF_SNAPSHOT_SIGNAL; 0: none */
 	int snapshot_exit;       /* MEMPROF_SNAPSHOT_EXIT (default 1) */
 	int snapshot_peak;       /* MEMPROF_SNAPSHOT_PEAK (default 1) */
+	int snapshot_access;     /* MEMPROF_SNAPSHOT_ACCESS (default 0) */
+	uint32_t rss_watch_ms;   /* MEMPROF_RSS_WATCH_MS (default 10); 0: MEMPROF_RSS_WATCH=0 */
 	int leak_check;          /* MEMPROF_LEAK_CHECK (default 1) */
 	uint64_t leak_check_max_bytes; /* MEMPROF_LEAK_CHECK_MAX_MB, in bytes (default 1 GiB) */
 	char output_pattern[4096];
