@@ -40,7 +40,7 @@ static const char main_usage[] =
 	"                     [--fail-on-leak[=KIND,...]] TRACE...\n"
 	"       memprof flamegraph [--json] [--full-stacks]\n"
 	"                          [--metric allocated|leaked|peak|calls] TRACE...\n"
-	"       memprof memory [--json] [--full-stacks] [--snapshot exit|peak|N] TRACE...\n"
+	"       memprof memory [--json] [--full-stacks] [--snapshot exit|peak|heap-peak|N] TRACE...\n"
 	"See docs/usage.md.\n";
 
 static int main_usage_error(const char *fmt, const char *what)

@@ -1,6 +1,6 @@
 /* memory_main.c: the command line of `memprof memory` (main.c hands it its arguments).
  *
- *   memprof memory [--snapshot exit|peak|N] [--json] [--full-stacks] TRACE...
+ *   memprof memory [--snapshot exit|peak|heap-peak|N] [--json] [--full-stacks] TRACE...
  *
  * Exit codes as main.c's: 0, or 2 for a usage error or a trace that cannot be read or
  * has no such snapshot.
@@ -33,10 +33,13 @@ static int memory_pick_parse(struct memory_options *opts, const char *text)
 		opts->pick = MP_PICK_EXIT;
 	} else if (strcmp(text, "peak") == 0) {
 		opts->pick = MP_PICK_PEAK;
+	} else if (strcmp(text, "heap-peak") == 0) {
+		opts->pick = MP_PICK_HEAP_PEAK;
 	} else {
 		unsigned long value = strtoul(text, &end, 10);
 		if (!*text || *end || value == 0)
-			return memory_usage("--snapshot takes exit, peak or a number from 1, not", text);
+			return memory_usage("--snapshot takes exit, peak, heap-peak or a number from 1, "
+					    "not", text);
 		opts->pick = MP_PICK_INDEX;
 		opts->index = value;
 	}
