@@ -22,7 +22,7 @@
 #include "snapshot.h"
 
 #define THREAD_STACK_BYTES (128u * 1024u)
-#define LIVENESS_CHECK_NS 200000000ull
+#define LIVENESS_CHECK_NS 1000000000ull
 
 static sem_t wake;
 static int wake_ready, thread_running, signal_pending;
