@@ -16,7 +16,9 @@
 #include <semaphore.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "proc_text.h"
 #include "snapshot.h"
@@ -93,6 +95,7 @@ static void *thread_main(void *unused)
 	(void)unused;
 	struct mp_thread *thread = &mp_state_thread;
 	thread->busy = 1; /* for life: nothing this thread does is the program's */
+	__atomic_store_n(&mp_state_own_tid, (int)syscall(SYS_gettid), __ATOMIC_RELEASE);
 	uint64_t interval_ns = (uint64_t)mp_config.snapshot_ms * 1000000u;
 	uint64_t watch_ns = (uint64_t)mp_config.rss_watch_ms * 1000000u;
 	uint64_t start = mp_clock_now_ns();
@@ -127,6 +130,7 @@ static void *thread_main(void *unused)
 	 * snapshot and the leak check as on any other thread: from here on, what this thread
 	 * does (the program's exit handlers) is the program's. */
 	thread_running = 0;
+	__atomic_store_n(&mp_state_own_tid, 0, __ATOMIC_RELEASE);
 	thread->busy = 0;
 	return NULL;
 }
@@ -181,6 +185,7 @@ void mp_snapshot_thread_after_fork_child(void)
 	 * waits on) and takes its exit snapshot. */
 	int was_running = thread_running;
 	thread_running = 0;
+	mp_state_own_tid = 0;
 	mp_rss_watch_after_fork_child();
 	if (!wake_ready)
 		return;
