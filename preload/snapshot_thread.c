@@ -27,7 +27,7 @@
 #define LIVENESS_CHECK_NS 1000000000ull
 
 static sem_t wake;
-static int wake_ready, thread_running, signal_pending;
+static int wake_ready, thread_running, signal_pending, stopping;
 
 static void thread_on_signal(int signal_number)
 {
@@ -90,6 +90,7 @@ static uint64_t thread_next(uint64_t deadline, uint64_t period, uint64_t now)
 	return deadline;
 }
 
+
 static void *thread_main(void *unused)
 {
 	(void)unused;
@@ -106,6 +107,13 @@ static void *thread_main(void *unused)
 		uint64_t now = mp_clock_now_ns();
 		thread_sleep(now, thread_earliest(thread_earliest(next_interval, next_watch),
 						  next_check));
+		/* Told to leave as the process exits: busy to the end (what glibc frees for it
+		 * is memprof's), and still named in mp_state_own_tid, so that the exit snapshot
+		 * does not wait for it to be off its CPU. */
+		if (__atomic_load_n(&stopping, __ATOMIC_ACQUIRE)) {
+			thread_running = 0;
+			return NULL;
+		}
 		if (__atomic_exchange_n(&signal_pending, 0, __ATOMIC_ACQ_REL))
 			mp_snapshot_take_busy(thread, MP_SNAP_SIGNAL, 1);
 		now = mp_clock_now_ns();
@@ -175,6 +183,14 @@ void mp_snapshot_thread_start(void)
 	thread_create();
 }
 
+void mp_snapshot_thread_stop(void)
+{
+	if (!__atomic_load_n(&thread_running, __ATOMIC_ACQUIRE))
+		return;
+	__atomic_store_n(&stopping, 1, __ATOMIC_RELEASE);
+	sem_post(&wake);
+}
+
 void mp_snapshot_thread_after_fork_child(void)
 {
 	/* Only the forking thread survives. With the RSS watch on, the child gets a thread of
@@ -183,8 +199,9 @@ void mp_snapshot_thread_after_fork_child(void)
 	 * calls. Interval and signal snapshots then serve the child too; without the watch
 	 * the child has none (its signal handler, inherited, posts to a semaphore no one
 	 * waits on) and takes its exit snapshot. */
-	int was_running = thread_running;
+	int was_running = thread_running && !stopping;
 	thread_running = 0;
+	stopping = 0;
 	mp_state_own_tid = 0;
 	mp_rss_watch_after_fork_child();
 	if (!wake_ready)
