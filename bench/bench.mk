@@ -40,7 +40,7 @@ bench-scale: all $(BUILD)/bench/alloc_bench $(BUILD)/bench/runner
 .PHONY: bench-scale
 
 # The RSS watch's cost and an access snapshot's per resident GiB (bench/rss_watch.sh).
-bench-rss: all $(BUILD)/bench/resident_bench $(BUILD)/bench/runner
+bench-rss: all $(BUILD)/bench/resident_bench $(BUILD)/bench/runner $(BUILD)/bench/spawn_pair
 	@BUILD=$(BUILD) bench/rss_watch.sh
 
 .PHONY: bench-rss
