@@ -15,9 +15,11 @@
  * closes every descriptor it did not open, as daemons do, makes the read fail, and the
  * file is opened again (the old number, maybe the program's by now, is never closed).
  * Keeping it open halves a tick's cost: on this 2-core VM a wake-up costs 30-50 us of
- * CPU, opening statm 20-25 more (bench/README.md). And, now and then, a record. The series is written as a step line: a sample
- * when RSS, its shared part or VIRT moved by 1% and 64 KiB since the last one written,
- * preceded by the last unchanged sample, so a flat program writes nothing. An rss-peak
+ * CPU, opening statm 20-25 more (bench/README.md).
+ *
+ * The series is written as a step line: a sample when RSS, its shared part or VIRT
+ * moved by 1% and 64 KiB since the last one written, preceded by the last unchanged
+ * sample, so a flat program writes nothing. An rss-peak
  * snapshot is taken when RSS exceeds the RSS of the last one by 5% and 1 MiB (the
  * first tick's RSS is the base: starting up is not a peak), at most once per 20 ms and
  * once per ten times the CPU time the last one took, so snapshots take at most a tenth
