@@ -13,7 +13,9 @@ const char *mp_memory_reason_name(uint32_t reason)
 	case MP_SNAP_EXIT:
 		return "exit";
 	case MP_SNAP_PEAK:
-		return "peak";
+		return "heap-peak";
+	case MP_SNAP_RSS_PEAK:
+		return "rss-peak";
 	case MP_SNAP_INTERVAL:
 		return "interval";
 	case MP_SNAP_SIGNAL:
@@ -33,6 +35,17 @@ static uint64_t memory_rss_of(const struct mp_snapshot *snapshot)
 	uint64_t value = 0;
 	if (mp_snapshot_context(snapshot, MP_SNAPK_VM_RSS, &value))
 		return value;
+	for (size_t i = 0; i < snapshot->mapping_count; i++)
+		value += snapshot->mappings[i].figures[MP_SMAPS_RSS];
+	return value;
+}
+
+/* The RSS the snapshot's mappings hold (smaps' sum): what the report of it describes.
+ * Status is read before smaps, and a process that frees much while the snapshot is taken
+ * has a VmRSS its mappings no longer show: the peak is chosen on what was joined. */
+static uint64_t memory_mapped_rss_of(const struct mp_snapshot *snapshot)
+{
+	uint64_t value = 0;
 	for (size_t i = 0; i < snapshot->mapping_count; i++)
 		value += snapshot->mappings[i].figures[MP_SMAPS_RSS];
 	return value;
@@ -58,9 +71,11 @@ static int memory_pick(struct mp_memory_report *report, enum mp_memory_pick pick
 		if ((pick == MP_PICK_EXIT || pick == MP_PICK_DEFAULT) &&
 		    snapshot->reason == MP_SNAP_EXIT)
 			found = i;
+		else if (pick == MP_PICK_HEAP_PEAK && snapshot->reason == MP_SNAP_PEAK)
+			found = i;
 		else if (pick == MP_PICK_PEAK &&
 			 (found == table->count ||
-			  memory_rss_of(snapshot) > memory_rss_of(&table->items[found])))
+			  memory_mapped_rss_of(snapshot) > memory_mapped_rss_of(&table->items[found])))
 			found = i;
 	}
 	if (pick == MP_PICK_DEFAULT && found == table->count)
@@ -71,6 +86,9 @@ static int memory_pick(struct mp_memory_report *report, enum mp_memory_pick pick
 		if (pick == MP_PICK_EXIT)
 			snprintf(err, err_len, "no snapshot was taken at exit (%zu snapshots)",
 				 table->count);
+		else if (pick == MP_PICK_HEAP_PEAK)
+			snprintf(err, err_len, "no snapshot was taken at a heap peak (%zu snapshots; "
+				 "none with sampling or MEMPROF_SNAPSHOT_PEAK=0)", table->count);
 		else
 			snprintf(err, err_len, "no snapshot %zu (the trace has %zu)", index,
 				 table->count);
@@ -160,6 +178,10 @@ static int memory_visit(void *context, size_t index, const struct mp_heap_model 
 	struct mp_memory_report *report = context;
 	const struct mp_snapshot *snapshot = &report->snapshots.items[index];
 	uint64_t start = mp_trace_header(report->analysis.trace)->start_monotonic_ns;
+	uint64_t method = 0, since = 0;
+	int has_access = mp_snapshot_context(snapshot, MP_SNAPK_ACCESS_METHOD, &method) &&
+			 method == MP_ACCESS_REFERENCED &&
+			 mp_snapshot_context(snapshot, MP_SNAPK_ACCESS_SINCE_NS, &since);
 	report->timeline[index] = (struct mp_memory_point){
 		.reason = snapshot->reason,
 		.complete = snapshot->complete,
@@ -169,6 +191,8 @@ static int memory_visit(void *context, size_t index, const struct mp_heap_model 
 		.heap_live_bytes = model->totals.live_bytes,
 		.heap_live_blocks = model->totals.live_blocks,
 		.cost_ns = snapshot->cost_ns,
+		.has_access = has_access,
+		.access_since_ns = has_access && since > start ? since - start : 0,
 	};
 	return index == report->selected ? memory_join(report, model) : 0;
 }
@@ -195,6 +219,50 @@ static int memory_replay(struct mp_memory_report *report, char *err, size_t err_
 	return rc;
 }
 
+/* Where the process's RSS peak was: the highest VmHWM any snapshot read (the exit one
+ * holds the process's, up to its exit), and the RSS watch's highest sample, which also
+ * covers a process killed after its last snapshot. */
+static void memory_peak(struct mp_memory_report *report)
+{
+	struct mp_memory_peak *peak = &report->peak;
+	uint64_t start = mp_trace_header(report->analysis.trace)->start_monotonic_ns, value;
+	for (size_t i = 0; i < report->snapshots.count; i++)
+		if (mp_snapshot_context(&report->snapshots.items[i], MP_SNAPK_VM_HWM, &value) &&
+		    value > peak->hwm) {
+			peak->hwm = value;
+			peak->hwm_snapshot = i;
+		}
+	if (report->rss.count) {
+		const struct mp_rss_sample *max = &report->rss.samples[report->rss.max_index];
+		peak->watched = 1;
+		peak->watched_rss = max->rss;
+		peak->watched_time_ns = max->time_ns > start ? max->time_ns - start : 0;
+	}
+	peak->snapshot_rss = memory_mapped_rss_of(mp_memory_snapshot(report));
+	for (size_t i = 1; i < report->snapshots.count; i++)
+		if (memory_mapped_rss_of(&report->snapshots.items[i]) >
+		    memory_mapped_rss_of(&report->snapshots.items[peak->nearest]))
+			peak->nearest = i;
+}
+
+/* The snapshots and the RSS series; 0, -ENOENT (no snapshot) or -ENOMEM, err filled. */
+static int memory_load(struct mp_memory_report *report, char *err, size_t err_len)
+{
+	uint64_t bad_rss = 0;
+	int rc = mp_snapshots_load(&report->snapshots, report->analysis.trace, &report->bad_records);
+	if (rc == 0)
+		rc = mp_rss_series_load(&report->rss, report->analysis.trace, &bad_rss);
+	report->bad_records += bad_rss;
+	if (rc == -ENOMEM) {
+		snprintf(err, err_len, "out of memory");
+	} else if (rc == 0 && report->snapshots.count == 0) {
+		snprintf(err, err_len, "the trace holds no memory snapshot (taken at exit unless "
+				       "MEMPROF_SNAPSHOT_EXIT=0; the process may have been killed)");
+		rc = -ENOENT;
+	}
+	return rc;
+}
+
 int mp_memory_report_run(const char *path, enum mp_memory_pick pick, size_t index,
 			 struct mp_memory_report *report, char *err, size_t err_len)
 {
@@ -210,18 +278,13 @@ int mp_memory_report_run_observed(const char *path, enum mp_memory_pick pick, si
 	if (rc < 0)
 		return rc;
 	report->analysis.observer = observer;
-	rc = mp_snapshots_load(&report->snapshots, report->analysis.trace, &report->bad_records);
-	if (rc == -ENOMEM) {
-		snprintf(err, err_len, "out of memory");
-	} else if (rc == 0 && report->snapshots.count == 0) {
-		snprintf(err, err_len, "the trace holds no memory snapshot (taken at exit unless "
-				       "MEMPROF_SNAPSHOT_EXIT=0; the process may have been killed)");
-		rc = -ENOENT;
-	} else if (rc == 0) {
-		rc = memory_pick(report, pick, index, err, err_len);
-	}
+	rc = memory_load(report, err, err_len);
 	if (rc == 0)
+		rc = memory_pick(report, pick, index, err, err_len);
+	if (rc == 0) {
+		memory_peak(report);
 		rc = memory_replay(report, err, err_len);
+	}
 	if (rc < 0)
 		mp_memory_report_destroy(report);
 	return rc;
@@ -232,6 +295,7 @@ void mp_memory_report_destroy(struct mp_memory_report *report)
 	mp_memory_result_free(&report->result);
 	free(report->timeline);
 	mp_snapshots_free(&report->snapshots);
+	mp_rss_series_free(&report->rss);
 	if (report->analysis.trace)
 		mp_analysis_destroy(&report->analysis);
 	memset(report, 0, sizeof(*report));

@@ -1,6 +1,6 @@
 /* memory_main.c: the command line of `memprof memory` (main.c hands it its arguments).
  *
- *   memprof memory [--snapshot exit|peak|N] [--json] [--top N] [--full-stacks]
+ *   memprof memory [--snapshot exit|peak|heap-peak|N] [--json] [--top N] [--full-stacks]
  *                  [--long-names] TRACE...
  *
  * Exit codes as main.c's: 0, or 2 for a usage error or a trace that cannot be read or
@@ -30,10 +30,12 @@ static int memory_pick_parse(struct memory_options *opts, const char *text)
 		opts->pick = MP_PICK_EXIT;
 	} else if (strcmp(text, "peak") == 0) {
 		opts->pick = MP_PICK_PEAK;
+	} else if (strcmp(text, "heap-peak") == 0) {
+		opts->pick = MP_PICK_HEAP_PEAK;
 	} else {
 		if (mp_option_count(text, SIZE_MAX, &value) || value == 0)
-			return mp_option_error("memory", "--snapshot takes exit, peak or a number "
-					       "from 1, not '%s'", text);
+			return mp_option_error("memory", "--snapshot takes exit, peak, heap-peak or "
+					       "a number from 1, not '%s'", text);
 		opts->pick = MP_PICK_INDEX;
 		opts->index = (size_t)value;
 	}

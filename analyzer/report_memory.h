@@ -12,7 +12,7 @@
 
 /* Call stacks listed in the text report unless --top says otherwise. */
 #define MP_MEMORY_TEXT_STACKS 10
-#define MP_MEMORY_VERDICT_LINES 8
+#define MP_MEMORY_VERDICT_LINES 11
 
 /* report_memory_text.c. The verdict: up to MP_MEMORY_VERDICT_LINES plain-language
  * sentences, each written into lines[i] (len bytes each); returns how many. */

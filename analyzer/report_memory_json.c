@@ -62,6 +62,17 @@ static json_t *mem_process(const struct mp_snapshot *snapshot)
 	return object;
 }
 
+/* Access figures are absent when not measured; accessed_bytes only when exact. */
+static void mem_stack_access(json_t *entry, const struct mp_memory_stack *row)
+{
+	if (row->accessed_exact) {
+		mem_put(entry, "accessed_bytes", mem_u64(row->accessed_max));
+		mem_put(entry, "cold_bytes", mem_u64(row->resident - row->accessed_max));
+	}
+	mem_put(entry, "accessed_min_bytes", mem_u64(row->accessed_min));
+	mem_put(entry, "accessed_max_bytes", mem_u64(row->accessed_max));
+}
+
 static json_t *mem_stacks(struct mp_memory_report *report, size_t top)
 {
 	const struct mp_memory_result *r = &report->result;
@@ -78,6 +89,8 @@ static json_t *mem_stacks(struct mp_memory_report *report, size_t top)
 		mem_put(entry, "gap_bytes", mem_u64(row->committed - row->resident));
 		mem_put(entry, "blocks", mem_u64(row->blocks));
 		mem_put(entry, "source", json_string(mp_memory_source_name(row->source)));
+		if (r->has_access)
+			mem_stack_access(entry, row);
 		mem_put(entry, "stack", mp_stack_json(&report->analysis, row->stack_id));
 		json_array_append_new(array, entry);
 	}
@@ -106,6 +119,10 @@ static json_t *mem_kinds(const struct mp_memory_result *r)
 			mem_put(entry, "code_rss_bytes", mem_u64(kind->code_rss));
 			mem_put(entry, "mmap_rss_bytes", mem_u64(kind->mmap_rss));
 		}
+		if (r->has_access) {
+			mem_put(entry, "accessed_bytes", mem_u64(kind->accessed));
+			mem_put(entry, "cold_bytes", mem_u64(kind->access_rss - kind->accessed));
+		}
 		json_array_append_new(array, entry);
 	}
 	return array;
@@ -127,9 +144,57 @@ static json_t *mem_timeline(const struct mp_memory_report *report)
 		mem_put(entry, "heap_live_bytes", mem_u64(point->heap_live_bytes));
 		mem_put(entry, "heap_live_blocks", mem_u64(point->heap_live_blocks));
 		mem_put(entry, "cost_ns", mem_u64(point->cost_ns));
+		if (point->has_access)
+			mem_put(entry, "access_since_ns", mem_u64(point->access_since_ns));
 		json_array_append_new(array, entry);
 	}
 	return array;
+}
+
+/* The process's RSS peak and how far the reported snapshot is from it. */
+static json_t *mem_rss_peak(const struct mp_memory_report *report)
+{
+	const struct mp_memory_peak *peak = &report->peak;
+	json_t *object = json_object();
+	if (!object)
+		return NULL;
+	mem_put(object, "vm_hwm_bytes", peak->hwm ? mem_u64(peak->hwm) : json_null());
+	mem_put(object, "vm_hwm_snapshot", peak->hwm ? mem_u64(peak->hwm_snapshot + 1) : json_null());
+	mem_put(object, "snapshot_rss_bytes", mem_u64(peak->snapshot_rss));
+	mem_put(object, "below_peak_bytes",
+		peak->hwm ? mem_u64(peak->hwm > peak->snapshot_rss ? peak->hwm - peak->snapshot_rss : 0)
+			  : json_null());
+	mem_put(object, "nearest_snapshot", mem_u64(peak->nearest + 1));
+	mem_put(object, "watched_max_rss_bytes", peak->watched ? mem_u64(peak->watched_rss) : json_null());
+	mem_put(object, "watched_max_time_ns",
+		peak->watched ? mem_u64(peak->watched_time_ns) : json_null());
+	return object;
+}
+
+/* The RSS watch's samples, the timeline's line. */
+static json_t *mem_rss_series(const struct mp_memory_report *report)
+{
+	uint64_t start = mp_trace_header(report->analysis.trace)->start_monotonic_ns;
+	json_t *object = json_object(), *samples = json_array();
+	if (!object || !samples) {
+		json_decref(object);
+		json_decref(samples);
+		return NULL;
+	}
+	for (size_t i = 0; i < report->rss.count; i++) {
+		const struct mp_rss_sample *sample = &report->rss.samples[i];
+		json_t *entry = json_object();
+		if (!entry)
+			break;
+		mem_put(entry, "time_ns", mem_u64(sample->time_ns > start ? sample->time_ns - start : 0));
+		mem_put(entry, "rss_bytes", mem_u64(sample->rss));
+		mem_put(entry, "shared_bytes", mem_u64(sample->shared));
+		mem_put(entry, "virt_bytes", mem_u64(sample->virt));
+		json_array_append_new(samples, entry);
+	}
+	mem_put(object, "period_ms", report->rss.count ? mem_u64(report->rss.period_ms) : json_null());
+	mem_put(object, "samples", samples);
+	return object;
 }
 
 static json_t *mem_snapshot(const struct mp_memory_report *report)
@@ -143,6 +208,9 @@ static json_t *mem_snapshot(const struct mp_memory_report *report)
 	mem_put(object, "time_ns", mem_u64(point->time_ns));
 	mem_put(object, "complete", json_boolean(point->complete));
 	mem_put(object, "cost_ns", mem_u64(point->cost_ns));
+	mem_put(object, "access_method", point->has_access ? json_string("referenced") : json_null());
+	mem_put(object, "access_since_ns",
+		point->has_access ? mem_u64(point->access_since_ns) : json_null());
 	return object;
 }
 
@@ -183,8 +251,14 @@ json_t *mp_memory_json(struct mp_memory_report *report, size_t top)
 	mem_put(object, "stack_rss_bytes", mem_u64(r->stack_rss));
 	mem_put(object, "memprof_rss_bytes", mem_u64(r->memprof_rss));
 	mem_put(object, "has_residency", json_boolean(r->has_residency));
+	if (r->has_access) {
+		mem_put(object, "accessed_bytes", mem_u64(r->accessed));
+		mem_put(object, "cold_bytes", mem_u64(r->access_rss - r->accessed));
+	}
+	mem_put(object, "rss_peak", mem_rss_peak(report));
 	mem_put(object, "stacks", mem_stacks(report, top));
 	mem_put(object, "mappings", mem_kinds(r));
 	mem_put(object, "timeline", mem_timeline(report));
+	mem_put(object, "rss_series", mem_rss_series(report));
 	return object;
 }

@@ -4,6 +4,9 @@
  * bytes of it in RAM (VmRSS), PSS the RSS with each shared page divided among the
  * processes mapping it, swap the anonymous pages written out to swap. Committed bytes are
  * what the program asked for; with overcommit, untouched pages of them use no RAM.
+ * Accessed bytes are the resident ones read or written in the interval before the
+ * snapshot (MEMPROF_SNAPSHOT_ACCESS=1); the rest of the resident ones are cold: in RAM
+ * but unused in that interval.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -83,6 +86,102 @@ static int verdict_shares(const struct mp_memory_result *r, const char *reason, 
 	return 1;
 }
 
+/* How far this snapshot's RSS is from the process's peak RSS (VmHWM). */
+static int verdict_peak(const struct mp_memory_report *report, char *line, size_t len)
+{
+	const struct mp_memory_peak *peak = &report->peak;
+	char a[32], b[32];
+	if (!peak->hwm)
+		return 0;
+	if (peak->snapshot_rss >= peak->hwm) {
+		snprintf(line, len, "This snapshot is at the process's peak RSS (VmHWM %s).",
+			 mp_memory_bytes(a, sizeof(a), peak->hwm));
+		return 1;
+	}
+	uint64_t below = peak->hwm - peak->snapshot_rss;
+	int at = snprintf(line, len, "RSS here is %s (%u%%) below the process's peak RSS of %s "
+			  "(VmHWM at the %s snapshot)", mp_memory_bytes(a, sizeof(a), below),
+			  memory_percent(below, peak->hwm), mp_memory_bytes(b, sizeof(b), peak->hwm),
+			  mp_memory_reason_name(report->snapshots.items[peak->hwm_snapshot].reason));
+	if (report->selected != peak->nearest)
+		at += snprintf(line + at, len - (size_t)at, "; --snapshot peak shows snapshot %zu, "
+			       "the nearest to it", peak->nearest + 1);
+	snprintf(line + at, len - (size_t)at, ".");
+	return 1;
+}
+
+/* A snapshot is no stop of the world: status is read before smaps, and a process that
+ * maps or frees much meanwhile shows a VmRSS its mappings do not. */
+static int verdict_moving(const struct mp_memory_report *report, char *line, size_t len)
+{
+	const struct mp_memory_result *r = &report->result;
+	uint64_t vm_rss, margin = r->rss / 10 > (4u << 20) ? r->rss / 10 : (4u << 20);
+	char a[32], b[32];
+	if (!mp_snapshot_context(mp_memory_snapshot(report), MP_SNAPK_VM_RSS, &vm_rss) ||
+	    (vm_rss > r->rss ? vm_rss - r->rss : r->rss - vm_rss) <= margin)
+		return 0;
+	snprintf(line, len, "The process's memory changed while this snapshot was taken: VmRSS, "
+		 "read just before smaps, was %s; its mappings sum %s.",
+		 mp_memory_bytes(a, sizeof(a), vm_rss), mp_memory_bytes(b, sizeof(b), r->rss));
+	return 1;
+}
+
+/* The seconds between the snapshot and the clear of the referenced bits before it. */
+static double access_interval_s(const struct mp_memory_report *report)
+{
+	const struct mp_memory_point *point = &report->timeline[report->selected];
+	return point->time_ns > point->access_since_ns
+		       ? (double)(point->time_ns - point->access_since_ns) / 1e9 : 0.0;
+}
+
+static int verdict_access(const struct mp_memory_report *report, char *line, size_t len)
+{
+	const struct mp_memory_result *r = &report->result;
+	char a[32], b[32], c[32];
+	if (!r->has_access)
+		return 0;
+	snprintf(line, len, "Accessed in the %.3f s before this snapshot: %s of %s resident (%u%%); "
+		 "%s was not touched in that interval (cold: in RAM but unused, candidates for "
+		 "freeing, madvise(MADV_COLD or MADV_PAGEOUT) or swap).", access_interval_s(report),
+		 mp_memory_bytes(a, sizeof(a), r->accessed), mp_memory_bytes(b, sizeof(b), r->access_rss),
+		 memory_percent(r->accessed, r->access_rss),
+		 mp_memory_bytes(c, sizeof(c), r->access_rss - r->accessed));
+	return 1;
+}
+
+/* The stack with the most resident bytes that were surely not accessed. */
+static int verdict_cold_stack(struct mp_memory_report *report, char *line, size_t len)
+{
+	const struct mp_memory_result *r = &report->result;
+	const struct mp_memory_stack *coldest = NULL;
+	char a[32], b[32], c[32], label[256];
+	if (!r->has_access)
+		return 0;
+	for (size_t i = 0; i < r->stack_count; i++) {
+		const struct mp_memory_stack *row = &r->stacks[i];
+		if (row->resident > row->accessed_max &&
+		    (!coldest || row->resident - row->accessed_max >
+					 coldest->resident - coldest->accessed_max))
+			coldest = row;
+	}
+	if (!coldest)
+		return 0;
+	memory_stack_label(report, coldest->stack_id, label, sizeof(label));
+	if (coldest->accessed_exact)
+		snprintf(line, len, "Stack %s holds %s resident of which %s was accessed and %s is "
+			 "cold (%s).", label, mp_memory_bytes(a, sizeof(a), coldest->resident),
+			 mp_memory_bytes(b, sizeof(b), coldest->accessed_max),
+			 mp_memory_bytes(c, sizeof(c), coldest->resident - coldest->accessed_max),
+			 mp_memory_source_name(coldest->source));
+	else
+		snprintf(line, len, "Stack %s holds %s resident of which at least %s is cold (%s; "
+			 "its mappings hold other memory too, and access is known per mapping).",
+			 label, mp_memory_bytes(a, sizeof(a), coldest->resident),
+			 mp_memory_bytes(b, sizeof(b), coldest->resident - coldest->accessed_max),
+			 mp_memory_source_name(coldest->source));
+	return 1;
+}
+
 int mp_memory_verdict(struct mp_memory_report *report, char lines[][512], int max)
 {
 	const struct mp_memory_result *r = &report->result;
@@ -91,6 +190,10 @@ int mp_memory_verdict(struct mp_memory_report *report, char lines[][512], int ma
 	if (count < max)
 		count += verdict_shares(r, mp_memory_reason_name(mp_memory_snapshot(report)->reason),
 					lines[count], 512);
+	if (count < max)
+		count += verdict_moving(report, lines[count], 512);
+	if (count < max)
+		count += verdict_peak(report, lines[count], 512);
 	if (!r->has_residency && count < max)
 		snprintf(lines[count++], 512, "The snapshot has no page states, so resident "
 					      "bytes per stack are unknown.");
@@ -116,6 +219,10 @@ int mp_memory_verdict(struct mp_memory_report *report, char lines[][512], int ma
 		snprintf(lines[count++], 512, "%s of anonymous RSS is explained by no recorded call "
 			 "(mapped by the loader, libc or raw system calls; cached thread stacks).",
 			 mp_memory_bytes(a, sizeof(a), r->anon_unexplained));
+	if (count < max)
+		count += verdict_access(report, lines[count], 512);
+	if (count < max)
+		count += verdict_cold_stack(report, lines[count], 512);
 	if (r->swap && count < max)
 		snprintf(lines[count++], 512, "%s is swapped out.", mp_memory_bytes(a, sizeof(a), r->swap));
 	if (r->memprof_rss && count < max)
@@ -129,8 +236,30 @@ int mp_memory_verdict(struct mp_memory_report *report, char lines[][512], int ma
  * library reads /proc/self/status before it walks smaps (which takes a while, and
  * touches its own buffers), and the kernel's RSS counter behind VmHWM may trail the page
  * tables that smaps sums by a few pages. So the line says where its peaks come from. */
-static void text_context(FILE *out, const struct mp_snapshot *snapshot)
+/* The process's RSS peak from the kernel's high-water mark and from the RSS watch. */
+static void text_peak(FILE *out, const struct mp_memory_report *report)
 {
+	const struct mp_memory_peak *peak = &report->peak;
+	char a[32], b[32], c[32];
+	if (peak->hwm) {
+		uint64_t below = peak->hwm > peak->snapshot_rss ? peak->hwm - peak->snapshot_rss : 0;
+		fprintf(out, "RSS peak:     VmHWM %s at the %s snapshot (%zu); this snapshot's RSS %s "
+			"is %s (%u%%) below it\n", mp_memory_bytes(a, sizeof(a), peak->hwm),
+			mp_memory_reason_name(report->snapshots.items[peak->hwm_snapshot].reason),
+			peak->hwm_snapshot + 1, mp_memory_bytes(b, sizeof(b), peak->snapshot_rss),
+			mp_memory_bytes(c, sizeof(c), below), memory_percent(below, peak->hwm));
+	}
+	if (peak->watched)
+		fprintf(out, "RSS watch:    every %u ms, highest %s at %.6f s (%zu samples kept)\n",
+			report->rss.period_ms, mp_memory_bytes(a, sizeof(a), peak->watched_rss),
+			(double)peak->watched_time_ns / 1e9, report->rss.count);
+	else
+		fprintf(out, "RSS watch:    off (MEMPROF_RSS_WATCH=0, or a trace from an older memprof)\n");
+}
+
+static void text_context(FILE *out, const struct mp_memory_report *report)
+{
+	const struct mp_snapshot *snapshot = mp_memory_snapshot(report);
 	static const char *const overcommit[] = { "heuristic", "always", "never" };
 	static const char *const thp[] = { "always", "madvise", "never" };
 	char a[32], b[32];
@@ -142,6 +271,7 @@ static void text_context(FILE *out, const struct mp_snapshot *snapshot)
 			"just before smaps (whose sum, the RSS above, can exceed them)\n",
 			mp_memory_bytes(a, sizeof(a), value), mp_memory_bytes(b, sizeof(b), other),
 			mp_memory_reason_name(snapshot->reason));
+	text_peak(out, report);
 	if (mp_snapshot_context(snapshot, MP_SNAPK_OOM_SCORE, &value) &&
 	    mp_snapshot_context(snapshot, MP_SNAPK_OOM_SCORE_ADJ, &other))
 		fprintf(out, "OOM killer:   oom_score %" PRIu64 ", oom_score_adj %" PRId64 "\n", value,
@@ -201,6 +331,45 @@ static void text_kinds(FILE *out, const struct mp_memory_result *r)
 		mp_memory_bytes(cells[0], 32, r->memprof_rss));
 }
 
+/* Per kind: RSS accessed in the interval, and cold. */
+static void text_access(FILE *out, const struct mp_memory_report *report)
+{
+	const struct mp_memory_result *r = &report->result;
+	char cells[3][32];
+	if (!r->has_access)
+		return;
+	fprintf(out, "\nAccess in the %.3f s before the snapshot (referenced bits, per mapping; "
+		"memprof's own mappings left out)\n                       RSS    accessed        cold\n",
+		access_interval_s(report));
+	for (int k = 0; k < MP_MEMK_COUNT; k++) {
+		const struct mp_memory_kind_totals *kind = &r->kinds[k];
+		if (!kind->mappings)
+			continue;
+		fprintf(out, "  %-8s %11s %11s %11s\n", mp_memory_kind_name((enum mp_memory_kind)k),
+			mp_memory_bytes(cells[0], 32, kind->access_rss),
+			mp_memory_bytes(cells[1], 32, kind->accessed),
+			mp_memory_bytes(cells[2], 32, kind->access_rss - kind->accessed));
+	}
+	fprintf(out, "  %-8s %11s %11s %11s\n", "total", mp_memory_bytes(cells[0], 32, r->access_rss),
+		mp_memory_bytes(cells[1], 32, r->accessed),
+		mp_memory_bytes(cells[2], 32, r->access_rss - r->accessed));
+}
+
+/* A stack's accessed and cold bytes, when measured. */
+static void text_stack_access(FILE *out, const struct mp_memory_stack *row)
+{
+	char cells[4][32];
+	if (row->accessed_exact)
+		fprintf(out, " accessed %s, cold %s\n", mp_memory_bytes(cells[0], 32, row->accessed_max),
+			mp_memory_bytes(cells[1], 32, row->resident - row->accessed_max));
+	else
+		fprintf(out, " accessed %s to %s, cold %s to %s (its mappings hold other memory: "
+			"access is known per mapping)\n", mp_memory_bytes(cells[0], 32, row->accessed_min),
+			mp_memory_bytes(cells[1], 32, row->accessed_max),
+			mp_memory_bytes(cells[2], 32, row->resident - row->accessed_max),
+			mp_memory_bytes(cells[3], 32, row->resident - row->accessed_min));
+}
+
 /* The call stacks, largest gap first, at most opts->top of them, each printed whole
  * (every frame shown, inlined ones marked) as every other report prints them. */
 static void text_stacks(FILE *out, struct mp_memory_report *report,
@@ -214,14 +383,16 @@ static void text_stacks(FILE *out, struct mp_memory_report *report,
 		mp_fmt_more(more, sizeof(more), shown, r->stack_count));
 	for (size_t i = 0; i < shown; i++) {
 		const struct mp_memory_stack *row = &r->stacks[i];
-		fprintf(out, "\n%s committed, %s resident, %s swapped, gap %s; %" PRIu64 " %s by %s\n",
+		fprintf(out, "\n%s committed, %s resident, %s swapped, gap %s; %" PRIu64 " %s by %s%s",
 			mp_memory_bytes(cells[0], 32, row->committed),
 			mp_memory_bytes(cells[1], 32, row->resident),
 			mp_memory_bytes(cells[2], 32, row->swapped),
 			mp_memory_bytes(cells[3], 32, row->committed - row->resident), row->blocks,
 			row->source == MP_SOURCE_MALLOC ? (row->blocks == 1 ? "block" : "blocks")
 							: (row->blocks == 1 ? "region" : "regions"),
-			mp_memory_source_name(row->source));
+			mp_memory_source_name(row->source), r->has_access ? ";" : "\n");
+		if (r->has_access)
+			text_stack_access(out, row);
 		mp_text_stack_print(out, &report->analysis, row->stack_id, "    ", opts->long_names);
 	}
 }
@@ -232,7 +403,7 @@ static void text_timeline(FILE *out, const struct mp_memory_report *report)
 	fprintf(out, "\nTimeline (RSS against live heap)\n");
 	for (size_t i = 0; i < report->snapshots.count; i++) {
 		const struct mp_memory_point *point = &report->timeline[i];
-		fprintf(out, "  %c%3zu %10.6f s  %-8s  RSS %11s  heap live %11s\n",
+		fprintf(out, "  %c%3zu %10.6f s  %-9s  RSS %11s  heap live %11s\n",
 			i == report->selected ? '*' : ' ', i + 1, (double)point->time_ns / 1e9,
 			mp_memory_reason_name(point->reason), mp_memory_bytes(a, sizeof(a), point->rss),
 			mp_memory_bytes(b, sizeof(b), point->heap_live_bytes));
@@ -253,8 +424,9 @@ void mp_memory_text(FILE *out, struct mp_memory_report *report,
 	for (int i = 0; i < count; i++)
 		fprintf(out, "  %s\n", lines[i]);
 	fputc('\n', out);
-	text_context(out, snapshot);
+	text_context(out, report);
 	text_kinds(out, &report->result);
+	text_access(out, report);
 	text_stacks(out, report, opts);
 	text_timeline(out, report);
 }

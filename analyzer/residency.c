@@ -124,6 +124,102 @@ static int memory_cmp_gap(const void *left, const void *right)
 	return a->source < b->source ? -1 : a->source > b->source;
 }
 
+static size_t memory_first_ending_after(const struct mp_residency_item *items, size_t count,
+					uint64_t start);
+
+/* ---- access per stack (see residency.h) ---- */
+
+struct memory_access {
+	const struct mp_memory_input *input;
+	struct mp_memory_stack *rows;  /* by slot: stack * MP_SOURCE_COUNT + source */
+	uint64_t *present;  /* by slot: resident bytes in the mapping at hand */
+	uint64_t *raw;      /* by slot: resident bytes in every mapping, before sample weights */
+	uint64_t *shared;   /* by slot: accessed_max - accessed_min from mappings not its own */
+	size_t *touched;    /* the slots with present bytes in the mapping at hand */
+	size_t touched_count;
+};
+
+static void memory_access_items(struct memory_access *access,
+				const struct mp_residency_item *items, size_t count,
+				enum mp_memory_source source, const struct mp_snap_mapping *mapping)
+{
+	for (size_t i = memory_first_ending_after(items, count, mapping->start);
+	     i < count && items[i].start < mapping->end; i++) {
+		uint64_t from = items[i].start > mapping->start ? items[i].start : mapping->start;
+		uint64_t to = items[i].end < mapping->end ? items[i].end : mapping->end, present, swapped;
+		mp_memory_range(access->input->snapshot, from, to, &present, &swapped);
+		size_t slot = (size_t)items[i].stack_id * MP_SOURCE_COUNT + source;
+		if (!present)
+			continue;
+		if (!access->present[slot])
+			access->touched[access->touched_count++] = slot;
+		access->present[slot] += present;
+	}
+}
+
+/* One mapping's Referenced: shared among the stacks with resident bytes in it. */
+static void memory_access_mapping(struct memory_access *access,
+				  const struct mp_snap_mapping *mapping)
+{
+	const struct mp_memory_input *input = access->input;
+	uint64_t referenced = mapping->figures[MP_SMAPS_REFERENCED];
+	uint64_t rss = mapping->figures[MP_SMAPS_RSS], own_slack = 2 * input->snapshot->page_size;
+	if (!rss)
+		return;
+	access->touched_count = 0;
+	memory_access_items(access, input->blocks, input->block_count, MP_SOURCE_MALLOC, mapping);
+	memory_access_items(access, input->mmaps, input->mmap_count, MP_SOURCE_MMAP, mapping);
+	memory_access_items(access, input->brks, input->brk_count, MP_SOURCE_BRK, mapping);
+	for (size_t i = 0; i < access->touched_count; i++) {
+		size_t slot = access->touched[i];
+		uint64_t mine = access->present[slot], others = rss > mine ? rss - mine : 0;
+		uint64_t most = referenced < mine ? referenced : mine;
+		access->present[slot] = 0;
+		access->raw[slot] += mine;
+		access->rows[slot].accessed_max += most;
+		if (others <= own_slack) {
+			access->rows[slot].accessed_min += most; /* its own mapping */
+		} else {
+			uint64_t least = referenced > others ? referenced - others : 0;
+			access->rows[slot].accessed_min += least;
+			access->shared[slot] += most - least;
+		}
+	}
+}
+
+/* Fills the rows' accessed_* from the snapshot's mappings; 0 or -ENOMEM. */
+static int memory_access_rows(const struct mp_memory_input *input, struct mp_memory_stack *rows,
+			      size_t slots)
+{
+	struct memory_access access = { .input = input, .rows = rows };
+	access.present = calloc(slots * 3, sizeof(uint64_t));
+	access.touched = calloc(slots, sizeof(size_t));
+	if (!access.present || !access.touched) {
+		free(access.present);
+		free(access.touched);
+		return -ENOMEM;
+	}
+	access.raw = access.present + slots;
+	access.shared = access.present + 2 * slots;
+	for (size_t i = 0; i < input->snapshot->mapping_count; i++)
+		memory_access_mapping(&access, &input->snapshot->mappings[i]);
+	for (size_t slot = 0; slot < slots; slot++) {
+		struct mp_memory_stack *row = &rows[slot];
+		/* Exact to two pages per mapping of its own, and two in all of the others
+		 * (a block's last bytes on a page of another mapping). */
+		row->accessed_exact = access.shared[slot] <= 2 * input->snapshot->page_size;
+		/* Sampled blocks stand for more: their access scales like their residency. */
+		if (access.raw[slot] && access.raw[slot] != row->resident) {
+			double scale = (double)row->resident / (double)access.raw[slot];
+			row->accessed_min = (uint64_t)llround((double)row->accessed_min * scale);
+			row->accessed_max = (uint64_t)llround((double)row->accessed_max * scale);
+		}
+	}
+	free(access.present);
+	free(access.touched);
+	return 0;
+}
+
 static int memory_stacks(const struct mp_memory_input *input, struct mp_memory_result *result)
 {
 	struct memory_rows rows = { NULL, 0 };
@@ -141,6 +237,10 @@ static int memory_stacks(const struct mp_memory_input *input, struct mp_memory_r
 		      &result->mmap_resident, &mmap_swapped);
 	memory_charge(&rows, input->snapshot, input->brks, input->brk_count, MP_SOURCE_BRK, 0,
 		      &result->brk_resident, NULL);
+	if (result->has_access && memory_access_rows(input, rows.rows, slots) < 0) {
+		free(rows.rows);
+		return -ENOMEM;
+	}
 	size_t used = 0;
 	for (size_t i = 0; i < slots; i++) {
 		if (rows.rows[i].blocks)
@@ -278,6 +378,13 @@ static void memory_kind_totals(const struct mp_memory_input *input,
 	result->rss += figures[MP_SMAPS_RSS];
 	result->pss += figures[MP_SMAPS_PSS];
 	result->swap += figures[MP_SMAPS_SWAP];
+	if (result->has_access && !(mapping->kind == MP_MAPK_MEMPROF && mapping->own_count == 0)) {
+		uint64_t referenced = figures[MP_SMAPS_REFERENCED];
+		kind->access_rss += figures[MP_SMAPS_RSS];
+		kind->accessed += referenced < figures[MP_SMAPS_RSS] ? referenced : figures[MP_SMAPS_RSS];
+		result->access_rss += figures[MP_SMAPS_RSS];
+		result->accessed += referenced < figures[MP_SMAPS_RSS] ? referenced : figures[MP_SMAPS_RSS];
+	}
 	if (mapping->kind == MP_MAPK_MEMPROF && mapping->own_count == 0) {
 		/* Wholly ours but not in the registry (the trace's chunks): smaps' figures. */
 		kind->memprof_size += size;
@@ -296,8 +403,11 @@ static void memory_kind_totals(const struct mp_memory_input *input,
 int mp_memory_compute(const struct mp_memory_input *input, struct mp_memory_result *result)
 {
 	const struct mp_snapshot *snapshot = input->snapshot;
+	uint64_t method;
 	memset(result, 0, sizeof(*result));
 	result->has_residency = snapshot->run_count > 0;
+	result->has_access = mp_snapshot_context(snapshot, MP_SNAPK_ACCESS_METHOD, &method) &&
+			     method == MP_ACCESS_REFERENCED;
 	for (size_t i = 0; i < snapshot->mapping_count; i++) {
 		const struct mp_snap_mapping *mapping = &snapshot->mappings[i];
 		memory_kind_totals(input, mapping, result);

@@ -14,6 +14,18 @@
  * a present page that no live block holds (malloc's headers, free chunks, padding) are
  * nobody's and make up the heap's unexplained part, which is what allocator overhead and
  * fragmentation cost in RSS.
+ *
+ * Access (a snapshot taken with MEMPROF_SNAPSHOT_ACCESS=1, method MP_ACCESS_REFERENCED):
+ * smaps's Referenced: of each mapping is the bytes of its resident pages accessed since
+ * the referenced bits were last cleared; the rest of its RSS is cold in that interval.
+ * That is per mapping, not per page, so a stack's accessed bytes are known exactly only
+ * in a mapping that is its own: where the resident bytes that are not the stack's are at
+ * most two pages (malloc's header before a block, the tail of its last page). In a
+ * mapping shared with other stacks (or with free memory malloc keeps) they are only
+ * bounded: with R referenced, s of its resident bytes there and o the mapping's other
+ * resident bytes, at least R - o and at most min(R, s). A stack whose resident bytes all
+ * lie in mappings of its own (or whose bounds elsewhere are two pages apart at most) has
+ * them exactly, to two pages per mapping; the others have the bounds.
  */
 #ifndef MEMPROF_RESIDENCY_H
 #define MEMPROF_RESIDENCY_H
@@ -39,6 +51,11 @@ struct mp_memory_stack {
 	uint64_t resident;    /* bytes of them in present pages */
 	uint64_t swapped;     /* bytes of them in swapped pages */
 	uint64_t blocks;      /* blocks, or mappings / brk extensions */
+	/* With access measured: of `resident`, the bytes accessed in the snapshot's interval
+	 * are within [accessed_min, accessed_max]; accessed_exact when all of them lie in
+	 * mappings of the stack's own (then min = max, to two pages per mapping). */
+	uint64_t accessed_min, accessed_max;
+	int accessed_exact;
 };
 
 /* Kinds as reported (JSON "kind"): libmemprof's mappings are counted under the kind they
@@ -55,6 +72,9 @@ struct mp_memory_kind_totals {
 	uint64_t memprof_size, memprof_rss;     /* of which libmemprof's own */
 	uint64_t code_rss;                      /* file: objects the program loaded (code, data) */
 	uint64_t mmap_rss;                      /* file: other mapped files (page cache) */
+	/* With access measured, over the mappings that are not wholly libmemprof's: their
+	 * RSS and the part of it accessed in the interval (smaps's Referenced). */
+	uint64_t access_rss, accessed;
 };
 
 struct mp_memory_result {
@@ -72,6 +92,8 @@ struct mp_memory_result {
 	uint64_t stack_rss;         /* thread and main stacks */
 	uint64_t memprof_rss;       /* libmemprof's own resident memory */
 	int has_residency;          /* the snapshot had page states */
+	int has_access;             /* the snapshot measured access (kinds' and stacks' access) */
+	uint64_t access_rss, accessed; /* the kinds' sums */
 };
 
 /* Tells whether a file path is an object the program loaded (its code and data). */

@@ -38,3 +38,9 @@ bench-scale: all $(BUILD)/bench/alloc_bench $(BUILD)/bench/runner
 	@BUILD=$(BUILD) EVENTS=$${EVENTS:-1000000000} bench/scale.sh
 
 .PHONY: bench-scale
+
+# The RSS watch's cost and an access snapshot's per resident GiB (bench/rss_watch.sh).
+bench-rss: all $(BUILD)/bench/resident_bench $(BUILD)/bench/runner $(BUILD)/bench/spawn_pair
+	@BUILD=$(BUILD) bench/rss_watch.sh
+
+.PHONY: bench-rss

@@ -91,6 +91,13 @@ static inline int mp_state_is_ready(void)
 }
 /* Stops recording for good after an error inside the host; says why once. */
 void mp_state_disable(const char *why);
+/* The kernel's id of memprof's own thread (snapshot_thread.c sets it), 0 while there is
+ * none. The snapshots and the leak scan leave it out of the program's threads: it holds
+ * nothing of the program's, and reading another thread's /proc/.../syscall makes the
+ * reader wait until that thread is off its CPU, a whole scheduler tick if it is queued. */
+extern int mp_state_own_tid;
+/* 1 if tid (decimal, as in /proc/self/task) is memprof's own thread. */
+int mp_state_is_own_tid(const char *tid);
 
 /* --- clock.c: event times --- */
 /* Nanoseconds of CLOCK_MONOTONIC (or the TSC calibrated against it); one clock for every
@@ -142,6 +149,8 @@ struct mp_config {
 	int snapshot_signal;     /* MEMPROF_SNAPSHOT_SIGNAL; 0: none */
 	int snapshot_exit;       /* MEMPROF_SNAPSHOT_EXIT (default 1) */
 	int snapshot_peak;       /* MEMPROF_SNAPSHOT_PEAK (default 1) */
+	int snapshot_access;     /* MEMPROF_SNAPSHOT_ACCESS (default 0) */
+	uint32_t rss_watch_ms;   /* MEMPROF_RSS_WATCH_MS (default 10); 0: MEMPROF_RSS_WATCH=0 */
 	int leak_check;          /* MEMPROF_LEAK_CHECK (default 1) */
 	uint64_t leak_check_max_bytes; /* MEMPROF_LEAK_CHECK_MAX_MB, in bytes (default 1 GiB) */
 	char output_pattern[4096];

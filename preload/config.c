@@ -17,6 +17,11 @@
  *   MEMPROF_SNAPSHOT_EXIT=0 no snapshot at exit (default: one)
  *   MEMPROF_SNAPSHOT_PEAK=0 no snapshot when the heap reaches a new peak (default: taken,
  *                       at most one per 10% of growth and per 100 ms; never when sampling)
+ *   MEMPROF_SNAPSHOT_ACCESS=1  each snapshot also says which resident memory was accessed
+ *                       since the previous one (clears the referenced bits; default: off)
+ *   MEMPROF_RSS_WATCH=0     no RSS watch: memprof's thread reads /proc/self/statm every
+ *                       MEMPROF_RSS_WATCH_MS (default 10, at most 60000), records the RSS
+ *                       series and snapshots each new RSS high (default: on)
  *   MEMPROF_LEAK_CHECK=0    no classification of unfreed blocks by reachability at exit
  *   MEMPROF_LEAK_CHECK_MAX_MB=N  the most the exit scan's address table may take (default
  *                       1024)
@@ -32,6 +37,8 @@
 #define DEFAULT_OUTPUT "memprof.%e.%p.trace"
 #define DEFAULT_SAMPLE_WINDOW_MS 1000u
 #define DEFAULT_LEAK_CHECK_MAX_MB 1024u
+#define DEFAULT_RSS_WATCH_MS 10u
+#define MAX_RSS_WATCH_MS 60000u
 
 struct mp_config mp_config;
 
@@ -125,6 +132,15 @@ static void config_snapshots(void)
 				    strcmp(value, "0") == 0);
 	mp_config.snapshot_peak = !(mp_sys_env_get("MEMPROF_SNAPSHOT_PEAK", value, sizeof(value)) &&
 				    strcmp(value, "0") == 0);
+	mp_config.snapshot_access = mp_sys_env_get("MEMPROF_SNAPSHOT_ACCESS", value, sizeof(value)) &&
+				    value[0] && strcmp(value, "0") != 0;
+	/* The watch is on unless turned off; a period that does not parse is the default. */
+	mp_config.rss_watch_ms = DEFAULT_RSS_WATCH_MS;
+	if (mp_sys_env_get("MEMPROF_RSS_WATCH_MS", value, sizeof(value)) &&
+	    parse_number(value, MAX_RSS_WATCH_MS + 1))
+		mp_config.rss_watch_ms = (uint32_t)parse_number(value, MAX_RSS_WATCH_MS + 1);
+	if (mp_sys_env_get("MEMPROF_RSS_WATCH", value, sizeof(value)) && strcmp(value, "0") == 0)
+		mp_config.rss_watch_ms = 0;
 }
 
 /* MEMPROF_LEAK_CHECK_MAX_MB: the exit scan runs inside the program as it exits, and must

@@ -148,8 +148,8 @@ static int roots_thread(const char *tid, void *context)
 	struct roots_work *work = threads->work;
 	char path[64] = "/proc/self/task/", text[256];
 	uint64_t sp;
-	if (strcmp(tid, threads->self) == 0)
-		return 0;
+	if (strcmp(tid, threads->self) == 0 || mp_state_is_own_tid(tid))
+		return 0; /* memprof's thread: its stack is ours, and reading it could wait */
 	threads->count++;
 	mp_sys_str_append(path, sizeof(path), tid);
 	mp_sys_str_append(path, sizeof(path), "/syscall");

@@ -151,3 +151,18 @@ int mp_proc_task_alive(const char *text)
 	const char *paren = strrchr(text, ')');
 	return paren && paren[1] == ' ' && paren[2] && paren[2] != 'Z' && paren[2] != 'X';
 }
+
+int mp_proc_statm(const char *text, size_t len, uint64_t pages[3])
+{
+	const char *at = text, *end = text + len;
+	for (int field = 0; field < 3; field++) {
+		if (field && (at >= end || *at++ != ' '))
+			return 0;
+		if (at >= end || *at < '0' || *at > '9')
+			return 0;
+		pages[field] = 0;
+		for (; at < end && *at >= '0' && *at <= '9'; at++)
+			pages[field] = pages[field] * 10 + (uint64_t)(*at - '0');
+	}
+	return 1;
+}

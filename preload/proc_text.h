@@ -49,6 +49,14 @@ int mp_proc_thp_mode(const char *text);
  * 0 when the text has none (the thread runs). */
 int mp_proc_syscall_sp(const char *text, uint64_t *sp);
 
+/* /proc/PID/statm, seven counts of pages (proc(5)):
+ *   "4483 823 675 6 0 186 0\n"
+ * size (VIRT), resident (RSS), shared (its file-backed and shared memory part: RssFile +
+ * RssShmem), text, lib, data, dt. Reads text[0..len), which need not end in a NUL.
+ * Returns 1 with the first three in pages[0..2], 0 if the text does not start with
+ * three numbers. */
+int mp_proc_statm(const char *text, size_t len, uint64_t pages[3]);
+
 /* /proc/PID/task/TID/stat, "1234 (a name) S 1 ...": 1 if the thread is alive, 0 if it
  * is a zombie or dead (a main thread that called pthread_exit stays 'Z'). The state is
  * read after the last ')', so a name with spaces or parentheses does not fool it. */

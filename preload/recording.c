@@ -81,8 +81,10 @@ void mp_recording_end(enum mp_end_state state, int status)
 		return;
 	if (state == MP_END_EXIT_NOW || state == MP_END_EXEC)
 		mp_recording_flush_samples(); /* the exec'd image starts a trace of its own */
-	if (state == MP_END_EXIT_NOW)
+	if (state == MP_END_EXIT_NOW) {
+		mp_snapshot_thread_stop();
 		mp_snapshot_take(MP_SNAP_EXIT); /* before the end state: the trace ends after it */
+	}
 	mp_trace_file_set_end(state, status);
 	if (state == MP_END_RUNNING || mp_config.quiet || announced)
 		return;
@@ -96,6 +98,7 @@ void mp_recording_exit(int status)
 {
 	/* The snapshot first: the leak scan reads every live block, and reading a page never
 	 * written maps the kernel's zero page there, which pagemap reports as present. */
+	mp_snapshot_thread_stop(); /* gone by the time the process ends, not killed then */
 	mp_recording_flush_samples(); /* the samples still pending, and the last counts */
 	mp_snapshot_take(MP_SNAP_EXIT);
 	mp_leak_scan_at_exit(); /* leak_scan.c: classify what is still allocated */

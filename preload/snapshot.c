@@ -7,7 +7,24 @@
  * own resident pages.
  *
  * Triggers: exit (recording.c), a new heap peak (heap_peak.c), and, served by the thread
- * of snapshot_thread.c, every MEMPROF_SNAPSHOT_MS and the signal MEMPROF_SNAPSHOT_SIGNAL.
+ * of snapshot_thread.c, a new RSS high (rss_watch.c), every MEMPROF_SNAPSHOT_MS and the
+ * signal MEMPROF_SNAPSHOT_SIGNAL.
+ *
+ * Access (MEMPROF_SNAPSHOT_ACCESS=1): which resident memory was used between two
+ * snapshots. What the kernel offers without privileges and everywhere is the referenced
+ * bit of each page: writing 1 to /proc/self/clear_refs clears them all, the MMU sets a
+ * page's again when it is read or written, and smaps's Referenced: sums the set ones per
+ * mapping. So the bits are cleared when recording starts (and in a fork child) and after
+ * every snapshot but the exit one, and each snapshot's smaps then says, per mapping, how
+ * much was accessed since the previous clear, whose time it carries
+ * (MP_SNAPK_ACCESS_SINCE_NS). Not per page: a block that has a mapping of its own (a
+ * large malloc the kernel did not merge with a neighbour, an mmap) is measured exactly,
+ * blocks sharing a mapping only together (the analyzer says which). The per-page
+ * alternatives need what this does not assume: soft-dirty bits (CONFIG_MEM_SOFT_DIRTY,
+ * and writes only) or the idle page bitmap (root, CONFIG_IDLE_PAGE_TRACKING). Side
+ * effects, documented in docs/usage.md: reclaim sees every page as not recently used
+ * right after a clear, and the clear walks the page tables (cost per resident GiB in
+ * bench/README.md).
  *
  * Cost: everything runs with raw system calls in one scratch region mapped on first use;
  * reading smaps makes the kernel walk the page tables of every mapping, and pagemap is
@@ -58,6 +75,7 @@ struct snapshot_run {
 	uint64_t seq, page_size;
 	size_t own_count, sp_count;
 	uint64_t mappings;
+	uint64_t watch_rss;     /* rss-peak: the RSS that triggered it */
 	struct mp_pagemap_writer residency;
 };
 
@@ -69,6 +87,8 @@ static pid_t owner_pid;   /* the process whose trace this is; a vfork child diff
 /* The exit snapshot is the trace's last: an interval or signal snapshot that the snapshot
  * thread starts after it would describe a process already running its exit handlers. */
 static int exit_taken;
+/* MEMPROF_SNAPSHOT_ACCESS: when the referenced bits were last cleared; 0: never. */
+static uint64_t access_since_ns;
 
 
 static uint64_t cpu_now_ns(void)
@@ -92,11 +112,26 @@ static uint8_t *put_list(uint8_t *at, const struct mp_snapshot_context *list)
 	return at;
 }
 
+static void context_add(struct mp_snapshot_context *list, enum mp_snapshot_key key,
+			uint64_t value)
+{
+	if (list->count < MP_SNAPSHOT_CONTEXT_MAX) {
+		list->keys[list->count] = key;
+		list->values[list->count++] = value;
+	}
+}
+
 static void snapshot_begin(struct snapshot_run *run, enum mp_snapshot_reason reason,
 			   uint64_t time_ns)
 {
 	struct mp_snapshot_context list;
 	mp_snapshot_context_read(&list, run->scratch->file_buf, FILE_BUF_BYTES);
+	if (access_since_ns) {
+		context_add(&list, MP_SNAPK_ACCESS_METHOD, MP_ACCESS_REFERENCED);
+		context_add(&list, MP_SNAPK_ACCESS_SINCE_NS, access_since_ns);
+	}
+	if (run->watch_rss)
+		context_add(&list, MP_SNAPK_WATCH_RSS, run->watch_rss);
 	uint8_t *body = run->scratch->body, *at = body;
 	at = mp_put_u(at, run->seq);
 	at = mp_put_u(at, (uint64_t)reason);
@@ -113,6 +148,8 @@ static int snapshot_add_sp(const char *tid, void *context)
 	struct snapshot_run *run = context;
 	char path[64] = "/proc/self/task/";
 	uint64_t sp;
+	if (mp_state_is_own_tid(tid))
+		return 0; /* on a stack of ours, and maybe queued: reading it would wait */
 	mp_sys_str_append(path, sizeof(path), tid);
 	mp_sys_str_append(path, sizeof(path), "/syscall");
 	if (run->sp_count < SPS_MAX &&
@@ -244,13 +281,31 @@ static int snapshot_scratch_ready(void)
 	return scratch != NULL;
 }
 
+/* Clears the referenced bit of every page of the process (proc(5), clear_refs): from
+ * now on smaps's Referenced: counts what is accessed. thread-self, as for smaps: the
+ * clear of a main thread that called pthread_exit would find no address space. */
+static void snapshot_clear_referenced(void)
+{
+	int fd = (int)syscall(SYS_openat, AT_FDCWD, "/proc/thread-self/clear_refs",
+			      O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		fd = (int)syscall(SYS_openat, AT_FDCWD, "/proc/self/clear_refs", O_WRONLY | O_CLOEXEC);
+	if (fd < 0) {
+		access_since_ns = 0; /* not measured from here on */
+		return;
+	}
+	access_since_ns = syscall(SYS_write, fd, "1", 1) == 1 ? mp_clock_now_ns() : 0;
+	syscall(SYS_close, fd);
+}
+
 /* Writes a whole snapshot; called with snapshot_lock held and the thread busy. */
-static void snapshot_write(struct mp_thread *thread, enum mp_snapshot_reason reason)
+static void snapshot_write(struct mp_thread *thread, enum mp_snapshot_reason reason,
+			   uint64_t watch_rss)
 {
 	uint64_t cpu_start = cpu_now_ns(), time_ns = mp_clock_now_ns();
 	struct snapshot_run run = {
 		.thread = thread, .scratch = scratch, .seq = ++last_seq,
-		.page_size = (uint64_t)sysconf(_SC_PAGESIZE),
+		.page_size = (uint64_t)sysconf(_SC_PAGESIZE), .watch_rss = watch_rss,
 	};
 	snapshot_begin(&run, reason, time_ns);
 	run.own_count = mp_sys_own_regions(scratch->own, OWN_MAX);
@@ -269,6 +324,9 @@ static void snapshot_write(struct mp_thread *thread, enum mp_snapshot_reason rea
 	mp_smaps_read(&scratch->parser, scratch->smaps_buf, SMAPS_BUF_BYTES);
 	if (run.residency.pagemap_fd >= 0)
 		syscall(SYS_close, run.residency.pagemap_fd);
+	/* The next snapshot's interval starts here; after exit there is none. */
+	if (mp_config.snapshot_access && reason != MP_SNAP_EXIT)
+		snapshot_clear_referenced();
 	uint8_t *body = scratch->body, *at = body;
 	at = mp_put_u(at, run.seq);
 	at = mp_put_u(at, mp_clock_now_ns());
@@ -280,7 +338,8 @@ static void snapshot_write(struct mp_thread *thread, enum mp_snapshot_reason rea
 
 /* Takes the snapshot if recording is on in this very process; `wait` for a snapshot in
  * progress (exit) or skip (the others). */
-void mp_snapshot_take_busy(struct mp_thread *thread, enum mp_snapshot_reason reason, int wait)
+static void snapshot_take(struct mp_thread *thread, enum mp_snapshot_reason reason, int wait,
+			  uint64_t watch_rss)
 {
 	if (!mp_state_is_ready() || (pid_t)syscall(SYS_getpid) != owner_pid)
 		return;
@@ -295,16 +354,33 @@ void mp_snapshot_take_busy(struct mp_thread *thread, enum mp_snapshot_reason rea
 	if (mp_config.sample_bytes && mp_config.sample_window_ms)
 		mp_sampling_set_flush(thread, mp_clock_now_ns(), 1);
 	if (snapshot_scratch_ready())
-		snapshot_write(thread, reason);
-	exit_taken = reason == MP_SNAP_EXIT;
+		snapshot_write(thread, reason, watch_rss);
+	__atomic_store_n(&exit_taken, reason == MP_SNAP_EXIT, __ATOMIC_RELEASE);
 	pthread_mutex_unlock(&snapshot_lock);
+}
+
+void mp_snapshot_take_busy(struct mp_thread *thread, enum mp_snapshot_reason reason, int wait)
+{
+	snapshot_take(thread, reason, wait, 0);
+}
+
+void mp_snapshot_rss_peak(struct mp_thread *thread, uint64_t rss)
+{
+	snapshot_take(thread, MP_SNAP_RSS_PEAK, 1, rss);
+}
+
+int mp_snapshot_ended(void)
+{
+	return __atomic_load_n(&exit_taken, __ATOMIC_ACQUIRE);
 }
 
 void mp_snapshot_take(enum mp_snapshot_reason reason)
 {
 	struct mp_thread *thread = &mp_state_thread;
-	if (reason == MP_SNAP_EXIT && !mp_config.snapshot_exit)
+	if (reason == MP_SNAP_EXIT && !mp_config.snapshot_exit) {
+		__atomic_store_n(&exit_taken, 1, __ATOMIC_RELEASE); /* none after exit either */
 		return;
+	}
 	/* Busy means the recorder was interrupted on this thread (a handler calling _exit):
 	 * its chunk is mid-record, so no snapshot. */
 	if (thread->busy)
@@ -325,6 +401,8 @@ void mp_snapshot_peak(struct mp_thread *thread, uint64_t heap_bytes)
 void mp_snapshot_start(void)
 {
 	owner_pid = (pid_t)syscall(SYS_getpid);
+	if (mp_config.snapshot_access)
+		snapshot_clear_referenced();
 }
 
 void mp_snapshot_after_fork_child(void)
@@ -334,4 +412,8 @@ void mp_snapshot_after_fork_child(void)
 	owner_pid = (pid_t)syscall(SYS_getpid);
 	last_seq = 0;
 	exit_taken = 0;
+	/* The child's interval starts at its birth, not at its parent's last snapshot. */
+	access_since_ns = 0;
+	if (mp_config.snapshot_access)
+		snapshot_clear_referenced();
 }

@@ -17,6 +17,13 @@ void mp_snapshot_after_fork_child(void);
  * estimate that triggered it; skipped if another snapshot is under way. */
 void mp_snapshot_peak(struct mp_thread *thread, uint64_t heap_bytes);
 
+/* An rss-peak snapshot from memprof's thread (busy): the RSS watch saw `rss` bytes, a
+ * new high; waits for a snapshot in progress. */
+void mp_snapshot_rss_peak(struct mp_thread *thread, uint64_t rss);
+/* 1 once the process is exiting (its exit snapshot taken, or due with
+ * MEMPROF_SNAPSHOT_EXIT=0): no snapshot comes after it. */
+int mp_snapshot_ended(void);
+
 /* Takes a snapshot on a thread that is busy already (inside the recorder, or our snapshot
  * thread): skipped if recording is off or this is not the trace's process (a vfork
  * child); `wait` for a snapshot in progress (exit) or skip (the others). */
@@ -32,11 +39,24 @@ struct mp_snapshot_context {
 /* Reads what can be read of the context into list, with buf (cap bytes) as scratch. */
 void mp_snapshot_context_read(struct mp_snapshot_context *list, char *buf, size_t cap);
 
-/* --- snapshot_thread.c: interval and signal snapshots --- */
-/* Starts the snapshot thread if MEMPROF_SNAPSHOT_MS or MEMPROF_SNAPSHOT_SIGNAL ask for it
- * (from the constructor, once libc works). */
+/* --- snapshot_thread.c: memprof's thread: the RSS watch, interval and signal snapshots --- */
+/* Starts the thread unless MEMPROF_RSS_WATCH=0 and neither MEMPROF_SNAPSHOT_MS nor
+ * MEMPROF_SNAPSHOT_SIGNAL asks for it (from the constructor, once libc works). */
 void mp_snapshot_thread_start(void);
-/* In a fork child: the snapshot thread did not survive. */
+/* In a fork child: the thread did not survive; the RSS watch's starts again. */
 void mp_snapshot_thread_after_fork_child(void);
+/* The process is ending (exit, _exit): tells the thread to leave now, without waiting.
+ * The process's end waits for every thread to be gone, and a thread killed only then must
+ * first get a CPU: on a loaded machine that wait made a short program milliseconds
+ * slower; leaving now, it is gone while the exit snapshot and the leak check run. */
+void mp_snapshot_thread_stop(void);
+
+/* --- rss_watch.c: the RSS series and rss-peak snapshots --- */
+/* One look at RSS from memprof's thread (busy), now_ns being mp_clock_now_ns(): reads
+ * statm, writes an RSS record when the figures moved, takes an rss-peak snapshot at a
+ * new high. Does nothing before the trace exists or after the exit snapshot. */
+void mp_rss_watch_tick(struct mp_thread *thread, uint64_t now_ns);
+/* In a fork child: the series and the highs start again, in the child's trace. */
+void mp_rss_watch_after_fork_child(void);
 
 #endif

@@ -1,18 +1,24 @@
-/* snapshot_thread.c: the thread that takes snapshots every MEMPROF_SNAPSHOT_MS and on
- * the signal MEMPROF_SNAPSHOT_SIGNAL.
+/* snapshot_thread.c: memprof's thread: the RSS watch every MEMPROF_RSS_WATCH_MS
+ * (rss_watch.c), snapshots every MEMPROF_SNAPSHOT_MS and on the signal
+ * MEMPROF_SNAPSHOT_SIGNAL.
  *
- * Started from the constructor only when asked for: it is busy for life (records nothing
- * of its own), blocks every signal, runs on a stack from mp_sys_map_anon (so it counts as
- * memprof's memory) and leaves when it is the last thread, so it never keeps a process
- * alive whose program threads have all ended. The signal handler only posts a semaphore
- * (sem_post is async-signal-safe) and chains to nothing: the user gave that signal to us.
+ * Started from the constructor unless MEMPROF_RSS_WATCH=0 and neither snapshot option is
+ * set. It is busy for life (records nothing of its own), blocks every signal, runs on a
+ * stack from mp_sys_map_anon (so it counts as memprof's memory) and leaves when it is the
+ * last thread, so it never keeps a process alive whose program threads have all ended.
+ * The signal handler only posts a semaphore (sem_post is async-signal-safe) and chains to
+ * nothing: the user gave that signal to us. A fork child gets a thread of its own from its
+ * fork handler (glibc has reset its loader and allocator locks by then) when the RSS watch
+ * is on: its RSS peaks are its own.
  */
 #include <errno.h>
 #include <pthread.h>
 #include <semaphore.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "proc_text.h"
 #include "snapshot.h"
@@ -21,7 +27,7 @@
 #define LIVENESS_CHECK_NS 1000000000ull
 
 static sem_t wake;
-static int wake_ready, thread_running, signal_pending;
+static int wake_ready, thread_running, signal_pending, stopping;
 
 static void thread_on_signal(int signal_number)
 {
@@ -54,34 +60,73 @@ static int thread_alone(void)
 	return live == 1;
 }
 
+/* The earliest of the deadlines that are set (0: not set). */
+static uint64_t thread_earliest(uint64_t a, uint64_t b)
+{
+	return !a ? b : !b ? a : a < b ? a : b;
+}
+
+/* Sleeps until `until` (CLOCK_MONOTONIC ns, the clock mp_clock_now_ns follows) or the
+ * signal's post. */
+static void thread_sleep(uint64_t now, uint64_t until)
+{
+	struct timespec deadline;
+	clock_gettime(CLOCK_MONOTONIC, &deadline);
+	uint64_t wait_ns = until > now ? until - now : 0;
+	deadline.tv_sec += (time_t)(wait_ns / 1000000000u);
+	deadline.tv_nsec += (long)(wait_ns % 1000000000u);
+	if (deadline.tv_nsec >= 1000000000l) {
+		deadline.tv_sec++;
+		deadline.tv_nsec -= 1000000000l;
+	}
+	sem_clockwait(&wake, CLOCK_MONOTONIC, &deadline);
+}
+
+/* The next deadline of a period after `now`: missed ticks are not made up. */
+static uint64_t thread_next(uint64_t deadline, uint64_t period, uint64_t now)
+{
+	while (deadline <= now)
+		deadline += period;
+	return deadline;
+}
+
+
 static void *thread_main(void *unused)
 {
 	(void)unused;
 	struct mp_thread *thread = &mp_state_thread;
 	thread->busy = 1; /* for life: nothing this thread does is the program's */
+	__atomic_store_n(&mp_state_own_tid, (int)syscall(SYS_gettid), __ATOMIC_RELEASE);
 	uint64_t interval_ns = (uint64_t)mp_config.snapshot_ms * 1000000u;
-	uint64_t next_interval = mp_clock_now_ns() + interval_ns, next_check = 0;
+	uint64_t watch_ns = (uint64_t)mp_config.rss_watch_ms * 1000000u;
+	uint64_t start = mp_clock_now_ns();
+	uint64_t next_interval = interval_ns ? start + interval_ns : 0;
+	uint64_t next_watch = watch_ns ? start + watch_ns : 0;
+	uint64_t next_check = start + LIVENESS_CHECK_NS;
 	for (;;) {
 		uint64_t now = mp_clock_now_ns();
-		uint64_t until = interval_ns && next_interval < now + LIVENESS_CHECK_NS
-					 ? next_interval : now + LIVENESS_CHECK_NS;
-		struct timespec deadline;
-		clock_gettime(CLOCK_MONOTONIC, &deadline);
-		uint64_t wait_ns = until > now ? until - now : 0;
-		deadline.tv_sec += (time_t)(wait_ns / 1000000000u);
-		deadline.tv_nsec += (long)(wait_ns % 1000000000u);
-		if (deadline.tv_nsec >= 1000000000l) {
-			deadline.tv_sec++;
-			deadline.tv_nsec -= 1000000000l;
+		thread_sleep(now, thread_earliest(thread_earliest(next_interval, next_watch),
+						  next_check));
+		/* Told to leave as the process exits: busy to the end (what glibc frees for it
+		 * is memprof's), and still named in mp_state_own_tid, so that the exit snapshot
+		 * does not wait for it to be off its CPU. */
+		if (__atomic_load_n(&stopping, __ATOMIC_ACQUIRE)) {
+			thread_running = 0;
+			return NULL;
 		}
-		sem_clockwait(&wake, CLOCK_MONOTONIC, &deadline);
 		if (__atomic_exchange_n(&signal_pending, 0, __ATOMIC_ACQ_REL))
 			mp_snapshot_take_busy(thread, MP_SNAP_SIGNAL, 1);
 		now = mp_clock_now_ns();
-		if (interval_ns && now >= next_interval) {
+		if (next_interval && now >= next_interval) {
 			mp_snapshot_take_busy(thread, MP_SNAP_INTERVAL, 1);
-			while (next_interval <= now)
-				next_interval += interval_ns; /* missed ticks are not made up */
+			/* N ms from the end of this one: a snapshot of a big process takes tens of
+			 * ms, and the next interval, the one MEMPROF_SNAPSHOT_ACCESS measures,
+			 * must not shrink by as much. */
+			next_interval = mp_clock_now_ns() + interval_ns;
+		}
+		if (next_watch && now >= next_watch) {
+			mp_rss_watch_tick(thread, now);
+			next_watch = thread_next(next_watch, watch_ns, mp_clock_now_ns());
 		}
 		if (now >= next_check) {
 			next_check = now + LIVENESS_CHECK_NS;
@@ -93,6 +138,7 @@ static void *thread_main(void *unused)
 	 * snapshot and the leak check as on any other thread: from here on, what this thread
 	 * does (the program's exit handlers) is the program's. */
 	thread_running = 0;
+	__atomic_store_n(&mp_state_own_tid, 0, __ATOMIC_RELEASE);
 	thread->busy = 0;
 	return NULL;
 }
@@ -119,7 +165,7 @@ static void thread_create(void)
 
 void mp_snapshot_thread_start(void)
 {
-	if (!mp_config.snapshot_ms && !mp_config.snapshot_signal)
+	if (!mp_config.snapshot_ms && !mp_config.snapshot_signal && !mp_config.rss_watch_ms)
 		return;
 	if (!wake_ready && sem_init(&wake, 0, 0) == 0)
 		wake_ready = 1;
@@ -137,11 +183,30 @@ void mp_snapshot_thread_start(void)
 	thread_create();
 }
 
+void mp_snapshot_thread_stop(void)
+{
+	if (!__atomic_load_n(&thread_running, __ATOMIC_ACQUIRE))
+		return;
+	__atomic_store_n(&stopping, 1, __ATOMIC_RELEASE);
+	sem_post(&wake);
+}
+
 void mp_snapshot_thread_after_fork_child(void)
 {
-	/* Only the forking thread survives: no snapshot thread. The child takes its exit
-	 * snapshot; its signal handler (inherited) posts to a semaphore no one waits on. */
+	/* Only the forking thread survives. With the RSS watch on, the child gets a thread of
+	 * its own, now: glibc has reset its allocator and loader locks before running the
+	 * fork handlers, and later the only places to start one would be inside the program's
+	 * calls. Interval and signal snapshots then serve the child too; without the watch
+	 * the child has none (its signal handler, inherited, posts to a semaphore no one
+	 * waits on) and takes its exit snapshot. */
+	int was_running = thread_running && !stopping;
 	thread_running = 0;
-	if (wake_ready)
-		sem_init(&wake, 0, 0);
+	stopping = 0;
+	mp_state_own_tid = 0;
+	mp_rss_watch_after_fork_child();
+	if (!wake_ready)
+		return;
+	sem_init(&wake, 0, 0);
+	if (was_running && mp_config.rss_watch_ms)
+		thread_create();
 }

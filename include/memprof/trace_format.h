@@ -160,6 +160,20 @@
  *       u seq, u stack_id, u blocks, u bytes
  *       What the live samples of one stack stood for at that peak (weighted).
  *
+ *   The RSS watch (extended; written by preload/rss_watch.c on memprof's own thread, read
+ *   by analyzer/rss_series.c). Unless MEMPROF_RSS_WATCH=0, the thread reads
+ *   /proc/self/statm every period_ms and writes a sample when RSS, its file-backed and
+ *   shared part or VIRT moved by 1% and 64 KiB since the last sample written; before
+ *   such a sample it writes the last unchanged one if that was not written, so the
+ *   series is a step line: between two samples the figures were those of the first.
+ *   When RSS exceeds the RSS of the last rss-peak snapshot by 5% and 1 MiB, it takes a
+ *   snapshot with reason MP_SNAP_RSS_PEAK (rate-limited). It stops at the exit snapshot.
+ *   MP_REC_RSS (extended, 80):
+ *       u time_ns (absolute, CLOCK_MONOTONIC), u rss_bytes (statm resident),
+ *       u shared_bytes (statm shared: RssFile + RssShmem), u virt_bytes (statm size),
+ *       u period_ms
+ *       Does not change prev_addr or prev_time.
+ *
  * A reader must reject a file whose magic or version differ, must stop decoding a chunk at
  * `used`, and must treat a record that does not decode inside `used` as corruption.
  */
@@ -292,6 +306,8 @@ enum mp_record_tag {
 	MP_REC_SAMPLES_FREED = 74, /* 74-77: sampling, see above */
 	MP_REC_SAMPLED_PEAK = 75,
 	MP_REC_SAMPLED_PEAK_STACK = 76,
+	/* 77: reserved for sampling. */
+	MP_REC_RSS = 80,           /* 80-81: the RSS watch, see above */
 };
 
 /* LEAK_CLASS kinds: memcheck's leak kinds (Valgrind manual, 4.2.8). */
@@ -315,6 +331,16 @@ enum mp_snapshot_reason {
 	MP_SNAP_PEAK = 2,     /* the tracked heap reached a new peak */
 	MP_SNAP_INTERVAL = 3, /* every MEMPROF_SNAPSHOT_MS */
 	MP_SNAP_SIGNAL = 4,   /* MEMPROF_SNAPSHOT_SIGNAL was received */
+	MP_SNAP_RSS_PEAK = 5, /* the RSS watch saw a new high (see MP_REC_RSS) */
+};
+
+/* How a snapshot knows which resident memory was accessed since the previous one
+ * (MP_SNAPK_ACCESS_METHOD; MEMPROF_SNAPSHOT_ACCESS=1). */
+enum mp_access_method {
+	/* The referenced bits were cleared (/proc/self/clear_refs, 1) at ACCESS_SINCE_NS: each
+	 * MAPPING's MP_SMAPS_REFERENCED is then the bytes of its resident pages accessed
+	 * (read or written) since, per mapping, not per page. */
+	MP_ACCESS_REFERENCED = 1,
 };
 
 /* Keys of the SNAPSHOT record's figures: the process and its limits at that moment. */
@@ -340,6 +366,11 @@ enum mp_snapshot_key {
 	MP_SNAPK_MEM_TOTAL = 18,   /* /proc/meminfo MemTotal */
 	MP_SNAPK_MEM_AVAILABLE = 19,
 	MP_SNAPK_HEAP_ESTIMATE = 20, /* the preload's estimate of live heap bytes (peak trigger) */
+	MP_SNAPK_ACCESS_METHOD = 21, /* enum mp_access_method; absent: access not measured, and
+					MP_SMAPS_REFERENCED means nothing about an interval */
+	MP_SNAPK_ACCESS_SINCE_NS = 22, /* CLOCK_MONOTONIC when the bits were last cleared: the
+					  start of the interval the access figures cover */
+	MP_SNAPK_WATCH_RSS = 23,   /* rss-peak: the RSS (statm) that triggered it, bytes */
 };
 
 /* MAPPING perms: smaps' "rwxp"/"rwxs" column. */

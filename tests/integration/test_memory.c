@@ -395,10 +395,10 @@ static void test_memory_peak_snapshot_at_each_new_heap_peak(void **state)
 	assert_contract(root);
 	/* One per 8 MiB step: each grows the heap by more than a tenth and 1 MiB, and comes
 	 * more than 100 ms after the previous one. */
-	assert_int_equal(count_reason(root, "peak"), 10);
+	assert_int_equal(count_reason(root, "heap-peak"), 10);
 	size_t index, step = 0;
 	json_array_foreach(json_object_get(root, "timeline"), index, point) {
-		if (strcmp(str(point, "reason"), "peak") != 0)
+		if (strcmp(str(point, "reason"), "heap-peak") != 0)
 			continue;
 		step++;
 		/* Taken inside the malloc that made the peak: the step's block is live. */
@@ -410,7 +410,7 @@ static void test_memory_peak_snapshot_at_each_new_heap_peak(void **state)
 	const char *off[] = { "MEMPROF_SNAPSHOT_PEAK=0", NULL };
 	run_mode("grow", off, trace);
 	root = memory_json("", trace);
-	assert_int_equal(count_reason(root, "peak"), 0);
+	assert_int_equal(count_reason(root, "heap-peak"), 0);
 	assert_int_equal(count_reason(root, "exit"), 1);
 	json_decref(root);
 }
@@ -424,6 +424,235 @@ static void test_memory_snapshot_thread_does_not_keep_the_process_alive(void **s
 	json_t *root = memory_json("", trace);
 	assert_string_equal(str(json_object_get(root, "snapshot"), "reason"), "exit");
 	assert_true(num(root, "rss_bytes") > 0);
+	json_decref(root);
+}
+
+/* ---- the RSS peak ---- */
+
+/* The resident bytes of the one malloc stack whose innermost frame is `function`. */
+static int64_t resident_of(json_t *root, const char *function)
+{
+	return num(stack_of(root, function, "malloc"), "resident_bytes");
+}
+
+/* slowfill mallocs 256 MiB (a heap peak, nothing resident yet), writes it over 400 ms,
+ * holds it 500 ms and frees it before exit. The RSS watch's snapshot at the last new high
+ * is within 5% of it: the watch samples every 10 ms and snapshots every 5% of growth,
+ * and the 500 ms hold outlasts its rate limit (at most 10x a snapshot's CPU time, about
+ * 50 ms here) whatever the load. */
+static void test_memory_peak_is_the_rss_peak_not_the_heap_peak(void **state)
+{
+	(void)state;
+	char trace[PATH_MAX];
+	run_mode("slowfill", NULL, trace);
+	json_t *root = memory_json("--snapshot peak", trace);
+	assert_contract(root);
+	json_t *peak = json_object_get(root, "rss_peak");
+	int64_t hwm = num(peak, "vm_hwm_bytes");
+	assert_true(hwm >= 256 * MIB);
+	assert_string_equal(str(json_object_get(root, "snapshot"), "reason"), "rss-peak");
+	assert_true(num(root, "rss_bytes") >= hwm / 100 * 95);
+	assert_int_equal(num(peak, "snapshot_rss_bytes"), num(root, "rss_bytes"));
+	assert_true(num(peak, "below_peak_bytes") <= hwm / 100 * 5);
+	/* The buffer's resident bytes are there: all but what the 5% can hide. */
+	assert_true(resident_of(root, "slowfill_buffer") >= 256 * MIB / 100 * 94);
+	/* The series is in the trace, and its highest sample is the peak too. */
+	json_t *series = json_object_get(root, "rss_series");
+	assert_int_equal(num(series, "period_ms"), 10);
+	assert_true(json_array_size(json_object_get(series, "samples")) >= 2);
+	assert_true(num(peak, "watched_max_rss_bytes") >= hwm / 100 * 95);
+	json_decref(root);
+
+	/* The heap peak is the malloc, before a byte of the buffer was written. */
+	root = memory_json("--snapshot heap-peak", trace);
+	assert_string_equal(str(json_object_get(root, "snapshot"), "reason"), "heap-peak");
+	assert_true(resident_of(root, "slowfill_buffer") < MIB);
+	assert_true(verdict_says(root, "below the process's peak RSS"));
+	json_decref(root);
+
+	/* Without the watch no snapshot sees the buffer written: the peak is far off, and
+	 * the report says so. */
+	const char *off[] = { "MEMPROF_RSS_WATCH=0", NULL };
+	run_mode("slowfill", off, trace);
+	root = memory_json("--snapshot peak", trace);
+	assert_int_equal(count_reason(root, "rss-peak"), 0);
+	assert_int_equal(json_array_size(json_object_get(json_object_get(root, "rss_series"),
+							 "samples")), 0);
+	peak = json_object_get(root, "rss_peak");
+	assert_true(num(peak, "below_peak_bytes") > 200 * MIB);
+	assert_true(verdict_says(root, "below the process's peak RSS"));
+	json_decref(root);
+}
+
+/* ---- access ---- */
+
+struct access_run {
+	char trace[PATH_MAX];
+	uint64_t start_ns;        /* the trace's start: JSON times are relative to it */
+	uint64_t filled_ns;       /* both blocks written */
+	uint64_t passes[200][2];  /* each rewrite's start and end */
+	int pass_count;
+	int merged;               /* "merged 1" */
+};
+
+static void access_run(const char *how, const char *const *env, struct access_run *out)
+{
+	struct harness_run run;
+	const char *args[] = { "access", how, NULL };
+	struct mp_trace *trace;
+	char err[256];
+	assert_int_equal(harness_run("resident", args, env, &run), 0);
+	if (!WIFEXITED(run.status) || WEXITSTATUS(run.status) != 0)
+		fail_msg("resident access %s: status %#x; stderr: %s", how, run.status, run.stderr_text);
+	assert_int_equal(run.trace_count, 1);
+	memset(out, 0, sizeof(*out));
+	snprintf(out->trace, PATH_MAX, "%s", run.traces[0]);
+	for (const char *line = run.stdout_text; line && *line; line = strchr(line, '\n')) {
+		unsigned long long a, b;
+		int merged;
+		line += *line == '\n';
+		if (sscanf(line, "filled %llu", &a) == 1)
+			out->filled_ns = a;
+		else if (sscanf(line, "pass %llu %llu", &a, &b) == 2 && out->pass_count < 200) {
+			out->passes[out->pass_count][0] = a;
+			out->passes[out->pass_count++][1] = b;
+		} else if (sscanf(line, "merged %d", &merged) == 1)
+			out->merged = merged;
+	}
+	assert_true(out->filled_ns > 0 && out->pass_count > 0);
+	assert_int_equal(mp_trace_open(out->trace, &trace, err, sizeof(err)), 0);
+	out->start_ns = mp_trace_header(trace)->start_monotonic_ns;
+	mp_trace_close(trace);
+}
+
+/* 1 if snapshot `root`'s access interval lies after the fill and holds a whole pass:
+ * then exactly the rewritten bytes were accessed in it. 2 ms of margin for the clocks
+ * (the trace's may be the TSC, calibrated against CLOCK_MONOTONIC). */
+static int access_interval_is_clean(const struct access_run *run, json_t *root)
+{
+	json_t *snapshot = json_object_get(root, "snapshot");
+	json_t *since_value = json_object_get(snapshot, "access_since_ns");
+	if (!json_is_integer(since_value))
+		return 0;
+	uint64_t margin = 2000000;
+	uint64_t since = run->start_ns + (uint64_t)json_integer_value(since_value);
+	uint64_t until = run->start_ns + (uint64_t)num(snapshot, "time_ns");
+	if (since < run->filled_ns + margin)
+		return 0;
+	for (int i = 0; i < run->pass_count; i++)
+		if (run->passes[i][0] >= since + margin && run->passes[i][1] + margin <= until)
+			return 1;
+	return 0;
+}
+
+/* Calls check(root) for every snapshot of the run whose access interval is clean, and
+ * returns how many there were; every snapshot must say it measured access. */
+static size_t access_each_clean(const struct access_run *run, void (*check)(json_t *root))
+{
+	char options[32];
+	json_t *root = memory_json("", run->trace);
+	size_t count = (size_t)num(root, "snapshots"), clean = 0;
+	json_decref(root);
+	for (size_t index = 1; index <= count; index++) {
+		snprintf(options, sizeof(options), "--snapshot %zu", index);
+		root = memory_json(options, run->trace);
+		assert_string_equal(str(json_object_get(root, "snapshot"), "access_method"),
+				    "referenced");
+		if (access_interval_is_clean(run, root)) {
+			clean++;
+			check(root);
+		}
+		json_decref(root);
+	}
+	print_message("%zu of %zu snapshots with an interval inside the rewrites\n", clean, count);
+	return clean;
+}
+
+static void access_check_own(json_t *root)
+{
+	json_t *big = stack_of(root, "access_big", "malloc");
+	json_t *small = stack_of(root, "access_small", "malloc");
+	assert_int_equal(num(big, "resident_bytes"), 256 * MIB);
+	assert_in_range(num(big, "accessed_bytes"), 64 * MIB, 64 * MIB + 2 * PAGE);
+	assert_in_range(num(big, "cold_bytes"), 192 * MIB - 2 * PAGE, 192 * MIB);
+	assert_int_equal(num(big, "accessed_min_bytes"), num(big, "accessed_bytes"));
+	assert_in_range(num(small, "accessed_bytes"), 16 * MIB - 2 * PAGE, 16 * MIB);
+	assert_true(num(small, "cold_bytes") <= 2 * PAGE);
+	/* The anonymous mappings: at least the two blocks' accessed bytes, and the rest of
+	 * the big one cold. */
+	json_t *anon = kind_of(root, "anon");
+	assert_true(num(anon, "accessed_bytes") >= 80 * MIB);
+	assert_true(num(anon, "cold_bytes") >= 192 * MIB - 2 * PAGE);
+	assert_true(verdict_says(root, "192.0 MiB is cold"));
+}
+
+/* The 256 MiB block written whole, then only its first 64 MiB rewritten, beside a 16 MiB
+ * block rewritten whole, each in a mapping of its own: in every snapshot whose interval
+ * holds a whole rewrite and nothing of the fill, 64 MiB and 16 MiB were accessed, to two
+ * pages (the big block's first page also holds malloc's header), and the rest of the big
+ * block is cold. The interval snapshots come every 100 ms over the 800 ms of rewrites. */
+static void test_memory_access_per_stack_of_blocks_with_their_own_mappings(void **state)
+{
+	(void)state;
+	struct access_run run;
+	const char *env[] = { "MEMPROF_SNAPSHOT_MS=100", "MEMPROF_SNAPSHOT_ACCESS=1", NULL };
+	access_run("own", env, &run);
+	assert_true(access_each_clean(&run, access_check_own) >= 1);
+}
+
+static void access_check_merged(json_t *root)
+{
+	json_t *big = stack_of(root, "access_big", "malloc");
+	json_t *small = stack_of(root, "access_small", "malloc");
+	assert_null(json_object_get(big, "accessed_bytes"));
+	assert_null(json_object_get(small, "accessed_bytes"));
+	assert_true(num(big, "accessed_min_bytes") <= 64 * MIB + 2 * PAGE);
+	assert_true(num(big, "accessed_max_bytes") >= 64 * MIB);
+	assert_true(num(small, "accessed_min_bytes") <= 16 * MIB);
+	assert_true(num(small, "accessed_max_bytes") >= 16 * MIB - 2 * PAGE);
+	assert_true(verdict_says(root, "access is known per mapping"));
+}
+
+/* The same blocks in one mapping (the kernel merged them): smaps counts the mapping's
+ * 80 MiB of accessed pages but not whose, so neither stack has an exact figure, only
+ * bounds that hold the truth. */
+static void test_memory_access_of_a_shared_mapping_is_bounded(void **state)
+{
+	(void)state;
+	struct access_run run;
+	const char *env[] = { "MEMPROF_SNAPSHOT_MS=100", "MEMPROF_SNAPSHOT_ACCESS=1", NULL };
+	access_run("merged", env, &run);
+	if (!run.merged) {
+		print_message("the kernel kept the blocks apart: nothing to check\n");
+		return;
+	}
+	assert_true(access_each_clean(&run, access_check_merged) >= 1);
+}
+
+/* Without MEMPROF_SNAPSHOT_ACCESS no snapshot says anything about access: smaps's
+ * Referenced: then covers no known interval. */
+static void test_memory_no_access_figure_without_the_option(void **state)
+{
+	(void)state;
+	char trace[PATH_MAX];
+	const char *env[] = { "MEMPROF_SNAPSHOT_MS=10", NULL };
+	run_mode("grow", env, trace);
+	json_t *root = memory_json("", trace), *entry;
+	size_t index;
+	assert_true(json_is_null(json_object_get(json_object_get(root, "snapshot"), "access_method")));
+	assert_true(json_is_null(json_object_get(json_object_get(root, "snapshot"), "access_since_ns")));
+	assert_null(json_object_get(root, "accessed_bytes"));
+	assert_null(json_object_get(root, "cold_bytes"));
+	json_array_foreach(json_object_get(root, "stacks"), index, entry) {
+		assert_null(json_object_get(entry, "accessed_bytes"));
+		assert_null(json_object_get(entry, "accessed_min_bytes"));
+		assert_null(json_object_get(entry, "cold_bytes"));
+	}
+	json_array_foreach(json_object_get(root, "mappings"), index, entry)
+		assert_null(json_object_get(entry, "accessed_bytes"));
+	json_array_foreach(json_object_get(root, "timeline"), index, entry)
+		assert_null(json_object_get(entry, "access_since_ns"));
+	assert_false(verdict_says(root, "cold"));
 	json_decref(root);
 }
 
@@ -442,6 +671,10 @@ int main(void)
 		cmocka_unit_test(test_memory_snapshot_thread_does_not_keep_the_process_alive),
 		cmocka_unit_test(test_memory_peak_snapshot_at_each_new_heap_peak),
 		cmocka_unit_test(test_memory_sampled_trace_gives_estimates),
+		cmocka_unit_test(test_memory_peak_is_the_rss_peak_not_the_heap_peak),
+		cmocka_unit_test(test_memory_access_per_stack_of_blocks_with_their_own_mappings),
+		cmocka_unit_test(test_memory_access_of_a_shared_mapping_is_bounded),
+		cmocka_unit_test(test_memory_no_access_figure_without_the_option),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -10,6 +10,17 @@
  *                      MEMPROF_SNAPSHOT_MS and MEMPROF_SNAPSHOT_SIGNAL=SIGUSR2
  *   resident mainexit  main calls pthread_exit while a thread sleeps 100 ms: the process
  *                      must still end (memprof's snapshot thread must not keep it alive)
+ *   resident slowfill  malloc 256 MiB, then write it 16 MiB every 25 ms, hold it 500 ms,
+ *                      free it and exit: the RSS peak comes long after the heap peak and
+ *                      ends before the exit snapshot
+ *   resident access own|merged   malloc 256 MiB and 16 MiB and write both, then for
+ *                      800 ms rewrite the first 64 MiB of the first and all of the second,
+ *                      pass after pass; prints "filled T" and one "pass START END" per
+ *                      pass (CLOCK_MONOTONIC ns). "own": the two blocks get different
+ *                      madvise flags, so the kernel keeps each in a mapping of its own;
+ *                      "merged": the same flags, and the program prints "merged 1" if they
+ *                      ended up in one mapping (the kernel merges adjacent anonymous
+ *                      mappings with equal flags), "merged 0" if not
  *
  * Transparent huge pages are turned off for the big regions (MADV_NOHUGEPAGE): with THP
  * "always" the first write would fault in 2 MiB at once and the page counts would not be
@@ -23,6 +34,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #define MIB (1024u * 1024u)
@@ -148,6 +160,96 @@ static void grow(void)
 	}
 }
 
+static uint64_t now_ns(void)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
+}
+
+static char *slowfill_buffer(void)
+{
+	char *buffer = malloc(256u * MIB); /* RESIDENT_SITE:slowfill */
+	if (!buffer)
+		exit(1);
+	no_huge_pages(buffer, 256u * MIB);
+	return buffer;
+}
+
+static void slowfill(void)
+{
+	char *buffer = slowfill_buffer();
+	for (size_t at = 0; at < 256u * MIB; at += 16u * MIB) {
+		memset(buffer + at, 1, 16u * MIB);
+		usleep(25 * 1000);
+	}
+	usleep(500 * 1000);
+	free(buffer);
+}
+
+static char *access_big(void)
+{
+	char *block = malloc(256u * MIB); /* RESIDENT_SITE:access_big */
+	if (!block)
+		exit(1);
+	return block;
+}
+
+static char *access_small(void)
+{
+	char *block = malloc(16u * MIB); /* RESIDENT_SITE:access_small */
+	if (!block)
+		exit(1);
+	return block;
+}
+
+/* The mapping of /proc/self/maps holding addr, as its start; 0 if none. */
+static unsigned long mapping_of(const void *addr)
+{
+	FILE *maps = fopen("/proc/self/maps", "re");
+	unsigned long start, end, found = 0;
+	char line[512];
+	while (maps && fgets(line, sizeof(line), maps))
+		if (sscanf(line, "%lx-%lx", &start, &end) == 2 && (uintptr_t)addr >= start &&
+		    (uintptr_t)addr < end)
+			found = start;
+	if (maps)
+		fclose(maps);
+	return found;
+}
+
+#define ACCESS_PASSES_MAX 1000
+
+static void access_passes(const char *how)
+{
+	static uint64_t starts[ACCESS_PASSES_MAX], ends[ACCESS_PASSES_MAX];
+	int own = strcmp(how, "own") == 0, passes = 0;
+	char *big = access_big(), *small = access_small();
+	no_huge_pages(big, 256u * MIB);
+	no_huge_pages(small, 16u * MIB);
+	if (own) { /* a flag the big block lacks, on every page of the small one's mapping */
+		uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+		uintptr_t from = (uintptr_t)small & ~(page - 1);
+		uintptr_t to = ((uintptr_t)small + 16u * MIB + page - 1) & ~(page - 1);
+		madvise((void *)from, to - from, MADV_DONTDUMP);
+	}
+	memset(big, 1, 256u * MIB);
+	memset(small, 1, 16u * MIB);
+	uint64_t filled = now_ns(), until = filled + 800000000ull;
+	while (passes < ACCESS_PASSES_MAX && now_ns() < until) {
+		starts[passes] = now_ns();
+		memset(big, 2, 64u * MIB);
+		memset(small, 2, 16u * MIB);
+		ends[passes++] = now_ns();
+		usleep(10 * 1000);
+	}
+	printf("filled %llu\n", (unsigned long long)filled);
+	for (int i = 0; i < passes; i++)
+		printf("pass %llu %llu\n", (unsigned long long)starts[i], (unsigned long long)ends[i]);
+	if (!own)
+		printf("merged %d\n", mapping_of(big) == mapping_of(small));
+}
+
 static void *short_sleeper(void *unused)
 {
 	(void)unused;
@@ -182,6 +284,10 @@ int main(int argc, char **argv)
 		main_exit();
 	else if (strcmp(mode, "grow") == 0)
 		grow();
+	else if (strcmp(mode, "slowfill") == 0)
+		slowfill();
+	else if (strcmp(mode, "access") == 0 && argc > 2)
+		access_passes(argv[2]);
 	else
 		return 2;
 	return 0;

@@ -134,6 +134,100 @@ static void test_kinds_of_mappings(void **state)
 	assert_string_equal(mp_memory_source_name(MP_SOURCE_BRK), "brk");
 }
 
+/* ---- access (MEMPROF_SNAPSHOT_ACCESS) ---- */
+
+/* One anonymous mapping of `pages` present pages whose smaps says `referenced` bytes
+ * were accessed, in a snapshot that measured access. */
+static struct mp_snapshot access_mapping(uint64_t pages, uint64_t referenced)
+{
+	runs[0] = (struct mp_snap_run){ BASE, BASE + pages * P, MP_PAGE_PRESENT };
+	struct mp_snapshot snapshot = one_mapping(pages, MP_MAPK_ANON, 1);
+	mappings[0].figures[MP_SMAPS_RSS] = pages * P;
+	mappings[0].figures[MP_SMAPS_REFERENCED] = referenced;
+	snapshot.context[MP_SNAPK_ACCESS_METHOD] = MP_ACCESS_REFERENCED;
+	snapshot.context[MP_SNAPK_ACCESS_SINCE_NS] = 1000;
+	snapshot.context_known = (1u << MP_SNAPK_ACCESS_METHOD) | (1u << MP_SNAPK_ACCESS_SINCE_NS);
+	return snapshot;
+}
+
+static const struct mp_memory_stack *row_of(const struct mp_memory_result *result,
+					    uint32_t stack_id)
+{
+	for (size_t i = 0; i < result->stack_count; i++)
+		if (result->stacks[i].stack_id == stack_id)
+			return &result->stacks[i];
+	fail_msg("no row for stack %u", stack_id);
+	return NULL;
+}
+
+/* A large malloc: its mapping holds the block and malloc's 16-byte header. Referenced is
+ * the block's: exact, and the rest of its resident bytes cold. */
+static void test_access_of_a_block_in_a_mapping_of_its_own_is_exact(void **state)
+{
+	(void)state;
+	struct mp_snapshot snapshot = access_mapping(10, 3 * P);
+	struct mp_residency_item blocks[] = { { BASE + 16, BASE + 10 * P, 1 } };
+	struct mp_memory_input input = { .snapshot = &snapshot, .blocks = blocks, .block_count = 1 };
+	struct mp_memory_result result;
+	assert_int_equal(mp_memory_compute(&input, &result), 0);
+	assert_true(result.has_access);
+	const struct mp_memory_stack *row = row_of(&result, 1);
+	assert_true(row->accessed_exact);
+	assert_int_equal(row->accessed_min, 3 * P);
+	assert_int_equal(row->accessed_max, 3 * P);
+	assert_int_equal(row->resident - row->accessed_max, 7 * P - 16);
+	assert_int_equal(result.kinds[MP_MEMK_ANON].access_rss, 10 * P);
+	assert_int_equal(result.kinds[MP_MEMK_ANON].accessed, 3 * P);
+	assert_int_equal(result.accessed, 3 * P);
+	mp_memory_result_free(&result);
+}
+
+/* Two stacks' blocks in one mapping (the kernel merged their mappings): 80 of its 100
+ * pages accessed, but whose is not known. Each stack gets the bounds that hold whatever
+ * the split: A (60 pages) at least 80 - 40 and at most 60, B (40 pages) at least 80 - 60
+ * and at most 40. */
+static void test_access_of_a_shared_mapping_is_bounded(void **state)
+{
+	(void)state;
+	struct mp_snapshot snapshot = access_mapping(100, 80 * P);
+	struct mp_residency_item blocks[] = {
+		{ BASE, BASE + 60 * P, 1 },
+		{ BASE + 60 * P, BASE + 100 * P, 2 },
+	};
+	struct mp_memory_input input = { .snapshot = &snapshot, .blocks = blocks, .block_count = 2 };
+	struct mp_memory_result result;
+	assert_int_equal(mp_memory_compute(&input, &result), 0);
+	const struct mp_memory_stack *a = row_of(&result, 1), *b = row_of(&result, 2);
+	int a_exact = a->accessed_exact, b_exact = b->accessed_exact;
+	uint64_t a_min = a->accessed_min, a_max = a->accessed_max;
+	uint64_t b_min = b->accessed_min, b_max = b->accessed_max;
+	mp_memory_result_free(&result);
+	assert_false(a_exact);
+	assert_int_equal(a_min, 40 * P);
+	assert_int_equal(a_max, 60 * P);
+	assert_false(b_exact);
+	assert_int_equal(b_min, 20 * P);
+	assert_int_equal(b_max, 40 * P);
+}
+
+/* The same mapping in a snapshot without the option: Referenced: covers no known
+ * interval, so nothing is said about access. */
+static void test_no_access_without_the_method(void **state)
+{
+	(void)state;
+	struct mp_snapshot snapshot = access_mapping(10, 3 * P);
+	snapshot.context_known = 0;
+	struct mp_residency_item blocks[] = { { BASE + 16, BASE + 10 * P, 1 } };
+	struct mp_memory_input input = { .snapshot = &snapshot, .blocks = blocks, .block_count = 1 };
+	struct mp_memory_result result;
+	assert_int_equal(mp_memory_compute(&input, &result), 0);
+	assert_false(result.has_access);
+	assert_int_equal(result.accessed, 0);
+	assert_int_equal(result.kinds[MP_MEMK_ANON].access_rss, 0);
+	assert_int_equal(row_of(&result, 1)->accessed_max, 0);
+	mp_memory_result_free(&result);
+}
+
 /* ---- decoding ---- */
 
 static size_t encode(uint8_t *out, const uint64_t *values, size_t count)
@@ -211,6 +305,9 @@ int main(void)
 		cmocka_unit_test(test_anon_mapping_is_split_into_ours_program_malloc_and_unexplained),
 		cmocka_unit_test(test_kinds_of_mappings),
 		cmocka_unit_test(test_decode_snapshot_records_into_ranges),
+		cmocka_unit_test(test_access_of_a_block_in_a_mapping_of_its_own_is_exact),
+		cmocka_unit_test(test_access_of_a_shared_mapping_is_bounded),
+		cmocka_unit_test(test_no_access_without_the_method),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -139,6 +139,23 @@ static void test_task_state_is_read_after_the_last_parenthesis(void **state)
 	assert_int_equal(mp_proc_task_alive("garbage"), 0);
 }
 
+static void test_statm_gives_size_resident_and_shared_pages(void **state)
+{
+	(void)state;
+	uint64_t pages[3];
+	const char *line = "4483 823 675 6 0 186 0\n";
+	assert_int_equal(mp_proc_statm(line, strlen(line), pages), 1);
+	assert_int_equal(pages[0], 4483);
+	assert_int_equal(pages[1], 823);
+	assert_int_equal(pages[2], 675);
+	/* Read with pread into a buffer without a NUL: only len bytes count. */
+	assert_int_equal(mp_proc_statm("12 34 56", 8, pages), 1);
+	assert_int_equal(pages[2], 56);
+	assert_int_equal(mp_proc_statm("12 34 56", 5, pages), 0);
+	assert_int_equal(mp_proc_statm("", 0, pages), 0);
+	assert_int_equal(mp_proc_statm("x 1 2", 5, pages), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -151,6 +168,7 @@ int main(void)
 		cmocka_unit_test(test_thp_mode_is_the_bracketed_word),
 		cmocka_unit_test(test_syscall_line_gives_the_stack_pointer),
 		cmocka_unit_test(test_task_state_is_read_after_the_last_parenthesis),
+		cmocka_unit_test(test_statm_gives_size_resident_and_shared_pages),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

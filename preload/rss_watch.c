@@ -1,0 +1,184 @@
+/* rss_watch.c: the RSS watch: the process's RSS every MEMPROF_RSS_WATCH_MS (default 10),
+ * kept in the trace as a series (RSS records) and snapshotted at each new high.
+ *
+ * Heap-peak snapshots (heap_peak.c) are taken inside the malloc that makes a new heap
+ * peak, before the program writes the block: a program that mallocs 1 GB and fills it
+ * slowly reaches its highest RSS long after. Only watching RSS finds that moment, and
+ * RSS grows by page faults, which no interposed call sees; so memprof's thread
+ * (snapshot_thread.c) calls mp_rss_watch_tick periodically, as heaptrack reads statm every
+ * 10 ms on a thread of its own.
+ *
+ * One tick is one pread of /proc/thread-self/statm, kept open (this thread's own task,
+ * which lives as long as the watch: /proc/self would name the main thread, a zombie
+ * without an address space once it called pthread_exit) on a descriptor moved up to
+ * STATM_FD_FLOOR, where a program opening its own files does not reach; a program that
+ * closes every descriptor it did not open, as daemons do, makes the read fail, and the
+ * file is opened again (the old number, maybe the program's by now, is never closed).
+ * Keeping it open halves a tick's cost: on this 2-core VM a wake-up costs 30-50 us of
+ * CPU, opening statm 20-25 more (bench/README.md).
+ *
+ * The series is written as a step line: a sample when RSS, its shared part or VIRT
+ * moved by 1% and 64 KiB since the last one written, preceded by the last unchanged
+ * sample, so a flat program writes nothing. An rss-peak
+ * snapshot is taken when RSS exceeds the RSS of the last one by 5% and 1 MiB (the
+ * first tick's RSS is the base: starting up is not a peak), at most once per 20 ms and
+ * once per ten times the CPU time the last one took, so snapshots take at most a tenth
+ * of one core while RSS climbs and none while it is flat. A new high found while
+ * rate-limited is taken at the first tick after the gap if RSS is still that high.
+ */
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "encode.h"
+#include "proc_text.h"
+#include "snapshot.h"
+
+#define MOVE_MIN_BYTES (64u * 1024u)
+#define MOVE_PERCENT 1u
+#define PEAK_MIN_GROWTH (1ull << 20)
+#define PEAK_GROWTH_DIVISOR 20u /* 5% */
+#define PEAK_MIN_GAP_NS 20000000ull
+#define PEAK_COST_FACTOR 10u
+#define STATM_FD_FLOOR 700
+
+struct watch_sample {
+	uint64_t time_ns, rss, shared, virt;
+};
+
+/* Touched only by the watch thread, and by the fork child's handler before it has one. */
+static struct watch_sample written, held;
+static int have_written, have_held;
+static uint64_t peak_rss, peak_ns, peak_gap_ns = PEAK_MIN_GAP_NS;
+static int have_base;
+
+/* The watch thread's statm, and what it is, to know it again in a fork child. */
+static int statm_fd = -1;
+static uint64_t statm_dev, statm_ino;
+
+static int watch_open(void)
+{
+	struct stat info;
+	int fd = (int)syscall(SYS_openat, AT_FDCWD, "/proc/thread-self/statm", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	int high = (int)syscall(SYS_fcntl, fd, F_DUPFD_CLOEXEC, STATM_FD_FLOOR);
+	if (high >= 0) {
+		syscall(SYS_close, fd);
+		fd = high;
+	}
+	if (syscall(SYS_fstat, fd, &info) == 0) {
+		statm_dev = (uint64_t)info.st_dev;
+		statm_ino = (uint64_t)info.st_ino;
+	}
+	return fd;
+}
+
+static int watch_read(struct watch_sample *sample, uint64_t now_ns)
+{
+	char text[128];
+	uint64_t pages[3];
+	for (int attempt = 0; attempt < 2; attempt++) {
+		if (statm_fd < 0 && (statm_fd = watch_open()) < 0)
+			return 0;
+		long got = syscall(SYS_pread64, statm_fd, text, sizeof(text), 0);
+		if (got > 0 && mp_proc_statm(text, (size_t)got, pages)) {
+			uint64_t page = mp_trace_file_page_size();
+			*sample = (struct watch_sample){ now_ns, pages[1] * page, pages[2] * page,
+							 pages[0] * page };
+			return 1;
+		}
+		statm_fd = -1; /* closed by the program: forgotten, never closed by us */
+	}
+	return 0;
+}
+
+static int watch_moved(uint64_t now, uint64_t then)
+{
+	uint64_t delta = now > then ? now - then : then - now;
+	uint64_t base = now > then ? now : then;
+	return delta >= MOVE_MIN_BYTES && delta * 100 >= base * MOVE_PERCENT;
+}
+
+static void watch_write(struct mp_thread *thread, const struct watch_sample *sample)
+{
+	uint8_t body[5 * MP_VARINT_MAX], *at = body;
+	at = mp_put_u(at, sample->time_ns);
+	at = mp_put_u(at, sample->rss);
+	at = mp_put_u(at, sample->shared);
+	at = mp_put_u(at, sample->virt);
+	at = mp_put_u(at, mp_config.rss_watch_ms);
+	mp_encode_extended(thread, MP_REC_RSS, body, (size_t)(at - body));
+}
+
+static void watch_series(struct mp_thread *thread, const struct watch_sample *sample)
+{
+	if (have_written && !watch_moved(sample->rss, written.rss) &&
+	    !watch_moved(sample->shared, written.shared) && !watch_moved(sample->virt, written.virt)) {
+		held = *sample;
+		have_held = 1;
+		return;
+	}
+	if (have_held && held.time_ns > written.time_ns)
+		watch_write(thread, &held); /* the end of the flat step */
+	watch_write(thread, sample);
+	written = *sample;
+	have_written = 1;
+	have_held = 0;
+}
+
+static uint64_t watch_cpu_ns(void)
+{
+	struct timespec now;
+	if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now) != 0)
+		return 0;
+	return (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
+}
+
+static void watch_peak(struct mp_thread *thread, const struct watch_sample *sample)
+{
+	if (!have_base) {
+		peak_rss = sample->rss;
+		have_base = 1;
+		return;
+	}
+	uint64_t growth = peak_rss / PEAK_GROWTH_DIVISOR;
+	if (growth < PEAK_MIN_GROWTH)
+		growth = PEAK_MIN_GROWTH;
+	if (sample->rss < peak_rss + growth || sample->time_ns - peak_ns < peak_gap_ns)
+		return;
+	uint64_t cpu_start = watch_cpu_ns();
+	mp_snapshot_rss_peak(thread, sample->rss);
+	uint64_t cost = (watch_cpu_ns() - cpu_start) * PEAK_COST_FACTOR;
+	peak_rss = sample->rss;
+	peak_ns = sample->time_ns;
+	peak_gap_ns = cost > PEAK_MIN_GAP_NS ? cost : PEAK_MIN_GAP_NS;
+}
+
+void mp_rss_watch_tick(struct mp_thread *thread, uint64_t now_ns)
+{
+	struct watch_sample sample;
+	/* Nothing before the trace exists (a fork child before its first event), nothing
+	 * after the exit snapshot: the exit-time leak scan's tables are memprof's, not a
+	 * peak of the program's. */
+	if (!mp_state_is_ready() || mp_snapshot_ended() || !watch_read(&sample, now_ns))
+		return;
+	watch_series(thread, &sample);
+	watch_peak(thread, &sample);
+}
+
+void mp_rss_watch_after_fork_child(void)
+{
+	/* The inherited descriptor names the parent's thread: closed if it is still ours. */
+	struct stat info;
+	if (statm_fd >= 0 && syscall(SYS_fstat, statm_fd, &info) == 0 &&
+	    (uint64_t)info.st_dev == statm_dev && (uint64_t)info.st_ino == statm_ino)
+		syscall(SYS_close, statm_fd);
+	statm_fd = -1;
+	have_written = have_held = have_base = 0;
+	peak_rss = peak_ns = 0;
+	peak_gap_ns = PEAK_MIN_GAP_NS;
+}
