@@ -320,6 +320,11 @@ int mp_analysis_run(const char *path, struct mp_analysis *analysis, unsigned fla
 		return ret;
 	}
 	mp_trace_stats(analysis->trace, &analysis->stats);
+	if (header->stop_reason != MP_STOP_NONE) {
+		/* The writer knew why its trace ends early: that is the reason to give. */
+		analysis->complete = 0;
+		mp_trace_stop_text(header, analysis->stop_reason, sizeof(analysis->stop_reason));
+	}
 	if (analysis->complete && (analysis->stats.corrupt_chunks || analysis->stats.truncated)) {
 		analysis->complete = 0;
 		snprintf(analysis->stop_reason, sizeof(analysis->stop_reason),

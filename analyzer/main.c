@@ -238,6 +238,13 @@ static int main_analyze(const struct main_options *opts)
 			continue;
 		}
 		struct mp_leak_list list = { 0 };
+		if (opts->fail_on_leak &&
+		    (mp_trace_header(analysis.trace)->flags & MP_TRACE_FOREIGN_MALLOC)) {
+			/* Passing would be a lie: the heap was never seen. */
+			fprintf(stderr, "memprof: cannot check leaks in '%s': the program's malloc was "
+					"not memprof's, so no allocation was recorded\n", opts->traces[i]);
+			bad = 1;
+		}
 		if (opts->command == MAIN_LEAKS && mp_leaks_compute(&analysis, &opts->supp, &list)) {
 			fprintf(stderr, "memprof: cannot read '%s': out of memory\n", opts->traces[i]);
 			bad = 1;

@@ -261,8 +261,9 @@ int mp_memory_report_run(const char *path, enum mp_memory_pick pick, size_t inde
 		return rc;
 	rc = mp_snapshots_load(&report->snapshots, report->analysis.trace, &report->bad_records);
 	if (rc == 0 && report->snapshots.count == 0) {
-		snprintf(err, err_len, "the trace holds no memory snapshot (taken at exit unless "
-				       "MEMPROF_SNAPSHOT_EXIT=0; the process may have been killed)");
+		snprintf(err, err_len, "the trace holds no memory snapshot (taken at exit, but "
+			 "not here: %s)",
+			 mp_trace_no_exit_snapshot_text(mp_trace_header(report->analysis.trace)));
 		rc = -ENOENT;
 	} else if (rc == 0) {
 		rc = memory_pick(report, pick, index, err, err_len);

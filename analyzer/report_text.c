@@ -73,6 +73,10 @@ void mp_report_text_warnings(FILE *out, const struct mp_analysis *analysis)
 			     "): heap counts and bytes are estimates from %" PRIu64 " sampled "
 			     "allocations, each weighed by 1/(1-exp(-size/%" PRIu64 "))\n",
 			analysis->path, totals->sample_bytes, totals->samples, totals->sample_bytes);
+	if (mp_trace_header(analysis->trace)->flags & MP_TRACE_FOREIGN_MALLOC)
+		fprintf(out, "memprof: warning: trace '%s': the program's malloc was not memprof's "
+			     "(another allocator came first in symbol lookup): no allocation, free "
+			     "or leak of the heap is in this trace\n", analysis->path);
 	if (!analysis->complete)
 		fprintf(out, "memprof: warning: trace '%s' is incomplete (%s); the figures cover what "
 			     "could be read\n", analysis->path,
@@ -253,7 +257,8 @@ static void text_tally(FILE *out, const char *label, const struct mp_leak_tally 
 }
 
 /* The per-kind summary, what the scan did, and what the suppressions hid. */
-static void text_leak_summary(FILE *out, const struct mp_leak_list *list, int show_reachable)
+static void text_leak_summary(FILE *out, const struct mp_analysis *analysis,
+			      const struct mp_leak_list *list, int show_reachable)
 {
 	const struct mp_leak_kinds *kinds = &list->kinds;
 	char h[32], h2[32];
@@ -280,8 +285,8 @@ static void text_leak_summary(FILE *out, const struct mp_leak_list *list, int sh
 		fprintf(out, "  No leak kinds: the exit scan failed (%s); every unfreed block is "
 			     "listed\n", strerror((int)kinds->status));
 	} else {
-		fprintf(out, "  No leak kinds in this trace (MEMPROF_LEAK_CHECK=0, or the process did "
-			     "not exit through exit()); every unfreed block is listed\n");
+		fprintf(out, "  No leak kinds in this trace (%s); every unfreed block is listed\n",
+			mp_trace_no_kinds_text(mp_trace_header(analysis->trace)));
 	}
 	if (!list->supp || !list->supp->count)
 		return;
@@ -330,7 +335,7 @@ void mp_leaks_text(FILE *out, struct mp_analysis *analysis, const struct mp_leak
 	fprintf(out, "memprof leaks for '%s'%s: %" PRIu64 " bytes%s in %" PRIu64 " blocks from %zu stacks\n",
 		analysis->path, analysis->complete ? "" : " (INCOMPLETE)", bytes,
 		text_human(bytes, h, sizeof(h)), blocks, listed);
-	text_leak_summary(out, list, (shown >> MP_LEAK_KIND_REACHABLE) & 1);
+	text_leak_summary(out, analysis, list, (shown >> MP_LEAK_KIND_REACHABLE) & 1);
 	for (size_t i = 0; i < list->count; i++) {
 		const struct mp_leak_entry *entry = &list->entries[i];
 		if (entry->rule >= 0 || !(shown & (1u << entry->kind)))
