@@ -19,7 +19,14 @@
 
 /* Every chunk currently mapped, so a fork child can unmap what it inherited. Kept apart
  * from the threads' TLS: a thread's TLS disappears with it, and a thread may still record
- * (a later TLS destructor freeing memory) after its exit destructor ran. */
+ * (a later TLS destructor freeing memory) after its exit destructor ran.
+ *
+ * The fork handlers take no lock (recording.c: the allocator's own fork handlers run
+ * after ours and may wait for a thread that waits for us), so the child reads the
+ * registry as the fork found it, maybe mid-change. Every change is therefore made so that
+ * the registry never names a chunk that is unmapped: a new chunk or array is published
+ * before the old one is unmapped. At worst the child keeps one chunk mapped that it does
+ * not know (a thread was between the two), which it never writes. */
 struct chunk_entry {
 	uint8_t *chunk;      /* NULL: free entry */
 	uint32_t next_free;  /* index + 1 of the next free entry, 0 at the end */
@@ -63,19 +70,22 @@ static uint32_t take_entry(void)
 			return 0;
 		for (uint32_t i = 0; i < entry_count; i++)
 			grown[i] = entries[i];
-		if (entries)
-			mp_sys_unmap(entries, entry_capacity * sizeof(*entries));
-		entries = grown;
+		struct chunk_entry *old = entries;
+		uint32_t old_capacity = entry_capacity;
+		__atomic_store_n(&entries, grown, __ATOMIC_RELEASE);
 		entry_capacity = capacity;
+		if (old)
+			mp_sys_unmap(old, old_capacity * sizeof(*old));
 	}
 	return ++entry_count;
 }
 
-/* Records that the thread now writes `chunk` (NULL: none) in its registry entry and unmaps
- * `old`, both under the lock so a fork never sees an entry naming an unmapped chunk. */
+/* Records that the thread now writes `chunk` (NULL: none) in its registry entry, then
+ * unmaps `old`, after the lock (a fork sees the entry name the new chunk or the old one,
+ * still mapped; a signal handler calling exit() rarely finds the lock held). */
 static void track_chunk(struct mp_thread *thread, uint8_t *chunk, uint8_t *old)
 {
-	pthread_mutex_lock(&live_lock);
+	mp_lock(&live_lock, MP_LOCK_CHUNKS);
 	if (!thread->serial)
 		thread->serial = ++last_serial;
 	if (chunk && !thread->entry)
@@ -89,9 +99,9 @@ static void track_chunk(struct mp_thread *thread, uint8_t *chunk, uint8_t *old)
 			thread->entry = 0;
 		}
 	}
+	mp_unlock(&live_lock, MP_LOCK_CHUNKS);
 	if (old)
 		mp_sys_unmap(old, chunk_capacity(old));
-	pthread_mutex_unlock(&live_lock);
 }
 
 static uint32_t next_capacity(const struct mp_thread *thread, size_t need)
@@ -149,7 +159,9 @@ void mp_chunk_thread_exit(struct mp_thread *thread)
 
 void mp_chunk_after_fork_child(struct mp_thread *self)
 {
-	/* Only this thread survives the fork; every chunk mapped is the parent's file. */
+	/* Only this thread survives the fork; every chunk mapped is the parent's file. The
+	 * lock may be held by a thread that is gone: the registry is read as it is (see
+	 * above). */
 	for (uint32_t i = 0; i < entry_count; i++) {
 		if (entries[i].chunk)
 			mp_sys_unmap(entries[i].chunk, chunk_capacity(entries[i].chunk));
@@ -168,14 +180,4 @@ void mp_chunk_after_fork_child(struct mp_thread *self)
 uint32_t mp_chunk_last_serial(void)
 {
 	return __atomic_load_n(&last_serial, __ATOMIC_RELAXED);
-}
-
-void mp_chunk_lock(void)
-{
-	pthread_mutex_lock(&live_lock);
-}
-
-void mp_chunk_unlock(void)
-{
-	pthread_mutex_unlock(&live_lock);
 }

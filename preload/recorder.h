@@ -42,7 +42,7 @@ void mp_recording_end(enum mp_end_state state, int status);
 /* At exit() or return from main (lifecycle.c's hook): the samples, the exit snapshot,
  * the leak check, then the end. */
 void mp_recording_exit(int status);
-/* The fork handlers' halves: every lock of the slow paths, in one order. */
+/* The fork handlers' halves; they take no lock (recording.c says why). */
 void mp_recording_fork_prepare(void);
 void mp_recording_fork_parent(void);
 /* In the child: forget the parent's trace; the child's starts at its first event. */

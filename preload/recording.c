@@ -11,6 +11,8 @@
  * header's end state stays "running", which the analyzer reports as an abnormal end. No
  * signal handler is installed, so the program's own handling of signals is unchanged.
  */
+#define UNW_LOCAL_ONLY
+#include <libunwind.h>
 #include <string.h>
 
 #include "heap_peak.h"
@@ -57,6 +59,13 @@ int mp_recording_start(void)
 	uintptr_t self_start = 0, self_end = 0;
 	mp_modules_range_of((uintptr_t)&self_marker, &self_start, &self_end);
 	mp_stacks_init(self_start, self_end);
+	/* libunwind's cache of register states has one global lock (Debian's libunwind has
+	 * no per-thread cache: UNW_CACHE_PER_THREAD becomes GLOBAL), which a thread of the
+	 * parent may have held at the fork, taken by no one in the child: a fork child
+	 * unwinds without that cache and never takes it. Its cost is small, as frames
+	 * mostly come from libunwind's per-thread trace cache. */
+	if (forked)
+		unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_NONE);
 	mp_chunk_init();
 	mp_heap_peak_init();
 	return start_trace(forked);
@@ -102,24 +111,21 @@ void mp_recording_exit(int status)
 	mp_recording_end(MP_END_EXIT, status);
 }
 
-/* Fork: nothing may be half-written when the child is cloned, so the prepare handler
- * takes the locks of every slow path (sampling, threads, then file), and the child, the
- * only thread left, starts a trace of its own. */
+/* Fork. The prepare handler takes no lock: handlers run in the reverse order of
+ * registration, so an allocator that registered before us (jemalloc, at its first malloc)
+ * takes its locks after ours, and one of its threads holding them may be waiting in our
+ * mmap for a lock of ours: a lock held here could deadlock the fork. Instead the child,
+ * the only thread left, resets every lock and starts a trace of its own, reading the
+ * parent's state only where it is kept consistent at every instant (chunk.c,
+ * sampling_set.c, stacks.c publish before they unmap). This thread is marked busy until
+ * the child or parent handler: nothing is recorded in between, on either side. */
 void mp_recording_fork_prepare(void)
 {
 	mp_state_thread.busy = 1;
-	/* The sampling lock first: a flush writes records (taking the others) while it
-	 * holds it. */
-	mp_sampling_set_lock();
-	mp_chunk_lock();
-	mp_trace_file_lock();
 }
 
 void mp_recording_fork_parent(void)
 {
-	mp_trace_file_unlock();
-	mp_chunk_unlock();
-	mp_sampling_set_unlock();
 	mp_state_thread.busy = 0;
 }
 
@@ -128,6 +134,7 @@ void mp_recording_fork_parent(void)
 void mp_recording_fork_child(void)
 {
 	struct mp_thread *self = &mp_state_thread;
+	self->held_locks = 0;
 	mp_chunk_after_fork_child(self);
 	mp_trace_file_forget();
 	mp_sampling_set_after_fork_child();

@@ -281,7 +281,9 @@ void mp_snapshot_take_busy(struct mp_thread *thread, enum mp_snapshot_reason rea
 {
 	if (!mp_state_is_ready() || (pid_t)syscall(SYS_getpid) != owner_pid)
 		return;
-	if (wait ? pthread_mutex_lock(&snapshot_lock) : pthread_mutex_trylock(&snapshot_lock))
+	if (wait)
+		mp_lock(&snapshot_lock, MP_LOCK_SNAPSHOT);
+	else if (mp_trylock(&snapshot_lock, MP_LOCK_SNAPSHOT))
 		return;
 	/* The memory report joins the live blocks with the pages: samples still pending in
 	 * the sampling window must be in the trace before the snapshot. */
@@ -289,7 +291,7 @@ void mp_snapshot_take_busy(struct mp_thread *thread, enum mp_snapshot_reason rea
 		mp_sampling_set_flush(thread, mp_clock_now_ns(), 1);
 	if (snapshot_scratch_ready())
 		snapshot_write(thread, reason);
-	pthread_mutex_unlock(&snapshot_lock);
+	mp_unlock(&snapshot_lock, MP_LOCK_SNAPSHOT);
 }
 
 void mp_snapshot_take(enum mp_snapshot_reason reason)

@@ -199,7 +199,7 @@ int mp_trace_file_create(int fork_child)
 uint8_t *mp_trace_file_new_chunk(uint32_t capacity, const struct mp_chunk_header *fields)
 {
 	uint8_t *chunk = NULL;
-	pthread_mutex_lock(&file_lock);
+	mp_lock(&file_lock, MP_LOCK_FILE);
 	int fd = sys_open(trace_path, O_RDWR, 0);
 	if (fd >= 0) {
 		if (syscall(SYS_ftruncate, fd, (off_t)(file_end + capacity)) == 0)
@@ -215,7 +215,7 @@ uint8_t *mp_trace_file_new_chunk(uint32_t capacity, const struct mp_chunk_header
 		head->used = sizeof(*head);
 		file_end += capacity;
 	}
-	pthread_mutex_unlock(&file_lock);
+	mp_unlock(&file_lock, MP_LOCK_FILE);
 	return chunk;
 }
 
@@ -245,18 +245,10 @@ const char *mp_trace_file_exe(void)
 
 void mp_trace_file_forget(void)
 {
+	/* The header is mapped once and never moves: unmapping it is safe whatever the
+	 * parent's other threads were doing when it forked. */
 	if (header)
 		mp_sys_unmap(header, header_size);
 	header = NULL;
 	pthread_mutex_init(&file_lock, NULL);
-}
-
-void mp_trace_file_lock(void)
-{
-	pthread_mutex_lock(&file_lock);
-}
-
-void mp_trace_file_unlock(void)
-{
-	pthread_mutex_unlock(&file_lock);
 }

@@ -22,8 +22,6 @@ const char *mp_trace_file_path(void);
 const char *mp_trace_file_exe(void);
 /* In a fork child: forget the parent's file (never written again) and its lock. */
 void mp_trace_file_forget(void);
-void mp_trace_file_lock(void);
-void mp_trace_file_unlock(void);
 
 /* --- chunk.c: per-thread chunks, reservation and commit --- */
 /* Returns a pointer with at least `need` writable bytes in the thread's chunk, starting a
@@ -57,7 +55,5 @@ void mp_chunk_after_fork_child(struct mp_thread *self);
 void mp_chunk_init(void);
 /* The highest thread serial handed out so far. */
 uint32_t mp_chunk_last_serial(void);
-void mp_chunk_lock(void);
-void mp_chunk_unlock(void);
 
 #endif

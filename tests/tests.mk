@@ -99,3 +99,10 @@ check: all $(UNIT_PRELOAD_BIN) $(UNIT_ANALYZER_BIN) $(UNIT_ANALYZER_SAN_BIN) $(B
 
 # Objects that only pattern rules name would otherwise be deleted as intermediates.
 .SECONDARY: $(TEST_SUPPORT_OBJ) $(TEST_SUPPORT_SAN_OBJ) $(TEST_HARNESS_OBJ)
+
+# The fork storm of tests/integration/fork_storm.sh with 100 runs under every allocator
+# (make check runs 100 under jemalloc, 20 under glibc's malloc and tcmalloc).
+check-fork-storm: all $(PROGS_BIN)
+	@BUILD=$(BUILD) STORM_RUNS=100 tests/run_all.sh tests/integration/fork_storm.sh
+
+.PHONY: check-fork-storm
