@@ -130,10 +130,8 @@ uint8_t *mp_chunk_reserve_slow(struct mp_thread *thread, size_t need)
 		.base_time_ns = thread->prev_time,
 	};
 	uint8_t *chunk = mp_trace_file_new_chunk(next_capacity(thread, need), &fields);
-	if (!chunk) {
-		mp_state_disable("cannot extend the trace file; recording stopped");
-		return NULL;
-	}
+	if (!chunk)
+		return NULL; /* recording stopped; trace_file.c said why */
 	track_chunk(thread, chunk, old);
 	/* The destructor is how a thread's last chunk is unmapped when the thread ends; it
 	 * is armed again if the thread records after it ran (a later TLS destructor). */

@@ -93,7 +93,9 @@ void mp_recording_end(enum mp_end_state state, int status)
 	if (state == MP_END_EXIT_NOW)
 		mp_snapshot_take(MP_SNAP_EXIT); /* before the end state: the trace ends after it */
 	mp_trace_file_set_end(state, status);
-	if (state == MP_END_RUNNING || mp_config.quiet || announced)
+	/* Off: recording stopped, or never started, and said so already in its one line. */
+	if (state == MP_END_RUNNING || mp_config.quiet || announced ||
+	    __atomic_load_n(&mp_state, __ATOMIC_ACQUIRE) == MP_STATE_OFF)
 		return;
 	announced = 1;
 	char msg[4200] = "trace written to ";
