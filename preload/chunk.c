@@ -6,6 +6,7 @@
  * Chunks grow from 16 KiB to 1 MiB per thread, so a short-lived thread costs little file
  * and a busy one starts a new chunk rarely.
  */
+#include <errno.h>
 #include <pthread.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -153,6 +154,21 @@ void mp_chunk_thread_exit(struct mp_thread *thread)
 	__atomic_or_fetch(&header->flags, MP_CHUNK_LAST, __ATOMIC_RELEASE);
 	track_chunk(thread, NULL, thread->chunk);
 	thread->chunk = thread->pos = thread->limit = NULL;
+}
+
+int mp_chunk_rescue(struct mp_thread *thread)
+{
+	if (thread->held_locks & (MP_LOCK_FILE | MP_LOCK_CHUNKS))
+		return -EDEADLK;
+	/* Its chunk may be mid-record, or already unmapped with the new one not yet set:
+	 * forget it without touching it. A new serial starts the next chunk afresh. */
+	thread->chunk = thread->pos = thread->limit = NULL;
+	thread->serial = 0;
+	thread->entry = 0;
+	thread->chunk_seq = 0;
+	thread->prev_addr = 0;
+	thread->prev_time = mp_clock_now_ns();
+	return 0;
 }
 
 void mp_chunk_after_fork_child(struct mp_thread *self)

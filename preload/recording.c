@@ -103,13 +103,47 @@ void mp_recording_end(enum mp_end_state state, int status)
 	mp_sys_say(msg);
 }
 
+/* exit() called by a signal handler that interrupted this thread inside the recorder
+ * (busy): the interrupted code never resumes, so its half-written record is abandoned
+ * and the exit work goes to a fresh chunk (chunk.c), unless it holds a lock that work
+ * needs: waiting for it would hang the exit. Returns the MP_TRACE_* flags of what must
+ * be skipped, or -1 if nothing can be written. The header says which. */
+static int exit_rescue(struct mp_thread *self)
+{
+	unsigned held = self->held_locks;
+	uint32_t flags = MP_TRACE_EXIT_IN_HANDLER;
+	if (held & (MP_LOCK_SNAPSHOT | MP_LOCK_SAMPLING))
+		flags |= MP_TRACE_EXIT_SNAPSHOT_SKIPPED; /* a snapshot flushes the samples */
+	if (mp_chunk_rescue(self) < 0) {
+		mp_trace_file_add_flags(flags | MP_TRACE_EXIT_SNAPSHOT_SKIPPED |
+					MP_TRACE_LEAK_CHECK_SKIPPED);
+		return -1;
+	}
+	mp_trace_file_add_flags(flags);
+	self->busy = 0;
+	return (int)flags;
+}
+
 void mp_recording_exit(int status)
 {
-	/* The snapshot first: the leak scan reads every live block, and reading a page never
-	 * written maps the kernel's zero page there, which pagemap reports as present. */
-	mp_recording_flush_samples(); /* the samples still pending, and the last counts */
-	mp_snapshot_take(MP_SNAP_EXIT);
-	mp_leak_scan_at_exit(); /* leak_scan.c: classify what is still allocated */
+	struct mp_thread *self = &mp_state_thread;
+	int skip = 0;
+	if (self->busy && mp_state_is_ready())
+		skip = exit_rescue(self);
+	if (skip >= 0) {
+		/* The snapshot first: the leak scan reads every live block, and reading a page
+		 * never written maps the kernel's zero page there, which pagemap reports as
+		 * present. */
+		if (!(self->held_locks & MP_LOCK_SAMPLING))
+			mp_recording_flush_samples(); /* the samples still pending, the last counts */
+		if (!(skip & MP_TRACE_EXIT_SNAPSHOT_SKIPPED))
+			mp_snapshot_take(MP_SNAP_EXIT);
+		mp_leak_scan_at_exit(); /* leak_scan.c: classify what is still allocated */
+	}
+	/* After a rescue nothing more is recorded on this thread: what the interrupted code
+	 * held (a stack being interned, say) is not safe to use. */
+	if (skip & MP_TRACE_EXIT_IN_HANDLER)
+		self->busy = 1;
 	mp_recording_end(MP_END_EXIT, status);
 }
 

@@ -57,6 +57,11 @@ static inline void mp_chunk_count_dropped(struct mp_thread *thread)
 void mp_chunk_thread_exit(struct mp_thread *thread);
 /* In a fork child: unmap every chunk inherited from the parent and reset this thread. */
 void mp_chunk_after_fork_child(struct mp_thread *self);
+/* exit() on a thread that a signal handler interrupted inside the recorder: forgets its
+ * chunk, which may be mid-record, without touching it, so that its next records start a
+ * chunk of a new thread serial. 0, or -EDEADLK if the interrupted code holds a writer
+ * lock (nothing can be written then). */
+int mp_chunk_rescue(struct mp_thread *thread);
 /* Creates the key whose destructor ends a thread's chunk. */
 void mp_chunk_init(void);
 /* The highest thread serial handed out so far. */
