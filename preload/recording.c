@@ -24,6 +24,9 @@
 static int announced;
 /* Set in a fork child until its trace exists: it must never replace its parent's file. */
 static int forked;
+/* The program's malloc is not ours: no block is known, so no leak check at exit (it
+ * would only scan the other allocator's arenas, at the cost of the program's exit). */
+static int foreign_malloc;
 
 /* Any address inside this library, to find its own code range. */
 static void self_marker(void)
@@ -103,6 +106,22 @@ void mp_recording_end(enum mp_end_state state, int status)
 	mp_sys_say(msg);
 }
 
+void mp_recording_foreign_malloc(const char *object)
+{
+	char msg[4400];
+	foreign_malloc = 1;
+	mp_trace_file_add_flags(MP_TRACE_FOREIGN_MALLOC);
+	if (object) {
+		memcpy(msg, "the program calls the malloc of '", 34);
+		mp_sys_str_append(msg, sizeof(msg), object);
+		mp_sys_str_append(msg, sizeof(msg), "', loaded before libmemprof.so: allocations "
+				  "are not recorded (put libmemprof.so first in LD_PRELOAD)");
+	} else {
+		memcpy(msg, "the program defines its own malloc: allocations are not recorded", 65);
+	}
+	mp_sys_say(msg);
+}
+
 /* exit() called by a signal handler that interrupted this thread inside the recorder
  * (busy): the interrupted code never resumes, so its half-written record is abandoned
  * and the exit work goes to a fresh chunk (chunk.c), unless it holds a lock that work
@@ -138,7 +157,8 @@ void mp_recording_exit(int status)
 			mp_recording_flush_samples(); /* the samples still pending, the last counts */
 		if (!(skip & MP_TRACE_EXIT_SNAPSHOT_SKIPPED))
 			mp_snapshot_take(MP_SNAP_EXIT);
-		mp_leak_scan_at_exit(); /* leak_scan.c: classify what is still allocated */
+		if (!foreign_malloc)
+			mp_leak_scan_at_exit(); /* leak_scan.c: classify what is still allocated */
 	}
 	/* After a rescue nothing more is recorded on this thread: what the interrupted code
 	 * held (a stack being interned, say) is not safe to use. */
