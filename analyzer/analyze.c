@@ -456,6 +456,12 @@ int mp_analysis_replay(struct mp_analysis *analysis,
 		return ret;
 	}
 	mp_trace_stats(analysis->trace, &analysis->stats);
+	const struct mp_file_header *header = mp_trace_header(analysis->trace);
+	if (header->stop_reason != MP_STOP_NONE) {
+		/* The writer knew why its trace ends early: that is the reason to give. */
+		analysis->complete = 0;
+		mp_trace_stop_text(header, analysis->stop_reason, sizeof(analysis->stop_reason));
+	}
 	if (analysis->complete)
 		analysis->complete = mp_trace_complete(analysis->trace, analysis->stop_reason,
 						       sizeof(analysis->stop_reason));

@@ -38,7 +38,8 @@ static void leaks_tally_line(FILE *out, const char *label, const struct mp_leak_
 }
 
 /* What the exit scan did, or why there are no kinds. */
-static void leaks_scan_line(FILE *out, const struct mp_leak_kinds *kinds)
+static void leaks_scan_line(FILE *out, const struct mp_leak_kinds *kinds,
+			    const struct mp_file_header *header)
 {
 	char roots[MP_FMT_LEN], blocks[MP_FMT_LEN];
 
@@ -58,12 +59,13 @@ static void leaks_scan_line(FILE *out, const struct mp_leak_kinds *kinds)
 		fprintf(out, "  No leak kinds: the exit scan failed (%s); every block not freed is "
 			     "listed\n", strerror((int)kinds->status));
 	else
-		fprintf(out, "  No leak kinds in this trace (MEMPROF_LEAK_CHECK=0, or the process did "
-			     "not exit through exit()); every block not freed is listed\n");
+		fprintf(out, "  No leak kinds in this trace (%s); every block not freed is listed\n",
+			mp_trace_no_kinds_text(header));
 }
 
 /* The per-kind summary, what the scan did, and what the suppressions hid. */
-static void leaks_summary(FILE *out, const struct mp_leak_list *list, int show_reachable)
+static void leaks_summary(FILE *out, const struct mp_leak_list *list, int show_reachable,
+			  const struct mp_file_header *header)
 {
 	char count[MP_FMT_LEN], bytes[MP_FMT_LEN], blocks[MP_FMT_LEN];
 
@@ -78,7 +80,7 @@ static void leaks_summary(FILE *out, const struct mp_leak_list *list, int show_r
 			leaks_tally_line(out, "unknown:", &list->by_kind[MP_LEAK_KIND_UNKNOWN],
 					 " (allocated after the exit scan)");
 	}
-	leaks_scan_line(out, &list->kinds);
+	leaks_scan_line(out, &list->kinds, header);
 	if (!list->supp || !list->supp->count)
 		return;
 	leaks_tally_line(out, "suppressed:", &list->suppressed, "");
@@ -154,7 +156,8 @@ void mp_leaks_text(FILE *out, struct mp_analysis *analysis, const struct mp_leak
 	size_t listed = 0, shown = 0;
 
 	leaks_heading(out, analysis, list);
-	leaks_summary(out, list, (opts->shown >> MP_LEAK_KIND_REACHABLE) & 1);
+	leaks_summary(out, list, (opts->shown >> MP_LEAK_KIND_REACHABLE) & 1,
+		      mp_trace_header(analysis->trace));
 	for (size_t i = 0; i < list->count; i++) {
 		const struct mp_leak_entry *entry = &list->entries[i];
 		if (!leaks_listed(entry, opts->shown))

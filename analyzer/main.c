@@ -307,6 +307,12 @@ static int main_gate(const struct main_options *opts, const char *path,
 {
 	if (opts->command != MAIN_LEAKS || !opts->fail_on_leak)
 		return 0;
+	if (mp_trace_header(analysis->trace)->flags & MP_TRACE_FOREIGN_MALLOC) {
+		/* Passing would be a lie: the heap was never seen. */
+		fprintf(stderr, "memprof: cannot check leaks in '%s': the program's malloc was not "
+				"memprof's, so no allocation was recorded\n", path);
+		return -1;
+	}
 	if (!analysis->complete) {
 		fprintf(stderr, "memprof: leaks: --fail-on-leak fails: trace '%s' is incomplete "
 				"(%s), so its leaks cannot all be known\n", path, analysis->stop_reason);

@@ -256,8 +256,9 @@ static int memory_load(struct mp_memory_report *report, char *err, size_t err_le
 	if (rc == -ENOMEM) {
 		snprintf(err, err_len, "out of memory");
 	} else if (rc == 0 && report->snapshots.count == 0) {
-		snprintf(err, err_len, "the trace holds no memory snapshot (taken at exit unless "
-				       "MEMPROF_SNAPSHOT_EXIT=0; the process may have been killed)");
+		snprintf(err, err_len, "the trace holds no memory snapshot (taken at exit, but "
+			 "not here: %s)",
+			 mp_trace_no_exit_snapshot_text(mp_trace_header(report->analysis.trace)));
 		rc = -ENOENT;
 	}
 	return rc;

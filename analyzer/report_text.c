@@ -82,6 +82,10 @@ void mp_report_text_problems(FILE *out, const struct mp_analysis *analysis)
 {
 	char count[MP_FMT_LEN];
 
+	if (mp_trace_header(analysis->trace)->flags & MP_TRACE_FOREIGN_MALLOC)
+		fprintf(out, "memprof: warning: trace '%s': the program's malloc was not memprof's "
+			     "(another allocator came first in symbol lookup): no allocation, free "
+			     "or leak of the heap is in this trace\n", analysis->path);
 	if (!analysis->complete)
 		fprintf(out, "memprof: warning: trace '%s' is incomplete (%s); the figures cover what "
 			     "could be read\n", analysis->path, analysis->stop_reason);

@@ -118,13 +118,24 @@ static int run_output_pattern(const char *output, char *buf, size_t len)
 	return written < 0 || (size_t)written >= len ? -ENAMETOOLONG : 0;
 }
 
-/* The glob matching every file the pattern can produce: %p and %e become '*', %% a '%',
- * and glob's own metacharacters are escaped. */
+/* The glob (with GLOB_BRACE) matching every file the pattern can produce: %p and %e become
+ * '*', %% a '%', glob's own metacharacters are escaped, and the names the library takes
+ * when the first is still wanted, NAME.1.trace, NAME.2.trace (NAME.1 ... without the
+ * .trace ending), are matched too. */
 static void run_pattern_glob(const char *pattern, char *buf, size_t len)
 {
-	size_t out = 0;
+	static const char numbered[] = "{,.[0-9]*}";
+	size_t out = 0, cut = strlen(pattern);
 
-	for (const char *p = pattern; *p && out + 3 < len; p++) {
+	if (cut > 6 && strcmp(pattern + cut - 6, ".trace") == 0)
+		cut -= 6;
+	for (const char *p = pattern; out + 3 + sizeof(numbered) < len; p++) {
+		if (p == pattern + cut) {
+			memcpy(buf + out, numbered, sizeof(numbered) - 1);
+			out += sizeof(numbered) - 1;
+		}
+		if (!*p)
+			break;
 		if (p[0] == '%' && (p[1] == 'p' || p[1] == 'e')) {
 			buf[out++] = '*';
 			p++;
@@ -132,7 +143,7 @@ static void run_pattern_glob(const char *pattern, char *buf, size_t len)
 		}
 		if (p[0] == '%' && p[1] == '%')
 			p++;
-		if (strchr("*?[]\\", *p))
+		if (strchr("*?[]{},\\", *p))
 			buf[out++] = '\\';
 		buf[out++] = *p;
 	}
@@ -150,7 +161,7 @@ static void run_snapshot(const char *glob_pattern, struct run_seen *seen)
 	glob_t found;
 
 	memset(seen, 0, sizeof(*seen));
-	if (glob(glob_pattern, GLOB_NOSORT, NULL, &found) != 0)
+	if (glob(glob_pattern, GLOB_NOSORT | GLOB_BRACE, NULL, &found) != 0)
 		return;
 	seen->paths = calloc(found.gl_pathc, sizeof(*seen->paths));
 	seen->stats = calloc(found.gl_pathc, sizeof(*seen->stats));
@@ -192,19 +203,29 @@ static int run_push_filter(const void *seen, const char *path)
 	return run_is_new(seen, path);
 }
 
-/* Reports every trace the run produced, oldest name first (glob sorts). */
+/* 1 if path is among the first `count` of paths (two brace alternatives can match it). */
+static int run_listed(char **paths, size_t count, const char *path)
+{
+	for (size_t i = 0; i < count; i++)
+		if (strcmp(paths[i], path) == 0)
+			return 1;
+	return 0;
+}
+
+/* Reports every trace the run produced: the first name, then the numbered ones. */
 static void run_report_traces(const char *glob_pattern, const struct run_seen *before,
 			      pid_t child, const struct mp_run_options *opts)
 {
 	glob_t found;
 	char **fresh = NULL;
 	size_t count = 0;
-	int globbed = glob(glob_pattern, 0, NULL, &found) == 0;
+	int globbed = glob(glob_pattern, GLOB_BRACE, NULL, &found) == 0;
 
 	if (globbed) {
 		fresh = calloc(found.gl_pathc + 1, sizeof(*fresh));
 		for (size_t i = 0; fresh && i < found.gl_pathc; i++)
-			if (run_is_new(before, found.gl_pathv[i]))
+			if (!run_listed(found.gl_pathv, i, found.gl_pathv[i]) &&
+			    run_is_new(before, found.gl_pathv[i]))
 				fresh[count++] = found.gl_pathv[i];
 	}
 	if (count)

@@ -240,16 +240,27 @@ static void push_trace(struct push_state *state, struct push_trace *trace, uint6
 	mp_pprof_free(&profile);
 }
 
+static int push_listed(char **paths, size_t count, const char *path)
+{
+	for (size_t i = 0; i < count; i++)
+		if (strcmp(paths[i], path) == 0)
+			return 1;
+	return 0;
+}
+
 /* One round: every trace of the run that has not finished. */
 static void push_round(struct push_state *state, const char *glob_pattern,
 		       mp_run_push_filter is_new, const void *context, int last)
 {
 	glob_t found;
 	uint64_t now_ns = push_now_ns();
-	if (glob(glob_pattern, 0, NULL, &found) != 0)
+	/* run.c's pattern has braces: NAME.trace, NAME.1.trace, ... (a name two alternatives
+	 * match is listed twice). */
+	if (glob(glob_pattern, GLOB_BRACE, NULL, &found) != 0)
 		return;
 	for (size_t i = 0; i < found.gl_pathc; i++) {
-		if (!is_new(context, found.gl_pathv[i]))
+		if (!is_new(context, found.gl_pathv[i]) ||
+		    (i > 0 && push_listed(found.gl_pathv, i, found.gl_pathv[i])))
 			continue;
 		struct push_trace *trace = push_trace_of(state, found.gl_pathv[i]);
 		if (trace && !trace->finished)

@@ -241,6 +241,28 @@ static int read_open(const void *data, size_t size, int window, struct mp_trace 
 	return 0;
 }
 
+/* A trace with holes (blocks short of its size) is read into memory rather than mapped:
+ * a page that was never written has no block, and on tmpfs even reading it through a
+ * mapping must allocate one, which a full file system answers with SIGBUS (an older
+ * memprof's trace of a program that died of a full disk is such a file). read(2) gives
+ * zeros for a hole instead. Returns the memory, or MAP_FAILED with errno set. */
+static void *read_into_memory(int fd, size_t size)
+{
+	void *copy = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (copy == MAP_FAILED)
+		return copy;
+	for (size_t have = 0; have < size;) {
+		ssize_t got = pread(fd, (char *)copy + have, size - have, (off_t)have);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got <= 0)
+			break; /* shorter now than it was: the rest stays zeros, read as cut short */
+		have += (size_t)got;
+	}
+	mprotect(copy, size, PROT_READ);
+	return copy;
+}
+
 int mp_trace_open_memory(const void *data, size_t size, struct mp_trace **out, char *err,
 			 size_t err_len)
 {
@@ -268,10 +290,14 @@ int mp_trace_open(const char *path, struct mp_trace **out, char *err, size_t err
 	}
 	/* A small trace is mapped whole, populated: the index pass reads every byte at once
 	 * anyway, and one call costs less than the page faults one by one (5.5 -> 3 ms for
-	 * 8 MB). A big one is read through a window (mp_trace_release). */
-	int window = (uint64_t)st.st_size > READ_WINDOW_BYTES;
-	void *map = mmap(NULL, (size_t)st.st_size, PROT_READ,
-			 MAP_PRIVATE | (window ? 0 : MAP_POPULATE), fd, 0);
+	 * 8 MB). A big one is read through a window (mp_trace_release). A trace with holes is
+	 * read into memory (read_into_memory), never through a window: dropping pages of
+	 * anonymous memory would lose them. */
+	int holes = (uint64_t)st.st_blocks * 512u < (uint64_t)st.st_size;
+	int window = !holes && (uint64_t)st.st_size > READ_WINDOW_BYTES;
+	void *map = holes ? read_into_memory(fd, (size_t)st.st_size)
+			  : mmap(NULL, (size_t)st.st_size, PROT_READ,
+				 MAP_PRIVATE | (window ? 0 : MAP_POPULATE), fd, 0);
 	int map_errno = errno;
 	close(fd);
 	if (map == MAP_FAILED)
@@ -389,6 +415,66 @@ const struct mp_module *mp_trace_module_at(const struct mp_trace *trace, uint32_
 void mp_trace_stats(const struct mp_trace *trace, struct mp_trace_stats *stats)
 {
 	*stats = trace->stats;
+}
+
+const char *mp_trace_stop_text(const struct mp_file_header *header, char *buf, size_t len)
+{
+	int err = header->stop_errno;
+	switch (header->stop_reason) {
+	case MP_STOP_NONE:
+		snprintf(buf, len, "%s", "");
+		break;
+	case MP_STOP_DISK_FULL:
+		snprintf(buf, len, "recording stopped: the disk was full (%s)", strerror(err));
+		break;
+	case MP_STOP_FILE_REPLACED:
+		snprintf(buf, len, "recording stopped: the trace file was removed or replaced");
+		break;
+	default:
+		snprintf(buf, len, "recording stopped: the trace file could not grow (%s)",
+			 err ? strerror(err) : "unknown error");
+	}
+	return buf;
+}
+
+/* The causes an exit without exit work can have, the surest first. */
+static const char *read_no_exit_work(const struct mp_file_header *header, uint32_t skipped)
+{
+	if (header->stop_reason == MP_STOP_DISK_FULL)
+		return "recording stopped early, the disk being full";
+	if (header->stop_reason != MP_STOP_NONE)
+		return "recording stopped early, the trace file not growing";
+	if ((header->flags & MP_TRACE_EXIT_IN_HANDLER) && (header->flags & skipped))
+		return "exit() was called by a signal handler that interrupted memprof while it "
+		       "held a lock this needs";
+	switch (header->end_state) {
+	case MP_END_RUNNING:
+		return "the process did not exit: it was killed or crashed, or is still running";
+	case MP_END_EXEC:
+		return "the process replaced itself by execve()";
+	default:
+		return NULL;
+	}
+}
+
+const char *mp_trace_no_kinds_text(const struct mp_file_header *header)
+{
+	if (header->flags & MP_TRACE_FOREIGN_MALLOC)
+		return "the program's malloc was not memprof's, so no allocation was recorded";
+	const char *why = read_no_exit_work(header, MP_TRACE_LEAK_CHECK_SKIPPED);
+	if (why)
+		return why;
+	if (header->end_state == MP_END_EXIT_NOW)
+		return "the process ended by _exit(), which runs no leak check";
+	if (header->flags & MP_TRACE_LEAK_CHECK_OFF)
+		return "MEMPROF_LEAK_CHECK=0";
+	return "MEMPROF_LEAK_CHECK=0, or an older memprof wrote the trace";
+}
+
+const char *mp_trace_no_exit_snapshot_text(const struct mp_file_header *header)
+{
+	const char *why = read_no_exit_work(header, MP_TRACE_EXIT_SNAPSHOT_SKIPPED);
+	return why ? why : "MEMPROF_SNAPSHOT_EXIT=0, or an older memprof wrote the trace";
 }
 
 const struct mp_ext_record *mp_trace_ext_records(const struct mp_trace *trace, size_t *count)

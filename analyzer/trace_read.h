@@ -92,6 +92,15 @@ void mp_trace_stats(const struct mp_trace *trace, struct mp_trace_stats *stats);
  * ended), 0 if not, -1 if the trace has no chunk of that thread. */
 int mp_trace_thread_ended(const struct mp_trace *trace, uint32_t serial);
 
+/* What the header says in words, for messages that must give the true cause. */
+/* Why recording stopped before the process ended ("the disk was full (No space left on
+ * device)"), written into buf; "" if it did not. */
+const char *mp_trace_stop_text(const struct mp_file_header *header, char *buf, size_t len);
+/* Why a trace without LEAK_SUMMARY has no leak kinds: the first cause the header shows. */
+const char *mp_trace_no_kinds_text(const struct mp_file_header *header);
+/* Why a trace has no exit snapshot, likewise. */
+const char *mp_trace_no_exit_snapshot_text(const struct mp_file_header *header);
+
 /* An extended record other than STACK and MODULE (those the reader decodes itself). */
 struct mp_ext_record {
 	unsigned tag;

@@ -19,7 +19,10 @@
  *  - No malloc, no stdio, no getenv: memory comes from raw mmap, text goes out through
  *    write(2) from fixed buffers, the environment is read by mp_sys_env_get.
  *  - No lock and no shared atomic on the common path of an allocation. Locks are taken only
- *    on slow paths: a new chunk, a new stack, a changed module map.
+ *    on slow paths: a new chunk, a new stack, a changed module map; never held while
+ *    calling into the allocator or anything that can reach it (another thread of the
+ *    allocator may hold its own lock and wait in our mmap), and through mp_lock so that
+ *    a signal handler calling exit() knows which ones its thread holds.
  *  - Each thread has a recursion flag (struct mp_thread.busy). While it is set, interposed
  *    calls go straight to the real functions: that is how libunwind's and dlsym's own
  *    allocations, and a signal handler interrupting the recorder, stay out of the trace.
@@ -28,12 +31,15 @@
  *    call returns. Cross-thread order in the trace follows from these two times.
  *  - Never abort the host: on an error the recorder stops recording, says so once on
  *    stderr and counts what it dropped.
- *  - fork: the child gets its own trace (lifecycle.c's atfork handlers); chunks of the
- *    parent are unmapped in the child, never written.
+ *  - fork: the child gets its own trace (lifecycle.c's atfork handlers, which take no
+ *    lock: recording.c says why); chunks of the parent are unmapped in the child, never
+ *    written, so what the child reads of the parent's state must be consistent at every
+ *    instant: publish a new region before unmapping the old one.
  */
 #ifndef MEMPROF_PRELOAD_BASE_H
 #define MEMPROF_PRELOAD_BASE_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -79,6 +85,7 @@ struct mp_thread {
 	uint64_t sample_countdown; /* sampling.c: bytes to the next sample point; 0: the next
 				     allocation decides (always so without sampling) */
 	uint64_t rng;        /* sampling.c: the thread's generator; 0 until first drawn */
+	unsigned held_locks; /* MP_LOCK_* this thread holds or waits for (mp_lock below) */
 };
 extern __thread struct mp_thread mp_state_thread __attribute__((tls_model("initial-exec")));
 
@@ -98,6 +105,40 @@ void mp_state_disable(const char *why);
 extern int mp_state_own_tid;
 /* 1 if tid (decimal, as in /proc/self/task) is memprof's own thread. */
 int mp_state_is_own_tid(const char *tid);
+
+/* Locks of the slow paths that exit() may need (recording.c). Each thread sets a lock's
+ * bit before it waits for it and clears it after releasing it, so a signal handler that
+ * interrupts the thread knows, conservatively, which of them it must not wait for. */
+enum mp_lock_bit {
+	MP_LOCK_FILE = 1u,     /* trace_file.c: the end of the trace file */
+	MP_LOCK_CHUNKS = 2u,   /* chunk.c: the registry of mapped chunks */
+	MP_LOCK_SNAPSHOT = 4u, /* snapshot.c: one snapshot at a time */
+	MP_LOCK_SAMPLING = 8u, /* sampling_set.c: the set of sampled blocks */
+};
+static inline void mp_lock(pthread_mutex_t *mutex, unsigned bit)
+{
+	mp_state_thread.held_locks |= bit;
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	pthread_mutex_lock(mutex);
+}
+/* 0 if taken, like pthread_mutex_trylock. */
+static inline int mp_trylock(pthread_mutex_t *mutex, unsigned bit)
+{
+	mp_state_thread.held_locks |= bit;
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	int err = pthread_mutex_trylock(mutex);
+	if (err) {
+		__atomic_signal_fence(__ATOMIC_SEQ_CST);
+		mp_state_thread.held_locks &= ~bit;
+	}
+	return err;
+}
+static inline void mp_unlock(pthread_mutex_t *mutex, unsigned bit)
+{
+	pthread_mutex_unlock(mutex);
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	mp_state_thread.held_locks &= ~bit;
+}
 
 /* --- clock.c: event times --- */
 /* Nanoseconds of CLOCK_MONOTONIC (or the TSC calibrated against it); one clock for every

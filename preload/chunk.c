@@ -6,6 +6,7 @@
  * Chunks grow from 16 KiB to 1 MiB per thread, so a short-lived thread costs little file
  * and a busy one starts a new chunk rarely.
  */
+#include <errno.h>
 #include <pthread.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -19,7 +20,14 @@
 
 /* Every chunk currently mapped, so a fork child can unmap what it inherited. Kept apart
  * from the threads' TLS: a thread's TLS disappears with it, and a thread may still record
- * (a later TLS destructor freeing memory) after its exit destructor ran. */
+ * (a later TLS destructor freeing memory) after its exit destructor ran.
+ *
+ * The fork handlers take no lock (recording.c: the allocator's own fork handlers run
+ * after ours and may wait for a thread that waits for us), so the child reads the
+ * registry as the fork found it, maybe mid-change. Every change is therefore made so that
+ * the registry never names a chunk that is unmapped: a new chunk or array is published
+ * before the old one is unmapped. At worst the child keeps one chunk mapped that it does
+ * not know (a thread was between the two), which it never writes. */
 struct chunk_entry {
 	uint8_t *chunk;      /* NULL: free entry */
 	uint32_t next_free;  /* index + 1 of the next free entry, 0 at the end */
@@ -63,19 +71,22 @@ static uint32_t take_entry(void)
 			return 0;
 		for (uint32_t i = 0; i < entry_count; i++)
 			grown[i] = entries[i];
-		if (entries)
-			mp_sys_unmap(entries, entry_capacity * sizeof(*entries));
-		entries = grown;
+		struct chunk_entry *old = entries;
+		uint32_t old_capacity = entry_capacity;
+		__atomic_store_n(&entries, grown, __ATOMIC_RELEASE);
 		entry_capacity = capacity;
+		if (old)
+			mp_sys_unmap(old, old_capacity * sizeof(*old));
 	}
 	return ++entry_count;
 }
 
-/* Records that the thread now writes `chunk` (NULL: none) in its registry entry and unmaps
- * `old`, both under the lock so a fork never sees an entry naming an unmapped chunk. */
+/* Records that the thread now writes `chunk` (NULL: none) in its registry entry, then
+ * unmaps `old`, after the lock (a fork sees the entry name the new chunk or the old one,
+ * still mapped; a signal handler calling exit() rarely finds the lock held). */
 static void track_chunk(struct mp_thread *thread, uint8_t *chunk, uint8_t *old)
 {
-	pthread_mutex_lock(&live_lock);
+	mp_lock(&live_lock, MP_LOCK_CHUNKS);
 	if (!thread->serial)
 		thread->serial = ++last_serial;
 	if (chunk && !thread->entry)
@@ -89,9 +100,9 @@ static void track_chunk(struct mp_thread *thread, uint8_t *chunk, uint8_t *old)
 			thread->entry = 0;
 		}
 	}
+	mp_unlock(&live_lock, MP_LOCK_CHUNKS);
 	if (old)
 		mp_sys_unmap(old, chunk_capacity(old));
-	pthread_mutex_unlock(&live_lock);
 }
 
 static uint32_t next_capacity(const struct mp_thread *thread, size_t need)
@@ -120,10 +131,8 @@ uint8_t *mp_chunk_reserve_slow(struct mp_thread *thread, size_t need)
 		.base_time_ns = thread->prev_time,
 	};
 	uint8_t *chunk = mp_trace_file_new_chunk(next_capacity(thread, need), &fields);
-	if (!chunk) {
-		mp_state_disable("cannot extend the trace file; recording stopped");
-		return NULL;
-	}
+	if (!chunk)
+		return NULL; /* recording stopped; trace_file.c said why */
 	track_chunk(thread, chunk, old);
 	/* The destructor is how a thread's last chunk is unmapped when the thread ends; it
 	 * is armed again if the thread records after it ran (a later TLS destructor). */
@@ -147,9 +156,26 @@ void mp_chunk_thread_exit(struct mp_thread *thread)
 	thread->chunk = thread->pos = thread->limit = NULL;
 }
 
+int mp_chunk_rescue(struct mp_thread *thread)
+{
+	if (thread->held_locks & (MP_LOCK_FILE | MP_LOCK_CHUNKS))
+		return -EDEADLK;
+	/* Its chunk may be mid-record, or already unmapped with the new one not yet set:
+	 * forget it without touching it. A new serial starts the next chunk afresh. */
+	thread->chunk = thread->pos = thread->limit = NULL;
+	thread->serial = 0;
+	thread->entry = 0;
+	thread->chunk_seq = 0;
+	thread->prev_addr = 0;
+	thread->prev_time = mp_clock_now_ns();
+	return 0;
+}
+
 void mp_chunk_after_fork_child(struct mp_thread *self)
 {
-	/* Only this thread survives the fork; every chunk mapped is the parent's file. */
+	/* Only this thread survives the fork; every chunk mapped is the parent's file. The
+	 * lock may be held by a thread that is gone: the registry is read as it is (see
+	 * above). */
 	for (uint32_t i = 0; i < entry_count; i++) {
 		if (entries[i].chunk)
 			mp_sys_unmap(entries[i].chunk, chunk_capacity(entries[i].chunk));
@@ -168,14 +194,4 @@ void mp_chunk_after_fork_child(struct mp_thread *self)
 uint32_t mp_chunk_last_serial(void)
 {
 	return __atomic_load_n(&last_serial, __ATOMIC_RELAXED);
-}
-
-void mp_chunk_lock(void)
-{
-	pthread_mutex_lock(&live_lock);
-}
-
-void mp_chunk_unlock(void)
-{
-	pthread_mutex_unlock(&live_lock);
 }

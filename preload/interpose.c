@@ -14,6 +14,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "modules.h"
 #include "record_hot.h"
 
 #define EXPORT __attribute__((visibility("default")))
@@ -46,6 +47,10 @@ struct real_functions {
 };
 
 static struct real_functions real;
+/* The object of the real malloc when it is not libc's (jemalloc, tcmalloc): the mmaps,
+ * munmaps, mremaps and brks it makes for its arenas are the allocator's, not the
+ * program's, and are not recorded, as glibc's own (made without the PLT) never are. */
+static uintptr_t allocator_start, allocator_size;
 static pthread_once_t resolve_once = PTHREAD_ONCE_INIT;
 static __thread int resolving __attribute__((tls_model("initial-exec")));
 static _Alignas(64) uint8_t boot_arena[BOOT_ARENA_BYTES];
@@ -98,10 +103,23 @@ static void resolve(void)
 	*(void **)&real.execvp = next("execvp");
 	*(void **)&real.execvpe = next("execvpe");
 	*(void **)&mp_heap_peak_usable_size = next("malloc_usable_size");
-	/* malloc last: it is the flag that everything above is ready. */
 	void *found = next("malloc");
+	uintptr_t start = 0, end = 0, libc_start = 0, libc_end = 0;
+	if (found && mp_modules_range_of((uintptr_t)found, &start, &end) == 0 &&
+	    mp_modules_range_of((uintptr_t)&getpid, &libc_start, &libc_end) == 0 &&
+	    start != libc_start) {
+		allocator_start = start;
+		allocator_size = end - start;
+	}
+	/* malloc last: it is the flag that everything above is ready. */
 	__atomic_store_n((void **)&real.malloc, found, __ATOMIC_RELEASE);
 	resolving = 0;
+}
+
+/* Whether a call of mmap and the like comes from the allocator itself (see above). */
+static inline int by_allocator(const void *caller)
+{
+	return (uintptr_t)caller - allocator_start < allocator_size;
 }
 
 /* Returns 1 when the real functions are known, 0 while this thread is inside dlsym. */
@@ -268,6 +286,8 @@ EXPORT void *mmap(void *addr, size_t length, int prot, int flags, int fd, off_t 
 		return MAP_FAILED;
 	}
 	void *mapped = real.mmap(addr, length, prot, flags, fd, offset);
+	if (by_allocator(__builtin_return_address(0)))
+		return mapped;
 	if (mapped != MAP_FAILED)
 		mp_record_mmap(mapped, length, prot, flags, fd, (uint64_t)offset);
 	else
@@ -286,8 +306,9 @@ EXPORT int munmap(void *addr, size_t length)
 	}
 	/* Recorded before the call (the range may be mapped again at once by another
 	 * thread), so only calls the kernel cannot refuse: aligned address, nonzero length. */
+	const void *caller = __builtin_return_address(0);
 	if (length > 0 && ((uintptr_t)addr & ((uintptr_t)getpagesize() - 1)) == 0 &&
-	    !mp_stacks_called_by_unwinder(__builtin_return_address(0)))
+	    !mp_stacks_called_by_unwinder(caller) && !by_allocator(caller))
 		mp_record_munmap(addr, length);
 	return real.munmap(addr, length);
 }
@@ -307,7 +328,7 @@ EXPORT void *mremap(void *old_addr, size_t old_length, size_t new_length, int fl
 	}
 	uint64_t before = mp_clock_now_ns();
 	void *moved = real.mremap(old_addr, old_length, new_length, flags, wanted);
-	if (moved != MAP_FAILED)
+	if (moved != MAP_FAILED && !by_allocator(__builtin_return_address(0)))
 		mp_record_mremap(old_addr, old_length, moved, new_length, flags, before);
 	return moved;
 }
@@ -320,7 +341,7 @@ EXPORT int brk(void *addr)
 	}
 	void *old_break = real.sbrk(0);
 	int result = real.brk(addr);
-	if (result == 0 && addr != old_break)
+	if (result == 0 && addr != old_break && !by_allocator(__builtin_return_address(0)))
 		mp_record_brk(old_break, addr);
 	return result;
 }
@@ -332,7 +353,8 @@ EXPORT void *sbrk(intptr_t increment)
 		return (void *)-1;
 	}
 	void *old_break = real.sbrk(increment);
-	if (old_break != (void *)-1 && increment != 0)
+	if (old_break != (void *)-1 && increment != 0 &&
+	    !by_allocator(__builtin_return_address(0)))
 		mp_record_brk(old_break, (uint8_t *)old_break + increment);
 	return old_break;
 }

@@ -5,6 +5,8 @@
  * starts it, recording.c); the constructor registers what needs a working libc: the fork
  * handlers, the exit hook and, when asked for, the snapshot thread.
  */
+#include <dlfcn.h>
+#include <link.h>
 #include <pthread.h>
 #include <stdlib.h>
 
@@ -17,6 +19,24 @@ static void on_exit_hook(int status, void *unused)
 	mp_recording_exit(status);
 }
 
+static void memprof_constructor(void);
+
+/* Whether the malloc the program calls is ours: an allocator preloaded before us, or a
+ * program defining malloc itself, comes first in symbol lookup, and then nothing would be
+ * recorded without a word. */
+static void check_malloc(void)
+{
+	Dl_info theirs, ours;
+	struct link_map *object = NULL;
+	void *found = dlsym(RTLD_DEFAULT, "malloc");
+	if (!found || !dladdr1(found, &theirs, (void **)&object, RTLD_DL_LINKMAP) ||
+	    !dladdr((void *)&memprof_constructor, &ours) || theirs.dli_fbase == ours.dli_fbase)
+		return;
+	/* The executable's link map has an empty name. */
+	int own = !object || !object->l_name || !object->l_name[0];
+	mp_recording_foreign_malloc(own ? NULL : theirs.dli_fname);
+}
+
 __attribute__((constructor)) static void memprof_constructor(void)
 {
 	struct mp_thread *self = &mp_state_thread;
@@ -27,6 +47,7 @@ __attribute__((constructor)) static void memprof_constructor(void)
 		pthread_atfork(mp_recording_fork_prepare, mp_recording_fork_parent,
 			       mp_recording_fork_child);
 		on_exit(on_exit_hook, NULL);
+		check_malloc();
 		mp_snapshot_start();
 		mp_snapshot_thread_start();
 	}

@@ -42,7 +42,10 @@ void mp_recording_end(enum mp_end_state state, int status);
 /* At exit() or return from main (lifecycle.c's hook): the samples, the exit snapshot,
  * the leak check, then the end. */
 void mp_recording_exit(int status);
-/* The fork handlers' halves: every lock of the slow paths, in one order. */
+/* The malloc the program calls is another's (`object`; NULL: the program's own): says so
+ * once on stderr and in the trace header, since no allocation will be recorded. */
+void mp_recording_foreign_malloc(const char *object);
+/* The fork handlers' halves; they take no lock (recording.c says why). */
 void mp_recording_fork_prepare(void);
 void mp_recording_fork_parent(void);
 /* In the child: forget the parent's trace; the child's starts at its first event. */

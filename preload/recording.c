@@ -11,6 +11,8 @@
  * header's end state stays "running", which the analyzer reports as an abnormal end. No
  * signal handler is installed, so the program's own handling of signals is unchanged.
  */
+#define UNW_LOCAL_ONLY
+#include <libunwind.h>
 #include <string.h>
 
 #include "heap_peak.h"
@@ -22,6 +24,9 @@
 static int announced;
 /* Set in a fork child until its trace exists: it must never replace its parent's file. */
 static int forked;
+/* The program's malloc is not ours: no block is known, so no leak check at exit (it
+ * would only scan the other allocator's arenas, at the cost of the program's exit). */
+static int foreign_malloc;
 
 /* Any address inside this library, to find its own code range. */
 static void self_marker(void)
@@ -57,6 +62,13 @@ int mp_recording_start(void)
 	uintptr_t self_start = 0, self_end = 0;
 	mp_modules_range_of((uintptr_t)&self_marker, &self_start, &self_end);
 	mp_stacks_init(self_start, self_end);
+	/* libunwind's cache of register states has one global lock (Debian's libunwind has
+	 * no per-thread cache: UNW_CACHE_PER_THREAD becomes GLOBAL), which a thread of the
+	 * parent may have held at the fork, taken by no one in the child: a fork child
+	 * unwinds without that cache and never takes it. Its cost is small, as frames
+	 * mostly come from libunwind's per-thread trace cache. */
+	if (forked)
+		unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_NONE);
 	mp_chunk_init();
 	mp_heap_peak_init();
 	return start_trace(forked);
@@ -86,7 +98,9 @@ void mp_recording_end(enum mp_end_state state, int status)
 		mp_snapshot_take(MP_SNAP_EXIT); /* before the end state: the trace ends after it */
 	}
 	mp_trace_file_set_end(state, status);
-	if (state == MP_END_RUNNING || mp_config.quiet || announced)
+	/* Off: recording stopped, or never started, and said so already in its one line. */
+	if (state == MP_END_RUNNING || mp_config.quiet || announced ||
+	    __atomic_load_n(&mp_state, __ATOMIC_ACQUIRE) == MP_STATE_OFF)
 		return;
 	announced = 1;
 	char msg[4200] = "trace written to ";
@@ -94,35 +108,83 @@ void mp_recording_end(enum mp_end_state state, int status)
 	mp_sys_say(msg);
 }
 
+void mp_recording_foreign_malloc(const char *object)
+{
+	char msg[4400];
+	foreign_malloc = 1;
+	mp_trace_file_add_flags(MP_TRACE_FOREIGN_MALLOC);
+	if (object) {
+		memcpy(msg, "the program calls the malloc of '", 34);
+		mp_sys_str_append(msg, sizeof(msg), object);
+		mp_sys_str_append(msg, sizeof(msg), "', loaded before libmemprof.so: allocations "
+				  "are not recorded (put libmemprof.so first in LD_PRELOAD)");
+	} else {
+		memcpy(msg, "the program defines its own malloc: allocations are not recorded", 65);
+	}
+	mp_sys_say(msg);
+}
+
+/* exit() called by a signal handler that interrupted this thread inside the recorder
+ * (busy): the interrupted code never resumes, so its half-written record is abandoned
+ * and the exit work goes to a fresh chunk (chunk.c), unless it holds a lock that work
+ * needs: waiting for it would hang the exit. Returns the MP_TRACE_* flags of what must
+ * be skipped, or -1 if nothing can be written. The header says which. */
+static int exit_rescue(struct mp_thread *self)
+{
+	unsigned held = self->held_locks;
+	uint32_t flags = MP_TRACE_EXIT_IN_HANDLER;
+	if (held & (MP_LOCK_SNAPSHOT | MP_LOCK_SAMPLING))
+		flags |= MP_TRACE_EXIT_SNAPSHOT_SKIPPED; /* a snapshot flushes the samples */
+	if (mp_chunk_rescue(self) < 0) {
+		mp_trace_file_add_flags(flags | MP_TRACE_EXIT_SNAPSHOT_SKIPPED |
+					MP_TRACE_LEAK_CHECK_SKIPPED);
+		return -1;
+	}
+	mp_trace_file_add_flags(flags);
+	self->busy = 0;
+	return (int)flags;
+}
+
 void mp_recording_exit(int status)
 {
-	/* The snapshot first: the leak scan reads every live block, and reading a page never
-	 * written maps the kernel's zero page there, which pagemap reports as present. */
 	mp_snapshot_thread_stop(); /* gone by the time the process ends, not killed then */
-	mp_recording_flush_samples(); /* the samples still pending, and the last counts */
-	mp_snapshot_take(MP_SNAP_EXIT);
-	mp_leak_scan_at_exit(); /* leak_scan.c: classify what is still allocated */
+	struct mp_thread *self = &mp_state_thread;
+	int skip = 0;
+	if (self->busy && mp_state_is_ready())
+		skip = exit_rescue(self);
+	if (skip >= 0) {
+		/* The snapshot first: the leak scan reads every live block, and reading a page
+		 * never written maps the kernel's zero page there, which pagemap reports as
+		 * present. */
+		if (!(self->held_locks & MP_LOCK_SAMPLING))
+			mp_recording_flush_samples(); /* the samples still pending, the last counts */
+		if (!(skip & MP_TRACE_EXIT_SNAPSHOT_SKIPPED))
+			mp_snapshot_take(MP_SNAP_EXIT);
+		if (!foreign_malloc)
+			mp_leak_scan_at_exit(); /* leak_scan.c: classify what is still allocated */
+	}
+	/* After a rescue nothing more is recorded on this thread: what the interrupted code
+	 * held (a stack being interned, say) is not safe to use. */
+	if (skip & MP_TRACE_EXIT_IN_HANDLER)
+		self->busy = 1;
 	mp_recording_end(MP_END_EXIT, status);
 }
 
-/* Fork: nothing may be half-written when the child is cloned, so the prepare handler
- * takes the locks of every slow path (sampling, threads, then file), and the child, the
- * only thread left, starts a trace of its own. */
+/* Fork. The prepare handler takes no lock: handlers run in the reverse order of
+ * registration, so an allocator that registered before us (jemalloc, at its first malloc)
+ * takes its locks after ours, and one of its threads holding them may be waiting in our
+ * mmap for a lock of ours: a lock held here could deadlock the fork. Instead the child,
+ * the only thread left, resets every lock and starts a trace of its own, reading the
+ * parent's state only where it is kept consistent at every instant (chunk.c,
+ * sampling_set.c, stacks.c publish before they unmap). This thread is marked busy until
+ * the child or parent handler: nothing is recorded in between, on either side. */
 void mp_recording_fork_prepare(void)
 {
 	mp_state_thread.busy = 1;
-	/* The sampling lock first: a flush writes records (taking the others) while it
-	 * holds it. */
-	mp_sampling_set_lock();
-	mp_chunk_lock();
-	mp_trace_file_lock();
 }
 
 void mp_recording_fork_parent(void)
 {
-	mp_trace_file_unlock();
-	mp_chunk_unlock();
-	mp_sampling_set_unlock();
 	mp_state_thread.busy = 0;
 }
 
@@ -131,6 +193,7 @@ void mp_recording_fork_parent(void)
 void mp_recording_fork_child(void)
 {
 	struct mp_thread *self = &mp_state_thread;
+	self->held_locks = 0;
 	mp_chunk_after_fork_child(self);
 	mp_trace_file_forget();
 	mp_sampling_set_after_fork_child();

@@ -118,10 +118,8 @@ static inline int mp_sampling_set_maybe(uint64_t addr)
 /* Sets the filter for the options read (recording.c, once mp_config is loaded): without
  * sampling, one that lets every free through to be recorded. */
 void mp_sampling_set_configure(void);
-/* The set's lock: taken by the fork handlers, first (a flush writes records, taking the
- * writer's locks, while it holds it). */
-void mp_sampling_set_lock(void);
-void mp_sampling_set_unlock(void);
+/* In a fork child: an empty set of the child's own (the fork handlers take no lock, so
+ * the parent's may have been mid-change). */
 void mp_sampling_set_after_fork_child(void);
 
 /* --- stack_tally.c: figures summed per stack id (callers serialize) --- */

@@ -158,13 +158,16 @@ static int set_grow(void)
 			*set_find(slots, capacity, set_slots[i].addr) = set_slots[i];
 	}
 	__atomic_store_n(&region.header->generation, ++set_generation, __ATOMIC_RELEASE);
-	if (set_region.base) {
-		__atomic_store_n(&set_region.header->generation, 0, __ATOMIC_RELEASE);
-		mp_sys_unmap(set_region.base, set_region.bytes);
-	}
+	struct set_region old = set_region;
+	if (old.base)
+		__atomic_store_n(&old.header->generation, 0, __ATOMIC_RELEASE);
+	/* The new region is the set's before the old one is unmapped: a fork child (whose
+	 * handlers take no lock) unmaps set_region, which must never be unmapped already. */
 	set_region = region;
 	set_slots = slots;
 	set_capacity = capacity;
+	if (old.base)
+		mp_sys_unmap(old.base, old.bytes);
 	return 0;
 }
 
@@ -192,7 +195,7 @@ static void set_erase(struct mp_sampled_set_entry *slot)
 int mp_sampling_set_insert(const struct mp_sampled_set_entry *block, struct mp_thread *writer)
 {
 	int result = 0;
-	pthread_mutex_lock(&set_lock);
+	mp_lock(&set_lock, MP_LOCK_SAMPLING);
 	if ((set_count + 1) * 2 > set_capacity && set_grow() < 0) {
 		result = -1;
 	} else {
@@ -213,7 +216,7 @@ int mp_sampling_set_insert(const struct mp_sampled_set_entry *block, struct mp_t
 			mp_sampling_peak_check(writer, set_slots, set_capacity, block->time_ns);
 		}
 	}
-	pthread_mutex_unlock(&set_lock);
+	mp_unlock(&set_lock, MP_LOCK_SAMPLING);
 	return result;
 }
 
@@ -224,7 +227,7 @@ enum mp_sampling_set_found mp_sampling_set_take(uint64_t addr, struct mp_thread 
 	if (!mp_sampling_set_maybe(addr))
 		return MP_SAMPLING_SET_NONE;
 	enum mp_sampling_set_found found = MP_SAMPLING_SET_NONE;
-	pthread_mutex_lock(&set_lock);
+	mp_lock(&set_lock, MP_LOCK_SAMPLING);
 	struct mp_sampled_set_entry *slot = set_capacity ? set_find(set_slots, set_capacity, addr)
 						     : NULL;
 	if (slot && slot->addr == addr) {
@@ -246,7 +249,7 @@ enum mp_sampling_set_found mp_sampling_set_take(uint64_t addr, struct mp_thread 
 		struct mp_sampling_set_filter filter = filter_now();
 		filter_add(&filter, addr, -1);
 	}
-	pthread_mutex_unlock(&set_lock);
+	mp_unlock(&set_lock, MP_LOCK_SAMPLING);
 	return found;
 }
 
@@ -256,7 +259,7 @@ enum mp_sampling_set_found mp_sampling_set_take(uint64_t addr, struct mp_thread 
 void mp_sampling_set_flush(struct mp_thread *writer, uint64_t now_ns, int all)
 {
 	uint64_t window_ns = (uint64_t)mp_config.sample_window_ms * 1000000u;
-	pthread_mutex_lock(&set_lock);
+	mp_lock(&set_lock, MP_LOCK_SAMPLING);
 	for (uint64_t i = 0; i < set_capacity; i++) {
 		struct mp_sampled_set_entry *block = &set_slots[i];
 		if (block->addr && block->pending && (all || now_ns - block->time_ns >= window_ns)) {
@@ -267,17 +270,7 @@ void mp_sampling_set_flush(struct mp_thread *writer, uint64_t now_ns, int all)
 	}
 	mp_sampling_window_emit(writer);
 	__atomic_store_n(&mp_sampling_set_next_flush_ns, now_ns + window_ns, __ATOMIC_RELAXED);
-	pthread_mutex_unlock(&set_lock);
-}
-
-void mp_sampling_set_lock(void)
-{
-	pthread_mutex_lock(&set_lock);
-}
-
-void mp_sampling_set_unlock(void)
-{
-	pthread_mutex_unlock(&set_lock);
+	mp_unlock(&set_lock, MP_LOCK_SAMPLING);
 }
 
 void mp_sampling_set_after_fork_child(void)

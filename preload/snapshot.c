@@ -343,7 +343,9 @@ static void snapshot_take(struct mp_thread *thread, enum mp_snapshot_reason reas
 {
 	if (!mp_state_is_ready() || (pid_t)syscall(SYS_getpid) != owner_pid)
 		return;
-	if (wait ? pthread_mutex_lock(&snapshot_lock) : pthread_mutex_trylock(&snapshot_lock))
+	if (wait)
+		mp_lock(&snapshot_lock, MP_LOCK_SNAPSHOT);
+	else if (mp_trylock(&snapshot_lock, MP_LOCK_SNAPSHOT))
 		return;
 	if (exit_taken) {
 		pthread_mutex_unlock(&snapshot_lock);
@@ -356,7 +358,7 @@ static void snapshot_take(struct mp_thread *thread, enum mp_snapshot_reason reas
 	if (snapshot_scratch_ready())
 		snapshot_write(thread, reason, watch_rss);
 	__atomic_store_n(&exit_taken, reason == MP_SNAP_EXIT, __ATOMIC_RELEASE);
-	pthread_mutex_unlock(&snapshot_lock);
+	mp_unlock(&snapshot_lock, MP_LOCK_SNAPSHOT);
 }
 
 void mp_snapshot_take_busy(struct mp_thread *thread, enum mp_snapshot_reason reason, int wait)

@@ -5,12 +5,24 @@
  * No descriptor is kept open between chunks: a program that closes every descriptor it did
  * not open, or dup2()s over them, cannot break the trace or be broken by it. Each new
  * chunk reopens the file by its absolute path (a few microseconds per chunk of thousands
- * of events).
+ * of events) and checks that the path still names our file.
+ *
+ * Space is reserved before a chunk is mapped (fallocate, or zeros written where the file
+ * system has no fallocate): a store into a MAP_SHARED page that the file system cannot
+ * back raises SIGBUS in the program, so on a full disk the file simply stops growing,
+ * recording stops, the header says why, and the program runs on.
+ *
+ * Names: the file is made under a temporary name, its header filled, and only then given
+ * its name with link(2), which never replaces a file. So a trace found at a trace's name
+ * always has its whole header, and whether it is still wanted (its writer alive, or of
+ * this run) can be read from it; a file that is not wanted is replaced only under its own
+ * flock, so two processes never both take one name (see name_take).
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -21,18 +33,23 @@
 #define MAX_CMDLINE (256u * 1024u)
 #define MAX_NAME_TRIES 1000
 
+#define ZERO_BYTES (64u * 1024u)
+#ifndef RENAME_NOREPLACE
+#define RENAME_NOREPLACE 1u
+#endif
+
 static pthread_mutex_t file_lock = PTHREAD_MUTEX_INITIALIZER;
 static char trace_path[4096];
+static char temp_path[4096 + 32];
 static char exe_path[4096];
 static struct mp_file_header *header;
 static uint32_t header_size;
 static uint64_t file_end;
 static long page_size;
-
-static int sys_open(const char *path, int flags, int mode)
-{
-	return (int)syscall(SYS_openat, AT_FDCWD, path, flags | O_CLOEXEC, mode);
-}
+/* The file's identity, to notice a path that names another file now. */
+static uint64_t file_dev, file_ino;
+/* Zeros to write where fallocate is missing; bss, so free until used. */
+static uint8_t zeros[ZERO_BYTES];
 
 static void *sys_map_shared(int fd, size_t len, uint64_t offset)
 {
@@ -94,36 +111,116 @@ static int expand_path(char *out, size_t cap, int attempt)
 	return 0;
 }
 
-/* Whether an existing file of the same name must be kept: a trace written by this very
- * pid (the image we were exec'd from) or by a process still alive (with a fixed
- * MEMPROF_OUTPUT, a program and the children it starts would otherwise truncate each
- * other's traces). Anything else, a leftover of an earlier run, may be replaced. */
-static int still_wanted(const char *path)
+/* Whether the trace in `fd` must be kept: one written by this very pid (the image we
+ * were exec'd from), by a process still alive, or by a process of our process group (a
+ * program and the children it starts, with a fixed MEMPROF_OUTPUT, must not replace each
+ * other's traces, even once one has ended). Anything else, a leftover of an earlier run,
+ * may be replaced, and so may a file that is not a whole trace: no trace is ever at its
+ * name without its header (mp_trace_file_create). */
+static int still_wanted(int fd)
 {
 	struct mp_file_header old;
-	if (mp_sys_read_file(path, (char *)&old, sizeof(old)) != (long)sizeof(old) ||
+	if (syscall(SYS_pread64, fd, &old, sizeof(old), (off_t)0) != (long)sizeof(old) ||
 	    memcmp(old.magic, MP_TRACE_MAGIC, MP_TRACE_MAGIC_LEN) != 0)
 		return 0;
 	if (old.pid == (uint32_t)getpid())
 		return 1;
+	if (old.pgid != 0 && old.pgid == (uint32_t)syscall(SYS_getpgid, 0))
+		return 1;
+	if (old.pid == 0 || old.pid > (uint32_t)INT32_MAX)
+		return 0;
 	return syscall(SYS_kill, (pid_t)old.pid, 0) == 0 || errno == EPERM;
 }
 
-static int open_new_file(int fork_child)
+/* Gives the temporary file the name in trace_path if nothing has it: 0, -EEXIST, or
+ * another -errno. A file system without hard links gets a rename that cannot replace. */
+static int name_give(int *temp_gone)
+{
+	if (syscall(SYS_linkat, AT_FDCWD, temp_path, AT_FDCWD, trace_path, 0) == 0)
+		return 0;
+	if (errno == EEXIST)
+		return -EEXIST;
+	if (syscall(SYS_renameat2, AT_FDCWD, temp_path, AT_FDCWD, trace_path,
+		    RENAME_NOREPLACE) == 0) {
+		*temp_gone = 1;
+		return 0;
+	}
+	return -errno;
+}
+
+enum name_verdict { NAME_PLACED, NAME_TAKEN, NAME_AGAIN };
+
+/* One attempt at the name in trace_path. A file already there that is not wanted is
+ * removed, under its flock, and only if the name still gives that very file: whoever
+ * found it too either fails the flock or, after us, finds another file there; the name
+ * is then tried again, and link() decides between whoever tries it at once. */
+static int name_take(int fork_child, int *temp_gone)
+{
+	int err = name_give(temp_gone);
+	if (err != -EEXIST)
+		return err < 0 ? err : NAME_PLACED;
+	int fd = (int)syscall(SYS_openat, AT_FDCWD, trace_path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0)
+		return errno == ENOENT ? NAME_AGAIN : NAME_TAKEN;
+	int verdict = NAME_TAKEN;
+	struct stat found, now;
+	if (syscall(SYS_fstat, fd, &found) != 0) {
+		verdict = NAME_TAKEN;
+	} else if (!S_ISREG(found.st_mode)) {
+		verdict = S_ISDIR(found.st_mode) ? -EISDIR : -EEXIST;
+	} else if (!fork_child && !still_wanted(fd) &&
+		   syscall(SYS_flock, fd, LOCK_EX | LOCK_NB) == 0) {
+		if (syscall(SYS_newfstatat, AT_FDCWD, trace_path, &now, 0) == 0 &&
+		    now.st_dev == found.st_dev && now.st_ino == found.st_ino)
+			syscall(SYS_unlinkat, AT_FDCWD, trace_path, 0);
+		verdict = NAME_AGAIN;
+	}
+	syscall(SYS_close, fd);
+	return verdict;
+}
+
+/* Names the temporary file: NAME, else NAME.1, NAME.2, ... Returns 0 with the name in
+ * trace_path, or -errno. A fork child never replaces a file (it may be its parent's). */
+static int name_place(int fork_child, int *temp_gone)
 {
 	for (int attempt = 0; attempt < MAX_NAME_TRIES; attempt++) {
 		int err = expand_path(trace_path, sizeof(trace_path), attempt);
 		if (err < 0)
 			return err;
-		int fd = sys_open(trace_path, O_RDWR | O_CREAT | O_EXCL, 0644);
-		if (fd >= 0 || errno != EEXIST)
-			return fd >= 0 ? fd : -errno;
-		if (!fork_child && !still_wanted(trace_path)) {
-			fd = sys_open(trace_path, O_RDWR | O_TRUNC, 0644);
-			return fd >= 0 ? fd : -errno;
-		}
+		int verdict = NAME_AGAIN;
+		for (int again = 0; verdict == NAME_AGAIN && again < 16; again++)
+			verdict = name_take(fork_child, temp_gone);
+		if (verdict == NAME_PLACED)
+			return 0;
+		if (verdict < 0)
+			return verdict;
 	}
 	return -EEXIST;
+}
+
+/* Makes `len` bytes from `offset` real blocks of the file, extending it: after this no
+ * store into them can fault. 0 or -errno (ENOSPC, EDQUOT: full). */
+static int reserve_space(int fd, uint64_t offset, uint64_t len)
+{
+	long rc;
+	do
+		rc = syscall(SYS_fallocate, fd, 0, (off_t)offset, (off_t)len);
+	while (rc < 0 && errno == EINTR);
+	if (rc == 0)
+		return 0;
+	if (errno != EOPNOTSUPP && errno != ENOSYS)
+		return -errno;
+	/* No fallocate here (some network and FUSE file systems): write the zeros. */
+	for (uint64_t done = 0; done < len;) {
+		uint64_t piece = len - done < ZERO_BYTES ? len - done : ZERO_BYTES;
+		long wrote = syscall(SYS_pwrite64, fd, zeros, (size_t)piece, (off_t)(offset + done));
+		if (wrote < 0 && errno == EINTR)
+			continue;
+		if (wrote <= 0)
+			return wrote < 0 ? -errno : -ENOSPC;
+		done += (uint64_t)wrote;
+	}
+	return 0;
 }
 
 static size_t read_cmdline(char *buf, size_t cap, int *truncated)
@@ -147,9 +244,11 @@ static void fill_header(const char *cmdline, size_t cmdline_len, int truncated)
 	header->page_size = (uint32_t)page_size;
 	header->pid = (uint32_t)getpid();
 	header->ppid = (uint32_t)getppid();
+	header->pgid = (uint32_t)syscall(SYS_getpgid, 0);
 	header->max_frames = mp_config.max_frames;
 	header->sample_bytes = mp_config.sample_bytes;
 	header->sample_window_ms = mp_config.sample_bytes ? mp_config.sample_window_ms : 0;
+	header->flags = mp_config.leak_check ? 0 : MP_TRACE_LEAK_CHECK_OFF;
 	clock_gettime(CLOCK_REALTIME, &now);
 	header->start_realtime_ns = (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
 	header->start_monotonic_ns = mp_clock_now_ns();
@@ -161,6 +260,50 @@ static void fill_header(const char *cmdline, size_t cmdline_len, int truncated)
 	header->cmdline_len = (uint32_t)cmdline_len;
 	header->cmdline_truncated = (uint32_t)truncated;
 	memcpy((char *)header + header->cmdline_offset, cmdline, cmdline_len);
+}
+
+/* The temporary name: the first name with ".PID.tmp" added, in the same directory. */
+static int temp_open(void)
+{
+	char suffix[32] = ".";
+	int err = expand_path(trace_path, sizeof(trace_path), 0);
+	if (err < 0)
+		return err;
+	mp_sys_fmt_u64(suffix + 1, (uint64_t)getpid());
+	memcpy(temp_path, trace_path, strlen(trace_path) + 1);
+	if (mp_sys_str_append(temp_path, sizeof(temp_path), suffix) < 0 ||
+	    mp_sys_str_append(temp_path, sizeof(temp_path), ".tmp") < 0)
+		return -ENAMETOOLONG;
+	for (int tries = 0; tries < 2; tries++) {
+		int fd = (int)syscall(SYS_openat, AT_FDCWD, temp_path,
+				      O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+		if (fd >= 0 || errno != EEXIST)
+			return fd >= 0 ? fd : -errno;
+		/* Left by a process of our pid that was killed while it made its trace. */
+		syscall(SYS_unlinkat, AT_FDCWD, temp_path, 0);
+	}
+	return -EEXIST;
+}
+
+/* The header, whole and on disk, in the open temporary file. */
+static int header_write(int fd, const char *cmdline, size_t cmdline_len, int truncated)
+{
+	size_t need = sizeof(struct mp_file_header) + strlen(exe_path) + cmdline_len;
+	header_size = (uint32_t)((need + (size_t)page_size - 1) & ~((size_t)page_size - 1));
+	struct stat st;
+	int err = reserve_space(fd, 0, header_size);
+	if (err < 0)
+		return err;
+	if (syscall(SYS_fstat, fd, &st) != 0)
+		return -errno;
+	header = sys_map_shared(fd, header_size, 0);
+	if (!header)
+		return -errno;
+	fill_header(cmdline, cmdline_len, truncated);
+	file_dev = st.st_dev;
+	file_ino = st.st_ino;
+	file_end = header_size;
+	return 0;
 }
 
 /* Only one thread initializes, so this runs without the lock. */
@@ -175,47 +318,100 @@ int mp_trace_file_create(int fork_child)
 		return -ENOMEM;
 	int truncated = 0;
 	size_t cmdline_len = read_cmdline(cmdline, MAX_CMDLINE, &truncated);
-
-	int fd = open_new_file(fork_child);
-	if (fd < 0) {
-		mp_sys_unmap(cmdline, MAX_CMDLINE);
-		return fd;
+	int temp_gone = 0;
+	int fd = temp_open();
+	int err = fd < 0 ? fd : header_write(fd, cmdline, cmdline_len, truncated);
+	if (err == 0)
+		err = name_place(fork_child, &temp_gone);
+	if (fd >= 0 && !temp_gone)
+		syscall(SYS_unlinkat, AT_FDCWD, temp_path, 0);
+	if (fd >= 0)
+		syscall(SYS_close, fd);
+	if (err < 0 && header) {
+		mp_sys_unmap(header, header_size);
+		header = NULL;
 	}
-	size_t need = sizeof(struct mp_file_header) + strlen(exe_path) + cmdline_len;
-	header_size = (uint32_t)((need + (size_t)page_size - 1) & ~((size_t)page_size - 1));
-	int err = 0;
-	if (syscall(SYS_ftruncate, fd, (off_t)header_size) < 0)
-		err = -errno;
-	else if (!(header = sys_map_shared(fd, header_size, 0)))
-		err = -errno;
-	else
-		fill_header(cmdline, cmdline_len, truncated);
-	file_end = header_size;
-	syscall(SYS_close, fd);
+	if (err < 0)
+		expand_path(trace_path, sizeof(trace_path), 0); /* the name the message gives */
 	mp_sys_unmap(cmdline, MAX_CMDLINE);
 	return err;
 }
 
+/* Recording cannot go on: the header says why (the first reason only), stderr says it
+ * once, and the state goes off. */
+static void stop_recording(enum mp_stop_reason reason, int err)
+{
+	char msg[4400] = "";
+	uint32_t none = MP_STOP_NONE;
+	if (header && __atomic_compare_exchange_n(&header->stop_reason, &none, (uint32_t)reason, 0,
+						  __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+		header->stop_errno = err;
+		header->stop_monotonic_ns = mp_clock_now_ns();
+	}
+	if (reason == MP_STOP_FILE_REPLACED) {
+		mp_sys_str_append(msg, sizeof(msg), "trace '");
+		mp_sys_str_append(msg, sizeof(msg), trace_path);
+		mp_sys_str_append(msg, sizeof(msg), "' was removed or replaced");
+	} else {
+		mp_sys_str_append(msg, sizeof(msg), "cannot extend trace '");
+		mp_sys_str_append(msg, sizeof(msg), trace_path);
+		mp_sys_str_append(msg, sizeof(msg), "': ");
+		mp_sys_str_append(msg, sizeof(msg), strerror(err));
+	}
+	mp_sys_str_append(msg, sizeof(msg), "; recording stopped, the trace ends here");
+	mp_state_disable(msg);
+}
+
+/* The trace file, opened again by its path; -1 (recording stopped) if that fails or the
+ * path names another file now. */
+static int reopen(void)
+{
+	int fd = (int)syscall(SYS_openat, AT_FDCWD, trace_path, O_RDWR | O_CLOEXEC, 0);
+	struct stat st;
+	if (fd < 0) {
+		int err = errno;
+		stop_recording(err == ENOENT ? MP_STOP_FILE_REPLACED : MP_STOP_FILE_ERROR, err);
+		return -1;
+	}
+	if (syscall(SYS_fstat, fd, &st) != 0 || st.st_dev != file_dev || st.st_ino != file_ino) {
+		syscall(SYS_close, fd);
+		stop_recording(MP_STOP_FILE_REPLACED, ESTALE);
+		return -1;
+	}
+	return fd;
+}
+
+/* Only the space is reserved under the lock, so that the file has no hole (a reader of a
+ * hole on a full tmpfs gets SIGBUS) and a signal handler calling exit() rarely finds the
+ * lock held by the code it interrupted (recording.c); the rest is done outside. */
 uint8_t *mp_trace_file_new_chunk(uint32_t capacity, const struct mp_chunk_header *fields)
 {
-	uint8_t *chunk = NULL;
-	pthread_mutex_lock(&file_lock);
-	int fd = sys_open(trace_path, O_RDWR, 0);
-	if (fd >= 0) {
-		if (syscall(SYS_ftruncate, fd, (off_t)(file_end + capacity)) == 0)
-			chunk = sys_map_shared(fd, capacity, file_end);
-		syscall(SYS_close, fd);
-	}
-	if (chunk) {
-		memcpy(chunk, fields, sizeof(*fields));
-		struct mp_chunk_header *head = (struct mp_chunk_header *)chunk;
-		head->magic = MP_CHUNK_MAGIC;
-		head->header_size = sizeof(*head);
-		head->capacity = capacity;
-		head->used = sizeof(*head);
+	int fd = mp_state_is_ready() ? reopen() : -1;
+	if (fd < 0)
+		return NULL;
+	mp_lock(&file_lock, MP_LOCK_FILE);
+	uint64_t offset = file_end;
+	int err = reserve_space(fd, offset, capacity);
+	if (err == 0)
 		file_end += capacity;
+	else /* whatever it reserved before failing is of no use */
+		syscall(SYS_ftruncate, fd, (off_t)offset);
+	mp_unlock(&file_lock, MP_LOCK_FILE);
+	uint8_t *chunk = err ? NULL : sys_map_shared(fd, capacity, offset);
+	if (!err && !chunk)
+		err = -errno;
+	syscall(SYS_close, fd);
+	if (!chunk) {
+		stop_recording(err == -ENOSPC || err == -EDQUOT ? MP_STOP_DISK_FULL
+							      : MP_STOP_FILE_ERROR, -err);
+		return NULL;
 	}
-	pthread_mutex_unlock(&file_lock);
+	memcpy(chunk, fields, sizeof(*fields));
+	struct mp_chunk_header *head = (struct mp_chunk_header *)chunk;
+	head->magic = MP_CHUNK_MAGIC;
+	head->header_size = sizeof(*head);
+	head->capacity = capacity;
+	head->used = sizeof(*head);
 	return chunk;
 }
 
@@ -226,6 +422,12 @@ void mp_trace_file_set_end(enum mp_end_state state, int status)
 	header->end_status = status;
 	header->end_monotonic_ns = mp_clock_now_ns();
 	__atomic_store_n(&header->end_state, (uint32_t)state, __ATOMIC_RELEASE);
+}
+
+void mp_trace_file_add_flags(uint32_t flags)
+{
+	if (header)
+		__atomic_or_fetch(&header->flags, flags, __ATOMIC_RELEASE);
 }
 
 uint32_t mp_trace_file_page_size(void)
@@ -245,18 +447,10 @@ const char *mp_trace_file_exe(void)
 
 void mp_trace_file_forget(void)
 {
+	/* The header is mapped once and never moves: unmapping it is safe whatever the
+	 * parent's other threads were doing when it forked. */
 	if (header)
 		mp_sys_unmap(header, header_size);
 	header = NULL;
 	pthread_mutex_init(&file_lock, NULL);
-}
-
-void mp_trace_file_lock(void)
-{
-	pthread_mutex_lock(&file_lock);
-}
-
-void mp_trace_file_unlock(void)
-{
-	pthread_mutex_unlock(&file_lock);
 }

@@ -8,22 +8,26 @@
 #include "base.h"
 
 /* --- trace_file.c: the trace file and its chunks --- */
-/* Creates this process's trace file and maps its header. A fork child never replaces an
- * existing file of the same name (its parent's). 0 or -errno. */
+/* Creates this process's trace file, header whole and its space reserved, at the first
+ * free name (NAME, NAME.1, ...: a trace still wanted is never replaced, see
+ * trace_file.c), and maps its header. A fork child never replaces an existing file of the
+ * same name (its parent's). 0 or -errno; then no file is left behind. */
 int mp_trace_file_create(int fork_child);
-/* Maps a fresh chunk of `capacity` bytes at the end of the file and fills its header. */
+/* Reserves and maps a fresh chunk of `capacity` bytes at the end of the file and fills its
+ * header. NULL if the file cannot grow (full disk, the path removed or replaced, ...):
+ * recording has then stopped, the header says why and stderr said it once. */
 uint8_t *mp_trace_file_new_chunk(uint32_t capacity, const struct mp_chunk_header *header);
 /* The page size chunks are aligned to. */
 uint32_t mp_trace_file_page_size(void);
 /* Records how the process ended in the file header. */
 void mp_trace_file_set_end(enum mp_end_state state, int status);
+/* Sets MP_TRACE_* flags in the file header (nothing if there is no trace). */
+void mp_trace_file_add_flags(uint32_t flags);
 const char *mp_trace_file_path(void);
 /* The real path of the executable, read once at creation. */
 const char *mp_trace_file_exe(void);
 /* In a fork child: forget the parent's file (never written again) and its lock. */
 void mp_trace_file_forget(void);
-void mp_trace_file_lock(void);
-void mp_trace_file_unlock(void);
 
 /* --- chunk.c: per-thread chunks, reservation and commit --- */
 /* Returns a pointer with at least `need` writable bytes in the thread's chunk, starting a
@@ -53,11 +57,14 @@ static inline void mp_chunk_count_dropped(struct mp_thread *thread)
 void mp_chunk_thread_exit(struct mp_thread *thread);
 /* In a fork child: unmap every chunk inherited from the parent and reset this thread. */
 void mp_chunk_after_fork_child(struct mp_thread *self);
+/* exit() on a thread that a signal handler interrupted inside the recorder: forgets its
+ * chunk, which may be mid-record, without touching it, so that its next records start a
+ * chunk of a new thread serial. 0, or -EDEADLK if the interrupted code holds a writer
+ * lock (nothing can be written then). */
+int mp_chunk_rescue(struct mp_thread *thread);
 /* Creates the key whose destructor ends a thread's chunk. */
 void mp_chunk_init(void);
 /* The highest thread serial handed out so far. */
 uint32_t mp_chunk_last_serial(void);
-void mp_chunk_lock(void);
-void mp_chunk_unlock(void);
 
 #endif

@@ -129,3 +129,10 @@ $(BUILD)/tests/progs/grow_padded: tests/progs/grow.c
 	$(CC) $(PROG_CFLAGS) -DGROW_PAD -o $@ $< -ldl -lm -rdynamic
 
 check: $(BUILD)/tests/progs/grow_padded
+
+# The fork storm of tests/integration/fork_storm.sh with 100 runs under every allocator
+# (make check runs 100 under jemalloc, 20 under glibc's malloc and tcmalloc).
+check-fork-storm: all $(PROGS_BIN)
+	@BUILD=$(BUILD) STORM_RUNS=100 tests/run_all.sh tests/integration/fork_storm.sh
+
+.PHONY: check-fork-storm

@@ -225,9 +225,42 @@ struct mp_file_header {
 	/* With sampling: how long a sampled block may live and still be only counted
 	 * (MP_REC_SAMPLES_FREED), in milliseconds; 0: every sample is written at once. */
 	uint32_t sample_window_ms;
-	uint32_t reserved[8];
+	/* Added without a version change (older writers leave them 0, older readers ignore
+	 * them): */
+	uint32_t flags;            /* MP_TRACE_* below, set while recording */
+	uint32_t stop_reason;      /* enum mp_stop_reason: why recording stopped before the
+				      process ended; MP_STOP_NONE if it did not */
+	int32_t stop_errno;        /* the errno behind stop_reason (ENOSPC, EDQUOT, ...) */
+	uint32_t pgid;             /* the writer's process group, for choosing trace names */
+	uint64_t stop_monotonic_ns;/* CLOCK_MONOTONIC when recording stopped */
+	uint32_t reserved[2];
 };
 _Static_assert(sizeof(struct mp_file_header) == 128, "file header layout is part of the format");
+
+/* Header flags: what the reader must know to tell the truth about a trace. */
+enum mp_trace_flags {
+	/* The malloc the program calls is not libmemprof's (another allocator, or the
+	 * program's own, comes first in symbol lookup): no allocation is in this trace. */
+	MP_TRACE_FOREIGN_MALLOC = 1u,
+	/* MEMPROF_LEAK_CHECK=0: no leak kinds by choice. */
+	MP_TRACE_LEAK_CHECK_OFF = 2u,
+	/* exit() ran on a thread that a signal handler had interrupted inside libmemprof;
+	 * the exit work (snapshot, leak check) was done on a fresh chunk. */
+	MP_TRACE_EXIT_IN_HANDLER = 4u,
+	/* With MP_TRACE_EXIT_IN_HANDLER: the interrupted code held a lock that the exit
+	 * snapshot, or the leak check, needs; it was skipped rather than deadlock. */
+	MP_TRACE_EXIT_SNAPSHOT_SKIPPED = 8u,
+	MP_TRACE_LEAK_CHECK_SKIPPED = 16u,
+};
+
+/* Why recording stopped before the process ended (header stop_reason). The trace is
+ * whole up to that point; what came after is missing. */
+enum mp_stop_reason {
+	MP_STOP_NONE = 0,
+	MP_STOP_DISK_FULL = 1,    /* no space (or quota) for the next chunk; stop_errno says */
+	MP_STOP_FILE_ERROR = 2,   /* the file could not grow for another reason (stop_errno) */
+	MP_STOP_FILE_REPLACED = 3,/* the path no longer names this trace (removed or replaced) */
+};
 
 /* The head of every chunk. */
 struct mp_chunk_header {

@@ -1,0 +1,30 @@
+#!/bin/sh
+# fork_exec_traces.sh: with `memprof run --output FILE` (no %p), a parent, a fork child
+# that leaks and a fork child that execs ls (tests/progs/family.c) each keep their own
+# trace, FILE, FILE.1, FILE.2, and `run` lists all three.
+set -u
+memprof="$MEMPROF_BUILD/memprof"
+failures=0
+
+fail() {
+	echo "FAIL $*"
+	failures=$((failures + 1))
+}
+
+"$memprof" run --output out.trace -- "$MEMPROF_BUILD/tests/progs/family" >/dev/null 2>err.txt
+code=$?
+[ "$code" -eq 0 ] || fail "exit status $code"
+sed 's/^/    /' err.txt
+# run's table: one row per process, the trace file last.
+for name in out.trace out.1.trace out.2.trace; do
+	grep -q " $name$" err.txt || fail "run does not list $name"
+done
+grep -q "^memprof: 3 traces written in $(pwd)/" err.txt || fail "run lists other than 3 traces"
+for name in out.trace out.1.trace out.2.trace; do
+	"$memprof" report "$name" >"$name.txt" 2>/dev/null || fail "$name does not read"
+done
+grep -q "tests/progs/family (pid" out.trace.txt || fail "out.trace is not the parent's"
+grep -q "tests/progs/family (pid" out.1.trace.txt || fail "out.1.trace is not the fork child's"
+grep -q "Not freed:    4,242 bytes" out.1.trace.txt || fail "out.1.trace misses the child's leak"
+grep -q "/ls (pid" out.2.trace.txt || fail "out.2.trace is not ls's"
+[ "$failures" -eq 0 ]
