@@ -128,6 +128,17 @@ size_t mp_sys_own_regions(struct mp_sys_region *out, size_t max);
  * until fn returns nonzero; returns that value, 0, or -1 if the directory cannot be read.
  * Allocation-free. */
 int mp_sys_each_task(int (*fn)(const char *tid, void *context), void *context);
+/* sigaction(2) itself, bypassing libmemprof's own interposed sigaction (which hides
+ * memprof's handlers from the program): what memprof installs or queries goes here. */
+struct sigaction;
+int mp_sys_sigaction(int sig, const struct sigaction *action, struct sigaction *old);
+/* The threads of memprof's own (by kernel thread id), which nothing that counts, stops or
+ * scans the program's threads may count as the program's. Allocation-free and
+ * async-signal-safe; at most 8. In a fork child none survives: forget them all. */
+void mp_sys_own_thread_add(int tid);
+void mp_sys_own_thread_remove(int tid);
+int mp_sys_own_thread(int tid);
+void mp_sys_own_threads_forget(void);
 /* Prints "memprof: <msg>\n" on stderr (errors are said even under MEMPROF_QUIET). */
 void mp_sys_say(const char *msg);
 
@@ -144,6 +155,8 @@ struct mp_config {
 	int snapshot_peak;       /* MEMPROF_SNAPSHOT_PEAK (default 1) */
 	int leak_check;          /* MEMPROF_LEAK_CHECK (default 1) */
 	uint64_t leak_check_max_bytes; /* MEMPROF_LEAK_CHECK_MAX_MB, in bytes (default 1 GiB) */
+	int leak_check_signal;   /* MEMPROF_LEAK_CHECK_SIGNAL; 0: none */
+	int leak_check_fatal;    /* MEMPROF_LEAK_CHECK_FATAL (default 1) */
 	char output_pattern[4096];
 };
 extern struct mp_config mp_config;

@@ -12,7 +12,9 @@
 #include <semaphore.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "proc_text.h"
 #include "snapshot.h"
@@ -32,26 +34,31 @@ static void thread_on_signal(int signal_number)
 	errno = saved_errno;
 }
 
-/* Counts live threads until it has seen two. */
+/* Counts the program's live threads (not memprof's) until it has seen one. */
 static int thread_count_live(const char *tid, void *context)
 {
 	int *live = context;
 	char path[64] = "/proc/self/task/", stat[512];
+	int number = 0;
+	for (const char *at = tid; *at >= '0' && *at <= '9'; at++)
+		number = number * 10 + (*at - '0');
+	if (mp_sys_own_thread(number))
+		return 0;
 	mp_sys_str_append(path, sizeof(path), tid);
 	mp_sys_str_append(path, sizeof(path), "/stat");
 	if (mp_sys_read_text(path, stat, sizeof(stat)) && mp_proc_task_alive(stat))
 		(*live)++;
-	return *live >= 2;
+	return *live >= 1;
 }
 
-/* 1 if no thread of the program is left, only this one. A main thread that called
+/* 1 if no thread of the program is left, only memprof's. A main thread that called
  * pthread_exit stays as a zombie ('Z' in /proc/self/task/TID/stat), so threads are
  * counted by state, not by the Threads: line. */
 static int thread_alone(void)
 {
 	int live = 0;
 	mp_sys_each_task(thread_count_live, &live);
-	return live == 1;
+	return live == 0;
 }
 
 static void *thread_main(void *unused)
@@ -59,6 +66,8 @@ static void *thread_main(void *unused)
 	(void)unused;
 	struct mp_thread *thread = &mp_state_thread;
 	thread->busy = 1; /* for life: nothing this thread does is the program's */
+	int tid = (int)syscall(SYS_gettid);
+	mp_sys_own_thread_add(tid);
 	uint64_t interval_ns = (uint64_t)mp_config.snapshot_ms * 1000000u;
 	uint64_t next_interval = mp_clock_now_ns() + interval_ns, next_check = 0;
 	for (;;) {
@@ -93,6 +102,7 @@ static void *thread_main(void *unused)
 	 * snapshot and the leak check as on any other thread: from here on, what this thread
 	 * does (the program's exit handlers) is the program's. */
 	thread_running = 0;
+	mp_sys_own_thread_remove(tid);
 	thread->busy = 0;
 	return NULL;
 }
@@ -131,7 +141,7 @@ void mp_snapshot_thread_start(void)
 		action.sa_handler = thread_on_signal;
 		action.sa_flags = SA_RESTART;
 		sigemptyset(&action.sa_mask);
-		if (sigaction(mp_config.snapshot_signal, &action, NULL) != 0)
+		if (mp_sys_sigaction(mp_config.snapshot_signal, &action, NULL) != 0)
 			mp_sys_say("cannot install the handler of MEMPROF_SNAPSHOT_SIGNAL");
 	}
 	thread_create();
