@@ -17,9 +17,16 @@
  *   MEMPROF_SNAPSHOT_EXIT=0 no snapshot at exit (default: one)
  *   MEMPROF_SNAPSHOT_PEAK=0 no snapshot when the heap reaches a new peak (default: taken,
  *                       at most one per 10% of growth and per 100 ms; never when sampling)
- *   MEMPROF_LEAK_CHECK=0    no classification of unfreed blocks by reachability at exit
- *   MEMPROF_LEAK_CHECK_MAX_MB=N  the most the exit scan's address table may take (default
- *                       1024)
+ *   MEMPROF_LEAK_CHECK=0    no classification of unfreed blocks by reachability (no leak
+ *                       check at exit, on a fatal signal or on demand)
+ *   MEMPROF_LEAK_CHECK_MAX_MB=N  the most the leak check's address table may take
+ *                       (default 1024)
+ *   MEMPROF_LEAK_CHECK_SIGNAL=SIGUSR1  a leak check of the running process whenever that
+ *                       signal arrives (a name with or without SIG, or a number; default:
+ *                       none)
+ *   MEMPROF_LEAK_CHECK_FATAL=0  no leak check when a signal whose default action ends the
+ *                       process arrives and the program has no handler for it (default:
+ *                       checked, then the process dies of the signal as it would have)
  * Every option is parsed here and nowhere else; the other files read mp_config.
  */
 #include <signal.h>
@@ -142,6 +149,11 @@ static void config_leak_check(void)
 			mib = mib * 10 + (uint64_t)(*at - '0');
 	}
 	mp_config.leak_check_max_bytes = mib << 20;
+	mp_config.leak_check_signal = 0;
+	if (mp_sys_env_get("MEMPROF_LEAK_CHECK_SIGNAL", value, sizeof(value)))
+		mp_config.leak_check_signal = parse_signal(value);
+	mp_config.leak_check_fatal = !(mp_sys_env_get("MEMPROF_LEAK_CHECK_FATAL", value,
+						      sizeof(value)) && strcmp(value, "0") == 0);
 }
 
 void mp_config_load(void)
