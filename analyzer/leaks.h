@@ -1,7 +1,8 @@
-/* leaks.h: the blocks still allocated at the end of a trace, by stack and leak kind.
+/* leaks.h: the blocks still allocated at the end of a trace, or at one of its leak
+ * checks, by stack and leak kind.
  *
  * Joins the heap model's live blocks (what the trace says was never freed) with the
- * kinds the preload's exit scan wrote (leak_kinds.h), and applies suppressions: each
+ * kinds a leak check of the preload wrote (leak_kinds.h), and applies suppressions: each
  * stack with leaks is symbolized once and tested against the rules. Pure computation
  * over a finished analysis; the printers are in report_text.c and report_json.c.
  */
@@ -41,10 +42,13 @@ struct mp_leak_list {
 	const struct mp_suppressions *supp;
 };
 
-/* Computes the list for a finished analysis; supp may be NULL. Returns 0 or -ENOMEM
- * (then *list is empty but may be freed). */
+/* Computes the list for a finished analysis by the kinds of leak check `check` (from 1
+ * in time order; 0: the check at exit, else the last one); supp may be NULL. A check
+ * made while the program ran lists the blocks live at its time, the others the blocks
+ * live at the end. Returns 0, -ENOMEM or -ERANGE (no such check: list->kinds.checks
+ * says how many there are); then *list is empty but may be freed. */
 int mp_leaks_compute(struct mp_analysis *analysis, const struct mp_suppressions *supp,
-		     struct mp_leak_list *list);
+		     size_t check, struct mp_leak_list *list);
 void mp_leaks_free(struct mp_leak_list *list);
 /* 1 if an entry of a kind in `kinds` (a set of 1 << kind) is not suppressed. */
 int mp_leaks_any(const struct mp_leak_list *list, unsigned kinds);

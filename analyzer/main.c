@@ -27,17 +27,19 @@ struct main_options {
 	unsigned fail_kinds;           /* leaks: kinds that make --fail-on-leak fail */
 	unsigned shown_kinds;          /* leaks: kinds listed (--show-reachable adds one) */
 	struct mp_suppressions supp;   /* leaks: --suppressions and MEMPROF_SUPPRESSIONS */
+	size_t check;                  /* leaks: --check N, from 1; 0: at exit, else the last */
 	enum mp_stack_metric metric;
 	char **traces;
 	int trace_count;
 };
 
 static const char main_usage[] =
-	"usage: memprof run [--output PATTERN] [--sample BYTES] -- PROGRAM [ARGS...]\n"
+	"usage: memprof run [--output PATTERN] [--sample BYTES] [--leak-check-signal SIG]\n"
+	"                   -- PROGRAM [ARGS...]\n"
 	"       memprof report [--json] [--full-stacks] TRACE...\n"
 	"       memprof leaks [--json] [--full-stacks] [--show-reachable]\n"
 	"                     [--suppressions FILE] [--no-default-suppressions]\n"
-	"                     [--fail-on-leak[=KIND,...]] TRACE...\n"
+	"                     [--fail-on-leak[=KIND,...]] [--check N] TRACE...\n"
 	"       memprof flamegraph [--json] [--full-stacks]\n"
 	"                          [--metric allocated|leaked|peak|calls] TRACE...\n"
 	"       memprof memory [--json] [--full-stacks] [--snapshot exit|peak|N] TRACE...\n"
@@ -65,6 +67,12 @@ static int main_run(int argc, char **argv)
 			/* The library reads it (and its k/m/g suffixes) in the program. */
 			if (setenv("MEMPROF_SAMPLE_BYTES", argv[i + 1], 1))
 				return main_usage_error("run: cannot set --sample '%s'", argv[i + 1]);
+			i += 2;
+		} else if (strcmp(argv[i], "--leak-check-signal") == 0 && i + 1 < argc) {
+			/* The library parses the name (or number) in the program. */
+			if (setenv("MEMPROF_LEAK_CHECK_SIGNAL", argv[i + 1], 1))
+				return main_usage_error("run: cannot set --leak-check-signal '%s'",
+							argv[i + 1]);
 			i += 2;
 		} else if (strcmp(argv[i], "--output") == 0 && i + 1 < argc) {
 			output = argv[i + 1];
@@ -136,6 +144,13 @@ static int main_option(struct main_options *opts, int argc, char **argv, int *i)
 						"possible, reachable, unknown, all)", arg + 15);
 	} else if (strcmp(arg, "--no-default-suppressions") == 0 && opts->command == MAIN_LEAKS) {
 		/* handled before the other options (main_has_option) */
+	} else if (strcmp(arg, "--check") == 0 && opts->command == MAIN_LEAKS && *i + 1 < argc) {
+		char *end;
+		unsigned long check = strtoul(argv[++*i], &end, 10);
+		if (*end || check == 0 || argv[*i][0] == '-')
+			return main_usage_error("--check wants a check's number, from 1: '%s'",
+						argv[*i]);
+		opts->check = check;
 	} else if (strcmp(arg, "--show-reachable") == 0 && opts->command == MAIN_LEAKS)
 		opts->shown_kinds |= 1u << MP_LEAK_KIND_REACHABLE;
 	else if ((strcmp(arg, "--suppressions") == 0 && *i + 1 < argc) ||
@@ -238,8 +253,14 @@ static int main_analyze(const struct main_options *opts)
 			continue;
 		}
 		struct mp_leak_list list = { 0 };
-		if (opts->command == MAIN_LEAKS && mp_leaks_compute(&analysis, &opts->supp, &list)) {
+		int rc = opts->command == MAIN_LEAKS
+				 ? mp_leaks_compute(&analysis, &opts->supp, opts->check, &list) : 0;
+		if (rc == -ERANGE)
+			fprintf(stderr, "memprof: '%s' has %zu leak checks, no check %zu\n",
+				opts->traces[i], list.kinds.checks, opts->check);
+		else if (rc)
 			fprintf(stderr, "memprof: cannot read '%s': out of memory\n", opts->traces[i]);
+		if (rc) {
 			bad = 1;
 			mp_leaks_free(&list);
 			mp_analysis_destroy(&analysis);

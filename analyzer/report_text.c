@@ -252,11 +252,37 @@ static void text_tally(FILE *out, const char *label, const struct mp_leak_tally 
 		text_human(tally->bytes, h, sizeof(h)), tally->blocks, note);
 }
 
+/* When the check ran: "at exit", "on signal USR1 at 1.234 s", "as the process died of
+ * signal TERM". */
+static const char *text_check_when(const struct mp_analysis *analysis,
+				   const struct mp_leak_kinds *kinds, char *buf, size_t len)
+{
+	const char *name = kinds->signal ? sigabbrev_np((int)kinds->signal) : NULL;
+	char sig[32];
+	snprintf(sig, sizeof(sig), "%s%u", name ? "" : "#", kinds->signal);
+	if (name)
+		snprintf(sig, sizeof(sig), "%s", name);
+	uint64_t start = mp_trace_header(analysis->trace)->start_monotonic_ns;
+	switch (kinds->reason) {
+	case MP_LEAK_CHECK_SIGNAL:
+		snprintf(buf, len, "on signal %s at %.3f s", sig,
+			 (double)(kinds->time_ns > start ? kinds->time_ns - start : 0) / 1e9);
+		break;
+	case MP_LEAK_CHECK_FATAL_SIGNAL:
+		snprintf(buf, len, "as the process died of signal %s", sig);
+		break;
+	default:
+		snprintf(buf, len, "at exit");
+	}
+	return buf;
+}
+
 /* The per-kind summary, what the scan did, and what the suppressions hid. */
-static void text_leak_summary(FILE *out, const struct mp_leak_list *list, int show_reachable)
+static void text_leak_summary(FILE *out, const struct mp_analysis *analysis,
+			      const struct mp_leak_list *list, int show_reachable)
 {
 	const struct mp_leak_kinds *kinds = &list->kinds;
-	char h[32], h2[32];
+	char h[32], h2[32], when[96], which[96] = "", threads[96] = "";
 
 	if (kinds->state == MP_LEAK_SCAN_DONE) {
 		text_tally(out, "definitely lost:", &list->by_kind[MP_LEAK_KIND_DEFINITE], "");
@@ -266,12 +292,19 @@ static void text_leak_summary(FILE *out, const struct mp_leak_list *list, int sh
 			   show_reachable ? "" : " (listed with --show-reachable)");
 		if (list->by_kind[MP_LEAK_KIND_UNKNOWN].blocks)
 			text_tally(out, "unknown:", &list->by_kind[MP_LEAK_KIND_UNKNOWN],
-				   " (allocated after the exit scan)");
-		fprintf(out, "  Reachability scanned at exit in %.3f ms: %" PRIu64 " bytes%s of roots, %"
-			     PRIu64 " bytes%s of blocks%s\n", (double)kinds->scan_ns / 1e6,
-			kinds->root_bytes, text_human(kinds->root_bytes, h, sizeof(h)),
-			kinds->block_bytes, text_human(kinds->block_bytes, h2, sizeof(h2)),
-			kinds->threads ? "; other threads kept running during the scan" : "");
+				   " (allocated after the check)");
+		if (kinds->checks > 1)
+			snprintf(which, sizeof(which), " (check %zu of %zu; --check N for another)",
+				 kinds->index, kinds->checks);
+		if (kinds->not_stopped)
+			snprintf(threads, sizeof(threads),
+				 "; %u other threads kept running during the scan", kinds->not_stopped);
+		fprintf(out, "  Reachability scanned %s in %.3f ms: %" PRIu64 " bytes%s of roots, %"
+			     PRIu64 " bytes%s of blocks%s%s\n",
+			text_check_when(analysis, kinds, when, sizeof(when)),
+			(double)kinds->scan_ns / 1e6, kinds->root_bytes,
+			text_human(kinds->root_bytes, h, sizeof(h)), kinds->block_bytes,
+			text_human(kinds->block_bytes, h2, sizeof(h2)), threads, which);
 	} else if (kinds->state == MP_LEAK_SCAN_FAILED && kinds->status == E2BIG) {
 		fprintf(out, "  No leak kinds: the exit scan was skipped, the heap needing more "
 			     "memory to scan than MEMPROF_LEAK_CHECK_MAX_MB allowed; every unfreed "
@@ -280,8 +313,8 @@ static void text_leak_summary(FILE *out, const struct mp_leak_list *list, int sh
 		fprintf(out, "  No leak kinds: the exit scan failed (%s); every unfreed block is "
 			     "listed\n", strerror((int)kinds->status));
 	} else {
-		fprintf(out, "  No leak kinds in this trace (MEMPROF_LEAK_CHECK=0, or the process did "
-			     "not exit through exit()); every unfreed block is listed\n");
+		fprintf(out, "  No leak kinds in this trace (MEMPROF_LEAK_CHECK=0, or the process ended "
+			     "by _exit, exec or SIGKILL); every unfreed block is listed\n");
 	}
 	if (!list->supp || !list->supp->count)
 		return;
@@ -330,7 +363,7 @@ void mp_leaks_text(FILE *out, struct mp_analysis *analysis, const struct mp_leak
 	fprintf(out, "memprof leaks for '%s'%s: %" PRIu64 " bytes%s in %" PRIu64 " blocks from %zu stacks\n",
 		analysis->path, analysis->complete ? "" : " (INCOMPLETE)", bytes,
 		text_human(bytes, h, sizeof(h)), blocks, listed);
-	text_leak_summary(out, list, (shown >> MP_LEAK_KIND_REACHABLE) & 1);
+	text_leak_summary(out, analysis, list, (shown >> MP_LEAK_KIND_REACHABLE) & 1);
 	for (size_t i = 0; i < list->count; i++) {
 		const struct mp_leak_entry *entry = &list->entries[i];
 		if (entry->rule >= 0 || !(shown & (1u << entry->kind)))

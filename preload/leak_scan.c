@@ -35,6 +35,8 @@
 #define SCAN_RECORD_BODY 60000u /* a LEAK_CLASS body; records stay under 64 KiB */
 #define SCAN_ENTRY_MAX 11u      /* a LEAK_CLASS entry: an address delta and a kind */
 #define SCAN_STATES_BYTES (64u * 1024u) /* the threads' struct mp_thread, as ranges */
+#define SCAN_CATCH_UP_EVENTS 16384 /* fold before stopping until a round has no more */
+#define SCAN_CATCH_UP_NS 200000000ull
 
 static sigjmp_buf scan_fault_jump;
 static volatile long scan_fault_tid; /* the scanning thread while a fault is caught */
@@ -223,6 +225,23 @@ static void scan_reserve(struct mp_thread *thread, size_t count)
 		mp_chunk_reserve(thread, need);
 }
 
+/* Folds while the program still runs, until little is left: the threads are stopped for
+ * the last few records only. Not before a fatal check: the process is dying, its
+ * threads must not go on. */
+static void scan_catch_up(void)
+{
+	uint64_t start = mp_clock_now_ns();
+	int folded = mp_leak_live_fold(mp_trace_file_path(), 0), before;
+	/* Again while the rounds shrink: the program may allocate faster than one round
+	 * folds, and then the stopped fold is the only one that catches up. */
+	do {
+		before = folded;
+		if (before <= SCAN_CATCH_UP_EVENTS || mp_clock_now_ns() - start > SCAN_CATCH_UP_NS)
+			break;
+		folded = mp_leak_live_fold(mp_trace_file_path(), 0);
+	} while (folded >= 0 && folded < before / 2);
+}
+
 /* Stop, fold, list, classify; the threads stay stopped for the caller to resume. */
 static __attribute__((noinline)) int scan_stopped(struct mp_thread *writer,
 						  const struct mp_leak_check_request *request,
@@ -232,6 +251,8 @@ static __attribute__((noinline)) int scan_stopped(struct mp_thread *writer,
 				  ? 0 : (uint64_t)(uintptr_t)__builtin_frame_address(0);
 	if (request->keep_stopped)
 		scan_reserve(writer, (size_t)mp_leak_live_count() + 4096);
+	else
+		scan_catch_up();
 	mp_leak_stop_world(&result->stop, request->spare_tid);
 	if (result->stop.not_stopped)
 		result->flags |= MP_LEAK_SCAN_NOT_STOPPED;
@@ -267,9 +288,9 @@ int mp_leak_check_scan(const struct mp_leak_check_request *request, struct mp_th
 		__builtin_unwind_init();
 		err = scan_stopped(writer, request, result, progress);
 	}
+	result->scan_ns = mp_clock_now_ns() - result->time_ns;
 	if (!request->keep_stopped)
 		mp_leak_stop_resume(&result->stop);
-	result->scan_ns = mp_clock_now_ns() - result->time_ns;
 	result->status = -err;
 	errno = saved_errno;
 	return err;

@@ -56,7 +56,7 @@ void mp_leak_stop_world(struct mp_leak_stop *stop, int spare_tid);
 /* While they are stopped: where each stopped thread's struct mp_thread lies, into
  * out[0..max); returns how many. */
 size_t mp_leak_stop_states(struct mp_leak_range *out, size_t max);
-/* Lets them go, and waits until every handler has left. */
+/* Lets them go. */
 void mp_leak_stop_resume(struct mp_leak_stop *stop);
 void mp_leak_stop_after_fork_child(void);
 

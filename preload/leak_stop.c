@@ -305,11 +305,24 @@ static int stop_all_answered(uint32_t gen, uint32_t *answered)
 	return all;
 }
 
+/* Waits (a bounded while) until every handler of the last stop has left: the slots are
+ * read by handlers that are still answering it. */
+static void stop_wait_handlers_left(void)
+{
+	uint64_t start = mp_clock_now_ns();
+	while (__atomic_load_n(&stop_inside, __ATOMIC_ACQUIRE) &&
+	       mp_clock_now_ns() - start < STOP_TIMEOUT_NS) {
+		struct timespec pause = { 0, 20 * 1000 };
+		syscall(SYS_nanosleep, &pause, NULL);
+	}
+}
+
 void mp_leak_stop_world(struct mp_leak_stop *stop, int spare_tid)
 {
 	memset(stop, 0, sizeof(*stop));
 	if (!stop_signal)
 		return;
+	stop_wait_handlers_left();
 	uint32_t threads = stop_count_tasks();
 	if (stop_reserve(threads + 64) < 0)
 		return;
@@ -354,13 +367,8 @@ void mp_leak_stop_resume(struct mp_leak_stop *stop)
 	__atomic_store_n(&release_gen, __atomic_load_n(&stop_gen, __ATOMIC_ACQUIRE),
 			 __ATOMIC_RELEASE);
 	stop_futex(&release_gen, FUTEX_WAKE_PRIVATE, INT_MAX, NULL);
-	/* The slots stay readable until every handler has left them. */
-	uint64_t start = mp_clock_now_ns();
-	while (__atomic_load_n(&stop_inside, __ATOMIC_ACQUIRE) &&
-	       mp_clock_now_ns() - start < STOP_TIMEOUT_NS) {
-		struct timespec pause = { 0, 20 * 1000 };
-		syscall(SYS_nanosleep, &pause, NULL);
-	}
+	/* Not waiting for them to leave: the threads get going as the scheduler lets them,
+	 * and the next stop waits for the last one's handlers (stop_wait_handlers_left). */
 	stop->active = 0;
 }
 
