@@ -36,7 +36,7 @@
 #define SCAN_ENTRY_MAX 11u      /* a LEAK_CLASS entry: an address delta and a kind */
 #define SCAN_STATES_BYTES (64u * 1024u) /* the threads' struct mp_thread, as ranges */
 #define SCAN_CATCH_UP_EVENTS 16384 /* fold before stopping until a round has no more */
-#define SCAN_CATCH_UP_NS 200000000ull
+#define SCAN_CATCH_UP_NS 50000000ull
 
 static sigjmp_buf scan_fault_jump;
 static volatile long scan_fault_tid; /* the scanning thread while a fault is caught */
