@@ -38,6 +38,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -48,10 +49,14 @@
 #define LIVE_RELEASED (1ull << 63) /* in slot.size: the last event released the address */
 #define LIVE_PRUNED 1u /* in slot.addr: a release dropped (0: empty) */
 #define LIVE_FIRST_SLOTS (1u << 12)
-#define LIVE_BATCH 128u /* operations decoded, prefetched, then applied (4 KiB) */
-#define LIVE_PREFETCH 16u /* how far ahead pruning prefetches */
+#define LIVE_BATCH 1024u /* operations of one chunk decoded, paired, then applied */
+#define LIVE_PAIR_SLOTS 2048u /* the batch's allocations by address (twice the batch) */
+#define LIVE_PREFETCH 12u /* how far ahead a fold or a prune prefetches: about the misses
+			     a core keeps in flight */
+#define LIVE_HUGE_BYTES (4u << 20)
 #define LIVE_READ_BYTES (256u * 1024u)
-#define LIVE_BUFFER_BYTES (LIVE_READ_BYTES + 4096u) /* the read buffer, then the batch */
+/* The read buffer, then the batch, then the batch's index of allocations by address. */
+#define LIVE_BUFFER_BYTES (LIVE_READ_BYTES + LIVE_BATCH * 32u + LIVE_PAIR_SLOTS * 4u)
 #define LIVE_FIRST_CHUNKS 64u
 #define LIVE_FIRST_LOG 4096u
 #define LIVE_CHUNK_FORGET 3u /* chunk.complete: folded twice since it was found complete */
@@ -105,8 +110,10 @@ struct live_op {
 	uint64_t addr, size, time;
 	int release;
 };
+_Static_assert(sizeof(struct live_op) == 32, "LIVE_BUFFER_BYTES counts 32 bytes an operation");
 static struct {
-	struct live_op *ops; /* LIVE_BATCH */
+	struct live_op *ops;   /* LIVE_BATCH */
+	uint32_t *pairs;       /* LIVE_PAIR_SLOTS: index + 1 of an allocation in ops, or 0 */
 	size_t count;
 } batch;
 
@@ -154,6 +161,10 @@ static int live_resize(uint64_t capacity)
 	struct live_slot *slots = mp_sys_map_anon(capacity * sizeof(struct live_slot));
 	if (!slots)
 		return -ENOMEM;
+	/* A large table is touched at random: in 4 KiB pages every access would miss the TLB
+	 * as well as the cache. */
+	if (capacity * sizeof(struct live_slot) >= LIVE_HUGE_BYTES)
+		syscall(SYS_madvise, slots, capacity * sizeof(struct live_slot), MADV_HUGEPAGE);
 	struct live_slot *old = live.slots;
 	uint64_t old_capacity = old ? live.mask + 1 : 0;
 	for (uint64_t i = 0; i < old_capacity; i++)
@@ -251,16 +262,48 @@ static void live_apply(uint64_t addr, uint64_t size, uint64_t time, int release)
 		live_log_release(addr, time);
 }
 
+/* Drops the pairs that cancel out: a block allocated and freed within the batch, which
+ * holds the records of one thread in order. Their net effect would be a release of
+ * the address at the free's time, which only decides against an older allocation
+ * still unfolded, whose own release is unfolded too and decides on its own. Most blocks
+ * live briefly: this spares the table most of its misses. */
+static void live_pair(void)
+{
+	memset(batch.pairs, 0, LIVE_PAIR_SLOTS * sizeof(*batch.pairs));
+	for (size_t i = 0; i < batch.count; i++) {
+		struct live_op *op = &batch.ops[i];
+		uint32_t at = (uint32_t)(live_hash(op->addr) & (LIVE_PAIR_SLOTS - 1));
+		while (batch.pairs[at] && batch.ops[batch.pairs[at] - 1].addr != op->addr)
+			at = (at + 1) & (LIVE_PAIR_SLOTS - 1);
+		if (!op->release) {
+			batch.pairs[at] = (uint32_t)i + 1;
+		} else if (batch.pairs[at]) {
+			batch.ops[batch.pairs[at] - 1].addr = 0;
+			op->addr = 0;
+			/* Left in place, addr 0: a later allocation of the address probes past. */
+		}
+	}
+}
+
 /* Applies the operations decoded so far, in order. The table is far larger than the
- * cache once the heap is: each operation misses it, so all the batch's slots are
- * prefetched first and the misses overlap. */
+ * cache once the heap is: each operation misses it, so the slots are prefetched
+ * LIVE_PREFETCH operations ahead and the misses overlap. */
 static void live_flush(void)
 {
-	for (size_t i = 0; i < batch.count && live.slots; i++)
-		__builtin_prefetch(&live.slots[live_hash(batch.ops[i].addr) & live.mask], 1);
+	live_pair();
+	size_t count = 0;
 	for (size_t i = 0; i < batch.count; i++)
+		if (batch.ops[i].addr)
+			batch.ops[count++] = batch.ops[i];
+	for (size_t i = 0; i < count && i < LIVE_PREFETCH && live.slots; i++)
+		__builtin_prefetch(&live.slots[live_hash(batch.ops[i].addr) & live.mask], 1);
+	for (size_t i = 0; i < count; i++) {
+		if (i + LIVE_PREFETCH < count && live.slots)
+			__builtin_prefetch(&live.slots[live_hash(batch.ops[i + LIVE_PREFETCH].addr) &
+						       live.mask], 1);
 		live_apply(batch.ops[i].addr, batch.ops[i].size, batch.ops[i].time,
 			   batch.ops[i].release);
+	}
 	batch.count = 0;
 }
 
@@ -503,6 +546,7 @@ int mp_leak_live_fold(const char *path, int prune)
 		if (!live.buffer)
 			return -ENOMEM;
 		batch.ops = (struct live_op *)(live.buffer + LIVE_READ_BYTES);
+		batch.pairs = (uint32_t *)(batch.ops + LIVE_BATCH);
 		batch.count = 0;
 	}
 	if (!live.slots && !live.failed)

@@ -126,8 +126,10 @@
  *       had numbers wrote none: read it as 1.
  *   MP_REC_LEAK_SUMMARY (extended, 71):
  *       u status (0, or the positive errno that stopped the scan: then no class is
- *       valid), u time_ns (CLOCK_MONOTONIC when the scan started: the blocks listed are
- *       the ones live then), u scan_ns (its cost), u blocks, u root_bytes (roots
+ *       valid), u time_ns (CLOCK_MONOTONIC when the scan started, the program's threads
+ *       stopped: the blocks listed are the ones live then), u scan_ns (the check's cost,
+ *       from its start to the end of the scan: the last records folded, the threads
+ *       stopped, the marking; writing the records aside), u blocks, u root_bytes (roots
  *       scanned), u block_bytes (block contents scanned), u threads (other threads of
  *       the program alive at the check), u flags (MP_LEAK_SCAN_*), then, absent from
  *       older writers (read as check 1, at exit, all 0): u check, u reason (enum
