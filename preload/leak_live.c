@@ -188,16 +188,43 @@ static uint64_t live_capacity_for(uint64_t entries)
 	return capacity;
 }
 
+/* Drops the pruned slots in place: every entry is taken out and put back where a probe
+ * from its home first finds room, in table order from an empty slot, so that the ones
+ * already put back are where they stay. A sequential pass, no new memory: a new table
+ * would cost its size in zeroed pages (a churning program prunes much). */
+static void live_compact(void)
+{
+	uint64_t capacity = live.mask + 1, start = 0;
+	for (uint64_t i = 0; i < capacity; i++)
+		if (live.slots[i].addr == LIVE_PRUNED)
+			live.slots[i].addr = 0;
+	while (live.slots[start].addr)
+		start++; /* there is one: the table is never full */
+	for (uint64_t step = 1; step <= capacity; step++) {
+		struct live_slot *slot = &live.slots[(start + step) & live.mask];
+		if (!slot->addr)
+			continue;
+		struct live_slot entry = *slot;
+		slot->addr = 0;
+		*live_free_slot(live.slots, live.mask, entry.addr) = entry;
+	}
+	live.used -= live.pruned;
+	live.pruned = 0;
+}
+
 /* Room for one more slot in use: at 5/8 (pruned slots count, since probes cross them) the
- * table is rehashed, dropping the pruned slots, into one that holds its entries at most
- * half full: so between 24 / (5/8) and 24 / (5/16) bytes per entry. */
+ * pruned slots are dropped, and the table doubled if its entries alone fill half of it:
+ * so between 24 / (5/8) and 24 / (5/16) bytes per entry. */
 static int live_make_room(void)
 {
 	uint64_t capacity = live.mask + 1;
 	if ((live.used + 1) * 8 <= capacity * 5)
 		return 0;
 	uint64_t wanted = live_capacity_for(live.used - live.pruned + 1);
-	return live_resize(wanted > capacity ? wanted : capacity);
+	if (wanted > capacity)
+		return live_resize(wanted);
+	live_compact();
+	return 0;
 }
 
 /* Grows an array of `size`-byte items from mp_sys_map_anon to hold `need`. */

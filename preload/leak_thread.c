@@ -1,8 +1,9 @@
 /* leak_thread.c: memprof's leak thread: it folds the trace into the live set while the
  * program runs, and runs the leak checks the process asks for.
  *
- * Folding. Every FOLD_MIN_NS (backing off to FOLD_MAX_NS while nothing happens) the
- * thread folds what the trace committed since its last round (leak_live.c). So a check
+ * Folding. Every FOLD_MIN_NS (backing off to FOLD_MAX_NS while nothing happens, and
+ * sooner, down to no pause, while the program allocates fast) the thread folds what the
+ * trace committed since its last round (leak_live.c). So a check
  * only folds the last few milliseconds: its cost follows the live heap, not the number
  * of events. The folding costs this thread what replaying the trace at exit used to
  * cost the exiting one, spread over the run and off the program's threads; malloc and
@@ -44,10 +45,11 @@
 #include "proc_text.h"
 
 #define THREAD_STACK_BYTES (256u * 1024u)
-#define FOLD_MIN_NS 10000000ull
-#define FOLD_MAX_NS 500000000ull
-#define FOLD_BUSY_EVENTS 65536
-#define FOLD_BUSY_NS 2000000ull
+#define FOLD_MIN_NS 10000000ull  /* after a round with few events */
+#define FOLD_MAX_NS 500000000ull /* backing off while nothing happens */
+#define FOLD_BUSY_EVENTS 4096    /* a round with more: the program allocates fast */
+#define FOLD_BUSY_NS 1000000ull
+#define FOLD_BEHIND_EVENTS 65536 /* a round with more: behind, go again at once */
 #define LIVENESS_CHECK_NS 1000000000ull
 #define STALL_NS 10000000000ull
 
@@ -227,8 +229,10 @@ static void *leak_main(void *unused)
 		if (leak_serve_requests(thread))
 			continue;
 		int folded = mp_leak_live_fold(mp_trace_file_path(), 1);
-		if (folded >= FOLD_BUSY_EVENTS)
-			interval = FOLD_BUSY_NS; /* falling behind: only breathe */
+		if (folded >= FOLD_BEHIND_EVENTS)
+			interval = 0;
+		else if (folded >= FOLD_BUSY_EVENTS)
+			interval = FOLD_BUSY_NS;
 		else if (folded > 0)
 			interval = FOLD_MIN_NS;
 		else
