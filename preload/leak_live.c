@@ -51,6 +51,7 @@
 #define LIVE_FIRST_SLOTS (1u << 12)
 #define LIVE_BATCH 1024u /* operations of one chunk decoded, paired, then applied */
 #define LIVE_PAIR_SLOTS 2048u /* the batch's allocations by address (twice the batch) */
+#define LIVE_PAIR_GONE UINT32_MAX /* in batch.pairs: a pair that cancelled out */
 #define LIVE_PREFETCH 12u /* how far ahead a fold or a prune prefetches: about the misses
 			     a core keeps in flight */
 #define LIVE_HUGE_BYTES (4u << 20)
@@ -101,6 +102,7 @@ static struct {
 	uint32_t page;
 	uint8_t *buffer;         /* LIVE_READ_BYTES */
 	uint64_t start_ns;       /* the trace's start time, which names it; 0 before a round */
+	uint64_t *progress;      /* bumped at every batch: a waiter's sign of life */
 	uint64_t rounds, events;
 } live;
 
@@ -300,14 +302,23 @@ static void live_pair(void)
 	for (size_t i = 0; i < batch.count; i++) {
 		struct live_op *op = &batch.ops[i];
 		uint32_t at = (uint32_t)(live_hash(op->addr) & (LIVE_PAIR_SLOTS - 1));
-		while (batch.pairs[at] && batch.ops[batch.pairs[at] - 1].addr != op->addr)
-			at = (at + 1) & (LIVE_PAIR_SLOTS - 1);
+		uint32_t reuse = UINT32_MAX;
+		for (; batch.pairs[at]; at = (at + 1) & (LIVE_PAIR_SLOTS - 1)) {
+			if (batch.pairs[at] == LIVE_PAIR_GONE) {
+				reuse = reuse == UINT32_MAX ? at : reuse;
+				continue;
+			}
+			if (batch.ops[batch.pairs[at] - 1].addr == op->addr)
+				break;
+		}
 		if (!op->release) {
-			batch.pairs[at] = (uint32_t)i + 1;
+			/* An address allocated again and again (the allocator hands the same block
+			 * back) reuses the slot its last pair left. */
+			batch.pairs[batch.pairs[at] || reuse == UINT32_MAX ? at : reuse] = (uint32_t)i + 1;
 		} else if (batch.pairs[at]) {
 			batch.ops[batch.pairs[at] - 1].addr = 0;
 			op->addr = 0;
-			/* Left in place, addr 0: a later allocation of the address probes past. */
+			batch.pairs[at] = LIVE_PAIR_GONE; /* probes go on past it */
 		}
 	}
 }
@@ -318,6 +329,8 @@ static void live_pair(void)
 static void live_flush(void)
 {
 	live_pair();
+	if (live.progress)
+		__atomic_add_fetch(live.progress, 1, __ATOMIC_RELAXED);
 	size_t count = 0;
 	for (size_t i = 0; i < batch.count; i++)
 		if (batch.ops[i].addr)
@@ -609,6 +622,11 @@ int mp_leak_live_fold(const char *path, int prune)
 	return live.failed ? live.failed : (int)(folded < INT32_MAX ? folded : INT32_MAX);
 }
 
+void mp_leak_live_progress(uint64_t *progress)
+{
+	live.progress = progress;
+}
+
 uint64_t mp_leak_live_count(void)
 {
 	return live.live;
@@ -686,6 +704,8 @@ void mp_leak_live_reset(void)
 	for (int i = 0; i < 2; i++)
 		live_unmap(live.logs[i].items, live.logs[i].cap * sizeof(struct live_release));
 	live_unmap(live.buffer, LIVE_BUFFER_BYTES);
+	uint64_t *progress = live.progress;
 	memset(&live, 0, sizeof(live));
+	live.progress = progress;
 	memset(&batch, 0, sizeof(batch));
 }

@@ -169,6 +169,8 @@ int mp_leak_live_fold(const char *path, int prune);
 /* The blocks live after the last round, as a sorted array from mp_sys_map_anon (*bytes
  * long, to unmap) in *blocks and *count. 0 or a negative errno. */
 int mp_leak_live_blocks(struct mp_leak_block **blocks, size_t *count, size_t *bytes);
+/* Where to bump a counter as folding goes on (a waiter's sign of life), or NULL. */
+void mp_leak_live_progress(uint64_t *progress);
 /* Live blocks after the last round, and events folded so far. */
 uint64_t mp_leak_live_count(void);
 uint64_t mp_leak_live_events(void);

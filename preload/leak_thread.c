@@ -222,6 +222,7 @@ static void *leak_main(void *unused)
 	thread->busy = 1; /* for life: nothing this thread does is the program's */
 	leak.tid = (int)syscall(SYS_gettid);
 	mp_sys_own_thread_add(leak.tid);
+	mp_leak_live_progress(&leak.progress);
 	__atomic_store_n(&leak.running, 1, __ATOMIC_RELEASE);
 	uint64_t interval = FOLD_MIN_NS, next_check = 0;
 	for (;;) {
@@ -303,10 +304,11 @@ void mp_leak_scan_at_exit(void)
 	/* Callee-saved registers go onto this frame, above the wait: the registers of the
 	 * exiting thread are roots like its stack. */
 	__builtin_unwind_init();
-	int served = __atomic_load_n(&leak.running, __ATOMIC_ACQUIRE) &&
-		     leak_wait(leak_request(&leak.want_exit, 1)) &&
-		     leak_take_result(thread, LEAK_EXIT);
-	if (!served) {
+	if (__atomic_load_n(&leak.running, __ATOMIC_ACQUIRE)) {
+		/* If it stalls, no check: never a second one beside it on the same live set. */
+		if (leak_wait(leak_request(&leak.want_exit, 1)))
+			leak_take_result(thread, LEAK_EXIT);
+	} else {
 		struct mp_leak_check_request request = { .reason = MP_LEAK_CHECK_EXIT };
 		struct mp_leak_result result;
 		uint64_t progress = 0;
