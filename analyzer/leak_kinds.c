@@ -103,7 +103,8 @@ static int kinds_compare(const void *left, const void *right)
 
 static int kinds_store(struct mp_leak_kinds *kinds, struct kinds_pair *pairs, size_t count)
 {
-	qsort(pairs, count, sizeof(*pairs), kinds_compare);
+	if (count)
+		qsort(pairs, count, sizeof(*pairs), kinds_compare);
 	kinds->addrs = malloc((count ? count : 1) * sizeof(*kinds->addrs));
 	kinds->kinds = malloc(count ? count : 1);
 	if (!kinds->addrs || !kinds->kinds)
