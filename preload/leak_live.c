@@ -21,18 +21,29 @@
  * committed length in turn; whatever was committed before a round starts is folded by
  * its end. So a release folded in round k-1 was committed before round k began, its
  * allocation too, and at the end of round k no older allocation of that address can
- * come: the release is dropped (from a log of the round's releases, so pruning costs
- * what the releases cost, never a walk of the table). The table thus holds the live
- * blocks and the releases of the last two rounds; it halves when it is an eighth full.
+ * come: the release is pruned (from a log of the round's releases, so pruning costs
+ * what the releases cost, never a walk of the table). A pruned slot stays in the table
+ * as a marker that probes go past and insertions reuse, until the table is full enough
+ * to drop them all in one pass. The table thus holds the live blocks and the releases
+ * of the last two rounds; it shrinks when under a sixteenth of it holds entries. A check's round
+ * prunes nothing (it needs the live blocks, not the memory back).
+ *
+ * Cost. Most blocks live briefly: an allocation and its release within the same batch
+ * of one thread's records cancel out before they reach the table. The rest miss the
+ * cache once the heap is large, so slots are prefetched a few operations ahead, and a
+ * large table asks for huge pages.
  *
  * Chunks. A chunk is open while its thread may still commit into it. It is complete
  * once the thread marked it last (MP_CHUNK_LAST) or a later chunk of the same thread
  * appeared; it is folded one more round after that, then forgotten. A chunk header not
- * written yet (zeros) ends the walk for the round; one that does not validate otherwise
- * is stepped over a page at a time, as the analyzer's reader does.
+ * written yet ends the walk for the round, unless a valid one follows (its writer failed
+ * between growing the file and writing it); one that does not validate otherwise is
+ * stepped over a page at a time, as the analyzer's reader does. The file is checked to
+ * be this process's trace at every round (its pid and start time).
  *
- * Memory: the table (24-byte slots), the open chunks, the release logs and one read
- * buffer, all from mp_sys_map_anon; the table is bounded by MEMPROF_LEAK_CHECK_MAX_MB.
+ * Memory: the table (24-byte slots, between 5/16 and 5/8 in use: 40 to 80 bytes per live
+ * block), the open chunks, the release logs and one read buffer with the batch, all from
+ * mp_sys_map_anon; the table is bounded by MEMPROF_LEAK_CHECK_MAX_MB.
  * Not thread-safe: one thread at a time (leak_thread.c serializes).
  */
 #include <errno.h>

@@ -3,11 +3,11 @@
  *
  * Folding. Every FOLD_MIN_NS (backing off to FOLD_MAX_NS while nothing happens, and
  * sooner, down to no pause, while the program allocates fast) the thread folds what the
- * trace committed since its last round (leak_live.c). So a check
- * only folds the last few milliseconds: its cost follows the live heap, not the number
- * of events. The folding costs this thread what replaying the trace at exit used to
- * cost the exiting one, spread over the run and off the program's threads; malloc and
- * free do nothing more than before.
+ * trace committed since its last round (leak_live.c). So a check only folds the last
+ * few milliseconds: its cost follows the live heap, not the number of events. The
+ * folding costs this thread about what replaying the trace at exit used to cost the
+ * exiting one, spread over the run and off the program's threads; malloc and free do
+ * nothing more than before.
  *
  * Checks (leak_scan.c), asked for by:
  *  - exit(): the exiting thread asks and waits (mp_leak_scan_at_exit);
@@ -19,8 +19,11 @@
  * The checks run here, never in a signal handler: whatever lock the interrupted thread
  * held (malloc's, memprof's), this thread needs none of them while the others are
  * stopped: the live set is its own, the roots come from /proc, memory from
- * mp_sys_map_anon, and before a fatal check it makes room in its chunk for the records
- * (leak_scan.c). A waiter gives up if the check makes no progress for STALL_NS.
+ * mp_sys_map_anon. The thread that asked writes the records in its own chunk once the
+ * others run again (so the trace shows no thread of memprof's), unless it may hold a
+ * lock the writing needs (it was inside memprof) or is dying: then this thread writes
+ * them, before a fatal check into room it made in its chunk beforehand (leak_scan.c). A
+ * waiter gives up if the check makes no progress for STALL_NS.
  *
  * Like the snapshot thread: started from the constructor (or at a fork child's first
  * event, the thread not surviving fork), busy for life (records nothing of its own),

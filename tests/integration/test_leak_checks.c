@@ -394,6 +394,25 @@ static void test_leak_checks_on_demand_while_threads_allocate(void **state)
 	assert_int_equal(WEXITSTATUS(system(args)), 2);
 }
 
+/* `memprof run --leak-check-signal SIGUSR1` asks for the same checks. */
+static void test_leak_checks_run_sets_the_check_signal(void **state)
+{
+	(void)state;
+	char args[PATH_MAX + 128], bin[PATH_MAX];
+	char *out;
+	harness_prog_path("leak_ondemand", bin, sizeof(bin));
+	snprintf(args, sizeof(args),
+		 "run --leak-check-signal SIGUSR1 --output ondemand.trace -- '%s' 2>/dev/null", bin);
+	assert_int_equal(harness_memprof(args, &out), 0);
+	free(out);
+	json_t *root = harness_memprof_json("leaks --json --check 1 ondemand.trace", 0);
+	json_t *scan = json_object_get(root, "reachability");
+	assert_int_equal(num(scan, "checks"), 3);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(scan, "check"),
+							      "reason")), "signal");
+	json_decref(root);
+}
+
 /* Under timeout(1): a storm of check signals and of the program's own, or of forks with
  * checks in parent and children, ends, and the parent's trace holds its checks. */
 static void storm(const char *mode)
@@ -442,6 +461,7 @@ int main(void)
 		cmocka_unit_test(test_leak_checks_handler_installed_after_start),
 		cmocka_unit_test(test_leak_checks_exit),
 		cmocka_unit_test(test_leak_checks_on_demand_while_threads_allocate),
+		cmocka_unit_test(test_leak_checks_run_sets_the_check_signal),
 		cmocka_unit_test(test_leak_checks_signal_storm_ends),
 		cmocka_unit_test(test_leak_checks_fork_storm_ends),
 	};
