@@ -216,13 +216,20 @@ static __attribute__((noinline)) int scan_classify(struct mp_leak_result *result
 	return err;
 }
 
-/* Makes sure the thread's chunk has room for the records of `count` blocks, so that
- * writing them takes no lock (the threads holding one may be stopped for good). */
-static void scan_reserve(struct mp_thread *thread, size_t count)
+static int scan_room(const struct mp_thread *thread, size_t count)
 {
-	size_t need = scan_record_bytes(count);
-	if (!thread->chunk || (size_t)(thread->limit - thread->pos) < need)
-		mp_chunk_reserve(thread, need);
+	return thread->chunk && (size_t)(thread->limit - thread->pos) >= scan_record_bytes(count);
+}
+
+/* Makes sure the thread's chunk has room for the records of `count` blocks, so that
+ * writing them takes no lock (the threads holding one may be stopped for good). Not if
+ * a thread that holds memprof's locks may wait for us (the dying thread was inside
+ * memprof): then 0 unless the room is there already. */
+static int scan_reserve(struct mp_thread *thread, size_t count, int locks_held)
+{
+	if (!scan_room(thread, count) && !locks_held)
+		mp_chunk_reserve(thread, scan_record_bytes(count));
+	return scan_room(thread, count);
 }
 
 /* Folds while the program still runs, until little is left: the threads are stopped for
@@ -250,7 +257,7 @@ static __attribute__((noinline)) int scan_stopped(struct mp_thread *writer,
 	uint64_t own_sp = mp_sys_own_thread((int)syscall(SYS_gettid))
 				  ? 0 : (uint64_t)(uintptr_t)__builtin_frame_address(0);
 	if (request->keep_stopped)
-		scan_reserve(writer, (size_t)mp_leak_live_count() + 4096);
+		scan_reserve(writer, (size_t)mp_leak_live_count() + 4096, request->locks_held);
 	else
 		scan_catch_up();
 	mp_leak_stop_world(&result->stop, request->spare_tid);
@@ -264,8 +271,11 @@ static __attribute__((noinline)) int scan_stopped(struct mp_thread *writer,
 		err = mp_leak_live_blocks(&result->blocks, &result->count, &result->blocks_bytes);
 	if (err >= 0)
 		err = scan_classify(result, own_sp, progress);
-	if (err >= 0 && request->keep_stopped)
-		scan_reserve(writer, result->count); /* rarely: the heap grew since */
+	/* Rarely: the heap grew since. Without the room, the dying thread may hold the lock
+	 * a new chunk takes: no check rather than a process that never dies. */
+	if (err >= 0 && request->keep_stopped &&
+	    !scan_reserve(writer, result->count, request->locks_held))
+		err = -EDEADLK;
 	return err < 0 ? err : 0;
 }
 
@@ -303,7 +313,9 @@ void mp_leak_check_write(struct mp_thread *thread, struct mp_leak_result *result
 	int err = -(int)result->status;
 	if (!err)
 		scan_write_classes(thread, result);
-	scan_write_summary(thread, result);
+	/* The summary takes a chunk of its own only where no lock can be held against us. */
+	if (!result->request.locks_held || scan_room(thread, 0))
+		scan_write_summary(thread, result);
 	if (err == -E2BIG)
 		mp_sys_say("leak check skipped: the heap needs more memory to scan than "
 			   "MEMPROF_LEAK_CHECK_MAX_MB allows (default 1024); leaks are reported "

@@ -67,6 +67,8 @@ struct mp_leak_check_request {
 	int keep_stopped;     /* the process dies next: the others are not resumed */
 	int spare_tid;        /* a thread not to stop (the dying one, waiting for us), or 0 */
 	uint64_t spare_state; /* where that thread's struct mp_thread is, or 0 */
+	int locks_held;       /* the spared thread was inside memprof: it may hold the locks
+				 of a new chunk, so the writer takes none */
 };
 /* One check's outcome, from mp_leak_check_scan to mp_leak_check_write. */
 struct mp_leak_result {

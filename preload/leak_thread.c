@@ -68,6 +68,7 @@ static struct {
 	int want_fatal;       /* the fatal signal's number */
 	int fatal_tid;        /* the dying thread */
 	uint64_t fatal_state; /* where its struct mp_thread is */
+	int fatal_busy;       /* it was inside memprof when the signal came */
 	int fatal_taken;      /* one thread dies with a check; others wait for it */
 	int signal_waiters;   /* requesters of a signal check waiting to write it */
 	uint64_t progress;    /* bumped as a check goes on */
@@ -135,6 +136,7 @@ static void leak_check(struct mp_thread *thread, enum mp_leak_check_reason reaso
 	if (reason == MP_LEAK_CHECK_FATAL_SIGNAL) {
 		request.spare_tid = __atomic_load_n(&leak.fatal_tid, __ATOMIC_ACQUIRE);
 		request.spare_state = __atomic_load_n(&leak.fatal_state, __ATOMIC_ACQUIRE);
+		request.locks_held = __atomic_load_n(&leak.fatal_busy, __ATOMIC_ACQUIRE);
 	}
 	mp_leak_check_scan(&request, thread, &result, &leak.progress);
 	if (slot < 0) {
@@ -355,6 +357,7 @@ int mp_leak_check_fatal(int sig)
 			pause();
 	}
 	__atomic_store_n(&leak.fatal_state, (uint64_t)(uintptr_t)&mp_state_thread, __ATOMIC_RELEASE);
+	__atomic_store_n(&leak.fatal_busy, mp_state_thread.busy, __ATOMIC_RELEASE);
 	__atomic_store_n(&leak.fatal_tid, (int)syscall(SYS_gettid), __ATOMIC_RELEASE);
 	return leak_wait(leak_request(&leak.want_fatal, sig));
 }
@@ -368,6 +371,7 @@ void mp_leak_thread_after_fork_child(void)
 	leak.want_exit = leak.want_signal = leak.want_fatal = 0;
 	leak.fatal_tid = leak.fatal_taken = 0;
 	leak.fatal_state = 0;
+	leak.fatal_busy = 0;
 	leak.signal_waiters = 0;
 	for (int slot = 0; slot < 2; slot++)
 		if (__atomic_exchange_n(&leak.result_ready[slot], 0, __ATOMIC_ACQ_REL))
