@@ -242,7 +242,7 @@ static int diff_side_run(const char *path, unsigned flags, const struct mp_suppr
 		return rc;
 	}
 	side->ready = 1;
-	rc = mp_leaks_compute(&side->analysis, supp, &side->leaks);
+	rc = mp_leaks_compute(&side->analysis, supp, 0, &side->leaks);
 	if (rc < 0)
 		snprintf(err, err_len, "cannot read '%s': out of memory", path);
 	return rc;

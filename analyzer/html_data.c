@@ -40,7 +40,7 @@ int mp_html_side_load(struct mp_html_side *side, enum mp_memory_pick pick, size_
 	}
 	if (rc == 0 && side->time && (rc = mp_time_buckets_finish(side->time, analysis)) < 0)
 		snprintf(err, err_len, "out of memory");
-	if (rc == 0 && (rc = mp_leaks_compute(analysis, supp, &side->leaks)) < 0)
+	if (rc == 0 && (rc = mp_leaks_compute(analysis, supp, 0, &side->leaks)) < 0)
 		snprintf(err, err_len, "out of memory");
 	return rc;
 }

@@ -1,4 +1,5 @@
-/* leak_kinds.c: reading the LEAK_CLASS and LEAK_SUMMARY records of a trace. */
+/* leak_kinds.c: reading the LEAK_CLASS and LEAK_SUMMARY records of a trace: one check's
+ * classes, chosen among the checks by its place in time order. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,21 +12,58 @@ struct kinds_pair {
 	uint8_t kind;
 };
 
-static int kinds_summary(struct mp_leak_kinds *kinds, const uint8_t *p, const uint8_t *end)
+/* One check's LEAK_SUMMARY. Fields after the first eight are absent from older
+ * writers: check 1, at exit. */
+struct kinds_check {
+	uint64_t field[13];
+	int fields;
+};
+
+enum { SUMMARY_STATUS, SUMMARY_TIME, SUMMARY_SCAN, SUMMARY_BLOCKS, SUMMARY_ROOTS,
+       SUMMARY_BLOCK_BYTES, SUMMARY_THREADS, SUMMARY_FLAGS, SUMMARY_CHECK, SUMMARY_REASON,
+       SUMMARY_SIGNAL, SUMMARY_STOPPED, SUMMARY_NOT_STOPPED, SUMMARY_FIELDS };
+
+static int kinds_summary(struct kinds_check *check, const uint8_t *p, const uint8_t *end)
 {
-	uint64_t field[8];
-	for (int i = 0; i < 8; i++)
-		if (mp_get_u(&p, end, &field[i]))
+	memset(check, 0, sizeof(*check));
+	check->field[SUMMARY_CHECK] = 1;
+	for (int i = 0; i < SUMMARY_FIELDS && p < end; i++, check->fields++)
+		if (mp_get_u(&p, end, &check->field[i]))
 			return -EINVAL;
-	kinds->status = (uint32_t)field[0];
-	kinds->time_ns = field[1];
-	kinds->scan_ns = field[2];
-	kinds->blocks = field[3];
-	kinds->root_bytes = field[4];
-	kinds->block_bytes = field[5];
-	kinds->threads = (uint32_t)field[6];
-	kinds->flags = (uint32_t)field[7];
-	kinds->state = field[0] ? MP_LEAK_SCAN_FAILED : MP_LEAK_SCAN_DONE;
+	return check->fields >= SUMMARY_CHECK ? 0 : -EINVAL;
+}
+
+static void kinds_use_summary(struct mp_leak_kinds *kinds, const struct kinds_check *check)
+{
+	const uint64_t *field = check->field;
+	kinds->status = (uint32_t)field[SUMMARY_STATUS];
+	kinds->time_ns = field[SUMMARY_TIME];
+	kinds->scan_ns = field[SUMMARY_SCAN];
+	kinds->blocks = field[SUMMARY_BLOCKS];
+	kinds->root_bytes = field[SUMMARY_ROOTS];
+	kinds->block_bytes = field[SUMMARY_BLOCK_BYTES];
+	kinds->threads = (uint32_t)field[SUMMARY_THREADS];
+	kinds->flags = (uint32_t)field[SUMMARY_FLAGS];
+	kinds->reason = (uint32_t)field[SUMMARY_REASON];
+	kinds->signal = (uint32_t)field[SUMMARY_SIGNAL];
+	kinds->stopped = (uint32_t)field[SUMMARY_STOPPED];
+	kinds->not_stopped = (uint32_t)field[SUMMARY_NOT_STOPPED];
+	kinds->state = field[SUMMARY_STATUS] ? MP_LEAK_SCAN_FAILED : MP_LEAK_SCAN_DONE;
+}
+
+/* The number of the check a LEAK_CLASS body belongs to (1 if it names none), and where
+ * its pairs start. */
+static int kinds_class_check(const uint8_t *p, const uint8_t *end, uint64_t *check)
+{
+	uint64_t listed, value;
+	if (mp_get_u(&p, end, &listed))
+		return -EINVAL;
+	for (uint64_t i = 0; i < 2 * listed; i++)
+		if (mp_get_u(&p, end, &value))
+			return -EINVAL;
+	*check = 1;
+	if (p < end && mp_get_u(&p, end, check))
+		return -EINVAL;
 	return 0;
 }
 
@@ -79,30 +117,115 @@ static int kinds_store(struct mp_leak_kinds *kinds, struct kinds_pair *pairs, si
 	return 0;
 }
 
-int mp_leak_kinds_load(struct mp_leak_kinds *kinds, const struct mp_trace *trace)
+static int kinds_check_compare(const void *left, const void *right)
 {
-	size_t record_count, count = 0, cap = 0;
+	const struct kinds_check *a = left, *b = right;
+	if (a->field[SUMMARY_TIME] != b->field[SUMMARY_TIME])
+		return a->field[SUMMARY_TIME] < b->field[SUMMARY_TIME] ? -1 : 1;
+	return a->field[SUMMARY_CHECK] < b->field[SUMMARY_CHECK] ? -1
+	       : a->field[SUMMARY_CHECK] > b->field[SUMMARY_CHECK];
+}
+
+/* Every check's summary, in time order. A check summarized twice (an older writer
+ * scanning once, a trace with a repeated record) counts once: its last summary. */
+static int kinds_checks(const struct mp_ext_record *records, size_t record_count,
+			struct kinds_check **out, size_t *count)
+{
+	struct kinds_check *checks = NULL;
+	size_t cap = 0;
+	*count = 0;
+	for (size_t i = 0; i < record_count; i++) {
+		struct kinds_check check;
+		if (records[i].tag != MP_REC_LEAK_SUMMARY ||
+		    kinds_summary(&check, records[i].body, records[i].body + records[i].len))
+			continue;
+		size_t at = 0;
+		while (at < *count && checks[at].field[SUMMARY_CHECK] != check.field[SUMMARY_CHECK])
+			at++;
+		if (at == *count && *count == cap) {
+			cap = cap ? cap * 2 : 8;
+			void *grown = realloc(checks, cap * sizeof(*checks));
+			if (!grown) {
+				free(checks);
+				return -ENOMEM;
+			}
+			checks = grown;
+		}
+		checks[at] = check;
+		*count += at == *count;
+	}
+	if (*count)
+		qsort(checks, *count, sizeof(*checks), kinds_check_compare);
+	*out = checks;
+	return 0;
+}
+
+/* The check `index` asks for (from 1), or the default: the one at exit, else the last. */
+static size_t kinds_pick(const struct kinds_check *checks, size_t count, size_t index)
+{
+	if (index)
+		return index - 1;
+	for (size_t i = count; i-- > 0;)
+		if (checks[i].field[SUMMARY_REASON] == MP_LEAK_CHECK_EXIT)
+			return i;
+	return count - 1;
+}
+
+int mp_leak_kinds_load(struct mp_leak_kinds *kinds, const struct mp_trace *trace, size_t index)
+{
+	size_t record_count, count = 0, cap = 0, check_count;
 	const struct mp_ext_record *records = mp_trace_ext_records(trace, &record_count);
 	struct kinds_pair *pairs = NULL;
-	int rc = 0;
+	struct kinds_check *checks;
 	memset(kinds, 0, sizeof(*kinds));
-	/* A process scans once, at exit; if several summaries appear, the last one counts,
-	 * with the classes written before it. */
+	int rc = kinds_checks(records, record_count, &checks, &check_count);
+	if (rc)
+		return rc;
+	kinds->checks = check_count;
+	if (index > check_count) {
+		free(checks);
+		return -ERANGE;
+	}
+	if (!check_count) {
+		free(checks);
+		return 0;
+	}
+	size_t picked = kinds_pick(checks, check_count, index);
+	uint64_t number = checks[picked].field[SUMMARY_CHECK];
+	kinds_use_summary(kinds, &checks[picked]);
+	kinds->index = picked + 1;
+	free(checks);
 	for (size_t i = 0; i < record_count && rc == 0; i++) {
 		const uint8_t *body = records[i].body, *end = body + records[i].len;
-		if (records[i].tag == MP_REC_LEAK_CLASS)
+		uint64_t check;
+		if (records[i].tag != MP_REC_LEAK_CLASS)
+			continue;
+		rc = kinds_class_check(body, end, &check);
+		if (rc == 0 && check == number)
 			rc = kinds_class(&pairs, &count, &cap, body, end);
-		else if (records[i].tag == MP_REC_LEAK_SUMMARY)
-			rc = kinds_summary(kinds, body, end);
 	}
 	if (rc == 0 && kinds->state == MP_LEAK_SCAN_DONE)
 		rc = kinds_store(kinds, pairs, count);
 	free(pairs);
 	if (rc == -EINVAL) {
+		size_t checks_seen = kinds->checks;
 		mp_leak_kinds_free(kinds);
+		kinds->checks = checks_seen;
 		return 0;
 	}
 	return rc;
+}
+
+const char *mp_leak_check_reason_name(uint32_t reason)
+{
+	switch (reason) {
+	case MP_LEAK_CHECK_SIGNAL:
+		return "signal";
+	case MP_LEAK_CHECK_FATAL_SIGNAL:
+		return "fatal-signal";
+	default:
+		return "exit";
+	}
 }
 
 void mp_leak_kinds_free(struct mp_leak_kinds *kinds)

@@ -1,10 +1,11 @@
-/* leak_kinds.h: the leak classes libmemprof wrote at exit (LEAK_CLASS, LEAK_SUMMARY).
+/* leak_kinds.h: the leak checks libmemprof wrote (LEAK_CLASS, LEAK_SUMMARY).
  *
- * The preload scans memory for pointers as the process exits and lists every block it
- * found allocated with memcheck's kind (trace_format.h). This reads those lists into one
- * sorted table, so each block the heap model still holds at the end of the trace can be
- * given its kind by address. A block the table does not list (allocated after the scan,
- * or a trace without a scan) has kind MP_LEAK_KIND_UNKNOWN.
+ * The preload scans memory for pointers as the process exits, as it dies of a signal it
+ * does not handle, and on MEMPROF_LEAK_CHECK_SIGNAL; each check lists every block it
+ * found allocated with memcheck's kind (trace_format.h). This reads one check's lists
+ * into a sorted table, so each block can be given its kind by address. A block the table
+ * does not list (allocated after the check, or a trace without one) has kind
+ * MP_LEAK_KIND_UNKNOWN.
  */
 #ifndef MEMPROF_LEAK_KINDS_H
 #define MEMPROF_LEAK_KINDS_H
@@ -29,14 +30,23 @@ struct mp_leak_kinds {
 	uint32_t status;     /* the summary's errno when FAILED */
 	uint64_t time_ns, scan_ns, blocks, root_bytes, block_bytes;
 	uint32_t threads, flags;
+	uint32_t reason;     /* enum mp_leak_check_reason */
+	uint32_t signal;     /* the signal that asked for the check, or 0 */
+	uint32_t stopped, not_stopped; /* other threads stopped for it, and left running */
+	size_t index;        /* the check's place in time order, from 1; 0 if none */
+	size_t checks;       /* checks in the trace (with their summary) */
 	uint64_t *addrs;     /* sorted */
 	uint8_t *kinds;      /* kinds[i] of addrs[i] */
 	size_t count;
 };
 
-/* Reads the records of `trace` into *kinds (zeroed first). Records that do not decode
- * make the state NONE, as if there were none. Returns 0 or -ENOMEM. */
-int mp_leak_kinds_load(struct mp_leak_kinds *kinds, const struct mp_trace *trace);
+/* Reads check number `index` (from 1, in time order; 0: the check at exit, else the
+ * last one) of `trace` into *kinds (zeroed first). Records that do not decode make the
+ * state NONE, as if there were none. Returns 0, -ENOMEM, or -ERANGE if the trace has
+ * fewer checks than index (kinds->checks says how many). */
+int mp_leak_kinds_load(struct mp_leak_kinds *kinds, const struct mp_trace *trace, size_t index);
+/* "exit", "signal" or "fatal-signal". */
+const char *mp_leak_check_reason_name(uint32_t reason);
 void mp_leak_kinds_free(struct mp_leak_kinds *kinds);
 /* The kind of the block at addr: an MP_LEAK_KIND_* or MP_LEAK_KIND_UNKNOWN. */
 unsigned mp_leak_kinds_lookup(const struct mp_leak_kinds *kinds, uint64_t addr);

@@ -84,10 +84,57 @@ static void leaks_leaked(struct mp_leak_list *list, struct mp_analysis *analysis
 	agg->leaked_blocks += entry->blocks;
 }
 
-int mp_leaks_compute(struct mp_analysis *analysis, const struct mp_suppressions *supp,
-		     struct mp_leak_list *list)
+/* Releases (free, munmap, a moving realloc) happen at their time before. */
+static uint64_t leaks_event_time(const struct mp_event *event)
 {
-	const struct mp_live_blocks *blocks = &analysis->model.blocks;
+	return event->time_before_ns ? event->time_before_ns : event->time_ns;
+}
+
+/* The heap as it was when a check ran while the program went on: the events before its
+ * time replayed into a model of their own. */
+static int leaks_replay_until(struct mp_analysis *analysis, uint64_t time_ns,
+			      struct mp_heap_model *model)
+{
+	struct mp_trace *trace = analysis->trace;
+	struct mp_event event;
+	char err[256];
+	int rc = mp_heap_model_init(model, mp_trace_stack_count(trace),
+				    mp_trace_header(trace)->page_size);
+	if (rc)
+		return rc;
+	mp_trace_rewind(trace);
+	while (rc == 0 && mp_trace_next(trace, &event, err, sizeof(err)) == 1 &&
+	       leaks_event_time(&event) < time_ns)
+		rc = mp_heap_model_feed(model, &event);
+	return rc;
+}
+
+/* Adds the live blocks of `blocks` by their kind. A check at exit (or as the process
+ * died) lists what it found, and a block allocated after it is "unknown"; a check while
+ * the program ran lists exactly its blocks (only_listed): one allocated or freed at
+ * that very moment, its record not yet committed, was not part of it. */
+static int leaks_add_blocks(struct mp_leak_list *list, struct leaks_stack *stacks, size_t *cap,
+			    const struct mp_live_blocks *blocks, uint32_t stack_count,
+			    int only_listed)
+{
+	int rc = 0;
+	size_t span = mp_live_blocks_span(blocks);
+	for (size_t i = 0; i < span && rc == 0; i++) {
+		struct mp_live_block block;
+		if (!mp_live_blocks_at(blocks, i, &block))
+			continue;
+		unsigned kind = mp_leak_kinds_lookup(&list->kinds, block.addr);
+		if (only_listed && kind == MP_LEAK_KIND_UNKNOWN)
+			continue;
+		uint32_t id = block.stack_id < stack_count ? block.stack_id : 0;
+		rc = leaks_add(list, &stacks[id], cap, id, kind, block.size);
+	}
+	return rc;
+}
+
+int mp_leaks_compute(struct mp_analysis *analysis, const struct mp_suppressions *supp,
+		     size_t check, struct mp_leak_list *list)
+{
 	uint32_t stack_count = mp_stack_stats_count(&analysis->model.stacks);
 	struct leaks_stack *stacks = NULL;
 	size_t cap = 0;
@@ -99,7 +146,7 @@ int mp_leaks_compute(struct mp_analysis *analysis, const struct mp_suppressions 
 		analysis->model.stacks.aggs[id].leaked_bytes = 0;
 		analysis->model.stacks.aggs[id].leaked_blocks = 0;
 	}
-	rc = mp_leak_kinds_load(&list->kinds, analysis->trace);
+	rc = mp_leak_kinds_load(&list->kinds, analysis->trace, check);
 	if (rc)
 		return rc;
 	stacks = calloc(stack_count + 1, sizeof(*stacks));
@@ -108,16 +155,14 @@ int mp_leaks_compute(struct mp_analysis *analysis, const struct mp_suppressions 
 		free(stacks);
 		return -ENOMEM;
 	}
-	if (list->kinds.state == MP_LEAK_SCAN_DONE) {
-		size_t span = mp_live_blocks_span(blocks);
-		for (size_t i = 0; i < span && rc == 0; i++) {
-			struct mp_live_block block;
-			if (!mp_live_blocks_at(blocks, i, &block))
-				continue;
-			uint32_t id = block.stack_id < stack_count ? block.stack_id : 0;
-			rc = leaks_add(list, &stacks[id], &cap, id,
-				       mp_leak_kinds_lookup(&list->kinds, block.addr), block.size);
-		}
+	if (list->kinds.state == MP_LEAK_SCAN_DONE && list->kinds.reason == MP_LEAK_CHECK_SIGNAL) {
+		struct mp_heap_model then;
+		rc = leaks_replay_until(analysis, list->kinds.time_ns, &then);
+		if (rc == 0)
+			rc = leaks_add_blocks(list, stacks, &cap, &then.blocks, stack_count, 1);
+		mp_heap_model_destroy(&then);
+	} else if (list->kinds.state == MP_LEAK_SCAN_DONE) {
+		rc = leaks_add_blocks(list, stacks, &cap, &analysis->model.blocks, stack_count, 0);
 	} else {
 		/* No kinds: one entry per stack with the model's own figures (which a sampled
 		 * trace scales), exactly what `leaks` listed before kinds existed. */

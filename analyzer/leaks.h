@@ -1,7 +1,8 @@
-/* leaks.h: the blocks still allocated at the end of a trace, by stack and leak kind.
+/* leaks.h: the blocks still allocated at the end of a trace, or at one of its leak
+ * checks, by stack and leak kind.
  *
  * Joins the heap model's live blocks (what the trace says was never freed) with the
- * kinds the preload's exit scan wrote (leak_kinds.h), and applies suppressions: each
+ * kinds a leak check of the preload wrote (leak_kinds.h), and applies suppressions: each
  * stack with leaks is symbolized once and tested against the rules. Pure computation
  * over a finished analysis; the printers are in report_text.c and report_json.c.
  */
@@ -45,12 +46,15 @@ struct mp_leak_list {
 	const struct mp_suppressions *supp;
 };
 
-/* Computes the list for a finished analysis; supp may be NULL. Also sets every stack
- * aggregate's leaked_bytes and leaked_blocks (stack_stats.h) to its unsuppressed blocks
- * of MP_LEAK_LOST_KINDS, so that rankings by MP_METRIC_LEAKED agree with the list.
- * Returns 0 or -ENOMEM (then *list is empty but may be freed). */
+/* Computes the list for a finished analysis by the kinds of leak check `check` (from 1
+ * in time order; 0: the check at exit, else the last one); supp may be NULL. A check
+ * made while the program ran lists the blocks live at its time, the others the blocks
+ * live at the end. Also sets every stack aggregate's leaked_bytes and leaked_blocks
+ * (stack_stats.h) to its unsuppressed blocks of MP_LEAK_LOST_KINDS, so that rankings by
+ * MP_METRIC_LEAKED agree with the list. Returns 0, -ENOMEM or -ERANGE (no such check:
+ * list->kinds.checks says how many there are); then *list is empty but may be freed. */
 int mp_leaks_compute(struct mp_analysis *analysis, const struct mp_suppressions *supp,
-		     struct mp_leak_list *list);
+		     size_t check, struct mp_leak_list *list);
 /* Adds the built-in rules (the blocks glibc keeps until exit that only valgrind, which
  * makes glibc free them, does not report) to *supp. Returns 0 or a negative errno with
  * one line in err. */

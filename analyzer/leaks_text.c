@@ -37,17 +37,49 @@ static void leaks_tally_line(FILE *out, const char *label, const struct mp_leak_
 		mp_fmt_counted(blocks, sizeof(blocks), tally->blocks, "block", "blocks"), note);
 }
 
-/* What the exit scan did, or why there are no kinds. */
+/* When the check ran: "at exit", "on signal USR1 at 1.234 s", "as the process died of
+ * signal TERM". */
+static const char *leaks_check_when(const struct mp_file_header *header,
+				    const struct mp_leak_kinds *kinds, char *buf, size_t len)
+{
+	const char *name = kinds->signal ? sigabbrev_np((int)kinds->signal) : NULL;
+	char sig[32];
+	if (name)
+		snprintf(sig, sizeof(sig), "%s", name);
+	else
+		snprintf(sig, sizeof(sig), "#%u", kinds->signal);
+	uint64_t start = header->start_monotonic_ns;
+	switch (kinds->reason) {
+	case MP_LEAK_CHECK_SIGNAL:
+		snprintf(buf, len, "on signal %s at %.3f s", sig,
+			 (double)(kinds->time_ns > start ? kinds->time_ns - start : 0) / 1e9);
+		break;
+	case MP_LEAK_CHECK_FATAL_SIGNAL:
+		snprintf(buf, len, "as the process died of signal %s", sig);
+		break;
+	default:
+		snprintf(buf, len, "at exit");
+	}
+	return buf;
+}
+
+/* What the check did, or why there are no kinds. */
 static void leaks_scan_line(FILE *out, const struct mp_leak_kinds *kinds,
 			    const struct mp_file_header *header)
 {
-	char roots[MP_FMT_LEN], blocks[MP_FMT_LEN];
+	char roots[MP_FMT_LEN], blocks[MP_FMT_LEN], when[96], which[96] = "", threads[96] = "";
 
+	if (kinds->checks > 1)
+		snprintf(which, sizeof(which), " (check %zu of %zu; --check N for another)",
+			 kinds->index, kinds->checks);
+	if (kinds->not_stopped)
+		snprintf(threads, sizeof(threads), "; %u other %s kept running during the scan",
+			 kinds->not_stopped, kinds->not_stopped == 1 ? "thread" : "threads");
 	if (kinds->state == MP_LEAK_SCAN_DONE)
-		fprintf(out, "  Reachability scanned at exit in %.3f ms: %s of roots, %s of blocks%s\n",
+		fprintf(out, "  Reachability scanned %s in %.3f ms: %s of roots, %s of blocks%s%s\n",
+			leaks_check_when(header, kinds, when, sizeof(when)),
 			(double)kinds->scan_ns / 1e6, mp_fmt_bytes(roots, sizeof(roots), kinds->root_bytes),
-			mp_fmt_bytes(blocks, sizeof(blocks), kinds->block_bytes),
-			kinds->threads ? "; other threads kept running during the scan" : "");
+			mp_fmt_bytes(blocks, sizeof(blocks), kinds->block_bytes), threads, which);
 	else if (kinds->state == MP_LEAK_SCAN_FAILED && (kinds->flags & MP_LEAK_SCAN_SAMPLED))
 		fprintf(out, "  No leak kinds: sampled traces are not scanned at exit (only the "
 			     "sampled blocks are known); every block not freed is listed\n");
@@ -78,7 +110,7 @@ static void leaks_summary(FILE *out, const struct mp_leak_list *list, int show_r
 						: " (not freed, not leaked; listed with --show-reachable)");
 		if (list->by_kind[MP_LEAK_KIND_UNKNOWN].blocks)
 			leaks_tally_line(out, "unknown:", &list->by_kind[MP_LEAK_KIND_UNKNOWN],
-					 " (allocated after the exit scan)");
+					 " (allocated after the check)");
 	}
 	leaks_scan_line(out, &list->kinds, header);
 	if (!list->supp || !list->supp->count)

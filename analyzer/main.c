@@ -32,6 +32,7 @@ struct main_options {
 	int json;
 	int full_stacks;               /* --full-stacks: keep the runtime's root frames */
 	int fail_on_leak;
+	size_t check;                  /* leaks: --check N, from 1; 0: at exit, else the last */
 	unsigned fail_kinds;           /* leaks: kinds that make --fail-on-leak fail */
 	struct mp_report_options report;
 	struct mp_suppressions supp;   /* --suppressions, MEMPROF_SUPPRESSIONS, built-in */
@@ -62,6 +63,16 @@ static int main_run_option(int argc, char **argv, int *i, struct mp_run_options 
 		if (got < 0 || !*value)
 			return -mp_option_error("run", "--output needs a file name pattern");
 		opts->output = value;
+		return 1;
+	}
+	if ((got = mp_option_value(argc, argv, i, "--leak-check-signal", &value)) != 0) {
+		/* The library parses the name (or number) in the program. */
+		if (got < 0 || !*value)
+			return -mp_option_error("run", "--leak-check-signal needs a signal (SIGUSR1, "
+						"USR1 or a number)");
+		if (setenv("MEMPROF_LEAK_CHECK_SIGNAL", value, 1))
+			return -mp_option_error("run", "cannot set MEMPROF_LEAK_CHECK_SIGNAL: %s",
+						strerror(errno));
 		return 1;
 	}
 	if ((got = mp_option_value(argc, argv, i, "--follow", &value)) != 0) {
@@ -200,6 +211,14 @@ static int main_value_option(struct main_options *opts, int argc, char **argv, i
 						"leaked, unfreed)", got < 0 ? "" : value);
 		return 1;
 	}
+	if (opts->command == MAIN_LEAKS &&
+	    (got = mp_option_value(argc, argv, i, "--check", &value)) != 0) {
+		if (got < 0 || mp_option_count(value, SIZE_MAX, &count) || count == 0)
+			return -mp_option_error(name, "--check takes a check's number, from 1, not "
+						"'%s'", got < 0 ? "" : value);
+		opts->check = (size_t)count;
+		return 1;
+	}
 	if (opts->command == MAIN_LEAKS && strncmp(argv[*i], "--fail-on-leak=", 15) == 0) {
 		opts->fail_on_leak = 1;
 		if (mp_leak_kind_set_parse(argv[*i] + 15, &opts->fail_kinds))
@@ -334,8 +353,13 @@ static int main_one(const struct main_options *opts, int i, json_t *documents)
 		fprintf(stderr, "memprof: cannot read '%s': %s\n", opts->traces[i], err);
 		return -1;
 	}
-	if (mp_leaks_compute(&analysis, &opts->supp, &list)) {
-		fprintf(stderr, "memprof: cannot read '%s': out of memory\n", opts->traces[i]);
+	int rc = mp_leaks_compute(&analysis, &opts->supp, opts->check, &list);
+	if (rc) {
+		if (rc == -ERANGE)
+			fprintf(stderr, "memprof: '%s' has %zu leak checks, no check %zu\n",
+				opts->traces[i], list.kinds.checks, opts->check);
+		else
+			fprintf(stderr, "memprof: cannot read '%s': out of memory\n", opts->traces[i]);
 		mp_leaks_free(&list);
 		mp_analysis_destroy(&analysis);
 		return -1;

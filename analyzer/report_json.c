@@ -241,7 +241,8 @@ static json_t *json_tally(const struct mp_leak_tally *tally)
 }
 
 /* "reachability": what the exit scan did; "summary": bytes and blocks per kind. */
-static void json_leak_summary(json_t *object, const struct mp_leak_list *list)
+static void json_leak_summary(json_t *object, struct mp_analysis *analysis,
+			      const struct mp_leak_list *list)
 {
 	const struct mp_leak_kinds *kinds = &list->kinds;
 	json_t *scan = json_object(), *summary = json_object();
@@ -257,7 +258,20 @@ static void json_leak_summary(json_t *object, const struct mp_leak_list *list)
 		json_put(scan, "block_bytes", json_u64(kinds->block_bytes));
 		json_put(scan, "blocks", json_u64(kinds->blocks));
 		json_put(scan, "other_threads", json_u64(kinds->threads));
+		json_put(scan, "threads_not_stopped", json_u64(kinds->not_stopped));
 	}
+	if (kinds->index) {
+		uint64_t start = mp_trace_header(analysis->trace)->start_monotonic_ns;
+		json_t *check = json_object();
+		json_put(check, "index", json_u64(kinds->index));
+		json_put(check, "reason", json_string(mp_leak_check_reason_name(kinds->reason)));
+		json_put(check, "time_ns",
+			 json_u64(kinds->time_ns > start ? kinds->time_ns - start : 0));
+		if (kinds->signal)
+			json_put(check, "signal", json_u64(kinds->signal));
+		json_put(scan, "check", check);
+	}
+	json_put(scan, "checks", json_u64(kinds->checks));
 	json_put(object, "reachability", scan);
 	for (unsigned kind = 0; kind < MP_LEAK_KINDS; kind++)
 		json_put(summary, mp_leak_kind_name(kind), json_tally(&list->by_kind[kind]));
@@ -314,7 +328,7 @@ json_t *mp_leaks_json(struct mp_analysis *analysis, const struct mp_leak_list *l
 	json_put(object, "leaked_blocks", json_u64(list->leaked.blocks));
 	json_put(object, "unfreed_bytes", json_u64(analysis->model.totals.live_bytes));
 	json_put(object, "unfreed_blocks", json_u64(analysis->model.totals.live_blocks));
-	json_leak_summary(object, list);
+	json_leak_summary(object, analysis, list);
 	json_put(object, "suppressed", json_suppressed(list));
 	json_put(object, "leaks", leaks);
 	return object;

@@ -80,7 +80,7 @@ static void summary_single(struct summary *s, const char *path)
 	fprintf(s->out, "memprof: not freed at the end: %s in %s\n",
 		mp_fmt_bytes(a, sizeof(a), t->live_bytes),
 		mp_fmt_counted(b, sizeof(b), t->live_blocks, "block", "blocks"));
-	if (mp_leaks_compute(&analysis, &s->supp, &list) == 0)
+	if (mp_leaks_compute(&analysis, &s->supp, 0, &list) == 0)
 		fprintf(s->out, "memprof: leaked: %s in %s: %s (memprof leaks lists them)\n",
 			mp_fmt_bytes(a, sizeof(a), list.leaked.bytes),
 			mp_fmt_counted(b, sizeof(b), list.leaked.blocks, "block", "blocks"),
@@ -108,7 +108,7 @@ static void summary_row_load(struct summary *s, size_t i)
 	row->calls = t->allocations + t->frees + t->reallocs + t->failed_calls + t->mmaps +
 		     t->munmaps + t->mremaps + t->brks;
 	row->unfreed_bytes = t->live_bytes;
-	if (mp_leaks_compute(&analysis, &s->supp, &list) == 0)
+	if (mp_leaks_compute(&analysis, &s->supp, 0, &list) == 0)
 		row->leaked_bytes = list.leaked.bytes;
 	mp_leaks_free(&list);
 	mp_analysis_destroy(&analysis);

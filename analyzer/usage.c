@@ -13,6 +13,7 @@ struct usage_command {
 static const struct usage_command usage_commands[] = {
 	{ "run",
 	  "usage: memprof run [--output PATTERN] [--sample BYTES] [--quiet-children | --follow EXE]\n"
+	  "                   [--leak-check-signal SIG]\n"
 	  "                   [--push URL [--push-interval S] [--app NAME] [--label KEY=VALUE]...]\n"
 	  "                   [--] PROGRAM [ARGS...]\n"
 	  "Runs PROGRAM with libmemprof.so preloaded, then summarizes the traces it wrote on\n"
@@ -23,6 +24,8 @@ static const struct usage_command usage_commands[] = {
 	  "                    2m, 1g); 0 records every call (the default)\n"
 	  "  --quiet-children  summarize only the process memprof started (its own images)\n"
 	  "  --follow EXE      summarize only the processes running EXE (a name, or a path)\n"
+	  "  --leak-check-signal SIG  a leak check of the running program on each SIG\n"
+	  "                    (MEMPROF_LEAK_CHECK_SIGNAL; memprof leaks --check N reads it)\n"
 	  "  --push URL        push each process's profile to a Pyroscope-compatible server\n"
 	  "                    every --push-interval seconds (default 15) while it runs\n"
 	  "  --app NAME, --label KEY=VALUE  the application name and labels of the pushes\n"
@@ -41,7 +44,7 @@ static const struct usage_command usage_commands[] = {
 	{ "leaks",
 	  "usage: memprof leaks [--json] [--top N] [--full-stacks] [--long-names] [--show-reachable]\n"
 	  "                     [--suppressions FILE] [--no-default-suppressions]\n"
-	  "                     [--fail-on-leak[=KIND,...]] TRACE...\n"
+	  "                     [--fail-on-leak[=KIND,...]] [--check N] TRACE...\n"
 	  "Lists the heap blocks not freed at the end, by call stack and leak kind: definitely,\n"
 	  "indirectly or possibly lost (leaked), still reachable (not freed, not leaked).\n"
 	  "  --json            one JSON document on stdout (docs/json.md)\n"
@@ -53,7 +56,9 @@ static const struct usage_command usage_commands[] = {
 	  "  --no-default-suppressions  show what the built-in rule hides\n"
 	  "  --fail-on-leak[=KINDS]  exit 1 if a leak of KINDS remains (definite, indirect,\n"
 	  "                    possible, reachable, unknown, all; default: all but reachable)\n"
-	  "                    or if a trace is incomplete\n" },
+	  "                    or if a trace is incomplete\n"
+	  "  --check N         the Nth leak check in time order (from 1; default: the one at\n"
+	  "                    exit, else the last): MEMPROF_LEAK_CHECK_SIGNAL's checks\n" },
 	{ "flamegraph",
 	  "usage: memprof flamegraph [--json] [--top N] [--full-stacks]\n"
 	  "                          [--metric allocated|calls|peak|leaked|unfreed]\n"

@@ -9,6 +9,13 @@ bench: all $(BUILD)/bench/alloc_bench $(BUILD)/bench/runner $(BUILD)/bench/bare_
 	@BUILD=$(BUILD) bench/run.sh
 	@BUILD=$(BUILD) RUNS=$${OVERHEAD_RUNS:-15} bench/overhead.sh
 	@BUILD=$(BUILD) RUNS=$${SCALE_RUNS:-3} bench/scale.sh
+	@BUILD=$(BUILD) RUNS=$${PYTHON_RUNS:-5} bench/leak_python.sh
+
+# The exit leak check of python3 building a 2M-entry dict (bench/leak_python.sh).
+bench-leakpython: all $(BUILD)/bench/runner
+	@BUILD=$(BUILD) bench/leak_python.sh
+
+.PHONY: bench-leakpython
 
 # Sampled estimates against the truth, and the size of a long sampled trace.
 bench-sampling: all $(BUILD)/bench/alloc_bench $(BUILD)/bench/runner $(BUILD)/tests/progs/sample_mix

@@ -1,11 +1,13 @@
 /* leak_scan_bench.c: a large heap of small blocks left allocated at exit, to time the
  * exit of a process, and with it libmemprof's exit-time leak scan (bench/leak_scan.sh).
  *
- *   leak_scan_bench BLOCKS SIZE
+ *   leak_scan_bench BLOCKS SIZE [WAIT_MS]
  *
  * A child allocates BLOCKS blocks of SIZE bytes as a singly linked list held by a global
  * (the worst case for the scan: every block is reached and read), leaving every 64th
- * block out of the list (definitely lost), tells its parent the CLOCK_MONOTONIC time and
+ * block out of the list (definitely lost), waits WAIT_MS milliseconds (default 0: a
+ * program that exits right after building its heap leaves memprof's leak thread the
+ * building's records to fold at exit), tells its parent the CLOCK_MONOTONIC time and
  * calls exit(0). The parent prints "exit_ns maxrss_kib": from that moment to waitpid()
  * returning (exit handlers, the scan, the kernel freeing the address space), and the
  * child's peak RSS.
@@ -32,7 +34,7 @@ static uint64_t now_ns(void)
 	return (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
 }
 
-static void child(size_t blocks, size_t size, int out)
+static void child(size_t blocks, size_t size, unsigned wait_ms, int out)
 {
 	struct node *tail = NULL;
 	for (size_t i = 0; i < blocks; i++) {
@@ -46,6 +48,8 @@ static void child(size_t blocks, size_t size, int out)
 			head = node;
 		tail = node;
 	}
+	if (wait_ms)
+		usleep(wait_ms * 1000u);
 	uint64_t at = now_ns();
 	if (write(out, &at, sizeof(at)) != sizeof(at))
 		_exit(1);
@@ -56,15 +60,16 @@ int main(int argc, char **argv)
 {
 	int fds[2];
 	if (argc < 3 || pipe(fds)) {
-		fprintf(stderr, "usage: leak_scan_bench BLOCKS SIZE\n");
+		fprintf(stderr, "usage: leak_scan_bench BLOCKS SIZE [WAIT_MS]\n");
 		return 2;
 	}
 	size_t blocks = strtoull(argv[1], NULL, 10), size = strtoull(argv[2], NULL, 10);
+	unsigned wait_ms = argc > 3 ? (unsigned)strtoul(argv[3], NULL, 10) : 0;
 	if (size < sizeof(struct node))
 		size = sizeof(struct node);
 	pid_t pid = fork();
 	if (pid == 0)
-		child(blocks, size, fds[1]);
+		child(blocks, size, wait_ms, fds[1]);
 	uint64_t exit_at = 0;
 	int status;
 	if (read(fds[0], &exit_at, sizeof(exit_at)) != sizeof(exit_at))

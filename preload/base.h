@@ -98,13 +98,6 @@ static inline int mp_state_is_ready(void)
 }
 /* Stops recording for good after an error inside the host; says why once. */
 void mp_state_disable(const char *why);
-/* The kernel's id of memprof's own thread (snapshot_thread.c sets it), 0 while there is
- * none. The snapshots and the leak scan leave it out of the program's threads: it holds
- * nothing of the program's, and reading another thread's /proc/.../syscall makes the
- * reader wait until that thread is off its CPU, a whole scheduler tick if it is queued. */
-extern int mp_state_own_tid;
-/* 1 if tid (decimal, as in /proc/self/task) is memprof's own thread. */
-int mp_state_is_own_tid(const char *tid);
 
 /* Locks of the slow paths that exit() may need (recording.c). Each thread sets a lock's
  * bit before it waits for it and clears it after releasing it, so a signal handler that
@@ -176,6 +169,22 @@ size_t mp_sys_own_regions(struct mp_sys_region *out, size_t max);
  * until fn returns nonzero; returns that value, 0, or -1 if the directory cannot be read.
  * Allocation-free. */
 int mp_sys_each_task(int (*fn)(const char *tid, void *context), void *context);
+/* sigaction(2) itself, bypassing libmemprof's own interposed sigaction (which hides
+ * memprof's handlers from the program): what memprof installs or queries goes here. */
+struct sigaction;
+int mp_sys_sigaction(int sig, const struct sigaction *action, struct sigaction *old);
+/* The threads of memprof's own (by kernel thread id), which nothing that counts, stops or
+ * scans the program's threads may count as the program's. Allocation-free and
+ * async-signal-safe; at most 8. In a fork child none survives: forget them all. */
+void mp_sys_own_thread_add(int tid);
+void mp_sys_own_thread_remove(int tid);
+int mp_sys_own_thread(int tid);
+/* The same for a thread named as in /proc/self/task ("1234"). The snapshots and the leak
+ * scan leave memprof's threads out of the program's: they hold nothing of the program's,
+ * and reading another thread's /proc/.../syscall makes the reader wait until that thread
+ * is off its CPU, a whole scheduler tick if it is queued. */
+int mp_sys_own_thread_named(const char *tid);
+void mp_sys_own_threads_forget(void);
 /* Prints "memprof: <msg>\n" on stderr (errors are said even under MEMPROF_QUIET). */
 void mp_sys_say(const char *msg);
 
@@ -194,6 +203,8 @@ struct mp_config {
 	uint32_t rss_watch_ms;   /* MEMPROF_RSS_WATCH_MS (default 10); 0: MEMPROF_RSS_WATCH=0 */
 	int leak_check;          /* MEMPROF_LEAK_CHECK (default 1) */
 	uint64_t leak_check_max_bytes; /* MEMPROF_LEAK_CHECK_MAX_MB, in bytes (default 1 GiB) */
+	int leak_check_signal;   /* MEMPROF_LEAK_CHECK_SIGNAL; 0: none */
+	int leak_check_fatal;    /* MEMPROF_LEAK_CHECK_FATAL (default 1) */
 	char output_pattern[4096];
 };
 extern struct mp_config mp_config;

@@ -22,9 +22,16 @@
  *   MEMPROF_RSS_WATCH=0     no RSS watch: memprof's thread reads /proc/self/statm every
  *                       MEMPROF_RSS_WATCH_MS (default 10, at most 60000), records the RSS
  *                       series and snapshots each new RSS high (default: on)
- *   MEMPROF_LEAK_CHECK=0    no classification of unfreed blocks by reachability at exit
- *   MEMPROF_LEAK_CHECK_MAX_MB=N  the most the exit scan's address table may take (default
- *                       1024)
+ *   MEMPROF_LEAK_CHECK=0    no classification of unfreed blocks by reachability (no leak
+ *                       check at exit, on a fatal signal or on demand)
+ *   MEMPROF_LEAK_CHECK_MAX_MB=N  the most the leak check's address table may take
+ *                       (default 1024)
+ *   MEMPROF_LEAK_CHECK_SIGNAL=SIGUSR1  a leak check of the running process whenever that
+ *                       signal arrives (a name with or without SIG, or a number; default:
+ *                       none)
+ *   MEMPROF_LEAK_CHECK_FATAL=0  no leak check when a signal whose default action ends the
+ *                       process arrives and the program has no handler for it (default:
+ *                       checked, then the process dies of the signal as it would have)
  * Every option is parsed here and nowhere else; the other files read mp_config.
  */
 #include <signal.h>
@@ -158,6 +165,11 @@ static void config_leak_check(void)
 			mib = mib * 10 + (uint64_t)(*at - '0');
 	}
 	mp_config.leak_check_max_bytes = mib << 20;
+	mp_config.leak_check_signal = 0;
+	if (mp_sys_env_get("MEMPROF_LEAK_CHECK_SIGNAL", value, sizeof(value)))
+		mp_config.leak_check_signal = parse_signal(value);
+	mp_config.leak_check_fatal = !(mp_sys_env_get("MEMPROF_LEAK_CHECK_FATAL", value,
+						      sizeof(value)) && strcmp(value, "0") == 0);
 }
 
 void mp_config_load(void)

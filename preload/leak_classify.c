@@ -26,6 +26,10 @@
  */
 #include "leak_scan.h"
 
+#define CLASSIFY_PROGRESS_BLOCKS 4096u
+
+static uint64_t classify_no_progress;
+
 void mp_leak_classify_init(struct mp_leak_classifier *c, const struct mp_leak_block *blocks,
 			   size_t count, uint8_t *state, uint32_t *work)
 {
@@ -36,6 +40,7 @@ void mp_leak_classify_init(struct mp_leak_classifier *c, const struct mp_leak_bl
 	c->work_len = 0;
 	c->root_bytes = 0;
 	c->block_bytes = 0;
+	c->progress = &classify_no_progress;
 	c->lowest = count ? blocks[0].addr : 1;
 	c->highest = 0;
 	if (count) {
@@ -98,8 +103,10 @@ static void classify_words(struct mp_leak_classifier *c, uint64_t start, uint64_
 
 static void classify_drain(struct mp_leak_classifier *c)
 {
-	while (c->work_len) {
+	for (uint32_t drained = 0; c->work_len; drained++) {
 		size_t index = c->work[--c->work_len];
+		if (drained % CLASSIFY_PROGRESS_BLOCKS == 0)
+			__atomic_add_fetch(c->progress, 1, __ATOMIC_RELAXED);
 		const struct mp_leak_block *block = &c->blocks[index];
 		if (c->state[index] & MP_LEAK_NOSCAN)
 			continue;
@@ -142,9 +149,12 @@ static void classify_clique(struct mp_leak_classifier *c, size_t leader)
 
 void mp_leak_classify_finish(struct mp_leak_classifier *c)
 {
-	for (size_t i = 0; i < c->count; i++)
+	for (size_t i = 0; i < c->count; i++) {
+		if (i % CLASSIFY_PROGRESS_BLOCKS == 0)
+			__atomic_add_fetch(c->progress, 1, __ATOMIC_RELAXED);
 		if ((c->state[i] & MP_LEAK_STATE_MASK) == MP_LEAK_UNREACHED)
 			classify_clique(c, i);
+	}
 }
 
 unsigned mp_leak_classify_kind_of(uint8_t state)

@@ -12,20 +12,25 @@
  *  - it is the trace file, a shared file mapping (reading one past its file's end would
  *    raise SIGBUS; memcheck does scan them), or a device;
  *  - it is a thread stack (an anonymous mapping right above a PROT_NONE guard page)
- *    holding no live thread's stack pointer: a dead thread's stack in glibc's cache, full
- *    of stale frames that memcheck, which tracks the stack pointer, never sees. Only its
- *    top DEAD_STACK_TOP bytes are a root: glibc keeps the thread descriptor there, and
- *    with it the pointer to the thread's TLS vector (allocate_dtv), which glibc reuses
- *    with the stack; without it every program that ever ended a thread would show that
- *    block "definitely lost". (memcheck never sees it: valgrind makes glibc free it at
- *    exit through __libc_freeres.)
+ *    holding no live thread's stack pointer: a dead thread's stack that glibc keeps in
+ *    its cache for the next thread, full of stale frames and the dead thread's TLS. It is
+ *    dead memory, and memcheck, which scans only stack memory in use, never sees it: a
+ *    block whose last pointer was in a joined thread's frames or TLS is lost. What glibc
+ *    keeps there for itself, the pointer to the dead thread's TLS vector (allocated by
+ *    _dl_allocate_tls, reused with the stack), then makes that vector lost too; the
+ *    analyzer's built-in suppression names it (memcheck does not see it because valgrind
+ *    has glibc free it at exit through __libc_freeres). Only while a thread's stack
+ *    pointer is unknown (a thread that runs, not stopped) are such stacks scanned whole,
+ *    since any of them may be that thread's.
  * A stack holding a thread's stack pointer is scanned from that pointer (less the
  * 128-byte red zone) to its end, which covers its live frames and, for threads, the TLS
  * and thread descriptor glibc puts at the top. Other threads' stack pointers come from
- * /proc/self/task/TID/syscall (for a thread blocked in the kernel); a thread that is
- * running has none, and its stack is then scanned whole. Their registers cannot be read
- * without stopping them (memcheck can: it runs them); the kernel holds a blocked
- * thread's registers out of our reach.
+ * /proc/self/task/TID/syscall (for a thread blocked in the kernel). The check stops the
+ * program's threads first (leak_stop.c): each then waits in a signal handler, its
+ * registers saved in the signal frame above its stack pointer, so they are scanned with
+ * its stack, as memcheck scans every thread's registers. A thread that could not be
+ * stopped and is running has no stack pointer to read: its stack is then scanned whole
+ * (and dead stacks too, since any of them may be its).
  * libmemprof's own anonymous memory (mp_sys_own_regions) and the ranges the caller excludes
  * are cut out of every root.
  */
@@ -40,10 +45,9 @@
 
 #define ROOTS_MAX_MAPS 65536u
 #define ROOTS_MAX_THREADS 4096u
-#define ROOTS_MAX_EXCLUDE 1024u
+#define ROOTS_MAX_EXCLUDE 4096u
 #define ROOTS_RED_ZONE 128u
 #define ROOTS_ARENA_BYTES (64ull << 20) /* glibc's HEAP_MAX_SIZE on 64-bit */
-#define DEAD_STACK_TOP 8192u /* struct pthread (about 2.3 KiB) and static TLS below it */
 #define ROOTS_SP_UNKNOWN 1u
 
 enum roots_map_flags {
@@ -148,7 +152,7 @@ static int roots_thread(const char *tid, void *context)
 	struct roots_work *work = threads->work;
 	char path[64] = "/proc/self/task/", text[256];
 	uint64_t sp;
-	if (strcmp(tid, threads->self) == 0 || mp_state_is_own_tid(tid))
+	if (strcmp(tid, threads->self) == 0 || mp_sys_own_thread_named(tid))
 		return 0; /* memprof's thread: its stack is ours, and reading it could wait */
 	threads->count++;
 	mp_sys_str_append(path, sizeof(path), tid);
@@ -242,11 +246,8 @@ static struct mp_leak_range roots_range_of(const struct roots_work *work, size_t
 	}
 	if (roots_is_arena(work, index))
 		return none;
-	if (roots_is_dead_stack(work, index)) {
-		if (map->end - map->start > DEAD_STACK_TOP)
-			all.start = map->end - DEAD_STACK_TOP;
-		return all;
-	}
+	if (roots_is_dead_stack(work, index))
+		return none;
 	return all;
 }
 

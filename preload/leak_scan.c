@@ -1,24 +1,26 @@
-/* leak_scan.c: at exit, classify every block still allocated as memcheck would, and
- * write the classes into the trace (LEAK_CLASS and LEAK_SUMMARY records).
+/* leak_scan.c: one leak check: classify every block still allocated as memcheck would,
+ * and write the classes into the trace (LEAK_CLASS and LEAK_SUMMARY records).
  *
- * Runs once, from recording.c's exit path, in the thread that called exit(), unless
- * MEMPROF_LEAK_CHECK=0. The steps: rebuild the live blocks from the trace file
- * (leak_live.c), find the roots (leak_roots.c), spill this thread's registers onto its
- * stack, mark from the roots and sort the lost blocks into definite and indirect
- * (leak_classify.c), then write one kind per block. Nothing is added to malloc or free:
- * the cost is paid at exit only (bench/leak_scan_bench.c measures it).
+ * Runs on the leak thread (leak_thread.c) at exit, on a fatal signal and on demand, or
+ * on the exiting thread when there is no leak thread. The steps: stop the program's
+ * other threads (leak_stop.c: their registers land in their signal frames, on their
+ * stacks), fold what the trace committed since the leak thread's last round into the
+ * live set (leak_live.c), find the roots (leak_roots.c), mark from them and sort the
+ * lost blocks into definite and indirect (leak_classify.c), let the threads go, then
+ * write one kind per block. Nothing is added to malloc or free; the check costs what
+ * the live heap costs (bench/README.md).
  *
- * What this cannot do that memcheck does: stop the other threads. They keep running
- * during the scan; a pointer one of them moves while we scan may be missed or seen
- * twice, blocks they allocate after their chunks were read are neither classified nor
- * scanned, and their registers are not read (leak_roots.c). A process whose other
- * threads are idle at exit, which is most, gets memcheck's answer.
+ * What is left of what memcheck does and this does not: a thread that blocks memprof's
+ * stop signal (or that a debugger stopped) is not stopped, so its registers are not
+ * read and a pointer it moves meanwhile may be missed; the summary counts them
+ * (not_stopped). Blocks allocated or freed at the very moment of the check, their
+ * record not yet committed, are left out of it.
  *
  * Robustness: every array comes from mp_sys_map_anon and is bounded by the live blocks and
  * mappings; on any failure the scan is abandoned and a LEAK_SUMMARY with the errno says
- * so. Reading memory that another thread unmaps under us would fault: SIGSEGV and SIGBUS
- * are caught for the scan's duration and abandon it (a fault in any other thread
- * restores the program's own handler and lets the fault happen again, there).
+ * so. Reading memory that a running thread unmaps under us would fault: SIGSEGV and SIGBUS
+ * are caught for the marking's duration and abandon it (a fault in any other thread
+ * restores the previous handler and lets the fault happen again, there).
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -30,11 +32,16 @@
 #include "leak_scan.h"
 #include "memprof/varint.h"
 
-#define SCAN_RECORD_BODY 60000u /* a LEAK_CLASS body; chunks hold at least 64 KiB */
+#define SCAN_RECORD_BODY 60000u /* a LEAK_CLASS body; records stay under 64 KiB */
+#define SCAN_ENTRY_MAX 11u      /* a LEAK_CLASS entry: an address delta and a kind */
+#define SCAN_STATES_BYTES (64u * 1024u) /* the threads' struct mp_thread, as ranges */
+#define SCAN_CATCH_UP_EVENTS 16384 /* fold before stopping until a round has no more */
+#define SCAN_CATCH_UP_NS 50000000ull
 
 static sigjmp_buf scan_fault_jump;
 static volatile long scan_fault_tid; /* the scanning thread while a fault is caught */
 static struct sigaction scan_old_segv, scan_old_bus;
+static uint32_t scan_checks; /* checks started in this trace */
 
 static void scan_fault(int sig, siginfo_t *info, void *context)
 {
@@ -43,7 +50,7 @@ static void scan_fault(int sig, siginfo_t *info, void *context)
 	if (scan_fault_tid && syscall(SYS_gettid) == scan_fault_tid)
 		siglongjmp(scan_fault_jump, 1);
 	/* Not ours: give the program its handler back; the instruction faults again. */
-	sigaction(sig, sig == SIGSEGV ? &scan_old_segv : &scan_old_bus, NULL);
+	mp_sys_sigaction(sig, sig == SIGSEGV ? &scan_old_segv : &scan_old_bus, NULL);
 }
 
 static void scan_guard(int on)
@@ -54,52 +61,50 @@ static void scan_guard(int on)
 		action.sa_sigaction = scan_fault;
 		action.sa_flags = SA_SIGINFO | SA_NODEFER;
 		sigemptyset(&action.sa_mask);
-		sigaction(SIGSEGV, &action, &scan_old_segv);
-		sigaction(SIGBUS, &action, &scan_old_bus);
+		mp_sys_sigaction(SIGSEGV, &action, &scan_old_segv);
+		mp_sys_sigaction(SIGBUS, &action, &scan_old_bus);
 		scan_fault_tid = syscall(SYS_gettid);
 	} else {
 		scan_fault_tid = 0;
-		sigaction(SIGSEGV, &scan_old_segv, NULL);
-		sigaction(SIGBUS, &scan_old_bus, NULL);
+		mp_sys_sigaction(SIGSEGV, &scan_old_segv, NULL);
+		mp_sys_sigaction(SIGBUS, &scan_old_bus, NULL);
 	}
 }
-
-struct scan_result {
-	int status;           /* 0 or a positive errno */
-	uint64_t time_ns, scan_ns, root_bytes, block_bytes;
-	uint32_t threads, flags;
-	const struct mp_leak_block *blocks;
-	const uint8_t *state;
-	size_t count;
-};
 
 static uint8_t *scan_put_u(uint8_t *at, uint64_t value)
 {
 	return mp_put_u(at, value);
 }
 
-static void scan_write_classes(struct mp_thread *thread, const struct scan_result *result)
+static void scan_write_classes(struct mp_thread *thread, const struct mp_leak_result *result)
 {
-	uint8_t body[SCAN_RECORD_BODY], entries[SCAN_RECORD_BODY];
+	size_t buffer_bytes = 2 * ((SCAN_RECORD_BODY + 4095) & ~(size_t)4095);
+	uint8_t *body = mp_sys_map_anon(buffer_bytes);
+	if (!body)
+		return;
+	uint8_t *entries = body + buffer_bytes / 2;
 	size_t i = 0;
 	while (i < result->count) {
 		uint8_t *at = entries;
 		uint64_t prev = 0, listed = 0;
-		for (; i < result->count && at - entries < (long)SCAN_RECORD_BODY - 32; i++) {
+		for (; i < result->count && at - entries < (long)SCAN_RECORD_BODY - 64; i++) {
 			at = scan_put_u(at, result->blocks[i].addr - prev);
 			at = scan_put_u(at, mp_leak_classify_kind_of(result->state[i]));
 			prev = result->blocks[i].addr;
 			listed++;
 		}
+		at = scan_put_u(at, result->check);
 		uint8_t *head = scan_put_u(body, listed);
-		memcpy(head, entries, (size_t)(at - entries));
+		memmove(head, entries, (size_t)(at - entries));
 		mp_encode_extended(thread, MP_REC_LEAK_CLASS, body,
 				   (size_t)(head - body) + (size_t)(at - entries));
 	}
+	mp_sys_unmap(body, buffer_bytes);
 }
 
-static void scan_write_summary(struct mp_thread *thread, const struct scan_result *result)
+static void scan_write_summary(struct mp_thread *thread, const struct mp_leak_result *result)
 {
+	const struct mp_leak_check_request *request = &result->request;
 	uint8_t body[16 * MP_VARINT_MAX], *at = body;
 	at = scan_put_u(at, (uint64_t)result->status);
 	at = scan_put_u(at, result->time_ns);
@@ -109,12 +114,23 @@ static void scan_write_summary(struct mp_thread *thread, const struct scan_resul
 	at = scan_put_u(at, result->block_bytes);
 	at = scan_put_u(at, result->threads);
 	at = scan_put_u(at, result->flags);
+	at = scan_put_u(at, result->check);
+	at = scan_put_u(at, (uint64_t)request->reason);
+	at = scan_put_u(at, (uint64_t)request->signal);
+	at = scan_put_u(at, result->stop.stopped);
+	at = scan_put_u(at, result->stop.not_stopped);
 	mp_encode_extended(thread, MP_REC_LEAK_SUMMARY, body, (size_t)(at - body));
+}
+
+/* The bytes the check's records take at most, for `count` blocks. */
+static size_t scan_record_bytes(size_t count)
+{
+	return SCAN_ENTRY_MAX * count + 64 * (count / 4096 + 2) + 256;
 }
 
 /* Marks from every root, then sorts out the lost blocks; 0 or -EFAULT if memory went
  * away under the scan. Not inlined, so its frame lies below the caller's spilled
- * registers and the stack pointer taken here covers them. */
+ * registers and the stack pointer taken there covers them. */
 static __attribute__((noinline)) int scan_mark(struct mp_leak_classifier *classifier,
 					       const struct mp_leak_range *roots, long root_count)
 {
@@ -123,8 +139,10 @@ static __attribute__((noinline)) int scan_mark(struct mp_leak_classifier *classi
 		scan_guard(0);
 		return -EFAULT;
 	}
-	for (long i = 0; i < root_count; i++)
+	for (long i = 0; i < root_count; i++) {
 		mp_leak_classify_root(classifier, roots[i].start, roots[i].end);
+		__atomic_add_fetch(classifier->progress, 1, __ATOMIC_RELAXED);
+	}
 	mp_leak_classify_finish(classifier);
 	scan_guard(0);
 	return 0;
@@ -135,48 +153,58 @@ static size_t scan_round(size_t bytes)
 	return (bytes + 4095) & ~(size_t)4095;
 }
 
-/* The scan proper; fills *result (blocks and state stay mapped for the writer, and are
- * unmapped by the caller through the sizes returned). */
-static __attribute__((noinline)) int scan_run(struct scan_result *result, size_t *blocks_bytes,
-					      size_t *state_bytes)
+/* The threads' struct mp_thread, which no scan may take for roots: the writer's delta
+ * base there is the address of the thread's last allocation or free. Ours, the spared
+ * thread's, every stopped thread's; in a fresh mapping of SCAN_STATES_BYTES. */
+static struct mp_leak_range *scan_states(const struct mp_leak_check_request *request,
+					 size_t *count)
 {
-	struct mp_leak_block *blocks = NULL;
-	uint64_t sampled = mp_config.sample_bytes;
-	/* A sampled trace is never scanned: say so before reading the whole trace for it. */
-	int err = sampled ? 0
-			  : mp_leak_live_blocks(mp_trace_file_path(), &blocks, &result->count,
-						blocks_bytes, &sampled);
-	if (err < 0)
-		return err;
-	result->blocks = blocks;
-	if (sampled) {
-		result->flags |= MP_LEAK_SCAN_SAMPLED;
-		return -ENOTSUP; /* unsampled blocks are unknown: nothing would be right */
-	}
+	struct mp_leak_range *states = mp_sys_map_anon(SCAN_STATES_BYTES);
+	if (!states)
+		return NULL;
+	size_t max = SCAN_STATES_BYTES / sizeof(*states), at = 0;
+	states[at++] = (struct mp_leak_range){ (uint64_t)(uintptr_t)&mp_state_thread,
+					       (uint64_t)(uintptr_t)&mp_state_thread +
+						       sizeof(mp_state_thread) };
+	if (request->spare_state)
+		states[at++] = (struct mp_leak_range){ request->spare_state,
+						       request->spare_state +
+							       sizeof(struct mp_thread) };
+	*count = at + mp_leak_stop_states(states + at, max - at);
+	return states;
+}
+
+/* The roots and the marking over result->blocks; fills result->state (mapped for the
+ * writer, unmapped by the caller). `own_sp`: the scanning thread's stack pointer, if its
+ * stack belongs to the program (0 on the leak thread). */
+static __attribute__((noinline)) int scan_classify(struct mp_leak_result *result, uint64_t own_sp,
+						   uint64_t *progress)
+{
 	size_t count = result->count;
-	*state_bytes = scan_round(count + 1);
+	result->state_bytes = scan_round(count + 1);
 	size_t work_bytes = scan_round((2 * count + 1) * sizeof(uint32_t));
-	uint8_t *state = mp_sys_map_anon(*state_bytes);
+	result->state = mp_sys_map_anon(result->state_bytes);
 	uint32_t *work = mp_sys_map_anon(work_bytes);
-	struct mp_leak_range *roots = NULL, self = {
-		(uint64_t)(uintptr_t)&mp_state_thread,
-		(uint64_t)(uintptr_t)&mp_state_thread + sizeof(mp_state_thread) };
-	size_t roots_bytes = 0;
+	struct mp_leak_range *roots = NULL;
+	size_t roots_bytes = 0, exclude_count = 0;
 	long root_count = -ENOMEM;
-	result->state = state;
-	if (state && work)
-		root_count = mp_leak_roots(blocks, count, state,
-					   (uint64_t)(uintptr_t)__builtin_frame_address(0), &self, 1,
-					   mp_trace_file_path(), &roots, &roots_bytes,
+	struct mp_leak_range *exclude = scan_states(&result->request, &exclude_count);
+	if (result->state && work && exclude)
+		root_count = mp_leak_roots(result->blocks, count, result->state, own_sp, exclude,
+					   exclude_count, mp_trace_file_path(), &roots, &roots_bytes,
 					   &result->threads);
+	if (exclude)
+		mp_sys_unmap(exclude, SCAN_STATES_BYTES);
 	if (result->threads & (1u << 31)) {
 		result->threads &= ~(1u << 31);
 		result->flags |= MP_LEAK_SCAN_THREAD_SP_UNKNOWN;
 	}
-	err = root_count < 0 ? (int)root_count : 0;
+	__atomic_add_fetch(progress, 1, __ATOMIC_RELAXED);
+	int err = root_count < 0 ? (int)root_count : 0;
 	if (!err) {
 		struct mp_leak_classifier classifier;
-		mp_leak_classify_init(&classifier, blocks, count, state, work);
+		mp_leak_classify_init(&classifier, result->blocks, count, result->state, work);
+		classifier.progress = progress;
 		err = scan_mark(&classifier, roots, root_count);
 		result->root_bytes = classifier.root_bytes;
 		result->block_bytes = classifier.block_bytes;
@@ -188,38 +216,126 @@ static __attribute__((noinline)) int scan_run(struct scan_result *result, size_t
 	return err;
 }
 
-void mp_leak_scan_at_exit(void)
+static int scan_room(const struct mp_thread *thread, size_t count)
 {
-	if (!mp_config.leak_check)
-		return;
-	if (__atomic_load_n(&mp_state, __ATOMIC_ACQUIRE) != MP_STATE_READY)
-		return;
-	struct mp_thread *thread = &mp_state_thread;
-	if (thread->busy)
-		return;
-	thread->busy = 1;
+	return thread->chunk && (size_t)(thread->limit - thread->pos) >= scan_record_bytes(count);
+}
+
+/* Makes sure the thread's chunk has room for the records of `count` blocks, so that
+ * writing them takes no lock (the threads holding one may be stopped for good). Not if
+ * a thread that holds memprof's locks may wait for us (the dying thread was inside
+ * memprof): then 0 unless the room is there already. */
+static int scan_reserve(struct mp_thread *thread, size_t count, int locks_held)
+{
+	if (!scan_room(thread, count) && !locks_held)
+		mp_chunk_reserve(thread, scan_record_bytes(count));
+	return scan_room(thread, count);
+}
+
+/* Folds while the program still runs, until little is left: the threads are stopped for
+ * the last few records only. Not before a fatal check: the process is dying, its
+ * threads must not go on. */
+static void scan_catch_up(void)
+{
+	uint64_t start = mp_clock_now_ns();
+	int folded = mp_leak_live_fold(mp_trace_file_path(), 0), before;
+	/* Again while the rounds shrink: the program may allocate faster than one round
+	 * folds, and then the stopped fold is the only one that catches up. */
+	do {
+		before = folded;
+		if (before <= SCAN_CATCH_UP_EVENTS || mp_clock_now_ns() - start > SCAN_CATCH_UP_NS)
+			break;
+		folded = mp_leak_live_fold(mp_trace_file_path(), 0);
+	} while (folded >= 0 && folded < before / 2);
+}
+
+/* Stop, fold, list, classify; the threads stay stopped for the caller to resume. */
+static __attribute__((noinline)) int scan_stopped(struct mp_thread *writer,
+						  const struct mp_leak_check_request *request,
+						  struct mp_leak_result *result, uint64_t *progress)
+{
+	uint64_t own_sp = mp_sys_own_thread((int)syscall(SYS_gettid))
+				  ? 0 : (uint64_t)(uintptr_t)__builtin_frame_address(0);
+	if (request->keep_stopped)
+		scan_reserve(writer, (size_t)mp_leak_live_count() + 4096, request->locks_held);
+	else
+		scan_catch_up();
+	mp_leak_stop_world(&result->stop, request->spare_tid);
+	if (result->stop.not_stopped)
+		result->flags |= MP_LEAK_SCAN_NOT_STOPPED;
+	result->time_ns = mp_clock_now_ns();
+	__atomic_add_fetch(progress, 1, __ATOMIC_RELAXED);
+	int err = mp_leak_live_fold(mp_trace_file_path(), 0);
+	__atomic_add_fetch(progress, 1, __ATOMIC_RELAXED);
+	if (err >= 0)
+		err = mp_leak_live_blocks(&result->blocks, &result->count, &result->blocks_bytes);
+	if (err >= 0)
+		err = scan_classify(result, own_sp, progress);
+	/* Rarely: the heap grew since. Without the room, the dying thread may hold the lock
+	 * a new chunk takes: no check rather than a process that never dies. */
+	if (err >= 0 && request->keep_stopped &&
+	    !scan_reserve(writer, result->count, request->locks_held))
+		err = -EDEADLK;
+	return err < 0 ? err : 0;
+}
+
+int mp_leak_check_scan(const struct mp_leak_check_request *request, struct mp_thread *writer,
+		       struct mp_leak_result *result, uint64_t *progress)
+{
 	int saved_errno = errno;
-	/* Callee-saved registers go onto this frame, which the scan of our own stack
-	 * covers (scan_run takes the stack pointer below it): memcheck's register roots. */
-	__builtin_unwind_init();
-	struct scan_result result = { .time_ns = mp_clock_now_ns() };
-	size_t blocks_bytes = 0, state_bytes = 0;
-	int err = scan_run(&result, &blocks_bytes, &state_bytes);
-	result.scan_ns = mp_clock_now_ns() - result.time_ns;
-	result.status = -err;
+	memset(result, 0, sizeof(*result));
+	result->request = *request;
+	result->check = ++scan_checks;
+	uint64_t start = mp_clock_now_ns();
+	result->time_ns = start; /* then, once the threads are stopped, the listing's time */
+	int err = -ENOTSUP;
+	if (mp_config.sample_bytes) {
+		/* Unsampled blocks are unknown: nothing would be right. */
+		result->flags |= MP_LEAK_SCAN_SAMPLED;
+	} else {
+		/* Callee-saved registers go onto this frame, which the scan of our own stack
+		 * covers (scan_stopped takes the stack pointer below it): memcheck's register
+		 * roots, when the check runs on a thread of the program. */
+		__builtin_unwind_init();
+		err = scan_stopped(writer, request, result, progress);
+	}
+	/* The whole check: the fold that caught up, the stop, the scan. */
+	result->scan_ns = mp_clock_now_ns() - start;
+	if (!request->keep_stopped)
+		mp_leak_stop_resume(&result->stop);
+	result->status = -err;
+	errno = saved_errno;
+	return err;
+}
+
+void mp_leak_check_write(struct mp_thread *thread, struct mp_leak_result *result)
+{
+	int err = -(int)result->status;
 	if (!err)
-		scan_write_classes(thread, &result);
-	scan_write_summary(thread, &result);
+		scan_write_classes(thread, result);
+	/* The summary takes a chunk of its own only where no lock can be held against us. */
+	if (!result->request.locks_held || scan_room(thread, 0))
+		scan_write_summary(thread, result);
 	if (err == -E2BIG)
 		mp_sys_say("leak check skipped: the heap needs more memory to scan than "
-		       "MEMPROF_LEAK_CHECK_MAX_MB allows (default 1024); leaks are reported without "
-		       "their kind");
+			   "MEMPROF_LEAK_CHECK_MAX_MB allows (default 1024); leaks are reported "
+			   "without their kind");
 	else if (err && err != -ENOTSUP)
 		mp_sys_say("leak check failed; leaks are reported without their kind");
-	if (result.blocks)
-		mp_sys_unmap((void *)result.blocks, blocks_bytes);
-	if (result.state)
-		mp_sys_unmap((void *)result.state, state_bytes);
-	errno = saved_errno;
-	thread->busy = 0;
+	mp_leak_check_release(result);
+}
+
+void mp_leak_check_release(struct mp_leak_result *result)
+{
+	if (result->blocks)
+		mp_sys_unmap(result->blocks, result->blocks_bytes);
+	if (result->state)
+		mp_sys_unmap(result->state, result->state_bytes);
+	result->blocks = NULL;
+	result->state = NULL;
+}
+
+void mp_leak_check_after_fork_child(void)
+{
+	scan_checks = 0;
 }

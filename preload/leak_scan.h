@@ -1,12 +1,15 @@
-/* leak_scan.h: classifying the blocks still allocated at exit by a conservative scan for
- * pointers, with the semantics of Valgrind memcheck's leak checker.
+/* leak_scan.h: the leak check: classifying the blocks still allocated by a conservative
+ * scan for pointers, with the semantics of Valgrind memcheck's leak checker, at exit, on
+ * a fatal signal and on demand.
  *
- * Shared by leak_scan.c (the exit-time driver), leak_live.c (the live set, rebuilt from
- * the trace file), leak_roots.c (/proc/self/maps and the threads' stacks) and
- * leak_classify.c (the marking itself, pure computation over memory it is given, which
- * the unit tests drive with synthetic blocks). Nothing here runs on the recording path;
- * it all runs once, in the exiting thread, with its busy flag set. Memory comes from
- * mp_sys_map_anon only (listed by mp_sys_own_regions, so never mistaken for a root).
+ * Shared by leak_thread.c (the thread of memprof's own that folds the trace into the
+ * live set as the program runs, and runs the checks asked of it), leak_scan.c (one
+ * check: stop, fold, scan, write), leak_stop.c (stopping the program's threads),
+ * leak_live.c (the live set, folded from the trace file), leak_roots.c
+ * (/proc/self/maps and the threads' stacks) and leak_classify.c (the marking itself,
+ * pure computation over memory it is given, which the unit tests drive with synthetic
+ * blocks). Nothing here runs on the recording path. Memory comes from mp_sys_map_anon
+ * only (listed by mp_sys_own_regions, so never mistaken for a root).
  */
 #ifndef MEMPROF_PRELOAD_LEAK_SCAN_H
 #define MEMPROF_PRELOAD_LEAK_SCAN_H
@@ -16,11 +19,7 @@
 
 #include "encode.h"
 
-/* leak_scan.c. Unless MEMPROF_LEAK_CHECK=0: classifies every block still allocated
- * (memcheck's definite, indirect, possible, reachable) by a conservative scan for pointers
- * and writes LEAK_CLASS and LEAK_SUMMARY records. Never fails loudly. Call with busy
- * clear. */
-void mp_leak_scan_at_exit(void);
+struct sigaction;
 
 /* One block still allocated, as the trace says; arrays of them are sorted by addr. */
 struct mp_leak_block {
@@ -32,6 +31,92 @@ struct mp_leak_block {
 struct mp_leak_range {
 	uint64_t start, end;
 };
+
+/* --- leak_stop.c: stopping the program's threads --- */
+struct mp_leak_stop {
+	uint32_t signalled;   /* threads sent the stop signal */
+	uint32_t stopped;     /* of them, the ones that answered */
+	uint32_t not_stopped; /* threads left running (blocking the signal, stopped by a
+				 debugger, not answering) */
+	int active;
+};
+/* Chooses the stop signal (the highest real-time signal with its default disposition)
+ * and installs its handler. 0 or -EAGAIN if none is free. */
+int mp_leak_stop_install(void);
+/* The stop signal, 0 before it is installed. */
+int mp_leak_stop_signal(void);
+/* What the program set for the stop signal (interpose_signals.c): deliveries that are
+ * not memprof's go there. NULL: the default. */
+int mp_leak_stop_chain(const struct sigaction *program);
+const struct sigaction *mp_leak_stop_chained(void);
+/* Stops every thread of the program but the caller, memprof's own and spare_tid (if not
+ * 0), waiting at most a second for them; fills *stop. Async-signal-safe; never fails
+ * (what could not be stopped is counted). */
+void mp_leak_stop_world(struct mp_leak_stop *stop, int spare_tid);
+/* While they are stopped: where each stopped thread's struct mp_thread lies, into
+ * out[0..max); returns how many. */
+size_t mp_leak_stop_states(struct mp_leak_range *out, size_t max);
+/* Lets them go. */
+void mp_leak_stop_resume(struct mp_leak_stop *stop);
+void mp_leak_stop_after_fork_child(void);
+
+/* --- leak_scan.c: one check --- */
+struct mp_leak_check_request {
+	enum mp_leak_check_reason reason;
+	int signal;           /* the signal that asked for it, or 0 */
+	int keep_stopped;     /* the process dies next: the others are not resumed */
+	int spare_tid;        /* a thread not to stop (the dying one, waiting for us), or 0 */
+	uint64_t spare_state; /* where that thread's struct mp_thread is, or 0 */
+	int locks_held;       /* the spared thread was inside memprof: it may hold the locks
+				 of a new chunk, so the writer takes none */
+};
+/* One check's outcome, from mp_leak_check_scan to mp_leak_check_write. */
+struct mp_leak_result {
+	struct mp_leak_check_request request;
+	uint32_t status;      /* 0 or a positive errno */
+	uint64_t time_ns, scan_ns, root_bytes, block_bytes;
+	uint32_t threads, flags, check;
+	struct mp_leak_stop stop;
+	struct mp_leak_block *blocks; /* sorted, from mp_sys_map_anon */
+	size_t blocks_bytes;
+	uint8_t *state;               /* per block, from mp_sys_map_anon */
+	size_t state_bytes;
+	size_t count;
+};
+/* Runs one check on the calling thread (busy set): stops the program's other threads,
+ * folds what the trace committed into the live set, scans from the roots and resumes
+ * the threads (unless keep_stopped: then it first makes room in `writer`'s chunk for the
+ * records, so that writing them takes no lock). *progress is bumped as it goes (a
+ * waiter's sign of life). Returns 0 or a negative errno, also in result->status. */
+int mp_leak_check_scan(const struct mp_leak_check_request *request, struct mp_thread *writer,
+		       struct mp_leak_result *result, uint64_t *progress);
+/* Writes the check's LEAK_CLASS and LEAK_SUMMARY records into the thread's chunk, says
+ * on stderr if it failed, and releases the result. */
+void mp_leak_check_write(struct mp_thread *thread, struct mp_leak_result *result);
+/* Releases the result's memory without writing it. */
+void mp_leak_check_release(struct mp_leak_result *result);
+/* In a fork child: numbering starts over. */
+void mp_leak_check_after_fork_child(void);
+
+/* --- leak_thread.c: the leak thread and the checks asked of it --- */
+/* From the constructor (and in a fork child, at its first event): unless
+ * MEMPROF_LEAK_CHECK=0 or sampling, installs the stop signal and starts the leak thread,
+ * which folds the trace into the live set every few milliseconds. */
+void mp_leak_thread_start(void);
+/* At exit (recording.c), from the exiting thread with busy clear: the exit check, run
+ * by the leak thread while this one waits, or here if there is none. Never fails
+ * loudly. */
+void mp_leak_scan_at_exit(void);
+/* From the handler of MEMPROF_LEAK_CHECK_SIGNAL: asks for a check. Unless the thread
+ * was inside the recorder (busy), waits until it is written, so that the program's
+ * raise() returns after its check. Async-signal-safe. */
+void mp_leak_check_on_signal(int sig);
+/* From the handler of a fatal signal the program does not handle: runs the check with
+ * every other thread stopped and left stopped, and returns once it is written (or
+ * stalled for long: then without). Returns 1 if a check was written. Async-signal-safe. */
+int mp_leak_check_fatal(int sig);
+/* In a fork child: no leak thread, a new trace: everything starts over. */
+void mp_leak_thread_after_fork_child(void);
 
 /* Per-block classification state (leak_classify.c). The low bits hold the state; NOSCAN
  * marks a block whose memory is not mapped readable (its contents are not scanned). */
@@ -54,9 +139,11 @@ struct mp_leak_classifier {
 	uint64_t lowest, highest; /* [lowest, highest): addresses a pointer may hit */
 	uint64_t root_bytes;  /* statistics */
 	uint64_t block_bytes;
+	uint64_t *progress;   /* bumped now and then while marking (never NULL) */
 };
 
-/* leak_classify.c. Prepares `c` over blocks[0..count) with the given scratch. */
+/* --- leak_classify.c: the marking --- */
+/* Prepares `c` over blocks[0..count) with the given scratch. */
 void mp_leak_classify_init(struct mp_leak_classifier *c, const struct mp_leak_block *blocks,
 			   size_t count, uint8_t *state, uint32_t *work);
 /* Scans the root range word by word (8-byte aligned words only, as memcheck does): a word
@@ -73,15 +160,27 @@ unsigned mp_leak_classify_kind_of(uint8_t state);
  * SIZE_MAX. */
 size_t mp_leak_classify_find(const struct mp_leak_classifier *c, uint64_t addr);
 
-/* leak_live.c. Rebuilds the set of blocks allocated and not freed from the trace file at
- * `path` (mapped read-only, decoded up to each chunk's committed end): per address the
- * event with the latest time wins. On success returns 0 with a sorted array from
- * mp_sys_map_anon in *blocks (*bytes long, to unmap) and *count; else a negative errno.
- * *sampled receives the header's sample_bytes. */
-int mp_leak_live_blocks(const char *path, struct mp_leak_block **blocks, size_t *count,
-			size_t *bytes, uint64_t *sampled);
+/* --- leak_live.c: the live set, folded from the trace file --- */
+/* One round: folds every record committed in the trace file at `path` since the last
+ * round into the live set and, with `prune`, drops the releases no unfolded record can
+ * precede (a check skips that: it needs the live blocks, not the memory back).
+ * Returns the number of events it folded (at most INT32_MAX), or a negative errno: -E2BIG or
+ * -ENOMEM (the table could not grow: MEMPROF_LEAK_CHECK_MAX_MB), -ESTALE (the path no
+ * longer names this process's trace), or the file's error. */
+int mp_leak_live_fold(const char *path, int prune);
+/* The blocks live after the last round, as a sorted array from mp_sys_map_anon (*bytes
+ * long, to unmap) in *blocks and *count. 0 or a negative errno. */
+int mp_leak_live_blocks(struct mp_leak_block **blocks, size_t *count, size_t *bytes);
+/* Where to bump a counter as folding goes on (a waiter's sign of life), or NULL. */
+void mp_leak_live_progress(uint64_t *progress);
+/* Live blocks after the last round, and events folded so far. */
+uint64_t mp_leak_live_count(void);
+uint64_t mp_leak_live_events(void);
+/* Forgets everything (a fork child's trace is a new one). */
+void mp_leak_live_reset(void);
 
-/* leak_roots.c. Writes the root ranges (writable memory that is not heap, not
+/* --- leak_roots.c: the roots --- */
+/* Writes the root ranges (writable memory that is not heap, not
  * libmemprof's own, stacks from their threads' stack pointers) into a fresh mp_sys_map_anon
  * array (*bytes long) and marks blocks not inside readable memory NOSCAN in state[].
  * `own_sp` is the scanning thread's stack pointer, `exclude` ranges (sorted or not) that

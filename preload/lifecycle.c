@@ -3,7 +3,8 @@
  *
  * Recording itself may have started before the constructor runs (the first allocation
  * starts it, recording.c); the constructor registers what needs a working libc: the fork
- * handlers, the exit hook and, when asked for, the snapshot thread.
+ * handlers, the exit hook, the leak thread with the signal handlers of the leak checks
+ * and, when asked for, the snapshot thread.
  */
 #include <dlfcn.h>
 #include <link.h>
@@ -50,6 +51,7 @@ __attribute__((constructor)) static void memprof_constructor(void)
 		check_malloc();
 		mp_snapshot_start();
 		mp_snapshot_thread_start();
+		mp_recording_signals_start();
 	}
 	self->busy = 0;
 }

@@ -148,8 +148,30 @@ int mp_proc_syscall_sp(const char *text, uint64_t *sp)
 
 int mp_proc_task_alive(const char *text)
 {
+	char state = mp_proc_task_state(text);
+	return state && state != 'Z' && state != 'X';
+}
+
+char mp_proc_task_state(const char *text)
+{
 	const char *paren = strrchr(text, ')');
-	return paren && paren[1] == ' ' && paren[2] && paren[2] != 'Z' && paren[2] != 'X';
+	return paren && paren[1] == ' ' ? paren[2] : 0;
+}
+
+int mp_proc_hex_field(const char *text, const char *key, uint64_t *value)
+{
+	size_t key_len = strlen(key);
+	for (const char *line = text; line && *line;) {
+		if (strncmp(line, key, key_len) == 0 && line[key_len] == ':') {
+			const char *at = line + key_len + 1;
+			while (*at == ' ' || *at == '\t')
+				at++;
+			return proc_hex(&at, at + 16, value) > 0;
+		}
+		line = strchr(line, '\n');
+		line = line ? line + 1 : NULL;
+	}
+	return 0;
 }
 
 int mp_proc_statm(const char *text, size_t len, uint64_t pages[3])

@@ -61,5 +61,13 @@ int mp_proc_statm(const char *text, size_t len, uint64_t pages[3]);
  * is a zombie or dead (a main thread that called pthread_exit stays 'Z'). The state is
  * read after the last ')', so a name with spaces or parentheses does not fool it. */
 int mp_proc_task_alive(const char *text);
+/* The same line's state letter ('R', 'S', 'D', 'T' stopped, 't' traced, 'Z', 'X'), or 0
+ * if the text is not such a line. */
+char mp_proc_task_state(const char *text);
+
+/* A hexadecimal field of /proc/PID/task/TID/status:
+ *   SigBlk:	0000000000010000
+ * Returns 1 with the value of the line of `key`, 0 if there is none. */
+int mp_proc_hex_field(const char *text, const char *key, uint64_t *value);
 
 #endif

@@ -51,4 +51,17 @@ void mp_recording_fork_parent(void);
 /* In the child: forget the parent's trace; the child's starts at its first event. */
 void mp_recording_fork_child(void);
 
+/* --- recording_signals.c: leak checks on signals, and the dispositions the program sees --- */
+/* From the constructor: starts the leak thread, installs the handler of
+ * MEMPROF_LEAK_CHECK_SIGNAL and, for each signal that would end the process and has its
+ * default disposition, the handler that checks for leaks before the process dies of it.
+ * Nothing unless leak checks are on (and the trace is not sampled). */
+void mp_recording_signals_start(void);
+/* sigaction(2) as the program sees it (interpose_signals.c): memprof's fatal handlers
+ * appear as the default disposition, setting the default keeps them, and memprof's own
+ * signals (the check signal, the leak thread's stop signal) keep their handlers while
+ * what the program sets is kept aside. Returns 0 or -1 with errno, as sigaction does. */
+struct sigaction;
+int mp_recording_sigaction(int sig, const struct sigaction *action, struct sigaction *old);
+
 #endif

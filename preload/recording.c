@@ -7,9 +7,10 @@
  *
  * Ends: exit() and return from main reach mp_recording_exit with the status; _exit and
  * exec are interposed (interpose.c) and reach mp_recording_end. abort, fatal signals and
- * SIGKILL need nothing: every committed record is already in the page cache, and the
- * header's end state stays "running", which the analyzer reports as an abnormal end. No
- * signal handler is installed, so the program's own handling of signals is unchanged.
+ * SIGKILL need nothing for the trace itself: every committed record is already in the
+ * page cache, and the header's end state stays "running", which the analyzer reports as
+ * an abnormal end. A fatal signal the program does not handle gets a leak check first
+ * (recording_signals.c), then ends the process as it would have.
  */
 #define UNW_LOCAL_ONLY
 #include <libunwind.h>
@@ -71,7 +72,10 @@ int mp_recording_start(void)
 		unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_NONE);
 	mp_chunk_init();
 	mp_heap_peak_init();
-	return start_trace(forked);
+	int ready = start_trace(forked);
+	if (ready && forked)
+		mp_leak_thread_start(); /* the parent's leak thread did not survive fork */
+	return ready;
 }
 
 void mp_recording_flush_samples(void)
@@ -200,6 +204,7 @@ void mp_recording_fork_child(void)
 	mp_heap_peak_after_fork_child();
 	mp_snapshot_after_fork_child();
 	mp_snapshot_thread_after_fork_child();
+	mp_leak_thread_after_fork_child();
 	announced = 0;
 	if (__atomic_load_n(&mp_state, __ATOMIC_ACQUIRE) == MP_STATE_READY) {
 		mp_stacks_reset();

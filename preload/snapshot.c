@@ -148,7 +148,7 @@ static int snapshot_add_sp(const char *tid, void *context)
 	struct snapshot_run *run = context;
 	char path[64] = "/proc/self/task/";
 	uint64_t sp;
-	if (mp_state_is_own_tid(tid))
+	if (mp_sys_own_thread_named(tid))
 		return 0; /* on a stack of ours, and maybe queued: reading it would wait */
 	mp_sys_str_append(path, sizeof(path), tid);
 	mp_sys_str_append(path, sizeof(path), "/syscall");

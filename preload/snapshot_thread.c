@@ -38,26 +38,28 @@ static void thread_on_signal(int signal_number)
 	errno = saved_errno;
 }
 
-/* Counts live threads until it has seen two. */
+/* Counts the program's live threads (not memprof's) until it has seen one. */
 static int thread_count_live(const char *tid, void *context)
 {
 	int *live = context;
 	char path[64] = "/proc/self/task/", stat[512];
+	if (mp_sys_own_thread_named(tid))
+		return 0;
 	mp_sys_str_append(path, sizeof(path), tid);
 	mp_sys_str_append(path, sizeof(path), "/stat");
 	if (mp_sys_read_text(path, stat, sizeof(stat)) && mp_proc_task_alive(stat))
 		(*live)++;
-	return *live >= 2;
+	return *live >= 1;
 }
 
-/* 1 if no thread of the program is left, only this one. A main thread that called
+/* 1 if no thread of the program is left, only memprof's. A main thread that called
  * pthread_exit stays as a zombie ('Z' in /proc/self/task/TID/stat), so threads are
  * counted by state, not by the Threads: line. */
 static int thread_alone(void)
 {
 	int live = 0;
 	mp_sys_each_task(thread_count_live, &live);
-	return live == 1;
+	return live == 0;
 }
 
 /* The earliest of the deadlines that are set (0: not set). */
@@ -96,7 +98,8 @@ static void *thread_main(void *unused)
 	(void)unused;
 	struct mp_thread *thread = &mp_state_thread;
 	thread->busy = 1; /* for life: nothing this thread does is the program's */
-	__atomic_store_n(&mp_state_own_tid, (int)syscall(SYS_gettid), __ATOMIC_RELEASE);
+	int tid = (int)syscall(SYS_gettid);
+	mp_sys_own_thread_add(tid);
 	uint64_t interval_ns = (uint64_t)mp_config.snapshot_ms * 1000000u;
 	uint64_t watch_ns = (uint64_t)mp_config.rss_watch_ms * 1000000u;
 	uint64_t start = mp_clock_now_ns();
@@ -108,8 +111,8 @@ static void *thread_main(void *unused)
 		thread_sleep(now, thread_earliest(thread_earliest(next_interval, next_watch),
 						  next_check));
 		/* Told to leave as the process exits: busy to the end (what glibc frees for it
-		 * is memprof's), and still named in mp_state_own_tid, so that the exit snapshot
-		 * does not wait for it to be off its CPU. */
+		 * is memprof's), and still listed as memprof's (mp_sys_own_thread), so that the
+		 * exit snapshot does not wait for it to be off its CPU. */
 		if (__atomic_load_n(&stopping, __ATOMIC_ACQUIRE)) {
 			thread_running = 0;
 			return NULL;
@@ -138,7 +141,7 @@ static void *thread_main(void *unused)
 	 * snapshot and the leak check as on any other thread: from here on, what this thread
 	 * does (the program's exit handlers) is the program's. */
 	thread_running = 0;
-	__atomic_store_n(&mp_state_own_tid, 0, __ATOMIC_RELEASE);
+	mp_sys_own_thread_remove(tid);
 	thread->busy = 0;
 	return NULL;
 }
@@ -177,7 +180,7 @@ void mp_snapshot_thread_start(void)
 		action.sa_handler = thread_on_signal;
 		action.sa_flags = SA_RESTART;
 		sigemptyset(&action.sa_mask);
-		if (sigaction(mp_config.snapshot_signal, &action, NULL) != 0)
+		if (mp_sys_sigaction(mp_config.snapshot_signal, &action, NULL) != 0)
 			mp_sys_say("cannot install the handler of MEMPROF_SNAPSHOT_SIGNAL");
 	}
 	thread_create();
@@ -202,7 +205,6 @@ void mp_snapshot_thread_after_fork_child(void)
 	int was_running = thread_running && !stopping;
 	thread_running = 0;
 	stopping = 0;
-	mp_state_own_tid = 0;
 	mp_rss_watch_after_fork_child();
 	if (!wake_ready)
 		return;

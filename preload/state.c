@@ -15,14 +15,3 @@ void mp_state_disable(const char *why)
 		mp_sys_say(why);
 }
 
-int mp_state_own_tid;
-
-int mp_state_is_own_tid(const char *tid)
-{
-	int own = __atomic_load_n(&mp_state_own_tid, __ATOMIC_ACQUIRE), value = 0;
-	if (!own)
-		return 0;
-	for (; *tid >= '0' && *tid <= '9' && value <= own; tid++)
-		value = value * 10 + (*tid - '0');
-	return !*tid && value == own;
-}

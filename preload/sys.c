@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
@@ -240,6 +241,63 @@ void mp_sys_unmap(void *addr, size_t len)
 {
 	own_remove(addr);
 	syscall(SYS_munmap, addr, len);
+}
+
+/* glibc's own name for sigaction: libmemprof exports sigaction for the program
+ * (interpose_signals.c), and its own calls must not go through that. */
+extern int __sigaction(int sig, const struct sigaction *action, struct sigaction *old);
+
+int mp_sys_sigaction(int sig, const struct sigaction *action, struct sigaction *old)
+{
+	return __sigaction(sig, action, old);
+}
+
+/* The threads memprof started (the snapshot thread, the leak thread): a few slots claimed
+ * by compare-and-swap, so that what counts or stops the program's threads leaves them
+ * out. */
+#define OWN_THREADS_MAX 8
+static int own_threads[OWN_THREADS_MAX];
+
+void mp_sys_own_thread_add(int tid)
+{
+	for (int i = 0; i < OWN_THREADS_MAX; i++) {
+		int expected = 0;
+		if (__atomic_compare_exchange_n(&own_threads[i], &expected, tid, 0,
+						__ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+			return;
+	}
+}
+
+void mp_sys_own_thread_remove(int tid)
+{
+	for (int i = 0; i < OWN_THREADS_MAX; i++) {
+		int expected = tid;
+		if (__atomic_compare_exchange_n(&own_threads[i], &expected, 0, 0,
+						__ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+			return;
+	}
+}
+
+int mp_sys_own_thread(int tid)
+{
+	for (int i = 0; i < OWN_THREADS_MAX; i++)
+		if (tid && __atomic_load_n(&own_threads[i], __ATOMIC_ACQUIRE) == tid)
+			return 1;
+	return 0;
+}
+
+int mp_sys_own_thread_named(const char *tid)
+{
+	int value = 0;
+	for (; *tid >= '0' && *tid <= '9' && value < (1 << 27); tid++)
+		value = value * 10 + (*tid - '0');
+	return !*tid && mp_sys_own_thread(value);
+}
+
+void mp_sys_own_threads_forget(void)
+{
+	for (int i = 0; i < OWN_THREADS_MAX; i++)
+		__atomic_store_n(&own_threads[i], 0, __ATOMIC_RELEASE);
 }
 
 void mp_sys_say(const char *msg)

@@ -111,23 +111,34 @@
  *       u seq, u end_time_ns, u mapping_count, u residency_records, u cost_ns
  *       cost_ns: the writer's own time spent taking the snapshot (thread CPU time).
  *
- *   Leak classes (extended; written at exit by preload/leak_scan.c, read by
- *   analyzer/leak_kinds.c). libmemprof scans memory for pointers as the process exits
- *   (unless MEMPROF_LEAK_CHECK=0) and classifies every block still allocated with
- *   Valgrind memcheck's semantics (enum mp_leak_kind). Absolute values; prev_addr and
- *   prev_time are left alone.
+ *   Leak classes (extended; written by preload/leak_scan.c, read by
+ *   analyzer/leak_kinds.c). libmemprof scans memory for pointers and classifies every
+ *   block still allocated with Valgrind memcheck's semantics (enum mp_leak_kind): as the
+ *   process exits, when it is about to die of a signal it does not handle, and whenever
+ *   MEMPROF_LEAK_CHECK_SIGNAL arrives (unless MEMPROF_LEAK_CHECK=0). Each such check
+ *   writes its LEAK_CLASS records, then one LEAK_SUMMARY, all from one thread, under a
+ *   number of its own. Absolute values; prev_addr and prev_time are left alone.
  *   MP_REC_LEAK_CLASS (extended, 70):
  *       u count, then count times (u (addr - prev), u kind), prev starting at 0 in each
- *       record: addresses ascend. Several records (each body under 64 KiB) list the
- *       blocks the writer found allocated at the scan, each once.
+ *       record: addresses ascend; then u check. Several records (each body under 64 KiB)
+ *       list the blocks the check found allocated, each once. `check` is the check's
+ *       number, 1, 2, ... in the order the writer started them; a writer before checks
+ *       had numbers wrote none: read it as 1.
  *   MP_REC_LEAK_SUMMARY (extended, 71):
  *       u status (0, or the positive errno that stopped the scan: then no class is
- *       valid), u time_ns (CLOCK_MONOTONIC when the scan started), u scan_ns (its
- *       cost), u blocks, u root_bytes (roots scanned), u block_bytes (block contents
- *       scanned), u threads (other threads alive, which kept running during the scan),
- *       u flags (MP_LEAK_SCAN_*)
- *       Written after the last LEAK_CLASS record: classes without a summary are not
- *       complete and must be ignored.
+ *       valid), u time_ns (CLOCK_MONOTONIC when the scan started, the program's threads
+ *       stopped: the blocks listed are the ones live then), u scan_ns (the check's cost,
+ *       from its start to the end of the scan: the last records folded, the threads
+ *       stopped, the marking; writing the records aside), u blocks, u root_bytes (roots
+ *       scanned), u block_bytes (block contents scanned), u threads (other threads of
+ *       the program alive at the check), u flags (MP_LEAK_SCAN_*), then, absent from
+ *       older writers (read as check 1, at exit, all 0): u check, u reason (enum
+ *       mp_leak_check_reason), u signal (the signal that asked for it, or 0), u stopped
+ *       (threads stopped during the scan, their registers read from their signal
+ *       frames), u not_stopped (threads that kept running: they block memprof's stop
+ *       signal, are stopped by a debugger, or did not answer)
+ *       Written after the last LEAK_CLASS record of its check: classes without a
+ *       summary of the same check are not complete and must be ignored.
  *
  *   Sampling windows (extended; written by preload/sampling_window.c). In a sampled trace
  *   (header sample_bytes > 0) with sample_window_ms W > 0, a sampled allocation is not
@@ -333,7 +344,7 @@ enum mp_record_tag {
 	MP_REC_MAPPING = 67,
 	MP_REC_RESIDENCY = 68,
 	MP_REC_SNAPSHOT_END = 69,
-	MP_REC_LEAK_CLASS = 70,   /* 70-73: leak classes by reachability at exit, see above */
+	MP_REC_LEAK_CLASS = 70,   /* 70-73: leak classes by reachability, see above */
 	MP_REC_LEAK_SUMMARY = 71,
 	/* 72-73: reserved for leak classification. */
 	MP_REC_SAMPLES_FREED = 74, /* 74-77: sampling, see above */
@@ -356,6 +367,14 @@ enum mp_leak_kind {
 enum mp_leak_scan_flags {
 	MP_LEAK_SCAN_THREAD_SP_UNKNOWN = 1u, /* a running thread's stack was scanned whole */
 	MP_LEAK_SCAN_SAMPLED = 2u,           /* the trace is sampled: no scan (status ENOTSUP) */
+	MP_LEAK_SCAN_NOT_STOPPED = 4u,       /* a thread kept running: its registers unseen */
+};
+
+/* LEAK_SUMMARY reasons: what asked for the check. */
+enum mp_leak_check_reason {
+	MP_LEAK_CHECK_EXIT = 0,         /* exit() or return from main */
+	MP_LEAK_CHECK_SIGNAL = 1,       /* MEMPROF_LEAK_CHECK_SIGNAL: the process went on */
+	MP_LEAK_CHECK_FATAL_SIGNAL = 2, /* a signal the program does not handle ended it */
 };
 
 /* Why a snapshot was taken. */

@@ -12,7 +12,7 @@ FUZZ_ARGS ?=
 FUZZ_CFLAGS := -std=gnu11 -g -O1 -Iinclude -Ianalyzer -Itests/support -D_GNU_SOURCE \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 FUZZ_READER_SRC := analyzer/trace_read.c analyzer/trace_index.c analyzer/trace_merge.c \
-	analyzer/trace_tables.c analyzer/freed_samples.c
+	analyzer/trace_tables.c analyzer/freed_samples.c analyzer/leak_kinds.c
 # Fuzzers are built from several sources in one command, so they depend on every header.
 FUZZ_HEADERS := $(wildcard include/memprof/*.h analyzer/*.h tests/support/*.h)
 

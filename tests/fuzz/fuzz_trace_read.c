@@ -5,10 +5,12 @@
  * checks the reader's own invariants: an error comes with a message, canonical stack ids
  * are in range, and the merge delivers exactly the events counted at open.
  */
+#include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "leak_kinds.h"
 #include "trace_read.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -67,6 +69,26 @@ static void fuzz_sampled_set(const struct mp_trace *trace)
 	}
 }
 
+/* The leak checks as `memprof leaks` reads them: the default one, and each by number. */
+static void fuzz_leak_checks(const struct mp_trace *trace)
+{
+	struct mp_leak_kinds kinds;
+	size_t checks = 0;
+	if (mp_leak_kinds_load(&kinds, trace, 0) == 0) {
+		checks = kinds.checks;
+		fuzz_check(kinds.index <= checks);
+		for (size_t i = 1; i < kinds.count; i++)
+			fuzz_check(kinds.addrs[i - 1] <= kinds.addrs[i]);
+	}
+	mp_leak_kinds_free(&kinds);
+	for (size_t index = 1; index <= checks && index <= 8; index++) {
+		fuzz_check(mp_leak_kinds_load(&kinds, trace, index) != -ERANGE);
+		mp_leak_kinds_free(&kinds);
+	}
+	fuzz_check(mp_leak_kinds_load(&kinds, trace, checks + 1) != 0 || checks == 0);
+	mp_leak_kinds_free(&kinds);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct mp_trace *trace = NULL;
@@ -89,6 +111,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t count;
 	mp_trace_modules(trace, UINT32_MAX, &count);
 	fuzz_sampled_set(trace);
+	fuzz_leak_checks(trace);
 	mp_trace_close(trace);
 	return 0;
 }

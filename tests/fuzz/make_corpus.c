@@ -79,6 +79,24 @@ static int corpus_sampled(const char *dir)
 	return corpus_write(tb, dir, "sampled.memprof");
 }
 
+/* Leak checks: one on a signal, one at exit, from two threads; classes carry the check's
+ * number, summaries the fields after the first eight. */
+static int corpus_leak_checks(const char *dir)
+{
+	struct mp_tb *tb = corpus_builder();
+	mp_tb_malloc(tb, 1, 10, 0x1000, 16, 0);
+	mp_tb_malloc(tb, 1, 11, 0x1040, 16, 0);
+	const uint8_t class1[] = { 2, 0x80, 0x20, 3, 0x40, 0, 1 };
+	mp_tb_extended(tb, 1, MP_REC_LEAK_CLASS, class1, sizeof(class1));
+	const uint8_t summary1[] = { 0, 20, 5, 2, 0x80, 0x20, 32, 1, 0, 1, 1, 10, 1, 0 };
+	mp_tb_extended(tb, 1, MP_REC_LEAK_SUMMARY, summary1, sizeof(summary1));
+	const uint8_t class2[] = { 1, 0x80, 0x20, 3, 2 };
+	mp_tb_extended(tb, 2, MP_REC_LEAK_CLASS, class2, sizeof(class2));
+	const uint8_t summary2[] = { 0, 30, 5, 1, 0x80, 0x20, 16, 1, 0, 2, 0, 0, 1, 0 };
+	mp_tb_extended(tb, 2, MP_REC_LEAK_SUMMARY, summary2, sizeof(summary2));
+	return corpus_write(tb, dir, "leak_checks.memprof");
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 2) {
@@ -86,5 +104,5 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	return corpus_every_kind(argv[1]) < 0 || corpus_threads(argv[1]) < 0 ||
-	       corpus_sampled(argv[1]) < 0;
+	       corpus_sampled(argv[1]) < 0 || corpus_leak_checks(argv[1]) < 0;
 }

@@ -153,11 +153,25 @@ static void test_leak_find_zero_size_block_holds_its_first_byte(void **state)
 	assert_int_equal(mp_leak_classify_find(&c, 0xfff), SIZE_MAX);
 }
 
+static void expect_live(const struct mp_leak_block *expected, size_t expected_count)
+{
+	struct mp_leak_block *blocks;
+	size_t count, bytes;
+	assert_int_equal(mp_leak_live_blocks(&blocks, &count, &bytes), 0);
+	assert_int_equal(count, expected_count);
+	for (size_t i = 0; i < count; i++) {
+		assert_int_equal(blocks[i].addr, expected[i].addr);
+		assert_int_equal(blocks[i].size, expected[i].size);
+	}
+	mp_sys_unmap(blocks, bytes);
+}
+
 /* The live set from a real trace: frees, a realloc that moves, one in place, and an
  * address reused after its free. */
 static void test_leak_live_blocks_last_event_wins(void **state)
 {
 	(void)state;
+	mp_leak_live_reset();
 	const char *path = fixture_start();
 	mp_record_alloc_done(MP_REC_MALLOC, (void *)0x10000, 100);
 	mp_record_alloc_done(MP_REC_MALLOC, (void *)0x20000, 200);
@@ -169,19 +183,39 @@ static void test_leak_live_blocks_last_event_wins(void **state)
 	mp_record_realloc((void *)0x50000, (void *)0x50000, 700, mp_clock_now_ns(), 0);
 	mp_record_alloc_done(MP_REC_MALLOC, (void *)0x60000, 800);
 	mp_record_free((void *)0x60000);
-	struct mp_leak_block *blocks;
-	size_t count, bytes;
-	uint64_t sampled = 1;
-	assert_int_equal(mp_leak_live_blocks(path, &blocks, &count, &bytes, &sampled), 0);
-	assert_int_equal(sampled, 0);
-	assert_int_equal(count, 4);
+	assert_int_equal(mp_leak_live_fold(path, 1), 10);
 	const struct mp_leak_block expected[] = {
 		{ 0x10000, 300 }, { 0x20000, 200 }, { 0x40000, 500 }, { 0x50000, 700 } };
-	for (size_t i = 0; i < 4; i++) {
-		assert_int_equal(blocks[i].addr, expected[i].addr);
-		assert_int_equal(blocks[i].size, expected[i].size);
-	}
-	mp_sys_unmap(blocks, bytes);
+	expect_live(expected, 4);
+}
+
+/* Round after round, as the leak thread folds: only what was committed since the last
+ * round is read, releases are pruned two rounds later, and an address freed, pruned
+ * and allocated again is live again; many blocks make the table grow and shrink. */
+static void test_leak_live_fold_in_rounds(void **state)
+{
+	(void)state;
+	mp_leak_live_reset();
+	mp_chunk_after_fork_child(&mp_state_thread); /* the last test's chunk is another file's */
+	const char *path = fixture_start();
+	mp_record_alloc_done(MP_REC_MALLOC, (void *)0x10000, 100);
+	assert_int_equal(mp_leak_live_fold(path, 1), 1);
+	assert_int_equal(mp_leak_live_fold(path, 1), 0);
+	mp_record_free((void *)0x10000);
+	for (uintptr_t i = 1; i <= 100000; i++)
+		mp_record_alloc_done(MP_REC_MALLOC, (void *)(0x1000000 + 32 * i), 24);
+	assert_int_equal(mp_leak_live_fold(path, 1), 100001);
+	assert_int_equal(mp_leak_live_count(), 100000);
+	for (uintptr_t i = 1; i <= 100000; i++)
+		mp_record_free((void *)(0x1000000 + 32 * i));
+	for (int round = 0; round < 3; round++)
+		mp_leak_live_fold(path, 1);
+	mp_record_alloc_done(MP_REC_MALLOC, (void *)0x10000, 111);
+	mp_record_alloc_done(MP_REC_MALLOC, (void *)(0x1000000 + 32 * 5), 55);
+	assert_int_equal(mp_leak_live_fold(path, 0), 2);
+	const struct mp_leak_block expected[] = { { 0x10000, 111 }, { 0x1000000 + 32 * 5, 55 } };
+	expect_live(expected, 2);
+	assert_int_equal(mp_leak_live_events(), 200004);
 }
 
 int main(void)
@@ -196,6 +230,7 @@ int main(void)
 		cmocka_unit_test(test_leak_classify_noscan_block_contents_not_followed),
 		cmocka_unit_test(test_leak_find_zero_size_block_holds_its_first_byte),
 		cmocka_unit_test(test_leak_live_blocks_last_event_wins),
+		cmocka_unit_test(test_leak_live_fold_in_rounds),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

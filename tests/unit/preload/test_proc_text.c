@@ -137,6 +137,24 @@ static void test_task_state_is_read_after_the_last_parenthesis(void **state)
 	assert_int_equal(mp_proc_task_alive("4242 (main) Z 1 4242"), 0);
 	assert_int_equal(mp_proc_task_alive("4242 (x) X 1"), 0);
 	assert_int_equal(mp_proc_task_alive("garbage"), 0);
+	assert_int_equal(mp_proc_task_state("4242 (a) Z (b)) t 1 4242"), 't');
+	assert_int_equal(mp_proc_task_state("4242 (worker) S 1"), 'S');
+	assert_int_equal(mp_proc_task_state("garbage"), 0);
+}
+
+static void test_hex_field_reads_the_signal_masks(void **state)
+{
+	(void)state;
+	const char *status = "Name:\tworker\nState:\tS (sleeping)\nSigQ:\t0/63469\n"
+			     "SigPnd:\t0000000000000000\nShdPnd:\t0000000000000000\n"
+			     "SigBlk:\t8000000000010002\nSigIgn:\t0000000000001000\n";
+	uint64_t mask = 0;
+	assert_int_equal(mp_proc_hex_field(status, "SigBlk", &mask), 1);
+	assert_int_equal(mask, 0x8000000000010002ull);
+	assert_int_equal(mp_proc_hex_field(status, "SigIgn", &mask), 1);
+	assert_int_equal(mask, 0x1000ull);
+	assert_int_equal(mp_proc_hex_field(status, "SigCgt", &mask), 0);
+	assert_int_equal(mp_proc_hex_field(status, "Sig", &mask), 0);
 }
 
 static void test_statm_gives_size_resident_and_shared_pages(void **state)
@@ -166,6 +184,7 @@ int main(void)
 		cmocka_unit_test(test_number_reads_signs_and_refuses_words),
 		cmocka_unit_test(test_cgroup_prefers_v1_memory_and_reads_v2),
 		cmocka_unit_test(test_thp_mode_is_the_bracketed_word),
+		cmocka_unit_test(test_hex_field_reads_the_signal_masks),
 		cmocka_unit_test(test_syscall_line_gives_the_stack_pointer),
 		cmocka_unit_test(test_task_state_is_read_after_the_last_parenthesis),
 		cmocka_unit_test(test_statm_gives_size_resident_and_shared_pages),

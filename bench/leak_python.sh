@@ -1,0 +1,54 @@
+#!/bin/sh
+# bench/leak_python.sh: the exit leak check of a program with many events and few live
+# blocks at exit: /usr/bin/python3 (by its path) with PYTHONMALLOC=malloc building a
+# 2M-entry dict (about 12M events; 4M blocks live at the peak, 20 at exit). RUNS
+# interleaved runs each with no profiler, memprof with MEMPROF_LEAK_CHECK=0 and with the
+# check; prints the medians of wall time, CPU time and peak RSS, and the exit check's
+# own cost as the trace records it (scan_ns: folding the last records, stopping the
+# threads, the scan).
+#
+#   RUNS=5 ENTRIES=2000000 bench/leak_python.sh      (part of make bench)
+set -eu
+. "$(dirname "$0")/common.sh"
+runs=${RUNS:-5}
+entries=${ENTRIES:-2000000}
+python=/usr/bin/python3
+bench_start leakpy
+if [ ! -x "$python" ]; then
+	echo "leak check on python3: $python not found, skipped"
+	exit 0
+fi
+printf 'd = {}\nfor i in range(%d):\n    d[i] = str(i)\n' "$entries" >dict.py
+
+i=1
+while [ "$i" -le "$runs" ]; do
+	measure none.txt env PYTHONMALLOC=malloc "$python" dict.py
+	rm -f ./*.trace
+	measure off.txt env PYTHONMALLOC=malloc MEMPROF_QUIET=1 MEMPROF_LEAK_CHECK=0 \
+		MEMPROF_OUTPUT="$work/off.trace" LD_PRELOAD="$build/libmemprof.so" "$python" dict.py
+	measure on.txt env PYTHONMALLOC=malloc MEMPROF_QUIET=1 MEMPROF_OUTPUT="$work/on.trace" \
+		LD_PRELOAD="$build/libmemprof.so" "$python" dict.py
+	"$build/memprof" leaks --json on.trace | sed -n 's/^ *"scan_ns": \([0-9]*\).*/\1/p' >>scan.txt
+	i=$((i + 1))
+done
+events=$("$build/memprof" report --json on.trace |
+	awk -F'[:,]' '/^  "(allocations|frees|reallocs)"/ { n += $2 } END { print n }')
+live=$("$build/memprof" leaks --json on.trace |
+	awk -F'[:,]' '/^ *"blocks":/ { print $2; exit }')
+echo "leak check on python3 (PYTHONMALLOC=malloc, a $entries-entry dict): $events events," \
+	"$live blocks live at exit, median of $runs interleaved runs"
+for config in none off on; do
+	wall=$(cut -d' ' -f1 "$config.txt" | median)
+	rss=$(cut -d' ' -f2 "$config.txt" | median)
+	cpu=$(cut -d' ' -f3 "$config.txt" | median)
+	case $config in
+	none) name="no profiler" ;;
+	off) name="memprof, no check" ;;
+	on) name="memprof, exit check" ;;
+	esac
+	printf '  %-20s wall %8.1f ms   CPU %8.1f ms   peak RSS %7d KiB\n' "$name" \
+		"$(echo "$wall / 1000000" | bc -l)" "$(echo "$cpu / 1000000" | bc -l)" "$rss"
+done
+printf '  the exit check (scan_ns): median %.1f ms, worst %.1f ms (target <= 100 ms)\n' \
+	"$(echo "$(median <scan.txt) / 1000000" | bc -l)" \
+	"$(echo "$(sort -n scan.txt | tail -n 1) / 1000000" | bc -l)"

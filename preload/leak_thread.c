@@ -1,0 +1,385 @@
+/* leak_thread.c: memprof's leak thread: it folds the trace into the live set while the
+ * program runs, and runs the leak checks the process asks for.
+ *
+ * Folding. Every FOLD_MIN_NS (backing off to FOLD_MAX_NS while nothing happens, and
+ * sooner, down to no pause, while the program allocates fast) the thread folds what the
+ * trace committed since its last round (leak_live.c). So a check only folds the last
+ * few milliseconds: its cost follows the live heap, not the number of events. The
+ * folding costs this thread about what replaying the trace at exit used to cost the
+ * exiting one, spread over the run and off the program's threads; malloc and free do
+ * nothing more than before.
+ *
+ * Checks (leak_scan.c), asked for by:
+ *  - exit(): the exiting thread asks and waits (mp_leak_scan_at_exit);
+ *  - MEMPROF_LEAK_CHECK_SIGNAL: the handler asks and, unless it interrupted memprof
+ *    itself, waits, so the thread that received the signal goes on after its check;
+ *  - a fatal signal the program does not handle (recording_signals.c): the dying thread
+ *    asks and waits; its registers are in its signal frame, on its stack. The check
+ *    leaves every other thread stopped, and the dying thread then dies of the signal.
+ * The checks run here, never in a signal handler: whatever lock the interrupted thread
+ * held (malloc's, memprof's), this thread needs none of them while the others are
+ * stopped: the live set is its own, the roots come from /proc, memory from
+ * mp_sys_map_anon. The thread that asked writes the records in its own chunk once the
+ * others run again (so the trace shows no thread of memprof's), unless it may hold a
+ * lock the writing needs (it was inside memprof) or is dying: then this thread writes
+ * them, before a fatal check into room it made in its chunk beforehand (leak_scan.c). A
+ * waiter gives up if the check makes no progress for STALL_NS.
+ *
+ * Like the snapshot thread: started from the constructor (or at a fork child's first
+ * event, the thread not surviving fork), busy for life (records nothing of its own),
+ * blocks every signal, runs on a stack from mp_sys_map_anon (memprof's memory: never a
+ * root), and leaves when the program has no thread left, so that a process whose main
+ * thread called pthread_exit still ends. Without it (it could not be started, or has
+ * left) the exit check runs on the exiting thread, folding the whole trace then, and a
+ * fatal or on-demand signal gets no check.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <linux/futex.h>
+#include <pthread.h>
+#include <semaphore.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "leak_scan.h"
+#include "proc_text.h"
+
+#define THREAD_STACK_BYTES (256u * 1024u)
+#define FOLD_MIN_NS 10000000ull  /* after a round with few events */
+#define FOLD_MAX_NS 500000000ull /* backing off while nothing happens */
+#define FOLD_BUSY_EVENTS 4096    /* a round with more: the program allocates fast */
+#define FOLD_BUSY_NS 1000000ull
+#define FOLD_BEHIND_EVENTS 65536 /* a round with more: behind, go again at once */
+#define LIVENESS_CHECK_NS 1000000000ull
+#define STALL_NS 10000000000ull
+
+static struct {
+	sem_t wake;
+	int wake_ready;
+	int running;          /* the thread is up and serving */
+	int tid;
+	uint32_t requested;   /* the number of the last request */
+	uint32_t served;      /* every request up to this number is done */
+	int want_exit;        /* the requests, by kind */
+	int want_signal;      /* the check signal's number */
+	int want_fatal;       /* the fatal signal's number */
+	int fatal_tid;        /* the dying thread */
+	uint64_t fatal_state; /* where its struct mp_thread is */
+	int fatal_busy;       /* it was inside memprof when the signal came */
+	int fatal_taken;      /* one thread dies with a check; others wait for it */
+	int signal_waiters;   /* requesters of a signal check waiting to write it */
+	uint64_t progress;    /* bumped as a check goes on */
+	/* A check's result handed to the thread that asked for it, which writes it in its
+	 * own chunk: the trace then shows no thread of memprof's (LEAK_EXIT, LEAK_SIGNAL). */
+	struct mp_leak_result results[2];
+	int result_ready[2];
+} leak;
+
+enum { LEAK_EXIT, LEAK_SIGNAL };
+
+static long leak_futex(uint32_t *word, int op, uint32_t value, const struct timespec *timeout)
+{
+	return syscall(SYS_futex, word, op, value, timeout, NULL, 0);
+}
+
+/* Files a request; returns its number. Async-signal-safe. */
+static uint32_t leak_request(int *kind, int value)
+{
+	__atomic_store_n(kind, value, __ATOMIC_RELEASE);
+	uint32_t number = __atomic_add_fetch(&leak.requested, 1, __ATOMIC_ACQ_REL);
+	sem_post(&leak.wake);
+	return number;
+}
+
+/* Waits until request `number` is served (1), or the thread is gone or made no progress
+ * for STALL_NS (0). Async-signal-safe. */
+static int leak_wait(uint32_t number)
+{
+	uint64_t last = __atomic_load_n(&leak.progress, __ATOMIC_ACQUIRE);
+	uint64_t since = mp_clock_now_ns();
+	for (;;) {
+		uint32_t served = __atomic_load_n(&leak.served, __ATOMIC_ACQUIRE);
+		if ((int32_t)(served - number) >= 0)
+			return 1;
+		if (!__atomic_load_n(&leak.running, __ATOMIC_ACQUIRE))
+			return 0;
+		struct timespec pause = { 0, 50 * 1000 * 1000 };
+		leak_futex(&leak.served, FUTEX_WAIT_PRIVATE, served, &pause);
+		uint64_t now = mp_clock_now_ns(), progress = __atomic_load_n(&leak.progress,
+									  __ATOMIC_ACQUIRE);
+		if (progress != last) {
+			last = progress;
+			since = now;
+		} else if (now - since > STALL_NS) {
+			return 0;
+		}
+	}
+}
+
+static void leak_serve(uint32_t number)
+{
+	__atomic_store_n(&leak.served, number, __ATOMIC_RELEASE);
+	leak_futex(&leak.served, FUTEX_WAKE_PRIVATE, INT_MAX, NULL);
+}
+
+/* Runs a check; its result is written here, or handed to a waiting requester (slot
+ * LEAK_EXIT or LEAK_SIGNAL, or -1 for none). */
+static void leak_check(struct mp_thread *thread, enum mp_leak_check_reason reason, int sig,
+		       int slot)
+{
+	struct mp_leak_check_request request = { .reason = reason, .signal = sig };
+	struct mp_leak_result result;
+	request.keep_stopped = reason == MP_LEAK_CHECK_FATAL_SIGNAL;
+	if (reason == MP_LEAK_CHECK_FATAL_SIGNAL) {
+		request.spare_tid = __atomic_load_n(&leak.fatal_tid, __ATOMIC_ACQUIRE);
+		request.spare_state = __atomic_load_n(&leak.fatal_state, __ATOMIC_ACQUIRE);
+		request.locks_held = __atomic_load_n(&leak.fatal_busy, __ATOMIC_ACQUIRE);
+	}
+	mp_leak_check_scan(&request, thread, &result, &leak.progress);
+	if (slot < 0) {
+		mp_leak_check_write(thread, &result);
+		return;
+	}
+	/* A result nobody took (its requester gave up) is released, not written twice. */
+	if (__atomic_exchange_n(&leak.result_ready[slot], 0, __ATOMIC_ACQ_REL))
+		mp_leak_check_release(&leak.results[slot]);
+	leak.results[slot] = result;
+	__atomic_store_n(&leak.result_ready[slot], 1, __ATOMIC_RELEASE);
+}
+
+/* The requester's side: writes the result handed over in `slot`, if it is there. */
+static int leak_take_result(struct mp_thread *thread, int slot)
+{
+	if (!__atomic_exchange_n(&leak.result_ready[slot], 0, __ATOMIC_ACQ_REL))
+		return 0;
+	mp_leak_check_write(thread, &leak.results[slot]);
+	return 1;
+}
+
+/* Runs the checks asked for; returns 1 if it ran one. After a fatal check this thread
+ * has nothing more to do: the process is dying. */
+static int leak_serve_requests(struct mp_thread *thread)
+{
+	uint32_t number = __atomic_load_n(&leak.requested, __ATOMIC_ACQUIRE);
+	int fatal = __atomic_exchange_n(&leak.want_fatal, 0, __ATOMIC_ACQ_REL);
+	int at_exit = __atomic_exchange_n(&leak.want_exit, 0, __ATOMIC_ACQ_REL);
+	int sig = __atomic_exchange_n(&leak.want_signal, 0, __ATOMIC_ACQ_REL);
+	if (fatal) {
+		leak_check(thread, MP_LEAK_CHECK_FATAL_SIGNAL, fatal, -1);
+		leak_serve(number);
+		for (;;)
+			pause();
+	}
+	if (at_exit)
+		leak_check(thread, MP_LEAK_CHECK_EXIT, 0, LEAK_EXIT);
+	if (sig)
+		leak_check(thread, MP_LEAK_CHECK_SIGNAL, sig,
+			   __atomic_load_n(&leak.signal_waiters, __ATOMIC_ACQUIRE) ? LEAK_SIGNAL : -1);
+	if (at_exit || sig)
+		leak_serve(number);
+	return at_exit || sig;
+}
+
+/* Counts the program's live threads (not memprof's) until it has seen one. */
+static int leak_count_live(const char *tid, void *context)
+{
+	int *live = context;
+	char path[64] = "/proc/self/task/", stat[512];
+	int number = 0;
+	for (const char *at = tid; *at >= '0' && *at <= '9'; at++)
+		number = number * 10 + (*at - '0');
+	if (mp_sys_own_thread(number))
+		return 0;
+	mp_sys_str_append(path, sizeof(path), tid);
+	mp_sys_str_append(path, sizeof(path), "/stat");
+	if (mp_sys_read_text(path, stat, sizeof(stat)) && mp_proc_task_alive(stat))
+		(*live)++;
+	return *live >= 1;
+}
+
+static int leak_alone(void)
+{
+	int live = 0;
+	mp_sys_each_task(leak_count_live, &live);
+	return live == 0;
+}
+
+static void leak_sleep(uint64_t wait_ns)
+{
+	struct timespec deadline;
+	clock_gettime(CLOCK_MONOTONIC, &deadline);
+	deadline.tv_sec += (time_t)(wait_ns / 1000000000u);
+	deadline.tv_nsec += (long)(wait_ns % 1000000000u);
+	if (deadline.tv_nsec >= 1000000000l) {
+		deadline.tv_sec++;
+		deadline.tv_nsec -= 1000000000l;
+	}
+	sem_clockwait(&leak.wake, CLOCK_MONOTONIC, &deadline);
+}
+
+static void *leak_main(void *unused)
+{
+	(void)unused;
+	struct mp_thread *thread = &mp_state_thread;
+	thread->busy = 1; /* for life: nothing this thread does is the program's */
+	leak.tid = (int)syscall(SYS_gettid);
+	mp_sys_own_thread_add(leak.tid);
+	mp_leak_live_progress(&leak.progress);
+	__atomic_store_n(&leak.running, 1, __ATOMIC_RELEASE);
+	uint64_t interval = FOLD_MIN_NS, next_check = 0;
+	for (;;) {
+		leak_sleep(interval);
+		if (leak_serve_requests(thread))
+			continue;
+		int folded = mp_leak_live_fold(mp_trace_file_path(), 1);
+		if (folded >= FOLD_BEHIND_EVENTS)
+			interval = 0;
+		else if (folded >= FOLD_BUSY_EVENTS)
+			interval = FOLD_BUSY_NS;
+		else if (folded > 0)
+			interval = FOLD_MIN_NS;
+		else
+			interval = interval * 2 < FOLD_MAX_NS ? interval * 2 : FOLD_MAX_NS;
+		uint64_t now = mp_clock_now_ns();
+		if (now >= next_check) {
+			next_check = now + LIVENESS_CHECK_NS;
+			if (leak_alone())
+				break;
+		}
+	}
+	/* The last thread: glibc now calls exit(0) on this one, whose hook runs the exit
+	 * work as on any other thread, the leak check included (without this thread). */
+	__atomic_store_n(&leak.running, 0, __ATOMIC_RELEASE);
+	leak_serve(__atomic_load_n(&leak.requested, __ATOMIC_ACQUIRE));
+	mp_sys_own_thread_remove(leak.tid);
+	thread->busy = 0;
+	return NULL;
+}
+
+static void leak_create(void)
+{
+	pthread_attr_t attr;
+	pthread_t id;
+	sigset_t all, saved;
+	void *stack = mp_sys_map_anon(THREAD_STACK_BYTES);
+	if (!stack || pthread_attr_init(&attr) != 0)
+		return;
+	pthread_attr_setstack(&attr, stack, THREAD_STACK_BYTES);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	/* Created with every signal blocked, so the program's signals never land on it. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &saved);
+	int created = pthread_create(&id, &attr, leak_main, NULL) == 0;
+	pthread_sigmask(SIG_SETMASK, &saved, NULL);
+	pthread_attr_destroy(&attr);
+	if (!created) {
+		mp_sys_unmap(stack, THREAD_STACK_BYTES);
+		return;
+	}
+	/* Until it runs, requests wait for it rather than fall through. */
+	__atomic_store_n(&leak.running, 1, __ATOMIC_RELEASE);
+}
+
+void mp_leak_thread_start(void)
+{
+	if (!mp_config.leak_check || mp_config.sample_bytes || leak.running)
+		return;
+	if (!leak.wake_ready && sem_init(&leak.wake, 0, 0) == 0)
+		leak.wake_ready = 1;
+	if (!leak.wake_ready)
+		return;
+	if (mp_leak_stop_install() < 0)
+		mp_sys_say("no free real-time signal to stop threads with: leak checks will not "
+			   "stop the program's threads");
+	leak_create();
+}
+
+void mp_leak_scan_at_exit(void)
+{
+	if (!mp_config.leak_check || !mp_state_is_ready())
+		return;
+	struct mp_thread *thread = &mp_state_thread;
+	if (thread->busy)
+		return;
+	thread->busy = 1;
+	int saved_errno = errno;
+	/* Callee-saved registers go onto this frame, above the wait: the registers of the
+	 * exiting thread are roots like its stack. */
+	__builtin_unwind_init();
+	if (__atomic_load_n(&leak.running, __ATOMIC_ACQUIRE)) {
+		/* If it stalls, no check: never a second one beside it on the same live set. */
+		if (leak_wait(leak_request(&leak.want_exit, 1)))
+			leak_take_result(thread, LEAK_EXIT);
+	} else {
+		struct mp_leak_check_request request = { .reason = MP_LEAK_CHECK_EXIT };
+		struct mp_leak_result result;
+		uint64_t progress = 0;
+		mp_leak_check_scan(&request, thread, &result, &progress);
+		mp_leak_check_write(thread, &result);
+	}
+	errno = saved_errno;
+	thread->busy = 0;
+}
+
+void mp_leak_check_on_signal(int sig)
+{
+	if (!__atomic_load_n(&leak.running, __ATOMIC_ACQUIRE))
+		return;
+	struct mp_thread *thread = &mp_state_thread;
+	/* Inside memprof this thread may hold a lock the writing needs: the leak thread
+	 * writes the check, and this one does not wait. */
+	if (thread->busy) {
+		leak_request(&leak.want_signal, sig);
+		return;
+	}
+	thread->busy = 1;
+	__atomic_add_fetch(&leak.signal_waiters, 1, __ATOMIC_ACQ_REL);
+	uint32_t number = leak_request(&leak.want_signal, sig);
+	if (leak_wait(number))
+		leak_take_result(thread, LEAK_SIGNAL); /* the first waiter writes it */
+	__atomic_sub_fetch(&leak.signal_waiters, 1, __ATOMIC_ACQ_REL);
+	thread->busy = 0;
+}
+
+int mp_leak_check_fatal(int sig)
+{
+	if (!mp_config.leak_check || !__atomic_load_n(&leak.running, __ATOMIC_ACQUIRE) ||
+	    !mp_state_is_ready())
+		return 0;
+	int expected = 0;
+	if (!__atomic_compare_exchange_n(&leak.fatal_taken, &expected, 1, 0, __ATOMIC_ACQ_REL,
+					 __ATOMIC_ACQUIRE)) {
+		/* Another thread is dying with a check: the process goes with it. */
+		for (;;)
+			pause();
+	}
+	__atomic_store_n(&leak.fatal_state, (uint64_t)(uintptr_t)&mp_state_thread, __ATOMIC_RELEASE);
+	__atomic_store_n(&leak.fatal_busy, mp_state_thread.busy, __ATOMIC_RELEASE);
+	__atomic_store_n(&leak.fatal_tid, (int)syscall(SYS_gettid), __ATOMIC_RELEASE);
+	return leak_wait(leak_request(&leak.want_fatal, sig));
+}
+
+void mp_leak_thread_after_fork_child(void)
+{
+	/* Only the forking thread survives; the child's trace is a new one. */
+	__atomic_store_n(&leak.running, 0, __ATOMIC_RELEASE);
+	leak.tid = 0;
+	leak.requested = leak.served = 0;
+	leak.want_exit = leak.want_signal = leak.want_fatal = 0;
+	leak.fatal_tid = leak.fatal_taken = 0;
+	leak.fatal_state = 0;
+	leak.fatal_busy = 0;
+	leak.signal_waiters = 0;
+	for (int slot = 0; slot < 2; slot++)
+		if (__atomic_exchange_n(&leak.result_ready[slot], 0, __ATOMIC_ACQ_REL))
+			mp_leak_check_release(&leak.results[slot]);
+	if (leak.wake_ready)
+		sem_init(&leak.wake, 0, 0);
+	mp_sys_own_threads_forget();
+	mp_leak_live_reset();
+	mp_leak_stop_after_fork_child();
+	mp_leak_check_after_fork_child();
+}

@@ -1,0 +1,180 @@
+/* recording_signals.c: the recorder's signals: a leak check before a signal the program
+ * does not handle ends it, a leak check on MEMPROF_LEAK_CHECK_SIGNAL, and what the
+ * program is told of its signals' dispositions (interpose_signals.c asks here).
+ *
+ * Fatal signals. Every signal whose default action ends the process (with or without a
+ * core) and whose disposition is the default when recording starts gets a handler of
+ * ours. It asks the leak thread for a check (leak_thread.c: every other thread is
+ * stopped, this one waits with its registers in its signal frame), then puts the
+ * default disposition back and sends itself the signal again: when the handler
+ * returns, the signal is delivered with its default action, so the process dies of it
+ * exactly as it would have (wait status, core dump, what the parent sees). A fault
+ * (SIGSEGV, SIGBUS, ...) would also happen again on its instruction. SIGKILL cannot be
+ * caught: its trace keeps no kinds.
+ *
+ * The program comes first. A handler it installed before we start is left alone; one it
+ * installs later replaces ours (sigaction and signal are interposed and pass it on), and
+ * it is told the disposition is the default where ours is installed, so a program that
+ * installs a handler only over the default (Python does for SIGINT) still does. Setting
+ * SIG_DFL back installs ours again. memprof's own signals are kept: the check signal,
+ * which the user gave us, and the leak thread's stop signal (leak_stop.c), for which
+ * what the program sets is kept aside and, for the stop signal, called on deliveries
+ * that are not memprof's.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "leak_scan.h"
+#include "recorder.h"
+#include "snapshot.h"
+
+static const int fatal_signals[] = {
+	SIGHUP, SIGINT, SIGQUIT, SIGILL, SIGTRAP, SIGABRT, SIGBUS, SIGFPE, SIGUSR1,
+	SIGSEGV, SIGUSR2, SIGPIPE, SIGALRM, SIGTERM, SIGSTKFLT, SIGXCPU, SIGXFSZ,
+	SIGVTALRM, SIGPROF, SIGIO, SIGPWR, SIGSYS,
+};
+
+/* What the program set for the check signal, which stays memprof's. */
+static struct sigaction check_program;
+static int check_program_set;
+
+static void signals_fatal(int sig, siginfo_t *info, void *context)
+{
+	(void)info;
+	(void)context;
+	int saved_errno = errno;
+	mp_leak_check_fatal(sig);
+	struct sigaction dfl;
+	memset(&dfl, 0, sizeof(dfl));
+	dfl.sa_handler = SIG_DFL;
+	sigemptyset(&dfl.sa_mask);
+	mp_sys_sigaction(sig, &dfl, NULL);
+	/* Blocked until this handler returns; then its default action ends the process. */
+	syscall(SYS_tgkill, getpid(), syscall(SYS_gettid), sig);
+	errno = saved_errno;
+}
+
+static void signals_check(int sig)
+{
+	int saved_errno = errno;
+	mp_leak_check_on_signal(sig);
+	errno = saved_errno;
+}
+
+static int signals_is_fatal(int sig)
+{
+	if (!mp_config.leak_check || !mp_config.leak_check_fatal || mp_config.sample_bytes ||
+	    sig == mp_config.snapshot_signal || sig == mp_config.leak_check_signal)
+		return 0;
+	for (size_t i = 0; i < sizeof(fatal_signals) / sizeof(fatal_signals[0]); i++)
+		if (fatal_signals[i] == sig)
+			return 1;
+	return 0;
+}
+
+static void signals_fatal_action(struct sigaction *action)
+{
+	memset(action, 0, sizeof(*action));
+	action->sa_sigaction = signals_fatal;
+	/* On the program's alternate stack if it has one: a stack overflow still gets a
+	 * check. The stop signal stays deliverable while the dying thread waits. */
+	action->sa_flags = SA_SIGINFO | SA_ONSTACK;
+	sigemptyset(&action->sa_mask);
+}
+
+static int signals_is_ours(const struct sigaction *action)
+{
+	return (action->sa_flags & SA_SIGINFO) && action->sa_sigaction == signals_fatal;
+}
+
+void mp_recording_signals_start(void)
+{
+	if (!mp_config.leak_check || mp_config.sample_bytes)
+		return;
+	mp_leak_thread_start();
+	if (mp_config.leak_check_signal) {
+		struct sigaction action;
+		memset(&action, 0, sizeof(action));
+		action.sa_handler = signals_check;
+		action.sa_flags = SA_RESTART;
+		sigemptyset(&action.sa_mask);
+		if (mp_sys_sigaction(mp_config.leak_check_signal, &action, NULL) != 0)
+			mp_sys_say("cannot install the handler of MEMPROF_LEAK_CHECK_SIGNAL");
+	}
+	for (size_t i = 0; i < sizeof(fatal_signals) / sizeof(fatal_signals[0]); i++) {
+		int sig = fatal_signals[i];
+		struct sigaction old, action;
+		if (!signals_is_fatal(sig) || mp_sys_sigaction(sig, NULL, &old) != 0 ||
+		    (old.sa_flags & SA_SIGINFO) || old.sa_handler != SIG_DFL)
+			continue;
+		signals_fatal_action(&action);
+		mp_sys_sigaction(sig, &action, NULL);
+	}
+}
+
+static void signals_default(struct sigaction *old)
+{
+	memset(old, 0, sizeof(*old));
+	old->sa_handler = SIG_DFL;
+	sigemptyset(&old->sa_mask);
+}
+
+/* Tells the program what it set for a signal memprof keeps (kept; NULL: nothing, the
+ * default). */
+static void signals_report_kept(struct sigaction *old, const struct sigaction *kept)
+{
+	if (old && kept)
+		*old = *kept;
+	else if (old)
+		signals_default(old);
+}
+
+int mp_recording_sigaction(int sig, const struct sigaction *action, struct sigaction *old)
+{
+	struct sigaction current;
+	if (sig > 0 && sig == mp_leak_stop_signal()) {
+		struct sigaction copy;
+		memset(&copy, 0, sizeof(copy));
+		if (action)
+			copy = *action;
+		signals_report_kept(old, mp_leak_stop_chained());
+		if (action)
+			mp_leak_stop_chain(&copy);
+		return 0;
+	}
+	if (sig > 0 && sig == mp_config.leak_check_signal && mp_config.leak_check &&
+	    !mp_config.sample_bytes) {
+		struct sigaction copy;
+		memset(&copy, 0, sizeof(copy));
+		if (action)
+			copy = *action;
+		signals_report_kept(old, check_program_set ? &check_program : NULL);
+		if (action) {
+			check_program = copy;
+			check_program_set = 1;
+		}
+		return 0;
+	}
+	if (mp_sys_sigaction(sig, NULL, &current) != 0)
+		return -1;
+	if (action) {
+		struct sigaction fatal;
+		const struct sigaction *wanted = action;
+		if (!(action->sa_flags & SA_SIGINFO) && action->sa_handler == SIG_DFL &&
+		    signals_is_fatal(sig)) {
+			signals_fatal_action(&fatal);
+			wanted = &fatal; /* the default, with a check before it */
+		}
+		if (mp_sys_sigaction(sig, wanted, NULL) != 0)
+			return -1;
+	}
+	if (old) {
+		*old = current;
+		if (signals_is_ours(&current))
+			signals_default(old);
+	}
+	return 0;
+}

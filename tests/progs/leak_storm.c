@@ -1,0 +1,94 @@
+/* leak_storm.c: leak checks in a storm, which must end (the test runs it under timeout).
+ *
+ *   signals  4 threads allocate and free while another sends 100 MEMPROF_LEAK_CHECK_SIGNAL
+ *            (SIGUSR1) and 100 SIGUSR2 (the program's own handler, which allocates) to
+ *            the process as fast as it can; then exit(0). Checks asked for while one is
+ *            under way are one check.
+ *   fork     4 threads allocate and free while the main thread forks 30 children (each
+ *            allocates and frees, and half of them ask for a check before they exit) and
+ *            another thread sends SIGUSR1 and SIGUSR2 every millisecond, 20 times; then
+ *            exit(0).
+ */
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define WORKERS 4
+
+static volatile int g_stop;
+
+static void *worker(void *arg)
+{
+	void *live[32] = { 0 };
+	unsigned seed = (unsigned)(uintptr_t)arg;
+	while (!g_stop) {
+		unsigned slot = (seed = seed * 1103515245u + 12345u) % 32;
+		free(live[slot]);
+		live[slot] = malloc(16 + (seed >> 16) % 512);
+	}
+	for (int i = 0; i < 32; i++)
+		free(live[i]);
+	return NULL;
+}
+
+static void on_usr2(int sig)
+{
+	(void)sig;
+	free(malloc(32)); /* not async-signal-safe, as programs do */
+}
+
+static void *sender(void *arg)
+{
+	int count = (int)(intptr_t)arg;
+	for (int i = 0; i < count && !g_stop; i++) {
+		kill(getpid(), SIGUSR1);
+		kill(getpid(), SIGUSR2);
+		if (count < 100)
+			usleep(1000);
+	}
+	return NULL;
+}
+
+static void fork_storm(void)
+{
+	for (int i = 0; i < 30; i++) {
+		pid_t child = fork();
+		if (child == 0) {
+			free(malloc(100));
+			if (i % 2)
+				raise(SIGUSR1);
+			exit(0);
+		}
+		if (child > 0)
+			waitpid(child, NULL, 0);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	const char *mode = argc > 1 ? argv[1] : "signals";
+	pthread_t ids[WORKERS], send;
+	struct sigaction action;
+	memset(&action, 0, sizeof(action));
+	action.sa_handler = on_usr2;
+	action.sa_flags = SA_RESTART;
+	sigemptyset(&action.sa_mask);
+	sigaction(SIGUSR2, &action, NULL);
+	for (long i = 0; i < WORKERS; i++)
+		if (pthread_create(&ids[i], NULL, worker, (void *)(i + 1)))
+			return 1;
+	int fork_mode = strcmp(mode, "fork") == 0;
+	if (pthread_create(&send, NULL, sender, (void *)(intptr_t)(fork_mode ? 20 : 100)))
+		return 1;
+	if (fork_mode)
+		fork_storm();
+	pthread_join(send, NULL);
+	g_stop = 1;
+	for (int i = 0; i < WORKERS; i++)
+		pthread_join(ids[i], NULL);
+	exit(0);
+}
