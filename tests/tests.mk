@@ -99,3 +99,34 @@ check: all $(UNIT_PRELOAD_BIN) $(UNIT_ANALYZER_BIN) $(UNIT_ANALYZER_SAN_BIN) $(B
 
 # Objects that only pattern rules name would otherwise be deleted as intermediates.
 .SECONDARY: $(TEST_SUPPORT_OBJ) $(TEST_SUPPORT_SAN_OBJ) $(TEST_HARNESS_OBJ)
+
+# The stack walk's differential test (tests/unit/preload/test_unwind.c): shapes compiled
+# with frame pointers and without, C++ with exceptions, and two variants of a library the
+# test loads and unloads. -O2 as in the programs people profile.
+UNWIND_SHAPES_DIR := tests/unit/preload/unwind
+UNWIND_SHAPES_OBJ := $(BUILD)/tests/unit/unwind/shapes_fp.o $(BUILD)/tests/unit/unwind/shapes_nofp.o \
+	$(BUILD)/tests/unit/unwind/shapes_cxx.o
+UNWIND_SHAPES_LIB := $(BUILD)/tests/unit/unwind/libshapes1.so $(BUILD)/tests/unit/unwind/libshapes2.so
+UNWIND_SHAPES_CFLAGS := -std=gnu11 -Wall -Wextra -Werror -O2 -g -D_GNU_SOURCE -MMD -MP
+
+$(BUILD)/tests/unit/unwind/shapes_fp.o: $(UNWIND_SHAPES_DIR)/shapes_fp.c
+	@mkdir -p $(dir $@)
+	$(CC) $(UNWIND_SHAPES_CFLAGS) -fno-omit-frame-pointer -c $< -o $@
+
+$(BUILD)/tests/unit/unwind/shapes_nofp.o: $(UNWIND_SHAPES_DIR)/shapes_nofp.c
+	@mkdir -p $(dir $@)
+	$(CC) $(UNWIND_SHAPES_CFLAGS) -fomit-frame-pointer -c $< -o $@
+
+$(BUILD)/tests/unit/unwind/shapes_cxx.o: $(UNWIND_SHAPES_DIR)/shapes_cxx.cc
+	@mkdir -p $(dir $@)
+	$(CXX) -Wall -Wextra -Werror -O2 -g -MMD -MP -fomit-frame-pointer -c $< -o $@
+
+$(BUILD)/tests/unit/unwind/libshapes%.so: $(UNWIND_SHAPES_DIR)/shapes_lib.c $(UNWIND_SHAPES_DIR)/shapes.h
+	@mkdir -p $(dir $@)
+	$(CC) $(UNWIND_SHAPES_CFLAGS) -fomit-frame-pointer -fPIC -shared -DSHAPES_LIB_VARIANT=$* -o $@ $<
+
+$(BUILD)/tests/unit/test_unwind: tests/unit/preload/test_unwind.c $(PRELOAD_TESTABLE_OBJ) $(UNWIND_SHAPES_OBJ) \
+		$(UNWIND_SHAPES_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_COMMON) -MF $@.d -Ipreload -Itests/unit/preload -o $@ $< $(UNWIND_SHAPES_OBJ) \
+		$(PRELOAD_TESTABLE_OBJ) $(PRELOAD_LIBS) $(TEST_LIBS) -lstdc++ -ldl

@@ -1,0 +1,329 @@
+/* unwind.c: the stack walk of every recorded event, libunwind's fast path without its costs.
+ *
+ * libunwind's unw_backtrace (1.6) walks with tdep_trace: for each frame it looks the return
+ * address up in a per-thread cache of unwind rules (CFA = rsp or rbp + offset, return
+ * address at CFA - 8, rbp saved at CFA + k or kept), computes the caller's registers and
+ * reads its return address. Most of its cost is around that loop: a context saved and a
+ * cursor of a kilobyte set up per call, a cache of 16384 slots per thread, checks on every
+ * read. This walk does the same steps with the same rules (unwind_rules.c compiles them
+ * from .eh_frame as libunwind does) and nothing else:
+ *  - the rules live in one table for all threads, a word per return address, filled on a
+ *    miss and published with a compare-and-swap, tagged with the module generation so an
+ *    unload (modules.c) retires them; it grows by copying into a larger table, lock-free;
+ *  - every read of the stack is bounded by the mapping that holds the thread's stack,
+ *    found once per thread in /proc/self/maps, so a bad rule or a corrupt stack cannot
+ *    make it fault;
+ *  - a frame whose rule is not standard (signal frames, DWARF expressions, code without
+ *    unwind information), a read out of bounds, anything unexpected: unw_backtrace redoes
+ *    the whole walk, and its answer is returned. So the result is always libunwind's.
+ */
+#define UNW_LOCAL_ONLY
+#include <fcntl.h>
+#include <libunwind.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "modules.h"
+#include "proc_text.h"
+#include "unwind.h"
+
+#define FIRST_TABLE_BITS 12
+#define MAX_PROBES 16
+#define FALLBACK_FRAMES_MAX 512
+#define TAG_LIMIT 0xffffu
+#define LOWEST_RETURN_ADDRESS 0x4000 /* tdep_trace stops below it */
+
+/* A rule in one word: bits 0-15 the generation tag, 16-17 the kind (0: not yet filled),
+ * 18 CFA from rsp, 19 rbp saved, 20-34 rbp's offset, 35-63 the CFA's offset (signed). */
+#define RULE_KIND_SHIFT 16
+#define RULE_ON_RSP (1ull << 18)
+#define RULE_RBP_SAVED (1ull << 19)
+
+struct slot {
+	uint64_t ra;   /* 0: empty; claimed by CAS */
+	uint64_t rule; /* 0 until filled */
+};
+
+struct rule_table {
+	uint64_t mask;
+	unsigned shift;
+	uint32_t base_generation; /* tags count generations from here */
+	uint32_t inserted;
+	struct slot slots[];
+};
+
+/* Stacks seen by this thread: its own, and the last other one (sigaltstack, coroutine). */
+struct stack_range {
+	uintptr_t low, high;
+};
+struct unwind_thread {
+	struct stack_range ranges[2];
+	struct mp_unwind_counts counts;
+};
+
+static struct rule_table *current_table;
+/* The generation whose unloads libunwind was told of (see mp_unwind_backtrace). */
+static uint32_t flushed_generation;
+static __thread struct unwind_thread unwind_thread __attribute__((tls_model("initial-exec")));
+
+void mp_unwind_counts_get(struct mp_unwind_counts *out)
+{
+	*out = unwind_thread.counts;
+}
+
+static uint64_t pack(const struct mp_unwind_rule *rule, uint32_t tag)
+{
+	uint64_t word = (uint64_t)tag | (uint64_t)rule->kind << RULE_KIND_SHIFT;
+	if (rule->kind != MP_UNWIND_STANDARD)
+		return word;
+	if (rule->cfa_on_rsp)
+		word |= RULE_ON_RSP;
+	if (rule->rbp_saved)
+		word |= RULE_RBP_SAVED | ((uint64_t)(uint32_t)rule->rbp_offset & 0x7fff) << 20;
+	return word | (uint64_t)(int64_t)rule->cfa_offset << 35;
+}
+
+static size_t table_bytes(uint64_t slots)
+{
+	return sizeof(struct rule_table) + slots * sizeof(struct slot);
+}
+
+/* A table of 2^bits slots holding old's entries of the current generation. Published by
+ * CAS; the loser unmaps its copy. Old tables stay mapped: another thread may be reading
+ * one (they are a geometric series, so at most a third of the memory). */
+static struct rule_table *replace_table(struct rule_table *old, unsigned bits, uint32_t generation)
+{
+	uint64_t slots = 1ull << bits;
+	struct rule_table *table = mp_sys_map_anon(table_bytes(slots));
+	if (!table)
+		return NULL;
+	table->mask = slots - 1;
+	table->shift = 64 - bits;
+	table->base_generation = generation;
+	for (uint64_t i = 0; old && i <= old->mask; i++) {
+		uint64_t ra = __atomic_load_n(&old->slots[i].ra, __ATOMIC_ACQUIRE);
+		uint64_t rule = __atomic_load_n(&old->slots[i].rule, __ATOMIC_ACQUIRE);
+		if (!ra || !rule || (uint32_t)(rule & 0xffff) + old->base_generation != generation)
+			continue;
+		uint64_t at = (ra * 0x9e3779b97f4a7c15ull) >> table->shift;
+		for (int probe = 0; probe < MAX_PROBES; probe++, at = (at + 1) & table->mask) {
+			if (!table->slots[at].ra) {
+				table->slots[at].ra = ra;
+				table->slots[at].rule = (rule & ~0xffffull) |
+							(generation - table->base_generation);
+				table->inserted++;
+				break;
+			}
+		}
+	}
+	if (__atomic_compare_exchange_n(&current_table, &old, table, 0, __ATOMIC_ACQ_REL,
+					__ATOMIC_ACQUIRE))
+		return table;
+	mp_sys_unmap(table, table_bytes(slots));
+	return old; /* another thread's table, published meanwhile */
+}
+
+/* The table to use with this generation: a new one when there is none, when it is half
+ * full, or when the generation outran the tags. NULL if memory is short. A new generation
+ * (a library was unloaded) is also told to libunwind, whose caches of rules by address
+ * would otherwise serve the unloaded library's rules for whatever code is loaded there
+ * next (its per-thread cache of the fast path cannot be flushed: only new threads are
+ * safe from it). */
+static __attribute__((noinline)) struct rule_table *refresh_table(struct rule_table *table,
+								  uint32_t generation)
+{
+	uint32_t flushed = __atomic_load_n(&flushed_generation, __ATOMIC_RELAXED);
+	if (flushed != generation &&
+	    __atomic_compare_exchange_n(&flushed_generation, &flushed, generation, 0,
+					__ATOMIC_RELAXED, __ATOMIC_RELAXED))
+		unw_flush_cache(unw_local_addr_space, 0, 0);
+	if (!table)
+		return replace_table(NULL, FIRST_TABLE_BITS, generation);
+	if (generation - table->base_generation >= TAG_LIMIT)
+		return replace_table(table, 64 - table->shift, generation);
+	if (__atomic_load_n(&table->inserted, __ATOMIC_RELAXED) > table->mask / 2)
+		return replace_table(table, 64 - table->shift + 2, generation);
+	return table;
+}
+
+static inline uint64_t lookup(const struct rule_table *table, uintptr_t ra, uint32_t tag)
+{
+	uint64_t at = (ra * 0x9e3779b97f4a7c15ull) >> table->shift;
+	for (int probe = 0; probe < MAX_PROBES; probe++, at = (at + 1) & table->mask) {
+		const struct slot *slot = &table->slots[at];
+		uint64_t key = __atomic_load_n(&slot->ra, __ATOMIC_RELAXED);
+		if (key == ra) {
+			uint64_t rule = __atomic_load_n(&slot->rule, __ATOMIC_ACQUIRE);
+			return (rule & 0xffff) == tag ? rule : 0;
+		}
+		if (!key)
+			return 0;
+	}
+	return 0;
+}
+
+/* A miss: compiles the rule of ra and stores it (a slot of its own, or the same return
+ * address's slot of an older generation). Returns the rule. */
+static __attribute__((noinline)) uint64_t learn(struct rule_table *table, uintptr_t ra,
+						uint32_t tag)
+{
+	struct mp_unwind_rule found;
+	mp_unwind_rule_find(ra, &found);
+	uint64_t rule = pack(&found, tag);
+	uint64_t at = (ra * 0x9e3779b97f4a7c15ull) >> table->shift;
+	for (int probe = 0; probe < MAX_PROBES; probe++, at = (at + 1) & table->mask) {
+		struct slot *slot = &table->slots[at];
+		uint64_t key = 0;
+		if (__atomic_compare_exchange_n(&slot->ra, &key, ra, 0, __ATOMIC_ACQ_REL,
+						__ATOMIC_ACQUIRE)) {
+			__atomic_add_fetch(&table->inserted, 1, __ATOMIC_RELAXED);
+			key = ra;
+		}
+		if (key == ra) {
+			__atomic_store_n(&slot->rule, rule, __ATOMIC_RELEASE);
+			break;
+		}
+	}
+	return rule;
+}
+
+/* The mapping of /proc/self/maps that holds addr, or 0 in *high. Lines are parsed from a
+ * fixed buffer; a line longer than it (a very long path) is skipped. */
+static void find_mapping(uintptr_t addr, struct stack_range *out)
+{
+	char buf[4096];
+	size_t have = 0;
+	out->low = out->high = 0;
+	int fd = (int)syscall(SYS_openat, AT_FDCWD, "/proc/self/maps", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	for (;;) {
+		long got = syscall(SYS_read, fd, buf + have, sizeof(buf) - have);
+		if (got <= 0)
+			break;
+		have += (size_t)got;
+		size_t start = 0;
+		for (size_t i = 0; i < have; i++) {
+			if (buf[i] != '\n')
+				continue;
+			struct mp_proc_map map;
+			if (mp_proc_map_line(buf + start, i - start, &map) && addr >= map.start &&
+			    addr < map.end) {
+				out->low = map.start;
+				out->high = map.end;
+				goto done;
+			}
+			start = i + 1;
+		}
+		if (start == 0 && have == sizeof(buf))
+			have = 0;
+		memmove(buf, buf + start, have - start);
+		have -= start;
+	}
+done:
+	syscall(SYS_close, fd);
+}
+
+/* A stack this thread has not walked yet (its first capture, a new sigaltstack, or the
+ * main thread's stack grown below what was seen): its mapping's end, 0 if none. */
+static __attribute__((noinline)) uintptr_t learn_stack(struct unwind_thread *self, uintptr_t sp)
+{
+	struct stack_range range;
+	find_mapping(sp, &range);
+	if (!range.high)
+		return 0;
+	int index = self->ranges[0].high && self->ranges[0].high != range.high ? 1 : 0;
+	self->ranges[index] = range;
+	return range.high;
+}
+
+static inline uintptr_t stack_high(struct unwind_thread *self, uintptr_t sp)
+{
+	for (int i = 0; i < 2; i++) {
+		const struct stack_range *range = &self->ranges[i];
+		if (sp - range->low < range->high - range->low)
+			return range->high;
+	}
+	return learn_stack(self, sp);
+}
+
+/* libunwind's answer, from the same place: unw_backtrace called here sees this function's
+ * frame and mp_unwind_backtrace's (or not, if that one jumped here) before the caller's,
+ * whose return address is first; those are dropped. */
+static __attribute__((noinline)) int fallback(void **ips, int max, uintptr_t first)
+{
+	void *all[FALLBACK_FRAMES_MAX + 2];
+	unwind_thread.counts.fallbacks++;
+	if (max > FALLBACK_FRAMES_MAX)
+		max = FALLBACK_FRAMES_MAX;
+	int count = unw_backtrace(all, max + 2);
+	for (int skip = 1; skip <= 2 && skip < count; skip++) {
+		if ((uintptr_t)all[skip] != first)
+			continue;
+		count -= skip;
+		if (count > max)
+			count = max;
+		memcpy(ips, all + skip, (size_t)count * sizeof(void *));
+		return count;
+	}
+	return 0;
+}
+
+/* The walk, tdep_trace's loop for standard frames: the first frame is the caller's,
+ * known from this function's own frame pointer. */
+__attribute__((noinline)) int mp_unwind_backtrace(void **ips, int max)
+{
+	uintptr_t *frame = __builtin_frame_address(0);
+	uintptr_t rip = frame[1], rsp = (uintptr_t)(frame + 2), rbp = frame[0];
+	uintptr_t low = (uintptr_t)frame;
+	struct unwind_thread *self = &unwind_thread;
+	self->counts.captures++;
+	if (max <= 0)
+		return 0;
+	uintptr_t high = stack_high(self, low);
+	uint32_t generation = mp_modules_generation();
+	struct rule_table *table = __atomic_load_n(&current_table, __ATOMIC_ACQUIRE);
+	if (MP_UNLIKELY(!table || generation - table->base_generation >= TAG_LIMIT ||
+			table->inserted > table->mask / 2 || generation != flushed_generation)) {
+		table = refresh_table(table, generation);
+		if (!table)
+			return fallback(ips, max, rip);
+	}
+	if (MP_UNLIKELY(!high || high - low < 16))
+		return fallback(ips, max, rip);
+	uint32_t tag = generation - table->base_generation;
+	uintptr_t span = high - low - 8; /* a word at a is readable if a - low <= span */
+	ips[0] = (void *)rip;
+	int depth = 1;
+	while (depth < max) {
+		uint64_t rule = lookup(table, rip, tag);
+		if (MP_UNLIKELY(!rule))
+			rule = learn(table, rip, tag);
+		unsigned kind = (unsigned)(rule >> RULE_KIND_SHIFT) & 3;
+		if (kind != MP_UNWIND_STANDARD) {
+			if (kind == MP_UNWIND_LAST)
+				break;
+			return fallback(ips, max, (uintptr_t)ips[0]);
+		}
+		uintptr_t cfa = ((rule & RULE_ON_RSP) ? rsp : rbp) + (uintptr_t)((int64_t)rule >> 35);
+		if (MP_UNLIKELY(cfa - 8 - low > span))
+			return fallback(ips, max, (uintptr_t)ips[0]);
+		uintptr_t next = *(const uintptr_t *)(cfa - 8);
+		if (rule & RULE_RBP_SAVED) {
+			uintptr_t slot = cfa + (uintptr_t)((int64_t)(rule << 29) >> 49);
+			if (MP_UNLIKELY(slot - low > span))
+				return fallback(ips, max, (uintptr_t)ips[0]);
+			rbp = *(const uintptr_t *)slot;
+		}
+		/* libunwind's unw_step refuses a step that changes neither: its slow path decides. */
+		if (MP_UNLIKELY(next == rip && cfa == rsp))
+			return fallback(ips, max, (uintptr_t)ips[0]);
+		rsp = cfa;
+		rip = next;
+		if (rip < LOWEST_RETURN_ADDRESS)
+			break;
+		ips[depth++] = (void *)rip;
+	}
+	return depth;
+}
