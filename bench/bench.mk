@@ -30,3 +30,13 @@ bench-leakscan: all $(BUILD)/bench/leak_scan_bench $(BUILD)/memprof
 	@BUILD=$(BUILD) bench/leak_scan.sh
 
 .PHONY: bench-leakscan
+
+# One stack capture: libunwind's against memprof's walk, with and without its memo.
+$(BUILD)/bench/unwind_bench: bench/unwind_bench.c $(PRELOAD_TESTABLE_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_COMMON) -MF $@.d -Ipreload -o $@ $< $(PRELOAD_TESTABLE_OBJ) $(PRELOAD_LIBS)
+
+bench-unwind: $(BUILD)/bench/unwind_bench
+	$(BUILD)/bench/unwind_bench
+
+.PHONY: bench-unwind

@@ -15,7 +15,10 @@
  *    make it fault;
  *  - a frame whose rule is not standard (signal frames, DWARF expressions, code without
  *    unwind information), a read out of bounds, anything unexpected: unw_backtrace redoes
- *    the whole walk, and its answer is returned. So the result is always libunwind's.
+ *    the whole walk, and its answer is returned. So the result is always libunwind's;
+ *  - before walking, the walks this thread kept (unwind_memo.c) are asked for one from the
+ *    same start whose words still hold; the walk notes the words it read for that. Where
+ *    stacks rarely repeat the memo is consulted only now and then.
  */
 #define UNW_LOCAL_ONLY
 #include <fcntl.h>
@@ -57,8 +60,16 @@ struct rule_table {
 struct stack_range {
 	uintptr_t low, high;
 };
+/* The memo pays only where stacks repeat: a thread whose captures found less than a
+ * quarter of their walks there in a window of WINDOW captures uses it for one capture in
+ * COLD_PROBE only, until a window of those finds a quarter again. */
+#define WINDOW 256u
+#define COLD_PROBE 8u
 struct unwind_thread {
 	struct stack_range ranges[2];
+	uint32_t window, window_hits; /* captures that used the memo in this window; hits */
+	uint32_t cold;                /* 1: the memo is used one capture in COLD_PROBE */
+	uint32_t tick;
 	struct mp_unwind_counts counts;
 };
 
@@ -66,6 +77,11 @@ static struct rule_table *current_table;
 /* The generation whose unloads libunwind was told of (see mp_unwind_backtrace). */
 static uint32_t flushed_generation;
 static __thread struct unwind_thread unwind_thread __attribute__((tls_model("initial-exec")));
+
+void mp_unwind_init(void)
+{
+	mp_unwind_memo_init();
+}
 
 void mp_unwind_counts_get(struct mp_unwind_counts *out)
 {
@@ -270,30 +286,37 @@ static __attribute__((noinline)) int fallback(void **ips, int max, uintptr_t fir
 	return 0;
 }
 
-/* The walk, tdep_trace's loop for standard frames: the first frame is the caller's,
- * known from this function's own frame pointer. */
-__attribute__((noinline)) int mp_unwind_backtrace(void **ips, int max)
+/* ---- the walk ---- */
+
+/* tdep_trace's loop for standard frames, from start (rip, rsp, rbp), noting its reads.
+ * Returns the number of frames, or -1 where libunwind must decide. */
+static inline void note_check(struct mp_unwind_reads *reads, uintptr_t offset, uint64_t value)
 {
-	uintptr_t *frame = __builtin_frame_address(0);
-	uintptr_t rip = frame[1], rsp = (uintptr_t)(frame + 2), rbp = frame[0];
-	uintptr_t low = (uintptr_t)frame;
-	struct unwind_thread *self = &unwind_thread;
-	self->counts.captures++;
-	if (max <= 0)
-		return 0;
-	uintptr_t high = stack_high(self, low);
-	uint32_t generation = mp_modules_generation();
+	if (reads->checks == MP_UNWIND_MEMO_CHECKS_MAX) {
+		reads->keep = 0;
+		return;
+	}
+	reads->check_offsets[reads->checks] = (uint32_t)offset;
+	reads->check_values[reads->checks++] = value;
+}
+
+static inline int walk(const struct mp_unwind_start *start, uintptr_t low, uintptr_t high,
+		       void **ips, int max, uint32_t generation, struct mp_unwind_reads *reads)
+{
 	struct rule_table *table = __atomic_load_n(&current_table, __ATOMIC_ACQUIRE);
 	if (MP_UNLIKELY(!table || generation - table->base_generation >= TAG_LIMIT ||
 			table->inserted > table->mask / 2 || generation != flushed_generation)) {
 		table = refresh_table(table, generation);
 		if (!table)
-			return fallback(ips, max, rip);
+			return -1;
 	}
-	if (MP_UNLIKELY(!high || high - low < 16))
-		return fallback(ips, max, rip);
+	if (MP_UNLIKELY(!high || high - low < 16 || high - low > UINT32_MAX))
+		return -1;
 	uint32_t tag = generation - table->base_generation;
 	uintptr_t span = high - low - 8; /* a word at a is readable if a - low <= span */
+	uintptr_t rip = start->rip, rsp = start->rsp, rbp = start->rbp;
+	uintptr_t pending_offset = 0, pending_value = 0; /* the last rbp read, maybe dead */
+	int pending = 0;
 	ips[0] = (void *)rip;
 	int depth = 1;
 	while (depth < max) {
@@ -304,26 +327,110 @@ __attribute__((noinline)) int mp_unwind_backtrace(void **ips, int max)
 		if (kind != MP_UNWIND_STANDARD) {
 			if (kind == MP_UNWIND_LAST)
 				break;
-			return fallback(ips, max, (uintptr_t)ips[0]);
+			return -1;
 		}
-		uintptr_t cfa = ((rule & RULE_ON_RSP) ? rsp : rbp) + (uintptr_t)((int64_t)rule >> 35);
+		uintptr_t base = rsp;
+		if (!(rule & RULE_ON_RSP)) {
+			base = rbp;
+			if (pending) { /* the rbp read last decides this CFA */
+				note_check(reads, pending_offset, pending_value);
+				pending = 0;
+			}
+		}
+		uintptr_t cfa = base + (uintptr_t)((int64_t)rule >> 35);
 		if (MP_UNLIKELY(cfa - 8 - low > span))
-			return fallback(ips, max, (uintptr_t)ips[0]);
+			return -1;
 		uintptr_t next = *(const uintptr_t *)(cfa - 8);
 		if (rule & RULE_RBP_SAVED) {
 			uintptr_t slot = cfa + (uintptr_t)((int64_t)(rule << 29) >> 49);
 			if (MP_UNLIKELY(slot - low > span))
-				return fallback(ips, max, (uintptr_t)ips[0]);
+				return -1;
 			rbp = *(const uintptr_t *)slot;
+			pending = 1;
+			pending_offset = slot - low;
+			pending_value = rbp;
 		}
 		/* libunwind's unw_step refuses a step that changes neither: its slow path decides. */
 		if (MP_UNLIKELY(next == rip && cfa == rsp))
-			return fallback(ips, max, (uintptr_t)ips[0]);
+			return -1;
 		rsp = cfa;
 		rip = next;
-		if (rip < LOWEST_RETURN_ADDRESS)
+		if (rip < LOWEST_RETURN_ADDRESS) {
+			note_check(reads, cfa - 8 - low, next);
 			break;
+		}
+		if (depth <= MP_UNWIND_MEMO_FRAMES_MAX)
+			reads->ra_offsets[depth - 1] = (uint32_t)(cfa - 8 - low);
+		else
+			reads->keep = 0;
 		ips[depth++] = (void *)rip;
 	}
 	return depth;
+}
+
+static __attribute__((noinline)) void memo_window_end(struct unwind_thread *self, int hit)
+{
+	uint32_t hits = self->window_hits + (uint32_t)hit;
+	self->cold = hits * 4 < self->window;
+	self->window = 0;
+	self->window_hits = 0;
+}
+
+/* One capture from the frame of the exported function that inlines it: a walk of the
+ * memo if it still holds, else a walk (kept in the memo), else libunwind's. */
+static inline __attribute__((always_inline)) void capture(struct mp_unwind_capture *out,
+							    void **buffer, int max,
+							    uintptr_t *frame)
+{
+	struct mp_unwind_start start = { frame[1], (uintptr_t)(frame + 2), frame[0] };
+	uintptr_t low = (uintptr_t)frame;
+	struct unwind_thread *self = &unwind_thread;
+	self->counts.captures++;
+	out->ips = buffer;
+	out->count = 0;
+	out->memo = NULL;
+	if (max <= 0)
+		return;
+	uint32_t generation = mp_modules_generation();
+	int use_memo = !self->cold || ++self->tick % COLD_PROBE == 0;
+	if (use_memo) {
+		int memo = mp_unwind_memo_find(out, &start, low, generation, max);
+		int hit = memo == MP_UNWIND_MEMO_HIT || memo == MP_UNWIND_MEMO_HIT_OTHER;
+		if (MP_UNLIKELY(++self->window == (self->cold ? WINDOW / COLD_PROBE : WINDOW)))
+			memo_window_end(self, hit);
+		else
+			self->window_hits += (uint32_t)hit;
+		if (MP_LIKELY(hit)) {
+			self->counts.memo_hits++;
+			self->counts.memo_others += memo == MP_UNWIND_MEMO_HIT_OTHER;
+			return;
+		}
+		self->counts.memo_rejects += memo == MP_UNWIND_MEMO_CHANGED;
+	}
+	struct mp_unwind_reads reads;
+	reads.keep = use_memo;
+	reads.checks = 0;
+	int count = walk(&start, low, stack_high(self, low), buffer, max, generation, &reads);
+	if (MP_UNLIKELY(count < 0)) {
+		out->count = fallback(buffer, max, start.rip);
+		return;
+	}
+	out->count = count;
+	if (use_memo)
+		mp_unwind_memo_store(out, &start, generation, max, &reads);
+}
+
+__attribute__((noinline)) void mp_unwind_capture(struct mp_unwind_capture *out, void **buffer,
+						 int max)
+{
+	capture(out, buffer, max, __builtin_frame_address(0));
+}
+
+__attribute__((noinline)) int mp_unwind_backtrace(void **ips, int max)
+{
+	struct mp_unwind_capture result;
+	capture(&result, ips, max, __builtin_frame_address(0));
+	if (result.ips != ips)
+		memcpy(ips, result.ips, (size_t)result.count * sizeof(void *));
+	return result.count;
 }

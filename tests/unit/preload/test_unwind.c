@@ -1,11 +1,13 @@
 /* test_unwind.c: the stack walk (unwind.c) returns exactly what libunwind's unw_backtrace
  * returns, frame for frame, on thousands of random stacks.
  *
- * The probe captures the same stack three ways from one function: mp_unwind_backtrace,
- * unw_backtrace, and mp_unwind_backtrace again. Only the first frame differs (each call's
- * own return address into the probe); every other must be equal. The stacks are random
+ * The probe captures the same stack from one function with mp_unwind_backtrace three
+ * times (the later ones may come from its memo) and with unw_backtrace. Only the first
+ * frame differs (each call's own return address into the probe); every other must be
+ * equal. The stacks are random
  * walks through the shapes of tests/unit/preload/unwind/ (frame pointers kept and
- * omitted, alloca, 70 KB frames, rbp kept as a plain register, C++ destructors running
+ * omitted, alloca, 70 KB frames, rbp kept as a plain register, twins (the same code at
+ * two addresses), a saved frame pointer pointed elsewhere, C++ destructors running
  * while an exception unwinds, catch blocks, setjmp/longjmp out of deep recursion, a
  * library later dlclose()d and replaced), on several threads, with signal handlers
  * (SA_SIGINFO, on the thread's stack and on a sigaltstack, sent synchronously and by a
@@ -72,16 +74,21 @@ static int same_stack(void **a, int a_count, void **b, int b_count)
 
 static __attribute__((noinline)) void compare_here(const char *where)
 {
-	void *ours[FRAMES_MAX], *theirs[FRAMES_MAX], *again[FRAMES_MAX];
-	int max = probe_max;
+	void *walks[3][FRAMES_MAX], *theirs[FRAMES_MAX];
+	void **ours = walks[0], **again = walks[2];
+	int max = probe_max, counts[3];
 	in_probe = 1;
-	int ours_count = mp_unwind_backtrace(ours, max);
+	/* Three times from one call site: the later walks start where the first did, and are
+	 * the memo's if its words still hold (a walk is kept the second time it is seen). */
+	for (volatile int round = 0; round < 3; round++)
+		counts[round] = mp_unwind_backtrace(walks[round], max);
 	int theirs_count = unw_backtrace(theirs, max);
-	int again_count = mp_unwind_backtrace(again, max);
+	int ours_count = counts[0], again_count = counts[2];
 	in_probe = 0;
 	tally.probes++;
 	tally.frames += theirs_count;
 	if (same_stack(ours, ours_count, theirs, theirs_count) &&
+	    same_stack(walks[1], counts[1], theirs, theirs_count) &&
 	    same_stack(again, again_count, theirs, theirs_count))
 		return;
 	if (tally.mismatches++ < 3) {
@@ -134,13 +141,60 @@ static void test_unwind_equals_libunwind_on_random_stacks(void **state)
 	tally = (struct tally){ 0 };
 	run_shapes(1, all_shapes, SHAPE_COUNT, 4000, 40);
 	mp_unwind_counts_get(&after);
-	printf("random stacks: %ld probes, %.1f frames on average, %llu walks by libunwind\n",
+	uint64_t hits = after.memo_hits - before.memo_hits;
+	uint64_t rejects = after.memo_rejects - before.memo_rejects;
+	printf("random stacks: %ld probes, %.1f frames on average, %llu walks by libunwind, "
+	       "%llu found in the memo, %llu rejected there\n",
 	       tally.probes, (double)tally.frames / (double)tally.probes,
-	       (unsigned long long)(after.fallbacks - before.fallbacks));
+	       (unsigned long long)(after.fallbacks - before.fallbacks),
+	       (unsigned long long)hits, (unsigned long long)rejects);
 	assert_int_equal(tally.mismatches, 0);
 	assert_true(tally.probes >= 4000);
-	/* Plain code: every walk took the fast path. */
+	/* Plain code: every walk took the fast path; the memo served some, and refused
+	 * others that started alike but no longer held. */
 	assert_int_equal(after.fallbacks, before.fallbacks);
+	assert_true(hits > 1000);
+}
+
+static void test_unwind_memo_refuses_a_changed_stack(void **state)
+{
+	(void)state;
+	static const shape_fn twins[] = { shape_twin_a, shape_twin_b };
+	struct mp_unwind_counts before, after;
+	mp_unwind_counts_get(&before);
+	tally = (struct tally){ 0 };
+	struct shape_ctx ctx = { .rng = 7, .fns = twins, .fn_count = 2, .probe = probe };
+	ctx.state.throw_at = -1;
+	for (int i = 0; i < 3000; i++)
+		shape_step(&ctx, 1 + (int)(shape_next(&ctx) % 3) * 6); /* 3 depths, 2^depth shapes */
+	mp_unwind_counts_get(&after);
+	uint64_t hits = after.memo_hits - before.memo_hits;
+	uint64_t rejects = after.memo_rejects - before.memo_rejects;
+	printf("twins: %llu found in the memo, %llu rejected there\n", (unsigned long long)hits,
+	       (unsigned long long)rejects);
+	assert_int_equal(tally.mismatches, 0);
+	assert_true(rejects > 1000);
+	assert_true(hits > 3000);
+}
+
+static void test_unwind_memo_checks_the_saved_frame_pointers(void **state)
+{
+	(void)state;
+	static const shape_fn twists[] = { shape_fp_plain, shape_fp_twist };
+	struct mp_unwind_counts before, after;
+	mp_unwind_counts_get(&before);
+	tally = (struct tally){ 0 };
+	struct shape_ctx ctx = { .rng = 9, .fns = twists, .fn_count = 2, .probe = probe };
+	ctx.state.throw_at = -1;
+	for (int i = 0; i < 3000; i++)
+		shape_fp_anchor(&ctx, 2 + (int)(shape_next(&ctx) % 4));
+	mp_unwind_counts_get(&after);
+	uint64_t rejects = after.memo_rejects - before.memo_rejects;
+	printf("twisted frame pointers: %llu found in the memo, %llu rejected there\n",
+	       (unsigned long long)(after.memo_hits - before.memo_hits),
+	       (unsigned long long)rejects);
+	assert_int_equal(tally.mismatches, 0);
+	assert_true(rejects > 500);
 }
 
 static void test_unwind_deep_recursion_is_cut_like_libunwind(void **state)
@@ -318,8 +372,11 @@ static void test_unwind_library_unloaded_and_replaced(void **state)
 
 int main(void)
 {
+	mp_unwind_init(); /* as recording.c's start does, through mp_stacks_init */
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_unwind_equals_libunwind_on_random_stacks),
+		cmocka_unit_test(test_unwind_memo_refuses_a_changed_stack),
+		cmocka_unit_test(test_unwind_memo_checks_the_saved_frame_pointers),
 		cmocka_unit_test(test_unwind_deep_recursion_is_cut_like_libunwind),
 		cmocka_unit_test(test_unwind_threads_share_the_rules),
 		cmocka_unit_test(test_unwind_signal_handlers_on_both_stacks),

@@ -33,6 +33,7 @@ struct shape_ctx {
 	void (*probe)(struct shape_ctx *ctx);
 	uint64_t sink;           /* keeps the work from being optimized away */
 	struct shape_state state;
+	void *twist_to;          /* shape_fp_anchor's frame, or NULL */
 };
 
 static inline uint64_t shape_next(struct shape_ctx *ctx)
@@ -50,12 +51,16 @@ void shape_step(struct shape_ctx *ctx, int depth);
 void shape_fp_plain(struct shape_ctx *ctx, int depth);
 void shape_fp_alloca(struct shape_ctx *ctx, int depth);
 void shape_fp_big(struct shape_ctx *ctx, int depth);
+void shape_fp_anchor(struct shape_ctx *ctx, int depth);
+void shape_fp_twist(struct shape_ctx *ctx, int depth);
 /* No-frame-pointer unit (-fomit-frame-pointer). */
 void shape_nofp_plain(struct shape_ctx *ctx, int depth);
 void shape_nofp_alloca(struct shape_ctx *ctx, int depth);
 void shape_nofp_big(struct shape_ctx *ctx, int depth);
 void shape_nofp_regs(struct shape_ctx *ctx, int depth);
 void shape_nofp_setjmp(struct shape_ctx *ctx, int depth);
+void shape_twin_a(struct shape_ctx *ctx, int depth);
+void shape_twin_b(struct shape_ctx *ctx, int depth);
 /* C++ unit: destructors that probe while an exception unwinds, probes in catch blocks. */
 void shape_cxx_raii(struct shape_ctx *ctx, int depth);
 void shape_cxx_throw(struct shape_ctx *ctx, int depth);

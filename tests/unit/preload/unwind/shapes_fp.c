@@ -41,3 +41,28 @@ __attribute__((noinline)) void shape_fp_big(struct shape_ctx *ctx, int depth)
 	shape_step(ctx, depth);
 	ctx->sink += buffer[7];
 }
+
+/* The frame of twist_to for the twists below it. */
+__attribute__((noinline)) void shape_fp_anchor(struct shape_ctx *ctx, int depth)
+{
+	void *outer = ctx->twist_to;
+	ctx->twist_to = __builtin_frame_address(0);
+	shape_step(ctx, depth);
+	ctx->twist_to = outer;
+}
+
+/* Sometimes points the caller's saved frame pointer at the anchor's frame while the
+ * probe runs, and puts it back before returning: the caller's CFA, computed from rbp,
+ * then lands on the anchor's, and the walk skips the frames between. Same return
+ * addresses in the same places, another stack: only the saved rbp tells them apart.
+ * (No longjmp or exception may cross it.) */
+__attribute__((noinline)) void shape_fp_twist(struct shape_ctx *ctx, int depth)
+{
+	void *volatile *slot = __builtin_frame_address(0);
+	void *saved = *slot;
+	int twist = ctx->twist_to && (shape_next(ctx) & 1);
+	if (twist)
+		*slot = ctx->twist_to;
+	shape_step(ctx, depth);
+	*slot = saved; /* also keeps the call from being a jump: one call site either way */
+}

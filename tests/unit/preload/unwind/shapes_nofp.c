@@ -57,3 +57,19 @@ __attribute__((noinline)) void shape_nofp_setjmp(struct shape_ctx *ctx, int dept
 	ctx->state = outer;
 	__asm__ volatile("" ::: "memory");
 }
+
+/* Twins: the same code at two addresses, so stacks through either have the same frames
+ * at the same places and differ only in the return addresses they hold. */
+__attribute__((noinline)) void shape_twin_a(struct shape_ctx *ctx, int depth)
+{
+	uint64_t local = shape_next(ctx);
+	shape_step(ctx, depth);
+	ctx->sink += local;
+}
+
+__attribute__((noinline)) void shape_twin_b(struct shape_ctx *ctx, int depth)
+{
+	uint64_t local = shape_next(ctx);
+	shape_step(ctx, depth);
+	ctx->sink += local;
+}
