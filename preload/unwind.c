@@ -10,9 +10,10 @@
  *  - the rules live in one table for all threads, a word per return address, filled on a
  *    miss and published with a compare-and-swap, tagged with the module generation so an
  *    unload (modules.c) retires them; it grows by copying into a larger table, lock-free;
- *  - every read of the stack is bounded by the mapping that holds the thread's stack,
- *    found once per thread in /proc/self/maps, so a bad rule or a corrupt stack cannot
- *    make it fault;
+ *  - every read of the stack is bounded by the thread's own stack (found once per thread:
+ *    glibc's bounds, or the main thread's [stack] in /proc/self/maps), so a bad rule or a
+ *    corrupt stack cannot make it fault; a capture on another stack (a sigaltstack, a
+ *    coroutine's) is libunwind's;
  *  - a frame whose rule is not standard (signal frames, DWARF expressions, code without
  *    unwind information), a read out of bounds, anything unexpected: unw_backtrace redoes
  *    the whole walk, and its answer is returned. So the result is always libunwind's;
@@ -23,6 +24,7 @@
 #define UNW_LOCAL_ONLY
 #include <fcntl.h>
 #include <libunwind.h>
+#include <pthread.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -56,9 +58,9 @@ struct rule_table {
 	struct slot slots[];
 };
 
-/* Stacks seen by this thread: its own, and the last other one (sigaltstack, coroutine). */
 struct stack_range {
 	uintptr_t low, high;
+	int grows; /* the main thread's [stack], which the kernel grows down */
 };
 /* The memo pays only where stacks repeat: a thread whose captures found less than a
  * quarter of their walks there in a window of WINDOW captures uses it for one capture in
@@ -66,7 +68,7 @@ struct stack_range {
 #define WINDOW 256u
 #define COLD_PROBE 8u
 struct unwind_thread {
-	struct stack_range ranges[2];
+	struct stack_range stack; /* the thread's own stack; high 0 until known */
 	uint32_t window, window_hits; /* captures that used the memo in this window; hits */
 	uint32_t cold;                /* 1: the memo is used one capture in COLD_PROBE */
 	uint32_t tick;
@@ -204,13 +206,15 @@ static __attribute__((noinline)) uint64_t learn(struct rule_table *table, uintpt
 	return rule;
 }
 
-/* The mapping of /proc/self/maps that holds addr, or 0 in *high. Lines are parsed from a
- * fixed buffer; a line longer than it (a very long path) is skipped. */
+/* The mapping of /proc/self/maps that holds addr (high 0 if none; grows if it is the
+ * main thread's [stack]). Lines are parsed from a fixed buffer; a line longer than it (a
+ * very long path) is skipped. */
 static void find_mapping(uintptr_t addr, struct stack_range *out)
 {
 	char buf[4096];
 	size_t have = 0;
 	out->low = out->high = 0;
+	out->grows = 0;
 	int fd = (int)syscall(SYS_openat, AT_FDCWD, "/proc/self/maps", O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return;
@@ -228,6 +232,7 @@ static void find_mapping(uintptr_t addr, struct stack_range *out)
 			    addr < map.end) {
 				out->low = map.start;
 				out->high = map.end;
+				out->grows = map.path_len == 7 && memcmp(map.path, "[stack]", 7) == 0;
 				goto done;
 			}
 			start = i + 1;
@@ -241,26 +246,49 @@ done:
 	syscall(SYS_close, fd);
 }
 
-/* A stack this thread has not walked yet (its first capture, a new sigaltstack, or the
- * main thread's stack grown below what was seen): its mapping's end, 0 if none. */
+/* The thread's own stack, if sp is on it: the main thread's [stack] mapping, or the
+ * stack glibc gave a thread it created (fixed for the thread's life). Captures on any
+ * other stack (a sigaltstack, a coroutine's) are libunwind's: such a stack may be
+ * unmapped and something smaller mapped in its place, and a bound kept from before would
+ * let a walk read past it. Once per thread, and when the main thread's stack has grown
+ * below what was seen. Returns the stack's end, 0 if sp is not on it. */
 static __attribute__((noinline)) uintptr_t learn_stack(struct unwind_thread *self, uintptr_t sp)
 {
-	struct stack_range range;
-	find_mapping(sp, &range);
-	if (!range.high)
+	struct stack_range *stack = &self->stack;
+	if (stack->high && !(stack->grows && sp < stack->low && stack->high - sp < (1ull << 32)))
 		return 0;
-	int index = self->ranges[0].high && self->ranges[0].high != range.high ? 1 : 0;
-	self->ranges[index] = range;
-	return range.high;
+	struct stack_range found;
+	find_mapping(sp, &found);
+	if (!found.grows) {
+		/* Not the main thread's stack: the bounds of the thread glibc created, if it
+		 * is one (a thread that called fork is the child's main thread, on its old
+		 * stack). A raw clone()'s child shares its parent's descriptor, whose stack
+		 * does not hold sp. */
+		pthread_attr_t attr;
+		found.low = found.high = 0;
+		if (syscall(SYS_gettid) != getpid() || !stack->high) {
+			if (pthread_getattr_np(pthread_self(), &attr) == 0) {
+				void *addr;
+				size_t size;
+				if (pthread_attr_getstack(&attr, &addr, &size) == 0) {
+					found.low = (uintptr_t)addr;
+					found.high = found.low + size;
+				}
+				pthread_attr_destroy(&attr);
+			}
+		}
+	}
+	if (sp - found.low >= found.high - found.low)
+		return 0;
+	*stack = found;
+	return found.high;
 }
 
 static inline uintptr_t stack_high(struct unwind_thread *self, uintptr_t sp)
 {
-	for (int i = 0; i < 2; i++) {
-		const struct stack_range *range = &self->ranges[i];
-		if (sp - range->low < range->high - range->low)
-			return range->high;
-	}
+	const struct stack_range *stack = &self->stack;
+	if (MP_LIKELY(sp - stack->low < stack->high - stack->low))
+		return stack->high;
 	return learn_stack(self, sp);
 }
 

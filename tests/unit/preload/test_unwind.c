@@ -11,7 +11,8 @@
  * while an exception unwinds, catch blocks, setjmp/longjmp out of deep recursion, a
  * library later dlclose()d and replaced), on several threads, with signal handlers
  * (SA_SIGINFO, on the thread's stack and on a sigaltstack, sent synchronously and by a
- * timer at arbitrary instructions) probing too. The walk must also take its own fast path
+ * timer at arbitrary instructions) and coroutines (swapcontext onto stacks mapped and
+ * unmapped) probing too. The walk must also take its own fast path
  * on plain stacks, or the comparison would prove little.
  */
 #define UNW_LOCAL_ONLY
@@ -25,7 +26,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/time.h>
+#include <ucontext.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -41,6 +44,12 @@ static shape_fn all_shapes[] = {
 	shape_nofp_big, shape_nofp_regs, shape_nofp_setjmp, shape_cxx_raii, shape_cxx_throw,
 };
 #define SHAPE_COUNT (int)(sizeof(all_shapes) / sizeof(all_shapes[0]))
+/* No large frames: for deep recursion and small stacks. */
+static shape_fn small_shapes[] = {
+	shape_fp_plain, shape_fp_alloca, shape_nofp_plain, shape_nofp_regs,
+	shape_nofp_setjmp, shape_cxx_raii, shape_cxx_throw,
+};
+#define SMALL_SHAPE_COUNT (int)(sizeof(small_shapes) / sizeof(small_shapes[0]))
 
 struct tally {
 	long probes, frames, mismatches, in_handlers;
@@ -200,13 +209,8 @@ static void test_unwind_memo_checks_the_saved_frame_pointers(void **state)
 static void test_unwind_deep_recursion_is_cut_like_libunwind(void **state)
 {
 	(void)state;
-	/* No large frames: 400 of them would not fit in the stack. */
-	static const shape_fn small_shapes[] = {
-		shape_fp_plain, shape_fp_alloca, shape_nofp_plain, shape_nofp_regs,
-		shape_nofp_setjmp, shape_cxx_raii, shape_cxx_throw,
-	};
 	tally = (struct tally){ 0 };
-	run_shapes(2, small_shapes, 7, 300, 400);
+	run_shapes(2, small_shapes, SMALL_SHAPE_COUNT, 300, 400);
 	assert_int_equal(tally.mismatches, 0);
 	assert_true(tally.frames > 300 * 40);
 }
@@ -304,6 +308,45 @@ static void test_unwind_signal_handlers_on_both_stacks(void **state)
 	sigaltstack(&altstack, NULL);
 }
 
+/* ---- a coroutine's stack ---- */
+
+static ucontext_t coroutine_return;
+
+static void coroutine_main(void)
+{
+	run_shapes(8, small_shapes, SMALL_SHAPE_COUNT, 200, 20);
+}
+
+/* Stacks mapped, run on with swapcontext, unmapped, and mapped again smaller at the same
+ * place: the walk stays on the thread's own stack, and gives these to libunwind. */
+static void test_unwind_coroutine_stacks_are_libunwinds(void **state)
+{
+	(void)state;
+	tally = (struct tally){ 0 };
+	struct mp_unwind_counts before, after;
+	mp_unwind_counts_get(&before);
+	void *where = NULL;
+	for (int round = 0; round < 4; round++) {
+		size_t size = (size_t)(4 - round) << 20;
+		void *stack = mmap(where, size, PROT_READ | PROT_WRITE,
+				   MAP_PRIVATE | MAP_ANONYMOUS | (where ? MAP_FIXED_NOREPLACE : 0), -1, 0);
+		assert_true(stack != MAP_FAILED);
+		where = stack;
+		ucontext_t coroutine;
+		getcontext(&coroutine);
+		coroutine.uc_stack.ss_sp = stack;
+		coroutine.uc_stack.ss_size = size;
+		coroutine.uc_link = &coroutine_return;
+		makecontext(&coroutine, coroutine_main, 0);
+		assert_int_equal(swapcontext(&coroutine_return, &coroutine), 0);
+		munmap(stack, size);
+	}
+	mp_unwind_counts_get(&after);
+	assert_int_equal(tally.mismatches, 0);
+	assert_true(tally.probes >= 800);
+	assert_true(after.fallbacks - before.fallbacks >= (uint64_t)tally.probes);
+}
+
 /* ---- a library unloaded, another loaded in its place ---- */
 
 static void library_path(char *out, size_t cap, int variant)
@@ -380,6 +423,7 @@ int main(void)
 		cmocka_unit_test(test_unwind_deep_recursion_is_cut_like_libunwind),
 		cmocka_unit_test(test_unwind_threads_share_the_rules),
 		cmocka_unit_test(test_unwind_signal_handlers_on_both_stacks),
+		cmocka_unit_test(test_unwind_coroutine_stacks_are_libunwinds),
 		cmocka_unit_test(test_unwind_library_unloaded_and_replaced),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
