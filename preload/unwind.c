@@ -293,8 +293,8 @@ static inline uintptr_t stack_high(struct unwind_thread *self, uintptr_t sp)
 }
 
 /* libunwind's answer, from the same place: unw_backtrace called here sees this function's
- * frame and mp_unwind_backtrace's (or not, if that one jumped here) before the caller's,
- * whose return address is first; those are dropped. */
+ * frame and those of ours that called it (one to three; fewer if one jumped here) before
+ * the frame of the caller, whose return address is first; those are dropped. */
 static __attribute__((noinline)) int fallback(void **ips, int max, uintptr_t first)
 {
 	void *all[FALLBACK_FRAMES_MAX + 2];
@@ -302,7 +302,7 @@ static __attribute__((noinline)) int fallback(void **ips, int max, uintptr_t fir
 	if (max > FALLBACK_FRAMES_MAX)
 		max = FALLBACK_FRAMES_MAX;
 	int count = unw_backtrace(all, max + 2);
-	for (int skip = 1; skip <= 2 && skip < count; skip++) {
+	for (int skip = 1; skip <= 4 && skip < count; skip++) {
 		if ((uintptr_t)all[skip] != first)
 			continue;
 		count -= skip;
@@ -448,10 +448,50 @@ static inline __attribute__((always_inline)) void capture(struct mp_unwind_captu
 		mp_unwind_memo_store(out, &start, generation, max, &reads);
 }
 
+#ifdef MP_UNWIND_CHECK
+/* The self-checking build (tests/tests.mk: libmemprof-unwind-check.so): every capture is
+ * also made by unw_backtrace, from the same frame, and compared frame for frame; the
+ * process says at exit how many were compared and how many differed. */
+static uint64_t checked, differed;
+
+static __attribute__((noinline)) void check_against_libunwind(const struct mp_unwind_capture *out,
+							      int max, uintptr_t first)
+{
+	void *theirs[FALLBACK_FRAMES_MAX];
+	uint64_t fallbacks = unwind_thread.counts.fallbacks;
+	int count = fallback(theirs, max, first);
+	unwind_thread.counts.fallbacks = fallbacks;
+	__atomic_add_fetch(&checked, 1, __ATOMIC_RELAXED);
+	if (count == out->count && memcmp(theirs, out->ips, (size_t)count * sizeof(void *)) == 0)
+		return;
+	if (__atomic_add_fetch(&differed, 1, __ATOMIC_RELAXED) <= 3) {
+		char line[160] = "memprof: unwind check: a capture differs from unw_backtrace's at frame ";
+		int at = 0;
+		while (at < count && at < out->count && theirs[at] == out->ips[at])
+			at++;
+		*mp_sys_fmt_u64(line + strlen(line), (uint64_t)at) = 0;
+		mp_sys_say(line + 9);
+	}
+}
+
+static __attribute__((destructor)) void check_report(void)
+{
+	char line[160] = "unwind check: ";
+	char *at = mp_sys_fmt_u64(line + strlen(line), __atomic_load_n(&checked, __ATOMIC_RELAXED));
+	memcpy(at, " captures compared with unw_backtrace, ", 40);
+	at = mp_sys_fmt_u64(at + strlen(at), __atomic_load_n(&differed, __ATOMIC_RELAXED));
+	memcpy(at, " differed", 10);
+	mp_sys_say(line);
+}
+#endif
+
 __attribute__((noinline)) void mp_unwind_capture(struct mp_unwind_capture *out, void **buffer,
 						 int max)
 {
 	capture(out, buffer, max, __builtin_frame_address(0));
+#ifdef MP_UNWIND_CHECK
+	check_against_libunwind(out, max, ((uintptr_t *)__builtin_frame_address(0))[1]);
+#endif
 }
 
 __attribute__((noinline)) int mp_unwind_backtrace(void **ips, int max)

@@ -130,3 +130,19 @@ $(BUILD)/tests/unit/test_unwind: tests/unit/preload/test_unwind.c $(PRELOAD_TEST
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_COMMON) -MF $@.d -Ipreload -Itests/unit/preload -o $@ $< $(UNWIND_SHAPES_OBJ) \
 		$(PRELOAD_TESTABLE_OBJ) $(PRELOAD_LIBS) $(TEST_LIBS) -lstdc++ -ldl
+
+# The self-checking library: every capture also made by unw_backtrace and compared
+# (preload/unwind.c, MP_UNWIND_CHECK), for tests/integration/unwind_check.sh on real
+# programs.
+UNWIND_CHECK_LIB := $(BUILD)/tests/libmemprof-unwind-check.so
+
+$(BUILD)/check/preload/unwind.o: preload/unwind.c
+	@mkdir -p $(dir $@)
+	$(CC) $(PRELOAD_CFLAGS) -DMP_UNWIND_CHECK -c $< -o $@
+
+$(UNWIND_CHECK_LIB): $(filter-out $(BUILD)/preload/unwind.o,$(PRELOAD_OBJ)) $(BUILD)/check/preload/unwind.o preload/exports.map
+	@mkdir -p $(dir $@)
+	$(CC) -O2 -g -flto -shared -Wl,--version-script=preload/exports.map -Wl,-z,now -Wl,-z,defs \
+		-o $@ $(filter %.o,$^) $(PRELOAD_LIBS)
+
+check: $(UNWIND_CHECK_LIB)
