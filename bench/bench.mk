@@ -5,8 +5,12 @@ $(BUILD)/bench/%: bench/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(BENCH_CFLAGS) -o $@ $<
 
-bench: all $(BUILD)/bench/alloc_bench $(BUILD)/bench/runner $(BUILD)/bench/bare_shim.so
+bench: all $(BUILD)/bench/alloc_bench $(BUILD)/bench/runner $(BUILD)/bench/bare_shim.so \
+		$(BUILD)/bench/unwind_bench
 	@BUILD=$(BUILD) bench/run.sh
+	@BUILD=$(BUILD) RUNS=$${PROGRAM_RUNS:-7} bench/programs.sh
+	@echo "one stack capture (bench/unwind_bench.c):"
+	@$(BUILD)/bench/unwind_bench
 	@BUILD=$(BUILD) RUNS=$${OVERHEAD_RUNS:-15} bench/overhead.sh
 
 # Sampled estimates against the truth, and the size of a long sampled trace.
@@ -30,6 +34,12 @@ bench-leakscan: all $(BUILD)/bench/leak_scan_bench $(BUILD)/memprof
 	@BUILD=$(BUILD) bench/leak_scan.sh
 
 .PHONY: bench-leakscan
+
+# sqlite3 and cc1 under memprof (bench/programs.sh).
+bench-programs: all $(BUILD)/bench/runner
+	@BUILD=$(BUILD) RUNS=$${PROGRAM_RUNS:-7} bench/programs.sh
+
+.PHONY: bench-programs
 
 # One stack capture: libunwind's against memprof's walk, with and without its memo.
 $(BUILD)/bench/unwind_bench: bench/unwind_bench.c $(PRELOAD_TESTABLE_OBJ)
