@@ -165,7 +165,9 @@ static inline uint64_t values_hash(const uint64_t *values, unsigned words)
 	}
 	for (; i < words; i++)
 		a = rotate_in(a, values[i] * 0x9e3779b97f4a7c15ull);
-	return mp_mix64(a ^ mp_mix64(b ^ mp_mix64(c ^ mp_mix64(d))));
+	/* Independent products, mixed once in values_key. */
+	return a * 0x9e3779b97f4a7c15ull ^ b * 0xc2b2ae3d27d4eb4full ^ c * 0x165667b19e3779f9ull ^
+	       d * 0xd6e8feb86659fd93ull;
 }
 
 static inline uint64_t values_key(const struct mp_unwind_start *start, uint32_t offsets_at,
