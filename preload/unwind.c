@@ -76,7 +76,7 @@ struct unwind_thread {
 };
 
 static struct rule_table *current_table;
-/* The generation whose unloads libunwind was told of (see mp_unwind_backtrace). */
+/* The generation whose unloads libunwind was told of (see refresh_table). */
 static uint32_t flushed_generation;
 static __thread struct unwind_thread unwind_thread __attribute__((tls_model("initial-exec")));
 
@@ -316,8 +316,7 @@ static __attribute__((noinline)) int fallback(void **ips, int max, uintptr_t fir
 
 /* ---- the walk ---- */
 
-/* tdep_trace's loop for standard frames, from start (rip, rsp, rbp), noting its reads.
- * Returns the number of frames, or -1 where libunwind must decide. */
+/* Notes a word read whose value decided something (see mp_unwind_reads). */
 static inline void note_check(struct mp_unwind_reads *reads, uintptr_t offset, uint64_t value)
 {
 	if (reads->checks == MP_UNWIND_MEMO_CHECKS_MAX) {
@@ -328,6 +327,8 @@ static inline void note_check(struct mp_unwind_reads *reads, uintptr_t offset, u
 	reads->check_values[reads->checks++] = value;
 }
 
+/* tdep_trace's loop for standard frames, from start (rip, rsp, rbp), noting its reads.
+ * Returns the number of frames, or -1 where libunwind must decide. */
 static inline int walk(const struct mp_unwind_start *start, uintptr_t low, uintptr_t high,
 		       void **ips, int max, uint32_t generation, struct mp_unwind_reads *reads)
 {
