@@ -5,8 +5,12 @@ $(BUILD)/bench/%: bench/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(BENCH_CFLAGS) -o $@ $<
 
-bench: all $(BUILD)/bench/alloc_bench $(BUILD)/bench/runner $(BUILD)/bench/bare_shim.so
+bench: all $(BUILD)/bench/alloc_bench $(BUILD)/bench/runner $(BUILD)/bench/bare_shim.so \
+		$(BUILD)/bench/unwind_bench
 	@BUILD=$(BUILD) bench/run.sh
+	@BUILD=$(BUILD) RUNS=$${PROGRAM_RUNS:-7} bench/programs.sh
+	@echo "one stack capture (bench/unwind_bench.c):"
+	@$(BUILD)/bench/unwind_bench
 	@BUILD=$(BUILD) RUNS=$${OVERHEAD_RUNS:-15} bench/overhead.sh
 	@BUILD=$(BUILD) RUNS=$${SCALE_RUNS:-3} bench/scale.sh
 	@BUILD=$(BUILD) RUNS=$${PYTHON_RUNS:-5} bench/leak_python.sh
@@ -51,3 +55,19 @@ bench-rss: all $(BUILD)/bench/resident_bench $(BUILD)/bench/runner $(BUILD)/benc
 	@BUILD=$(BUILD) bench/rss_watch.sh
 
 .PHONY: bench-rss
+
+# sqlite3 and cc1 under memprof (bench/programs.sh).
+bench-programs: all $(BUILD)/bench/runner
+	@BUILD=$(BUILD) RUNS=$${PROGRAM_RUNS:-7} bench/programs.sh
+
+.PHONY: bench-programs
+
+# One stack capture: libunwind's against memprof's walk, with and without its memo.
+$(BUILD)/bench/unwind_bench: bench/unwind_bench.c $(PRELOAD_TESTABLE_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_COMMON) -MF $@.d -Ipreload -o $@ $< $(PRELOAD_TESTABLE_OBJ) $(PRELOAD_LIBS)
+
+bench-unwind: $(BUILD)/bench/unwind_bench
+	$(BUILD)/bench/unwind_bench
+
+.PHONY: bench-unwind

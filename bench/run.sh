@@ -5,14 +5,17 @@
 # few dozen call sites) RUNS times in each configuration, interleaved so that a noisy
 # neighbour hurts all of them alike, and prints medians and ratios, the trace's bytes per
 # event, the host's peak RSS with and without memprof, and how fast each analyzer reads
-# the trace of that workload.
+# the trace of that workload. Configurations: no profiler, memprof, memprof without the
+# exit leak check (MEMPROF_LEAK_CHECK=0), memprof sampled, heaptrack, and with BEFORE_LIB
+# set (a libmemprof.so built from an older tree) that library with and without the check.
 #
-#   THREADS=2 ALLOCS=300000 RUNS=5 REPORT_RUNS=9 bench/run.sh
+#   THREADS=2 ALLOCS=300000 RUNS=5 REPORT_RUNS=9 BEFORE_LIB=... bench/run.sh
 set -eu
 . "$(dirname "$0")/common.sh"
 threads=${THREADS:-2}
 allocs=${ALLOCS:-300000}
 runs=${RUNS:-5}
+before=${BEFORE_LIB:-}
 bench_start bench
 bench="$build/bench/alloc_bench"
 
@@ -27,6 +30,17 @@ while [ "$i" -le "$runs" ]; do
 	rm -f ./*.trace
 	measure memprof.txt env MEMPROF_QUIET=1 MEMPROF_OUTPUT="$work/bench.trace" \
 		LD_PRELOAD="$build/libmemprof.so" "$bench" "$threads" "$allocs"
+	rm -f nocheck.trace
+	measure nocheck.txt env MEMPROF_QUIET=1 MEMPROF_LEAK_CHECK=0 MEMPROF_OUTPUT="$work/nocheck.trace" \
+		LD_PRELOAD="$build/libmemprof.so" "$bench" "$threads" "$allocs"
+	if [ -n "$before" ]; then
+		rm -f before.trace
+		measure before.txt env MEMPROF_QUIET=1 MEMPROF_OUTPUT="$work/before.trace" \
+			LD_PRELOAD="$before" "$bench" "$threads" "$allocs"
+		rm -f before.trace
+		measure beforenocheck.txt env MEMPROF_QUIET=1 MEMPROF_LEAK_CHECK=0 \
+			MEMPROF_OUTPUT="$work/before.trace" LD_PRELOAD="$before" "$bench" "$threads" "$allocs"
+	fi
 	measure sampled.txt env MEMPROF_QUIET=1 MEMPROF_OUTPUT="$work/sampled.trace" \
 		MEMPROF_SAMPLE_BYTES=512k LD_PRELOAD="$build/libmemprof.so" "$bench" "$threads" "$allocs"
 	if [ "$have_heaptrack" = 1 ]; then
@@ -45,9 +59,28 @@ events=$("$build/memprof" report --json bench.trace |
 trace_bytes=$(stat -c %s bench.trace)
 
 echo "alloc_bench: $threads threads x $allocs allocations, median of $runs interleaved runs"
-printf '  no profiler   %8.1f ms\n' "$(echo "$none / 1000000" | bc -l)"
-printf '  memprof       %8.1f ms   %5.2fx no profiler\n' "$(echo "$memprof / 1000000" | bc -l)" \
-	"$(echo "$memprof / $none" | bc -l)"
+printf '  %-30s %8.1f ms\n' "no profiler" "$(echo "$none / 1000000" | bc -l)"
+printf '  %-30s %8.1f ms   %5.2fx no profiler (target <= 2.5x)\n' "memprof" \
+	"$(echo "$memprof / 1000000" | bc -l)" "$(echo "$memprof / $none" | bc -l)"
+none_cpu=$(cut -d' ' -f3 none.txt | median)
+for config in nocheck before beforenocheck; do
+	[ -f "$config.txt" ] || continue
+	case $config in
+	nocheck) label="memprof, MEMPROF_LEAK_CHECK=0" ;;
+	before) label="before (BEFORE_LIB)" ;;
+	beforenocheck) label="before, MEMPROF_LEAK_CHECK=0" ;;
+	esac
+	wall=$(cut -d' ' -f1 "$config.txt" | median)
+	printf '  %-30s %8.1f ms   %5.2fx no profiler\n' "$label" "$(echo "$wall / 1000000" | bc -l)" \
+		"$(echo "$wall / $none" | bc -l)"
+done
+printf '  CPU time (all threads): no profiler %.1f ms, memprof %.2fx' "$(echo "$none_cpu / 1000000" | bc -l)" \
+	"$(echo "$(cut -d' ' -f3 memprof.txt | median) / $none_cpu" | bc -l)"
+printf ', MEMPROF_LEAK_CHECK=0 %.2fx' "$(echo "$(cut -d' ' -f3 nocheck.txt | median) / $none_cpu" | bc -l)"
+[ -f before.txt ] && printf ', before %.2fx, before without the check %.2fx' \
+	"$(echo "$(cut -d' ' -f3 before.txt | median) / $none_cpu" | bc -l)" \
+	"$(echo "$(cut -d' ' -f3 beforenocheck.txt | median) / $none_cpu" | bc -l)"
+echo
 sampled=$(cut -d' ' -f1 sampled.txt | median)
 printf '  memprof, sampled at 512 KiB %8.1f ms   %+5.1f%% over no profiler, trace %d bytes\n' \
 	"$(echo "$sampled / 1000000" | bc -l)" "$(echo "($sampled / $none - 1) * 100" | bc -l)" \
@@ -55,12 +88,12 @@ printf '  memprof, sampled at 512 KiB %8.1f ms   %+5.1f%% over no profiler, trac
 echo "    (a run this short is mostly start and exit: the cost per call follows, bench/overhead.sh)"
 if [ "$have_heaptrack" = 1 ]; then
 	heaptrack=$(cut -d' ' -f1 heaptrack.txt | median)
-	printf '  heaptrack     %8.1f ms   %5.2fx no profiler\n' \
+	printf '  %-30s %8.1f ms   %5.2fx no profiler\n' "heaptrack" \
 		"$(echo "$heaptrack / 1000000" | bc -l)" "$(echo "$heaptrack / $none" | bc -l)"
-	printf '  memprof / heaptrack wall time: %.3f (target <= 0.25)\n' \
+	printf '  memprof / heaptrack wall time: %.3f (target <= 0.2)\n' \
 		"$(echo "$memprof / $heaptrack" | bc -l)"
 fi
-printf '  trace: %d bytes for %d events = %.2f bytes/event (target <= 12)\n' \
+printf '  trace: %d bytes for %d events = %.2f bytes/event (target <= 8)\n' \
 	"$trace_bytes" "$events" "$(echo "$trace_bytes / $events" | bc -l)"
 printf '  peak RSS: %d KiB without, %d KiB with memprof (+%d KiB)\n' "$none_rss" \
 	"$memprof_rss" "$((memprof_rss - none_rss))"

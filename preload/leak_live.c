@@ -562,7 +562,13 @@ static void live_discover(int fd, uint64_t file_size)
 		}
 		if (!mp_chunk_header_valid(&header, live.page) ||
 		    header.capacity > file_size - live.walk) {
-			live.walk += live.page;
+			/* At the end of what is written, a header that does not validate may be
+			 * one another thread is writing, read half done: wait for the next round
+			 * unless a valid header follows (then this one never will be). */
+			uint64_t next = live_lookahead(fd, file_size);
+			if (!next)
+				return;
+			live.walk = next;
 			continue;
 		}
 		if (!(header.flags & MP_CHUNK_SAMPLED_SET) && live_add_chunk(live.walk, &header) < 0) {

@@ -1,4 +1,4 @@
-/* stacks.c: capturing the caller's stack with libunwind and interning it.
+/* stacks.c: interning the captured stacks (the walk is unwind.c's).
  *
  * Each distinct stack is written once, as a STACK record, and events refer to it by id.
  * The intern table is lock-free: open addressing over slots keyed by a 128-bit hash of
@@ -44,6 +44,7 @@ static pthread_mutex_t grow_lock = PTHREAD_MUTEX_INITIALIZER;
 static uint32_t last_stack_id;
 static uintptr_t self_start, self_end;
 uintptr_t mp_stacks_unwinder_start, mp_stacks_unwinder_end;
+uint32_t mp_stacks_epoch = 1;
 
 static int add_level(int expected_count);
 
@@ -53,6 +54,7 @@ void mp_stacks_init(uintptr_t start, uintptr_t end)
 	self_end = end;
 	mp_modules_range_of((uintptr_t)&unw_backtrace, &mp_stacks_unwinder_start, &mp_stacks_unwinder_end);
 	unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
+	mp_unwind_init();
 	if (__atomic_load_n(&level_count, __ATOMIC_ACQUIRE) == 0)
 		add_level(0);
 }
@@ -204,7 +206,7 @@ static int in_self(void *ip)
 	return (uintptr_t)ip >= self_start && (uintptr_t)ip < self_end;
 }
 
-uint32_t mp_stacks_intern(struct mp_thread *thread, void **ips, int captured)
+uint32_t mp_stacks_intern(struct mp_thread *thread, void *const *ips, int captured)
 {
 	int first = 0;
 	while (first < captured && in_self(ips[first]))
@@ -230,6 +232,7 @@ void mp_stacks_reset(void)
 	}
 	level_count = 0;
 	last_stack_id = 0;
+	__atomic_add_fetch(&mp_stacks_epoch, 1, __ATOMIC_RELAXED);
 	pthread_mutex_init(&grow_lock, NULL);
 	add_level(0);
 }

@@ -2,17 +2,18 @@
 #ifndef MEMPROF_PRELOAD_STACKS_H
 #define MEMPROF_PRELOAD_STACKS_H
 
-#define UNW_LOCAL_ONLY
-#include <libunwind.h>
-
+#include "unwind.h"
 #include "writer.h"
 
 /* Returns the id of the stack captured in ips[0..captured) (innermost first, our own
  * frames on top are dropped), writing a STACK record first if the stack is new; 0 if no
  * frame is left. The capture itself is mp_stacks_capture in record_hot.h. */
-uint32_t mp_stacks_intern(struct mp_thread *thread, void **ips, int captured);
-/* Frames of libmemprof itself at the top of a capture (libunwind's entry, at most a
- * frame or two of ours). Captured beyond max_frames so the program's are not cut. */
+uint32_t mp_stacks_intern(struct mp_thread *thread, void *const *ips, int captured);
+/* Changes when ids stop meaning anything (a fork child's new trace): an id kept with a
+ * stack in the walk's memo is reused only within the epoch it was interned in. */
+extern uint32_t mp_stacks_epoch;
+/* Frames of libmemprof itself at the top of a capture (the recorder's, at most a frame or
+ * two of ours). Captured beyond max_frames so the program's are not cut. */
 #define MP_STACKS_OWN_FRAMES_MAX 8
 /* Sets the address range of libmemprof's own code, whose frames are never recorded. */
 void mp_stacks_init(uintptr_t self_start, uintptr_t self_end);
@@ -30,14 +31,21 @@ static inline int mp_stacks_called_by_unwinder(const void *return_address)
 
 
 /* Captures the caller's stack and returns its interned id (0 if none). Always inline:
- * libunwind walks every frame between the program and itself, so each function of ours
- * left on the stack while it unwinds costs every allocation a frame's worth of
+ * the walk (unwind.c) steps through every frame between the program and itself, so each
+ * function of ours left on the stack costs every allocation a frame's worth of
  * unwinding. */
 static inline __attribute__((always_inline)) uint32_t mp_stacks_capture(struct mp_thread *thread)
 {
-	void *ips[MP_MAX_FRAMES_LIMIT + MP_STACKS_OWN_FRAMES_MAX];
-	int captured = unw_backtrace(ips, (int)mp_config.max_frames + MP_STACKS_OWN_FRAMES_MAX);
-	return mp_stacks_intern(thread, ips, captured);
+	void *buffer[MP_MAX_FRAMES_LIMIT + MP_STACKS_OWN_FRAMES_MAX];
+	struct mp_unwind_capture captured;
+	mp_unwind_capture(&captured, buffer, (int)mp_config.max_frames + MP_STACKS_OWN_FRAMES_MAX);
+	uint32_t epoch = __atomic_load_n(&mp_stacks_epoch, __ATOMIC_RELAXED);
+	if (captured.memo && (uint32_t)(*captured.memo >> 32) == epoch)
+		return (uint32_t)*captured.memo; /* the same walk as before: the same stack */
+	uint32_t id = mp_stacks_intern(thread, captured.ips, captured.count);
+	if (captured.memo)
+		*captured.memo = (uint64_t)epoch << 32 | id;
+	return id;
 }
 
 #endif

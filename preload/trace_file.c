@@ -381,9 +381,24 @@ static int reopen(void)
 	return fd;
 }
 
-/* Only the space is reserved under the lock, so that the file has no hole (a reader of a
- * hole on a full tmpfs gets SIGBUS) and a signal handler calling exit() rarely finds the
- * lock held by the code it interrupted (recording.c); the rest is done outside. */
+/* Fills a new chunk's header, `used` last and released: a reader of the file (the leak
+ * thread) that sees it set sees the rest of the header too. */
+static void chunk_header_fill(uint8_t *chunk, uint32_t capacity,
+			      const struct mp_chunk_header *fields)
+{
+	memcpy(chunk, fields, sizeof(*fields));
+	struct mp_chunk_header *head = (struct mp_chunk_header *)chunk;
+	head->magic = MP_CHUNK_MAGIC;
+	head->header_size = sizeof(*head);
+	head->capacity = capacity;
+	__atomic_store_n(&head->used, (uint32_t)sizeof(*head), __ATOMIC_RELEASE);
+}
+
+/* The space is reserved first, so that the file has no hole (a reader of a hole on a
+ * full tmpfs gets SIGBUS). The header is written before the lock is released: chunks then
+ * get their headers in file order, so a reader of the growing file (leak_live.c) that
+ * finds a header unwritten before a written one knows its writer failed, rather than
+ * being slower than the next chunk's. */
 uint8_t *mp_trace_file_new_chunk(uint32_t capacity, const struct mp_chunk_header *fields)
 {
 	int fd = mp_state_is_ready() ? reopen() : -1;
@@ -396,22 +411,18 @@ uint8_t *mp_trace_file_new_chunk(uint32_t capacity, const struct mp_chunk_header
 		file_end += capacity;
 	else /* whatever it reserved before failing is of no use */
 		syscall(SYS_ftruncate, fd, (off_t)offset);
-	mp_unlock(&file_lock, MP_LOCK_FILE);
 	uint8_t *chunk = err ? NULL : sys_map_shared(fd, capacity, offset);
 	if (!err && !chunk)
 		err = -errno;
+	if (chunk)
+		chunk_header_fill(chunk, capacity, fields);
+	mp_unlock(&file_lock, MP_LOCK_FILE);
 	syscall(SYS_close, fd);
 	if (!chunk) {
 		stop_recording(err == -ENOSPC || err == -EDQUOT ? MP_STOP_DISK_FULL
 							      : MP_STOP_FILE_ERROR, -err);
 		return NULL;
 	}
-	memcpy(chunk, fields, sizeof(*fields));
-	struct mp_chunk_header *head = (struct mp_chunk_header *)chunk;
-	head->magic = MP_CHUNK_MAGIC;
-	head->header_size = sizeof(*head);
-	head->capacity = capacity;
-	head->used = sizeof(*head);
 	return chunk;
 }
 

@@ -136,3 +136,50 @@ check-fork-storm: all $(PROGS_BIN)
 	@BUILD=$(BUILD) STORM_RUNS=100 tests/run_all.sh tests/integration/fork_storm.sh
 
 .PHONY: check-fork-storm
+
+# The stack walk's differential test (tests/unit/preload/test_unwind.c): shapes compiled
+# with frame pointers and without, C++ with exceptions, and two variants of a library the
+# test loads and unloads. -O2 as in the programs people profile.
+UNWIND_SHAPES_DIR := tests/unit/preload/unwind
+UNWIND_SHAPES_OBJ := $(BUILD)/tests/unit/unwind/shapes_fp.o $(BUILD)/tests/unit/unwind/shapes_nofp.o \
+	$(BUILD)/tests/unit/unwind/shapes_cxx.o
+UNWIND_SHAPES_LIB := $(BUILD)/tests/unit/unwind/libshapes1.so $(BUILD)/tests/unit/unwind/libshapes2.so
+UNWIND_SHAPES_CFLAGS := -std=gnu11 -Wall -Wextra -Werror -O2 -g -D_GNU_SOURCE -MMD -MP
+
+$(BUILD)/tests/unit/unwind/shapes_fp.o: $(UNWIND_SHAPES_DIR)/shapes_fp.c
+	@mkdir -p $(dir $@)
+	$(CC) $(UNWIND_SHAPES_CFLAGS) -fno-omit-frame-pointer -c $< -o $@
+
+$(BUILD)/tests/unit/unwind/shapes_nofp.o: $(UNWIND_SHAPES_DIR)/shapes_nofp.c
+	@mkdir -p $(dir $@)
+	$(CC) $(UNWIND_SHAPES_CFLAGS) -fomit-frame-pointer -c $< -o $@
+
+$(BUILD)/tests/unit/unwind/shapes_cxx.o: $(UNWIND_SHAPES_DIR)/shapes_cxx.cc
+	@mkdir -p $(dir $@)
+	$(CXX) -Wall -Wextra -Werror -O2 -g -MMD -MP -fomit-frame-pointer -c $< -o $@
+
+$(BUILD)/tests/unit/unwind/libshapes%.so: $(UNWIND_SHAPES_DIR)/shapes_lib.c $(UNWIND_SHAPES_DIR)/shapes.h
+	@mkdir -p $(dir $@)
+	$(CC) $(UNWIND_SHAPES_CFLAGS) -fomit-frame-pointer -fPIC -shared -DSHAPES_LIB_VARIANT=$* -o $@ $<
+
+$(BUILD)/tests/unit/test_unwind: tests/unit/preload/test_unwind.c $(PRELOAD_TESTABLE_OBJ) $(UNWIND_SHAPES_OBJ) \
+		$(UNWIND_SHAPES_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_COMMON) -MF $@.d -Ipreload -Itests/unit/preload -o $@ $< $(UNWIND_SHAPES_OBJ) \
+		$(PRELOAD_TESTABLE_OBJ) $(PRELOAD_LIBS) $(TEST_LIBS) -lstdc++ -ldl
+
+# The self-checking library: every capture also made by unw_backtrace and compared
+# (preload/unwind.c, MP_UNWIND_CHECK), for tests/integration/unwind_check.sh on real
+# programs.
+UNWIND_CHECK_LIB := $(BUILD)/tests/libmemprof-unwind-check.so
+
+$(BUILD)/check/preload/unwind.o: preload/unwind.c
+	@mkdir -p $(dir $@)
+	$(CC) $(PRELOAD_CFLAGS) -DMP_UNWIND_CHECK -c $< -o $@
+
+$(UNWIND_CHECK_LIB): $(filter-out $(BUILD)/preload/unwind.o,$(PRELOAD_OBJ)) $(BUILD)/check/preload/unwind.o preload/exports.map
+	@mkdir -p $(dir $@)
+	$(CC) -O2 -g -flto -shared -Wl,--version-script=preload/exports.map -Wl,-z,now -Wl,-z,defs \
+		-o $@ $(filter %.o,$^) $(PRELOAD_LIBS)
+
+check: $(UNWIND_CHECK_LIB)

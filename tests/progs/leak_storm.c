@@ -53,10 +53,19 @@ static void *sender(void *arg)
 	return NULL;
 }
 
+/* The program's SIGUSR2 handler allocates, which is not async-signal-safe: if it ran in
+ * the forking thread while glibc's fork holds malloc's locks, it would deadlock with or
+ * without memprof. So it is blocked around fork(), as a program that does this must;
+ * memprof's SIGUSR1 (a leak check) is not, and may land inside fork. */
 static void fork_storm(void)
 {
+	sigset_t usr2, saved;
+	sigemptyset(&usr2);
+	sigaddset(&usr2, SIGUSR2);
 	for (int i = 0; i < 30; i++) {
+		pthread_sigmask(SIG_BLOCK, &usr2, &saved);
 		pid_t child = fork();
+		pthread_sigmask(SIG_SETMASK, &saved, NULL);
 		if (child == 0) {
 			free(malloc(100));
 			if (i % 2)

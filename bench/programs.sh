@@ -1,0 +1,92 @@
+#!/bin/sh
+# bench/programs.sh: what memprof costs real programs: sqlite3 and gcc's cc1 (Debian's).
+#
+# sqlite3 builds a 200000-row table in memory, indexes it and queries it (bench/sqlite.sql:
+# about a million mallocs, as many frees and 400000 reallocs, stacks of 16 frames); cc1
+# compiles analyzer/symbolize.c, preprocessed, at -O2 (133000 allocations, 19 frames on
+# average, 12000 distinct stacks). Each runs RUNS times in each configuration, interleaved:
+# no profiler, memprof, memprof without the exit leak check (MEMPROF_LEAK_CHECK=0), and
+# with BEFORE_LIB set (a libmemprof.so built from an older tree) that library too. Prints
+# median CPU (user + system) and wall times and their ratios to no profiler.
+#
+#   RUNS=7 BEFORE_LIB=/path/to/old/libmemprof.so bench/programs.sh
+set -eu
+. "$(dirname "$0")/common.sh"
+top=$(cd "$(dirname "$0")/.." && pwd)
+runs=${RUNS:-7}
+before=${BEFORE_LIB:-}
+bench_start programs
+cc1=/usr/lib/gcc/x86_64-linux-gnu/12/cc1
+
+configs="none memprof nocheck"
+[ -n "$before" ] && configs="$configs before beforenocheck"
+
+# run_config CONFIG FILE CMD...: one measured run of CMD in CONFIG, stdin from $input.
+run_config() {
+	config=$1
+	file=$2
+	shift 2
+	case $config in
+	none) set -- env MEMPROF_NONE=1 "$@" ;;
+	memprof) set -- env MEMPROF_QUIET=1 MEMPROF_OUTPUT="$work/p.trace" LD_PRELOAD="$build/libmemprof.so" "$@" ;;
+	nocheck) set -- env MEMPROF_QUIET=1 MEMPROF_LEAK_CHECK=0 MEMPROF_OUTPUT="$work/p.trace" \
+		LD_PRELOAD="$build/libmemprof.so" "$@" ;;
+	before) set -- env MEMPROF_QUIET=1 MEMPROF_OUTPUT="$work/p.trace" LD_PRELOAD="$before" "$@" ;;
+	beforenocheck) set -- env MEMPROF_QUIET=1 MEMPROF_LEAK_CHECK=0 MEMPROF_OUTPUT="$work/p.trace" \
+		LD_PRELOAD="$before" "$@" ;;
+	esac
+	rm -f ./*.trace
+	"$runner" "$@" <"$input" 2>/dev/null | tail -n 1 >>"$file"
+}
+
+report() {
+	name=$1
+	none_cpu=$(cut -d' ' -f3 "$name.none" | median)
+	none_wall=$(cut -d' ' -f1 "$name.none" | median)
+	for config in $configs; do
+		cpu=$(cut -d' ' -f3 "$name.$config" | median)
+		wall=$(cut -d' ' -f1 "$name.$config" | median)
+		case $config in
+		none) label="no profiler" ;;
+		memprof) label="memprof" ;;
+		nocheck) label="memprof, LEAK_CHECK=0" ;;
+		before) label="before" ;;
+		beforenocheck) label="before, LEAK_CHECK=0" ;;
+		esac
+		printf '  %-22s CPU %7.1f ms %5.2fx   wall %7.1f ms %5.2fx\n' "$label" \
+			"$(echo "$cpu / 1000000" | bc -l)" "$(echo "$cpu / $none_cpu" | bc -l)" \
+			"$(echo "$wall / 1000000" | bc -l)" "$(echo "$wall / $none_wall" | bc -l)"
+	done
+}
+
+if command -v sqlite3 >/dev/null 2>&1; then
+	input="$top/bench/sqlite.sql"
+	i=1
+	while [ "$i" -le "$runs" ]; do
+		for config in $configs; do
+			run_config "$config" "sqlite.$config" sqlite3 :memory:
+		done
+		i=$((i + 1))
+	done
+	echo "sqlite3 (bench/sqlite.sql), median of $runs interleaved runs (target <= 1.3x):"
+	report sqlite
+else
+	echo "sqlite3: not installed (apt-get install sqlite3), skipped"
+fi
+
+if [ -x "$cc1" ]; then
+	cc -E -D_GNU_SOURCE -I"$top/include" -I"$top/analyzer" "$top/analyzer/symbolize.c" >symbolize.i
+	input=/dev/null
+	i=1
+	while [ "$i" -le "$runs" ]; do
+		for config in $configs; do
+			run_config "$config" "cc1.$config" "$cc1" -fpreprocessed symbolize.i -quiet -O2 \
+				-o /dev/null
+		done
+		i=$((i + 1))
+	done
+	echo "cc1 -O2 analyzer/symbolize.c, median of $runs interleaved runs (target <= 1.3x):"
+	report cc1
+else
+	echo "cc1: $cc1 not found, skipped"
+fi

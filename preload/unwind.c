@@ -1,0 +1,505 @@
+/* unwind.c: the stack walk of every recorded event, libunwind's fast path without its costs.
+ *
+ * libunwind's unw_backtrace (1.6) walks with tdep_trace: for each frame it looks the return
+ * address up in a per-thread cache of unwind rules (CFA = rsp or rbp + offset, return
+ * address at CFA - 8, rbp saved at CFA + k or kept), computes the caller's registers and
+ * reads its return address. Most of its cost is around that loop: a context saved and a
+ * cursor of a kilobyte set up per call, a cache of 16384 slots per thread, checks on every
+ * read. This walk does the same steps with the same rules (unwind_rules.c compiles them
+ * from .eh_frame as libunwind does) and nothing else:
+ *  - the rules live in one table for all threads, a word per return address, filled on a
+ *    miss and published with a compare-and-swap, tagged with the module generation so an
+ *    unload (modules.c) retires them; it grows by copying into a larger table, lock-free;
+ *  - every read of the stack is bounded by the thread's own stack (found once per thread:
+ *    glibc's bounds, or the main thread's [stack] in /proc/self/maps), so a bad rule or a
+ *    corrupt stack cannot make it fault; a capture on another stack (a sigaltstack, a
+ *    coroutine's) is libunwind's;
+ *  - a frame whose rule is not standard (signal frames, DWARF expressions, code without
+ *    unwind information), a read out of bounds, anything unexpected: unw_backtrace redoes
+ *    the whole walk, and its answer is returned. So the result is always libunwind's;
+ *  - before walking, the walks this thread kept (unwind_memo.c) are asked for one from the
+ *    same start whose words still hold; the walk notes the words it read for that. Where
+ *    stacks rarely repeat the memo is consulted only now and then.
+ */
+#define UNW_LOCAL_ONLY
+#include <fcntl.h>
+#include <libunwind.h>
+#include <pthread.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "modules.h"
+#include "proc_text.h"
+#include "unwind.h"
+
+#define FIRST_TABLE_BITS 12
+#define MAX_PROBES 16
+#define FALLBACK_FRAMES_MAX 512
+#define TAG_LIMIT 0xffffu
+#define LOWEST_RETURN_ADDRESS 0x4000 /* tdep_trace stops below it */
+
+/* A rule in one word: bits 0-15 the generation tag, 16-17 the kind (0: not yet filled),
+ * 18 CFA from rsp, 19 rbp saved, 20-34 rbp's offset, 35-63 the CFA's offset (signed). */
+#define RULE_KIND_SHIFT 16
+#define RULE_ON_RSP (1ull << 18)
+#define RULE_RBP_SAVED (1ull << 19)
+
+struct slot {
+	uint64_t ra;   /* 0: empty; claimed by CAS */
+	uint64_t rule; /* 0 until filled */
+};
+
+struct rule_table {
+	uint64_t mask;
+	unsigned shift;
+	uint32_t base_generation; /* tags count generations from here */
+	uint32_t inserted;
+	struct slot slots[];
+};
+
+struct stack_range {
+	uintptr_t low, high;
+	int grows; /* the main thread's [stack], which the kernel grows down */
+};
+/* The memo pays only where stacks repeat: a thread whose captures found less than a
+ * quarter of their walks there in a window of WINDOW captures uses it for one capture in
+ * COLD_PROBE only, until a window of those finds a quarter again. */
+#define WINDOW 256u
+#define COLD_PROBE 8u
+struct unwind_thread {
+	struct stack_range stack; /* the thread's own stack; high 0 until known */
+	uint32_t window, window_hits; /* captures that used the memo in this window; hits */
+	uint32_t cold;                /* 1: the memo is used one capture in COLD_PROBE */
+	uint32_t tick;
+	struct mp_unwind_counts counts;
+};
+
+static struct rule_table *current_table;
+/* The generation whose unloads libunwind was told of (see refresh_table). */
+static uint32_t flushed_generation;
+static __thread struct unwind_thread unwind_thread __attribute__((tls_model("initial-exec")));
+
+void mp_unwind_init(void)
+{
+	mp_unwind_memo_init();
+}
+
+void mp_unwind_counts_get(struct mp_unwind_counts *out)
+{
+	*out = unwind_thread.counts;
+}
+
+static uint64_t pack(const struct mp_unwind_rule *rule, uint32_t tag)
+{
+	uint64_t word = (uint64_t)tag | (uint64_t)rule->kind << RULE_KIND_SHIFT;
+	if (rule->kind != MP_UNWIND_STANDARD)
+		return word;
+	if (rule->cfa_on_rsp)
+		word |= RULE_ON_RSP;
+	if (rule->rbp_saved)
+		word |= RULE_RBP_SAVED | ((uint64_t)(uint32_t)rule->rbp_offset & 0x7fff) << 20;
+	return word | (uint64_t)(int64_t)rule->cfa_offset << 35;
+}
+
+static size_t table_bytes(uint64_t slots)
+{
+	return sizeof(struct rule_table) + slots * sizeof(struct slot);
+}
+
+/* A table of 2^bits slots holding old's entries of the current generation. Published by
+ * CAS; the loser unmaps its copy. Old tables stay mapped: another thread may be reading
+ * one (they are a geometric series, so at most a third of the memory). */
+static struct rule_table *replace_table(struct rule_table *old, unsigned bits, uint32_t generation)
+{
+	uint64_t slots = 1ull << bits;
+	struct rule_table *table = mp_sys_map_anon(table_bytes(slots));
+	if (!table)
+		return NULL;
+	table->mask = slots - 1;
+	table->shift = 64 - bits;
+	table->base_generation = generation;
+	for (uint64_t i = 0; old && i <= old->mask; i++) {
+		uint64_t ra = __atomic_load_n(&old->slots[i].ra, __ATOMIC_ACQUIRE);
+		uint64_t rule = __atomic_load_n(&old->slots[i].rule, __ATOMIC_ACQUIRE);
+		if (!ra || !rule || (uint32_t)(rule & 0xffff) + old->base_generation != generation)
+			continue;
+		uint64_t at = (ra * 0x9e3779b97f4a7c15ull) >> table->shift;
+		for (int probe = 0; probe < MAX_PROBES; probe++, at = (at + 1) & table->mask) {
+			if (!table->slots[at].ra) {
+				table->slots[at].ra = ra;
+				table->slots[at].rule = (rule & ~0xffffull) |
+							(generation - table->base_generation);
+				table->inserted++;
+				break;
+			}
+		}
+	}
+	if (__atomic_compare_exchange_n(&current_table, &old, table, 0, __ATOMIC_ACQ_REL,
+					__ATOMIC_ACQUIRE))
+		return table;
+	mp_sys_unmap(table, table_bytes(slots));
+	return old; /* another thread's table, published meanwhile */
+}
+
+/* The table to use with this generation: a new one when there is none, when it is half
+ * full, or when the generation outran the tags. NULL if memory is short. A new generation
+ * (a library was unloaded) is also told to libunwind, whose caches of rules by address
+ * would otherwise serve the unloaded library's rules for whatever code is loaded there
+ * next (its per-thread cache of the fast path cannot be flushed: only new threads are
+ * safe from it). */
+static __attribute__((noinline)) struct rule_table *refresh_table(struct rule_table *table,
+								  uint32_t generation)
+{
+	uint32_t flushed = __atomic_load_n(&flushed_generation, __ATOMIC_RELAXED);
+	if (flushed != generation &&
+	    __atomic_compare_exchange_n(&flushed_generation, &flushed, generation, 0,
+					__ATOMIC_RELAXED, __ATOMIC_RELAXED))
+		unw_flush_cache(unw_local_addr_space, 0, 0);
+	if (!table)
+		return replace_table(NULL, FIRST_TABLE_BITS, generation);
+	if (generation - table->base_generation >= TAG_LIMIT)
+		return replace_table(table, 64 - table->shift, generation);
+	if (__atomic_load_n(&table->inserted, __ATOMIC_RELAXED) > table->mask / 2)
+		return replace_table(table, 64 - table->shift + 2, generation);
+	return table;
+}
+
+static inline uint64_t lookup(const struct rule_table *table, uintptr_t ra, uint32_t tag)
+{
+	uint64_t at = (ra * 0x9e3779b97f4a7c15ull) >> table->shift;
+	for (int probe = 0; probe < MAX_PROBES; probe++, at = (at + 1) & table->mask) {
+		const struct slot *slot = &table->slots[at];
+		uint64_t key = __atomic_load_n(&slot->ra, __ATOMIC_RELAXED);
+		if (key == ra) {
+			uint64_t rule = __atomic_load_n(&slot->rule, __ATOMIC_ACQUIRE);
+			return (rule & 0xffff) == tag ? rule : 0;
+		}
+		if (!key)
+			return 0;
+	}
+	return 0;
+}
+
+/* A miss: compiles the rule of ra and stores it (a slot of its own, or the same return
+ * address's slot of an older generation). Returns the rule. */
+static __attribute__((noinline)) uint64_t learn(struct rule_table *table, uintptr_t ra,
+						uint32_t tag)
+{
+	struct mp_unwind_rule found;
+	mp_unwind_rule_find(ra, &found);
+	uint64_t rule = pack(&found, tag);
+	uint64_t at = (ra * 0x9e3779b97f4a7c15ull) >> table->shift;
+	for (int probe = 0; probe < MAX_PROBES; probe++, at = (at + 1) & table->mask) {
+		struct slot *slot = &table->slots[at];
+		uint64_t key = 0;
+		if (__atomic_compare_exchange_n(&slot->ra, &key, ra, 0, __ATOMIC_ACQ_REL,
+						__ATOMIC_ACQUIRE)) {
+			__atomic_add_fetch(&table->inserted, 1, __ATOMIC_RELAXED);
+			key = ra;
+		}
+		if (key == ra) {
+			__atomic_store_n(&slot->rule, rule, __ATOMIC_RELEASE);
+			break;
+		}
+	}
+	return rule;
+}
+
+/* The mapping of /proc/self/maps that holds addr (high 0 if none; grows if it is the
+ * main thread's [stack]). Lines are parsed from a fixed buffer; a line longer than it (a
+ * very long path) is skipped. */
+static void find_mapping(uintptr_t addr, struct stack_range *out)
+{
+	char buf[4096];
+	size_t have = 0;
+	out->low = out->high = 0;
+	out->grows = 0;
+	int fd = (int)syscall(SYS_openat, AT_FDCWD, "/proc/self/maps", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	for (;;) {
+		long got = syscall(SYS_read, fd, buf + have, sizeof(buf) - have);
+		if (got <= 0)
+			break;
+		have += (size_t)got;
+		size_t start = 0;
+		for (size_t i = 0; i < have; i++) {
+			if (buf[i] != '\n')
+				continue;
+			struct mp_proc_map map;
+			if (mp_proc_map_line(buf + start, i - start, &map) && addr >= map.start &&
+			    addr < map.end) {
+				out->low = map.start;
+				out->high = map.end;
+				out->grows = map.path_len == 7 && memcmp(map.path, "[stack]", 7) == 0;
+				goto done;
+			}
+			start = i + 1;
+		}
+		if (start == 0 && have == sizeof(buf))
+			have = 0;
+		memmove(buf, buf + start, have - start);
+		have -= start;
+	}
+done:
+	syscall(SYS_close, fd);
+}
+
+/* The thread's own stack, if sp is on it: the main thread's [stack] mapping, or the
+ * stack glibc gave a thread it created (fixed for the thread's life). Captures on any
+ * other stack (a sigaltstack, a coroutine's) are libunwind's: such a stack may be
+ * unmapped and something smaller mapped in its place, and a bound kept from before would
+ * let a walk read past it. Once per thread, and when the main thread's stack has grown
+ * below what was seen. Returns the stack's end, 0 if sp is not on it. */
+static __attribute__((noinline)) uintptr_t learn_stack(struct unwind_thread *self, uintptr_t sp)
+{
+	struct stack_range *stack = &self->stack;
+	if (stack->high && !(stack->grows && sp < stack->low && stack->high - sp < (1ull << 32)))
+		return 0;
+	struct stack_range found;
+	find_mapping(sp, &found);
+	if (!found.grows) {
+		/* Not the main thread's stack: the bounds of the thread glibc created, if it
+		 * is one (a thread that called fork is the child's main thread, on its old
+		 * stack). A raw clone()'s child shares its parent's descriptor, whose stack
+		 * does not hold sp. */
+		pthread_attr_t attr;
+		found.low = found.high = 0;
+		if (syscall(SYS_gettid) != getpid() || !stack->high) {
+			if (pthread_getattr_np(pthread_self(), &attr) == 0) {
+				void *addr;
+				size_t size;
+				if (pthread_attr_getstack(&attr, &addr, &size) == 0) {
+					found.low = (uintptr_t)addr;
+					found.high = found.low + size;
+				}
+				pthread_attr_destroy(&attr);
+			}
+		}
+	}
+	if (sp - found.low >= found.high - found.low)
+		return 0;
+	*stack = found;
+	return found.high;
+}
+
+static inline uintptr_t stack_high(struct unwind_thread *self, uintptr_t sp)
+{
+	const struct stack_range *stack = &self->stack;
+	if (MP_LIKELY(sp - stack->low < stack->high - stack->low))
+		return stack->high;
+	return learn_stack(self, sp);
+}
+
+/* libunwind's answer, from the same place: unw_backtrace called here sees this function's
+ * frame and those of ours that called it (one to three; fewer if one jumped here) before
+ * the frame of the caller, whose return address is first; those are dropped. */
+static __attribute__((noinline)) int fallback(void **ips, int max, uintptr_t first)
+{
+	void *all[FALLBACK_FRAMES_MAX + 2];
+	unwind_thread.counts.fallbacks++;
+	if (max > FALLBACK_FRAMES_MAX)
+		max = FALLBACK_FRAMES_MAX;
+	int count = unw_backtrace(all, max + 2);
+	for (int skip = 1; skip <= 4 && skip < count; skip++) {
+		if ((uintptr_t)all[skip] != first)
+			continue;
+		count -= skip;
+		if (count > max)
+			count = max;
+		memcpy(ips, all + skip, (size_t)count * sizeof(void *));
+		return count;
+	}
+	return 0;
+}
+
+/* ---- the walk ---- */
+
+/* Notes a word read whose value decided something (see mp_unwind_reads). */
+static inline void note_check(struct mp_unwind_reads *reads, uintptr_t offset, uint64_t value)
+{
+	if (reads->checks == MP_UNWIND_MEMO_CHECKS_MAX) {
+		reads->keep = 0;
+		return;
+	}
+	reads->check_offsets[reads->checks] = (uint32_t)offset;
+	reads->check_values[reads->checks++] = value;
+}
+
+/* tdep_trace's loop for standard frames, from start (rip, rsp, rbp), noting its reads.
+ * Returns the number of frames, or -1 where libunwind must decide. */
+static inline int walk(const struct mp_unwind_start *start, uintptr_t low, uintptr_t high,
+		       void **ips, int max, uint32_t generation, struct mp_unwind_reads *reads)
+{
+	struct rule_table *table = __atomic_load_n(&current_table, __ATOMIC_ACQUIRE);
+	if (MP_UNLIKELY(!table || generation - table->base_generation >= TAG_LIMIT ||
+			table->inserted > table->mask / 2 || generation != flushed_generation)) {
+		table = refresh_table(table, generation);
+		if (!table)
+			return -1;
+	}
+	if (MP_UNLIKELY(!high || high - low < 16 || high - low > UINT32_MAX))
+		return -1;
+	uint32_t tag = generation - table->base_generation;
+	uintptr_t span = high - low - 8; /* a word at a is readable if a - low <= span */
+	uintptr_t rip = start->rip, rsp = start->rsp, rbp = start->rbp;
+	uintptr_t pending_offset = 0, pending_value = 0; /* the last rbp read, maybe dead */
+	int pending = 0;
+	ips[0] = (void *)rip;
+	int depth = 1;
+	while (depth < max) {
+		uint64_t rule = lookup(table, rip, tag);
+		if (MP_UNLIKELY(!rule))
+			rule = learn(table, rip, tag);
+		unsigned kind = (unsigned)(rule >> RULE_KIND_SHIFT) & 3;
+		if (kind != MP_UNWIND_STANDARD) {
+			if (kind == MP_UNWIND_LAST)
+				break;
+			return -1;
+		}
+		uintptr_t base = rsp;
+		if (!(rule & RULE_ON_RSP)) {
+			base = rbp;
+			if (pending) { /* the rbp read last decides this CFA */
+				note_check(reads, pending_offset, pending_value);
+				pending = 0;
+			}
+		}
+		uintptr_t cfa = base + (uintptr_t)((int64_t)rule >> 35);
+		if (MP_UNLIKELY(cfa - 8 - low > span))
+			return -1;
+		uintptr_t next = *(const uintptr_t *)(cfa - 8);
+		if (rule & RULE_RBP_SAVED) {
+			uintptr_t slot = cfa + (uintptr_t)((int64_t)(rule << 29) >> 49);
+			if (MP_UNLIKELY(slot - low > span))
+				return -1;
+			rbp = *(const uintptr_t *)slot;
+			pending = 1;
+			pending_offset = slot - low;
+			pending_value = rbp;
+		}
+		/* libunwind's unw_step refuses a step that changes neither: its slow path decides. */
+		if (MP_UNLIKELY(next == rip && cfa == rsp))
+			return -1;
+		rsp = cfa;
+		rip = next;
+		if (rip < LOWEST_RETURN_ADDRESS) {
+			note_check(reads, cfa - 8 - low, next);
+			break;
+		}
+		if (depth <= MP_UNWIND_MEMO_FRAMES_MAX)
+			reads->ra_offsets[depth - 1] = (uint32_t)(cfa - 8 - low);
+		else
+			reads->keep = 0;
+		ips[depth++] = (void *)rip;
+	}
+	return depth;
+}
+
+static __attribute__((noinline)) void memo_window_end(struct unwind_thread *self, int hit)
+{
+	uint32_t hits = self->window_hits + (uint32_t)hit;
+	self->cold = hits * 4 < self->window;
+	self->window = 0;
+	self->window_hits = 0;
+}
+
+/* One capture from the frame of the exported function that inlines it: a walk of the
+ * memo if it still holds, else a walk (kept in the memo), else libunwind's. */
+static inline __attribute__((always_inline)) void capture(struct mp_unwind_capture *out,
+							    void **buffer, int max,
+							    uintptr_t *frame)
+{
+	struct mp_unwind_start start = { frame[1], (uintptr_t)(frame + 2), frame[0] };
+	uintptr_t low = (uintptr_t)frame;
+	struct unwind_thread *self = &unwind_thread;
+	self->counts.captures++;
+	out->ips = buffer;
+	out->count = 0;
+	out->memo = NULL;
+	if (max <= 0)
+		return;
+	uint32_t generation = mp_modules_generation();
+	int use_memo = !self->cold || ++self->tick % COLD_PROBE == 0;
+	if (use_memo) {
+		int memo = mp_unwind_memo_find(out, &start, low, generation, max);
+		int hit = memo == MP_UNWIND_MEMO_HIT || memo == MP_UNWIND_MEMO_HIT_OTHER;
+		if (MP_UNLIKELY(++self->window == (self->cold ? WINDOW / COLD_PROBE : WINDOW)))
+			memo_window_end(self, hit);
+		else
+			self->window_hits += (uint32_t)hit;
+		if (MP_LIKELY(hit)) {
+			self->counts.memo_hits++;
+			self->counts.memo_others += memo == MP_UNWIND_MEMO_HIT_OTHER;
+			return;
+		}
+		self->counts.memo_rejects += memo == MP_UNWIND_MEMO_CHANGED;
+	}
+	struct mp_unwind_reads reads;
+	reads.keep = use_memo;
+	reads.checks = 0;
+	int count = walk(&start, low, stack_high(self, low), buffer, max, generation, &reads);
+	if (MP_UNLIKELY(count < 0)) {
+		out->count = fallback(buffer, max, start.rip);
+		return;
+	}
+	out->count = count;
+	if (use_memo)
+		mp_unwind_memo_store(out, &start, generation, max, &reads);
+}
+
+#ifdef MP_UNWIND_CHECK
+/* The self-checking build (tests/tests.mk: libmemprof-unwind-check.so): every capture is
+ * also made by unw_backtrace, from the same frame, and compared frame for frame; the
+ * process says at exit how many were compared and how many differed. */
+static uint64_t checked, differed;
+
+static __attribute__((noinline)) void check_against_libunwind(const struct mp_unwind_capture *out,
+							      int max, uintptr_t first)
+{
+	void *theirs[FALLBACK_FRAMES_MAX];
+	uint64_t fallbacks = unwind_thread.counts.fallbacks;
+	int count = fallback(theirs, max, first);
+	unwind_thread.counts.fallbacks = fallbacks;
+	__atomic_add_fetch(&checked, 1, __ATOMIC_RELAXED);
+	if (count == out->count && memcmp(theirs, out->ips, (size_t)count * sizeof(void *)) == 0)
+		return;
+	if (__atomic_add_fetch(&differed, 1, __ATOMIC_RELAXED) <= 3) {
+		char line[160] = "memprof: unwind check: a capture differs from unw_backtrace's at frame ";
+		int at = 0;
+		while (at < count && at < out->count && theirs[at] == out->ips[at])
+			at++;
+		*mp_sys_fmt_u64(line + strlen(line), (uint64_t)at) = 0;
+		mp_sys_say(line + 9);
+	}
+}
+
+static __attribute__((destructor)) void check_report(void)
+{
+	char line[160] = "unwind check: ";
+	char *at = mp_sys_fmt_u64(line + strlen(line), __atomic_load_n(&checked, __ATOMIC_RELAXED));
+	memcpy(at, " captures compared with unw_backtrace, ", 40);
+	at = mp_sys_fmt_u64(at + strlen(at), __atomic_load_n(&differed, __ATOMIC_RELAXED));
+	memcpy(at, " differed", 10);
+	mp_sys_say(line);
+}
+#endif
+
+__attribute__((noinline)) void mp_unwind_capture(struct mp_unwind_capture *out, void **buffer,
+						 int max)
+{
+	capture(out, buffer, max, __builtin_frame_address(0));
+#ifdef MP_UNWIND_CHECK
+	check_against_libunwind(out, max, ((uintptr_t *)__builtin_frame_address(0))[1]);
+#endif
+}
+
+__attribute__((noinline)) int mp_unwind_backtrace(void **ips, int max)
+{
+	struct mp_unwind_capture result;
+	capture(&result, ips, max, __builtin_frame_address(0));
+	if (result.ips != ips)
+		memcpy(ips, result.ips, (size_t)result.count * sizeof(void *));
+	return result.count;
+}

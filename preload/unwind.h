@@ -1,0 +1,112 @@
+/* unwind.h: the stack walk (unwind.c), the walks each thread keeps (unwind_memo.c) and the
+ * unwind rules the walk follows (unwind_rules.c), a feature.
+ *
+ * mp_unwind_capture returns what libunwind's unw_backtrace would return called from the
+ * same place, frame for frame, at a fraction of its cost. It follows the rules that
+ * libunwind's fast path (tdep_trace) caches per return address, compiled from .eh_frame by
+ * unwind_rules.c into one word each and kept in a table shared by all threads; it hands
+ * any frame that is not of those simple kinds (signal frames, DWARF expressions, no
+ * unwind information, a stack it cannot bound) to unw_backtrace itself; and most of the
+ * time it walks nothing at all: a walk kept from the same start whose stack words still
+ * hold what they held is that walk (unwind_memo.c).
+ */
+#ifndef MEMPROF_PRELOAD_UNWIND_H
+#define MEMPROF_PRELOAD_UNWIND_H
+
+#include <stdint.h>
+
+#include "base.h"
+
+/* Once, before the first capture: the key whose destructor frees a thread's memo. */
+void mp_unwind_init(void);
+
+/* One capture of the caller's stack. */
+struct mp_unwind_capture {
+	void *const *ips; /* innermost first; valid until this thread's next capture */
+	int count;
+	/* A word the caller keeps with this stack (stacks.c: its interned id), given back
+	 * when a later capture finds the same walk still valid; 0 until set. NULL if the
+	 * stack could not be kept. */
+	uint64_t *memo;
+};
+/* The return addresses of the caller's stack, exactly as unw_backtrace(ips, max) called
+ * in place of this function would return them (out->ips[0] is the return address into
+ * the caller), at most max of them. buffer holds max frames; out->ips points into it, or
+ * into this thread's memo. Never faults on a stack that libunwind could walk; falls back
+ * to libunwind where it cannot be sure. */
+void mp_unwind_capture(struct mp_unwind_capture *out, void **buffer, int max);
+/* The same, copied into ips (max of them); returns how many. For tests. */
+int mp_unwind_backtrace(void **ips, int max);
+
+/* Per-thread counts, for tests and benchmarks. */
+struct mp_unwind_counts {
+	uint64_t captures;
+	uint64_t fallbacks;    /* walks libunwind finished */
+	uint64_t memo_hits;    /* walks found unchanged in the memo */
+	uint64_t memo_others;  /* of which not the last one from their start */
+	uint64_t memo_rejects; /* walks of the memo with the same start, no longer valid */
+};
+void mp_unwind_counts_get(struct mp_unwind_counts *out);
+
+/* --- unwind_memo.c: the walks each thread made, checked before they are trusted --- */
+
+/* Where a walk starts: the caller's return address, stack pointer and frame pointer. */
+struct mp_unwind_start {
+	uintptr_t rip, rsp, rbp;
+};
+#define MP_UNWIND_MEMO_FRAMES_MAX 128
+#define MP_UNWIND_MEMO_CHECKS_MAX 128
+/* What a walk read that decides its result: the offset (from the capturing function's
+ * frame) of the word holding each ips[i], i >= 1, and the other words read whose value
+ * mattered, with that value. keep is 0 if the walk is too long to be kept. */
+struct mp_unwind_reads {
+	int keep;
+	int checks;
+	uint32_t ra_offsets[MP_UNWIND_MEMO_FRAMES_MAX];
+	uint32_t check_offsets[MP_UNWIND_MEMO_CHECKS_MAX];
+	uint64_t check_values[MP_UNWIND_MEMO_CHECKS_MAX];
+};
+enum {
+	MP_UNWIND_MEMO_NONE,      /* no walk kept from this start */
+	MP_UNWIND_MEMO_HIT,       /* the last walk from this start holds */
+	MP_UNWIND_MEMO_HIT_OTHER, /* another walk from this start holds */
+	MP_UNWIND_MEMO_CHANGED,   /* walks are kept from this start, none holds */
+};
+/* Once, before the first capture: the key whose destructor frees a thread's memo. */
+void mp_unwind_memo_init(void);
+/* A kept walk from start (under this module generation and max) whose words still hold
+ * what they held: HIT or HIT_OTHER with out filled (ips in the memo, memo the walk's
+ * word); CHANGED if walks from this start are kept but none holds; NONE if none is kept.
+ * low is the capturing function's frame. */
+int mp_unwind_memo_find(struct mp_unwind_capture *out, const struct mp_unwind_start *start,
+			uintptr_t low, uint32_t generation, int max);
+/* For benchmarks: walks on this thread neither use nor fill the memo while paused. */
+void mp_unwind_memo_pause(int paused);
+/* Keeps the walk in out (out->count frames in out->ips, read as reads says) and points out
+ * at the kept copy; does nothing if it cannot be kept. */
+void mp_unwind_memo_store(struct mp_unwind_capture *out, const struct mp_unwind_start *start,
+			  uint32_t generation, int max, const struct mp_unwind_reads *reads);
+
+/* --- unwind_rules.c: one return address's rule, compiled from .eh_frame --- */
+
+/* What libunwind's fast path does at a frame, as its tdep_trace caches it
+ * (unw_tdep_frame_t), for the kinds it handles without the full unwinder. */
+enum mp_unwind_kind {
+	MP_UNWIND_OTHER = 1,    /* anything else: libunwind's slow path must decide */
+	MP_UNWIND_STANDARD = 2, /* CFA = rsp or rbp + offset, return address at CFA - 8 */
+	MP_UNWIND_LAST = 3,     /* the outermost frame: the return address or rbp undefined */
+};
+struct mp_unwind_rule {
+	enum mp_unwind_kind kind;
+	int cfa_on_rsp;      /* STANDARD: CFA from rsp (1) or rbp (0) */
+	int32_t cfa_offset;  /* STANDARD: |cfa_offset| < 2^28 */
+	int rbp_saved;       /* STANDARD: the caller's rbp is at CFA + rbp_offset */
+	int32_t rbp_offset;  /* |rbp_offset| < 2^14 */
+};
+/* The rule for the frame whose return address (or, for the innermost frame, whose pc
+ * + 1) is ra: the row of its FDE at ra - 1, classified as libunwind 1.6's
+ * tdep_stash_frame would. OTHER when unsure. Reads only the loaded objects' eh_frame_hdr
+ * and eh_frame, within their segments, inside dl_iterate_phdr. Allocation-free. */
+void mp_unwind_rule_find(uintptr_t ra, struct mp_unwind_rule *out);
+
+#endif

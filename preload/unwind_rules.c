@@ -1,0 +1,460 @@
+/* unwind_rules.c: the unwind rule of one return address, compiled from .eh_frame.
+ *
+ * This is the part of libunwind 1.6 (src/dwarf/Gfind_proc_info-lsb.c, Gfde.c, Gparser.c,
+ * src/x86_64/Gstash_frame.c) that its fast path tdep_trace runs the first time it meets a
+ * return address: find the loaded object and its FDE through the .eh_frame_hdr search
+ * table, run the CIE's and the FDE's call frame instructions up to ra - 1, and classify
+ * the row. Only the rows libunwind classifies as standard or as the last frame are
+ * reproduced, with its very limits; everything else (DWARF expressions, signal frames,
+ * registers saved in registers, augmentations or encodings out of the common set, no
+ * search table, malformed data) is OTHER, and the walker lets libunwind decide those.
+ * Being stricter than libunwind costs speed, never exactness.
+ *
+ * Every byte is read within the PT_LOAD segment that holds the object's eh_frame_hdr, and
+ * the work runs inside dl_iterate_phdr, so the object cannot be unloaded meanwhile.
+ */
+#include <link.h>
+#include <string.h>
+
+#include "unwind.h"
+
+#define REG_RBP 6
+#define REG_RSP 7
+#define REG_RA 16
+#define REG_COUNT 17 /* libunwind's DWARF_NUM_PRESERVED_REGS on x86_64 */
+#define STATE_STACK_MAX 16
+
+enum where { WHERE_UNDEF, WHERE_SAME, WHERE_CFAREL, WHERE_REG, WHERE_EXPR, WHERE_VAL_EXPR };
+
+struct row {
+	uint8_t where[REG_COUNT];
+	int64_t value[REG_COUNT];
+	uint8_t cfa_where;  /* WHERE_REG or WHERE_EXPR; WHERE_SAME before any definition */
+	uint64_t cfa_reg;
+	int64_t cfa_offset;
+};
+
+/* Bytes of one segment, read with bounds; any read past them sets bad. */
+struct reader {
+	const uint8_t *at, *start, *end;
+	int bad;
+};
+
+struct cie {
+	uint64_t code_align;
+	int64_t data_align;
+	uint8_t fde_encoding, lsda_encoding;
+	int sized;  /* 'z': augmentation data has a length */
+	const uint8_t *instructions, *end;
+};
+
+struct query {
+	uintptr_t pc;
+	struct mp_unwind_rule *out;
+};
+
+static uint64_t read_fixed(struct reader *r, size_t bytes)
+{
+	if (r->bad || r->at < r->start || r->at > r->end || (size_t)(r->end - r->at) < bytes) {
+		r->bad = 1;
+		return 0;
+	}
+	uint64_t value = 0;
+	memcpy(&value, r->at, bytes); /* little-endian */
+	r->at += bytes;
+	return value;
+}
+
+static void skip(struct reader *r, uint64_t bytes)
+{
+	if (r->bad || r->at < r->start || r->at > r->end || (uint64_t)(r->end - r->at) < bytes)
+		r->bad = 1;
+	else
+		r->at += bytes;
+}
+
+static uint64_t read_uleb(struct reader *r)
+{
+	uint64_t value = 0;
+	for (unsigned shift = 0;; shift += 7) {
+		uint8_t byte = (uint8_t)read_fixed(r, 1);
+		if (r->bad)
+			return 0;
+		if (shift < 64)
+			value |= (uint64_t)(byte & 0x7f) << shift;
+		if (!(byte & 0x80))
+			return value;
+	}
+}
+
+static int64_t read_sleb(struct reader *r)
+{
+	uint64_t value = 0;
+	unsigned shift = 0;
+	uint8_t byte;
+	do {
+		byte = (uint8_t)read_fixed(r, 1);
+		if (r->bad)
+			return 0;
+		if (shift < 64)
+			value |= (uint64_t)(byte & 0x7f) << shift;
+		shift += 7;
+	} while (byte & 0x80);
+	if (shift < 64 && (byte & 0x40))
+		value |= ~(uint64_t)0 << shift;
+	return (int64_t)value;
+}
+
+/* A pointer in one of the encodings compilers emit in .eh_frame (DW_EH_PE_*): absolute or
+ * pc-relative, fixed-size or LEB128, optionally indirect (then the address of the pointer
+ * is returned: the callers only skip such fields). Anything else sets bad, as libunwind
+ * would fail or compute with a base we do not have. 0xff (omit) reads nothing. */
+static uint64_t read_encoded(struct reader *r, uint8_t encoding)
+{
+	if (encoding == 0xff)
+		return 0;
+	uint64_t base = (encoding & 0x70) == 0x10 ? (uint64_t)(uintptr_t)r->at : 0;
+	if ((encoding & 0x70) != 0 && (encoding & 0x70) != 0x10) {
+		r->bad = 1;
+		return 0;
+	}
+	uint64_t value;
+	switch (encoding & 0x0f) {
+	case 0x00: value = read_fixed(r, 8); break;
+	case 0x01: value = read_uleb(r); break;
+	case 0x02: value = read_fixed(r, 2); break;
+	case 0x03: value = read_fixed(r, 4); break;
+	case 0x04: value = read_fixed(r, 8); break;
+	case 0x09: value = (uint64_t)read_sleb(r); break;
+	case 0x0a: value = (uint64_t)(int64_t)(int16_t)read_fixed(r, 2); break;
+	case 0x0b: value = (uint64_t)(int64_t)(int32_t)read_fixed(r, 4); break;
+	case 0x0c: value = read_fixed(r, 8); break;
+	default: r->bad = 1; return 0;
+	}
+	return base + value;
+}
+
+/* The CIE at cie (libunwind's parse_cie, for the augmentations "", "z", "zR", "zPLR" and
+ * the like; 'S', signal frames, and anything unknown make it unusable). */
+static int parse_cie(const struct reader *segment, const uint8_t *cie, struct cie *out)
+{
+	struct reader r = *segment;
+	r.at = cie;
+	uint64_t length = read_fixed(&r, 4);
+	if (r.bad || length == 0 || length >= 0xfffffff0u || length > (uint64_t)(segment->end - cie) - 4)
+		return -1; /* not a CIE, or the 64-bit format that no compiler emits here */
+	if (read_fixed(&r, 4) != 0)
+		return -1;
+	out->end = cie + 4 + length;
+	uint8_t version = (uint8_t)read_fixed(&r, 1);
+	if (version != 1 && version != 3)
+		return -1;
+	char augmentation[8];
+	size_t len = 0;
+	for (;;) {
+		char ch = (char)read_fixed(&r, 1);
+		if (r.bad || ch == 0)
+			break;
+		if (len >= sizeof(augmentation) - 1)
+			return -1;
+		augmentation[len++] = ch;
+	}
+	augmentation[len] = 0;
+	out->code_align = read_uleb(&r);
+	out->data_align = read_sleb(&r);
+	uint64_t ra_column = version == 1 ? read_fixed(&r, 1) : read_uleb(&r);
+	if (r.bad || ra_column != REG_RA)
+		return -1;
+	out->fde_encoding = 0x00; /* DW_EH_PE_absptr, address-sized */
+	out->lsda_encoding = 0xff;
+	out->sized = augmentation[0] == 'z';
+	const uint8_t *data_end = NULL;
+	if (out->sized) {
+		uint64_t size = read_uleb(&r);
+		if (r.bad || size > (uint64_t)(segment->end - r.at))
+			return -1;
+		data_end = r.at + size;
+	}
+	for (size_t i = out->sized ? 1 : 0; i < len; i++) {
+		switch (augmentation[i]) {
+		case 'L': out->lsda_encoding = (uint8_t)read_fixed(&r, 1); break;
+		case 'R': out->fde_encoding = (uint8_t)read_fixed(&r, 1); break;
+		case 'P': {
+			uint8_t encoding = (uint8_t)read_fixed(&r, 1);
+			read_encoded(&r, encoding == 0xff ? 0xff : encoding & 0x7f);
+			break;
+		}
+		default: return -1; /* 'S' (signal frame) included */
+		}
+	}
+	if (data_end && r.at != data_end)
+		return -1;
+	if (r.bad || out->end > segment->end || r.at > out->end)
+		return -1;
+	out->instructions = r.at;
+	return 0;
+}
+
+static int valid_reg(uint64_t reg)
+{
+	return reg < REG_COUNT;
+}
+
+static void set_reg(struct row *row, uint64_t reg, enum where where, int64_t value)
+{
+	row->where[reg] = (uint8_t)where;
+	row->value[reg] = value;
+}
+
+/* Runs call frame instructions [r->at, end) while the location stays <= pc (libunwind's
+ * run_cfi_program, op for op). Returns 0, or -1 where libunwind fails or where it would
+ * read an op it does not know as no op at all (DW_CFA_val_offset and the like). */
+static int run_program(struct reader *r, const uint8_t *end, const struct cie *cie,
+		       uint64_t location, uint64_t pc, struct row *row, const struct row *initial)
+{
+	struct row stack[STATE_STACK_MAX];
+	int depth = 0;
+	while (location <= pc && r->at < end) {
+		uint8_t op = (uint8_t)read_fixed(r, 1);
+		uint64_t operand = op & 0x3f, reg, value;
+		if (op & 0xc0)
+			op &= 0xc0;
+		switch (op) {
+		case 0x40: location += operand * cie->code_align; break; /* advance_loc */
+		case 0x02: location += read_fixed(r, 1) * cie->code_align; break;
+		case 0x03: location += read_fixed(r, 2) * cie->code_align; break;
+		case 0x04: location += read_fixed(r, 4) * cie->code_align; break;
+		case 0x80: /* offset */
+			value = read_uleb(r);
+			if (!valid_reg(operand))
+				return -1;
+			set_reg(row, operand, WHERE_CFAREL, (int64_t)value * cie->data_align);
+			break;
+		case 0x05: /* offset_extended */
+		case 0x11: /* offset_extended_sf */
+		case 0x2f: /* GNU_negative_offset_extended */
+			reg = read_uleb(r);
+			if (!valid_reg(reg))
+				return -1;
+			if (op == 0x05)
+				set_reg(row, reg, WHERE_CFAREL, (int64_t)read_uleb(r) * cie->data_align);
+			else if (op == 0x11)
+				set_reg(row, reg, WHERE_CFAREL, read_sleb(r) * cie->data_align);
+			else
+				set_reg(row, reg, WHERE_CFAREL, -((int64_t)read_uleb(r) * cie->data_align));
+			break;
+		case 0xc0: /* restore */
+		case 0x06: /* restore_extended */
+			reg = op == 0xc0 ? operand : read_uleb(r);
+			if (!valid_reg(reg) || !initial)
+				return -1;
+			set_reg(row, reg, initial->where[reg], initial->value[reg]);
+			break;
+		case 0x00: break; /* nop */
+		case 0x01: location = read_encoded(r, cie->fde_encoding); break; /* set_loc */
+		case 0x07: /* undefined */
+		case 0x08: /* same_value */
+			reg = read_uleb(r);
+			if (!valid_reg(reg))
+				return -1;
+			set_reg(row, reg, op == 0x07 ? WHERE_UNDEF : WHERE_SAME, 0);
+			break;
+		case 0x09: /* register */
+			reg = read_uleb(r);
+			value = read_uleb(r);
+			if (!valid_reg(reg))
+				return -1;
+			set_reg(row, reg, WHERE_REG, (int64_t)value);
+			break;
+		case 0x0a: /* remember_state */
+			if (depth == STATE_STACK_MAX)
+				return -1;
+			stack[depth++] = *row;
+			break;
+		case 0x0b: /* restore_state */
+			if (depth == 0)
+				return -1;
+			*row = stack[--depth];
+			break;
+		case 0x0c: /* def_cfa */
+		case 0x12: /* def_cfa_sf */
+			reg = read_uleb(r);
+			if (!valid_reg(reg))
+				return -1;
+			row->cfa_where = WHERE_REG;
+			row->cfa_reg = reg;
+			row->cfa_offset = op == 0x0c ? (int64_t)read_uleb(r) : read_sleb(r) * cie->data_align;
+			break;
+		case 0x0d: /* def_cfa_register */
+			reg = read_uleb(r);
+			if (!valid_reg(reg))
+				return -1;
+			row->cfa_where = WHERE_REG;
+			row->cfa_reg = reg;
+			break;
+		case 0x0e: row->cfa_offset = (int64_t)read_uleb(r); break; /* def_cfa_offset */
+		case 0x13: row->cfa_offset = read_sleb(r) * cie->data_align; break;
+		case 0x0f: /* def_cfa_expression */
+			row->cfa_where = WHERE_EXPR;
+			skip(r, read_uleb(r));
+			break;
+		case 0x10: /* expression */
+		case 0x16: /* val_expression */
+			reg = read_uleb(r);
+			if (!valid_reg(reg))
+				return -1;
+			set_reg(row, reg, op == 0x10 ? WHERE_EXPR : WHERE_VAL_EXPR, 0);
+			skip(r, read_uleb(r));
+			break;
+		case 0x2e: read_uleb(r); break; /* GNU_args_size */
+		default: return -1;
+		}
+		if (r->bad)
+			return -1;
+	}
+	return 0;
+}
+
+/* libunwind's tdep_stash_frame and the last-frame test of unw_step, for a row with no
+ * DWARF expression and no register kept in another register (those are OTHER: libunwind
+ * may fail evaluating them, and such frames are rare). */
+static void classify(const struct row *row, struct mp_unwind_rule *out)
+{
+	out->kind = MP_UNWIND_OTHER;
+	for (int reg = 0; reg < REG_COUNT; reg++) {
+		if (row->where[reg] == WHERE_REG || row->where[reg] == WHERE_EXPR ||
+		    row->where[reg] == WHERE_VAL_EXPR)
+			return;
+	}
+	if (row->cfa_where != WHERE_REG || (row->cfa_reg != REG_RSP && row->cfa_reg != REG_RBP))
+		return;
+	if (row->where[REG_RA] == WHERE_UNDEF || row->where[REG_RBP] == WHERE_UNDEF) {
+		out->kind = MP_UNWIND_LAST;
+		return;
+	}
+	int64_t limit = 1 << 14;
+	for (int reg = REG_RBP; reg <= REG_RSP; reg++) {
+		if (row->where[reg] == WHERE_CFAREL &&
+		    (row->value[reg] <= -limit || row->value[reg] >= limit || row->value[reg] == -1))
+			return;
+	}
+	if (row->cfa_offset <= -(1 << 28) || row->cfa_offset >= (1 << 28) ||
+	    row->where[REG_RA] != WHERE_CFAREL || row->value[REG_RA] != -8)
+		return;
+	out->kind = MP_UNWIND_STANDARD;
+	out->cfa_on_rsp = row->cfa_reg == REG_RSP;
+	out->cfa_offset = (int32_t)row->cfa_offset;
+	out->rbp_saved = row->where[REG_RBP] == WHERE_CFAREL;
+	out->rbp_offset = out->rbp_saved ? (int32_t)row->value[REG_RBP] : 0;
+}
+
+/* The FDE at fde, if it covers pc: its row at pc, classified. */
+static void rule_from_fde(const struct reader *segment, const uint8_t *fde, uint64_t pc,
+			  struct mp_unwind_rule *out)
+{
+	struct reader r = *segment;
+	r.at = fde;
+	uint64_t length = read_fixed(&r, 4);
+	const uint8_t *pointer_field = r.at;
+	int32_t cie_pointer = (int32_t)read_fixed(&r, 4);
+	if (r.bad || length == 0 || length >= 0xfffffff0u || cie_pointer == 0)
+		return;
+	if (length > (uint64_t)(segment->end - fde) - 4)
+		return;
+	const uint8_t *end = fde + 4 + length;
+	struct cie cie;
+	if (parse_cie(segment, pointer_field - cie_pointer, &cie) < 0)
+		return;
+	uint64_t start = read_encoded(&r, cie.fde_encoding);
+	uint64_t range = read_encoded(&r, cie.fde_encoding & 0x0f);
+	if (cie.sized) {
+		uint64_t size = read_uleb(&r);
+		if (r.bad || size > (uint64_t)(end - r.at))
+			return;
+		const uint8_t *data_end = r.at + size;
+		read_encoded(&r, cie.lsda_encoding == 0xff ? 0xff : cie.lsda_encoding & 0x7f);
+		if (r.at > data_end)
+			return;
+		r.at = data_end;
+	} else if (cie.lsda_encoding != 0xff) {
+		return;
+	}
+	if (r.bad || pc < start || pc - start >= range || r.at > end)
+		return;
+	struct row initial, row;
+	memset(&initial, 0, sizeof(initial));
+	for (int reg = 0; reg < REG_COUNT; reg++)
+		initial.where[reg] = WHERE_SAME;
+	initial.cfa_where = WHERE_SAME;
+	struct reader program = *segment;
+	program.at = cie.instructions;
+	if (run_program(&program, cie.end, &cie, 0, UINT64_MAX, &initial, NULL) < 0)
+		return;
+	row = initial;
+	program.at = r.at;
+	if (run_program(&program, end, &cie, start, pc, &row, &initial) < 0)
+		return;
+	classify(&row, out);
+}
+
+/* libunwind's dwarf_callback and lookup: the object whose PT_LOAD holds pc, its
+ * eh_frame_hdr's binary search table (datarel, sdata4 entries), the last entry at or
+ * below pc. */
+static int find_in_object(struct dl_phdr_info *info, size_t size, void *data)
+{
+	struct query *query = data;
+	const ElfW(Phdr) *text = NULL, *eh_hdr = NULL;
+	(void)size;
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *phdr = &info->dlpi_phdr[i];
+		uintptr_t start = info->dlpi_addr + phdr->p_vaddr;
+		if (phdr->p_type == PT_LOAD && query->pc >= start && query->pc - start < phdr->p_memsz)
+			text = phdr;
+		else if (phdr->p_type == PT_GNU_EH_FRAME)
+			eh_hdr = phdr;
+	}
+	if (!text)
+		return 0;
+	if (!eh_hdr)
+		return 1; /* libunwind would look for .eh_frame in the file: not here */
+	const uint8_t *hdr = (const uint8_t *)(info->dlpi_addr + eh_hdr->p_vaddr);
+	struct reader segment = { NULL, NULL, NULL, 0 };
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *phdr = &info->dlpi_phdr[i];
+		const uint8_t *start = (const uint8_t *)(info->dlpi_addr + phdr->p_vaddr);
+		if (phdr->p_type == PT_LOAD && hdr >= start && hdr < start + phdr->p_filesz) {
+			segment.start = start;
+			segment.end = start + phdr->p_filesz;
+		}
+	}
+	if (!segment.start || hdr + 4 > segment.end || hdr[0] != 1 || hdr[3] != 0x3b)
+		return 1;
+	struct reader r = segment;
+	r.at = hdr + 4;
+	read_encoded(&r, hdr[1]); /* eh_frame_ptr */
+	uint64_t count = read_encoded(&r, hdr[2]);
+	const int32_t *table = (const int32_t *)(const void *)r.at;
+	if (r.bad || hdr[2] == 0xff || count > (uint64_t)(segment.end - r.at) / 8)
+		return 1;
+	int32_t rel_pc = (int32_t)(query->pc - (uintptr_t)hdr);
+	uint64_t low = 0, high = count;
+	while (low < high) {
+		uint64_t mid = (low + high) / 2;
+		if (rel_pc < table[2 * mid])
+			high = mid;
+		else
+			low = mid + 1;
+	}
+	if (high == 0)
+		return 1;
+	rule_from_fde(&segment, hdr + table[2 * (high - 1) + 1], query->pc, query->out);
+	return 1;
+}
+
+void mp_unwind_rule_find(uintptr_t ra, struct mp_unwind_rule *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->kind = MP_UNWIND_OTHER;
+	struct query query = { .pc = ra - 1, .out = out };
+	dl_iterate_phdr(find_in_object, &query);
+}

@@ -1,0 +1,430 @@
+/* test_unwind.c: the stack walk (unwind.c) returns exactly what libunwind's unw_backtrace
+ * returns, frame for frame, on thousands of random stacks.
+ *
+ * The probe captures the same stack from one function with mp_unwind_backtrace three
+ * times (the later ones may come from its memo) and with unw_backtrace. Only the first
+ * frame differs (each call's own return address into the probe); every other must be
+ * equal. The stacks are random
+ * walks through the shapes of tests/unit/preload/unwind/ (frame pointers kept and
+ * omitted, alloca, 70 KB frames, rbp kept as a plain register, twins (the same code at
+ * two addresses), a saved frame pointer pointed elsewhere, C++ destructors running
+ * while an exception unwinds, catch blocks, setjmp/longjmp out of deep recursion, a
+ * library later dlclose()d and replaced), on several threads, with signal handlers
+ * (SA_SIGINFO, on the thread's stack and on a sigaltstack, sent synchronously and by a
+ * timer at arbitrary instructions) and coroutines (swapcontext onto stacks mapped and
+ * unmapped) probing too. The walk must also take its own fast path
+ * on plain stacks, or the comparison would prove little.
+ */
+#define UNW_LOCAL_ONLY
+#include <dlfcn.h>
+#include <libunwind.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/time.h>
+#include <ucontext.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "modules.h"
+#include "unwind.h"
+#include "unwind/shapes.h"
+
+#define FRAMES_MAX 300
+
+static shape_fn all_shapes[] = {
+	shape_fp_plain, shape_fp_alloca, shape_fp_big, shape_nofp_plain, shape_nofp_alloca,
+	shape_nofp_big, shape_nofp_regs, shape_nofp_setjmp, shape_cxx_raii, shape_cxx_throw,
+};
+#define SHAPE_COUNT (int)(sizeof(all_shapes) / sizeof(all_shapes[0]))
+/* No large frames: for deep recursion and small stacks. */
+static shape_fn small_shapes[] = {
+	shape_fp_plain, shape_fp_alloca, shape_nofp_plain, shape_nofp_regs,
+	shape_nofp_setjmp, shape_cxx_raii, shape_cxx_throw,
+};
+#define SMALL_SHAPE_COUNT (int)(sizeof(small_shapes) / sizeof(small_shapes[0]))
+
+struct tally {
+	long probes, frames, mismatches, in_handlers;
+};
+
+static __thread struct tally tally;
+static __thread volatile sig_atomic_t in_probe;
+static __thread int probe_max = 72;
+
+static void print_stack(const char *what, void **ips, int count)
+{
+	fprintf(stderr, "  %s (%d frames):\n", what, count);
+	for (int i = 0; i < count; i++) {
+		Dl_info info;
+		const char *name = dladdr(ips[i], &info) && info.dli_sname ? info.dli_sname : "?";
+		fprintf(stderr, "    %2d %p %s\n", i, ips[i], name);
+	}
+}
+
+/* Frames 1.. of a and b equal, and as many. */
+static int same_stack(void **a, int a_count, void **b, int b_count)
+{
+	if (a_count != b_count)
+		return 0;
+	for (int i = 1; i < a_count; i++) {
+		if (a[i] != b[i])
+			return 0;
+	}
+	return 1;
+}
+
+static __attribute__((noinline)) void compare_here(const char *where)
+{
+	void *walks[3][FRAMES_MAX], *theirs[FRAMES_MAX];
+	void **ours = walks[0], **again = walks[2];
+	int max = probe_max, counts[3];
+	in_probe = 1;
+	/* Three times from one call site: the later walks start where the first did, and are
+	 * the memo's if its words still hold (a walk is kept the second time it is seen). */
+	for (volatile int round = 0; round < 3; round++)
+		counts[round] = mp_unwind_backtrace(walks[round], max);
+	int theirs_count = unw_backtrace(theirs, max);
+	int ours_count = counts[0], again_count = counts[2];
+	in_probe = 0;
+	tally.probes++;
+	tally.frames += theirs_count;
+	if (same_stack(ours, ours_count, theirs, theirs_count) &&
+	    same_stack(walks[1], counts[1], theirs, theirs_count) &&
+	    same_stack(again, again_count, theirs, theirs_count))
+		return;
+	if (tally.mismatches++ < 3) {
+		fprintf(stderr, "stack mismatch in %s (max %d):\n", where, max);
+		print_stack("mp_unwind_backtrace", ours, ours_count);
+		print_stack("unw_backtrace", theirs, theirs_count);
+		print_stack("mp_unwind_backtrace again", again, again_count);
+	}
+}
+
+static void probe(struct shape_ctx *ctx)
+{
+	(void)ctx;
+	compare_here("a shape");
+}
+
+/* While a timer interrupts: time is spent in the shapes rather than in the probe. */
+static void probe_rarely(struct shape_ctx *ctx)
+{
+	if (shape_next(ctx) % 32 == 0)
+		compare_here("a shape");
+}
+
+/* Runs count random stacks of 1 to depth_max shapes through fns. */
+static void run_shapes_with(uint64_t seed, const shape_fn *fns, int fn_count, int count,
+			    int depth_max, void (*probe_fn)(struct shape_ctx *))
+{
+	static const int maxes[] = { 72, 72, 72, 264, 16, 5, 2, 1 };
+	struct shape_ctx ctx = { .rng = seed | 1, .fns = fns, .fn_count = fn_count,
+				 .probe = probe_fn };
+	ctx.state.throw_at = -1;
+	for (int i = 0; i < count; i++) {
+		probe_max = maxes[shape_next(&ctx) % (sizeof(maxes) / sizeof(maxes[0]))];
+		int depth = 1 + (int)(shape_next(&ctx) % (uint64_t)depth_max);
+		shape_step(&ctx, depth);
+	}
+	probe_max = 72;
+}
+
+static void run_shapes(uint64_t seed, const shape_fn *fns, int fn_count, int count, int depth_max)
+{
+	run_shapes_with(seed, fns, fn_count, count, depth_max, probe);
+}
+
+static void test_unwind_equals_libunwind_on_random_stacks(void **state)
+{
+	(void)state;
+	struct mp_unwind_counts before, after;
+	mp_unwind_counts_get(&before);
+	tally = (struct tally){ 0 };
+	run_shapes(1, all_shapes, SHAPE_COUNT, 4000, 40);
+	mp_unwind_counts_get(&after);
+	uint64_t hits = after.memo_hits - before.memo_hits;
+	uint64_t rejects = after.memo_rejects - before.memo_rejects;
+	printf("random stacks: %ld probes, %.1f frames on average, %llu walks by libunwind, "
+	       "%llu found in the memo, %llu rejected there\n",
+	       tally.probes, (double)tally.frames / (double)tally.probes,
+	       (unsigned long long)(after.fallbacks - before.fallbacks),
+	       (unsigned long long)hits, (unsigned long long)rejects);
+	assert_int_equal(tally.mismatches, 0);
+	assert_true(tally.probes >= 4000);
+	/* Plain code: every walk took the fast path; the memo served some, and refused
+	 * others that started alike but no longer held. */
+	assert_int_equal(after.fallbacks, before.fallbacks);
+	assert_true(hits > 1000);
+}
+
+static void test_unwind_memo_refuses_a_changed_stack(void **state)
+{
+	(void)state;
+	static const shape_fn twins[] = { shape_twin_a, shape_twin_b };
+	struct mp_unwind_counts before, after;
+	mp_unwind_counts_get(&before);
+	tally = (struct tally){ 0 };
+	struct shape_ctx ctx = { .rng = 7, .fns = twins, .fn_count = 2, .probe = probe };
+	ctx.state.throw_at = -1;
+	for (int i = 0; i < 3000; i++)
+		shape_step(&ctx, 1 + (int)(shape_next(&ctx) % 3) * 6); /* 3 depths, 2^depth shapes */
+	mp_unwind_counts_get(&after);
+	uint64_t hits = after.memo_hits - before.memo_hits;
+	uint64_t rejects = after.memo_rejects - before.memo_rejects;
+	printf("twins: %llu found in the memo, %llu rejected there\n", (unsigned long long)hits,
+	       (unsigned long long)rejects);
+	assert_int_equal(tally.mismatches, 0);
+	assert_true(rejects > 1000);
+	assert_true(hits > 3000);
+}
+
+static void test_unwind_memo_checks_the_saved_frame_pointers(void **state)
+{
+	(void)state;
+	static const shape_fn twists[] = { shape_fp_plain, shape_fp_twist };
+	struct mp_unwind_counts before, after;
+	mp_unwind_counts_get(&before);
+	tally = (struct tally){ 0 };
+	struct shape_ctx ctx = { .rng = 9, .fns = twists, .fn_count = 2, .probe = probe };
+	ctx.state.throw_at = -1;
+	for (int i = 0; i < 3000; i++)
+		shape_fp_anchor(&ctx, 2 + (int)(shape_next(&ctx) % 4));
+	mp_unwind_counts_get(&after);
+	uint64_t rejects = after.memo_rejects - before.memo_rejects;
+	printf("twisted frame pointers: %llu found in the memo, %llu rejected there\n",
+	       (unsigned long long)(after.memo_hits - before.memo_hits),
+	       (unsigned long long)rejects);
+	assert_int_equal(tally.mismatches, 0);
+	assert_true(rejects > 500);
+}
+
+static void test_unwind_deep_recursion_is_cut_like_libunwind(void **state)
+{
+	(void)state;
+	tally = (struct tally){ 0 };
+	run_shapes(2, small_shapes, SMALL_SHAPE_COUNT, 300, 400);
+	assert_int_equal(tally.mismatches, 0);
+	assert_true(tally.frames > 300 * 40);
+}
+
+static void *thread_main(void *arg)
+{
+	tally = (struct tally){ 0 };
+	run_shapes((uint64_t)(uintptr_t)arg, all_shapes, SHAPE_COUNT, 2000, 30);
+	return (void *)(intptr_t)tally.mismatches;
+}
+
+static void test_unwind_threads_share_the_rules(void **state)
+{
+	(void)state;
+	pthread_t threads[4];
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(pthread_create(&threads[i], NULL, thread_main, (void *)(uintptr_t)(100 + i)), 0);
+	for (int i = 0; i < 4; i++) {
+		void *mismatches;
+		pthread_join(threads[i], &mismatches);
+		assert_int_equal((intptr_t)mismatches, 0);
+	}
+}
+
+/* ---- signal handlers ---- */
+
+static void on_signal(int signo, siginfo_t *info, void *context)
+{
+	(void)signo;
+	(void)info;
+	(void)context;
+	if (in_probe)
+		return;
+	tally.in_handlers++;
+	compare_here("a signal handler");
+}
+
+static void probe_and_raise(struct shape_ctx *ctx)
+{
+	compare_here("a shape");
+	if (shape_next(ctx) % 2)
+		raise(SIGUSR1);
+	else
+		pthread_kill(pthread_self(), SIGUSR2);
+}
+
+static void install(int signo, int on_altstack)
+{
+	struct sigaction action;
+	memset(&action, 0, sizeof(action));
+	action.sa_sigaction = on_signal;
+	action.sa_flags = SA_SIGINFO | SA_RESTART | (on_altstack ? SA_ONSTACK : 0);
+	sigemptyset(&action.sa_mask);
+	assert_int_equal(sigaction(signo, &action, NULL), 0);
+}
+
+static void test_unwind_signal_handlers_on_both_stacks(void **state)
+{
+	(void)state;
+	stack_t altstack = { .ss_sp = malloc(1 << 16), .ss_size = 1 << 16 };
+	assert_int_equal(sigaltstack(&altstack, NULL), 0);
+	install(SIGUSR1, 0);
+	install(SIGUSR2, 1);
+	install(SIGPROF, 1);
+	tally = (struct tally){ 0 };
+	struct mp_unwind_counts before, after;
+	mp_unwind_counts_get(&before);
+	struct shape_ctx ctx = { .rng = 3, .fns = all_shapes, .fn_count = SHAPE_COUNT,
+				 .probe = probe_and_raise };
+	ctx.state.throw_at = -1;
+	for (int i = 0; i < 1000; i++)
+		shape_step(&ctx, 1 + (int)(shape_next(&ctx) % 30));
+	long raised = tally.in_handlers;
+	mp_unwind_counts_get(&after);
+	/* Every handler's walk meets the signal frame, and that one is libunwind's. */
+	assert_true(after.fallbacks - before.fallbacks >= (uint64_t)raised);
+	/* A timer interrupts the shapes at arbitrary instructions, prologues included. */
+	struct itimerval timer = { { 0, 100 }, { 0, 100 } };
+	setitimer(ITIMER_PROF, &timer, NULL);
+	for (int round = 0; round < 400 && tally.in_handlers < raised + 300; round++)
+		run_shapes_with(4 + (uint64_t)round, all_shapes, SHAPE_COUNT, 500, 30, probe_rarely);
+	memset(&timer, 0, sizeof(timer));
+	setitimer(ITIMER_PROF, &timer, NULL);
+	mp_unwind_counts_get(&after);
+	printf("signals: %ld probes, %ld in handlers (%ld raised, %ld by the timer), %llu walks "
+	       "by libunwind\n", tally.probes, tally.in_handlers, raised, tally.in_handlers - raised,
+	       (unsigned long long)(after.fallbacks - before.fallbacks));
+	assert_int_equal(tally.mismatches, 0);
+	assert_true(raised >= 1000);
+	assert_true(tally.in_handlers >= raised + 50);
+	signal(SIGUSR1, SIG_DFL);
+	signal(SIGUSR2, SIG_DFL);
+	signal(SIGPROF, SIG_IGN);
+	altstack.ss_flags = SS_DISABLE;
+	sigaltstack(&altstack, NULL);
+}
+
+/* ---- a coroutine's stack ---- */
+
+static ucontext_t coroutine_return;
+
+static void coroutine_main(void)
+{
+	run_shapes(8, small_shapes, SMALL_SHAPE_COUNT, 200, 20);
+}
+
+/* Stacks mapped, run on with swapcontext, unmapped, and mapped again smaller at the same
+ * place: the walk stays on the thread's own stack, and gives these to libunwind. */
+static void test_unwind_coroutine_stacks_are_libunwinds(void **state)
+{
+	(void)state;
+	tally = (struct tally){ 0 };
+	struct mp_unwind_counts before, after;
+	mp_unwind_counts_get(&before);
+	void *where = NULL;
+	for (int round = 0; round < 4; round++) {
+		size_t size = (size_t)(4 - round) << 20;
+		void *stack = mmap(where, size, PROT_READ | PROT_WRITE,
+				   MAP_PRIVATE | MAP_ANONYMOUS | (where ? MAP_FIXED_NOREPLACE : 0), -1, 0);
+		assert_true(stack != MAP_FAILED);
+		where = stack;
+		ucontext_t coroutine;
+		getcontext(&coroutine);
+		coroutine.uc_stack.ss_sp = stack;
+		coroutine.uc_stack.ss_size = size;
+		coroutine.uc_link = &coroutine_return;
+		makecontext(&coroutine, coroutine_main, 0);
+		assert_int_equal(swapcontext(&coroutine_return, &coroutine), 0);
+		munmap(stack, size);
+	}
+	mp_unwind_counts_get(&after);
+	assert_int_equal(tally.mismatches, 0);
+	assert_true(tally.probes >= 800);
+	assert_true(after.fallbacks - before.fallbacks >= (uint64_t)tally.probes);
+}
+
+/* ---- a library unloaded, another loaded in its place ---- */
+
+static void library_path(char *out, size_t cap, int variant)
+{
+	char exe[4096];
+	ssize_t len = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	assert_true(len > 0);
+	exe[len] = 0;
+	*strrchr(exe, '/') = 0;
+	snprintf(out, cap, "%s/unwind/libshapes%d.so", exe, variant);
+}
+
+struct loaded {
+	void *handle;
+	shape_fn fns[SHAPE_COUNT + 2];
+	uintptr_t base;
+};
+
+static void load(struct loaded *lib, int variant)
+{
+	char path[4200];
+	library_path(path, sizeof(path), variant);
+	lib->handle = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+	assert_non_null(lib->handle);
+	memcpy(lib->fns, all_shapes, sizeof(all_shapes));
+	*(void **)&lib->fns[SHAPE_COUNT] = dlsym(lib->handle, "shape_lib_plain");
+	*(void **)&lib->fns[SHAPE_COUNT + 1] = dlsym(lib->handle, "shape_lib_alloca");
+	assert_non_null(lib->fns[SHAPE_COUNT]);
+	Dl_info info;
+	assert_true(dladdr((void *)lib->fns[SHAPE_COUNT], &info));
+	lib->base = (uintptr_t)info.dli_fbase;
+}
+
+static void *reloaded_thread(void *arg)
+{
+	struct loaded *lib = arg;
+	tally = (struct tally){ 0 };
+	run_shapes(6, lib->fns, SHAPE_COUNT + 2, 1500, 25);
+	return (void *)(intptr_t)tally.mismatches;
+}
+
+static void test_unwind_library_unloaded_and_replaced(void **state)
+{
+	(void)state;
+	struct loaded first, second;
+	load(&first, 1);
+	tally = (struct tally){ 0 };
+	run_shapes(5, first.fns, SHAPE_COUNT + 2, 1500, 25);
+	assert_int_equal(tally.mismatches, 0);
+	assert_int_equal(dlclose(first.handle), 0);
+	mp_modules_unloaded(); /* what the preload's dlclose() does */
+	load(&second, 2);
+	printf("library at %#lx, then another at %#lx\n", (unsigned long)first.base,
+	       (unsigned long)second.base);
+	/* libunwind's fast path caches rules per return address for the life of a thread
+	 * and never forgets an unloaded library's: a thread that has not walked the first
+	 * library is the reference. */
+	pthread_t thread;
+	void *mismatches;
+	assert_int_equal(pthread_create(&thread, NULL, reloaded_thread, &second), 0);
+	pthread_join(thread, &mismatches);
+	assert_int_equal((intptr_t)mismatches, 0);
+	dlclose(second.handle);
+	mp_modules_unloaded();
+}
+
+int main(void)
+{
+	mp_unwind_init(); /* as recording.c's start does, through mp_stacks_init */
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_unwind_equals_libunwind_on_random_stacks),
+		cmocka_unit_test(test_unwind_memo_refuses_a_changed_stack),
+		cmocka_unit_test(test_unwind_memo_checks_the_saved_frame_pointers),
+		cmocka_unit_test(test_unwind_deep_recursion_is_cut_like_libunwind),
+		cmocka_unit_test(test_unwind_threads_share_the_rules),
+		cmocka_unit_test(test_unwind_signal_handlers_on_both_stacks),
+		cmocka_unit_test(test_unwind_coroutine_stacks_are_libunwinds),
+		cmocka_unit_test(test_unwind_library_unloaded_and_replaced),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
