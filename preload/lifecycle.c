@@ -24,14 +24,20 @@ static void memprof_constructor(void);
 
 /* Whether the malloc the program calls is ours: an allocator preloaded before us, or a
  * program defining malloc itself, comes first in symbol lookup, and then nothing would be
- * recorded without a word. */
+ * recorded without a word. Only a symbol defined at that very address counts: an
+ * executable that takes malloc's address in code built without -fPIC (Debian's python3)
+ * has a canonical PLT entry for it, which dlsym returns but which only jumps on to the
+ * malloc that symbol lookup chose (ours), and no symbol is defined there. */
 static void check_malloc(void)
 {
 	Dl_info theirs, ours;
 	struct link_map *object = NULL;
+	const ElfW(Sym) *symbol = NULL;
 	void *found = dlsym(RTLD_DEFAULT, "malloc");
 	if (!found || !dladdr1(found, &theirs, (void **)&object, RTLD_DL_LINKMAP) ||
-	    !dladdr((void *)&memprof_constructor, &ours) || theirs.dli_fbase == ours.dli_fbase)
+	    !dladdr((void *)&memprof_constructor, &ours) || theirs.dli_fbase == ours.dli_fbase ||
+	    !dladdr1(found, &theirs, (void **)&symbol, RTLD_DL_SYMENT) || !symbol ||
+	    symbol->st_shndx == SHN_UNDEF || theirs.dli_saddr != found)
 		return;
 	/* The executable's link map has an empty name. */
 	int own = !object || !object->l_name || !object->l_name[0];

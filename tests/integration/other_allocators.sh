@@ -62,5 +62,17 @@ for allocator in libjemalloc.so.2 libtcmalloc_minimal.so.4; do
 	grep -qF "$allocator" memory.txt &&
 		fail "$name after: memory blames the allocator: $(grep -F "$allocator" memory.txt | head -2)"
 done
+
+# An executable built without -fPIC that takes malloc's address (Debian's python3) has a
+# canonical PLT entry for it: dlsym finds malloc there, but its calls reach memprof's.
+# That is no other allocator: no line, and leak kinds at exit.
+if [ -x /usr/bin/python3 ]; then
+	PYTHONMALLOC=malloc LD_PRELOAD="$lib" MEMPROF_QUIET=1 MEMPROF_OUTPUT="$(pwd)/py.trace" \
+		/usr/bin/python3 -c "x = [str(i) for i in range(1000)]" 2>py.err
+	[ -s py.err ] && fail "python3: stderr: $(cat py.err)"
+	"$memprof" leaks py.trace >py.leaks 2>&1
+	grep -q "definitely lost:" py.leaks && ! grep -q "not memprof's" py.leaks ||
+		fail "python3 taken for another allocator: $(head -3 py.leaks)"
+fi
 [ "$tried" -gt 0 ] || exit 77
 [ "$failures" -eq 0 ]
