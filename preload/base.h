@@ -185,6 +185,10 @@ int mp_sys_own_thread(int tid);
  * is off its CPU, a whole scheduler tick if it is queued. */
 int mp_sys_own_thread_named(const char *tid);
 void mp_sys_own_threads_forget(void);
+/* Starts a detached thread of memprof's running fn(NULL), on a stack of stack_bytes from
+ * mp_sys_map_anon (memprof's memory, never a root), created with every signal blocked so
+ * that the program's signals never land on it. 0, or -1 if it could not be started. */
+int mp_sys_thread_start(void *(*fn)(void *), size_t stack_bytes);
 /* Prints "memprof: <msg>\n" on stderr (errors are said even under MEMPROF_QUIET). */
 void mp_sys_say(const char *msg);
 

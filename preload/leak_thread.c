@@ -261,24 +261,8 @@ static void *leak_main(void *unused)
 
 static void leak_create(void)
 {
-	pthread_attr_t attr;
-	pthread_t id;
-	sigset_t all, saved;
-	void *stack = mp_sys_map_anon(THREAD_STACK_BYTES);
-	if (!stack || pthread_attr_init(&attr) != 0)
+	if (mp_sys_thread_start(leak_main, THREAD_STACK_BYTES) < 0)
 		return;
-	pthread_attr_setstack(&attr, stack, THREAD_STACK_BYTES);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	/* Created with every signal blocked, so the program's signals never land on it. */
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &saved);
-	int created = pthread_create(&id, &attr, leak_main, NULL) == 0;
-	pthread_sigmask(SIG_SETMASK, &saved, NULL);
-	pthread_attr_destroy(&attr);
-	if (!created) {
-		mp_sys_unmap(stack, THREAD_STACK_BYTES);
-		return;
-	}
 	/* Until it runs, requests wait for it rather than fall through. */
 	__atomic_store_n(&leak.running, 1, __ATOMIC_RELEASE);
 }

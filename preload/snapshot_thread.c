@@ -148,22 +148,7 @@ static void *thread_main(void *unused)
 
 static void thread_create(void)
 {
-	pthread_attr_t attr;
-	pthread_t id;
-	sigset_t all, saved;
-	void *stack = mp_sys_map_anon(THREAD_STACK_BYTES);
-	if (!stack || pthread_attr_init(&attr) != 0)
-		return;
-	pthread_attr_setstack(&attr, stack, THREAD_STACK_BYTES);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	/* Created with every signal blocked, so the program's signals never land on it. */
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &saved);
-	thread_running = pthread_create(&id, &attr, thread_main, NULL) == 0;
-	pthread_sigmask(SIG_SETMASK, &saved, NULL);
-	pthread_attr_destroy(&attr);
-	if (!thread_running)
-		mp_sys_unmap(stack, THREAD_STACK_BYTES);
+	thread_running = mp_sys_thread_start(thread_main, THREAD_STACK_BYTES) == 0;
 }
 
 void mp_snapshot_thread_start(void)

@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -298,6 +299,31 @@ void mp_sys_own_threads_forget(void)
 {
 	for (int i = 0; i < OWN_THREADS_MAX; i++)
 		__atomic_store_n(&own_threads[i], 0, __ATOMIC_RELEASE);
+}
+
+int mp_sys_thread_start(void *(*fn)(void *), size_t stack_bytes)
+{
+	pthread_attr_t attr;
+	pthread_t id;
+	sigset_t all, saved;
+	void *stack = mp_sys_map_anon(stack_bytes);
+	if (!stack)
+		return -1;
+	if (pthread_attr_init(&attr) != 0) {
+		mp_sys_unmap(stack, stack_bytes);
+		return -1;
+	}
+	pthread_attr_setstack(&attr, stack, stack_bytes);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	/* Created with every signal blocked, so the program's signals never land on it. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &saved);
+	int created = pthread_create(&id, &attr, fn, NULL) == 0;
+	pthread_sigmask(SIG_SETMASK, &saved, NULL);
+	pthread_attr_destroy(&attr);
+	if (!created)
+		mp_sys_unmap(stack, stack_bytes);
+	return created ? 0 : -1;
 }
 
 void mp_sys_say(const char *msg)
