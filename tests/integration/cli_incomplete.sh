@@ -5,13 +5,7 @@
 # INCOMPLETE with a reason, in text and JSON, and fail `leaks --fail-on-leak` with that
 # reason on stderr; the whole trace passes. A killed program's trace fails the gate too.
 set -u
-memprof="$MEMPROF_BUILD/memprof"
-failures=0
-
-fail() {
-	echo "FAIL $*"
-	failures=$((failures + 1))
-}
+. "$MEMPROF_TOP/tests/support/cli_common.sh"
 
 cat >prog.c <<'C'
 #include <signal.h>

@@ -6,13 +6,7 @@
 # call was made, "thread stacks" for their memory, the cgroup figure said to be the
 # whole cgroup's.
 set -u
-memprof="$MEMPROF_BUILD/memprof"
-failures=0
-
-fail() {
-	echo "FAIL $*"
-	failures=$((failures + 1))
-}
+. "$MEMPROF_TOP/tests/support/cli_common.sh"
 
 cat >prog.c <<'C'
 #include <stdlib.h>

@@ -4,13 +4,7 @@
 # or all on one core (taskset), the debug files inflated in memory, stored in the cache
 # of inflated debug files, or read back from it (docs/usage.md, MEMPROF_DEBUG_CACHE).
 set -u
-memprof="$MEMPROF_BUILD/memprof"
-failures=0
-
-fail() {
-	echo "FAIL $*"
-	failures=$((failures + 1))
-}
+. "$MEMPROF_TOP/tests/support/cli_common.sh"
 
 # Two threads, enough events for many batches of the pipe, and stdout's buffer left
 # allocated under puts (libc frames, whose DWARF comes from libc6-dbg's compressed debug

@@ -4,13 +4,7 @@
 # says when a run was sampled, keeps an existing LD_PRELOAD, finds programs through PATH,
 # and refuses statically linked programs.
 set -u
-memprof="$MEMPROF_BUILD/memprof"
-failures=0
-
-fail() {
-	echo "FAIL $*"
-	failures=$((failures + 1))
-}
+. "$MEMPROF_TOP/tests/support/cli_common.sh"
 
 cat >prog.c <<'C'
 #include <signal.h>

@@ -4,13 +4,7 @@
 # leaked, how it ended, trace), not a block per trace; --quiet-children and --follow
 # select rows; report names the parent pid and the trace that continues an exec'd image.
 set -u
-memprof="$MEMPROF_BUILD/memprof"
-failures=0
-
-fail() {
-	echo "FAIL $*"
-	failures=$((failures + 1))
-}
+. "$MEMPROF_TOP/tests/support/cli_common.sh"
 
 cat >prog.c <<'C'
 #include <stdlib.h>

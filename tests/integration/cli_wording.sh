@@ -5,13 +5,7 @@
 # failed), and C++ names with template arguments elided in text unless --long-names,
 # whole in JSON.
 set -u
-memprof="$MEMPROF_BUILD/memprof"
-failures=0
-
-fail() {
-	echo "FAIL $*"
-	failures=$((failures + 1))
-}
+. "$MEMPROF_TOP/tests/support/cli_common.sh"
 
 cat >big.c <<'C'
 #include <pthread.h>

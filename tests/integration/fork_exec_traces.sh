@@ -3,13 +3,7 @@
 # that leaks and a fork child that execs ls (tests/progs/family.c) each keep their own
 # trace, FILE, FILE.1, FILE.2, and `run` lists all three.
 set -u
-memprof="$MEMPROF_BUILD/memprof"
-failures=0
-
-fail() {
-	echo "FAIL $*"
-	failures=$((failures + 1))
-}
+. "$MEMPROF_TOP/tests/support/cli_common.sh"
 
 "$memprof" run --output out.trace -- "$MEMPROF_BUILD/tests/progs/family" >/dev/null 2>err.txt
 code=$?
