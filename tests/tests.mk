@@ -21,7 +21,7 @@ TEST_SUPPORT_SRC := tests/support/trace_builder.c tests/support/loaded_object.c 
 	tests/support/elf_fixture.c
 TEST_SUPPORT_OBJ := $(TEST_SUPPORT_SRC:%.c=$(BUILD)/%.o)
 TEST_SUPPORT_SAN_OBJ := $(TEST_SUPPORT_SRC:%.c=$(BUILD)/san/%.o)
-TEST_HARNESS_OBJ := $(BUILD)/tests/integration/harness.o
+TEST_HARNESS_OBJ := $(BUILD)/tests/integration/harness.o $(BUILD)/tests/integration/memcheck.o
 PROGS_C := $(wildcard tests/progs/*.c)
 PROGS_CXX := $(wildcard tests/progs/*.cc)
 PROGS_LIB := $(wildcard tests/progs/lib/*.c)
@@ -46,7 +46,7 @@ $(BUILD)/san/tests/support/%.o: tests/support/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ANALYZER_CFLAGS) $(SAN_FLAGS) -Itests/support -c $< -o $@
 
-$(TEST_HARNESS_OBJ): tests/integration/harness.c
+$(TEST_HARNESS_OBJ): $(BUILD)/tests/integration/%.o: tests/integration/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ANALYZER_CFLAGS) -Itests/integration -Itests/support -c $< -o $@
 

@@ -30,8 +30,16 @@
 #include <jansson.h>
 
 #include "harness.h"
+#include "memcheck.h"
 
-enum { DEF, IND, POS, REA, KINDS };
+/* In memcheck.h's order, so that its kinds index the tallies. */
+enum {
+	DEF = MEMCHECK_DEFINITE,
+	IND = MEMCHECK_INDIRECT,
+	POS = MEMCHECK_POSSIBLE,
+	REA = MEMCHECK_REACHABLE,
+	KINDS
+};
 static const char *const kind_names[KINDS] = { "definite", "indirect", "possible", "reachable" };
 
 #define MAX_SIZES 8
@@ -106,72 +114,19 @@ static void memprof_tally(const char *trace, int check, struct tally *tally, jso
 		json_decref(doc);
 }
 
-static int have_valgrind(void)
+static void tally_loss(void *context, uint64_t bytes, uint64_t blocks, enum memcheck_kind kind)
 {
-	return system("valgrind --version >/dev/null 2>&1") == 0;
-}
-
-static uint64_t xml_number(const char *at)
-{
-	uint64_t value = 0;
-	for (; (*at >= '0' && *at <= '9') || *at == ','; at++)
-		if (*at != ',')
-			value = value * 10 + (uint64_t)(*at - '0');
-	return value;
-}
-
-/* One <error> of kind Leak_*, its direct bytes (memcheck's "N (D direct, I indirect)"
- * counts D) and blocks. */
-static void xml_error(const char *error, const char *end, struct tally *tally)
-{
-	static const struct { const char *name; int kind; } kinds[] = {
-		{ "Leak_DefinitelyLost", DEF }, { "Leak_IndirectlyLost", IND },
-		{ "Leak_PossiblyLost", POS },   { "Leak_StillReachable", REA },
-	};
-	const char *kind_at = strstr(error, "<kind>"), *text = strstr(error, "<text>");
-	const char *bytes_at = strstr(error, "<leakedbytes>");
-	const char *blocks_at = strstr(error, "<leakedblocks>");
-	if (!kind_at || !text || !bytes_at || !blocks_at || blocks_at > end)
-		return;
-	int kind = -1;
-	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
-		if (strncmp(kind_at + 6, kinds[i].name, strlen(kinds[i].name)) == 0)
-			kind = kinds[i].kind;
-	uint64_t bytes = xml_number(bytes_at + 13), blocks = xml_number(blocks_at + 14);
-	const char *direct = strstr(text, " direct, "), *paren = strchr(text, '(');
-	if (direct && direct < bytes_at && paren && paren < direct)
-		bytes = xml_number(paren + 1);
-	tally_add(tally, bytes, blocks, kind);
+	tally_add(context, bytes, blocks, (int)kind);
 }
 
 /* memcheck on tests/progs/<prog> <args>; returns its wait status (valgrind passes the
  * program's death on). */
 static int valgrind_tally(const char *prog, const char *args, struct tally *tally)
 {
-	char dir[] = "/tmp/memprof-vg-XXXXXX", command[8192], path[64 + sizeof(dir)], bin[PATH_MAX];
-	assert_non_null(mkdtemp(dir));
-	snprintf(path, sizeof(path), "%s/memcheck.xml", dir);
+	char bin[PATH_MAX], command[PATH_MAX + 4096];
 	harness_prog_path(prog, bin, sizeof(bin));
-	snprintf(command, sizeof(command),
-		 "exec valgrind --leak-check=full --show-leak-kinds=all --xml=yes --xml-file='%s' "
-		 "'%s' %s >/dev/null 2>&1", path, bin, args);
-	int status = system(command);
-	FILE *file = fopen(path, "re");
-	assert_non_null(file);
-	static char xml[1 << 22];
-	size_t len = fread(xml, 1, sizeof(xml) - 1, file);
-	xml[len] = '\0';
-	fclose(file);
-	for (const char *at = xml; (at = strstr(at, "<error>"));) {
-		const char *end = strstr(at, "</error>");
-		if (!end)
-			break;
-		xml_error(at, end, tally);
-		at = end;
-	}
-	unlink(path);
-	rmdir(dir);
-	return status;
+	snprintf(command, sizeof(command), "'%s' %s", bin, args);
+	return memcheck_run(command, tally_loss, tally);
 }
 
 static void print_tally(const char *who, const struct tally *tally)
@@ -235,7 +190,7 @@ static void workers(const char *threads, const char *wave)
 	tally_init(&memcheck, expect, 1);
 	memprof_tally(run.traces[0], 0, &memprof, NULL);
 	snprintf(vg_args, sizeof(vg_args), "%s %s", threads, wave);
-	if (have_valgrind())
+	if (memcheck_available())
 		valgrind_tally("leak_workers", vg_args, &memcheck);
 	else
 		memcpy(memcheck.blocks[0], expect[0].blocks, sizeof(expect[0].blocks));
@@ -282,7 +237,7 @@ static void death(const char *mode, int signal, const char *reason)
 		assert_int_equal(num(check, "signal"), signal);
 	assert_int_equal(num(json_object_get(root, "reachability"), "checks"), 1);
 	json_decref(root);
-	if (have_valgrind())
+	if (memcheck_available())
 		valgrind_tally("leak_death", mode, &memcheck);
 	else
 		for (size_t i = 0; i < DEATH_SIZES; i++)

@@ -23,8 +23,16 @@
 #include <jansson.h>
 
 #include "harness.h"
+#include "memcheck.h"
 
-enum { DEF, IND, POS, REA, KINDS };
+/* In memcheck.h's order, so that its kinds index the tallies. */
+enum {
+	DEF = MEMCHECK_DEFINITE,
+	IND = MEMCHECK_INDIRECT,
+	POS = MEMCHECK_POSSIBLE,
+	REA = MEMCHECK_REACHABLE,
+	KINDS
+};
 static const char *const kind_names[KINDS] = { "definite", "indirect", "possible", "reachable" };
 
 struct site {
@@ -114,72 +122,16 @@ static void memprof_tally(const char *trace, struct tally *tally)
 	json_decref(root);
 }
 
-static int have_valgrind(void)
+static void tally_loss(void *context, uint64_t bytes, uint64_t blocks, enum memcheck_kind kind)
 {
-	return system("valgrind --version >/dev/null 2>&1") == 0;
-}
-
-/* A number of memcheck's XML, which may be written with thousands separators. */
-static uint64_t xml_number(const char *at)
-{
-	uint64_t value = 0;
-	for (; (*at >= '0' && *at <= '9') || *at == ','; at++)
-		if (*at != ',')
-			value = value * 10 + (uint64_t)(*at - '0');
-	return value;
-}
-
-/* One <error> of kind Leak_*: "<text>2,005 (1,002 direct, 1,003 indirect) bytes in 1
- * blocks are definitely lost ...</text><leakedbytes>2005</leakedbytes>
- * <leakedblocks>1</leakedblocks>". */
-static void xml_error(const char *error, const char *end, struct tally *tally)
-{
-	static const struct { const char *name; int kind; } kinds[] = {
-		{ "Leak_DefinitelyLost", DEF }, { "Leak_IndirectlyLost", IND },
-		{ "Leak_PossiblyLost", POS },   { "Leak_StillReachable", REA },
-	};
-	const char *kind_at = strstr(error, "<kind>");
-	const char *text = strstr(error, "<text>");
-	const char *bytes_at = strstr(error, "<leakedbytes>");
-	const char *blocks_at = strstr(error, "<leakedblocks>");
-	if (!kind_at || !text || !bytes_at || !blocks_at || blocks_at > end)
-		return;
-	int kind = -1;
-	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
-		if (strncmp(kind_at + 6, kinds[i].name, strlen(kinds[i].name)) == 0)
-			kind = kinds[i].kind;
-	uint64_t bytes = xml_number(bytes_at + 13), blocks = xml_number(blocks_at + 14);
-	const char *direct = strstr(text, " direct, ");
-	const char *paren = strchr(text, '(');
-	if (direct && direct < bytes_at && paren && paren < direct)
-		bytes = xml_number(paren + 1);
-	tally_add(tally, bytes, blocks, kind);
+	tally_add(context, bytes, blocks, (int)kind);
 }
 
 static void valgrind_tally(const char *arg, struct tally *tally)
 {
-	char dir[] = "/tmp/memprof-vg-XXXXXX", command[8192], path[64 + sizeof(dir)];
-	assert_non_null(mkdtemp(dir));
-	snprintf(path, sizeof(path), "%s/memcheck.xml", dir);
-	snprintf(command, sizeof(command),
-		 "valgrind --leak-check=full --show-leak-kinds=all --xml=yes --xml-file='%s' "
-		 "'%s/tests/progs/reach' %s >/dev/null 2>&1", path, harness_build_dir(), arg);
-	assert_int_equal(system(command), 0);
-	FILE *file = fopen(path, "re");
-	assert_non_null(file);
-	static char xml[1 << 22];
-	size_t len = fread(xml, 1, sizeof(xml) - 1, file);
-	xml[len] = '\0';
-	fclose(file);
-	for (const char *at = xml; (at = strstr(at, "<error>"));) {
-		const char *end = strstr(at, "</error>");
-		if (!end)
-			break;
-		xml_error(at, end, tally);
-		at = end;
-	}
-	unlink(path);
-	rmdir(dir);
+	char command[PATH_MAX + 4096];
+	snprintf(command, sizeof(command), "'%s/tests/progs/reach' %s", harness_build_dir(), arg);
+	assert_int_equal(memcheck_run(command, tally_loss, tally), 0);
 }
 
 static void print_table(const struct tally *memprof, const struct tally *memcheck)
@@ -203,7 +155,7 @@ static void compare(const char *arg, const char *const *env)
 	struct tally memprof = { 0 }, memcheck = { 0 };
 	run_reach(arg, env, trace);
 	memprof_tally(trace, &memprof);
-	if (have_valgrind()) {
+	if (memcheck_available()) {
 		valgrind_tally(arg ? arg : "", &memcheck);
 	} else {
 		printf("valgrind not installed: comparing with memcheck's recorded verdicts\n");
