@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "diff.h"
+#include "hash_mix.h"
 #include "html_data.h"
 
 static int html_figures_empty(const struct mp_html_figures *figures)
@@ -77,16 +78,9 @@ static uint64_t html_hash_bytes(const char *text)
 	return hash;
 }
 
-/* splitmix64's finalizer: every bit of the key reaches the low bits that index the
- * table (a plain multiply leaves a key's high half out of them). */
 static size_t html_hash_u64(uint64_t key, size_t mask)
 {
-	key ^= key >> 30;
-	key *= 0xbf58476d1ce4e5b9ull;
-	key ^= key >> 27;
-	key *= 0x94d049bb133111ebull;
-	key ^= key >> 31;
-	return (size_t)key & mask;
+	return (size_t)mp_hash_mix64(key) & mask;
 }
 
 static int html_grow(void **items, size_t *cap, size_t count, size_t size)

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hash_mix.h"
 #include "pprof_intern.h"
 
 struct mp_pprof_slot {
@@ -20,13 +21,10 @@ uint64_t mp_pprof_hash_bytes(uint64_t hash, const void *data, size_t len)
 	return hash;
 }
 
-/* splitmix64's finalizer over the running hash and the value. */
+/* The value folded into the running hash, then mixed. */
 uint64_t mp_pprof_hash_u64(uint64_t hash, uint64_t value)
 {
-	uint64_t x = hash ^ (value + 0x9e3779b97f4a7c15ull + (hash << 6) + (hash >> 2));
-	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-	x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-	return x ^ (x >> 31);
+	return mp_hash_mix64(hash ^ (value + 0x9e3779b97f4a7c15ull + (hash << 6) + (hash >> 2)));
 }
 
 int64_t mp_pprof_index_find(const struct mp_pprof_index *index, uint64_t hash,

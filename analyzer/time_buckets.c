@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "memprof/sample_weight.h"
+#include "hash_mix.h"
 #include "time_buckets.h"
 
 /* Buckets of a run whose end is unknown start this wide and double as needed. */
@@ -14,16 +15,9 @@ static uint64_t time_cell_key(uint32_t stack_id, unsigned alloc_bucket, unsigned
 	return (uint64_t)stack_id << 32 | (uint64_t)alloc_bucket << 16 | end_bucket;
 }
 
-/* splitmix64's finalizer: every bit of the key reaches the low bits that index the
- * table (a plain multiply leaves a key's high half out of them). */
 static size_t time_hash(uint64_t key, size_t mask)
 {
-	key ^= key >> 30;
-	key *= 0xbf58476d1ce4e5b9ull;
-	key ^= key >> 27;
-	key *= 0x94d049bb133111ebull;
-	key ^= key >> 31;
-	return (size_t)key & mask;
+	return (size_t)mp_hash_mix64(key) & mask;
 }
 
 /* Rebuilds the index over the cells with room for twice as many. 0 or -ENOMEM. */
