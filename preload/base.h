@@ -184,6 +184,11 @@ int mp_sys_own_thread(int tid);
  * and reading another thread's /proc/.../syscall makes the reader wait until that thread
  * is off its CPU, a whole scheduler tick if it is queued. */
 int mp_sys_own_thread_named(const char *tid);
+/* 1 if no thread of the program is left, only memprof's: its own threads wait on the
+ * program's, and must not keep a program whose threads all ended alive. A main thread
+ * that called pthread_exit stays as a zombie ('Z' in /proc/self/task/TID/stat), so
+ * threads are counted by state, not by the Threads: line. */
+int mp_sys_only_own_threads(void);
 void mp_sys_own_threads_forget(void);
 /* Starts a detached thread of memprof's running fn(NULL), on a stack of stack_bytes from
  * mp_sys_map_anon (memprof's memory, never a root), created with every signal blocked so

@@ -45,7 +45,6 @@
 #include <unistd.h>
 
 #include "leak_scan.h"
-#include "proc_text.h"
 
 #define THREAD_STACK_BYTES (256u * 1024u)
 #define FOLD_MIN_NS 10000000ull  /* after a round with few events */
@@ -183,30 +182,6 @@ static int leak_serve_requests(struct mp_thread *thread)
 	return at_exit || sig;
 }
 
-/* Counts the program's live threads (not memprof's) until it has seen one. */
-static int leak_count_live(const char *tid, void *context)
-{
-	int *live = context;
-	char path[64] = "/proc/self/task/", stat[512];
-	int number = 0;
-	for (const char *at = tid; *at >= '0' && *at <= '9'; at++)
-		number = number * 10 + (*at - '0');
-	if (mp_sys_own_thread(number))
-		return 0;
-	mp_sys_str_append(path, sizeof(path), tid);
-	mp_sys_str_append(path, sizeof(path), "/stat");
-	if (mp_sys_read_text(path, stat, sizeof(stat)) && mp_proc_task_alive(stat))
-		(*live)++;
-	return *live >= 1;
-}
-
-static int leak_alone(void)
-{
-	int live = 0;
-	mp_sys_each_task(leak_count_live, &live);
-	return live == 0;
-}
-
 static void leak_sleep(uint64_t wait_ns)
 {
 	struct timespec deadline;
@@ -246,7 +221,7 @@ static void *leak_main(void *unused)
 		uint64_t now = mp_clock_now_ns();
 		if (now >= next_check) {
 			next_check = now + LIVENESS_CHECK_NS;
-			if (leak_alone())
+			if (mp_sys_only_own_threads())
 				break;
 		}
 	}

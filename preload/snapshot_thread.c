@@ -20,7 +20,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "proc_text.h"
 #include "snapshot.h"
 
 #define THREAD_STACK_BYTES (128u * 1024u)
@@ -36,30 +35,6 @@ static void thread_on_signal(int signal_number)
 	__atomic_store_n(&signal_pending, 1, __ATOMIC_RELEASE);
 	sem_post(&wake);
 	errno = saved_errno;
-}
-
-/* Counts the program's live threads (not memprof's) until it has seen one. */
-static int thread_count_live(const char *tid, void *context)
-{
-	int *live = context;
-	char path[64] = "/proc/self/task/", stat[512];
-	if (mp_sys_own_thread_named(tid))
-		return 0;
-	mp_sys_str_append(path, sizeof(path), tid);
-	mp_sys_str_append(path, sizeof(path), "/stat");
-	if (mp_sys_read_text(path, stat, sizeof(stat)) && mp_proc_task_alive(stat))
-		(*live)++;
-	return *live >= 1;
-}
-
-/* 1 if no thread of the program is left, only memprof's. A main thread that called
- * pthread_exit stays as a zombie ('Z' in /proc/self/task/TID/stat), so threads are
- * counted by state, not by the Threads: line. */
-static int thread_alone(void)
-{
-	int live = 0;
-	mp_sys_each_task(thread_count_live, &live);
-	return live == 0;
 }
 
 /* The earliest of the deadlines that are set (0: not set). */
@@ -133,7 +108,7 @@ static void *thread_main(void *unused)
 		}
 		if (now >= next_check) {
 			next_check = now + LIVENESS_CHECK_NS;
-			if (thread_alone())
+			if (mp_sys_only_own_threads())
 				break;
 		}
 	}

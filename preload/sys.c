@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "base.h"
+#include "proc_text.h"
 
 extern char **environ;
 
@@ -293,6 +294,27 @@ int mp_sys_own_thread_named(const char *tid)
 	for (; *tid >= '0' && *tid <= '9' && value < (1 << 27); tid++)
 		value = value * 10 + (*tid - '0');
 	return !*tid && mp_sys_own_thread(value);
+}
+
+/* Counts the program's live threads (not memprof's) until it has seen one. */
+static int sys_count_live(const char *tid, void *context)
+{
+	int *live = context;
+	char path[64] = "/proc/self/task/", stat[512];
+	if (mp_sys_own_thread_named(tid))
+		return 0;
+	mp_sys_str_append(path, sizeof(path), tid);
+	mp_sys_str_append(path, sizeof(path), "/stat");
+	if (mp_sys_read_text(path, stat, sizeof(stat)) && mp_proc_task_alive(stat))
+		(*live)++;
+	return *live >= 1;
+}
+
+int mp_sys_only_own_threads(void)
+{
+	int live = 0;
+	mp_sys_each_task(sys_count_live, &live);
+	return live == 0;
 }
 
 void mp_sys_own_threads_forget(void)
