@@ -173,6 +173,9 @@ int mp_sys_each_task(int (*fn)(const char *tid, void *context), void *context);
  * memprof's handlers from the program): what memprof installs or queries goes here. */
 struct sigaction;
 int mp_sys_sigaction(int sig, const struct sigaction *action, struct sigaction *old);
+/* Installs handler for the signal an option of memprof's names (SA_RESTART, so that the
+ * program's system calls go on); says so, naming the option, if it cannot. */
+void mp_sys_handle_signal(int sig, void (*handler)(int), const char *option);
 /* The threads of memprof's own (by kernel thread id), which nothing that counts, stops or
  * scans the program's threads may count as the program's. Allocation-free and
  * async-signal-safe; at most 8. In a fork child none survives: forget them all. */

@@ -95,15 +95,9 @@ void mp_recording_signals_start(void)
 	if (!mp_config.leak_check || mp_config.sample_bytes)
 		return;
 	mp_leak_thread_start();
-	if (mp_config.leak_check_signal) {
-		struct sigaction action;
-		memset(&action, 0, sizeof(action));
-		action.sa_handler = signals_check;
-		action.sa_flags = SA_RESTART;
-		sigemptyset(&action.sa_mask);
-		if (mp_sys_sigaction(mp_config.leak_check_signal, &action, NULL) != 0)
-			mp_sys_say("cannot install the handler of MEMPROF_LEAK_CHECK_SIGNAL");
-	}
+	if (mp_config.leak_check_signal)
+		mp_sys_handle_signal(mp_config.leak_check_signal, signals_check,
+				     "MEMPROF_LEAK_CHECK_SIGNAL");
 	for (size_t i = 0; i < sizeof(fatal_signals) / sizeof(fatal_signals[0]); i++) {
 		int sig = fatal_signals[i];
 		struct sigaction old, action;

@@ -15,7 +15,6 @@
 #include <pthread.h>
 #include <semaphore.h>
 #include <signal.h>
-#include <string.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -134,15 +133,9 @@ void mp_snapshot_thread_start(void)
 		wake_ready = 1;
 	if (!wake_ready)
 		return;
-	if (mp_config.snapshot_signal) {
-		struct sigaction action;
-		memset(&action, 0, sizeof(action));
-		action.sa_handler = thread_on_signal;
-		action.sa_flags = SA_RESTART;
-		sigemptyset(&action.sa_mask);
-		if (mp_sys_sigaction(mp_config.snapshot_signal, &action, NULL) != 0)
-			mp_sys_say("cannot install the handler of MEMPROF_SNAPSHOT_SIGNAL");
-	}
+	if (mp_config.snapshot_signal)
+		mp_sys_handle_signal(mp_config.snapshot_signal, thread_on_signal,
+				     "MEMPROF_SNAPSHOT_SIGNAL");
 	thread_create();
 }
 

@@ -254,6 +254,20 @@ int mp_sys_sigaction(int sig, const struct sigaction *action, struct sigaction *
 	return __sigaction(sig, action, old);
 }
 
+void mp_sys_handle_signal(int sig, void (*handler)(int), const char *option)
+{
+	struct sigaction action;
+	memset(&action, 0, sizeof(action));
+	action.sa_handler = handler;
+	action.sa_flags = SA_RESTART;
+	sigemptyset(&action.sa_mask);
+	if (mp_sys_sigaction(sig, &action, NULL) != 0) {
+		char message[128] = "cannot install the handler of ";
+		mp_sys_str_append(message, sizeof(message), option);
+		mp_sys_say(message);
+	}
+}
+
 /* The threads memprof started (the snapshot thread, the leak thread): a few slots claimed
  * by compare-and-swap, so that what counts or stops the program's threads leaves them
  * out. */
