@@ -10,7 +10,7 @@
  *             starting and ending the recording
  *   features  stacks, modules, sampling, heap peaks, snapshots, the leak check
  *   writer    encode.h, chunk.c, trace_file.c: records into per-thread chunks of the file
- *   base      state.c, config.c, clock.c, sys.c, proc_text.c
+ *   base      state.c, config.c, clock.c, sys.c, loader_gate.c, proc_text.c
  * A helper that several layers need lives in the lowest of them. Each layer has its
  * header (this one, writer.h, recorder.h) or, for features, one per feature; a file
  * includes the headers of its layer and below only.
@@ -139,6 +139,20 @@ static inline void mp_unlock(pthread_mutex_t *mutex, unsigned bit)
 uint64_t mp_clock_now_ns(void);
 /* Chooses and calibrates the clock; called once when recording starts. */
 void mp_clock_init(void);
+
+/* --- loader_gate.c: memprof's calls that hold the loader's lock, kept out of a fork --- */
+struct dl_phdr_info;
+/* Around any call of memprof's that may take the loader's lock (dl_iterate_phdr, and
+ * libunwind, which calls it): waits while a fork is being prepared, and makes the fork
+ * wait for the calls already inside. Both waits are bounded. */
+void mp_loader_enter(void);
+void mp_loader_leave(void);
+/* dl_iterate_phdr between mp_loader_enter and mp_loader_leave. */
+int mp_loader_iterate(int (*callback)(struct dl_phdr_info *, size_t, void *), void *data);
+/* The fork handlers' part (recording.c). */
+void mp_loader_fork_prepare(void);
+void mp_loader_fork_parent(void);
+void mp_loader_fork_child(void);
 
 /* --- sys.c: raw system access usable before libc is initialized --- */
 /* Copies the value of environment variable `name` into out (NUL-terminated, truncated to

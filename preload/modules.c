@@ -143,7 +143,7 @@ void mp_modules_sync(struct mp_thread *thread)
 	if (pthread_mutex_trylock(&sync_lock) != 0)
 		return;
 	struct counters now = { 0, 0 };
-	dl_iterate_phdr(read_counters, &now);
+	mp_loader_iterate(read_counters, &now);
 	uint32_t current = mp_modules_generation();
 	if (synced_once && now.subs != synced_subs && current == synced_generation) {
 		mp_modules_unloaded(); /* an unload we did not see through dlclose() */
@@ -151,7 +151,7 @@ void mp_modules_sync(struct mp_thread *thread)
 	}
 	if (!synced_once || now.adds != synced_adds || now.subs != synced_subs ||
 	    current != synced_generation) {
-		dl_iterate_phdr(write_module, thread);
+		mp_loader_iterate(write_module, thread);
 		synced_once = 1;
 		synced_adds = now.adds;
 		synced_subs = now.subs;
@@ -178,7 +178,7 @@ static int find_range(struct dl_phdr_info *info, size_t size, void *data)
 int mp_modules_range_of(uintptr_t addr, uintptr_t *start, uintptr_t *end)
 {
 	struct range_query query = { .addr = addr };
-	dl_iterate_phdr(find_range, &query);
+	mp_loader_iterate(find_range, &query);
 	*start = query.start;
 	*end = query.end;
 	return query.found ? 0 : -1;

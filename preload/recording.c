@@ -181,14 +181,20 @@ void mp_recording_exit(int status)
  * the only thread left, resets every lock and starts a trace of its own, reading the
  * parent's state only where it is kept consistent at every instant (chunk.c,
  * sampling_set.c, stacks.c publish before they unmap). This thread is marked busy until
- * the child or parent handler: nothing is recorded in between, on either side. */
+ * the child or parent handler: nothing is recorded in between, on either side.
+ *
+ * The one wait: for memprof's calls that hold the loader's lock (loader_gate.c), which
+ * the child would otherwise inherit held; bounded, and those calls take no lock the fork
+ * needs. */
 void mp_recording_fork_prepare(void)
 {
 	mp_state_thread.busy = 1;
+	mp_loader_fork_prepare();
 }
 
 void mp_recording_fork_parent(void)
 {
+	mp_loader_fork_parent();
 	mp_state_thread.busy = 0;
 }
 
@@ -198,6 +204,7 @@ void mp_recording_fork_child(void)
 {
 	struct mp_thread *self = &mp_state_thread;
 	self->held_locks = 0;
+	mp_loader_fork_child();
 	mp_chunk_after_fork_child(self);
 	mp_trace_file_forget();
 	mp_sampling_set_after_fork_child();

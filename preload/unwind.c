@@ -301,7 +301,9 @@ static __attribute__((noinline)) int fallback(void **ips, int max, uintptr_t fir
 	unwind_thread.counts.fallbacks++;
 	if (max > FALLBACK_FRAMES_MAX)
 		max = FALLBACK_FRAMES_MAX;
+	mp_loader_enter(); /* libunwind asks the loader about addresses it has not seen */
 	int count = unw_backtrace(all, max + 2);
+	mp_loader_leave();
 	for (int skip = 1; skip <= 4 && skip < count; skip++) {
 		if ((uintptr_t)all[skip] != first)
 			continue;

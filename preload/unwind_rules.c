@@ -456,5 +456,5 @@ void mp_unwind_rule_find(uintptr_t ra, struct mp_unwind_rule *out)
 	memset(out, 0, sizeof(*out));
 	out->kind = MP_UNWIND_OTHER;
 	struct query query = { .pc = ra - 1, .out = out };
-	dl_iterate_phdr(find_in_object, &query);
+	mp_loader_iterate(find_in_object, &query);
 }

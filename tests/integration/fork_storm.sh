@@ -2,6 +2,10 @@
 # fork_storm.sh: fork() never deadlocks, whichever allocator serves the program: 8 threads
 # allocate while a thread forks 20 times (tests/progs/fork_storm.c), under jemalloc and
 # tcmalloc loaded after libmemprof.so and under glibc's malloc, each run under timeout.
+# Then the loader's lock: 100 forks while two threads allocate from code no object covers,
+# so that memprof's unwinding is inside dl_iterate_phdr most of the time
+# (tests/progs/fork_unwinding.c); every child must exit (before loader_gate.c, one hung
+# within 50 forks).
 # STORM_RUNS runs per allocator (default: 100 with jemalloc, whose fork handlers once
 # deadlocked against ours, 20 with the others; `make check-fork-storm` runs 100 of each).
 # An allocator that is not installed is skipped with a note (Debian: libjemalloc2,
@@ -45,6 +49,19 @@ storm() {
 	}
 	echo "$name: $runs runs in $(($(date +%s) - start)) s"
 }
+
+# The loader's lock: every child exits within a second, and each has its trace.
+rm -rf traces && mkdir traces
+timeout 60 env LD_PRELOAD="$lib" MEMPROF_OUTPUT="$(pwd)/traces/t.%p.trace" MEMPROF_QUIET=1 \
+	"$build/tests/progs/fork_unwinding" 100
+code=$?
+count=$(ls traces | wc -l)
+if [ "$code" -ne 0 ] || [ "$count" -ne 101 ]; then
+	echo "FAIL fork during unwinding: exit $code, $count traces (want 0 and 101)"
+	failures=$((failures + 1))
+else
+	echo "fork during unwinding: 100 children, none hung"
+fi
 
 storm glibc "${STORM_RUNS:-20}" ""
 for allocator in jemalloc:libjemalloc.so.2:100 tcmalloc:libtcmalloc_minimal.so.4:20; do
