@@ -25,6 +25,10 @@
  * them, before a fatal check into room it made in its chunk beforehand (leak_scan.c). A
  * waiter gives up if the check makes no progress for STALL_NS.
  *
+ * The RSS watch (rss_watch.c): this thread keeps it when it runs, looking every
+ * MEMPROF_RSS_WATCH_MS between its rounds, so that a full trace costs the program one
+ * thread of memprof's, not two.
+ *
  * Like the snapshot thread: started from the constructor (or at a fork child's first
  * event, the thread not surviving fork), busy for life (records nothing of its own),
  * blocks every signal, runs on a stack from mp_sys_map_anon (memprof's memory: never a
@@ -45,6 +49,7 @@
 #include <unistd.h>
 
 #include "leak_scan.h"
+#include "snapshot.h"
 
 #define THREAD_STACK_BYTES (256u * 1024u)
 #define FOLD_MIN_NS 10000000ull  /* after a round with few events */
@@ -69,6 +74,7 @@ static struct {
 	uint64_t fatal_state; /* where its struct mp_thread is */
 	int fatal_busy;       /* it was inside memprof when the signal came */
 	int fatal_taken;      /* one thread dies with a check; others wait for it */
+	int watches_rss;      /* this thread claimed the RSS watch */
 	int signal_waiters;   /* requesters of a signal check waiting to write it */
 	uint64_t progress;    /* bumped as a check goes on */
 	/* A check's result handed to the thread that asked for it, which writes it in its
@@ -205,9 +211,27 @@ static void *leak_main(void *unused)
 	mp_leak_live_progress(&leak.progress);
 	__atomic_store_n(&leak.running, 1, __ATOMIC_RELEASE);
 	uint64_t interval = FOLD_MIN_NS, next_check = 0;
+	uint64_t watch_ns = (uint64_t)mp_config.rss_watch_ms * 1000000u;
+	uint64_t next_fold = mp_clock_now_ns() + interval, next_watch = next_fold;
 	for (;;) {
-		leak_sleep(interval);
+		int watching = __atomic_load_n(&leak.watches_rss, __ATOMIC_ACQUIRE);
+		uint64_t now = mp_clock_now_ns();
+		uint64_t wake = watching && next_watch < next_fold ? next_watch : next_fold;
+		leak_sleep(wake > now ? wake - now : 0);
 		if (leak_serve_requests(thread))
+			continue;
+		now = mp_clock_now_ns();
+		if (watching && now >= next_watch) {
+			mp_rss_watch_tick(thread, now);
+			while (next_watch <= now) /* missed looks are not made up */
+				next_watch += watch_ns;
+		}
+		if (now >= next_check) {
+			next_check = now + LIVENESS_CHECK_NS;
+			if (mp_sys_only_own_threads())
+				break;
+		}
+		if (now < next_fold)
 			continue;
 		int folded = mp_leak_live_fold(mp_trace_file_path(), 1);
 		if (folded >= FOLD_BEHIND_EVENTS)
@@ -218,12 +242,7 @@ static void *leak_main(void *unused)
 			interval = FOLD_MIN_NS;
 		else
 			interval = interval * 2 < FOLD_MAX_NS ? interval * 2 : FOLD_MAX_NS;
-		uint64_t now = mp_clock_now_ns();
-		if (now >= next_check) {
-			next_check = now + LIVENESS_CHECK_NS;
-			if (mp_sys_only_own_threads())
-				break;
-		}
+		next_fold = mp_clock_now_ns() + interval;
 	}
 	/* The last thread: glibc now calls exit(0) on this one, whose hook runs the exit
 	 * work as on any other thread, the leak check included (without this thread). */
@@ -238,6 +257,8 @@ static void leak_create(void)
 {
 	if (mp_sys_thread_start(leak_main, THREAD_STACK_BYTES) < 0)
 		return;
+	__atomic_store_n(&leak.watches_rss, mp_config.rss_watch_ms && mp_rss_watch_claim(),
+			 __ATOMIC_RELEASE);
 	/* Until it runs, requests wait for it rather than fall through. */
 	__atomic_store_n(&leak.running, 1, __ATOMIC_RELEASE);
 }
@@ -329,6 +350,7 @@ void mp_leak_thread_after_fork_child(void)
 	leak.requested = leak.served = 0;
 	leak.want_exit = leak.want_signal = leak.want_fatal = 0;
 	leak.fatal_tid = leak.fatal_taken = 0;
+	leak.watches_rss = 0;
 	leak.fatal_state = 0;
 	leak.fatal_busy = 0;
 	leak.signal_waiters = 0;

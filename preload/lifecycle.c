@@ -56,8 +56,10 @@ __attribute__((constructor)) static void memprof_constructor(void)
 		on_exit(on_exit_hook, NULL);
 		check_malloc();
 		mp_snapshot_start();
-		mp_snapshot_thread_start();
+		/* The leak thread first: it keeps the RSS watch if it runs, and then the
+		 * snapshot thread is started only for snapshots asked for. */
 		mp_recording_signals_start();
+		mp_snapshot_thread_start();
 	}
 	self->busy = 0;
 }

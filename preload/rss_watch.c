@@ -4,9 +4,13 @@
  * Heap-peak snapshots (heap_peak.c) are taken inside the malloc that makes a new heap
  * peak, before the program writes the block: a program that mallocs 1 GB and fills it
  * slowly reaches its highest RSS long after. Only watching RSS finds that moment, and
- * RSS grows by page faults, which no interposed call sees; so memprof's thread
- * (snapshot_thread.c) calls mp_rss_watch_tick periodically, as heaptrack reads statm every
- * 10 ms on a thread of its own.
+ * RSS grows by page faults, which no interposed call sees; so one of memprof's threads
+ * calls mp_rss_watch_tick periodically, as heaptrack reads statm every 10 ms on a thread of
+ * its own. Which one: the leak thread when it runs (the default, full trace), which wakes
+ * every few milliseconds anyway; memprof's snapshot thread otherwise (sampled, or without
+ * the leak check). A thread of memprof's costs a short program its start and, on a loaded
+ * machine, a wait for a CPU to end on (bench/README.md): one thread the fewer is what such
+ * a program would notice. The first to claim the watch keeps it.
  *
  * One tick is one pread of /proc/thread-self/statm, kept open (this thread's own task,
  * which lives as long as the watch: /proc/self would name the main thread, a zombie
@@ -48,6 +52,9 @@
 struct watch_sample {
 	uint64_t time_ns, rss, shared, virt;
 };
+
+/* The thread that watches claimed it here; the exit stops the ticks. */
+static int claimed, stopped;
 
 /* Touched only by the watch thread, and by the fork child's handler before it has one. */
 static struct watch_sample written, held;
@@ -164,7 +171,8 @@ void mp_rss_watch_tick(struct mp_thread *thread, uint64_t now_ns)
 	/* Nothing before the trace exists (a fork child before its first event), nothing
 	 * after the exit snapshot: the exit-time leak scan's tables are memprof's, not a
 	 * peak of the program's. */
-	if (!mp_state_is_ready() || mp_snapshot_ended() || !watch_read(&sample, now_ns))
+	if (!mp_state_is_ready() || mp_snapshot_ended() ||
+	    __atomic_load_n(&stopped, __ATOMIC_ACQUIRE) || !watch_read(&sample, now_ns))
 		return;
 	watch_series(thread, &sample);
 	watch_peak(thread, &sample);
@@ -178,7 +186,20 @@ void mp_rss_watch_after_fork_child(void)
 	    (uint64_t)info.st_dev == statm_dev && (uint64_t)info.st_ino == statm_ino)
 		syscall(SYS_close, statm_fd);
 	statm_fd = -1;
+	claimed = stopped = 0;
 	have_written = have_held = have_base = 0;
 	peak_rss = peak_ns = 0;
 	peak_gap_ns = PEAK_MIN_GAP_NS;
+}
+
+int mp_rss_watch_claim(void)
+{
+	int expected = 0;
+	return __atomic_compare_exchange_n(&claimed, &expected, 1, 0, __ATOMIC_ACQ_REL,
+					   __ATOMIC_ACQUIRE);
+}
+
+void mp_rss_watch_stop(void)
+{
+	__atomic_store_n(&stopped, 1, __ATOMIC_RELEASE);
 }

@@ -56,7 +56,13 @@ void mp_snapshot_thread_stop(void);
  * statm, writes an RSS record when the figures moved, takes an rss-peak snapshot at a
  * new high. Does nothing before the trace exists or after the exit snapshot. */
 void mp_rss_watch_tick(struct mp_thread *thread, uint64_t now_ns);
-/* In a fork child: the series and the highs start again, in the child's trace. */
+/* In a fork child: the series and the highs start again, in the child's trace, and no
+ * thread watches until one claims it. */
 void mp_rss_watch_after_fork_child(void);
+/* One of memprof's threads takes the watch: 1 if the caller now has it (it was nobody's),
+ * 0 if another thread has it. */
+int mp_rss_watch_claim(void);
+/* No more ticks: the process is exiting (its exit snapshot comes next). */
+void mp_rss_watch_stop(void);
 
 #endif

@@ -1,9 +1,8 @@
-/* snapshot_thread.c: memprof's thread: the RSS watch every MEMPROF_RSS_WATCH_MS
- * (rss_watch.c), snapshots every MEMPROF_SNAPSHOT_MS and on the signal
- * MEMPROF_SNAPSHOT_SIGNAL.
+/* snapshot_thread.c: memprof's snapshot thread: snapshots every MEMPROF_SNAPSHOT_MS and
+ * on the signal MEMPROF_SNAPSHOT_SIGNAL, and the RSS watch every MEMPROF_RSS_WATCH_MS
+ * (rss_watch.c) when the leak thread does not keep it (sampled, or MEMPROF_LEAK_CHECK=0).
  *
- * Started from the constructor unless MEMPROF_RSS_WATCH=0 and neither snapshot option is
- * set. It is busy for life (records nothing of its own), blocks every signal, runs on a
+ * Started from the constructor, after the leak thread, when one of those is its to do. It is busy for life (records nothing of its own), blocks every signal, runs on a
  * stack from mp_sys_map_anon (so it counts as memprof's memory) and leaves when it is the
  * last thread, so it never keeps a process alive whose program threads have all ended.
  * The signal handler only posts a semaphore (sem_post is async-signal-safe) and chains to
@@ -26,6 +25,7 @@
 
 static sem_t wake;
 static int wake_ready, thread_running, signal_pending, stopping;
+static int watching; /* this thread claimed the RSS watch */
 
 static void thread_on_signal(int signal_number)
 {
@@ -75,7 +75,7 @@ static void *thread_main(void *unused)
 	int tid = (int)syscall(SYS_gettid);
 	mp_sys_own_thread_add(tid);
 	uint64_t interval_ns = (uint64_t)mp_config.snapshot_ms * 1000000u;
-	uint64_t watch_ns = (uint64_t)mp_config.rss_watch_ms * 1000000u;
+	uint64_t watch_ns = watching ? (uint64_t)mp_config.rss_watch_ms * 1000000u : 0;
 	uint64_t start = mp_clock_now_ns();
 	uint64_t next_interval = interval_ns ? start + interval_ns : 0;
 	uint64_t next_watch = watch_ns ? start + watch_ns : 0;
@@ -127,7 +127,8 @@ static void thread_create(void)
 
 void mp_snapshot_thread_start(void)
 {
-	if (!mp_config.snapshot_ms && !mp_config.snapshot_signal && !mp_config.rss_watch_ms)
+	watching = mp_config.rss_watch_ms && mp_rss_watch_claim();
+	if (!mp_config.snapshot_ms && !mp_config.snapshot_signal && !watching)
 		return;
 	if (!wake_ready && sem_init(&wake, 0, 0) == 0)
 		wake_ready = 1;
@@ -141,6 +142,7 @@ void mp_snapshot_thread_start(void)
 
 void mp_snapshot_thread_stop(void)
 {
+	mp_rss_watch_stop(); /* whichever thread keeps it */
 	if (!__atomic_load_n(&thread_running, __ATOMIC_ACQUIRE))
 		return;
 	__atomic_store_n(&stopping, 1, __ATOMIC_RELEASE);
@@ -149,12 +151,14 @@ void mp_snapshot_thread_stop(void)
 
 void mp_snapshot_thread_after_fork_child(void)
 {
-	/* Only the forking thread survives. With the RSS watch on, the child gets a thread of
-	 * its own, now: glibc has reset its allocator and loader locks before running the
-	 * fork handlers, and later the only places to start one would be inside the program's
-	 * calls. Interval and signal snapshots then serve the child too; without the watch
-	 * the child has none (its signal handler, inherited, posts to a semaphore no one
-	 * waits on) and takes its exit snapshot. */
+	/* Only the forking thread survives. If this thread ran and the RSS watch is on, the
+	 * child gets a thread of its own, now: glibc has reset its allocator and loader locks
+	 * before running the fork handlers, and later the only places to start one would be
+	 * inside the program's calls. It keeps the child's watch, and interval and signal
+	 * snapshots then serve the child too; without the watch the child has none (its
+	 * signal handler, inherited, posts to a semaphore no one waits on) and takes its exit
+	 * snapshot. If the leak thread kept the watch, the child's leak thread, started at
+	 * its first event, keeps the child's. */
 	int was_running = thread_running && !stopping;
 	thread_running = 0;
 	stopping = 0;
@@ -162,6 +166,8 @@ void mp_snapshot_thread_after_fork_child(void)
 	if (!wake_ready)
 		return;
 	sem_init(&wake, 0, 0);
-	if (was_running && mp_config.rss_watch_ms)
+	if (was_running && mp_config.rss_watch_ms) {
+		watching = mp_rss_watch_claim();
 		thread_create();
+	}
 }
