@@ -9,6 +9,7 @@
  */
 #include "modules.h"
 #include "record_hot.h"
+#include "snapshot.h"
 
 /* A sampled allocation: remembered so that its free is recorded, and written now, or with
  * a sampling window only once it has outlived the window (sampling_window.c). Also decides
@@ -32,6 +33,8 @@ static inline __attribute__((always_inline)) void record_sampled(
 		mp_encode_alloc(thread, tag, block.addr, size, block.stack, block.time_ns);
 	else if (block.time_ns >= __atomic_load_n(&mp_sampling_set_next_flush_ns, __ATOMIC_RELAXED))
 		mp_sampling_set_flush(thread, block.time_ns, 0);
+	if (MP_UNLIKELY(__atomic_load_n(&mp_snapshot_thread_deferred, __ATOMIC_RELAXED)))
+		mp_snapshot_thread_start_deferred();
 }
 
 __attribute__((noinline)) void *mp_record_alloc_chosen(enum mp_record_tag tag, void *addr,

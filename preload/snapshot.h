@@ -40,9 +40,14 @@ struct mp_snapshot_context {
 void mp_snapshot_context_read(struct mp_snapshot_context *list, char *buf, size_t cap);
 
 /* --- snapshot_thread.c: memprof's thread: the RSS watch, interval and signal snapshots --- */
-/* Starts the thread unless MEMPROF_RSS_WATCH=0 and neither MEMPROF_SNAPSHOT_MS nor
- * MEMPROF_SNAPSHOT_SIGNAL asks for it (from the constructor, once libc works). */
+/* Starts the thread if MEMPROF_SNAPSHOT_MS or MEMPROF_SNAPSHOT_SIGNAL asks for it, or to
+ * keep the RSS watch where the leak thread does not (from the constructor, once libc
+ * works, after the leak thread). A sampled run with only the watch to do defers it. */
 void mp_snapshot_thread_start(void);
+/* Set while the thread waits for the first sampled allocation, which calls
+ * mp_snapshot_thread_start_deferred (busy, holding no lock of memprof's). */
+extern int mp_snapshot_thread_deferred;
+void mp_snapshot_thread_start_deferred(void);
 /* In a fork child: the thread did not survive; the RSS watch's starts again. */
 void mp_snapshot_thread_after_fork_child(void);
 /* The process is ending (exit, _exit): tells the thread to leave now, without waiting.

@@ -2,7 +2,10 @@
  * on the signal MEMPROF_SNAPSHOT_SIGNAL, and the RSS watch every MEMPROF_RSS_WATCH_MS
  * (rss_watch.c) when the leak thread does not keep it (sampled, or MEMPROF_LEAK_CHECK=0).
  *
- * Started from the constructor, after the leak thread, when one of those is its to do. It is busy for life (records nothing of its own), blocks every signal, runs on a
+ * Started from the constructor, after the leak thread, when one of those is its to do; in a
+ * sampled run with only the watch to do, at the first sampled allocation instead
+ * (record.c), from inside the program's call: the recorder is done with that allocation
+ * and holds no lock, and pthread_create's own allocation goes straight to malloc. It is busy for life (records nothing of its own), blocks every signal, runs on a
  * stack from mp_sys_map_anon (so it counts as memprof's memory) and leaves when it is the
  * last thread, so it never keeps a process alive whose program threads have all ended.
  * The signal handler only posts a semaphore (sem_post is async-signal-safe) and chains to
@@ -125,14 +128,26 @@ static void thread_create(void)
 	thread_running = mp_sys_thread_start(thread_main, THREAD_STACK_BYTES) == 0;
 }
 
+int mp_snapshot_thread_deferred;
+
 void mp_snapshot_thread_start(void)
 {
-	watching = mp_config.rss_watch_ms && mp_rss_watch_claim();
-	if (!mp_config.snapshot_ms && !mp_config.snapshot_signal && !watching)
+	int only_watch = !mp_config.snapshot_ms && !mp_config.snapshot_signal;
+	if (only_watch && !mp_config.rss_watch_ms)
 		return;
 	if (!wake_ready && sem_init(&wake, 0, 0) == 0)
 		wake_ready = 1;
 	if (!wake_ready)
+		return;
+	/* Sampled, with only the watch to do: RSS grows only in memory the program allocated
+	 * or mapped, and a program that never allocated enough to be sampled (512 KiB on
+	 * average) has no peak to find; a short one then pays for no thread at all. */
+	if (only_watch && mp_config.sample_bytes) {
+		__atomic_store_n(&mp_snapshot_thread_deferred, 1, __ATOMIC_RELEASE);
+		return;
+	}
+	watching = mp_config.rss_watch_ms && mp_rss_watch_claim();
+	if (only_watch && !watching)
 		return;
 	if (mp_config.snapshot_signal)
 		mp_sys_handle_signal(mp_config.snapshot_signal, thread_on_signal,
@@ -140,8 +155,20 @@ void mp_snapshot_thread_start(void)
 	thread_create();
 }
 
+void mp_snapshot_thread_start_deferred(void)
+{
+	int expected = 1;
+	if (!__atomic_compare_exchange_n(&mp_snapshot_thread_deferred, &expected, 0, 0,
+					 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+		return;
+	watching = mp_rss_watch_claim();
+	if (watching)
+		thread_create();
+}
+
 void mp_snapshot_thread_stop(void)
 {
+	__atomic_store_n(&mp_snapshot_thread_deferred, 0, __ATOMIC_RELEASE); /* too late */
 	mp_rss_watch_stop(); /* whichever thread keeps it */
 	if (!__atomic_load_n(&thread_running, __ATOMIC_ACQUIRE))
 		return;
