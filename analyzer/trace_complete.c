@@ -13,6 +13,8 @@ struct complete_ends {
 	uint64_t extent;    /* the most of the trace file any snapshot saw mapped */
 	uint64_t threads;   /* threads alive at the exit snapshot (Threads:); 0 if unknown */
 	uint32_t exiting;   /* serial of the thread that wrote the exit snapshot */
+	int end;            /* an END record: the process's last */
+	uint64_t end_chunks; /* the most chunks an END counted */
 };
 
 /* The exit snapshot's thread count ("u seq, u reason, u time, u page_size, u count, then
@@ -67,6 +69,7 @@ static uint64_t complete_exit_seq(const struct mp_ext_record *record)
 
 static void complete_scan(const struct mp_trace *trace, struct complete_ends *ends)
 {
+	uint32_t end_state = mp_trace_header(trace)->end_state;
 	size_t count;
 	const struct mp_ext_record *records = mp_trace_ext_records(trace, &count);
 	uint64_t exit_seq = 0;
@@ -98,6 +101,15 @@ static void complete_scan(const struct mp_trace *trace, struct complete_ends *en
 			if (exit_seq && !mp_get_u(&p, end, &seq) && seq == exit_seq)
 				ends->exit_snapshot = 1;
 			break;
+		case MP_REC_END:
+			/* A failed exec leaves one behind, and recording goes on: only an END
+			 * of the end the header says counts. */
+			if (!mp_get_u(&p, end, &seq) && seq == end_state &&
+			    !mp_get_u(&p, end, &extent)) {
+				ends->end = 1;
+				ends->end_chunks = extent > ends->end_chunks ? extent : ends->end_chunks;
+			}
+			break;
 		}
 	}
 }
@@ -126,6 +138,26 @@ static int complete_threads_accounted(const struct mp_trace *trace,
 	return 0;
 }
 
+/* A trace whose writer numbers its chunks ends with an END record that counts them: the
+ * END proves that every record the end wrote is there (they come before it), and a count
+ * above what the file holds proves a cut after the END's chunk. */
+static int complete_end_counted(const struct mp_trace_stats *stats,
+				const struct complete_ends *ends, char *reason, size_t len)
+{
+	if (!ends->end) {
+		snprintf(reason, len, "no end record: the process ended, but its last record is not "
+				      "in the trace (cut short)");
+		return 0;
+	}
+	if (stats->numbered_chunks < ends->end_chunks || stats->last_file_seq < ends->end_chunks) {
+		snprintf(reason, len, "the file is cut short: the process ended with %" PRIu64
+			 " chunks, %" PRIu32 " are in the file", ends->end_chunks,
+			 stats->numbered_chunks);
+		return 0;
+	}
+	return 1;
+}
+
 /* Whether the records the end state promises are there; else the reason. */
 static int complete_end_records(const struct mp_trace *trace, const struct mp_trace_stats *stats,
 				char *reason, size_t len)
@@ -134,6 +166,16 @@ static int complete_end_records(const struct mp_trace *trace, const struct mp_tr
 	struct complete_ends ends;
 
 	complete_scan(trace, &ends);
+	if (stats->numbered_chunks) {
+		if (!complete_end_counted(stats, &ends, reason, len))
+			return 0;
+		if (ends.leak_classes && !ends.leak_summary) {
+			snprintf(reason, len, "the leak check's records stop before its summary");
+			return 0;
+		}
+		return 1;
+	}
+	/* An older writer's trace: what the end records that are there can prove. */
 	if (ends.extent > mp_trace_size(trace)) {
 		snprintf(reason, len, "the file is cut short: %zu bytes, where a snapshot saw %"
 			 PRIu64 " mapped", mp_trace_size(trace), ends.extent);

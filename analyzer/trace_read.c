@@ -136,6 +136,11 @@ static void read_sampled_set(struct mp_trace *trace, size_t offset, const struct
 static int read_add_chunk(struct mp_trace *trace, size_t *cap, size_t offset,
 			  const struct mp_chunk_header *c)
 {
+	if (c->file_seq) {
+		trace->stats.numbered_chunks++;
+		if (c->file_seq > trace->stats.last_file_seq)
+			trace->stats.last_file_seq = c->file_seq;
+	}
 	if (c->flags & MP_CHUNK_SAMPLED_SET) {
 		read_sampled_set(trace, offset, c);
 		return 0;

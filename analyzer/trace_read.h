@@ -86,6 +86,9 @@ struct mp_trace_stats {
 				      (MP_CHUNK_LAST) */
 	uint32_t missing_chunks;   /* gaps: chunk numbers missing inside a thread, and thread
 				      serials below the highest with no chunk at all */
+	uint32_t numbered_chunks;  /* chunks with a file_seq (a writer that ends its trace
+				      with MP_REC_END numbers them all), and the highest */
+	uint32_t last_file_seq;
 };
 void mp_trace_stats(const struct mp_trace *trace, struct mp_trace_stats *stats);
 /* 1 if thread `serial`'s last chunk in the file is flagged MP_CHUNK_LAST (the thread

@@ -91,6 +91,23 @@ void mp_recording_flush_samples(void)
 }
 
 
+/* The trace's last record (MP_REC_END, trace_format.h): how many chunks the file has, so
+ * that a reader can tell a file cut after this thread's records from a whole one by the
+ * chunks missing, and an end cut off by the END missing. Nothing if this thread is busy
+ * (a handler interrupted the recorder): the trace then reads as cut, which it may be. */
+static void write_end(enum mp_end_state state)
+{
+	int saved_errno;
+	struct mp_thread *thread = mp_record_enter(&saved_errno);
+	if (!thread)
+		return;
+	uint8_t body[2 * MP_VARINT_MAX];
+	uint8_t *at = mp_put_u(body, state);
+	at = mp_put_u(at, mp_trace_file_chunks());
+	mp_encode_extended(thread, MP_REC_END, body, (size_t)(at - body));
+	mp_record_leave(thread, saved_errno);
+}
+
 void mp_recording_end(enum mp_end_state state, int status)
 {
 	if (__atomic_load_n(&mp_state, __ATOMIC_ACQUIRE) == MP_STATE_UNINIT)
@@ -101,6 +118,8 @@ void mp_recording_end(enum mp_end_state state, int status)
 		mp_snapshot_thread_stop();
 		mp_snapshot_take(MP_SNAP_EXIT); /* before the end state: the trace ends after it */
 	}
+	if (state == MP_END_EXIT_NOW || state == MP_END_EXEC)
+		write_end(state); /* exit() wrote its own, after the leak check */
 	mp_trace_file_set_end(state, status);
 	/* Off: recording stopped, or never started, and said so already in its one line. */
 	if (state == MP_END_RUNNING || mp_config.quiet || announced ||
@@ -166,6 +185,7 @@ void mp_recording_exit(int status)
 			mp_snapshot_take(MP_SNAP_EXIT);
 		if (!foreign_malloc)
 			mp_leak_scan_at_exit(); /* leak_scan.c: classify what is still allocated */
+		write_end(MP_END_EXIT);
 	}
 	/* After a rescue nothing more is recorded on this thread: what the interrupted code
 	 * held (a stack being interned, say) is not safe to use. */

@@ -45,6 +45,7 @@ static char exe_path[4096];
 static struct mp_file_header *header;
 static uint32_t header_size;
 static uint64_t file_end;
+static uint32_t chunks_made; /* the last chunk's file_seq; under file_lock */
 static long page_size;
 /* The file's identity, to notice a path that names another file now. */
 static uint64_t file_dev, file_ino;
@@ -391,6 +392,8 @@ static void chunk_header_fill(uint8_t *chunk, uint32_t capacity,
 	head->magic = MP_CHUNK_MAGIC;
 	head->header_size = sizeof(*head);
 	head->capacity = capacity;
+	__atomic_store_n(&chunks_made, chunks_made + 1, __ATOMIC_RELAXED);
+	head->file_seq = chunks_made;
 	__atomic_store_n(&head->used, (uint32_t)sizeof(*head), __ATOMIC_RELEASE);
 }
 
@@ -441,6 +444,11 @@ void mp_trace_file_add_flags(uint32_t flags)
 		__atomic_or_fetch(&header->flags, flags, __ATOMIC_RELEASE);
 }
 
+uint32_t mp_trace_file_chunks(void)
+{
+	return __atomic_load_n(&chunks_made, __ATOMIC_RELAXED);
+}
+
 uint32_t mp_trace_file_page_size(void)
 {
 	return (uint32_t)page_size;
@@ -463,5 +471,6 @@ void mp_trace_file_forget(void)
 	if (header)
 		mp_sys_unmap(header, header_size);
 	header = NULL;
+	chunks_made = 0;
 	pthread_mutex_init(&file_lock, NULL);
 }

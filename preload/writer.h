@@ -17,6 +17,8 @@ int mp_trace_file_create(int fork_child);
  * header. NULL if the file cannot grow (full disk, the path removed or replaced, ...):
  * recording has then stopped, the header says why and stderr said it once. */
 uint8_t *mp_trace_file_new_chunk(uint32_t capacity, const struct mp_chunk_header *header);
+/* How many chunks the file has (the last one's file_seq). */
+uint32_t mp_trace_file_chunks(void);
 /* The page size chunks are aligned to. */
 uint32_t mp_trace_file_page_size(void);
 /* Records how the process ended in the file header. */

@@ -185,6 +185,20 @@
  *       u period_ms
  *       Does not change prev_addr or prev_time.
  *
+ * The end. When the process ends (exit and return from main after the exit snapshot and
+ * the leak check, _exit after the exit snapshot, exec), the ending thread writes, before
+ * the header's end state:
+ *   MP_REC_END (extended, 82):
+ *       u end_state (the MP_END_* the header is about to say), u chunks: how many
+ *       chunks the file had then (their file_seq run 1..chunks)
+ *       Does not change prev_addr or prev_time.
+ *   An exec that fails leaves an END (state MP_END_EXEC) behind and recording goes on: only
+ *   an END whose state is the header's counts.
+ * Every record the end wrote comes before it in that thread's records, and every chunk
+ * made before it is numbered at most `chunks`: a file missing END, or holding fewer
+ * numbered chunks, was cut. Threads still running may write after it (in their chunks,
+ * or new ones numbered above `chunks`). Readers that do not know the tag skip it.
+ *
  * A reader must reject a file whose magic or version differ, must stop decoding a chunk at
  * `used`, and must treat a record that does not decode inside `used` as corruption.
  */
@@ -285,7 +299,10 @@ struct mp_chunk_header {
 	uint32_t flags;            /* MP_CHUNK_* */
 	uint64_t base_time_ns;     /* CLOCK_MONOTONIC base of this chunk's time deltas */
 	uint32_t dropped_events;   /* events this thread could not record while on this chunk */
-	uint32_t reserved[5];
+	uint32_t file_seq;         /* 1, 2, ... in order of creation in the file (sampled-set
+				      chunks too), which is file order; 0 in traces written
+				      before the END record existed */
+	uint32_t reserved[4];
 };
 _Static_assert(sizeof(struct mp_chunk_header) == 64, "chunk header layout is part of the format");
 
@@ -352,6 +369,7 @@ enum mp_record_tag {
 	MP_REC_SAMPLED_PEAK_STACK = 76,
 	/* 77: reserved for sampling. */
 	MP_REC_RSS = 80,           /* 80-81: the RSS watch, see above */
+	MP_REC_END = 82,           /* the process's last record, see above */
 };
 
 /* LEAK_CLASS kinds: memcheck's leak kinds (Valgrind manual, 4.2.8). */

@@ -3,7 +3,8 @@
 # A real trace of a program that frees every block, cut at every 4 KiB boundary (inside
 # its two-page header too, thanks to a long argument), must each time be reported
 # INCOMPLETE with a reason, in text and JSON, and fail `leaks --fail-on-leak` with that
-# reason on stderr; the whole trace passes. A killed program's trace fails the gate too.
+# reason on stderr; the whole trace passes. A killed program's trace fails the gate too,
+# and so does a two-thread trace cut anywhere (the END record counts the chunks).
 set -u
 . "$MEMPROF_TOP/tests/support/cli_common.sh"
 
@@ -59,6 +60,59 @@ while [ "$cut" -lt "$size" ]; do
 	cut=$((cut + 4096))
 done
 echo "checked $cuts cuts of a $size-byte trace"
+
+# Two workers that allocate and end while main only starts and joins them, so their
+# chunks come after main's first: the trace ends with an END record that counts the
+# chunks, and a cut at any 4 KiB boundary (the workers' chunks gone whole, or the end
+# records) is caught. With the leak check and the exit snapshot both off the whole trace
+# is still complete: its END proves it.
+cat >workers.c <<'C'
+#include <pthread.h>
+#include <stdlib.h>
+static void *work(void *arg)
+{
+	for (int i = 0; i < 12000; i++) {
+		char *block = malloc(16 + (size_t)i % 200);
+		block[0] = (char)(long)arg;
+		free(block);
+	}
+	return NULL;
+}
+int main(void)
+{
+	pthread_t threads[2];
+	for (long i = 0; i < 2; i++)
+		pthread_create(&threads[i], NULL, work, (void *)i);
+	for (int i = 0; i < 2; i++)
+		pthread_join(threads[i], NULL);
+	return 0;
+}
+C
+cc -O0 -g -pthread -o workers workers.c || exit 1
+for ends in default off; do
+	set --
+	[ "$ends" = off ] && set -- MEMPROF_LEAK_CHECK=0 MEMPROF_SNAPSHOT_EXIT=0
+	env "$@" MEMPROF_QUIET=1 MEMPROF_OUTPUT=workers.trace \
+		LD_PRELOAD="$MEMPROF_BUILD/libmemprof.so" ./workers || fail "workers ($ends): run"
+	size=$(stat -c %s workers.trace)
+	"$memprof" leaks --fail-on-leak workers.trace >/dev/null 2>gate.err ||
+		fail "workers ($ends): the whole trace fails the gate: $(cat gate.err)"
+	caught=0 missed=""
+	cut=8192
+	while [ "$cut" -lt "$size" ]; do
+		head -c "$cut" workers.trace >cut.trace
+		if "$memprof" leaks --fail-on-leak cut.trace >/dev/null 2>gate.err; then
+			missed="$missed $cut"
+		elif grep -q "is incomplete (" gate.err; then
+			caught=$((caught + 1))
+		else
+			missed="$missed $cut"
+		fi
+		cut=$((cut + 4096))
+	done
+	[ -z "$missed" ] && echo "workers ($ends): $caught cuts of $size bytes, every one caught" ||
+		fail "workers ($ends): cuts not caught at:$missed"
+done
 
 # Killed: the header still says "running"; the trace has no end.
 MEMPROF_QUIET=1 MEMPROF_OUTPUT=killed.trace LD_PRELOAD="$MEMPROF_BUILD/libmemprof.so" \

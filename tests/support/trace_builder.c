@@ -35,6 +35,7 @@ struct mp_tb {
 	size_t chunk_count;
 	struct tb_thread *threads;
 	size_t thread_count;
+	int numbered; /* chunks get a file_seq, as the library's do since the END record */
 };
 
 /* One record being encoded against a copy of the thread's delta bases. */
@@ -160,6 +161,7 @@ static void tb_open_chunk(struct mp_tb *tb, struct tb_thread *thread, size_t min
 		.magic = MP_CHUNK_MAGIC, .header_size = sizeof(head), .capacity = capacity,
 		.used = sizeof(head), .thread_serial = thread->serial, .tid = thread->tid,
 		.chunk_seq = thread->next_seq++, .base_time_ns = thread->next_base,
+		.file_seq = tb->numbered ? (uint32_t)tb->chunk_count + 1 : 0,
 	};
 	memcpy(chunk->bytes, &head, sizeof(head));
 	thread->has_chunk = 1;
@@ -181,6 +183,16 @@ void mp_tb_new_chunk(struct mp_tb *tb, uint32_t serial, uint64_t base_time)
 	struct tb_thread *thread = tb_find_thread(tb, serial);
 	thread->has_chunk = 0;
 	thread->next_base = base_time;
+}
+
+void mp_tb_number_chunks(struct mp_tb *tb)
+{
+	tb->numbered = 1;
+}
+
+size_t mp_tb_chunks(const struct mp_tb *tb)
+{
+	return tb->chunk_count;
 }
 
 void mp_tb_set_dropped(struct mp_tb *tb, uint32_t serial, uint32_t dropped_events)

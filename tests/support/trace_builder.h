@@ -45,6 +45,10 @@ void mp_tb_thread(struct mp_tb *tb, uint32_t serial, uint32_t tid);
 /* Ends the thread's current chunk; its next record opens a new chunk whose base time is
  * `base_time` (must not exceed the next record's time). */
 void mp_tb_new_chunk(struct mp_tb *tb, uint32_t serial, uint64_t base_time);
+/* From now on chunks carry a file_seq (1, 2, ... in file order), as a writer that ends its
+ * trace with MP_REC_END numbers them; and how many chunks there are so far. */
+void mp_tb_number_chunks(struct mp_tb *tb);
+size_t mp_tb_chunks(const struct mp_tb *tb);
 /* Sets dropped_events / flags of the thread's current chunk (opening one if needed). */
 void mp_tb_set_dropped(struct mp_tb *tb, uint32_t serial, uint32_t dropped_events);
 void mp_tb_set_chunk_flags(struct mp_tb *tb, uint32_t serial, uint32_t flags);

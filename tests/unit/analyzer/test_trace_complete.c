@@ -240,6 +240,73 @@ static void every_cut_of_an_exited_trace_is_incomplete(void **state)
 	mp_tb_destroy(tb);
 }
 
+/* The END record (MP_REC_END): how many chunks the file had as the process ended. */
+static void end_record(struct mp_tb *tb, uint32_t serial, uint32_t end_state, uint64_t chunks)
+{
+	uint8_t body[11];
+	uint8_t *at = body;
+	*at++ = (uint8_t)end_state;
+	do {
+		*at++ = (uint8_t)((chunks & 0x7f) | (chunks >= 0x80 ? 0x80 : 0));
+		chunks >>= 7;
+	} while (chunks);
+	mp_tb_extended(tb, serial, MP_REC_END, body, (size_t)(at - body));
+}
+
+/* Main starts two workers, which allocate and end, then exits with neither the leak check
+ * nor the exit snapshot: the END record alone proves the end. Cut right after main's first
+ * chunk (the workers' chunks all come after it) the file still holds main's END, which
+ * counts the chunks that are gone; cut before the END, it has none. Older traces (chunks
+ * not numbered) could see neither. */
+static void the_end_record_counts_the_chunks(void **state)
+{
+	(void)state;
+	char reason[256];
+	struct mp_tb *tb = mp_tb_new();
+	mp_tb_number_chunks(tb);
+	mp_tb_header(tb)->end_state = MP_END_EXIT;
+	mp_tb_malloc(tb, 1, 1000, 0x1000, 64, 0);
+	for (uint32_t serial = 2; serial <= 3; serial++) {
+		mp_tb_malloc(tb, serial, 1100, 0x2000 * serial, 64, 0);
+		mp_tb_new_chunk(tb, serial, 1200);
+		mp_tb_free(tb, serial, 1300, 0x2000 * serial);
+		mp_tb_set_chunk_flags(tb, serial, MP_CHUNK_LAST);
+	}
+	mp_tb_free(tb, 1, 1400, 0x1000);
+	end_record(tb, 1, MP_END_EXIT, mp_tb_chunks(tb));
+	assert_int_equal(verdict(tb, 0, reason, sizeof(reason)), 1);
+	assert_string_equal(reason, "");
+	assert_int_equal(verdict(tb, mp_tb_chunk_offset(tb, 2, 0), reason, sizeof(reason)), 0);
+	assert_string_equal(reason, "the file is cut short: the process ended with 5 chunks, 1 "
+				    "are in the file");
+	assert_int_equal(verdict(tb, mp_tb_chunk_offset(tb, 3, 1), reason, sizeof(reason)), 0);
+	assert_string_equal(reason, "the file is cut short: the process ended with 5 chunks, 4 "
+				    "are in the file");
+	mp_tb_destroy(tb);
+
+	/* The same process cut between its last event and its END. */
+	tb = mp_tb_new();
+	mp_tb_number_chunks(tb);
+	mp_tb_header(tb)->end_state = MP_END_EXIT;
+	mp_tb_malloc(tb, 1, 1000, 0x1000, 64, 0);
+	mp_tb_free(tb, 1, 1400, 0x1000);
+	mp_tb_snapshot(tb, 1, 1, MP_SNAP_EXIT, 1500, 0, 1);
+	assert_int_equal(verdict(tb, 0, reason, sizeof(reason)), 0);
+	assert_string_equal(reason, "no end record: the process ended, but its last record is "
+				    "not in the trace (cut short)");
+	/* A failed exec wrote an END and recording went on: only the exit's END counts, so
+	 * a cut that takes it away is seen, though the exec's END is still there. */
+	end_record(tb, 1, MP_END_EXEC, 1);
+	mp_tb_new_chunk(tb, 1, 1600);
+	mp_tb_malloc(tb, 1, 1700, 0x3000, 64, 0);
+	end_record(tb, 1, MP_END_EXIT, 2);
+	assert_int_equal(verdict(tb, 0, reason, sizeof(reason)), 1);
+	assert_int_equal(verdict(tb, mp_tb_chunk_offset(tb, 1, 1), reason, sizeof(reason)), 0);
+	assert_string_equal(reason, "no end record: the process ended, but its last record is "
+				    "not in the trace (cut short)");
+	mp_tb_destroy(tb);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -253,6 +320,7 @@ int main(void)
 		cmocka_unit_test(a_cut_after_the_exiting_threads_last_chunk_is_seen),
 		cmocka_unit_test(threads_that_ended_account_for_their_chunks),
 		cmocka_unit_test(every_cut_of_an_exited_trace_is_incomplete),
+		cmocka_unit_test(the_end_record_counts_the_chunks),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
