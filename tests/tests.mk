@@ -66,7 +66,7 @@ $(BUILD)/san/tests/unit/%: tests/unit/analyzer/%.c $(ANALYZER_SAN_LIB_OBJ) $(TES
 
 $(BUILD)/tests/progs/%: tests/progs/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(PROG_CFLAGS) -o $@ $< -ldl -lm -rdynamic
+	$(CC) $(PROG_CFLAGS) -MMD -MP -MF $@.d -o $@ $< -ldl -lm -rdynamic
 
 $(BUILD)/tests/progs/lib%.so: tests/progs/lib/%.c
 	@mkdir -p $(dir $@)

@@ -22,8 +22,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "holder_thread.h"
+
 static void *g_held;
-static int g_ready[2], g_block[2];
 
 static void on_term(int sig)
 {
@@ -54,36 +55,6 @@ static __attribute__((noinline)) void make_heap(void)
 	(void)parent;
 }
 
-/* Keeps its block in a local only, then blocks in read() until the process ends. */
-static void *holder_thread(void *arg)
-{
-	(void)arg;
-	void *volatile local = calloc(1, 1107);
-	free(malloc(8)); /* its last recorded event is not that block */
-	char byte = 1;
-	if (write(g_ready[1], &byte, 1) != 1)
-		abort();
-	while (read(g_block[0], &byte, 1) != 0)
-		;
-	return local;
-}
-
-static __attribute__((noinline)) void start_holder(void)
-{
-	pthread_t thread;
-	char byte;
-	if (pipe(g_ready) || pipe(g_block) || pthread_create(&thread, NULL, holder_thread, NULL))
-		abort();
-	if (read(g_ready[0], &byte, 1) != 1)
-		abort();
-}
-
-static __attribute__((noinline)) void wipe_stack(void)
-{
-	volatile char area[64 * 1024];
-	memset((char *)area, 0, sizeof(area));
-}
-
 static void install(void (*handler)(int))
 {
 	struct sigaction action;
@@ -99,7 +70,7 @@ int main(int argc, char **argv)
 	if (strcmp(mode, "handler") == 0)
 		install(on_term);
 	make_heap();
-	start_holder();
+	start_holder(1107);
 	wipe_stack();
 	if (strcmp(mode, "late") == 0)
 		install(on_term_late);

@@ -28,6 +28,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "holder_thread.h"
+
 struct node {
 	struct node *next;
 	char payload[];
@@ -38,8 +40,6 @@ static char *g_interior;
 static struct node *g_holder;
 static uintptr_t g_xor;
 static char *g_interior_parent;
-static int g_ready[2];
-static int g_block[2];
 
 static __attribute__((noinline)) struct node *new_node(size_t size, struct node *next)
 {
@@ -96,39 +96,6 @@ static __attribute__((noinline)) void hide_and_hold(void)
 	g_interior_parent = (char *)new_node(1018, behind) + 40;
 }
 
-/* Keeps its block in a local only, then blocks in read() until the process exits. */
-static void *holder_thread(void *arg)
-{
-	(void)arg;
-	void *volatile local = calloc(1, 1014);
-	/* The thread's last recorded event must not be that block (the recorder keeps the
-	 * last address in its TLS, which is not scanned, but be sure). */
-	free(malloc(8));
-	char byte = 1;
-	if (write(g_ready[1], &byte, 1) != 1)
-		abort();
-	while (read(g_block[0], &byte, 1) != 0)
-		;
-	return local;
-}
-
-static __attribute__((noinline)) void start_holder(void)
-{
-	pthread_t thread;
-	char byte;
-	if (pipe(g_ready) || pipe(g_block) || pthread_create(&thread, NULL, holder_thread, NULL))
-		abort();
-	if (read(g_ready[0], &byte, 1) != 1)
-		abort();
-}
-
-/* Overwrites the stack below the caller, where the sites' frames were. */
-static __attribute__((noinline)) void wipe_stack(void)
-{
-	volatile char area[64 * 1024];
-	memset((char *)area, 0, sizeof(area));
-}
-
 int main(int argc, char **argv)
 {
 	(void)argv;
@@ -137,7 +104,7 @@ int main(int argc, char **argv)
 	keep_tree();
 	hide_and_hold();
 	if (argc < 2) /* "nothread": the thread case is left out */
-		start_holder();
+		start_holder(1014);
 	wipe_stack();
 	exit(0);
 }
