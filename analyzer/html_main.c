@@ -15,6 +15,7 @@
 #include "diff.h"
 #include "html_page.h"
 #include "leaks.h"
+#include "options.h"
 #include "report.h"
 
 #define HTML_EXIT_BAD_INPUT 2
@@ -78,39 +79,27 @@ static int html_suppressions(struct html_options *opts, const char *path)
 	return 0;
 }
 
-/* The value of an option that takes one: "--name VALUE" or "--name=VALUE"; NULL if arg
- * is not that option. */
-static const char *html_value(int argc, char **argv, int *i, const char *name)
-{
-	size_t len = strlen(name);
-	if (strncmp(argv[*i], name, len) != 0)
-		return NULL;
-	if (argv[*i][len] == '=')
-		return argv[*i] + len + 1;
-	if (argv[*i][len] == '\0' && *i + 1 < argc)
-		return argv[++*i];
-	return NULL;
-}
-
 static int html_option(struct html_options *opts, int argc, char **argv, int *i)
 {
 	const char *value;
+	int missing = 0;
 	if (strcmp(argv[*i], "--full-stacks") == 0)
 		opts->full_stacks = 1;
 	else if (strcmp(argv[*i], "--no-default-suppressions") == 0)
 		opts->default_suppressions = 0;
-	else if ((value = html_value(argc, argv, i, "--output")) || (value = html_value(argc, argv, i, "-o")))
+	else if ((value = mp_option_arg(argc, argv, i, "--output", &missing)) ||
+		 (value = mp_option_arg(argc, argv, i, "-o", &missing)))
 		opts->output = value;
-	else if ((value = html_value(argc, argv, i, "--snapshot")))
+	else if ((value = mp_option_arg(argc, argv, i, "--snapshot", &missing)))
 		return html_pick(opts, value);
-	else if ((value = html_value(argc, argv, i, "--base")))
+	else if ((value = mp_option_arg(argc, argv, i, "--base", &missing)))
 		opts->base = value;
-	else if ((value = html_value(argc, argv, i, "--threshold")))
+	else if ((value = mp_option_arg(argc, argv, i, "--threshold", &missing)))
 		return html_threshold(opts, value);
-	else if ((value = html_value(argc, argv, i, "--suppressions")))
+	else if ((value = mp_option_arg(argc, argv, i, "--suppressions", &missing)))
 		return html_suppressions(opts, value);
 	else
-		return html_usage("unknown option", argv[*i]);
+		return html_usage(missing ? "a value must follow" : "unknown option", argv[*i]);
 	return 0;
 }
 

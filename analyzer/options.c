@@ -26,6 +26,14 @@ int mp_option_value(int argc, char **argv, int *i, const char *name, const char 
 	return 1;
 }
 
+const char *mp_option_arg(int argc, char **argv, int *i, const char *name, int *missing)
+{
+	const char *value = NULL;
+	if (mp_option_value(argc, argv, i, name, &value) < 0)
+		*missing = 1;
+	return value;
+}
+
 int mp_option_is_help(const char *arg)
 {
 	return strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0;

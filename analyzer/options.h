@@ -18,6 +18,11 @@
  * moves onto); -1 if it is but no value follows. */
 int mp_option_value(int argc, char **argv, int *i, const char *name, const char **value);
 
+/* mp_option_value for option chains ("else if ((value = mp_option_arg(...)))"): the value
+ * of option `name` at argv[*i], or NULL if argv[*i] is not that option; *missing is set to
+ * 1 if it is, with no value after it. */
+const char *mp_option_arg(int argc, char **argv, int *i, const char *name, int *missing);
+
 /* Whether argv[*i] is "--help" or "-h". */
 int mp_option_is_help(const char *arg);
 

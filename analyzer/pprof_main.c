@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "options.h"
 #include "pprof_encode.h"
 #include "pprof_main.h"
 #include "push.h"
@@ -80,45 +81,32 @@ static int pprof_timeout(struct pprof_cli *cli, const char *text)
 	return 0;
 }
 
-/* The value of an option given as "--name VALUE" or "--name=VALUE"; NULL if argv[*i] is
- * not that option. Moves *i past a separate value. */
-static const char *pprof_value(int argc, char **argv, int *i, const char *name)
-{
-	size_t len = strlen(name);
-	if (strncmp(argv[*i], name, len) != 0)
-		return NULL;
-	if (argv[*i][len] == '=')
-		return argv[*i] + len + 1;
-	if (argv[*i][len] == '\0' && *i + 1 < argc)
-		return argv[++*i];
-	return NULL;
-}
-
 /* One option at argv[*i]: 0, or an exit code after a message. */
 static int pprof_option(struct pprof_cli *cli, int argc, char **argv, int *i)
 {
 	int push = strcmp(cli->command, "push") == 0;
 	const char *value;
+	int missing = 0;
 	if (strcmp(argv[*i], "--full-stacks") == 0)
 		cli->options.full_stacks = 1;
-	else if ((value = pprof_value(argc, argv, i, "--snapshot")))
+	else if ((value = mp_option_arg(argc, argv, i, "--snapshot", &missing)))
 		return pprof_pick(cli, value);
-	else if (!push && ((value = pprof_value(argc, argv, i, "-o")) ||
-			   (value = pprof_value(argc, argv, i, "--output"))))
+	else if (!push && ((value = mp_option_arg(argc, argv, i, "-o", &missing)) ||
+			   (value = mp_option_arg(argc, argv, i, "--output", &missing))))
 		cli->output = value;
-	else if (push && (value = pprof_value(argc, argv, i, "--url")))
+	else if (push && (value = mp_option_arg(argc, argv, i, "--url", &missing)))
 		cli->url = value;
-	else if (push && (value = pprof_value(argc, argv, i, "--app"))) {
+	else if (push && (value = mp_option_arg(argc, argv, i, "--app", &missing))) {
 		if (mp_push_app_check(value))
 			return pprof_usage(cli, "an application name has no spaces nor , { } =, "
 					   "unlike", value);
 		cli->app = value;
-	} else if (push && (value = pprof_value(argc, argv, i, "--label")))
+	} else if (push && (value = mp_option_arg(argc, argv, i, "--label", &missing)))
 		return pprof_label(cli, value);
-	else if (push && (value = pprof_value(argc, argv, i, "--timeout")))
+	else if (push && (value = mp_option_arg(argc, argv, i, "--timeout", &missing)))
 		return pprof_timeout(cli, value);
 	else
-		return pprof_usage(cli, "unknown option", argv[*i]);
+		return pprof_usage(cli, missing ? "a value must follow" : "unknown option", argv[*i]);
 	return 0;
 }
 
