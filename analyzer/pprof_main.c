@@ -165,18 +165,28 @@ static int pprof_write(const char *path, const uint8_t *data, size_t size)
 	return 0;
 }
 
+/* What both commands start with: the command line, which must give *required (read once
+ * parsed; else `if_missing` is said), then the profile, encoded. 0 or an exit code after a
+ * message. */
+static int pprof_start(struct pprof_cli *cli, int argc, char **argv, const char *const *required,
+		       const char *if_missing, struct mp_pprof *profile, uint8_t **data,
+		       size_t *size)
+{
+	int code = pprof_parse(cli, argc, argv);
+	if (!code && !*required)
+		code = pprof_usage(cli, if_missing, "");
+	return code ? code : pprof_make(cli, profile, data, size);
+}
+
 int mp_pprof_main(int argc, char **argv)
 {
 	struct pprof_cli cli = { .command = "pprof", .options = { .pick = MP_PICK_DEFAULT } };
-	int code = pprof_parse(&cli, argc, argv);
-	if (!code && !cli.output)
-		code = pprof_usage(&cli, "no output file given (-o FILE, or -o - for stdout)", "");
-	if (code)
-		return code;
 	struct mp_pprof profile;
 	uint8_t *data;
 	size_t size;
-	code = pprof_make(&cli, &profile, &data, &size);
+	int code = pprof_start(&cli, argc, argv, &cli.output,
+			       "no output file given (-o FILE, or -o - for stdout)", &profile, &data,
+			       &size);
 	if (code)
 		return code;
 	code = pprof_write(cli.output, data, size);
@@ -189,15 +199,11 @@ int mp_push_main(int argc, char **argv)
 {
 	struct pprof_cli cli = { .command = "push", .options = { .pick = MP_PICK_DEFAULT },
 				 .timeout_s = PPROF_DEFAULT_TIMEOUT_S };
-	int code = pprof_parse(&cli, argc, argv);
-	if (!code && !cli.url)
-		code = pprof_usage(&cli, "no server given (--url URL)", "");
-	if (code)
-		return code;
 	struct mp_pprof profile;
 	uint8_t *data;
 	size_t size;
-	code = pprof_make(&cli, &profile, &data, &size);
+	int code = pprof_start(&cli, argc, argv, &cli.url, "no server given (--url URL)", &profile,
+			       &data, &size);
 	if (code)
 		return code;
 	char app[256], err[1024], endpoint[1024];
