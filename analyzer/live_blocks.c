@@ -15,6 +15,10 @@
  * and the array never falls under 35% full after growing (46 bytes per block at most). */
 #define LIVE_LOAD_NUM 7u
 #define LIVE_LOAD_DEN 10u
+/* mp_live_blocks_reserve's ceiling: the blocks that fit in 2^23 slots, 128 MiB. A
+ * reservation is a guess made before the replay (mp_trace_live_hint), and a wrong one
+ * must not cost more than the analyzer's memory budget of 256 MiB allows. */
+#define LIVE_RESERVE_MAX_BLOCKS ((size_t)(1u << 23) * LIVE_LOAD_NUM / LIVE_LOAD_DEN)
 
 /* Fibonacci hashing: heap addresses share their low bits (16-byte alignment) and often
  * their high bits, so multiply to mix every bit into the top ones we keep. The same
@@ -152,12 +156,13 @@ int mp_live_blocks_find(const struct mp_live_blocks *map, uint64_t addr,
 	return 1;
 }
 
-/* Doubles the array. The old one is read in order and, when it is mapped on its own, given
- * back a huge page at a time as its slots are moved: at the peak of a growth the two
- * arrays take 2.1 times the old one's bytes, not 3 (under 48 bytes per live block). */
-static int live_blocks_grow(struct mp_live_blocks *map)
+/* Moves every block into a new array of `capacity` slots (a power of two, above the
+ * count). The old one is read in order and, when it is mapped on its own, given back a
+ * huge page at a time as its slots are moved: at the peak of a doubling the two arrays
+ * take 2.1 times the old one's bytes, not 3 (under 48 bytes per live block). */
+static int live_blocks_resize(struct mp_live_blocks *map, size_t capacity)
 {
-	size_t old_capacity = map->mask + 1, capacity = old_capacity * 2;
+	size_t old_capacity = map->mask + 1;
 	struct mp_live_slot *slots = live_slots_new(capacity);
 	if (!slots)
 		return -ENOMEM;
@@ -182,11 +187,29 @@ static int live_blocks_grow(struct mp_live_blocks *map)
 	return 0;
 }
 
+/* Whether `count` blocks fit in `capacity` slots without passing the load limit. */
+static int live_blocks_fit(size_t count, size_t capacity)
+{
+	return count * LIVE_LOAD_DEN <= capacity * LIVE_LOAD_NUM;
+}
+
+int mp_live_blocks_reserve(struct mp_live_blocks *map, size_t blocks)
+{
+	if (!map->slots)
+		return -ENOMEM;
+	if (blocks > LIVE_RESERVE_MAX_BLOCKS)
+		blocks = LIVE_RESERVE_MAX_BLOCKS;
+	size_t capacity = map->mask + 1;
+	while (!live_blocks_fit(blocks, capacity))
+		capacity *= 2;
+	return capacity == map->mask + 1 ? 0 : live_blocks_resize(map, capacity);
+}
+
 int mp_live_blocks_put(struct mp_live_blocks *map, const struct mp_live_block *block,
 		       struct mp_live_block *replaced)
 {
-	if ((map->count + 1) * LIVE_LOAD_DEN > (map->mask + 1) * LIVE_LOAD_NUM &&
-	    live_blocks_grow(map))
+	if (!live_blocks_fit(map->count + 1, map->mask + 1) &&
+	    live_blocks_resize(map, (map->mask + 1) * 2))
 		return -ENOMEM;
 	if (!live_packs(block) && live_overflow_reserve(map))
 		return -ENOMEM;

@@ -40,6 +40,13 @@ int mp_live_blocks_init(struct mp_live_blocks *map);
 /* Frees the slots; the map may be initialized again. */
 void mp_live_blocks_destroy(struct mp_live_blocks *map);
 
+/* Makes room for `blocks` live blocks at once (at most about 5.8 million: 128 MiB of
+ * slots), so that the map does not grow, moving every block each time, until it holds
+ * more. Growing costs most of all in the kernel, which zeroes every new array's pages:
+ * reserving once zeroes the final array only. Never shrinks. 0, or -ENOMEM (then the map
+ * is unchanged). */
+int mp_live_blocks_reserve(struct mp_live_blocks *map, size_t blocks);
+
 /* Copies the block at `addr` into *out; returns 1 if there is one, 0 if not. */
 int mp_live_blocks_find(const struct mp_live_blocks *map, uint64_t addr,
 			struct mp_live_block *out);

@@ -108,6 +108,8 @@ struct read_scan {
 	struct read_ext_at *ext;
 	size_t count, cap;
 	uint64_t events;
+	int64_t net_blocks;       /* the chunk's figures for mp_trace_live_hint */
+	uint64_t most_net_blocks;
 	const uint8_t *cut;     /* where a record failed to decode; NULL if none did */
 	int enomem;
 };
@@ -125,6 +127,20 @@ static void read_scan_note(struct read_scan *scan, const struct read_ext_at *at)
 		scan->cap = cap;
 	}
 	scan->ext[scan->count++] = *at;
+}
+
+/* Counts an event of `tag` in the chunk's excess of blocks created over blocks released.
+ * A realloc counts 0: it mostly moves a block, and telling realloc(NULL, n) or
+ * realloc(p, 0) apart would mean decoding it; the figure is a hint, not a count. */
+static void read_scan_count(struct read_scan *scan, unsigned tag)
+{
+	if (tag == MP_REC_FREE) {
+		scan->net_blocks--;
+	} else if (tag >= MP_REC_MALLOC && tag <= MP_REC_PVALLOC) {
+		scan->net_blocks++;
+		if (scan->net_blocks > 0 && (uint64_t)scan->net_blocks > scan->most_net_blocks)
+			scan->most_net_blocks = (uint64_t)scan->net_blocks;
+	}
 }
 
 /* Steps over the records of `chunk` (mp_skip_event accepts what the merge's decoder will),
@@ -145,6 +161,7 @@ static void read_scan_chunk(const struct mp_trace_chunk *chunk, struct read_scan
 			p += len;
 		} else if (mp_skip_event(&p, chunk->end, tag) == 0) {
 			scan->events++;
+			read_scan_count(scan, tag);
 		} else {
 			scan->cut = record;
 			return;
@@ -170,6 +187,8 @@ static int read_apply_chunk(struct mp_trace *trace, struct mp_trace_chunk *chunk
 		}
 	}
 	trace->stats.events += scan->events;
+	chunk->net_blocks = scan->net_blocks;
+	chunk->most_net_blocks = scan->most_net_blocks;
 	if (scan->cut) {
 		chunk->end = scan->cut;
 		trace->stats.corrupt_chunks++;

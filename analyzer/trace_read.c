@@ -412,6 +412,11 @@ const struct mp_module *mp_trace_module_at(const struct mp_trace *trace, uint32_
 	return &map[low - 1];
 }
 
+uint64_t mp_trace_live_hint(const struct mp_trace *trace)
+{
+	return trace->live_hint;
+}
+
 void mp_trace_stats(const struct mp_trace *trace, struct mp_trace_stats *stats)
 {
 	*stats = trace->stats;
