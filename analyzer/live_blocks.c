@@ -20,12 +20,16 @@
  * must not cost more than the analyzer's memory budget of 256 MiB allows. */
 #define LIVE_RESERVE_MAX_BLOCKS ((size_t)(1u << 23) * LIVE_LOAD_NUM / LIVE_LOAD_DEN)
 
-/* Fibonacci hashing: heap addresses share their low bits (16-byte alignment) and often
- * their high bits, so multiply to mix every bit into the top ones we keep. The same
- * function as mp_live_blocks_prefetch's. */
-static inline size_t live_blocks_home(const struct mp_live_blocks *map, uint64_t addr)
+/* The slot after `i`, wrapping around. */
+static inline size_t live_next(const struct mp_live_blocks *map, size_t i)
 {
-	return (size_t)((addr * 0x9e3779b97f4a7c15ull) >> 20) & map->mask;
+	return i + 1 == map->capacity ? 0 : i + 1;
+}
+
+/* How many slots forward from `from` to `to`, wrapping around. */
+static inline size_t live_distance(const struct mp_live_blocks *map, size_t from, size_t to)
+{
+	return to >= from ? to - from : to + map->capacity - from;
 }
 
 /* From this size the slots are mapped on their own and asked for transparent huge pages:
@@ -67,13 +71,13 @@ int mp_live_blocks_init(struct mp_live_blocks *map)
 {
 	memset(map, 0, sizeof(*map));
 	map->slots = live_slots_new(LIVE_BLOCKS_INITIAL);
-	map->mask = map->slots ? LIVE_BLOCKS_INITIAL - 1 : 0;
+	map->capacity = map->slots ? LIVE_BLOCKS_INITIAL : 0;
 	return map->slots ? 0 : -ENOMEM;
 }
 
 void mp_live_blocks_destroy(struct mp_live_blocks *map)
 {
-	live_slots_free(map->slots, map->slots ? map->mask + 1 : 0);
+	live_slots_free(map->slots, map->capacity);
 	free(map->overflow);
 	memset(map, 0, sizeof(*map));
 }
@@ -138,9 +142,9 @@ static uint64_t live_pack(struct mp_live_blocks *map, const struct mp_live_block
 /* The slot holding addr, or the empty slot where it would go. */
 static struct mp_live_slot *live_probe(const struct mp_live_blocks *map, uint64_t addr)
 {
-	size_t i = live_blocks_home(map, addr);
+	size_t i = mp_live_blocks_home(map, addr);
 	while (map->slots[i].addr != 0 && map->slots[i].addr != addr)
-		i = (i + 1) & map->mask;
+		i = live_next(map, i);
 	return &map->slots[i];
 }
 
@@ -156,19 +160,18 @@ int mp_live_blocks_find(const struct mp_live_blocks *map, uint64_t addr,
 	return 1;
 }
 
-/* Moves every block into a new array of `capacity` slots (a power of two, above the
- * count). The old one is read in order and, when it is mapped on its own, given back a
+/* Moves every block into a new array of `capacity` slots (above the count). The old one is read in order and, when it is mapped on its own, given back a
  * huge page at a time as its slots are moved: at the peak of a doubling the two arrays
  * take 2.1 times the old one's bytes, not 3 (under 48 bytes per live block). */
 static int live_blocks_resize(struct mp_live_blocks *map, size_t capacity)
 {
-	size_t old_capacity = map->mask + 1;
+	size_t old_capacity = map->capacity;
 	struct mp_live_slot *slots = live_slots_new(capacity);
 	if (!slots)
 		return -ENOMEM;
 	struct mp_live_blocks bigger = *map;
 	bigger.slots = slots;
-	bigger.mask = capacity - 1;
+	bigger.capacity = capacity;
 	int mapped = old_capacity * sizeof(*slots) >= LIVE_HUGE_BYTES;
 	size_t per_release = LIVE_HUGE_ALIGN / sizeof(*slots), released = 0;
 	for (size_t i = 0; i < old_capacity; i++) {
@@ -199,17 +202,21 @@ int mp_live_blocks_reserve(struct mp_live_blocks *map, size_t blocks)
 		return -ENOMEM;
 	if (blocks > LIVE_RESERVE_MAX_BLOCKS)
 		blocks = LIVE_RESERVE_MAX_BLOCKS;
-	size_t capacity = map->mask + 1;
-	while (!live_blocks_fit(blocks, capacity))
-		capacity *= 2;
-	return capacity == map->mask + 1 ? 0 : live_blocks_resize(map, capacity);
+	if (live_blocks_fit(blocks, map->capacity))
+		return 0;
+	/* Just enough slots, rounded up to whole huge pages of them. */
+	size_t capacity = (blocks * LIVE_LOAD_DEN + LIVE_LOAD_NUM - 1) / LIVE_LOAD_NUM;
+	size_t per_huge = LIVE_HUGE_ALIGN / sizeof(struct mp_live_slot);
+	if (capacity * sizeof(struct mp_live_slot) >= LIVE_HUGE_BYTES)
+		capacity = (capacity + per_huge - 1) / per_huge * per_huge;
+	return live_blocks_resize(map, capacity);
 }
 
 int mp_live_blocks_put(struct mp_live_blocks *map, const struct mp_live_block *block,
 		       struct mp_live_block *replaced)
 {
-	if (!live_blocks_fit(map->count + 1, map->mask + 1) &&
-	    live_blocks_resize(map, (map->mask + 1) * 2))
+	if (!live_blocks_fit(map->count + 1, map->capacity) &&
+	    live_blocks_resize(map, map->capacity * 2))
 		return -ENOMEM;
 	if (!live_packs(block) && live_overflow_reserve(map))
 		return -ENOMEM;
@@ -234,12 +241,12 @@ static void live_blocks_close_hole(struct mp_live_blocks *map, size_t hole)
 	size_t i = hole;
 
 	for (;;) {
-		i = (i + 1) & map->mask;
+		i = live_next(map, i);
 		if (map->slots[i].addr == 0)
 			break;
-		size_t home = live_blocks_home(map, map->slots[i].addr);
+		size_t home = mp_live_blocks_home(map, map->slots[i].addr);
 		/* Move it if its home is not in the cyclic range (hole, i]. */
-		if (((i - home) & map->mask) >= ((i - hole) & map->mask)) {
+		if (live_distance(map, home, i) >= live_distance(map, hole, i)) {
 			map->slots[hole] = map->slots[i];
 			hole = i;
 		}
@@ -264,12 +271,12 @@ int mp_live_blocks_remove(struct mp_live_blocks *map, uint64_t addr, struct mp_l
 
 size_t mp_live_blocks_span(const struct mp_live_blocks *map)
 {
-	return map->slots ? map->mask + 1 : 0;
+	return map->slots ? map->capacity : 0;
 }
 
 int mp_live_blocks_at(const struct mp_live_blocks *map, size_t index, struct mp_live_block *out)
 {
-	if (index > map->mask || map->slots[index].addr == 0)
+	if (index >= map->capacity || map->slots[index].addr == 0)
 		return 0;
 	live_unpack(map, &map->slots[index], out);
 	return 1;
