@@ -1,5 +1,6 @@
 /* live_blocks.c: open-addressing hash map of live heap blocks keyed by address. */
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -55,6 +56,36 @@ static struct mp_live_slot *live_slots_new(size_t capacity)
 	munmap(raw + lead + bytes, LIVE_HUGE_ALIGN - lead);
 	madvise(raw + lead, bytes, MADV_HUGEPAGE);
 	return (struct mp_live_slot *)(raw + lead);
+}
+
+struct live_fault_job {
+	volatile uint8_t *from, *to;
+};
+
+static void *live_fault_range(void *arg)
+{
+	struct live_fault_job *job = arg;
+	for (volatile uint8_t *byte = job->from; byte < job->to; byte += 4096)
+		*byte = 0;
+	return NULL;
+}
+
+/* Has the kernel zero the pages of a new array of `capacity` slots now, half of them on a
+ * second thread. Its first lookups land everywhere in it at once, so the replay would
+ * otherwise wait for every page's zeroing at its start, on one core (0.02 to 0.2 s for
+ * 92 MiB on this VM, depending on the host's load). */
+static void live_slots_prefault(struct mp_live_slot *slots, size_t capacity)
+{
+	uint8_t *start = (uint8_t *)slots, *end = start + capacity * sizeof(*slots);
+	uint8_t *middle = start + (end - start) / 2;
+	struct live_fault_job first = { start, middle }, second = { middle, end };
+	pthread_t helper;
+	int threaded = pthread_create(&helper, NULL, live_fault_range, &second) == 0;
+	live_fault_range(&first);
+	if (threaded)
+		pthread_join(helper, NULL);
+	else
+		live_fault_range(&second);
 }
 
 static void live_slots_free(struct mp_live_slot *slots, size_t capacity)
@@ -160,15 +191,18 @@ int mp_live_blocks_find(const struct mp_live_blocks *map, uint64_t addr,
 	return 1;
 }
 
-/* Moves every block into a new array of `capacity` slots (above the count). The old one is read in order and, when it is mapped on its own, given back a
+/* Moves every block into a new array of `capacity` slots (above the count), its pages
+ * zeroed by the kernel in advance on two threads if `prefault`. The old one is read in order and, when it is mapped on its own, given back a
  * huge page at a time as its slots are moved: at the peak of a doubling the two arrays
  * take 2.1 times the old one's bytes, not 3 (under 48 bytes per live block). */
-static int live_blocks_resize(struct mp_live_blocks *map, size_t capacity)
+static int live_blocks_resize(struct mp_live_blocks *map, size_t capacity, int prefault)
 {
 	size_t old_capacity = map->capacity;
 	struct mp_live_slot *slots = live_slots_new(capacity);
 	if (!slots)
 		return -ENOMEM;
+	if (prefault && capacity * sizeof(*slots) >= LIVE_HUGE_BYTES)
+		live_slots_prefault(slots, capacity);
 	struct mp_live_blocks bigger = *map;
 	bigger.slots = slots;
 	bigger.capacity = capacity;
@@ -209,14 +243,14 @@ int mp_live_blocks_reserve(struct mp_live_blocks *map, size_t blocks)
 	size_t per_huge = LIVE_HUGE_ALIGN / sizeof(struct mp_live_slot);
 	if (capacity * sizeof(struct mp_live_slot) >= LIVE_HUGE_BYTES)
 		capacity = (capacity + per_huge - 1) / per_huge * per_huge;
-	return live_blocks_resize(map, capacity);
+	return live_blocks_resize(map, capacity, 1);
 }
 
 int mp_live_blocks_put(struct mp_live_blocks *map, const struct mp_live_block *block,
 		       struct mp_live_block *replaced)
 {
 	if (!live_blocks_fit(map->count + 1, map->capacity) &&
-	    live_blocks_resize(map, map->capacity * 2))
+	    live_blocks_resize(map, map->capacity * 2, 0))
 		return -ENOMEM;
 	if (!live_packs(block) && live_overflow_reserve(map))
 		return -ENOMEM;
