@@ -374,6 +374,11 @@ static void *analysis_warm(void *arg)
 
 	analysis_each_shown_frame(analysis, analysis_load_debug_info);
 	__atomic_store_n(&analysis->debug_loaded, 1, __ATOMIC_RELEASE);
+	/* From here on only when a core is idle (SCHED_IDLE): during the replay the reader
+	 * thread (event_pipe.h) and the analysis thread keep both cores of a 2-core machine
+	 * busy, and a third thread at their priority took a third of each, the analysis
+	 * thread's included, for a cache whose frames mostly are never printed. */
+	pthread_setschedparam(pthread_self(), SCHED_IDLE, &(struct sched_param){ 0 });
 	analysis_each_shown_frame(analysis, analysis_cache_frames);
 	return NULL;
 }

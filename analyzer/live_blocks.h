@@ -78,7 +78,9 @@ static inline size_t mp_live_blocks_home(const struct mp_live_blocks *map, uint6
 static inline __attribute__((always_inline)) void mp_live_blocks_prefetch(const struct mp_live_blocks *map, uint64_t addr)
 {
 	/* A read prefetch: without -mprfchw gcc emits nothing at all for a write one. */
-	__builtin_prefetch(&map->slots[mp_live_blocks_home(map, addr)], 0, 3);
+	const struct mp_live_slot *home = &map->slots[mp_live_blocks_home(map, addr)];
+	__builtin_prefetch(home, 0, 3);
+	__builtin_prefetch((const char *)home + 64, 0, 3);
 }
 
 /* Visiting every live block: slots 0 .. mp_live_blocks_span(map) - 1; mp_live_blocks_at
