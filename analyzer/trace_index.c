@@ -101,6 +101,8 @@ struct read_ext_at {
 	const uint8_t *record, *body;
 	uint64_t len;
 	uint64_t events_before; /* events of the chunk before this record */
+	int64_t net_before;     /* and their figures for mp_trace_live_hint */
+	uint64_t most_before;
 	unsigned tag;
 };
 
@@ -157,7 +159,9 @@ static void read_scan_chunk(const struct mp_trace_chunk *chunk, struct read_scan
 				scan->cut = record;
 				return;
 			}
-			read_scan_note(scan, &(struct read_ext_at){ record, p, len, scan->events, tag });
+			read_scan_note(scan, &(struct read_ext_at){ record, p, len, scan->events,
+								    scan->net_blocks,
+								    scan->most_net_blocks, tag });
 			p += len;
 		} else if (mp_skip_event(&p, chunk->end, tag) == 0) {
 			scan->events++;
@@ -182,6 +186,8 @@ static int read_apply_chunk(struct mp_trace *trace, struct mp_trace_chunk *chunk
 		if (rc < 0) {
 			chunk->end = at->record;
 			trace->stats.events += at->events_before;
+			chunk->net_blocks = at->net_before;
+			chunk->most_net_blocks = at->most_before;
 			trace->stats.corrupt_chunks++;
 			return 0;
 		}
