@@ -26,8 +26,7 @@
 /* 256 events, 16 slots: 160 KiB of entries, inside one core's L2. */
 #define PIPE_BATCH 256
 #define PIPE_SLOTS 16
-/* How many entries ahead of the one being rebuilt the consumer asks for (10 lines). A
- * prefetch past the batch's end is harmless: it stays inside the pipe. */
+/* How many entries ahead of the one being rebuilt the consumer asks for (10 lines). */
 #define PIPE_PREFETCH_AHEAD 16
 /* Events that cross whole in one batch at most; a batch ends early when they are used. */
 #define PIPE_WHOLE 32
@@ -321,7 +320,8 @@ size_t mp_event_pipe_next(struct mp_event_pipe *pipe, const struct mp_event **ev
 	/* The entries come from memory (pipe_stream), and the hardware's prefetcher starts
 	 * over at each page: perf put half of this loop's time on the loads. */
 	for (size_t i = 0; i < batch->count; i++) {
-		__builtin_prefetch(&batch->entries[i + PIPE_PREFETCH_AHEAD]);
+		if (i + PIPE_PREFETCH_AHEAD < batch->count)
+			__builtin_prefetch(&batch->entries[i + PIPE_PREFETCH_AHEAD]);
 		pipe_rebuild(&batch->entries[i], batch, &pipe->events[i]);
 	}
 	*events = pipe->events;
