@@ -4,7 +4,9 @@
  * touched by almost every event at a random place: its size and the cache misses of its
  * lookups are most of the replay's cost. So a slot is 16 bytes, the address and a packed
  * word (the size in its high 40 bits, the stack id in its low 24), and the array grows at
- * 7/10 full: between 23 and 46 bytes per live block, 23 when reserved in advance. A block whose size or stack id does
+ * 7/10 full: between 23 and 46 bytes per live block, 23 when reserved in advance. Up to
+ * 1 MiB it is kept at most a quarter full, which makes the lookups of a small heap
+ * faster and costs at most that MiB. A block whose size or stack id does
  * not fit (a terabyte, sixteen million stacks) is kept whole in a small overflow list and
  * its slot says so. Linear probing, backward-shift deletion (no tombstones), never malloc
  * on a lookup. Address 0 marks an empty slot (no allocator returns it for a block).
