@@ -252,9 +252,15 @@ int mp_trace_index(struct mp_trace *trace)
 		read_scan_range(&second);
 	int rc = 0;
 	for (size_t i = 0; i < count; i++) {
+		const struct mp_trace_chunk *chunk = &trace->chunks[i];
 		if (rc == 0)
 			rc = scans[i].enomem ? -ENOMEM : read_apply_chunk(trace, &trace->chunks[i],
 									  &scans[i]);
+		/* Applying faulted in the pages of the chunk's extended records, and the
+		 * pages around them (as the chunk walk's, trace_read.c): give them back. */
+		if (scans[i].count)
+			mp_trace_release(trace, chunk->records - sizeof(struct mp_chunk_header),
+					 chunk->end);
 		free(scans[i].ext);
 	}
 	free(scans);
