@@ -16,11 +16,11 @@
  * and the array never falls under 35% full after growing (46 bytes per block at most). */
 #define LIVE_LOAD_NUM 7u
 #define LIVE_LOAD_DEN 10u
-/* Up to 1 MiB the array is at most a quarter full instead: it then stays in the cache,
- * where memory costs nothing and time goes to the probes and to the backward shifts of
- * removals, whose runs grow fast with the load (alloc_bench's 2000 live blocks: 43.6 ns
- * an event at 7/10, 33 at 1/2, 25 at 1/4). */
-#define LIVE_SPARSE_BYTES (1u << 20)
+/* Up to MP_LIVE_SPARSE_BYTES the array is at most a quarter full instead: it then stays
+ * in the cache, where memory costs nothing and time goes to the probes and to the
+ * backward shifts of removals, whose runs grow fast with the load (alloc_bench's 2000
+ * live blocks: 43.6 ns an event at 7/10, 33 at 1/2, 25 at 1/4). */
+#define LIVE_SPARSE_BYTES MP_LIVE_SPARSE_BYTES
 #define LIVE_SPARSE_LOAD_DEN 4u
 /* mp_live_blocks_reserve's ceiling: the blocks that fit in 2^23 slots, 128 MiB. A
  * reservation is a guess made before the replay (mp_trace_live_hint), and a wrong one
