@@ -14,7 +14,8 @@
 #    trace of memprof html's bound).
 #
 # With BEFORE_MEMPROF set (a memprof built from an older tree), part 1 also runs each of its
-# commands on the same trace, interleaved with the new ones, and prints its lines too.
+# commands on the same trace, interleaved with the new ones, and prints its lines too;
+# part 2 runs its report once after the new one.
 #
 #   DICT_ENTRIES=2000000 RUNS=3 EVENTS=0 bench/scale.sh       (make bench runs part 1;
 #   make bench-scale both, with EVENTS=1000000000: about 7 GB of disk for a few minutes)
@@ -110,6 +111,13 @@ printf 'alloc_bench, 2 threads: %s events, trace %s bytes, recorded in %.0f s\n'
 printf '  memprof report %.1f s (%.1f M events/s), peak RSS %.1f MiB\n' \
 	"$(echo "$w / 1000000000" | bc -l)" "$(echo "$long_events * 1000 / $w" | bc -l)" \
 	"$(echo "$(rss long_report.txt) / 1024" | bc -l)"
+if [ -n "$before" ]; then
+	measure before_long_report.txt "$before" report long.trace
+	b=$(wall before_long_report.txt)
+	printf '  before  report %.1f s (%.1f M events/s), peak RSS %.1f MiB\n' \
+		"$(echo "$b / 1000000000" | bc -l)" "$(echo "$long_events * 1000 / $b" | bc -l)" \
+		"$(echo "$(rss before_long_report.txt) / 1024" | bc -l)"
+fi
 # memprof html replays once more cheaply than report twice: it must stay within 2x.
 if [ "$long_events" -le 100000000 ]; then
 	measure long_html.txt "$build/memprof" html long.trace -o long.html
