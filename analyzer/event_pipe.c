@@ -18,6 +18,7 @@
 #include "event_pipe.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <time.h>
@@ -135,7 +136,9 @@ static uint64_t pipe_now_ns(void)
 	return (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
 }
 
-/* Spins up to PIPE_SPIN_NS for ready(pipe); 1 if it came. */
+/* Spins up to PIPE_SPIN_NS for ready(pipe); 1 if it came. Between rounds of pauses it
+ * yields: when the side it waits for shares its core (another process holds the other),
+ * that side then runs instead of waiting for the spin to end. */
 static int pipe_spin(const struct mp_event_pipe *pipe, int (*ready)(const struct mp_event_pipe *))
 {
 	uint64_t start = 0;
@@ -145,6 +148,7 @@ static int pipe_spin(const struct mp_event_pipe *pipe, int (*ready)(const struct
 				return 1;
 			__builtin_ia32_pause();
 		}
+		sched_yield();
 		uint64_t now = pipe_now_ns();
 		if (!start)
 			start = now;
