@@ -198,9 +198,10 @@ int mp_live_blocks_find(const struct mp_live_blocks *map, uint64_t addr,
 }
 
 /* Moves every block into a new array of `capacity` slots (above the count), its pages
- * zeroed by the kernel in advance on two threads if `prefault`. The old one is read in order and, when it is mapped on its own, given back a
- * huge page at a time as its slots are moved: at the peak of a doubling the two arrays
- * take 2.1 times the old one's bytes, not 3 (under 48 bytes per live block). */
+ * zeroed by the kernel in advance on two threads if `prefault`. The old one is read in
+ * order and, when it is mapped on its own, given back a huge page at a time as its slots
+ * are moved: at the peak of a doubling the two arrays take 2.1 times the old one's bytes,
+ * not 3 (under 48 bytes per live block). */
 static int live_blocks_resize(struct mp_live_blocks *map, size_t capacity, int prefault)
 {
 	size_t old_capacity = map->capacity;

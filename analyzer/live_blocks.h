@@ -6,9 +6,9 @@
  * word (the size in its high 40 bits, the stack id in its low 24), and the array grows at
  * 7/10 full: between 23 and 46 bytes per live block, 23 when reserved in advance. Up to
  * 1 MiB it is kept at most a quarter full, which makes the lookups of a small heap
- * faster and costs at most that MiB. A block whose size or stack id does
- * not fit (a terabyte, sixteen million stacks) is kept whole in a small overflow list and
- * its slot says so. Linear probing, backward-shift deletion (no tombstones), never malloc
+ * faster and costs at most that MiB. A block whose size or stack id does not fit (a
+ * terabyte, sixteen million stacks) is kept whole in a small overflow list and its slot
+ * says so. Linear probing, backward-shift deletion (no tombstones), never malloc
  * on a lookup. Address 0 marks an empty slot (no allocator returns it for a block).
  */
 #ifndef MEMPROF_LIVE_BLOCKS_H
