@@ -374,6 +374,11 @@ static void *analysis_warm(void *arg)
 
 	analysis_each_shown_frame(analysis, analysis_load_debug_info);
 	__atomic_store_n(&analysis->debug_loaded, 1, __ATOMIC_RELEASE);
+	/* From here on only when a core is idle (SCHED_IDLE): during the replay the reader
+	 * thread (event_pipe.h) and the analysis thread keep both cores of a 2-core machine
+	 * busy, and a third thread at their priority took a third of each, the analysis
+	 * thread's included, for a cache whose frames mostly are never printed. */
+	pthread_setschedparam(pthread_self(), SCHED_IDLE, &(struct sched_param){ 0 });
 	analysis_each_shown_frame(analysis, analysis_cache_frames);
 	return NULL;
 }
@@ -434,6 +439,10 @@ int mp_analysis_open(const char *path, struct mp_analysis *analysis, unsigned fl
 		return ret;
 	}
 	mp_heap_model_set_sampling(&analysis->model, header->sample_bytes);
+	/* Sized once from the index pass rather than doubled as blocks come: each doubling
+	 * had the kernel zero a new array (a fifth of a big trace's replay on this VM) and
+	 * moved every block. Without the memory, the table grows as before. */
+	mp_heap_model_expect_blocks(&analysis->model, mp_trace_live_hint(analysis->trace));
 	return 0;
 }
 

@@ -1,6 +1,7 @@
 /* heap_model.c: exact heap, mmap and brk accounting replayed from trace events. */
 #include <errno.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -34,6 +35,11 @@ void mp_heap_model_destroy(struct mp_heap_model *model)
 void mp_heap_model_set_sampling(struct mp_heap_model *model, uint64_t sample_bytes)
 {
 	model->totals.sample_bytes = sample_bytes;
+}
+
+int mp_heap_model_expect_blocks(struct mp_heap_model *model, uint64_t blocks)
+{
+	return mp_live_blocks_reserve(&model->blocks, blocks > SIZE_MAX ? SIZE_MAX : (size_t)blocks);
 }
 
 static uint64_t block_count(const struct mp_heap_model *model, uint64_t size)

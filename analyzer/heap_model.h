@@ -95,6 +95,10 @@ void mp_heap_model_destroy(struct mp_heap_model *model);
 /* Declares the trace sampled with mean N bytes (mp_file_header.sample_bytes); call
  * before the first event. 0 keeps the figures exact. */
 void mp_heap_model_set_sampling(struct mp_heap_model *model, uint64_t sample_bytes);
+/* Makes room for `blocks` live blocks at once before the replay (mp_live_blocks_reserve:
+ * within a ceiling). Only speed and memory depend on it. 0 or -ENOMEM (then the model is
+ * unchanged and still usable). */
+int mp_heap_model_expect_blocks(struct mp_heap_model *model, uint64_t blocks);
 
 /* Adds the sampled blocks of a stack freed within the sampling window (trace_format.h,
  * MP_REC_SAMPLES_FREED): allocations and frees at once, never live, so they count in

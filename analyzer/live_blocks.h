@@ -4,9 +4,11 @@
  * touched by almost every event at a random place: its size and the cache misses of its
  * lookups are most of the replay's cost. So a slot is 16 bytes, the address and a packed
  * word (the size in its high 40 bits, the stack id in its low 24), and the array grows at
- * 7/10 full: between 23 and 46 bytes per live block. A block whose size or stack id does
- * not fit (a terabyte, sixteen million stacks) is kept whole in a small overflow list and
- * its slot says so. Linear probing, backward-shift deletion (no tombstones), never malloc
+ * 7/10 full: between 23 and 46 bytes per live block, 23 when reserved in advance. Up to
+ * 1 MiB it is kept at most a quarter full, which makes the lookups of a small heap
+ * faster and costs at most that MiB. A block whose size or stack id does not fit (a
+ * terabyte, sixteen million stacks) is kept whole in a small overflow list and its slot
+ * says so. Linear probing, backward-shift deletion (no tombstones), never malloc
  * on a lookup. Address 0 marks an empty slot (no allocator returns it for a block).
  */
 #ifndef MEMPROF_LIVE_BLOCKS_H
@@ -22,6 +24,9 @@ struct mp_live_block {
 	uint32_t stack_id;
 };
 
+/* Up to this size the table is kept at most a quarter full (live_blocks.c). */
+#define MP_LIVE_SPARSE_BYTES (1u << 20)
+
 struct mp_live_slot {
 	uint64_t addr;      /* 0: empty slot */
 	uint64_t packed;    /* size << 24 | stack_id, or MP_LIVE_OVERFLOW */
@@ -29,8 +34,8 @@ struct mp_live_slot {
 
 struct mp_live_blocks {
 	struct mp_live_slot *slots;
-	size_t mask;  /* capacity - 1; capacity is a power of two */
-	size_t count; /* live blocks */
+	size_t capacity; /* slots; any number (mp_live_blocks_home) */
+	size_t count;    /* live blocks */
 	struct mp_live_block *overflow; /* blocks that do not pack, unordered */
 	size_t overflow_count, overflow_cap;
 };
@@ -39,6 +44,13 @@ struct mp_live_blocks {
 int mp_live_blocks_init(struct mp_live_blocks *map);
 /* Frees the slots; the map may be initialized again. */
 void mp_live_blocks_destroy(struct mp_live_blocks *map);
+
+/* Makes room for `blocks` live blocks at once (at most about 5.8 million: 128 MiB of
+ * slots), so that the map does not grow, moving every block each time, until it holds
+ * more. Growing costs most of all in the kernel, which zeroes every new array's pages:
+ * reserving once zeroes the final array only. Never shrinks. 0, or -ENOMEM (then the map
+ * is unchanged). */
+int mp_live_blocks_reserve(struct mp_live_blocks *map, size_t blocks);
 
 /* Copies the block at `addr` into *out; returns 1 if there is one, 0 if not. */
 int mp_live_blocks_find(const struct mp_live_blocks *map, uint64_t addr,
@@ -54,14 +66,32 @@ int mp_live_blocks_put(struct mp_live_blocks *map, const struct mp_live_block *b
  * not (then *removed is untouched). */
 int mp_live_blocks_remove(struct mp_live_blocks *map, uint64_t addr, struct mp_live_block *removed);
 
+/* The slot where the probe for `addr` starts. Fibonacci hashing (heap addresses share
+ * their low bits, 16-byte alignment, and often their high bits: the multiplication mixes
+ * every bit into the top ones), then the top bits scaled to the capacity by a multiply
+ * (Lemire's "fastrange"), so that the capacity need not be a power of two and a table
+ * sized in advance is no bigger than its blocks need. */
+static inline size_t mp_live_blocks_home(const struct mp_live_blocks *map, uint64_t addr)
+{
+	uint64_t mixed = addr * 0x9e3779b97f4a7c15ull;
+	return (size_t)(((unsigned __int128)mixed * map->capacity) >> 64);
+}
+
 /* Asks the CPU to bring the slot where `addr` would be into the cache, so that a lookup a
  * few events later does not wait for memory. A hint: no effect on the contents. Always
  * inline: gcc finds a function that only prefetches "pure" and drops its calls. */
 static inline __attribute__((always_inline)) void mp_live_blocks_prefetch(const struct mp_live_blocks *map, uint64_t addr)
 {
-	size_t home = (size_t)((addr * 0x9e3779b97f4a7c15ull) >> 20) & map->mask;
 	/* A read prefetch: without -mprfchw gcc emits nothing at all for a write one. */
-	__builtin_prefetch(&map->slots[home], 0, 3);
+	const struct mp_live_slot *home = &map->slots[mp_live_blocks_home(map, addr)];
+	__builtin_prefetch(home, 0, 3);
+	/* The next line too, where a probe or a removal's shift is likely to go on: always in
+	 * a table small enough for the cache, where it costs little; in a big one, whose
+	 * every line comes from memory, only from the second half of a line (on the python3
+	 * trace 23-26 ns an event against 30-34 always; alloc_bench's small table 27-33
+	 * always against 30-38). */
+	if (map->capacity * sizeof(*home) <= MP_LIVE_SPARSE_BYTES || ((uintptr_t)home & 63) >= 32)
+		__builtin_prefetch((const char *)home + 64, 0, 3);
 }
 
 /* Visiting every live block: slots 0 .. mp_live_blocks_span(map) - 1; mp_live_blocks_at

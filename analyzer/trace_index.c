@@ -101,6 +101,8 @@ struct read_ext_at {
 	const uint8_t *record, *body;
 	uint64_t len;
 	uint64_t events_before; /* events of the chunk before this record */
+	int64_t net_before;     /* and their figures for mp_trace_live_hint */
+	uint64_t most_before;
 	unsigned tag;
 };
 
@@ -108,6 +110,8 @@ struct read_scan {
 	struct read_ext_at *ext;
 	size_t count, cap;
 	uint64_t events;
+	int64_t net_blocks;       /* the chunk's figures for mp_trace_live_hint */
+	uint64_t most_net_blocks;
 	const uint8_t *cut;     /* where a record failed to decode; NULL if none did */
 	int enomem;
 };
@@ -127,6 +131,20 @@ static void read_scan_note(struct read_scan *scan, const struct read_ext_at *at)
 	scan->ext[scan->count++] = *at;
 }
 
+/* Counts an event of `tag` in the chunk's excess of blocks created over blocks released.
+ * A realloc counts 0: it mostly moves a block, and telling realloc(NULL, n) or
+ * realloc(p, 0) apart would mean decoding it; the figure is a hint, not a count. */
+static void read_scan_count(struct read_scan *scan, unsigned tag)
+{
+	if (tag == MP_REC_FREE) {
+		scan->net_blocks--;
+	} else if (tag >= MP_REC_MALLOC && tag <= MP_REC_PVALLOC) {
+		scan->net_blocks++;
+		if (scan->net_blocks > 0 && (uint64_t)scan->net_blocks > scan->most_net_blocks)
+			scan->most_net_blocks = (uint64_t)scan->net_blocks;
+	}
+}
+
 /* Steps over the records of `chunk` (mp_skip_event accepts what the merge's decoder will),
  * noting the extended ones, up to the first that does not decode. */
 static void read_scan_chunk(const struct mp_trace_chunk *chunk, struct read_scan *scan)
@@ -141,10 +159,13 @@ static void read_scan_chunk(const struct mp_trace_chunk *chunk, struct read_scan
 				scan->cut = record;
 				return;
 			}
-			read_scan_note(scan, &(struct read_ext_at){ record, p, len, scan->events, tag });
+			read_scan_note(scan, &(struct read_ext_at){ record, p, len, scan->events,
+								    scan->net_blocks,
+								    scan->most_net_blocks, tag });
 			p += len;
 		} else if (mp_skip_event(&p, chunk->end, tag) == 0) {
 			scan->events++;
+			read_scan_count(scan, tag);
 		} else {
 			scan->cut = record;
 			return;
@@ -165,11 +186,15 @@ static int read_apply_chunk(struct mp_trace *trace, struct mp_trace_chunk *chunk
 		if (rc < 0) {
 			chunk->end = at->record;
 			trace->stats.events += at->events_before;
+			chunk->net_blocks = at->net_before;
+			chunk->most_net_blocks = at->most_before;
 			trace->stats.corrupt_chunks++;
 			return 0;
 		}
 	}
 	trace->stats.events += scan->events;
+	chunk->net_blocks = scan->net_blocks;
+	chunk->most_net_blocks = scan->most_net_blocks;
 	if (scan->cut) {
 		chunk->end = scan->cut;
 		trace->stats.corrupt_chunks++;
@@ -227,9 +252,15 @@ int mp_trace_index(struct mp_trace *trace)
 		read_scan_range(&second);
 	int rc = 0;
 	for (size_t i = 0; i < count; i++) {
+		const struct mp_trace_chunk *chunk = &trace->chunks[i];
 		if (rc == 0)
 			rc = scans[i].enomem ? -ENOMEM : read_apply_chunk(trace, &trace->chunks[i],
 									  &scans[i]);
+		/* Applying faulted in the pages of the chunk's extended records, and the
+		 * pages around them (as the chunk walk's, trace_read.c): give them back. */
+		if (scans[i].count)
+			mp_trace_release(trace, chunk->records - sizeof(struct mp_chunk_header),
+					 chunk->end);
 		free(scans[i].ext);
 	}
 	free(scans);

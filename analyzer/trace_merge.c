@@ -138,6 +138,29 @@ static void read_count_gaps(struct mp_trace *trace)
 	}
 }
 
+/* The sum over threads of the most blocks each had created and not released at any point
+ * of its chunks, in order (mp_trace_live_hint). Exact for a thread that frees only its own
+ * blocks and never reallocs; another thread's frees make it too high, unknown frees and
+ * realloc(NULL, n) too low. */
+static uint64_t read_live_hint(const struct mp_trace *trace)
+{
+	uint64_t hint = 0;
+	for (size_t i = 0; i < trace->stream_count; i++) {
+		const struct mp_trace_stream *stream = &trace->streams[i];
+		int64_t net = 0;
+		uint64_t most = 0;
+		for (const struct mp_trace_chunk *chunk = stream->first_chunk;
+		     chunk < stream->chunks_end; chunk++) {
+			int64_t reached = net + (int64_t)chunk->most_net_blocks;
+			if (reached > 0 && (uint64_t)reached > most)
+				most = (uint64_t)reached;
+			net += chunk->net_blocks;
+		}
+		hint += most;
+	}
+	return hint;
+}
+
 int mp_trace_merge_build(struct mp_trace *trace)
 {
 	if (trace->chunk_count)
@@ -157,6 +180,7 @@ int mp_trace_merge_build(struct mp_trace *trace)
 		trace->streams[trace->stream_count - 1].chunks_end = &trace->chunks[i + 1];
 	}
 	read_count_gaps(trace);
+	trace->live_hint = read_live_hint(trace);
 	trace->stats.threads = (uint32_t)threads;
 	trace->stats.chunks = (uint32_t)trace->chunk_count;
 	read_start_merge(trace);

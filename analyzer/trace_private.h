@@ -20,6 +20,11 @@ struct mp_trace_chunk {
 	uint64_t base_time;
 	uint32_t serial, tid, seq, file_order;
 	uint32_t flags;     /* the chunk header's MP_CHUNK_* */
+	/* Heap blocks the chunk's events create less those they release (a free -1, an
+	 * allocation +1, a realloc 0), and the most that difference reached within the chunk
+	 * (>= 0): the index pass's figures for mp_trace_live_hint. */
+	int64_t net_blocks;
+	uint64_t most_net_blocks;
 };
 
 /* One thread's position in the merge: the next event is decoded ahead in `next`. */
@@ -50,6 +55,7 @@ struct mp_trace {
 	struct mp_stack_table stacks;
 	struct mp_module_table modules;
 	struct mp_trace_stats stats;
+	uint64_t live_hint;  /* mp_trace_live_hint */
 	struct mp_ext_record *ext;  /* extended records of kinds other than STACK and MODULE */
 	size_t ext_count, ext_cap;
 	struct mp_freed_table freed; /* SAMPLES_FREED records, summed per stack */

@@ -172,11 +172,24 @@ static int read_add_chunk(struct mp_trace *trace, size_t *cap, size_t offset,
 	return 0;
 }
 
+/* Gives back, in a trace read through a window, the pages that reading the chunk header
+ * at `offset` mapped, and what is left of the previous header's: the kernel maps up to 16
+ * pages of the page cache around a fault, so a walk that kept them held a sixteenth of a
+ * trace of 1 MiB chunks (400 MiB of a 6.5 GB one). */
+static void read_release_walked(const struct mp_trace *trace, size_t *released, size_t offset)
+{
+	size_t end = offset + trace->header.page_size;
+	mp_trace_release(trace, trace->data + *released,
+			 trace->data + (end < trace->size ? end : trace->size));
+	*released = offset;
+}
+
 /* Collects every valid chunk. An unwritten (zero) or invalid header is skipped a page at a
  * time, because a writer may reserve a chunk and be killed before filling its header. */
 static int read_walk_chunks(struct mp_trace *trace)
 {
 	size_t page = trace->header.page_size, cap = 0, offset = trace->header.header_size;
+	size_t released = offset;
 	int in_bad_run = 0;
 	while (offset < trace->size) {
 		struct mp_chunk_header c;
@@ -185,6 +198,7 @@ static int read_walk_chunks(struct mp_trace *trace)
 			break;
 		}
 		memcpy(&c, trace->data + offset, sizeof(c));
+		read_release_walked(trace, &released, offset);
 		if (!mp_chunk_header_valid(&c, (uint32_t)page)) {
 			if (read_all_zero(trace->data + offset, sizeof(c))) {
 				trace->stats.unwritten_pages++;
@@ -216,6 +230,8 @@ static int read_load(struct mp_trace *trace, char *err, size_t err_len)
 	if (rc < 0)
 		return rc;
 	rc = read_walk_chunks(trace);
+	/* What the walk's last headers mapped (read_release_walked). */
+	mp_trace_release(trace, trace->data, trace->data + trace->size);
 	if (rc == 0)
 		rc = mp_trace_index(trace);
 	if (rc == 0)
@@ -415,6 +431,11 @@ const struct mp_module *mp_trace_module_at(const struct mp_trace *trace, uint32_
 	if (low == 0 || ip >= map[low - 1].end)
 		return NULL;
 	return &map[low - 1];
+}
+
+uint64_t mp_trace_live_hint(const struct mp_trace *trace)
+{
+	return trace->live_hint;
 }
 
 void mp_trace_stats(const struct mp_trace *trace, struct mp_trace_stats *stats)

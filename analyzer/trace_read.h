@@ -91,6 +91,11 @@ struct mp_trace_stats {
 	uint32_t last_file_seq;
 };
 void mp_trace_stats(const struct mp_trace *trace, struct mp_trace_stats *stats);
+/* How many heap blocks may be live at once, from the index pass (no event decoded): the
+ * sum over threads of the most allocations a thread had made beyond its frees at any
+ * point. A hint for sizing the live set, not a bound: frees of other threads' blocks make
+ * it too high, frees of unknown blocks and realloc(NULL, n) too low. */
+uint64_t mp_trace_live_hint(const struct mp_trace *trace);
 /* 1 if thread `serial`'s last chunk in the file is flagged MP_CHUNK_LAST (the thread
  * ended), 0 if not, -1 if the trace has no chunk of that thread. */
 int mp_trace_thread_ended(const struct mp_trace *trace, uint32_t serial);

@@ -13,15 +13,23 @@
 #    events, `memprof html`'s time against report's (EVENTS=16000000: the 16M-event
 #    trace of memprof html's bound).
 #
+# With BEFORE_MEMPROF set (a memprof built from an older tree), part 1 also runs each of its
+# commands on the same trace, interleaved with the new ones, and prints its lines too;
+# part 2 runs its report once after the new one.
+#
 #   DICT_ENTRIES=2000000 RUNS=3 EVENTS=0 bench/scale.sh       (make bench runs part 1;
 #   make bench-scale both, with EVENTS=1000000000: about 7 GB of disk for a few minutes)
+#   BEFORE_MEMPROF=/path/to/old/build/memprof RUNS=5 bench/scale.sh
 set -eu
 . "$(dirname "$0")/common.sh"
 entries=${DICT_ENTRIES:-2000000}
 runs=${RUNS:-3}
 events_wanted=${EVENTS:-0}
+before=${BEFORE_MEMPROF:-}
 python=/usr/bin/python3
+[ -z "$before" ] || before=$(cd "$(dirname "$before")" && pwd)/$(basename "$before")
 bench_start scale
+echo "load average at the start: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 printf 'd = {}\nfor i in range(%s):\n    d[str(i)] = i\n' "$entries" >dict.py
 have_heaptrack=0
@@ -40,6 +48,7 @@ i=1
 while [ "$i" -le "$runs" ]; do
 	for command in $commands; do
 		measure "$command.txt" "$build/memprof" "$command" py.trace
+		[ -z "$before" ] || measure "before_$command.txt" "$before" "$command" py.trace
 	done
 	[ "$have_heaptrack" = 1 ] && measure heaptrack_print.txt heaptrack_print "$ht_trace"
 	i=$((i + 1))
@@ -56,21 +65,29 @@ rss() { cut -d' ' -f2 "$1" | sort -n | tail -n 1; }
 echo "python3 building a $entries-entry dict (PYTHONMALLOC=malloc): $events events," \
 	"$peak_blocks blocks live at the heap peak, trace $(stat -c %s py.trace) bytes"
 echo "  median of $runs interleaved runs; RSS is the peak over the runs"
-for command in $commands; do
-	w=$(wall "$command.txt")
-	r=$(rss "$command.txt")
-	printf '  memprof %-10s %7.2f s  %6.1f M events/s  %7.1f MiB  %5.1f bytes per live block\n' \
-		"$command" "$(echo "$w / 1000000000" | bc -l)" "$(echo "$events * 1000 / $w" | bc -l)" \
-		"$(echo "$r / 1024" | bc -l)" "$(echo "$r * 1024 / $peak_blocks" | bc -l)"
-done
+# One line per command of the memprof whose results are in PREFIX*.txt.
+print_commands() {
+	for command in $commands; do
+		w=$(wall "$1$command.txt")
+		r=$(rss "$1$command.txt")
+		printf '  %-7s %-10s %7.2f s  %6.1f M events/s  %7.1f MiB  %5.1f bytes per live block\n' \
+			"$2" "$command" "$(echo "$w / 1000000000" | bc -l)" \
+			"$(echo "$events * 1000 / $w" | bc -l)" "$(echo "$r / 1024" | bc -l)" \
+			"$(echo "$r * 1024 / $peak_blocks" | bc -l)"
+	done
+	printf '  %-7s memory / report: %.2f (target <= 1.5)\n' "$2" \
+		"$(echo "$(wall "$1memory.txt") / $(wall "$1report.txt")" | bc -l)"
+}
+[ -z "$before" ] || print_commands before_ before
+print_commands "" memprof
 report=$(wall report.txt)
-memory=$(wall memory.txt)
-printf '  memory / report: %.2f (target <= 1.5)\n' "$(echo "$memory / $report" | bc -l)"
 if [ "$have_heaptrack" = 1 ]; then
 	ht=$(wall heaptrack_print.txt)
 	printf '  heaptrack_print %7.2f s  %7.1f MiB; memprof report / heaptrack_print: %.2f (target <= 0.6)\n' \
 		"$(echo "$ht / 1000000000" | bc -l)" "$(echo "$(rss heaptrack_print.txt) / 1024" | bc -l)" \
 		"$(echo "$report / $ht" | bc -l)"
+	[ -z "$before" ] || printf '  before: report / heaptrack_print: %.2f\n' \
+		"$(echo "$(wall before_report.txt) / $ht" | bc -l)"
 	ours=$(( $(wall profiled.txt) + report ))
 	theirs=$(( $(wall heaptracked.txt) + ht ))
 	printf '  time to an answer (profiled run + report): memprof %.2f s, heaptrack %.2f s: %.2f (target <= 0.5; one profiled run each)\n' \
@@ -78,6 +95,7 @@ if [ "$have_heaptrack" = 1 ]; then
 		"$(echo "$ours / $theirs" | bc -l)"
 fi
 rm -f py.trace "$work"/py.heaptrack*
+echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 [ "$events_wanted" -gt 0 ] || exit 0
 # Every allocation of alloc_bench is freed again (after a window of 1024): two events.
@@ -93,6 +111,13 @@ printf 'alloc_bench, 2 threads: %s events, trace %s bytes, recorded in %.0f s\n'
 printf '  memprof report %.1f s (%.1f M events/s), peak RSS %.1f MiB\n' \
 	"$(echo "$w / 1000000000" | bc -l)" "$(echo "$long_events * 1000 / $w" | bc -l)" \
 	"$(echo "$(rss long_report.txt) / 1024" | bc -l)"
+if [ -n "$before" ]; then
+	measure before_long_report.txt "$before" report long.trace
+	b=$(wall before_long_report.txt)
+	printf '  before  report %.1f s (%.1f M events/s), peak RSS %.1f MiB\n' \
+		"$(echo "$b / 1000000000" | bc -l)" "$(echo "$long_events * 1000 / $b" | bc -l)" \
+		"$(echo "$(rss before_long_report.txt) / 1024" | bc -l)"
+fi
 # memprof html replays once more cheaply than report twice: it must stay within 2x.
 if [ "$long_events" -le 100000000 ]; then
 	measure long_html.txt "$build/memprof" html long.trace -o long.html

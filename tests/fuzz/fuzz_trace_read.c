@@ -3,7 +3,8 @@
  * Opens the input in memory, walks every event twice (the second time after a rewind),
  * resolves each event's stack and every frame's module, reads the sampled set, and
  * checks the reader's own invariants: an error comes with a message, canonical stack ids
- * are in range, and the merge delivers exactly the events counted at open.
+ * are in range, the merge delivers exactly the events counted at open, and the live
+ * hint counts no more blocks than there are events.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -106,6 +107,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct mp_trace_stats stats;
 	mp_trace_stats(trace, &stats);
 	fuzz_check(fuzz_events(trace) == stats.events);
+	/* Allocations beyond frees, at most one per event the merge delivers. */
+	fuzz_check(mp_trace_live_hint(trace) <= stats.events);
 	mp_trace_rewind(trace);
 	fuzz_check(fuzz_events(trace) == stats.events);
 	size_t count;

@@ -133,8 +133,10 @@ static void random_operations_match_reference(void **state)
 	for (size_t i = 0; i < mp_live_blocks_span(&map); i++)
 		visited += (size_t)mp_live_blocks_at(&map, i, &out);
 	assert_int_equal(visited, count);
-	/* The array grows at 7/10 full: never more than 48 bytes per live block. */
-	assert_true(mp_live_blocks_span(&map) * sizeof(struct mp_live_slot) <= 48 * (count + 1024));
+	/* The array grows at 7/10 full past 1 MiB, at a quarter below: never more than 48
+	 * bytes per live block, or 1 MiB. */
+	size_t bytes = mp_live_blocks_span(&map) * sizeof(struct mp_live_slot);
+	assert_true(bytes <= 48 * (count + 1024) || bytes <= (1u << 20));
 	mp_live_blocks_destroy(&map);
 }
 
@@ -161,6 +163,51 @@ static void growth_of_a_mapped_table_keeps_every_block(void **state)
 	mp_live_blocks_destroy(&map);
 }
 
+/* A reserved map holds that many blocks without growing, and everything put in it before
+ * the reservation is still there; a reservation never shrinks it, and a huge one stops at
+ * the ceiling (128 MiB of slots). */
+static void reserve_sizes_once_and_keeps_blocks(void **state)
+{
+	enum { N = 300000 };
+	struct mp_live_blocks map;
+	struct mp_live_block out;
+	(void)state;
+	assert_int_equal(mp_live_blocks_init(&map), 0);
+	for (uint64_t i = 1; i <= 100; i++) {
+		struct mp_live_block block = { .addr = i * 32, .size = i, .stack_id = 7 };
+		assert_int_equal(mp_live_blocks_put(&map, &block, &out), 0);
+	}
+	assert_int_equal(mp_live_blocks_reserve(&map, N), 0);
+	size_t span = mp_live_blocks_span(&map);
+	assert_true(span * 7 >= (size_t)N * 10);
+	/* 7/10 full, rounded up to whole huge pages of slots (131072 of them) */
+	assert_true(span <= (size_t)N * 10 / 7 + 1 + 131072);
+	for (uint64_t i = 101; i <= N; i++) {
+		struct mp_live_block block = { .addr = i * 32, .size = i, .stack_id = 7 };
+		assert_int_equal(mp_live_blocks_put(&map, &block, &out), 0);
+	}
+	assert_int_equal(mp_live_blocks_span(&map), span);
+	for (uint64_t i = 1; i <= N; i++) {
+		assert_int_equal(mp_live_blocks_find(&map, i * 32, &out), 1);
+		assert_int_equal(out.size, i);
+	}
+	assert_int_equal(mp_live_blocks_reserve(&map, 10), 0);
+	assert_int_equal(mp_live_blocks_span(&map), span);
+	mp_live_blocks_destroy(&map);
+
+	/* A small heap gets a sparse array: at most a quarter full. */
+	assert_int_equal(mp_live_blocks_init(&map), 0);
+	assert_int_equal(mp_live_blocks_reserve(&map, 2000), 0);
+	assert_true(mp_live_blocks_span(&map) >= 4 * 2000);
+	assert_true(mp_live_blocks_span(&map) * sizeof(struct mp_live_slot) <= (1u << 20));
+	mp_live_blocks_destroy(&map);
+
+	assert_int_equal(mp_live_blocks_init(&map), 0);
+	assert_int_equal(mp_live_blocks_reserve(&map, SIZE_MAX), 0);
+	assert_int_equal(mp_live_blocks_span(&map) * sizeof(struct mp_live_slot), 128u << 20);
+	mp_live_blocks_destroy(&map);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -169,6 +216,7 @@ int main(void)
 		cmocka_unit_test(blocks_that_do_not_pack_come_back_whole),
 		cmocka_unit_test(random_operations_match_reference),
 		cmocka_unit_test(growth_of_a_mapped_table_keeps_every_block),
+		cmocka_unit_test(reserve_sizes_once_and_keeps_blocks),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

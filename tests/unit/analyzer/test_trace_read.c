@@ -264,6 +264,33 @@ static void test_chunks_restart_delta_bases_and_follow_seq(void **state)
 	close_opened(&o);
 }
 
+/* The index pass's hint of the most blocks live at once: per thread the most its
+ * allocations got ahead of its frees, across chunks in their order; summed over threads. */
+static void test_live_hint_sums_each_threads_most_unfreed(void **state)
+{
+	(void)state;
+	struct mp_tb *tb = mp_tb_new();
+	/* Thread 1: 3000 blocks, the first 2000 freed, in several 4 KiB chunks: at most 3000. */
+	for (uint64_t i = 0; i < 3000; i++)
+		mp_tb_malloc(tb, 1, 1000 + i, 0x100000 + i * 48, 16, 0);
+	for (uint64_t i = 0; i < 2000; i++)
+		mp_tb_free(tb, 1, 5000 + i, 0x100000 + i * 48);
+	/* Thread 2: up and down by one, ten times, then 5 more: at most 5. */
+	for (uint64_t i = 0; i < 10; i++) {
+		mp_tb_malloc(tb, 2, 100 + i * 2, 0x900000, 16, 0);
+		mp_tb_free(tb, 2, 101 + i * 2, 0x900000);
+	}
+	for (uint64_t i = 0; i < 5; i++)
+		mp_tb_alloc(tb, 2, MP_REC_CALLOC, 200 + i, 0x900000 + i * 64, 16, 0);
+	struct opened o;
+	open_built(tb, &o);
+	struct mp_trace_stats stats;
+	mp_trace_stats(o.trace, &stats);
+	assert_true(stats.chunks > 3);
+	assert_int_equal(mp_trace_live_hint(o.trace), 3005);
+	close_opened(&o);
+}
+
 static void test_duplicate_stacks_share_a_canonical_id(void **state)
 {
 	(void)state;
@@ -635,6 +662,7 @@ int main(void)
 		cmocka_unit_test(test_header_fields_and_strings),
 		cmocka_unit_test(test_merge_orders_threads_by_time_with_releases_first),
 		cmocka_unit_test(test_chunks_restart_delta_bases_and_follow_seq),
+		cmocka_unit_test(test_live_hint_sums_each_threads_most_unfreed),
 		cmocka_unit_test(test_duplicate_stacks_share_a_canonical_id),
 		cmocka_unit_test(test_module_maps_per_generation),
 		cmocka_unit_test(test_unknown_extended_records_are_skipped),
