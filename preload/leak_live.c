@@ -60,8 +60,8 @@
 #define LIVE_RELEASED (1ull << 63) /* in slot.size: the last event released the address */
 #define LIVE_PRUNED 1u /* in slot.addr: a release dropped (0: empty) */
 #define LIVE_FIRST_SLOTS (1u << 12)
-#define LIVE_BATCH 1024u /* operations of one chunk decoded, paired, then applied */
-#define LIVE_PAIR_SLOTS 2048u /* the batch's allocations by address (twice the batch) */
+#define LIVE_BATCH 8192u /* operations of one chunk decoded, paired, then applied */
+#define LIVE_PAIR_SLOTS 16384u /* the batch's allocations by address (twice the batch) */
 #define LIVE_PAIR_GONE UINT32_MAX /* in batch.pairs: a pair that cancelled out */
 #define LIVE_PREFETCH 12u /* how far ahead a fold or a prune prefetches: about the misses
 			     a core keeps in flight */
