@@ -5,11 +5,10 @@
 #include "writer.h"
 
 /* The allocator in use, from the shim once it knows the real functions: its
- * malloc_usable_size (NULL: none), and its malloc and free if they are glibc's (NULL
- * otherwise), whose chunk headers then tell the usable size without a call, once checked
- * against malloc_usable_size on a few blocks allocated and freed here. */
-void mp_heap_peak_set_allocator(size_t (*usable)(void *), void *(*libc_malloc)(size_t),
-				void (*libc_free)(void *));
+ * malloc_usable_size (NULL: none), and whether it is glibc's, whose chunk headers then
+ * tell the usable size without a call, once checked against malloc_usable_size on the
+ * first blocks recorded. */
+void mp_heap_peak_set_allocator(size_t (*usable)(void *), int libc_allocator);
 /* Prepares the per-thread counters unless sampling or MEMPROF_SNAPSHOT_PEAK=0 rule out
  * peak snapshots. */
 void mp_heap_peak_init(void);
@@ -22,7 +21,7 @@ struct mp_heap_peak_slot {
 };
 /* MP_HEAP_PEAK_SLOTS slots by thread serial; NULL while the heap is not followed. */
 extern struct mp_heap_peak_slot *mp_heap_peak_slots;
-/* 1: the allocator is glibc's and header_usable was checked to agree with it. */
+/* 1: the allocator is glibc's and its headers were checked to agree with it. */
 extern int mp_heap_peak_from_header;
 size_t mp_heap_peak_usable_call(void *block);
 void mp_heap_peak_note_slow(struct mp_thread *thread, int64_t bytes);

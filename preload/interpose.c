@@ -112,9 +112,7 @@ static void resolve(void)
 		allocator_start = start;
 		allocator_size = end - start;
 	}
-	int libc_allocator = located && start == libc_start;
-	mp_heap_peak_set_allocator(usable, libc_allocator ? (void *(*)(size_t))found : NULL,
-				   libc_allocator ? real.free : NULL);
+	mp_heap_peak_set_allocator(usable, located && start == libc_start);
 	/* malloc last: it is the flag that everything above is ready. */
 	__atomic_store_n((void **)&real.malloc, found, __ATOMIC_RELEASE);
 	resolving = 0;
