@@ -73,6 +73,8 @@ static uint32_t header_agreed; /* blocks checked so far */
 void mp_heap_peak_set_allocator(size_t (*usable)(void *), int libc_allocator)
 {
 	usable_size = usable;
+	header_agreed = 0;
+	mp_heap_peak_from_header = 0;
 	header_candidate = usable && libc_allocator;
 }
 
