@@ -102,15 +102,17 @@ static void resolve(void)
 	*(void **)&real.execv = next("execv");
 	*(void **)&real.execvp = next("execvp");
 	*(void **)&real.execvpe = next("execvpe");
-	*(void **)&mp_heap_peak_usable_size = next("malloc_usable_size");
+	size_t (*usable)(void *);
+	*(void **)&usable = next("malloc_usable_size");
 	void *found = next("malloc");
 	uintptr_t start = 0, end = 0, libc_start = 0, libc_end = 0;
-	if (found && mp_modules_range_of((uintptr_t)found, &start, &end) == 0 &&
-	    mp_modules_range_of((uintptr_t)&getpid, &libc_start, &libc_end) == 0 &&
-	    start != libc_start) {
+	int located = found && mp_modules_range_of((uintptr_t)found, &start, &end) == 0 &&
+		      mp_modules_range_of((uintptr_t)&getpid, &libc_start, &libc_end) == 0;
+	if (located && start != libc_start) {
 		allocator_start = start;
 		allocator_size = end - start;
 	}
+	mp_heap_peak_set_allocator(usable, located && start == libc_start);
 	/* malloc last: it is the flag that everything above is ready. */
 	__atomic_store_n((void **)&real.malloc, found, __ATOMIC_RELEASE);
 	resolving = 0;

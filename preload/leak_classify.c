@@ -24,6 +24,8 @@
  * inheritance interior pointers counted as reachable). Only 8-byte aligned words are
  * candidates, like memcheck on 64-bit targets.
  */
+#include <string.h>
+
 #include "leak_scan.h"
 
 #define CLASSIFY_PROGRESS_BLOCKS 4096u
@@ -41,6 +43,8 @@ void mp_leak_classify_init(struct mp_leak_classifier *c, const struct mp_leak_bl
 	c->root_bytes = 0;
 	c->block_bytes = 0;
 	c->progress = &classify_no_progress;
+	c->pages = NULL;
+	c->page_shift = 64;
 	c->lowest = count ? blocks[0].addr : 1;
 	c->highest = 0;
 	if (count) {
@@ -49,10 +53,41 @@ void mp_leak_classify_init(struct mp_leak_classifier *c, const struct mp_leak_bl
 	}
 }
 
+/* The filter's bit for the 4 KiB page of addr (a granularity of the filter's own, not
+ * the system's page size). */
+static inline uint64_t classify_page_bit(const struct mp_leak_classifier *c, uint64_t addr)
+{
+	return ((addr >> 12) * 0x9e3779b97f4a7c15ull) >> c->page_shift;
+}
+
+void mp_leak_classify_filter(struct mp_leak_classifier *c, uint64_t *bits)
+{
+	c->page_shift = 64 - 21;
+	_Static_assert(MP_LEAK_FILTER_BITS == 1u << 21, "page_shift");
+	for (size_t i = 0; i < c->count; i++) {
+		uint64_t first = c->blocks[i].addr >> 12;
+		uint64_t last = (c->blocks[i].addr + (c->blocks[i].size ? c->blocks[i].size - 1 : 0)) >> 12;
+		if (last - first >= MP_LEAK_FILTER_BITS) {
+			memset(bits, 0xff, MP_LEAK_FILTER_BITS / 8); /* a block over every bit */
+			break;
+		}
+		for (uint64_t page = first; page <= last; page++) {
+			uint64_t bit = classify_page_bit(c, page << 12);
+			bits[bit / 64] |= 1ull << (bit % 64);
+		}
+	}
+	c->pages = bits;
+}
+
 size_t mp_leak_classify_find(const struct mp_leak_classifier *c, uint64_t addr)
 {
 	if (addr < c->lowest || addr >= c->highest)
 		return SIZE_MAX;
+	if (c->pages) {
+		uint64_t bit = classify_page_bit(c, addr);
+		if (!(c->pages[bit / 64] & (1ull << (bit % 64))))
+			return SIZE_MAX;
+	}
 	size_t low = 0, high = c->count; /* the last block whose addr <= addr */
 	while (high - low > 1) {
 		size_t mid = low + (high - low) / 2;

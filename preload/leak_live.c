@@ -60,8 +60,8 @@
 #define LIVE_RELEASED (1ull << 63) /* in slot.size: the last event released the address */
 #define LIVE_PRUNED 1u /* in slot.addr: a release dropped (0: empty) */
 #define LIVE_FIRST_SLOTS (1u << 12)
-#define LIVE_BATCH 1024u /* operations of one chunk decoded, paired, then applied */
-#define LIVE_PAIR_SLOTS 2048u /* the batch's allocations by address (twice the batch) */
+#define LIVE_BATCH 8192u /* operations of one chunk decoded, paired, then applied */
+#define LIVE_PAIR_SLOTS 16384u /* the batch's allocations by address (twice the batch) */
 #define LIVE_PAIR_GONE UINT32_MAX /* in batch.pairs: a pair that cancelled out */
 #define LIVE_PREFETCH 12u /* how far ahead a fold or a prune prefetches: about the misses
 			     a core keeps in flight */
@@ -309,12 +309,18 @@ static void live_apply(uint64_t addr, uint64_t size, uint64_t time, int release)
  * live briefly: this spares the table most of its misses. */
 static void live_pair(void)
 {
-	memset(batch.pairs, 0, LIVE_PAIR_SLOTS * sizeof(*batch.pairs));
+	/* The index is sized to the batch, at least twice its count: a round's batch is
+	 * often much smaller than LIVE_BATCH, and clearing all of it cost more than the
+	 * pairing of a small batch. */
+	uint32_t mask = 63;
+	while (mask + 1 < 2 * batch.count)
+		mask = mask * 2 + 1;
+	memset(batch.pairs, 0, (mask + 1) * sizeof(*batch.pairs));
 	for (size_t i = 0; i < batch.count; i++) {
 		struct live_op *op = &batch.ops[i];
-		uint32_t at = (uint32_t)(live_hash(op->addr) & (LIVE_PAIR_SLOTS - 1));
+		uint32_t at = (uint32_t)(live_hash(op->addr) & mask);
 		uint32_t reuse = UINT32_MAX;
-		for (; batch.pairs[at]; at = (at + 1) & (LIVE_PAIR_SLOTS - 1)) {
+		for (; batch.pairs[at]; at = (at + 1) & mask) {
 			if (batch.pairs[at] == LIVE_PAIR_GONE) {
 				reuse = reuse == UINT32_MAX ? at : reuse;
 				continue;

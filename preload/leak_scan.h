@@ -137,6 +137,8 @@ struct mp_leak_classifier {
 				 twice (unreached -> possible -> reachable) */
 	size_t work_len;
 	uint64_t lowest, highest; /* [lowest, highest): addresses a pointer may hit */
+	const uint64_t *pages; /* NULL, or bit hash(page) set for every page a block is on */
+	unsigned page_shift;   /* 64 - log2 of the bits of pages */
 	uint64_t root_bytes;  /* statistics */
 	uint64_t block_bytes;
 	uint64_t *progress;   /* bumped now and then while marking (never NULL) */
@@ -150,6 +152,13 @@ void mp_leak_classify_init(struct mp_leak_classifier *c, const struct mp_leak_bl
  * holding a block's start makes it reachable, one pointing inside it possibly lost; the
  * blocks reached are scanned in turn. Call for every root, then mp_leak_classify_finish. */
 void mp_leak_classify_root(struct mp_leak_classifier *c, uint64_t start, uint64_t end);
+/* The bits of the page filter (a bitmap of MP_LEAK_FILTER_BITS / 8 bytes) */
+#define MP_LEAK_FILTER_BITS (1u << 21)
+/* Gives the classifier a filter in `bits` (MP_LEAK_FILTER_BITS zeroed bits, the caller's
+ * until marking is done): most words of the roots that fall between the lowest and the
+ * highest block are on no block's page, and the filter rejects them with one load where
+ * a binary search over the blocks takes a chain of them. Optional. */
+void mp_leak_classify_filter(struct mp_leak_classifier *c, uint64_t *bits);
 /* Separates the blocks no root reaches into definitely lost (the first block of each
  * group, memcheck's "clique leader") and indirectly lost (reachable only from lost
  * blocks). After it, state & MP_LEAK_STATE_MASK is final. */

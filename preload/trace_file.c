@@ -12,6 +12,19 @@
  * back raises SIGBUS in the program, so on a full disk the file simply stops growing,
  * recording stops, the header says why, and the program runs on.
  *
+ * Page faults. A file system that tracks dirty pages (ext4, xfs, btrfs) maps a shared
+ * page writable only through a write fault and its page_mkwrite, and a fallocated range
+ * has no page in the cache: every 4 KiB page of the trace cost the writing thread a
+ * fault, 4.6 us each on our VMs (a sixth of the recorder's kernel time). MAP_POPULATE
+ * and MADV_POPULATE_WRITE only move those faults (a shared mapping is populated read-only
+ * or page by page). Writing the chunk's zeros first puts it in the page cache as large
+ * dirty folios, and the kernel maps a whole folio at its first write fault if the folio
+ * lies within one page table: so the chunk is mapped at an address congruent to its file
+ * offset modulo 2 MiB. (Measured on ext4 here, 16 MiB of 1 MiB chunks written: 4096
+ * faults and 19 ms of CPU; with 1 MiB zero writes and the alignment 272 faults and
+ * 3.7 ms; without the alignment, half of the chunks straddle a page table and fault page
+ * by page. alloc_bench: 2930 faults, now 1640.)
+ *
  * Names: the file is made under a temporary name, its header filled, and only then given
  * its name with link(2), which never replaces a file. So a trace found at a trace's name
  * always has its whole header, and whether it is still wanted (its writer alive, or of
@@ -34,6 +47,7 @@
 #define MAX_NAME_TRIES 1000
 
 #define ZERO_BYTES (64u * 1024u)
+#define PAGE_TABLE_SPAN (2u << 20) /* what one last-level page table maps */
 #ifndef RENAME_NOREPLACE
 #define RENAME_NOREPLACE 1u
 #endif
@@ -57,6 +71,35 @@ static void *sys_map_shared(int fd, size_t len, uint64_t offset)
 	void *addr = (void *)syscall(SYS_mmap, NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED,
 				     fd, offset);
 	return addr == MAP_FAILED ? NULL : addr;
+}
+
+/* Maps a chunk like sys_map_shared, at an address congruent to `offset` modulo
+ * PAGE_TABLE_SPAN, so that no folio of the page cache straddles two page tables (the
+ * kernel then maps each folio whole at its first fault; see the top of the file). An
+ * inaccessible reservation is taken first and the file mapped over its aligned part, so
+ * nothing of the program's can be at that address. */
+static void *map_chunk(int fd, size_t len, uint64_t offset)
+{
+	size_t span = len + PAGE_TABLE_SPAN;
+	uintptr_t area = (uintptr_t)syscall(SYS_mmap, NULL, span, PROT_NONE,
+					    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if ((void *)area == MAP_FAILED)
+		return sys_map_shared(fd, len, offset);
+	uintptr_t at = (area & ~(uintptr_t)(PAGE_TABLE_SPAN - 1)) +
+		       (uintptr_t)(offset & (PAGE_TABLE_SPAN - 1));
+	if (at < area)
+		at += PAGE_TABLE_SPAN;
+	void *chunk = (void *)syscall(SYS_mmap, at, len, PROT_READ | PROT_WRITE,
+				      MAP_SHARED | MAP_FIXED, fd, offset);
+	if (chunk == MAP_FAILED) {
+		syscall(SYS_munmap, area, span);
+		return NULL;
+	}
+	if (at > area)
+		syscall(SYS_munmap, area, at - area);
+	if (at + len < area + span)
+		syscall(SYS_munmap, at + len, area + span - (at + len));
+	return chunk;
 }
 
 static const char *exe_name(void)
@@ -199,19 +242,13 @@ static int name_place(int fork_child, int *temp_gone)
 	return -EEXIST;
 }
 
-/* Makes `len` bytes from `offset` real blocks of the file, extending it: after this no
- * store into them can fault. 0 or -errno (ENOSPC, EDQUOT: full). */
-static int reserve_space(int fd, uint64_t offset, uint64_t len)
+/* Writes `len` bytes of zeros at `offset`, ZERO_BYTES per call: a call's length is the
+ * largest folio the page cache makes of it, and a folio is resident whole once mapped, so
+ * a longer call would map up to a chunk's unused rest into the program's RSS at once
+ * (measured on alloc_bench: 1 MiB calls saved another 500 of its 1640 faults, for +1 MiB
+ * of peak RSS). 0 or -errno. */
+static int write_zeros(int fd, uint64_t offset, uint64_t len)
 {
-	long rc;
-	do
-		rc = syscall(SYS_fallocate, fd, 0, (off_t)offset, (off_t)len);
-	while (rc < 0 && errno == EINTR);
-	if (rc == 0)
-		return 0;
-	if (errno != EOPNOTSUPP && errno != ENOSYS)
-		return -errno;
-	/* No fallocate here (some network and FUSE file systems): write the zeros. */
 	for (uint64_t done = 0; done < len;) {
 		uint64_t piece = len - done < ZERO_BYTES ? len - done : ZERO_BYTES;
 		long wrote = syscall(SYS_pwrite64, fd, zeros, (size_t)piece, (off_t)(offset + done));
@@ -222,6 +259,23 @@ static int reserve_space(int fd, uint64_t offset, uint64_t len)
 		done += (uint64_t)wrote;
 	}
 	return 0;
+}
+
+/* Makes `len` bytes from `offset` real blocks of the file, extending it: after this no
+ * store into them can fault. Then (or instead, where the file system has no fallocate:
+ * some network and FUSE ones) writes them with zeros, which puts them in the page cache
+ * ready to map (see the top of the file); that write may fail after fallocate worked
+ * (the chunk's faults are then only slower). 0 or -errno (ENOSPC, EDQUOT: full). */
+static int reserve_space(int fd, uint64_t offset, uint64_t len)
+{
+	long rc;
+	do
+		rc = syscall(SYS_fallocate, fd, 0, (off_t)offset, (off_t)len);
+	while (rc < 0 && errno == EINTR);
+	if (rc < 0 && errno != EOPNOTSUPP && errno != ENOSYS)
+		return -errno;
+	int err = write_zeros(fd, offset, len);
+	return rc == 0 ? 0 : err;
 }
 
 static size_t read_cmdline(char *buf, size_t cap, int *truncated)
@@ -414,7 +468,7 @@ uint8_t *mp_trace_file_new_chunk(uint32_t capacity, const struct mp_chunk_header
 		file_end += capacity;
 	else /* whatever it reserved before failing is of no use */
 		syscall(SYS_ftruncate, fd, (off_t)offset);
-	uint8_t *chunk = err ? NULL : sys_map_shared(fd, capacity, offset);
+	uint8_t *chunk = err ? NULL : map_chunk(fd, capacity, offset);
 	if (!err && !chunk)
 		err = -errno;
 	if (chunk)

@@ -65,10 +65,25 @@ static inline int mp_decode_u(const uint8_t **at, const uint8_t *end, uint64_t *
 {
 	const uint8_t *p = *at;
 	/* Far from the end (nearly always) no byte needs its own bounds check: a varint is
-	 * at most MP_VARINT_MAX bytes. Unrolled, since most fields are 1 to 4 bytes. */
+	 * at most MP_VARINT_MAX bytes. Fields of one and two bytes, most of them, are
+	 * decoded before the loop, whose per-byte bookkeeping (the shift, the 64-bit check)
+	 * cost them more than the bytes themselves: folding a trace took 14-16% fewer
+	 * instructions (callgrind). A branch-free decode of 8 bytes at once took more. */
 	if (__builtin_expect(end - p >= (ptrdiff_t)MP_VARINT_MAX, 1)) {
-		uint64_t value = 0;
-		for (unsigned i = 0; i < MP_VARINT_MAX; i++) {
+		uint64_t value = p[0];
+		if (value < 0x80) {
+			*out = value;
+			*at = p + 1;
+			return 0;
+		}
+		uint64_t second = p[1];
+		value = (value & 0x7f) | (second & 0x7f) << 7;
+		if (second < 0x80) {
+			*out = value;
+			*at = p + 2;
+			return 0;
+		}
+		for (unsigned i = 2; i < MP_VARINT_MAX; i++) {
 			uint64_t byte = p[i];
 			value |= (byte & 0x7f) << (7 * i);
 			if (byte < 0x80) {

@@ -6,6 +6,7 @@
 
 #include <cmocka.h>
 
+#include "memprof/trace_decode.h"
 #include "memprof/varint.h"
 
 static void round_trip_u(uint64_t value, size_t expected_len)
@@ -75,6 +76,35 @@ static void test_overlong_varint_is_rejected(void **state)
 	assert_int_equal(mp_get_u(&at, too_big + sizeof(too_big), &value), -1);
 }
 
+/* mp_decode_u, which decodes one- and two-byte varints ahead of its loop when
+ * MP_VARINT_MAX bytes are left, agrees with mp_get_u at every length, whatever follows. */
+static void test_decoder_agrees_with_the_reference_at_every_length(void **state)
+{
+	(void)state;
+	for (unsigned shift = 0; shift < 64; shift++) {
+		const uint64_t values[] = { (1ull << shift) - 1, 1ull << shift, (1ull << shift) + 1,
+					    UINT64_MAX >> (63 - shift) };
+		for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++) {
+			uint8_t buf[3 * MP_VARINT_MAX];
+			for (size_t j = 0; j < sizeof(buf); j++)
+				buf[j] = 0xff; /* continuation bytes after it must not be read into it */
+			uint8_t *end = mp_put_u(buf, values[i]);
+			const uint8_t *fast = buf, *slow = buf;
+			uint64_t fast_value = 0, slow_value = 0;
+			assert_int_equal(mp_decode_u(&fast, buf + sizeof(buf), &fast_value), 0);
+			assert_int_equal(mp_get_u(&slow, end, &slow_value), 0);
+			assert_ptr_equal(fast, end);
+			assert_int_equal(fast_value, values[i]);
+			assert_int_equal(slow_value, values[i]);
+		}
+	}
+	uint8_t too_big[3 * MP_VARINT_MAX] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+					       0x02 };
+	const uint8_t *at = too_big;
+	uint64_t value;
+	assert_int_equal(mp_decode_u(&at, too_big + sizeof(too_big), &value), -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -82,6 +112,7 @@ int main(void)
 		cmocka_unit_test(test_zigzag_keeps_small_magnitudes_short),
 		cmocka_unit_test(test_truncated_varint_is_rejected_without_moving),
 		cmocka_unit_test(test_overlong_varint_is_rejected),
+		cmocka_unit_test(test_decoder_agrees_with_the_reference_at_every_length),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
