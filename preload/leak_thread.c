@@ -78,9 +78,12 @@ static struct {
 	int signal_waiters;   /* requesters of a signal check waiting to write it */
 	uint64_t progress;    /* bumped as a check goes on */
 	/* A check's result handed to the thread that asked for it, which writes it in its
-	 * own chunk: the trace then shows no thread of memprof's (LEAK_EXIT, LEAK_SIGNAL). */
-	struct mp_leak_result results[2];
-	int result_ready[2];
+	 * own chunk: the trace then shows no thread of memprof's (LEAK_EXIT, LEAK_SIGNAL).
+	 * Handed over by pointer, each result in a mapping of its own: whoever exchanges the
+	 * pointer out owns the result alone. (A result kept in the slot itself was read by a
+	 * requester while the leak thread, done with the next check, released and replaced
+	 * it: a crash in the fork storm, 2 runs in 400.) */
+	struct mp_leak_result *results[2];
 } leak;
 
 enum { LEAK_EXIT, LEAK_SIGNAL };
@@ -130,6 +133,15 @@ static void leak_serve(uint32_t number)
 	leak_futex(&leak.served, FUTEX_WAKE_PRIVATE, INT_MAX, NULL);
 }
 
+/* A handed-over result that will not be written, or NULL. */
+static void leak_result_drop(struct mp_leak_result *handed)
+{
+	if (!handed)
+		return;
+	mp_leak_check_release(handed);
+	mp_sys_unmap(handed, sizeof(*handed));
+}
+
 /* Runs a check; its result is written here, or handed to a waiting requester (slot
  * LEAK_EXIT or LEAK_SIGNAL, or -1 for none). */
 static void leak_check(struct mp_thread *thread, enum mp_leak_check_reason reason, int sig,
@@ -148,19 +160,25 @@ static void leak_check(struct mp_thread *thread, enum mp_leak_check_reason reaso
 		mp_leak_check_write(thread, &result);
 		return;
 	}
+	struct mp_leak_result *handed = mp_sys_map_anon(sizeof(*handed));
+	if (!handed) {
+		mp_leak_check_release(&result); /* the requester finds nothing to write */
+		return;
+	}
+	*handed = result;
 	/* A result nobody took (its requester gave up) is released, not written twice. */
-	if (__atomic_exchange_n(&leak.result_ready[slot], 0, __ATOMIC_ACQ_REL))
-		mp_leak_check_release(&leak.results[slot]);
-	leak.results[slot] = result;
-	__atomic_store_n(&leak.result_ready[slot], 1, __ATOMIC_RELEASE);
+	leak_result_drop(__atomic_exchange_n(&leak.results[slot], handed, __ATOMIC_ACQ_REL));
 }
 
 /* The requester's side: writes the result handed over in `slot`, if it is there. */
 static int leak_take_result(struct mp_thread *thread, int slot)
 {
-	if (!__atomic_exchange_n(&leak.result_ready[slot], 0, __ATOMIC_ACQ_REL))
+	struct mp_leak_result *handed = __atomic_exchange_n(&leak.results[slot], NULL,
+							    __ATOMIC_ACQ_REL);
+	if (!handed)
 		return 0;
-	mp_leak_check_write(thread, &leak.results[slot]);
+	mp_leak_check_write(thread, handed); /* releases its blocks */
+	mp_sys_unmap(handed, sizeof(*handed));
 	return 1;
 }
 
@@ -355,8 +373,7 @@ void mp_leak_thread_after_fork_child(void)
 	leak.fatal_busy = 0;
 	leak.signal_waiters = 0;
 	for (int slot = 0; slot < 2; slot++)
-		if (__atomic_exchange_n(&leak.result_ready[slot], 0, __ATOMIC_ACQ_REL))
-			mp_leak_check_release(&leak.results[slot]);
+		leak_result_drop(__atomic_exchange_n(&leak.results[slot], NULL, __ATOMIC_ACQ_REL));
 	if (leak.wake_ready)
 		sem_init(&leak.wake, 0, 0);
 	mp_sys_own_threads_forget();
