@@ -190,6 +190,10 @@ int mp_sys_sigaction(int sig, const struct sigaction *action, struct sigaction *
 /* Installs handler for the signal an option of memprof's names (SA_RESTART, so that the
  * program's system calls go on); says so, naming the option, if it cannot. */
 void mp_sys_handle_signal(int sig, void (*handler)(int), const char *option);
+/* Sets the signal's default action and sends it to the calling thread: from a handler,
+ * where it stays blocked until the handler returns, the default action (ending the
+ * process) follows then. */
+void mp_sys_resend_default(int sig);
 /* The threads of memprof's own (by kernel thread id), which nothing that counts, stops or
  * scans the program's threads may count as the program's. Allocation-free and
  * async-signal-safe; at most 8. In a fork child none survives: forget them all. */

@@ -93,12 +93,7 @@ static void stop_chain(int sig, siginfo_t *info, void *context)
 		return;
 	if (!stop_chained_set || stop_chained.sa_handler == SIG_DFL) {
 		/* The default action of a real-time signal ends the process. */
-		struct sigaction dfl;
-		memset(&dfl, 0, sizeof(dfl));
-		dfl.sa_handler = SIG_DFL;
-		sigemptyset(&dfl.sa_mask);
-		mp_sys_sigaction(sig, &dfl, NULL);
-		syscall(SYS_tgkill, getpid(), syscall(SYS_gettid), sig);
+		mp_sys_resend_default(sig);
 		return;
 	}
 	if (stop_chained.sa_flags & SA_SIGINFO)

@@ -47,13 +47,7 @@ static void signals_fatal(int sig, siginfo_t *info, void *context)
 	(void)context;
 	int saved_errno = errno;
 	mp_leak_check_fatal(sig);
-	struct sigaction dfl;
-	memset(&dfl, 0, sizeof(dfl));
-	dfl.sa_handler = SIG_DFL;
-	sigemptyset(&dfl.sa_mask);
-	mp_sys_sigaction(sig, &dfl, NULL);
-	/* Blocked until this handler returns; then its default action ends the process. */
-	syscall(SYS_tgkill, getpid(), syscall(SYS_gettid), sig);
+	mp_sys_resend_default(sig); /* ends the process once this handler returns */
 	errno = saved_errno;
 }
 

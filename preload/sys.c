@@ -268,6 +268,16 @@ void mp_sys_handle_signal(int sig, void (*handler)(int), const char *option)
 	}
 }
 
+void mp_sys_resend_default(int sig)
+{
+	struct sigaction dfl;
+	memset(&dfl, 0, sizeof(dfl));
+	dfl.sa_handler = SIG_DFL;
+	sigemptyset(&dfl.sa_mask);
+	mp_sys_sigaction(sig, &dfl, NULL);
+	syscall(SYS_tgkill, getpid(), syscall(SYS_gettid), sig);
+}
+
 /* The threads memprof started (the snapshot thread, the leak thread): a few slots claimed
  * by compare-and-swap, so that what counts or stops the program's threads leaves them
  * out. */
