@@ -9,6 +9,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "memprof/varint.h"
 #include "trace_builder.h"
 #include "trace_complete.h"
 
@@ -243,13 +244,9 @@ static void every_cut_of_an_exited_trace_is_incomplete(void **state)
 /* The END record (MP_REC_END): how many chunks the file had as the process ended. */
 static void end_record(struct mp_tb *tb, uint32_t serial, uint32_t end_state, uint64_t chunks)
 {
-	uint8_t body[11];
-	uint8_t *at = body;
-	*at++ = (uint8_t)end_state;
-	do {
-		*at++ = (uint8_t)((chunks & 0x7f) | (chunks >= 0x80 ? 0x80 : 0));
-		chunks >>= 7;
-	} while (chunks);
+	uint8_t body[2 * MP_VARINT_MAX];
+	uint8_t *at = mp_put_u(body, end_state);
+	at = mp_put_u(at, chunks);
 	mp_tb_extended(tb, serial, MP_REC_END, body, (size_t)(at - body));
 }
 
