@@ -164,6 +164,13 @@ long mp_sys_read_file(const char *path, char *buf, size_t len);
 /* Reads a small file into buf as a NUL-terminated string (at most cap - 1 bytes); returns
  * 1 if it read something, 0 if the file is missing, unreadable or empty. */
 int mp_sys_read_text(const char *path, char *buf, size_t cap);
+/* Reads the file at path a block at a time into buf (buf_len bytes) and calls
+ * line(context, text, len) for each whole line, without its newline; a line longer than
+ * buf is skipped whole. line returns nonzero to stop the reading. For /proc files of any
+ * length (maps, smaps), read by code that may not allocate. Returns 0, or -errno if the
+ * file cannot be opened. */
+int mp_sys_read_lines(const char *path, char *buf, size_t buf_len,
+		      int (*line)(void *context, const char *text, size_t len), void *context);
 /* Writes all of buf to fd, retrying on EINTR; errors are ignored. */
 void mp_sys_write_all(int fd, const char *buf, size_t len);
 /* Formats value in decimal at out (20 bytes suffice); returns the byte after it. */

@@ -1,16 +1,13 @@
 /* smaps.c: parsing /proc/self/smaps into one mp_smaps_entry per mapping, without malloc.
  *
- * The file is read in blocks into a caller's buffer and cut into lines; a header line
- * starts a mapping and the "Key: value kB" lines after it fill its figures. The entry is
- * handed to the callback when the next header (or the end of the file) shows it is
- * complete. A line longer than the buffer (a path near PATH_MAX in a small buffer) is
- * dropped as a whole, as libbpf's /proc parsers do. See proc(5), "/proc/pid/smaps".
+ * The file is read in blocks into a caller's buffer and cut into lines by
+ * mp_sys_read_lines (sys.c); a header line starts a mapping and the "Key: value kB" lines
+ * after it fill its figures. The entry is handed to the callback when the next header (or
+ * the end of the file) shows it is complete. A line longer than the buffer (a path near
+ * PATH_MAX in a small buffer) is dropped as a whole, as libbpf's /proc parsers do. See
+ * proc(5), "/proc/pid/smaps".
  */
-#include <errno.h>
-#include <fcntl.h>
 #include <string.h>
-#include <sys/syscall.h>
-#include <unistd.h>
 
 #include "proc_text.h"
 #include "smaps.h"
@@ -104,41 +101,20 @@ long mp_smaps_end(struct mp_smaps_parser *parser)
 	return (long)parser->count;
 }
 
+static int smaps_line(void *parser, const char *text, size_t len)
+{
+	mp_smaps_line(parser, text, len);
+	return 0;
+}
+
 long mp_smaps_read(struct mp_smaps_parser *parser, char *buf, size_t buf_len)
 {
 	/* thread-self, not self: once the main thread has called pthread_exit, /proc/self is
 	 * a zombie without an address space and its smaps is empty. */
-	int fd = (int)syscall(SYS_openat, AT_FDCWD, "/proc/thread-self/smaps", O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		fd = (int)syscall(SYS_openat, AT_FDCWD, "/proc/self/smaps", O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	size_t have = 0;
-	int dropping = 0; /* inside a line longer than the buffer */
-	for (;;) {
-		ssize_t got = syscall(SYS_read, fd, buf + have, buf_len - have);
-		if (got < 0 && errno == EINTR)
-			continue;
-		if (got <= 0)
-			break;
-		have += (size_t)got;
-		size_t start = 0;
-		for (size_t i = 0; i < have; i++) {
-			if (buf[i] != '\n')
-				continue;
-			if (!dropping)
-				mp_smaps_line(parser, buf + start, i - start);
-			dropping = 0;
-			start = i + 1;
-		}
-		if (start == 0 && have == buf_len) {
-			dropping = 1;
-			have = 0;
-			continue;
-		}
-		memmove(buf, buf + start, have - start);
-		have -= start;
-	}
-	syscall(SYS_close, fd);
+	int err = mp_sys_read_lines("/proc/thread-self/smaps", buf, buf_len, smaps_line, parser);
+	if (err < 0)
+		err = mp_sys_read_lines("/proc/self/smaps", buf, buf_len, smaps_line, parser);
+	if (err < 0)
+		return err;
 	return mp_smaps_end(parser);
 }

@@ -110,6 +110,43 @@ int mp_sys_read_text(const char *path, char *buf, size_t cap)
 	return 1;
 }
 
+int mp_sys_read_lines(const char *path, char *buf, size_t buf_len,
+		      int (*line)(void *context, const char *text, size_t len), void *context)
+{
+	int fd = (int)syscall(SYS_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	size_t have = 0;
+	int dropping = 0; /* inside a line longer than the buffer */
+	int stop = 0;
+	while (!stop) {
+		ssize_t got = syscall(SYS_read, fd, buf + have, buf_len - have);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got <= 0)
+			break;
+		have += (size_t)got;
+		size_t start = 0;
+		for (size_t i = 0; i < have && !stop; i++) {
+			if (buf[i] != '\n')
+				continue;
+			if (!dropping)
+				stop = line(context, buf + start, i - start);
+			dropping = 0;
+			start = i + 1;
+		}
+		if (start == 0 && have == buf_len) {
+			dropping = 1;
+			have = 0;
+			continue;
+		}
+		memmove(buf, buf + start, have - start);
+		have -= start;
+	}
+	syscall(SYS_close, fd);
+	return 0;
+}
+
 /* struct linux_dirent64, as getdents64(2) fills it. */
 struct sys_dirent {
 	uint64_t ino;

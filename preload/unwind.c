@@ -209,41 +209,31 @@ static __attribute__((noinline)) uint64_t learn(struct rule_table *table, uintpt
 /* The mapping of /proc/self/maps that holds addr (high 0 if none; grows if it is the
  * main thread's [stack]). Lines are parsed from a fixed buffer; a line longer than it (a
  * very long path) is skipped. */
+struct mapping_search {
+	uintptr_t addr;
+	struct stack_range *out;
+};
+
+static int mapping_line(void *context, const char *text, size_t len)
+{
+	struct mapping_search *search = context;
+	struct mp_proc_map map;
+	if (!mp_proc_map_line(text, len, &map) || search->addr < map.start ||
+	    search->addr >= map.end)
+		return 0;
+	search->out->low = map.start;
+	search->out->high = map.end;
+	search->out->grows = map.path_len == 7 && memcmp(map.path, "[stack]", 7) == 0;
+	return 1;
+}
+
 static void find_mapping(uintptr_t addr, struct stack_range *out)
 {
 	char buf[4096];
-	size_t have = 0;
+	struct mapping_search search = { addr, out };
 	out->low = out->high = 0;
 	out->grows = 0;
-	int fd = (int)syscall(SYS_openat, AT_FDCWD, "/proc/self/maps", O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return;
-	for (;;) {
-		long got = syscall(SYS_read, fd, buf + have, sizeof(buf) - have);
-		if (got <= 0)
-			break;
-		have += (size_t)got;
-		size_t start = 0;
-		for (size_t i = 0; i < have; i++) {
-			if (buf[i] != '\n')
-				continue;
-			struct mp_proc_map map;
-			if (mp_proc_map_line(buf + start, i - start, &map) && addr >= map.start &&
-			    addr < map.end) {
-				out->low = map.start;
-				out->high = map.end;
-				out->grows = map.path_len == 7 && memcmp(map.path, "[stack]", 7) == 0;
-				goto done;
-			}
-			start = i + 1;
-		}
-		if (start == 0 && have == sizeof(buf))
-			have = 0;
-		memmove(buf, buf + start, have - start);
-		have -= start;
-	}
-done:
-	syscall(SYS_close, fd);
+	mp_sys_read_lines("/proc/self/maps", buf, sizeof(buf), mapping_line, &search);
 }
 
 /* The thread's own stack, if sp is on it: the main thread's [stack] mapping, or the
