@@ -127,13 +127,13 @@ int mp_sys_read_lines(const char *path, char *buf, size_t buf_len,
 			break;
 		have += (size_t)got;
 		size_t start = 0;
-		for (size_t i = 0; i < have && !stop; i++) {
-			if (buf[i] != '\n')
-				continue;
+		const char *newline;
+		while (!stop && (newline = memchr(buf + start, '\n', have - start))) {
+			size_t end = (size_t)(newline - buf);
 			if (!dropping)
-				stop = line(context, buf + start, i - start);
+				stop = line(context, buf + start, end - start);
 			dropping = 0;
-			start = i + 1;
+			start = end + 1;
 		}
 		if (start == 0 && have == buf_len) {
 			dropping = 1;
