@@ -3,9 +3,10 @@
 # blocks at exit: /usr/bin/python3 (by its path) with PYTHONMALLOC=malloc building a
 # 2M-entry dict (about 12M events; 4M blocks live at the peak, 20 at exit). RUNS
 # interleaved runs each with no profiler, memprof with MEMPROF_LEAK_CHECK=0 and with the
-# check; prints the medians of wall time, CPU time and peak RSS, and the exit check's
-# own cost as the trace records it (scan_ns: folding the last records, stopping the
-# threads, the scan).
+# check, and heaptrack when installed; prints the medians of wall time, CPU time and peak
+# RSS, memprof's ratios to no profiler and to heaptrack (issue 11's targets: <= 2.5x and
+# <= 0.5), and the exit check's own cost as the trace records it (scan_ns: folding the
+# last records, stopping the threads, the scan).
 #
 #   RUNS=5 ENTRIES=2000000 bench/leak_python.sh      (part of make bench)
 set -eu
@@ -19,6 +20,10 @@ if [ ! -x "$python" ]; then
 	exit 0
 fi
 printf 'd = {}\nfor i in range(%d):\n    d[i] = str(i)\n' "$entries" >dict.py
+have_heaptrack=0
+command -v heaptrack >/dev/null 2>&1 && have_heaptrack=1
+configs="none off on"
+[ "$have_heaptrack" = 0 ] || configs="$configs heaptrack"
 
 i=1
 while [ "$i" -le "$runs" ]; do
@@ -29,6 +34,11 @@ while [ "$i" -le "$runs" ]; do
 	measure on.txt env PYTHONMALLOC=malloc MEMPROF_QUIET=1 MEMPROF_OUTPUT="$work/on.trace" \
 		LD_PRELOAD="$build/libmemprof.so" "$python" dict.py
 	"$build/memprof" leaks --json on.trace | sed -n 's/^ *"scan_ns": \([0-9]*\).*/\1/p' >>scan.txt
+	if [ "$have_heaptrack" = 1 ]; then
+		rm -f ht.py.*
+		measure heaptrack.txt env PYTHONMALLOC=malloc heaptrack -o "$work/ht.py" \
+			"$python" dict.py
+	fi
 	i=$((i + 1))
 done
 events=$("$build/memprof" report --json on.trace |
@@ -37,7 +47,7 @@ live=$("$build/memprof" leaks --json on.trace |
 	awk -F'[:,]' '/^ *"blocks":/ { print $2; exit }')
 echo "leak check on python3 (PYTHONMALLOC=malloc, a $entries-entry dict): $events events," \
 	"$live blocks live at exit, median of $runs interleaved runs"
-for config in none off on; do
+for config in $configs; do
 	wall=$(cut -d' ' -f1 "$config.txt" | median)
 	rss=$(cut -d' ' -f2 "$config.txt" | median)
 	cpu=$(cut -d' ' -f3 "$config.txt" | median)
@@ -45,6 +55,7 @@ for config in none off on; do
 	none) name="no profiler" ;;
 	off) name="memprof, no check" ;;
 	on) name="memprof, exit check" ;;
+	heaptrack) name="heaptrack" ;;
 	esac
 	printf '  %-20s wall %8.1f ms   CPU %8.1f ms   peak RSS %7d KiB\n' "$name" \
 		"$(echo "$wall / 1000000" | bc -l)" "$(echo "$cpu / 1000000" | bc -l)" "$rss"
@@ -52,3 +63,13 @@ done
 printf '  the exit check (scan_ns): median %.1f ms, worst %.1f ms (target <= 100 ms)\n' \
 	"$(echo "$(median <scan.txt) / 1000000" | bc -l)" \
 	"$(echo "$(sort -n scan.txt | tail -n 1) / 1000000" | bc -l)"
+none_wall=$(cut -d' ' -f1 none.txt | median)
+for config in off on; do
+	wall=$(cut -d' ' -f1 "$config.txt" | median)
+	line=$(printf '  %-20s %.2fx no profiler' "$config:" "$(echo "$wall / $none_wall" | bc -l)")
+	if [ "$have_heaptrack" = 1 ]; then
+		heaptrack_wall=$(cut -d' ' -f1 heaptrack.txt | median)
+		line="$line, $(printf '%.2f' "$(echo "$wall / $heaptrack_wall" | bc -l)") of heaptrack"
+	fi
+	echo "$line (wall; targets <= 2.5x and <= 0.5)"
+done

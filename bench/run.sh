@@ -44,8 +44,10 @@ while [ "$i" -le "$runs" ]; do
 	measure sampled.txt env MEMPROF_QUIET=1 MEMPROF_OUTPUT="$work/sampled.trace" \
 		MEMPROF_SAMPLE_BYTES=512k LD_PRELOAD="$build/libmemprof.so" "$bench" "$threads" "$allocs"
 	if [ "$have_heaptrack" = 1 ]; then
-		rm -f heaptrack.*
-		measure heaptrack.txt heaptrack -o "$work/heaptrack.bench" "$bench" "$threads" "$allocs"
+		# Its trace is ht.bench.*: a "heaptrack.*" would match heaptrack.txt, and the median
+		# would be of the last run alone.
+		rm -f ht.bench.*
+		measure heaptrack.txt heaptrack -o "$work/ht.bench" "$bench" "$threads" "$allocs"
 	fi
 	i=$((i + 1))
 done
@@ -110,7 +112,7 @@ i=1
 while [ "$i" -le "$report_runs" ]; do
 	measure report.txt env MEMPROF_DEBUG_CACHE="$cache" "$build/memprof" report bench.trace
 	measure report_cold.txt env MEMPROF_DEBUG_CACHE=0 "$build/memprof" report bench.trace
-	[ "$have_heaptrack" = 1 ] && measure print.txt env heaptrack_print heaptrack.bench.zst
+	[ "$have_heaptrack" = 1 ] && measure print.txt env heaptrack_print ht.bench.zst
 	i=$((i + 1))
 done
 report=$(cut -d' ' -f1 report.txt | median)
