@@ -22,13 +22,15 @@
 
 #include "unwind.h"
 
-/* By start: the last walk kept from it. Direct-mapped, so starts that share a slot evict
- * each other: with 256 slots the 40-odd starts per thread of alloc_bench collided often
- * enough, depending only on where code and stacks happened to be mapped, that one build
- * walked and interned far more than another (callgrind, 2 x 100000: 353 M instructions
- * against 311 M with 1024 slots). */
-#define LAST_BITS 10u
-#define LAST_SLOTS (1u << LAST_BITS)
+/* By start: the last walk kept from it, in sets of two. Direct-mapped, starts that
+ * shared a slot evicted each other: with 256 slots the 40-odd starts per thread of
+ * alloc_bench collided often enough, depending only on where code and stacks happened to
+ * be mapped, that one build walked and interned far more than another (callgrind,
+ * 2 x 100000: 353 M instructions against 311 M with 1024 slots). Two ways per set take
+ * three starts in one set to evict, where two in one slot were enough. */
+#define LAST_SET_BITS 9u
+#define LAST_WAYS 2u
+#define LAST_SLOTS (LAST_WAYS << LAST_SET_BITS)
 #define BY_VALUES_SLOTS 1024u /* by start, offsets and values */
 #define SEEN_SLOTS 2048u      /* walks seen once, not kept */
 #define ARENA_WORDS 8192u
@@ -134,6 +136,24 @@ static inline int same_start(const struct walk_header *walk, const struct mp_unw
 	       walk->generation == generation && walk->max == max;
 }
 
+static inline struct ref *last_set(struct memo *memo, const struct mp_unwind_start *start)
+{
+	return &memo->last[(start_hash(start) >> (64 - LAST_SET_BITS)) * LAST_WAYS];
+}
+
+/* The way of start's set that leads to a walk from start, or NULL. */
+static inline struct ref *last_of(struct memo *memo, const struct mp_unwind_start *start,
+				  uint32_t generation, int max)
+{
+	struct ref *set = last_set(memo, start);
+	for (unsigned way = 0; way < LAST_WAYS; way++) {
+		struct walk_header *walk = walk_at(memo, set[way]);
+		if (walk && same_start(walk, start, generation, max))
+			return &set[way];
+	}
+	return NULL;
+}
+
 static inline uint64_t *walk_ips(struct walk_header *walk)
 {
 	return (uint64_t *)(walk + 1);
@@ -223,10 +243,10 @@ int mp_unwind_memo_find(struct mp_unwind_capture *out, const struct mp_unwind_st
 			return MP_UNWIND_MEMO_NONE;
 		return MP_UNWIND_MEMO_NONE; /* empty yet */
 	}
-	struct ref *last = &memo->last[start_hash(start) >> (64 - LAST_BITS)];
-	struct walk_header *recent = walk_at(memo, *last);
-	if (!recent || !same_start(recent, start, generation, max))
+	struct ref *last = last_of(memo, start, generation, max);
+	if (!last)
 		return MP_UNWIND_MEMO_NONE;
+	struct walk_header *recent = walk_at(memo, *last);
 	uint64_t held[MP_UNWIND_MEMO_FRAMES_MAX + MP_UNWIND_MEMO_CHECKS_MAX];
 	if (MP_LIKELY(walk_holds(memo, recent, low, held))) {
 		found(out, recent);
@@ -293,10 +313,14 @@ void mp_unwind_memo_store(struct mp_unwind_capture *out, const struct mp_unwind_
 		memo->epoch++; /* every walk kept before is forgotten */
 		memo->used = 0;
 	}
-	struct ref *last = &memo->last[start_hash(start) >> (64 - LAST_BITS)];
-	struct walk_header *recent = walk_at(memo, *last);
-	if (recent && !same_start(recent, start, generation, max))
-		recent = NULL;
+	struct ref *last = last_of(memo, start, generation, max);
+	struct walk_header *recent = last ? walk_at(memo, *last) : NULL;
+	if (!last) {
+		/* A start not in its set: it takes the first way, the walk there moves to the
+		 * second, and the second's is forgotten. */
+		last = last_set(memo, start);
+		last[1] = last[0];
+	}
 	struct ref ref = { memo->used, memo->epoch };
 	struct walk_header *walk = (struct walk_header *)(memo->arena + memo->used);
 	memo->used += HEADER_WORDS + count + checks;
