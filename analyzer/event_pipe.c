@@ -309,6 +309,22 @@ static void pipe_rebuild(const struct pipe_entry *entry, const struct pipe_batch
 	event->offset = 0;
 }
 
+/* Asks for the entries of the batch after `taken` when the reader has published it, so
+ * that they come from memory while the caller replays this one (some microseconds):
+ * perf put 60% of the rebuilding's time on its first load of each entry, which a
+ * prefetch a few entries ahead did not hide. Any batch published later than this call
+ * is read as before. */
+static void pipe_prefetch_next(const struct mp_event_pipe *pipe)
+{
+	if (pipe_load(&pipe->filled) <= pipe->taken + 1)
+		return;
+	const struct pipe_batch *next = &pipe->slots[(pipe->taken + 1) % PIPE_SLOTS];
+	const char *from = (const char *)next->entries;
+	const char *to = (const char *)&next->entries[next->count];
+	for (const char *line = from; line < to; line += 64)
+		__builtin_prefetch(line);
+}
+
 size_t mp_event_pipe_next(struct mp_event_pipe *pipe, const struct mp_event **events)
 {
 	if (pipe->holding) {
@@ -328,6 +344,7 @@ size_t mp_event_pipe_next(struct mp_event_pipe *pipe, const struct mp_event **ev
 			__builtin_prefetch(&batch->entries[i + PIPE_PREFETCH_AHEAD]);
 		pipe_rebuild(&batch->entries[i], batch, &pipe->events[i]);
 	}
+	pipe_prefetch_next(pipe);
 	*events = pipe->events;
 	return batch->count;
 }
