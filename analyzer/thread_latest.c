@@ -109,6 +109,11 @@ int mp_thread_latest_allocated(struct mp_thread_latest *latest, uint32_t serial,
 	uint64_t previous = latest->addr_of[serial];
 	if (previous)
 		latest_unlink(latest, latest_head(latest, previous), serial);
+	/* Address 0 is no block (a damaged trace's): the thread then has no latest, as
+	 * addr_of says; chaining it would leave it in a chain addr_of does not name. */
+	latest->addr_of[serial] = 0;
+	if (!addr)
+		return 0;
 	uint32_t *head = latest_head(latest, addr);
 	uint32_t other = latest_owner(latest, head, addr);
 	if (other) { /* another thread's latest at this address was dropped unseen */

@@ -30,7 +30,8 @@ struct mp_thread_latest {
 
 int mp_thread_latest_init(struct mp_thread_latest *latest);
 void mp_thread_latest_destroy(struct mp_thread_latest *latest);
-/* Thread `serial` allocated a block at addr (!= 0). 0 or -ENOMEM. */
+/* Thread `serial` allocated a block at addr (0, in a damaged trace: no block, and the
+ * thread has no latest allocation then). 0 or -ENOMEM. */
 int mp_thread_latest_allocated(struct mp_thread_latest *latest, uint32_t serial, uint64_t addr);
 /* The block at addr was released or dropped: returns serial + 1 of the thread whose
  * latest allocation it was, or 0 if it was no thread's latest. */

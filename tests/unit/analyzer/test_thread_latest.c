@@ -76,11 +76,32 @@ static void release_of_nothing_is_nobodys(void **state)
 	mp_thread_latest_destroy(&latest);
 }
 
+/* A damaged trace's allocation at address 0 ends the thread's latest and is nobody's;
+ * the thread's later allocations are found as before. */
+static void allocation_at_zero_leaves_no_latest(void **state)
+{
+	struct mp_thread_latest latest;
+	(void)state;
+	assert_int_equal(mp_thread_latest_init(&latest), 0);
+	assert_int_equal(mp_thread_latest_allocated(&latest, 1, 0x1000), 0);
+	assert_int_equal(mp_thread_latest_allocated(&latest, 1, 0), 0);
+	assert_int_equal(mp_thread_latest_released(&latest, 0x1000), 0);
+	for (uint64_t addr = 0x2000; addr < 0x2000 + 64 * 16; addr += 16) {
+		assert_int_equal(mp_thread_latest_allocated(&latest, 1, 0), 0);
+		assert_int_equal(mp_thread_latest_allocated(&latest, 1, addr), 0);
+		assert_int_equal(mp_thread_latest_allocated(&latest, 2, addr + 8), 0);
+	}
+	assert_int_equal(mp_thread_latest_released(&latest, 0x2000 + 63 * 16), 2);
+	assert_int_equal(mp_thread_latest_released(&latest, 0x2000 + 63 * 16 + 8), 3);
+	mp_thread_latest_destroy(&latest);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(random_operations_agree_with_a_scan),
 		cmocka_unit_test(release_of_nothing_is_nobodys),
+		cmocka_unit_test(allocation_at_zero_leaves_no_latest),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
