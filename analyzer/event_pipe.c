@@ -63,9 +63,12 @@ struct mp_event_pipe {
 	int holding;       /* the consumer holds slot taken % PIPE_SLOTS */
 	int ended;         /* the reader has published its last batch and `result` */
 	int cancelled;     /* the consumer wants no more */
+	int draining;      /* the consumer wants no more batches, but every event read */
 	int reader_asleep;   /* until the ring is half empty */
 	int consumer_asleep; /* until the ring is half full, or the reader has ended */
 	int result;
+	int has_leftover;  /* the reader stopped draining with an event read, not sent */
+	struct mp_event leftover;
 	struct pipe_batch slots[PIPE_SLOTS];
 	struct mp_event events[PIPE_BATCH]; /* the consumer's: the batch it holds, rebuilt */
 };
@@ -86,14 +89,20 @@ static uint64_t pipe_queued(const struct mp_event_pipe *pipe)
 }
 
 /* What each side waits for: spinning, a slot or a batch; asleep, half the ring. */
+/* Whether the reader is to stop filling batches. */
+static int pipe_stopping(const struct mp_event_pipe *pipe)
+{
+	return pipe_flag(&pipe->cancelled) || pipe_flag(&pipe->draining);
+}
+
 static int pipe_has_room(const struct mp_event_pipe *pipe)
 {
-	return pipe_queued(pipe) < PIPE_SLOTS || pipe_flag(&pipe->cancelled);
+	return pipe_queued(pipe) < PIPE_SLOTS || pipe_stopping(pipe);
 }
 
 static int pipe_half_empty(const struct mp_event_pipe *pipe)
 {
-	return pipe_queued(pipe) <= PIPE_SLOTS / 2 || pipe_flag(&pipe->cancelled);
+	return pipe_queued(pipe) <= PIPE_SLOTS / 2 || pipe_stopping(pipe);
 }
 
 static int pipe_has_batch(const struct mp_event_pipe *pipe)
@@ -243,7 +252,7 @@ static void *pipe_read(void *arg)
 
 	for (;;) {
 		pipe_wait(pipe, pipe_has_room, &pipe->reader_asleep, pipe_half_empty);
-		if (pipe_flag(&pipe->cancelled))
+		if (pipe_stopping(pipe))
 			break;
 		struct pipe_batch *batch = &pipe->slots[pipe->filled % PIPE_SLOTS];
 		int rc = pipe_fill(pipe, batch, &held, &holding);
@@ -257,6 +266,12 @@ static void *pipe_read(void *arg)
 			pipe->result = rc;
 			break;
 		}
+	}
+	/* An event read that did not fit in the last batch: the consumer gets it once
+	 * `ended` is published (mp_event_pipe_leftover). */
+	if (holding) {
+		pipe->leftover = held;
+		pipe->has_leftover = 1;
 	}
 	pipe_publish_flag(pipe, &pipe->ended);
 	return NULL;
@@ -347,6 +362,19 @@ size_t mp_event_pipe_next(struct mp_event_pipe *pipe, const struct mp_event **ev
 	pipe_prefetch_next(pipe);
 	*events = pipe->events;
 	return batch->count;
+}
+
+void mp_event_pipe_drain(struct mp_event_pipe *pipe)
+{
+	pipe_publish_flag(pipe, &pipe->draining);
+}
+
+int mp_event_pipe_leftover(const struct mp_event_pipe *pipe, struct mp_event *event)
+{
+	if (!pipe_flag(&pipe->ended) || !pipe->has_leftover)
+		return 0;
+	*event = pipe->leftover;
+	return 1;
 }
 
 int mp_event_pipe_finish(struct mp_event_pipe *pipe)
