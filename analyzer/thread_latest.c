@@ -66,7 +66,7 @@ static int latest_rehash(struct mp_thread_latest *latest, unsigned bits)
 	free(latest->heads);
 	latest->heads = heads;
 	latest->head_bits = bits;
-	for (uint32_t serial = 0; serial < latest->serials; serial++)
+	for (uint32_t serial = 0; latest->chained && serial < latest->serials; serial++)
 		if (latest->addr_of[serial])
 			latest_push(latest, latest_head(latest, latest->addr_of[serial]), serial);
 	return 0;
@@ -102,10 +102,31 @@ static int latest_add_serials(struct mp_thread_latest *latest, uint32_t serial)
 	return bits == latest->head_bits ? 0 : latest_rehash(latest, bits);
 }
 
-int mp_thread_latest_allocated(struct mp_thread_latest *latest, uint32_t serial, uint64_t addr)
+/* A second thread allocates: the first one's latest allocation goes in its chain. */
+static void latest_start_chains(struct mp_thread_latest *latest)
+{
+	latest->chained = 1;
+	uint32_t first = latest->solo - 1;
+	if (latest->addr_of[first])
+		latest_push(latest, latest_head(latest, latest->addr_of[first]), first);
+}
+
+/* mp_thread_latest_allocated but for its common case, kept apart so that the common case
+ * saves no registers. */
+static __attribute__((noinline)) int latest_allocated(struct mp_thread_latest *latest,
+							  uint32_t serial, uint64_t addr)
 {
 	if (serial >= latest->serials && latest_add_serials(latest, serial))
 		return -ENOMEM;
+	if (!latest->chained) {
+		if (!latest->solo)
+			latest->solo = serial + 1;
+		if (latest->solo == serial + 1) {
+			latest->addr_of[serial] = addr;
+			return 0;
+		}
+		latest_start_chains(latest);
+	}
 	uint64_t previous = latest->addr_of[serial];
 	if (previous)
 		latest_unlink(latest, latest_head(latest, previous), serial);
@@ -125,7 +146,18 @@ int mp_thread_latest_allocated(struct mp_thread_latest *latest, uint32_t serial,
 	return 0;
 }
 
-uint64_t mp_thread_latest_released(struct mp_thread_latest *latest, uint64_t addr)
+int mp_thread_latest_allocated(struct mp_thread_latest *latest, uint32_t serial, uint64_t addr)
+{
+	if (!latest->chained && latest->solo == serial + 1) {
+		latest->addr_of[serial] = addr;
+		return 0;
+	}
+	return latest_allocated(latest, serial, addr);
+}
+
+/* mp_thread_latest_released once chains are kept, apart as latest_allocated is. */
+static __attribute__((noinline)) uint64_t latest_released(struct mp_thread_latest *latest,
+							  uint64_t addr)
 {
 	uint32_t *head = latest_head(latest, addr);
 	uint32_t owner = latest_owner(latest, head, addr);
@@ -134,4 +166,14 @@ uint64_t mp_thread_latest_released(struct mp_thread_latest *latest, uint64_t add
 	latest_unlink(latest, head, owner - 1);
 	latest->addr_of[owner - 1] = 0;
 	return owner;
+}
+
+uint64_t mp_thread_latest_released(struct mp_thread_latest *latest, uint64_t addr)
+{
+	if (latest->chained)
+		return latest_released(latest, addr);
+	if (!latest->solo || !addr || latest->addr_of[latest->solo - 1] != addr)
+		return 0;
+	latest->addr_of[latest->solo - 1] = 0;
+	return latest->solo;
 }

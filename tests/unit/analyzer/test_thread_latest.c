@@ -1,6 +1,7 @@
 /* test_thread_latest.c: each thread's latest allocation, against a reference that scans
  * every thread, through many threads (chains that grow and are rebuilt), addresses that
- * share a chain, and allocations at an address another thread's latest still holds. */
+ * share a chain, and allocations at an address another thread's latest still holds, after
+ * a first stretch where one thread allocates alone. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -96,12 +97,36 @@ static void allocation_at_zero_leaves_no_latest(void **state)
 	mp_thread_latest_destroy(&latest);
 }
 
+/* One thread allocates alone (no chains kept), then one whose serial makes the tables
+ * grow: the first one's latest must be found once, and stay found. */
+static void second_thread_after_growth_finds_the_first(void **state)
+{
+	struct mp_thread_latest latest;
+	(void)state;
+	assert_int_equal(mp_thread_latest_init(&latest), 0);
+	assert_int_equal(mp_thread_latest_allocated(&latest, 5, 0x1000), 0);
+	assert_int_equal(mp_thread_latest_allocated(&latest, 5, 0x2000), 0);
+	assert_int_equal(mp_thread_latest_released(&latest, 0x1000), 0);
+	assert_int_equal(mp_thread_latest_allocated(&latest, 1000, 0x3000), 0);
+	assert_int_equal(mp_thread_latest_released(&latest, 0x2000), 6);
+	assert_int_equal(mp_thread_latest_released(&latest, 0x2000), 0);
+	assert_int_equal(mp_thread_latest_allocated(&latest, 5, 0x2000), 0);
+	assert_int_equal(mp_thread_latest_allocated(&latest, 5, 0x4000), 0);
+	assert_int_equal(mp_thread_latest_allocated(&latest, 1000, 0x2000), 0);
+	assert_int_equal(mp_thread_latest_released(&latest, 0x4000), 6);
+	assert_int_equal(mp_thread_latest_released(&latest, 0x4000), 0);
+	assert_int_equal(mp_thread_latest_released(&latest, 0x2000), 1001);
+	assert_int_equal(mp_thread_latest_released(&latest, 0x3000), 0);
+	mp_thread_latest_destroy(&latest);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(random_operations_agree_with_a_scan),
 		cmocka_unit_test(release_of_nothing_is_nobodys),
 		cmocka_unit_test(allocation_at_zero_leaves_no_latest),
+		cmocka_unit_test(second_thread_after_growth_finds_the_first),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
