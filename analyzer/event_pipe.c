@@ -88,13 +88,13 @@ static uint64_t pipe_queued(const struct mp_event_pipe *pipe)
 	return pipe_load(&pipe->filled) - pipe_load(&pipe->taken);
 }
 
-/* What each side waits for: spinning, a slot or a batch; asleep, half the ring. */
 /* Whether the reader is to stop filling batches. */
 static int pipe_stopping(const struct mp_event_pipe *pipe)
 {
 	return pipe_flag(&pipe->cancelled) || pipe_flag(&pipe->draining);
 }
 
+/* What each side waits for: spinning, a slot or a batch; asleep, half the ring. */
 static int pipe_has_room(const struct mp_event_pipe *pipe)
 {
 	return pipe_queued(pipe) < PIPE_SLOTS || pipe_stopping(pipe);
