@@ -148,7 +148,8 @@ static __attribute__((noinline)) int latest_allocated(struct mp_thread_latest *l
 
 int mp_thread_latest_allocated(struct mp_thread_latest *latest, uint32_t serial, uint64_t addr)
 {
-	if (!latest->chained && latest->solo == serial + 1) {
+	/* solo is 0 until the first allocation; serial + 1 wraps to 0 for UINT32_MAX. */
+	if (!latest->chained && latest->solo && latest->solo == serial + 1) {
 		latest->addr_of[serial] = addr;
 		return 0;
 	}
