@@ -39,6 +39,7 @@ struct mp_analysis {
 	size_t next_checkpoint;
 	/* Added after the first version of this interface: */
 	const struct mp_analysis_observer *observer; /* set by the caller before the replay */
+	int core_free;    /* a second core was free while the trace was opened (core_share.h) */
 };
 
 enum mp_analysis_flags {

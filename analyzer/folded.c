@@ -10,20 +10,29 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "report.h"
 
+/* Writes a frame's name, runs of plain characters at a time: a putc per character, each
+ * taking the stream's lock, was 5% of memprof flamegraph's CPU (python3's 6033 stacks,
+ * 3.6 MB of output). */
 static int folded_name(FILE *out, const struct mp_frame *frame)
 {
 	char buf[128];
 	const char *name = mp_frame_label(frame, buf, sizeof(buf));
 
-	for (; *name; name++) {
-		char c = *name == ';' ? ':' : (*name == '\n' || *name == '\r') ? ' ' : *name;
-		if (putc(c, out) == EOF)
+	for (;;) {
+		size_t plain = strcspn(name, ";\n\r");
+		if (plain && fwrite(name, 1, plain, out) != plain)
 			return -EIO;
+		name += plain;
+		if (!*name)
+			return 0;
+		if (putc(*name == ';' ? ':' : ' ', out) == EOF)
+			return -EIO;
+		name++;
 	}
-	return 0;
 }
 
 int mp_folded_line(FILE *out, const struct mp_frame *frames, int count, uint64_t value)

@@ -8,6 +8,7 @@
 #include "live_blocks.h"
 
 #define LIVE_BLOCKS_INITIAL 1024u
+_Static_assert(LIVE_BLOCKS_INITIAL >= MP_LIVE_WINDOW, "a window fits in the smallest table");
 #define LIVE_STACK_BITS 24u
 /* Below 2^40 - 1: the largest packed word then stays below LIVE_OVERFLOW. */
 #define LIVE_SIZE_LIMIT ((1ull << (64 - LIVE_STACK_BITS)) - 1)

@@ -66,15 +66,35 @@ int mp_live_blocks_put(struct mp_live_blocks *map, const struct mp_live_block *b
  * not (then *removed is untouched). */
 int mp_live_blocks_remove(struct mp_live_blocks *map, uint64_t addr, struct mp_live_block *removed);
 
-/* The slot where the probe for `addr` starts. Fibonacci hashing (heap addresses share
- * their low bits, 16-byte alignment, and often their high bits: the multiplication mixes
- * every bit into the top ones), then the top bits scaled to the capacity by a multiply
- * (Lemire's "fastrange"), so that the capacity need not be a power of two and a table
- * sized in advance is no bigger than its blocks need. */
+/* Heap addresses are hashed a window at a time: the 512 bytes of heap from a multiple of
+ * 512 share a window of MP_LIVE_WINDOW consecutive slots, one per 16-byte granule. */
+#define MP_LIVE_WINDOW_SHIFT 9
+#define MP_LIVE_WINDOW 32u
+
+/* The slot where the probe for `addr` starts: the window of its 512 bytes of heap, at the
+ * slot of its granule. Programs allocate (and free) blocks in address order most of the
+ * time: 99.9% of python3's 12M events are within 4 KiB of the event before, 85% within
+ * one of the last four 256-byte pieces of heap. Hashing each address on its own sent
+ * every one of them to a random line of a table of 92 MiB, a cache miss each; now the
+ * blocks of a window share its lines, and the windows of a piece of heap being filled or
+ * emptied come one after the other. The model alone on python3's trace (CPU time):
+ * 23.5 -> 19 ns an event; 4M blocks 32 or 48 bytes apart, allocated then freed in order,
+ * 25-55% faster; blocks 16 bytes apart (every slot of their windows taken), one block per
+ * window (4 KiB apart) or at random addresses: within 2%. Wider windows did better on
+ * python3 (1 KiB of heap: 17 ns) and worse on dense blocks (16 bytes apart: +45%); a slot
+ * per 32 bytes of heap put two such blocks on one home slot (x3).
+ *
+ * The window is chosen by Fibonacci hashing of the address's upper bits (the
+ * multiplication mixes every bit into the top ones), then the top bits scaled to the
+ * capacity by a multiply (Lemire's "fastrange"), so that the capacity need not be a power
+ * of two and a table sized in advance is no bigger than its blocks need. Windows start
+ * anywhere but the last MP_LIVE_WINDOW - 1 slots, so none wraps around. */
 static inline size_t mp_live_blocks_home(const struct mp_live_blocks *map, uint64_t addr)
 {
-	uint64_t mixed = addr * 0x9e3779b97f4a7c15ull;
-	return (size_t)(((unsigned __int128)mixed * map->capacity) >> 64);
+	uint64_t mixed = (addr >> MP_LIVE_WINDOW_SHIFT) * 0x9e3779b97f4a7c15ull;
+	size_t starts = map->capacity - (MP_LIVE_WINDOW - 1);
+	size_t window = (size_t)(((unsigned __int128)mixed * starts) >> 64);
+	return window + (size_t)(addr >> 4 & (MP_LIVE_WINDOW - 1));
 }
 
 /* Asks the CPU to bring the slot where `addr` would be into the cache, so that a lookup a

@@ -137,6 +137,53 @@ static void test_finishing_early_stops_the_reader(void **state)
 	free(o.bytes);
 }
 
+/* A drained pipe hands over every event it read, the batches published and the one it
+ * held back (this trace's batches end early for want of room for whole events, so most
+ * stops hold one), and the caller reads the rest from the trace: the same events, in the
+ * same order, as read directly. */
+static void test_drained_pipe_leaves_the_rest_in_order(void **state)
+{
+	(void)state;
+	struct opened o;
+	build(&o);
+	size_t cap = (size_t)THREADS * ROUNDS + 16, total = 0;
+	struct mp_event *want = malloc(cap * sizeof(*want));
+	assert_non_null(want);
+	char err[128];
+	while (total < cap && mp_trace_next(o.trace, &want[total], err, sizeof(err)) == 1)
+		total++;
+	static const int drain_after[] = { 0, 1, 2, 5, 20, 60 };
+	for (size_t round = 0; round < sizeof(drain_after) / sizeof(drain_after[0]); round++) {
+		mp_trace_rewind(o.trace);
+		struct mp_event_pipe *pipe = mp_event_pipe_start(o.trace);
+		assert_non_null(pipe);
+		const struct mp_event *events;
+		size_t count, seen = 0;
+		for (int batch = 0; batch < drain_after[round]; batch++) {
+			count = mp_event_pipe_next(pipe, &events);
+			for (size_t i = 0; i < count; i++)
+				assert_same_event(&events[i], &want[seen + i]);
+			seen += count;
+		}
+		mp_event_pipe_drain(pipe);
+		while ((count = mp_event_pipe_next(pipe, &events)) > 0) {
+			for (size_t i = 0; i < count; i++)
+				assert_same_event(&events[i], &want[seen + i]);
+			seen += count;
+		}
+		struct mp_event event;
+		if (mp_event_pipe_leftover(pipe, &event))
+			assert_same_event(&event, &want[seen++]);
+		assert_true(mp_event_pipe_finish(pipe) >= 0);
+		while (mp_trace_next(o.trace, &event, err, sizeof(err)) == 1)
+			assert_same_event(&event, &want[seen++]);
+		assert_int_equal(seen, total);
+	}
+	free(want);
+	mp_trace_close(o.trace);
+	free(o.bytes);
+}
+
 static void test_an_empty_trace_ends_at_once(void **state)
 {
 	(void)state;
@@ -160,6 +207,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_pipe_hands_over_every_event_in_order),
 		cmocka_unit_test(test_finishing_early_stops_the_reader),
+		cmocka_unit_test(test_drained_pipe_leaves_the_rest_in_order),
 		cmocka_unit_test(test_an_empty_trace_ends_at_once),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
