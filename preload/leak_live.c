@@ -115,6 +115,7 @@ static struct {
 	uint64_t start_ns;       /* the trace's start time, which names it; 0 before a round */
 	uint64_t *progress;      /* bumped at every batch: a waiter's sign of life */
 	uint64_t rounds, events;
+	uint64_t table_ops;      /* operations that reached the table (not paired) */
 } live;
 
 /* Operations waiting to be applied (live_flush): after the read buffer, in memory of
@@ -358,6 +359,7 @@ static void live_flush(void)
 	for (size_t i = 0; i < batch.count; i++)
 		if (batch.ops[i].addr)
 			batch.ops[count++] = batch.ops[i];
+	live.table_ops += count;
 	for (size_t i = 0; i < count && i < LIVE_PREFETCH && live.slots; i++)
 		__builtin_prefetch(&live.slots[live_hash(batch.ops[i].addr) & live.mask], 1);
 	for (size_t i = 0; i < count; i++) {
@@ -664,6 +666,11 @@ uint64_t mp_leak_live_count(void)
 uint64_t mp_leak_live_events(void)
 {
 	return live.events;
+}
+
+uint64_t mp_leak_live_table_ops(void)
+{
+	return live.table_ops;
 }
 
 /* LSD radix sort by address, 16 bits a pass, skipping passes where every key has the

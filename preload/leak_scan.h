@@ -185,6 +185,9 @@ void mp_leak_live_progress(uint64_t *progress);
 /* Live blocks after the last round, and events folded so far. */
 uint64_t mp_leak_live_count(void);
 uint64_t mp_leak_live_events(void);
+/* Operations that reached the table: the events that no event of the same batch
+ * cancelled (bench/fold_bench.c). */
+uint64_t mp_leak_live_table_ops(void);
 /* Forgets everything (a fork child's trace is a new one). */
 void mp_leak_live_reset(void);
 
