@@ -69,6 +69,7 @@
 #define LIVE_PREFETCH 12u /* how far ahead a fold or a prune prefetches: about the misses
 			     a core keeps in flight */
 #define LIVE_HUGE_BYTES (4u << 20)
+#define LIVE_GROUP_SHIFT 6 /* slots counted together in live.group_live */
 #define LIVE_READ_BYTES (256u * 1024u)
 /* The read buffer, then the batch, then the batch's index of allocations by address. */
 #define LIVE_BUFFER_BYTES (LIVE_READ_BYTES + LIVE_BATCH * 24u + LIVE_PAIR_SLOTS * 8u)
@@ -108,6 +109,7 @@ static struct {
 	uint64_t used;           /* slots not empty: entries, released ones, pruned ones */
 	uint64_t pruned;         /* slots pruned */
 	uint64_t live;           /* entries not released */
+	uint8_t *group_live;     /* entries not released in each 64 slots, after the slots */
 	int failed;              /* -ENOMEM or -E2BIG: the table could not grow */
 	struct live_chunk *chunks;
 	size_t chunk_count, chunk_cap;
@@ -183,6 +185,22 @@ static size_t live_round_up(size_t bytes)
 	return (bytes + 4095) & ~(size_t)4095;
 }
 
+/* The table's mapping: the slots, then a count of live entries per group of slots. */
+static uint64_t live_table_bytes(uint64_t capacity)
+{
+	return live_round_up(capacity * sizeof(struct live_slot) + (capacity >> LIVE_GROUP_SHIFT));
+}
+
+/* Puts an entry taken out of the table back where a probe from its home first finds
+ * room, and counts it in its group. */
+static void live_put(struct live_slot *slots, uint8_t *group_live, uint64_t mask,
+		     const struct live_slot *entry)
+{
+	struct live_slot *slot = live_free_slot(slots, mask, entry->addr);
+	*slot = *entry;
+	group_live[(uint64_t)(slot - slots) >> LIVE_GROUP_SHIFT] += !(entry->size & LIVE_RELEASED);
+}
+
 /* Rehashes the entries (pruned slots are dropped) into `capacity` slots, a power of two.
  * The table may take at most MEMPROF_LEAK_CHECK_MAX_MB (config.c): a program that needs
  * more gets no leak kinds (reported as such), never an exit that runs out of memory. */
@@ -190,30 +208,33 @@ static int live_resize(uint64_t capacity)
 {
 	if (capacity * sizeof(struct live_slot) > mp_config.leak_check_max_bytes)
 		return -E2BIG;
-	struct live_slot *slots = mp_sys_map_anon(capacity * sizeof(struct live_slot));
+	uint64_t bytes = live_table_bytes(capacity);
+	struct live_slot *slots = mp_sys_map_anon(bytes);
 	if (!slots)
 		return -ENOMEM;
+	uint8_t *group_live = (uint8_t *)(slots + capacity);
 	/* A large table is touched at random: in 4 KiB pages every access would miss the TLB
 	 * as well as the cache. */
-	if (capacity * sizeof(struct live_slot) >= LIVE_HUGE_BYTES)
-		syscall(SYS_madvise, slots, capacity * sizeof(struct live_slot), MADV_HUGEPAGE);
+	if (bytes >= LIVE_HUGE_BYTES)
+		syscall(SYS_madvise, slots, bytes, MADV_HUGEPAGE);
 	/* Written before anything reads it: a probe's first read of a fresh page maps the
 	 * shared zero page, and the write after it then has to unmap that page from every
 	 * CPU running the program (a TLB shootdown, an IPI that a VM pays dearly for: 3-4%
 	 * of alloc_bench's samples went to them). A write first simply allocates the page. */
-	for (uint64_t at = 0; at < capacity * sizeof(struct live_slot); at += 4096)
+	for (uint64_t at = 0; at < bytes; at += 4096)
 		((volatile uint8_t *)slots)[at] = 0;
 	struct live_slot *old = live.slots;
 	uint64_t old_capacity = old ? live.mask + 1 : 0;
 	for (uint64_t i = 0; i < old_capacity; i++)
 		if (old[i].addr > LIVE_PRUNED)
-			*live_free_slot(slots, capacity - 1, old[i].addr) = old[i];
+			live_put(slots, group_live, capacity - 1, &old[i]);
 	live.slots = slots;
+	live.group_live = group_live;
 	live.mask = capacity - 1;
 	live.used -= live.pruned;
 	live.pruned = 0;
 	if (old)
-		mp_sys_unmap(old, old_capacity * sizeof(struct live_slot));
+		mp_sys_unmap(old, live_table_bytes(old_capacity));
 	return 0;
 }
 
@@ -236,6 +257,7 @@ static void live_compact(void)
 	for (uint64_t i = 0; i < capacity; i++)
 		if (live.slots[i].addr == LIVE_PRUNED)
 			live.slots[i].addr = 0;
+	memset(live.group_live, 0, capacity >> LIVE_GROUP_SHIFT);
 	while (live.slots[start].addr)
 		start++; /* there is one: the table is never full */
 	for (uint64_t step = 1; step <= capacity; step++) {
@@ -244,7 +266,7 @@ static void live_compact(void)
 			continue;
 		struct live_slot entry = *slot;
 		slot->addr = 0;
-		*live_free_slot(live.slots, live.mask, entry.addr) = entry;
+		live_put(live.slots, live.group_live, live.mask, &entry);
 	}
 	live.used -= live.pruned;
 	live.pruned = 0;
@@ -307,6 +329,8 @@ static void live_apply(uint64_t addr, uint64_t size, uint64_t time, int release)
 		if (!newer)
 			return;
 		live.live -= !(slot->size & LIVE_RELEASED);
+		live.group_live[(uint64_t)(slot - live.slots) >> LIVE_GROUP_SHIFT] -=
+			!(slot->size & LIVE_RELEASED);
 	} else {
 		int err = live_make_room();
 		if (err < 0) {
@@ -323,6 +347,7 @@ static void live_apply(uint64_t addr, uint64_t size, uint64_t time, int release)
 	slot->size = release ? LIVE_RELEASED : size;
 	slot->time = time;
 	live.live += !release;
+	live.group_live[(uint64_t)(slot - live.slots) >> LIVE_GROUP_SHIFT] += !release;
 	if (release)
 		live_log_release(addr, time);
 }
@@ -811,6 +836,24 @@ uint64_t mp_leak_live_table_ops(void)
 	return live.table_ops;
 }
 
+/* Copies up to `total` live entries to out; returns how many. Only the groups of slots
+ * that hold one are read: a table sized for the heap's peak may hold a few blocks at
+ * exit (python's dict: 8M slots, 192 MiB, 20 blocks), and reading it all took 20-30 ms. */
+static size_t live_list(struct mp_leak_block *out, size_t total)
+{
+	size_t at = 0;
+	uint64_t groups = live.slots ? (live.mask + 1) >> LIVE_GROUP_SHIFT : 0;
+	for (uint64_t group = 0; group < groups && at < total; group++) {
+		if (!live.group_live[group])
+			continue;
+		struct live_slot *slots = live.slots + (group << LIVE_GROUP_SHIFT);
+		for (uint64_t i = 0; i < (1u << LIVE_GROUP_SHIFT) && at < total; i++)
+			if (slots[i].addr > LIVE_PRUNED && !(slots[i].size & LIVE_RELEASED))
+				out[at++] = (struct mp_leak_block){ slots[i].addr, slots[i].size };
+	}
+	return at;
+}
+
 /* LSD radix sort by address, 16 bits a pass, skipping passes where every key has the
  * same digit (heap addresses share their top bits). */
 static void live_sort(struct mp_leak_block *blocks, struct mp_leak_block *scratch, size_t count,
@@ -846,11 +889,7 @@ int mp_leak_live_blocks(struct mp_leak_block **blocks, size_t *count, size_t *by
 	uint32_t *counts = mp_sys_map_anon(counts_bytes);
 	int err = out && scratch && counts ? 0 : -ENOMEM;
 	if (!err) {
-		size_t at = 0;
-		for (uint64_t i = 0; live.slots && i <= live.mask && at < total; i++)
-			if (live.slots[i].addr > LIVE_PRUNED && !(live.slots[i].size & LIVE_RELEASED))
-				out[at++] = (struct mp_leak_block){ live.slots[i].addr,
-								    live.slots[i].size };
+		size_t at = live_list(out, total);
 		live_sort(out, scratch, at, counts);
 		*blocks = out;
 		*count = at;
@@ -873,7 +912,8 @@ static void live_unmap(void *items, size_t bytes)
 
 void mp_leak_live_reset(void)
 {
-	live_unmap(live.slots, live.slots ? (live.mask + 1) * sizeof(struct live_slot) : 0);
+	if (live.slots)
+		mp_sys_unmap(live.slots, live_table_bytes(live.mask + 1));
 	live_unmap(live.chunks, live.chunk_cap * sizeof(*live.chunks));
 	for (int i = 0; i < 2; i++)
 		live_unmap(live.logs[i].items, live.logs[i].cap * sizeof(struct live_release));
