@@ -119,6 +119,7 @@ static struct {
 	uint8_t *buffer;         /* LIVE_READ_BYTES */
 	uint64_t start_ns;       /* the trace's start time, which names it; 0 before a round */
 	uint64_t *progress;      /* bumped at every batch: a waiter's sign of life */
+	int note_releases;       /* log releases for pruning (not in MP_LEAK_FOLD_LAST) */
 	uint64_t rounds, events;
 	uint64_t table_ops;      /* operations that reached the table (not paired) */
 } live;
@@ -348,7 +349,7 @@ static void live_apply(uint64_t addr, uint64_t size, uint64_t time, int release)
 	slot->time = time;
 	live.live += !release;
 	live.group_live[(uint64_t)(slot - live.slots) >> LIVE_GROUP_SHIFT] += !release;
-	if (release)
+	if (release && live.note_releases)
 		live_log_release(addr, time);
 }
 
@@ -772,7 +773,7 @@ static int live_file_is_ours(int fd)
 	return header.start_monotonic_ns == live.start_ns;
 }
 
-int mp_leak_live_fold(const char *path, int prune)
+int mp_leak_live_fold(const char *path, enum mp_leak_fold_mode mode)
 {
 	if (!live.buffer) {
 		live.buffer = mp_sys_map_anon(LIVE_BUFFER_BYTES);
@@ -796,6 +797,9 @@ int mp_leak_live_fold(const char *path, int prune)
 		syscall(SYS_close, fd);
 		return -ESTALE;
 	}
+	/* The exit check's backlog may be millions of releases (python3's dict freed just
+	 * before exit): their log grew by 16 bytes each in fresh memory, for nothing. */
+	live.note_releases = mode != MP_LEAK_FOLD_LAST;
 	live_discover(fd, (uint64_t)st.st_size);
 	size_t kept = 0;
 	for (size_t i = 0; i < live.chunk_count; i++) {
@@ -809,7 +813,7 @@ int mp_leak_live_fold(const char *path, int prune)
 	}
 	live.chunk_count = kept;
 	syscall(SYS_close, fd);
-	if (!live.failed && prune)
+	if (!live.failed && mode == MP_LEAK_FOLD_PRUNE)
 		live_prune();
 	live.rounds++;
 	uint64_t folded = live.events - before;
