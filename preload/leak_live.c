@@ -26,12 +26,18 @@
  * as a marker that probes go past and insertions reuse, until the table is full enough
  * to drop them all in one pass. The table thus holds the live blocks and the releases
  * of the last two rounds; it shrinks when under a sixteenth of it holds entries. A check's round
- * prunes nothing (it needs the live blocks, not the memory back).
+ * prunes nothing (it needs the live blocks, not the memory back), and the exit check's
+ * does not even log its releases (the process ends).
  *
- * Cost. Most blocks live briefly: an allocation and its release within the same batch
- * of one thread's records cancel out before they reach the table. The rest miss the
- * cache once the heap is large, so slots are prefetched a few operations ahead, and a
- * large table asks for huge pages.
+ * Cost. Every record is decoded and most cancel out before the table: the fold decodes
+ * the malloc, free and realloc records itself, keeping the fields it needs, and each
+ * allocation goes into a batch of one chunk's operations with an index by address, where
+ * the release of the same block, found as it is decoded, cancels it (most blocks live
+ * briefly). The batch is applied to the table when it holds LIVE_BATCH operations and at
+ * the end of the chunk's records for the round. What reaches the table misses the cache
+ * once the heap is large, so slots are prefetched a few operations ahead, and a large
+ * table asks for huge pages. A byte per 64 slots counts their live entries, so that a
+ * check lists the blocks without reading a table sized for the heap's peak.
  *
  * Chunks. A chunk is open while its thread may still commit into it. It is complete
  * once the thread marked it last (MP_CHUNK_LAST) or a later chunk of the same thread
@@ -42,7 +48,8 @@
  * be this process's trace at every round (its pid and start time).
  *
  * Memory: the table (24-byte slots, between 5/16 and 5/8 in use: 40 to 80 bytes per live
- * block), the open chunks, the release logs and one read buffer with the batch, all from
+ * block, and the counts), the open chunks, the release logs and one read buffer with
+ * the batch and its index (0.6 MiB), all from
  * mp_sys_map_anon; the table is bounded by MEMPROF_LEAK_CHECK_MAX_MB.
  * Not thread-safe: one thread at a time (leak_thread.c serializes).
  */
