@@ -4,6 +4,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -253,6 +254,35 @@ static void test_leak_live_fold_in_rounds(void **state)
 	assert_int_equal(mp_leak_live_events(), 200004);
 }
 
+/* Blocks allocated rounds before they are freed (a heap torn down at exit): their
+ * releases are pruned as they are folded, and an address allocated again is live. */
+static void test_leak_live_old_blocks_freed_then_reused(void **state)
+{
+	(void)state;
+	mp_leak_live_reset();
+	mp_chunk_after_fork_child(&mp_state_thread); /* the last test's chunk is another file's */
+	const char *path = fixture_start();
+	for (uintptr_t i = 0; i < 1000; i++)
+		mp_record_alloc_done(MP_REC_MALLOC, (void *)(0x2000000 + 64 * i), 48);
+	assert_int_equal(mp_leak_live_fold(path, MP_LEAK_FOLD_PRUNE), 1000);
+	/* Longer than the margin for the clocks of two CPUs: the blocks are then older than
+	 * the start of the last round. */
+	struct timespec pause = { 0, 3 * 1000 * 1000 };
+	nanosleep(&pause, NULL);
+	assert_int_equal(mp_leak_live_fold(path, MP_LEAK_FOLD_PRUNE), 0);
+	for (uintptr_t i = 0; i < 1000; i++)
+		mp_record_free((void *)(0x2000000 + 64 * i));
+	mp_record_alloc_done(MP_REC_MALLOC, (void *)(0x2000000 + 64 * 5), 60);
+	assert_int_equal(mp_leak_live_fold(path, MP_LEAK_FOLD_PRUNE), 1001);
+	assert_int_equal(mp_leak_live_count(), 1);
+	mp_record_free((void *)(0x2000000 + 64 * 7)); /* a second free of a pruned address */
+	mp_record_alloc_done(MP_REC_MALLOC, (void *)(0x2000000 + 64 * 9), 70);
+	assert_int_equal(mp_leak_live_fold(path, MP_LEAK_FOLD_LAST), 2);
+	const struct mp_leak_block expected[] = { { 0x2000000 + 64 * 5, 60 },
+						  { 0x2000000 + 64 * 9, 70 } };
+	expect_live(expected, 2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -267,6 +297,7 @@ int main(void)
 		cmocka_unit_test(test_leak_find_with_page_filter_finds_the_same),
 		cmocka_unit_test(test_leak_live_blocks_last_event_wins),
 		cmocka_unit_test(test_leak_live_fold_in_rounds),
+		cmocka_unit_test(test_leak_live_old_blocks_freed_then_reused),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
