@@ -347,20 +347,12 @@ static void live_apply(uint64_t addr, uint64_t size, uint64_t time, int release)
 	if (addr <= LIVE_PRUNED || live.failed)
 		return;
 	struct live_slot *slot = live_find(addr);
+	int was_live = 0;
 	if (slot) {
 		int newer = time > slot->time || (time == slot->time && release);
 		if (!newer)
 			return;
-		int was_live = !(slot->size & LIVE_RELEASED);
-		live.live -= was_live;
-		live.group_live[(uint64_t)(slot - live.slots) >> LIVE_GROUP_SHIFT] -= was_live;
-		if (release && was_live && slot->time < live.settled_ns) {
-			/* The release of an allocation so old that nothing older of the address
-			 * is left to fold (see Pruning): pruned now, not logged. */
-			slot->addr = LIVE_PRUNED;
-			live.pruned++;
-			return;
-		}
+		was_live = !(slot->size & LIVE_RELEASED);
 	} else {
 		int err = live_make_room();
 		if (err < 0) {
@@ -373,11 +365,19 @@ static void live_apply(uint64_t addr, uint64_t size, uint64_t time, int release)
 		else
 			live.used++;
 	}
+	int change = !release - was_live;
+	live.live += (uint64_t)(int64_t)change;
+	live.group_live[(uint64_t)(slot - live.slots) >> LIVE_GROUP_SHIFT] += (uint16_t)change;
+	if (release && was_live && slot->time < live.settled_ns) {
+		/* The release of an allocation so old that nothing older of the address is left
+		 * to fold (see Pruning): pruned now, not logged. */
+		slot->addr = LIVE_PRUNED;
+		live.pruned++;
+		return;
+	}
 	slot->addr = addr;
 	slot->size = release ? LIVE_RELEASED : size;
 	slot->time = time;
-	live.live += !release;
-	live.group_live[(uint64_t)(slot - live.slots) >> LIVE_GROUP_SHIFT] += !release;
 	if (release && live.note_releases)
 		live_log_release(addr, time);
 }
