@@ -631,7 +631,8 @@ static long live_records(struct live_chunk *chunk, const uint8_t *buf, size_t le
 			}
 			if (body > (uint64_t)(end - at)) {
 				*skip = body - (uint64_t)(end - at); /* the body goes on past buf */
-				return (long)len;
+				at = end; /* the decode state is kept below, as on every way out */
+				break;
 			}
 			at += body;
 		} else if (live_decode_event(&at, end, tag, &state) == 0) {
