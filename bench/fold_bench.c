@@ -177,9 +177,7 @@ static uint64_t replay(const char *path, uint64_t round_ns, uint64_t tail_ns, in
 		if (all < 0)
 			break;
 		uint64_t start = now_ns();
-		/* The round starts when the records before the cutoff are committed. */
-		int folded = mp_leak_live_fold_at(path, all ? MP_LEAK_FOLD_LAST : MP_LEAK_FOLD_PRUNE,
-						  all ? trace.end_ns : cutoff);
+		int folded = mp_leak_live_fold(path, all ? MP_LEAK_FOLD_LAST : MP_LEAK_FOLD_PRUNE);
 		uint64_t took = now_ns() - start;
 		folding += took;
 		*last = (struct last_round){ folded, took };

@@ -24,15 +24,10 @@
  * come: the release is pruned (from a log of the round's releases, so pruning costs
  * what the releases cost, never a walk of the table). A pruned slot stays in the table
  * as a marker that probes go past and insertions reuse, until the table is full enough
- * to drop them all in one pass. A release is pruned at once, never logged, when the
- * allocation it releases is older than the start of the last round (less a margin for
- * the clocks of two CPUs): every allocation of the address before that one was committed
- * before it was, so before that round started, and is folded (python3's dict, freed just
- * before exit: its 4M blocks were allocated long before). The table thus holds the live
- * blocks and the releases of the last two rounds; it shrinks when under a sixteenth of
- * it holds entries. A check's round prunes from no log (it needs the live blocks, not
- * the memory back), and the exit check's does not even log its releases (the process
- * ends).
+ * to drop them all in one pass. The table thus holds the live blocks and the releases
+ * of the last two rounds; it shrinks when under a sixteenth of it holds entries. A
+ * check's round prunes nothing (it needs the live blocks, not the memory back), and the
+ * exit check's does not even log its releases (the process ends).
  *
  * Cost. Every record is decoded and most cancel out before the table: the fold decodes
  * the malloc, free and realloc records itself, keeping the fields it needs, and each
@@ -93,9 +88,6 @@
 #define LIVE_FIRST_LOG 4096u
 #define LIVE_CHUNK_FORGET 3u /* chunk.complete: folded twice since it was found complete */
 #define LIVE_LOOKAHEAD_PAGES 512u
-/* Subtracted from a round's start before comparing it with event times: far more than
- * the clock reads of two CPUs ever differ by. */
-#define LIVE_CLOCK_MARGIN_NS 1000000ull
 
 struct live_slot {
 	uint64_t addr; /* 0: empty */
@@ -139,7 +131,6 @@ static struct {
 	uint64_t start_ns;       /* the trace's start time, which names it; 0 before a round */
 	uint64_t *progress;      /* bumped at every batch: a waiter's sign of life */
 	int note_releases;       /* log releases for pruning (not in MP_LEAK_FOLD_LAST) */
-	uint64_t settled_ns;     /* every record of an address allocated before it is folded */
 	uint64_t rounds, events;
 	uint64_t table_ops;      /* operations that reached the table (not paired) */
 } live;
@@ -368,13 +359,6 @@ static void live_apply(uint64_t addr, uint64_t size, uint64_t time, int release)
 	int change = !release - was_live;
 	live.live += (uint64_t)(int64_t)change;
 	live.group_live[(uint64_t)(slot - live.slots) >> LIVE_GROUP_SHIFT] += (uint16_t)change;
-	if (release && was_live && slot->time < live.settled_ns) {
-		/* The release of an allocation so old that nothing older of the address is left
-		 * to fold (see Pruning): pruned now, not logged. */
-		slot->addr = LIVE_PRUNED;
-		live.pruned++;
-		return;
-	}
 	slot->addr = addr;
 	slot->size = release ? LIVE_RELEASED : size;
 	slot->time = time;
@@ -805,11 +789,6 @@ static int live_file_is_ours(int fd)
 
 int mp_leak_live_fold(const char *path, enum mp_leak_fold_mode mode)
 {
-	return mp_leak_live_fold_at(path, mode, mp_clock_now_ns());
-}
-
-int mp_leak_live_fold_at(const char *path, enum mp_leak_fold_mode mode, uint64_t start_ns)
-{
 	if (!live.buffer) {
 		live.buffer = mp_sys_map_anon(LIVE_BUFFER_BYTES);
 		if (!live.buffer)
@@ -850,9 +829,6 @@ int mp_leak_live_fold_at(const char *path, enum mp_leak_fold_mode mode, uint64_t
 	syscall(SYS_close, fd);
 	if (!live.failed && mode == MP_LEAK_FOLD_PRUNE)
 		live_prune();
-	/* Whatever was committed before this round started is folded now. */
-	if (start_ns > LIVE_CLOCK_MARGIN_NS)
-		live.settled_ns = start_ns - LIVE_CLOCK_MARGIN_NS;
 	live.rounds++;
 	uint64_t folded = live.events - before;
 	return live.failed ? live.failed : (int)(folded < INT32_MAX ? folded : INT32_MAX);

@@ -188,9 +188,6 @@ enum mp_leak_fold_mode {
  * -ENOMEM (the table could not grow: MEMPROF_LEAK_CHECK_MAX_MB), -ESTALE (the path no
  * longer names this process's trace), or the file's error. */
 int mp_leak_live_fold(const char *path, enum mp_leak_fold_mode mode);
-/* mp_leak_live_fold for a round that started at start_ns (CLOCK_MONOTONIC, as event
- * times): a replay of a saved trace (bench/fold_bench.c) gives its own clock. */
-int mp_leak_live_fold_at(const char *path, enum mp_leak_fold_mode mode, uint64_t start_ns);
 /* The blocks live after the last round, as a sorted array from mp_sys_map_anon (*bytes
  * long, to unmap) in *blocks and *count. 0 or a negative errno. */
 int mp_leak_live_blocks(struct mp_leak_block **blocks, size_t *count, size_t *bytes);
