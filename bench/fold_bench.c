@@ -7,15 +7,17 @@
  * pace), each chunk's committed length moves past the records stamped before then, new
  * chunks appear when their thread started them, and mp_leak_live_fold(path,
  * MP_LEAK_FOLD_PRUNE) folds the round as the leak thread would; the last fold is the
- * exit check's (MP_LEAK_FOLD_LAST).
- * ROUND_US=0 folds the whole trace in one round; TAIL_MS=N leaves the records of the
- * trace's last N ms to the check's round, the backlog a check inherits at exit when the
- * leak thread fell behind (python3's dict freed just before exit). Prints the events folded, the
- * operations that reached the table (not paired within a batch), the blocks live at the
- * end with a checksum of them (to compare two builds' verdicts), and the folding's ns
- * per event: the fastest and the median of REPEATS replays; then how long listing the
- * live blocks took (mp_leak_live_blocks, as a check does after its last fold). Only the folds are timed;
- * under callgrind, count them alone with --toggle-collect=mp_leak_live_fold.
+ * exit check's (MP_LEAK_FOLD_LAST). ROUND_US=0 folds the whole trace in one round;
+ * TAIL_MS=N leaves the records of the trace's last N ms to the check's round, the
+ * backlog a check inherits at exit when the leak thread fell behind (python3's dict
+ * freed just before exit).
+ *
+ * Prints the events folded, the operations that reached the table (not paired within a
+ * batch), the blocks live at the end with a checksum of them (to compare two builds'
+ * verdicts), the folding's ns per event (the fastest and the median of REPEATS replays)
+ * and how long listing the live blocks took (mp_leak_live_blocks, as a check does after
+ * its last fold); then the check's round alone. Only the folds are timed; under
+ * callgrind, count them alone with --toggle-collect=mp_leak_live_fold.
  *
  *   [ROUND_US=2000] [TAIL_MS=0] fold_bench TRACE [REPEATS, default 5]
  */
