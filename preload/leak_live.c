@@ -264,16 +264,25 @@ static uint64_t live_capacity_for(uint64_t entries)
 /* Drops the pruned slots in place: every entry is taken out and put back where a probe
  * from its home first finds room, in table order from an empty slot, so that the ones
  * already put back are where they stay. A sequential pass, no new memory: a new table
- * would cost its size in zeroed pages (a churning program prunes much). */
+ * would cost its size in zeroed pages (a churning program prunes much).
+ *
+ * The walk starts after a slot that was empty before the pruned ones were emptied: no
+ * probe run crosses it, so every slot between an entry's home and the entry is put back
+ * before it, and its probe meets no entry that will still move. Started after a pruned
+ * slot instead (the first empty one once they are emptied), an entry could be put back
+ * past one not yet moved, which then moved towards its own home, and the entry was left
+ * where no probe reaches it: found by no release, listed as live. (Slots 15..3 of 16:
+ * pruned, A of home 15, pruned, B of home 1, D of home 0; from slot 1: B to 1, D to 2,
+ * then A to 15, and a probe for D stops at the empty slot 0.) */
 static void live_compact(void)
 {
 	uint64_t capacity = live.mask + 1, start = 0;
+	while (live.slots[start].addr)
+		start++; /* there is one: the table is never full */
 	for (uint64_t i = 0; i < capacity; i++)
 		if (live.slots[i].addr == LIVE_PRUNED)
 			live.slots[i].addr = 0;
 	memset(live.group_live, 0, (capacity >> LIVE_GROUP_SHIFT) * sizeof(uint16_t));
-	while (live.slots[start].addr)
-		start++; /* there is one: the table is never full */
 	for (uint64_t step = 1; step <= capacity; step++) {
 		struct live_slot *slot = &live.slots[(start + step) & live.mask];
 		if (!slot->addr)

@@ -278,6 +278,47 @@ static void test_leak_live_old_blocks_freed_then_reused(void **state)
 	expect_live(expected, 2);
 }
 
+/* Blocks allocated and freed at random over many rounds, against a model: the table
+ * fills with pruned releases and is compacted in place again and again (about 250
+ * times), and lists exactly the blocks the model holds. */
+static void test_leak_live_matches_a_model_through_compactions(void **state)
+{
+	(void)state;
+	enum { ADDRESSES = 60000, ROUNDS = 20000, OPS = 2000 };
+	static uint8_t model[ADDRESSES];
+	static struct mp_leak_block expected[ADDRESSES];
+	memset(model, 0, sizeof(model));
+	mp_leak_live_reset();
+	mp_chunk_after_fork_child(&mp_state_thread); /* the last test's chunk is another file's */
+	const char *path = fixture_start();
+	uint64_t rng = 88172645463325252ull;
+	for (int round = 0; round < ROUNDS; round++) {
+		for (int op = 0; op < OPS; op++) {
+			rng ^= rng << 13;
+			rng ^= rng >> 7;
+			rng ^= rng << 17;
+			/* A few hundred blocks live at a time, over many addresses. */
+			uint64_t i = rng % ADDRESSES;
+			void *block = (void *)(uintptr_t)(0x4000000 + 48 * i);
+			if (model[i])
+				mp_record_free(block);
+			else if (rng >> 58 == 0)
+				mp_record_alloc_done(MP_REC_MALLOC, block, i % 97 + 1);
+			else
+				continue;
+			model[i] = !model[i];
+		}
+		assert_true(mp_leak_live_fold(path, MP_LEAK_FOLD_PRUNE) >= 0);
+		if (round % 1000 != 999)
+			continue;
+		size_t count = 0;
+		for (uint64_t i = 0; i < ADDRESSES; i++)
+			if (model[i])
+				expected[count++] = (struct mp_leak_block){ 0x4000000 + 48 * i, i % 97 + 1 };
+		expect_live(expected, count);
+	}
+}
+
 /* A trace file of this process with one chunk holding `records` (the chunk's capacity
  * rounded up to pages); returns its path. */
 static const char *write_trace(const uint8_t *records, size_t length)
@@ -373,6 +414,7 @@ int main(void)
 		cmocka_unit_test(test_leak_live_fold_in_rounds),
 		cmocka_unit_test(test_leak_live_old_blocks_freed_then_reused),
 		cmocka_unit_test(test_leak_live_record_across_reads_keeps_the_delta_state),
+		cmocka_unit_test(test_leak_live_matches_a_model_through_compactions),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
