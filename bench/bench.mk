@@ -71,3 +71,9 @@ bench-unwind: $(BUILD)/bench/unwind_bench
 	$(BUILD)/bench/unwind_bench
 
 .PHONY: bench-unwind
+
+# The leak thread's folding per record, on a saved trace (bench/fold_bench.c):
+#   make build/bench/fold_bench && build/bench/fold_bench TRACE [REPEATS]
+$(BUILD)/bench/fold_bench: bench/fold_bench.c $(PRELOAD_TESTABLE_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_COMMON) -MF $@.d -Ipreload -o $@ $< $(PRELOAD_TESTABLE_OBJ) $(PRELOAD_LIBS)

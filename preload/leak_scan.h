@@ -170,13 +170,24 @@ unsigned mp_leak_classify_kind_of(uint8_t state);
 size_t mp_leak_classify_find(const struct mp_leak_classifier *c, uint64_t addr);
 
 /* --- leak_live.c: the live set, folded from the trace file --- */
+/* What a round does with the releases it folds. */
+enum mp_leak_fold_mode {
+	/* A check while the program goes on: nothing is dropped (it needs the live blocks,
+	 * not the memory back); the releases are noted for later rounds to drop. */
+	MP_LEAK_FOLD_KEEP = 0,
+	/* The leak thread's rounds: the releases no unfolded record can precede are dropped. */
+	MP_LEAK_FOLD_PRUNE = 1,
+	/* A check the process ends after (exit, a fatal signal): nothing will drop the
+	 * releases, so they are not noted. Only memory depends on it, never a verdict: a
+	 * release not dropped stays in the table as one. */
+	MP_LEAK_FOLD_LAST = 2,
+};
 /* One round: folds every record committed in the trace file at `path` since the last
- * round into the live set and, with `prune`, drops the releases no unfolded record can
- * precede (a check skips that: it needs the live blocks, not the memory back).
+ * round into the live set and deals with the releases as `mode` says.
  * Returns the number of events it folded (at most INT32_MAX), or a negative errno: -E2BIG or
  * -ENOMEM (the table could not grow: MEMPROF_LEAK_CHECK_MAX_MB), -ESTALE (the path no
  * longer names this process's trace), or the file's error. */
-int mp_leak_live_fold(const char *path, int prune);
+int mp_leak_live_fold(const char *path, enum mp_leak_fold_mode mode);
 /* The blocks live after the last round, as a sorted array from mp_sys_map_anon (*bytes
  * long, to unmap) in *blocks and *count. 0 or a negative errno. */
 int mp_leak_live_blocks(struct mp_leak_block **blocks, size_t *count, size_t *bytes);
@@ -185,6 +196,9 @@ void mp_leak_live_progress(uint64_t *progress);
 /* Live blocks after the last round, and events folded so far. */
 uint64_t mp_leak_live_count(void);
 uint64_t mp_leak_live_events(void);
+/* Operations that reached the table: the events that no event of the same batch
+ * cancelled (bench/fold_bench.c). */
+uint64_t mp_leak_live_table_ops(void);
 /* Forgets everything (a fork child's trace is a new one). */
 void mp_leak_live_reset(void);
 
