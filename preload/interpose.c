@@ -14,6 +14,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "leak_scan.h"
 #include "modules.h"
 #include "record_hot.h"
 
@@ -113,6 +114,7 @@ static void resolve(void)
 		allocator_size = end - start;
 	}
 	mp_heap_peak_set_allocator(usable, located && start == libc_start);
+	mp_leak_roots_set_allocator(located && start == libc_start);
 	/* malloc last: it is the flag that everything above is ready. */
 	__atomic_store_n((void **)&real.malloc, found, __ATOMIC_RELEASE);
 	resolving = 0;

@@ -6,7 +6,12 @@
  * and none of these holds:
  *  - it contains a live block's start (malloc's [heap], its mmap'd arenas and large
  *    chunks: their blocks are scanned when reached, never as roots; their free chunks,
- *    full of stale pointers, never);
+ *    full of stale pointers, never). With glibc's allocator, a block that is a chunk of
+ *    its own mmap (a large malloc; its header says so) does not count: the kernel merges
+ *    adjacent anonymous mappings, so such a chunk may share its mapping with memory the
+ *    program mapped itself (cc1's garbage-collected pages), which must stay a root. Only
+ *    the chunk's own pages are cut out of it (a block of cc1's was reported definitely
+ *    lost in one run in six, held by a pointer in pages merged with a large block's);
  *  - it is [heap], or looks like a glibc arena heap (64 MiB aligned, followed by its
  *    PROT_NONE reserve) holding no live block right now;
  *  - it is the trace file, a shared file mapping (reading one past its file's end would
@@ -35,7 +40,6 @@
  * are cut out of every root.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -64,12 +68,21 @@ struct roots_map {
 struct roots_work {
 	struct roots_map *maps;
 	size_t map_count;
+	struct mp_leak_range *chunks; /* glibc's mmapped chunks of live blocks, by address */
+	size_t chunk_count;
 	uint64_t sps[ROOTS_MAX_THREADS];
 	size_t sp_count;
 	int sp_unknown;
 	struct mp_leak_range exclude[ROOTS_MAX_EXCLUDE];
 	size_t exclude_count;
 };
+
+static int roots_glibc; /* the allocator is glibc's: mmapped chunks are told by header */
+
+void mp_leak_roots_set_allocator(int glibc)
+{
+	roots_glibc = glibc;
+}
 
 static int roots_path_is(const struct mp_proc_map *map, const char *name)
 {
@@ -109,33 +122,25 @@ static void roots_parse_line(struct roots_work *work, const char *line, size_t l
 	work->map_count++;
 }
 
-/* Reads /proc/self/maps line by line through a fixed buffer; an overlong line (a path
- * longer than the buffer) is cut, which only loses its path. */
+struct roots_reading {
+	struct roots_work *work;
+	const char *trace_path;
+};
+
+static int roots_line(void *context, const char *line, size_t len)
+{
+	struct roots_reading *reading = context;
+	roots_parse_line(reading->work, line, len, reading->trace_path);
+	return 0;
+}
+
+/* Reads /proc/self/maps through a fixed buffer, longer than any of its lines (a path is
+ * at most PATH_MAX). */
 static int roots_read_maps(struct roots_work *work, const char *trace_path)
 {
-	char buf[8192], line[4608];
-	size_t line_len = 0;
-	int fd = (int)syscall(SYS_openat, AT_FDCWD, "/proc/self/maps", O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	for (;;) {
-		long got = syscall(SYS_read, fd, buf, sizeof(buf));
-		if (got < 0 && errno == EINTR)
-			continue;
-		if (got <= 0)
-			break;
-		for (long i = 0; i < got; i++) {
-			if (buf[i] != '\n') {
-				if (line_len + 1 < sizeof(line))
-					line[line_len++] = buf[i];
-				continue;
-			}
-			roots_parse_line(work, line, line_len, trace_path);
-			line_len = 0;
-		}
-	}
-	syscall(SYS_close, fd);
-	return 0;
+	char buf[8192];
+	struct roots_reading reading = { work, trace_path };
+	return mp_sys_read_lines("/proc/self/maps", buf, sizeof(buf), roots_line, &reading);
 }
 
 struct roots_threads {
@@ -176,8 +181,30 @@ static uint32_t roots_threads(struct roots_work *work)
 	return threads.count;
 }
 
-/* Marks the maps holding a block start, and NOSCAN the blocks not inside one readable
- * mapping. Both arrays are sorted. */
+/* The pages of block's own mmap, if it is a chunk of glibc's that has one (malloc/
+ * malloc.c): the word before the block is the chunk's size with 2 (IS_MMAPPED) in its
+ * flags, the word before that the chunk's offset in its mapping (an alignment's, usually
+ * 0), and the mapping holds the chunk whole and nothing else. Every figure is checked
+ * against the mapping the block is in, so a block of another layout is not taken for one. */
+static int roots_mmapped_chunk(const struct mp_leak_block *block, const struct roots_map *map,
+			       struct mp_leak_range *out)
+{
+	if (!roots_glibc || !(map->flags & MAP_R) || block->addr - map->start < 16)
+		return 0;
+	const uint64_t *header = (const uint64_t *)(uintptr_t)(block->addr - 16);
+	uint64_t offset = header[0], word = header[1];
+	uint64_t chunk = block->addr - 16, size = word & ~(uint64_t)7;
+	if (!(word & 2) || offset > chunk - map->start || size < block->size + 16 ||
+	    size > map->end - chunk)
+		return 0;
+	out->start = chunk - offset;
+	out->end = chunk + size;
+	return out->start % 4096 == 0 && out->end % 4096 == 0;
+}
+
+/* Marks the maps holding the start of a block that is not a glibc mmapped chunk (those
+ * are kept apart, to be cut out of the roots), and NOSCAN the blocks not inside one
+ * readable mapping. Both arrays are sorted. */
 static void roots_match_blocks(struct roots_work *work, const struct mp_leak_block *blocks,
 			       size_t count, uint8_t *state)
 {
@@ -190,7 +217,11 @@ static void roots_match_blocks(struct roots_work *work, const struct mp_leak_blo
 			state[i] |= MP_LEAK_NOSCAN;
 			continue;
 		}
-		work->maps[m].flags |= MAP_HAS_BLOCK;
+		struct mp_leak_range chunk;
+		if (work->chunks && roots_mmapped_chunk(&blocks[i], &work->maps[m], &chunk))
+			work->chunks[work->chunk_count++] = chunk;
+		else
+			work->maps[m].flags |= MAP_HAS_BLOCK;
 		if (!(work->maps[m].flags & MAP_R) || end > work->maps[m].end)
 			state[i] |= MP_LEAK_NOSCAN;
 	}
@@ -279,6 +310,25 @@ static size_t roots_emit(const struct roots_work *work, uint64_t start, uint64_t
 	return at;
 }
 
+/* Appends range minus the mmapped chunks in it (then minus the excluded ranges). The
+ * ranges come in address order, so *next, the first chunk not yet passed, only moves on. */
+static size_t roots_emit_chunks(const struct roots_work *work, struct mp_leak_range range,
+				size_t *next, struct mp_leak_range *out, size_t at, size_t cap)
+{
+	uint64_t start = range.start;
+	while (*next < work->chunk_count && work->chunks[*next].end <= start)
+		(*next)++;
+	for (size_t i = *next; i < work->chunk_count && work->chunks[i].start < range.end; i++) {
+		if (work->chunks[i].start > start)
+			at = roots_emit(work, start, work->chunks[i].start, out, at, cap);
+		if (work->chunks[i].end > start)
+			start = work->chunks[i].end;
+	}
+	if (start < range.end)
+		at = roots_emit(work, start, range.end, out, at, cap);
+	return at;
+}
+
 static void roots_collect_exclude(struct roots_work *work, const struct mp_leak_range *exclude,
 				  size_t exclude_count)
 {
@@ -301,6 +351,7 @@ long mp_leak_roots(const struct mp_leak_block *blocks, size_t count, uint8_t *st
 	size_t maps_bytes = ROOTS_MAX_MAPS * sizeof(struct roots_map);
 	struct roots_work *work = mp_sys_map_anon(work_bytes);
 	struct roots_map *maps = mp_sys_map_anon(maps_bytes);
+	size_t chunks_bytes = 0;
 	long result = -ENOMEM;
 	if (!work || !maps)
 		goto out;
@@ -310,22 +361,26 @@ long mp_leak_roots(const struct mp_leak_block *blocks, size_t count, uint8_t *st
 	if (result < 0)
 		goto out;
 	roots_collect_exclude(work, exclude, exclude_count);
+	chunks_bytes = ((count ? count : 1) * sizeof(struct mp_leak_range) + 4095) & ~(size_t)4095;
+	work->chunks = roots_glibc ? mp_sys_map_anon(chunks_bytes) : NULL;
 	roots_match_blocks(work, blocks, count, state);
-	size_t cap = work->map_count + work->exclude_count + 16;
+	size_t cap = work->map_count + work->exclude_count + work->chunk_count + 16;
 	*bytes = (cap * sizeof(struct mp_leak_range) + 4095) & ~(size_t)4095;
 	*roots = mp_sys_map_anon(*bytes);
 	result = -ENOMEM;
 	if (!*roots)
 		goto out;
-	size_t at = 0;
+	size_t at = 0, chunk = 0;
 	for (size_t i = 0; i < work->map_count; i++) {
 		struct mp_leak_range range = roots_range_of(work, i, own_sp);
-		at = roots_emit(work, range.start, range.end, *roots, at, cap);
+		at = roots_emit_chunks(work, range, &chunk, *roots, at, cap);
 	}
 	result = (long)at;
 	if (work->sp_unknown)
 		*threads |= 1u << 31; /* told to the caller: see leak_scan.c */
 out:
+	if (work && work->chunks)
+		mp_sys_unmap(work->chunks, chunks_bytes);
 	if (work)
 		mp_sys_unmap(work, work_bytes);
 	if (maps)

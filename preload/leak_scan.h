@@ -214,5 +214,9 @@ long mp_leak_roots(const struct mp_leak_block *blocks, size_t count, uint8_t *st
 		   uint64_t own_sp, const struct mp_leak_range *exclude, size_t exclude_count,
 		   const char *trace_path, struct mp_leak_range **roots, size_t *bytes,
 		   uint32_t *threads);
+/* Whether the program's allocator is glibc's (the shim knows once it resolved malloc):
+ * then a block with a mapping of its own (a large malloc) is told apart from an arena's
+ * by its chunk header, and only its own pages are kept out of the roots. */
+void mp_leak_roots_set_allocator(int glibc);
 
 #endif

@@ -18,14 +18,20 @@
  *   1017 xor              pointer stored XOR-ed with a constant       definite
  *   1018 interior parent  only an interior pointer, points to 1019    possible
  *   1019 behind interior  start pointer from a possibly lost block    possible
+ *   1020 beside large     only in memory the program mapped itself,   reachable
+ *                         merged by the kernel into one mapping with
+ *                         a large block's own mmap
  * The sites run in a function of their own and the stack below it is then wiped, so no
  * stale copy of a pointer survives in a dead frame (memcheck's own leak tests do the
  * same). No stdio: its buffer would be a block of libc's.
  */
+#include <fcntl.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "holder_thread.h"
@@ -40,6 +46,8 @@ static char *g_interior;
 static struct node *g_holder;
 static uintptr_t g_xor;
 static char *g_interior_parent;
+static void **g_region;
+static void *g_large[20]; /* the large blocks of keep_beside_large_block's tries */
 
 static __attribute__((noinline)) struct node *new_node(size_t size, struct node *next)
 {
@@ -96,9 +104,77 @@ static __attribute__((noinline)) void hide_and_hold(void)
 	g_interior_parent = (char *)new_node(1018, behind) + 40;
 }
 
+/* The line of /proc/self/maps holding addr (read without stdio): 1 with its bounds. */
+static int mapping_of(uintptr_t addr, uintptr_t *low, uintptr_t *high)
+{
+	static char maps[1 << 18];
+	size_t len = 0;
+	ssize_t got;
+	int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+	while (fd >= 0 && len < sizeof(maps) - 1 &&
+	       (got = read(fd, maps + len, sizeof(maps) - 1 - len)) > 0)
+		len += (size_t)got;
+	if (fd >= 0)
+		close(fd);
+	maps[len] = '\0';
+	for (char *line = maps; *line;) {
+		char *end;
+		*low = strtoull(line, &end, 16);
+		*high = strtoull(end + 1, &end, 16);
+		if (*low <= addr && addr < *high)
+			return 1;
+		line = strchr(line, '\n');
+		if (!line)
+			break;
+		line++;
+	}
+	return 0;
+}
+
+/* 1020: a megabyte mapped at the top of a fresh gap, then a large malloc, which glibc
+ * mmaps and the kernel most often places right below it, merging the two: one mapping
+ * then holds a block's start and the program's own memory. Tried again until
+ * /proc/self/maps shows them merged; returns whether they did (under valgrind the
+ * client's mappings are placed otherwise: the block is held the same way all the same).
+ * The threshold is fixed, and a try's block kept, because a free of an mmapped block
+ * raises glibc's threshold past its size: the next ones would come from the heap. */
+static __attribute__((noinline)) int keep_beside_large_block(void)
+{
+	const size_t large = (1u << 20) - 4096, region_bytes = 1u << 20;
+	mallopt(M_MMAP_THRESHOLD, 128 * 1024);
+	for (int attempt = 0; attempt < 20; attempt++) {
+		char *space = mmap(NULL, 3 * region_bytes, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS,
+				   -1, 0);
+		if (space == MAP_FAILED)
+			break;
+		munmap(space, 3 * region_bytes);
+		void **region = mmap(space + 2 * region_bytes, region_bytes, PROT_READ | PROT_WRITE,
+				     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+		if (region == MAP_FAILED)
+			continue;
+		g_large[attempt] = malloc(large);
+		memset(g_large[attempt], 0, large);
+		uintptr_t low, high;
+		if (mapping_of((uintptr_t)region, &low, &high) &&
+		    low <= (uintptr_t)g_large[attempt] && (uintptr_t)g_large[attempt] < high) {
+			region[100] = calloc(1, 1020);
+			g_region = region;
+			return 1;
+		}
+		munmap(region, region_bytes);
+	}
+	g_region = mmap(NULL, region_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+			-1, 0);
+	if (g_region != MAP_FAILED)
+		g_region[100] = calloc(1, 1020);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	(void)argv;
+	if (!keep_beside_large_block() && getenv("REACH_REQUIRE_MERGED"))
+		exit(3); /* the pattern of 1020 could not be built */
 	lose_simple();
 	lose_list_and_cycle();
 	keep_tree();
