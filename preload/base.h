@@ -180,6 +180,10 @@ int mp_sys_str_append(char *dst, size_t cap, const char *src);
 /* Anonymous private memory straight from the kernel; NULL on failure. */
 void *mp_sys_map_anon(size_t len);
 void mp_sys_unmap(void *addr, size_t len);
+/* Grows a region of mp_sys_map_anon to new_len, moving it if it must (mremap): the pages
+ * it has are kept, not copied, and only the new part is fresh. Returns its address, or
+ * NULL (the region is then as it was). */
+void *mp_sys_grow_anon(void *addr, size_t len, size_t new_len);
 /* The regions of mp_sys_map_anon still mapped, for memory snapshots: copies up to max of
  * them into out and returns how many. */
 struct mp_sys_region {

@@ -276,6 +276,21 @@ void *mp_sys_map_anon(size_t len)
 	return addr;
 }
 
+void *mp_sys_grow_anon(void *addr, size_t len, size_t new_len)
+{
+	/* Out of the list first: for an instant the region is in it under neither address,
+	 * as for a region being mapped, never under an address that is no longer ours. */
+	own_remove(addr);
+	void *moved = (void *)syscall(SYS_mremap, addr, len, new_len, MREMAP_MAYMOVE);
+	if (moved == MAP_FAILED) {
+		own_add(addr, len);
+		return NULL;
+	}
+	syscall(SYS_prctl, PR_SET_VMA, PR_SET_VMA_ANON_NAME, moved, new_len, "memprof");
+	own_add(moved, new_len);
+	return moved;
+}
+
 void mp_sys_unmap(void *addr, size_t len)
 {
 	own_remove(addr);

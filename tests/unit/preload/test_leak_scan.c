@@ -319,6 +319,54 @@ static void test_leak_live_matches_a_model_through_compactions(void **state)
 	}
 }
 
+/* The table grown while releases are pruned in it, to more than a hundred thousand live
+ * blocks: dense runs of 16-byte blocks (every slot of their windows taken) and blocks at
+ * random over a wide range, a tenth of the operations releases; the table is doubled in
+ * place (mremap, entries put back from their new homes) or, when that gives up, rehashed
+ * into a new one, and must list exactly what the model holds after each doubling. */
+static void test_leak_live_matches_a_model_through_growth(void **state)
+{
+	(void)state;
+	enum { ADDRESSES = 400000, ROUNDS = 120, OPS = 2500 };
+	static uint8_t model[ADDRESSES];
+	static struct mp_leak_block expected[ADDRESSES];
+	memset(model, 0, sizeof(model));
+	mp_leak_live_reset();
+	mp_chunk_after_fork_child(&mp_state_thread);
+	const char *path = fixture_start();
+	uint64_t rng = 0x9e3779b97f4a7c15ull;
+	for (int round = 0; round < ROUNDS; round++) {
+		for (int op = 0; op < OPS; op++) {
+			rng ^= rng << 13;
+			rng ^= rng >> 7;
+			rng ^= rng << 17;
+			/* Half the addresses dense (16 bytes apart), half 4 KiB apart. */
+			uint64_t i = rng % ADDRESSES;
+			uint64_t addr = i < ADDRESSES / 2 ? 0x10000000 + 16 * i
+							  : 0x40000000 + 4096 * (i - ADDRESSES / 2);
+			if (model[i] && rng >> 60 == 0)
+				mp_record_free((void *)(uintptr_t)addr);
+			else if (!model[i])
+				mp_record_alloc_done(MP_REC_MALLOC, (void *)(uintptr_t)addr, i % 13 + 1);
+			else
+				continue;
+			model[i] = !model[i];
+		}
+		assert_true(mp_leak_live_fold(path, MP_LEAK_FOLD_PRUNE) >= 0);
+		if (round % 20 != 19)
+			continue;
+		size_t count = 0;
+		for (uint64_t i = 0; i < ADDRESSES; i++)
+			if (model[i])
+				expected[count++] = (struct mp_leak_block){
+					i < ADDRESSES / 2 ? 0x10000000 + 16 * i
+							  : 0x40000000 + 4096 * (i - ADDRESSES / 2),
+					i % 13 + 1 };
+		expect_live(expected, count);
+	}
+	assert_true(mp_leak_live_count() > 100000);
+}
+
 /* A trace file of this process with one chunk holding `records` (the chunk's capacity
  * rounded up to pages); returns its path. */
 static const char *write_trace(const uint8_t *records, size_t length)
@@ -415,6 +463,7 @@ int main(void)
 		cmocka_unit_test(test_leak_live_old_blocks_freed_then_reused),
 		cmocka_unit_test(test_leak_live_record_across_reads_keeps_the_delta_state),
 		cmocka_unit_test(test_leak_live_matches_a_model_through_compactions),
+		cmocka_unit_test(test_leak_live_matches_a_model_through_growth),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
