@@ -185,11 +185,14 @@ static uint32_t roots_threads(struct roots_work *work)
  * malloc.c): the word before the block is the chunk's size with 2 (IS_MMAPPED) in its
  * flags, the word before that the chunk's offset in its mapping (an alignment's, usually
  * 0), and the mapping holds the chunk whole and nothing else. Every figure is checked
- * against the mapping the block is in, so a block of another layout is not taken for one. */
+ * against the mapping the block is in, so a block of another layout is not taken for one,
+ * and only in anonymous memory is the header read (glibc's mmapped chunks are; a file's
+ * mapping read past its file's end would raise SIGBUS). */
 static int roots_mmapped_chunk(const struct mp_leak_block *block, const struct roots_map *map,
 			       struct mp_leak_range *out)
 {
-	if (!roots_glibc || !(map->flags & MAP_R) || block->addr - map->start < 16)
+	if (!roots_glibc || (map->flags & (MAP_R | MAP_ANON_)) != (MAP_R | MAP_ANON_) ||
+	    block->addr - map->start < 16)
 		return 0;
 	const uint64_t *header = (const uint64_t *)(uintptr_t)(block->addr - 16);
 	uint64_t offset = header[0], word = header[1];
