@@ -38,41 +38,78 @@ static int env_from_environ(const char *name, size_t name_len, char *out, size_t
 	return 0;
 }
 
-/* /proc/self/environ holds the environment the process was exec'd with:
- *   "HOME=/root\0MEMPROF_OUTPUT=/tmp/x.trace\0..."
- * Entries are scanned in a fixed buffer; an entry longer than it is skipped. */
-static int env_from_proc(const char *name, size_t name_len, char *out, size_t out_len)
+/* read(2) that a signal does not cut short: bytes read, 0 at the end, or -1. */
+static ssize_t sys_read(int fd, char *buf, size_t len)
 {
-	char buf[8192];
-	int fd = (int)syscall(SYS_openat, AT_FDCWD, "/proc/self/environ", O_RDONLY | O_CLOEXEC);
+	ssize_t got;
+	do
+		got = syscall(SYS_read, fd, buf, len);
+	while (got < 0 && errno == EINTR);
+	return got;
+}
+
+/* mp_sys_read_lines with records ending in `end` ('\n' for lines, '\0' for environ). */
+static int sys_read_records(const char *path, char end, char *buf, size_t buf_len,
+			    int (*record)(void *context, const char *text, size_t len),
+			    void *context)
+{
+	int fd = (int)syscall(SYS_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return 0;
-	int found = 0;
+		return -errno;
 	size_t have = 0;
-	for (;;) {
-		ssize_t got = syscall(SYS_read, fd, buf + have, sizeof(buf) - 1 - have);
-		if (got <= 0)
-			break;
+	int dropping = 0; /* inside a record longer than the buffer */
+	int stop = 0;
+	ssize_t got;
+	while (!stop && (got = sys_read(fd, buf + have, buf_len - have)) > 0) {
 		have += (size_t)got;
 		size_t start = 0;
-		for (size_t i = 0; i < have; i++) {
-			if (buf[i] != '\0')
-				continue;
-			const char *entry = buf + start;
-			if (strncmp(entry, name, name_len) == 0 && entry[name_len] == '=') {
-				found = copy_value(entry + name_len + 1, out, out_len);
-				goto done;
-			}
-			start = i + 1;
+		const char *found;
+		while (!stop && (found = memchr(buf + start, end, have - start))) {
+			size_t stop_at = (size_t)(found - buf);
+			if (!dropping)
+				stop = record(context, buf + start, stop_at - start);
+			dropping = 0;
+			start = stop_at + 1;
 		}
-		if (start == 0 && have == sizeof(buf) - 1)
-			have = 0; /* an entry longer than the buffer: not one of ours */
+		if (start == 0 && have == buf_len) {
+			dropping = 1;
+			have = 0;
+			continue;
+		}
 		memmove(buf, buf + start, have - start);
 		have -= start;
 	}
-done:
 	syscall(SYS_close, fd);
-	return found;
+	return 0;
+}
+
+struct env_search {
+	const char *name;
+	size_t name_len;
+	char *out;
+	size_t out_len;
+	int found;
+};
+
+static int env_entry(void *context, const char *entry, size_t len)
+{
+	struct env_search *search = context;
+	if (len <= search->name_len || strncmp(entry, search->name, search->name_len) != 0 ||
+	    entry[search->name_len] != '=')
+		return 0;
+	search->found = copy_value(entry + search->name_len + 1, search->out, search->out_len);
+	return 1;
+}
+
+/* /proc/self/environ holds the environment the process was exec'd with:
+ *   "HOME=/root\0MEMPROF_OUTPUT=/tmp/x.trace\0..."
+ * Entries are read through a fixed buffer; an entry longer than it is skipped whole. */
+static int env_from_proc(const char *name, size_t name_len, char *out, size_t out_len)
+{
+	char buf[8192];
+	struct env_search search = { name, name_len, out, out_len, 0 };
+	sys_read_records("/proc/self/environ", '\0', buf, sizeof(buf), env_entry, &search);
+	return search.found;
 }
 
 int mp_sys_env_get(const char *name, char *out, size_t out_len)
@@ -89,14 +126,9 @@ long mp_sys_read_file(const char *path, char *buf, size_t len)
 	if (fd < 0)
 		return -errno;
 	size_t have = 0;
-	while (have < len) {
-		ssize_t got = syscall(SYS_read, fd, buf + have, len - have);
-		if (got < 0 && errno == EINTR)
-			continue;
-		if (got <= 0)
-			break;
+	ssize_t got;
+	while (have < len && (got = sys_read(fd, buf + have, len - have)) > 0)
 		have += (size_t)got;
-	}
 	syscall(SYS_close, fd);
 	return (long)have;
 }
@@ -113,38 +145,7 @@ int mp_sys_read_text(const char *path, char *buf, size_t cap)
 int mp_sys_read_lines(const char *path, char *buf, size_t buf_len,
 		      int (*line)(void *context, const char *text, size_t len), void *context)
 {
-	int fd = (int)syscall(SYS_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	size_t have = 0;
-	int dropping = 0; /* inside a line longer than the buffer */
-	int stop = 0;
-	while (!stop) {
-		ssize_t got = syscall(SYS_read, fd, buf + have, buf_len - have);
-		if (got < 0 && errno == EINTR)
-			continue;
-		if (got <= 0)
-			break;
-		have += (size_t)got;
-		size_t start = 0;
-		const char *newline;
-		while (!stop && (newline = memchr(buf + start, '\n', have - start))) {
-			size_t end = (size_t)(newline - buf);
-			if (!dropping)
-				stop = line(context, buf + start, end - start);
-			dropping = 0;
-			start = end + 1;
-		}
-		if (start == 0 && have == buf_len) {
-			dropping = 1;
-			have = 0;
-			continue;
-		}
-		memmove(buf, buf + start, have - start);
-		have -= start;
-	}
-	syscall(SYS_close, fd);
-	return 0;
+	return sys_read_records(path, '\n', buf, buf_len, line, context);
 }
 
 /* struct linux_dirent64, as getdents64(2) fills it. */

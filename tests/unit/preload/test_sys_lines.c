@@ -1,6 +1,7 @@
 /* test_sys_lines.c: mp_sys_read_lines (sys.c), the line reader of /proc/self/maps and
  * smaps, on files written here: lines cut across reads, a line longer than the buffer,
- * stopping early, a missing file. */
+ * stopping early, a missing file; and the environment read the same way from
+ * /proc/self/environ, as before libc has set environ up. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -128,6 +129,24 @@ static void test_proc_self_maps_reads_as_lines(void **state)
 	assert_int_equal(counts[1], counts[0]);
 }
 
+/* With environ not set up yet, mp_sys_env_get reads /proc/self/environ (entries ending
+ * in NUL, through the same reader): the environment this process was started with. */
+static void test_environment_read_from_proc_before_libc(void **state)
+{
+	(void)state;
+	const char *path_now = getenv("PATH");
+	assert_non_null(path_now); /* the test runner's, unchanged since exec */
+	char out[4096];
+	char **saved = environ;
+	environ = NULL;
+	int found = mp_sys_env_get("PATH", out, sizeof(out));
+	int missing = mp_sys_env_get("MEMPROF_NO_SUCH_VARIABLE", out + 2048, 64);
+	environ = saved;
+	assert_int_equal(found, 1);
+	assert_string_equal(out, path_now);
+	assert_int_equal(missing, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -139,6 +158,7 @@ int main(void)
 						remove_path),
 		cmocka_unit_test(test_a_missing_file_is_an_error),
 		cmocka_unit_test(test_proc_self_maps_reads_as_lines),
+		cmocka_unit_test(test_environment_read_from_proc_before_libc),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
