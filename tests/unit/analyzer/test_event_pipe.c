@@ -82,20 +82,29 @@ static void assert_same_event(const struct mp_event *got, const struct mp_event 
 	assert_int_equal(got->offset, want->offset);
 }
 
+/* The reference: every event of the trace read directly, kept whole; the trace is
+ * rewound after. Returns the array (free it), *total the count. */
+static struct mp_event *read_reference(struct mp_trace *trace, size_t *total)
+{
+	size_t cap = (size_t)THREADS * ROUNDS + 16;
+	struct mp_event *want = malloc(cap * sizeof(*want));
+	assert_non_null(want);
+	char err[128];
+	*total = 0;
+	while (*total < cap && mp_trace_next(trace, &want[*total], err, sizeof(err)) == 1)
+		(*total)++;
+	mp_trace_rewind(trace);
+	return want;
+}
+
 static void test_pipe_hands_over_every_event_in_order(void **state)
 {
 	(void)state;
 	struct opened o;
 	build(&o);
-	/* The reference: read directly, kept whole. */
-	size_t cap = (size_t)THREADS * ROUNDS + 16, total = 0;
-	struct mp_event *want = malloc(cap * sizeof(*want));
-	assert_non_null(want);
-	char err[128];
-	while (total < cap && mp_trace_next(o.trace, &want[total], err, sizeof(err)) == 1)
-		total++;
+	size_t total;
+	struct mp_event *want = read_reference(o.trace, &total);
 	assert_int_equal(total, (size_t)THREADS * ROUNDS);
-	mp_trace_rewind(o.trace);
 
 	struct mp_event_pipe *pipe = mp_event_pipe_start(o.trace);
 	assert_non_null(pipe);
@@ -146,12 +155,10 @@ static void test_drained_pipe_leaves_the_rest_in_order(void **state)
 	(void)state;
 	struct opened o;
 	build(&o);
-	size_t cap = (size_t)THREADS * ROUNDS + 16, total = 0;
-	struct mp_event *want = malloc(cap * sizeof(*want));
-	assert_non_null(want);
+	size_t total;
+	struct mp_event *want = read_reference(o.trace, &total);
+	assert_int_equal(total, (size_t)THREADS * ROUNDS);
 	char err[128];
-	while (total < cap && mp_trace_next(o.trace, &want[total], err, sizeof(err)) == 1)
-		total++;
 	static const int drain_after[] = { 0, 1, 2, 5, 20, 60 };
 	for (size_t round = 0; round < sizeof(drain_after) / sizeof(drain_after[0]); round++) {
 		mp_trace_rewind(o.trace);

@@ -278,6 +278,37 @@ static void test_leak_live_old_blocks_freed_then_reused(void **state)
 	expect_live(expected, 2);
 }
 
+/* xorshift64: the model tests' operations, the same in every run. */
+static uint64_t next_random(uint64_t *state)
+{
+	*state ^= *state << 13;
+	*state ^= *state >> 7;
+	*state ^= *state << 17;
+	return *state;
+}
+
+/* The blocks the model holds (model[i] set: block i at addr(i), size(i)), in address
+ * order when addr grows with i, must be exactly the ones the fold lists. */
+static void expect_model(const uint8_t *model, size_t addresses, uint64_t (*addr)(uint64_t),
+			 uint64_t (*size)(uint64_t), struct mp_leak_block *expected)
+{
+	size_t count = 0;
+	for (uint64_t i = 0; i < addresses; i++)
+		if (model[i])
+			expected[count++] = (struct mp_leak_block){ addr(i), size(i) };
+	expect_live(expected, count);
+}
+
+static uint64_t compaction_addr(uint64_t i)
+{
+	return 0x4000000 + 48 * i;
+}
+
+static uint64_t compaction_size(uint64_t i)
+{
+	return i % 97 + 1;
+}
+
 /* Blocks allocated and freed at random over many rounds, against a model: the table
  * fills with pruned releases and is compacted in place again and again (about 250
  * times), and lists exactly the blocks the model holds. */
@@ -294,40 +325,47 @@ static void test_leak_live_matches_a_model_through_compactions(void **state)
 	uint64_t rng = 88172645463325252ull;
 	for (int round = 0; round < ROUNDS; round++) {
 		for (int op = 0; op < OPS; op++) {
-			rng ^= rng << 13;
-			rng ^= rng >> 7;
-			rng ^= rng << 17;
+			uint64_t random = next_random(&rng);
 			/* A few hundred blocks live at a time, over many addresses. */
-			uint64_t i = rng % ADDRESSES;
-			void *block = (void *)(uintptr_t)(0x4000000 + 48 * i);
+			uint64_t i = random % ADDRESSES;
+			void *block = (void *)(uintptr_t)compaction_addr(i);
 			if (model[i])
 				mp_record_free(block);
-			else if (rng >> 58 == 0)
-				mp_record_alloc_done(MP_REC_MALLOC, block, i % 97 + 1);
+			else if (random >> 58 == 0)
+				mp_record_alloc_done(MP_REC_MALLOC, block, compaction_size(i));
 			else
 				continue;
 			model[i] = !model[i];
 		}
 		assert_true(mp_leak_live_fold(path, MP_LEAK_FOLD_PRUNE) >= 0);
-		if (round % 1000 != 999)
-			continue;
-		size_t count = 0;
-		for (uint64_t i = 0; i < ADDRESSES; i++)
-			if (model[i])
-				expected[count++] = (struct mp_leak_block){ 0x4000000 + 48 * i, i % 97 + 1 };
-		expect_live(expected, count);
+		if (round % 1000 == 999)
+			expect_model(model, ADDRESSES, compaction_addr, compaction_size, expected);
 	}
 }
 
 /* The table grown while releases are pruned in it, to more than a hundred thousand live
  * blocks: dense runs of 16-byte blocks (every slot of their windows taken) and blocks at
- * random over a wide range, a tenth of the operations releases; the table is doubled in
+ * random over a wide range, one live block in sixteen met released; the table is doubled in
  * place (mremap, entries put back from their new homes) or, when that gives up, rehashed
  * into a new one, and must list exactly what the model holds after each doubling. */
+#define GROWTH_ADDRESSES 400000u
+
+/* Half the addresses dense (16 bytes apart), half 4 KiB apart. */
+static uint64_t growth_addr(uint64_t i)
+{
+	return i < GROWTH_ADDRESSES / 2 ? 0x10000000 + 16 * i
+					: 0x40000000 + 4096 * (i - GROWTH_ADDRESSES / 2);
+}
+
+static uint64_t growth_size(uint64_t i)
+{
+	return i % 13 + 1;
+}
+
 static void test_leak_live_matches_a_model_through_growth(void **state)
 {
 	(void)state;
-	enum { ADDRESSES = 400000, ROUNDS = 120, OPS = 2500 };
+	enum { ADDRESSES = GROWTH_ADDRESSES, ROUNDS = 120, OPS = 2500 };
 	static uint8_t model[ADDRESSES];
 	static struct mp_leak_block expected[ADDRESSES];
 	memset(model, 0, sizeof(model));
@@ -337,32 +375,20 @@ static void test_leak_live_matches_a_model_through_growth(void **state)
 	uint64_t rng = 0x9e3779b97f4a7c15ull;
 	for (int round = 0; round < ROUNDS; round++) {
 		for (int op = 0; op < OPS; op++) {
-			rng ^= rng << 13;
-			rng ^= rng >> 7;
-			rng ^= rng << 17;
-			/* Half the addresses dense (16 bytes apart), half 4 KiB apart. */
-			uint64_t i = rng % ADDRESSES;
-			uint64_t addr = i < ADDRESSES / 2 ? 0x10000000 + 16 * i
-							  : 0x40000000 + 4096 * (i - ADDRESSES / 2);
-			if (model[i] && rng >> 60 == 0)
-				mp_record_free((void *)(uintptr_t)addr);
+			uint64_t random = next_random(&rng);
+			uint64_t i = random % ADDRESSES;
+			void *block = (void *)(uintptr_t)growth_addr(i);
+			if (model[i] && random >> 60 == 0)
+				mp_record_free(block);
 			else if (!model[i])
-				mp_record_alloc_done(MP_REC_MALLOC, (void *)(uintptr_t)addr, i % 13 + 1);
+				mp_record_alloc_done(MP_REC_MALLOC, block, growth_size(i));
 			else
 				continue;
 			model[i] = !model[i];
 		}
 		assert_true(mp_leak_live_fold(path, MP_LEAK_FOLD_PRUNE) >= 0);
-		if (round % 20 != 19)
-			continue;
-		size_t count = 0;
-		for (uint64_t i = 0; i < ADDRESSES; i++)
-			if (model[i])
-				expected[count++] = (struct mp_leak_block){
-					i < ADDRESSES / 2 ? 0x10000000 + 16 * i
-							  : 0x40000000 + 4096 * (i - ADDRESSES / 2),
-					i % 13 + 1 };
-		expect_live(expected, count);
+		if (round % 20 == 19)
+			expect_model(model, ADDRESSES, growth_addr, growth_size, expected);
 	}
 	assert_true(mp_leak_live_count() > 100000);
 }
