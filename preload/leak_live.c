@@ -35,9 +35,11 @@
  * the release of the same block, found as it is decoded, cancels it (most blocks live
  * briefly). The batch is applied to the table when it holds LIVE_BATCH operations and at
  * the end of the chunk's records for the round. What reaches the table misses the cache
- * once the heap is large, so slots are prefetched a few operations ahead, and a large
- * table asks for huge pages. A count of the live entries of every 4096 slots lets a
- * check list the blocks without reading a table sized for the heap's peak.
+ * once the heap is large, so slots are prefetched a few operations ahead, a block's home
+ * is in a window of slots shared by its 512 bytes of heap (live_home), and a large table
+ * asks for huge pages. The table doubles in place (live_grow_in_place). A count of the
+ * live entries of every 4096 slots lets a check list the blocks without reading a table
+ * sized for the heap's peak.
  *
  * Chunks. A chunk is open while its thread may still commit into it. It is complete
  * once the thread marked it last (MP_CHUNK_LAST) or a later chunk of the same thread
