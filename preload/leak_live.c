@@ -90,6 +90,7 @@
 #define LIVE_FIRST_LOG 4096u
 #define LIVE_CHUNK_FORGET 3u /* chunk.complete: folded twice since it was found complete */
 #define LIVE_LOOKAHEAD_PAGES 512u
+#define LIVE_STASH_ENTRIES 2048u /* 48 KiB */
 
 struct live_slot {
 	uint64_t addr; /* 0: empty */
@@ -135,6 +136,8 @@ static struct {
 	int note_releases;       /* log releases for pruning (not in MP_LEAK_FOLD_LAST) */
 	uint64_t rounds, events;
 	uint64_t table_ops;      /* operations that reached the table (not paired) */
+	uint64_t grown_in_place, rehashed, stashed; /* how the table grew (mp_leak_live_growth) */
+	struct live_slot *stash; /* LIVE_STASH_ENTRIES, see live_grow_in_place */
 } live;
 
 /* An operation waiting to be applied (live_flush): an allocation, or a release with
@@ -270,6 +273,22 @@ static int live_resize(uint64_t capacity)
 	return 0;
 }
 
+/* The stash of live_grow_in_place, mapped at its first use and kept (memory of ours:
+ * the addresses it held are no roots). */
+static int live_stash_map(void)
+{
+	if (!live.stash)
+		live.stash = mp_sys_map_anon(LIVE_STASH_ENTRIES * sizeof(struct live_slot));
+	return live.stash ? 0 : -1;
+}
+
+/* Puts the `count` stashed entries back into the table, where probes find them. */
+static void live_unstash(uint64_t count)
+{
+	for (uint64_t i = 0; i < count; i++)
+		live_put(live.slots, live.group_live, live.mask, &live.stash[i]);
+}
+
 /* Doubles the table where it is, or returns -1 with the table as it was, or with every
  * entry in it but not all where probes find them (then only a rehash into a new table,
  * which reads every slot, may follow). mremap keeps the pages the table has, so the kernel
@@ -283,11 +302,14 @@ static int live_resize(uint64_t capacity)
  * Put back in the lower half, it lands at or before its old slot, past slots that hold
  * only entries put back already (its old probe crossed no empty slot, and they come
  * before it in the walk); in the upper half it meets only entries put back already,
- * unless its probe would wrap around the end of the table into slots not walked yet:
- * that case gives up. */
+ * unless its probe would wrap around the end of the table into slots not walked yet.
+ * Those few entries (the run at the table's end) wait in a stash and are put back once
+ * the walk is over, like any insertion. Giving up on them instead sent python3's last
+ * doubling, 8M slots, to a rehash into a new 192 MiB table nearly every run: a quarter
+ * of a second of the leak thread zeroing pages. */
 static int live_grow_in_place(uint64_t capacity)
 {
-	uint64_t old_capacity = live.mask + 1, start = 0;
+	uint64_t old_capacity = live.mask + 1, start = 0, stashed = 0;
 	if (capacity != old_capacity * 2)
 		return -1;
 	uint64_t old_bytes = live_table_bytes(old_capacity), bytes = live_table_bytes(capacity);
@@ -319,15 +341,23 @@ static int live_grow_in_place(uint64_t capacity)
 		struct live_slot entry = *slot;
 		slot->addr = 0;
 		uint64_t at = live_home(entry.addr, live.mask);
-		while (slots[at].addr) {
-			if (++at == capacity) {
+		while (slots[at].addr && at + 1 < capacity)
+			at++;
+		if (slots[at].addr) { /* it would wrap */
+			if (stashed == LIVE_STASH_ENTRIES || live_stash_map() < 0) {
 				*slot = entry; /* back where it was: the rehash will find it */
+				live_unstash(stashed);
 				return -1;
 			}
+			live.stash[stashed++] = entry;
+			continue;
 		}
 		slots[at] = entry;
 		live.group_live[at >> LIVE_GROUP_SHIFT] += !(entry.size & LIVE_RELEASED);
 	}
+	live_unstash(stashed);
+	live.grown_in_place++;
+	live.stashed += stashed;
 	return 0;
 }
 
@@ -386,7 +416,10 @@ static int live_make_room(void)
 	if (wanted > capacity) {
 		if (wanted * sizeof(struct live_slot) > mp_config.leak_check_max_bytes)
 			return -E2BIG;
-		return live_grow_in_place(wanted) == 0 ? 0 : live_resize(wanted);
+		if (live_grow_in_place(wanted) == 0)
+			return 0;
+		live.rehashed++;
+		return live_resize(wanted);
 	}
 	live_compact();
 	return 0;
@@ -945,6 +978,13 @@ uint64_t mp_leak_live_table_ops(void)
 	return live.table_ops;
 }
 
+void mp_leak_live_growth(uint64_t *in_place, uint64_t *rehashed, uint64_t *stashed)
+{
+	*in_place = live.grown_in_place;
+	*rehashed = live.rehashed;
+	*stashed = live.stashed;
+}
+
 /* Copies up to `total` live entries to out; returns how many. Only the groups of slots
  * that hold one are read: a table sized for the heap's peak may hold a few blocks at
  * exit (python's dict: 8M slots, 192 MiB, 20 blocks), and reading it all took 20-30 ms. */
@@ -1027,6 +1067,7 @@ void mp_leak_live_reset(void)
 	for (int i = 0; i < 2; i++)
 		live_unmap(live.logs[i].items, live.logs[i].cap * sizeof(struct live_release));
 	live_unmap(live.buffer, LIVE_BUFFER_BYTES);
+	live_unmap(live.stash, LIVE_STASH_ENTRIES * sizeof(struct live_slot));
 	uint64_t *progress = live.progress;
 	memset(&live, 0, sizeof(live));
 	live.progress = progress;

@@ -199,6 +199,10 @@ uint64_t mp_leak_live_events(void);
 /* Operations that reached the table: the events that no event of the same batch
  * cancelled (bench/fold_bench.c). */
 uint64_t mp_leak_live_table_ops(void);
+/* Since the last reset: how often the table doubled in place, how often it was rehashed
+ * into a new mapping instead (doubling in place failed), and how many entries a doubling
+ * in place put back only after its walk (their probe wrapped around the table's end). */
+void mp_leak_live_growth(uint64_t *in_place, uint64_t *rehashed, uint64_t *stashed);
 /* Forgets everything (a fork child's trace is a new one). */
 void mp_leak_live_reset(void);
 
