@@ -36,8 +36,8 @@
  * briefly). The batch is applied to the table when it holds LIVE_BATCH operations and at
  * the end of the chunk's records for the round. What reaches the table misses the cache
  * once the heap is large, so slots are prefetched a few operations ahead, a block's home
- * is in a window of slots shared by its 512 bytes of heap (live_home), and a large table
- * asks for huge pages. The table doubles in place (live_grow_in_place). A count of the
+ * is in a window of slots shared by its 512 bytes of heap (live_home). The table is in
+ * small pages (see live_resize) and doubles in place (live_grow_in_place). A count of the
  * live entries of every 4096 slots lets a check list the blocks without reading a table
  * sized for the heap's peak.
  *
@@ -77,7 +77,6 @@
 					    cancelled out */
 #define LIVE_PREFETCH 12u /* how far ahead a fold or a prune prefetches: about the misses
 			     a core keeps in flight */
-#define LIVE_HUGE_BYTES (4u << 20)
 /* Slots counted together in live.group_live: 4096, so that the counts of a table of 8M
  * slots take 4 KiB and stay in the cache (a byte per 64 slots, 128 KiB, missed it and
  * cost python3's fold 5%), and listing the blocks reads 96 KiB for each group that
@@ -248,10 +247,15 @@ static int live_resize(uint64_t capacity)
 	if (!slots)
 		return -ENOMEM;
 	uint16_t *group_live = (uint16_t *)(slots + capacity);
-	/* A large table is touched at random: in 4 KiB pages every access would miss the TLB
-	 * as well as the cache. */
-	if (bytes >= LIVE_HUGE_BYTES)
-		syscall(SYS_madvise, slots, bytes, MADV_HUGEPAGE);
+	/* No MADV_HUGEPAGE, although the table is touched at random and huge pages save TLB
+	 * misses (python3's dict folded at 37-40 instead of 50-53 ns an event, bench/
+	 * fold_bench.c, memory already the process's). On a VM whose host takes back the
+	 * guest's free memory (free page reporting hands it whole 2 MiB blocks, the very ones
+	 * huge pages are made of), every huge page is a fresh host fault: 360 MB/s against
+	 * 760 MB/s in small pages, measured here. The table is fresh memory once per doubling
+	 * and the leak thread waits for it: python3's dict under the exit check took 1860 ms
+	 * of CPU with huge pages, 1630 without (medians of 9 interleaved runs). Where THP is
+	 * "always", the kernel still decides. */
 	/* Written before anything reads it: a probe's first read of a fresh page maps the
 	 * shared zero page, and the write after it then has to unmap that page from every
 	 * CPU running the program (a TLB shootdown, an IPI that a VM pays dearly for: 3-4%
@@ -316,8 +320,6 @@ static int live_grow_in_place(uint64_t capacity)
 	struct live_slot *slots = mp_sys_grow_anon(live.slots, old_bytes, bytes);
 	if (!slots)
 		return -1;
-	if (bytes >= LIVE_HUGE_BYTES)
-		syscall(SYS_madvise, slots, bytes, MADV_HUGEPAGE); /* as live_resize's */
 	/* The new part, written before it is read (see live_resize), the old counts of
 	 * groups (now in the upper half's slots) included. */
 	for (uint64_t at = old_capacity * sizeof(*slots); at < bytes; at += 4096)
