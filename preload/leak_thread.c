@@ -55,7 +55,12 @@
 #define FOLD_MIN_NS 10000000ull  /* after a round with few events */
 #define FOLD_MAX_NS 500000000ull /* backing off while nothing happens */
 #define FOLD_BUSY_EVENTS 4096    /* a round with more: the program allocates fast */
-#define FOLD_BUSY_NS 1000000ull
+/* 5 ms, not 1: each round's boundary sends the blocks then live to the table, where their
+ * frees follow (a batch would have cancelled them), and each wake-up costs this VM 30-50
+ * us. alloc_bench's trace folded at 16.3-17.2 ns an event in 1 ms rounds, 14.2-14.6 in 5
+ * ms ones, 338875 -> 219759 table operations (bench/fold_bench.c, ROUND_US); a check
+ * inherits at most 5 ms of records, which fold in a few milliseconds. */
+#define FOLD_BUSY_NS 5000000ull
 #define FOLD_BEHIND_EVENTS 65536 /* a round with more: behind, go again at once */
 #define LIVENESS_CHECK_NS 1000000000ull
 #define STALL_NS 10000000000ull
