@@ -6,13 +6,15 @@
 # check, and heaptrack when installed; prints the medians of wall time, CPU time and peak
 # RSS, memprof's ratios to no profiler and to heaptrack (issue 11's targets: <= 2.5x and
 # <= 0.5), and the exit check's own cost as the trace records it (scan_ns: folding the
-# last records, stopping the threads, the scan).
+# last records, stopping the threads, the scan). With BEFORE_LIB set (a libmemprof.so
+# built from an older tree), that library with the check runs in the same rounds too.
 #
-#   RUNS=5 ENTRIES=2000000 bench/leak_python.sh      (part of make bench)
+#   RUNS=5 ENTRIES=2000000 BEFORE_LIB=... bench/leak_python.sh      (part of make bench)
 set -eu
 . "$(dirname "$0")/common.sh"
 runs=${RUNS:-5}
 entries=${ENTRIES:-2000000}
+before=${BEFORE_LIB:-}
 python=/usr/bin/python3
 bench_start leakpy
 if [ ! -x "$python" ]; then
@@ -24,6 +26,7 @@ have_heaptrack=0
 command -v heaptrack >/dev/null 2>&1 && have_heaptrack=1
 configs="none off on"
 [ "$have_heaptrack" = 0 ] || configs="$configs heaptrack"
+[ -z "$before" ] || configs="$configs before"
 
 i=1
 while [ "$i" -le "$runs" ]; do
@@ -34,6 +37,13 @@ while [ "$i" -le "$runs" ]; do
 	measure on.txt env PYTHONMALLOC=malloc MEMPROF_QUIET=1 MEMPROF_OUTPUT="$work/on.trace" \
 		LD_PRELOAD="$build/libmemprof.so" "$python" dict.py
 	"$build/memprof" leaks --json on.trace | sed -n 's/^ *"scan_ns": \([0-9]*\).*/\1/p' >>scan.txt
+	if [ -n "$before" ]; then
+		rm -f before.trace
+		measure before.txt env PYTHONMALLOC=malloc MEMPROF_QUIET=1 \
+			MEMPROF_OUTPUT="$work/before.trace" LD_PRELOAD="$before" "$python" dict.py
+		"$build/memprof" leaks --json before.trace |
+			sed -n 's/^ *"scan_ns": \([0-9]*\).*/\1/p' >>before_scan.txt
+	fi
 	if [ "$have_heaptrack" = 1 ]; then
 		rm -f ht.py.*
 		measure heaptrack.txt env PYTHONMALLOC=malloc heaptrack -o "$work/ht.py" \
@@ -56,6 +66,7 @@ for config in $configs; do
 	off) name="memprof, no check" ;;
 	on) name="memprof, exit check" ;;
 	heaptrack) name="heaptrack" ;;
+	before) name="before, exit check" ;;
 	esac
 	printf '  %-20s wall %8.1f ms   CPU %8.1f ms   peak RSS %7d KiB\n' "$name" \
 		"$(echo "$wall / 1000000" | bc -l)" "$(echo "$cpu / 1000000" | bc -l)" "$rss"
@@ -63,8 +74,13 @@ done
 printf '  the exit check (scan_ns): median %.1f ms, worst %.1f ms (target <= 100 ms)\n' \
 	"$(echo "$(median <scan.txt) / 1000000" | bc -l)" \
 	"$(echo "$(sort -n scan.txt | tail -n 1) / 1000000" | bc -l)"
+[ -z "$before" ] || printf '  before'"'"'s exit check: median %.1f ms, worst %.1f ms\n' \
+	"$(echo "$(median <before_scan.txt) / 1000000" | bc -l)" \
+	"$(echo "$(sort -n before_scan.txt | tail -n 1) / 1000000" | bc -l)"
 none_wall=$(cut -d' ' -f1 none.txt | median)
-for config in off on; do
+checked="off on"
+[ -z "$before" ] || checked="$checked before"
+for config in $checked; do
 	wall=$(cut -d' ' -f1 "$config.txt" | median)
 	line=$(printf '  %-20s %.2fx no profiler' "$config:" "$(echo "$wall / $none_wall" | bc -l)")
 	if [ "$have_heaptrack" = 1 ]; then
