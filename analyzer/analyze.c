@@ -115,23 +115,18 @@ static int analysis_feed(struct mp_analysis *analysis, const struct mp_event *ev
 #define ANALYSIS_BATCH 256
 
 /* Feeds the model the trace's events read on this thread, all of them or, when
- * `while_loading`, only while the warming thread loads debug information. Returns
- * mp_trace_next's last result: 1 if stopped with events left, 0 at the end, negative for
- * records that do not decode; a model error goes to *model_err. */
+ * `while_loading`, only while the warming thread loads debug information. Returns 1 if
+ * stopped with events left, 0 at the end (records that do not decode were cut off when
+ * the trace was opened); a model error goes to *model_err. */
 static int analysis_read_events(struct mp_analysis *analysis, int while_loading, int *model_err)
 {
 	struct mp_event batch[ANALYSIS_BATCH];
 	int ret = 1;
 
 	for (uint64_t read = 0; ret == 1;) {
-		size_t count = 0;
-		while (count < ANALYSIS_BATCH) {
-			ret = mp_trace_next(analysis->trace, &batch[count], analysis->stop_reason,
-					    sizeof(analysis->stop_reason));
-			if (ret != 1)
-				break;
-			count++;
-		}
+		size_t count = mp_trace_next_batch(analysis->trace, batch, ANALYSIS_BATCH);
+		if (count < ANALYSIS_BATCH)
+			ret = 0; /* the merge never fails: the index pass cut bad records */
 		*model_err = analysis_feed(analysis, batch, count);
 		if (*model_err)
 			return 0;
@@ -167,9 +162,6 @@ static int analysis_pipe_batches(struct mp_analysis *analysis, struct mp_event_p
 		}
 		mp_core_share_start(&share);
 	}
-	struct mp_event leftover;
-	if (drained && !*model_err && mp_event_pipe_leftover(pipe, &leftover))
-		*model_err = analysis_feed(analysis, &leftover, 1);
 	return drained;
 }
 

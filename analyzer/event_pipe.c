@@ -67,8 +67,6 @@ struct mp_event_pipe {
 	int reader_asleep;   /* until the ring is half empty */
 	int consumer_asleep; /* until the ring is half full, or the reader has ended */
 	int result;
-	int has_leftover;  /* the reader stopped draining with an event read, not sent */
-	struct mp_event leftover;
 	struct pipe_batch slots[PIPE_SLOTS];
 	struct mp_event events[PIPE_BATCH]; /* the consumer's: the batch it holds, rebuilt */
 };
@@ -198,9 +196,9 @@ static void pipe_stream(uint64_t *word, uint64_t value)
 	_mm_stream_si64((long long *)word, (long long)value);
 }
 
-/* Writes `event` as entry `at` of the batch (or whole, if it has room); 0 if neither. */
-static int pipe_put(struct pipe_batch *batch, size_t at, size_t *wholes,
-		    const struct mp_event *event)
+/* Writes `event` as entry `at` of the batch, or whole (the caller saw to the room). */
+static void pipe_put(struct pipe_batch *batch, size_t at, size_t *wholes,
+		     const struct mp_event *event)
 {
 	struct pipe_entry *entry = &batch->entries[at];
 	if (pipe_fits_entry(event)) {
@@ -209,36 +207,32 @@ static int pipe_put(struct pipe_batch *batch, size_t at, size_t *wholes,
 		pipe_stream(&entry->size, event->size);
 		pipe_stream(&entry->stack_serial, (uint64_t)event->thread_serial << 32 | event->stack_id);
 		pipe_stream(&entry->tid_tag, (uint64_t)event->tag << 32 | event->tid);
-		return 1;
+		return;
 	}
-	if (*wholes == PIPE_WHOLE)
-		return 0;
 	batch->whole[*wholes] = *event;
 	pipe_stream(&entry->addr, *wholes);
 	pipe_stream(&entry->tid_tag, 0);
 	(*wholes)++;
-	return 1;
 }
 
-/* Fills one batch; returns mp_trace_next's last result (1: more events to come). An event
- * read that no longer fits waits in *held (*holding set) for the next batch. */
-static int pipe_fill(struct mp_event_pipe *pipe, struct pipe_batch *batch, struct mp_event *held,
-		     int *holding)
+/* Fills one batch; returns 1 if events may be left in the trace, 0 at their end. Events
+ * are read a few at a time (mp_trace_next_batch), never more than the batch has room for
+ * even if all of them cross whole, so that every event read is in a batch. */
+static int pipe_fill(struct mp_event_pipe *pipe, struct pipe_batch *batch,
+		     struct mp_event read[PIPE_WHOLE])
 {
-	char err[8]; /* mp_trace_next writes no message today; its result is kept */
 	size_t count = 0, wholes = 0;
 	int rc = 1;
-	if (*holding) {
-		pipe_put(batch, count++, &wholes, held);
-		*holding = 0;
-	}
-	while (count < PIPE_BATCH &&
-	       (rc = mp_trace_next(pipe->trace, held, err, sizeof(err))) == 1) {
-		if (!pipe_put(batch, count, &wholes, held)) {
-			*holding = 1;
+	while (count < PIPE_BATCH && wholes < PIPE_WHOLE) {
+		size_t room = PIPE_BATCH - count < PIPE_WHOLE - wholes ? PIPE_BATCH - count
+								       : PIPE_WHOLE - wholes;
+		size_t got = mp_trace_next_batch(pipe->trace, read, room);
+		for (size_t i = 0; i < got; i++)
+			pipe_put(batch, count++, &wholes, &read[i]);
+		if (got < room) {
+			rc = 0;
 			break;
 		}
-		count++;
 	}
 	batch->count = count;
 	return rc;
@@ -247,15 +241,14 @@ static int pipe_fill(struct mp_event_pipe *pipe, struct pipe_batch *batch, struc
 static void *pipe_read(void *arg)
 {
 	struct mp_event_pipe *pipe = arg;
-	struct mp_event held;
-	int holding = 0;
+	struct mp_event read[PIPE_WHOLE]; /* events read, on their way into a batch */
 
 	for (;;) {
 		pipe_wait(pipe, pipe_has_room, &pipe->reader_asleep, pipe_half_empty);
 		if (pipe_stopping(pipe))
 			break;
 		struct pipe_batch *batch = &pipe->slots[pipe->filled % PIPE_SLOTS];
-		int rc = pipe_fill(pipe, batch, &held, &holding);
+		int rc = pipe_fill(pipe, batch, read);
 		/* Non-temporal stores are not ordered by the release that publishes the batch:
 		 * they must all be visible before `filled` says so. */
 		_mm_sfence();
@@ -266,12 +259,6 @@ static void *pipe_read(void *arg)
 			pipe->result = rc;
 			break;
 		}
-	}
-	/* An event read that did not fit in the last batch: the consumer gets it once
-	 * `ended` is published (mp_event_pipe_leftover). */
-	if (holding) {
-		pipe->leftover = held;
-		pipe->has_leftover = 1;
 	}
 	pipe_publish_flag(pipe, &pipe->ended);
 	return NULL;
@@ -367,14 +354,6 @@ size_t mp_event_pipe_next(struct mp_event_pipe *pipe, const struct mp_event **ev
 void mp_event_pipe_drain(struct mp_event_pipe *pipe)
 {
 	pipe_publish_flag(pipe, &pipe->draining);
-}
-
-int mp_event_pipe_leftover(const struct mp_event_pipe *pipe, struct mp_event *event)
-{
-	if (!pipe_flag(&pipe->ended) || !pipe->has_leftover)
-		return 0;
-	*event = pipe->leftover;
-	return 1;
 }
 
 int mp_event_pipe_finish(struct mp_event_pipe *pipe)

@@ -26,17 +26,10 @@ struct mp_event_pipe *mp_event_pipe_start(struct mp_trace *trace);
 size_t mp_event_pipe_next(struct mp_event_pipe *pipe, const struct mp_event **events);
 
 /* Asks the reader to stop after the batch it is filling, handing over every event it has
- * read: mp_event_pipe_next returns the batches published until then, then 0, and
- * mp_event_pipe_leftover gives the one event read after them, if any. The events left
- * in the trace are then the caller's to read (after mp_event_pipe_finish). For a
+ * read: mp_event_pipe_next returns the batches published until then, then 0. The events
+ * left in the trace are then the caller's to read (after mp_event_pipe_finish). For a
  * consumer that finds it better to read them itself (core_share.h). */
 void mp_event_pipe_drain(struct mp_event_pipe *pipe);
-
-/* Once mp_event_pipe_next has returned 0: copies into *event the event the reader had
- * read without sending it when it stopped (a batch ends early when its room for other
- * events than allocations and frees is used), and returns 1; 0 if there is none. That
- * event comes after every event handed over, before any left in the trace. */
-int mp_event_pipe_leftover(const struct mp_event_pipe *pipe, struct mp_event *event);
 
 /* Stops the reader if it is still going, waits for its thread and frees the pipe.
  * Returns mp_trace_next's last result: 0 when the events ended, negative when a record

@@ -32,12 +32,17 @@ struct mp_live_slot {
 	uint64_t packed;    /* size << 24 | stack_id, or MP_LIVE_OVERFLOW */
 };
 
+struct mp_live_faulting; /* live_blocks.c */
+
 struct mp_live_blocks {
 	struct mp_live_slot *slots;
 	size_t capacity; /* slots; any number (mp_live_blocks_home) */
 	size_t count;    /* live blocks */
 	struct mp_live_block *overflow; /* blocks that do not pack, unordered */
 	size_t overflow_count, overflow_cap;
+	/* A big reservation whose pages a thread has the kernel zero while the blocks go to
+	 * the smaller array above (mp_live_blocks_reserve); NULL when none is pending. */
+	struct mp_live_faulting *pending;
 };
 
 /* Initializes an empty map. Returns 0 or -ENOMEM (then *map is left empty but valid). */
@@ -48,8 +53,10 @@ void mp_live_blocks_destroy(struct mp_live_blocks *map);
 /* Makes room for `blocks` live blocks at once (at most about 5.8 million: 128 MiB of
  * slots), so that the map does not grow, moving every block each time, until it holds
  * more. Growing costs most of all in the kernel, which zeroes every new array's pages:
- * reserving once zeroes the final array only. Never shrinks. 0, or -ENOMEM (then the map
- * is unchanged). */
+ * reserving once zeroes the final array only. A big reservation is made ready on a
+ * thread of its own while the map goes on in an array of a few MiB, and the map moves to
+ * it once its pages are there (or when the small array is full: then it waits for them).
+ * Never shrinks. 0, or -ENOMEM (then the map is unchanged). */
 int mp_live_blocks_reserve(struct mp_live_blocks *map, size_t blocks);
 
 /* Copies the block at `addr` into *out; returns 1 if there is one, 0 if not. */

@@ -145,32 +145,69 @@ static void read_scan_count(struct read_scan *scan, unsigned tag)
 	}
 }
 
-/* Steps over the records of `chunk` (mp_skip_event accepts what the merge's decoder will),
- * noting the extended ones, up to the first that does not decode. */
+/* A chunk's scan under way: the next record at `at`. */
+struct read_scan_cursor {
+	const struct mp_trace_chunk *chunk;
+	struct read_scan *scan;
+	const uint8_t *at;
+};
+
+/* Steps over the cursor's next record (mp_skip_event accepts what the merge's decoder
+ * will), noting an extended one; 0 when the chunk is done: at its end, or at the first
+ * record that does not decode (then noted as its cut). */
+static inline int read_scan_step(struct read_scan_cursor *cursor)
+{
+	const uint8_t *end = cursor->chunk->end, *p = cursor->at;
+	struct read_scan *scan = cursor->scan;
+	if (p >= end || scan->enomem)
+		return 0;
+	const uint8_t *record = p;
+	unsigned tag = *p++;
+	if (tag >= MP_REC_EXTENDED) {
+		uint64_t len;
+		if (mp_get_u(&p, end, &len) || len > (uint64_t)(end - p)) {
+			scan->cut = record;
+			return 0;
+		}
+		read_scan_note(scan, &(struct read_ext_at){ record, p, len, scan->events,
+							    scan->net_blocks, scan->most_net_blocks,
+							    tag });
+		p += len;
+	} else if (mp_skip_event(&p, end, tag) == 0) {
+		scan->events++;
+		read_scan_count(scan, tag);
+	} else {
+		scan->cut = record;
+		return 0;
+	}
+	cursor->at = p;
+	return 1;
+}
+
+/* Steps over the records of `chunk` up to the first that does not decode. */
 static void read_scan_chunk(const struct mp_trace_chunk *chunk, struct read_scan *scan)
 {
-	const uint8_t *p = chunk->records;
-	while (p < chunk->end && !scan->enomem) {
-		const uint8_t *record = p;
-		unsigned tag = *p++;
-		if (tag >= MP_REC_EXTENDED) {
-			uint64_t len;
-			if (mp_get_u(&p, chunk->end, &len) || len > (uint64_t)(chunk->end - p)) {
-				scan->cut = record;
-				return;
-			}
-			read_scan_note(scan, &(struct read_ext_at){ record, p, len, scan->events,
-								    scan->net_blocks,
-								    scan->most_net_blocks, tag });
-			p += len;
-		} else if (mp_skip_event(&p, chunk->end, tag) == 0) {
-			scan->events++;
-			read_scan_count(scan, tag);
-		} else {
-			scan->cut = record;
-			return;
-		}
-	}
+	struct read_scan_cursor cursor = { chunk, scan, chunk->records };
+	while (read_scan_step(&cursor))
+		continue;
+}
+
+/* Scans two chunks at once, a record of each in turn. Where a record ends is known only
+ * once it is read, so one chunk's scan is a chain of dependent loads (the tag, then the
+ * bytes after it) that keeps the core waiting; two independent chains overlap. The index
+ * pass of python3's trace (mp_trace_open alone, medians of 5, three rounds): 67-75 -> 61-62
+ * ms of CPU, 37-44 -> 33-35 ms. */
+static void read_scan_pair(const struct mp_trace_chunk *first, struct read_scan *first_scan,
+			   const struct mp_trace_chunk *second, struct read_scan *second_scan)
+{
+	struct read_scan_cursor a = { first, first_scan, first->records };
+	struct read_scan_cursor b = { second, second_scan, second->records };
+	while (read_scan_step(&a) && read_scan_step(&b))
+		continue;
+	while (read_scan_step(&a))
+		continue;
+	while (read_scan_step(&b))
+		continue;
 }
 
 /* Applies a scanned chunk's extended records; on one that does not decode the chunk ends
@@ -209,15 +246,21 @@ struct read_scan_job {
 	size_t from, to;
 };
 
+/* Scans chunks [from, to) of the job, two at a time. */
 static void *read_scan_range(void *arg)
 {
 	struct read_scan_job *job = arg;
-	for (size_t i = job->from; i < job->to; i++) {
+	for (size_t i = job->from; i < job->to; i += 2) {
 		const struct mp_trace_chunk *chunk = &job->chunks[i];
-		read_scan_chunk(chunk, &job->scans[i]);
-		/* Its extended records are read again when applied, and fault back in. */
-		mp_trace_release(job->trace, chunk->records - sizeof(struct mp_chunk_header),
-				 chunk->end);
+		size_t other = i + 1 < job->to ? i + 1 : i;
+		if (other != i)
+			read_scan_pair(chunk, &job->scans[i], &job->chunks[other], &job->scans[other]);
+		else
+			read_scan_chunk(chunk, &job->scans[i]);
+		/* Their extended records are read again when applied, and fault back in. */
+		for (size_t j = i; j <= other; j++)
+			mp_trace_release(job->trace, job->chunks[j].records -
+						     sizeof(struct mp_chunk_header), job->chunks[j].end);
 	}
 	return NULL;
 }

@@ -39,10 +39,11 @@ static int read_is_release(const struct mp_event *event)
 	}
 }
 
-/* Decodes the stream's next event into stream->next; returns 0 when the thread ends. The
- * index pass already cut every chunk before its first bad record, so the checks here are
- * only a second line of defence. */
-static int read_stream_fill(struct mp_trace_stream *stream)
+/* Decodes the stream's next event into *event and its raw stack id into *raw_stack;
+ * returns 0 when the thread ends. The index pass already cut every chunk before its first
+ * bad record, so the checks here are only a second line of defence. */
+static int read_stream_decode(struct mp_trace_stream *stream, struct mp_event *event,
+			      uint64_t *raw_stack)
 {
 	for (;;) {
 		if (stream->at >= stream->end) {
@@ -64,18 +65,52 @@ static int read_stream_fill(struct mp_trace_stream *stream)
 				stream->at += len;
 			continue;
 		}
-		if (mp_decode_event(&stream->at, stream->end, tag, &stream->state, &stream->next)) {
+		if (mp_decode_event_into(&stream->at, stream->end, tag, &stream->state, event,
+					 raw_stack)) {
 			stream->at = stream->end;
 			continue;
 		}
-		struct mp_event *event = &stream->next.event;
 		event->thread_serial = stream->chunk->serial;
 		event->tid = stream->chunk->tid;
-		int release = read_is_release(event);
-		stream->key_time = release ? event->time_before_ns : event->time_ns;
-		stream->key_rank = ((uint64_t)!release << 32) | event->thread_serial;
 		return 1;
 	}
+}
+
+/* read_stream_decode for the common case, inline in the merge's loop: an allocation or
+ * a free far enough from the chunk's end to need no bounds check per field. Anything else
+ * (or a record that does not decode) goes the general way from the same place. */
+static inline int read_stream_decode_fast(struct mp_trace_stream *stream, struct mp_event *event,
+					  uint64_t *raw_stack)
+{
+	const uint8_t *at = stream->at;
+	if (__builtin_expect(stream->end - at > (ptrdiff_t)MP_DECODE_SIMPLE_ROOM, 1) &&
+	    *at >= MP_REC_MALLOC && *at <= MP_REC_FREE) {
+		unsigned tag = *at++;
+		if (mp_decode_simple(&at, tag, &stream->state, event, raw_stack) == 0) {
+			stream->at = at;
+			event->thread_serial = stream->chunk->serial;
+			event->tid = stream->chunk->tid;
+			return 1;
+		}
+	}
+	return read_stream_decode(stream, event, raw_stack);
+}
+
+/* The merge's order of an event (see mp_trace_next): its time, then its rank. */
+static void read_key(const struct mp_event *event, uint64_t *time, uint64_t *rank)
+{
+	int release = read_is_release(event);
+	*time = release ? event->time_before_ns : event->time_ns;
+	*rank = ((uint64_t)!release << 32) | event->thread_serial;
+}
+
+/* Decodes the stream's next event into stream->next; returns 0 when the thread ends. */
+static int read_stream_fill(struct mp_trace_stream *stream)
+{
+	if (!read_stream_decode(stream, &stream->next.event, &stream->next.raw_stack))
+		return 0;
+	read_key(&stream->next.event, &stream->key_time, &stream->key_rank);
+	return 1;
 }
 
 static inline int read_before(const struct mp_trace_stream *a, const struct mp_trace_stream *b)
@@ -187,6 +222,24 @@ int mp_trace_merge_build(struct mp_trace *trace)
 	return 0;
 }
 
+/* The event of a stream, with its canonical stack id, as it leaves the merge. */
+static void read_emit(struct mp_trace *trace, struct mp_event *event, uint64_t raw_stack)
+{
+	event->stack_id = mp_stacks_lookup(&trace->stacks, raw_stack);
+	if (event->stack_id == 0 && raw_stack != 0)
+		trace->stats.undefined_stacks++;
+}
+
+/* Takes the first stream's next event out of the heap's order: decodes the one after it
+ * and puts the stream back in its place (or drops it at its end). */
+static void read_advance(struct mp_trace *trace, struct mp_trace_stream *stream)
+{
+	if (!read_stream_fill(stream))
+		trace->heap[0] = trace->heap[--trace->heap_len];
+	if (trace->heap_len > 1)
+		read_sift_down(trace->heap, trace->heap_len, 0);
+}
+
 int mp_trace_next(struct mp_trace *trace, struct mp_event *event, char *err, size_t err_len)
 {
 	(void)err;
@@ -195,19 +248,67 @@ int mp_trace_next(struct mp_trace *trace, struct mp_event *event, char *err, siz
 		return 0;
 	struct mp_trace_stream *stream = trace->heap[0];
 	*event = stream->next.event;
-	uint64_t raw_stack = stream->next.raw_stack;
-	event->stack_id = mp_stacks_lookup(&trace->stacks, raw_stack);
-	if (event->stack_id == 0 && raw_stack != 0)
-		trace->stats.undefined_stacks++;
-	if (trace->heap_len == 1) {
-		if (!read_stream_fill(stream))
-			trace->heap_len = 0;
-		return 1;
-	}
-	if (!read_stream_fill(stream))
-		trace->heap[0] = trace->heap[--trace->heap_len];
-	read_sift_down(trace->heap, trace->heap_len, 0);
+	read_emit(trace, event, stream->next.raw_stack);
+	read_advance(trace, stream);
 	return 1;
+}
+
+/* The stream that comes second in the merge, after heap[0]: one of its children. NULL
+ * when heap[0] is alone. */
+static const struct mp_trace_stream *read_runner_up(const struct mp_trace *trace)
+{
+	if (trace->heap_len < 2)
+		return NULL;
+	if (trace->heap_len > 2 && read_before(trace->heap[2], trace->heap[1]))
+		return trace->heap[2];
+	return trace->heap[1];
+}
+
+/* Decodes the first stream's events straight into events[count..max) for as long as
+ * they come before every other stream's next one (a thread's events come in runs; with
+ * one thread, all of them), so that most events are written once, where the caller reads
+ * them. The event that ends the run becomes the stream's next and the heap is put in
+ * order again. Returns the new count. */
+static size_t read_run(struct mp_trace *trace, struct mp_event *events, size_t count,
+		       size_t max)
+{
+	struct mp_trace_stream *stream = trace->heap[0];
+	const struct mp_trace_stream *runner = read_runner_up(trace);
+	while (count < max) {
+		struct mp_event *event = &events[count];
+		uint64_t raw_stack, time, rank;
+		if (!read_stream_decode_fast(stream, event, &raw_stack)) {
+			trace->heap[0] = trace->heap[--trace->heap_len];
+			read_sift_down(trace->heap, trace->heap_len, 0);
+			return count;
+		}
+		read_key(event, &time, &rank);
+		if (runner && (runner->key_time < time ||
+			       (runner->key_time == time && runner->key_rank < rank))) {
+			stream->next.event = *event;
+			stream->next.raw_stack = raw_stack;
+			stream->key_time = time;
+			stream->key_rank = rank;
+			read_sift_down(trace->heap, trace->heap_len, 0);
+			return count;
+		}
+		read_emit(trace, event, raw_stack);
+		count++;
+	}
+	read_advance(trace, stream);
+	return count;
+}
+
+size_t mp_trace_next_batch(struct mp_trace *trace, struct mp_event *events, size_t max)
+{
+	size_t count = 0;
+	while (count < max && trace->heap_len > 0) {
+		struct mp_trace_stream *stream = trace->heap[0];
+		events[count] = stream->next.event;
+		read_emit(trace, &events[count], stream->next.raw_stack);
+		count = read_run(trace, events, count + 1, max);
+	}
+	return count;
 }
 
 void mp_trace_rewind(struct mp_trace *trace)

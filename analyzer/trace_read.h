@@ -51,6 +51,11 @@ int mp_trace_next(struct mp_trace *trace, struct mp_event *event, char *err, siz
  * that do not decode were cut off at open (see mp_trace_stats), so in practice this never
  * fails. MP_REC_BRK: old_addr is the old break, addr the new one, size 0. */
 
+/* Up to `max` next events at once into events[]: the same events, in the same order, as
+ * that many calls of mp_trace_next, decoded in place where they can be (cheaper by a copy
+ * of each event). Returns how many; fewer than max only at the end of the events. */
+size_t mp_trace_next_batch(struct mp_trace *trace, struct mp_event *events, size_t max);
+
 /* Restarts mp_trace_next from the first event (for a second pass over the trace). */
 void mp_trace_rewind(struct mp_trace *trace);
 

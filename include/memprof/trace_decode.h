@@ -116,11 +116,74 @@ static inline int mp_decode_s(const uint8_t **at, const uint8_t *end, uint64_t b
 	return 0;
 }
 
-/* Decodes the fields of event `tag` (already consumed) from *at. On success fills *out,
- * advances *at and *state and returns 0; returns -1 if the record does not decode. */
-static inline int mp_decode_event(const uint8_t **at, const uint8_t *end, unsigned tag,
-				  struct mp_decode_state *state, struct mp_raw_event *out)
+/* Fills *event with an allocation's or a free's fields, the rest as the decoder leaves
+ * them: 0, or the time for time_before_ns. */
+static inline void mp_decode_fill_simple(struct mp_event *event, unsigned tag, uint64_t time,
+					 uint64_t addr, uint64_t size)
 {
+	event->tag = (enum mp_record_tag)tag;
+	event->thread_serial = 0;
+	event->tid = 0;
+	event->time_ns = time;
+	event->time_before_ns = time;
+	event->addr = addr;
+	event->old_addr = 0;
+	event->size = size;
+	event->old_size = 0;
+	event->stack_id = 0;
+	event->failed_function = 0;
+	event->prot = 0;
+	event->flags = 0;
+	event->fd = 0;
+	event->offset = 0;
+}
+
+/* The fast path below takes every tag from MP_REC_MALLOC to MP_REC_FREE, the allocation
+ * tags then FREE (trace_format.h). */
+_Static_assert(MP_REC_MALLOC == 1 && MP_REC_PVALLOC == 7 && MP_REC_FREE == 8,
+	       "the allocation tags come right before MP_REC_FREE");
+
+/* Longest allocation or free record after its tag: four varints. */
+#define MP_DECODE_SIMPLE_ROOM (4 * MP_VARINT_MAX)
+
+/* mp_decode_event_into for an allocation or a free (MP_REC_MALLOC .. MP_REC_FREE, the
+ * events of nearly every record) with MP_DECODE_SIMPLE_ROOM bytes readable at *at: the
+ * room checked once for the record instead of once a field, and only the fields the tag
+ * has decoded. Accepts and produces exactly what the general path does; callgrind: about
+ * a third fewer instructions for the analyzer's decoding of a trace. */
+static inline int mp_decode_simple(const uint8_t **at, unsigned tag,
+				   struct mp_decode_state *state, struct mp_event *event,
+				   uint64_t *raw_stack)
+{
+	const uint8_t *p = *at;
+	uint64_t zigzag, size = 0, stack = 0, dt;
+	if (mp_decode_u_room(&p, &zigzag))
+		return -1;
+	if (tag != MP_REC_FREE && (mp_decode_u_room(&p, &size) || mp_decode_u_room(&p, &stack)))
+		return -1;
+	if (mp_decode_u_room(&p, &dt))
+		return -1;
+	uint64_t addr = state->prev_addr + (uint64_t)mp_unzigzag(zigzag);
+	uint64_t time = state->prev_time + dt;
+	mp_decode_fill_simple(event, tag, time, addr, size);
+	*raw_stack = stack;
+	state->prev_addr = addr;
+	state->prev_time = time;
+	*at = p;
+	return 0;
+}
+
+/* Decodes the fields of event `tag` (already consumed) from *at into *event and its raw
+ * stack id into *raw_stack. On success advances *at and *state and returns 0; returns -1
+ * if the record does not decode, writing nothing. For a reader that
+ * decodes straight into its caller's array: copying a decoded event out again, right
+ * after the decoder's stores, cost the analyzer's merge more than the decoding. */
+static inline int mp_decode_event_into(const uint8_t **at, const uint8_t *end, unsigned tag,
+				       struct mp_decode_state *state, struct mp_event *event,
+				       uint64_t *raw_stack)
+{
+	if (tag >= MP_REC_MALLOC && tag <= MP_REC_FREE && end - *at >= MP_DECODE_SIMPLE_ROOM)
+		return mp_decode_simple(at, tag, state, event, raw_stack);
 	const uint8_t *p = *at;
 	uint64_t addr = 0, old = 0, size = 0, old_size = 0, stack = 0, prot = 0, flags = 0;
 	uint64_t offset = 0, fd = 0, dt_before = 0, dt = 0, function = 0;
@@ -182,7 +245,6 @@ static inline int mp_decode_event(const uint8_t **at, const uint8_t *end, unsign
 	/* Every field stored once, nothing zeroed first: for a struct this small gcc turns a
 	 * memset or an initializer into `rep stos`, which cost a third of the whole decode. */
 	uint64_t time = state->prev_time + dt_before + dt;
-	struct mp_event *event = &out->event;
 	event->tag = (enum mp_record_tag)tag;
 	event->thread_serial = 0;
 	event->tid = 0;
@@ -201,11 +263,19 @@ static inline int mp_decode_event(const uint8_t **at, const uint8_t *end, unsign
 	event->flags = (uint32_t)flags;
 	event->fd = (int32_t)mp_unzigzag(fd);
 	event->offset = offset;
-	out->raw_stack = stack;
+	*raw_stack = stack;
 	state->prev_addr = next_addr;
 	state->prev_time = time;
 	*at = p;
 	return 0;
+}
+
+/* Decodes the fields of event `tag` (already consumed) from *at. On success fills *out,
+ * advances *at and *state and returns 0; returns -1 if the record does not decode. */
+static inline int mp_decode_event(const uint8_t **at, const uint8_t *end, unsigned tag,
+				  struct mp_decode_state *state, struct mp_raw_event *out)
+{
+	return mp_decode_event_into(at, end, tag, state, &out->event, &out->raw_stack);
 }
 
 /* Fields in each event record (trace_format.h); 0 for a tag that is not an event. */

@@ -55,6 +55,24 @@ static uint64_t fuzz_events(struct mp_trace *trace)
 	return events;
 }
 
+/* The events again, in batches (mp_trace_next_batch): the same ones as fuzz_events read
+ * one at a time, compared by their order keys and fields the merge sets. */
+static uint64_t fuzz_batched_events(struct mp_trace *trace, const uint64_t *times,
+				    uint64_t known)
+{
+	struct mp_event batch[7];
+	uint64_t events = 0;
+	size_t count;
+	while ((count = mp_trace_next_batch(trace, batch, 7)) > 0) {
+		for (size_t i = 0; i < count; i++, events++) {
+			fuzz_check(batch[i].tag >= MP_REC_MALLOC && batch[i].tag <= MP_REC_BRK);
+			fuzz_check(batch[i].stack_id <= mp_trace_stack_count(trace));
+			fuzz_check(events >= known || times[events] == batch[i].time_ns);
+		}
+	}
+	return events;
+}
+
 /* Reads every entry of the sampled set as the analysis does (copied whole: the entries
  * may be unaligned in an input), and resolves its stack. */
 static void fuzz_sampled_set(const struct mp_trace *trace)
@@ -111,6 +129,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fuzz_check(mp_trace_live_hint(trace) <= stats.events);
 	mp_trace_rewind(trace);
 	fuzz_check(fuzz_events(trace) == stats.events);
+	/* The first events' times, for the batched read to match. */
+	uint64_t times[64];
+	uint64_t known = 0;
+	struct mp_event event;
+	mp_trace_rewind(trace);
+	while (known < 64 && mp_trace_next(trace, &event, err, sizeof(err)) == 1)
+		times[known++] = event.time_ns;
+	mp_trace_rewind(trace);
+	fuzz_check(fuzz_batched_events(trace, times, known) == stats.events);
 	size_t count;
 	mp_trace_modules(trace, UINT32_MAX, &count);
 	fuzz_sampled_set(trace);

@@ -202,9 +202,62 @@ static void reserve_sizes_once_and_keeps_blocks(void **state)
 	assert_true(mp_live_blocks_span(&map) * sizeof(struct mp_live_slot) <= (1u << 20));
 	mp_live_blocks_destroy(&map);
 
+	/* A huge one is made ready on a thread: the map moves to it at the latest when the
+	 * array it goes on in meanwhile is full. */
 	assert_int_equal(mp_live_blocks_init(&map), 0);
 	assert_int_equal(mp_live_blocks_reserve(&map, SIZE_MAX), 0);
+	for (uint64_t i = 1; mp_live_blocks_span(&map) * sizeof(struct mp_live_slot) < 128u << 20;
+	     i++) {
+		assert_true(i <= 600000); /* 8 MiB of slots hold fewer, 7/10 full */
+		struct mp_live_block block = { .addr = i * 48, .size = i, .stack_id = 7 };
+		assert_int_equal(mp_live_blocks_put(&map, &block, &out), 0);
+	}
 	assert_int_equal(mp_live_blocks_span(&map) * sizeof(struct mp_live_slot), 128u << 20);
+	mp_live_blocks_destroy(&map);
+}
+
+/* Blocks put in a map whose big reservation is still being made ready are all there after
+ * the map has moved to it (as soon as its pages are in), and removals work on either
+ * side of the move; a map destroyed with a reservation pending frees it (ASan: no leak). */
+static void blocks_survive_the_move_to_a_pending_reservation(void **state)
+{
+	enum { BLOCKS = 3000000 };
+	struct mp_live_blocks map;
+	struct mp_live_block out;
+	(void)state;
+	assert_int_equal(mp_live_blocks_init(&map), 0);
+	assert_int_equal(mp_live_blocks_reserve(&map, BLOCKS), 0);
+	size_t interim = mp_live_blocks_span(&map);
+	assert_true(interim * sizeof(struct mp_live_slot) <= 8u << 20);
+	/* Put and remove in turns until the map moves (at most until it is full). */
+	uint64_t next = 1, removed = 0;
+	while (mp_live_blocks_span(&map) == interim) {
+		struct mp_live_block block = { .addr = next * 32, .size = next, .stack_id = 3 };
+		assert_int_equal(mp_live_blocks_put(&map, &block, &out), 0);
+		if (next % 3 == 0) {
+			removed++;
+			assert_int_equal(mp_live_blocks_remove(&map, (next - 1) * 32, &out), 1);
+			assert_int_equal(out.size, next - 1);
+		}
+		next++;
+	}
+	assert_true(mp_live_blocks_span(&map) * 7 >= (size_t)BLOCKS * 10);
+	assert_int_equal(map.count, next - 1 - removed);
+	for (uint64_t i = 1; i < next; i++) {
+		int live = !((i + 1) % 3 == 0 && i + 1 < next); /* removed when i + 1 came */
+		assert_int_equal(mp_live_blocks_find(&map, i * 32, &out), live);
+		if (live)
+			assert_int_equal(out.size, i);
+	}
+	for (uint64_t i = 1; i < next; i += 3)
+		assert_int_equal(mp_live_blocks_remove(&map, i * 32, &out), 1);
+	assert_int_equal(mp_live_blocks_find(&map, 32, &out), 0);
+	mp_live_blocks_destroy(&map);
+
+	assert_int_equal(mp_live_blocks_init(&map), 0);
+	assert_int_equal(mp_live_blocks_reserve(&map, BLOCKS), 0);
+	struct mp_live_block block = { .addr = 0x1000, .size = 1, .stack_id = 1 };
+	assert_int_equal(mp_live_blocks_put(&map, &block, &out), 0);
 	mp_live_blocks_destroy(&map);
 }
 
@@ -217,6 +270,7 @@ int main(void)
 		cmocka_unit_test(random_operations_match_reference),
 		cmocka_unit_test(growth_of_a_mapped_table_keeps_every_block),
 		cmocka_unit_test(reserve_sizes_once_and_keeps_blocks),
+		cmocka_unit_test(blocks_survive_the_move_to_a_pending_reservation),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

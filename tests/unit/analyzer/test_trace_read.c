@@ -599,6 +599,116 @@ static void test_large_trace_indexed_on_two_threads(void **state)
 	close_opened(&o);
 }
 
+/* Every field of an event as the reader gives it. */
+static void assert_same_event(const struct mp_event *got, const struct mp_event *want)
+{
+	assert_int_equal(got->tag, want->tag);
+	assert_int_equal(got->thread_serial, want->thread_serial);
+	assert_int_equal(got->tid, want->tid);
+	assert_int_equal(got->time_ns, want->time_ns);
+	assert_int_equal(got->time_before_ns, want->time_before_ns);
+	assert_int_equal(got->addr, want->addr);
+	assert_int_equal(got->old_addr, want->old_addr);
+	assert_int_equal(got->size, want->size);
+	assert_int_equal(got->old_size, want->old_size);
+	assert_int_equal(got->stack_id, want->stack_id);
+	assert_int_equal(got->failed_function, want->failed_function);
+	assert_int_equal(got->prot, want->prot);
+	assert_int_equal(got->flags, want->flags);
+	assert_int_equal(got->fd, want->fd);
+	assert_int_equal(got->offset, want->offset);
+}
+
+/* mp_trace_next_batch decodes a thread's run of events in place while it stays ahead of
+ * the others: whatever the batch size, it gives the events of mp_trace_next, in the same
+ * order, on threads whose runs are long and short, with equal times across threads
+ * (releases first, then lower serials), reallocs placed at their time before, other
+ * records between events, an undefined stack, and small chunks (records near a chunk's
+ * end go the decoder's general way). */
+static void test_batches_give_what_single_reads_give(void **state)
+{
+	(void)state;
+	struct mp_tb *tb = mp_tb_new();
+	mp_tb_set_page_size(tb, 256);
+	mp_tb_set_chunk_capacity(tb, 512);
+	uint64_t frames[] = { 0x401000, 0x402000 };
+	mp_tb_stack(tb, 1, 5, 0, frames, 2);
+	uint64_t seed = 0x9e3779b97f4a7c15ull, time = 1000;
+	for (int round = 0; round < 4000; round++) {
+		seed ^= seed << 13, seed ^= seed >> 7, seed ^= seed << 17;
+		uint32_t serial = 1 + (uint32_t)(seed % 3);
+		uint64_t addr = 0x100000 * serial + (seed >> 8) % 4096 * 16;
+		/* Runs of one thread, then a jump to another, sometimes at the same time. */
+		time += seed % 5 == 0 ? 0 : 1 + seed % 3;
+		switch ((seed >> 20) % 8) {
+		case 0: case 1: case 2:
+			mp_tb_malloc(tb, serial, time, addr, 1 + (seed >> 30) % 5000,
+				     (seed >> 40) % 16 ? 5 : 9);
+			break;
+		case 3:
+			mp_tb_realloc(tb, serial, time, time + 2, addr, addr + 64, 100, 5);
+			time += 2;
+			break;
+		case 4:
+			mp_tb_mmap(tb, serial, time, 0x7f0000000000 + (uint64_t)round * 4096, 4096, 3,
+				   0x22, -1, 0, 5);
+			break;
+		case 5:
+			mp_tb_stack(tb, serial, 100 + (uint64_t)round, 0, frames, 1);
+			break;
+		default:
+			mp_tb_free(tb, serial, time, addr);
+		}
+	}
+	struct opened o;
+	open_built(tb, &o);
+	struct mp_trace_stats stats;
+	mp_trace_stats(o.trace, &stats);
+	struct mp_event *want = calloc(stats.events + 1, sizeof(*want));
+	assert_non_null(want);
+	size_t total = 0;
+	char err[128];
+	while (mp_trace_next(o.trace, &want[total], err, sizeof(err)) == 1)
+		total++;
+	assert_int_equal(total, stats.events);
+	assert_true(total > 3000);
+	static const size_t sizes[] = { 1, 2, 7, 64, 256, 5000 };
+	struct mp_event *got = calloc(5000, sizeof(*got));
+	assert_non_null(got);
+	for (size_t s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++) {
+		mp_trace_rewind(o.trace);
+		size_t seen = 0, count;
+		while ((count = mp_trace_next_batch(o.trace, got, sizes[s])) > 0) {
+			assert_true(count <= sizes[s]);
+			assert_true(seen + count <= total);
+			for (size_t i = 0; i < count; i++)
+				assert_same_event(&got[i], &want[seen + i]);
+			seen += count;
+			if (count < sizes[s])
+				break;
+		}
+		assert_int_equal(seen, total);
+		assert_int_equal(mp_trace_next_batch(o.trace, got, sizes[s]), 0);
+		/* Mixed with single reads. */
+		mp_trace_rewind(o.trace);
+		seen = 0;
+		while (seen < total) {
+			count = mp_trace_next_batch(o.trace, got, sizes[s]);
+			for (size_t i = 0; i < count; i++)
+				assert_same_event(&got[i], &want[seen + i]);
+			seen += count;
+			if (seen < total) {
+				assert_int_equal(mp_trace_next(o.trace, &got[0], err, sizeof(err)), 1);
+				assert_same_event(&got[0], &want[seen++]);
+			}
+		}
+		assert_int_equal(mp_trace_next(o.trace, &got[0], err, sizeof(err)), 0);
+	}
+	free(got);
+	free(want);
+	close_opened(&o);
+}
+
 static void test_flipped_bytes_never_break_the_reader(void **state)
 {
 	(void)state;
@@ -629,6 +739,12 @@ static void test_flipped_bytes_never_break_the_reader(void **state)
 				struct mp_trace_stats stats;
 				mp_trace_stats(trace, &stats);
 				assert_int_equal(events, stats.events);
+				mp_trace_rewind(trace);
+				struct mp_event batch[16];
+				size_t count, batched = 0;
+				while ((count = mp_trace_next_batch(trace, batch, 16)) > 0)
+					batched += count;
+				assert_int_equal(batched, stats.events);
 				mp_trace_close(trace);
 			} else {
 				assert_true(strlen(err) > 0);
@@ -672,6 +788,7 @@ int main(void)
 		cmocka_unit_test(test_invalid_chunk_header_is_skipped),
 		cmocka_unit_test(test_corrupt_records_end_their_chunk),
 		cmocka_unit_test(test_large_trace_indexed_on_two_threads),
+		cmocka_unit_test(test_batches_give_what_single_reads_give),
 		cmocka_unit_test(test_flipped_bytes_never_break_the_reader),
 		cmocka_unit_test(test_open_from_file),
 	};
