@@ -51,7 +51,7 @@
  *
  * Memory: the table (24-byte slots, between 5/16 and 5/8 in use: 40 to 80 bytes per live
  * block, and the counts), the open chunks, the release logs and one read buffer with
- * the batch and its index (0.6 MiB), all from
+ * the batch and its index (0.9 MiB), all from
  * mp_sys_map_anon; the table is bounded by MEMPROF_LEAK_CHECK_MAX_MB.
  * Not thread-safe: one thread at a time (leak_thread.c serializes).
  */
@@ -69,8 +69,14 @@
 #define LIVE_RELEASED (1ull << 63) /* in slot.size: the last event released the address */
 #define LIVE_PRUNED 1u /* in slot.addr: a release dropped (0: empty) */
 #define LIVE_FIRST_SLOTS (1u << 12)
-#define LIVE_BATCH 8192u /* operations of one chunk held for pairing, then applied */
-#define LIVE_PAIR_BITS 14
+/* Operations of one chunk held for pairing, then applied. 16384: on alloc_bench's trace
+ * (1024 blocks live per thread, each freed 2048 records after its allocation) a batch of
+ * 8192 sent a quarter of its allocations to the table; folded in 5 ms rounds, 219759 ->
+ * 144331 table operations, 14.0-14.2 -> 12.7 ns an event (bench/fold_bench.c); sqlite3
+ * and python3 the same or a little faster. 32768 was no better on alloc_bench and 5-10%
+ * slower on python3: the index no longer fits the core's cache. */
+#define LIVE_BATCH 16384u
+#define LIVE_PAIR_BITS 15
 #define LIVE_PAIR_SLOTS (1u << LIVE_PAIR_BITS) /* the batch's allocations by address (twice
 						  the batch) */
 #define LIVE_PAIR_GONE (LIVE_BATCH + 1u) /* in batch.pairs, over the stamp: a pair that
