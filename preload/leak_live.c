@@ -14,6 +14,10 @@
  * a release beats an allocation (a free's time is taken before the real free, an
  * allocation's after the real call, so a reuse of the address is always later). A
  * realloc releases old_addr at its time before and creates addr at its time after.
+ * Slots keep times in 40 bits of nanoseconds after a base that moves when an event is
+ * 2^39 ns past it: older times shift down, those before the new base become 0. Only
+ * events of the last rounds ever compare unequal, so this loses nothing but for an event
+ * whose thread stopped for minutes between reading the clock and writing its record.
  *
  * Pruning. A released address is kept only while an older allocation of it may still
  * be unfolded. An allocation is committed before its block is returned to the program,
@@ -49,8 +53,8 @@
  * stepped over a page at a time, as the analyzer's reader does. The file is checked to
  * be this process's trace at every round (its pid and start time).
  *
- * Memory: the table (24-byte slots, between 5/16 and 5/8 in use: 40 to 80 bytes per live
- * block, and the counts), the open chunks, the release logs and one read buffer with
+ * Memory: the table (16-byte slots, between 5/16 and 5/8 in use: 26 to 51 bytes per live
+ * block, and the counts; blocks of 8 MiB or more also in the big map), the open chunks, the release logs and one read buffer with
  * the batch and its index (0.9 MiB), all from
  * mp_sys_map_anon; the table is bounded by MEMPROF_LEAK_CHECK_MAX_MB.
  * Not thread-safe: one thread at a time (leak_thread.c serializes).
@@ -66,7 +70,7 @@
 #include "leak_scan.h"
 #include "memprof/trace_decode.h"
 
-#define LIVE_RELEASED (1ull << 63) /* in slot.size: the last event released the address */
+#define LIVE_RELEASED (1ull << 63) /* in slot.meta and op.size: the event releases the address */
 #define LIVE_PRUNED 1u /* in slot.addr: a release dropped (0: empty) */
 #define LIVE_FIRST_SLOTS (1u << 12)
 /* Operations of one chunk held for pairing, then applied. 16384: on alloc_bench's trace
@@ -95,12 +99,28 @@
 #define LIVE_FIRST_LOG 4096u
 #define LIVE_CHUNK_FORGET 3u /* chunk.complete: folded twice since it was found complete */
 #define LIVE_LOOKAHEAD_PAGES 512u
-#define LIVE_STASH_ENTRIES 2048u /* 48 KiB */
+#define LIVE_STASH_ENTRIES 2048u /* 32 KiB */
 
+/* A slot: the address, and in one word LIVE_RELEASED, the time of the last event (ns
+ * after live.time_base, LIVE_TIME_BITS of it) and the size (LIVE_SIZE_BITS; sizes of
+ * LIVE_SIZE_BIG and more are in the big map). 16 bytes, not 24: python3's dict (4M blocks
+ * live at its peak) needed a table of 192 MiB, fresh memory the leak thread waited for. */
+#define LIVE_SIZE_BITS 23
+#define LIVE_SIZE_BIG ((1ull << LIVE_SIZE_BITS) - 1) /* 8 MiB - 1 */
+#define LIVE_TIME_BITS 40
+#define LIVE_TIME_MAX ((1ull << LIVE_TIME_BITS) - 1) /* 18 minutes */
+/* The base moves when a round's time is this far past it, to half of it behind: 9 and
+ * 4.5 minutes. An event older than the base (a thread stopped that long between reading
+ * the clock and writing its record) counts as time 0. */
+#define LIVE_TIME_SPAN (1ull << 39)
 struct live_slot {
 	uint64_t addr; /* 0: empty */
-	uint64_t size; /* | LIVE_RELEASED */
-	uint64_t time;
+	uint64_t meta;
+};
+
+struct live_big {
+	uint64_t addr; /* 0: empty */
+	uint64_t size;
 };
 
 struct live_release {
@@ -143,7 +163,31 @@ static struct {
 	uint64_t table_ops;      /* operations that reached the table (not paired) */
 	uint64_t grown_in_place, rehashed, stashed; /* how the table grew (mp_leak_live_growth) */
 	struct live_slot *stash; /* LIVE_STASH_ENTRIES, see live_grow_in_place */
+	uint64_t time_base;      /* slot times count from here; 0 before a round */
+	uint64_t time_span;      /* LIVE_TIME_SPAN, or a test's (mp_leak_live_time_span) */
+	struct live_big *big;    /* the sizes of LIVE_SIZE_BIG and more, by address */
+	uint64_t big_mask, big_count;
+	uint64_t rebases;        /* times the base moved (mp_leak_live_rebases) */
 } live;
+
+static inline uint64_t slot_time(const struct live_slot *slot)
+{
+	return (slot->meta >> LIVE_SIZE_BITS) & LIVE_TIME_MAX;
+}
+
+static inline int slot_live(const struct live_slot *slot)
+{
+	return !(slot->meta & LIVE_RELEASED);
+}
+
+/* An event's time as slots keep it. */
+static inline uint64_t live_time(uint64_t time)
+{
+	if (time <= live.time_base)
+		return 0;
+	uint64_t after = time - live.time_base;
+	return after < LIVE_TIME_MAX ? after : LIVE_TIME_MAX;
+}
 
 /* An operation waiting to be applied (live_flush): an allocation, or a release with
  * LIVE_RELEASED for its size. After the read buffer, in memory of ours (in the library's
@@ -238,7 +282,7 @@ static void live_put(struct live_slot *slots, uint16_t *group_live, uint64_t mas
 {
 	struct live_slot *slot = live_free_slot(slots, mask, entry->addr);
 	*slot = *entry;
-	group_live[(uint64_t)(slot - slots) >> LIVE_GROUP_SHIFT] += !(entry->size & LIVE_RELEASED);
+	group_live[(uint64_t)(slot - slots) >> LIVE_GROUP_SHIFT] += slot_live(entry);
 }
 
 /* Rehashes the entries (pruned slots are dropped) into `capacity` slots, a power of two.
@@ -361,7 +405,7 @@ static int live_grow_in_place(uint64_t capacity)
 			continue;
 		}
 		slots[at] = entry;
-		live.group_live[at >> LIVE_GROUP_SHIFT] += !(entry.size & LIVE_RELEASED);
+		live.group_live[at >> LIVE_GROUP_SHIFT] += slot_live(&entry);
 	}
 	live_unstash(stashed);
 	live.grown_in_place++;
@@ -414,7 +458,7 @@ static void live_compact(void)
 
 /* Room for one more slot in use: at 5/8 (pruned slots count, since probes cross them) the
  * pruned slots are dropped, and the table doubled if its entries alone fill half of it:
- * so between 24 / (5/8) and 24 / (5/16) bytes per entry. */
+ * so between 16 / (5/8) and 16 / (5/16) bytes per entry. */
 static int live_make_room(void)
 {
 	uint64_t capacity = live.mask + 1;
@@ -464,19 +508,137 @@ static void live_log_release(uint64_t addr, uint64_t time)
 	log->items[log->count++] = (struct live_release){ addr, time };
 }
 
+/* ---- The big map: the sizes a slot cannot hold, by address ---- */
+
+static inline uint64_t live_big_home(uint64_t addr)
+{
+	return live_hash(addr) & live.big_mask;
+}
+
+static struct live_big *live_big_find(uint64_t addr)
+{
+	if (!live.big)
+		return NULL;
+	for (uint64_t at = live_big_home(addr);; at = (at + 1) & live.big_mask) {
+		if (live.big[at].addr == addr)
+			return &live.big[at];
+		if (!live.big[at].addr)
+			return NULL;
+	}
+}
+
+static int live_big_grow(void)
+{
+	uint64_t old_capacity = live.big ? live.big_mask + 1 : 0;
+	uint64_t capacity = old_capacity ? old_capacity * 2 : 64;
+	struct live_big *big = mp_sys_map_anon(live_round_up(capacity * sizeof(*big)));
+	if (!big)
+		return -ENOMEM;
+	struct live_big *old = live.big;
+	live.big = big;
+	live.big_mask = capacity - 1;
+	for (uint64_t i = 0; i < old_capacity; i++) {
+		if (!old[i].addr)
+			continue;
+		uint64_t at = live_big_home(old[i].addr);
+		while (big[at].addr)
+			at = (at + 1) & live.big_mask;
+		big[at] = old[i];
+	}
+	if (old)
+		mp_sys_unmap(old, live_round_up(old_capacity * sizeof(*old)));
+	return 0;
+}
+
+/* Notes the size of addr: 0, or -ENOMEM. */
+static int live_big_put(uint64_t addr, uint64_t size)
+{
+	struct live_big *found = live_big_find(addr);
+	if (found) {
+		found->size = size;
+		return 0;
+	}
+	if ((live.big_count + 1) * 2 > (live.big ? live.big_mask + 1 : 0) && live_big_grow() < 0)
+		return -ENOMEM;
+	uint64_t at = live_big_home(addr);
+	while (live.big[at].addr)
+		at = (at + 1) & live.big_mask;
+	live.big[at] = (struct live_big){ addr, size };
+	live.big_count++;
+	return 0;
+}
+
+/* Forgets addr; the entries after it in its run move back where their probes still find
+ * them (no marker left behind). */
+static void live_big_drop(uint64_t addr)
+{
+	struct live_big *found = live_big_find(addr);
+	if (!found)
+		return;
+	uint64_t hole = (uint64_t)(found - live.big);
+	for (uint64_t at = (hole + 1) & live.big_mask; live.big[at].addr;
+	     at = (at + 1) & live.big_mask) {
+		uint64_t home = live_big_home(live.big[at].addr);
+		if (((at - home) & live.big_mask) >= ((at - hole) & live.big_mask)) {
+			live.big[hole] = live.big[at];
+			hole = at;
+		}
+	}
+	live.big[hole].addr = 0;
+	live.big_count--;
+}
+
+/* The size of a live slot's block. */
+static uint64_t live_size(const struct live_slot *slot)
+{
+	uint64_t size = slot->meta & LIVE_SIZE_BIG;
+	if (size != LIVE_SIZE_BIG)
+		return size;
+	const struct live_big *big = live_big_find(slot->addr);
+	return big ? big->size : LIVE_SIZE_BIG; /* always there: live_apply puts it first */
+}
+
+/* Moves the slots' time base to `base`: times before it become 0. A pass over the table
+ * every few minutes of the program's time. */
+static void live_rebase(uint64_t base)
+{
+	uint64_t delta = base - live.time_base;
+	for (uint64_t i = 0; live.slots && i <= live.mask; i++) {
+		struct live_slot *slot = &live.slots[i];
+		if (slot->addr <= LIVE_PRUNED)
+			continue;
+		uint64_t time = slot_time(slot);
+		time = time > delta ? time - delta : 0;
+		slot->meta = (slot->meta & ~(LIVE_TIME_MAX << LIVE_SIZE_BITS)) | time << LIVE_SIZE_BITS;
+	}
+	live.time_base = base;
+	live.rebases++;
+}
+
 /* Applies one allocation (release = 0) or release of `addr` at `time`. */
 static void live_apply(uint64_t addr, uint64_t size, uint64_t time, int release)
 {
 	if (addr <= LIVE_PRUNED || live.failed)
 		return;
+	if (MP_UNLIKELY(time > live.time_base + live.time_span))
+		live_rebase(time - live.time_span / 2);
+	uint64_t at_time = live_time(time);
 	struct live_slot *slot = live_find(addr);
 	int was_live = 0;
 	if (slot) {
-		int newer = time > slot->time || (time == slot->time && release);
+		uint64_t held = slot_time(slot);
+		int newer = at_time > held || (at_time == held && release);
 		if (!newer)
 			return;
-		was_live = !(slot->size & LIVE_RELEASED);
-	} else {
+		was_live = slot_live(slot);
+		if (was_live && (slot->meta & LIVE_SIZE_BIG) == LIVE_SIZE_BIG)
+			live_big_drop(addr);
+	}
+	if (!release && size >= LIVE_SIZE_BIG && live_big_put(addr, size) < 0) {
+		live.failed = -ENOMEM;
+		return;
+	}
+	if (!slot) {
 		int err = live_make_room();
 		if (err < 0) {
 			live.failed = err;
@@ -492,8 +654,8 @@ static void live_apply(uint64_t addr, uint64_t size, uint64_t time, int release)
 	live.live += (uint64_t)(int64_t)change;
 	live.group_live[(uint64_t)(slot - live.slots) >> LIVE_GROUP_SHIFT] += (uint16_t)change;
 	slot->addr = addr;
-	slot->size = release ? LIVE_RELEASED : size;
-	slot->time = time;
+	slot->meta = (release ? LIVE_RELEASED : size < LIVE_SIZE_BIG ? size : LIVE_SIZE_BIG) |
+		     at_time << LIVE_SIZE_BITS;
 	if (release && live.note_releases)
 		live_log_release(addr, time);
 }
@@ -712,7 +874,7 @@ static void live_prune(void)
 			__builtin_prefetch(&live.slots[live_home(old->items[i + LIVE_PREFETCH].addr,
 								 live.mask)]);
 		struct live_slot *slot = live_find(old->items[i].addr);
-		if (slot && (slot->size & LIVE_RELEASED) && slot->time == old->items[i].time) {
+		if (slot && !slot_live(slot) && slot_time(slot) == live_time(old->items[i].time)) {
 			slot->addr = LIVE_PRUNED;
 			live.pruned++;
 		}
@@ -930,6 +1092,8 @@ int mp_leak_live_fold(const char *path, enum mp_leak_fold_mode mode)
 		batch.count = 0;
 		batch.stamp = 0;
 	}
+	if (!live.time_span)
+		live.time_span = LIVE_TIME_SPAN;
 	if (!live.slots && !live.failed)
 		live.failed = live_resize(LIVE_FIRST_SLOTS);
 	if (live.failed)
@@ -986,6 +1150,16 @@ uint64_t mp_leak_live_table_ops(void)
 	return live.table_ops;
 }
 
+void mp_leak_live_time_span(uint64_t ns)
+{
+	live.time_span = ns;
+}
+
+uint64_t mp_leak_live_rebases(void)
+{
+	return live.rebases;
+}
+
 void mp_leak_live_growth(uint64_t *in_place, uint64_t *rehashed, uint64_t *stashed)
 {
 	*in_place = live.grown_in_place;
@@ -1005,8 +1179,8 @@ static size_t live_list(struct mp_leak_block *out, size_t total)
 			continue;
 		struct live_slot *slots = live.slots + (group << LIVE_GROUP_SHIFT);
 		for (uint64_t i = 0; i < (1u << LIVE_GROUP_SHIFT) && at < total; i++)
-			if (slots[i].addr > LIVE_PRUNED && !(slots[i].size & LIVE_RELEASED))
-				out[at++] = (struct mp_leak_block){ slots[i].addr, slots[i].size };
+			if (slots[i].addr > LIVE_PRUNED && slot_live(&slots[i]))
+				out[at++] = (struct mp_leak_block){ slots[i].addr, live_size(&slots[i]) };
 	}
 	return at;
 }
@@ -1076,6 +1250,7 @@ void mp_leak_live_reset(void)
 		live_unmap(live.logs[i].items, live.logs[i].cap * sizeof(struct live_release));
 	live_unmap(live.buffer, LIVE_BUFFER_BYTES);
 	live_unmap(live.stash, LIVE_STASH_ENTRIES * sizeof(struct live_slot));
+	live_unmap(live.big, live.big ? (live.big_mask + 1) * sizeof(struct live_big) : 0);
 	uint64_t *progress = live.progress;
 	memset(&live, 0, sizeof(live));
 	live.progress = progress;

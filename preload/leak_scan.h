@@ -203,6 +203,11 @@ uint64_t mp_leak_live_table_ops(void);
  * into a new mapping instead (doubling in place failed), and how many entries a doubling
  * in place put back only after its walk (their probe wrapped around the table's end). */
 void mp_leak_live_growth(uint64_t *in_place, uint64_t *rehashed, uint64_t *stashed);
+/* Tests: how far past the table's time base an event may be before the base moves
+ * (default 2^39 ns); after mp_leak_live_reset. */
+void mp_leak_live_time_span(uint64_t ns);
+/* How often the time base moved since the last reset. */
+uint64_t mp_leak_live_rebases(void);
 /* Forgets everything (a fork child's trace is a new one). */
 void mp_leak_live_reset(void);
 

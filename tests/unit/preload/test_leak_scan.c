@@ -371,13 +371,24 @@ static uint64_t growth_size(uint64_t i)
 	return i % 13 + 1;
 }
 
-static void grow_like_a_model(uint64_t (*growth_addr)(uint64_t), uint64_t *stashed)
+/* One block in 97 of 8 MiB or more: its size is kept outside its slot. */
+static uint64_t growth_size_big(uint64_t i)
+{
+	return i % 97 == 0 ? (8u << 20) - 1 + i : i % 13 + 1;
+}
+
+/* time_span: the table's (mp_leak_live_time_span), 0 for its default. */
+static void grow_like_a_model_sized(uint64_t (*growth_addr)(uint64_t),
+				    uint64_t (*growth_size)(uint64_t), uint64_t time_span,
+				    uint64_t *stashed)
 {
 	enum { ADDRESSES = GROWTH_ADDRESSES, ROUNDS = 120, OPS = 2500 };
 	static uint8_t model[ADDRESSES];
 	static struct mp_leak_block expected[ADDRESSES];
 	memset(model, 0, sizeof(model));
 	mp_leak_live_reset();
+	if (time_span)
+		mp_leak_live_time_span(time_span);
 	mp_chunk_after_fork_child(&mp_state_thread);
 	const char *path = fixture_start();
 	uint64_t rng = 0x9e3779b97f4a7c15ull;
@@ -405,11 +416,27 @@ static void grow_like_a_model(uint64_t (*growth_addr)(uint64_t), uint64_t *stash
 	assert_int_equal(rehashed, 0); /* doubling in place never gives up here */
 }
 
+static void grow_like_a_model(uint64_t (*growth_addr)(uint64_t), uint64_t *stashed)
+{
+	grow_like_a_model_sized(growth_addr, growth_size, 0, stashed);
+}
+
 static void test_leak_live_matches_a_model_through_growth(void **state)
 {
 	(void)state;
 	uint64_t stashed;
 	grow_like_a_model(growth_addr_mixed, &stashed);
+}
+
+/* Big blocks (their sizes in the big map: put, replaced, dropped at their frees) and a
+ * time base moved every 10 ms or so (slots' times shifted, the oldest clamped to 0): the
+ * listing must still be exactly the model's. */
+static void test_leak_live_big_sizes_and_moving_time_base(void **state)
+{
+	(void)state;
+	uint64_t stashed;
+	grow_like_a_model_sized(growth_addr_mixed, growth_size_big, 20000000, &stashed);
+	assert_true(mp_leak_live_rebases() > 3);
 }
 
 static void test_leak_live_growth_puts_back_a_wrapping_run(void **state)
@@ -518,6 +545,7 @@ int main(void)
 		cmocka_unit_test(test_leak_live_matches_a_model_through_compactions),
 		cmocka_unit_test(test_leak_live_matches_a_model_through_growth),
 		cmocka_unit_test(test_leak_live_growth_puts_back_a_wrapping_run),
+		cmocka_unit_test(test_leak_live_big_sizes_and_moving_time_base),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
