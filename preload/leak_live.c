@@ -118,6 +118,8 @@ struct live_slot {
 	uint64_t meta;
 };
 
+_Static_assert(sizeof(struct live_slot) == 16, "a slot is two words");
+
 struct live_big {
 	uint64_t addr; /* 0: empty */
 	uint64_t size;
