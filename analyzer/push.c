@@ -1,13 +1,16 @@
-/* push.c: one profile POSTed to a Pyroscope-compatible /ingest with libcurl (push.h). */
+/* push.c: one profile POSTed to a Pyroscope-compatible /ingest with libcurl (push.h),
+ * loaded on the first push (curl_api.c). */
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <curl/curl.h>
-
+#include "curl_api.h"
 #include "push.h"
+
+/* libcurl's functions, set by mp_push_send before anything else here runs. */
+static const struct mp_curl_api *curl_fn;
 
 /* Units and aggregation per sample type (Pyroscope's SampleTypeConfig). */
 static const char push_sample_type_config[] =
@@ -80,7 +83,7 @@ void mp_push_endpoint(const char *url, char *buf, size_t len)
 	snprintf(buf, len, "%.*s/ingest", (int)push_base_len(url), url);
 }
 
-/* APP{k=v,...}, URL-escaped. NULL on -ENOMEM; free with curl_free. */
+/* APP{k=v,...}, URL-escaped. NULL on -ENOMEM; free with curl_fn->free. */
 static char *push_name(CURL *curl, const struct mp_push_target *target)
 {
 	size_t len = strlen(target->app) + 3;
@@ -94,7 +97,7 @@ static char *push_name(CURL *curl, const struct mp_push_target *target)
 		at += (size_t)snprintf(name + at, len - at, "%c%s", i ? ',' : '{', target->labels[i]);
 	if (target->label_count)
 		snprintf(name + at, len - at, "}");
-	char *escaped = curl_easy_escape(curl, name, 0);
+	char *escaped = curl_fn->easy_escape(curl, name, 0);
 	free(name);
 	return escaped;
 }
@@ -111,7 +114,7 @@ static char *push_url(CURL *curl, const struct mp_push_target *target, uint64_t 
 		snprintf(url, len, "%.*s/ingest?name=%s&from=%llu&until=%llu&format=pprof"
 			 "&spyName=memprof", (int)push_base_len(target->url), target->url, name,
 			 (unsigned long long)from, (unsigned long long)until);
-	curl_free(name);
+	curl_fn->free(name);
 	return url;
 }
 
@@ -144,21 +147,21 @@ static size_t push_on_header(char *data, size_t size, size_t count, void *contex
  * Pyroscope server reads them from the form's files). NULL on failure. */
 static curl_mime *push_form(CURL *curl, const uint8_t *profile, size_t size)
 {
-	curl_mime *form = curl_mime_init(curl);
-	curl_mimepart *part = form ? curl_mime_addpart(form) : NULL;
-	if (!part || curl_mime_name(part, "profile") || curl_mime_filename(part, "profile.pprof") ||
-	    curl_mime_type(part, "application/octet-stream") ||
-	    curl_mime_data(part, (const char *)profile, size))
+	curl_mime *form = curl_fn->mime_init(curl);
+	curl_mimepart *part = form ? curl_fn->mime_addpart(form) : NULL;
+	if (!part || curl_fn->mime_name(part, "profile") || curl_fn->mime_filename(part, "profile.pprof") ||
+	    curl_fn->mime_type(part, "application/octet-stream") ||
+	    curl_fn->mime_data(part, (const char *)profile, size))
 		goto fail;
-	part = curl_mime_addpart(form);
-	if (!part || curl_mime_name(part, "sample_type_config") ||
-	    curl_mime_filename(part, "sample_type_config.json") ||
-	    curl_mime_type(part, "application/json") ||
-	    curl_mime_data(part, push_sample_type_config, CURL_ZERO_TERMINATED))
+	part = curl_fn->mime_addpart(form);
+	if (!part || curl_fn->mime_name(part, "sample_type_config") ||
+	    curl_fn->mime_filename(part, "sample_type_config.json") ||
+	    curl_fn->mime_type(part, "application/json") ||
+	    curl_fn->mime_data(part, push_sample_type_config, CURL_ZERO_TERMINATED))
 		goto fail;
 	return form;
 fail:
-	curl_mime_free(form);
+	curl_fn->mime_free(form);
 	return NULL;
 }
 
@@ -183,35 +186,35 @@ static void push_describe(CURL *curl, CURLcode code, const char *curl_err,
 			  const struct mp_push_target *target, char *err, size_t err_len)
 {
 	long os_errno = 0;
-	curl_easy_getinfo(curl, CURLINFO_OS_ERRNO, &os_errno);
+	curl_fn->easy_getinfo(curl, CURLINFO_OS_ERRNO, &os_errno);
 	if (code == CURLE_COULDNT_CONNECT && os_errno)
 		snprintf(err, err_len, "cannot connect: %s", strerror((int)os_errno));
 	else if (code == CURLE_OPERATION_TIMEDOUT)
 		snprintf(err, err_len, "no answer within %.1f s (timed out)",
 			 (double)target->timeout_ms / 1000.0);
 	else
-		snprintf(err, err_len, "%s", curl_err[0] ? curl_err : curl_easy_strerror(code));
+		snprintf(err, err_len, "%s", curl_err[0] ? curl_err : curl_fn->easy_strerror(code));
 }
 
 static int push_perform(CURL *curl, const struct mp_push_target *target,
 			struct push_answer *answer, char *err, size_t err_len)
 {
 	char curl_err[CURL_ERROR_SIZE] = "";
-	curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, curl_err);
-	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, push_on_body);
-	curl_easy_setopt(curl, CURLOPT_WRITEDATA, answer);
-	curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, push_on_header);
-	curl_easy_setopt(curl, CURLOPT_HEADERDATA, answer);
-	curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, target->timeout_ms);
-	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(curl, CURLOPT_USERAGENT, "memprof");
-	CURLcode code = curl_easy_perform(curl);
+	curl_fn->easy_setopt(curl, CURLOPT_ERRORBUFFER, curl_err);
+	curl_fn->easy_setopt(curl, CURLOPT_WRITEFUNCTION, push_on_body);
+	curl_fn->easy_setopt(curl, CURLOPT_WRITEDATA, answer);
+	curl_fn->easy_setopt(curl, CURLOPT_HEADERFUNCTION, push_on_header);
+	curl_fn->easy_setopt(curl, CURLOPT_HEADERDATA, answer);
+	curl_fn->easy_setopt(curl, CURLOPT_TIMEOUT_MS, target->timeout_ms);
+	curl_fn->easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+	curl_fn->easy_setopt(curl, CURLOPT_USERAGENT, "memprof");
+	CURLcode code = curl_fn->easy_perform(curl);
 	if (code != CURLE_OK) {
 		push_describe(curl, code, curl_err, target, err, err_len);
 		return -EIO;
 	}
 	long status = 0;
-	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+	curl_fn->easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
 	if (status >= 200 && status < 300)
 		return 0;
 	push_message(answer);
@@ -224,24 +227,27 @@ static int push_perform(CURL *curl, const struct mp_push_target *target,
 int mp_push_send(const struct mp_push_target *target, const uint8_t *profile, size_t size,
 		 uint64_t from, uint64_t until, char *err, size_t err_len)
 {
-	CURL *curl = curl_easy_init();
+	curl_fn = mp_curl_api(err, err_len);
+	if (!curl_fn)
+		return -ENOSYS;
+	CURL *curl = curl_fn->easy_init();
 	char *url = curl ? push_url(curl, target, from, until) : NULL;
 	curl_mime *form = url ? push_form(curl, profile, size) : NULL;
 	/* No "Expect: 100-continue": a second round trip for nothing, and some small servers
 	 * do not answer it. */
-	struct curl_slist *headers = form ? curl_slist_append(NULL, "Expect:") : NULL;
+	struct curl_slist *headers = form ? curl_fn->slist_append(NULL, "Expect:") : NULL;
 	struct push_answer answer = { "", "", 0 };
 	int rc = -ENOMEM;
 	snprintf(err, err_len, "out of memory");
 	if (headers) {
-		curl_easy_setopt(curl, CURLOPT_URL, url);
-		curl_easy_setopt(curl, CURLOPT_MIMEPOST, form);
-		curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+		curl_fn->easy_setopt(curl, CURLOPT_URL, url);
+		curl_fn->easy_setopt(curl, CURLOPT_MIMEPOST, form);
+		curl_fn->easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
 		rc = push_perform(curl, target, &answer, err, err_len);
 	}
-	curl_slist_free_all(headers);
-	curl_mime_free(form);
+	curl_fn->slist_free_all(headers);
+	curl_fn->mime_free(form);
 	free(url);
-	curl_easy_cleanup(curl);
+	curl_fn->easy_cleanup(curl);
 	return rc;
 }
