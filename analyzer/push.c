@@ -149,7 +149,8 @@ static curl_mime *push_form(CURL *curl, const uint8_t *profile, size_t size)
 {
 	curl_mime *form = curl_fn->mime_init(curl);
 	curl_mimepart *part = form ? curl_fn->mime_addpart(form) : NULL;
-	if (!part || curl_fn->mime_name(part, "profile") || curl_fn->mime_filename(part, "profile.pprof") ||
+	if (!part || curl_fn->mime_name(part, "profile") ||
+	    curl_fn->mime_filename(part, "profile.pprof") ||
 	    curl_fn->mime_type(part, "application/octet-stream") ||
 	    curl_fn->mime_data(part, (const char *)profile, size))
 		goto fail;

@@ -54,8 +54,8 @@
  * be this process's trace at every round (its pid and start time).
  *
  * Memory: the table (16-byte slots, between 5/16 and 5/8 in use: 26 to 51 bytes per live
- * block, and the counts; blocks of 8 MiB or more also in the big map), the open chunks, the release logs and one read buffer with
- * the batch and its index (0.9 MiB), all from
+ * block, and the counts; blocks of 8 MiB or more also in the big map), the open chunks,
+ * the release logs and one read buffer with the batch and its index (0.9 MiB), all from
  * mp_sys_map_anon; the table is bounded by MEMPROF_LEAK_CHECK_MAX_MB.
  * Not thread-safe: one thread at a time (leak_thread.c serializes).
  */
