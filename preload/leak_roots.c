@@ -206,8 +206,9 @@ static int roots_mmapped_chunk(const struct mp_leak_block *block, const struct r
 }
 
 /* Marks the maps holding the start of a block that is not a glibc mmapped chunk (those
- * are kept apart, to be cut out of the roots), and NOSCAN the blocks not inside one
- * readable mapping. Both arrays are sorted. */
+ * are kept apart, to be cut out of the roots), NOSCAN the blocks not inside one
+ * readable mapping and SPARSE the large ones inside private anonymous memory. Both arrays
+ * are sorted. */
 static void roots_match_blocks(struct roots_work *work, const struct mp_leak_block *blocks,
 			       size_t count, uint8_t *state)
 {
@@ -227,6 +228,9 @@ static void roots_match_blocks(struct roots_work *work, const struct mp_leak_blo
 			work->maps[m].flags |= MAP_HAS_BLOCK;
 		if (!(work->maps[m].flags & MAP_R) || end > work->maps[m].end)
 			state[i] |= MP_LEAK_NOSCAN;
+		else if (blocks[i].size >= MP_LEAK_SPARSE_BYTES &&
+			 (work->maps[m].flags & (MAP_ANON_ | MAP_SHARED_)) == MAP_ANON_)
+			state[i] |= MP_LEAK_SPARSE;
 	}
 }
 

@@ -119,7 +119,9 @@ int mp_leak_check_fatal(int sig);
 void mp_leak_thread_after_fork_child(void);
 
 /* Per-block classification state (leak_classify.c). The low bits hold the state; NOSCAN
- * marks a block whose memory is not mapped readable (its contents are not scanned). */
+ * marks a block whose memory is not mapped readable (its contents are not scanned);
+ * SPARSE a large block in private anonymous memory, whose pages never touched (neither
+ * present nor swapped: they read as zeros) need not be read. */
 enum mp_leak_state {
 	MP_LEAK_UNREACHED = 0, /* at the end: definitely lost */
 	MP_LEAK_POSSIBLE = 1,
@@ -127,7 +129,10 @@ enum mp_leak_state {
 	MP_LEAK_INDIRECT = 3,
 	MP_LEAK_STATE_MASK = 3,
 	MP_LEAK_NOSCAN = 0x80,
+	MP_LEAK_SPARSE = 0x40,
 };
+/* From this size a block in private anonymous memory is SPARSE. */
+#define MP_LEAK_SPARSE_BYTES (64u * 1024u)
 
 struct mp_leak_classifier {
 	const struct mp_leak_block *blocks; /* sorted, non-overlapping */
@@ -139,8 +144,11 @@ struct mp_leak_classifier {
 	uint64_t lowest, highest; /* [lowest, highest): addresses a pointer may hit */
 	const uint64_t *pages; /* NULL, or bit hash(page) set for every page a block is on */
 	unsigned page_shift;   /* 64 - log2 of the bits of pages */
+	int pagemap_fd;       /* /proc/self/pagemap for SPARSE blocks, or -1 (read them whole) */
 	uint64_t root_bytes;  /* statistics */
 	uint64_t block_bytes;
+	uint64_t untouched_bytes; /* of SPARSE blocks, in pages never touched (not read): not in
+				     block_bytes, the bytes of blocks read while marking */
 	uint64_t *progress;   /* bumped now and then while marking (never NULL) */
 };
 

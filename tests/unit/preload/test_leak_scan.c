@@ -1,9 +1,12 @@
 /* test_leak_scan.c: memcheck's leak classes computed on synthetic memory (no process
  * scan needed: blocks and roots are arrays of this test), and the live set rebuilt from a
  * trace the recorder wrote. */
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -136,6 +139,73 @@ static void test_leak_classify_noscan_block_contents_not_followed(void **state)
 	scene_classify(&scene, 2);
 	assert_int_equal(kind(&scene, 0), MP_LEAK_KIND_REACHABLE);
 	assert_int_equal(kind(&scene, 1), MP_LEAK_KIND_DEFINITE);
+}
+
+/* A page's entry in /proc/self/pagemap says it is present. */
+static int page_present(int pagemap, uint64_t addr)
+{
+	uint64_t entry = 0;
+	assert_int_equal(pread(pagemap, &entry, 8, (off_t)(addr / 4096 * 8)), 8);
+	return (entry >> 63) & 1;
+}
+
+/* A 1 MiB SPARSE block of which one page was written, holding the only pointer to a second
+ * block: with the pagemap, that page alone is read (the second block is found, the other
+ * pages stay untouched); without it, every page is (each gets the zero page). */
+static void classify_sparse(int with_pagemap)
+{
+	enum { BIG = 1 << 20, SMALL = 64, WRITTEN = 100 };
+	uint8_t *big = mmap(NULL, BIG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	uint8_t *small = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1,
+			      0);
+	assert_true(big != MAP_FAILED && small != MAP_FAILED);
+	*(uint64_t *)(big + WRITTEN * 4096 + 8) = (uint64_t)(uintptr_t)small;
+	struct mp_leak_block blocks[2] = { { (uint64_t)(uintptr_t)big, BIG },
+					   { (uint64_t)(uintptr_t)small, SMALL } };
+	if (small < big) {
+		blocks[0] = (struct mp_leak_block){ (uint64_t)(uintptr_t)small, SMALL };
+		blocks[1] = (struct mp_leak_block){ (uint64_t)(uintptr_t)big, BIG };
+	}
+	size_t big_index = small < big;
+	uint8_t states[2] = { 0, 0 };
+	uint32_t work[5];
+	states[big_index] = MP_LEAK_SPARSE;
+	uint64_t root = (uint64_t)(uintptr_t)big;
+	int pagemap = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	assert_true(pagemap >= 0);
+	struct mp_leak_classifier c;
+	mp_leak_classify_init(&c, blocks, 2, states, work);
+	c.pagemap_fd = with_pagemap ? pagemap : -1;
+	mp_leak_classify_root(&c, (uint64_t)(uintptr_t)&root, (uint64_t)(uintptr_t)&root + 8);
+	mp_leak_classify_finish(&c);
+	assert_int_equal(mp_leak_classify_kind_of(states[big_index]), MP_LEAK_KIND_REACHABLE);
+	assert_int_equal(mp_leak_classify_kind_of(states[!big_index]), MP_LEAK_KIND_REACHABLE);
+	if (with_pagemap) {
+		assert_int_equal(c.untouched_bytes, BIG - 4096);
+		assert_int_equal(c.block_bytes, 4096 + SMALL);
+		assert_false(page_present(pagemap, (uint64_t)(uintptr_t)big));
+		assert_false(page_present(pagemap, (uint64_t)(uintptr_t)big + BIG - 4096));
+	} else {
+		assert_int_equal(c.untouched_bytes, 0);
+		assert_int_equal(c.block_bytes, BIG + SMALL);
+		assert_true(page_present(pagemap, (uint64_t)(uintptr_t)big));
+	}
+	assert_true(page_present(pagemap, (uint64_t)(uintptr_t)big + WRITTEN * 4096));
+	close(pagemap);
+	munmap(big, BIG);
+	munmap(small, 4096);
+}
+
+static void test_leak_classify_sparse_block_reads_only_touched_pages(void **state)
+{
+	(void)state;
+	classify_sparse(1);
+}
+
+static void test_leak_classify_sparse_block_without_pagemap_reads_all(void **state)
+{
+	(void)state;
+	classify_sparse(0);
 }
 
 static void test_leak_find_zero_size_block_holds_its_first_byte(void **state)
@@ -536,6 +606,8 @@ int main(void)
 		cmocka_unit_test(test_leak_classify_cycle_has_one_definite_leader),
 		cmocka_unit_test(test_leak_classify_unaligned_and_outside_words_ignored),
 		cmocka_unit_test(test_leak_classify_noscan_block_contents_not_followed),
+		cmocka_unit_test(test_leak_classify_sparse_block_reads_only_touched_pages),
+		cmocka_unit_test(test_leak_classify_sparse_block_without_pagemap_reads_all),
 		cmocka_unit_test(test_leak_find_zero_size_block_holds_its_first_byte),
 		cmocka_unit_test(test_leak_find_with_page_filter_finds_the_same),
 		cmocka_unit_test(test_leak_live_blocks_last_event_wins),
