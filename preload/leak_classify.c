@@ -220,12 +220,42 @@ static void classify_drain(struct mp_leak_classifier *c)
 	}
 }
 
-void mp_leak_classify_root(struct mp_leak_classifier *c, uint64_t start, uint64_t end)
+/* Whether word, which points inside block `index` but not at its start, is the address
+ * of the glibc chunk that follows the block's: the block's chunk starts 16 bytes before
+ * it, its size word (not an mmapped chunk's) is the 8 bytes before the block. */
+static int classify_next_chunk(const struct mp_leak_classifier *c, size_t index, uint64_t word)
+{
+	const struct mp_leak_block *block = &c->blocks[index];
+	if ((c->state[index] & MP_LEAK_NOSCAN) || block->addr < 16)
+		return 0;
+	uint64_t size_word = *(const uint64_t *)(uintptr_t)(block->addr - 8);
+	return !(size_word & 2) && word == block->addr - 16 + (size_word & ~(uint64_t)7);
+}
+
+/* classify_words for glibc's malloc state: chunk addresses are not pointers into blocks. */
+static void classify_malloc_state(struct mp_leak_classifier *c, uint64_t start, uint64_t end)
+{
+	uint64_t at = (start + 7) & ~(uint64_t)7;
+	for (; at + 8 <= end && at >= start; at += 8) {
+		uint64_t word = *(const uint64_t *)(uintptr_t)at;
+		size_t index = mp_leak_classify_find(c, word);
+		if (index != SIZE_MAX && word != c->blocks[index].addr &&
+		    classify_next_chunk(c, index, word))
+			continue;
+		classify_mark(c, word, 1);
+	}
+}
+
+void mp_leak_classify_root(struct mp_leak_classifier *c, uint64_t start, uint64_t end,
+			   uint64_t flags)
 {
 	if (end <= start)
 		return;
 	c->root_bytes += end - start;
-	classify_words(c, start, end, 1);
+	if (flags & MP_LEAK_ROOT_MALLOC_STATE)
+		classify_malloc_state(c, start, end);
+	else
+		classify_words(c, start, end, 1);
 	classify_drain(c);
 }
 

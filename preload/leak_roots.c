@@ -58,6 +58,7 @@ enum roots_map_flags {
 	MAP_R = 1u, MAP_W = 2u, MAP_SHARED_ = 4u, MAP_ANON_ = 8u, MAP_HEAP_NAME = 16u,
 	MAP_SKIP = 32u, /* trace file, device */
 	MAP_HAS_BLOCK = 64u, MAP_PROT_NONE = 128u,
+	MAP_MALLOC_STATE = 256u, /* glibc's libc.so.6, where main_arena is, with glibc's malloc */
 };
 
 struct roots_map {
@@ -90,6 +91,20 @@ static int roots_path_is(const struct mp_proc_map *map, const char *name)
 	return map->path_len == len && memcmp(map->path, name, len) == 0;
 }
 
+/* Whether the mapping is of glibc's libc ("libc.so.6", or "libc-2.NN.so" before 2.34). */
+static int roots_is_libc(const struct mp_proc_map *map)
+{
+	const char *name = map->path;
+	size_t len = map->path_len;
+	for (size_t i = 0; i < map->path_len; i++)
+		if (map->path[i] == '/') {
+			name = map->path + i + 1;
+			len = map->path_len - i - 1;
+		}
+	return (len >= 8 && memcmp(name, "libc.so.", 8) == 0) ||
+	       (len >= 7 && memcmp(name, "libc-2.", 7) == 0);
+}
+
 /* One line of /proc/self/maps (proc_text.h parses it):
  *   55d0c0a00000-55d0c0a21000 rw-p 00000000 00:00 0                  [heap]
  *   7f3a1c000000-7f3a1c021000 rw-p 00000000 00:00 0
@@ -114,6 +129,8 @@ static void roots_parse_line(struct roots_work *work, const char *line, size_t l
 		map->flags |= MAP_ANON_;
 	if (roots_path_is(&parsed, "[heap]"))
 		map->flags |= MAP_HEAP_NAME;
+	if (roots_glibc && parsed.inode && roots_is_libc(&parsed))
+		map->flags |= MAP_MALLOC_STATE;
 	if ((parsed.inode && (map->flags & MAP_SHARED_)) ||
 	    (parsed.path_len >= 5 && memcmp(parsed.path, "/dev/", 5) == 0) ||
 	    (trace_path[0] && roots_path_is(&parsed, trace_path)) ||
@@ -272,7 +289,9 @@ static struct mp_leak_range roots_range_of(const struct roots_work *work, size_t
 					   uint64_t own_sp)
 {
 	const struct roots_map *map = &work->maps[index];
-	struct mp_leak_range none = { 0, 0 }, all = { map->start, map->end };
+	struct mp_leak_range none = { 0, 0, 0 }, all = { map->start, map->end, 0 };
+	if (map->flags & MAP_MALLOC_STATE)
+		all.flags = MP_LEAK_ROOT_MALLOC_STATE;
 	if ((map->flags & (MAP_R | MAP_W)) != (MAP_R | MAP_W) ||
 	    (map->flags & (MAP_SKIP | MAP_HAS_BLOCK | MAP_HEAP_NAME)))
 		return none;
@@ -300,20 +319,20 @@ static void roots_sort_exclude(struct roots_work *work)
 	}
 }
 
-/* Appends [start, end) minus the excluded ranges. */
+/* Appends [start, end) minus the excluded ranges, with `flags`. */
 static size_t roots_emit(const struct roots_work *work, uint64_t start, uint64_t end,
-			 struct mp_leak_range *out, size_t at, size_t cap)
+			 uint64_t flags, struct mp_leak_range *out, size_t at, size_t cap)
 {
 	for (size_t i = 0; i < work->exclude_count && start < end; i++) {
 		const struct mp_leak_range *cut = &work->exclude[i];
 		if (cut->end <= start || cut->start >= end)
 			continue;
 		if (cut->start > start && at < cap)
-			out[at++] = (struct mp_leak_range){ start, cut->start };
+			out[at++] = (struct mp_leak_range){ start, cut->start, flags };
 		start = cut->end;
 	}
 	if (start < end && at < cap)
-		out[at++] = (struct mp_leak_range){ start, end };
+		out[at++] = (struct mp_leak_range){ start, end, flags };
 	return at;
 }
 
@@ -327,12 +346,12 @@ static size_t roots_emit_chunks(const struct roots_work *work, struct mp_leak_ra
 		(*next)++;
 	for (size_t i = *next; i < work->chunk_count && work->chunks[i].start < range.end; i++) {
 		if (work->chunks[i].start > start)
-			at = roots_emit(work, start, work->chunks[i].start, out, at, cap);
+			at = roots_emit(work, start, work->chunks[i].start, range.flags, out, at, cap);
 		if (work->chunks[i].end > start)
 			start = work->chunks[i].end;
 	}
 	if (start < range.end)
-		at = roots_emit(work, start, range.end, out, at, cap);
+		at = roots_emit(work, start, range.end, range.flags, out, at, cap);
 	return at;
 }
 
@@ -343,7 +362,8 @@ static void roots_collect_exclude(struct roots_work *work, const struct mp_leak_
 	size_t own_count = mp_sys_own_regions(own, 256);
 	for (size_t i = 0; i < own_count && work->exclude_count < ROOTS_MAX_EXCLUDE; i++)
 		work->exclude[work->exclude_count++] =
-			(struct mp_leak_range){ own[i].start, own[i].start + own[i].length };
+			(struct mp_leak_range){ .start = own[i].start,
+						.end = own[i].start + own[i].length };
 	for (size_t i = 0; i < exclude_count && work->exclude_count < ROOTS_MAX_EXCLUDE; i++)
 		work->exclude[work->exclude_count++] = exclude[i];
 	roots_sort_exclude(work);

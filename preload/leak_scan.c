@@ -141,7 +141,7 @@ static __attribute__((noinline)) int scan_mark(struct mp_leak_classifier *classi
 		return -EFAULT;
 	}
 	for (long i = 0; i < root_count; i++) {
-		mp_leak_classify_root(classifier, roots[i].start, roots[i].end);
+		mp_leak_classify_root(classifier, roots[i].start, roots[i].end, roots[i].flags);
 		__atomic_add_fetch(classifier->progress, 1, __ATOMIC_RELAXED);
 	}
 	mp_leak_classify_finish(classifier);
@@ -164,13 +164,13 @@ static struct mp_leak_range *scan_states(const struct mp_leak_check_request *req
 	if (!states)
 		return NULL;
 	size_t max = SCAN_STATES_BYTES / sizeof(*states), at = 0;
-	states[at++] = (struct mp_leak_range){ (uint64_t)(uintptr_t)&mp_state_thread,
-					       (uint64_t)(uintptr_t)&mp_state_thread +
-						       sizeof(mp_state_thread) };
+	states[at++] = (struct mp_leak_range){
+		.start = (uint64_t)(uintptr_t)&mp_state_thread,
+		.end = (uint64_t)(uintptr_t)&mp_state_thread + sizeof(mp_state_thread) };
 	if (request->spare_state)
-		states[at++] = (struct mp_leak_range){ request->spare_state,
-						       request->spare_state +
-							       sizeof(struct mp_thread) };
+		states[at++] = (struct mp_leak_range){
+			.start = request->spare_state,
+			.end = request->spare_state + sizeof(struct mp_thread) };
 	*count = at + mp_leak_stop_states(states + at, max - at);
 	return states;
 }

@@ -30,7 +30,12 @@ struct mp_leak_block {
 /* A range of memory to scan as a root, [start, end). */
 struct mp_leak_range {
 	uint64_t start, end;
+	uint64_t flags; /* roots: MP_LEAK_ROOT_* */
 };
+/* A root range in glibc's own data (libc.so.6's writable segment): main_arena's pointers
+ * there (its top chunk, its bins' first chunks) are chunk addresses, which can fall inside
+ * the block before the chunk (see mp_leak_classify_root). */
+#define MP_LEAK_ROOT_MALLOC_STATE 1u
 
 /* --- leak_stop.c: stopping the program's threads --- */
 struct mp_leak_stop {
@@ -158,8 +163,13 @@ void mp_leak_classify_init(struct mp_leak_classifier *c, const struct mp_leak_bl
 			   size_t count, uint8_t *state, uint32_t *work);
 /* Scans the root range word by word (8-byte aligned words only, as memcheck does): a word
  * holding a block's start makes it reachable, one pointing inside it possibly lost; the
- * blocks reached are scanned in turn. Call for every root, then mp_leak_classify_finish. */
-void mp_leak_classify_root(struct mp_leak_classifier *c, uint64_t start, uint64_t end);
+ * blocks reached are scanned in turn. Call for every root, then mp_leak_classify_finish.
+ * With MP_LEAK_ROOT_MALLOC_STATE in flags, a word that is the address of the glibc chunk
+ * after a block (which lies inside the block when its size uses the next chunk's first
+ * word) is glibc's pointer to that chunk, not one into the block: memcheck, whose
+ * allocator is its own, never sees it. */
+void mp_leak_classify_root(struct mp_leak_classifier *c, uint64_t start, uint64_t end,
+			   uint64_t flags);
 /* The bits of the page filter (a bitmap of MP_LEAK_FILTER_BITS / 8 bytes) */
 #define MP_LEAK_FILTER_BITS (1u << 21)
 /* Gives the classifier a filter in `bits` (MP_LEAK_FILTER_BITS zeroed bits, the caller's

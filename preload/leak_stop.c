@@ -349,9 +349,9 @@ size_t mp_leak_stop_states(struct mp_leak_range *out, size_t max)
 	uint32_t gen = __atomic_load_n(&stop_gen, __ATOMIC_ACQUIRE);
 	for (uint32_t i = 0; stop_slots && i <= stop_mask && count < max; i++)
 		if (stop_slots[i].tid && __atomic_load_n(&stop_slots[i].acked, __ATOMIC_ACQUIRE) == gen)
-			out[count++] = (struct mp_leak_range){ stop_slots[i].state,
-							       stop_slots[i].state +
-								       sizeof(struct mp_thread) };
+			out[count++] = (struct mp_leak_range){
+				.start = stop_slots[i].state,
+				.end = stop_slots[i].state + sizeof(struct mp_thread) };
 	return count;
 }
 

@@ -59,6 +59,7 @@ static const struct site sites[] = {
 	{ 1018, "interior pointer to a block holding a pointer", { 0, 0, 1, 0 } },
 	{ 1019, "start pointer from a possibly lost block", { 0, 0, 1, 0 } },
 	{ 1020, "in the program's mapping merged with a large block's", { 0, 0, 0, 1 } },
+	{ 1030, "the last block before glibc's top chunk", { 1, 0, 0, 0 } },
 };
 #define SITE_COUNT (sizeof(sites) / sizeof(sites[0]))
 
@@ -84,12 +85,14 @@ static void tally_add(struct tally *tally, uint64_t bytes, uint64_t blocks, int 
 }
 
 /* Without env of its own, reach must build site 1020's merged mapping (exit status 3 if
- * it cannot), so that the pattern is tested, not only listed. */
+ * it cannot) and site 1030's block before the top chunk (4), so that the patterns are
+ * tested, not only listed. */
 static void run_reach(const char *arg, const char *const *env, char trace[PATH_MAX])
 {
 	struct harness_run run;
 	const char *args[] = { arg, NULL };
-	const char *const require_merged[] = { "REACH_REQUIRE_MERGED=1", NULL };
+	const char *const require_merged[] = { "REACH_REQUIRE_MERGED=1", "REACH_REQUIRE_TOP=1",
+						NULL };
 	assert_int_equal(harness_run("reach", args, env ? env : require_merged, &run), 0);
 	if (!WIFEXITED(run.status) || WEXITSTATUS(run.status) != 0 || run.trace_count != 1)
 		fail_msg("reach: status %#x, %d traces; stderr: %s", run.status, run.trace_count,

@@ -21,6 +21,9 @@
  *   1020 beside large     only in memory the program mapped itself,   reachable
  *                         merged by the kernel into one mapping with
  *                         a large block's own mmap
+ *   1030 before top       lost, the last block cut from glibc's top   definite
+ *                         chunk, whose address (in main_arena, in
+ *                         libc's data) lies 1024 bytes into it
  * The sites run in a function of their own and the stack below it is then wiped, so no
  * stale copy of a pointer survives in a dead frame (memcheck's own leak tests do the
  * same). No stdio: its buffer would be a block of libc's.
@@ -170,6 +173,23 @@ static __attribute__((noinline)) int keep_beside_large_block(void)
 	return 0;
 }
 
+/* 1030: lost, and the last block cut from the main arena's top chunk: its 1030 bytes in a
+ * 1040-byte chunk reach into the top chunk's first word, so main_arena.top points 1024
+ * bytes into it. memcheck, whose allocator is its own, has no such pointer. With `check`
+ * (not under valgrind, whose blocks have no glibc header), returns whether the top chunk
+ * does follow it: its end is the program break. */
+static __attribute__((noinline)) int lose_before_top(int check)
+{
+	unsigned char *last = malloc(1030);
+	last[0] = 1;
+	if (!check)
+		return 1;
+	size_t chunk = ((size_t *)last)[-1] & ~(size_t)7;
+	unsigned char *next = last - 16 + chunk;
+	size_t next_size = ((size_t *)next)[1] & ~(size_t)7;
+	return next + next_size == (unsigned char *)sbrk(0);
+}
+
 int main(int argc, char **argv)
 {
 	(void)argv;
@@ -181,6 +201,8 @@ int main(int argc, char **argv)
 	hide_and_hold();
 	if (argc < 2) /* "nothread": the thread case is left out */
 		start_holder(1014);
+	if (!lose_before_top(getenv("REACH_REQUIRE_TOP") != NULL) && getenv("REACH_REQUIRE_TOP"))
+		exit(4); /* the pattern of 1030 could not be built */
 	wipe_stack();
 	exit(0);
 }

@@ -41,7 +41,7 @@ static void scene_classify(struct scene *scene, size_t count)
 		scene->blocks[i] = (struct mp_leak_block){ at((int)i, 0), sizeof(heap[0]) };
 	mp_leak_classify_init(&c, scene->blocks, count, scene->state, scene->work);
 	mp_leak_classify_root(&c, (uint64_t)(uintptr_t)roots,
-			      (uint64_t)(uintptr_t)roots + sizeof(roots));
+			      (uint64_t)(uintptr_t)roots + sizeof(roots), 0);
 	mp_leak_classify_finish(&c);
 }
 
@@ -141,6 +141,38 @@ static void test_leak_classify_noscan_block_contents_not_followed(void **state)
 	assert_int_equal(kind(&scene, 1), MP_LEAK_KIND_DEFINITE);
 }
 
+/* A block laid out as glibc's: its chunk starts 16 bytes before it, the size word (112,
+ * PREV_INUSE) 8 bytes before it; asked for 100 bytes, it ends 4 bytes into the next
+ * chunk, whose address (block + 96) glibc keeps in main_arena when it is the top chunk. */
+static unsigned classify_glibc_block(uint64_t root_word, uint64_t flags)
+{
+	static uint64_t memory[32] __attribute__((aligned(16)));
+	memset(memory, 0, sizeof(memory));
+	uint64_t block = (uint64_t)(uintptr_t)&memory[2];
+	memory[1] = 112 | 1;
+	struct mp_leak_block blocks[1] = { { block, 100 } };
+	uint8_t states[1] = { 0 };
+	uint32_t work[3];
+	uint64_t root = root_word ? block + root_word : 0;
+	struct mp_leak_classifier c;
+	mp_leak_classify_init(&c, blocks, 1, states, work);
+	mp_leak_classify_root(&c, (uint64_t)(uintptr_t)&root, (uint64_t)(uintptr_t)&root + 8, flags);
+	mp_leak_classify_finish(&c);
+	return mp_leak_classify_kind_of(states[0]);
+}
+
+static void test_leak_classify_malloc_state_next_chunk_is_not_a_pointer(void **state)
+{
+	(void)state;
+	/* In glibc's own data, the next chunk's address points at that chunk. */
+	assert_int_equal(classify_glibc_block(96, MP_LEAK_ROOT_MALLOC_STATE), MP_LEAK_KIND_DEFINITE);
+	/* Anywhere else it is an interior pointer, as memcheck would take it. */
+	assert_int_equal(classify_glibc_block(96, 0), MP_LEAK_KIND_POSSIBLE);
+	/* Other words of glibc's data count as they always do. */
+	assert_int_equal(classify_glibc_block(40, MP_LEAK_ROOT_MALLOC_STATE), MP_LEAK_KIND_POSSIBLE);
+	assert_int_equal(classify_glibc_block(0, MP_LEAK_ROOT_MALLOC_STATE), MP_LEAK_KIND_DEFINITE);
+}
+
 /* A page's entry in /proc/self/pagemap says it is present. */
 static int page_present(int pagemap, uint64_t addr)
 {
@@ -176,7 +208,7 @@ static void classify_sparse(int with_pagemap)
 	struct mp_leak_classifier c;
 	mp_leak_classify_init(&c, blocks, 2, states, work);
 	c.pagemap_fd = with_pagemap ? pagemap : -1;
-	mp_leak_classify_root(&c, (uint64_t)(uintptr_t)&root, (uint64_t)(uintptr_t)&root + 8);
+	mp_leak_classify_root(&c, (uint64_t)(uintptr_t)&root, (uint64_t)(uintptr_t)&root + 8, 0);
 	mp_leak_classify_finish(&c);
 	assert_int_equal(mp_leak_classify_kind_of(states[big_index]), MP_LEAK_KIND_REACHABLE);
 	assert_int_equal(mp_leak_classify_kind_of(states[!big_index]), MP_LEAK_KIND_REACHABLE);
@@ -606,6 +638,7 @@ int main(void)
 		cmocka_unit_test(test_leak_classify_cycle_has_one_definite_leader),
 		cmocka_unit_test(test_leak_classify_unaligned_and_outside_words_ignored),
 		cmocka_unit_test(test_leak_classify_noscan_block_contents_not_followed),
+		cmocka_unit_test(test_leak_classify_malloc_state_next_chunk_is_not_a_pointer),
 		cmocka_unit_test(test_leak_classify_sparse_block_reads_only_touched_pages),
 		cmocka_unit_test(test_leak_classify_sparse_block_without_pagemap_reads_all),
 		cmocka_unit_test(test_leak_find_zero_size_block_holds_its_first_byte),
