@@ -10,13 +10,35 @@
 #include <link.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "record_hot.h"
 #include "snapshot.h"
 
+#define EXIT_WIPE_BYTES (16u * 1024u)
+#define EXIT_WIPE_SPARE (16u * 1024u) /* left below the wipe, at least */
+
+/* Zeroes the stack below the exit hook's frame. memprof's exit path (the exit snapshot,
+ * the leak check's request and its wait) builds its frames there, over the stack the
+ * recorder used for the program's allocations, and leaves slots of them unwritten: the
+ * leak check scans this thread's stack from where it waits, and a block address left in
+ * such a slot made a lost 20 MiB block "still reachable" in 2 runs of 8 (memcheck: lost).
+ * Only within the stack's known bounds, with room to spare: a thread near the end of a
+ * small stack is left as it is. */
+static __attribute__((noinline)) void exit_wipe_stack(void)
+{
+	size_t room = mp_unwind_stack_room((uintptr_t)__builtin_frame_address(0));
+	if (room < EXIT_WIPE_BYTES + EXIT_WIPE_SPARE)
+		return;
+	uint64_t area[EXIT_WIPE_BYTES / 8];
+	memset(area, 0, sizeof(area));
+	__asm__ volatile("" : : "r"(area) : "memory"); /* the stores are the point */
+}
+
 static void on_exit_hook(int status, void *unused)
 {
 	(void)unused;
+	exit_wipe_stack();
 	mp_recording_exit(status);
 }
 

@@ -80,6 +80,12 @@ static struct rule_table *current_table;
 static uint32_t flushed_generation;
 static __thread struct unwind_thread unwind_thread __attribute__((tls_model("initial-exec")));
 
+size_t mp_unwind_stack_room(uintptr_t sp)
+{
+	const struct stack_range *stack = &unwind_thread.stack;
+	return stack->high && sp > stack->low && sp <= stack->high ? sp - stack->low : 0;
+}
+
 void mp_unwind_init(void)
 {
 	mp_unwind_memo_init();

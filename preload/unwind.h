@@ -19,6 +19,9 @@
 
 /* Once, before the first capture: the key whose destructor frees a thread's memo. */
 void mp_unwind_init(void);
+/* Bytes of this thread's stack below sp, as far as its walks found the stack's bounds
+ * (its mapping as it was then); 0 when they are not known. */
+size_t mp_unwind_stack_room(uintptr_t sp);
 
 /* One capture of the caller's stack. */
 struct mp_unwind_capture {

@@ -60,6 +60,7 @@ static const struct site sites[] = {
 	{ 1019, "start pointer from a possibly lost block", { 0, 0, 1, 0 } },
 	{ 1020, "in the program's mapping merged with a large block's", { 0, 0, 0, 1 } },
 	{ 1030, "the last block before glibc's top chunk", { 1, 0, 0, 0 } },
+	{ 1031, "its address left in dead stack below the exit path", { 1, 0, 0, 0 } },
 };
 #define SITE_COUNT (sizeof(sites) / sizeof(sites[0]))
 

@@ -24,6 +24,9 @@
  *   1030 before top       lost, the last block cut from glibc's top   definite
  *                         chunk, whose address (in main_arena, in
  *                         libc's data) lies 1024 bytes into it
+ *   1031 stale below exit lost, its address left in dead stack from  definite
+ *                         2 KiB below main's frame, where an exit
+ *                         handler's frames then go
  * The sites run in a function of their own and the stack below it is then wiped, so no
  * stale copy of a pointer survives in a dead frame (memcheck's own leak tests do the
  * same). No stdio: its buffer would be a block of libc's.
@@ -190,6 +193,28 @@ static __attribute__((noinline)) int lose_before_top(int check)
 	return next + next_size == (unsigned char *)sbrk(0);
 }
 
+/* Fills 14 KiB of this frame with `block` (dead stack once it returns), all but the 2 KiB
+ * nearest the caller's frame, where exit()'s own frames go. */
+static __attribute__((noinline)) void plant_copies(uintptr_t block)
+{
+	uintptr_t area[2048];
+	for (size_t i = 0; i < 2048 - 256; i++)
+		area[i] = block;
+	__asm__ volatile("" : : "r"(area) : "memory");
+}
+
+/* 1031: lost, but copies of its address are left in the dead stack from 2 KiB below
+ * main's frame on: deeper than exit() and its handlers' loop, where only what runs inside
+ * an exit handler (memprof's exit snapshot and leak check) builds frames, over whatever
+ * an earlier deep call (malloc's recording, here the planting) left there. memcheck scans
+ * the stack from its pointer at exit: definite. */
+static __attribute__((noinline)) void lose_with_stale_copies(void)
+{
+	char *block = malloc(1031);
+	block[0] = 1;
+	plant_copies((uintptr_t)block);
+}
+
 int main(int argc, char **argv)
 {
 	(void)argv;
@@ -204,5 +229,6 @@ int main(int argc, char **argv)
 	if (!lose_before_top(getenv("REACH_REQUIRE_TOP") != NULL) && getenv("REACH_REQUIRE_TOP"))
 		exit(4); /* the pattern of 1030 could not be built */
 	wipe_stack();
+	lose_with_stale_copies();
 	exit(0);
 }
