@@ -27,9 +27,6 @@
  * small stack is left as it is. */
 static __attribute__((noinline)) void exit_wipe_stack(void)
 {
-	size_t room = mp_unwind_stack_room((uintptr_t)__builtin_frame_address(0));
-	if (room < EXIT_WIPE_BYTES + EXIT_WIPE_SPARE)
-		return;
 	uint64_t area[EXIT_WIPE_BYTES / 8];
 	memset(area, 0, sizeof(area));
 	__asm__ volatile("" : : "r"(area) : "memory"); /* the stores are the point */
@@ -38,7 +35,11 @@ static __attribute__((noinline)) void exit_wipe_stack(void)
 static void on_exit_hook(int status, void *unused)
 {
 	(void)unused;
-	exit_wipe_stack();
+	/* Checked here, not in exit_wipe_stack: its frame is the 16 KiB, and a signal taken
+	 * right after that frame was made would be delivered below it. */
+	size_t room = mp_unwind_stack_room((uintptr_t)__builtin_frame_address(0));
+	if (room >= EXIT_WIPE_BYTES + EXIT_WIPE_SPARE)
+		exit_wipe_stack();
 	mp_recording_exit(status);
 }
 
