@@ -109,7 +109,7 @@
 #define LIVE_SIZE_BIG ((1ull << LIVE_SIZE_BITS) - 1) /* 8 MiB - 1 */
 #define LIVE_TIME_BITS 40
 #define LIVE_TIME_MAX ((1ull << LIVE_TIME_BITS) - 1) /* 18 minutes */
-/* The base moves when a round's time is this far past it, to half of it behind: 9 and
+/* The base moves when an event's time is this far past it, to half of it behind: 9 and
  * 4.5 minutes. An event older than the base (a thread stopped that long between reading
  * the clock and writing its record) counts as time 0. */
 #define LIVE_TIME_SPAN (1ull << 39)

@@ -212,9 +212,6 @@ static __attribute__((noinline)) uint64_t learn(struct rule_table *table, uintpt
 	return rule;
 }
 
-/* The mapping of /proc/self/maps that holds addr (high 0 if none; grows if it is the
- * main thread's [stack]). Lines are parsed from a fixed buffer; a line longer than it (a
- * very long path) is skipped. */
 struct mapping_search {
 	uintptr_t addr;
 	struct stack_range *out;
@@ -233,6 +230,9 @@ static int mapping_line(void *context, const char *text, size_t len)
 	return 1;
 }
 
+/* The mapping of /proc/self/maps that holds addr (high 0 if none; grows if it is the
+ * main thread's [stack]). Lines are parsed from a fixed buffer; a line longer than it (a
+ * very long path) is skipped. */
 static void find_mapping(uintptr_t addr, struct stack_range *out)
 {
 	char buf[4096];

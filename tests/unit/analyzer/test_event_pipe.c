@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "event_pipe.h"
+#include "same_event.h"
 #include "trace_builder.h"
 #include "trace_read.h"
 
@@ -62,24 +63,6 @@ static void build(struct opened *o)
 	mp_tb_destroy(tb);
 	char err[256];
 	assert_int_equal(mp_trace_open_memory(o->bytes, o->len, &o->trace, err, sizeof(err)), 0);
-}
-
-static void assert_same_event(const struct mp_event *got, const struct mp_event *want)
-{
-	assert_int_equal(got->tag, want->tag);
-	assert_int_equal(got->thread_serial, want->thread_serial);
-	assert_int_equal(got->tid, want->tid);
-	assert_int_equal(got->time_ns, want->time_ns);
-	assert_int_equal(got->time_before_ns, want->time_before_ns);
-	assert_int_equal(got->addr, want->addr);
-	assert_int_equal(got->old_addr, want->old_addr);
-	assert_int_equal(got->size, want->size);
-	assert_int_equal(got->old_size, want->old_size);
-	assert_int_equal(got->stack_id, want->stack_id);
-	assert_int_equal(got->prot, want->prot);
-	assert_int_equal(got->flags, want->flags);
-	assert_int_equal(got->fd, want->fd);
-	assert_int_equal(got->offset, want->offset);
 }
 
 /* The reference: every event of the trace read directly, kept whole; the trace is

@@ -10,6 +10,7 @@
 
 #include <cmocka.h>
 
+#include "same_event.h"
 #include "trace_builder.h"
 #include "trace_read.h"
 
@@ -597,26 +598,6 @@ static void test_large_trace_indexed_on_two_threads(void **state)
 	assert_int_equal(seen, expected_events);
 	assert_int_equal(late_stack, 9 * pairs_per_chunk);
 	close_opened(&o);
-}
-
-/* Every field of an event as the reader gives it. */
-static void assert_same_event(const struct mp_event *got, const struct mp_event *want)
-{
-	assert_int_equal(got->tag, want->tag);
-	assert_int_equal(got->thread_serial, want->thread_serial);
-	assert_int_equal(got->tid, want->tid);
-	assert_int_equal(got->time_ns, want->time_ns);
-	assert_int_equal(got->time_before_ns, want->time_before_ns);
-	assert_int_equal(got->addr, want->addr);
-	assert_int_equal(got->old_addr, want->old_addr);
-	assert_int_equal(got->size, want->size);
-	assert_int_equal(got->old_size, want->old_size);
-	assert_int_equal(got->stack_id, want->stack_id);
-	assert_int_equal(got->failed_function, want->failed_function);
-	assert_int_equal(got->prot, want->prot);
-	assert_int_equal(got->flags, want->flags);
-	assert_int_equal(got->fd, want->fd);
-	assert_int_equal(got->offset, want->offset);
 }
 
 /* mp_trace_next_batch decodes a thread's run of events in place while it stays ahead of
