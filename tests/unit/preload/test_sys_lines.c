@@ -57,7 +57,7 @@ static int remove_path(void **state)
 	return 0;
 }
 
-/* A 16-byte buffer: most lines are cut between two reads and put back together. */
+/* A 24-byte buffer: most lines are cut between two reads and put back together. */
 static void test_lines_cut_across_reads_come_whole(void **state)
 {
 	(void)state;
