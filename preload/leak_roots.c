@@ -29,13 +29,13 @@
  *    since any of them may be that thread's.
  * A stack holding a thread's stack pointer is scanned from that pointer (less the
  * 128-byte red zone) to its end, which covers its live frames and, for threads, the TLS
- * and thread descriptor glibc puts at the top. Other threads' stack pointers come from
- * /proc/self/task/TID/syscall (for a thread blocked in the kernel). The check stops the
- * program's threads first (leak_stop.c): each then waits in a signal handler, its
- * registers saved in the signal frame above its stack pointer, so they are scanned with
- * its stack, as memcheck scans every thread's registers. A thread that could not be
- * stopped and is running has no stack pointer to read: its stack is then scanned whole
- * (and dead stacks too, since any of them may be its).
+ * and thread descriptor glibc puts at the top. The check stops the program's threads
+ * first (leak_stop.c): a stopped thread's stack pointer and general registers are the
+ * ones its stop signal interrupted, and the registers are roots of their own, as
+ * memcheck scans every thread's. Other threads' stack pointers come from
+ * /proc/self/task/TID/syscall (for a thread blocked in the kernel). A thread that could
+ * not be stopped and is running has no stack pointer to read: its stack is then scanned
+ * whole (and dead stacks too, since any of them may be its).
  * libmemprof's own anonymous memory (mp_sys_own_regions) and the ranges the caller excludes
  * are cut out of every root.
  */
@@ -73,6 +73,8 @@ struct roots_work {
 	size_t chunk_count;
 	uint64_t sps[ROOTS_MAX_THREADS];
 	size_t sp_count;
+	struct mp_leak_range regs[ROOTS_MAX_THREADS]; /* stopped threads' registers */
+	size_t regs_count;
 	int sp_unknown;
 	struct mp_leak_range exclude[ROOTS_MAX_EXCLUDE];
 	size_t exclude_count;
@@ -166,17 +168,25 @@ struct roots_threads {
 	uint32_t count;
 };
 
-/* Another thread's stack pointer, from /proc/self/task/TID/syscall (proc_text.h); a
- * thread that is running has none. */
+/* Another thread's stack pointer: where the stop signal interrupted it (with its
+ * registers), or from /proc/self/task/TID/syscall (proc_text.h); a thread that is running
+ * has none. */
 static int roots_thread(const char *tid, void *context)
 {
 	struct roots_threads *threads = context;
 	struct roots_work *work = threads->work;
 	char path[64] = "/proc/self/task/", text[256];
 	uint64_t sp;
+	struct mp_leak_range regs;
 	if (strcmp(tid, threads->self) == 0 || mp_sys_own_thread_named(tid))
 		return 0; /* memprof's thread: its stack is ours, and reading it could wait */
 	threads->count++;
+	if (work->sp_count < ROOTS_MAX_THREADS &&
+	    mp_leak_stop_context(tid, &sp, &regs)) {
+		work->sps[work->sp_count++] = sp;
+		work->regs[work->regs_count++] = regs;
+		return 0;
+	}
 	mp_sys_str_append(path, sizeof(path), tid);
 	mp_sys_str_append(path, sizeof(path), "/syscall");
 	if (!mp_sys_read_text(path, text, sizeof(text)))
@@ -391,7 +401,8 @@ long mp_leak_roots(const struct mp_leak_block *blocks, size_t count, uint8_t *st
 	chunks_bytes = ((count ? count : 1) * sizeof(struct mp_leak_range) + 4095) & ~(size_t)4095;
 	work->chunks = roots_glibc ? mp_sys_map_anon(chunks_bytes) : NULL;
 	roots_match_blocks(work, blocks, count, state);
-	size_t cap = work->map_count + work->exclude_count + work->chunk_count + 16;
+	size_t cap = work->map_count + work->exclude_count + work->chunk_count +
+		     work->regs_count + 16;
 	*bytes = (cap * sizeof(struct mp_leak_range) + 4095) & ~(size_t)4095;
 	*roots = mp_sys_map_anon(*bytes);
 	result = -ENOMEM;
@@ -402,6 +413,9 @@ long mp_leak_roots(const struct mp_leak_block *blocks, size_t count, uint8_t *st
 		struct mp_leak_range range = roots_range_of(work, i, own_sp);
 		at = roots_emit_chunks(work, range, &chunk, *roots, at, cap);
 	}
+	/* In memprof's memory, which the ranges above leave out. */
+	for (size_t i = 0; i < work->regs_count && at < cap; i++)
+		(*roots)[at++] = work->regs[i];
 	result = (long)at;
 	if (work->sp_unknown)
 		*threads |= 1u << 31; /* told to the caller: see leak_scan.c */

@@ -61,6 +61,11 @@ void mp_leak_stop_world(struct mp_leak_stop *stop, int spare_tid);
 /* While they are stopped: where each stopped thread's struct mp_thread lies, into
  * out[0..max); returns how many. */
 size_t mp_leak_stop_states(struct mp_leak_range *out, size_t max);
+/* While they are stopped: whether thread tid (its number in text) is, and then where the signal interrupted it
+ * (its stack pointer) and where its general registers were copied (a range of memprof's
+ * memory, to scan as a root). */
+#define MP_LEAK_STOP_REGS 16
+int mp_leak_stop_context(const char *tid, uint64_t *sp, struct mp_leak_range *regs);
 /* Lets them go. */
 void mp_leak_stop_resume(struct mp_leak_stop *stop);
 void mp_leak_stop_after_fork_child(void);

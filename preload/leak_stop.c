@@ -3,11 +3,13 @@
  * memcheck scans a process none of whose threads runs, and it reads every thread's
  * registers. We get both the way conservative collectors do (Boehm GC's stop-the-world):
  * a signal of our own goes to every other thread, whose handler says it is there and
- * waits on a futex until the check is over. The kernel saved the interrupted thread's
- * registers in the signal frame, on the thread's own stack above the handler's frames,
- * so scanning the stack from the handler's stack pointer (which
- * /proc/self/task/TID/syscall gives for a thread waiting in futex) covers them: every
- * stopped thread's registers are roots, as in memcheck.
+ * waits on a futex until the check is over. Before it answers, the handler copies what
+ * the signal interrupted from the context the kernel saved: the stack pointer, from
+ * which the thread's stack is scanned, and the sixteen general registers, which are
+ * roots, as memcheck scans every thread's. Not the rest of the signal frame: its vector
+ * registers (memcheck does not read them: a pointer left in %xmm7 made a block memprof
+ * called reachable definitely lost for memcheck), nor the handler's own frames below it,
+ * whose unwritten slots hold whatever the program's deeper calls left there.
  *
  * The signal is the highest real-time signal that nobody handles when the leak thread
  * starts (mp_leak_stop_install); interpose_signals.c tells the program that signal has
@@ -37,6 +39,7 @@
 #include <string.h>
 #include <sys/syscall.h>
 #include <time.h>
+#include <ucontext.h>
 #include <unistd.h>
 
 #include "leak_scan.h"
@@ -51,6 +54,8 @@ struct stop_slot {
 	uint32_t acked;   /* the stop generation the thread answered */
 	uint32_t gone;    /* the thread ended before answering */
 	uint64_t state;   /* where its struct mp_thread is (never a root: see leak_scan.c) */
+	uint64_t sp;      /* its stack pointer where the signal interrupted it */
+	uint64_t regs[MP_LEAK_STOP_REGS]; /* its general registers then */
 };
 
 static int stop_signal;
@@ -102,6 +107,20 @@ static void stop_chain(int sig, siginfo_t *info, void *context)
 		stop_chained.sa_handler(sig);
 }
 
+/* The interrupted stack pointer and general registers, from the context the kernel saved
+ * (x86-64's mcontext; rip, the flags and the segment words are not pointers to data). */
+static void stop_keep_context(struct stop_slot *slot, const void *context)
+{
+	static const int general[MP_LEAK_STOP_REGS] = {
+		REG_RAX, REG_RBX, REG_RCX, REG_RDX, REG_RSI, REG_RDI, REG_RBP, REG_RSP,
+		REG_R8, REG_R9, REG_R10, REG_R11, REG_R12, REG_R13, REG_R14, REG_R15,
+	};
+	const ucontext_t *interrupted = context;
+	for (int i = 0; i < MP_LEAK_STOP_REGS; i++)
+		slot->regs[i] = (uint64_t)interrupted->uc_mcontext.gregs[general[i]];
+	slot->sp = (uint64_t)interrupted->uc_mcontext.gregs[REG_RSP];
+}
+
 static void stop_handler(int sig, siginfo_t *info, void *context)
 {
 	int saved_errno = errno;
@@ -117,6 +136,7 @@ static void stop_handler(int sig, siginfo_t *info, void *context)
 	struct stop_slot *slot = stop_find((int)syscall(SYS_gettid));
 	if (slot) {
 		slot->state = (uint64_t)(uintptr_t)&mp_state_thread;
+		stop_keep_context(slot, context);
 		__atomic_store_n(&slot->acked, gen, __ATOMIC_RELEASE);
 	}
 	for (;;) {
@@ -353,6 +373,19 @@ size_t mp_leak_stop_states(struct mp_leak_range *out, size_t max)
 				.start = stop_slots[i].state,
 				.end = stop_slots[i].state + sizeof(struct mp_thread) };
 	return count;
+}
+
+int mp_leak_stop_context(const char *tid, uint64_t *sp, struct mp_leak_range *regs)
+{
+	const struct stop_slot *slot = stop_find(stop_number(tid));
+	if (!slot || __atomic_load_n(&slot->acked, __ATOMIC_ACQUIRE) !=
+			     __atomic_load_n(&stop_gen, __ATOMIC_ACQUIRE))
+		return 0;
+	*sp = slot->sp;
+	regs->start = (uint64_t)(uintptr_t)slot->regs;
+	regs->end = regs->start + sizeof(slot->regs);
+	regs->flags = 0;
+	return 1;
 }
 
 void mp_leak_stop_resume(struct mp_leak_stop *stop)

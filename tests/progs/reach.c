@@ -27,6 +27,9 @@
  *   1031 stale below exit lost, its address left in dead stack from  definite
  *                         2 KiB below main's frame, where an exit
  *                         handler's frames then go
+ *   1032 vector register  only in %xmm7 of a thread blocked at exit   definite
+ *                         (memcheck reads general registers only)
+ *   1033 general register only in %r12 of a thread blocked at exit    reachable
  * The sites run in a function of their own and the stack below it is then wiped, so no
  * stale copy of a pointer survives in a dead frame (memcheck's own leak tests do the
  * same). No stdio: its buffer would be a block of libc's.
@@ -215,6 +218,61 @@ static __attribute__((noinline)) void lose_with_stale_copies(void)
 	plant_copies((uintptr_t)block);
 }
 
+/* 1032 and 1033: a thread whose only copy of its block's address is in one register,
+ * blocked in read() on a pipe nobody writes, with nothing else of it anywhere: the address
+ * is kept XOR-ed until the last instructions, which put it in the register and block. */
+#define REGISTER_KEY 0x5a5a5a5a5a5a5a5aull
+static int register_ready[2], register_block[2];
+
+static void *register_holder(void *in_vector)
+{
+	uintptr_t hidden = (uintptr_t)malloc(in_vector ? 1032 : 1033) ^ REGISTER_KEY;
+	*(char *)(hidden ^ REGISTER_KEY) = 1;
+	free(malloc(8)); /* the thread's last recorded event is not that block */
+	wipe_stack();
+	char byte = 1;
+	if (write(register_ready[1], &byte, 1) != 1)
+		abort();
+	if (in_vector)
+		__asm__ volatile("mov %[hidden], %%rax\n\t"
+				 "xor %[key], %%rax\n\t"
+				 "movq %%rax, %%xmm7\n\t"
+				 "1: xor %%eax, %%eax\n\t"
+				 "mov %[fd], %%edi\n\t"
+				 "lea -64(%%rsp), %%rsi\n\t"
+				 "mov $1, %%edx\n\t"
+				 "syscall\n\t"
+				 "jmp 1b"
+				 : : [hidden] "r"(hidden), [key] "r"(REGISTER_KEY),
+				   [fd] "r"(register_block[0])
+				 : "rax", "rdi", "rsi", "rdx", "rcx", "r11", "xmm7", "memory");
+	__asm__ volatile("mov %[hidden], %%r12\n\t"
+			 "xor %[key], %%r12\n\t"
+			 "1: xor %%eax, %%eax\n\t"
+			 "mov %[fd], %%edi\n\t"
+			 "lea -64(%%rsp), %%rsi\n\t"
+			 "mov $1, %%edx\n\t"
+			 "syscall\n\t"
+			 "jmp 1b"
+			 : : [hidden] "r"(hidden), [key] "r"(REGISTER_KEY),
+			   [fd] "r"(register_block[0])
+			 : "rax", "rdi", "rsi", "rdx", "rcx", "r11", "r12", "memory");
+	return NULL;
+}
+
+static __attribute__((noinline)) void start_register_holders(void)
+{
+	pthread_t thread;
+	char byte;
+	if (pipe(register_ready) || pipe(register_block))
+		abort();
+	for (int in_vector = 0; in_vector < 2; in_vector++) {
+		if (pthread_create(&thread, NULL, register_holder, (void *)(uintptr_t)in_vector) ||
+		    read(register_ready[0], &byte, 1) != 1)
+			abort();
+	}
+}
+
 int main(int argc, char **argv)
 {
 	(void)argv;
@@ -224,8 +282,10 @@ int main(int argc, char **argv)
 	lose_list_and_cycle();
 	keep_tree();
 	hide_and_hold();
-	if (argc < 2) /* "nothread": the thread case is left out */
+	if (argc < 2) { /* "nothread": the thread cases are left out */
 		start_holder(1014);
+		start_register_holders();
+	}
 	if (!lose_before_top(getenv("REACH_REQUIRE_TOP") != NULL) && getenv("REACH_REQUIRE_TOP"))
 		exit(4); /* the pattern of 1030 could not be built */
 	wipe_stack();
