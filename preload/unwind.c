@@ -16,17 +16,26 @@
  *    coroutine's) is libunwind's;
  *  - a frame whose rule is not standard (signal frames, DWARF expressions, code without
  *    unwind information), a read out of bounds, anything unexpected: unw_backtrace redoes
- *    the whole walk, and its answer is returned. So the result is always libunwind's;
+ *    the whole walk, and its answer is returned. So the result is always libunwind's,
+ *    but for one case where libunwind would crash the program: at a frame without unwind
+ *    information (code generated at run time) it reads the 16 bytes at the return
+ *    address to see if they are the signal return trampoline, unchecked, so a call whose
+ *    return address lies within 16 bytes of the end of its mapping (the last call of a
+ *    JIT's code region) made it fault in 1 to 2% of the runs of
+ *    tests/integration/fork_storm.sh. Those bytes are read safely first
+ *    (process_vm_readv), and if they cannot be, the stack ends at that frame;
  *  - before walking, the walks this thread kept (unwind_memo.c) are asked for one from the
  *    same start whose words still hold; the walk notes the words it read for that. Where
  *    stacks rarely repeat the memo is consulted only now and then.
  */
 #define UNW_LOCAL_ONLY
+#include <errno.h>
 #include <fcntl.h>
 #include <libunwind.h>
 #include <pthread.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "modules.h"
@@ -312,6 +321,17 @@ static __attribute__((noinline)) int fallback(void **ips, int max, uintptr_t fir
 	return 0;
 }
 
+/* Whether the 16 bytes libunwind reads at a return address without unwind information
+ * (its signal-frame test) are readable: a read of our own memory that fails instead of
+ * faulting. Where the system call is refused (seccomp), they are taken as readable. */
+static __attribute__((noinline)) int code_readable(uintptr_t ra)
+{
+	uint8_t bytes[16];
+	struct iovec local = { bytes, sizeof(bytes) }, remote = { (void *)ra, sizeof(bytes) };
+	long got = syscall(SYS_process_vm_readv, getpid(), &local, 1, &remote, 1, 0);
+	return got == (long)sizeof(bytes) || (got < 0 && errno != EFAULT);
+}
+
 /* ---- the walk ---- */
 
 /* Notes a word read whose value decided something (see mp_unwind_reads). */
@@ -328,7 +348,8 @@ static inline void note_check(struct mp_unwind_reads *reads, uintptr_t offset, u
 /* tdep_trace's loop for standard frames, from start (rip, rsp, rbp), noting its reads.
  * Returns the number of frames, or -1 where libunwind must decide. */
 static inline int walk(const struct mp_unwind_start *start, uintptr_t low, uintptr_t high,
-		       void **ips, int max, uint32_t generation, struct mp_unwind_reads *reads)
+		       void **ips, int max, uint32_t generation, struct mp_unwind_reads *reads,
+		       int *walked)
 {
 	struct rule_table *table = __atomic_load_n(&current_table, __ATOMIC_ACQUIRE);
 	if (MP_UNLIKELY(!table || generation - table->base_generation >= TAG_LIMIT ||
@@ -346,7 +367,9 @@ static inline int walk(const struct mp_unwind_start *start, uintptr_t low, uintp
 	int pending = 0;
 	ips[0] = (void *)rip;
 	int depth = 1;
+	*walked = 1;
 	while (depth < max) {
+		*walked = depth; /* if libunwind must decide: ips[depth - 1] is where */
 		uint64_t rule = lookup(table, rip, tag);
 		if (MP_UNLIKELY(!rule))
 			rule = learn(table, rip, tag);
@@ -437,9 +460,13 @@ static inline __attribute__((always_inline)) void capture(struct mp_unwind_captu
 	struct mp_unwind_reads reads;
 	reads.keep = use_memo;
 	reads.checks = 0;
-	int count = walk(&start, low, stack_high(self, low), buffer, max, generation, &reads);
+	int walked = 0;
+	int count = walk(&start, low, stack_high(self, low), buffer, max, generation, &reads,
+			 &walked);
 	if (MP_UNLIKELY(count < 0)) {
-		out->count = fallback(buffer, max, start.rip);
+		out->count = walked && !code_readable((uintptr_t)buffer[walked - 1])
+				     ? walked /* libunwind would fault: the stack ends there */
+				     : fallback(buffer, max, start.rip);
 		return;
 	}
 	out->count = count;
@@ -458,6 +485,8 @@ static __attribute__((noinline)) void check_against_libunwind(const struct mp_un
 {
 	void *theirs[FALLBACK_FRAMES_MAX];
 	uint64_t fallbacks = unwind_thread.counts.fallbacks;
+	if (out->count && !code_readable((uintptr_t)out->ips[out->count - 1]))
+		return; /* libunwind would fault there (see the top) */
 	int count = fallback(theirs, max, first);
 	unwind_thread.counts.fallbacks = fallbacks;
 	__atomic_add_fetch(&checked, 1, __ATOMIC_RELAXED);

@@ -183,6 +183,24 @@ static void test_prepared_space_cut_at_exit(void **state)
 	check_prepared_tail("big_exit", 0);
 }
 
+/* malloc from generated code whose return address is 2 bytes before the end of its
+ * mapping: libunwind, asked about that frame, reads past it and faults; the capture must
+ * not hand it over (preload/unwind.c). The program runs to its end, the block and its
+ * free recorded, its stack ending at that frame. */
+static void test_call_from_the_end_of_generated_code(void **state)
+{
+	(void)state;
+	struct harness_run run;
+	struct harness_summary summary;
+	run_ok("jit_edge", NULL, &run);
+	if (!WIFEXITED(run.status) || WEXITSTATUS(run.status) != 0)
+		fail_msg("jit_edge: status %#x; stderr: %s", run.status, run.stderr_text);
+	assert_int_equal(run.trace_count, 1);
+	summarize(run.traces[0], &summary);
+	assert_size(&summary, 4242, 1, 1, 0);
+	harness_summary_free(&summary);
+}
+
 static void test_abort_keeps_every_event(void **state)
 {
 	(void)state;
@@ -532,6 +550,7 @@ int main(void)
 		cmocka_unit_test(test_sigkill_keeps_every_committed_event),
 		cmocka_unit_test(test_prepared_space_after_sigkill_read_over),
 		cmocka_unit_test(test_prepared_space_cut_at_exit),
+		cmocka_unit_test(test_call_from_the_end_of_generated_code),
 		cmocka_unit_test(test_abort_keeps_every_event),
 		cmocka_unit_test(test_sigsegv_keeps_every_event),
 		cmocka_unit_test(test_exit_now_is_recorded_with_status),
