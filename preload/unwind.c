@@ -19,9 +19,10 @@
  *    the whole walk, and its answer is returned. So the result is always libunwind's,
  *    but for one case where libunwind would crash the program: at a frame without unwind
  *    information (code generated at run time) it reads the 16 bytes at the return
- *    address to see if they are the signal return trampoline, unchecked, so a call whose
- *    return address lies within 16 bytes of the end of its mapping (the last call of a
- *    JIT's code region) made it fault in 1 to 2% of the runs of
+ *    address to see if they are the signal return trampoline, checking only that the
+ *    page each 8-byte read starts in is mapped, so a call whose return address lies
+ *    within 16 bytes of the end of its mapping (the last call of a JIT's code region)
+ *    made it fault in 1 to 2% of the runs of
  *    tests/integration/fork_storm.sh. Those bytes are read safely first
  *    (process_vm_readv), and if they cannot be, the stack ends at that frame;
  *  - before walking, the walks this thread kept (unwind_memo.c) are asked for one from the
