@@ -137,19 +137,23 @@ static int heap_model_drop_stale(struct mp_heap_model *model, const struct mp_li
 	return 0;
 }
 
-static int heap_model_alloc(struct mp_heap_model *model, const struct mp_event *event)
+/* Makes the event's block live; `agg` is its stack's aggregate (mp_stack_stats_at). */
+static int heap_model_alloc(struct mp_heap_model *model, const struct mp_event *event,
+			    struct mp_stack_agg *agg)
 {
 	struct mp_live_block block = {
 		.addr = event->addr, .size = event->size, .stack_id = event->stack_id,
 	}, stale;
 
-	if (!mp_stack_stats_at(&model->stacks, event->stack_id))
-		return -ENOMEM;
 	int existed = mp_live_blocks_put(&model->blocks, &block, &stale);
-	if (existed < 0 || (existed && heap_model_drop_stale(model, &stale)))
+	if (existed < 0)
 		return -ENOMEM;
-	/* drop_stale may have grown the stack array: look the aggregate up now. */
-	struct mp_stack_agg *agg = &model->stacks.aggs[event->stack_id];
+	if (existed) {
+		if (heap_model_drop_stale(model, &stale))
+			return -ENOMEM;
+		/* drop_stale may have grown the stack array: look the aggregate up again. */
+		agg = &model->stacks.aggs[event->stack_id];
+	}
 	uint64_t count = block_count(model, event->size), bytes = block_bytes(model, event->size);
 	mp_stack_stats_touch(&model->stacks, agg);
 	agg->allocations += count;
@@ -163,15 +167,28 @@ static int heap_model_alloc(struct mp_heap_model *model, const struct mp_event *
 	return mp_thread_latest_allocated(&model->latest, event->thread_serial, event->addr);
 }
 
+/* Counts `calls` calls from the event's stack, then makes its block live. */
+static int heap_model_count_and_alloc(struct mp_heap_model *model, const struct mp_event *event,
+				      uint64_t calls)
+{
+	struct mp_stack_agg *agg = mp_stack_stats_at(&model->stacks, event->stack_id);
+
+	if (!agg)
+		return -ENOMEM;
+	agg->calls += calls;
+	return heap_model_alloc(model, event, agg);
+}
+
 static int heap_model_realloc(struct mp_heap_model *model, const struct mp_event *event)
 {
 	uint64_t calls = event->addr ? block_count(model, event->size) : 1, released;
 	int err;
 
 	if (event->old_addr == 0) {
-		err = heap_model_count_call(model, event->stack_id, calls);
 		model->totals.allocations += calls;
-		return err ? err : event->addr ? heap_model_alloc(model, event) : 0;
+		if (event->addr)
+			return heap_model_count_and_alloc(model, event, calls);
+		return heap_model_count_call(model, event->stack_id, calls);
 	}
 	if (event->addr == 0 && event->size == 0) {
 		err = heap_model_free(model, event, event->old_addr, &released);
@@ -183,7 +200,8 @@ static int heap_model_realloc(struct mp_heap_model *model, const struct mp_event
 	model->totals.reallocs += calls;
 	if (!err)
 		err = heap_model_free(model, event, event->old_addr, &released);
-	return err ? err : heap_model_alloc(model, event);
+	/* The release may have grown the stack array: look the aggregate up now. */
+	return err ? err : heap_model_alloc(model, event, &model->stacks.aggs[event->stack_id]);
 }
 
 static void heap_model_mmap_peak(struct mp_heap_model *model, const struct mp_event *event)
@@ -278,23 +296,26 @@ static int heap_model_brk(struct mp_heap_model *model, const struct mp_event *ev
 	return heap_model_count_call(model, event->stack_id, 1);
 }
 
+/* An allocation of the malloc family (not realloc): its calls, then its block. */
+static int heap_model_allocation(struct mp_heap_model *model, const struct mp_event *event)
+{
+	uint64_t calls = block_count(model, event->size);
+	model->totals.allocations += calls;
+	return heap_model_count_and_alloc(model, event, calls);
+}
+
+static int heap_model_free_event(struct mp_heap_model *model, const struct mp_event *event)
+{
+	uint64_t released;
+	int err = heap_model_free(model, event, event->addr, &released);
+	model->totals.frees += released ? released : 1;
+	return err;
+}
+
+/* Every event but an allocation of the malloc family and a free. */
 static int heap_model_dispatch(struct mp_heap_model *model, const struct mp_event *event)
 {
 	switch (event->tag) {
-	case MP_REC_MALLOC: case MP_REC_CALLOC: case MP_REC_POSIX_MEMALIGN:
-	case MP_REC_ALIGNED_ALLOC: case MP_REC_MEMALIGN: case MP_REC_VALLOC: case MP_REC_PVALLOC: {
-		uint64_t calls = block_count(model, event->size);
-		model->totals.allocations += calls;
-		if (heap_model_count_call(model, event->stack_id, calls))
-			return -ENOMEM;
-		return heap_model_alloc(model, event);
-	}
-	case MP_REC_FREE: {
-		uint64_t released;
-		int err = heap_model_free(model, event, event->addr, &released);
-		model->totals.frees += released ? released : 1;
-		return err;
-	}
 	case MP_REC_REALLOC:
 		return heap_model_realloc(model, event);
 	case MP_REC_ALLOC_FAILED:
@@ -313,6 +334,10 @@ static int heap_model_dispatch(struct mp_heap_model *model, const struct mp_even
 	}
 }
 
+/* The tags of the malloc family's allocations (trace_format.h), realloc aside. */
+_Static_assert(MP_REC_MALLOC == 1 && MP_REC_PVALLOC == 7 && MP_REC_FREE == 8,
+	       "the allocation tags come right before MP_REC_FREE");
+
 int mp_heap_model_feed(struct mp_heap_model *model, const struct mp_event *event)
 {
 	struct mp_heap_totals *totals = &model->totals;
@@ -323,6 +348,16 @@ int mp_heap_model_feed(struct mp_heap_model *model, const struct mp_event *event
 		totals->first_time_ns = event->time_before_ns ? event->time_before_ns : event->time_ns;
 	if (event->time_ns > totals->last_time_ns)
 		totals->last_time_ns = event->time_ns;
+	/* Nearly every event is one of these two, which need less than the rest: a free
+	 * only lowers the live bytes, so it makes no peak (the peak is at least the live
+	 * bytes after every event), and neither changes the mappings. */
+	if (event->tag == MP_REC_FREE)
+		return heap_model_free_event(model, event);
+	if (event->tag >= MP_REC_MALLOC && event->tag < MP_REC_FREE) {
+		err = heap_model_allocation(model, event);
+		heap_model_check_peak(model, event);
+		return err;
+	}
 	err = heap_model_dispatch(model, event);
 	heap_model_check_peak(model, event);
 	heap_model_mmap_peak(model, event);

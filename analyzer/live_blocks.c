@@ -40,6 +40,28 @@ static inline size_t live_distance(const struct mp_live_blocks *map, size_t from
 	return to >= from ? to - from : to + map->capacity - from;
 }
 
+/* Whether `count` blocks fit in `capacity` slots without passing the load limit: a
+ * quarter while the array is small enough to stay in the cache, 7/10 above. */
+static int live_blocks_fit(size_t count, size_t capacity)
+{
+	if (capacity * sizeof(struct mp_live_slot) <= LIVE_SPARSE_BYTES)
+		return count * LIVE_SPARSE_LOAD_DEN <= capacity;
+	return count * LIVE_LOAD_DEN <= capacity * LIVE_LOAD_NUM;
+}
+
+/* The most blocks that fit in the map's array (live_blocks_fit), or 0 while a reservation
+ * is pending, so that every put looks at it (mp_live_blocks_put). */
+static void live_blocks_set_room(struct mp_live_blocks *map)
+{
+	if (map->pending || !map->slots)
+		map->room = 0;
+	else if (map->capacity * sizeof(struct mp_live_slot) <= LIVE_SPARSE_BYTES)
+		map->room = map->capacity / LIVE_SPARSE_LOAD_DEN;
+	else
+		map->room = map->capacity / LIVE_LOAD_DEN * LIVE_LOAD_NUM +
+			    map->capacity % LIVE_LOAD_DEN * LIVE_LOAD_NUM / LIVE_LOAD_DEN;
+}
+
 /* From this size the slots are mapped on their own and asked for transparent huge pages:
  * lookups land at random across the whole array, and with 4 KiB pages nearly every one
  * also misses the TLB (the page walk costs as much as the cache miss it comes with). */
@@ -162,6 +184,7 @@ int mp_live_blocks_init(struct mp_live_blocks *map)
 	memset(map, 0, sizeof(*map));
 	map->slots = live_slots_new(LIVE_BLOCKS_INITIAL);
 	map->capacity = map->slots ? LIVE_BLOCKS_INITIAL : 0;
+	live_blocks_set_room(map);
 	return map->slots ? 0 : -ENOMEM;
 }
 
@@ -228,12 +251,10 @@ static int live_overflow_reserve(struct mp_live_blocks *map)
 	return 0;
 }
 
-/* The packed word of a block, which goes to the overflow list when it does not pack (the
- * room was reserved). */
-static uint64_t live_pack(struct mp_live_blocks *map, const struct mp_live_block *block)
+/* Keeps a block that does not pack in the overflow list (the room was reserved); returns
+ * the packed word that says so. */
+static uint64_t live_overflow_add(struct mp_live_blocks *map, const struct mp_live_block *block)
 {
-	if (live_packs(block))
-		return block->size << LIVE_STACK_BITS | block->stack_id;
 	map->overflow[map->overflow_count++] = *block;
 	return LIVE_OVERFLOW;
 }
@@ -292,6 +313,7 @@ static void live_blocks_move(struct mp_live_blocks *map, struct mp_live_slot *sl
 	else if (!mapped)
 		live_slots_free(map->slots, old_capacity);
 	*map = bigger;
+	live_blocks_set_room(map);
 }
 
 /* Moves every block into a new array of `capacity` slots, its pages zeroed by the kernel
@@ -317,15 +339,6 @@ static void live_blocks_adopt(struct mp_live_blocks *map)
 	live_faulting_finish(faulting);
 	map->pending = NULL;
 	live_blocks_move(map, slots, capacity);
-}
-
-/* Whether `count` blocks fit in `capacity` slots without passing the load limit: a
- * quarter while the array is small enough to stay in the cache, 7/10 above. */
-static int live_blocks_fit(size_t count, size_t capacity)
-{
-	if (capacity * sizeof(struct mp_live_slot) <= LIVE_SPARSE_BYTES)
-		return count * LIVE_SPARSE_LOAD_DEN <= capacity;
-	return count * LIVE_LOAD_DEN <= capacity * LIVE_LOAD_NUM;
 }
 
 /* The fewest slots that hold `blocks` (live_blocks_fit). */
@@ -361,6 +374,7 @@ static int live_blocks_reserve_later(struct mp_live_blocks *map, size_t capacity
 		return -ENOMEM;
 	}
 	map->pending = live_faulting_start(slots, capacity);
+	live_blocks_set_room(map);
 	if (!map->pending) {
 		live_slots_prefault(slots, capacity);
 		live_blocks_move(map, slots, capacity);
@@ -389,17 +403,26 @@ int mp_live_blocks_reserve(struct mp_live_blocks *map, size_t blocks)
 	return live_blocks_resize(map, capacity, 1);
 }
 
-int mp_live_blocks_put(struct mp_live_blocks *map, const struct mp_live_block *block,
-		       struct mp_live_block *replaced)
+/* Makes room for one more block: the pending reservation as soon as it is ready or when
+ * this array is full, else a doubling when full. 0 or -ENOMEM. */
+static int live_blocks_make_room(struct mp_live_blocks *map)
 {
-	/* The reservation as soon as it is ready, or when this array is full. */
 	if (map->pending && (live_faulting_done(map->pending) ||
 			     !live_blocks_fit(map->count + 1, map->capacity)))
 		live_blocks_adopt(map);
 	if (!live_blocks_fit(map->count + 1, map->capacity) &&
 	    live_blocks_resize(map, map->capacity * 2, 0))
 		return -ENOMEM;
-	if (!live_packs(block) && live_overflow_reserve(map))
+	return 0;
+}
+
+int mp_live_blocks_put(struct mp_live_blocks *map, const struct mp_live_block *block,
+		       struct mp_live_block *replaced)
+{
+	if (map->count >= map->room && live_blocks_make_room(map))
+		return -ENOMEM;
+	int packs = live_packs(block);
+	if (!packs && live_overflow_reserve(map))
 		return -ENOMEM;
 	struct mp_live_slot *slot = live_probe(map, block->addr);
 	int existed = slot->addr != 0;
@@ -411,7 +434,8 @@ int mp_live_blocks_put(struct mp_live_blocks *map, const struct mp_live_block *b
 		map->count++;
 	}
 	slot->addr = block->addr;
-	slot->packed = live_pack(map, block);
+	slot->packed = packs ? block->size << LIVE_STACK_BITS | block->stack_id
+			     : live_overflow_add(map, block);
 	return existed;
 }
 

@@ -38,6 +38,9 @@ struct mp_live_blocks {
 	struct mp_live_slot *slots;
 	size_t capacity; /* slots; any number (mp_live_blocks_home) */
 	size_t count;    /* live blocks */
+	/* Blocks the array holds before it must grow (its load limit), 0 while a reservation
+	 * is pending: one comparison tells mp_live_blocks_put that nothing needs doing. */
+	size_t room;
 	struct mp_live_block *overflow; /* blocks that do not pack, unordered */
 	size_t overflow_count, overflow_cap;
 	/* A big reservation whose pages a thread has the kernel zero while the blocks go to
