@@ -184,11 +184,54 @@ static inline int read_scan_step(struct read_scan_cursor *cursor)
 	return 1;
 }
 
+/* read_scan_step for the records of nearly every trace: an allocation or a free that ends
+ * within the 8 bytes from its tag; 0 for anything else, which read_scan_step then takes.
+ * A record is its tag (below 0x80) and its fields, varints, each of which ends at a byte
+ * below 0x80, so the record ends at the (fields + 1)th such byte: found with the bit
+ * tricks of mp_skip_event, but for one word and with no loop. Its varints are then at
+ * most 7 bytes long, never over 64 bits, so it is a record that mp_skip_event accepts,
+ * ending at the same byte. The scan of python3's 300k-entry dict (callgrind, both
+ * threads): 162.5M -> 108.6M instructions; looking into a second word for the records
+ * this leaves to read_scan_step took more (122.9M), a 128-bit version more still. */
+_Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "a word's bytes in file order");
+
+static inline int read_scan_common(struct read_scan_cursor *cursor)
+{
+	const uint8_t *p = cursor->at;
+	if (cursor->chunk->end - p < (ptrdiff_t)sizeof(uint64_t))
+		return 0;
+	uint64_t word;
+	memcpy(&word, p, sizeof(word));
+	unsigned tag = (unsigned)(word & 0xff);
+	if (tag - MP_REC_MALLOC > MP_REC_FREE - MP_REC_MALLOC)
+		return 0;
+	/* Byte i of the record is byte i of the word; the tag's is the first stop. */
+	uint64_t stops = ~word & 0x8080808080808080ull;
+	stops &= stops - 1; /* the tag's */
+	stops &= stops - 1; /* the first field's */
+	if (tag != MP_REC_FREE) { /* four fields, not two */
+		stops &= stops - 1;
+		stops &= stops - 1;
+	}
+	if (!stops)
+		return 0; /* the record goes on past the word */
+	cursor->at = p + ((unsigned)__builtin_ctzll(stops) >> 3) + 1;
+	cursor->scan->events++;
+	read_scan_count(cursor->scan, tag);
+	return 1;
+}
+
+/* Steps over the cursor's next record: read_scan_step, the common case first. */
+static inline int read_scan_next(struct read_scan_cursor *cursor)
+{
+	return read_scan_common(cursor) || read_scan_step(cursor);
+}
+
 /* Steps over the records of `chunk` up to the first that does not decode. */
 static void read_scan_chunk(const struct mp_trace_chunk *chunk, struct read_scan *scan)
 {
 	struct read_scan_cursor cursor = { chunk, scan, chunk->records };
-	while (read_scan_step(&cursor))
+	while (read_scan_next(&cursor))
 		continue;
 }
 
@@ -202,11 +245,11 @@ static void read_scan_pair(const struct mp_trace_chunk *first, struct read_scan 
 {
 	struct read_scan_cursor a = { first, first_scan, first->records };
 	struct read_scan_cursor b = { second, second_scan, second->records };
-	while (read_scan_step(&a) && read_scan_step(&b))
+	while (read_scan_next(&a) && read_scan_next(&b))
 		continue;
-	while (read_scan_step(&a))
+	while (read_scan_next(&a))
 		continue;
-	while (read_scan_step(&b))
+	while (read_scan_next(&b))
 		continue;
 }
 

@@ -543,6 +543,77 @@ static void test_corrupt_records_end_their_chunk(void **state)
 	expect_corruption_stops_chunk(short_module, sizeof(short_module));
 }
 
+static uint64_t varint_state = 0x9e3779b97f4a7c15ull;
+
+static uint64_t varint_random(void)
+{
+	varint_state ^= varint_state << 13;
+	varint_state ^= varint_state >> 7;
+	varint_state ^= varint_state << 17;
+	return varint_state;
+}
+
+/* Writes a varint of `length` bytes (any value: the reader checks the form only) at out;
+ * a 10-byte one with a last byte above 1 is over 64 bits. Returns the length. */
+static size_t put_varint(uint8_t *out, unsigned length, int over_64_bits)
+{
+	for (unsigned i = 0; i + 1 < length; i++)
+		out[i] = (uint8_t)(0x80 | (varint_random() & 0x7f));
+	out[length - 1] = (uint8_t)(over_64_bits ? 2 + varint_random() % 126
+						 : length == 10 ? varint_random() % 2
+							       : varint_random() & 0x7f);
+	return length;
+}
+
+/* The index pass steps over allocations and frees of every length, the short ones (that
+ * end within 8 bytes of their tag) a word at a time: it counts and cuts exactly where
+ * the merge's decoder does, whether a record ends within the word or not, near a chunk's
+ * end, and at a varint over 64 bits (which ends the chunk). */
+static void test_index_steps_over_records_of_every_length(void **state)
+{
+	(void)state;
+	for (int round = 0; round < 200; round++) {
+		struct mp_tb *tb = mp_tb_new();
+		mp_tb_set_page_size(tb, 256);
+		mp_tb_set_chunk_capacity(tb, 8192);
+		uint64_t records = 20 + varint_random() % 80, bad_at = varint_random() % 200;
+		uint64_t expected = 0;
+		for (uint64_t i = 0; i < records; i++) {
+			static const uint8_t tags[] = { MP_REC_MALLOC, MP_REC_FREE, MP_REC_CALLOC,
+							MP_REC_PVALLOC };
+			uint8_t record[64];
+			uint8_t tag = tags[varint_random() % 4];
+			unsigned fields = tag == MP_REC_FREE ? 2 : 4;
+			size_t len = 0;
+			record[len++] = tag;
+			int bad = i == bad_at;
+			for (unsigned field = 0; field < fields; field++) {
+				/* Mostly 1 to 3 bytes, as in real traces; sometimes up to 10. */
+				unsigned roll = (unsigned)(varint_random() % 10);
+				unsigned length = bad && field == 1 ? 10
+						  : roll < 7 ? 1 + (unsigned)(varint_random() % 3)
+							     : 1 + (unsigned)(varint_random() % 10);
+				len += put_varint(record + len, length, bad && field == 1);
+			}
+			mp_tb_raw(tb, 1, record, len);
+			expected += bad_at >= records || i < bad_at;
+		}
+		struct opened o;
+		open_built(tb, &o);
+		struct mp_trace_stats stats;
+		mp_trace_stats(o.trace, &stats);
+		assert_int_equal(stats.events, expected);
+		assert_int_equal(stats.corrupt_chunks, bad_at < records);
+		struct mp_event event;
+		char err[128];
+		uint64_t seen = 0;
+		while (mp_trace_next(o.trace, &event, err, sizeof(err)) == 1)
+			seen++;
+		assert_int_equal(seen, expected);
+		close_opened(&o);
+	}
+}
+
 /* A trace above the size at which the index pass scans on two threads: stacks defined
  * and records cut in the later half are found and counted as in a serial pass. */
 static void test_large_trace_indexed_on_two_threads(void **state)
@@ -768,6 +839,7 @@ int main(void)
 		cmocka_unit_test(test_file_cut_inside_a_chunk_keeps_whole_records),
 		cmocka_unit_test(test_invalid_chunk_header_is_skipped),
 		cmocka_unit_test(test_corrupt_records_end_their_chunk),
+		cmocka_unit_test(test_index_steps_over_records_of_every_length),
 		cmocka_unit_test(test_large_trace_indexed_on_two_threads),
 		cmocka_unit_test(test_batches_give_what_single_reads_give),
 		cmocka_unit_test(test_flipped_bytes_never_break_the_reader),
