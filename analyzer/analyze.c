@@ -80,6 +80,30 @@ static int analysis_checkpoints_before(struct mp_analysis *analysis, const struc
  * same at 8 to 24, worse at 32; a table small enough for the cache 2% slower at 24. */
 #define ANALYSIS_PREFETCH_AHEAD 24
 
+/* analysis_feed when nothing looks at the model on the way (report, leaks, flamegraph):
+ * the loop without the tests for checkpoints and an observer, and in two parts, so that
+ * the prefetching needs no test either. callgrind, report on python3's 300k-entry dict:
+ * the replay 657.7M -> 644.7M instructions. */
+static int analysis_feed_plain(struct mp_heap_model *model, const struct mp_event *events,
+			       size_t count)
+{
+	size_t i = 0;
+	for (; i < count && i < ANALYSIS_PREFETCH_AHEAD; i++)
+		mp_heap_model_prefetch(model, &events[i]);
+	for (i = 0; i + ANALYSIS_PREFETCH_AHEAD < count; i++) {
+		mp_heap_model_prefetch(model, &events[i + ANALYSIS_PREFETCH_AHEAD]);
+		int err = mp_heap_model_feed(model, &events[i]);
+		if (err)
+			return err;
+	}
+	for (; i < count; i++) {
+		int err = mp_heap_model_feed(model, &events[i]);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
 /* Feeds the model a batch of events, each one's lookups prefetched a few events before.
  * Returns 0 or the model's error. */
 static int analysis_feed(struct mp_analysis *analysis, const struct mp_event *events,
@@ -87,6 +111,8 @@ static int analysis_feed(struct mp_analysis *analysis, const struct mp_event *ev
 {
 	struct mp_heap_model *model = &analysis->model;
 	const struct mp_analysis_checkpoints *checkpoints = analysis->checkpoints;
+	if (!checkpoints && !analysis->observer)
+		return analysis_feed_plain(model, events, count);
 	for (size_t i = 0; i < count && i < ANALYSIS_PREFETCH_AHEAD; i++)
 		mp_heap_model_prefetch(model, &events[i]);
 	for (size_t i = 0; i < count; i++) {
