@@ -111,10 +111,8 @@ static void latest_start_chains(struct mp_thread_latest *latest)
 		latest_push(latest, latest_head(latest, latest->addr_of[first]), first);
 }
 
-/* mp_thread_latest_allocated but for its common case, kept apart so that the common case
- * saves no registers. */
-static __attribute__((noinline)) int latest_allocated(struct mp_thread_latest *latest,
-							  uint32_t serial, uint64_t addr)
+int mp_thread_latest_allocated_rest(struct mp_thread_latest *latest, uint32_t serial,
+				    uint64_t addr)
 {
 	if (serial >= latest->serials && latest_add_serials(latest, serial))
 		return -ENOMEM;
@@ -146,19 +144,7 @@ static __attribute__((noinline)) int latest_allocated(struct mp_thread_latest *l
 	return 0;
 }
 
-int mp_thread_latest_allocated(struct mp_thread_latest *latest, uint32_t serial, uint64_t addr)
-{
-	/* solo is 0 until the first allocation; serial + 1 wraps to 0 for UINT32_MAX. */
-	if (!latest->chained && latest->solo && latest->solo == serial + 1) {
-		latest->addr_of[serial] = addr;
-		return 0;
-	}
-	return latest_allocated(latest, serial, addr);
-}
-
-/* mp_thread_latest_released once chains are kept, apart as latest_allocated is. */
-static __attribute__((noinline)) uint64_t latest_released(struct mp_thread_latest *latest,
-							  uint64_t addr)
+uint64_t mp_thread_latest_released_chained(struct mp_thread_latest *latest, uint64_t addr)
 {
 	uint32_t *head = latest_head(latest, addr);
 	uint32_t owner = latest_owner(latest, head, addr);
@@ -167,14 +153,4 @@ static __attribute__((noinline)) uint64_t latest_released(struct mp_thread_lates
 	latest_unlink(latest, head, owner - 1);
 	latest->addr_of[owner - 1] = 0;
 	return owner;
-}
-
-uint64_t mp_thread_latest_released(struct mp_thread_latest *latest, uint64_t addr)
-{
-	if (latest->chained)
-		return latest_released(latest, addr);
-	if (!latest->solo || !addr || latest->addr_of[latest->solo - 1] != addr)
-		return 0;
-	latest->addr_of[latest->solo - 1] = 0;
-	return latest->solo;
 }

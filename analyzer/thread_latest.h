@@ -36,11 +36,35 @@ struct mp_thread_latest {
 
 int mp_thread_latest_init(struct mp_thread_latest *latest);
 void mp_thread_latest_destroy(struct mp_thread_latest *latest);
+/* The two calls below but for their common case, which they take inline: the replay
+ * makes one of them for nearly every event. */
+int mp_thread_latest_allocated_rest(struct mp_thread_latest *latest, uint32_t serial,
+				    uint64_t addr);
+uint64_t mp_thread_latest_released_chained(struct mp_thread_latest *latest, uint64_t addr);
+
 /* Thread `serial` allocated a block at addr (0, in a damaged trace: no block, and the
  * thread has no latest allocation then). 0 or -ENOMEM. */
-int mp_thread_latest_allocated(struct mp_thread_latest *latest, uint32_t serial, uint64_t addr);
+static inline int mp_thread_latest_allocated(struct mp_thread_latest *latest, uint32_t serial,
+					     uint64_t addr)
+{
+	/* solo is 0 until the first allocation; serial + 1 wraps to 0 for UINT32_MAX. */
+	if (!latest->chained && latest->solo && latest->solo == serial + 1) {
+		latest->addr_of[serial] = addr;
+		return 0;
+	}
+	return mp_thread_latest_allocated_rest(latest, serial, addr);
+}
+
 /* The block at addr was released or dropped: returns serial + 1 of the thread whose
  * latest allocation it was, or 0 if it was no thread's latest. */
-uint64_t mp_thread_latest_released(struct mp_thread_latest *latest, uint64_t addr);
+static inline uint64_t mp_thread_latest_released(struct mp_thread_latest *latest, uint64_t addr)
+{
+	if (latest->chained)
+		return mp_thread_latest_released_chained(latest, addr);
+	if (!latest->solo || !addr || latest->addr_of[latest->solo - 1] != addr)
+		return 0;
+	latest->addr_of[latest->solo - 1] = 0;
+	return latest->solo;
+}
 
 #endif
