@@ -264,6 +264,16 @@ static const struct mp_trace_stream *read_runner_up(const struct mp_trace *trace
 	return trace->heap[1];
 }
 
+/* Whether `event` comes after the runner-up's next one, which ends the run; its key goes
+ * to *time and *rank. Asked only when there is a runner-up: a trace of one thread (most)
+ * needs no key for its events. */
+static inline int read_run_ends(const struct mp_trace_stream *runner,
+				const struct mp_event *event, uint64_t *time, uint64_t *rank)
+{
+	read_key(event, time, rank);
+	return runner->key_time < *time || (runner->key_time == *time && runner->key_rank < *rank);
+}
+
 /* Decodes the first stream's events straight into events[count..max) for as long as
  * they come before every other stream's next one (a thread's events come in runs; with
  * one thread, all of them), so that most events are written once, where the caller reads
@@ -282,9 +292,7 @@ static size_t read_run(struct mp_trace *trace, struct mp_event *events, size_t c
 			read_sift_down(trace->heap, trace->heap_len, 0);
 			return count;
 		}
-		read_key(event, &time, &rank);
-		if (runner && (runner->key_time < time ||
-			       (runner->key_time == time && runner->key_rank < rank))) {
+		if (runner && read_run_ends(runner, event, &time, &rank)) {
 			stream->next.event = *event;
 			stream->next.raw_stack = raw_stack;
 			stream->key_time = time;
