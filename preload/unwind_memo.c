@@ -202,35 +202,20 @@ static inline uint64_t values_key(const struct mp_unwind_start *start, uint32_t 
 	return mp_mix64(start_hash(start) ^ ((uint64_t)offsets_at << 40) ^ values) | 1;
 }
 
-/* Whether the words at walk's offsets all hold walk's values: the memo's common case, so
- * two independent chains of loads and nothing stored (callgrind, sqlite3: the check was
- * about 150 of a capture's 265 instructions with the words also copied out for the hash
- * that only a failed check needs). */
-static inline int walk_holds(const struct memo *memo, const struct walk_header *walk,
-			     uintptr_t low)
+/* Reads the words at walk's offsets into held: whether they all hold walk's values. */
+static inline int walk_holds(const struct memo *memo, struct walk_header *walk, uintptr_t low,
+			     uint64_t *held)
 {
-	const uint64_t *values = walk_ips((struct walk_header *)walk) + 1;
-	const uint32_t *offsets = walk_offsets(memo, walk);
-	unsigned words = walk_words(walk), i = 0;
-	uint64_t differ_a = 0, differ_b = 0;
-	for (; i + 2 <= words; i += 2) {
-		differ_a |= *(const uint64_t *)(low + offsets[i]) ^ values[i];
-		differ_b |= *(const uint64_t *)(low + offsets[i + 1]) ^ values[i + 1];
-	}
-	if (i < words)
-		differ_a |= *(const uint64_t *)(low + offsets[i]) ^ values[i];
-	return (differ_a | differ_b) == 0;
-}
-
-/* The words at walk's offsets, into held: what they hold now, after walk_holds said
- * they changed. */
-static void walk_read(const struct memo *memo, const struct walk_header *walk, uintptr_t low,
-		      uint64_t *held)
-{
+	const uint64_t *values = walk_ips(walk) + 1;
 	const uint32_t *offsets = walk_offsets(memo, walk);
 	unsigned words = walk_words(walk);
-	for (unsigned i = 0; i < words; i++)
-		held[i] = *(const uint64_t *)(low + offsets[i]);
+	uint64_t differ = 0;
+	for (unsigned i = 0; i < words; i++) {
+		uint64_t word = *(const uint64_t *)(low + offsets[i]);
+		held[i] = word;
+		differ |= word ^ values[i];
+	}
+	return differ == 0;
 }
 
 static int same_values(const struct walk_header *walk, const uint64_t *held, unsigned words)
@@ -262,13 +247,12 @@ int mp_unwind_memo_find(struct mp_unwind_capture *out, const struct mp_unwind_st
 	if (!last)
 		return MP_UNWIND_MEMO_NONE;
 	struct walk_header *recent = walk_at(memo, *last);
-	if (MP_LIKELY(walk_holds(memo, recent, low))) {
+	uint64_t held[MP_UNWIND_MEMO_FRAMES_MAX + MP_UNWIND_MEMO_CHECKS_MAX];
+	if (MP_LIKELY(walk_holds(memo, recent, low, held))) {
 		found(out, recent);
 		return MP_UNWIND_MEMO_HIT;
 	}
 	/* Another walk from this start that read the same words, whose values they hold. */
-	uint64_t held[MP_UNWIND_MEMO_FRAMES_MAX + MP_UNWIND_MEMO_CHECKS_MAX];
-	walk_read(memo, recent, low, held);
 	unsigned words = walk_words(recent);
 	uint64_t key = values_key(start, recent->offsets_at, values_hash(held, words));
 	struct by_values *slot = &memo->by_values[key % BY_VALUES_SLOTS];
