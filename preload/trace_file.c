@@ -673,9 +673,6 @@ void mp_trace_file_forget(void)
 		mp_sys_unmap(header, header_size);
 	header = NULL;
 	chunks_made = 0;
-	/* The parent's end, until the child's trace is made: a preparer (the child's
-	 * snapshot thread) must not take it for the child's. */
-	file_end = 0;
 	prepared_end = preparing_end = prepare_seen_end = 0;
 	prepare_stopped = preparer_busy = 0;
 	pthread_mutex_init(&file_lock, NULL);
