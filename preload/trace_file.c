@@ -63,7 +63,6 @@
 #define PREPARE_MIN_BYTES (2u << 20)
 #define PREPARE_MAX_BYTES (32u << 20)
 #define PREPARE_STEP_BYTES (1u << 20)
-#define PREPARE_FD_FLOOR 701
 #define PAGE_TABLE_SPAN (2u << 20) /* what one last-level page table maps */
 #ifndef RENAME_NOREPLACE
 #define RENAME_NOREPLACE 1u
@@ -559,21 +558,6 @@ static int prepare_step(int fd, uint64_t *from, uint64_t to)
 	return err || end >= to ? -1 : 0;
 }
 
-/* The file for a preparation, on a descriptor moved up to PREPARE_FD_FLOOR: it stays open
- * through every step while the program runs on, and a program that closes a number it
- * does not own and opens a file of its own in its place would otherwise get zeros
- * written into that file. Programs do not reach that high (the RSS watch keeps its statm
- * there for the same reason). */
-static int prepare_open(void)
-{
-	int fd = open_ours();
-	if (fd < 0)
-		return -1;
-	int high = (int)syscall(SYS_fcntl, fd, F_DUPFD_CLOEXEC, PREPARE_FD_FLOOR);
-	syscall(SYS_close, fd);
-	return high;
-}
-
 void mp_trace_file_prepare(void)
 {
 	int idle = 0;
@@ -590,7 +574,7 @@ void mp_trace_file_prepare(void)
 	int wanted = !prepare_stopped && file_end >= PREPARE_MIN_BYTES &&
 		     from < file_end + ahead / 2;
 	mp_unlock(&file_lock, MP_LOCK_FILE);
-	int fd = wanted ? prepare_open() : -1;
+	int fd = wanted ? open_ours() : -1;
 	while (fd >= 0 && prepare_step(fd, &from, to) == 0)
 		;
 	if (fd >= 0)
