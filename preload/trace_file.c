@@ -27,16 +27,14 @@
  *
  * Preparing ahead. Reserving and zeroing a 1 MiB chunk costs the thread that needs it
  * about 0.2 ms (sqlite3: 5.5 of the 7.5 ms its 25 chunks cost; python3's dict: 19 of 24
- * ms). So once the file is past PREPARE_MIN_BYTES, memprof's thread that watches RSS
+ * ms). So once the file is past PREPARE_AHEAD_BYTES, memprof's thread that watches RSS
  * (leak_thread.c or snapshot_thread.c) keeps the range after the last chunk reserved and
- * zeroed, on its own time, and a new chunk inside that range is only mapped. How far:
- * twice what the file grew by since the last time, between PREPARE_MIN_BYTES and
- * PREPARE_MAX_BYTES, since the watcher may be busy for a while (the leak thread folding
- * python3's dict comes back every few tens of ms, by which time 2 MiB are long used). Chunks are still made one after the other at the end of the file, so
+ * zeroed, up to PREPARE_AHEAD_BYTES, on its own time, and a new chunk inside that range
+ * is only mapped. Chunks are still made one after the other at the end of the file, so
  * nothing else changes; the file may just be longer than its chunks: the tail is cut when
  * the trace ends, and after a SIGKILL readers step over its zero pages as over any
  * unwritten header. A chunk never lands where the preparer is still writing zeros: its
- * thread waits for the preparer's step instead (1 MiB: it would have written it itself).
+ * thread waits for the preparer instead (it would have written them itself).
  *
  * Names: the file is made under a temporary name, its header filled, and only then given
  * its name with link(2), which never replaces a file. So a trace found at a trace's name
@@ -60,9 +58,7 @@
 #define MAX_NAME_TRIES 1000
 
 #define ZERO_BYTES (64u * 1024u)
-#define PREPARE_MIN_BYTES (2u << 20)
-#define PREPARE_MAX_BYTES (32u << 20)
-#define PREPARE_STEP_BYTES (1u << 20)
+#define PREPARE_AHEAD_BYTES (2u << 20)
 #define PAGE_TABLE_SPAN (2u << 20) /* what one last-level page table maps */
 #ifndef RENAME_NOREPLACE
 #define RENAME_NOREPLACE 1u
@@ -80,12 +76,10 @@ static long page_size;
 /* The file's identity, to notice a path that names another file now. */
 static uint64_t file_dev, file_ino;
 /* Preparing ahead: the file is reserved and zeroed up to prepared_end; preparing_end is the
- * end of the step being prepared, 0 between steps; no preparing once the trace ended. All
- * under file_lock. prepare_lock is held through a step: what a chunk waits for. */
+ * preparer's target while it works, 0 otherwise; no preparing once the trace ended. All
+ * under file_lock. prepare_lock: one preparer at a time, and what a chunk waits for. */
 static pthread_mutex_t prepare_lock = PTHREAD_MUTEX_INITIALIZER;
 static uint64_t prepared_end, preparing_end;
-static uint64_t prepare_seen_end; /* file_end at the last preparation */
-static int preparer_busy;          /* one preparation at a time */
 static int prepare_stopped;
 /* Zeros to write where fallocate is missing; bss, so free until used. */
 static uint8_t zeros[ZERO_BYTES];
@@ -527,59 +521,32 @@ uint8_t *mp_trace_file_new_chunk(uint32_t capacity, const struct mp_chunk_header
 	return chunk;
 }
 
-/* One step of a preparation: [*from, up to `to`) by PREPARE_STEP_BYTES at most, under
- * prepare_lock, so that a thread waiting for it waits for one step; then published.
- * Starts past what the program's threads reserved themselves meanwhile. 0, or -1 to
- * stop. */
-static int prepare_step(int fd, uint64_t *from, uint64_t to)
-{
-	pthread_mutex_lock(&prepare_lock);
-	mp_lock(&file_lock, MP_LOCK_FILE);
-	uint64_t start = *from;
-	if (start < prepared_end)
-		start = prepared_end;
-	if (start < file_end)
-		start = file_end;
-	uint64_t end = to - start > PREPARE_STEP_BYTES ? start + PREPARE_STEP_BYTES : to;
-	int go = !prepare_stopped && start < to;
-	if (go)
-		preparing_end = end;
-	mp_unlock(&file_lock, MP_LOCK_FILE);
-	int err = go ? reserve_space(fd, start, end - start) : -1;
-	mp_lock(&file_lock, MP_LOCK_FILE);
-	if (!err && !prepare_stopped)
-		prepared_end = end;
-	else if (go && prepare_stopped)
-		syscall(SYS_ftruncate, fd, (off_t)file_end); /* see stop_preparing */
-	preparing_end = 0;
-	mp_unlock(&file_lock, MP_LOCK_FILE);
-	pthread_mutex_unlock(&prepare_lock);
-	*from = end;
-	return err || end >= to ? -1 : 0;
-}
-
 void mp_trace_file_prepare(void)
 {
-	int idle = 0;
-	if (!header || !__atomic_compare_exchange_n(&preparer_busy, &idle, 1, 0, __ATOMIC_ACQUIRE,
-						     __ATOMIC_RELAXED))
+	if (!header || pthread_mutex_trylock(&prepare_lock) != 0)
 		return;
 	mp_lock(&file_lock, MP_LOCK_FILE);
 	uint64_t from = prepared_end > file_end ? prepared_end : file_end;
-	uint64_t ahead = 2 * (file_end - prepare_seen_end);
-	ahead = ahead < PREPARE_MIN_BYTES ? PREPARE_MIN_BYTES
-		: ahead > PREPARE_MAX_BYTES ? PREPARE_MAX_BYTES : ahead;
-	uint64_t to = file_end + ahead;
-	prepare_seen_end = file_end;
-	int wanted = !prepare_stopped && file_end >= PREPARE_MIN_BYTES &&
-		     from < file_end + ahead / 2;
+	uint64_t to = file_end + PREPARE_AHEAD_BYTES;
+	int wanted = !prepare_stopped && file_end >= PREPARE_AHEAD_BYTES &&
+		     from < file_end + PREPARE_AHEAD_BYTES / 2;
+	if (wanted)
+		preparing_end = to;
 	mp_unlock(&file_lock, MP_LOCK_FILE);
-	int fd = wanted ? open_ours() : -1;
-	while (fd >= 0 && prepare_step(fd, &from, to) == 0)
-		;
-	if (fd >= 0)
-		syscall(SYS_close, fd);
-	__atomic_store_n(&preparer_busy, 0, __ATOMIC_RELEASE);
+	if (wanted) {
+		int fd = open_ours();
+		int err = fd < 0 ? fd : reserve_space(fd, from, to - from);
+		mp_lock(&file_lock, MP_LOCK_FILE);
+		if (!err && !prepare_stopped)
+			prepared_end = to;
+		else if (fd >= 0 && prepare_stopped)
+			syscall(SYS_ftruncate, fd, (off_t)file_end); /* see stop_preparing */
+		preparing_end = 0;
+		mp_unlock(&file_lock, MP_LOCK_FILE);
+		if (fd >= 0)
+			syscall(SYS_close, fd);
+	}
+	pthread_mutex_unlock(&prepare_lock);
 }
 
 /* The trace ended: no more preparing, and the prepared tail is cut (by the preparer if it
@@ -657,8 +624,8 @@ void mp_trace_file_forget(void)
 		mp_sys_unmap(header, header_size);
 	header = NULL;
 	chunks_made = 0;
-	prepared_end = preparing_end = prepare_seen_end = 0;
-	prepare_stopped = preparer_busy = 0;
+	prepared_end = preparing_end = 0;
+	prepare_stopped = 0;
 	pthread_mutex_init(&file_lock, NULL);
 	pthread_mutex_init(&prepare_lock, NULL);
 }
