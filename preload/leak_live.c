@@ -1083,17 +1083,6 @@ static int live_file_is_ours(int fd)
 	return header.start_monotonic_ns == live.start_ns;
 }
 
-/* Where the chunks of the file end: past the last one, this process's own trace may hold
- * prepared zeros (trace_file.c), not headers being written, which would send every round
- * looking for one further on. */
-static uint64_t live_chunks_end(const char *path, uint64_t file_size)
-{
-	uint64_t end = mp_trace_file_end();
-	if (end && end < file_size && strcmp(path, mp_trace_file_path()) == 0)
-		return end;
-	return file_size;
-}
-
 int mp_leak_live_fold(const char *path, enum mp_leak_fold_mode mode)
 {
 	if (!live.buffer) {
@@ -1123,7 +1112,7 @@ int mp_leak_live_fold(const char *path, enum mp_leak_fold_mode mode)
 	/* The exit check's backlog may be millions of releases (python3's dict freed just
 	 * before exit): their log grew by 16 bytes each in fresh memory, for nothing. */
 	live.note_releases = mode != MP_LEAK_FOLD_LAST;
-	live_discover(fd, live_chunks_end(path, (uint64_t)st.st_size));
+	live_discover(fd, (uint64_t)st.st_size);
 	size_t kept = 0;
 	for (size_t i = 0; i < live.chunk_count; i++) {
 		struct live_chunk *chunk = &live.chunks[i];

@@ -246,7 +246,6 @@ static void *leak_main(void *unused)
 		now = mp_clock_now_ns();
 		if (watching && now >= next_watch) {
 			mp_rss_watch_tick(thread, now);
-			mp_trace_file_prepare(); /* the watcher's other chore (trace_file.c) */
 			while (next_watch <= now) /* missed looks are not made up */
 				next_watch += watch_ns;
 		}

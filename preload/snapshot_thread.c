@@ -106,7 +106,6 @@ static void *thread_main(void *unused)
 		}
 		if (next_watch && now >= next_watch) {
 			mp_rss_watch_tick(thread, now);
-			mp_trace_file_prepare(); /* the watcher's other chore (trace_file.c) */
 			next_watch = thread_next(next_watch, watch_ns, mp_clock_now_ns());
 		}
 		if (now >= next_check) {

@@ -25,17 +25,6 @@
  * 3.7 ms; without the alignment, half of the chunks straddle a page table and fault page
  * by page. alloc_bench: 2930 faults, now 1640.)
  *
- * Preparing ahead. Reserving and zeroing a 1 MiB chunk costs the thread that needs it
- * about 0.2 ms (sqlite3: 5.5 of the 7.5 ms its 25 chunks cost; python3's dict: 19 of 24
- * ms). So once the file is past PREPARE_AHEAD_BYTES, memprof's thread that watches RSS
- * (leak_thread.c or snapshot_thread.c) keeps the range after the last chunk reserved and
- * zeroed, up to PREPARE_AHEAD_BYTES, on its own time, and a new chunk inside that range
- * is only mapped. Chunks are still made one after the other at the end of the file, so
- * nothing else changes; the file may just be longer than its chunks: the tail is cut when
- * the trace ends, and after a SIGKILL readers step over its zero pages as over any
- * unwritten header. A chunk never lands where the preparer is still writing zeros: its
- * thread waits for the preparer instead (it would have written them itself).
- *
  * Names: the file is made under a temporary name, its header filled, and only then given
  * its name with link(2), which never replaces a file. So a trace found at a trace's name
  * always has its whole header, and whether it is still wanted (its writer alive, or of
@@ -58,7 +47,6 @@
 #define MAX_NAME_TRIES 1000
 
 #define ZERO_BYTES (64u * 1024u)
-#define PREPARE_AHEAD_BYTES (2u << 20)
 #define PAGE_TABLE_SPAN (2u << 20) /* what one last-level page table maps */
 #ifndef RENAME_NOREPLACE
 #define RENAME_NOREPLACE 1u
@@ -75,12 +63,6 @@ static uint32_t chunks_made; /* the last chunk's file_seq; under file_lock */
 static long page_size;
 /* The file's identity, to notice a path that names another file now. */
 static uint64_t file_dev, file_ino;
-/* Preparing ahead: the file is reserved and zeroed up to prepared_end; preparing_end is the
- * preparer's target while it works, 0 otherwise; no preparing once the trace ended. All
- * under file_lock. prepare_lock: one preparer at a time, and what a chunk waits for. */
-static pthread_mutex_t prepare_lock = PTHREAD_MUTEX_INITIALIZER;
-static uint64_t prepared_end, preparing_end;
-static int prepare_stopped;
 /* Zeros to write where fallocate is missing; bss, so free until used. */
 static uint8_t zeros[ZERO_BYTES];
 
@@ -435,30 +417,23 @@ static void stop_recording(enum mp_stop_reason reason, int err)
 	mp_state_disable(msg);
 }
 
-/* The trace file, opened again by its path: the descriptor, or -errno (-ESTALE: the path
- * names another file now). */
-static int open_ours(void)
+/* The trace file, opened again by its path; -1 (recording stopped) if that fails or the
+ * path names another file now. */
+static int reopen(void)
 {
 	int fd = (int)syscall(SYS_openat, AT_FDCWD, trace_path, O_RDWR | O_CLOEXEC, 0);
 	struct stat st;
-	if (fd < 0)
-		return -errno;
+	if (fd < 0) {
+		int err = errno;
+		stop_recording(err == ENOENT ? MP_STOP_FILE_REPLACED : MP_STOP_FILE_ERROR, err);
+		return -1;
+	}
 	if (syscall(SYS_fstat, fd, &st) != 0 || st.st_dev != file_dev || st.st_ino != file_ino) {
 		syscall(SYS_close, fd);
-		return -ESTALE;
+		stop_recording(MP_STOP_FILE_REPLACED, ESTALE);
+		return -1;
 	}
 	return fd;
-}
-
-/* The same for a new chunk: -1 if that fails, and recording has stopped. */
-static int reopen(void)
-{
-	int fd = open_ours();
-	if (fd == -ENOENT || fd == -ESTALE)
-		stop_recording(MP_STOP_FILE_REPLACED, -fd);
-	else if (fd < 0)
-		stop_recording(MP_STOP_FILE_ERROR, -fd);
-	return fd < 0 ? -1 : fd;
 }
 
 /* Fills a new chunk's header, `used` last and released: a reader of the file (the leak
@@ -476,18 +451,6 @@ static void chunk_header_fill(uint8_t *chunk, uint32_t capacity,
 	__atomic_store_n(&head->used, (uint32_t)sizeof(*head), __ATOMIC_RELEASE);
 }
 
-/* Called with file_lock held: returns when no preparation is under way beyond
- * prepared_end that a chunk of len bytes at file_end could overlap. */
-static void wait_for_preparer(uint64_t len)
-{
-	while (preparing_end && file_end + len > prepared_end) {
-		mp_unlock(&file_lock, MP_LOCK_FILE);
-		pthread_mutex_lock(&prepare_lock);
-		pthread_mutex_unlock(&prepare_lock);
-		mp_lock(&file_lock, MP_LOCK_FILE);
-	}
-}
-
 /* The space is reserved first, so that the file has no hole (a reader of a hole on a
  * full tmpfs gets SIGBUS). The header is written before the lock is released: chunks then
  * get their headers in file order, so a reader of the growing file (leak_live.c) that
@@ -499,9 +462,8 @@ uint8_t *mp_trace_file_new_chunk(uint32_t capacity, const struct mp_chunk_header
 	if (fd < 0)
 		return NULL;
 	mp_lock(&file_lock, MP_LOCK_FILE);
-	wait_for_preparer(capacity);
 	uint64_t offset = file_end;
-	int err = offset + capacity <= prepared_end ? 0 : reserve_space(fd, offset, capacity);
+	int err = reserve_space(fd, offset, capacity);
 	if (err == 0)
 		file_end += capacity;
 	else /* whatever it reserved before failing is of no use */
@@ -521,70 +483,10 @@ uint8_t *mp_trace_file_new_chunk(uint32_t capacity, const struct mp_chunk_header
 	return chunk;
 }
 
-void mp_trace_file_prepare(void)
-{
-	if (!header || pthread_mutex_trylock(&prepare_lock) != 0)
-		return;
-	mp_lock(&file_lock, MP_LOCK_FILE);
-	uint64_t from = prepared_end > file_end ? prepared_end : file_end;
-	uint64_t to = file_end + PREPARE_AHEAD_BYTES;
-	int wanted = !prepare_stopped && file_end >= PREPARE_AHEAD_BYTES &&
-		     from < file_end + PREPARE_AHEAD_BYTES / 2;
-	if (wanted)
-		preparing_end = to;
-	mp_unlock(&file_lock, MP_LOCK_FILE);
-	if (wanted) {
-		int fd = open_ours();
-		int err = fd < 0 ? fd : reserve_space(fd, from, to - from);
-		mp_lock(&file_lock, MP_LOCK_FILE);
-		if (!err && !prepare_stopped)
-			prepared_end = to;
-		else if (fd >= 0 && prepare_stopped)
-			syscall(SYS_ftruncate, fd, (off_t)file_end); /* see stop_preparing */
-		preparing_end = 0;
-		mp_unlock(&file_lock, MP_LOCK_FILE);
-		if (fd >= 0)
-			syscall(SYS_close, fd);
-	}
-	pthread_mutex_unlock(&prepare_lock);
-}
-
-/* The trace ended: no more preparing, and the prepared tail is cut (by the preparer if it
- * is at work). Not from a handler that interrupted this thread holding file_lock: the
- * tail then stays, zeros that readers step over. */
-static void stop_preparing(void)
-{
-	if (mp_state_thread.held_locks & MP_LOCK_FILE)
-		return;
-	mp_lock(&file_lock, MP_LOCK_FILE);
-	prepare_stopped = 1;
-	if (prepared_end > file_end && !preparing_end) {
-		int fd = open_ours();
-		if (fd >= 0) {
-			syscall(SYS_ftruncate, fd, (off_t)file_end);
-			syscall(SYS_close, fd);
-		}
-	}
-	prepared_end = file_end;
-	mp_unlock(&file_lock, MP_LOCK_FILE);
-}
-
-uint64_t mp_trace_file_end(void)
-{
-	return __atomic_load_n(&file_end, __ATOMIC_RELAXED);
-}
-
 void mp_trace_file_set_end(enum mp_end_state state, int status)
 {
 	if (!header)
 		return;
-	if (state != MP_END_RUNNING) {
-		stop_preparing();
-	} else if (!(mp_state_thread.held_locks & MP_LOCK_FILE)) {
-		mp_lock(&file_lock, MP_LOCK_FILE); /* an exec failed: the trace goes on */
-		prepare_stopped = 0;
-		mp_unlock(&file_lock, MP_LOCK_FILE);
-	}
 	header->end_status = status;
 	header->end_monotonic_ns = mp_clock_now_ns();
 	__atomic_store_n(&header->end_state, (uint32_t)state, __ATOMIC_RELEASE);
@@ -624,8 +526,5 @@ void mp_trace_file_forget(void)
 		mp_sys_unmap(header, header_size);
 	header = NULL;
 	chunks_made = 0;
-	prepared_end = preparing_end = 0;
-	prepare_stopped = 0;
 	pthread_mutex_init(&file_lock, NULL);
-	pthread_mutex_init(&prepare_lock, NULL);
 }

@@ -17,11 +17,6 @@ int mp_trace_file_create(int fork_child);
  * header. NULL if the file cannot grow (full disk, the path removed or replaced, ...):
  * recording has then stopped, the header says why and stderr said it once. */
 uint8_t *mp_trace_file_new_chunk(uint32_t capacity, const struct mp_chunk_header *header);
-/* Called now and then by the thread of memprof's that watches RSS: keeps the next
- * chunks' space reserved and zeroed ahead of the threads that will need it. */
-void mp_trace_file_prepare(void);
-/* Where the last chunk ends: the file may be longer (prepared space, zeros). */
-uint64_t mp_trace_file_end(void);
 /* How many chunks the file has (the last one's file_seq). */
 uint32_t mp_trace_file_chunks(void);
 /* The page size chunks are aligned to. */

@@ -148,41 +148,6 @@ static void test_sigkill_keeps_every_committed_event(void **state)
 	check_abnormal_end("sigkill", SIGKILL, 777, 1000, 400);
 }
 
-/* A trace of several MiB: memprof's thread keeps the space after the last chunk reserved
- * and zeroed. Killed, the file keeps that tail, which the reader steps over with every
- * event there; after exit() the tail is cut. */
-static void check_prepared_tail(const char *mode, int killed)
-{
-	struct harness_run run;
-	struct harness_summary summary;
-	struct mp_trace_stats stats;
-	const char *args[] = { mode, NULL };
-	run_ok("lifecycle", args, &run);
-	assert_int_equal(killed ? WIFSIGNALED(run.status) : WIFEXITED(run.status), 1);
-	assert_int_equal(run.trace_count, 1);
-	summarize(run.traces[0], &summary);
-	assert_size(&summary, 4321, 600300, 600000, 300);
-	mp_trace_stats(summary.trace, &stats);
-	assert_int_equal(stats.truncated, 0);
-	if (killed)
-		assert_true(stats.unwritten_pages >= 256); /* at least 1 MiB prepared */
-	else
-		assert_int_equal(stats.unwritten_pages, 0);
-	harness_summary_free(&summary);
-}
-
-static void test_prepared_space_after_sigkill_read_over(void **state)
-{
-	(void)state;
-	check_prepared_tail("big_sigkill", 1);
-}
-
-static void test_prepared_space_cut_at_exit(void **state)
-{
-	(void)state;
-	check_prepared_tail("big_exit", 0);
-}
-
 /* malloc from generated code whose return address is 2 bytes before the end of its
  * mapping: libunwind, asked about that frame, reads past it and faults; the capture must
  * not hand it over (preload/unwind.c). The program runs to its end, the block and its
@@ -548,8 +513,6 @@ int main(void)
 		cmocka_unit_test(test_fork_child_gets_its_own_trace),
 		cmocka_unit_test(test_exec_starts_a_new_trace),
 		cmocka_unit_test(test_sigkill_keeps_every_committed_event),
-		cmocka_unit_test(test_prepared_space_after_sigkill_read_over),
-		cmocka_unit_test(test_prepared_space_cut_at_exit),
 		cmocka_unit_test(test_call_from_the_end_of_generated_code),
 		cmocka_unit_test(test_abort_keeps_every_event),
 		cmocka_unit_test(test_sigsegv_keeps_every_event),

@@ -81,17 +81,6 @@ static int mode_closefds(void)
 	return 0;
 }
 
-/* Enough events for a trace of several MiB (and so space prepared ahead of its end, see
- * preload/trace_file.c), 300 blocks of them kept; then time for memprof's thread to
- * prepare it. */
-static void write_megabytes(void)
-{
-	for (int i = 0; i < 600000; i++)
-		free(malloc(4321));
-	leak(300, 4321);
-	usleep(200000);
-}
-
 int main(int argc, char **argv)
 {
 	const char *mode = argc > 1 ? argv[1] : "";
@@ -111,14 +100,6 @@ int main(int argc, char **argv)
 		for (int i = 0; i < 400; i++)
 			free(blocks[i]);
 		raise(SIGKILL);
-	}
-	if (strcmp(mode, "big_sigkill") == 0) {
-		write_megabytes();
-		raise(SIGKILL);
-	}
-	if (strcmp(mode, "big_exit") == 0) {
-		write_megabytes();
-		return 0;
 	}
 	if (strcmp(mode, "abort") == 0) {
 		leak(100, 888);
