@@ -86,6 +86,11 @@ struct mp_thread {
 				     allocation decides (always so without sampling) */
 	uint64_t rng;        /* sampling.c: the thread's generator; 0 until first drawn */
 	unsigned held_locks; /* MP_LOCK_* this thread holds or waits for (mp_lock below) */
+	/* While a handler of memprof's waits on this thread for a leak check (asked by
+	 * signal, or before a fatal signal ends the process): the context the signal
+	 * interrupted (a ucontext_t), which the check reads instead of the handler's own
+	 * (leak_stop.c). NULL otherwise. */
+	const void *interrupted;
 };
 extern __thread struct mp_thread mp_state_thread __attribute__((tls_model("initial-exec")));
 

@@ -136,7 +136,10 @@ static void stop_handler(int sig, siginfo_t *info, void *context)
 	struct stop_slot *slot = stop_find((int)syscall(SYS_gettid));
 	if (slot) {
 		slot->state = (uint64_t)(uintptr_t)&mp_state_thread;
-		stop_keep_context(slot, context);
+		/* Waiting in a handler of memprof's for this very check: where the program was
+		 * is that handler's context, not this one. */
+		const void *interrupted = mp_state_thread.interrupted;
+		stop_keep_context(slot, interrupted ? interrupted : context);
 		__atomic_store_n(&slot->acked, gen, __ATOMIC_RELEASE);
 	}
 	for (;;) {

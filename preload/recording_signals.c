@@ -44,18 +44,39 @@ static int check_program_set;
 static void signals_fatal(int sig, siginfo_t *info, void *context)
 {
 	(void)info;
-	(void)context;
 	int saved_errno = errno;
+	mp_state_thread.interrupted = context;
 	mp_leak_check_fatal(sig);
+	mp_state_thread.interrupted = NULL;
 	mp_sys_resend_default(sig); /* ends the process once this handler returns */
 	errno = saved_errno;
 }
 
-static void signals_check(int sig)
+static void signals_check(int sig, siginfo_t *info, void *context)
 {
+	(void)info;
 	int saved_errno = errno;
+	/* A check asked for by a signal nested in another of memprof's waits keeps the
+	 * outer context: that is where the program was. */
+	const void *outer = mp_state_thread.interrupted;
+	if (!outer)
+		mp_state_thread.interrupted = context;
 	mp_leak_check_on_signal(sig);
+	mp_state_thread.interrupted = outer;
 	errno = saved_errno;
+}
+
+/* The check signal's handler, with its context (SA_SIGINFO), which the check reads;
+ * SA_RESTART, so that the program's system calls go on. */
+static void signals_check_install(int sig)
+{
+	struct sigaction action;
+	memset(&action, 0, sizeof(action));
+	action.sa_sigaction = signals_check;
+	action.sa_flags = SA_SIGINFO | SA_RESTART;
+	sigemptyset(&action.sa_mask);
+	if (mp_sys_sigaction(sig, &action, NULL) != 0)
+		mp_sys_say("cannot install the handler of MEMPROF_LEAK_CHECK_SIGNAL");
 }
 
 static int signals_is_fatal(int sig)
@@ -90,8 +111,7 @@ void mp_recording_signals_start(void)
 		return;
 	mp_leak_thread_start();
 	if (mp_config.leak_check_signal)
-		mp_sys_handle_signal(mp_config.leak_check_signal, signals_check,
-				     "MEMPROF_LEAK_CHECK_SIGNAL");
+		signals_check_install(mp_config.leak_check_signal);
 	for (size_t i = 0; i < sizeof(fatal_signals) / sizeof(fatal_signals[0]); i++) {
 		int sig = fatal_signals[i];
 		struct sigaction old, action;

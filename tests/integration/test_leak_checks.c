@@ -349,6 +349,34 @@ static void test_leak_checks_on_demand_while_threads_allocate(void **state)
 	assert_int_equal(WEXITSTATUS(system(args)), 2);
 }
 
+/* A check asked for by signal while the asking thread holds blocks only in registers: it
+ * waits in memprof's handler, and the check reads its registers where the signal found
+ * them: the general ones (r12: reachable), not the vector ones (xmm7: definite), as
+ * memcheck. (It read the whole signal frame before, xmm7 included: reachable.) At exit
+ * the registers are cleared: both definite. */
+static void test_leak_checks_signal_reads_the_interrupted_registers(void **state)
+{
+	(void)state;
+	static const struct expect expect[2][2] = {
+		{ { 2032, { 1, 0, 0, 0 } }, { 2033, { 0, 0, 0, 1 } } },
+		{ { 2032, { 1, 0, 0, 0 } }, { 2033, { 1, 0, 0, 0 } } },
+	};
+	const char *env[] = { "MEMPROF_LEAK_CHECK_SIGNAL=SIGUSR1", NULL };
+	struct harness_run run;
+	assert_int_equal(harness_run("check_regs", NULL, env, &run), 0);
+	if (!WIFEXITED(run.status) || WEXITSTATUS(run.status) != 0 || run.trace_count != 1)
+		fail_msg("check_regs: status %#x, %d traces; stderr: %s", run.status,
+			 run.trace_count, run.stderr_text);
+	for (int check = 1; check <= 2; check++) {
+		struct tally memprof;
+		char what[32];
+		tally_init(&memprof, expect[check - 1], 2);
+		memprof_tally(run.traces[0], check, &memprof, NULL);
+		snprintf(what, sizeof(what), "check %d", check);
+		compare(what, &memprof, &memprof, expect[check - 1]);
+	}
+}
+
 /* `memprof run --leak-check-signal SIGUSR1` asks for the same checks. */
 static void test_leak_checks_run_sets_the_check_signal(void **state)
 {
@@ -416,6 +444,7 @@ int main(void)
 		cmocka_unit_test(test_leak_checks_handler_installed_after_start),
 		cmocka_unit_test(test_leak_checks_exit),
 		cmocka_unit_test(test_leak_checks_on_demand_while_threads_allocate),
+		cmocka_unit_test(test_leak_checks_signal_reads_the_interrupted_registers),
 		cmocka_unit_test(test_leak_checks_run_sets_the_check_signal),
 		cmocka_unit_test(test_leak_checks_signal_storm_ends),
 		cmocka_unit_test(test_leak_checks_fork_storm_ends),
