@@ -42,6 +42,7 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <ucontext.h>
 #include <unistd.h>
 
 #include "leak_scan.h"
@@ -165,8 +166,22 @@ static int roots_read_maps(struct roots_work *work, const char *trace_path)
 struct roots_threads {
 	struct roots_work *work;
 	char self[24];
+	char spare[24]; /* the spared thread with a known context, or "" */
+	const void *spare_context;
 	uint32_t count;
 };
+
+/* The stack pointer and the general registers of a ucontext_t: x86-64's gregs begin with
+ * the sixteen (r8-r15, rdi, rsi, rbp, rbx, rdx, rax, rcx, rsp), as a root range. */
+static uint64_t roots_context(const void *context, struct mp_leak_range *regs)
+{
+	const ucontext_t *interrupted = context;
+	const greg_t *gregs = interrupted->uc_mcontext.gregs;
+	regs->start = (uint64_t)(uintptr_t)&gregs[REG_R8];
+	regs->end = (uint64_t)(uintptr_t)&gregs[REG_RSP + 1];
+	regs->flags = 0;
+	return (uint64_t)gregs[REG_RSP];
+}
 
 /* Another thread's stack pointer: where the stop signal interrupted it (with its
  * registers), or from /proc/self/task/TID/syscall (proc_text.h); a thread that is running
@@ -181,6 +196,11 @@ static int roots_thread(const char *tid, void *context)
 	if (strcmp(tid, threads->self) == 0 || mp_sys_own_thread_named(tid))
 		return 0; /* memprof's thread: its stack is ours, and reading it could wait */
 	threads->count++;
+	if (work->sp_count < ROOTS_MAX_THREADS && strcmp(tid, threads->spare) == 0) {
+		work->sps[work->sp_count++] = roots_context(threads->spare_context, &regs);
+		work->regs[work->regs_count++] = regs;
+		return 0;
+	}
 	if (work->sp_count < ROOTS_MAX_THREADS &&
 	    mp_leak_stop_context(tid, &sp, &regs)) {
 		work->sps[work->sp_count++] = sp;
@@ -199,10 +219,14 @@ static int roots_thread(const char *tid, void *context)
 }
 
 /* Every other thread of the process; returns how many. */
-static uint32_t roots_threads(struct roots_work *work)
+static uint32_t roots_threads(struct roots_work *work, const struct mp_leak_spare *spare)
 {
 	struct roots_threads threads = { .work = work, .count = 0 };
 	mp_sys_fmt_u64(threads.self, (uint64_t)syscall(SYS_gettid));
+	if (spare && spare->tid && spare->context) {
+		mp_sys_fmt_u64(threads.spare, (uint64_t)spare->tid);
+		threads.spare_context = spare->context;
+	}
 	if (mp_sys_each_task(roots_thread, &threads) < 0)
 		work->sp_unknown = 1;
 	return threads.count;
@@ -380,7 +404,8 @@ static void roots_collect_exclude(struct roots_work *work, const struct mp_leak_
 }
 
 long mp_leak_roots(const struct mp_leak_block *blocks, size_t count, uint8_t *state,
-		   uint64_t own_sp, const struct mp_leak_range *exclude, size_t exclude_count,
+		   uint64_t own_sp, const struct mp_leak_spare *spare,
+		   const struct mp_leak_range *exclude, size_t exclude_count,
 		   const char *trace_path, struct mp_leak_range **roots, size_t *bytes,
 		   uint32_t *threads)
 {
@@ -393,7 +418,7 @@ long mp_leak_roots(const struct mp_leak_block *blocks, size_t count, uint8_t *st
 	if (!work || !maps)
 		goto out;
 	work->maps = maps;
-	*threads = roots_threads(work);
+	*threads = roots_threads(work, spare);
 	result = roots_read_maps(work, trace_path);
 	if (result < 0)
 		goto out;

@@ -190,10 +190,14 @@ static __attribute__((noinline)) int scan_classify(struct mp_leak_result *result
 	size_t roots_bytes = 0, exclude_count = 0;
 	long root_count = -ENOMEM;
 	struct mp_leak_range *exclude = scan_states(&result->request, &exclude_count);
+	const struct mp_thread *spared =
+		(const struct mp_thread *)(uintptr_t)result->request.spare_state;
+	struct mp_leak_spare spare = { result->request.spare_tid,
+				       spared ? spared->interrupted : NULL };
 	if (result->state && work && exclude)
-		root_count = mp_leak_roots(result->blocks, count, result->state, own_sp, exclude,
-					   exclude_count, mp_trace_file_path(), &roots, &roots_bytes,
-					   &result->threads);
+		root_count = mp_leak_roots(result->blocks, count, result->state, own_sp,
+					   &spare, exclude, exclude_count, mp_trace_file_path(),
+					   &roots, &roots_bytes, &result->threads);
 	if (exclude)
 		mp_sys_unmap(exclude, SCAN_STATES_BYTES);
 	if (result->threads & (1u << 31)) {

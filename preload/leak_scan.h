@@ -242,8 +242,16 @@ void mp_leak_live_reset(void);
  * must not be scanned even inside a root. Returns the range count or a negative errno;
  * *threads receives the number of other threads seen, with bit 31 set if one of them had
  * no readable stack pointer (it was running: its whole stack was scanned). */
+/* A thread left running for the check because it waits for it in a handler of memprof's
+ * (the one a fatal signal is ending): where its signal found it, the ucontext_t the
+ * handler got, read as the stop handler reads the stopped threads' (leak_stop.c). */
+struct mp_leak_spare {
+	int tid;             /* 0: none */
+	const void *context; /* NULL: unknown, its stack pointer is read from /proc */
+};
 long mp_leak_roots(const struct mp_leak_block *blocks, size_t count, uint8_t *state,
-		   uint64_t own_sp, const struct mp_leak_range *exclude, size_t exclude_count,
+		   uint64_t own_sp, const struct mp_leak_spare *spare,
+		   const struct mp_leak_range *exclude, size_t exclude_count,
 		   const char *trace_path, struct mp_leak_range **roots, size_t *bytes,
 		   uint32_t *threads);
 /* Whether the program's allocator is glibc's (the shim knows once it resolved malloc):

@@ -377,6 +377,34 @@ static void test_leak_checks_signal_reads_the_interrupted_registers(void **state
 	}
 }
 
+/* The same registers when a SIGSEGV ends the process: the check before it dies reads the
+ * dying thread (left running, waiting in memprof's handler) where the fault found it: not
+ * %xmm7 (2032 definite, as for memcheck; it was reachable when the fault's whole frame
+ * was read), %r12 yes (2033 reachable). memcheck reads no register of the thread a
+ * fatal signal kills, and says definite for 2033: memprof keeps what was live there. */
+static void test_leak_checks_fatal_reads_the_interrupted_registers(void **state)
+{
+	(void)state;
+	static const struct expect expect[2] = {
+		{ 2032, { 1, 0, 0, 0 } }, { 2033, { 0, 0, 0, 1 } },
+	};
+	const char *args[] = { "segv", NULL };
+	struct harness_run run;
+	struct tally memprof, memcheck;
+	assert_int_equal(harness_run("check_regs", args, NULL, &run), 0);
+	assert_true(WIFSIGNALED(run.status) && WTERMSIG(run.status) == SIGSEGV);
+	assert_int_equal(run.trace_count, 1);
+	tally_init(&memprof, expect, 2);
+	memprof_tally(run.traces[0], 0, &memprof, NULL);
+	compare("check_regs segv", &memprof, &memprof, expect);
+	if (memcheck_available()) {
+		tally_init(&memcheck, expect, 2);
+		valgrind_tally("check_regs", "segv", &memcheck); /* the death is passed on */
+		print_tally("memcheck", &memcheck);
+		assert_int_equal(memcheck.blocks[0][DEF], 1);
+	}
+}
+
 /* `memprof run --leak-check-signal SIGUSR1` asks for the same checks. */
 static void test_leak_checks_run_sets_the_check_signal(void **state)
 {
@@ -445,6 +473,7 @@ int main(void)
 		cmocka_unit_test(test_leak_checks_exit),
 		cmocka_unit_test(test_leak_checks_on_demand_while_threads_allocate),
 		cmocka_unit_test(test_leak_checks_signal_reads_the_interrupted_registers),
+		cmocka_unit_test(test_leak_checks_fatal_reads_the_interrupted_registers),
 		cmocka_unit_test(test_leak_checks_run_sets_the_check_signal),
 		cmocka_unit_test(test_leak_checks_signal_storm_ends),
 		cmocka_unit_test(test_leak_checks_fork_storm_ends),
