@@ -61,9 +61,9 @@ void mp_leak_stop_world(struct mp_leak_stop *stop, int spare_tid);
 /* While they are stopped: where each stopped thread's struct mp_thread lies, into
  * out[0..max); returns how many. */
 size_t mp_leak_stop_states(struct mp_leak_range *out, size_t max);
-/* While they are stopped: whether thread tid (its number in text) is, and then where the signal interrupted it
- * (its stack pointer) and where its general registers were copied (a range of memprof's
- * memory, to scan as a root). */
+/* While they are stopped: whether thread tid (its number in text) is, and then where the
+ * signal interrupted it (its stack pointer) and where its general registers were copied
+ * (a range of memprof's memory, to scan as a root). */
 #define MP_LEAK_STOP_REGS 16
 int mp_leak_stop_context(const char *tid, uint64_t *sp, struct mp_leak_range *regs);
 /* Lets them go. */
@@ -235,13 +235,6 @@ uint64_t mp_leak_live_rebases(void);
 void mp_leak_live_reset(void);
 
 /* --- leak_roots.c: the roots --- */
-/* Writes the root ranges (writable memory that is not heap, not
- * libmemprof's own, stacks from their threads' stack pointers) into a fresh mp_sys_map_anon
- * array (*bytes long) and marks blocks not inside readable memory NOSCAN in state[].
- * `own_sp` is the scanning thread's stack pointer, `exclude` ranges (sorted or not) that
- * must not be scanned even inside a root. Returns the range count or a negative errno;
- * *threads receives the number of other threads seen, with bit 31 set if one of them had
- * no readable stack pointer (it was running: its whole stack was scanned). */
 /* A thread left running for the check because it waits for it in a handler of memprof's
  * (the one a fatal signal is ending): where its signal found it, the ucontext_t the
  * handler got, read as the stop handler reads the stopped threads' (leak_stop.c). */
@@ -249,6 +242,14 @@ struct mp_leak_spare {
 	int tid;             /* 0: none */
 	const void *context; /* NULL: unknown, its stack pointer is read from /proc */
 };
+/* Writes the root ranges (writable memory that is not heap, not libmemprof's own, stacks
+ * from their threads' stack pointers, stopped threads' registers) into a fresh
+ * mp_sys_map_anon array (*bytes long) and marks blocks not inside readable memory NOSCAN
+ * in state[]. `own_sp` is the scanning thread's stack pointer, `spare` the thread left
+ * running for the check (or NULL), `exclude` ranges (sorted or not) that must not be
+ * scanned even inside a root. Returns the range count or a negative errno;
+ * *threads receives the number of other threads seen, with bit 31 set if one of them had
+ * no readable stack pointer (it was running: its whole stack was scanned). */
 long mp_leak_roots(const struct mp_leak_block *blocks, size_t count, uint8_t *state,
 		   uint64_t own_sp, const struct mp_leak_spare *spare,
 		   const struct mp_leak_range *exclude, size_t exclude_count,

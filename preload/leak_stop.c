@@ -107,17 +107,14 @@ static void stop_chain(int sig, siginfo_t *info, void *context)
 		stop_chained.sa_handler(sig);
 }
 
-/* The interrupted stack pointer and general registers, from the context the kernel saved
- * (x86-64's mcontext; rip, the flags and the segment words are not pointers to data). */
+/* The interrupted stack pointer and general registers, from the context the kernel saved:
+ * x86-64's gregs begin with the sixteen (r8-r15, rdi, rsi, rbp, rbx, rdx, rax, rcx, rsp);
+ * rip, the flags and the segment words after them are not pointers to data. */
 static void stop_keep_context(struct stop_slot *slot, const void *context)
 {
-	static const int general[MP_LEAK_STOP_REGS] = {
-		REG_RAX, REG_RBX, REG_RCX, REG_RDX, REG_RSI, REG_RDI, REG_RBP, REG_RSP,
-		REG_R8, REG_R9, REG_R10, REG_R11, REG_R12, REG_R13, REG_R14, REG_R15,
-	};
 	const ucontext_t *interrupted = context;
-	for (int i = 0; i < MP_LEAK_STOP_REGS; i++)
-		slot->regs[i] = (uint64_t)interrupted->uc_mcontext.gregs[general[i]];
+	_Static_assert(REG_R8 == 0 && REG_RSP == MP_LEAK_STOP_REGS - 1, "gregs' layout");
+	memcpy(slot->regs, interrupted->uc_mcontext.gregs, sizeof(slot->regs));
 	slot->sp = (uint64_t)interrupted->uc_mcontext.gregs[REG_RSP];
 }
 
