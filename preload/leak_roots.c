@@ -42,7 +42,6 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/syscall.h>
-#include <ucontext.h>
 #include <unistd.h>
 
 #include "leak_scan.h"
@@ -74,7 +73,7 @@ struct roots_work {
 	size_t chunk_count;
 	uint64_t sps[ROOTS_MAX_THREADS];
 	size_t sp_count;
-	struct mp_leak_range regs[ROOTS_MAX_THREADS]; /* stopped threads' registers */
+	struct mp_leak_range regs[ROOTS_MAX_THREADS]; /* stopped and spared threads' registers */
 	size_t regs_count;
 	int sp_unknown;
 	struct mp_leak_range exclude[ROOTS_MAX_EXCLUDE];
@@ -171,17 +170,6 @@ struct roots_threads {
 	uint32_t count;
 };
 
-/* The stack pointer and the general registers of a ucontext_t: x86-64's gregs begin with
- * the sixteen (r8-r15, rdi, rsi, rbp, rbx, rdx, rax, rcx, rsp), as a root range. */
-static uint64_t roots_context(const void *context, struct mp_leak_range *regs)
-{
-	const ucontext_t *interrupted = context;
-	const greg_t *gregs = interrupted->uc_mcontext.gregs;
-	regs->start = (uint64_t)(uintptr_t)&gregs[REG_R8];
-	regs->end = (uint64_t)(uintptr_t)&gregs[REG_RSP + 1];
-	regs->flags = 0;
-	return (uint64_t)gregs[REG_RSP];
-}
 
 /* Another thread's stack pointer: where the stop signal interrupted it (with its
  * registers), or from /proc/self/task/TID/syscall (proc_text.h); a thread that is running
@@ -197,7 +185,7 @@ static int roots_thread(const char *tid, void *context)
 		return 0; /* memprof's thread: its stack is ours, and reading it could wait */
 	threads->count++;
 	if (work->sp_count < ROOTS_MAX_THREADS && strcmp(tid, threads->spare) == 0) {
-		work->sps[work->sp_count++] = roots_context(threads->spare_context, &regs);
+		work->sps[work->sp_count++] = mp_leak_context_registers(threads->spare_context, &regs);
 		work->regs[work->regs_count++] = regs;
 		return 0;
 	}
@@ -438,7 +426,8 @@ long mp_leak_roots(const struct mp_leak_block *blocks, size_t count, uint8_t *st
 		struct mp_leak_range range = roots_range_of(work, i, own_sp);
 		at = roots_emit_chunks(work, range, &chunk, *roots, at, cap);
 	}
-	/* In memprof's memory, which the ranges above leave out. */
+	/* The saved contexts lie below the stack pointers their stacks are scanned from (or on
+	 * an alternate stack): ranges of their own. */
 	for (size_t i = 0; i < work->regs_count && at < cap; i++)
 		(*roots)[at++] = work->regs[i];
 	result = (long)at;

@@ -62,10 +62,11 @@ void mp_leak_stop_world(struct mp_leak_stop *stop, int spare_tid);
  * out[0..max); returns how many. */
 size_t mp_leak_stop_states(struct mp_leak_range *out, size_t max);
 /* While they are stopped: whether thread tid (its number in text) is, and then where the
- * signal interrupted it (its stack pointer) and where its general registers were copied
- * (a range of memprof's memory, to scan as a root). */
-#define MP_LEAK_STOP_REGS 16
+ * signal interrupted it (its stack pointer) and where its general registers lie (in the
+ * context the kernel saved, to scan as a root). */
 int mp_leak_stop_context(const char *tid, uint64_t *sp, struct mp_leak_range *regs);
+/* The stack pointer of a ucontext_t, and the range of its general registers. */
+uint64_t mp_leak_context_registers(const void *context, struct mp_leak_range *regs);
 /* Lets them go. */
 void mp_leak_stop_resume(struct mp_leak_stop *stop);
 void mp_leak_stop_after_fork_child(void);

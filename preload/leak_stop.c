@@ -3,10 +3,10 @@
  * memcheck scans a process none of whose threads runs, and it reads every thread's
  * registers. We get both the way conservative collectors do (Boehm GC's stop-the-world):
  * a signal of our own goes to every other thread, whose handler says it is there and
- * waits on a futex until the check is over. Before it answers, the handler copies what
- * the signal interrupted from the context the kernel saved: the stack pointer, from
- * which the thread's stack is scanned, and the sixteen general registers, which are
- * roots, as memcheck scans every thread's. Not the rest of the signal frame: its vector
+ * waits on a futex until the check is over. Before it answers, the handler notes the
+ * context the kernel saved of what the signal interrupted, which stays on the thread's
+ * stack while it waits: its stack pointer, from which the thread's stack is scanned, and
+ * its sixteen general registers, which are roots, as memcheck scans every thread's. Not the rest of the signal frame: its vector
  * registers (memcheck does not read them: a pointer left in %xmm7 made a block memprof
  * called reachable definitely lost for memcheck), nor the handler's own frames below it,
  * whose unwritten slots hold whatever the program's deeper calls left there.
@@ -54,8 +54,8 @@ struct stop_slot {
 	uint32_t acked;   /* the stop generation the thread answered */
 	uint32_t gone;    /* the thread ended before answering */
 	uint64_t state;   /* where its struct mp_thread is (never a root: see leak_scan.c) */
-	uint64_t sp;      /* its stack pointer where the signal interrupted it */
-	uint64_t regs[MP_LEAK_STOP_REGS]; /* its general registers then */
+	const void *context; /* the ucontext_t of where it was interrupted, on its own stack
+				while it waits (see stop_handler) */
 };
 
 static int stop_signal;
@@ -107,15 +107,16 @@ static void stop_chain(int sig, siginfo_t *info, void *context)
 		stop_chained.sa_handler(sig);
 }
 
-/* The interrupted stack pointer and general registers, from the context the kernel saved:
- * x86-64's gregs begin with the sixteen (r8-r15, rdi, rsi, rbp, rbx, rdx, rax, rcx, rsp);
- * rip, the flags and the segment words after them are not pointers to data. */
-static void stop_keep_context(struct stop_slot *slot, const void *context)
+uint64_t mp_leak_context_registers(const void *context, struct mp_leak_range *regs)
 {
-	const ucontext_t *interrupted = context;
-	_Static_assert(REG_R8 == 0 && REG_RSP == MP_LEAK_STOP_REGS - 1, "gregs' layout");
-	memcpy(slot->regs, interrupted->uc_mcontext.gregs, sizeof(slot->regs));
-	slot->sp = (uint64_t)interrupted->uc_mcontext.gregs[REG_RSP];
+	/* x86-64's gregs begin with the sixteen (r8-r15, rdi, rsi, rbp, rbx, rdx, rax, rcx,
+	 * rsp); rip, the flags and the segment words after them are not pointers to data. */
+	_Static_assert(REG_R8 == 0 && REG_RSP == 15, "gregs' layout");
+	const greg_t *gregs = ((const ucontext_t *)context)->uc_mcontext.gregs;
+	regs->start = (uint64_t)(uintptr_t)&gregs[REG_R8];
+	regs->end = (uint64_t)(uintptr_t)&gregs[REG_RSP + 1];
+	regs->flags = 0;
+	return (uint64_t)gregs[REG_RSP];
 }
 
 static void stop_handler(int sig, siginfo_t *info, void *context)
@@ -136,7 +137,7 @@ static void stop_handler(int sig, siginfo_t *info, void *context)
 		/* Waiting in a handler of memprof's for this very check: where the program was
 		 * is that handler's context, not this one. */
 		const void *interrupted = mp_state_thread.interrupted;
-		stop_keep_context(slot, interrupted ? interrupted : context);
+		slot->context = interrupted ? interrupted : context;
 		__atomic_store_n(&slot->acked, gen, __ATOMIC_RELEASE);
 	}
 	for (;;) {
@@ -381,10 +382,7 @@ int mp_leak_stop_context(const char *tid, uint64_t *sp, struct mp_leak_range *re
 	if (!slot || __atomic_load_n(&slot->acked, __ATOMIC_ACQUIRE) !=
 			     __atomic_load_n(&stop_gen, __ATOMIC_ACQUIRE))
 		return 0;
-	*sp = slot->sp;
-	regs->start = (uint64_t)(uintptr_t)slot->regs;
-	regs->end = regs->start + sizeof(slot->regs);
-	regs->flags = 0;
+	*sp = mp_leak_context_registers(slot->context, regs);
 	return 1;
 }
 

@@ -22,9 +22,9 @@
  *    address to see if they are the signal return trampoline, checking only that the
  *    page each 8-byte read starts in is mapped, so a call whose return address lies
  *    within 16 bytes of the end of its mapping (the last call of a JIT's code region)
- *    made it fault in 1 to 2% of the runs of
- *    tests/integration/fork_storm.sh. Those bytes are read safely first
- *    (process_vm_readv), and if they cannot be, the stack ends at that frame;
+ *    made it fault in 1 to 2% of the runs of tests/integration/fork_storm.sh. Those
+ *    bytes are read safely first (process_vm_readv), and if they cannot be, the stack
+ *    ends at that frame;
  *  - before walking, the walks this thread kept (unwind_memo.c) are asked for one from the
  *    same start whose words still hold; the walk notes the words it read for that. Where
  *    stacks rarely repeat the memo is consulted only now and then.

@@ -151,7 +151,7 @@ static void test_sigkill_keeps_every_committed_event(void **state)
 /* malloc from generated code whose return address is 2 bytes before the end of its
  * mapping: libunwind, asked about that frame, reads past it and faults; the capture must
  * not hand it over (preload/unwind.c). The program runs to its end, the block and its
- * free recorded, its stack ending at that frame. */
+ * free recorded. */
 static void test_call_from_the_end_of_generated_code(void **state)
 {
 	(void)state;

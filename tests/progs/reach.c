@@ -233,21 +233,14 @@ static void *register_holder(void *in_vector)
 	char byte = 1;
 	if (write(register_ready[1], &byte, 1) != 1)
 		abort();
-	if (in_vector)
-		__asm__ volatile("mov %[hidden], %%rax\n\t"
-				 "xor %[key], %%rax\n\t"
-				 "movq %%rax, %%xmm7\n\t"
-				 "1: xor %%eax, %%eax\n\t"
-				 "mov %[fd], %%edi\n\t"
-				 "lea -64(%%rsp), %%rsi\n\t"
-				 "mov $1, %%edx\n\t"
-				 "syscall\n\t"
-				 "jmp 1b"
-				 : : [hidden] "r"(hidden), [key] "r"(REGISTER_KEY),
-				   [fd] "r"(register_block[0])
-				 : "rax", "rdi", "rsi", "rdx", "rcx", "r11", "xmm7", "memory");
-	__asm__ volatile("mov %[hidden], %%r12\n\t"
-			 "xor %[key], %%r12\n\t"
+	/* The address into %xmm7 or %r12, then read(fd, below the stack pointer, 1) forever. */
+	__asm__ volatile("mov %[hidden], %%rax\n\t"
+			 "xor %[key], %%rax\n\t"
+			 "test %[in_vector], %[in_vector]\n\t"
+			 "jz 2f\n\t"
+			 "movq %%rax, %%xmm7\n\t"
+			 "jmp 1f\n"
+			 "2: mov %%rax, %%r12\n"
 			 "1: xor %%eax, %%eax\n\t"
 			 "mov %[fd], %%edi\n\t"
 			 "lea -64(%%rsp), %%rsi\n\t"
@@ -255,8 +248,8 @@ static void *register_holder(void *in_vector)
 			 "syscall\n\t"
 			 "jmp 1b"
 			 : : [hidden] "r"(hidden), [key] "r"(REGISTER_KEY),
-			   [fd] "r"(register_block[0])
-			 : "rax", "rdi", "rsi", "rdx", "rcx", "r11", "r12", "memory");
+			   [fd] "r"(register_block[0]), [in_vector] "r"(in_vector)
+			 : "rax", "rdi", "rsi", "rdx", "rcx", "r11", "r12", "xmm7", "memory");
 	return NULL;
 }
 
