@@ -91,6 +91,10 @@ struct mp_thread {
 	 * interrupted (a ucontext_t), which the check reads instead of the handler's own
 	 * (leak_stop.c). NULL otherwise. */
 	const void *interrupted;
+	/* clock.c's event times: events left before this thread reads the clock again, and
+	 * mp_clock_ticks when it last did. */
+	uint32_t clock_left;
+	uint32_t clock_ticks;
 };
 extern __thread struct mp_thread mp_state_thread __attribute__((tls_model("initial-exec")));
 
@@ -144,6 +148,32 @@ static inline void mp_unlock(pthread_mutex_t *mutex, unsigned bit)
 uint64_t mp_clock_now_ns(void);
 /* Chooses and calibrates the clock; called once when recording starts. */
 void mp_clock_init(void);
+/* An event's time (allocations, frees, reallocs), later than `after` (the thread's last
+ * time, or a realloc's time before the call). While this thread is the only one recording
+ * events and the RSS watch ticks, the clock is read only every few events and after every
+ * tick: the events in between take `after` + 1 ns (clock.c says why that is exact enough
+ * and keeps the order). Otherwise the clock itself. */
+extern uint32_t mp_clock_ticks;
+uint64_t mp_clock_event_read(struct mp_thread *thread, uint64_t after);
+static inline uint64_t mp_clock_event_ns(struct mp_thread *thread, uint64_t after)
+{
+	if (MP_LIKELY(thread->clock_left) &&
+	    __atomic_load_n(&mp_clock_ticks, __ATOMIC_RELAXED) == thread->clock_ticks) {
+		thread->clock_left--;
+		return after + 1;
+	}
+	return mp_clock_event_read(thread, after);
+}
+/* The RSS watch's tick (every MEMPROF_RSS_WATCH_MS): the first one allows the sparse
+ * reads, each one makes every thread read the clock at its next event. */
+void mp_clock_tick(void);
+/* A snapshot's: every thread reads the clock at its next event (no effect before the
+ * first tick). */
+void mp_clock_resync(void);
+/* The watch stopped: every event reads the clock from now on. */
+void mp_clock_ticks_stop(void);
+/* In a fork child: `self` is the one thread; no tick until its watch starts. */
+void mp_clock_after_fork_child(struct mp_thread *self);
 
 /* --- loader_gate.c: memprof's calls that hold the loader's lock, kept out of a fork --- */
 struct dl_phdr_info;

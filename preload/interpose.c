@@ -220,7 +220,8 @@ EXPORT void *realloc(void *ptr, size_t size)
 	if (ptr && MP_UNLIKELY(in_boot(ptr)))
 		return realloc_from_boot(ptr, size);
 	/* The profiler's own reallocs (thread busy) are never recorded: no clock for them. */
-	uint64_t before = mp_state_thread.busy ? 0 : mp_clock_now_ns();
+	struct mp_thread *self = &mp_state_thread;
+	uint64_t before = self->busy ? 0 : mp_clock_event_ns(self, self->prev_time);
 	size_t old_usable = mp_heap_peak_usable(ptr); /* the old block is gone after the call */
 	void *moved = real.realloc(ptr, size);
 	if (moved || (ptr && size == 0))

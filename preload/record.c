@@ -60,7 +60,8 @@ __attribute__((noinline)) void *mp_record_alloc_chosen(enum mp_record_tag tag, v
 		return addr;
 	}
 	uint32_t stack = mp_stacks_capture(thread);
-	mp_encode_alloc(thread, tag, (uint64_t)(uintptr_t)addr, size, stack, mp_clock_now_ns());
+	mp_encode_alloc(thread, tag, (uint64_t)(uintptr_t)addr, size, stack,
+			mp_clock_event_ns(thread, thread->prev_time));
 	note_alloc(thread, addr);
 	mp_record_leave(thread, saved_errno);
 	return addr;
@@ -73,7 +74,7 @@ __attribute__((noinline)) void mp_record_free(void *addr)
 	struct mp_thread *thread = mp_record_enter(&saved_errno);
 	if (!thread)
 		return;
-	mp_encode_free(thread, (uint64_t)(uintptr_t)addr, mp_clock_now_ns());
+	mp_encode_free(thread, (uint64_t)(uintptr_t)addr, mp_clock_event_ns(thread, thread->prev_time));
 	mp_heap_peak_note(thread, -(int64_t)mp_heap_peak_usable(addr));
 	mp_record_leave(thread, saved_errno);
 }
@@ -113,7 +114,7 @@ void mp_record_realloc(void *old_addr, void *new_addr, size_t size, uint64_t tim
 	}
 	uint32_t stack = new_addr ? mp_stacks_capture(thread) : 0;
 	mp_encode_realloc(thread, (uint64_t)(uintptr_t)old_addr, (uint64_t)(uintptr_t)new_addr,
-			  size, stack, time_before, mp_clock_now_ns());
+			  size, stack, time_before, mp_clock_event_ns(thread, time_before));
 	mp_heap_peak_note(thread, (int64_t)mp_heap_peak_usable(new_addr) - (int64_t)old_usable);
 	mp_record_leave(thread, saved_errno);
 }

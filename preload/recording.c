@@ -226,6 +226,7 @@ void mp_recording_fork_child(void)
 	self->held_locks = 0;
 	mp_loader_fork_child();
 	mp_chunk_after_fork_child(self);
+	mp_clock_after_fork_child(self);
 	mp_trace_file_forget();
 	mp_sampling_set_after_fork_child();
 	mp_heap_peak_after_fork_child();

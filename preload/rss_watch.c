@@ -172,7 +172,10 @@ void mp_rss_watch_tick(struct mp_thread *thread, uint64_t now_ns)
 	 * after the exit snapshot: the exit-time leak scan's tables are memprof's, not a
 	 * peak of the program's. */
 	if (!mp_state_is_ready() || mp_snapshot_ended() ||
-	    __atomic_load_n(&stopped, __ATOMIC_ACQUIRE) || !watch_read(&sample, now_ns))
+	    __atomic_load_n(&stopped, __ATOMIC_ACQUIRE))
+		return;
+	mp_clock_tick();
+	if (!watch_read(&sample, now_ns))
 		return;
 	watch_series(thread, &sample);
 	watch_peak(thread, &sample);
@@ -202,4 +205,5 @@ int mp_rss_watch_claim(void)
 void mp_rss_watch_stop(void)
 {
 	__atomic_store_n(&stopped, 1, __ATOMIC_RELEASE);
+	mp_clock_ticks_stop();
 }

@@ -302,6 +302,8 @@ static void snapshot_clear_referenced(void)
 static void snapshot_write(struct mp_thread *thread, enum mp_snapshot_reason reason,
 			   uint64_t watch_rss)
 {
+	/* The program's events after it must not take times before it (clock.c). */
+	mp_clock_resync();
 	uint64_t cpu_start = cpu_now_ns(), time_ns = mp_clock_now_ns();
 	struct snapshot_run run = {
 		.thread = thread, .scratch = scratch, .seq = ++last_seq,

@@ -295,6 +295,105 @@ static void test_realloc_null_zero_shrink_grow(void **state)
 	harness_summary_free(&summary);
 }
 
+/* One thread's events in trace order, from the first allocation of `from` on; the
+ * releases are the ones of that thread. */
+struct timed_events {
+	struct mp_event *items;
+	int count;
+};
+
+static void read_thread_events(const char *path, uint32_t serial, struct timed_events *out)
+{
+	char err[256];
+	struct mp_trace *trace;
+	assert_int_equal(mp_trace_open(path, &trace, err, sizeof(err)), 0);
+	struct mp_event event;
+	out->items = NULL;
+	out->count = 0;
+	while (mp_trace_next(trace, &event, err, sizeof(err)) == 1) {
+		if (event.thread_serial != serial ||
+		    (event.tag != MP_REC_MALLOC && event.tag != MP_REC_FREE))
+			continue;
+		if (out->count % 256 == 0)
+			out->items = realloc(out->items, sizeof(event) * (size_t)(out->count + 256));
+		out->items[out->count++] = event;
+	}
+	mp_trace_close(trace);
+}
+
+/* Index of the first (or last) allocation of `size`. */
+static int find_size(const struct timed_events *events, uint64_t size, int last)
+{
+	int found = -1;
+	for (int i = 0; i < events->count; i++) {
+		if (events->items[i].tag == MP_REC_MALLOC && events->items[i].size == size) {
+			found = i;
+			if (!last)
+				break;
+		}
+	}
+	assert_true(found >= 0);
+	return found;
+}
+
+/* Pairs of consecutive events in [first, last] whose times are exactly 1 ns apart; fails
+ * if any pair does not move forward. */
+static int one_ns_steps(const struct timed_events *events, int first, int last)
+{
+	int steps = 0;
+	for (int i = first; i < last; i++) {
+		uint64_t before = events->items[i].time_ns, after = events->items[i + 1].time_ns;
+		if (after <= before)
+			fail_msg("event %d at %llu ns, the next at %llu", i, (unsigned long long)before,
+				 (unsigned long long)after);
+		steps += after - before == 1;
+	}
+	return steps;
+}
+
+static void test_event_times_sparse_alone_exact_after_pause_and_with_threads(void **state)
+{
+	(void)state;
+	const char *args[] = { "times", NULL };
+	const char *env[] = { "MEMPROF_RSS_WATCH_MS=5", NULL };
+	char trace[PATH_MAX];
+	harness_run_one_trace("allocs", args, env, trace);
+	struct harness_summary summary;
+	summarize(trace, &summary);
+	assert_size(&summary, 7001, 64, 64, 0);
+	assert_size(&summary, 7003, 1, 1, 0);
+	assert_size(&summary, 7004, 64, 64, 0);
+	uint32_t main_serial = harness_size(&summary, 7001).thread_serial;
+	assert_int_not_equal(harness_size(&summary, 7003).thread_serial, main_serial);
+	struct timed_events events, other;
+	read_thread_events(trace, main_serial, &events);
+	read_thread_events(trace, harness_size(&summary, 7003).thread_serial, &other);
+	harness_summary_free(&summary);
+
+	/* Alone, after the watch ticked: most times are the one before + 1 ns, none repeats
+	 * or goes back (the leak check's fold needs every event of a thread later than the
+	 * one before). */
+	int burst = find_size(&events, 7001, 0), burst_end = find_size(&events, 7001, 1) + 1;
+	assert_int_equal(events.items[burst_end].tag, MP_REC_FREE);
+	int steps = one_ns_steps(&events, burst, burst_end);
+	if (steps < 64)
+		fail_msg("%d of 127 steps of 1 ns: the clock was read too often", steps);
+	/* After 200 ms asleep the clock is read again: the time is the true one. */
+	int paused = find_size(&events, 7002, 0);
+	uint64_t slept = events.items[paused].time_ns - events.items[burst_end].time_ns;
+	if (slept < 200000000u)
+		fail_msg("200 ms asleep, %llu ns between the events", (unsigned long long)slept);
+	/* The other thread's block comes after this thread's last event before it, and
+	 * from then on every event of this thread reads the clock. */
+	assert_int_equal(other.count, 2);
+	assert_true(other.items[0].time_ns > events.items[paused + 1].time_ns);
+	int after = find_size(&events, 7004, 0), after_end = find_size(&events, 7004, 1) + 1;
+	assert_true(events.items[after].time_ns > other.items[1].time_ns);
+	assert_int_equal(one_ns_steps(&events, after, after_end), 0);
+	free(events.items);
+	free(other.items);
+}
+
 static void test_memalign_family_each_recorded(void **state)
 {
 	(void)state;
@@ -522,6 +621,7 @@ int main(void)
 		cmocka_unit_test(test_program_closing_and_reusing_descriptors),
 		cmocka_unit_test(test_output_and_exit_status_unchanged),
 		cmocka_unit_test(test_realloc_null_zero_shrink_grow),
+		cmocka_unit_test(test_event_times_sparse_alone_exact_after_pause_and_with_threads),
 		cmocka_unit_test(test_memalign_family_each_recorded),
 		cmocka_unit_test(test_mmap_partial_munmap_and_mremap),
 		cmocka_unit_test(test_failed_calls_recorded_as_failures),

@@ -1,5 +1,6 @@
 /* allocs.c: every interposed allocation entry point with known arguments (argv[1]). */
 #include <malloc.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,6 +56,30 @@ static int mode_failures(void)
 	return huge == NULL && also == NULL && mapped == MAP_FAILED ? 0 : 1;
 }
 
+static void *one_block(void *unused)
+{
+	(void)unused;
+	free(malloc(7003));
+	return NULL;
+}
+
+/* Event times (clock.c): a burst while this thread is the only one recording, a pause, a
+ * second thread's one block, then another burst. Sizes 7001-7004 are the test's marks. */
+static int mode_times(void)
+{
+	usleep(100000); /* the RSS watch ticks meanwhile: sparse reads start */
+	for (int i = 0; i < 64; i++)
+		free(malloc(7001));
+	usleep(200000);
+	free(malloc(7002));
+	pthread_t other;
+	if (pthread_create(&other, NULL, one_block, NULL) != 0 || pthread_join(other, NULL) != 0)
+		return 1;
+	for (int i = 0; i < 64; i++)
+		free(malloc(7004));
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *mode = argc > 1 ? argv[1] : "";
@@ -66,5 +91,7 @@ int main(int argc, char **argv)
 		return mode_mmap();
 	if (strcmp(mode, "failures") == 0)
 		return mode_failures();
+	if (strcmp(mode, "times") == 0)
+		return mode_times();
 	return 2;
 }
