@@ -700,11 +700,15 @@ static void live_flush(void)
 	live_pair_reset();
 }
 
-/* The pairing index's slot for addr: a multiplication's top bits (Fibonacci hashing),
- * cheaper than live_hash and enough for the addresses of one batch. */
+/* The pairing index's slot for addr: as in the table (live_home), each 512 bytes of heap
+ * have a window of 32 slots, one per 16-byte granule, the windows spread by a
+ * multiplication's top bits (Fibonacci hashing, cheaper than live_hash and enough for the
+ * addresses of one batch). */
 static inline uint32_t live_pair_home(uint64_t addr)
 {
-	return (uint32_t)((addr * 0x9e3779b97f4a7c15ull) >> (64 - LIVE_PAIR_BITS));
+	uint32_t window = (uint32_t)(((addr >> LIVE_WINDOW_SHIFT) * 0x9e3779b97f4a7c15ull) >>
+				     (64 - LIVE_PAIR_BITS + LIVE_WINDOW_BITS));
+	return window << LIVE_WINDOW_BITS | (uint32_t)(addr >> 4 & ((1u << LIVE_WINDOW_BITS) - 1));
 }
 
 /* Blocks are 16-byte aligned: bits 4 to 35, equal only for addresses 64 GiB apart. */
