@@ -33,6 +33,9 @@
 #define CLASSIFY_PROGRESS_BLOCKS 4096u
 #define CLASSIFY_PAGE 4096u
 #define CLASSIFY_PAGEMAP_BATCH 512u /* pagemap entries read at once: 2 MiB of a block */
+/* Anonymous roots from this size on are read only where touched (classify_touched): as
+ * for blocks (MP_LEAK_SPARSE), smaller ones cost more in pagemap reads than they save. */
+#define CLASSIFY_SPARSE_ROOT (64u * 1024u)
 #define PAGEMAP_PRESENT (1ull << 63)
 #define PAGEMAP_SWAPPED (1ull << 62)
 
@@ -251,11 +254,17 @@ void mp_leak_classify_root(struct mp_leak_classifier *c, uint64_t start, uint64_
 {
 	if (end <= start)
 		return;
-	c->root_bytes += end - start;
+	uint64_t untouched = c->untouched_bytes;
+	int definite = 1;
+	struct classify_visit visit = { classify_mark_range, &definite };
 	if (flags & MP_LEAK_ROOT_MALLOC_STATE)
 		classify_malloc_state(c, start, end);
+	else if ((flags & MP_LEAK_ROOT_ANON) && c->pagemap_fd >= 0 &&
+		 end - start >= CLASSIFY_SPARSE_ROOT)
+		classify_touched(c, start, end, &visit);
 	else
 		classify_words(c, start, end, 1);
+	c->root_bytes += end - start - (c->untouched_bytes - untouched);
 	classify_drain(c);
 }
 

@@ -37,7 +37,9 @@
  * not be stopped and is running has no stack pointer to read: its stack is then scanned
  * whole (and dead stacks too, since any of them may be its).
  * libmemprof's own anonymous memory (mp_sys_own_regions) and the ranges the caller excludes
- * are cut out of every root.
+ * are cut out of every root. Private anonymous roots are flagged MP_LEAK_ROOT_ANON: their
+ * pages never touched are not read (a reservation of gigabytes, mostly untouched, cost
+ * seconds and page tables for all of it).
  */
 #include <errno.h>
 #include <string.h>
@@ -314,6 +316,8 @@ static struct mp_leak_range roots_range_of(const struct roots_work *work, size_t
 	struct mp_leak_range none = { 0, 0, 0 }, all = { map->start, map->end, 0 };
 	if (map->flags & MAP_MALLOC_STATE)
 		all.flags = MP_LEAK_ROOT_MALLOC_STATE;
+	else if ((map->flags & (MAP_ANON_ | MAP_SHARED_)) == MAP_ANON_)
+		all.flags = MP_LEAK_ROOT_ANON;
 	if ((map->flags & (MAP_R | MAP_W)) != (MAP_R | MAP_W) ||
 	    (map->flags & (MAP_SKIP | MAP_HAS_BLOCK | MAP_HEAP_NAME)))
 		return none;

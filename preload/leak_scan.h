@@ -36,6 +36,9 @@ struct mp_leak_range {
  * there (its top chunk, its bins' first chunks) are chunk addresses, which can fall inside
  * the block before the chunk (see mp_leak_classify_root). */
 #define MP_LEAK_ROOT_MALLOC_STATE 1u
+/* A root range in private anonymous memory: its pages never touched hold zeros, and are
+ * not read (/proc/self/pagemap says which), as a sparse block's are not. */
+#define MP_LEAK_ROOT_ANON 2u
 
 /* --- leak_stop.c: stopping the program's threads --- */
 struct mp_leak_stop {

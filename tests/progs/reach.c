@@ -30,6 +30,9 @@
  *   1032 vector register  only in %xmm7 of a thread blocked at exit   definite
  *                         (memcheck reads general registers only)
  *   1033 general register only in %r12 of a thread blocked at exit    reachable
+ *   1034 sparse mapping   only in the one touched page of a 64 MiB    reachable
+ *                         private anonymous mapping (the scan reads
+ *                         that page, not the 64 MiB)
  * The sites run in a function of their own and the stack below it is then wiped, so no
  * stale copy of a pointer survives in a dead frame (memcheck's own leak tests do the
  * same). No stdio: its buffer would be a block of libc's.
@@ -57,6 +60,7 @@ static uintptr_t g_xor;
 static char *g_interior_parent;
 static void **g_region;
 static void *g_large[20]; /* the large blocks of keep_beside_large_block's tries */
+static void **g_sparse;
 
 static __attribute__((noinline)) struct node *new_node(size_t size, struct node *next)
 {
@@ -179,6 +183,18 @@ static __attribute__((noinline)) int keep_beside_large_block(void)
 	return 0;
 }
 
+/* 1034: a 64 MiB mapping of which one page is ever written, with the block's address. */
+static __attribute__((noinline)) void keep_in_sparse_mapping(void)
+{
+	const size_t bytes = 64u << 20;
+	void **sparse = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
+			     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (sparse == MAP_FAILED)
+		abort();
+	sparse[(40u << 20) / sizeof(void *)] = calloc(1, 1034);
+	g_sparse = sparse;
+}
+
 /* 1030: lost, and the last block cut from the main arena's top chunk: its 1030 bytes in a
  * 1040-byte chunk reach into the top chunk's first word, so main_arena.top points 1024
  * bytes into it. memcheck, whose allocator is its own, has no such pointer. With `check`
@@ -275,6 +291,7 @@ int main(int argc, char **argv)
 	lose_list_and_cycle();
 	keep_tree();
 	hide_and_hold();
+	keep_in_sparse_mapping();
 	if (argc < 2) { /* "nothread": the thread cases are left out */
 		start_holder(1014);
 		start_register_holders();
