@@ -74,7 +74,8 @@ __attribute__((noinline)) void mp_record_free(void *addr)
 	struct mp_thread *thread = mp_record_enter(&saved_errno);
 	if (!thread)
 		return;
-	mp_encode_free(thread, (uint64_t)(uintptr_t)addr, mp_clock_event_ns(thread, thread->prev_time));
+	mp_encode_free(thread, (uint64_t)(uintptr_t)addr,
+		       mp_clock_event_ns(thread, thread->prev_time));
 	mp_heap_peak_note(thread, -(int64_t)mp_heap_peak_usable(addr));
 	mp_record_leave(thread, saved_errno);
 }
