@@ -20,11 +20,11 @@
  * in between take 1 ns after the one before. Each event takes far longer than 1 ns, so such
  * a time is never later than the true one, and never earlier than the thread's last read:
  * within a few microseconds while the thread allocates steadily, within a tick after it
- * paused. The first time a second thread records an event, every thread reads the clock at
- * every event from then on (until a fork: the child has one thread), and so does every
- * thread when nothing ticks (the RSS watch off or stopped at exit, or a sampled trace).
- * mp_clock_ticks holds the tick count: 0 while nothing ticks, TICKS_EXACT once a second
- * thread recorded.
+ * paused (after the whole process was stopped, until the watch's next tick). The first time
+ * a second thread records an event, every thread reads the clock at every event from then
+ * on (until a fork: the child has one thread), and so does every thread when nothing ticks
+ * (the RSS watch off or stopped at exit, or a sampled trace). mp_clock_ticks holds the tick
+ * count: 0 while nothing ticks, TICKS_EXACT once a second thread recorded.
  */
 #include <string.h>
 #include <time.h>
