@@ -1191,28 +1191,36 @@ static size_t live_list(struct mp_leak_block *out, size_t total)
 	return at;
 }
 
-/* LSD radix sort by address, 16 bits a pass, skipping passes where every key has the
+/* LSD radix sort by address, digit_bits a pass, skipping passes where every key has the
  * same digit (heap addresses share their top bits). */
 static void live_sort(struct mp_leak_block *blocks, struct mp_leak_block *scratch, size_t count,
-		      uint32_t *counts)
+		      uint32_t *counts, unsigned digit_bits)
 {
-	for (int shift = 0; shift < 64; shift += 16) {
-		memset(counts, 0, 65536 * sizeof(*counts));
+	size_t digits = (size_t)1 << digit_bits;
+	uint64_t mask = digits - 1;
+	for (unsigned shift = 0; shift < 64; shift += digit_bits) {
+		memset(counts, 0, digits * sizeof(*counts));
 		for (size_t i = 0; i < count; i++)
-			counts[(blocks[i].addr >> shift) & 0xffff]++;
-		if (count == 0 || counts[(blocks[0].addr >> shift) & 0xffff] == count)
+			counts[(blocks[i].addr >> shift) & mask]++;
+		if (count == 0 || counts[(blocks[0].addr >> shift) & mask] == count)
 			continue;
 		uint32_t total = 0;
-		for (size_t digit = 0; digit < 65536; digit++) {
+		for (size_t digit = 0; digit < digits; digit++) {
 			uint32_t here = counts[digit];
 			counts[digit] = total;
 			total += here;
 		}
 		for (size_t i = 0; i < count; i++)
-			scratch[counts[(blocks[i].addr >> shift) & 0xffff]++] = blocks[i];
+			scratch[counts[(blocks[i].addr >> shift) & mask]++] = blocks[i];
 		memcpy(blocks, scratch, count * sizeof(*blocks));
 	}
 }
+
+/* Digits of 16 bits sort a million blocks in four passes at most, but their 65536 counts
+ * are 256 KiB of fresh memory to zero at every pass: a quarter of the exit check of a
+ * program with a few blocks (/bin/true) was that memory's page faults. Below this many
+ * blocks, digits of 8 bits, counted on the stack. */
+#define LIVE_SORT_SMALL 65536u
 
 int mp_leak_live_blocks(struct mp_leak_block **blocks, size_t *count, size_t *bytes)
 {
@@ -1220,14 +1228,16 @@ int mp_leak_live_blocks(struct mp_leak_block **blocks, size_t *count, size_t *by
 		return live.failed;
 	size_t total = (size_t)live.live;
 	size_t array_bytes = live_round_up((total ? total : 1) * sizeof(struct mp_leak_block));
-	size_t counts_bytes = 65536 * sizeof(uint32_t);
+	uint32_t small_counts[256];
+	unsigned digit_bits = total < LIVE_SORT_SMALL ? 8 : 16;
+	size_t counts_bytes = digit_bits == 8 ? 0 : 65536 * sizeof(uint32_t);
 	struct mp_leak_block *out = mp_sys_map_anon(array_bytes);
 	struct mp_leak_block *scratch = mp_sys_map_anon(array_bytes);
-	uint32_t *counts = mp_sys_map_anon(counts_bytes);
+	uint32_t *counts = counts_bytes ? mp_sys_map_anon(counts_bytes) : small_counts;
 	int err = out && scratch && counts ? 0 : -ENOMEM;
 	if (!err) {
 		size_t at = live_list(out, total);
-		live_sort(out, scratch, at, counts);
+		live_sort(out, scratch, at, counts, digit_bits);
 		*blocks = out;
 		*count = at;
 		*bytes = array_bytes;
@@ -1236,7 +1246,7 @@ int mp_leak_live_blocks(struct mp_leak_block **blocks, size_t *count, size_t *by
 	}
 	if (scratch)
 		mp_sys_unmap(scratch, array_bytes);
-	if (counts)
+	if (counts && counts_bytes)
 		mp_sys_unmap(counts, counts_bytes);
 	return err;
 }
