@@ -75,6 +75,7 @@ struct snapshot_run {
 	uint64_t seq, page_size;
 	size_t own_count, sp_count;
 	uint64_t mappings;
+	uint64_t rss;           /* smaps' Rss summed so far */
 	uint64_t watch_rss;     /* rss-peak: the RSS that triggered it */
 	struct mp_pagemap_writer residency;
 };
@@ -89,6 +90,11 @@ static pid_t owner_pid;   /* the process whose trace this is; a vfork child diff
 static int exit_taken;
 /* MEMPROF_SNAPSHOT_ACCESS: when the referenced bits were last cleared; 0: never. */
 static uint64_t access_since_ns;
+/* The last snapshot written, whatever took it: the RSS watch's rate limit counts from it
+ * (mp_snapshot_last). Its time is set as it starts, its RSS and cost as it ends; each is
+ * read alone: a reader may mix two snapshots' figures, which only moves the limit by one
+ * snapshot. */
+static uint64_t last_time_ns, last_rss, last_cost_ns;
 
 
 static uint64_t cpu_now_ns(void)
@@ -263,6 +269,7 @@ static void snapshot_mapping(const struct mp_smaps_entry *entry, void *context)
 	*count_at = count;
 	mp_encode_extended(run->thread, MP_REC_MAPPING, body, (size_t)(at - body));
 	run->mappings++;
+	run->rss += entry->figures[MP_SMAPS_RSS];
 	/* Pages of the trace's chunks are the kernel's page cache of our file: their state
 	 * says nothing about the program. */
 	if (kind == MP_MAPK_MEMPROF && own_bytes == 0)
@@ -305,6 +312,8 @@ static void snapshot_write(struct mp_thread *thread, enum mp_snapshot_reason rea
 	/* The program's events after it must not take times before it (clock.c). */
 	mp_clock_resync();
 	uint64_t cpu_start = cpu_now_ns(), time_ns = mp_clock_now_ns();
+	/* Its time from the start: the RSS watch must not take one of its own meanwhile. */
+	__atomic_store_n(&last_time_ns, time_ns, __ATOMIC_RELEASE);
 	struct snapshot_run run = {
 		.thread = thread, .scratch = scratch, .seq = ++last_seq,
 		.page_size = (uint64_t)sysconf(_SC_PAGESIZE), .watch_rss = watch_rss,
@@ -330,28 +339,40 @@ static void snapshot_write(struct mp_thread *thread, enum mp_snapshot_reason rea
 	if (mp_config.snapshot_access && reason != MP_SNAP_EXIT)
 		snapshot_clear_referenced();
 	uint8_t *body = scratch->body, *at = body;
+	uint64_t cost_ns = cpu_now_ns() - cpu_start;
 	at = mp_put_u(at, run.seq);
 	at = mp_put_u(at, mp_clock_now_ns());
 	at = mp_put_u(at, run.mappings);
 	at = mp_put_u(at, run.residency.records);
-	at = mp_put_u(at, cpu_now_ns() - cpu_start);
+	at = mp_put_u(at, cost_ns);
 	mp_encode_extended(thread, MP_REC_SNAPSHOT_END, body, (size_t)(at - body));
+	__atomic_store_n(&last_rss, run.rss, __ATOMIC_RELAXED);
+	__atomic_store_n(&last_cost_ns, cost_ns, __ATOMIC_RELAXED);
+}
+
+void mp_snapshot_last(struct mp_snapshot_last *out)
+{
+	out->time_ns = __atomic_load_n(&last_time_ns, __ATOMIC_ACQUIRE);
+	out->rss = __atomic_load_n(&last_rss, __ATOMIC_RELAXED);
+	out->cost_ns = __atomic_load_n(&last_cost_ns, __ATOMIC_RELAXED);
 }
 
 /* Takes the snapshot if recording is on in this very process; `wait` for a snapshot in
- * progress (exit) or skip (the others). */
-static void snapshot_take(struct mp_thread *thread, enum mp_snapshot_reason reason, int wait,
-			  uint64_t watch_rss)
+ * progress (exit) or skip (the others). With `unless_since`, skips it if another snapshot
+ * was taken since then. Returns whether it was taken. */
+static int snapshot_take(struct mp_thread *thread, enum mp_snapshot_reason reason, int wait,
+			 uint64_t watch_rss, uint64_t unless_since)
 {
 	if (!mp_state_is_ready() || (pid_t)syscall(SYS_getpid) != owner_pid)
-		return;
+		return 0;
 	if (wait)
 		mp_lock(&snapshot_lock, MP_LOCK_SNAPSHOT);
 	else if (mp_trylock(&snapshot_lock, MP_LOCK_SNAPSHOT))
-		return;
-	if (exit_taken) {
-		pthread_mutex_unlock(&snapshot_lock);
-		return;
+		return 0;
+	if (exit_taken ||
+	    (unless_since && __atomic_load_n(&last_time_ns, __ATOMIC_ACQUIRE) >= unless_since)) {
+		mp_unlock(&snapshot_lock, MP_LOCK_SNAPSHOT);
+		return 0;
 	}
 	/* The memory report joins the live blocks with the pages: samples still pending in
 	 * the sampling window must be in the trace before the snapshot. */
@@ -361,16 +382,17 @@ static void snapshot_take(struct mp_thread *thread, enum mp_snapshot_reason reas
 		snapshot_write(thread, reason, watch_rss);
 	__atomic_store_n(&exit_taken, reason == MP_SNAP_EXIT, __ATOMIC_RELEASE);
 	mp_unlock(&snapshot_lock, MP_LOCK_SNAPSHOT);
+	return 1;
 }
 
 void mp_snapshot_take_busy(struct mp_thread *thread, enum mp_snapshot_reason reason, int wait)
 {
-	snapshot_take(thread, reason, wait, 0);
+	snapshot_take(thread, reason, wait, 0, 0);
 }
 
-void mp_snapshot_rss_peak(struct mp_thread *thread, uint64_t rss)
+int mp_snapshot_rss_peak(struct mp_thread *thread, uint64_t rss, uint64_t seen_ns)
 {
-	snapshot_take(thread, MP_SNAP_RSS_PEAK, 1, rss);
+	return snapshot_take(thread, MP_SNAP_RSS_PEAK, 0, rss, seen_ns);
 }
 
 int mp_snapshot_ended(void)
@@ -415,6 +437,7 @@ void mp_snapshot_after_fork_child(void)
 	pthread_mutex_init(&snapshot_lock, NULL);
 	owner_pid = (pid_t)syscall(SYS_getpid);
 	last_seq = 0;
+	last_time_ns = last_rss = last_cost_ns = 0;
 	exit_taken = 0;
 	/* The child's interval starts at its birth, not at its parent's last snapshot. */
 	access_since_ns = 0;

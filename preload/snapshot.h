@@ -18,11 +18,20 @@ void mp_snapshot_after_fork_child(void);
 void mp_snapshot_peak(struct mp_thread *thread, uint64_t heap_bytes);
 
 /* An rss-peak snapshot from memprof's thread (busy): the RSS watch saw `rss` bytes, a
- * new high; waits for a snapshot in progress. */
-void mp_snapshot_rss_peak(struct mp_thread *thread, uint64_t rss);
+ * new high, at seen_ns. None if another snapshot is in progress or was taken since
+ * seen_ns (a heap-peak one, most often: the process at that RSS already). Returns
+ * whether it was taken. */
+int mp_snapshot_rss_peak(struct mp_thread *thread, uint64_t rss, uint64_t seen_ns);
 /* 1 once the process is exiting (its exit snapshot taken, or due with
  * MEMPROF_SNAPSHOT_EXIT=0): no snapshot comes after it. */
 int mp_snapshot_ended(void);
+/* The last snapshot taken, for any reason: when (0: none yet), the RSS it found (smaps'
+ * sum) and the CPU time it took. The RSS watch spaces its snapshots from it: a heap-peak
+ * snapshot a moment ago shows the process at that RSS already. */
+struct mp_snapshot_last {
+	uint64_t time_ns, rss, cost_ns;
+};
+void mp_snapshot_last(struct mp_snapshot_last *out);
 
 /* Takes a snapshot on a thread that is busy already (inside the recorder, or our snapshot
  * thread): skipped if recording is off or this is not the trace's process (a vfork

@@ -415,6 +415,40 @@ static void test_memory_peak_snapshot_at_each_new_heap_peak(void **state)
 	json_decref(root);
 }
 
+/* Heap and RSS growing together: the heap-peak trigger and the RSS watch both want
+ * snapshots, and the watch counts the other's as its own. So every rss-peak snapshot
+ * finds RSS 5% above every snapshot before it, or comes at least its 20 ms after the
+ * last one (before, an rss-peak snapshot often came a few ms after a heap-peak one at
+ * the same RSS: a copy). */
+static void test_memory_rss_peak_snapshots_do_not_repeat_a_heap_peak_one(void **state)
+{
+	(void)state;
+	char trace[PATH_MAX];
+	run_mode("steady", NULL, trace);
+	json_t *root = memory_json("", trace), *point;
+	size_t index;
+	int64_t highest = 0, last_ns = -1;
+	int rss_peaks = 0, heap_peaks = 0;
+	json_array_foreach(json_object_get(root, "timeline"), index, point) {
+		const char *reason = str(point, "reason");
+		int64_t rss = num(point, "rss_bytes"), at = num(point, "time_ns");
+		if (strcmp(reason, "rss-peak") == 0) {
+			rss_peaks++;
+			if (rss < highest + highest / 20 && at - last_ns < 20 * 1000000ll)
+				fail_msg("rss-peak snapshot at %lld ns, RSS %lld: %lld ns after the last "
+					 "snapshot, whose RSS was as high (%lld)", (long long)at,
+					 (long long)rss, (long long)(at - last_ns), (long long)highest);
+		}
+		heap_peaks += strcmp(reason, "heap-peak") == 0;
+		highest = rss > highest ? rss : highest;
+		last_ns = at;
+	}
+	/* Both triggers still fire: 190 MiB of growth is many steps of either. */
+	assert_true(rss_peaks >= 3);
+	assert_true(heap_peaks >= 3);
+	json_decref(root);
+}
+
 static void test_memory_snapshot_thread_does_not_keep_the_process_alive(void **state)
 {
 	(void)state;
@@ -693,6 +727,7 @@ int main(void)
 		cmocka_unit_test(test_memory_timeline_of_interval_and_signal_snapshots),
 		cmocka_unit_test(test_memory_snapshot_thread_does_not_keep_the_process_alive),
 		cmocka_unit_test(test_memory_peak_snapshot_at_each_new_heap_peak),
+		cmocka_unit_test(test_memory_rss_peak_snapshots_do_not_repeat_a_heap_peak_one),
 		cmocka_unit_test(test_memory_sampled_trace_gives_estimates),
 		cmocka_unit_test(test_memory_peak_is_the_rss_peak_not_the_heap_peak),
 		cmocka_unit_test(test_memory_access_per_stack_of_blocks_with_their_own_mappings),

@@ -151,6 +151,20 @@ static void timeline(void)
 	usleep(300 * 1000);
 }
 
+/* 48000 blocks of 4 KiB, each written as it is allocated, over about 600 ms: the heap
+ * and RSS grow together, as a program filling a table does (python3 building a dict). */
+static void steady(void)
+{
+	for (int i = 0; i < 48000; i++) {
+		char *block = malloc(4096); /* RESIDENT_SITE:steady */
+		if (!block)
+			exit(1);
+		memset(block, 1, 4096);
+		if (i % 400 == 399)
+			usleep(5000);
+	}
+}
+
 /* Ten steps of 8 MiB, 150 ms apart: each is a new heap peak by more than a tenth. */
 static void grow(void)
 {
@@ -286,6 +300,8 @@ int main(int argc, char **argv)
 		grow();
 	else if (strcmp(mode, "slowfill") == 0)
 		slowfill();
+	else if (strcmp(mode, "steady") == 0)
+		steady();
 	else if (strcmp(mode, "access") == 0 && argc > 2)
 		access_passes(argv[2]);
 	else
