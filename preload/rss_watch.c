@@ -149,6 +149,14 @@ static uint64_t watch_cpu_ns(void)
 	return (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
 }
 
+/* The gap after a snapshot that took cpu_ns: PEAK_COST_FACTOR times it, at least
+ * PEAK_MIN_GAP_NS. */
+static uint64_t watch_gap(uint64_t cpu_ns)
+{
+	uint64_t cost = cpu_ns * PEAK_COST_FACTOR;
+	return cost > PEAK_MIN_GAP_NS ? cost : PEAK_MIN_GAP_NS;
+}
+
 /* A snapshot taken since the watch's last one (a heap-peak snapshot, most often) counts
  * as if it were the watch's: its RSS if higher, its time and cost. */
 static void watch_note_others(void)
@@ -160,8 +168,7 @@ static void watch_note_others(void)
 	if (last.rss > peak_rss)
 		peak_rss = last.rss;
 	peak_ns = last.time_ns;
-	uint64_t cost = last.cost_ns * PEAK_COST_FACTOR;
-	peak_gap_ns = cost > PEAK_MIN_GAP_NS ? cost : PEAK_MIN_GAP_NS;
+	peak_gap_ns = watch_gap(last.cost_ns);
 }
 
 static void watch_peak(struct mp_thread *thread, const struct watch_sample *sample)
@@ -181,10 +188,9 @@ static void watch_peak(struct mp_thread *thread, const struct watch_sample *samp
 	/* Not taken: another snapshot was at work; the next tick looks again, counting it. */
 	if (!mp_snapshot_rss_peak(thread, sample->rss, sample->time_ns))
 		return;
-	uint64_t cost = (watch_cpu_ns() - cpu_start) * PEAK_COST_FACTOR;
+	peak_gap_ns = watch_gap(watch_cpu_ns() - cpu_start);
 	peak_rss = sample->rss;
 	peak_ns = sample->time_ns;
-	peak_gap_ns = cost > PEAK_MIN_GAP_NS ? cost : PEAK_MIN_GAP_NS;
 }
 
 void mp_rss_watch_tick(struct mp_thread *thread, uint64_t now_ns)

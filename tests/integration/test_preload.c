@@ -295,8 +295,7 @@ static void test_realloc_null_zero_shrink_grow(void **state)
 	harness_summary_free(&summary);
 }
 
-/* One thread's events in trace order, from the first allocation of `from` on; the
- * releases are the ones of that thread. */
+/* One thread's mallocs and frees, in trace order. */
 struct timed_events {
 	struct mp_event *items;
 	int count;
