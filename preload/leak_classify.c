@@ -56,6 +56,8 @@ void mp_leak_classify_init(struct mp_leak_classifier *c, const struct mp_leak_bl
 	c->progress = &classify_no_progress;
 	c->pages = NULL;
 	c->page_shift = 64;
+	c->starts = NULL;
+	c->starts_mask = 0;
 	c->lowest = count ? blocks[0].addr : 1;
 	c->highest = 0;
 	if (count) {
@@ -90,6 +92,72 @@ void mp_leak_classify_filter(struct mp_leak_classifier *c, uint64_t *bits)
 	c->pages = bits;
 }
 
+/* Slots for the index: twice the pages blocks start on, rounded up to a power of two. */
+static uint64_t classify_index_slots(const struct mp_leak_classifier *c)
+{
+	uint64_t pages = 0, last_page = UINT64_MAX, slots = 16;
+	for (size_t i = 0; i < c->count; i++) {
+		pages += c->blocks[i].addr >> 12 != last_page;
+		last_page = c->blocks[i].addr >> 12;
+	}
+	while (slots < 2 * pages)
+		slots *= 2;
+	return slots;
+}
+
+size_t mp_leak_classify_index_bytes(const struct mp_leak_classifier *c)
+{
+	return classify_index_slots(c) * sizeof(struct mp_leak_page_starts);
+}
+
+static inline uint64_t classify_index_home(const struct mp_leak_classifier *c, uint64_t page)
+{
+	return (page * 0x9e3779b97f4a7c15ull >> 20) & c->starts_mask;
+}
+
+void mp_leak_classify_index(struct mp_leak_classifier *c, struct mp_leak_page_starts *slots)
+{
+	c->starts_mask = classify_index_slots(c) - 1;
+	struct mp_leak_page_starts *current = NULL;
+	for (size_t i = 0; i < c->count; i++) {
+		uint64_t page = c->blocks[i].addr >> 12;
+		if (current && current->page == page) {
+			current->count++;
+			continue;
+		}
+		uint64_t at = classify_index_home(c, page);
+		while (slots[at].count)
+			at = (at + 1) & c->starts_mask;
+		current = &slots[at];
+		*current = (struct mp_leak_page_starts){ page, (uint32_t)i, 1 };
+	}
+	c->starts = slots;
+}
+
+/* [*low, *high): where the last block starting at or below addr is, from the index;
+ * unchanged if no block starts on addr's page. */
+static inline void classify_index_narrow(const struct mp_leak_classifier *c, uint64_t addr,
+					 size_t *low, size_t *high)
+{
+	uint64_t page = addr >> 12;
+	for (uint64_t at = classify_index_home(c, page);; at = (at + 1) & c->starts_mask) {
+		const struct mp_leak_page_starts *slot = &c->starts[at];
+		if (!slot->count)
+			return;
+		if (slot->page != page)
+			continue;
+		if (addr < c->blocks[slot->first].addr) {
+			/* Below the page's first block: the last one before it, if any. */
+			*low = slot->first ? slot->first - 1 : 0;
+			*high = *low + 1;
+		} else {
+			*low = slot->first;
+			*high = (size_t)slot->first + slot->count;
+		}
+		return;
+	}
+}
+
 size_t mp_leak_classify_find(const struct mp_leak_classifier *c, uint64_t addr)
 {
 	if (addr < c->lowest || addr >= c->highest)
@@ -100,6 +168,8 @@ size_t mp_leak_classify_find(const struct mp_leak_classifier *c, uint64_t addr)
 			return SIZE_MAX;
 	}
 	size_t low = 0, high = c->count; /* the last block whose addr <= addr */
+	if (c->starts)
+		classify_index_narrow(c, addr, &low, &high);
 	while (high - low > 1) {
 		size_t mid = low + (high - low) / 2;
 		if (c->blocks[mid].addr <= addr)

@@ -214,6 +214,10 @@ static __attribute__((noinline)) int scan_classify(struct mp_leak_result *result
 		uint64_t *filter = mp_sys_map_anon(MP_LEAK_FILTER_BITS / 8);
 		if (filter)
 			mp_leak_classify_filter(&classifier, filter);
+		size_t index_bytes = mp_leak_classify_index_bytes(&classifier);
+		struct mp_leak_page_starts *index = mp_sys_map_anon(index_bytes);
+		if (index)
+			mp_leak_classify_index(&classifier, index);
 		/* Without it, large blocks are read whole: slower, the same answer. */
 		classifier.pagemap_fd = (int)syscall(SYS_openat, AT_FDCWD, "/proc/self/pagemap",
 						     O_RDONLY | O_CLOEXEC);
@@ -224,6 +228,8 @@ static __attribute__((noinline)) int scan_classify(struct mp_leak_result *result
 			syscall(SYS_close, classifier.pagemap_fd);
 		if (filter)
 			mp_sys_unmap(filter, MP_LEAK_FILTER_BITS / 8);
+		if (index)
+			mp_sys_unmap(index, index_bytes);
 	}
 	if (roots)
 		mp_sys_unmap(roots, roots_bytes);

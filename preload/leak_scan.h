@@ -148,6 +148,13 @@ enum mp_leak_state {
 /* From this size a block in private anonymous memory is SPARSE. */
 #define MP_LEAK_SPARSE_BYTES (64u * 1024u)
 
+/* A slot of the classifier's page index: the blocks [first, first + count) start on
+ * page (an address >> 12); count 0: an empty slot. */
+struct mp_leak_page_starts {
+	uint64_t page;
+	uint32_t first, count;
+};
+
 struct mp_leak_classifier {
 	const struct mp_leak_block *blocks; /* sorted, non-overlapping */
 	size_t count;
@@ -158,6 +165,8 @@ struct mp_leak_classifier {
 	uint64_t lowest, highest; /* [lowest, highest): addresses a pointer may hit */
 	const uint64_t *pages; /* NULL, or bit hash(page) set for every page a block is on */
 	unsigned page_shift;   /* 64 - log2 of the bits of pages */
+	const struct mp_leak_page_starts *starts; /* NULL, or the pages blocks start on */
+	uint64_t starts_mask;  /* its slots - 1 */
 	int pagemap_fd;       /* /proc/self/pagemap for SPARSE blocks, or -1 (read them whole) */
 	uint64_t root_bytes;  /* statistics */
 	uint64_t block_bytes;
@@ -186,6 +195,14 @@ void mp_leak_classify_root(struct mp_leak_classifier *c, uint64_t start, uint64_
  * highest block are on no block's page, and the filter rejects them with one load where
  * a binary search over the blocks takes a chain of them. Optional. */
 void mp_leak_classify_filter(struct mp_leak_classifier *c, uint64_t *bits);
+/* The bytes of the page index of c's blocks (for mp_leak_classify_index). */
+size_t mp_leak_classify_index_bytes(const struct mp_leak_classifier *c);
+/* Gives the classifier an index of the pages blocks start on, in `slots` (zeroed, of
+ * mp_leak_classify_index_bytes, the caller's until marking is done): a word that passed
+ * the filter is looked for among the blocks that start on its page, where a binary search
+ * over all the blocks is a chain of a dozen loads or more; only a word on a page no block
+ * starts on (inside a large block) still takes the search. Optional. */
+void mp_leak_classify_index(struct mp_leak_classifier *c, struct mp_leak_page_starts *slots);
 /* Separates the blocks no root reaches into definitely lost (the first block of each
  * group, memcheck's "clique leader") and indirectly lost (reachable only from lost
  * blocks). After it, state & MP_LEAK_STATE_MASK is final. */

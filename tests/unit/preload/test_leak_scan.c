@@ -290,6 +290,57 @@ static void test_leak_find_with_page_filter_finds_the_same(void **state)
 	}
 }
 
+/* The page index only narrows the search: every address finds what the search over all
+ * blocks finds, with many blocks to a page, blocks over many pages (words on pages no
+ * block starts on), a zero-size block, and words below a page's first block (the block
+ * found, if any, starts on an earlier page). */
+static void test_leak_find_with_page_index_finds_the_same(void **state)
+{
+	(void)state;
+	enum { COUNT = 5000 };
+	static struct mp_leak_block blocks[COUNT];
+	static uint8_t states[COUNT];
+	static uint32_t work[2 * COUNT + 1];
+	uint64_t rng = 99, at = 0x555555560010ull;
+	for (size_t i = 0; i < COUNT; i++) {
+		rng = rng * 6364136223846793005ull + 1442695040888963407ull;
+		uint64_t kind = (rng >> 60) % 8, size = 16 + (rng >> 33) % 200;
+		if (kind == 0)
+			size = 4096 * (1 + (rng >> 40) % 20) + 16; /* over several pages */
+		else if (kind == 1)
+			size = 0;
+		blocks[i] = (struct mp_leak_block){ at, size };
+		at += (size ? size : 16) + 16 * ((rng >> 20) % 4) + (kind == 2 ? 3 * 4096 : 0);
+		at = (at + 15) & ~15ull;
+	}
+	struct mp_leak_classifier plain, indexed;
+	mp_leak_classify_init(&plain, blocks, COUNT, states, work);
+	mp_leak_classify_init(&indexed, blocks, COUNT, states, work);
+	size_t bytes = mp_leak_classify_index_bytes(&indexed);
+	struct mp_leak_page_starts *slots = test_calloc(1, bytes);
+	mp_leak_classify_index(&indexed, slots);
+	size_t found = 0;
+	for (size_t i = 0; i < COUNT; i++) {
+		uint64_t size = blocks[i].size ? blocks[i].size : 1;
+		uint64_t probes[] = { blocks[i].addr - 1, blocks[i].addr, blocks[i].addr + size / 2,
+				      blocks[i].addr + size - 1, blocks[i].addr + size,
+				      (blocks[i].addr & ~4095ull) - 8, blocks[i].addr + 4096 + 8 };
+		for (size_t j = 0; j < sizeof(probes) / sizeof(probes[0]); j++) {
+			size_t index = mp_leak_classify_find(&plain, probes[j]);
+			assert_int_equal(mp_leak_classify_find(&indexed, probes[j]), index);
+			found += index != SIZE_MAX;
+		}
+	}
+	for (int i = 0; i < 200000; i++) {
+		rng = rng * 6364136223846793005ull + 1442695040888963407ull;
+		uint64_t addr = blocks[0].addr - 64 + ((rng >> 11) % (at - blocks[0].addr + 128) & ~7ull);
+		assert_int_equal(mp_leak_classify_find(&indexed, addr),
+				 mp_leak_classify_find(&plain, addr));
+	}
+	assert_true(found > COUNT * 3); /* the probes did hit blocks */
+	test_free(slots);
+}
+
 static void expect_live(const struct mp_leak_block *expected, size_t expected_count)
 {
 	struct mp_leak_block *blocks;
@@ -643,6 +694,7 @@ int main(void)
 		cmocka_unit_test(test_leak_classify_sparse_block_without_pagemap_reads_all),
 		cmocka_unit_test(test_leak_find_zero_size_block_holds_its_first_byte),
 		cmocka_unit_test(test_leak_find_with_page_filter_finds_the_same),
+		cmocka_unit_test(test_leak_find_with_page_index_finds_the_same),
 		cmocka_unit_test(test_leak_live_blocks_last_event_wins),
 		cmocka_unit_test(test_leak_live_fold_in_rounds),
 		cmocka_unit_test(test_leak_live_old_blocks_freed_then_reused),
