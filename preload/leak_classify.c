@@ -58,7 +58,7 @@ void mp_leak_classify_init(struct mp_leak_classifier *c, const struct mp_leak_bl
 	c->page_shift = 64;
 	c->starts = NULL;
 	c->starts_mask = 0;
-	c->lowest = count ? blocks[0].addr : 1;
+	c->lowest = count ? blocks[0].addr : 0; /* [0, 0) when there is none */
 	c->highest = 0;
 	if (count) {
 		const struct mp_leak_block *last = &blocks[count - 1];
@@ -158,15 +158,24 @@ static inline void classify_index_narrow(const struct mp_leak_classifier *c, uin
 	}
 }
 
+/* Whether addr may be in a block: between the lowest and the highest, on a page of the
+ * filter. Inline where words are read, so that the words that can be in no block (most
+ * of them) cost a load and a compare, not a call: cc1's exit check read 11 MB of roots
+ * and blocks, 1.4M words, 4.5 ms with a call to mp_leak_classify_find for each. */
+static inline int classify_may_hit(const struct mp_leak_classifier *c, uint64_t addr)
+{
+	if (addr - c->lowest >= c->highest - c->lowest)
+		return 0;
+	if (!c->pages)
+		return 1;
+	uint64_t bit = classify_page_bit(c, addr);
+	return (int)(c->pages[bit / 64] >> (bit % 64) & 1);
+}
+
 size_t mp_leak_classify_find(const struct mp_leak_classifier *c, uint64_t addr)
 {
-	if (addr < c->lowest || addr >= c->highest)
+	if (!classify_may_hit(c, addr))
 		return SIZE_MAX;
-	if (c->pages) {
-		uint64_t bit = classify_page_bit(c, addr);
-		if (!(c->pages[bit / 64] & (1ull << (bit % 64))))
-			return SIZE_MAX;
-	}
 	size_t low = 0, high = c->count; /* the last block whose addr <= addr */
 	if (c->starts)
 		classify_index_narrow(c, addr, &low, &high);
@@ -213,8 +222,11 @@ static void classify_words(struct mp_leak_classifier *c, uint64_t start, uint64_
 			   int definite)
 {
 	uint64_t at = (start + 7) & ~(uint64_t)7;
-	for (; at + 8 <= end && at >= start; at += 8)
-		classify_mark(c, *(const uint64_t *)(uintptr_t)at, definite);
+	for (; at + 8 <= end && at >= start; at += 8) {
+		uint64_t word = *(const uint64_t *)(uintptr_t)at;
+		if (classify_may_hit(c, word))
+			classify_mark(c, word, definite);
+	}
 }
 
 /* What the words of one range do: marking (classify_words) or a clique's walk. */
