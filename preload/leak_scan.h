@@ -195,7 +195,8 @@ void mp_leak_classify_root(struct mp_leak_classifier *c, uint64_t start, uint64_
  * highest block are on no block's page, and the filter rejects them with one load where
  * a binary search over the blocks takes a chain of them. Optional. */
 void mp_leak_classify_filter(struct mp_leak_classifier *c, uint64_t *bits);
-/* The bytes of the page index of c's blocks (for mp_leak_classify_index). */
+/* The bytes of the page index of c's blocks (for mp_leak_classify_index): 32 a page
+ * blocks start on, rounded up to a power of two, so at most about 64 per live block. */
 size_t mp_leak_classify_index_bytes(const struct mp_leak_classifier *c);
 /* Gives the classifier an index of the pages blocks start on, in `slots` (zeroed, of
  * mp_leak_classify_index_bytes, the caller's until marking is done): a word that passed
