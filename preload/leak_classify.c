@@ -115,9 +115,10 @@ static inline uint64_t classify_index_home(const struct mp_leak_classifier *c, u
 	return (page * 0x9e3779b97f4a7c15ull >> 20) & c->starts_mask;
 }
 
-void mp_leak_classify_index(struct mp_leak_classifier *c, struct mp_leak_page_starts *slots)
+void mp_leak_classify_index(struct mp_leak_classifier *c, struct mp_leak_page_starts *slots,
+			    size_t bytes)
 {
-	c->starts_mask = classify_index_slots(c) - 1;
+	c->starts_mask = bytes / sizeof(*slots) - 1;
 	struct mp_leak_page_starts *current = NULL;
 	for (size_t i = 0; i < c->count; i++) {
 		uint64_t page = c->blocks[i].addr >> 12;

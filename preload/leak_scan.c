@@ -217,7 +217,7 @@ static __attribute__((noinline)) int scan_classify(struct mp_leak_result *result
 		size_t index_bytes = mp_leak_classify_index_bytes(&classifier);
 		struct mp_leak_page_starts *index = mp_sys_map_anon(index_bytes);
 		if (index)
-			mp_leak_classify_index(&classifier, index);
+			mp_leak_classify_index(&classifier, index, index_bytes);
 		/* Without it, large blocks are read whole: slower, the same answer. */
 		classifier.pagemap_fd = (int)syscall(SYS_openat, AT_FDCWD, "/proc/self/pagemap",
 						     O_RDONLY | O_CLOEXEC);

@@ -198,12 +198,13 @@ void mp_leak_classify_filter(struct mp_leak_classifier *c, uint64_t *bits);
 /* The bytes of the page index of c's blocks (for mp_leak_classify_index): 32 a page
  * blocks start on, rounded up to a power of two, so at most about 64 per live block. */
 size_t mp_leak_classify_index_bytes(const struct mp_leak_classifier *c);
-/* Gives the classifier an index of the pages blocks start on, in `slots` (zeroed, of
- * mp_leak_classify_index_bytes, the caller's until marking is done): a word that passed
- * the filter is looked for among the blocks that start on its page, where a binary search
+/* Gives the classifier an index of the pages blocks start on, in `slots` (zeroed, the
+ * caller's until marking is done; `bytes` as mp_leak_classify_index_bytes said, so that
+ * the blocks are not counted twice): a word that passed the filter is looked for among the blocks that start on its page, where a binary search
  * over all the blocks is a chain of a dozen loads or more; only a word on a page no block
  * starts on (inside a large block) still takes the search. Optional. */
-void mp_leak_classify_index(struct mp_leak_classifier *c, struct mp_leak_page_starts *slots);
+void mp_leak_classify_index(struct mp_leak_classifier *c, struct mp_leak_page_starts *slots,
+			    size_t bytes);
 /* Separates the blocks no root reaches into definitely lost (the first block of each
  * group, memcheck's "clique leader") and indirectly lost (reachable only from lost
  * blocks). After it, state & MP_LEAK_STATE_MASK is final. */

@@ -318,7 +318,7 @@ static void test_leak_find_with_page_index_finds_the_same(void **state)
 	mp_leak_classify_init(&indexed, blocks, COUNT, states, work);
 	size_t bytes = mp_leak_classify_index_bytes(&indexed);
 	struct mp_leak_page_starts *slots = test_calloc(1, bytes);
-	mp_leak_classify_index(&indexed, slots);
+	mp_leak_classify_index(&indexed, slots, bytes);
 	size_t found = 0;
 	for (size_t i = 0; i < COUNT; i++) {
 		uint64_t size = blocks[i].size ? blocks[i].size : 1;
