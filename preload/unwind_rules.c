@@ -53,7 +53,12 @@ struct query {
 	struct mp_unwind_rule *out;
 };
 
-static uint64_t read_fixed(struct reader *r, size_t bytes)
+/* The readers are inline: run_program keeps its reader in a local, and a call that took
+ * its address made the compiler reload it after every store into the row (a byte store
+ * may alias anything). */
+#define READER_INLINE static inline __attribute__((always_inline))
+
+READER_INLINE uint64_t read_fixed(struct reader *r, size_t bytes)
 {
 	if (r->bad || r->at < r->start || r->at > r->end || (size_t)(r->end - r->at) < bytes) {
 		r->bad = 1;
@@ -65,7 +70,7 @@ static uint64_t read_fixed(struct reader *r, size_t bytes)
 	return value;
 }
 
-static void skip(struct reader *r, uint64_t bytes)
+READER_INLINE void skip(struct reader *r, uint64_t bytes)
 {
 	if (r->bad || r->at < r->start || r->at > r->end || (uint64_t)(r->end - r->at) < bytes)
 		r->bad = 1;
@@ -73,7 +78,7 @@ static void skip(struct reader *r, uint64_t bytes)
 		r->at += bytes;
 }
 
-static uint64_t read_uleb(struct reader *r)
+READER_INLINE uint64_t read_uleb(struct reader *r)
 {
 	uint64_t value = 0;
 	for (unsigned shift = 0;; shift += 7) {
@@ -87,7 +92,7 @@ static uint64_t read_uleb(struct reader *r)
 	}
 }
 
-static int64_t read_sleb(struct reader *r)
+READER_INLINE int64_t read_sleb(struct reader *r)
 {
 	uint64_t value = 0;
 	unsigned shift = 0;
@@ -109,7 +114,7 @@ static int64_t read_sleb(struct reader *r)
  * pc-relative, fixed-size or LEB128, optionally indirect (then the address of the pointer
  * is returned: the callers only skip such fields). Anything else sets bad, as libunwind
  * would fail or compute with a base we do not have. 0xff (omit) reads nothing. */
-static uint64_t read_encoded(struct reader *r, uint8_t encoding)
+READER_INLINE uint64_t read_encoded(struct reader *r, uint8_t encoding)
 {
 	if (encoding == 0xff)
 		return 0;
@@ -206,12 +211,13 @@ static void set_reg(struct row *row, uint64_t reg, enum where where, int64_t val
 	row->value[reg] = value;
 }
 
-/* Runs call frame instructions [r->at, end) while the location stays <= pc (libunwind's
- * run_cfi_program, op for op). Returns 0, or -1 where libunwind fails or where it would
+/* Runs call frame instructions [in.at, end) while the location stays <= pc (libunwind's
+ * run_cfi_program, op for op); `in` is the caller's reader, copied. Returns 0, or -1 where libunwind fails or where it would
  * read an op it does not know as no op at all (DW_CFA_val_offset and the like). */
-static int run_program(struct reader *r, const uint8_t *end, const struct cie *cie,
+static int run_program(struct reader in, const uint8_t *end, const struct cie *cie,
 		       uint64_t location, uint64_t pc, struct row *row, const struct row *initial)
 {
+	struct reader *r = &in;
 	struct row stack[STATE_STACK_MAX];
 	int depth = 0;
 	while (location <= pc && r->at < end) {
@@ -388,11 +394,11 @@ static void rule_from_fde(const struct reader *segment, const uint8_t *fde, uint
 	initial.cfa_where = WHERE_SAME;
 	struct reader program = *segment;
 	program.at = cie.instructions;
-	if (run_program(&program, cie.end, &cie, 0, UINT64_MAX, &initial, NULL) < 0)
+	if (run_program(program, cie.end, &cie, 0, UINT64_MAX, &initial, NULL) < 0)
 		return;
 	row = initial;
 	program.at = r.at;
-	if (run_program(&program, end, &cie, start, pc, &row, &initial) < 0)
+	if (run_program(program, end, &cie, start, pc, &row, &initial) < 0)
 		return;
 	classify(&row, out);
 }
