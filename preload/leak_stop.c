@@ -62,6 +62,10 @@ static int stop_signal;
 static struct sigaction stop_chained; /* what the program set for the signal */
 static int stop_chained_set;
 static uint32_t stop_gen, release_gen; /* a stop is under way while they differ */
+/* Bumped by each answer, a futex the stopping thread waits on: polling it every 50 us
+ * (100 with the kernel's timer slack) made every check, the exit's of a program with one
+ * thread included, wait 100-200 us for an answer that takes a few. */
+static uint32_t stop_answers;
 static int stop_inside;                /* handlers that have not left yet */
 static struct stop_slot *stop_slots;
 static uint32_t stop_mask;             /* slots - 1 */
@@ -139,6 +143,8 @@ static void stop_handler(int sig, siginfo_t *info, void *context)
 		const void *interrupted = mp_state_thread.interrupted;
 		slot->context = interrupted ? interrupted : context;
 		__atomic_store_n(&slot->acked, gen, __ATOMIC_RELEASE);
+		__atomic_add_fetch(&stop_answers, 1, __ATOMIC_RELEASE);
+		stop_futex(&stop_answers, FUTEX_WAKE_PRIVATE, 1, NULL);
 	}
 	for (;;) {
 		uint32_t released = __atomic_load_n(&release_gen, __ATOMIC_ACQUIRE);
@@ -354,10 +360,12 @@ void mp_leak_stop_world(struct mp_leak_stop *stop, int spare_tid)
 			break;
 	}
 	uint64_t start = mp_clock_now_ns();
-	uint32_t answered = 0;
+	uint32_t answered = 0, answers = __atomic_load_n(&stop_answers, __ATOMIC_ACQUIRE);
 	while (!stop_all_answered(gen, &answered) && mp_clock_now_ns() - start < STOP_TIMEOUT_NS) {
-		struct timespec pause = { 0, 50 * 1000 };
-		syscall(SYS_nanosleep, &pause, NULL);
+		/* Woken by the next answer; a thread that ended instead is seen a pause later. */
+		struct timespec pause = { 0, 1000 * 1000 };
+		stop_futex(&stop_answers, FUTEX_WAIT_PRIVATE, answers, &pause);
+		answers = __atomic_load_n(&stop_answers, __ATOMIC_ACQUIRE);
 	}
 	stop->stopped = answered;
 	if (stop->signalled > answered)
