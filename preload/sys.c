@@ -268,11 +268,17 @@ size_t mp_sys_own_regions(struct mp_sys_region *out, size_t max)
  * tools; the name also keeps the kernel from merging it with the program's mappings. */
 void *mp_sys_map_anon(size_t len)
 {
+	/* Set once the kernel said it cannot name (EINVAL: our address is page-aligned, so
+	 * only an unknown option gets it): each process asked again for every region. */
+	static int names_unsupported;
 	void *addr = (void *)syscall(SYS_mmap, NULL, len, PROT_READ | PROT_WRITE,
 				     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (addr == MAP_FAILED)
 		return NULL;
-	syscall(SYS_prctl, PR_SET_VMA, PR_SET_VMA_ANON_NAME, addr, len, "memprof");
+	if (!__atomic_load_n(&names_unsupported, __ATOMIC_RELAXED) &&
+	    syscall(SYS_prctl, PR_SET_VMA, PR_SET_VMA_ANON_NAME, addr, len, "memprof") != 0 &&
+	    errno == EINVAL)
+		__atomic_store_n(&names_unsupported, 1, __ATOMIC_RELAXED);
 	own_add(addr, len);
 	return addr;
 }
