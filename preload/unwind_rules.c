@@ -212,8 +212,9 @@ static void set_reg(struct row *row, uint64_t reg, enum where where, int64_t val
 }
 
 /* Runs call frame instructions [in.at, end) while the location stays <= pc (libunwind's
- * run_cfi_program, op for op); `in` is the caller's reader, copied. Returns 0, or -1 where libunwind fails or where it would
- * read an op it does not know as no op at all (DW_CFA_val_offset and the like). */
+ * run_cfi_program, op for op); `in` is the caller's reader, copied. Returns 0, or -1
+ * where libunwind fails or where it would read an op it does not know as no op at all
+ * (DW_CFA_val_offset and the like). */
 static int run_program(struct reader in, const uint8_t *end, const struct cie *cie,
 		       uint64_t location, uint64_t pc, struct row *row, const struct row *initial)
 {
