@@ -200,9 +200,10 @@ void mp_leak_classify_filter(struct mp_leak_classifier *c, uint64_t *bits);
 size_t mp_leak_classify_index_bytes(const struct mp_leak_classifier *c);
 /* Gives the classifier an index of the pages blocks start on, in `slots` (zeroed, the
  * caller's until marking is done; `bytes` as mp_leak_classify_index_bytes said, so that
- * the blocks are not counted twice): a word that passed the filter is looked for among the blocks that start on its page, where a binary search
- * over all the blocks is a chain of a dozen loads or more; only a word on a page no block
- * starts on (inside a large block) still takes the search. Optional. */
+ * the blocks are not counted twice): a word that passed the filter is looked for among
+ * the blocks that start on its page, where a binary search over all the blocks is a
+ * chain of a dozen loads or more; only a word on a page no block starts on (inside a
+ * large block) still takes the search. Optional. */
 void mp_leak_classify_index(struct mp_leak_classifier *c, struct mp_leak_page_starts *slots,
 			    size_t bytes);
 /* Separates the blocks no root reaches into definitely lost (the first block of each
