@@ -82,6 +82,7 @@ struct unwind_thread {
 	uint32_t window, window_hits; /* captures that used the memo in this window; hits */
 	uint32_t cold;                /* 1: the memo is used one capture in COLD_PROBE */
 	uint32_t tick;
+	uint32_t trail_next; /* which of the memo's trails the next walk is noted in */
 	struct mp_unwind_counts counts;
 };
 
@@ -335,22 +336,119 @@ static __attribute__((noinline)) int code_readable(uintptr_t ra)
 
 /* ---- the walk ---- */
 
-/* Notes a word read whose value decided something (see mp_unwind_reads). */
-static inline void note_check(struct mp_unwind_reads *reads, uintptr_t offset, uint64_t value)
+/* Where the walk is. A frame's state is its ip (in ips), rsp and rbp; pending is the last
+ * rbp read from the stack, which is a check once a CFA is computed from it. */
+struct walk {
+	void **ips;
+	int depth, max;
+	uintptr_t low, span; /* a word at a is readable if a - low <= span */
+	uintptr_t rsp, rbp;
+	struct mp_unwind_trail *trail; /* where the walk is noted; NULL: not noted */
+	int noted;                     /* frames noted: MP_UNWIND_MEMO_FRAMES_MAX, or 0 */
+	int pending, pending_frame;
+	uintptr_t pending_address, pending_value;
+};
+
+/* Notes a word read whose value decided something (see mp_unwind_trail). */
+static inline void note_check(struct walk *w, int frame, uintptr_t address, uint64_t value)
 {
-	if (reads->checks == MP_UNWIND_MEMO_CHECKS_MAX) {
-		reads->keep = 0;
+	struct mp_unwind_trail *trail = w->trail;
+	if (!trail)
+		return;
+	if (trail->checks == MP_UNWIND_MEMO_CHECKS_MAX) {
+		w->noted = 0; /* the walk cannot be kept whole */
 		return;
 	}
-	reads->check_offsets[reads->checks] = (uint32_t)offset;
-	reads->check_values[reads->checks++] = value;
+	trail->check_frame[trail->checks] = (uint8_t)frame;
+	trail->check_address[trail->checks] = address;
+	trail->check_value[trail->checks++] = value;
 }
 
-/* tdep_trace's loop for standard frames, from start (rip, rsp, rbp), noting its reads.
- * Returns the number of frames, or -1 where libunwind must decide. */
+/* The walk is at last's frame at (same ip and rsp, and the same rbp if it decides a later
+ * CFA): from there on it is last's walk if the words last read from there on still hold
+ * what they held. Returns the walk's frame count, or 0 with *at the first of last's frames
+ * where a join could still hold. */
+static __attribute__((noinline)) int join(struct walk *w, const struct mp_unwind_trail *last,
+					  int *at)
+{
+	int from = *at, depth = w->depth;
+	int count = depth + last->count - 1 - from;
+	if (!last->ended && count < w->max) {
+		*at = last->count; /* last was cut short: what came after is not known */
+		return 0;
+	}
+	if (count > w->max)
+		count = w->max;
+	int end = from + count - depth + 1; /* last's frames from + 1 .. end - 1 are taken */
+	for (int i = from + 1; i < end; i++) {
+		uintptr_t address = last->rsp[i] - 8;
+		if (address - w->low > w->span || *(const uint64_t *)address != last->ips[i]) {
+			unwind_thread.counts.join_refusals++;
+			*at = i;
+			return 0;
+		}
+	}
+	int first_check = 0;
+	while (first_check < last->checks && last->check_frame[first_check] < from)
+		first_check++;
+	for (int c = first_check; c < last->checks; c++) {
+		uintptr_t address = last->check_address[c];
+		if (address - w->low > w->span ||
+		    *(const uint64_t *)address != last->check_value[c]) {
+			unwind_thread.counts.join_refusals++;
+			*at = last->check_frame[c] + 1;
+			return 0;
+		}
+	}
+	unwind_thread.counts.joins++;
+	memcpy(w->ips + depth, last->ips + from + 1, (size_t)(count - depth) * sizeof(void *));
+	struct mp_unwind_trail *trail = w->trail;
+	if (!trail || !w->noted || count > MP_UNWIND_MEMO_FRAMES_MAX)
+		return count;
+	/* The joined walk's trail: this walk's frames, then last's from the joint on. */
+	int here = depth - 1, taken = count - here;
+	memcpy(trail->rsp + here, last->rsp + from, (size_t)taken * sizeof(uint64_t));
+	memcpy(trail->rbp + here + 1, last->rbp + from + 1, (size_t)(taken - 1) * sizeof(uint64_t));
+	memcpy(trail->flags + here, last->flags + from, (size_t)taken);
+	if (w->pending && (last->flags[from] & MP_UNWIND_TRAIL_RBP_LIVE))
+		note_check(w, w->pending_frame, w->pending_address, w->pending_value);
+	for (int c = first_check; c < last->checks; c++)
+		note_check(w, last->check_frame[c] - from + here, last->check_address[c],
+			   last->check_value[c]);
+	trail->ended = last->ended && count == depth + last->count - 1 - from;
+	return count;
+}
+
+/* The end of a walk of count frames noted in its trail: the trail is whole, or count 0.
+ * Which frames' rbp decides a later CFA is found from the outermost frame in, from
+ * where the trail's own flags say (frames from known on: those a join took). */
+static void trail_close(struct walk *w, int count, int known)
+{
+	struct mp_unwind_trail *trail = w->trail;
+	if (!w->noted || count > MP_UNWIND_MEMO_FRAMES_MAX) {
+		trail->count = 0;
+		return;
+	}
+	int live = known < count ? trail->flags[known] & MP_UNWIND_TRAIL_RBP_LIVE : 0;
+	for (int i = (known < count ? known : count) - 1; i >= 0; i--) {
+		uint8_t flags = trail->flags[i];
+		if (flags & MP_UNWIND_TRAIL_USES_RBP)
+			live = MP_UNWIND_TRAIL_RBP_LIVE;
+		else if (flags & MP_UNWIND_TRAIL_RESTORES_RBP)
+			live = 0;
+		trail->flags[i] = (uint8_t)(flags | live);
+	}
+	memcpy(trail->ips, w->ips, (size_t)count * sizeof(void *));
+	trail->count = count;
+}
+
+/* tdep_trace's loop for standard frames, from start (rip, rsp, rbp), noting its frames
+ * and reads in trail (if not NULL). Where it reaches a frame last (if not NULL) passed
+ * through, it takes the rest of last's walk if that still holds (join). Returns the
+ * number of frames, or -1 where libunwind must decide. */
 static inline int walk(const struct mp_unwind_start *start, uintptr_t low, uintptr_t high,
-		       void **ips, int max, uint32_t generation, struct mp_unwind_reads *reads,
-		       int *walked)
+		       void **ips, int max, uint32_t generation, struct mp_unwind_trail *trail,
+		       const struct mp_unwind_trail *last, int *walked)
 {
 	struct rule_table *table = __atomic_load_n(&current_table, __ATOMIC_ACQUIRE);
 	if (MP_UNLIKELY(!table || generation - table->base_generation >= TAG_LIMIT ||
@@ -362,59 +460,99 @@ static inline int walk(const struct mp_unwind_start *start, uintptr_t low, uintp
 	if (MP_UNLIKELY(!high || high - low < 16 || high - low > UINT32_MAX))
 		return -1;
 	uint32_t tag = generation - table->base_generation;
-	uintptr_t span = high - low - 8; /* a word at a is readable if a - low <= span */
-	uintptr_t rip = start->rip, rsp = start->rsp, rbp = start->rbp;
-	uintptr_t pending_offset = 0, pending_value = 0; /* the last rbp read, maybe dead */
-	int pending = 0;
+	struct walk w = {
+		.ips = ips, .max = max, .low = low, .span = high - low - 8,
+		.rsp = start->rsp, .rbp = start->rbp,
+		.trail = trail, .noted = trail ? MP_UNWIND_MEMO_FRAMES_MAX : 0,
+	};
+	if (trail) {
+		trail->checks = 0;
+		trail->generation = generation;
+	}
+	/* The next of last's frames the walk may reach: last's frames go up the stack. */
+	int last_count = last && last->generation == generation ? last->count : 0;
+	int at = 0;
+	uintptr_t joint = last_count ? last->rsp[0] : UINTPTR_MAX;
+	uintptr_t rip = start->rip;
 	ips[0] = (void *)rip;
 	int depth = 1;
 	*walked = 1;
 	while (depth < max) {
 		*walked = depth; /* if libunwind must decide: ips[depth - 1] is where */
+		int frame = depth - 1;
+		if (depth <= w.noted) {
+			trail->rsp[frame] = w.rsp;
+			trail->rbp[frame] = w.rbp;
+		}
+		if (w.rsp >= joint) {
+			while (at < last_count && last->rsp[at] < w.rsp)
+				at++;
+			if (at < last_count && last->rsp[at] == w.rsp && last->ips[at] == rip &&
+			    (!(last->flags[at] & MP_UNWIND_TRAIL_RBP_LIVE) || last->rbp[at] == w.rbp)) {
+				w.depth = depth;
+				int count = join(&w, last, &at);
+				if (count) {
+					if (trail)
+						trail_close(&w, count, frame);
+					return count;
+				}
+			}
+			joint = at < last_count ? last->rsp[at] : UINTPTR_MAX;
+		}
 		uint64_t rule = lookup(table, rip, tag);
 		if (MP_UNLIKELY(!rule))
 			rule = learn(table, rip, tag);
 		unsigned kind = (unsigned)(rule >> RULE_KIND_SHIFT) & 3;
+		if (depth <= w.noted)
+			trail->flags[frame] =
+				(uint8_t)((rule & RULE_ON_RSP ? 0 : MP_UNWIND_TRAIL_USES_RBP) |
+					  (rule & RULE_RBP_SAVED ? MP_UNWIND_TRAIL_RESTORES_RBP : 0));
 		if (kind != MP_UNWIND_STANDARD) {
 			if (kind == MP_UNWIND_LAST)
 				break;
 			return -1;
 		}
-		uintptr_t base = rsp;
+		uintptr_t base = w.rsp;
 		if (!(rule & RULE_ON_RSP)) {
-			base = rbp;
-			if (pending) { /* the rbp read last decides this CFA */
-				note_check(reads, pending_offset, pending_value);
-				pending = 0;
+			base = w.rbp;
+			if (w.pending) { /* the rbp read last decides this CFA */
+				note_check(&w, w.pending_frame, w.pending_address, w.pending_value);
+				w.pending = 0;
 			}
 		}
 		uintptr_t cfa = base + (uintptr_t)((int64_t)rule >> 35);
-		if (MP_UNLIKELY(cfa - 8 - low > span))
+		if (MP_UNLIKELY(cfa - 8 - low > w.span))
 			return -1;
 		uintptr_t next = *(const uintptr_t *)(cfa - 8);
 		if (rule & RULE_RBP_SAVED) {
 			uintptr_t slot = cfa + (uintptr_t)((int64_t)(rule << 29) >> 49);
-			if (MP_UNLIKELY(slot - low > span))
+			if (MP_UNLIKELY(slot - low > w.span))
 				return -1;
-			rbp = *(const uintptr_t *)slot;
-			pending = 1;
-			pending_offset = slot - low;
-			pending_value = rbp;
+			w.rbp = *(const uintptr_t *)slot;
+			w.pending = 1;
+			w.pending_frame = frame;
+			w.pending_address = slot;
+			w.pending_value = w.rbp;
 		}
 		/* libunwind's unw_step refuses a step that changes neither: its slow path decides. */
-		if (MP_UNLIKELY(next == rip && cfa == rsp))
+		if (MP_UNLIKELY(next == rip && cfa == w.rsp))
 			return -1;
-		rsp = cfa;
+		w.rsp = cfa;
 		rip = next;
 		if (rip < LOWEST_RETURN_ADDRESS) {
-			note_check(reads, cfa - 8 - low, next);
+			note_check(&w, frame, cfa - 8, next);
 			break;
 		}
-		if (depth <= MP_UNWIND_MEMO_FRAMES_MAX)
-			reads->ra_offsets[depth - 1] = (uint32_t)(cfa - 8 - low);
-		else
-			reads->keep = 0;
 		ips[depth++] = (void *)rip;
+	}
+	if (trail) {
+		if (depth == max && depth <= w.noted) { /* cut at max: its last frame not stepped */
+			trail->rsp[depth - 1] = w.rsp;
+			trail->rbp[depth - 1] = w.rbp;
+			trail->flags[depth - 1] = 0;
+		}
+		trail->ended = depth < max;
+		trail_close(&w, depth, depth);
 	}
 	return depth;
 }
@@ -458,11 +596,12 @@ static inline __attribute__((always_inline)) void capture(struct mp_unwind_captu
 		}
 		self->counts.memo_rejects += memo == MP_UNWIND_MEMO_CHANGED;
 	}
-	struct mp_unwind_reads reads;
-	reads.keep = use_memo;
-	reads.checks = 0;
+	/* The walk is noted in one of the thread's trails, joining the other's where it can. */
+	struct mp_unwind_trail *trails = mp_unwind_memo_trails();
+	struct mp_unwind_trail *trail = trails ? &trails[self->trail_next] : NULL;
+	const struct mp_unwind_trail *last = trails ? &trails[!self->trail_next] : NULL;
 	int walked = 0;
-	int count = walk(&start, low, stack_high(self, low), buffer, max, generation, &reads,
+	int count = walk(&start, low, stack_high(self, low), buffer, max, generation, trail, last,
 			 &walked);
 	if (MP_UNLIKELY(count < 0)) {
 		out->count = walked && !code_readable((uintptr_t)buffer[walked - 1])
@@ -471,8 +610,11 @@ static inline __attribute__((always_inline)) void capture(struct mp_unwind_captu
 		return;
 	}
 	out->count = count;
+	if (!trail || !trail->count)
+		return;
+	self->trail_next = !self->trail_next;
 	if (use_memo)
-		mp_unwind_memo_store(out, &start, generation, max, &reads);
+		mp_unwind_memo_store(out, &start, generation, max, trail, low);
 }
 
 #ifdef MP_UNWIND_CHECK

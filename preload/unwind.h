@@ -48,6 +48,8 @@ struct mp_unwind_counts {
 	uint64_t memo_hits;    /* walks found unchanged in the memo */
 	uint64_t memo_others;  /* of which not the last one from their start */
 	uint64_t memo_rejects; /* walks of the memo with the same start, no longer valid */
+	uint64_t joins;        /* walks that took the rest of the thread's last walk */
+	uint64_t join_refusals; /* frames of the last walk reached whose words had changed */
 };
 void mp_unwind_counts_get(struct mp_unwind_counts *out);
 
@@ -59,15 +61,28 @@ struct mp_unwind_start {
 };
 #define MP_UNWIND_MEMO_FRAMES_MAX 128
 #define MP_UNWIND_MEMO_CHECKS_MAX 128
-/* What a walk read that decides its result: the offset (from the capturing function's
- * frame) of the word holding each ips[i], i >= 1, and the other words read whose value
- * mattered, with that value. keep is 0 if the walk is too long to be kept. */
-struct mp_unwind_reads {
-	int keep;
-	int checks;
-	uint32_t ra_offsets[MP_UNWIND_MEMO_FRAMES_MAX];
-	uint32_t check_offsets[MP_UNWIND_MEMO_CHECKS_MAX];
-	uint64_t check_values[MP_UNWIND_MEMO_CHECKS_MAX];
+
+/* What a walk passed through and what it read that decides its result, in addresses:
+ * the state at each frame i (ips[i], rsp[i], rbp[i]; ips[i] was read at rsp[i] - 8 for
+ * i >= 1), how the frame's rule used rbp, and the other words whose value mattered (an
+ * rbp restored from the stack and later used, the word that ended the stack), each with
+ * the value read and the frame whose step read it. count is 0 when the walk could not be
+ * kept whole (deeper than MP_UNWIND_MEMO_FRAMES_MAX, too many checks, or no memo). */
+enum {
+	MP_UNWIND_TRAIL_USES_RBP = 1,     /* the frame's CFA is computed from rbp */
+	MP_UNWIND_TRAIL_RESTORES_RBP = 2, /* its step reads the caller's rbp from the stack */
+	MP_UNWIND_TRAIL_RBP_LIVE = 4,     /* rbp at this frame decides a later CFA */
+};
+struct mp_unwind_trail {
+	int count, checks;
+	int ended; /* the stack ended after count frames (it was not cut at max) */
+	uint32_t generation;
+	uint64_t ips[MP_UNWIND_MEMO_FRAMES_MAX];
+	uint64_t rsp[MP_UNWIND_MEMO_FRAMES_MAX], rbp[MP_UNWIND_MEMO_FRAMES_MAX];
+	uint8_t flags[MP_UNWIND_MEMO_FRAMES_MAX];
+	uint8_t check_frame[MP_UNWIND_MEMO_CHECKS_MAX];
+	uint64_t check_address[MP_UNWIND_MEMO_CHECKS_MAX];
+	uint64_t check_value[MP_UNWIND_MEMO_CHECKS_MAX];
 };
 enum {
 	MP_UNWIND_MEMO_NONE,      /* no walk kept from this start */
@@ -85,10 +100,15 @@ int mp_unwind_memo_find(struct mp_unwind_capture *out, const struct mp_unwind_st
 			uintptr_t low, uint32_t generation, int max);
 /* For benchmarks: walks on this thread neither use nor fill the memo while paused. */
 void mp_unwind_memo_pause(int paused);
-/* Keeps the walk in out (out->count frames in out->ips, read as reads says) and points out
- * at the kept copy; does nothing if it cannot be kept. */
+/* Keeps the walk in out (out->count frames in out->ips, as trail says it went; low is the
+ * capturing function's frame) and points out at the kept copy; does nothing if it cannot
+ * be kept. */
 void mp_unwind_memo_store(struct mp_unwind_capture *out, const struct mp_unwind_start *start,
-			  uint32_t generation, int max, const struct mp_unwind_reads *reads);
+			  uint32_t generation, int max, const struct mp_unwind_trail *trail,
+			  uintptr_t low);
+/* This thread's two trails (the last walk's and room for the next), NULL if it has no
+ * memo (none could be mapped, it is exiting, or the memo is paused). */
+struct mp_unwind_trail *mp_unwind_memo_trails(void);
 
 /* --- unwind_rules.c: one return address's rule, compiled from .eh_frame --- */
 

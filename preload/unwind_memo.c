@@ -66,6 +66,7 @@ struct memo {
 	uint32_t seen[SEEN_SLOTS]; /* fingerprints of walks seen once */
 	uint32_t epoch, used;
 	uint64_t arena[ARENA_WORDS];
+	struct mp_unwind_trail trails[2]; /* unwind.c's: the last walk and the next */
 };
 
 static pthread_key_t memo_key;
@@ -116,6 +117,14 @@ static __attribute__((noinline)) struct memo *memo_create(void)
 	memo->epoch = 1;
 	thread_memo = memo;
 	return memo;
+}
+
+struct mp_unwind_trail *mp_unwind_memo_trails(void)
+{
+	struct memo *memo = thread_memo;
+	if (MP_UNLIKELY(!memo) && (thread_memo_off || !(memo = memo_create())))
+		return NULL;
+	return memo->trails;
 }
 
 static inline uint64_t start_hash(const struct mp_unwind_start *start)
@@ -267,34 +276,40 @@ int mp_unwind_memo_find(struct mp_unwind_capture *out, const struct mp_unwind_st
 	return MP_UNWIND_MEMO_CHANGED;
 }
 
-/* The offsets of the walk in reads, as kept in the arena: those of the last walk from
- * the same start if they are the same, else a copy at the arena's end. */
-static uint32_t store_offsets(struct memo *memo, struct walk_header *recent, unsigned count,
-			      const struct mp_unwind_reads *reads)
+/* The offsets (from low) of the words the walk in trail read: those holding ips[1..count),
+ * then its checks. */
+static void trail_offsets(const struct mp_unwind_trail *trail, uintptr_t low, uint32_t *offsets)
 {
-	unsigned words = count - 1 + (unsigned)reads->checks;
-	if (recent && recent->count == count && recent->checks == reads->checks) {
-		const uint32_t *offsets = walk_offsets(memo, recent);
-		if (memcmp(offsets, reads->ra_offsets, (count - 1) * sizeof(uint32_t)) == 0 &&
-		    memcmp(offsets + count - 1, reads->check_offsets,
-			   (size_t)reads->checks * sizeof(uint32_t)) == 0)
-			return recent->offsets_at;
-	}
+	unsigned count = (unsigned)trail->count;
+	for (unsigned i = 1; i < count; i++)
+		offsets[i - 1] = (uint32_t)(trail->rsp[i] - 8 - low);
+	for (unsigned i = 0; i < (unsigned)trail->checks; i++)
+		offsets[count - 1 + i] = (uint32_t)(trail->check_address[i] - low);
+}
+
+/* The offsets as kept in the arena: those of the last walk from the same start if they are
+ * the same, else a copy at the arena's end. */
+static uint32_t store_offsets(struct memo *memo, struct walk_header *recent,
+			      const struct mp_unwind_trail *trail, const uint32_t *offsets)
+{
+	unsigned words = (unsigned)trail->count - 1 + (unsigned)trail->checks;
+	if (recent && recent->count == trail->count && recent->checks == trail->checks &&
+	    memcmp(walk_offsets(memo, recent), offsets, words * sizeof(uint32_t)) == 0)
+		return recent->offsets_at;
 	uint32_t at = memo->used;
-	uint32_t *offsets = (uint32_t *)(memo->arena + at);
-	memcpy(offsets, reads->ra_offsets, (count - 1) * sizeof(uint32_t));
-	memcpy(offsets + count - 1, reads->check_offsets, (size_t)reads->checks * sizeof(uint32_t));
+	memcpy(memo->arena + at, offsets, words * sizeof(uint32_t));
 	memo->used += (words + 1) / 2;
 	return at;
 }
 
 void mp_unwind_memo_store(struct mp_unwind_capture *out, const struct mp_unwind_start *start,
-			  uint32_t generation, int max, const struct mp_unwind_reads *reads)
+			  uint32_t generation, int max, const struct mp_unwind_trail *trail,
+			  uintptr_t low)
 {
 	struct memo *memo = thread_memo;
-	if (!memo || !reads->keep || out->count > MP_UNWIND_MEMO_FRAMES_MAX || out->count < 1)
+	if (!memo || trail->count != out->count || out->count < 1)
 		return;
-	unsigned count = (unsigned)out->count, checks = (unsigned)reads->checks;
+	unsigned count = (unsigned)out->count, checks = (unsigned)trail->checks;
 	unsigned words = count - 1 + checks;
 	/* Only a walk seen before is kept: most of a program whose stacks rarely repeat would
 	 * only push out of the caches what is used (the rules, the walks that do repeat). The
@@ -321,6 +336,8 @@ void mp_unwind_memo_store(struct mp_unwind_capture *out, const struct mp_unwind_
 		last = last_set(memo, start);
 		last[1] = last[0];
 	}
+	uint32_t offsets[MP_UNWIND_MEMO_FRAMES_MAX + MP_UNWIND_MEMO_CHECKS_MAX];
+	trail_offsets(trail, low, offsets);
 	struct ref ref = { memo->used, memo->epoch };
 	struct walk_header *walk = (struct walk_header *)(memo->arena + memo->used);
 	memo->used += HEADER_WORDS + count + checks;
@@ -330,8 +347,8 @@ void mp_unwind_memo_store(struct mp_unwind_capture *out, const struct mp_unwind_
 	};
 	uint64_t *ips = walk_ips(walk);
 	memcpy(ips, out->ips, count * sizeof(uint64_t));
-	memcpy(ips + count, reads->check_values, checks * sizeof(uint64_t));
-	walk->offsets_at = store_offsets(memo, recent, count, reads);
+	memcpy(ips + count, trail->check_value, checks * sizeof(uint64_t));
+	walk->offsets_at = store_offsets(memo, recent, trail, offsets);
 	*last = ref;
 	uint64_t key = values_key(start, walk->offsets_at, values_hash(ips + 1, words));
 	memo->by_values[key % BY_VALUES_SLOTS] = (struct by_values){ key, ref };

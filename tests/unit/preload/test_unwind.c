@@ -152,17 +152,22 @@ static void test_unwind_equals_libunwind_on_random_stacks(void **state)
 	mp_unwind_counts_get(&after);
 	uint64_t hits = after.memo_hits - before.memo_hits;
 	uint64_t rejects = after.memo_rejects - before.memo_rejects;
+	uint64_t joins = after.joins - before.joins;
 	printf("random stacks: %ld probes, %.1f frames on average, %llu walks by libunwind, "
-	       "%llu found in the memo, %llu rejected there\n",
+	       "%llu found in the memo, %llu rejected there, %llu joined the last walk, "
+	       "%llu joints refused\n",
 	       tally.probes, (double)tally.frames / (double)tally.probes,
 	       (unsigned long long)(after.fallbacks - before.fallbacks),
-	       (unsigned long long)hits, (unsigned long long)rejects);
+	       (unsigned long long)hits, (unsigned long long)rejects, (unsigned long long)joins,
+	       (unsigned long long)(after.join_refusals - before.join_refusals));
 	assert_int_equal(tally.mismatches, 0);
 	assert_true(tally.probes >= 4000);
 	/* Plain code: every walk took the fast path; the memo served some, and refused
-	 * others that started alike but no longer held. */
+	 * others that started alike but no longer held; most walks that were not the memo's
+	 * took the outer frames of the walk before them. */
 	assert_int_equal(after.fallbacks, before.fallbacks);
 	assert_true(hits > 1000);
+	assert_true(joins > 1000);
 }
 
 static void test_unwind_memo_refuses_a_changed_stack(void **state)
@@ -179,9 +184,11 @@ static void test_unwind_memo_refuses_a_changed_stack(void **state)
 	mp_unwind_counts_get(&after);
 	uint64_t hits = after.memo_hits - before.memo_hits;
 	uint64_t rejects = after.memo_rejects - before.memo_rejects;
-	printf("twins: %llu found in the memo, %llu rejected there\n", (unsigned long long)hits,
-	       (unsigned long long)rejects);
+	uint64_t refusals = after.join_refusals - before.join_refusals;
+	printf("twins: %llu found in the memo, %llu rejected there, %llu joints refused\n",
+	       (unsigned long long)hits, (unsigned long long)rejects, (unsigned long long)refusals);
 	assert_int_equal(tally.mismatches, 0);
+	assert_true(refusals > 1000);
 	assert_true(rejects > 1000);
 	assert_true(hits > 3000);
 }
@@ -199,9 +206,11 @@ static void test_unwind_memo_checks_the_saved_frame_pointers(void **state)
 		shape_fp_anchor(&ctx, 2 + (int)(shape_next(&ctx) % 4));
 	mp_unwind_counts_get(&after);
 	uint64_t rejects = after.memo_rejects - before.memo_rejects;
-	printf("twisted frame pointers: %llu found in the memo, %llu rejected there\n",
+	printf("twisted frame pointers: %llu found in the memo, %llu rejected there, "
+	       "%llu joined, %llu joints refused\n",
 	       (unsigned long long)(after.memo_hits - before.memo_hits),
-	       (unsigned long long)rejects);
+	       (unsigned long long)rejects, (unsigned long long)(after.joins - before.joins),
+	       (unsigned long long)(after.join_refusals - before.join_refusals));
 	assert_int_equal(tally.mismatches, 0);
 	assert_true(rejects > 500);
 }
