@@ -53,11 +53,13 @@ uintptr_t mp_stacks_unwinder_start, mp_stacks_unwinder_end;
 uint32_t mp_stacks_epoch = 1;
 
 static int add_level(int expected_count);
+static void hash_keys_init(void);
 
 void mp_stacks_init(uintptr_t start, uintptr_t end)
 {
 	self_start = start;
 	self_end = end;
+	hash_keys_init();
 	mp_modules_range_of((uintptr_t)&unw_backtrace, &mp_stacks_unwinder_start, &mp_stacks_unwinder_end);
 	unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
 	mp_unwind_init();
@@ -65,37 +67,44 @@ void mp_stacks_init(uintptr_t start, uintptr_t end)
 		add_level(0);
 }
 
-/* One frame's share of a lane of the hash: its address and its position, mixed together
- * by a multiply between two xor-shifts. Not linear in the position: with a weight per
- * position (the sum of ip * (K + i * D)), two stacks whose frames differ at positions
- * with equal sums of weights collide in both lanes at once, and recursion that alternates
- * two call sites makes such stacks by the thousand (2^17 distinct ones interned as 834). */
-static inline uint64_t frame_term(uint64_t ip, uint64_t position_key, uint64_t multiplier)
+/* The hash's keys: a random word per frame position and three more, from a fixed seed
+ * (the stacks are the program's own addresses, nobody chooses them against the keys). */
+#define HASH_KEYS ((int)MP_MAX_FRAMES_LIMIT + 3)
+static uint64_t hash_keys[HASH_KEYS];
+
+static void hash_keys_init(void)
 {
-	uint64_t x = ip ^ position_key;
-	x ^= x >> 31;
-	x *= multiplier;
-	return x ^ (x >> 29);
+	uint64_t state = 0x6d656d70726f6621ull;
+	for (int i = 0; i < HASH_KEYS; i++) {
+		state += 0x9e3779b97f4a7c15ull;
+		hash_keys[i] = mp_mix64(state);
+	}
 }
 
-/* Each frame is mixed on its own and the results summed: no chain of dependent
- * multiplies, so the CPU overlaps them (this runs for every allocation). Two lanes with
- * different keys and multipliers give 128 bits. */
+/* The frames two at a time, each plus its position's key, multiplied into 128 bits and
+ * summed (NH, the universal hash of UMAC): two different stacks of the same length
+ * collide in a lane with probability 2^-64 whatever their frames, and a second lane with
+ * the keys shifted by two positions (Toeplitz) makes it 2^-128. One multiply a frame, no
+ * chain between them: this runs for every walked allocation. The count and the module
+ * generation are mixed in at the end. */
 static void hash_stack(void *const *ips, int count, uint32_t generation, uint64_t *hash_a,
 		       uint64_t *hash_b)
 {
-	uint64_t a = ((uint64_t)generation << 32) ^ (uint64_t)count;
-	uint64_t b = a;
-	uint64_t key_a = 0, key_b = 0;
-	for (int i = 0; i < count; i++) {
-		uint64_t ip = (uint64_t)(uintptr_t)ips[i];
-		key_a += 0x9e3779b97f4a7c15ull;
-		key_b += 0xc2b2ae3d27d4eb4full;
-		a += frame_term(ip, key_a, 0xbf58476d1ce4e5b9ull);
-		b += frame_term(ip, key_b, 0x94d049bb133111ebull);
+	const uint64_t *frames = (const uint64_t *)ips, *keys = hash_keys;
+	unsigned __int128 a = 0, b = 0;
+	int i = 0;
+	for (; i + 2 <= count; i += 2) {
+		uint64_t first = frames[i], second = frames[i + 1];
+		a += (unsigned __int128)(first + keys[i]) * (second + keys[i + 1]);
+		b += (unsigned __int128)(first + keys[i + 2]) * (second + keys[i + 3]);
 	}
-	*hash_a = mp_mix64(a) | 1; /* never 0, which marks an empty slot */
-	*hash_b = mp_mix64(b ^ (a >> 1));
+	if (i < count) { /* the last of an odd count, with a zero */
+		a += (unsigned __int128)(frames[i] + keys[i]) * keys[i + 1];
+		b += (unsigned __int128)(frames[i] + keys[i + 2]) * keys[i + 3];
+	}
+	uint64_t seed = ((uint64_t)generation << 32) ^ (uint64_t)count;
+	*hash_a = mp_mix64((uint64_t)a ^ mp_mix64((uint64_t)(a >> 64) ^ seed)) | 1; /* 0: empty */
+	*hash_b = mp_mix64((uint64_t)b ^ mp_mix64((uint64_t)(b >> 64) + seed));
 }
 
 static uint64_t level_bytes(uint64_t slots)
