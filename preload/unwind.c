@@ -82,7 +82,6 @@ struct unwind_thread {
 	uint32_t window, window_hits; /* captures that used the memo in this window; hits */
 	uint32_t cold;                /* 1: the memo is used one capture in COLD_PROBE */
 	uint32_t tick;
-	uint32_t trail_next; /* which of the memo's trails the next walk is noted in */
 	struct mp_unwind_counts counts;
 };
 
@@ -343,7 +342,7 @@ struct walk {
 	int depth, max;
 	uintptr_t low, span; /* a word at a is readable if a - low <= span */
 	uintptr_t rsp, rbp;
-	struct mp_unwind_trail *trail; /* where the walk is noted; NULL: not noted */
+	struct mp_unwind_trail *notes; /* this walk, innermost frame first; NULL: not noted */
 	int noted;                     /* frames noted: MP_UNWIND_MEMO_FRAMES_MAX, or 0 */
 	int pending, pending_frame;
 	uintptr_t pending_address, pending_value;
@@ -352,103 +351,114 @@ struct walk {
 /* Notes a word read whose value decided something (see mp_unwind_trail). */
 static inline void note_check(struct walk *w, int frame, uintptr_t address, uint64_t value)
 {
-	struct mp_unwind_trail *trail = w->trail;
-	if (!trail)
+	struct mp_unwind_trail *notes = w->notes;
+	if (!notes)
 		return;
-	if (trail->checks == MP_UNWIND_MEMO_CHECKS_MAX) {
+	if (notes->checks == MP_UNWIND_MEMO_CHECKS_MAX) {
 		w->noted = 0; /* the walk cannot be kept whole */
 		return;
 	}
-	trail->check_frame[trail->checks] = (uint8_t)frame;
-	trail->check_address[trail->checks] = address;
-	trail->check_value[trail->checks++] = value;
+	notes->check_frame[notes->checks] = (uint8_t)frame;
+	notes->check_address[notes->checks] = address;
+	notes->check_value[notes->checks++] = value;
 }
 
-/* The walk is at last's frame at (same ip and rsp, and the same rbp if it decides a later
- * CFA): from there on it is last's walk if the words last read from there on still hold
- * what they held. Returns the walk's frame count, or 0 with *at the first of last's frames
- * where a join could still hold. */
-static __attribute__((noinline)) int join(struct walk *w, const struct mp_unwind_trail *last,
-					  int *at)
+/* The flags of frame of the notes, with RBP_LIVE decided from live, the flag of the frame
+ * further out; updates live. */
+static inline uint8_t live_flags(const struct mp_unwind_trail *notes, int frame, uint8_t *live)
 {
-	int from = *at, depth = w->depth;
-	int count = depth + last->count - 1 - from;
-	if (!last->ended && count < w->max) {
-		*at = last->count; /* last was cut short: what came after is not known */
+	uint8_t flags = notes->flags[frame];
+	if (flags & MP_UNWIND_TRAIL_USES_RBP)
+		*live = MP_UNWIND_TRAIL_RBP_LIVE;
+	else if (flags & MP_UNWIND_TRAIL_RESTORES_RBP)
+		*live = 0;
+	return (uint8_t)(flags | *live);
+}
+
+/* The trail gets the walk's frames 0 .. inner (innermost first in the notes) as its
+ * frames from first on, and the checks those frames read. */
+static void trail_put(struct mp_unwind_trail *trail, const struct walk *w, int inner, int first)
+{
+	const struct mp_unwind_trail *notes = w->notes;
+	uint8_t live = first ? trail->flags[first - 1] & MP_UNWIND_TRAIL_RBP_LIVE : 0;
+	int count = first + inner + 1;
+	for (int frame = inner; frame >= 0; frame--) {
+		int k = count - 1 - frame;
+		trail->ips[k] = (uint64_t)w->ips[frame];
+		trail->rsp[k] = notes->rsp[frame];
+		trail->rbp[k] = notes->rbp[frame];
+		trail->flags[k] = live_flags(notes, frame, &live);
+	}
+	for (int c = notes->checks - 1; c >= 0; c--) {
+		int at = trail->checks++;
+		trail->check_frame[at] = (uint8_t)(count - 1 - notes->check_frame[c]);
+		trail->check_address[at] = notes->check_address[c];
+		trail->check_value[at] = notes->check_value[c];
+	}
+	trail->count = count;
+}
+
+/* The walk is at the trail's frame at (same ip and rsp, and the same rbp if it decides a
+ * CFA further out): from there on it is the trail's walk if the words read from there on
+ * still hold what they held. Returns the walk's frame count, the trail now its own if it
+ * can be kept; or 0 with *at the next of the trail's frames where a join could hold. */
+static __attribute__((noinline)) int join(struct walk *w, struct mp_unwind_trail *trail, int *at,
+					  int *kept)
+{
+	int joint = *at, depth = w->depth;
+	int count = depth + joint;
+	if (!trail->ended && count < w->max) {
+		*at = -1; /* the trail was cut short: what came after is not known */
 		return 0;
 	}
 	if (count > w->max)
 		count = w->max;
-	int end = from + count - depth + 1; /* last's frames from + 1 .. end - 1 are taken */
-	for (int i = from + 1; i < end; i++) {
-		uintptr_t address = last->rsp[i] - 8;
-		if (address - w->low > w->span || *(const uint64_t *)address != last->ips[i]) {
+	int stop = joint - (count - depth); /* the trail's frames joint - 1 .. stop are taken */
+	for (int k = joint - 1, i = depth; k >= stop; k--, i++) {
+		uintptr_t address = trail->rsp[k] - 8;
+		if (address - w->low > w->span || *(const uint64_t *)address != trail->ips[k]) {
 			unwind_thread.counts.join_refusals++;
-			*at = i;
+			*at = k;
 			return 0;
 		}
+		w->ips[i] = (void *)trail->ips[k];
 	}
-	int first_check = 0;
-	while (first_check < last->checks && last->check_frame[first_check] < from)
-		first_check++;
-	for (int c = first_check; c < last->checks; c++) {
-		uintptr_t address = last->check_address[c];
+	int checks = 0; /* the trail's checks read at the joint or further out */
+	for (; checks < trail->checks && trail->check_frame[checks] <= joint; checks++) {
+		uintptr_t address = trail->check_address[checks];
 		if (address - w->low > w->span ||
-		    *(const uint64_t *)address != last->check_value[c]) {
+		    *(const uint64_t *)address != trail->check_value[checks]) {
 			unwind_thread.counts.join_refusals++;
-			*at = last->check_frame[c] + 1;
+			*at = trail->check_frame[checks] - 1;
 			return 0;
 		}
 	}
 	unwind_thread.counts.joins++;
-	memcpy(w->ips + depth, last->ips + from + 1, (size_t)(count - depth) * sizeof(void *));
-	struct mp_unwind_trail *trail = w->trail;
-	if (!trail || !w->noted || count > MP_UNWIND_MEMO_FRAMES_MAX)
+	if (!w->notes || !w->noted || count != depth + joint || count > MP_UNWIND_MEMO_FRAMES_MAX ||
+	    checks + w->notes->checks + 1 > MP_UNWIND_MEMO_CHECKS_MAX)
 		return count;
-	/* The joined walk's trail: this walk's frames, then last's from the joint on. */
-	int here = depth - 1, taken = count - here;
-	memcpy(trail->rsp + here, last->rsp + from, (size_t)taken * sizeof(uint64_t));
-	memcpy(trail->rbp + here + 1, last->rbp + from + 1, (size_t)(taken - 1) * sizeof(uint64_t));
-	memcpy(trail->flags + here, last->flags + from, (size_t)taken);
-	if (w->pending && (last->flags[from] & MP_UNWIND_TRAIL_RBP_LIVE))
-		note_check(w, w->pending_frame, w->pending_address, w->pending_value);
-	for (int c = first_check; c < last->checks; c++)
-		note_check(w, last->check_frame[c] - from + here, last->check_address[c],
-			   last->check_value[c]);
-	trail->ended = last->ended && count == depth + last->count - 1 - from;
+	/* The trail keeps its frames from the joint out, and takes this walk's further in. */
+	trail->checks = checks;
+	if (w->pending && (trail->flags[joint] & MP_UNWIND_TRAIL_RBP_LIVE)) {
+		trail->check_frame[checks] = (uint8_t)(count - 1 - w->pending_frame);
+		trail->check_address[checks] = w->pending_address;
+		trail->check_value[checks] = w->pending_value;
+		trail->checks++;
+	}
+	if (depth > 1)
+		trail_put(trail, w, depth - 2, joint + 1);
+	*kept = 1;
 	return count;
 }
 
-/* The end of a walk of count frames noted in its trail: the trail is whole, or count 0.
- * Which frames' rbp decides a later CFA is found from the outermost frame in, from
- * where the trail's own flags say (frames from known on: those a join took). */
-static void trail_close(struct walk *w, int count, int known)
-{
-	struct mp_unwind_trail *trail = w->trail;
-	if (!w->noted || count > MP_UNWIND_MEMO_FRAMES_MAX) {
-		trail->count = 0;
-		return;
-	}
-	int live = known < count ? trail->flags[known] & MP_UNWIND_TRAIL_RBP_LIVE : 0;
-	for (int i = (known < count ? known : count) - 1; i >= 0; i--) {
-		uint8_t flags = trail->flags[i];
-		if (flags & MP_UNWIND_TRAIL_USES_RBP)
-			live = MP_UNWIND_TRAIL_RBP_LIVE;
-		else if (flags & MP_UNWIND_TRAIL_RESTORES_RBP)
-			live = 0;
-		trail->flags[i] = (uint8_t)(flags | live);
-	}
-	memcpy(trail->ips, w->ips, (size_t)count * sizeof(void *));
-	trail->count = count;
-}
-
-/* tdep_trace's loop for standard frames, from start (rip, rsp, rbp), noting its frames
- * and reads in trail (if not NULL). Where it reaches a frame last (if not NULL) passed
- * through, it takes the rest of last's walk if that still holds (join). Returns the
- * number of frames, or -1 where libunwind must decide. */
+/* tdep_trace's loop for standard frames, from start (rip, rsp, rbp). Where it reaches a
+ * frame of the thread's last walk, kept in trail (if not NULL), it takes the rest of that
+ * walk if it still holds (join). The walk is noted in notes, and becomes the trail if it
+ * can be kept whole (*kept). Returns the number of frames, or -1 where libunwind must
+ * decide. */
 static inline int walk(const struct mp_unwind_start *start, uintptr_t low, uintptr_t high,
 		       void **ips, int max, uint32_t generation, struct mp_unwind_trail *trail,
-		       const struct mp_unwind_trail *last, int *walked)
+		       struct mp_unwind_trail *notes, int *walked, int *kept)
 {
 	struct rule_table *table = __atomic_load_n(&current_table, __ATOMIC_ACQUIRE);
 	if (MP_UNLIKELY(!table || generation - table->base_generation >= TAG_LIMIT ||
@@ -463,16 +473,13 @@ static inline int walk(const struct mp_unwind_start *start, uintptr_t low, uintp
 	struct walk w = {
 		.ips = ips, .max = max, .low = low, .span = high - low - 8,
 		.rsp = start->rsp, .rbp = start->rbp,
-		.trail = trail, .noted = trail ? MP_UNWIND_MEMO_FRAMES_MAX : 0,
+		.notes = notes, .noted = notes ? MP_UNWIND_MEMO_FRAMES_MAX : 0,
 	};
-	if (trail) {
-		trail->checks = 0;
-		trail->generation = generation;
-	}
-	/* The next of last's frames the walk may reach: last's frames go up the stack. */
-	int last_count = last && last->generation == generation ? last->count : 0;
-	int at = 0;
-	uintptr_t joint = last_count ? last->rsp[0] : UINTPTR_MAX;
+	if (notes)
+		notes->checks = 0;
+	/* The trail's frame the walk may reach next, going out: the innermost first. */
+	int at = trail && trail->generation == generation ? trail->count - 1 : -1;
+	uintptr_t joint = at >= 0 ? trail->rsp[at] : UINTPTR_MAX;
 	uintptr_t rip = start->rip;
 	ips[0] = (void *)rip;
 	int depth = 1;
@@ -481,30 +488,27 @@ static inline int walk(const struct mp_unwind_start *start, uintptr_t low, uintp
 		*walked = depth; /* if libunwind must decide: ips[depth - 1] is where */
 		int frame = depth - 1;
 		if (depth <= w.noted) {
-			trail->rsp[frame] = w.rsp;
-			trail->rbp[frame] = w.rbp;
+			notes->rsp[frame] = w.rsp;
+			notes->rbp[frame] = w.rbp;
 		}
 		if (w.rsp >= joint) {
-			while (at < last_count && last->rsp[at] < w.rsp)
-				at++;
-			if (at < last_count && last->rsp[at] == w.rsp && last->ips[at] == rip &&
-			    (!(last->flags[at] & MP_UNWIND_TRAIL_RBP_LIVE) || last->rbp[at] == w.rbp)) {
+			while (at >= 0 && trail->rsp[at] < w.rsp)
+				at--;
+			if (at >= 0 && trail->rsp[at] == w.rsp && trail->ips[at] == rip &&
+			    (!(trail->flags[at] & MP_UNWIND_TRAIL_RBP_LIVE) || trail->rbp[at] == w.rbp)) {
 				w.depth = depth;
-				int count = join(&w, last, &at);
-				if (count) {
-					if (trail)
-						trail_close(&w, count, frame);
+				int count = join(&w, trail, &at, kept);
+				if (count)
 					return count;
-				}
 			}
-			joint = at < last_count ? last->rsp[at] : UINTPTR_MAX;
+			joint = at >= 0 ? trail->rsp[at] : UINTPTR_MAX;
 		}
 		uint64_t rule = lookup(table, rip, tag);
 		if (MP_UNLIKELY(!rule))
 			rule = learn(table, rip, tag);
 		unsigned kind = (unsigned)(rule >> RULE_KIND_SHIFT) & 3;
 		if (depth <= w.noted)
-			trail->flags[frame] =
+			notes->flags[frame] =
 				(uint8_t)((rule & RULE_ON_RSP ? 0 : MP_UNWIND_TRAIL_USES_RBP) |
 					  (rule & RULE_RBP_SAVED ? MP_UNWIND_TRAIL_RESTORES_RBP : 0));
 		if (kind != MP_UNWIND_STANDARD) {
@@ -545,15 +549,18 @@ static inline int walk(const struct mp_unwind_start *start, uintptr_t low, uintp
 		}
 		ips[depth++] = (void *)rip;
 	}
-	if (trail) {
-		if (depth == max && depth <= w.noted) { /* cut at max: its last frame not stepped */
-			trail->rsp[depth - 1] = w.rsp;
-			trail->rbp[depth - 1] = w.rbp;
-			trail->flags[depth - 1] = 0;
-		}
-		trail->ended = depth < max;
-		trail_close(&w, depth, depth);
+	if (depth > w.noted || !trail)
+		return depth;
+	if (depth == max) { /* cut at max: the last frame was not stepped */
+		notes->rsp[depth - 1] = w.rsp;
+		notes->rbp[depth - 1] = w.rbp;
+		notes->flags[depth - 1] = 0;
 	}
+	trail->checks = 0;
+	trail->ended = depth < max;
+	trail->generation = generation;
+	trail_put(trail, &w, depth - 1, 0);
+	*kept = 1;
 	return depth;
 }
 
@@ -596,13 +603,12 @@ static inline __attribute__((always_inline)) void capture(struct mp_unwind_captu
 		}
 		self->counts.memo_rejects += memo == MP_UNWIND_MEMO_CHANGED;
 	}
-	/* The walk is noted in one of the thread's trails, joining the other's where it can. */
+	/* The walk may join the thread's last walk, and then becomes it. */
 	struct mp_unwind_trail *trails = mp_unwind_memo_trails();
-	struct mp_unwind_trail *trail = trails ? &trails[self->trail_next] : NULL;
-	const struct mp_unwind_trail *last = trails ? &trails[!self->trail_next] : NULL;
-	int walked = 0;
-	int count = walk(&start, low, stack_high(self, low), buffer, max, generation, trail, last,
-			 &walked);
+	struct mp_unwind_trail *trail = trails, *notes = trails ? &trails[1] : NULL;
+	int walked = 0, kept = 0;
+	int count = walk(&start, low, stack_high(self, low), buffer, max, generation, trail, notes,
+			 &walked, &kept);
 	if (MP_UNLIKELY(count < 0)) {
 		out->count = walked && !code_readable((uintptr_t)buffer[walked - 1])
 				     ? walked /* libunwind would fault: the stack ends there */
@@ -610,10 +616,7 @@ static inline __attribute__((always_inline)) void capture(struct mp_unwind_captu
 		return;
 	}
 	out->count = count;
-	if (!trail || !trail->count)
-		return;
-	self->trail_next = !self->trail_next;
-	if (use_memo)
+	if (kept && use_memo)
 		mp_unwind_memo_store(out, &start, generation, max, trail, low);
 }
 

@@ -62,20 +62,21 @@ struct mp_unwind_start {
 #define MP_UNWIND_MEMO_FRAMES_MAX 128
 #define MP_UNWIND_MEMO_CHECKS_MAX 128
 
-/* What a walk passed through and what it read that decides its result, in addresses:
- * the state at each frame i (ips[i], rsp[i], rbp[i]; ips[i] was read at rsp[i] - 8 for
- * i >= 1), how the frame's rule used rbp, and the other words whose value mattered (an
- * rbp restored from the stack and later used, the word that ended the stack), each with
- * the value read and the frame whose step read it. count is 0 when the walk could not be
- * kept whole (deeper than MP_UNWIND_MEMO_FRAMES_MAX, too many checks, or no memo). */
+/* What a walk passed through and what it read that decides its result, in addresses,
+ * outermost frame first (so that a later walk sharing the outer frames changes only the
+ * end): the state at each frame k (ips[k], rsp[k], rbp[k]; ips[k] was read at rsp[k] - 8
+ * but for the innermost), how the frame's rule used rbp, and the other words whose value
+ * mattered (an rbp restored from the stack and later used, the word that ended the
+ * stack), each with the value read and the frame whose step read it, in the order of
+ * their frames. The walk in progress is noted in the same form innermost frame first. */
 enum {
 	MP_UNWIND_TRAIL_USES_RBP = 1,     /* the frame's CFA is computed from rbp */
 	MP_UNWIND_TRAIL_RESTORES_RBP = 2, /* its step reads the caller's rbp from the stack */
-	MP_UNWIND_TRAIL_RBP_LIVE = 4,     /* rbp at this frame decides a later CFA */
+	MP_UNWIND_TRAIL_RBP_LIVE = 4,     /* rbp at this frame decides a CFA further out */
 };
 struct mp_unwind_trail {
 	int count, checks;
-	int ended; /* the stack ended after count frames (it was not cut at max) */
+	int ended; /* the stack ended at the outermost frame (it was not cut at max) */
 	uint32_t generation;
 	uint64_t ips[MP_UNWIND_MEMO_FRAMES_MAX];
 	uint64_t rsp[MP_UNWIND_MEMO_FRAMES_MAX], rbp[MP_UNWIND_MEMO_FRAMES_MAX];
@@ -100,14 +101,14 @@ int mp_unwind_memo_find(struct mp_unwind_capture *out, const struct mp_unwind_st
 			uintptr_t low, uint32_t generation, int max);
 /* For benchmarks: walks on this thread neither use nor fill the memo while paused. */
 void mp_unwind_memo_pause(int paused);
-/* Keeps the walk in out (out->count frames in out->ips, as trail says it went; low is the
- * capturing function's frame) and points out at the kept copy; does nothing if it cannot
+/* Keeps the walk in out (out->count frames in out->ips, as the trail says it went; low is
+ * the capturing function's frame) and points out at the kept copy; does nothing if it cannot
  * be kept. */
 void mp_unwind_memo_store(struct mp_unwind_capture *out, const struct mp_unwind_start *start,
 			  uint32_t generation, int max, const struct mp_unwind_trail *trail,
 			  uintptr_t low);
-/* This thread's two trails (the last walk's and room for the next), NULL if it has no
- * memo (none could be mapped, it is exiting, or the memo is paused). */
+/* This thread's trail of its last walk, then room for noting the next one; NULL if it
+ * has no memo (none could be mapped, it is exiting, or the memo is paused). */
 struct mp_unwind_trail *mp_unwind_memo_trails(void);
 
 /* --- unwind_rules.c: one return address's rule, compiled from .eh_frame --- */

@@ -66,7 +66,7 @@ struct memo {
 	uint32_t seen[SEEN_SLOTS]; /* fingerprints of walks seen once */
 	uint32_t epoch, used;
 	uint64_t arena[ARENA_WORDS];
-	struct mp_unwind_trail trails[2]; /* unwind.c's: the last walk and the next */
+	struct mp_unwind_trail trails[2]; /* unwind.c's: the last walk, the next one's notes */
 };
 
 static pthread_key_t memo_key;
@@ -276,13 +276,13 @@ int mp_unwind_memo_find(struct mp_unwind_capture *out, const struct mp_unwind_st
 	return MP_UNWIND_MEMO_CHANGED;
 }
 
-/* The offsets (from low) of the words the walk in trail read: those holding ips[1..count),
- * then its checks. */
+/* The offsets (from low) of the words the walk in trail read: those holding ips[1..count)
+ * (the trail's frames count - 2 down to 0), then its checks. */
 static void trail_offsets(const struct mp_unwind_trail *trail, uintptr_t low, uint32_t *offsets)
 {
 	unsigned count = (unsigned)trail->count;
 	for (unsigned i = 1; i < count; i++)
-		offsets[i - 1] = (uint32_t)(trail->rsp[i] - 8 - low);
+		offsets[i - 1] = (uint32_t)(trail->rsp[count - 1 - i] - 8 - low);
 	for (unsigned i = 0; i < (unsigned)trail->checks; i++)
 		offsets[count - 1 + i] = (uint32_t)(trail->check_address[i] - low);
 }
