@@ -34,7 +34,8 @@ struct row {
 	int64_t cfa_offset;
 };
 
-/* Bytes of one segment, read with bounds; any read past them sets bad. */
+/* Bytes of one segment, read with bounds; any read past them sets bad. at stays within
+ * [start, end] (reader_seek), so a read needs one comparison. */
 struct reader {
 	const uint8_t *at, *start, *end;
 	int bad;
@@ -58,9 +59,20 @@ struct query {
  * may alias anything). */
 #define READER_INLINE static inline __attribute__((always_inline))
 
+/* Moves to, if it lies within the segment; else sets bad and moves to the end, where
+ * every read fails. */
+READER_INLINE void reader_seek(struct reader *r, const uint8_t *to)
+{
+	if (to < r->start || to > r->end) {
+		r->bad = 1;
+		to = r->end;
+	}
+	r->at = to;
+}
+
 READER_INLINE uint64_t read_fixed(struct reader *r, size_t bytes)
 {
-	if (r->bad || r->at < r->start || r->at > r->end || (size_t)(r->end - r->at) < bytes) {
+	if (MP_UNLIKELY((size_t)(r->end - r->at) < bytes)) {
 		r->bad = 1;
 		return 0;
 	}
@@ -70,21 +82,29 @@ READER_INLINE uint64_t read_fixed(struct reader *r, size_t bytes)
 	return value;
 }
 
+READER_INLINE uint8_t read_byte(struct reader *r)
+{
+	if (MP_UNLIKELY(r->at == r->end)) {
+		r->bad = 1;
+		return 0;
+	}
+	return *r->at++;
+}
+
 READER_INLINE void skip(struct reader *r, uint64_t bytes)
 {
-	if (r->bad || r->at < r->start || r->at > r->end || (uint64_t)(r->end - r->at) < bytes)
+	if ((uint64_t)(r->end - r->at) < bytes)
 		r->bad = 1;
 	else
 		r->at += bytes;
 }
 
+/* A failed read gives 0, which ends the number. */
 READER_INLINE uint64_t read_uleb(struct reader *r)
 {
 	uint64_t value = 0;
 	for (unsigned shift = 0;; shift += 7) {
-		uint8_t byte = (uint8_t)read_fixed(r, 1);
-		if (r->bad)
-			return 0;
+		uint8_t byte = read_byte(r);
 		if (shift < 64)
 			value |= (uint64_t)(byte & 0x7f) << shift;
 		if (!(byte & 0x80))
@@ -98,9 +118,7 @@ READER_INLINE int64_t read_sleb(struct reader *r)
 	unsigned shift = 0;
 	uint8_t byte;
 	do {
-		byte = (uint8_t)read_fixed(r, 1);
-		if (r->bad)
-			return 0;
+		byte = read_byte(r);
 		if (shift < 64)
 			value |= (uint64_t)(byte & 0x7f) << shift;
 		shift += 7;
@@ -144,7 +162,7 @@ READER_INLINE uint64_t read_encoded(struct reader *r, uint8_t encoding)
 static int parse_cie(const struct reader *segment, const uint8_t *cie, struct cie *out)
 {
 	struct reader r = *segment;
-	r.at = cie;
+	reader_seek(&r, cie);
 	uint64_t length = read_fixed(&r, 4);
 	if (r.bad || length == 0 || length >= 0xfffffff0u || length > (uint64_t)(segment->end - cie) - 4)
 		return -1; /* not a CIE, or the 64-bit format that no compiler emits here */
@@ -222,7 +240,7 @@ static int run_program(struct reader in, const uint8_t *end, const struct cie *c
 	struct row stack[STATE_STACK_MAX];
 	int depth = 0;
 	while (location <= pc && r->at < end) {
-		uint8_t op = (uint8_t)read_fixed(r, 1);
+		uint8_t op = read_byte(r);
 		uint64_t operand = op & 0x3f, reg, value;
 		if (op & 0xc0)
 			op &= 0xc0;
@@ -360,7 +378,7 @@ static void rule_from_fde(const struct reader *segment, const uint8_t *fde, uint
 			  struct mp_unwind_rule *out)
 {
 	struct reader r = *segment;
-	r.at = fde;
+	reader_seek(&r, fde);
 	uint64_t length = read_fixed(&r, 4);
 	const uint8_t *pointer_field = r.at;
 	int32_t cie_pointer = (int32_t)read_fixed(&r, 4);
