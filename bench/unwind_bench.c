@@ -155,7 +155,7 @@ int main(int argc, char **argv)
 			continue;
 		double ns[METHODS][99];
 		double frames_seen = 0;
-		uint64_t hits = 0, others = 0, rejects = 0, fallbacks = 0;
+		uint64_t hits = 0, others = 0, rejects = 0, fallbacks = 0, joins = 0;
 		for (int round = 0; round < rounds; round++) {
 			for (int method = 0; method < METHODS; method++) {
 				mp_unwind_memo_pause(method != WALK_MEMO);
@@ -179,6 +179,7 @@ int main(int argc, char **argv)
 					others += counts_after.memo_others - counts_before.memo_others;
 					rejects += counts_after.memo_rejects - counts_before.memo_rejects;
 					fallbacks += counts_after.fallbacks - counts_before.fallbacks;
+					joins += counts_after.joins - counts_before.joins;
 				}
 				if (method != NONE)
 					frames_seen = (double)run.frames / (double)captures;
@@ -201,6 +202,8 @@ int main(int argc, char **argv)
 		       "start), %.1f%% walked again, %.1f%% by libunwind\n", 100.0 * (double)hits / all,
 		       100.0 * (double)others / all, 100.0 * (double)rejects / all,
 		       100.0 * (double)fallbacks / all);
+		printf("  %.1f%% took the outer frames of the walk before them\n",
+		       100.0 * (double)joins / all);
 	}
 	return 0;
 }

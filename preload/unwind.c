@@ -82,6 +82,9 @@ struct unwind_thread {
 	uint32_t window, window_hits; /* captures that used the memo in this window; hits */
 	uint32_t cold;                /* 1: the memo is used one capture in COLD_PROBE */
 	uint32_t tick;
+	/* The same for the trail: walks in this window, frames they walked and returned. */
+	uint32_t trail_window, trail_walked, trail_frames;
+	uint32_t trail_cold, trail_tick;
 	struct mp_unwind_counts counts;
 };
 
@@ -398,12 +401,21 @@ static void trail_put(struct mp_unwind_trail *trail, const struct walk *w, int i
 	trail->count = count;
 }
 
+/* What became of a walk besides its frames. */
+struct walk_result {
+	int walked;  /* frames it stepped through itself (if libunwind must decide: up to
+		      * ips[walked - 1]) */
+	int noted;   /* the notes hold all of them and their checks */
+	int joined;  /* the rest is the trail's */
+	int kept;    /* the trail is now this walk */
+};
+
 /* The walk is at the trail's frame at (same ip and rsp, and the same rbp if it decides a
  * CFA further out): from there on it is the trail's walk if the words read from there on
  * still hold what they held. Returns the walk's frame count, the trail now its own if it
  * can be kept; or 0 with *at the next of the trail's frames where a join could hold. */
 static __attribute__((noinline)) int join(struct walk *w, struct mp_unwind_trail *trail, int *at,
-					  int *kept)
+					  struct walk_result *result)
 {
 	int joint = *at, depth = w->depth;
 	int count = depth + joint;
@@ -434,6 +446,7 @@ static __attribute__((noinline)) int join(struct walk *w, struct mp_unwind_trail
 		}
 	}
 	unwind_thread.counts.joins++;
+	result->joined = 1;
 	if (!w->notes || !w->noted || count != depth + joint || count > MP_UNWIND_MEMO_FRAMES_MAX ||
 	    checks + w->notes->checks + 1 > MP_UNWIND_MEMO_CHECKS_MAX)
 		return count;
@@ -447,18 +460,18 @@ static __attribute__((noinline)) int join(struct walk *w, struct mp_unwind_trail
 	}
 	if (depth > 1)
 		trail_put(trail, w, depth - 2, joint + 1);
-	*kept = 1;
+	result->kept = 1;
 	return count;
 }
 
-/* tdep_trace's loop for standard frames, from start (rip, rsp, rbp). Where it reaches a
- * frame of the thread's last walk, kept in trail (if not NULL), it takes the rest of that
- * walk if it still holds (join). The walk is noted in notes, and becomes the trail if it
- * can be kept whole (*kept). Returns the number of frames, or -1 where libunwind must
- * decide. */
+/* tdep_trace's loop for standard frames, from start (rip, rsp, rbp), noted in notes (if
+ * not NULL). Where it reaches a frame of the thread's last walk, kept in trail (if not
+ * NULL), it takes the rest of that walk if it still holds (join), and the walk becomes
+ * the trail if it can be kept whole. Returns the number of frames, or -1 where libunwind
+ * must decide. */
 static inline int walk(const struct mp_unwind_start *start, uintptr_t low, uintptr_t high,
 		       void **ips, int max, uint32_t generation, struct mp_unwind_trail *trail,
-		       struct mp_unwind_trail *notes, int *walked, int *kept)
+		       struct mp_unwind_trail *notes, struct walk_result *result)
 {
 	struct rule_table *table = __atomic_load_n(&current_table, __ATOMIC_ACQUIRE);
 	if (MP_UNLIKELY(!table || generation - table->base_generation >= TAG_LIMIT ||
@@ -483,9 +496,9 @@ static inline int walk(const struct mp_unwind_start *start, uintptr_t low, uintp
 	uintptr_t rip = start->rip;
 	ips[0] = (void *)rip;
 	int depth = 1;
-	*walked = 1;
+	result->walked = 1;
 	while (depth < max) {
-		*walked = depth; /* if libunwind must decide: ips[depth - 1] is where */
+		result->walked = depth;
 		int frame = depth - 1;
 		if (depth <= w.noted) {
 			notes->rsp[frame] = w.rsp;
@@ -497,7 +510,7 @@ static inline int walk(const struct mp_unwind_start *start, uintptr_t low, uintp
 			if (at >= 0 && trail->rsp[at] == w.rsp && trail->ips[at] == rip &&
 			    (!(trail->flags[at] & MP_UNWIND_TRAIL_RBP_LIVE) || trail->rbp[at] == w.rbp)) {
 				w.depth = depth;
-				int count = join(&w, trail, &at, kept);
+				int count = join(&w, trail, &at, result);
 				if (count)
 					return count;
 			}
@@ -549,19 +562,36 @@ static inline int walk(const struct mp_unwind_start *start, uintptr_t low, uintp
 		}
 		ips[depth++] = (void *)rip;
 	}
-	if (depth > w.noted || !trail)
+	if (depth > w.noted)
 		return depth;
 	if (depth == max) { /* cut at max: the last frame was not stepped */
 		notes->rsp[depth - 1] = w.rsp;
 		notes->rbp[depth - 1] = w.rbp;
 		notes->flags[depth - 1] = 0;
 	}
+	notes->count = depth;
+	result->noted = 1;
+	if (!trail)
+		return depth;
 	trail->checks = 0;
 	trail->ended = depth < max;
 	trail->generation = generation;
 	trail_put(trail, &w, depth - 1, 0);
-	*kept = 1;
+	result->kept = 1;
 	return depth;
+}
+
+/* The trail pays where joins take most of the frames: a thread whose walks in a window of
+ * WINDOW walked more than two thirds of their frames themselves joins only one walk in
+ * COLD_PROBE, until a window of those does better. */
+static inline void trail_window(struct unwind_thread *self, int walked, int count)
+{
+	self->trail_walked += (uint32_t)walked;
+	self->trail_frames += (uint32_t)count;
+	if (MP_LIKELY(++self->trail_window < (self->trail_cold ? WINDOW / COLD_PROBE : WINDOW)))
+		return;
+	self->trail_cold = self->trail_walked * 3 > self->trail_frames * 2;
+	self->trail_window = self->trail_walked = self->trail_frames = 0;
 }
 
 static __attribute__((noinline)) void memo_window_end(struct unwind_thread *self, int hit)
@@ -603,21 +633,29 @@ static inline __attribute__((always_inline)) void capture(struct mp_unwind_captu
 		}
 		self->counts.memo_rejects += memo == MP_UNWIND_MEMO_CHANGED;
 	}
-	/* The walk may join the thread's last walk, and then becomes it. */
-	struct mp_unwind_trail *trails = mp_unwind_memo_trails();
-	struct mp_unwind_trail *trail = trails, *notes = trails ? &trails[1] : NULL;
-	int walked = 0, kept = 0;
-	int count = walk(&start, low, stack_high(self, low), buffer, max, generation, trail, notes,
-			 &walked, &kept);
+	/* The walk is noted for the memo and may join the thread's last walk (the trail). */
+	int use_trail = !self->trail_cold || ++self->trail_tick % COLD_PROBE == 0;
+	struct mp_unwind_trail *trails = use_memo || use_trail ? mp_unwind_memo_trails() : NULL;
+	struct mp_unwind_trail *trail = use_trail ? trails : NULL;
+	struct walk_result result = { 0, 0, 0, 0 };
+	int count = walk(&start, low, stack_high(self, low), buffer, max, generation, trail,
+			 trails ? &trails[1] : NULL, &result);
 	if (MP_UNLIKELY(count < 0)) {
+		int walked = result.walked;
 		out->count = walked && !code_readable((uintptr_t)buffer[walked - 1])
 				     ? walked /* libunwind would fault: the stack ends there */
 				     : fallback(buffer, max, start.rip);
 		return;
 	}
 	out->count = count;
-	if (kept && use_memo)
-		mp_unwind_memo_store(out, &start, generation, max, trail, low);
+	if (trail)
+		trail_window(self, result.joined ? result.walked : count, count);
+	if (!use_memo)
+		return;
+	if (result.kept && result.joined)
+		mp_unwind_memo_store(out, &start, generation, max, trails, 1, low);
+	else if (result.noted && !result.joined)
+		mp_unwind_memo_store(out, &start, generation, max, &trails[1], 0, low);
 }
 
 #ifdef MP_UNWIND_CHECK

@@ -101,12 +101,12 @@ int mp_unwind_memo_find(struct mp_unwind_capture *out, const struct mp_unwind_st
 			uintptr_t low, uint32_t generation, int max);
 /* For benchmarks: walks on this thread neither use nor fill the memo while paused. */
 void mp_unwind_memo_pause(int paused);
-/* Keeps the walk in out (out->count frames in out->ips, as the trail says it went; low is
- * the capturing function's frame) and points out at the kept copy; does nothing if it cannot
- * be kept. */
+/* Keeps the walk in out (out->count frames in out->ips, as trail says it went, its frames
+ * outermost or innermost first; low is the capturing function's frame) and points out at
+ * the kept copy; does nothing if it cannot be kept. */
 void mp_unwind_memo_store(struct mp_unwind_capture *out, const struct mp_unwind_start *start,
 			  uint32_t generation, int max, const struct mp_unwind_trail *trail,
-			  uintptr_t low);
+			  int outermost_first, uintptr_t low);
 /* This thread's trail of its last walk, then room for noting the next one; NULL if it
  * has no memo (none could be mapped, it is exiting, or the memo is paused). */
 struct mp_unwind_trail *mp_unwind_memo_trails(void);
