@@ -23,6 +23,7 @@
 
 #include "encode.h"
 #include "modules.h"
+#include "stack_hash.h"
 #include "stacks.h"
 #include "memprof/varint.h"
 
@@ -53,13 +54,12 @@ uintptr_t mp_stacks_unwinder_start, mp_stacks_unwinder_end;
 uint32_t mp_stacks_epoch = 1;
 
 static int add_level(int expected_count);
-static void hash_keys_init(void);
 
 void mp_stacks_init(uintptr_t start, uintptr_t end)
 {
 	self_start = start;
 	self_end = end;
-	hash_keys_init();
+	mp_stack_hash_init();
 	mp_modules_range_of((uintptr_t)&unw_backtrace, &mp_stacks_unwinder_start, &mp_stacks_unwinder_end);
 	unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
 	mp_unwind_init();
@@ -67,44 +67,16 @@ void mp_stacks_init(uintptr_t start, uintptr_t end)
 		add_level(0);
 }
 
-/* The hash's keys: a random word per frame position and three more, from a fixed seed
- * (the stacks are the program's own addresses, nobody chooses them against the keys). */
-#define HASH_KEYS ((int)MP_MAX_FRAMES_LIMIT + 3)
-static uint64_t hash_keys[HASH_KEYS];
-
-static void hash_keys_init(void)
-{
-	uint64_t state = 0x6d656d70726f6621ull;
-	for (int i = 0; i < HASH_KEYS; i++) {
-		state += 0x9e3779b97f4a7c15ull;
-		hash_keys[i] = mp_mix64(state);
-	}
-}
-
-/* The frames two at a time, each plus its position's key, multiplied into 128 bits and
- * summed (NH, the universal hash of UMAC): two different stacks of the same length
- * collide in a lane with probability 2^-64 whatever their frames, and a second lane with
- * the keys shifted by two positions (Toeplitz) makes it 2^-128. One multiply a frame, no
- * chain between them: this runs for every walked allocation. The count and the module
- * generation are mixed in at the end. */
+/* The hash of ips[0..count) (innermost first), by stack_hash.h: outermost frame first. */
 static void hash_stack(void *const *ips, int count, uint32_t generation, uint64_t *hash_a,
 		       uint64_t *hash_b)
 {
-	const uint64_t *frames = (const uint64_t *)ips, *keys = hash_keys;
-	unsigned __int128 a = 0, b = 0;
-	int i = 0;
-	for (; i + 2 <= count; i += 2) {
-		uint64_t first = frames[i], second = frames[i + 1];
-		a += (unsigned __int128)(first + keys[i]) * (second + keys[i + 1]);
-		b += (unsigned __int128)(first + keys[i + 2]) * (second + keys[i + 3]);
-	}
-	if (i < count) { /* the last of an odd count, with a zero */
-		a += (unsigned __int128)(frames[i] + keys[i]) * keys[i + 1];
-		b += (unsigned __int128)(frames[i] + keys[i + 2]) * keys[i + 3];
-	}
-	uint64_t seed = ((uint64_t)generation << 32) ^ (uint64_t)count;
-	*hash_a = mp_mix64((uint64_t)a ^ mp_mix64((uint64_t)(a >> 64) ^ seed)) | 1; /* 0: empty */
-	*hash_b = mp_mix64((uint64_t)b ^ mp_mix64((uint64_t)(b >> 64) + seed));
+	const uint64_t *frames = (const uint64_t *)ips;
+	struct mp_stack_hash_sum sum = { 0, 0 };
+	for (int position = 0; position + 2 <= count; position += 2)
+		mp_stack_hash_pair(&sum, position, frames[count - 1 - position],
+				   frames[count - 2 - position]);
+	mp_stack_hash_final(sum, count, frames[0], generation, hash_a, hash_b);
 }
 
 static uint64_t level_bytes(uint64_t slots)
@@ -222,8 +194,11 @@ static void write_stack(struct mp_thread *thread, uint32_t id, uint32_t generati
 	mp_encode_extended(thread, MP_REC_STACK, body, (size_t)(at - body));
 }
 
+uint64_t mp_stacks_slow_lookups;
+
 static uint32_t intern_slow(struct mp_thread *thread, void *const *ips, int count)
 {
+	__atomic_add_fetch(&mp_stacks_slow_lookups, 1, __ATOMIC_RELAXED);
 	/* Modules first: a stack through a library loaded a moment ago must find it in the
 	 * map, and an unload since the last check starts a new generation. */
 	mp_modules_sync(thread);
@@ -248,18 +223,25 @@ static int in_self(void *ip)
 	return (uintptr_t)ip >= self_start && (uintptr_t)ip < self_end;
 }
 
-uint32_t mp_stacks_intern(struct mp_thread *thread, void *const *ips, int captured)
+uint32_t mp_stacks_intern(struct mp_thread *thread, void *const *ips, int captured,
+			  const struct mp_stack_hash_sum *outer_sums)
 {
 	int first = 0;
 	while (first < captured && in_self(ips[first]))
 		first++;
 	int count = captured - first;
-	if (count > (int)mp_config.max_frames)
-		count = (int)mp_config.max_frames;
 	if (count <= 0)
 		return 0;
 	uint64_t hash_a, hash_b;
-	hash_stack(ips + first, count, mp_modules_generation(), &hash_a, &hash_b);
+	uint32_t generation = mp_modules_generation();
+	if (outer_sums && count <= (int)mp_config.max_frames)
+		mp_stack_hash_final(outer_sums[count / 2], count, (uint64_t)(uintptr_t)ips[first],
+				    generation, &hash_a, &hash_b);
+	else {
+		if (count > (int)mp_config.max_frames)
+			count = (int)mp_config.max_frames; /* the outermost frames are dropped */
+		hash_stack(ips + first, count, generation, &hash_a, &hash_b);
+	}
 	uint32_t id = find(hash_a, hash_b);
 	if (MP_LIKELY(id && id != UINT32_MAX))
 		return id;

@@ -2,13 +2,19 @@
 #ifndef MEMPROF_PRELOAD_STACKS_H
 #define MEMPROF_PRELOAD_STACKS_H
 
+#include "stack_hash.h"
 #include "unwind.h"
 #include "writer.h"
 
 /* Returns the id of the stack captured in ips[0..captured) (innermost first, our own
  * frames on top are dropped), writing a STACK record first if the stack is new; 0 if no
- * frame is left. The capture itself is mp_stacks_capture in record_hot.h. */
-uint32_t mp_stacks_intern(struct mp_thread *thread, void *const *ips, int captured);
+ * frame is left. outer_sums, if not NULL, holds the hash sums (stack_hash.h) of the
+ * outermost 2j frames at j. The capture itself is mp_stacks_capture below. */
+uint32_t mp_stacks_intern(struct mp_thread *thread, void *const *ips, int captured,
+			  const struct mp_stack_hash_sum *outer_sums);
+/* Interns that missed the table's fast path (a new stack, or its hash computed wrong),
+ * for tests. */
+extern uint64_t mp_stacks_slow_lookups;
 /* Changes when ids stop meaning anything (a fork child's new trace): an id kept with a
  * stack in the walk's memo is reused only within the epoch it was interned in. */
 extern uint32_t mp_stacks_epoch;
@@ -42,7 +48,7 @@ static inline __attribute__((always_inline)) uint32_t mp_stacks_capture(struct m
 	uint32_t epoch = __atomic_load_n(&mp_stacks_epoch, __ATOMIC_RELAXED);
 	if (captured.memo && (uint32_t)(*captured.memo >> 32) == epoch)
 		return (uint32_t)*captured.memo; /* the same walk as before: the same stack */
-	uint32_t id = mp_stacks_intern(thread, captured.ips, captured.count);
+	uint32_t id = mp_stacks_intern(thread, captured.ips, captured.count, captured.outer_sums);
 	if (captured.memo)
 		*captured.memo = (uint64_t)epoch << 32 | id;
 	return id;

@@ -27,7 +27,15 @@
  *    ends at that frame;
  *  - before walking, the walks this thread kept (unwind_memo.c) are asked for one from the
  *    same start whose words still hold; the walk notes the words it read for that. Where
- *    stacks rarely repeat the memo is consulted only now and then.
+ *    stacks rarely repeat the memo is consulted only now and then;
+ *  - a walk that reaches a frame the thread's last walk (its trail) passed through, with
+ *    the same ip and rsp, and the same rbp if a CFA further out is computed from it, is
+ *    from there on a function of the stack words the trail read: if they still hold what
+ *    they held, the rest is the trail's (a join), checked at one load a frame instead of
+ *    walked. cc1's walks took 85% of their frames that way. The trail keeps its frames
+ *    outermost first, so that a join rewrites only the frames further in, and the hash
+ *    sums of its frames (stack_hash.h), so that interning hashes only those. Where joins
+ *    take few frames (stacks that never repeat) the trail is used only now and then.
  */
 #define UNW_LOCAL_ONLY
 #include <errno.h>
@@ -392,6 +400,12 @@ static void trail_put(struct mp_unwind_trail *trail, const struct walk *w, int i
 		trail->rbp[k] = notes->rbp[frame];
 		trail->flags[k] = live_flags(notes, frame, &live);
 	}
+	/* The hash sums of the pairs that hold a new frame. */
+	for (int j = first / 2; 2 * j + 2 <= count; j++) {
+		trail->hash_sums[j + 1] = trail->hash_sums[j];
+		mp_stack_hash_pair(&trail->hash_sums[j + 1], 2 * j, trail->ips[2 * j],
+				   trail->ips[2 * j + 1]);
+	}
 	for (int c = notes->checks - 1; c >= 0; c--) {
 		int at = trail->checks++;
 		trail->check_frame[at] = (uint8_t)(count - 1 - notes->check_frame[c]);
@@ -576,6 +590,7 @@ static inline int walk(const struct mp_unwind_start *start, uintptr_t low, uintp
 	trail->checks = 0;
 	trail->ended = depth < max;
 	trail->generation = generation;
+	trail->hash_sums[0] = (struct mp_stack_hash_sum){ 0, 0 };
 	trail_put(trail, &w, depth - 1, 0);
 	result->kept = 1;
 	return depth;
@@ -615,6 +630,7 @@ static inline __attribute__((always_inline)) void capture(struct mp_unwind_captu
 	out->ips = buffer;
 	out->count = 0;
 	out->memo = NULL;
+	out->outer_sums = NULL;
 	if (max <= 0)
 		return;
 	uint32_t generation = mp_modules_generation();
@@ -648,6 +664,8 @@ static inline __attribute__((always_inline)) void capture(struct mp_unwind_captu
 		return;
 	}
 	out->count = count;
+	if (result.kept)
+		out->outer_sums = trails->hash_sums;
 	if (trail)
 		trail_window(self, result.joined ? result.walked : count, count);
 	if (!use_memo)

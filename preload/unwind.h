@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "base.h"
+#include "stack_hash.h"
 
 /* Once, before the first capture: the key whose destructor frees a thread's memo. */
 void mp_unwind_init(void);
@@ -31,6 +32,9 @@ struct mp_unwind_capture {
 	 * when a later capture finds the same walk still valid; 0 until set. NULL if the
 	 * stack could not be kept. */
 	uint64_t *memo;
+	/* The hash sums (stack_hash.h) of the outermost 2j frames at j, for as many frames as
+	 * the capture has; NULL if not known. Valid until this thread's next capture. */
+	const struct mp_stack_hash_sum *outer_sums;
 };
 /* The return addresses of the caller's stack, exactly as unw_backtrace(ips, max) called
  * in place of this function would return them (out->ips[0] is the return address into
@@ -84,6 +88,8 @@ struct mp_unwind_trail {
 	uint8_t check_frame[MP_UNWIND_MEMO_CHECKS_MAX];
 	uint64_t check_address[MP_UNWIND_MEMO_CHECKS_MAX];
 	uint64_t check_value[MP_UNWIND_MEMO_CHECKS_MAX];
+	/* The kept trail only: the hash sums of its frames 0 .. 2j - 1 at j. */
+	struct mp_stack_hash_sum hash_sums[MP_UNWIND_MEMO_FRAMES_MAX / 2 + 1];
 };
 enum {
 	MP_UNWIND_MEMO_NONE,      /* no walk kept from this start */

@@ -15,7 +15,8 @@
  * one is then checked word for word as well. Walks live in an arena of 64 KiB per thread;
  * when it is full it starts over and everything kept before is forgotten. The memo is
  * the thread's only: no lock, no atomic. It is mapped at the thread's first capture and
- * unmapped by a thread-specific key's destructor.
+ * unmapped by a thread-specific key's destructor; unwind.c's trail (the last walk) and the
+ * notes of the walk under way live in the same mapping.
  */
 #include <pthread.h>
 #include <string.h>

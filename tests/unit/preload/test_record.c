@@ -227,6 +227,17 @@ static void test_a_stack_is_written_once_and_reused(void **state)
 	assert_true(chunk.stack_frames[0] >= 3); /* the recorder, allocate_here, this test... */
 }
 
+/* The hash sums of the outermost 2j frames of ips[0..count) at j, as a walk gives them. */
+static void outer_sums(void *const *ips, int count, struct mp_stack_hash_sum *sums)
+{
+	sums[0] = (struct mp_stack_hash_sum){ 0, 0 };
+	for (int j = 0; 2 * j + 2 <= count; j++) {
+		sums[j + 1] = sums[j];
+		mp_stack_hash_pair(&sums[j + 1], 2 * j, (uint64_t)(uintptr_t)ips[count - 1 - 2 * j],
+				   (uint64_t)(uintptr_t)ips[count - 2 - 2 * j]);
+	}
+}
+
 /* Every stack of 14 frames made of two return addresses (16384 of them, as recursion that
  * alternates two call sites makes) must get an id of its own: the interning table keys
  * stacks by a 128-bit hash, and a hash linear in the frames' positions merged them. */
@@ -242,15 +253,30 @@ static void test_stacks_alternating_two_frames_stay_distinct(void **state)
 		for (int i = 0; i < DEPTH; i++)
 			ips[i] = (void *)site[(pattern >> i) & 1];
 		mp_state_thread.busy = 1;
-		ids[pattern] = mp_stacks_intern(&mp_state_thread, ips, DEPTH);
+		ids[pattern] = mp_stacks_intern(&mp_state_thread, ips, DEPTH, NULL);
 		mp_state_thread.busy = 0;
 		assert_int_not_equal(ids[pattern], 0);
 	}
 	for (uint32_t pattern = 0; pattern < STACKS; pattern++) {
 		for (int i = 0; i < DEPTH; i++)
 			ips[i] = (void *)site[(pattern >> i) & 1];
-		/* Interned again: found, with the same id. */
-		assert_int_equal(mp_stacks_intern(&mp_state_thread, ips, DEPTH), ids[pattern]);
+		/* Interned again: found, with the same id; the same with the hash sums of its
+		 * outer frames that a walk gives (the last 13 frames too, an odd count). */
+		uint64_t slow = mp_stacks_slow_lookups;
+		assert_int_equal(mp_stacks_intern(&mp_state_thread, ips, DEPTH, NULL), ids[pattern]);
+		struct mp_stack_hash_sum sums[DEPTH / 2 + 1];
+		outer_sums(ips, DEPTH, sums);
+		assert_int_equal(mp_stacks_intern(&mp_state_thread, ips, DEPTH, sums), ids[pattern]);
+		if (pattern % 64 == 0) {
+			mp_state_thread.busy = 1;
+			uint32_t odd = mp_stacks_intern(&mp_state_thread, ips + 1, DEPTH - 1, NULL);
+			mp_state_thread.busy = 0;
+			slow = mp_stacks_slow_lookups;
+			outer_sums(ips + 1, DEPTH - 1, sums);
+			assert_int_equal(mp_stacks_intern(&mp_state_thread, ips + 1, DEPTH - 1, sums), odd);
+		}
+		/* Found by the hash alone: the sums gave the same hash. */
+		assert_int_equal(mp_stacks_slow_lookups, slow);
 	}
 	qsort(ids, STACKS, sizeof(ids[0]), compare_ids);
 	for (uint32_t i = 1; i < STACKS; i++)

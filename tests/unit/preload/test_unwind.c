@@ -53,6 +53,7 @@ static shape_fn small_shapes[] = {
 
 struct tally {
 	long probes, frames, mismatches, in_handlers;
+	long sums_given, sums_wrong; /* captures with the hash sums of their outer frames */
 };
 
 static __thread struct tally tally;
@@ -79,6 +80,37 @@ static int same_stack(void **a, int a_count, void **b, int b_count)
 			return 0;
 	}
 	return 1;
+}
+
+/* The hash sums a capture gave for its outer frames are those of its frames. */
+static void check_sums(const struct mp_unwind_capture *captured)
+{
+	if (!captured->outer_sums)
+		return;
+	tally.sums_given++;
+	struct mp_stack_hash_sum sum = { 0, 0 };
+	const uint64_t *ips = (const uint64_t *)captured->ips;
+	int count = captured->count;
+	for (int j = 0; 2 * j <= count; j++) {
+		if (sum.a != captured->outer_sums[j].a || sum.b != captured->outer_sums[j].b) {
+			if (tally.sums_wrong++ < 3)
+				fprintf(stderr, "hash sums differ at pair %d of %d frames\n", j, count);
+			return;
+		}
+		if (2 * j + 2 <= count)
+			mp_stack_hash_pair(&sum, 2 * j, ips[count - 1 - 2 * j], ips[count - 2 - 2 * j]);
+	}
+}
+
+/* Two captures from here: the second joins the first where they part. */
+static void probe_sums(struct shape_ctx *ctx)
+{
+	void *ips[FRAMES_MAX];
+	for (int round = 0; round < 2 + (int)(shape_next(ctx) % 2); round++) {
+		struct mp_unwind_capture captured;
+		mp_unwind_capture(&captured, ips, probe_max);
+		check_sums(&captured);
+	}
 }
 
 static __attribute__((noinline)) void compare_here(const char *where)
@@ -168,6 +200,18 @@ static void test_unwind_equals_libunwind_on_random_stacks(void **state)
 	assert_int_equal(after.fallbacks, before.fallbacks);
 	assert_true(hits > 1000);
 	assert_true(joins > 1000);
+}
+
+/* A walk kept as the thread's trail gives the hash sums of its outer frames (stack_hash.h),
+ * computed as it joined the one before: they are those of its frames. */
+static void test_unwind_hash_sums_of_kept_walks(void **state)
+{
+	(void)state;
+	tally = (struct tally){ 0 };
+	run_shapes_with(3, all_shapes, SHAPE_COUNT, 3000, 40, probe_sums);
+	printf("hash sums given for %ld captures\n", tally.sums_given);
+	assert_true(tally.sums_given > 3000);
+	assert_int_equal(tally.sums_wrong, 0);
 }
 
 static void test_unwind_memo_refuses_a_changed_stack(void **state)
@@ -424,9 +468,11 @@ static void test_unwind_library_unloaded_and_replaced(void **state)
 
 int main(void)
 {
-	mp_unwind_init(); /* as recording.c's start does, through mp_stacks_init */
+	mp_stack_hash_init(); /* as recording.c's start does, through mp_stacks_init */
+	mp_unwind_init();
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_unwind_equals_libunwind_on_random_stacks),
+		cmocka_unit_test(test_unwind_hash_sums_of_kept_walks),
 		cmocka_unit_test(test_unwind_memo_refuses_a_changed_stack),
 		cmocka_unit_test(test_unwind_memo_checks_the_saved_frame_pointers),
 		cmocka_unit_test(test_unwind_deep_recursion_is_cut_like_libunwind),
