@@ -129,6 +129,24 @@ static void test_leak_classify_unaligned_and_outside_words_ignored(void **state)
 	assert_int_equal(kind(&scene, 1), MP_LEAK_KIND_DEFINITE);
 }
 
+/* Words in a row: into block 0, at its end (block 1's start), into block 0 again, then
+ * past block 1 into block 2. Marking skips the search for a word in the block the word
+ * before hit, so it must stop exactly at that block's end. */
+static void test_leak_classify_words_in_a_row_stop_at_the_blocks_end(void **state)
+{
+	reset(state);
+	struct scene scene = { 0 };
+	roots[0] = at(0, 8);
+	roots[1] = at(0, (int)sizeof(heap[0]));
+	roots[2] = at(0, 16);
+	roots[3] = at(2, 8);
+	scene_classify(&scene, 4);
+	assert_int_equal(kind(&scene, 0), MP_LEAK_KIND_POSSIBLE);
+	assert_int_equal(kind(&scene, 1), MP_LEAK_KIND_REACHABLE);
+	assert_int_equal(kind(&scene, 2), MP_LEAK_KIND_POSSIBLE);
+	assert_int_equal(kind(&scene, 3), MP_LEAK_KIND_DEFINITE);
+}
+
 static void test_leak_classify_noscan_block_contents_not_followed(void **state)
 {
 	reset(state);
@@ -688,6 +706,7 @@ int main(void)
 		cmocka_unit_test(test_leak_classify_lost_parent_definite_child_indirect),
 		cmocka_unit_test(test_leak_classify_cycle_has_one_definite_leader),
 		cmocka_unit_test(test_leak_classify_unaligned_and_outside_words_ignored),
+		cmocka_unit_test(test_leak_classify_words_in_a_row_stop_at_the_blocks_end),
 		cmocka_unit_test(test_leak_classify_noscan_block_contents_not_followed),
 		cmocka_unit_test(test_leak_classify_malloc_state_next_chunk_is_not_a_pointer),
 		cmocka_unit_test(test_leak_classify_sparse_block_reads_only_touched_pages),
