@@ -352,7 +352,6 @@ struct walk {
 	void **ips;
 	int depth, max;
 	uintptr_t low, span; /* a word at a is readable if a - low <= span */
-	uintptr_t rsp, rbp;
 	struct mp_unwind_trail *notes; /* this walk, innermost frame first; NULL: not noted */
 	int noted;                     /* frames noted: MP_UNWIND_MEMO_FRAMES_MAX, or 0 */
 	int pending, pending_frame;
@@ -499,9 +498,13 @@ static inline int walk(const struct mp_unwind_start *start, uintptr_t low, uintp
 	uint32_t tag = generation - table->base_generation;
 	struct walk w = {
 		.ips = ips, .max = max, .low = low, .span = high - low - 8,
-		.rsp = start->rsp, .rbp = start->rbp,
 		.notes = notes, .noted = notes ? MP_UNWIND_MEMO_FRAMES_MAX : 0,
 	};
+	/* The state in locals: w's address goes to join and note_check, and its fields
+	 * would be kept in memory, loaded and stored at every frame. */
+	uintptr_t rsp = start->rsp, rbp = start->rbp, span = w.span;
+	uintptr_t pending_address = 0, pending_value = 0; /* the last rbp read, maybe dead */
+	int pending = 0, pending_frame = 0, noted = w.noted;
 	if (notes)
 		notes->checks = 0;
 	/* The trail's frame the walk may reach next, going out: the innermost first. */
@@ -514,16 +517,21 @@ static inline int walk(const struct mp_unwind_start *start, uintptr_t low, uintp
 	while (depth < max) {
 		result->walked = depth;
 		int frame = depth - 1;
-		if (depth <= w.noted) {
-			notes->rsp[frame] = w.rsp;
-			notes->rbp[frame] = w.rbp;
+		if (depth <= noted) {
+			notes->rsp[frame] = rsp;
+			notes->rbp[frame] = rbp;
 		}
-		if (w.rsp >= joint) {
-			while (at >= 0 && trail->rsp[at] < w.rsp)
+		if (rsp >= joint) {
+			while (at >= 0 && trail->rsp[at] < rsp)
 				at--;
-			if (at >= 0 && trail->rsp[at] == w.rsp && trail->ips[at] == rip &&
-			    (!(trail->flags[at] & MP_UNWIND_TRAIL_RBP_LIVE) || trail->rbp[at] == w.rbp)) {
+			if (at >= 0 && trail->rsp[at] == rsp && trail->ips[at] == rip &&
+			    (!(trail->flags[at] & MP_UNWIND_TRAIL_RBP_LIVE) || trail->rbp[at] == rbp)) {
 				w.depth = depth;
+				w.noted = noted;
+				w.pending = pending;
+				w.pending_frame = pending_frame;
+				w.pending_address = pending_address;
+				w.pending_value = pending_value;
 				int count = join(&w, trail, &at, result);
 				if (count)
 					return count;
@@ -534,7 +542,7 @@ static inline int walk(const struct mp_unwind_start *start, uintptr_t low, uintp
 		if (MP_UNLIKELY(!rule))
 			rule = learn(table, rip, tag);
 		unsigned kind = (unsigned)(rule >> RULE_KIND_SHIFT) & 3;
-		if (depth <= w.noted)
+		if (depth <= noted)
 			notes->flags[frame] =
 				(uint8_t)((rule & RULE_ON_RSP ? 0 : MP_UNWIND_TRAIL_USES_RBP) |
 					  (rule & RULE_RBP_SAVED ? MP_UNWIND_TRAIL_RESTORES_RBP : 0));
@@ -543,44 +551,46 @@ static inline int walk(const struct mp_unwind_start *start, uintptr_t low, uintp
 				break;
 			return -1;
 		}
-		uintptr_t base = w.rsp;
+		uintptr_t base = rsp;
 		if (!(rule & RULE_ON_RSP)) {
-			base = w.rbp;
-			if (w.pending) { /* the rbp read last decides this CFA */
-				note_check(&w, w.pending_frame, w.pending_address, w.pending_value);
-				w.pending = 0;
+			base = rbp;
+			if (pending) { /* the rbp read last decides this CFA */
+				note_check(&w, pending_frame, pending_address, pending_value);
+				noted = w.noted;
+				pending = 0;
 			}
 		}
 		uintptr_t cfa = base + (uintptr_t)((int64_t)rule >> 35);
-		if (MP_UNLIKELY(cfa - 8 - low > w.span))
+		if (MP_UNLIKELY(cfa - 8 - low > span))
 			return -1;
 		uintptr_t next = *(const uintptr_t *)(cfa - 8);
 		if (rule & RULE_RBP_SAVED) {
 			uintptr_t slot = cfa + (uintptr_t)((int64_t)(rule << 29) >> 49);
-			if (MP_UNLIKELY(slot - low > w.span))
+			if (MP_UNLIKELY(slot - low > span))
 				return -1;
-			w.rbp = *(const uintptr_t *)slot;
-			w.pending = 1;
-			w.pending_frame = frame;
-			w.pending_address = slot;
-			w.pending_value = w.rbp;
+			rbp = *(const uintptr_t *)slot;
+			pending = 1;
+			pending_frame = frame;
+			pending_address = slot;
+			pending_value = rbp;
 		}
 		/* libunwind's unw_step refuses a step that changes neither: its slow path decides. */
-		if (MP_UNLIKELY(next == rip && cfa == w.rsp))
+		if (MP_UNLIKELY(next == rip && cfa == rsp))
 			return -1;
-		w.rsp = cfa;
+		rsp = cfa;
 		rip = next;
 		if (rip < LOWEST_RETURN_ADDRESS) {
 			note_check(&w, frame, cfa - 8, next);
+			noted = w.noted;
 			break;
 		}
 		ips[depth++] = (void *)rip;
 	}
-	if (depth > w.noted)
+	if (depth > noted)
 		return depth;
 	if (depth == max) { /* cut at max: the last frame was not stepped */
-		notes->rsp[depth - 1] = w.rsp;
-		notes->rbp[depth - 1] = w.rbp;
+		notes->rsp[depth - 1] = rsp;
+		notes->rbp[depth - 1] = rbp;
 		notes->flags[depth - 1] = 0;
 	}
 	notes->count = depth;

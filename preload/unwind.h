@@ -8,7 +8,9 @@
  * any frame that is not of those simple kinds (signal frames, DWARF expressions, no
  * unwind information, a stack it cannot bound) to unw_backtrace itself; and most of the
  * time it walks nothing at all: a walk kept from the same start whose stack words still
- * hold what they held is that walk (unwind_memo.c).
+ * hold what they held is that walk (unwind_memo.c). A walk that does run stops at the
+ * first frame the thread's last walk (its trail) passed through in the same state, and
+ * takes the rest of that walk once the words it read there are checked.
  */
 #ifndef MEMPROF_PRELOAD_UNWIND_H
 #define MEMPROF_PRELOAD_UNWIND_H
