@@ -216,31 +216,47 @@ static inline void classify_mark(struct mp_leak_classifier *c, size_t index, uin
 	}
 }
 
-/* The 8-byte aligned words of [start, end). The block the last hit was in is tried
- * first: half of the words of cc1's roots that point into a block point into the same
- * block as the one before (arrays of pointers into one table), and those skip the search
- * (68k searches, 27 ns each). */
+/* The 8-byte aligned words of [start, end). Words are read a batch at a time and those
+ * between the lowest and the highest block kept without a branch (a third of cc1's
+ * root words, in no order a predictor could follow); then the block the last hit was in
+ * is tried first: half of the words that point into a block point into the same block
+ * as the one before (arrays of pointers into one table), and those skip the search. */
+#define CLASSIFY_BATCH 64u
+
 static void classify_words(struct mp_leak_classifier *c, uint64_t start, uint64_t end,
 			   int definite)
 {
 	uint64_t at = (start + 7) & ~(uint64_t)7;
 	uint64_t last_addr = 0, last_span = 0; /* the block of the last hit; span 0: none */
+	uint64_t lowest = c->lowest, span = c->highest - c->lowest;
 	size_t last = 0;
-	for (; at + 8 <= end && at >= start; at += 8) {
-		uint64_t word = *(const uint64_t *)(uintptr_t)at;
-		if (word - last_addr < last_span) {
-			classify_mark(c, last, word, definite);
-			continue;
+	uint64_t batch[CLASSIFY_BATCH];
+	while (at + 8 <= end && at >= start) {
+		uint64_t words = (end - at) / 8;
+		if (words > CLASSIFY_BATCH)
+			words = CLASSIFY_BATCH;
+		size_t kept = 0;
+		for (uint64_t i = 0; i < words; i++, at += 8) {
+			uint64_t word = *(const uint64_t *)(uintptr_t)at;
+			batch[kept] = word;
+			kept += word - lowest < span;
 		}
-		if (!classify_may_hit(c, word))
-			continue;
-		size_t index = mp_leak_classify_find(c, word);
-		if (index == SIZE_MAX)
-			continue;
-		last = index;
-		last_addr = c->blocks[index].addr;
-		last_span = c->blocks[index].size ? c->blocks[index].size : 1;
-		classify_mark(c, index, word, definite);
+		for (size_t i = 0; i < kept; i++) {
+			uint64_t word = batch[i];
+			if (word - last_addr < last_span) {
+				classify_mark(c, last, word, definite);
+				continue;
+			}
+			if (!classify_may_hit(c, word))
+				continue;
+			size_t index = mp_leak_classify_find(c, word);
+			if (index == SIZE_MAX)
+				continue;
+			last = index;
+			last_addr = c->blocks[index].addr;
+			last_span = c->blocks[index].size ? c->blocks[index].size : 1;
+			classify_mark(c, index, word, definite);
+		}
 	}
 }
 
