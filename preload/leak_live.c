@@ -1116,7 +1116,12 @@ int mp_leak_live_fold(const char *path, enum mp_leak_fold_mode mode)
 	/* The exit check's backlog may be millions of releases (python3's dict freed just
 	 * before exit): their log grew by 16 bytes each in fresh memory, for nothing. */
 	live.note_releases = mode != MP_LEAK_FOLD_LAST;
-	live_discover(fd, (uint64_t)st.st_size);
+	/* Past the chunks handed out, this process's trace holds space reserved ahead, zeros
+	 * that would only be read page after page for a header. */
+	uint64_t size = (uint64_t)st.st_size, end = mp_trace_file_end();
+	if (path == mp_trace_file_path() && end && end < size)
+		size = end;
+	live_discover(fd, size);
 	size_t kept = 0;
 	for (size_t i = 0; i < live.chunk_count; i++) {
 		struct live_chunk *chunk = &live.chunks[i];

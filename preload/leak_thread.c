@@ -257,6 +257,7 @@ static void *leak_main(void *unused)
 		if (now < next_fold)
 			continue;
 		int folded = mp_leak_live_fold(mp_trace_file_path(), MP_LEAK_FOLD_PRUNE);
+		mp_trace_file_reserve_ahead();
 		if (folded >= FOLD_BEHIND_EVENTS)
 			interval = 0;
 		else if (folded >= FOLD_BUSY_EVENTS)

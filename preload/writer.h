@@ -17,6 +17,12 @@ int mp_trace_file_create(int fork_child);
  * header. NULL if the file cannot grow (full disk, the path removed or replaced, ...):
  * recording has then stopped, the header says why and stderr said it once. */
 uint8_t *mp_trace_file_new_chunk(uint32_t capacity, const struct mp_chunk_header *header);
+/* Reserves space ahead of the chunks to come, so that starting one only maps it (the leak
+ * thread, between its rounds). */
+void mp_trace_file_reserve_ahead(void);
+/* The end of the chunks handed out so far: the file may be longer (space reserved ahead,
+ * zeros). Lock-free. */
+uint64_t mp_trace_file_end(void);
 /* How many chunks the file has (the last one's file_seq). */
 uint32_t mp_trace_file_chunks(void);
 /* The page size chunks are aligned to. */

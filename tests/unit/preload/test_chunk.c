@@ -134,10 +134,43 @@ static void test_each_thread_writes_its_own_chunk_marked_last_at_exit(void **sta
 	free(file.data);
 }
 
+static off_t file_size(void)
+{
+	struct stat st;
+	assert_int_equal(stat(trace_path, &st), 0);
+	return st.st_size;
+}
+
+/* The leak thread reserves space past the chunks between its rounds: the file grows, its
+ * chunks' end does not; a chunk started then takes that space without growing the file. */
+static void test_space_reserved_ahead_is_taken_by_the_next_chunk(void **state)
+{
+	(void)state;
+	uint64_t end = mp_trace_file_end();
+	assert_int_equal(file_size(), (off_t)end);
+	mp_trace_file_reserve_ahead();
+	off_t reserved = file_size();
+	assert_true(reserved >= (off_t)end + (1 << 20));
+	assert_int_equal(mp_trace_file_end(), end);
+	pthread_t thread;
+	pthread_create(&thread, NULL, other_thread, NULL);
+	pthread_join(thread, NULL);
+	assert_true(mp_trace_file_end() > end);
+	assert_int_equal(file_size(), reserved);
+	struct fixture_file file = fixture_read(trace_path);
+	const struct mp_chunk_header *chunk = chunk_at(&file, end);
+	assert_int_equal(chunk->magic, MP_CHUNK_MAGIC);
+	assert_int_equal(end + chunk->capacity, mp_trace_file_end());
+	free(file.data);
+}
+
+/* Ending (the space reserved ahead above is cut off: the file ends with its last chunk). */
 static void test_end_state_records_how_the_process_ended(void **state)
 {
 	(void)state;
+	assert_true(file_size() > (off_t)mp_trace_file_end());
 	mp_recording_end(MP_END_EXIT, 42);
+	assert_int_equal(file_size(), (off_t)mp_trace_file_end());
 	struct fixture_file file = fixture_read(trace_path);
 	const struct mp_file_header *header = (const void *)file.data;
 	assert_int_equal(header->end_state, MP_END_EXIT);
@@ -155,6 +188,7 @@ int main(void)
 		cmocka_unit_test(test_commit_publishes_exactly_the_written_bytes),
 		cmocka_unit_test(test_full_chunk_continues_in_a_larger_one),
 		cmocka_unit_test(test_each_thread_writes_its_own_chunk_marked_last_at_exit),
+		cmocka_unit_test(test_space_reserved_ahead_is_taken_by_the_next_chunk),
 		cmocka_unit_test(test_end_state_records_how_the_process_ended),
 	};
 	int failed = cmocka_run_group_tests(tests, NULL, NULL);
