@@ -490,19 +490,22 @@ uint8_t *mp_trace_file_new_chunk(uint32_t capacity, const struct mp_chunk_header
 	return chunk;
 }
 
-/* Reserving a chunk's space is a fallocate and a write of its zeros (see the top): 0.2 ms
- * a MiB here, 4 ms of sqlite3's bench run and 16 of python3's dict, paid by the thread
- * that starts the chunk, inside the program's malloc. The leak thread keeps AHEAD_BYTES
- * of the file reserved past the chunks handed out, between its rounds, so that starting
- * a chunk is only mapping it; the zeros left when the process ends are cut off then. */
+/* Reserving a chunk's space is a fallocate and a write of its zeros (see the top): 0.2-0.3
+ * ms a MiB here, 4 ms of sqlite3's bench run, paid by the thread that starts the chunk,
+ * inside the program's malloc. Once the trace holds AHEAD_FROM_BYTES (a program that
+ * records that much records more; a small one is spared writing zeros it never uses),
+ * the leak thread keeps AHEAD_BYTES of the file reserved past the chunks handed out,
+ * between its rounds, so that starting a chunk is only mapping it; the zeros left when
+ * the process ends are cut off then. */
 #define AHEAD_BYTES (2u << 20)
+#define AHEAD_FROM_BYTES (4u << 20)
 
 void mp_trace_file_reserve_ahead(void)
 {
 	if (!header || !mp_state_is_ready())
 		return;
 	mp_lock(&file_lock, MP_LOCK_FILE);
-	int needed = reserved_end < file_end + AHEAD_BYTES / 2;
+	int needed = file_end >= AHEAD_FROM_BYTES && reserved_end < file_end + AHEAD_BYTES / 2;
 	mp_unlock(&file_lock, MP_LOCK_FILE);
 	if (!needed)
 		return;

@@ -141,12 +141,28 @@ static off_t file_size(void)
 	return st.st_size;
 }
 
-/* The leak thread reserves space past the chunks between its rounds: the file grows, its
- * chunks' end does not; a chunk started then takes that space without growing the file. */
+/* The leak thread reserves space past the chunks between its rounds, once the trace holds
+ * 4 MiB: the file grows, its chunks' end does not; a chunk started then takes that space
+ * without growing the file. */
 static void test_space_reserved_ahead_is_taken_by_the_next_chunk(void **state)
 {
 	(void)state;
 	uint64_t end = mp_trace_file_end();
+	assert_int_equal(file_size(), (off_t)end);
+	assert_true(end < (4u << 20));
+	mp_trace_file_reserve_ahead(); /* a small trace: nothing */
+	assert_int_equal(file_size(), (off_t)end);
+	struct mp_thread *self = &mp_state_thread;
+	while (mp_trace_file_end() < (4u << 20)) { /* fill chunks until it holds 4 MiB */
+		size_t left = (size_t)(self->limit - self->pos);
+		uint8_t *at = mp_chunk_reserve(self, left);
+		memset(at, 0xcd, left);
+		mp_chunk_commit(self, at + left);
+		at = mp_chunk_reserve(self, 16);
+		assert_non_null(at);
+		mp_chunk_commit(self, at);
+	}
+	end = mp_trace_file_end();
 	assert_int_equal(file_size(), (off_t)end);
 	mp_trace_file_reserve_ahead();
 	off_t reserved = file_size();
