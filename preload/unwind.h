@@ -53,11 +53,15 @@ struct mp_unwind_counts {
 	uint64_t fallbacks;    /* walks libunwind finished */
 	uint64_t memo_hits;    /* walks found unchanged in the memo */
 	uint64_t memo_others;  /* of which not the last one from their start */
+	uint64_t memo_finds;   /* captures that asked the memo */
 	uint64_t memo_rejects; /* walks of the memo with the same start, no longer valid */
 	uint64_t joins;        /* walks that took the rest of the thread's last walk */
 	uint64_t join_refusals; /* frames of the last walk reached whose words had changed */
 };
 void mp_unwind_counts_get(struct mp_unwind_counts *out);
+/* For tests of the memo itself: this thread asks it at every capture, whatever it finds
+ * there (1), or as often as its hits say it pays (0, the default). */
+void mp_unwind_memo_always(int always);
 
 /* --- unwind_memo.c: the walks each thread made, checked before they are trusted --- */
 

@@ -214,6 +214,30 @@ static void test_unwind_hash_sums_of_kept_walks(void **state)
 	assert_int_equal(tally.sums_wrong, 0);
 }
 
+/* Left to judge, the memo is asked at one capture in eight where walks join the trail and
+ * it finds fewer than two thirds of them (here one in three), and the stacks are the
+ * same. */
+static void test_unwind_memo_set_aside_where_walks_join(void **state)
+{
+	(void)state;
+	struct mp_unwind_counts before, after;
+	mp_unwind_memo_always(0);
+	mp_unwind_counts_get(&before);
+	tally = (struct tally){ 0 };
+	run_shapes(5, all_shapes, SHAPE_COUNT, 2000, 40);
+	mp_unwind_counts_get(&after);
+	mp_unwind_memo_always(1);
+	uint64_t captures = after.captures - before.captures;
+	uint64_t finds = after.memo_finds - before.memo_finds;
+	printf("memo left to judge: %llu of %llu captures asked it, %llu joined the last walk\n",
+	       (unsigned long long)finds, (unsigned long long)captures,
+	       (unsigned long long)(after.joins - before.joins));
+	assert_int_equal(tally.mismatches, 0);
+	assert_true(tally.probes >= 2000);
+	assert_true(finds * 4 < captures);
+	assert_true(after.joins - before.joins > captures / 2);
+}
+
 static void test_unwind_memo_refuses_a_changed_stack(void **state)
 {
 	(void)state;
@@ -470,9 +494,14 @@ int main(void)
 {
 	mp_stack_hash_init(); /* as recording.c's start does, through mp_stacks_init */
 	mp_unwind_init();
+	/* The probes capture each stack three times in a row, the later two from the trail
+	 * at no cost: the memo would be set aside (test_unwind_memo_set_aside_where_walks_
+	 * join), and the tests of its checks would prove nothing. */
+	mp_unwind_memo_always(1);
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_unwind_equals_libunwind_on_random_stacks),
 		cmocka_unit_test(test_unwind_hash_sums_of_kept_walks),
+		cmocka_unit_test(test_unwind_memo_set_aside_where_walks_join),
 		cmocka_unit_test(test_unwind_memo_refuses_a_changed_stack),
 		cmocka_unit_test(test_unwind_memo_checks_the_saved_frame_pointers),
 		cmocka_unit_test(test_unwind_deep_recursion_is_cut_like_libunwind),
