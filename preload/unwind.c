@@ -397,8 +397,8 @@ static inline uint8_t live_flags(const struct mp_unwind_trail *notes, int frame,
 	return (uint8_t)(flags | *live);
 }
 
-/* The trail gets the walk's frames 0 .. inner (innermost first in the notes) as its
- * frames from first on, and the checks those frames read. */
+/* The trail gets the walk's frames 0 .. inner (innermost first in the notes; none if inner
+ * is -1) as its frames from first on, and the checks those frames read. */
 static void trail_put(struct mp_unwind_trail *trail, const struct walk *w, int inner, int first)
 {
 	const struct mp_unwind_trail *notes = w->notes;
@@ -483,8 +483,9 @@ static __attribute__((noinline)) int join(struct walk *w, struct mp_unwind_trail
 		trail->check_value[checks] = w->pending_value;
 		trail->checks++;
 	}
-	if (depth > 1)
-		trail_put(trail, w, depth - 2, joint + 1);
+	/* Even with no frame of its own (the walk started at the joint), the trail now ends
+	 * there: frames further in are another walk's, and their checks were just dropped. */
+	trail_put(trail, w, depth - 2, joint + 1);
 	result->kept = 1;
 	return count;
 }
