@@ -163,20 +163,22 @@ static inline void classify_index_narrow(const struct mp_leak_classifier *c, uin
  * filter. Inline where words are read, so that the words that can be in no block (most
  * of them) cost a load and a compare, not a call: cc1's exit check read 11 MB of roots
  * and blocks, 1.4M words, 4.5 ms with a call to mp_leak_classify_find for each. */
-static inline int classify_may_hit(const struct mp_leak_classifier *c, uint64_t addr)
+static inline int classify_on_filter(const struct mp_leak_classifier *c, uint64_t addr)
 {
-	if (addr - c->lowest >= c->highest - c->lowest)
-		return 0;
 	if (!c->pages)
 		return 1;
 	uint64_t bit = classify_page_bit(c, addr);
 	return (int)(c->pages[bit / 64] >> (bit % 64) & 1);
 }
 
-size_t mp_leak_classify_find(const struct mp_leak_classifier *c, uint64_t addr)
+static inline int classify_may_hit(const struct mp_leak_classifier *c, uint64_t addr)
 {
-	if (!classify_may_hit(c, addr))
-		return SIZE_MAX;
+	return addr - c->lowest < c->highest - c->lowest && classify_on_filter(c, addr);
+}
+
+/* The block that holds addr, which may hit one (classify_may_hit), or SIZE_MAX. */
+static size_t classify_search(const struct mp_leak_classifier *c, uint64_t addr)
+{
 	size_t low = 0, high = c->count; /* the last block whose addr <= addr */
 	if (c->starts)
 		classify_index_narrow(c, addr, &low, &high);
@@ -191,6 +193,11 @@ size_t mp_leak_classify_find(const struct mp_leak_classifier *c, uint64_t addr)
 	/* memcheck counts the first byte of a zero-size block as inside it. */
 	uint64_t size = block->size ? block->size : 1;
 	return addr - block->addr < size ? low : SIZE_MAX;
+}
+
+size_t mp_leak_classify_find(const struct mp_leak_classifier *c, uint64_t addr)
+{
+	return classify_may_hit(c, addr) ? classify_search(c, addr) : SIZE_MAX;
 }
 
 static void classify_push(struct mp_leak_classifier *c, size_t index)
@@ -247,9 +254,9 @@ static void classify_words(struct mp_leak_classifier *c, uint64_t start, uint64_
 				classify_mark(c, last, word, definite);
 				continue;
 			}
-			if (!classify_may_hit(c, word))
+			if (!classify_on_filter(c, word)) /* in range: kept above */
 				continue;
-			size_t index = mp_leak_classify_find(c, word);
+			size_t index = classify_search(c, word);
 			if (index == SIZE_MAX)
 				continue;
 			last = index;

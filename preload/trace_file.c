@@ -420,23 +420,31 @@ static void stop_recording(enum mp_stop_reason reason, int err)
 	mp_state_disable(msg);
 }
 
-/* The trace file, opened again by its path; -1 (recording stopped) if that fails or the
- * path names another file now. */
-static int reopen(void)
+/* The trace file, opened again by its path: the descriptor, or -errno; *other is set if
+ * the path names another file now. */
+static int open_ours(int *other)
 {
 	int fd = (int)syscall(SYS_openat, AT_FDCWD, trace_path, O_RDWR | O_CLOEXEC, 0);
 	struct stat st;
-	if (fd < 0) {
-		int err = errno;
-		stop_recording(err == ENOENT ? MP_STOP_FILE_REPLACED : MP_STOP_FILE_ERROR, err);
-		return -1;
-	}
+	*other = 0;
+	if (fd < 0)
+		return -errno;
 	if (syscall(SYS_fstat, fd, &st) != 0 || st.st_dev != file_dev || st.st_ino != file_ino) {
 		syscall(SYS_close, fd);
-		stop_recording(MP_STOP_FILE_REPLACED, ESTALE);
-		return -1;
+		*other = 1;
+		return -ESTALE;
 	}
 	return fd;
+}
+
+/* The same, or -1 with recording stopped (the path removed or replaced, or unreadable). */
+static int reopen(void)
+{
+	int other, fd = open_ours(&other);
+	if (fd < 0)
+		stop_recording(other || fd == -ENOENT ? MP_STOP_FILE_REPLACED : MP_STOP_FILE_ERROR,
+			       -fd);
+	return fd < 0 ? -1 : fd;
 }
 
 /* Fills a new chunk's header, `used` last and released: a reader of the file (the leak
@@ -536,14 +544,11 @@ static void trim_reserved(void)
 {
 	if (mp_trylock(&file_lock, MP_LOCK_FILE) != 0)
 		return;
-	if (reserved_end > file_end) {
-		int fd = (int)syscall(SYS_openat, AT_FDCWD, trace_path, O_RDWR | O_CLOEXEC, 0);
-		struct stat st;
-		if (fd >= 0 && syscall(SYS_fstat, fd, &st) == 0 && st.st_dev == file_dev &&
-		    st.st_ino == file_ino && syscall(SYS_ftruncate, fd, (off_t)file_end) == 0)
+	int other, fd = reserved_end > file_end ? open_ours(&other) : -1;
+	if (fd >= 0) {
+		if (syscall(SYS_ftruncate, fd, (off_t)file_end) == 0)
 			reserved_end = file_end;
-		if (fd >= 0)
-			syscall(SYS_close, fd);
+		syscall(SYS_close, fd);
 	}
 	mp_unlock(&file_lock, MP_LOCK_FILE);
 }
