@@ -696,9 +696,11 @@ static inline __attribute__((always_inline)) void capture(struct mp_unwind_captu
 	if (!use_memo)
 		return;
 	if (result.kept && result.joined)
-		mp_unwind_memo_store(out, &start, generation, max, trails, 1, low);
+		self->counts.memo_layouts +=
+			(uint64_t)mp_unwind_memo_store(out, &start, generation, max, trails, 1, low);
 	else if (result.noted && !result.joined)
-		mp_unwind_memo_store(out, &start, generation, max, &trails[1], 0, low);
+		self->counts.memo_layouts += (uint64_t)mp_unwind_memo_store(
+			out, &start, generation, max, &trails[1], 0, low);
 }
 
 #ifdef MP_UNWIND_CHECK

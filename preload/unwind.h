@@ -57,6 +57,7 @@ struct mp_unwind_counts {
 	uint64_t memo_rejects; /* walks of the memo with the same start, no longer valid */
 	uint64_t joins;        /* walks that took the rest of the thread's last walk */
 	uint64_t join_refusals; /* frames of the last walk reached whose words had changed */
+	uint64_t memo_layouts; /* walks kept that read other words than the last from their start */
 };
 void mp_unwind_counts_get(struct mp_unwind_counts *out);
 /* For tests of the memo itself: this thread asks it at every capture, whatever it finds
@@ -115,8 +116,9 @@ int mp_unwind_memo_find(struct mp_unwind_capture *out, const struct mp_unwind_st
 void mp_unwind_memo_pause(int paused);
 /* Keeps the walk in out (out->count frames in out->ips, as trail says it went, its frames
  * outermost or innermost first; low is the capturing function's frame) and points out at
- * the kept copy; does nothing if it cannot be kept. */
-void mp_unwind_memo_store(struct mp_unwind_capture *out, const struct mp_unwind_start *start,
+ * the kept copy; does nothing if it cannot be kept. Returns 1 if it read other words than
+ * the last walk kept from its start (a layout of its own), else 0. */
+int mp_unwind_memo_store(struct mp_unwind_capture *out, const struct mp_unwind_start *start,
 			  uint32_t generation, int max, const struct mp_unwind_trail *trail,
 			  int outermost_first, uintptr_t low);
 /* This thread's trail of its last walk, then room for noting the next one; NULL if it

@@ -10,10 +10,15 @@
  * are from the capturing function's frame, inside the stack's mapping.
  *
  * Many stacks share a start (the same call of malloc from the same depth, reached through
- * different callers), so a start leads to the last walk kept from it, and the values found
- * at that walk's offsets, hashed, lead to any other kept walk with the same offsets; that
- * one is then checked word for word as well. Walks live in an arena of 64 KiB per thread;
- * when it is full it starts over and everything kept before is forgotten. The memo is
+ * different callers), so a start leads to the last walk kept from it, and the few words
+ * picked to tell apart the kept walks from that start that read the same words (struct
+ * layout), read at that walk's offsets, lead to the one of them holding those values;
+ * that one is then checked word for word as well. Only the checks read every word, once
+ * each: alloc_bench makes four different stacks from each of its starts at random, and
+ * reading all words three times (against the last walk, to hash them, against the walk
+ * the hash found) cost 436 instructions a capture, 38% of what memprof added to it
+ * (callgrind). Walks live in an arena of 64 KiB per thread; when it is full it starts
+ * over and everything kept before is forgotten. The memo is
  * the thread's only: no lock, no atomic. It is mapped at the thread's first capture and
  * unmapped by a thread-specific key's destructor; unwind.c's trail (the last walk) and the
  * notes of the walk under way live in the same mapping.
@@ -32,15 +37,15 @@
 #define LAST_SET_BITS 9u
 #define LAST_WAYS 2u
 #define LAST_SLOTS (LAST_WAYS << LAST_SET_BITS)
-#define BY_VALUES_SLOTS 1024u /* by start, offsets and values */
+#define BY_VALUES_SETS 512u /* by start, layout and picked value; two ways a set */
 #define SEEN_SLOTS 2048u      /* walks seen once, not kept */
 #define ARENA_WORDS 8192u
 #define HEADER_WORDS 6u
 
-/* A kept walk in the arena: the header, then ips[count], then check values[checks]. The
- * offsets (uint32) of the words holding ips[1..count) and the check values are at
- * offsets_at, shared by the walks from one start that read the same words (the same
- * layout), so that comparing layouts is comparing two numbers. */
+/* A kept walk in the arena: the header, then ips[count], then check values[checks]. Its
+ * layout, the offsets of the words holding ips[1..count) and the check values, is at
+ * offsets_at, shared by the walks from one start that read the same words, so that
+ * comparing layouts is comparing two numbers. */
 struct walk_header {
 	uint64_t rip, rsp, rbp;
 	uint64_t payload;
@@ -50,6 +55,19 @@ struct walk_header {
 	uint32_t offsets_at;
 };
 _Static_assert(sizeof(struct walk_header) == HEADER_WORDS * 8, "header layout");
+
+/* The words a walk read, as offsets from the capturing frame, and which of them key the
+ * walks with this layout in by_values: none at first; when a walk is kept whose picked
+ * words hold what another kept walk's do, the first word where the two differ is picked
+ * too, and both are keyed anew (others kept before are keyed anew once walked again). */
+#define PICKS_MAX 7u
+struct layout {
+	uint16_t picks[PICKS_MAX];
+	uint16_t picked;
+	uint32_t offsets[];
+};
+#define LAYOUT_HEADER_WORDS 2u
+_Static_assert(sizeof(struct layout) == LAYOUT_HEADER_WORDS * 8, "a layout's header");
 
 struct ref {
 	uint32_t at;    /* word index in the arena */
@@ -63,7 +81,7 @@ struct by_values {
 
 struct memo {
 	struct ref last[LAST_SLOTS];
-	struct by_values by_values[BY_VALUES_SLOTS];
+	struct by_values by_values[BY_VALUES_SETS][2]; /* the newest first */
 	uint32_t seen[SEEN_SLOTS]; /* fingerprints of walks seen once */
 	uint32_t epoch, used;
 	uint64_t arena[ARENA_WORDS];
@@ -169,10 +187,14 @@ static inline uint64_t *walk_ips(struct walk_header *walk)
 	return (uint64_t *)(walk + 1);
 }
 
-static inline const uint32_t *walk_offsets(const struct memo *memo,
-					   const struct walk_header *walk)
+static inline struct layout *walk_layout(struct memo *memo, const struct walk_header *walk)
 {
-	return (const uint32_t *)(memo->arena + walk->offsets_at);
+	return (struct layout *)(memo->arena + walk->offsets_at);
+}
+
+static inline const uint64_t *walk_values(const struct walk_header *walk)
+{
+	return (const uint64_t *)(walk + 1) + 1;
 }
 
 /* Words checked: the return addresses after the first, then the check values. */
@@ -181,60 +203,32 @@ static inline unsigned walk_words(const struct walk_header *walk)
 	return walk->count - 1u + walk->checks;
 }
 
-/* The hash of the values the words hold, for by_values: four lanes of rotate and xor,
- * mixed at the end, so that it costs about a cycle a word. A hash only chooses which
- * walk to check; the check is exact. */
-static inline uint64_t rotate_in(uint64_t lane, uint64_t value)
-{
-	return ((lane << 23) | (lane >> 41)) ^ value;
-}
-
-static inline uint64_t values_hash(const uint64_t *values, unsigned words)
-{
-	uint64_t a = words, b = 0, c = 0, d = 0;
-	unsigned i = 0;
-	for (; i + 4 <= words; i += 4) {
-		a = rotate_in(a, values[i]);
-		b = rotate_in(b, values[i + 1]);
-		c = rotate_in(c, values[i + 2]);
-		d = rotate_in(d, values[i + 3]);
-	}
-	for (; i < words; i++)
-		a = rotate_in(a, values[i] * 0x9e3779b97f4a7c15ull);
-	/* Independent products, mixed once in values_key. */
-	return a * 0x9e3779b97f4a7c15ull ^ b * 0xc2b2ae3d27d4eb4full ^ c * 0x165667b19e3779f9ull ^
-	       d * 0xd6e8feb86659fd93ull;
-}
-
+/* The by_values key of the walks from start with the layout at offsets_at whose picked
+ * words hold picked[]. */
 static inline uint64_t values_key(const struct mp_unwind_start *start, uint32_t offsets_at,
-				  uint64_t values)
+				  const uint64_t *picked, unsigned count)
 {
-	return mp_mix64(start_hash(start) ^ ((uint64_t)offsets_at << 40) ^ values) | 1;
+	uint64_t key = start_hash(start) ^ ((uint64_t)offsets_at << 40);
+	for (unsigned i = 0; i < count; i++)
+		key = (key ^ picked[i]) * 0x9e3779b97f4a7c15ull + i;
+	return mp_mix64(key) | 1;
 }
 
-/* Reads the words at walk's offsets into held: whether they all hold walk's values. */
-static inline int walk_holds(const struct memo *memo, struct walk_header *walk, uintptr_t low,
-			     uint64_t *held)
+/* Whether the words at the layout's offsets all hold walk's values. Two at a time: the
+ * loop's own instructions were a third of it. */
+static inline int walk_holds(const struct walk_header *walk, const uint32_t *offsets,
+			     uintptr_t low, unsigned words)
 {
-	const uint64_t *values = walk_ips(walk) + 1;
-	const uint32_t *offsets = walk_offsets(memo, walk);
-	unsigned words = walk_words(walk);
-	uint64_t differ = 0;
-	for (unsigned i = 0; i < words; i++) {
-		uint64_t word = *(const uint64_t *)(low + offsets[i]);
-		held[i] = word;
-		differ |= word ^ values[i];
+	const uint64_t *values = walk_values(walk);
+	uint64_t differ = 0, other = 0;
+	unsigned i = 0;
+	for (; i + 2 <= words; i += 2) {
+		differ |= *(const uint64_t *)(low + offsets[i]) ^ values[i];
+		other |= *(const uint64_t *)(low + offsets[i + 1]) ^ values[i + 1];
 	}
-	return differ == 0;
-}
-
-static int same_values(const struct walk_header *walk, const uint64_t *held, unsigned words)
-{
-	const uint64_t *values = (const uint64_t *)(walk + 1) + 1;
-	uint64_t differ = 0;
-	for (unsigned i = 0; i < words; i++)
-		differ |= values[i] ^ held[i];
-	return differ == 0;
+	if (i < words)
+		differ |= *(const uint64_t *)(low + offsets[i]) ^ values[i];
+	return (differ | other) == 0;
 }
 
 static inline void found(struct mp_unwind_capture *out, struct walk_header *walk)
@@ -260,61 +254,138 @@ mp_unwind_memo_find(struct mp_unwind_capture *out, const struct mp_unwind_start 
 	if (!last)
 		return MP_UNWIND_MEMO_NONE;
 	struct walk_header *recent = walk_at(memo, *last);
-	uint64_t held[MP_UNWIND_MEMO_FRAMES_MAX + MP_UNWIND_MEMO_CHECKS_MAX];
-	if (MP_LIKELY(walk_holds(memo, recent, low, held))) {
+	const struct layout *layout = walk_layout(memo, recent);
+	unsigned words = walk_words(recent);
+	/* The picked words first: they tell whether the last walk can hold at all. */
+	const uint64_t *values = walk_values(recent);
+	uint64_t picked[PICKS_MAX], differ = 0;
+	for (unsigned i = 0; i < layout->picked; i++) {
+		picked[i] = *(const uint64_t *)(low + layout->offsets[layout->picks[i]]);
+		differ |= picked[i] ^ values[layout->picks[i]];
+	}
+	if (MP_LIKELY(!differ && walk_holds(recent, layout->offsets, low, words))) {
 		found(out, recent);
 		return MP_UNWIND_MEMO_HIT;
 	}
 	/* Another walk from this start that read the same words, whose values they hold. */
-	unsigned words = walk_words(recent);
-	uint64_t key = values_key(start, recent->offsets_at, values_hash(held, words));
-	struct by_values *slot = &memo->by_values[key % BY_VALUES_SLOTS];
-	struct walk_header *other = slot->key == key ? walk_at(memo, slot->ref) : NULL;
-	if (other && other != recent && same_start(other, start, generation, max) &&
-	    other->offsets_at == recent->offsets_at && other->count == recent->count &&
-	    same_values(other, held, words)) {
-		*last = slot->ref;
-		found(out, other);
-		return MP_UNWIND_MEMO_HIT_OTHER;
+	uint64_t key = values_key(start, recent->offsets_at, picked, layout->picked);
+	struct by_values *set = memo->by_values[key % BY_VALUES_SETS];
+	for (unsigned way = 0; way < 2; way++) {
+		struct walk_header *other = set[way].key == key ? walk_at(memo, set[way].ref) : NULL;
+		if (other && other != recent && same_start(other, start, generation, max) &&
+		    other->offsets_at == recent->offsets_at && other->count == recent->count &&
+		    walk_holds(other, layout->offsets, low, words)) {
+			*last = set[way].ref;
+			found(out, other);
+			return MP_UNWIND_MEMO_HIT_OTHER;
+		}
 	}
 	return MP_UNWIND_MEMO_CHANGED;
 }
 
 /* The offsets (from low) of the words the walk in trail read: those holding ips[1..count)
  * (the trail's frames 1.. innermost first, or count - 2 down to 0 outermost first), then
- * its checks. */
+ * its checks, by address, their values in values. By address, not as noted: a walk that
+ * joined the trail lists the trail's checks first, one that did not its own innermost
+ * first, and the same stack then made two layouts, one more for every walk kept after
+ * the other kind (alloc_bench's chains, once its arena started over). */
 static void trail_offsets(const struct mp_unwind_trail *trail, int outermost_first,
-			  uintptr_t low, uint32_t *offsets)
+			  uintptr_t low, uint32_t *offsets, uint64_t *values)
 {
-	unsigned count = (unsigned)trail->count;
+	unsigned count = (unsigned)trail->count, checks = (unsigned)trail->checks;
 	for (unsigned i = 1; i < count; i++)
 		offsets[i - 1] = (uint32_t)(trail->rsp[outermost_first ? count - 1 - i : i] - 8 - low);
-	for (unsigned i = 0; i < (unsigned)trail->checks; i++)
-		offsets[count - 1 + i] = (uint32_t)(trail->check_address[i] - low);
+	uint32_t *check_offsets = offsets + count - 1;
+	for (unsigned i = 0; i < checks; i++) { /* insertion sort: a walk notes a few */
+		uint32_t offset = (uint32_t)(trail->check_address[i] - low);
+		unsigned at = i;
+		for (; at > 0 && check_offsets[at - 1] > offset; at--) {
+			check_offsets[at] = check_offsets[at - 1];
+			values[at] = values[at - 1];
+		}
+		check_offsets[at] = offset;
+		values[at] = trail->check_value[i];
+	}
 }
 
-/* The offsets as kept in the arena: those of the last walk from the same start if they are
- * the same, else a copy at the arena's end. */
-static uint32_t store_offsets(struct memo *memo, struct walk_header *recent,
-			      const struct mp_unwind_trail *trail, const uint32_t *offsets)
+/* The layout as kept in the arena: the last walk's from the same start if its offsets
+ * are the same, else a new one at the arena's end. */
+static uint32_t store_layout(struct memo *memo, struct walk_header *recent,
+			     const struct mp_unwind_trail *trail, const uint32_t *offsets)
 {
 	unsigned words = (unsigned)trail->count - 1 + (unsigned)trail->checks;
 	if (recent && recent->count == trail->count && recent->checks == trail->checks &&
-	    memcmp(walk_offsets(memo, recent), offsets, words * sizeof(uint32_t)) == 0)
+	    memcmp(walk_layout(memo, recent)->offsets, offsets, words * sizeof(uint32_t)) == 0)
 		return recent->offsets_at;
 	uint32_t at = memo->used;
-	memcpy(memo->arena + at, offsets, words * sizeof(uint32_t));
-	memo->used += (words + 1) / 2;
+	struct layout *layout = (struct layout *)(memo->arena + at);
+	layout->picked = 0;
+	memcpy(layout->offsets, offsets, words * sizeof(uint32_t));
+	memo->used += LAYOUT_HEADER_WORDS + (words + 1) / 2;
 	return at;
 }
 
-void mp_unwind_memo_store(struct mp_unwind_capture *out, const struct mp_unwind_start *start,
-			  uint32_t generation, int max, const struct mp_unwind_trail *trail,
-			  int outermost_first, uintptr_t low)
+/* The picked words of walk, and its key. */
+static uint64_t walk_key(struct memo *memo, const struct mp_unwind_start *start,
+			 const struct walk_header *walk)
+{
+	const struct layout *layout = walk_layout(memo, walk);
+	uint64_t picked[PICKS_MAX];
+	for (unsigned i = 0; i < layout->picked; i++)
+		picked[i] = walk_values(walk)[layout->picks[i]];
+	return values_key(start, walk->offsets_at, picked, layout->picked);
+}
+
+/* The kept walk other than walk that its key would find: one from the same start with the
+ * same layout whose picked words hold the same values. */
+static const struct walk_header *same_key(struct memo *memo, const struct walk_header *walk,
+					  uint64_t key)
+{
+	struct by_values *set = memo->by_values[key % BY_VALUES_SETS];
+	for (unsigned way = 0; way < 2; way++) {
+		const struct walk_header *other = set[way].key == key ? walk_at(memo, set[way].ref)
+								    : NULL;
+		if (other && other != walk && other->rip == walk->rip && other->rsp == walk->rsp &&
+		    other->rbp == walk->rbp && other->generation == walk->generation &&
+		    other->max == walk->max && other->offsets_at == walk->offsets_at &&
+		    other->count == walk->count)
+			return other;
+	}
+	return NULL;
+}
+
+/* Picks the first word where walk and other differ, if the layout has room for it:
+ * whether it did. */
+static int pick_word(struct layout *layout, const struct walk_header *walk,
+		     const struct walk_header *other, unsigned words)
+{
+	if (layout->picked == PICKS_MAX)
+		return 0;
+	const uint64_t *mine = walk_values(walk), *theirs = walk_values(other);
+	for (unsigned i = 0; i < words; i++) {
+		if (mine[i] != theirs[i]) {
+			layout->picks[layout->picked++] = (uint16_t)i;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* The newest of the key's set; the older way's walk is forgotten there. */
+static void by_values_put(struct memo *memo, uint64_t key, struct ref ref)
+{
+	struct by_values *set = memo->by_values[key % BY_VALUES_SETS];
+	set[1] = set[0];
+	set[0] = (struct by_values){ key, ref };
+}
+
+int mp_unwind_memo_store(struct mp_unwind_capture *out, const struct mp_unwind_start *start,
+			 uint32_t generation, int max, const struct mp_unwind_trail *trail,
+			 int outermost_first, uintptr_t low)
 {
 	struct memo *memo = thread_memo;
 	if (!memo || trail->count != out->count || out->count < 1)
-		return;
+		return 0;
 	unsigned count = (unsigned)out->count, checks = (unsigned)trail->checks;
 	unsigned words = count - 1 + checks;
 	/* Only a walk seen before is kept: most of a program whose stacks rarely repeat would
@@ -326,10 +397,10 @@ void mp_unwind_memo_store(struct mp_unwind_capture *out, const struct mp_unwind_
 	uint32_t *seen = &memo->seen[fingerprint % SEEN_SLOTS];
 	if (*seen != (uint32_t)(fingerprint >> 32)) {
 		*seen = (uint32_t)(fingerprint >> 32);
-		return;
+		return 0;
 	}
-	/* Room for the walk and a copy of its offsets, which may not be needed. */
-	size_t size = HEADER_WORDS + count + checks + (words + 1) / 2;
+	/* Room for the walk and a layout of its own, which may not be needed. */
+	size_t size = HEADER_WORDS + count + checks + LAYOUT_HEADER_WORDS + (words + 1) / 2;
 	if (memo->used + size > ARENA_WORDS) {
 		memo->epoch++; /* every walk kept before is forgotten */
 		memo->used = 0;
@@ -343,7 +414,6 @@ void mp_unwind_memo_store(struct mp_unwind_capture *out, const struct mp_unwind_
 		last[1] = last[0];
 	}
 	uint32_t offsets[MP_UNWIND_MEMO_FRAMES_MAX + MP_UNWIND_MEMO_CHECKS_MAX];
-	trail_offsets(trail, outermost_first, low, offsets);
 	struct ref ref = { memo->used, memo->epoch };
 	struct walk_header *walk = (struct walk_header *)(memo->arena + memo->used);
 	memo->used += HEADER_WORDS + count + checks;
@@ -353,10 +423,18 @@ void mp_unwind_memo_store(struct mp_unwind_capture *out, const struct mp_unwind_
 	};
 	uint64_t *ips = walk_ips(walk);
 	memcpy(ips, out->ips, count * sizeof(uint64_t));
-	memcpy(ips + count, trail->check_value, checks * sizeof(uint64_t));
-	walk->offsets_at = store_offsets(memo, recent, trail, offsets);
+	trail_offsets(trail, outermost_first, low, offsets, ips + count);
+	walk->offsets_at = store_layout(memo, recent, trail, offsets);
 	*last = ref;
-	uint64_t key = values_key(start, walk->offsets_at, values_hash(ips + 1, words));
-	memo->by_values[key % BY_VALUES_SLOTS] = (struct by_values){ key, ref };
+	uint64_t key = walk_key(memo, start, walk);
+	const struct walk_header *other = same_key(memo, walk, key);
+	if (other && pick_word(walk_layout(memo, walk), walk, other, words)) {
+		struct ref other_ref = { (uint32_t)((const uint64_t *)other - memo->arena),
+					 memo->epoch };
+		by_values_put(memo, walk_key(memo, start, other), other_ref);
+		key = walk_key(memo, start, walk);
+	}
+	by_values_put(memo, key, ref);
 	found(out, walk);
+	return !recent || walk->offsets_at != recent->offsets_at;
 }

@@ -253,12 +253,136 @@ static void test_unwind_memo_refuses_a_changed_stack(void **state)
 	uint64_t hits = after.memo_hits - before.memo_hits;
 	uint64_t rejects = after.memo_rejects - before.memo_rejects;
 	uint64_t refusals = after.join_refusals - before.join_refusals;
-	printf("twins: %llu found in the memo, %llu rejected there, %llu joints refused\n",
-	       (unsigned long long)hits, (unsigned long long)rejects, (unsigned long long)refusals);
+	uint64_t others = after.memo_others - before.memo_others;
+	printf("twins: %llu found in the memo (%llu not the last walk from their start), "
+	       "%llu rejected there, %llu joints refused\n",
+	       (unsigned long long)hits, (unsigned long long)others, (unsigned long long)rejects,
+	       (unsigned long long)refusals);
 	assert_int_equal(tally.mismatches, 0);
 	assert_true(refusals > 1000);
 	assert_true(rejects > 1000);
 	assert_true(hits > 3000);
+}
+
+/* One capture, compared with libunwind's. */
+static __attribute__((noinline)) void probe_once(struct shape_ctx *ctx)
+{
+	(void)ctx;
+	void *ours[FRAMES_MAX], *theirs[FRAMES_MAX];
+	in_probe = 1;
+	int ours_count = mp_unwind_backtrace(ours, probe_max);
+	int theirs_count = unw_backtrace(theirs, probe_max);
+	in_probe = 0;
+	tally.probes++;
+	if (!same_stack(ours, ours_count, theirs, theirs_count) && tally.mismatches++ < 3) {
+		print_stack("mp_unwind_backtrace", ours, ours_count);
+		print_stack("unw_backtrace", theirs, theirs_count);
+	}
+}
+
+/* Stacks that take turns from one start, as alloc_bench's do: six fixed twin chains of
+ * twelve frames, one picked at random for each capture, on a thread of its own (a memo of
+ * its own, empty). The last walk from the start holds one capture in six; the others must
+ * be found by the words that tell the kept walks apart, which the memo picks as walks
+ * share them (chains alike in their inner frames, or their outer ones). The chains read
+ * the same words, so they share one layout, whether their walks joined the last one or
+ * not (which lists the saved frame pointers read in another order). */
+enum { TURNS_CAPTURES = 6000 };
+
+static void *take_turns(void *counts)
+{
+	static const shape_fn twins[] = { shape_twin_a, shape_twin_b };
+	static const uint64_t chains[] = { 3, 5, 7, 11, 13, 17 };
+	struct mp_unwind_counts *out = counts, before;
+	uint64_t pick = 0x2545f4914f6cdd1dull;
+	mp_unwind_memo_always(1);
+	mp_unwind_counts_get(&before);
+	tally = (struct tally){ 0 };
+	for (int i = 0; i < TURNS_CAPTURES; i++) {
+		pick ^= pick << 13;
+		pick ^= pick >> 7;
+		pick ^= pick << 17;
+		struct shape_ctx ctx = { .rng = chains[pick % (sizeof(chains) / sizeof(chains[0]))],
+					 .fns = twins, .fn_count = 2, .probe = probe_once };
+		ctx.state.throw_at = -1;
+		shape_step(&ctx, 12);
+	}
+	mp_unwind_counts_get(&out[1]);
+	out[0] = before;
+	out[2].captures = (uint64_t)tally.probes;
+	out[2].fallbacks = (uint64_t)tally.mismatches;
+	return NULL;
+}
+
+static void test_unwind_memo_finds_stacks_taking_turns(void **state)
+{
+	(void)state;
+	struct mp_unwind_counts counts[3];
+	pthread_t thread;
+	assert_int_equal(pthread_create(&thread, NULL, take_turns, counts), 0);
+	assert_int_equal(pthread_join(thread, NULL), 0);
+	uint64_t hits = counts[1].memo_hits - counts[0].memo_hits;
+	uint64_t others = counts[1].memo_others - counts[0].memo_others;
+	uint64_t layouts = counts[1].memo_layouts - counts[0].memo_layouts;
+	printf("stacks taking turns: %llu of %d captures found in the memo, %llu of them not the "
+	       "last walk from their start, %llu rejected there, %llu layouts\n",
+	       (unsigned long long)hits, TURNS_CAPTURES, (unsigned long long)others,
+	       (unsigned long long)(counts[1].memo_rejects - counts[0].memo_rejects),
+	       (unsigned long long)layouts);
+	assert_int_equal(counts[2].fallbacks, 0); /* mismatches */
+	assert_int_equal(counts[2].captures, TURNS_CAPTURES);
+	assert_true(hits > TURNS_CAPTURES * 99 / 100);
+	assert_true(others > TURNS_CAPTURES * 3 / 4);
+	assert_true(layouts <= 2);
+}
+
+/* A walk noted innermost first (words[1..count) hold its ips, words[8..11] the words it
+ * checked), kept with its checks listed in the order given. */
+static int keep_walk(struct mp_unwind_trail *notes, uint64_t *words, int count,
+		     const int *check_order)
+{
+	void *ips[8];
+	struct mp_unwind_capture out = { .ips = ips, .count = count };
+	struct mp_unwind_start start = { 0x401000, (uintptr_t)&words[1], 0 };
+	memset(notes, 0, sizeof(*notes));
+	notes->count = count;
+	for (int i = 0; i < count; i++) {
+		ips[i] = (void *)(uintptr_t)(i ? words[i] : start.rip);
+		notes->rsp[i] = (uintptr_t)&words[i + 1]; /* ips[i] was read at rsp[i] - 8 */
+	}
+	for (int i = 0; i < 3; i++) {
+		int word = 8 + check_order[i];
+		notes->check_address[notes->checks] = (uintptr_t)&words[word];
+		notes->check_value[notes->checks++] = words[word];
+	}
+	int layouts = 0;
+	for (int round = 0; round < 2; round++) /* a walk is kept the second time it is seen */
+		layouts += mp_unwind_memo_store(&out, &start, 1, 64, notes, 0, (uintptr_t)words);
+	return layouts;
+}
+
+/* The same words read, their checks noted in another order (a walk that joined the trail
+ * lists the trail's first): the same layout, and the walk found by the words it read. */
+static void test_unwind_memo_layout_whatever_the_order_of_checks(void **state)
+{
+	(void)state;
+	static const int in_order[] = { 0, 1, 2 }, reversed[] = { 2, 0, 1 };
+	static struct mp_unwind_trail notes;
+	uint64_t words[12] = { 0, 0x402000, 0x403000, 0x404000, 0x405000, 0, 0, 0, 11, 12, 13, 14 };
+	assert_int_equal(keep_walk(&notes, words, 5, in_order), 1);
+	words[3] = 0x406000; /* another walk from the same start, reading the same words */
+	assert_int_equal(keep_walk(&notes, words, 5, reversed), 0);
+	void *ips[8];
+	struct mp_unwind_capture out = { .ips = ips };
+	struct mp_unwind_start start = { 0x401000, (uintptr_t)&words[1], 0 };
+	words[3] = 0x404000; /* the first walk's words again */
+	assert_int_equal(mp_unwind_memo_find(&out, &start, (uintptr_t)words, 1, 64),
+			 MP_UNWIND_MEMO_HIT_OTHER);
+	assert_int_equal(out.count, 5);
+	assert_int_equal((uintptr_t)out.ips[3], 0x404000);
+	words[9] = 99; /* a checked word changed */
+	assert_int_equal(mp_unwind_memo_find(&out, &start, (uintptr_t)words, 1, 64),
+			 MP_UNWIND_MEMO_CHANGED);
 }
 
 static void test_unwind_memo_checks_the_saved_frame_pointers(void **state)
@@ -503,6 +627,8 @@ int main(void)
 		cmocka_unit_test(test_unwind_hash_sums_of_kept_walks),
 		cmocka_unit_test(test_unwind_memo_set_aside_where_walks_join),
 		cmocka_unit_test(test_unwind_memo_refuses_a_changed_stack),
+		cmocka_unit_test(test_unwind_memo_finds_stacks_taking_turns),
+		cmocka_unit_test(test_unwind_memo_layout_whatever_the_order_of_checks),
 		cmocka_unit_test(test_unwind_memo_checks_the_saved_frame_pointers),
 		cmocka_unit_test(test_unwind_deep_recursion_is_cut_like_libunwind),
 		cmocka_unit_test(test_unwind_threads_share_the_rules),
