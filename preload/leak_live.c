@@ -170,6 +170,7 @@ static struct {
 	struct live_big *big;    /* the sizes of LIVE_SIZE_BIG and more, by address */
 	uint64_t big_mask, big_count;
 	uint64_t rebases;        /* times the base moved (mp_leak_live_rebases) */
+	const int *hurry;        /* mp_leak_live_hurry_on */
 } live;
 
 static inline uint64_t slot_time(const struct live_slot *slot)
@@ -1122,8 +1123,15 @@ int mp_leak_live_fold(const char *path, enum mp_leak_fold_mode mode)
 	if (path == mp_trace_file_path() && end && end < size)
 		size = end;
 	live_discover(fd, size);
-	size_t kept = 0;
-	for (size_t i = 0; i < live.chunk_count; i++) {
+	size_t kept = 0, i = 0;
+	int hurried = 0;
+	for (; i < live.chunk_count; i++) {
+		/* Between chunks: a chunk's records are paired in one batch. */
+		if (mode == MP_LEAK_FOLD_PRUNE && live.hurry &&
+		    __atomic_load_n(live.hurry, __ATOMIC_ACQUIRE)) {
+			hurried = 1;
+			break;
+		}
 		struct live_chunk *chunk = &live.chunks[i];
 		live_fold_chunk(fd, chunk);
 		/* Noticed complete: folded in this round and the next, then forgotten. */
@@ -1132,13 +1140,22 @@ int mp_leak_live_fold(const char *path, enum mp_leak_fold_mode mode)
 		if (chunk->complete < LIVE_CHUNK_FORGET)
 			live.chunks[kept++] = *chunk;
 	}
+	for (; i < live.chunk_count; i++) /* not reached this round */
+		live.chunks[kept++] = live.chunks[i];
 	live.chunk_count = kept;
 	syscall(SYS_close, fd);
-	if (!live.failed && mode == MP_LEAK_FOLD_PRUNE)
+	/* Pruning needs a whole round: whatever was committed before it began is folded by
+	 * its end. A hurried round's releases stay logged for the next whole one. */
+	if (!live.failed && mode == MP_LEAK_FOLD_PRUNE && !hurried)
 		live_prune();
 	live.rounds++;
 	uint64_t folded = live.events - before;
 	return live.failed ? live.failed : (int)(folded < INT32_MAX ? folded : INT32_MAX);
+}
+
+void mp_leak_live_hurry_on(const int *flag)
+{
+	live.hurry = flag;
 }
 
 void mp_leak_live_progress(uint64_t *progress)

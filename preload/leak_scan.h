@@ -235,6 +235,10 @@ enum mp_leak_fold_mode {
  * -ENOMEM (the table could not grow: MEMPROF_LEAK_CHECK_MAX_MB), -ESTALE (the path no
  * longer names this process's trace), or the file's error. */
 int mp_leak_live_fold(const char *path, enum mp_leak_fold_mode mode);
+/* A flag that, once set, ends a MP_LEAK_FOLD_PRUNE round at the next chunk, unpruned:
+ * a check the process ends after was asked, and folds the rest itself, faster (it notes
+ * no release). NULL: rounds run to their end. */
+void mp_leak_live_hurry_on(const int *flag);
 /* The blocks live after the last round, as a sorted array from mp_sys_map_anon (*bytes
  * long, to unmap) in *blocks and *count. 0 or a negative errno. */
 int mp_leak_live_blocks(struct mp_leak_block **blocks, size_t *count, size_t *bytes);
