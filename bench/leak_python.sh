@@ -5,9 +5,11 @@
 # interleaved runs each with no profiler, memprof with MEMPROF_LEAK_CHECK=0 and with the
 # check, and heaptrack when installed; prints the medians of wall time, CPU time and peak
 # RSS, memprof's ratios to no profiler and to heaptrack (issue 11's targets: <= 2.5x and
-# <= 0.5), and the exit check's own cost as the trace records it (scan_ns: folding the
-# last records, stopping the threads, the scan). With BEFORE_LIB set (a libmemprof.so
-# built from an older tree), that library with the check runs in the same rounds too.
+# <= 0.5), the exit check's own cost as the trace records it (scan_ns: folding the
+# last records, stopping the threads, the scan) and what the program's exit waited for
+# in all: from the exit snapshot's start to the trace's end (the snapshot, the leak
+# thread's round under way, the check). With BEFORE_LIB set (a libmemprof.so built from
+# an older tree), that library with the check runs in the same rounds too.
 #
 #   RUNS=5 ENTRIES=2000000 BEFORE_LIB=... bench/leak_python.sh      (part of make bench)
 set -eu
@@ -22,6 +24,14 @@ if [ ! -x "$python" ]; then
 	exit 0
 fi
 printf 'd = {}\nfor i in range(%d):\n    d[i] = str(i)\n' "$entries" >dict.py
+
+# exit_wait TRACE: ns from the exit snapshot's start to the end of the trace.
+exit_wait() {
+	snapshot=$("$build/memprof" memory --json "$1" |
+		awk -F'[:,]' '/^  "snapshot": \{/ { s = 1 } s && /"time_ns"/ { print $2 + 0; exit }')
+	end=$("$build/memprof" report --json "$1" | awk -F'[:,]' '/"run_time_ns"/ { print $2 + 0; exit }')
+	echo $((end - snapshot))
+}
 have_heaptrack=0
 command -v heaptrack >/dev/null 2>&1 && have_heaptrack=1
 configs="none off on"
@@ -37,12 +47,14 @@ while [ "$i" -le "$runs" ]; do
 	measure on.txt env PYTHONMALLOC=malloc MEMPROF_QUIET=1 MEMPROF_OUTPUT="$work/on.trace" \
 		LD_PRELOAD="$build/libmemprof.so" "$python" dict.py
 	"$build/memprof" leaks --json on.trace | sed -n 's/^ *"scan_ns": \([0-9]*\).*/\1/p' >>scan.txt
+	exit_wait on.trace >>exit.txt
 	if [ -n "$before" ]; then
 		rm -f before.trace
 		measure before.txt env PYTHONMALLOC=malloc MEMPROF_QUIET=1 \
 			MEMPROF_OUTPUT="$work/before.trace" LD_PRELOAD="$before" "$python" dict.py
 		"$build/memprof" leaks --json before.trace |
 			sed -n 's/^ *"scan_ns": \([0-9]*\).*/\1/p' >>before_scan.txt
+		exit_wait before.trace >>before_exit.txt
 	fi
 	if [ "$have_heaptrack" = 1 ]; then
 		rm -f ht.py.*
@@ -77,6 +89,12 @@ printf '  the exit check (scan_ns): median %.1f ms, worst %.1f ms (target <= 100
 [ -z "$before" ] || printf '  before'"'"'s exit check: median %.1f ms, worst %.1f ms\n' \
 	"$(echo "$(median <before_scan.txt) / 1000000" | bc -l)" \
 	"$(echo "$(sort -n before_scan.txt | tail -n 1) / 1000000" | bc -l)"
+printf '  the exit, from the exit snapshot to the end: median %.1f ms, worst %.1f ms\n' \
+	"$(echo "$(median <exit.txt) / 1000000" | bc -l)" \
+	"$(echo "$(sort -n exit.txt | tail -n 1) / 1000000" | bc -l)"
+[ -z "$before" ] || printf '  before'"'"'s exit: median %.1f ms, worst %.1f ms\n' \
+	"$(echo "$(median <before_exit.txt) / 1000000" | bc -l)" \
+	"$(echo "$(sort -n before_exit.txt | tail -n 1) / 1000000" | bc -l)"
 none_wall=$(cut -d' ' -f1 none.txt | median)
 checked="off on"
 [ -z "$before" ] || checked="$checked before"
