@@ -25,13 +25,17 @@
  * committed length in turn; whatever was committed before a round starts is folded by
  * its end. So a release folded in round k-1 was committed before round k began, its
  * allocation too, and at the end of round k no older allocation of that address can
- * come: the release is pruned (from a log of the round's releases, so pruning costs
- * what the releases cost, never a walk of the table). A pruned slot stays in the table
- * as a marker that probes go past and insertions reuse, until the table is full enough
- * to drop them all in one pass. The table thus holds the live blocks and the releases
- * of the last two rounds; it shrinks when under a sixteenth of it holds entries. A
- * check's round prunes nothing (it needs the live blocks, not the memory back), and the
- * exit check's does not even log its releases (the process ends).
+ * come: the release may be dropped (pruned). A released slot keeps, where a live one
+ * keeps its size, the round that folded it, so that nothing has to be done at the end of
+ * round k: from then on insertions reuse the slot as if empty (probes go past it as past
+ * any entry), and the passes that put every entry back (compaction, growth) drop it. A
+ * round cut short by an exit check (mp_leak_live_hurry_on) is not whole and makes no
+ * release prunable. The table thus holds the live blocks, the releases of the last two
+ * rounds and older ones until their slots are reused or a pass drops them; it shrinks
+ * when under a sixteenth of it holds other entries. (Releases used to
+ * be logged in each round and looked up again a round later to be marked: 16 bytes
+ * each in fresh memory and a second miss in the table; python3's dict folded at 30-31
+ * ns an event instead of 34-41, bench/fold_bench.c.)
  *
  * Cost. Every record is decoded and most cancel out before the table: the fold decodes
  * the malloc, free and realloc records itself, keeping the fields it needs, and each
@@ -54,8 +58,8 @@
  * be this process's trace at every round (its pid and start time).
  *
  * Memory: the table (16-byte slots, between 5/16 and 5/8 in use: 26 to 51 bytes per live
- * block, and the counts; blocks of 8 MiB or more also in the big map), the open chunks,
- * the release logs and one read buffer with the batch and its index (0.9 MiB), all from
+ * block, and the counts; blocks of 8 MiB or more also in the big map), the open chunks
+ * and one read buffer with the batch and its index (0.9 MiB), all from
  * mp_sys_map_anon; the table is bounded by MEMPROF_LEAK_CHECK_MAX_MB.
  * Not thread-safe: one thread at a time (leak_thread.c serializes).
  */
@@ -125,15 +129,6 @@ struct live_big {
 	uint64_t size;
 };
 
-struct live_release {
-	uint64_t addr, time;
-};
-
-struct live_log {
-	struct live_release *items;
-	size_t count, cap;
-};
-
 /* A chunk that may still hold records not folded. */
 struct live_chunk {
 	uint64_t offset;       /* in the file */
@@ -148,19 +143,21 @@ static struct {
 	struct live_slot *slots;
 	uint64_t mask;           /* capacity - 1, 0 without a table */
 	uint64_t used;           /* slots not empty: entries, released ones, pruned ones */
-	uint64_t pruned;         /* slots pruned */
+	uint64_t pruned;         /* slots pruned (LIVE_PRUNED) */
+	uint64_t released;       /* released entries, prunable ones included */
 	uint64_t live;           /* entries not released */
 	uint16_t *group_live;    /* entries not released in each group, after the slots */
 	int failed;              /* -ENOMEM or -E2BIG: the table could not grow */
 	struct live_chunk *chunks;
 	size_t chunk_count, chunk_cap;
-	struct live_log logs[2]; /* releases folded in the round before, and in this one */
+	uint32_t round;          /* the round under way or last folded, mod 2^LIVE_SIZE_BITS */
+	uint32_t whole;          /* the last round that folded all it found (not hurried) */
+	uint64_t young[4];       /* releases entered in round r, at r % 4, not prunable yet */
 	uint64_t walk;           /* file offset of the next chunk header to look at */
 	uint32_t page;
 	uint8_t *buffer;         /* LIVE_READ_BYTES */
 	uint64_t start_ns;       /* the trace's start time, which names it; 0 before a round */
 	uint64_t *progress;      /* bumped at every batch: a waiter's sign of life */
-	int note_releases;       /* log releases for pruning (not in MP_LEAK_FOLD_LAST) */
 	uint64_t rounds, events;
 	uint64_t table_ops;      /* operations that reached the table (not paired) */
 	uint64_t grown_in_place, rehashed, stashed; /* how the table grew (mp_leak_live_growth) */
@@ -181,6 +178,51 @@ static inline uint64_t slot_time(const struct live_slot *slot)
 static inline int slot_live(const struct live_slot *slot)
 {
 	return !(slot->meta & LIVE_RELEASED);
+}
+
+/* A released entry holds, where a live one holds its size, the round that folded it. It
+ * may be dropped (pruned) once a whole round after that one has ended: see Pruning. The
+ * distance is taken modulo the field; a wrapped one (millions of rounds untouched) reads
+ * as not prunable, which costs a slot, never a verdict. */
+#define LIVE_ROUND_MASK LIVE_SIZE_BIG
+static inline int round_prunable(uint64_t round)
+{
+	uint64_t distance = (live.whole - round) & LIVE_ROUND_MASK;
+	return distance - 1 < (LIVE_ROUND_MASK >> 1);
+}
+
+static inline int slot_prunable(const struct live_slot *slot)
+{
+	return !slot_live(slot) && round_prunable(slot->meta & LIVE_ROUND_MASK);
+}
+
+/* Released entries not prunable yet: entered in the last whole round or after it (a ring
+ * of 4; more rounds than that: all of them, to be safe). */
+static uint64_t live_young(void)
+{
+	uint32_t since = (live.round - live.whole) & LIVE_ROUND_MASK;
+	if (since > 3)
+		return live.released;
+	uint64_t young = 0;
+	for (uint32_t i = 0; i <= since; i++)
+		young += live.young[(live.round - i) & 3];
+	return young;
+}
+
+/* Entries a compaction would drop: the pruned slots and the prunable releases. */
+static uint64_t live_droppable(void)
+{
+	uint64_t young = live_young();
+	return live.pruned + (live.released > young ? live.released - young : 0);
+}
+
+/* A released entry leaves the table or changes. */
+static inline void release_leaves(const struct live_slot *slot)
+{
+	uint64_t round = slot->meta & LIVE_ROUND_MASK;
+	live.released--;
+	if (!round_prunable(round) && ((live.round - round) & LIVE_ROUND_MASK) < 4)
+		live.young[round & 3]--;
 }
 
 /* An event's time as slots keep it. */
@@ -255,14 +297,34 @@ static struct live_slot *live_find(uint64_t addr)
 	}
 }
 
-/* A slot for addr, which is not in the table: the first pruned one on its way, or the
- * empty one that ends it. */
+/* A slot for addr, which is not in the table: the first pruned or prunable one on its
+ * way, or the empty one that ends it. */
 static struct live_slot *live_free_slot(struct live_slot *slots, uint64_t mask, uint64_t addr)
 {
 	uint64_t at = live_home(addr, mask);
-	while (slots[at].addr > LIVE_PRUNED)
+	while (slots[at].addr > LIVE_PRUNED && !slot_prunable(&slots[at]))
 		at = (at + 1) & mask;
 	return &slots[at];
+}
+
+/* Empties the pruned slots and the prunable releases of slots[0..capacity), for a pass
+ * that puts every entry back; returns how many. */
+static uint64_t live_drop(struct live_slot *slots, uint64_t capacity)
+{
+	uint64_t dropped = 0;
+	for (uint64_t i = 0; i < capacity; i++) {
+		if (slots[i].addr == LIVE_PRUNED) {
+			slots[i].addr = 0;
+			dropped++;
+		} else if (slots[i].addr && slot_prunable(&slots[i])) {
+			release_leaves(&slots[i]);
+			slots[i].addr = 0;
+			dropped++;
+		}
+	}
+	live.used -= dropped;
+	live.pruned = 0;
+	return dropped;
 }
 
 static size_t live_round_up(size_t bytes)
@@ -288,11 +350,25 @@ static void live_put(struct live_slot *slots, uint16_t *group_live, uint64_t mas
 	group_live[(uint64_t)(slot - slots) >> LIVE_GROUP_SHIFT] += slot_live(entry);
 }
 
+/* The smallest table that holds `entries` at most half full. */
+static uint64_t live_capacity_for(uint64_t entries)
+{
+	uint64_t capacity = LIVE_FIRST_SLOTS;
+	while (capacity < entries * 2)
+		capacity *= 2;
+	return capacity;
+}
+
 /* Rehashes the entries (pruned slots are dropped) into `capacity` slots, a power of two.
  * The table may take at most MEMPROF_LEAK_CHECK_MAX_MB (config.c): a program that needs
  * more gets no leak kinds (reported as such), never an exit that runs out of memory. */
 static int live_resize(uint64_t capacity)
 {
+	/* What is prunable goes first; what is left must fit, whatever was estimated. */
+	if (live.slots)
+		live_drop(live.slots, live.mask + 1);
+	if (capacity < live_capacity_for(live.used))
+		capacity = live_capacity_for(live.used);
 	if (capacity * sizeof(struct live_slot) > mp_config.leak_check_max_bytes)
 		return -E2BIG;
 	uint64_t bytes = live_table_bytes(capacity);
@@ -318,13 +394,11 @@ static int live_resize(uint64_t capacity)
 	struct live_slot *old = live.slots;
 	uint64_t old_capacity = old ? live.mask + 1 : 0;
 	for (uint64_t i = 0; i < old_capacity; i++)
-		if (old[i].addr > LIVE_PRUNED)
+		if (old[i].addr)
 			live_put(slots, group_live, capacity - 1, &old[i]);
 	live.slots = slots;
 	live.group_live = group_live;
 	live.mask = capacity - 1;
-	live.used -= live.pruned;
-	live.pruned = 0;
 	if (old)
 		mp_sys_unmap(old, live_table_bytes(old_capacity));
 	return 0;
@@ -383,12 +457,8 @@ static int live_grow_in_place(uint64_t capacity)
 	memset(live.group_live, 0, (capacity >> LIVE_GROUP_SHIFT) * sizeof(uint16_t));
 	while (slots[start].addr)
 		start++; /* there is one: the table is never full */
-	for (uint64_t i = 0; i < old_capacity; i++)
-		if (slots[i].addr == LIVE_PRUNED)
-			slots[i].addr = 0;
+	live_drop(slots, old_capacity);
 	live.mask = capacity - 1;
-	live.used -= live.pruned;
-	live.pruned = 0;
 	for (uint64_t step = 1; step <= old_capacity; step++) {
 		struct live_slot *slot = &slots[(start + step) & (old_capacity - 1)];
 		if (!slot->addr)
@@ -416,14 +486,6 @@ static int live_grow_in_place(uint64_t capacity)
 	return 0;
 }
 
-/* The smallest table that holds `entries` at most half full. */
-static uint64_t live_capacity_for(uint64_t entries)
-{
-	uint64_t capacity = LIVE_FIRST_SLOTS;
-	while (capacity < entries * 2)
-		capacity *= 2;
-	return capacity;
-}
 
 /* Drops the pruned slots in place: every entry is taken out and put back where a probe
  * from its home first finds room, in table order from an empty slot, so that the ones
@@ -443,9 +505,7 @@ static void live_compact(void)
 	uint64_t capacity = live.mask + 1, start = 0;
 	while (live.slots[start].addr)
 		start++; /* there is one: the table is never full */
-	for (uint64_t i = 0; i < capacity; i++)
-		if (live.slots[i].addr == LIVE_PRUNED)
-			live.slots[i].addr = 0;
+	live_drop(live.slots, capacity);
 	memset(live.group_live, 0, (capacity >> LIVE_GROUP_SHIFT) * sizeof(uint16_t));
 	for (uint64_t step = 1; step <= capacity; step++) {
 		struct live_slot *slot = &live.slots[(start + step) & live.mask];
@@ -455,8 +515,6 @@ static void live_compact(void)
 		slot->addr = 0;
 		live_put(live.slots, live.group_live, live.mask, &entry);
 	}
-	live.used -= live.pruned;
-	live.pruned = 0;
 }
 
 /* Room for one more slot in use: at 5/8 (pruned slots count, since probes cross them) the
@@ -467,17 +525,19 @@ static int live_make_room(void)
 	uint64_t capacity = live.mask + 1;
 	if ((live.used + 1) * 8 <= capacity * 5)
 		return 0;
-	uint64_t wanted = live_capacity_for(live.used - live.pruned + 1);
-	if (wanted > capacity) {
-		if (wanted * sizeof(struct live_slot) > mp_config.leak_check_max_bytes)
-			return -E2BIG;
-		if (live_grow_in_place(wanted) == 0)
+	uint64_t wanted = live_capacity_for(live.used - live_droppable() + 1);
+	if (wanted <= capacity) {
+		live_compact();
+		if ((live.used + 1) * 8 <= capacity * 5)
 			return 0;
-		live.rehashed++;
-		return live_resize(wanted);
+		wanted = capacity * 2; /* fewer dropped than counted: never so, but never a loop */
 	}
-	live_compact();
-	return 0;
+	if (wanted * sizeof(struct live_slot) > mp_config.leak_check_max_bytes)
+		return -E2BIG;
+	if (live_grow_in_place(wanted) == 0)
+		return 0;
+	live.rehashed++;
+	return live_resize(wanted);
 }
 
 /* Grows an array of `size`-byte items from mp_sys_map_anon to hold `need`. */
@@ -498,17 +558,6 @@ static int live_grow_array(void **items, size_t *cap, size_t need, size_t size, 
 	*items = bigger;
 	*cap = grown;
 	return 0;
-}
-
-static void live_log_release(uint64_t addr, uint64_t time)
-{
-	struct live_log *log = &live.logs[1];
-	if (live_grow_array((void **)&log->items, &log->cap, log->count + 1, sizeof(*log->items),
-			    LIVE_FIRST_LOG) < 0) {
-		live.failed = -ENOMEM;
-		return;
-	}
-	log->items[log->count++] = (struct live_release){ addr, time };
 }
 
 /* ---- The big map: the sizes a slot cannot hold, by address ---- */
@@ -636,6 +685,8 @@ static void live_apply(uint64_t addr, uint64_t size, uint64_t time, int release)
 		was_live = slot_live(slot);
 		if (was_live && (slot->meta & LIVE_SIZE_BIG) == LIVE_SIZE_BIG)
 			live_big_drop(addr);
+		if (!was_live)
+			release_leaves(slot);
 	}
 	if (!release && size >= LIVE_SIZE_BIG && live_big_put(addr, size) < 0) {
 		live.failed = -ENOMEM;
@@ -650,6 +701,8 @@ static void live_apply(uint64_t addr, uint64_t size, uint64_t time, int release)
 		slot = live_free_slot(live.slots, live.mask, addr);
 		if (slot->addr == LIVE_PRUNED)
 			live.pruned--;
+		else if (slot->addr)
+			release_leaves(slot); /* a prunable release, forgotten */
 		else
 			live.used++;
 	}
@@ -657,10 +710,13 @@ static void live_apply(uint64_t addr, uint64_t size, uint64_t time, int release)
 	live.live += (uint64_t)(int64_t)change;
 	live.group_live[(uint64_t)(slot - live.slots) >> LIVE_GROUP_SHIFT] += (uint16_t)change;
 	slot->addr = addr;
-	slot->meta = (release ? LIVE_RELEASED : size < LIVE_SIZE_BIG ? size : LIVE_SIZE_BIG) |
+	slot->meta = (release ? LIVE_RELEASED | live.round
+			      : size < LIVE_SIZE_BIG ? size : LIVE_SIZE_BIG) |
 		     at_time << LIVE_SIZE_BITS;
-	if (release && live.note_releases)
-		live_log_release(addr, time);
+	if (release) {
+		live.released++;
+		live.young[live.round & 3]++;
+	}
 }
 
 /* Empties the pairing index: the stamp moves past every entry it may hold. */
@@ -870,27 +926,10 @@ static int live_decode_event(const uint8_t **at, const uint8_t *end, unsigned ta
 	return 0;
 }
 
-/* Prunes the releases folded before the last pruning round that nothing changed since
- * (their slots are marked pruned: probes go on past them, insertions reuse them, a
- * rehash drops them), then shrinks a table that is mostly empty. */
-static void live_prune(void)
+/* After a whole round: shrinks a table that is mostly empty, dropping what is prunable. */
+static void live_shrink(void)
 {
-	struct live_log *old = &live.logs[0];
-	for (size_t i = 0; i < old->count && live.slots; i++) {
-		if (i + LIVE_PREFETCH < old->count)
-			__builtin_prefetch(&live.slots[live_home(old->items[i + LIVE_PREFETCH].addr,
-								 live.mask)]);
-		struct live_slot *slot = live_find(old->items[i].addr);
-		if (slot && !slot_live(slot) && slot_time(slot) == live_time(old->items[i].time)) {
-			slot->addr = LIVE_PRUNED;
-			live.pruned++;
-		}
-	}
-	old->count = 0;
-	struct live_log swap = live.logs[0];
-	live.logs[0] = live.logs[1];
-	live.logs[1] = swap;
-	uint64_t entries = live.used - live.pruned, capacity = live.mask + 1;
+	uint64_t entries = live.used - live_droppable(), capacity = live.mask + 1;
 	if (live.slots && capacity > LIVE_FIRST_SLOTS && entries * 16 < capacity)
 		live_resize(live_capacity_for(entries)); /* on failure the table simply stays */
 }
@@ -1114,9 +1153,8 @@ int mp_leak_live_fold(const char *path, enum mp_leak_fold_mode mode)
 		syscall(SYS_close, fd);
 		return -ESTALE;
 	}
-	/* The exit check's backlog may be millions of releases (python3's dict freed just
-	 * before exit): their log grew by 16 bytes each in fresh memory, for nothing. */
-	live.note_releases = mode != MP_LEAK_FOLD_LAST;
+	live.round = (live.round + 1) & LIVE_ROUND_MASK;
+	live.young[live.round & 3] = 0;
 	/* Past the chunks handed out, this process's trace holds space reserved ahead, zeros
 	 * that would only be read page after page for a header. */
 	uint64_t size = (uint64_t)st.st_size, end = mp_trace_file_end();
@@ -1145,9 +1183,11 @@ int mp_leak_live_fold(const char *path, enum mp_leak_fold_mode mode)
 	live.chunk_count = kept;
 	syscall(SYS_close, fd);
 	/* Pruning needs a whole round: whatever was committed before it began is folded by
-	 * its end. A hurried round's releases stay logged for the next whole one. */
+	 * its end. A hurried round's releases wait for the next whole one. */
+	if (!hurried)
+		live.whole = live.round;
 	if (!live.failed && mode == MP_LEAK_FOLD_PRUNE && !hurried)
-		live_prune();
+		live_shrink();
 	live.rounds++;
 	uint64_t folded = live.events - before;
 	return live.failed ? live.failed : (int)(folded < INT32_MAX ? folded : INT32_MAX);
@@ -1284,13 +1324,13 @@ void mp_leak_live_reset(void)
 	if (live.slots)
 		mp_sys_unmap(live.slots, live_table_bytes(live.mask + 1));
 	live_unmap(live.chunks, live.chunk_cap * sizeof(*live.chunks));
-	for (int i = 0; i < 2; i++)
-		live_unmap(live.logs[i].items, live.logs[i].cap * sizeof(struct live_release));
 	live_unmap(live.buffer, LIVE_BUFFER_BYTES);
 	live_unmap(live.stash, LIVE_STASH_ENTRIES * sizeof(struct live_slot));
 	live_unmap(live.big, live.big ? (live.big_mask + 1) * sizeof(struct live_big) : 0);
 	uint64_t *progress = live.progress;
+	const int *hurry = live.hurry;
 	memset(&live, 0, sizeof(live));
 	live.progress = progress;
+	live.hurry = hurry;
 	memset(&batch, 0, sizeof(batch));
 }
