@@ -28,9 +28,8 @@
  * come: the release may be dropped (pruned). A released slot keeps, where a live one
  * keeps its size, the round that folded it, so that nothing has to be done at the end of
  * round k: from then on insertions reuse the slot as if empty (probes go past it as past
- * any entry), and the passes that put every entry back (compaction, growth) drop it. A
- * round cut short by an exit check (mp_leak_live_hurry_on) is not whole and makes no
- * release prunable. The table thus holds the live blocks, the releases of the last two
+ * any entry), and the passes that put every entry back (compaction, growth) drop it.
+ * The table thus holds the live blocks, the releases of the last two
  * rounds and older ones until their slots are reused or a pass drops them; it shrinks
  * when under a sixteenth of it holds other entries. (Releases used to
  * be logged in each round and looked up again a round later to be marked: 16 bytes
@@ -151,7 +150,7 @@ static struct {
 	struct live_chunk *chunks;
 	size_t chunk_count, chunk_cap;
 	uint32_t round;          /* the round under way or last folded, mod 2^LIVE_SIZE_BITS */
-	uint32_t whole;          /* the last round that folded all it found (not hurried) */
+	uint32_t whole;          /* the last round that ended: all rounds fold all they find */
 	uint64_t young[4];       /* releases entered in round r, at r % 4, not prunable yet */
 	uint64_t walk;           /* file offset of the next chunk header to look at */
 	uint32_t page;
@@ -167,7 +166,6 @@ static struct {
 	struct live_big *big;    /* the sizes of LIVE_SIZE_BIG and more, by address */
 	uint64_t big_mask, big_count;
 	uint64_t rebases;        /* times the base moved (mp_leak_live_rebases) */
-	const int *hurry;        /* mp_leak_live_hurry_on */
 } live;
 
 static inline uint64_t slot_time(const struct live_slot *slot)
@@ -1161,15 +1159,8 @@ int mp_leak_live_fold(const char *path, enum mp_leak_fold_mode mode)
 	if (path == mp_trace_file_path() && end && end < size)
 		size = end;
 	live_discover(fd, size);
-	size_t kept = 0, i = 0;
-	int hurried = 0;
-	for (; i < live.chunk_count; i++) {
-		/* Between chunks: a chunk's records are paired in one batch. */
-		if (mode == MP_LEAK_FOLD_PRUNE && live.hurry &&
-		    __atomic_load_n(live.hurry, __ATOMIC_ACQUIRE)) {
-			hurried = 1;
-			break;
-		}
+	size_t kept = 0;
+	for (size_t i = 0; i < live.chunk_count; i++) {
 		struct live_chunk *chunk = &live.chunks[i];
 		live_fold_chunk(fd, chunk);
 		/* Noticed complete: folded in this round and the next, then forgotten. */
@@ -1178,24 +1169,15 @@ int mp_leak_live_fold(const char *path, enum mp_leak_fold_mode mode)
 		if (chunk->complete < LIVE_CHUNK_FORGET)
 			live.chunks[kept++] = *chunk;
 	}
-	for (; i < live.chunk_count; i++) /* not reached this round */
-		live.chunks[kept++] = live.chunks[i];
 	live.chunk_count = kept;
 	syscall(SYS_close, fd);
-	/* Pruning needs a whole round: whatever was committed before it began is folded by
-	 * its end. A hurried round's releases wait for the next whole one. */
-	if (!hurried)
-		live.whole = live.round;
-	if (!live.failed && mode == MP_LEAK_FOLD_PRUNE && !hurried)
+	/* Whatever was committed before this round began is folded: see Pruning. */
+	live.whole = live.round;
+	if (!live.failed && mode == MP_LEAK_FOLD_PRUNE)
 		live_shrink();
 	live.rounds++;
 	uint64_t folded = live.events - before;
 	return live.failed ? live.failed : (int)(folded < INT32_MAX ? folded : INT32_MAX);
-}
-
-void mp_leak_live_hurry_on(const int *flag)
-{
-	live.hurry = flag;
 }
 
 void mp_leak_live_progress(uint64_t *progress)
@@ -1328,9 +1310,7 @@ void mp_leak_live_reset(void)
 	live_unmap(live.stash, LIVE_STASH_ENTRIES * sizeof(struct live_slot));
 	live_unmap(live.big, live.big ? (live.big_mask + 1) * sizeof(struct live_big) : 0);
 	uint64_t *progress = live.progress;
-	const int *hurry = live.hurry;
 	memset(&live, 0, sizeof(live));
 	live.progress = progress;
-	live.hurry = hurry;
 	memset(&batch, 0, sizeof(batch));
 }

@@ -217,14 +217,13 @@ unsigned mp_leak_classify_kind_of(uint8_t state);
 size_t mp_leak_classify_find(const struct mp_leak_classifier *c, uint64_t addr);
 
 /* --- leak_live.c: the live set, folded from the trace file --- */
-/* Who folds. Every whole round lets the releases folded before the one before it be
- * dropped (leak_live.c, Pruning), whoever folds it. */
+/* Who folds. At the end of any round the releases folded in the rounds before it may be
+ * dropped (leak_live.c, Pruning). */
 enum mp_leak_fold_mode {
 	/* A check while the program goes on: the table is not shrunk after it (the check
 	 * needs the live blocks now, not the memory back). */
 	MP_LEAK_FOLD_KEEP = 0,
-	/* The leak thread's rounds: a table left mostly empty is shrunk after them, and an
-	 * exit or fatal check asked meanwhile cuts them short (mp_leak_live_hurry_on). */
+	/* The leak thread's rounds: a table left mostly empty is shrunk after them. */
 	MP_LEAK_FOLD_PRUNE = 1,
 	/* A check the process ends after (exit, a fatal signal): as KEEP. */
 	MP_LEAK_FOLD_LAST = 2,
@@ -235,10 +234,6 @@ enum mp_leak_fold_mode {
  * -ENOMEM (the table could not grow: MEMPROF_LEAK_CHECK_MAX_MB), -ESTALE (the path no
  * longer names this process's trace), or the file's error. */
 int mp_leak_live_fold(const char *path, enum mp_leak_fold_mode mode);
-/* A flag that, once set, ends a MP_LEAK_FOLD_PRUNE round at the next chunk (a round cut
- * short makes no release prunable): a check the process ends after was asked, and folds
- * the rest itself at once. NULL: rounds run to their end. */
-void mp_leak_live_hurry_on(const int *flag);
 /* The blocks live after the last round, as a sorted array from mp_sys_map_anon (*bytes
  * long, to unmap) in *blocks and *count. 0 or a negative errno. */
 int mp_leak_live_blocks(struct mp_leak_block **blocks, size_t *count, size_t *bytes);

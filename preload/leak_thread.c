@@ -80,7 +80,6 @@ static struct {
 	int fatal_busy;       /* it was inside memprof when the signal came */
 	int fatal_taken;      /* one thread dies with a check; others wait for it */
 	int watches_rss;      /* this thread claimed the RSS watch */
-	int hurry;            /* an exit or fatal check is asked: a round under way ends */
 	int signal_waiters;   /* requesters of a signal check waiting to write it */
 	uint64_t progress;    /* bumped as a check goes on */
 	/* A check's result handed to the thread that asked for it, which writes it in its
@@ -193,7 +192,6 @@ static int leak_take_result(struct mp_thread *thread, int slot)
 static int leak_serve_requests(struct mp_thread *thread)
 {
 	uint32_t number = __atomic_load_n(&leak.requested, __ATOMIC_ACQUIRE);
-	__atomic_store_n(&leak.hurry, 0, __ATOMIC_RELEASE);
 	int fatal = __atomic_exchange_n(&leak.want_fatal, 0, __ATOMIC_ACQ_REL);
 	int at_exit = __atomic_exchange_n(&leak.want_exit, 0, __ATOMIC_ACQ_REL);
 	int sig = __atomic_exchange_n(&leak.want_signal, 0, __ATOMIC_ACQ_REL);
@@ -234,7 +232,6 @@ static void *leak_main(void *unused)
 	leak.tid = (int)syscall(SYS_gettid);
 	mp_sys_own_thread_add(leak.tid);
 	mp_leak_live_progress(&leak.progress);
-	mp_leak_live_hurry_on(&leak.hurry);
 	__atomic_store_n(&leak.running, 1, __ATOMIC_RELEASE);
 	uint64_t interval = FOLD_MIN_NS, next_check = 0;
 	uint64_t watch_ns = (uint64_t)mp_config.rss_watch_ms * 1000000u;
@@ -318,11 +315,6 @@ void mp_leak_scan_at_exit(void)
 	__builtin_unwind_init();
 	if (__atomic_load_n(&leak.running, __ATOMIC_ACQUIRE)) {
 		/* If it stalls, no check: never a second one beside it on the same live set. */
-		/* The round under way ends at its next chunk: the check folds the rest faster,
-		 * noting no release for pruning (python3's dict, freed just before exit: its
-		 * last 4.3M records took 179 ms in rounds, 97 in the check's; bench/
-		 * fold_bench.c, TAIL_MS=150). */
-		__atomic_store_n(&leak.hurry, 1, __ATOMIC_RELEASE);
 		if (leak_wait(leak_request(&leak.want_exit, 1)))
 			leak_take_result(thread, LEAK_EXIT);
 	} else {
@@ -371,7 +363,6 @@ int mp_leak_check_fatal(int sig)
 	__atomic_store_n(&leak.fatal_state, (uint64_t)(uintptr_t)&mp_state_thread, __ATOMIC_RELEASE);
 	__atomic_store_n(&leak.fatal_busy, mp_state_thread.busy, __ATOMIC_RELEASE);
 	__atomic_store_n(&leak.fatal_tid, (int)syscall(SYS_gettid), __ATOMIC_RELEASE);
-	__atomic_store_n(&leak.hurry, 1, __ATOMIC_RELEASE);
 	return leak_wait(leak_request(&leak.want_fatal, sig));
 }
 

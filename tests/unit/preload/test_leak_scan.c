@@ -449,37 +449,6 @@ static void test_leak_live_old_blocks_freed_then_reused(void **state)
 	expect_live(expected, 2);
 }
 
-/* An exit check asked while a round is under way (mp_leak_live_hurry_on): the leak
- * thread's rounds stop at the next chunk, what they did not reach is kept for the check's
- * round, which ignores the flag, and nothing is lost or folded twice. */
-static void test_leak_live_hurried_round_leaves_the_rest_to_the_check(void **state)
-{
-	(void)state;
-	enum { BLOCKS = 60000 }; /* several chunks: they grow from 16 KiB */
-	int hurry = 0;
-	mp_leak_live_reset();
-	mp_chunk_after_fork_child(&mp_state_thread); /* the last test's chunk is another file's */
-	mp_leak_live_hurry_on(&hurry);
-	const char *path = fixture_start();
-	for (uintptr_t i = 0; i < BLOCKS; i++)
-		mp_record_alloc_done(MP_REC_MALLOC, (void *)(0x3000000 + 64 * i), 40);
-	hurry = 1;
-	assert_int_equal(mp_leak_live_fold(path, MP_LEAK_FOLD_PRUNE), 0);
-	assert_int_equal(mp_leak_live_count(), 0);
-	hurry = 0;
-	assert_int_equal(mp_leak_live_fold(path, MP_LEAK_FOLD_PRUNE), BLOCKS);
-	for (uintptr_t i = 1; i < BLOCKS; i++)
-		mp_record_free((void *)(0x3000000 + 64 * i));
-	hurry = 1;
-	assert_int_equal(mp_leak_live_fold(path, MP_LEAK_FOLD_PRUNE), 0);
-	mp_record_alloc_done(MP_REC_MALLOC, (void *)(0x3000000 + 64 * 3), 30); /* reused */
-	assert_int_equal(mp_leak_live_fold(path, MP_LEAK_FOLD_LAST), BLOCKS);
-	const struct mp_leak_block expected[] = { { 0x3000000, 40 }, { 0x3000000 + 64 * 3, 30 } };
-	expect_live(expected, 2);
-	assert_int_equal(mp_leak_live_events(), 2 * BLOCKS);
-	mp_leak_live_hurry_on(NULL);
-}
-
 /* xorshift64: the model tests' operations, the same in every run. */
 static uint64_t next_random(uint64_t *state)
 {
@@ -748,7 +717,6 @@ int main(void)
 		cmocka_unit_test(test_leak_live_blocks_last_event_wins),
 		cmocka_unit_test(test_leak_live_fold_in_rounds),
 		cmocka_unit_test(test_leak_live_old_blocks_freed_then_reused),
-		cmocka_unit_test(test_leak_live_hurried_round_leaves_the_rest_to_the_check),
 		cmocka_unit_test(test_leak_live_record_across_reads_keeps_the_delta_state),
 		cmocka_unit_test(test_leak_live_matches_a_model_through_compactions),
 		cmocka_unit_test(test_leak_live_matches_a_model_through_growth),
