@@ -150,7 +150,7 @@ static struct {
 	struct live_chunk *chunks;
 	size_t chunk_count, chunk_cap;
 	uint32_t round;          /* the round under way or last folded, mod 2^LIVE_SIZE_BITS */
-	uint32_t whole;          /* the last round that ended: all rounds fold all they find */
+	uint32_t ended;          /* the last round that ended */
 	uint64_t young[4];       /* releases entered in round r, at r % 4, not prunable yet */
 	uint64_t walk;           /* file offset of the next chunk header to look at */
 	uint32_t page;
@@ -179,13 +179,13 @@ static inline int slot_live(const struct live_slot *slot)
 }
 
 /* A released entry holds, where a live one holds its size, the round that folded it. It
- * may be dropped (pruned) once a whole round after that one has ended: see Pruning. The
+ * may be dropped (pruned) once a round after that one has ended: see Pruning. The
  * distance is taken modulo the field; a wrapped one (millions of rounds untouched) reads
  * as not prunable, which costs a slot, never a verdict. */
 #define LIVE_ROUND_MASK LIVE_SIZE_BIG
 static inline int round_prunable(uint64_t round)
 {
-	uint64_t distance = (live.whole - round) & LIVE_ROUND_MASK;
+	uint64_t distance = (live.ended - round) & LIVE_ROUND_MASK;
 	return distance - 1 < (LIVE_ROUND_MASK >> 1);
 }
 
@@ -194,11 +194,11 @@ static inline int slot_prunable(const struct live_slot *slot)
 	return !slot_live(slot) && round_prunable(slot->meta & LIVE_ROUND_MASK);
 }
 
-/* Released entries not prunable yet: entered in the last whole round or after it (a ring
- * of 4; more rounds than that: all of them, to be safe). */
+/* Released entries not prunable yet: entered in the last round that ended or after it (a
+ * ring of 4; more rounds than that: all of them, to be safe). */
 static uint64_t live_young(void)
 {
-	uint32_t since = (live.round - live.whole) & LIVE_ROUND_MASK;
+	uint32_t since = (live.round - live.ended) & LIVE_ROUND_MASK;
 	if (since > 3)
 		return live.released;
 	uint64_t young = 0;
@@ -305,8 +305,19 @@ static struct live_slot *live_free_slot(struct live_slot *slots, uint64_t mask, 
 	return &slots[at];
 }
 
+/* How many of slots[0..capacity) are pruned or prunable. */
+static uint64_t live_count_droppable(const struct live_slot *slots, uint64_t capacity)
+{
+	uint64_t count = 0;
+	for (uint64_t i = 0; i < capacity; i++)
+		count += slots[i].addr == LIVE_PRUNED ||
+			 (slots[i].addr > LIVE_PRUNED && slot_prunable(&slots[i]));
+	return count;
+}
+
 /* Empties the pruned slots and the prunable releases of slots[0..capacity), for a pass
- * that puts every entry back; returns how many. */
+ * that puts every entry back (probes no longer find what lies past a hole); returns how
+ * many. */
 static uint64_t live_drop(struct live_slot *slots, uint64_t capacity)
 {
 	uint64_t dropped = 0;
@@ -362,11 +373,12 @@ static uint64_t live_capacity_for(uint64_t entries)
  * more gets no leak kinds (reported as such), never an exit that runs out of memory. */
 static int live_resize(uint64_t capacity)
 {
-	/* What is prunable goes first; what is left must fit, whatever was estimated. */
-	if (live.slots)
-		live_drop(live.slots, live.mask + 1);
-	if (capacity < live_capacity_for(live.used))
-		capacity = live_capacity_for(live.used);
+	/* What it keeps must fit, whatever was estimated. Counted, not dropped yet: on
+	 * failure the table stays as it was. */
+	uint64_t keep = live.slots ? live.used - live_count_droppable(live.slots, live.mask + 1)
+				   : 0;
+	if (capacity < live_capacity_for(keep))
+		capacity = live_capacity_for(keep);
 	if (capacity * sizeof(struct live_slot) > mp_config.leak_check_max_bytes)
 		return -E2BIG;
 	uint64_t bytes = live_table_bytes(capacity);
@@ -391,6 +403,8 @@ static int live_resize(uint64_t capacity)
 		((volatile uint8_t *)slots)[at] = 0;
 	struct live_slot *old = live.slots;
 	uint64_t old_capacity = old ? live.mask + 1 : 0;
+	if (old)
+		live_drop(old, old_capacity);
 	for (uint64_t i = 0; i < old_capacity; i++)
 		if (old[i].addr)
 			live_put(slots, group_live, capacity - 1, &old[i]);
@@ -483,7 +497,6 @@ static int live_grow_in_place(uint64_t capacity)
 	live.stashed += stashed;
 	return 0;
 }
-
 
 /* Drops the pruned slots in place: every entry is taken out and put back where a probe
  * from its home first finds room, in table order from an empty slot, so that the ones
@@ -924,7 +937,7 @@ static int live_decode_event(const uint8_t **at, const uint8_t *end, unsigned ta
 	return 0;
 }
 
-/* After a whole round: shrinks a table that is mostly empty, dropping what is prunable. */
+/* After a round: shrinks a table that is mostly empty, dropping what is prunable. */
 static void live_shrink(void)
 {
 	uint64_t entries = live.used - live_droppable(), capacity = live.mask + 1;
@@ -1172,7 +1185,7 @@ int mp_leak_live_fold(const char *path, enum mp_leak_fold_mode mode)
 	live.chunk_count = kept;
 	syscall(SYS_close, fd);
 	/* Whatever was committed before this round began is folded: see Pruning. */
-	live.whole = live.round;
+	live.ended = live.round;
 	if (!live.failed && mode == MP_LEAK_FOLD_PRUNE)
 		live_shrink();
 	live.rounds++;
