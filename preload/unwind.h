@@ -119,8 +119,8 @@ void mp_unwind_memo_pause(int paused);
  * the kept copy; does nothing if it cannot be kept. Returns 1 if it read other words than
  * the last walk kept from its start (a layout of its own), else 0. */
 int mp_unwind_memo_store(struct mp_unwind_capture *out, const struct mp_unwind_start *start,
-			  uint32_t generation, int max, const struct mp_unwind_trail *trail,
-			  int outermost_first, uintptr_t low);
+			 uint32_t generation, int max, const struct mp_unwind_trail *trail,
+			 int outermost_first, uintptr_t low);
 /* This thread's trail of its last walk, then room for noting the next one; NULL if it
  * has no memo (none could be mapped, it is exiting, or the memo is paused). */
 struct mp_unwind_trail *mp_unwind_memo_trails(void);
