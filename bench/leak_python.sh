@@ -83,18 +83,16 @@ for config in $configs; do
 	printf '  %-20s wall %8.1f ms   CPU %8.1f ms   peak RSS %7d KiB\n' "$name" \
 		"$(echo "$wall / 1000000" | bc -l)" "$(echo "$cpu / 1000000" | bc -l)" "$rss"
 done
-printf '  the exit check (scan_ns): median %.1f ms, worst %.1f ms (target <= 100 ms)\n' \
-	"$(echo "$(median <scan.txt) / 1000000" | bc -l)" \
-	"$(echo "$(sort -n scan.txt | tail -n 1) / 1000000" | bc -l)"
-[ -z "$before" ] || printf '  before'"'"'s exit check: median %.1f ms, worst %.1f ms\n' \
-	"$(echo "$(median <before_scan.txt) / 1000000" | bc -l)" \
-	"$(echo "$(sort -n before_scan.txt | tail -n 1) / 1000000" | bc -l)"
-printf '  the exit, from the exit snapshot to the end: median %.1f ms, worst %.1f ms\n' \
-	"$(echo "$(median <exit.txt) / 1000000" | bc -l)" \
-	"$(echo "$(sort -n exit.txt | tail -n 1) / 1000000" | bc -l)"
-[ -z "$before" ] || printf '  before'"'"'s exit: median %.1f ms, worst %.1f ms\n' \
-	"$(echo "$(median <before_exit.txt) / 1000000" | bc -l)" \
-	"$(echo "$(sort -n before_exit.txt | tail -n 1) / 1000000" | bc -l)"
+# spread LABEL FILE: the median and the worst of FILE's nanoseconds, in ms.
+spread() {
+	printf '  %s: median %.1f ms, worst %.1f ms\n' "$1" \
+		"$(echo "$(median <"$2") / 1000000" | bc -l)" \
+		"$(echo "$(sort -n "$2" | tail -n 1) / 1000000" | bc -l)"
+}
+spread 'the exit check (scan_ns; target <= 100 ms)' scan.txt
+[ -z "$before" ] || spread "before's exit check" before_scan.txt
+spread 'the exit, from the exit snapshot to the end' exit.txt
+[ -z "$before" ] || spread "before's exit" before_exit.txt
 none_wall=$(cut -d' ' -f1 none.txt | median)
 checked="off on"
 [ -z "$before" ] || checked="$checked before"
