@@ -74,7 +74,6 @@
 #include "memprof/trace_decode.h"
 
 #define LIVE_RELEASED (1ull << 63) /* in slot.meta and op.size: the event releases the address */
-#define LIVE_PRUNED 1u /* in slot.addr: a release dropped (0: empty) */
 #define LIVE_FIRST_SLOTS (1u << 12)
 /* Operations of one chunk held for pairing, then applied. 16384: on alloc_bench's trace
  * (1024 blocks live per thread, each freed 2048 records after its allocation) a batch of
@@ -99,7 +98,6 @@
 /* The read buffer, then the batch, then the batch's index of allocations by address. */
 #define LIVE_BUFFER_BYTES (LIVE_READ_BYTES + LIVE_BATCH * 24u + LIVE_PAIR_SLOTS * 8u)
 #define LIVE_FIRST_CHUNKS 64u
-#define LIVE_FIRST_LOG 4096u
 #define LIVE_CHUNK_FORGET 3u /* chunk.complete: folded twice since it was found complete */
 #define LIVE_LOOKAHEAD_PAGES 512u
 #define LIVE_STASH_ENTRIES 2048u /* 32 KiB */
@@ -141,8 +139,7 @@ struct live_chunk {
 static struct {
 	struct live_slot *slots;
 	uint64_t mask;           /* capacity - 1, 0 without a table */
-	uint64_t used;           /* slots not empty: entries, released ones, pruned ones */
-	uint64_t pruned;         /* slots pruned (LIVE_PRUNED) */
+	uint64_t used;           /* slots not empty: live and released entries */
 	uint64_t released;       /* released entries, prunable ones included */
 	uint64_t live;           /* entries not released */
 	uint16_t *group_live;    /* entries not released in each group, after the slots */
@@ -207,11 +204,11 @@ static uint64_t live_young(void)
 	return young;
 }
 
-/* Entries a compaction would drop: the pruned slots and the prunable releases. */
+/* Entries a compaction would drop: the prunable releases. */
 static uint64_t live_droppable(void)
 {
 	uint64_t young = live_young();
-	return live.pruned + (live.released > young ? live.released - young : 0);
+	return live.released > young ? live.released - young : 0;
 }
 
 /* A released entry leaves the table or changes. */
@@ -295,44 +292,38 @@ static struct live_slot *live_find(uint64_t addr)
 	}
 }
 
-/* A slot for addr, which is not in the table: the first pruned or prunable one on its
- * way, or the empty one that ends it. */
+/* A slot for addr, which is not in the table: the first prunable release on its way, or
+ * the empty slot that ends it. */
 static struct live_slot *live_free_slot(struct live_slot *slots, uint64_t mask, uint64_t addr)
 {
 	uint64_t at = live_home(addr, mask);
-	while (slots[at].addr > LIVE_PRUNED && !slot_prunable(&slots[at]))
+	while (slots[at].addr && !slot_prunable(&slots[at]))
 		at = (at + 1) & mask;
 	return &slots[at];
 }
 
-/* How many of slots[0..capacity) are pruned or prunable. */
+/* How many of slots[0..capacity) hold a prunable release. */
 static uint64_t live_count_droppable(const struct live_slot *slots, uint64_t capacity)
 {
 	uint64_t count = 0;
 	for (uint64_t i = 0; i < capacity; i++)
-		count += slots[i].addr == LIVE_PRUNED ||
-			 (slots[i].addr > LIVE_PRUNED && slot_prunable(&slots[i]));
+		count += slots[i].addr && slot_prunable(&slots[i]);
 	return count;
 }
 
-/* Empties the pruned slots and the prunable releases of slots[0..capacity), for a pass
- * that puts every entry back (probes no longer find what lies past a hole); returns how
- * many. */
+/* Empties the slots of prunable releases in slots[0..capacity), for a pass that puts every
+ * entry back (probes no longer find what lies past a hole); returns how many. */
 static uint64_t live_drop(struct live_slot *slots, uint64_t capacity)
 {
 	uint64_t dropped = 0;
 	for (uint64_t i = 0; i < capacity; i++) {
-		if (slots[i].addr == LIVE_PRUNED) {
-			slots[i].addr = 0;
-			dropped++;
-		} else if (slots[i].addr && slot_prunable(&slots[i])) {
+		if (slots[i].addr && slot_prunable(&slots[i])) {
 			release_leaves(&slots[i]);
 			slots[i].addr = 0;
 			dropped++;
 		}
 	}
 	live.used -= dropped;
-	live.pruned = 0;
 	return dropped;
 }
 
@@ -368,7 +359,7 @@ static uint64_t live_capacity_for(uint64_t entries)
 	return capacity;
 }
 
-/* Rehashes the entries (pruned slots are dropped) into `capacity` slots, a power of two.
+/* Rehashes the entries (prunable releases are dropped) into `capacity` slots, a power of two.
  * The table may take at most MEMPROF_LEAK_CHECK_MAX_MB (config.c): a program that needs
  * more gets no leak kinds (reported as such), never an exit that runs out of memory. */
 static int live_resize(uint64_t capacity)
@@ -440,7 +431,7 @@ static void live_unstash(uint64_t count)
  * GiB a second), two thirds of the leak thread's time.
  *
  * The entries are taken out and put back from their new homes in slot order, from after
- * a slot that was empty before the pruned ones were emptied, as live_compact does: with
+ * a slot that was empty before the prunable ones were emptied, as live_compact does: with
  * one more bit of hash, an entry's new home is its old one or that plus the old capacity.
  * Put back in the lower half, it lands at or before its old slot, past slots that hold
  * only entries put back already (its old probe crossed no empty slot, and they come
@@ -498,18 +489,18 @@ static int live_grow_in_place(uint64_t capacity)
 	return 0;
 }
 
-/* Drops the pruned slots in place: every entry is taken out and put back where a probe
+/* Drops the prunable releases in place: every entry is taken out and put back where a probe
  * from its home first finds room, in table order from an empty slot, so that the ones
  * already put back are where they stay. A sequential pass, no new memory: a new table
  * would cost its size in zeroed pages (a churning program prunes much).
  *
- * The walk starts after a slot that was empty before the pruned ones were emptied: no
+ * The walk starts after a slot that was empty before the prunable ones were emptied: no
  * probe run crosses it, so every slot between an entry's home and the entry is put back
- * before it, and its probe meets no entry that will still move. Started after a pruned
+ * before it, and its probe meets no entry that will still move. Started after a dropped
  * slot instead (the first empty one once they are emptied), an entry could be put back
  * past one not yet moved, which then moved towards its own home, and the entry was left
  * where no probe reaches it: found by no release, listed as live. (Slots 15..3 of 16:
- * pruned, A of home 15, pruned, B of home 1, D of home 0; from slot 1: B to 1, D to 2,
+ * dropped, A of home 15, dropped, B of home 1, D of home 0; from slot 1: B to 1, D to 2,
  * then A to 15, and a probe for D stops at the empty slot 0.) */
 static void live_compact(void)
 {
@@ -528,8 +519,8 @@ static void live_compact(void)
 	}
 }
 
-/* Room for one more slot in use: at 5/8 (pruned slots count, since probes cross them) the
- * pruned slots are dropped, and the table doubled if its entries alone fill half of it:
+/* Room for one more slot in use: at 5/8 (prunable releases count, since probes cross them)
+ * they are dropped, and the table doubled if the other entries alone fill half of it:
  * so between 16 / (5/8) and 16 / (5/16) bytes per entry. */
 static int live_make_room(void)
 {
@@ -668,7 +659,7 @@ static void live_rebase(uint64_t base)
 	uint64_t delta = base - live.time_base;
 	for (uint64_t i = 0; live.slots && i <= live.mask; i++) {
 		struct live_slot *slot = &live.slots[i];
-		if (slot->addr <= LIVE_PRUNED)
+		if (!slot->addr)
 			continue;
 		uint64_t time = slot_time(slot);
 		time = time > delta ? time - delta : 0;
@@ -681,7 +672,7 @@ static void live_rebase(uint64_t base)
 /* Applies one allocation (release = 0) or release of `addr` at `time`. */
 static void live_apply(uint64_t addr, uint64_t size, uint64_t time, int release)
 {
-	if (addr <= LIVE_PRUNED || live.failed)
+	if (!addr || live.failed)
 		return;
 	if (MP_UNLIKELY(time > live.time_base + live.time_span))
 		live_rebase(time - live.time_span / 2);
@@ -710,9 +701,7 @@ static void live_apply(uint64_t addr, uint64_t size, uint64_t time, int release)
 			return;
 		}
 		slot = live_free_slot(live.slots, live.mask, addr);
-		if (slot->addr == LIVE_PRUNED)
-			live.pruned--;
-		else if (slot->addr)
+		if (slot->addr)
 			release_leaves(slot); /* a prunable release, forgotten */
 		else
 			live.used++;
@@ -1242,7 +1231,7 @@ static size_t live_list(struct mp_leak_block *out, size_t total)
 			continue;
 		struct live_slot *slots = live.slots + (group << LIVE_GROUP_SHIFT);
 		for (uint64_t i = 0; i < (1u << LIVE_GROUP_SHIFT) && at < total; i++)
-			if (slots[i].addr > LIVE_PRUNED && slot_live(&slots[i]))
+			if (slots[i].addr && slot_live(&slots[i]))
 				out[at++] = (struct mp_leak_block){ slots[i].addr, live_size(&slots[i]) };
 	}
 	return at;
