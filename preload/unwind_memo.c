@@ -247,6 +247,15 @@ static inline void found(struct mp_unwind_capture *out, struct walk_header *walk
 	out->memo = &walk->payload;
 }
 
+/* The walk a way of key's set holds under key, if it is still in the arena; the way's
+ * entry in *entry. */
+static inline struct walk_header *keyed_walk(struct memo *memo, uint64_t key, unsigned way,
+					     const struct by_values **entry)
+{
+	*entry = &memo->by_values[key % BY_VALUES_SETS][way];
+	return (*entry)->key == key ? walk_at(memo, (*entry)->ref) : NULL;
+}
+
 /* Inlined into the capture (link-time optimization sees both): as a call, a hit cost 10
  * to 15 ns where it costs 10 (bench/unwind_bench, one chain). */
 __attribute__((always_inline)) inline int
@@ -269,7 +278,7 @@ mp_unwind_memo_find(struct mp_unwind_capture *out, const struct mp_unwind_start 
 	const uint64_t *values = walk_values(recent);
 	uint64_t picked[PICKS_MAX], differ = 0;
 	for (unsigned i = 0; i < layout->picked; i++) {
-		picked[i] = *(const uint64_t *)(low + layout->offsets[layout->picks[i]]);
+		picked[i] = stack_word(low, layout->offsets[layout->picks[i]]);
 		differ |= picked[i] ^ values[layout->picks[i]];
 	}
 	if (MP_LIKELY(!differ && walk_holds(recent, layout->offsets, low, words))) {
@@ -278,13 +287,13 @@ mp_unwind_memo_find(struct mp_unwind_capture *out, const struct mp_unwind_start 
 	}
 	/* Another walk from this start that read the same words, whose values they hold. */
 	uint64_t key = values_key(start, recent->offsets_at, picked, layout->picked);
-	struct by_values *set = memo->by_values[key % BY_VALUES_SETS];
 	for (unsigned way = 0; way < 2; way++) {
-		struct walk_header *other = set[way].key == key ? walk_at(memo, set[way].ref) : NULL;
+		const struct by_values *entry;
+		struct walk_header *other = keyed_walk(memo, key, way, &entry);
 		if (other && other != recent && same_start(other, start, generation, max) &&
 		    other->offsets_at == recent->offsets_at && other->count == recent->count &&
 		    walk_holds(other, layout->offsets, low, words)) {
-			*last = set[way].ref;
+			*last = entry->ref;
 			found(out, other);
 			return MP_UNWIND_MEMO_HIT_OTHER;
 		}
@@ -345,20 +354,20 @@ static uint64_t walk_key(struct memo *memo, const struct mp_unwind_start *start,
 	return values_key(start, walk->offsets_at, picked, layout->picked);
 }
 
-/* The kept walk other than walk that its key would find: one from the same start with the
- * same layout whose picked words hold the same values. */
-static const struct walk_header *same_key(struct memo *memo, const struct walk_header *walk,
-					  uint64_t key)
+/* The kept walk other than walk (from start) that its key would find: one from the same
+ * start with the same layout whose picked words hold the same values; its ref in *ref. */
+static const struct walk_header *same_key(struct memo *memo, const struct mp_unwind_start *start,
+					  const struct walk_header *walk, uint64_t key,
+					  struct ref *ref)
 {
-	struct by_values *set = memo->by_values[key % BY_VALUES_SETS];
 	for (unsigned way = 0; way < 2; way++) {
-		const struct walk_header *other = set[way].key == key ? walk_at(memo, set[way].ref)
-								    : NULL;
-		if (other && other != walk && other->rip == walk->rip && other->rsp == walk->rsp &&
-		    other->rbp == walk->rbp && other->generation == walk->generation &&
-		    other->max == walk->max && other->offsets_at == walk->offsets_at &&
-		    other->count == walk->count)
+		const struct by_values *entry;
+		const struct walk_header *other = keyed_walk(memo, key, way, &entry);
+		if (other && other != walk && same_start(other, start, walk->generation, walk->max) &&
+		    other->offsets_at == walk->offsets_at && other->count == walk->count) {
+			*ref = entry->ref;
 			return other;
+		}
 	}
 	return NULL;
 }
@@ -436,10 +445,9 @@ int mp_unwind_memo_store(struct mp_unwind_capture *out, const struct mp_unwind_s
 	walk->offsets_at = store_layout(memo, recent, trail, offsets);
 	*last = ref;
 	uint64_t key = walk_key(memo, start, walk);
-	const struct walk_header *other = same_key(memo, walk, key);
+	struct ref other_ref;
+	const struct walk_header *other = same_key(memo, start, walk, key, &other_ref);
 	if (other && pick_word(walk_layout(memo, walk), walk, other, words)) {
-		struct ref other_ref = { (uint32_t)((const uint64_t *)other - memo->arena),
-					 memo->epoch };
 		by_values_put(memo, walk_key(memo, start, other), other_ref);
 		key = walk_key(memo, start, walk);
 	}
