@@ -12,15 +12,16 @@
  *    program mapped itself (cc1's garbage-collected pages), which must stay a root. Only
  *    the chunk's own pages are cut out of it (a block of cc1's was reported definitely
  *    lost in one run in six, held by a pointer in pages merged with a large block's);
- *  - it is [heap], or looks like a glibc arena heap (64 MiB aligned, followed by its
- *    PROT_NONE reserve) holding no live block right now;
+ *  - it is [heap], or a glibc arena heap (64 MiB aligned, followed by its PROT_NONE
+ *    reserve, starting with glibc's heap_info) holding no live block right now;
  *  - it is the trace file, a shared file mapping (reading one past its file's end would
  *    raise SIGBUS; memcheck does scan them), or a device;
- *  - it is a thread stack (an anonymous mapping right above a PROT_NONE guard page)
- *    holding no live thread's stack pointer: a dead thread's stack that glibc keeps in
- *    its cache for the next thread, full of stale frames and the dead thread's TLS. It is
- *    dead memory, and memcheck, which scans only stack memory in use, never sees it: a
- *    block whose last pointer was in a joined thread's frames or TLS is lost. What glibc
+ *  - it is a thread stack (an anonymous mapping right above a PROT_NONE guard page,
+ *    glibc's thread descriptor at its top) holding no live thread's stack pointer: a
+ *    dead thread's stack that glibc keeps in its cache for the next thread, full of
+ *    stale frames and the dead thread's TLS. It is dead memory, and memcheck, which
+ *    scans only stack memory in use, never sees it: a block whose last pointer was in a
+ *    joined thread's frames or TLS is lost. What glibc
  *    keeps there for itself, the pointer to the dead thread's TLS vector (allocated by
  *    _dl_allocate_tls, reused with the stack), then makes that vector lost too; the
  *    analyzer's built-in suppression names it (memcheck does not see it because valgrind
@@ -55,6 +56,7 @@
 #define ROOTS_RED_ZONE 128u
 #define ROOTS_ARENA_BYTES (64ull << 20) /* glibc's HEAP_MAX_SIZE on 64-bit */
 #define ROOTS_SP_UNKNOWN 1u
+#define ROOTS_TCB_SEARCH (64u << 10) /* struct pthread, and a static TLS alignment of up to 60 KiB */
 
 enum roots_map_flags {
 	MAP_R = 1u, MAP_W = 2u, MAP_SHARED_ = 4u, MAP_ANON_ = 8u, MAP_HEAP_NAME = 16u,
@@ -287,25 +289,65 @@ static uint64_t roots_sp_in(const struct roots_work *work, const struct roots_ma
 	return 0;
 }
 
+/* Whether map starts with glibc's heap_info, as an arena heap does (malloc/arena.c):
+ * the arena it belongs to, whose malloc_state follows the heap_info of the arena's first
+ * heap (32 to 64 bytes into it, by glibc's version); the arena's previous heap (64 MiB
+ * aligned), none for the first; the heap's size and the size made readable and writable,
+ * page multiples, the latter the mapping's own length. The shape alone (64 MiB aligned)
+ * also fits the program's own mappings: anonymous mappings of 2 MiB or more start on
+ * 2 MiB boundaries, and one in 32 of 64 MiB was taken for an arena and not scanned. */
+static int roots_holds_heap_info(const struct roots_map *map)
+{
+	const uint64_t *info = (const uint64_t *)(uintptr_t)map->start;
+	uint64_t arena = info[0], prev = info[1], size = info[2], rw_size = info[3];
+	uint64_t arena_offset = arena % ROOTS_ARENA_BYTES;
+	if (arena % 8 || arena_offset < 32 || arena_offset > 64)
+		return 0;
+	if (prev ? prev % ROOTS_ARENA_BYTES || prev == map->start : arena != map->start + arena_offset)
+		return 0;
+	return size && size % 4096 == 0 && rw_size % 4096 == 0 && size <= rw_size &&
+	       rw_size == map->end - map->start;
+}
+
 static int roots_is_arena(const struct roots_work *work, size_t index)
 {
 	const struct roots_map *map = &work->maps[index];
 	if (!(map->flags & MAP_ANON_) || map->start % ROOTS_ARENA_BYTES)
 		return 0;
-	if (map->end - map->start == ROOTS_ARENA_BYTES)
-		return 1;
 	const struct roots_map *next = index + 1 < work->map_count ? map + 1 : NULL;
-	return next && next->start == map->end && (next->flags & MAP_PROT_NONE) &&
-	       next->end <= map->start + ROOTS_ARENA_BYTES;
+	int shaped = map->end - map->start == ROOTS_ARENA_BYTES ||
+		     (next && next->start == map->end && (next->flags & MAP_PROT_NONE) &&
+		      next->end <= map->start + ROOTS_ARENA_BYTES);
+	return shaped && roots_holds_heap_info(map);
 }
 
+/* Whether the top of map holds glibc's thread descriptor (struct pthread, nptl/
+ * allocatestack.c puts it at the stack's end, below it only the alignment of the static
+ * TLS): its TCB header's first word and third (tcbhead_t's tcb and self) both hold its
+ * own address. Searched from the top down, within ROOTS_TCB_SEARCH bytes. */
+static int roots_holds_thread_descriptor(const struct roots_map *map)
+{
+	uint64_t from = map->end - map->start > ROOTS_TCB_SEARCH ? map->end - ROOTS_TCB_SEARCH
+								 : map->start;
+	for (uint64_t at = map->end - 24; at >= from && at < map->end; at -= 8) {
+		const uint64_t *words = (const uint64_t *)(uintptr_t)at;
+		if (words[0] == at && words[2] == at)
+			return 1;
+	}
+	return 0;
+}
+
+/* A thread stack's shape, an anonymous mapping right above a PROT_NONE guard, also fits
+ * memory a program guards itself (or maps above an arena's reserve): only a mapping that
+ * holds a thread descriptor is taken for a dead thread's stack. */
 static int roots_is_dead_stack(const struct roots_work *work, size_t index)
 {
 	const struct roots_map *map = &work->maps[index];
 	const struct roots_map *prev = index ? map - 1 : NULL;
 	return !work->sp_unknown && (map->flags & MAP_ANON_) && prev &&
 	       prev->end == map->start && (prev->flags & MAP_PROT_NONE) &&
-	       (prev->flags & MAP_ANON_);
+	       (prev->flags & MAP_ANON_) && map->end - map->start >= 24 &&
+	       roots_holds_thread_descriptor(map);
 }
 
 /* The part of map to scan, or an empty range. */

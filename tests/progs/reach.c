@@ -33,6 +33,16 @@
  *   1034 sparse mapping   only in the one touched page of a 64 MiB    reachable
  *                         private anonymous mapping (the scan reads
  *                         that page, not the 64 MiB)
+ *   1035 arena's shape    only in a 64 MiB mapping on a 64 MiB        reachable
+ *                         boundary, as glibc's arena heaps are (but
+ *                         without their heap_info)
+ *   1036 stack's shape    only in a mapping right above a PROT_NONE   reachable
+ *                         one, as a thread's stack is above its guard
+ *                         (but without glibc's thread descriptor)
+ *   1037 emptied arena    lost, its address left in a freed block of a definite
+ *                         joined thread's arena, which no live block
+ *                         is in (memcheck, whose allocator is its own,
+ *                         has no such memory)
  * The sites run in a function of their own and the stack below it is then wiped, so no
  * stale copy of a pointer survives in a dead frame (memcheck's own leak tests do the
  * same). No stdio: its buffer would be a block of libc's.
@@ -61,6 +71,8 @@ static char *g_interior_parent;
 static void **g_region;
 static void *g_large[20]; /* the large blocks of keep_beside_large_block's tries */
 static void **g_sparse;
+static void **g_arena_shape;
+static void **g_stack_shape;
 
 static __attribute__((noinline)) struct node *new_node(size_t size, struct node *next)
 {
@@ -195,6 +207,60 @@ static __attribute__((noinline)) void keep_in_sparse_mapping(void)
 	g_sparse = sparse;
 }
 
+/* 1035: a mapping shaped as an arena heap of glibc's: 64 MiB, on a 64 MiB boundary (cut
+ * from one of twice the size, as glibc makes them). */
+static __attribute__((noinline)) void keep_in_arena_shape(void)
+{
+	const size_t bytes = 64u << 20;
+	uint8_t *wide = mmap(NULL, 2 * bytes, PROT_READ | PROT_WRITE,
+			     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (wide == MAP_FAILED)
+		abort();
+	uint8_t *aligned = (uint8_t *)(((uintptr_t)wide + bytes - 1) & ~(uintptr_t)(bytes - 1));
+	if (aligned > wide)
+		munmap(wide, (size_t)(aligned - wide));
+	munmap(aligned + bytes, (size_t)(wide + 2 * bytes - (aligned + bytes)));
+	void **words = (void **)(void *)aligned;
+	words[4096 / sizeof(void *)] = calloc(1, 1035);
+	g_arena_shape = words;
+}
+
+/* 1036: a mapping shaped as a thread's stack: its lowest page made PROT_NONE, a guard. */
+static __attribute__((noinline)) void keep_in_stack_shape(void)
+{
+	const size_t bytes = 16 * 4096;
+	uint8_t *guarded = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
+				MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (guarded == MAP_FAILED || mprotect(guarded, 4096, PROT_NONE) != 0)
+		abort();
+	void **words = (void **)(void *)(guarded + bytes - 4096);
+	words[8] = calloc(1, 1036);
+	g_stack_shape = words;
+}
+
+/* Copies `lost` all over a block of this thread's arena, then frees it. */
+static void *leave_in_freed_block(void *lost)
+{
+	void **scratch = malloc(4000);
+	if (!scratch)
+		abort();
+	for (size_t i = 0; i < 4000 / sizeof(void *); i++)
+		scratch[i] = lost;
+	free(scratch);
+	return NULL;
+}
+
+/* 1037: lost; its address stays only in freed memory of an arena of glibc's that has no
+ * live block (the joined thread's, the other threads still holding theirs). */
+static __attribute__((noinline)) void lose_in_emptied_arena(void)
+{
+	pthread_t thread;
+	void *lost = calloc(1, 1037);
+	if (pthread_create(&thread, NULL, leave_in_freed_block, lost) != 0 ||
+	    pthread_join(thread, NULL) != 0)
+		abort();
+}
+
 /* 1030: lost, and the last block cut from the main arena's top chunk: its 1030 bytes in a
  * 1040-byte chunk reach into the top chunk's first word, so main_arena.top points 1024
  * bytes into it. memcheck, whose allocator is its own, has no such pointer. With `check`
@@ -292,9 +358,12 @@ int main(int argc, char **argv)
 	keep_tree();
 	hide_and_hold();
 	keep_in_sparse_mapping();
+	keep_in_arena_shape();
+	keep_in_stack_shape();
 	if (argc < 2) { /* "nothread": the thread cases are left out */
 		start_holder(1014);
 		start_register_holders();
+		lose_in_emptied_arena();
 	}
 	if (!lose_before_top(getenv("REACH_REQUIRE_TOP") != NULL) && getenv("REACH_REQUIRE_TOP"))
 		exit(4); /* the pattern of 1030 could not be built */
