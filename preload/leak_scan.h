@@ -121,6 +121,10 @@ void mp_leak_thread_start(void);
  * by the leak thread while this one waits, or here if there is none. Never fails
  * loudly. */
 void mp_leak_scan_at_exit(void);
+/* At exit, before the exit snapshot: the leak thread folds what was recorded since its
+ * last round now, while the exiting thread reads smaps, rather than after, while it
+ * waits for the check. Async-signal-safe. */
+void mp_leak_scan_exit_coming(void);
 /* From the handler of MEMPROF_LEAK_CHECK_SIGNAL: asks for a check. Unless the thread
  * was inside the recorder (busy), waits until it is written, so that the program's
  * raise() returns after its check. Async-signal-safe. */

@@ -80,6 +80,7 @@ static struct {
 	int fatal_busy;       /* it was inside memprof when the signal came */
 	int fatal_taken;      /* one thread dies with a check; others wait for it */
 	int watches_rss;      /* this thread claimed the RSS watch */
+	int want_fold;        /* fold now, whenever the next round was due */
 	int signal_waiters;   /* requesters of a signal check waiting to write it */
 	uint64_t progress;    /* bumped as a check goes on */
 	/* A check's result handed to the thread that asked for it, which writes it in its
@@ -244,6 +245,13 @@ static void *leak_main(void *unused)
 		if (leak_serve_requests(thread))
 			continue;
 		now = mp_clock_now_ns();
+		/* The exit check comes next: this round is its first, and like it leaves the
+		 * table as it is (shrinking one just emptied only delays the check). */
+		enum mp_leak_fold_mode mode = MP_LEAK_FOLD_PRUNE;
+		if (__atomic_exchange_n(&leak.want_fold, 0, __ATOMIC_ACQ_REL)) {
+			next_fold = now;
+			mode = MP_LEAK_FOLD_LAST;
+		}
 		if (watching && now >= next_watch) {
 			mp_rss_watch_tick(thread, now);
 			while (next_watch <= now) /* missed looks are not made up */
@@ -256,7 +264,7 @@ static void *leak_main(void *unused)
 		}
 		if (now < next_fold)
 			continue;
-		int folded = mp_leak_live_fold(mp_trace_file_path(), MP_LEAK_FOLD_PRUNE);
+		int folded = mp_leak_live_fold(mp_trace_file_path(), mode);
 		mp_trace_file_reserve_ahead();
 		if (folded >= FOLD_BEHIND_EVENTS)
 			interval = 0;
@@ -299,6 +307,14 @@ void mp_leak_thread_start(void)
 		mp_sys_say("no free real-time signal to stop threads with: leak checks will not "
 			   "stop the program's threads");
 	leak_create();
+}
+
+void mp_leak_scan_exit_coming(void)
+{
+	if (!mp_config.leak_check || !__atomic_load_n(&leak.running, __ATOMIC_ACQUIRE))
+		return;
+	__atomic_store_n(&leak.want_fold, 1, __ATOMIC_RELEASE);
+	sem_post(&leak.wake);
 }
 
 void mp_leak_scan_at_exit(void)

@@ -181,6 +181,8 @@ void mp_recording_exit(int status)
 		 * present. */
 		if (!(self->held_locks & MP_LOCK_SAMPLING))
 			mp_recording_flush_samples(); /* the samples still pending, the last counts */
+		if (!foreign_malloc)
+			mp_leak_scan_exit_coming();
 		if (!(skip & MP_TRACE_EXIT_SNAPSHOT_SKIPPED))
 			mp_snapshot_take(MP_SNAP_EXIT);
 		if (!foreign_malloc)
