@@ -82,6 +82,7 @@ struct mp_thread {
 	uint32_t entry;      /* writer: index + 1 of the thread's chunk in chunk.c's registry */
 	int busy;            /* recursion flag */
 	int64_t heap_since_check; /* heap_peak.c: bytes of change since the last check */
+	int64_t *heap_bytes; /* heap_peak.c: the thread's slot, once its slow path found it */
 	uint64_t sample_countdown; /* sampling.c: bytes to the next sample point; 0: the next
 				     allocation decides (always so without sampling) */
 	uint64_t rng;        /* sampling.c: the thread's generator; 0 until first drawn */

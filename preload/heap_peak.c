@@ -108,9 +108,13 @@ void mp_heap_peak_note_slow(struct mp_thread *thread, int64_t bytes)
 {
 	if (!mp_heap_peak_slots || !bytes)
 		return;
-	if (thread->serial < SLOTS_MAX)
-		__atomic_store_n(&mp_heap_peak_slots[thread->serial].bytes,
-				 mp_heap_peak_slots[thread->serial].bytes + bytes, __ATOMIC_RELAXED);
+	/* A thread's slot is its serial's, for good: serials are never handed out twice.
+	 * Without one yet (serial 0: no chunk) or beyond the slots, the shared overflow. */
+	int64_t *mine = thread->heap_bytes;
+	if (!mine && thread->serial && thread->serial < SLOTS_MAX)
+		mine = thread->heap_bytes = &mp_heap_peak_slots[thread->serial].bytes;
+	if (mine)
+		__atomic_store_n(mine, *mine + bytes, __ATOMIC_RELAXED);
 	else
 		__atomic_add_fetch(&overflow.bytes, bytes, __ATOMIC_RELAXED);
 	thread->heap_since_check += bytes;
@@ -134,6 +138,7 @@ void mp_heap_peak_after_fork_child(void)
 		mp_sys_unmap(mp_heap_peak_slots, SLOTS_MAX * sizeof(*mp_heap_peak_slots));
 		mp_heap_peak_slots = mp_sys_map_anon(SLOTS_MAX * sizeof(*mp_heap_peak_slots));
 	}
+	mp_state_thread.heap_bytes = NULL; /* in the parent's slots, unmapped just now */
 	overflow.bytes = 0;
 	last_peak_bytes = 0;
 	last_peak_ns = 0;
