@@ -303,7 +303,9 @@ static int roots_holds_heap_info(const struct roots_map *map)
 	uint64_t arena_offset = arena % ROOTS_ARENA_BYTES;
 	if (arena % 8 || arena_offset < 32 || arena_offset > 64)
 		return 0;
-	if (prev ? prev % ROOTS_ARENA_BYTES || prev == map->start : arena != map->start + arena_offset)
+	if (!prev && arena != map->start + arena_offset) /* the first heap holds its arena */
+		return 0;
+	if (prev && (prev % ROOTS_ARENA_BYTES || prev == map->start))
 		return 0;
 	return size && size % 4096 == 0 && rw_size % 4096 == 0 && size <= rw_size &&
 	       rw_size == map->end - map->start;
@@ -346,8 +348,7 @@ static int roots_is_dead_stack(const struct roots_work *work, size_t index)
 	const struct roots_map *prev = index ? map - 1 : NULL;
 	return !work->sp_unknown && (map->flags & MAP_ANON_) && prev &&
 	       prev->end == map->start && (prev->flags & MAP_PROT_NONE) &&
-	       (prev->flags & MAP_ANON_) && map->end - map->start >= 24 &&
-	       roots_holds_thread_descriptor(map);
+	       (prev->flags & MAP_ANON_) && roots_holds_thread_descriptor(map);
 }
 
 /* The part of map to scan, or an empty range. */

@@ -214,15 +214,16 @@ static inline uint64_t values_key(const struct mp_unwind_start *start, uint32_t 
 	return mp_mix64(key) | 1;
 }
 
-/* Whether the words at the layout's offsets all hold walk's values. Four at a time, by
- * pointers: indexed two at a time it took 7 instructions a word, where a word needs 4
- * (its offset, the word, a compare with its value, an or), and a hit of sqlite3's memo
- * reads 25 of them. */
+/* The stack word at offset from the capturing frame. */
 static inline uint64_t stack_word(uintptr_t low, uint32_t offset)
 {
 	return *(const uint64_t *)(low + offset);
 }
 
+/* Whether the words at the layout's offsets all hold walk's values. Four at a time, by
+ * pointers: indexed two at a time it took 7 instructions a word, where a word needs 4
+ * (its offset, the word, a compare with its value, an or), and a hit of sqlite3's memo
+ * reads 25 of them. */
 static inline int walk_holds(const struct walk_header *walk, const uint32_t *offsets,
 			     uintptr_t low, unsigned words)
 {
