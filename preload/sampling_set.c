@@ -46,12 +46,13 @@ static uint8_t first_counters[FIRST_FILTER_COUNTERS] __attribute__((aligned(4096
  * also the filter until the options are read, so that every free before then takes the
  * slow way, which checks that the real functions are known: free() can then jump to the
  * real free without looking. */
-static uint8_t always_maybe[1] __attribute__((aligned(64))) = { FILTER_STUCK };
-uint8_t *mp_sampling_set_filter_word = always_maybe;
+uint8_t mp_sampling_set_always_maybe[1] __attribute__((aligned(64))) = { FILTER_STUCK };
+uint8_t *mp_sampling_set_filter_word = mp_sampling_set_always_maybe;
 
 void mp_sampling_set_configure(void)
 {
-	uint8_t *word = mp_config.sample_bytes ? first_counters + FIRST_FILTER_LOG2 : always_maybe;
+	uint8_t *word = mp_config.sample_bytes ? first_counters + FIRST_FILTER_LOG2
+					   : mp_sampling_set_always_maybe;
 	__atomic_store_n(&mp_sampling_set_filter_word, word, __ATOMIC_RELEASE);
 }
 static pthread_mutex_t set_lock = PTHREAD_MUTEX_INITIALIZER;
