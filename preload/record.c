@@ -7,6 +7,8 @@
  * calls. With sampling, frees and reallocs are recorded only for sampled blocks, and mmap,
  * munmap, mremap and brk always (they are few, and residency reports need all of them).
  */
+#include <sys/mman.h>
+
 #include "modules.h"
 #include "record_hot.h"
 #include "snapshot.h"
@@ -137,6 +139,8 @@ void mp_record_mmap(void *addr, size_t length, int prot, int flags, int fd, uint
 	struct mp_thread *thread = mp_record_enter(&saved_errno);
 	if (!thread)
 		return;
+	if (fd >= 0 && !(flags & MAP_ANONYMOUS))
+		mp_snapshot_file_mapped();
 	uint32_t stack = mp_stacks_capture(thread);
 	struct mp_encode_mmap map = {
 		.addr = (uint64_t)(uintptr_t)addr, .length = length, .offset = offset,

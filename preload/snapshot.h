@@ -9,6 +9,9 @@
  * snapshot waits for one in progress; the others are skipped if one is. Never fails
  * loudly: what cannot be read is left out. Call with the thread's busy flag clear. */
 void mp_snapshot_take(enum mp_snapshot_reason reason);
+/* The program mapped a file (record.c): snapshots read the residency of file mappings
+ * from now on, since one of them is the program's. */
+void mp_snapshot_file_mapped(void);
 /* From the constructor: snapshots are taken for this process (not a vfork child). */
 void mp_snapshot_start(void);
 /* In a fork child: the lock may have been held by a thread that is gone. */
