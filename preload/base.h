@@ -215,6 +215,12 @@ char *mp_sys_fmt_u64(char *out, uint64_t value);
 int mp_sys_str_append(char *dst, size_t cap, const char *src);
 /* Anonymous private memory straight from the kernel; NULL on failure. */
 void *mp_sys_map_anon(size_t len);
+/* The same with every page already there, for memory that is read before it is written
+ * (hash tables): see sys.c. */
+void *mp_sys_map_anon_populated(size_t len);
+/* Writes a zero byte into every page of [addr, addr + len), which must be fresh memory of
+ * mp_sys_map_anon (still zero), so that later reads find real pages (see sys.c). */
+void mp_sys_prefault(void *addr, size_t len);
 void mp_sys_unmap(void *addr, size_t len);
 /* Grows a region of mp_sys_map_anon to new_len, moving it if it must (mremap): the pages
  * it has are kept, not copied, and only the new part is fresh. Returns its address, or

@@ -390,8 +390,7 @@ static int live_resize(uint64_t capacity)
 	 * shared zero page, and the write after it then has to unmap that page from every
 	 * CPU running the program (a TLB shootdown, an IPI that a VM pays dearly for: 3-4%
 	 * of alloc_bench's samples went to them). A write first simply allocates the page. */
-	for (uint64_t at = 0; at < bytes; at += 4096)
-		((volatile uint8_t *)slots)[at] = 0;
+	mp_sys_prefault(slots, bytes);
 	struct live_slot *old = live.slots;
 	uint64_t old_capacity = old ? live.mask + 1 : 0;
 	if (old)
@@ -452,8 +451,7 @@ static int live_grow_in_place(uint64_t capacity)
 		return -1;
 	/* The new part, written before it is read (see live_resize), the old counts of
 	 * groups (now in the upper half's slots) included. */
-	for (uint64_t at = old_capacity * sizeof(*slots); at < bytes; at += 4096)
-		((volatile uint8_t *)slots)[at] = 0;
+	mp_sys_prefault(slots + old_capacity, bytes - old_capacity * sizeof(*slots));
 	memset(slots + old_capacity, 0, old_bytes - old_capacity * sizeof(*slots));
 	live.slots = slots;
 	live.group_live = (uint16_t *)(slots + capacity);
@@ -1130,7 +1128,7 @@ static int live_file_is_ours(int fd)
 int mp_leak_live_fold(const char *path, enum mp_leak_fold_mode mode)
 {
 	if (!live.buffer) {
-		live.buffer = mp_sys_map_anon(LIVE_BUFFER_BYTES);
+		live.buffer = mp_sys_map_anon_populated(LIVE_BUFFER_BYTES);
 		if (!live.buffer)
 			return -ENOMEM;
 		batch.ops = (struct live_op *)(live.buffer + LIVE_READ_BYTES);

@@ -107,7 +107,7 @@ static int add_level(int expected_count)
 	int count = __atomic_load_n(&level_count, __ATOMIC_ACQUIRE);
 	if (count == expected_count && count < MAX_LEVELS) {
 		uint64_t slots = (uint64_t)FIRST_LEVEL_SLOTS << count;
-		struct slot *memory = mp_sys_map_anon(level_bytes(slots));
+		struct slot *memory = mp_sys_map_anon_populated(level_bytes(slots));
 		if (memory) {
 			levels[count].slots = memory;
 			levels[count].filter = (uint64_t *)(memory + slots);

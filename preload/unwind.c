@@ -152,7 +152,7 @@ static size_t table_bytes(uint64_t slots)
 static struct rule_table *replace_table(struct rule_table *old, unsigned bits, uint32_t generation)
 {
 	uint64_t slots = 1ull << bits;
-	struct rule_table *table = mp_sys_map_anon(table_bytes(slots));
+	struct rule_table *table = mp_sys_map_anon_populated(table_bytes(slots));
 	if (!table)
 		return NULL;
 	table->mask = slots - 1;

@@ -24,6 +24,7 @@
  * notes of the walk under way live in the same mapping.
  */
 #include <pthread.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "unwind.h"
@@ -133,6 +134,10 @@ static __attribute__((noinline)) struct memo *memo_create(void)
 		thread_memo_off = 1;
 		return NULL;
 	}
+	/* Its tables and trails are read before they are written (see mp_sys_prefault); the
+	 * arena, written first, is left to fill as walks are kept. */
+	mp_sys_prefault(memo, offsetof(struct memo, arena));
+	mp_sys_prefault(memo->trails, sizeof(memo->trails));
 	memo->epoch = 1;
 	thread_memo = memo;
 	return memo;
