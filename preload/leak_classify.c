@@ -73,15 +73,33 @@ static inline uint64_t classify_page_bit(const struct mp_leak_classifier *c, uin
 	return ((addr >> 12) * 0x9e3779b97f4a7c15ull) >> c->page_shift;
 }
 
-void mp_leak_classify_filter(struct mp_leak_classifier *c, uint64_t *bits)
+size_t mp_leak_classify_filter_bytes(const struct mp_leak_classifier *c)
 {
-	c->page_shift = 64 - 21;
-	_Static_assert(MP_LEAK_FILTER_BITS == 1u << 21, "page_shift");
+	uint64_t pages = 0, last_page = UINT64_MAX;
+	for (size_t i = 0; i < c->count && pages < MP_LEAK_FILTER_BITS; i++) {
+		uint64_t first = c->blocks[i].addr >> 12;
+		uint64_t last = (c->blocks[i].addr + (c->blocks[i].size ? c->blocks[i].size - 1 : 0)) >> 12;
+		if (first == last_page)
+			first++; /* blocks are sorted: the page the last one ended on is counted */
+		if (last >= first && last != UINT64_MAX)
+			pages += last - first + 1;
+		last_page = last;
+	}
+	uint64_t bits = MP_LEAK_FILTER_MIN_BITS;
+	while (bits < MP_LEAK_FILTER_BITS && bits < MP_LEAK_FILTER_BITS_PER_PAGE * pages)
+		bits *= 2;
+	return (size_t)(bits / 8);
+}
+
+void mp_leak_classify_filter(struct mp_leak_classifier *c, uint64_t *bits, size_t bytes)
+{
+	uint64_t count = (uint64_t)bytes * 8;
+	c->page_shift = 64 - (unsigned)__builtin_ctzll(count);
 	for (size_t i = 0; i < c->count; i++) {
 		uint64_t first = c->blocks[i].addr >> 12;
 		uint64_t last = (c->blocks[i].addr + (c->blocks[i].size ? c->blocks[i].size - 1 : 0)) >> 12;
-		if (last - first >= MP_LEAK_FILTER_BITS) {
-			memset(bits, 0xff, MP_LEAK_FILTER_BITS / 8); /* a block over every bit */
+		if (last - first >= count) {
+			memset(bits, 0xff, bytes); /* a block over every bit */
 			break;
 		}
 		for (uint64_t page = first; page <= last; page++) {

@@ -211,9 +211,10 @@ static __attribute__((noinline)) int scan_classify(struct mp_leak_result *result
 		mp_leak_classify_init(&classifier, result->blocks, count, result->state, work);
 		classifier.progress = progress;
 		/* Without its memory the filter is left out: slower, the same answer. */
-		uint64_t *filter = mp_sys_map_anon(MP_LEAK_FILTER_BITS / 8);
+		size_t filter_bytes = mp_leak_classify_filter_bytes(&classifier);
+		uint64_t *filter = mp_sys_map_anon_populated(filter_bytes);
 		if (filter)
-			mp_leak_classify_filter(&classifier, filter);
+			mp_leak_classify_filter(&classifier, filter, filter_bytes);
 		size_t index_bytes = mp_leak_classify_index_bytes(&classifier);
 		struct mp_leak_page_starts *index = mp_sys_map_anon(index_bytes);
 		if (index)
@@ -227,7 +228,7 @@ static __attribute__((noinline)) int scan_classify(struct mp_leak_result *result
 		if (classifier.pagemap_fd >= 0)
 			syscall(SYS_close, classifier.pagemap_fd);
 		if (filter)
-			mp_sys_unmap(filter, MP_LEAK_FILTER_BITS / 8);
+			mp_sys_unmap(filter, filter_bytes);
 		if (index)
 			mp_sys_unmap(index, index_bytes);
 	}

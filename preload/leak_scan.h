@@ -192,13 +192,22 @@ void mp_leak_classify_init(struct mp_leak_classifier *c, const struct mp_leak_bl
  * allocator is its own, never sees it. */
 void mp_leak_classify_root(struct mp_leak_classifier *c, uint64_t start, uint64_t end,
 			   uint64_t flags);
-/* The bits of the page filter (a bitmap of MP_LEAK_FILTER_BITS / 8 bytes) */
+/* The page filter: a bitmap of a power of two bits, MP_LEAK_FILTER_BITS_PER_PAGE for each
+ * page blocks lie on (at least MP_LEAK_FILTER_MIN_BITS, at most MP_LEAK_FILTER_BITS), so
+ * that about one word in that many on a page of no block passes it, and small enough to
+ * stay in the cache: a filter of 2^21 bits whatever the heap cost cc1's exit check a
+ * cache miss for most of its words between the lowest and the highest block (a third of
+ * the 6 MB of roots it reads). */
 #define MP_LEAK_FILTER_BITS (1u << 21)
-/* Gives the classifier a filter in `bits` (MP_LEAK_FILTER_BITS zeroed bits, the caller's
- * until marking is done): most words of the roots that fall between the lowest and the
- * highest block are on no block's page, and the filter rejects them with one load where
- * a binary search over the blocks takes a chain of them. Optional. */
-void mp_leak_classify_filter(struct mp_leak_classifier *c, uint64_t *bits);
+#define MP_LEAK_FILTER_MIN_BITS (1u << 12)
+#define MP_LEAK_FILTER_BITS_PER_PAGE 16u
+/* The bytes of the filter for c's blocks. */
+size_t mp_leak_classify_filter_bytes(const struct mp_leak_classifier *c);
+/* Gives the classifier a filter in `bits` (`bytes` as mp_leak_classify_filter_bytes said,
+ * zeroed, the caller's until marking is done): most words of the roots that fall between
+ * the lowest and the highest block are on no block's page, and the filter rejects them
+ * with one load where a binary search over the blocks takes a chain of them. Optional. */
+void mp_leak_classify_filter(struct mp_leak_classifier *c, uint64_t *bits, size_t bytes);
 /* The bytes of the page index of c's blocks (for mp_leak_classify_index): 32 a page
  * blocks start on, rounded up to a power of two, so at most about 64 per live block. */
 size_t mp_leak_classify_index_bytes(const struct mp_leak_classifier *c);
