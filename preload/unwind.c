@@ -368,6 +368,7 @@ struct walk {
 	int noted;                     /* frames noted: MP_UNWIND_MEMO_FRAMES_MAX, or 0 */
 	int pending, pending_frame;
 	uintptr_t pending_address, pending_value;
+	int unordered; /* a step so far did not take rsp up */
 };
 
 /* Notes a word read whose value decided something (see mp_unwind_trail). */
@@ -398,7 +399,8 @@ static inline uint8_t live_flags(const struct mp_unwind_trail *notes, int frame,
 }
 
 /* The trail gets the walk's frames 0 .. inner (innermost first in the notes; none if inner
- * is -1) as its frames from first on, and the checks those frames read. */
+ * is -1) as its frames from first on, and the checks those frames read. Whether its rsp
+ * grow outwards all along is noted: only such a trail is joined (see join). */
 static void trail_put(struct mp_unwind_trail *trail, const struct walk *w, int inner, int first)
 {
 	const struct mp_unwind_trail *notes = w->notes;
@@ -411,6 +413,7 @@ static void trail_put(struct mp_unwind_trail *trail, const struct walk *w, int i
 		trail->rbp[k] = notes->rbp[frame];
 		trail->flags[k] = live_flags(notes, frame, &live);
 	}
+	trail->ordered = (!first || trail->ordered) && !w->unordered;
 	/* The hash sums of the pairs that hold a new frame. */
 	for (int j = first / 2; 2 * j + 2 <= count; j++) {
 		trail->hash_sums[j + 1] = trail->hash_sums[j];
@@ -451,14 +454,22 @@ static __attribute__((noinline)) int join(struct walk *w, struct mp_unwind_trail
 	if (count > w->max)
 		count = w->max;
 	int stop = joint - (count - depth); /* the trail's frames joint - 1 .. stop are taken */
+	/* The trail's rsp grow outwards (walk joins no other trail): the words to read lie
+	 * between those of its two ends, so only the ends are checked against the stack's
+	 * bounds (cc1: 14 frames a join, 17 instructions a frame with a check each). */
+	if (stop < joint && (trail->rsp[joint - 1] - 8 - w->low > w->span ||
+			     trail->rsp[stop] - 8 - w->low > w->span)) {
+		*at = -1;
+		return 0;
+	}
+	void **ips = w->ips;
 	for (int k = joint - 1, i = depth; k >= stop; k--, i++) {
-		uintptr_t address = trail->rsp[k] - 8;
-		if (address - w->low > w->span || *(const uint64_t *)address != trail->ips[k]) {
+		if (*(const uint64_t *)(trail->rsp[k] - 8) != trail->ips[k]) {
 			unwind_thread.counts.join_refusals++;
 			*at = k;
 			return 0;
 		}
-		w->ips[i] = (void *)trail->ips[k];
+		ips[i] = (void *)trail->ips[k];
 	}
 	int checks = 0; /* the trail's checks read at the joint or further out */
 	for (; checks < trail->checks && trail->check_frame[checks] <= joint; checks++) {
@@ -490,6 +501,26 @@ static __attribute__((noinline)) int join(struct walk *w, struct mp_unwind_trail
 	return count;
 }
 
+/* The trail's frame the walk at rsp may reach next: the outermost of those from `at` in
+ * whose rsp is at least rsp, or -1. The trail's rsp grow outwards (towards index 0: walk
+ * joins no other trail), so after a few steps the rest is a binary search: cc1's walks
+ * passed 16 of the trail's frames a capture, one by one, 64 instructions. */
+static inline int trail_below(const struct mp_unwind_trail *trail, int at, uintptr_t rsp)
+{
+	for (int step = 0; step < 4; step++, at--)
+		if (at < 0 || trail->rsp[at] >= rsp)
+			return at;
+	int low = -1, high = at; /* rsp[high] < rsp; the answer is in [low, high) */
+	while (high - low > 1) {
+		int mid = low + (high - low) / 2;
+		if (trail->rsp[mid] >= rsp)
+			low = mid;
+		else
+			high = mid;
+	}
+	return low;
+}
+
 /* tdep_trace's loop for standard frames, from start (rip, rsp, rbp), noted in notes (if
  * not NULL). Where it reaches a frame of the thread's last walk, kept in trail (if not
  * NULL), it takes the rest of that walk if it still holds (join), and the walk becomes
@@ -517,11 +548,11 @@ static inline int walk(const struct mp_unwind_start *start, uintptr_t low, uintp
 	 * would be kept in memory, loaded and stored at every frame. */
 	uintptr_t rsp = start->rsp, rbp = start->rbp, span = w.span;
 	uintptr_t pending_address = 0, pending_value = 0; /* the last rbp read, maybe dead */
-	int pending = 0, pending_frame = 0, noted = w.noted;
+	int pending = 0, pending_frame = 0, noted = w.noted, unordered = 0;
 	if (notes)
 		notes->checks = 0;
 	/* The trail's frame the walk may reach next, going out: the innermost first. */
-	int at = trail && trail->generation == generation ? trail->count - 1 : -1;
+	int at = trail && trail->generation == generation && trail->ordered ? trail->count - 1 : -1;
 	uintptr_t joint = at >= 0 ? trail->rsp[at] : UINTPTR_MAX;
 	uintptr_t rip = start->rip;
 	ips[0] = (void *)rip;
@@ -535,8 +566,7 @@ static inline int walk(const struct mp_unwind_start *start, uintptr_t low, uintp
 			notes->rbp[frame] = rbp;
 		}
 		if (rsp >= joint) {
-			while (at >= 0 && trail->rsp[at] < rsp)
-				at--;
+			at = trail_below(trail, at, rsp);
 			if (at >= 0 && trail->rsp[at] == rsp && trail->ips[at] == rip &&
 			    (!(trail->flags[at] & MP_UNWIND_TRAIL_RBP_LIVE) || trail->rbp[at] == rbp)) {
 				w.depth = depth;
@@ -545,6 +575,7 @@ static inline int walk(const struct mp_unwind_start *start, uintptr_t low, uintp
 				w.pending_frame = pending_frame;
 				w.pending_address = pending_address;
 				w.pending_value = pending_value;
+				w.unordered = unordered;
 				int count = join(&w, trail, &at, result);
 				if (count)
 					return count;
@@ -590,6 +621,7 @@ static inline int walk(const struct mp_unwind_start *start, uintptr_t low, uintp
 		/* libunwind's unw_step refuses a step that changes neither: its slow path decides. */
 		if (MP_UNLIKELY(next == rip && cfa == rsp))
 			return -1;
+		unordered |= cfa <= rsp;
 		rsp = cfa;
 		rip = next;
 		if (rip < LOWEST_RETURN_ADDRESS) {
@@ -613,6 +645,7 @@ static inline int walk(const struct mp_unwind_start *start, uintptr_t low, uintp
 	trail->checks = 0;
 	trail->ended = depth < max;
 	trail->generation = generation;
+	w.unordered = unordered;
 	trail->hash_sums[0] = (struct mp_stack_hash_sum){ 0, 0 };
 	trail_put(trail, &w, depth - 1, 0);
 	result->kept = 1;

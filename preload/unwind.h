@@ -88,6 +88,7 @@ enum {
 struct mp_unwind_trail {
 	int count, checks;
 	int ended; /* the stack ended at the outermost frame (it was not cut at max) */
+	int ordered; /* the kept trail only: rsp grows from each frame to the next one out */
 	uint32_t generation;
 	uint64_t ips[MP_UNWIND_MEMO_FRAMES_MAX];
 	uint64_t rsp[MP_UNWIND_MEMO_FRAMES_MAX], rbp[MP_UNWIND_MEMO_FRAMES_MAX];
