@@ -1128,11 +1128,15 @@ static int live_file_is_ours(int fd)
 int mp_leak_live_fold(const char *path, enum mp_leak_fold_mode mode)
 {
 	if (!live.buffer) {
-		live.buffer = mp_sys_map_anon_populated(LIVE_BUFFER_BYTES);
+		live.buffer = mp_sys_map_anon(LIVE_BUFFER_BYTES);
 		if (!live.buffer)
 			return -ENOMEM;
 		batch.ops = (struct live_op *)(live.buffer + LIVE_READ_BYTES);
 		batch.pairs = (struct live_pair *)(batch.ops + LIVE_BATCH);
+		/* The pairing index is probed before it is written (see mp_sys_prefault); the
+		 * read buffer and the operations are written first, and a short program's fold
+		 * never writes most of them. */
+		mp_sys_prefault(batch.pairs, LIVE_PAIR_SLOTS * sizeof(*batch.pairs));
 		batch.count = 0;
 		batch.stamp = 0;
 	}
