@@ -7,7 +7,7 @@
  * pace), each chunk's committed length moves past the records stamped before then, new
  * chunks appear when their thread started them, and mp_leak_live_fold(path,
  * MP_LEAK_FOLD_PRUNE) folds the round as the leak thread would; the last fold is the
- * exit check's (MP_LEAK_FOLD_LAST). ROUND_US=0 folds the whole trace in one round;
+ * exit check's (MP_LEAK_FOLD_KEEP). ROUND_US=0 folds the whole trace in one round;
  * TAIL_MS=N leaves the records of the trace's last N ms to the check's round, the
  * backlog a check inherits at exit when the leak thread fell behind (python3's dict
  * freed just before exit).
@@ -179,7 +179,7 @@ static uint64_t replay(const char *path, uint64_t round_ns, uint64_t tail_ns, in
 		if (all < 0)
 			break;
 		uint64_t start = now_ns();
-		int folded = mp_leak_live_fold(path, all ? MP_LEAK_FOLD_LAST : MP_LEAK_FOLD_PRUNE);
+		int folded = mp_leak_live_fold(path, all ? MP_LEAK_FOLD_KEEP : MP_LEAK_FOLD_PRUNE);
 		uint64_t took = now_ns() - start;
 		folding += took;
 		*last = (struct last_round){ folded, took };

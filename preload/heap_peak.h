@@ -63,7 +63,10 @@ static inline void mp_heap_peak_note(struct mp_thread *thread, int64_t bytes)
 		thread->heap_since_check = since;
 		return;
 	}
-	mp_heap_peak_note_slow(thread, bytes);
+	/* Nothing to add (the heap is not followed: peak snapshots off, or sampling) is no
+	 * call: such runs made one at every event. */
+	if (bytes)
+		mp_heap_peak_note_slow(thread, bytes);
 }
 void mp_heap_peak_after_fork_child(void);
 

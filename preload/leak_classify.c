@@ -73,15 +73,24 @@ static inline uint64_t classify_page_bit(const struct mp_leak_classifier *c, uin
 	return ((addr >> 12) * 0x9e3779b97f4a7c15ull) >> c->page_shift;
 }
 
+/* The first and the last of the filter's pages that block lies on (a zero-size block:
+ * the page of its address). */
+static inline void classify_block_pages(const struct mp_leak_block *block, uint64_t *first,
+					uint64_t *last)
+{
+	*first = block->addr >> 12;
+	*last = (block->addr + (block->size ? block->size - 1 : 0)) >> 12;
+}
+
 size_t mp_leak_classify_filter_bytes(const struct mp_leak_classifier *c)
 {
 	uint64_t pages = 0, last_page = UINT64_MAX;
 	for (size_t i = 0; i < c->count && pages < MP_LEAK_FILTER_BITS; i++) {
-		uint64_t first = c->blocks[i].addr >> 12;
-		uint64_t last = (c->blocks[i].addr + (c->blocks[i].size ? c->blocks[i].size - 1 : 0)) >> 12;
+		uint64_t first, last;
+		classify_block_pages(&c->blocks[i], &first, &last);
 		if (first == last_page)
 			first++; /* blocks are sorted: the page the last one ended on is counted */
-		if (last >= first && last != UINT64_MAX)
+		if (last >= first)
 			pages += last - first + 1;
 		last_page = last;
 	}
@@ -96,8 +105,8 @@ void mp_leak_classify_filter(struct mp_leak_classifier *c, uint64_t *bits, size_
 	uint64_t count = (uint64_t)bytes * 8;
 	c->page_shift = 64 - (unsigned)__builtin_ctzll(count);
 	for (size_t i = 0; i < c->count; i++) {
-		uint64_t first = c->blocks[i].addr >> 12;
-		uint64_t last = (c->blocks[i].addr + (c->blocks[i].size ? c->blocks[i].size - 1 : 0)) >> 12;
+		uint64_t first, last;
+		classify_block_pages(&c->blocks[i], &first, &last);
 		if (last - first >= count) {
 			memset(bits, 0xff, bytes); /* a block over every bit */
 			break;

@@ -255,28 +255,20 @@ static int scan_reserve(struct mp_thread *thread, size_t count, int locks_held)
 	return scan_room(thread, count);
 }
 
-/* How a check folds: after the exit's and a fatal signal's the process ends, and the
- * releases need not be noted for pruning. */
-static enum mp_leak_fold_mode scan_fold_mode(const struct mp_leak_check_request *request)
-{
-	return request->reason == MP_LEAK_CHECK_EXIT || request->reason == MP_LEAK_CHECK_FATAL_SIGNAL
-		       ? MP_LEAK_FOLD_LAST : MP_LEAK_FOLD_KEEP;
-}
-
 /* Folds while the program still runs, until little is left: the threads are stopped for
  * the last few records only. Not before a fatal check: the process is dying, its
  * threads must not go on. */
-static void scan_catch_up(enum mp_leak_fold_mode mode)
+static void scan_catch_up(void)
 {
 	uint64_t start = mp_clock_now_ns();
-	int folded = mp_leak_live_fold(mp_trace_file_path(), mode), before;
+	int folded = mp_leak_live_fold(mp_trace_file_path(), MP_LEAK_FOLD_KEEP), before;
 	/* Again while the rounds shrink: the program may allocate faster than one round
 	 * folds, and then the stopped fold is the only one that catches up. */
 	do {
 		before = folded;
 		if (before <= SCAN_CATCH_UP_EVENTS || mp_clock_now_ns() - start > SCAN_CATCH_UP_NS)
 			break;
-		folded = mp_leak_live_fold(mp_trace_file_path(), mode);
+		folded = mp_leak_live_fold(mp_trace_file_path(), MP_LEAK_FOLD_KEEP);
 	} while (folded >= 0 && folded < before / 2);
 }
 
@@ -290,13 +282,13 @@ static __attribute__((noinline)) int scan_stopped(struct mp_thread *writer,
 	if (request->keep_stopped)
 		scan_reserve(writer, (size_t)mp_leak_live_count() + 4096, request->locks_held);
 	else
-		scan_catch_up(scan_fold_mode(request));
+		scan_catch_up();
 	mp_leak_stop_world(&result->stop, request->spare_tid);
 	if (result->stop.not_stopped)
 		result->flags |= MP_LEAK_SCAN_NOT_STOPPED;
 	result->time_ns = mp_clock_now_ns();
 	__atomic_add_fetch(progress, 1, __ATOMIC_RELAXED);
-	int err = mp_leak_live_fold(mp_trace_file_path(), scan_fold_mode(request));
+	int err = mp_leak_live_fold(mp_trace_file_path(), MP_LEAK_FOLD_KEEP);
 	__atomic_add_fetch(progress, 1, __ATOMIC_RELAXED);
 	if (err >= 0)
 		err = mp_leak_live_blocks(&result->blocks, &result->count, &result->blocks_bytes);

@@ -233,13 +233,11 @@ size_t mp_leak_classify_find(const struct mp_leak_classifier *c, uint64_t addr);
 /* Who folds. At the end of any round the releases folded in the rounds before it may be
  * dropped (leak_live.c, Pruning). */
 enum mp_leak_fold_mode {
-	/* A check while the program goes on: the table is not shrunk after it (the check
-	 * needs the live blocks now, not the memory back). */
+	/* A check's, and the round the exit asks for before its check: the table is not
+	 * shrunk after it (the check needs the live blocks now, not the memory back). */
 	MP_LEAK_FOLD_KEEP = 0,
 	/* The leak thread's rounds: a table left mostly empty is shrunk after them. */
 	MP_LEAK_FOLD_PRUNE = 1,
-	/* A check the process ends after (exit, a fatal signal): as KEEP. */
-	MP_LEAK_FOLD_LAST = 2,
 };
 /* One round: folds every record committed in the trace file at `path` since the last
  * round into the live set and deals with the releases as `mode` says.

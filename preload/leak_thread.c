@@ -250,7 +250,7 @@ static void *leak_main(void *unused)
 		enum mp_leak_fold_mode mode = MP_LEAK_FOLD_PRUNE;
 		if (__atomic_exchange_n(&leak.want_fold, 0, __ATOMIC_ACQ_REL)) {
 			next_fold = now;
-			mode = MP_LEAK_FOLD_LAST;
+			mode = MP_LEAK_FOLD_KEEP;
 		}
 		if (watching && now >= next_watch) {
 			mp_rss_watch_tick(thread, now);

@@ -447,7 +447,7 @@ static void test_leak_live_old_blocks_freed_then_reused(void **state)
 	assert_int_equal(mp_leak_live_count(), 1);
 	mp_record_free((void *)(0x2000000 + 64 * 7)); /* a second free of a pruned address */
 	mp_record_alloc_done(MP_REC_MALLOC, (void *)(0x2000000 + 64 * 9), 70);
-	assert_int_equal(mp_leak_live_fold(path, MP_LEAK_FOLD_LAST), 2);
+	assert_int_equal(mp_leak_live_fold(path, MP_LEAK_FOLD_KEEP), 2);
 	const struct mp_leak_block expected[] = { { 0x2000000 + 64 * 5, 60 },
 						  { 0x2000000 + 64 * 9, 70 } };
 	expect_live(expected, 2);
@@ -695,7 +695,7 @@ static void test_leak_live_record_across_reads_keeps_the_delta_state(void **stat
 	}
 	mp_leak_live_reset();
 	const char *path = write_trace(records, (size_t)(at - records));
-	assert_int_equal(mp_leak_live_fold(path, MP_LEAK_FOLD_LAST), 2 * BLOCKS);
+	assert_int_equal(mp_leak_live_fold(path, MP_LEAK_FOLD_KEEP), 2 * BLOCKS);
 	assert_int_equal(mp_leak_live_count(), 0);
 	unlink(path);
 	mp_leak_live_reset();
