@@ -38,10 +38,15 @@
  *
  * Cost. Every record is decoded and most cancel out before the table: the fold decodes
  * the malloc, free and realloc records itself, keeping the fields it needs, and each
- * allocation goes into a batch of one chunk's operations with an index by address, where
+ * allocation goes into a batch of one thread's operations with an index by address, where
  * the release of the same block, found as it is decoded, cancels it (most blocks live
- * briefly). The batch is applied to the table when it holds LIVE_BATCH operations and at
- * the end of the chunk's records for the round. What reaches the table misses the cache
+ * briefly). The chunks are kept in order of thread, then sequence, so that a round folds
+ * a thread's chunks one after the other into one batch: a block allocated at the end of
+ * one chunk and freed in the next cancels out too (alloc_bench's blocks, freed 2048
+ * records after their allocation, sent 131071 operations to the table when each chunk
+ * had a batch of its own, 108567 in one). A full batch drops its cancelled pairs and goes
+ * on pairing (57367); it is applied to the table only when half of it is left, and at the
+ * end of the thread's records for the round. What reaches the table misses the cache
  * once the heap is large, so slots are prefetched a few operations ahead, a block's home
  * is in a window of slots shared by its 512 bytes of heap (live_home). The table is in
  * small pages (see live_resize) and doubles in place (live_grow_in_place). A count of the
@@ -75,12 +80,15 @@
 
 #define LIVE_RELEASED (1ull << 63) /* in slot.meta and op.size: the event releases the address */
 #define LIVE_FIRST_SLOTS (1u << 12)
-/* Operations of one chunk held for pairing, then applied. 16384: on alloc_bench's trace
+/* Operations of one thread held for pairing, then applied. 16384: on alloc_bench's trace
  * (1024 blocks live per thread, each freed 2048 records after its allocation) a batch of
  * 8192 sent a quarter of its allocations to the table; folded in 5 ms rounds, 219759 ->
  * 144331 table operations, 14.0-14.2 -> 12.7 ns an event (bench/fold_bench.c); sqlite3
  * and python3 the same or a little faster. 32768 was no better on alloc_bench and 5-10%
- * slower on python3: the index no longer fits the core's cache. */
+ * slower on python3: the index no longer fits the core's cache. Since a full batch is
+ * compacted rather than applied (live_batch_full), 8192 and 4096 were tried again: 8192
+ * as fast on sqlite3 and cc1, 5% slower on alloc_bench and python3; 4096 sent 32% more
+ * operations to the table on alloc_bench. (Figures before that: one batch a chunk.) */
 #define LIVE_BATCH 16384u
 #define LIVE_PAIR_BITS 15
 #define LIVE_PAIR_SLOTS (1u << LIVE_PAIR_BITS) /* the batch's allocations by address (twice
@@ -788,6 +796,31 @@ static inline uint32_t live_pair_find(uint64_t addr, uint32_t *reuse)
 	}
 }
 
+/* A full batch: most of its operations may be pairs that cancelled out. Those are
+ * dropped and the index rebuilt over what is left, so that the pairing goes on; only a
+ * batch mostly left after that is applied to the table. */
+static void live_batch_full(void)
+{
+	size_t count = 0;
+	for (size_t i = 0; i < batch.count; i++)
+		if (batch.ops[i].addr)
+			batch.ops[count++] = batch.ops[i];
+	if (count > LIVE_BATCH / 2) {
+		batch.count = (uint32_t)count;
+		live_flush();
+		return;
+	}
+	live_pair_reset();
+	batch.count = (uint32_t)count;
+	for (uint32_t i = 0; i < batch.count; i++) {
+		if (batch.ops[i].size & LIVE_RELEASED)
+			continue;
+		uint32_t reuse = UINT32_MAX, at = live_pair_find(batch.ops[i].addr, &reuse);
+		batch.pairs[at] = (struct live_pair){ live_pair_key(batch.ops[i].addr),
+						      batch.stamp + 1 + i };
+	}
+}
+
 /* Adds an allocation to the batch, where a release of the same thread may cancel it.
  * The index stays at most half full: it holds allocations and cancelled pairs, each an
  * operation of the batch. */
@@ -796,7 +829,7 @@ static inline void live_push_alloc(uint64_t addr, uint64_t size, uint64_t time)
 	if (!addr)
 		return;
 	if (batch.count == LIVE_BATCH)
-		live_flush();
+		live_batch_full();
 	uint32_t reuse = UINT32_MAX, at = live_pair_find(addr, &reuse);
 	/* An address allocated again and again (the allocator hands the same block back)
 	 * reuses the slot its last pair left. */
@@ -825,7 +858,7 @@ static inline void live_push_release(uint64_t addr, uint64_t time)
 		return;
 	}
 	if (batch.count == LIVE_BATCH)
-		live_flush();
+		live_batch_full();
 	batch.ops[batch.count++] = (struct live_op){ addr, LIVE_RELEASED, time };
 }
 
@@ -985,14 +1018,15 @@ static int live_read_header(int fd, uint64_t offset, struct mp_chunk_header *hea
 	return live_pread(fd, header, sizeof(*header), offset) == (long)sizeof(*header) ? 0 : -1;
 }
 
-/* Decodes what `chunk` committed since the last round into the batch. */
-static void live_read_chunk(int fd, struct live_chunk *chunk)
+/* Decodes what `chunk` committed since the last round into the batch; returns 1 if that
+ * was all of its records (it is complete and folded to its end), 0 otherwise. */
+static int live_read_chunk(int fd, struct live_chunk *chunk)
 {
 	struct mp_chunk_header header;
 	if (live_read_header(fd, chunk->offset, &header) < 0 ||
 	    !mp_chunk_header_valid(&header, live.page)) {
 		chunk->complete = LIVE_CHUNK_FORGET; /* gone or overwritten */
-		return;
+		return 0;
 	}
 	if ((header.flags & MP_CHUNK_LAST) && !chunk->complete)
 		chunk->complete = 1;
@@ -1002,32 +1036,26 @@ static void live_read_chunk(int fd, struct live_chunk *chunk)
 			want = LIVE_READ_BYTES;
 		long got = live_pread(fd, live.buffer, want, chunk->offset + chunk->done);
 		if (got <= 0)
-			return;
+			return 0;
 		uint64_t skip = 0;
 		long used = live_records(chunk, live.buffer, (size_t)got,
 					 chunk->done + (uint64_t)got == header.used, &skip);
 		if (used < 0) {
 			chunk->complete = LIVE_CHUNK_FORGET; /* corrupt: the rest is not trusted */
-			return;
+			return 0;
 		}
 		if (used == 0)
-			return; /* a record straddles what the writer committed: next round */
+			return 0; /* a record straddles what the writer committed: next round */
 		chunk->done += (uint32_t)used;
 		if (skip) {
 			if (chunk->done + skip > header.used)
-				return; /* cannot happen: committed records are whole */
+				return 0; /* cannot happen: committed records are whole */
 			chunk->done += (uint32_t)skip;
 		}
 	}
+	return chunk->complete && chunk->done == header.used && !live.failed;
 }
 
-/* Folds what `chunk` committed since the last round. The batch pairs records of one
- * thread in order: it is applied before the next chunk's. */
-static void live_fold_chunk(int fd, struct live_chunk *chunk)
-{
-	live_read_chunk(fd, chunk);
-	live_flush();
-}
 
 /* Marks the open chunk of `serial` older than seq complete. */
 static void live_supersede(uint32_t serial, uint32_t seq)
@@ -1060,13 +1088,27 @@ static uint64_t live_lookahead(int fd, uint64_t file_size)
 	return 0;
 }
 
+/* Whether chunk comes after (serial, seq) in the order of the chunks. */
+static int live_chunk_after(const struct live_chunk *chunk, uint32_t serial, uint32_t seq)
+{
+	return chunk->serial > serial || (chunk->serial == serial && chunk->seq > seq);
+}
+
 static int live_add_chunk(uint64_t offset, const struct mp_chunk_header *header)
 {
 	if (live_grow_array((void **)&live.chunks, &live.chunk_cap, live.chunk_count + 1,
 			    sizeof(*live.chunks), LIVE_FIRST_CHUNKS) < 0)
 		return -ENOMEM;
 	live_supersede(header->thread_serial, header->chunk_seq);
-	live.chunks[live.chunk_count++] = (struct live_chunk){
+	/* Kept in order of thread, then sequence: see the round in mp_leak_live_fold. */
+	size_t at = live.chunk_count;
+	while (at > 0 && live_chunk_after(&live.chunks[at - 1], header->thread_serial,
+					  header->chunk_seq))
+		at--;
+	memmove(&live.chunks[at + 1], &live.chunks[at],
+		(live.chunk_count - at) * sizeof(*live.chunks));
+	live.chunk_count++;
+	live.chunks[at] = (struct live_chunk){
 		.offset = offset, .capacity = header->capacity,
 		.serial = header->thread_serial, .seq = header->chunk_seq,
 		.done = (uint32_t)sizeof(*header),
@@ -1166,7 +1208,14 @@ int mp_leak_live_fold(const char *path, enum mp_leak_fold_mode mode)
 	size_t kept = 0;
 	for (size_t i = 0; i < live.chunk_count; i++) {
 		struct live_chunk *chunk = &live.chunks[i];
-		live_fold_chunk(fd, chunk);
+		/* The batch pairs the records of one thread in order. A chunk folded to its end
+		 * is followed by the next of its thread, if that comes next: its records go on
+		 * in the same batch, so that a block allocated at the end of one chunk and
+		 * freed in the next cancels out there too. */
+		int whole = live_read_chunk(fd, chunk);
+		const struct live_chunk *next = i + 1 < live.chunk_count ? &live.chunks[i + 1] : NULL;
+		if (!whole || !next || next->serial != chunk->serial || next->seq != chunk->seq + 1)
+			live_flush();
 		/* Noticed complete: folded in this round and the next, then forgotten. */
 		if (chunk->complete)
 			chunk->complete++;

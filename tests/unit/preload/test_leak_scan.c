@@ -2,6 +2,7 @@
  * scan needed: blocks and roots are arrays of this test), and the live set rebuilt from a
  * trace the recorder wrote. */
 #include <fcntl.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -701,6 +702,113 @@ static void test_leak_live_record_across_reads_keeps_the_delta_state(void **stat
 	mp_leak_live_reset();
 }
 
+/* Blocks freed DISTANCE allocations after their own, by one or two threads, over many
+ * chunks and more operations than one batch holds. */
+enum { PAIRS_BLOCKS = 60000, PAIRS_DISTANCE = 300, PAIRS_STEP = 2000 };
+
+static uint64_t pairs_addr(int thread, uint64_t i)
+{
+	return 0x10000000 + (uint64_t)thread * 0x1000000 + 64 * i;
+}
+
+struct pairs_turns {
+	pthread_barrier_t *barrier; /* NULL: one thread alone */
+	int thread;
+};
+
+/* Allocates PAIRS_BLOCKS blocks, each freed PAIRS_DISTANCE allocations later; with a
+ * barrier, meets the other thread every PAIRS_STEP blocks, so that the two threads'
+ * chunks alternate in the file. */
+static void *pairs_record(void *arg)
+{
+	const struct pairs_turns *turns = arg;
+	for (uint64_t i = 0; i < PAIRS_BLOCKS; i++) {
+		if (turns->barrier && i % PAIRS_STEP == 0)
+			pthread_barrier_wait(turns->barrier);
+		mp_record_alloc_done(MP_REC_MALLOC, (void *)(uintptr_t)pairs_addr(turns->thread, i), 40);
+		if (i >= PAIRS_DISTANCE)
+			mp_record_free((void *)(uintptr_t)pairs_addr(turns->thread, i - PAIRS_DISTANCE));
+	}
+	return NULL;
+}
+
+/* The blocks still live: the last PAIRS_DISTANCE of each thread, in address order. */
+static void pairs_expect(int threads)
+{
+	static struct mp_leak_block expected[2 * PAIRS_DISTANCE];
+	size_t count = 0;
+	for (int thread = 0; thread < threads; thread++)
+		for (uint64_t i = PAIRS_BLOCKS - PAIRS_DISTANCE; i < PAIRS_BLOCKS; i++)
+			expected[count++] = (struct mp_leak_block){ pairs_addr(thread, i), 40 };
+	expect_live(expected, count);
+}
+
+/* The number of chunks of the trace at path written by thread `serial`. */
+static int pairs_chunks(const char *path, uint32_t serial)
+{
+	struct fixture_file file = fixture_read(path);
+	const struct mp_file_header *header = (const void *)file.data;
+	int chunks = 0;
+	for (size_t offset = header->header_size;
+	     offset + sizeof(struct mp_chunk_header) <= file.size;) {
+		const struct mp_chunk_header *chunk = (const void *)(file.data + offset);
+		if (chunk->magic != MP_CHUNK_MAGIC || !chunk->capacity)
+			break;
+		chunks += chunk->thread_serial == serial;
+		offset += chunk->capacity;
+	}
+	free(file.data);
+	return chunks;
+}
+
+/* One thread: folded in one round, every pair cancels in the batch, across the chunks'
+ * boundaries and the batch filling up alike, and only the blocks still live reach the
+ * table. (With a batch per chunk, the pairs across each boundary reached it twice.) */
+static void test_leak_live_pairs_cancel_across_chunks_of_a_thread(void **state)
+{
+	(void)state;
+	mp_leak_live_reset();
+	mp_chunk_after_fork_child(&mp_state_thread); /* the last test's chunk is another file's */
+	const char *path = fixture_start();
+	struct pairs_turns alone = { NULL, 0 };
+	pairs_record(&alone);
+	assert_true(pairs_chunks(path, mp_state_thread.serial) >= 3);
+	assert_int_equal(mp_leak_live_fold(path, MP_LEAK_FOLD_KEEP),
+			 2 * PAIRS_BLOCKS - PAIRS_DISTANCE);
+	pairs_expect(1);
+	assert_int_equal(mp_leak_live_table_ops(), PAIRS_DISTANCE);
+}
+
+static void *pairs_other_thread(void *arg)
+{
+	pairs_record(arg);
+	return NULL; /* the exit destructor marks its last chunk */
+}
+
+/* Two threads whose chunks alternate in the file: each thread's chunks are folded in
+ * order into a batch of their own, and again only the blocks still live reach the
+ * table. */
+static void test_leak_live_pairs_cancel_across_interleaved_threads(void **state)
+{
+	(void)state;
+	mp_leak_live_reset();
+	mp_chunk_after_fork_child(&mp_state_thread);
+	const char *path = fixture_start();
+	pthread_barrier_t barrier;
+	pthread_barrier_init(&barrier, NULL, 2);
+	struct pairs_turns main_turns = { &barrier, 0 }, other_turns = { &barrier, 1 };
+	pthread_t other;
+	assert_int_equal(pthread_create(&other, NULL, pairs_other_thread, &other_turns), 0);
+	pairs_record(&main_turns);
+	pthread_join(other, NULL);
+	pthread_barrier_destroy(&barrier);
+	assert_true(pairs_chunks(path, mp_state_thread.serial) >= 3);
+	assert_int_equal(mp_leak_live_fold(path, MP_LEAK_FOLD_KEEP),
+			 2 * (2 * PAIRS_BLOCKS - PAIRS_DISTANCE));
+	pairs_expect(2);
+	assert_int_equal(mp_leak_live_table_ops(), 2 * PAIRS_DISTANCE);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -726,6 +834,8 @@ int main(void)
 		cmocka_unit_test(test_leak_live_matches_a_model_through_growth),
 		cmocka_unit_test(test_leak_live_growth_puts_back_a_wrapping_run),
 		cmocka_unit_test(test_leak_live_big_sizes_and_moving_time_base),
+		cmocka_unit_test(test_leak_live_pairs_cancel_across_chunks_of_a_thread),
+		cmocka_unit_test(test_leak_live_pairs_cancel_across_interleaved_threads),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
