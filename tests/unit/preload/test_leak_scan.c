@@ -809,6 +809,32 @@ static void test_leak_live_pairs_cancel_across_interleaved_threads(void **state)
 	assert_int_equal(mp_leak_live_table_ops(), 2 * PAIRS_DISTANCE);
 }
 
+/* More blocks than the sort takes in 8-bit digits, in two regions as far apart as a brk
+ * heap and an mmapped one and allocated in no address order: listed complete and sorted
+ * (the sort's passes skip the bits the addresses share and take the others). */
+static void test_leak_live_lists_many_blocks_sorted(void **state)
+{
+	(void)state;
+	enum { BLOCKS = 150000 };
+	static struct mp_leak_block expected[BLOCKS];
+	mp_leak_live_reset();
+	mp_chunk_after_fork_child(&mp_state_thread);
+	const char *path = fixture_start();
+	for (uint64_t i = 0; i < BLOCKS; i++) {
+		uint64_t k = i * 2654435761u % BLOCKS; /* a permutation: the factor is prime to it */
+		uint64_t addr = (k % 2 ? 0x7f0000000000ull : 0x555500000000ull) + (k / 2) * 80;
+		mp_record_alloc_done(MP_REC_MALLOC, (void *)(uintptr_t)addr, 40 + k % 24);
+	}
+	assert_int_equal(mp_leak_live_fold(path, MP_LEAK_FOLD_KEEP), BLOCKS);
+	size_t count = 0;
+	for (uint64_t region = 0; region < 2; region++)
+		for (uint64_t k = region; k < BLOCKS; k += 2)
+			expected[count++] = (struct mp_leak_block){
+				(region ? 0x7f0000000000ull : 0x555500000000ull) + (k / 2) * 80,
+				40 + k % 24 };
+	expect_live(expected, count);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -836,6 +862,7 @@ int main(void)
 		cmocka_unit_test(test_leak_live_big_sizes_and_moving_time_base),
 		cmocka_unit_test(test_leak_live_pairs_cancel_across_chunks_of_a_thread),
 		cmocka_unit_test(test_leak_live_pairs_cancel_across_interleaved_threads),
+		cmocka_unit_test(test_leak_live_lists_many_blocks_sorted),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
