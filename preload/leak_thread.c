@@ -265,7 +265,13 @@ static void *leak_main(void *unused)
 		if (now < next_fold)
 			continue;
 		int folded = mp_leak_live_fold(mp_trace_file_path(), mode);
-		mp_trace_file_reserve_ahead();
+		/* The exit's round: the space reserved ahead is cut off now, beside the exit
+		 * snapshot, rather than at the trace's end, where an ftruncate of up to 2 MiB
+		 * took 0.3-0.7 ms of the exit (cc1, alloc_bench). */
+		if (mode == MP_LEAK_FOLD_KEEP)
+			mp_trace_file_ahead_done();
+		else
+			mp_trace_file_reserve_ahead();
 		if (folded >= FOLD_BEHIND_EVENTS)
 			interval = 0;
 		else if (folded >= FOLD_BUSY_EVENTS)

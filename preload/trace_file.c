@@ -576,15 +576,22 @@ static void trim_reserved(void)
 	mp_unlock(&file_lock, MP_LOCK_FILE);
 }
 
+void mp_trace_file_ahead_done(void)
+{
+	if (!header)
+		return;
+	__atomic_store_n(&ending, 1, __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	trim_reserved();
+}
+
 void mp_trace_file_set_end(enum mp_end_state state, int status)
 {
 	if (!header)
 		return;
-	if (state != MP_END_RUNNING) {
-		__atomic_store_n(&ending, 1, __ATOMIC_RELAXED);
-		__atomic_thread_fence(__ATOMIC_SEQ_CST);
-		trim_reserved();
-	}
+	/* Usually cut off already (mp_trace_file_ahead_done); then there is nothing to cut. */
+	if (state != MP_END_RUNNING)
+		mp_trace_file_ahead_done();
 	header->end_status = status;
 	header->end_monotonic_ns = mp_clock_now_ns();
 	__atomic_store_n(&header->end_state, (uint32_t)state, __ATOMIC_RELEASE);

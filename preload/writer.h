@@ -20,6 +20,9 @@ uint8_t *mp_trace_file_new_chunk(uint32_t capacity, const struct mp_chunk_header
 /* Reserves space ahead of the chunks to come, so that starting one only maps it (the leak
  * thread, between its rounds). */
 void mp_trace_file_reserve_ahead(void);
+/* The process is ending: nothing more is reserved ahead, and what was is cut off now (the
+ * leak thread, while the exiting thread takes the exit snapshot), not by the exit itself. */
+void mp_trace_file_ahead_done(void);
 /* The end of the chunks handed out so far: the file may be longer (space reserved ahead,
  * zeros). Lock-free. */
 uint64_t mp_trace_file_end(void);
