@@ -1056,7 +1056,6 @@ static int live_read_chunk(int fd, struct live_chunk *chunk)
 	return chunk->complete && chunk->done == header.used && !live.failed;
 }
 
-
 /* Marks the open chunk of `serial` older than seq complete. */
 static void live_supersede(uint32_t serial, uint32_t seq)
 {
