@@ -54,6 +54,7 @@ void mp_leak_classify_init(struct mp_leak_classifier *c, const struct mp_leak_bl
 	c->block_bytes = 0;
 	c->untouched_bytes = 0;
 	c->progress = &classify_no_progress;
+	c->shared = 0;
 	c->pages = NULL;
 	c->page_shift = 64;
 	c->starts = NULL;
@@ -232,11 +233,44 @@ static void classify_push(struct mp_leak_classifier *c, size_t index)
 	c->work[c->work_len++] = (uint32_t)index;
 }
 
+/* The block's state byte, which another marking thread may be raising (shared). */
+static inline uint8_t classify_state(const struct mp_leak_classifier *c, size_t index)
+{
+	return __atomic_load_n(&c->state[index], __ATOMIC_RELAXED);
+}
+
+/* classify_mark where another thread marks too: the state rises by compare-and-swap, and
+ * the thread whose swap raised it scans the block. */
+static __attribute__((noinline)) void classify_mark_shared(struct mp_leak_classifier *c,
+							   size_t index, uint64_t word,
+							   int definite)
+{
+	uint8_t *state = &c->state[index];
+	uint8_t now = __atomic_load_n(state, __ATOMIC_RELAXED), to;
+	do {
+		unsigned kind = now & MP_LEAK_STATE_MASK;
+		if (kind == MP_LEAK_REACHABLE)
+			return;
+		if (definite && word == c->blocks[index].addr)
+			to = (uint8_t)((now & ~MP_LEAK_STATE_MASK) | MP_LEAK_REACHABLE);
+		else if (kind == MP_LEAK_UNREACHED)
+			to = (uint8_t)((now & ~MP_LEAK_STATE_MASK) | MP_LEAK_POSSIBLE);
+		else
+			return;
+	} while (!__atomic_compare_exchange_n(state, &now, to, 1, __ATOMIC_RELAXED,
+					      __ATOMIC_RELAXED));
+	classify_push(c, index);
+}
+
 /* Block index, found for a candidate word while marking, from memory whose chain so far
  * is all start-pointers (definite) or not. */
 static inline void classify_mark(struct mp_leak_classifier *c, size_t index, uint64_t word,
 				 int definite)
 {
+	if (c->shared) {
+		classify_mark_shared(c, index, word, definite);
+		return;
+	}
 	uint8_t *state = &c->state[index];
 	unsigned now = *state & MP_LEAK_STATE_MASK;
 	if (now == MP_LEAK_REACHABLE)
@@ -347,7 +381,7 @@ static void classify_visit_block(struct mp_leak_classifier *c, size_t index,
 	const struct mp_leak_block *block = &c->blocks[index];
 	if (!block->size)
 		return;
-	if ((c->state[index] & MP_LEAK_SPARSE) && c->pagemap_fd >= 0)
+	if ((classify_state(c, index) & MP_LEAK_SPARSE) && c->pagemap_fd >= 0)
 		classify_touched(c, block->addr, block->addr + block->size, visit);
 	else
 		visit->range(c, block->addr, block->addr + block->size, visit->arg);
@@ -360,9 +394,12 @@ static void classify_drain(struct mp_leak_classifier *c)
 		if (drained % CLASSIFY_PROGRESS_BLOCKS == 0)
 			__atomic_add_fetch(c->progress, 1, __ATOMIC_RELAXED);
 		const struct mp_leak_block *block = &c->blocks[index];
-		if (c->state[index] & MP_LEAK_NOSCAN)
+		uint8_t state = classify_state(c, index);
+		if (state & MP_LEAK_NOSCAN)
 			continue;
-		int definite = (c->state[index] & MP_LEAK_STATE_MASK) == MP_LEAK_REACHABLE;
+		/* Shared: read as POSSIBLE while the other thread makes it REACHABLE, it is
+		 * scanned again by that thread, which pushed it. */
+		int definite = (state & MP_LEAK_STATE_MASK) == MP_LEAK_REACHABLE;
 		struct classify_visit visit = { classify_mark_range, &definite };
 		uint64_t untouched = c->untouched_bytes;
 		classify_visit_block(c, index, &visit);
@@ -407,12 +444,57 @@ void mp_leak_classify_root(struct mp_leak_classifier *c, uint64_t start, uint64_
 	if (flags & MP_LEAK_ROOT_MALLOC_STATE)
 		classify_malloc_state(c, start, end);
 	else if ((flags & MP_LEAK_ROOT_ANON) && c->pagemap_fd >= 0 &&
-		 end - start >= CLASSIFY_SPARSE_ROOT)
+		 (end - start >= CLASSIFY_SPARSE_ROOT || (flags & MP_LEAK_ROOT_LARGE)))
 		classify_touched(c, start, end, &visit);
 	else
 		classify_words(c, start, end, 1);
 	c->root_bytes += end - start - (c->untouched_bytes - untouched);
 	classify_drain(c);
+}
+
+size_t mp_leak_classify_piece_count(const struct mp_leak_range *roots, size_t count,
+				    uint64_t piece_bytes)
+{
+	size_t pieces = 0;
+	for (size_t i = 0; i < count; i++)
+		pieces += roots[i].end > roots[i].start
+				  ? (size_t)((roots[i].end - roots[i].start) / piece_bytes) + 1
+				  : 0;
+	return pieces;
+}
+
+size_t mp_leak_classify_pieces(const struct mp_leak_range *roots, size_t count,
+			       uint64_t piece_bytes, struct mp_leak_range *out)
+{
+	size_t at = 0;
+	for (size_t i = 0; i < count; i++) {
+		uint64_t start = roots[i].start, end = roots[i].end, flags = roots[i].flags;
+		if (end <= start)
+			continue;
+		if ((flags & MP_LEAK_ROOT_ANON) && end - start >= CLASSIFY_SPARSE_ROOT)
+			flags |= MP_LEAK_ROOT_LARGE;
+		/* The glibc state is read with its own rule, whole. */
+		uint64_t piece = flags & MP_LEAK_ROOT_MALLOC_STATE ? end - start : piece_bytes;
+		while (start < end) {
+			/* A last piece under half a piece joins the one before. */
+			uint64_t to = end - start < piece + piece / 2 ? end : start + piece;
+			out[at++] = (struct mp_leak_range){ start, to, flags };
+			start = to;
+		}
+	}
+	return at;
+}
+
+void mp_leak_classify_take(struct mp_leak_classifier *c, const struct mp_leak_range *pieces,
+			   size_t count, size_t *next)
+{
+	for (;;) {
+		size_t i = __atomic_fetch_add(next, 1, __ATOMIC_RELAXED);
+		if (i >= count)
+			return;
+		mp_leak_classify_root(c, pieces[i].start, pieces[i].end, pieces[i].flags);
+		__atomic_add_fetch(c->progress, 1, __ATOMIC_RELAXED);
+	}
 }
 
 /* A clique's walk over [start, end): every UNREACHED block hit but the leader becomes

@@ -169,8 +169,9 @@ static int roots_read_maps(struct roots_work *work, const char *trace_path)
 struct roots_threads {
 	struct roots_work *work;
 	char self[24];
-	char spare[24]; /* the spared thread with a known context, or "" */
+	char spare[24]; /* the spared thread with a known context or stack pointer, or "" */
 	const void *spare_context;
+	uint64_t spare_sp;
 	uint32_t count;
 };
 
@@ -189,6 +190,11 @@ static int roots_thread(const char *tid, void *context)
 		return 0; /* memprof's thread: its stack is ours, and reading it could wait */
 	threads->count++;
 	if (work->sp_count < ROOTS_MAX_THREADS && strcmp(tid, threads->spare) == 0) {
+		if (!threads->spare_context) {
+			/* Scanned from sp exactly (roots_range_of takes the red zone off). */
+			work->sps[work->sp_count++] = threads->spare_sp + ROOTS_RED_ZONE;
+			return 0;
+		}
 		work->sps[work->sp_count++] = mp_leak_context_registers(threads->spare_context, &regs);
 		work->regs[work->regs_count++] = regs;
 		return 0;
@@ -215,9 +221,10 @@ static uint32_t roots_threads(struct roots_work *work, const struct mp_leak_spar
 {
 	struct roots_threads threads = { .work = work, .count = 0 };
 	mp_sys_fmt_u64(threads.self, (uint64_t)syscall(SYS_gettid));
-	if (spare && spare->tid && spare->context) {
+	if (spare && spare->tid && (spare->context || spare->sp)) {
 		mp_sys_fmt_u64(threads.spare, (uint64_t)spare->tid);
 		threads.spare_context = spare->context;
+		threads.spare_sp = spare->sp;
 	}
 	if (mp_sys_each_task(roots_thread, &threads) < 0)
 		work->sp_unknown = 1;

@@ -8,7 +8,9 @@
  * live set (leak_live.c), find the roots (leak_roots.c), mark from them and sort the
  * lost blocks into definite and indirect (leak_classify.c), let the threads go, then
  * write one kind per block. Nothing is added to malloc or free; the check costs what
- * the live heap costs (bench/README.md).
+ * the live heap costs (bench/README.md). At exit the exiting thread, which waits for the
+ * check anyway, marks too (scan_mark_shared): the roots are cut into pieces the two
+ * threads take in turn.
  *
  * What is left of what memcheck does and this does not: a thread that blocks memprof's
  * stop signal (or that a debugger stopped) is not stopped, so its registers are not
@@ -24,6 +26,8 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <linux/futex.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <string.h>
@@ -39,17 +43,39 @@
 #define SCAN_CATCH_UP_EVENTS 16384 /* fold before stopping until a round has no more */
 #define SCAN_CATCH_UP_NS 50000000ull
 
+#define SHARE_PIECE_BYTES (256u * 1024u)
+#define SHARE_PIECES_MAX 65536u /* pieces grow past SHARE_PIECE_BYTES to stay under this */
+#define SHARE_WAIT_NS 10000000l
+
 static sigjmp_buf scan_fault_jump;
 static volatile long scan_fault_tid; /* the scanning thread while a fault is caught */
 static struct sigaction scan_old_segv, scan_old_bus;
 static uint32_t scan_checks; /* checks started in this trace */
 
+/* The exit check's marking shared with the exiting thread (scan_mark_shared and
+ * mp_leak_check_help): the pieces of the roots on offer, the helper's classifier and its
+ * outcome. The classifier (a copy of the checking thread's, with a work stack of its own)
+ * is in memprof's own mapped memory, not here: libmemprof's data is scanned as a root, and
+ * a classifier holds the lowest block's address. */
+static struct {
+	struct mp_leak_classifier *offer; /* the helper's classifier while offered, or NULL */
+	struct mp_leak_range *pieces;
+	size_t count, next;
+	int active, closed, failed;
+	uint64_t root_bytes, block_bytes, untouched_bytes;
+} share;
+static sigjmp_buf share_fault_jump;
+static volatile long share_fault_tid; /* the helper while it marks */
+
 static void scan_fault(int sig, siginfo_t *info, void *context)
 {
 	(void)info;
 	(void)context;
-	if (scan_fault_tid && syscall(SYS_gettid) == scan_fault_tid)
+	long tid = syscall(SYS_gettid);
+	if (scan_fault_tid && tid == scan_fault_tid)
 		siglongjmp(scan_fault_jump, 1);
+	if (share_fault_tid && tid == share_fault_tid)
+		siglongjmp(share_fault_jump, 1);
 	/* Not ours: give the program its handler back; the instruction faults again. */
 	mp_sys_sigaction(sig, sig == SIGSEGV ? &scan_old_segv : &scan_old_bus, NULL);
 }
@@ -154,6 +180,117 @@ static size_t scan_round(size_t bytes)
 	return (bytes + 4095) & ~(size_t)4095;
 }
 
+static long share_futex(int *word, int op, int value, const struct timespec *timeout)
+{
+	return syscall(SYS_futex, word, op, value, timeout, NULL, 0);
+}
+
+/* Ends the offer: no helper joins after it, and one that did has finished. */
+static void share_close(void)
+{
+	__atomic_store_n(&share.closed, 1, __ATOMIC_SEQ_CST);
+	int active;
+	while ((active = __atomic_load_n(&share.active, __ATOMIC_SEQ_CST)) != 0) {
+		struct timespec wait = { 0, SHARE_WAIT_NS };
+		share_futex(&share.active, FUTEX_WAIT_PRIVATE, active, &wait);
+	}
+	__atomic_store_n(&share.offer, NULL, __ATOMIC_RELEASE);
+}
+
+/* scan_mark with the exiting thread marking too: it waits for the check anyway (spared
+ * from the stop, its stack a root from where it waits). The roots are cut into pieces
+ * that the two take in turn; the states are shared, each thread with a work stack of its
+ * own; the cliques are sorted out here once both are done. cc1's exit check reads 9 MB of
+ * roots (its data and its GC's pages), at 3-6 ms on one thread. If the pieces or the
+ * second stack cannot be mapped, one thread marks as ever. */
+static __attribute__((noinline)) int scan_mark_shared(struct mp_leak_classifier *classifier,
+						      const struct mp_leak_range *roots,
+						      long root_count, uint32_t *wake)
+{
+	uint64_t piece = SHARE_PIECE_BYTES;
+	while (mp_leak_classify_piece_count(roots, (size_t)root_count, piece) > SHARE_PIECES_MAX)
+		piece *= 2;
+	/* The helper's classifier, then the pieces. */
+	size_t pieces_bytes = scan_round(sizeof(struct mp_leak_classifier) +
+					 mp_leak_classify_piece_count(roots, (size_t)root_count,
+								      piece) *
+						 sizeof(struct mp_leak_range));
+	size_t work_bytes = scan_round((2 * classifier->count + 1) * sizeof(uint32_t));
+	struct mp_leak_classifier *helper = mp_sys_map_anon(pieces_bytes);
+	struct mp_leak_range *pieces = (struct mp_leak_range *)(helper + 1);
+	uint32_t *work = mp_sys_map_anon(work_bytes);
+	if (!helper || !work) {
+		if (helper)
+			mp_sys_unmap(helper, pieces_bytes);
+		if (work)
+			mp_sys_unmap(work, work_bytes);
+		return scan_mark(classifier, roots, root_count);
+	}
+	/* One offer a process (the exit's check): `active` is left as it is, for a helper
+	 * that would still be leaving an earlier one. */
+	share.offer = NULL;
+	share.next = 0;
+	share.closed = 0;
+	share.failed = 0;
+	share.root_bytes = share.block_bytes = share.untouched_bytes = 0;
+	share.pieces = pieces;
+	share.count = mp_leak_classify_pieces(roots, (size_t)root_count, piece, pieces);
+	classifier->shared = 1;
+	*helper = *classifier;
+	helper->work = work;
+	helper->root_bytes = helper->block_bytes = helper->untouched_bytes = 0;
+	volatile int err = 0;
+	scan_guard(1);
+	__atomic_store_n(&share.offer, helper, __ATOMIC_RELEASE);
+	__atomic_add_fetch(wake, 1, __ATOMIC_RELEASE);
+	share_futex((int *)wake, FUTEX_WAKE_PRIVATE, INT_MAX, NULL);
+	if (sigsetjmp(scan_fault_jump, 1) == 0)
+		mp_leak_classify_take(classifier, share.pieces, share.count, &share.next);
+	else
+		err = -EFAULT;
+	share_close(); /* before anything the helper reads goes */
+	classifier->shared = 0;
+	classifier->root_bytes += share.root_bytes;
+	classifier->block_bytes += share.block_bytes;
+	classifier->untouched_bytes += share.untouched_bytes;
+	if (share.failed)
+		err = -EFAULT;
+	if (!err && sigsetjmp(scan_fault_jump, 1) == 0)
+		mp_leak_classify_finish(classifier);
+	else if (!err)
+		err = -EFAULT;
+	scan_guard(0);
+	mp_sys_unmap(helper, pieces_bytes);
+	mp_sys_unmap(work, work_bytes);
+	return err;
+}
+
+int mp_leak_check_help(void)
+{
+	struct mp_leak_classifier *offer = __atomic_load_n(&share.offer, __ATOMIC_ACQUIRE);
+	/* Nothing left to take: the caller waits to be woken rather than asks again. */
+	if (!offer || __atomic_load_n(&share.next, __ATOMIC_RELAXED) >= share.count)
+		return 0;
+	__atomic_add_fetch(&share.active, 1, __ATOMIC_SEQ_CST);
+	int joined = !__atomic_load_n(&share.closed, __ATOMIC_SEQ_CST) &&
+		     __atomic_load_n(&share.offer, __ATOMIC_ACQUIRE) == offer;
+	if (joined) {
+		share_fault_tid = syscall(SYS_gettid);
+		if (sigsetjmp(share_fault_jump, 1) == 0)
+			mp_leak_classify_take(offer, share.pieces, share.count, &share.next);
+		else
+			share.failed = 1;
+		share_fault_tid = 0;
+		share.root_bytes += offer->root_bytes;
+		share.block_bytes += offer->block_bytes;
+		share.untouched_bytes += offer->untouched_bytes;
+		offer->root_bytes = offer->block_bytes = offer->untouched_bytes = 0;
+	}
+	__atomic_sub_fetch(&share.active, 1, __ATOMIC_SEQ_CST);
+	share_futex(&share.active, FUTEX_WAKE_PRIVATE, 1, NULL);
+	return joined;
+}
+
 /* The threads' struct mp_thread, which no scan may take for roots: the writer's delta
  * base there is the address of the thread's last allocation or free. Ours, the spared
  * thread's, every stopped thread's; in a fresh mapping of SCAN_STATES_BYTES. */
@@ -192,8 +329,12 @@ static __attribute__((noinline)) int scan_classify(struct mp_leak_result *result
 	struct mp_leak_range *exclude = scan_states(&result->request, &exclude_count);
 	const struct mp_thread *spared =
 		(const struct mp_thread *)(uintptr_t)result->request.spare_state;
+	/* The exiting thread is spared with the stack pointer it waits at; a dying one with
+	 * the context its signal interrupted. */
 	struct mp_leak_spare spare = { result->request.spare_tid,
-				       spared ? spared->interrupted : NULL };
+				       spared && !result->request.spare_sp ? spared->interrupted
+									   : NULL,
+				       result->request.spare_sp };
 	if (result->state && work && exclude)
 		root_count = mp_leak_roots(result->blocks, count, result->state, own_sp,
 					   &spare, exclude, exclude_count, mp_trace_file_path(),
@@ -222,7 +363,10 @@ static __attribute__((noinline)) int scan_classify(struct mp_leak_result *result
 		/* Without it, large blocks are read whole: slower, the same answer. */
 		classifier.pagemap_fd = (int)syscall(SYS_openat, AT_FDCWD, "/proc/self/pagemap",
 						     O_RDONLY | O_CLOEXEC);
-		err = scan_mark(&classifier, roots, root_count);
+		err = result->request.helper_wake
+			      ? scan_mark_shared(&classifier, roots, root_count,
+						 result->request.helper_wake)
+			      : scan_mark(&classifier, roots, root_count);
 		result->root_bytes = classifier.root_bytes;
 		result->block_bytes = classifier.block_bytes;
 		if (classifier.pagemap_fd >= 0)

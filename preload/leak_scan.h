@@ -39,6 +39,9 @@ struct mp_leak_range {
 /* A root range in private anonymous memory: its pages never touched hold zeros, and are
  * not read (/proc/self/pagemap says which), as a sparse block's are not. */
 #define MP_LEAK_ROOT_ANON 2u
+/* A piece of a large root of that kind (mp_leak_classify_pieces): read only where
+ * touched whatever its own size, as the whole root would be. */
+#define MP_LEAK_ROOT_LARGE 4u
 
 /* --- leak_stop.c: stopping the program's threads --- */
 struct mp_leak_stop {
@@ -83,6 +86,11 @@ struct mp_leak_check_request {
 	uint64_t spare_state; /* where that thread's struct mp_thread is, or 0 */
 	int locks_held;       /* the spared thread was inside memprof: it may hold the locks
 				 of a new chunk, so the writer takes none */
+	/* The exit's: the spared thread is the exiting one, waiting for the check in a call
+	 * whose frame starts at spare_sp (its registers saved above), and it marks beside the
+	 * checking thread once woken at helper_wake (leak_thread.c: mp_leak_check_help). */
+	uint64_t spare_sp;
+	uint32_t *helper_wake;
 };
 /* One check's outcome, from mp_leak_check_scan to mp_leak_check_write. */
 struct mp_leak_result {
@@ -104,6 +112,10 @@ struct mp_leak_result {
  * waiter's sign of life). Returns 0 or a negative errno, also in result->status. */
 int mp_leak_check_scan(const struct mp_leak_check_request *request, struct mp_thread *writer,
 		       struct mp_leak_result *result, uint64_t *progress);
+/* From the exiting thread while it waits for the exit check (spared from the stop, see
+ * mp_leak_check_request): marks beside the checking thread if the marking is on offer.
+ * Returns 1 if it did. */
+int mp_leak_check_help(void);
 /* Writes the check's LEAK_CLASS and LEAK_SUMMARY records into the thread's chunk, says
  * on stderr if it failed, and releases the result. */
 void mp_leak_check_write(struct mp_thread *thread, struct mp_leak_result *result);
@@ -177,6 +189,9 @@ struct mp_leak_classifier {
 	uint64_t untouched_bytes; /* of SPARSE blocks, in pages never touched (not read): not in
 				     block_bytes, the bytes of blocks read while marking */
 	uint64_t *progress;   /* bumped now and then while marking (never NULL) */
+	int shared;           /* another thread marks the same blocks at the same time (its
+				 classifier a copy of this one but for work and the statistics):
+				 a state rises by compare-and-swap */
 };
 
 /* --- leak_classify.c: the marking --- */
@@ -219,6 +234,18 @@ size_t mp_leak_classify_index_bytes(const struct mp_leak_classifier *c);
  * large block) still takes the search. Optional. */
 void mp_leak_classify_index(struct mp_leak_classifier *c, struct mp_leak_page_starts *slots,
 			    size_t bytes);
+/* Marking by two threads. The roots are cut into pieces of about piece_bytes (at most
+ * mp_leak_classify_piece_count of them), which each thread takes in turn, one atomic
+ * increment of *next a piece, and marks with its own classifier as
+ * mp_leak_classify_root does, blocks reached included; the states are shared (set
+ * `shared` in both). The states reached are the same as one thread's: a block's state
+ * only rises, and whichever thread raises it scans it. */
+size_t mp_leak_classify_piece_count(const struct mp_leak_range *roots, size_t count,
+				    uint64_t piece_bytes);
+size_t mp_leak_classify_pieces(const struct mp_leak_range *roots, size_t count,
+			       uint64_t piece_bytes, struct mp_leak_range *out);
+void mp_leak_classify_take(struct mp_leak_classifier *c, const struct mp_leak_range *pieces,
+			   size_t count, size_t *next);
 /* Separates the blocks no root reaches into definitely lost (the first block of each
  * group, memcheck's "clique leader") and indirectly lost (reachable only from lost
  * blocks). After it, state & MP_LEAK_STATE_MASK is final. */
@@ -275,6 +302,9 @@ void mp_leak_live_reset(void);
 struct mp_leak_spare {
 	int tid;             /* 0: none */
 	const void *context; /* NULL: unknown, its stack pointer is read from /proc */
+	/* Or, without a context: its stack pointer, taken in a call with its registers saved
+	 * above it (no red zone below it is in use), its stack scanned from exactly there. */
+	uint64_t sp;
 };
 /* Writes the root ranges (writable memory that is not heap, not libmemprof's own, stacks
  * from their threads' stack pointers, stopped threads' registers) into a fresh

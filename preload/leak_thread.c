@@ -10,7 +10,9 @@
  * nothing more than before.
  *
  * Checks (leak_scan.c), asked for by:
- *  - exit(): the exiting thread asks and waits (mp_leak_scan_at_exit);
+ *  - exit(): the exiting thread asks and waits (mp_leak_scan_at_exit), spared from the
+ *    stop (its stack is scanned from where it waits, its registers saved above) and
+ *    marking from the roots beside this thread while it waits (leak_scan.c);
  *  - MEMPROF_LEAK_CHECK_SIGNAL: the handler asks and, unless it interrupted memprof
  *    itself, waits, so the thread that received the signal goes on after its check;
  *  - a fatal signal the program does not handle (recording_signals.c): the dying thread
@@ -83,6 +85,12 @@ static struct {
 	int want_fold;        /* fold now, whenever the next round was due */
 	int signal_waiters;   /* requesters of a signal check waiting to write it */
 	uint64_t progress;    /* bumped as a check goes on */
+	/* The exiting thread, spared from the exit check's stop: where it waits (the frame
+	 * of exit_wait), who it is, and the word it sleeps on, which changes when the check
+	 * offers it marking and when the check is served. */
+	uint64_t exit_sp, exit_state;
+	int exit_tid;
+	uint32_t exit_word;
 	/* A check's result handed to the thread that asked for it, which writes it in its
 	 * own chunk: the trace then shows no thread of memprof's (LEAK_EXIT, LEAK_SIGNAL).
 	 * Handed over by pointer, each result in a mapping of its own: whoever exchanges the
@@ -137,6 +145,8 @@ static void leak_serve(uint32_t number)
 {
 	__atomic_store_n(&leak.served, number, __ATOMIC_RELEASE);
 	leak_futex(&leak.served, FUTEX_WAKE_PRIVATE, INT_MAX, NULL);
+	__atomic_add_fetch(&leak.exit_word, 1, __ATOMIC_RELEASE);
+	leak_futex(&leak.exit_word, FUTEX_WAKE_PRIVATE, INT_MAX, NULL);
 }
 
 /* A handed-over result that will not be written, or NULL. */
@@ -156,6 +166,12 @@ static void leak_check(struct mp_thread *thread, enum mp_leak_check_reason reaso
 	struct mp_leak_check_request request = { .reason = reason, .signal = sig };
 	struct mp_leak_result result;
 	request.keep_stopped = reason == MP_LEAK_CHECK_FATAL_SIGNAL;
+	if (reason == MP_LEAK_CHECK_EXIT && __atomic_load_n(&leak.exit_tid, __ATOMIC_ACQUIRE)) {
+		request.spare_tid = __atomic_load_n(&leak.exit_tid, __ATOMIC_ACQUIRE);
+		request.spare_state = __atomic_load_n(&leak.exit_state, __ATOMIC_ACQUIRE);
+		request.spare_sp = __atomic_load_n(&leak.exit_sp, __ATOMIC_ACQUIRE);
+		request.helper_wake = &leak.exit_word;
+	}
 	if (reason == MP_LEAK_CHECK_FATAL_SIGNAL) {
 		request.spare_tid = __atomic_load_n(&leak.fatal_tid, __ATOMIC_ACQUIRE);
 		request.spare_state = __atomic_load_n(&leak.fatal_state, __ATOMIC_ACQUIRE);
@@ -323,6 +339,40 @@ void mp_leak_scan_exit_coming(void)
 	sem_post(&leak.wake);
 }
 
+/* The exiting thread's wait for its check: leak_wait, marking beside the check when it
+ * offers (mp_leak_check_help). Not inlined: its frame is where the check scans this
+ * thread's stack from, the caller's registers saved above it, its own and its callees'
+ * below, unread. */
+static __attribute__((noinline)) int exit_wait(void)
+{
+	__atomic_store_n(&leak.exit_sp, (uint64_t)(uintptr_t)__builtin_frame_address(0),
+			 __ATOMIC_RELEASE);
+	__atomic_store_n(&leak.exit_state, (uint64_t)(uintptr_t)&mp_state_thread, __ATOMIC_RELEASE);
+	__atomic_store_n(&leak.exit_tid, (int)syscall(SYS_gettid), __ATOMIC_RELEASE);
+	uint32_t number = leak_request(&leak.want_exit, 1);
+	uint64_t last = __atomic_load_n(&leak.progress, __ATOMIC_ACQUIRE);
+	uint64_t since = mp_clock_now_ns();
+	for (;;) {
+		uint32_t word = __atomic_load_n(&leak.exit_word, __ATOMIC_ACQUIRE);
+		if ((int32_t)(__atomic_load_n(&leak.served, __ATOMIC_ACQUIRE) - number) >= 0)
+			return 1;
+		if (!__atomic_load_n(&leak.running, __ATOMIC_ACQUIRE))
+			return 0;
+		if (mp_leak_check_help())
+			continue;
+		struct timespec pause = { 0, 50 * 1000 * 1000 };
+		leak_futex(&leak.exit_word, FUTEX_WAIT_PRIVATE, word, &pause);
+		uint64_t now = mp_clock_now_ns(), progress = __atomic_load_n(&leak.progress,
+									  __ATOMIC_ACQUIRE);
+		if (progress != last) {
+			last = progress;
+			since = now;
+		} else if (now - since > STALL_NS) {
+			return 0;
+		}
+	}
+}
+
 void mp_leak_scan_at_exit(void)
 {
 	if (!mp_config.leak_check || !mp_state_is_ready())
@@ -337,7 +387,7 @@ void mp_leak_scan_at_exit(void)
 	__builtin_unwind_init();
 	if (__atomic_load_n(&leak.running, __ATOMIC_ACQUIRE)) {
 		/* If it stalls, no check: never a second one beside it on the same live set. */
-		if (leak_wait(leak_request(&leak.want_exit, 1)))
+		if (exit_wait())
 			leak_take_result(thread, LEAK_EXIT);
 	} else {
 		struct mp_leak_check_request request = { .reason = MP_LEAK_CHECK_EXIT };
@@ -400,6 +450,8 @@ void mp_leak_thread_after_fork_child(void)
 	leak.fatal_state = 0;
 	leak.fatal_busy = 0;
 	leak.signal_waiters = 0;
+	leak.exit_tid = 0;
+	leak.exit_sp = leak.exit_state = 0;
 	for (int slot = 0; slot < 2; slot++)
 		leak_result_drop(__atomic_exchange_n(&leak.results[slot], NULL, __ATOMIC_ACQ_REL));
 	if (leak.wake_ready)

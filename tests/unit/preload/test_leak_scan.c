@@ -835,6 +835,91 @@ static void test_leak_live_lists_many_blocks_sorted(void **state)
 	expect_live(expected, count);
 }
 
+/* Two threads marking at once (the exit check with the exiting thread's help) reach the
+ * same states as one: a random heap of blocks pointing at one another by start and
+ * interior pointers, roots cut into small pieces that the two take in turn, then the
+ * cliques; twenty heaps, each compared state by state with one thread's marking. */
+enum { SHARED_BLOCKS = 4000, SHARED_WORDS = 8, SHARED_ROOTS = 2048 };
+static uint64_t shared_heap[SHARED_BLOCKS][SHARED_WORDS];
+static uint64_t shared_roots[SHARED_ROOTS];
+
+struct shared_marker {
+	struct mp_leak_classifier *c;
+	const struct mp_leak_range *pieces;
+	size_t count, *next;
+};
+
+static void *shared_mark(void *arg)
+{
+	struct shared_marker *marker = arg;
+	mp_leak_classify_take(marker->c, marker->pieces, marker->count, marker->next);
+	return NULL;
+}
+
+static uint64_t shared_pointer(uint64_t *rng)
+{
+	uint64_t r = next_random(rng);
+	uint64_t block = r % SHARED_BLOCKS, kind = (r >> 20) % 8;
+	uint64_t base = (uint64_t)(uintptr_t)shared_heap[block];
+	if (kind < 2)
+		return base;                          /* a start pointer */
+	if (kind == 2)
+		return base + 8 * ((r >> 30) % SHARED_WORDS); /* an interior one */
+	return r >> 3;                                /* anything else */
+}
+
+static void test_leak_classify_two_threads_reach_the_same_states(void **state)
+{
+	(void)state;
+	static struct mp_leak_block blocks[SHARED_BLOCKS];
+	static uint8_t serial[SHARED_BLOCKS], shared[SHARED_BLOCKS];
+	static uint32_t work_a[2 * SHARED_BLOCKS + 1], work_b[2 * SHARED_BLOCKS + 1];
+	static struct mp_leak_range pieces[SHARED_ROOTS];
+	uint64_t rng = 0x9e3779b97f4a7c15ull;
+	for (int heap_round = 0; heap_round < 20; heap_round++) {
+		for (size_t i = 0; i < SHARED_BLOCKS; i++) {
+			blocks[i] = (struct mp_leak_block){ (uint64_t)(uintptr_t)shared_heap[i],
+							    sizeof(shared_heap[i]) };
+			/* Sparse links, so that some groups stay unreached and form cliques. */
+			for (int w = 0; w < SHARED_WORDS; w++)
+				shared_heap[i][w] = next_random(&rng) % 4 == 0 ? shared_pointer(&rng) : 0;
+		}
+		for (size_t i = 0; i < SHARED_ROOTS; i++)
+			shared_roots[i] = next_random(&rng) % 16 == 0 ? shared_pointer(&rng) : 7;
+		struct mp_leak_range root = { (uint64_t)(uintptr_t)shared_roots,
+					      (uint64_t)(uintptr_t)(shared_roots + SHARED_ROOTS), 0 };
+		struct mp_leak_classifier one;
+		memset(serial, 0, sizeof(serial));
+		mp_leak_classify_init(&one, blocks, SHARED_BLOCKS, serial, work_a);
+		mp_leak_classify_root(&one, root.start, root.end, root.flags);
+		mp_leak_classify_finish(&one);
+
+		struct mp_leak_classifier a, b;
+		memset(shared, 0, sizeof(shared));
+		mp_leak_classify_init(&a, blocks, SHARED_BLOCKS, shared, work_a);
+		a.shared = 1;
+		b = a;
+		b.work = work_b;
+		assert_true(mp_leak_classify_piece_count(&root, 1, 256) <= SHARED_ROOTS);
+		size_t count = mp_leak_classify_pieces(&root, 1, 256, pieces), next = 0;
+		assert_true(count > 32);
+		struct shared_marker other = { &b, pieces, count, &next };
+		pthread_t thread;
+		assert_int_equal(pthread_create(&thread, NULL, shared_mark, &other), 0);
+		mp_leak_classify_take(&a, pieces, count, &next);
+		pthread_join(thread, NULL);
+		a.shared = 0;
+		mp_leak_classify_finish(&a);
+		size_t reached = 0;
+		for (size_t i = 0; i < SHARED_BLOCKS; i++) {
+			assert_int_equal(shared[i], serial[i]);
+			reached += (serial[i] & MP_LEAK_STATE_MASK) == MP_LEAK_REACHABLE;
+		}
+		assert_int_equal(a.root_bytes + b.root_bytes, one.root_bytes);
+		assert_true(reached > 0 && reached < SHARED_BLOCKS);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -863,6 +948,7 @@ int main(void)
 		cmocka_unit_test(test_leak_live_pairs_cancel_across_chunks_of_a_thread),
 		cmocka_unit_test(test_leak_live_pairs_cancel_across_interleaved_threads),
 		cmocka_unit_test(test_leak_live_lists_many_blocks_sorted),
+		cmocka_unit_test(test_leak_classify_two_threads_reach_the_same_states),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
