@@ -27,7 +27,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <pthread.h>
 #include <linux/futex.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -276,21 +275,12 @@ int mp_leak_check_help(void)
 	int joined = !__atomic_load_n(&share.closed, __ATOMIC_SEQ_CST) &&
 		     __atomic_load_n(&share.offer, __ATOMIC_ACQUIRE) == offer;
 	if (joined) {
-		/* No handler of the program's runs meanwhile: one that jumped out of here would
-		 * leave the check waiting for this thread forever, the others stopped. The
-		 * faults the guard catches stay deliverable. */
-		sigset_t quiet, saved;
-		sigfillset(&quiet);
-		sigdelset(&quiet, SIGSEGV);
-		sigdelset(&quiet, SIGBUS);
-		pthread_sigmask(SIG_SETMASK, &quiet, &saved);
 		share_fault_tid = syscall(SYS_gettid);
 		if (sigsetjmp(share_fault_jump, 1) == 0)
 			mp_leak_classify_take(offer, share.pieces, share.count, &share.next);
 		else
 			share.failed = 1;
 		share_fault_tid = 0;
-		pthread_sigmask(SIG_SETMASK, &saved, NULL);
 		share.root_bytes += offer->root_bytes;
 		share.block_bytes += offer->block_bytes;
 		share.untouched_bytes += offer->untouched_bytes;

@@ -341,9 +341,9 @@ void mp_leak_scan_exit_coming(void)
 
 /* The exiting thread's wait for its check: leak_wait, marking beside the check when it
  * offers (mp_leak_check_help). Not inlined: its frame is where the check scans this
- * thread's stack from, the caller's registers saved above it, its own and its callees'
- * below, unread. */
-static __attribute__((noinline)) int exit_wait(void)
+ * thread's stack from, the caller's registers saved above it (exit_wait's and
+ * mp_leak_scan_at_exit's frames), its own and its callees' below, unread. */
+static __attribute__((noinline)) int exit_wait_quiet(void)
 {
 	__atomic_store_n(&leak.exit_sp, (uint64_t)(uintptr_t)__builtin_frame_address(0),
 			 __ATOMIC_RELEASE);
@@ -371,6 +371,23 @@ static __attribute__((noinline)) int exit_wait(void)
 			return 0;
 		}
 	}
+}
+
+/* Spared from the stop, the exiting thread must stay in exit_wait_quiet until the check
+ * is done: a handler of the program's that jumped out of the wait would run the program
+ * beside the scan of its stack, or leave the check waiting for its help forever, the
+ * others stopped. So none runs meanwhile (a signal is delivered after, a few
+ * milliseconds later); the faults the marking's guard catches stay deliverable. */
+static int exit_wait(void)
+{
+	sigset_t quiet, saved;
+	sigfillset(&quiet);
+	sigdelset(&quiet, SIGSEGV);
+	sigdelset(&quiet, SIGBUS);
+	pthread_sigmask(SIG_SETMASK, &quiet, &saved);
+	int served = exit_wait_quiet();
+	pthread_sigmask(SIG_SETMASK, &saved, NULL);
+	return served;
 }
 
 void mp_leak_scan_at_exit(void)
