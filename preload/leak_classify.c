@@ -413,7 +413,7 @@ static void classify_drain(struct mp_leak_classifier *c)
 static int classify_next_chunk(const struct mp_leak_classifier *c, size_t index, uint64_t word)
 {
 	const struct mp_leak_block *block = &c->blocks[index];
-	if ((c->state[index] & MP_LEAK_NOSCAN) || block->addr < 16)
+	if ((classify_state(c, index) & MP_LEAK_NOSCAN) || block->addr < 16)
 		return 0;
 	uint64_t size_word = *(const uint64_t *)(uintptr_t)(block->addr - 8);
 	return !(size_word & 2) && word == block->addr - 16 + (size_word & ~(uint64_t)7);
