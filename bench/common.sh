@@ -4,6 +4,7 @@
 # sets build (the absolute build directory, $BUILD or build), runner (build/bench/runner),
 # and work (a fresh directory, removed on exit, made the current one), and defines:
 #   median           the median of the numbers on stdin, one per line
+#   paired A B       the median and quartiles of B's wall times over A's, round by round
 #   measure FILE CMD appends runner's "wall_ns maxrss_kib cpu_ns" for one run of CMD
 
 bench_start() {
@@ -15,6 +16,15 @@ bench_start() {
 }
 
 median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+
+# paired A B: the wall-time ratios of B's runs to A's, round by round (line by line of
+# the two files), as "median q1 q3". The host's speed moves between rounds far more than
+# within one, and a ratio taken within a round does not see that.
+paired() {
+	paste -d' ' "$1" "$2" | awk '{ print $4 / $1 }' | sort -n | awk '{ v[NR] = $1 }
+		END { printf "%.2f %.2f %.2f\n", v[int((NR + 1) / 2)], v[int((NR + 3) / 4)],
+		      v[int((3 * NR + 1) / 4)] }'
+}
 
 measure() {
 	out=$1

@@ -57,6 +57,9 @@ report() {
 			"$(echo "$cpu / 1000000" | bc -l)" "$(echo "$cpu / $none_cpu" | bc -l)" \
 			"$(echo "$wall / 1000000" | bc -l)" "$(echo "$wall / $none_wall" | bc -l)"
 	done
+	set -- $(paired "$name.none" "$name.memprof")
+	printf '  memprof round by round (wall, each run against its round'"'"'s plain run): median %sx, middle half %s-%sx\n' \
+		"$1" "$2" "$3"
 }
 
 if command -v sqlite3 >/dev/null 2>&1; then

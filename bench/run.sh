@@ -64,6 +64,9 @@ echo "alloc_bench: $threads threads x $allocs allocations, median of $runs inter
 printf '  %-30s %8.1f ms\n' "no profiler" "$(echo "$none / 1000000" | bc -l)"
 printf '  %-30s %8.1f ms   %5.2fx no profiler (target <= 2.5x)\n' "memprof" \
 	"$(echo "$memprof / 1000000" | bc -l)" "$(echo "$memprof / $none" | bc -l)"
+set -- $(paired none.txt memprof.txt)
+printf '    round by round (each run against its round'"'"'s plain run): median %sx, middle half %s-%sx\n' \
+	"$1" "$2" "$3"
 none_cpu=$(cut -d' ' -f3 none.txt | median)
 for config in nocheck before beforenocheck; do
 	[ -f "$config.txt" ] || continue
