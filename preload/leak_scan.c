@@ -208,13 +208,13 @@ static __attribute__((noinline)) int scan_mark_shared(struct mp_leak_classifier 
 						      long root_count, uint32_t *wake)
 {
 	uint64_t piece = SHARE_PIECE_BYTES;
-	while (mp_leak_classify_piece_count(roots, (size_t)root_count, piece) > SHARE_PIECES_MAX)
+	size_t most;
+	while ((most = mp_leak_classify_piece_count(roots, (size_t)root_count, piece)) >
+	       SHARE_PIECES_MAX)
 		piece *= 2;
 	/* The helper's classifier, then the pieces. */
 	size_t pieces_bytes = scan_round(sizeof(struct mp_leak_classifier) +
-					 mp_leak_classify_piece_count(roots, (size_t)root_count,
-								      piece) *
-						 sizeof(struct mp_leak_range));
+					 most * sizeof(struct mp_leak_range));
 	size_t work_bytes = scan_round((2 * classifier->count + 1) * sizeof(uint32_t));
 	struct mp_leak_classifier *helper = mp_sys_map_anon(pieces_bytes);
 	struct mp_leak_range *pieces = (struct mp_leak_range *)(helper + 1);

@@ -85,12 +85,13 @@ static struct {
 	int want_fold;        /* fold now, whenever the next round was due */
 	int signal_waiters;   /* requesters of a signal check waiting to write it */
 	uint64_t progress;    /* bumped as a check goes on */
+	/* What every requester sleeps on: it changes when a request is served and when the
+	 * exit check offers the exiting thread marking (leak_scan.c). */
+	uint32_t wait_word;
 	/* The exiting thread, spared from the exit check's stop: where it waits (the frame
-	 * of exit_wait), who it is, and the word it sleeps on, which changes when the check
-	 * offers it marking and when the check is served. */
+	 * of exit_wait_quiet) and who it is. */
 	uint64_t exit_sp, exit_state;
 	int exit_tid;
-	uint32_t exit_word;
 	/* A check's result handed to the thread that asked for it, which writes it in its
 	 * own chunk: the trace then shows no thread of memprof's (LEAK_EXIT, LEAK_SIGNAL).
 	 * Handed over by pointer, each result in a mapping of its own: whoever exchanges the
@@ -117,19 +118,22 @@ static uint32_t leak_request(int *kind, int value)
 }
 
 /* Waits until request `number` is served (1), or the thread is gone or made no progress
- * for STALL_NS (0). Async-signal-safe. */
-static int leak_wait(uint32_t number)
+ * for STALL_NS (0); `helping` (the exiting thread only): marks beside the check when it
+ * offers (mp_leak_check_help). Async-signal-safe without helping. */
+static int leak_wait(uint32_t number, int helping)
 {
 	uint64_t last = __atomic_load_n(&leak.progress, __ATOMIC_ACQUIRE);
 	uint64_t since = mp_clock_now_ns();
 	for (;;) {
-		uint32_t served = __atomic_load_n(&leak.served, __ATOMIC_ACQUIRE);
-		if ((int32_t)(served - number) >= 0)
+		uint32_t word = __atomic_load_n(&leak.wait_word, __ATOMIC_ACQUIRE);
+		if ((int32_t)(__atomic_load_n(&leak.served, __ATOMIC_ACQUIRE) - number) >= 0)
 			return 1;
 		if (!__atomic_load_n(&leak.running, __ATOMIC_ACQUIRE))
 			return 0;
+		if (helping && mp_leak_check_help())
+			continue;
 		struct timespec pause = { 0, 50 * 1000 * 1000 };
-		leak_futex(&leak.served, FUTEX_WAIT_PRIVATE, served, &pause);
+		leak_futex(&leak.wait_word, FUTEX_WAIT_PRIVATE, word, &pause);
 		uint64_t now = mp_clock_now_ns(), progress = __atomic_load_n(&leak.progress,
 									  __ATOMIC_ACQUIRE);
 		if (progress != last) {
@@ -144,9 +148,8 @@ static int leak_wait(uint32_t number)
 static void leak_serve(uint32_t number)
 {
 	__atomic_store_n(&leak.served, number, __ATOMIC_RELEASE);
-	leak_futex(&leak.served, FUTEX_WAKE_PRIVATE, INT_MAX, NULL);
-	__atomic_add_fetch(&leak.exit_word, 1, __ATOMIC_RELEASE);
-	leak_futex(&leak.exit_word, FUTEX_WAKE_PRIVATE, INT_MAX, NULL);
+	__atomic_add_fetch(&leak.wait_word, 1, __ATOMIC_RELEASE);
+	leak_futex(&leak.wait_word, FUTEX_WAKE_PRIVATE, INT_MAX, NULL);
 }
 
 /* A handed-over result that will not be written, or NULL. */
@@ -170,7 +173,7 @@ static void leak_check(struct mp_thread *thread, enum mp_leak_check_reason reaso
 		request.spare_tid = __atomic_load_n(&leak.exit_tid, __ATOMIC_ACQUIRE);
 		request.spare_state = __atomic_load_n(&leak.exit_state, __ATOMIC_ACQUIRE);
 		request.spare_sp = __atomic_load_n(&leak.exit_sp, __ATOMIC_ACQUIRE);
-		request.helper_wake = &leak.exit_word;
+		request.helper_wake = &leak.wait_word;
 	}
 	if (reason == MP_LEAK_CHECK_FATAL_SIGNAL) {
 		request.spare_tid = __atomic_load_n(&leak.fatal_tid, __ATOMIC_ACQUIRE);
@@ -339,8 +342,7 @@ void mp_leak_scan_exit_coming(void)
 	sem_post(&leak.wake);
 }
 
-/* The exiting thread's wait for its check: leak_wait, marking beside the check when it
- * offers (mp_leak_check_help). Not inlined: its frame is where the check scans this
+/* The exiting thread's wait for its check, marking beside it when it offers. Not inlined: its frame is where the check scans this
  * thread's stack from, the caller's registers saved above it (exit_wait's and
  * mp_leak_scan_at_exit's frames), its own and its callees' below, unread. */
 static __attribute__((noinline)) int exit_wait_quiet(void)
@@ -349,28 +351,7 @@ static __attribute__((noinline)) int exit_wait_quiet(void)
 			 __ATOMIC_RELEASE);
 	__atomic_store_n(&leak.exit_state, (uint64_t)(uintptr_t)&mp_state_thread, __ATOMIC_RELEASE);
 	__atomic_store_n(&leak.exit_tid, (int)syscall(SYS_gettid), __ATOMIC_RELEASE);
-	uint32_t number = leak_request(&leak.want_exit, 1);
-	uint64_t last = __atomic_load_n(&leak.progress, __ATOMIC_ACQUIRE);
-	uint64_t since = mp_clock_now_ns();
-	for (;;) {
-		uint32_t word = __atomic_load_n(&leak.exit_word, __ATOMIC_ACQUIRE);
-		if ((int32_t)(__atomic_load_n(&leak.served, __ATOMIC_ACQUIRE) - number) >= 0)
-			return 1;
-		if (!__atomic_load_n(&leak.running, __ATOMIC_ACQUIRE))
-			return 0;
-		if (mp_leak_check_help())
-			continue;
-		struct timespec pause = { 0, 50 * 1000 * 1000 };
-		leak_futex(&leak.exit_word, FUTEX_WAIT_PRIVATE, word, &pause);
-		uint64_t now = mp_clock_now_ns(), progress = __atomic_load_n(&leak.progress,
-									  __ATOMIC_ACQUIRE);
-		if (progress != last) {
-			last = progress;
-			since = now;
-		} else if (now - since > STALL_NS) {
-			return 0;
-		}
-	}
+	return leak_wait(leak_request(&leak.want_exit, 1), 1);
 }
 
 /* Spared from the stop, the exiting thread must stay in exit_wait_quiet until the check
@@ -431,7 +412,7 @@ void mp_leak_check_on_signal(int sig)
 	thread->busy = 1;
 	__atomic_add_fetch(&leak.signal_waiters, 1, __ATOMIC_ACQ_REL);
 	uint32_t number = leak_request(&leak.want_signal, sig);
-	if (leak_wait(number))
+	if (leak_wait(number, 0))
 		leak_take_result(thread, LEAK_SIGNAL); /* the first waiter writes it */
 	__atomic_sub_fetch(&leak.signal_waiters, 1, __ATOMIC_ACQ_REL);
 	thread->busy = 0;
@@ -452,7 +433,7 @@ int mp_leak_check_fatal(int sig)
 	__atomic_store_n(&leak.fatal_state, (uint64_t)(uintptr_t)&mp_state_thread, __ATOMIC_RELEASE);
 	__atomic_store_n(&leak.fatal_busy, mp_state_thread.busy, __ATOMIC_RELEASE);
 	__atomic_store_n(&leak.fatal_tid, (int)syscall(SYS_gettid), __ATOMIC_RELEASE);
-	return leak_wait(leak_request(&leak.want_fatal, sig));
+	return leak_wait(leak_request(&leak.want_fatal, sig), 0);
 }
 
 void mp_leak_thread_after_fork_child(void)
