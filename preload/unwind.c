@@ -82,17 +82,22 @@ struct stack_range {
 };
 /* The memo pays only where stacks repeat: a thread whose captures found less than a
  * quarter of their walks there in a window of WINDOW captures uses it for one capture in
- * COLD_PROBE only, until a window of those finds a quarter again. Where walks join the
- * trail they cost far less, and the memo must find two thirds: cc1 found half of its
- * walks there, and the memo's finds, stores and 100 KiB a thread cost the compiler about
- * what its hits saved (cc1 without the leak check, 21 interleaved runs: 159.9 ms with
- * the memo, 155.2 without it). */
+ * MEMO_COLD_PROBE only, until a window of COLD_WINDOW of those finds a quarter again.
+ * Where walks join the trail they cost far less, and the memo must find two thirds: cc1
+ * found half of its walks there, and the memo's finds, stores and 100 KiB a thread cost
+ * the compiler about what its hits saved (cc1 without the leak check, 21 interleaved
+ * runs: 159.9 ms with the memo, 155.2 without it). Set aside, it was still asked one
+ * capture in 8, and each ask that missed stored the walk: cc1's 15.7k stores, cold code
+ * and a cold arena, cost it 380k instruction-cache and 49k last-level misses (callgrind's
+ * cache model) for a few hits; one capture in 64 costs what no memo at all does. */
 #define WINDOW 256u
-#define COLD_PROBE 8u
+#define COLD_WINDOW 32u
+#define MEMO_COLD_PROBE 64u
+#define COLD_PROBE 8u /* the trail's, set aside */
 struct unwind_thread {
 	struct stack_range stack; /* the thread's own stack; high 0 until known */
 	uint32_t window, window_hits; /* captures that used the memo in this window; hits */
-	uint32_t cold;                /* 1: the memo is used one capture in COLD_PROBE */
+	uint32_t cold;                /* 1: the memo is used one capture in MEMO_COLD_PROBE */
 	uint32_t tick;
 	uint32_t memo_always; /* mp_unwind_memo_always */
 	/* The same for the trail: walks in this window, frames they walked and returned. */
@@ -659,7 +664,7 @@ static inline void trail_window(struct unwind_thread *self, int walked, int coun
 {
 	self->trail_walked += (uint32_t)walked;
 	self->trail_frames += (uint32_t)count;
-	if (MP_LIKELY(++self->trail_window < (self->trail_cold ? WINDOW / COLD_PROBE : WINDOW)))
+	if (MP_LIKELY(++self->trail_window < (self->trail_cold ? COLD_WINDOW : WINDOW)))
 		return;
 	self->trail_cold = self->trail_walked * 3 > self->trail_frames * 2;
 	self->trail_window = self->trail_walked = self->trail_frames = 0;
@@ -691,12 +696,12 @@ static inline __attribute__((always_inline)) void capture(struct mp_unwind_captu
 	if (max <= 0)
 		return;
 	uint32_t generation = mp_modules_generation();
-	int use_memo = !self->cold || ++self->tick % COLD_PROBE == 0;
+	int use_memo = !self->cold || ++self->tick % MEMO_COLD_PROBE == 0;
 	if (use_memo) {
 		self->counts.memo_finds++;
 		int memo = mp_unwind_memo_find(out, &start, low, generation, max);
 		int hit = memo == MP_UNWIND_MEMO_HIT || memo == MP_UNWIND_MEMO_HIT_OTHER;
-		if (MP_UNLIKELY(++self->window == (self->cold ? WINDOW / COLD_PROBE : WINDOW)))
+		if (MP_UNLIKELY(++self->window == (self->cold ? COLD_WINDOW : WINDOW)))
 			memo_window_end(self, hit);
 		else
 			self->window_hits += (uint32_t)hit;

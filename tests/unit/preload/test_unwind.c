@@ -214,7 +214,7 @@ static void test_unwind_hash_sums_of_kept_walks(void **state)
 	assert_int_equal(tally.sums_wrong, 0);
 }
 
-/* Left to judge, the memo is asked at one capture in eight where walks join the trail and
+/* Left to judge, the memo is asked at one capture in 64 where walks join the trail and
  * it finds fewer than two thirds of them (here one in three), and the stacks are the
  * same. */
 static void test_unwind_memo_set_aside_where_walks_join(void **state)
