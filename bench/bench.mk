@@ -15,6 +15,14 @@ bench: all $(BUILD)/bench/alloc_bench $(BUILD)/bench/runner $(BUILD)/bench/bare_
 	@BUILD=$(BUILD) RUNS=$${SCALE_RUNS:-3} bench/scale.sh
 	@BUILD=$(BUILD) RUNS=$${PYTHON_RUNS:-5} bench/leak_python.sh
 
+# What memprof adds to cc1, counted by callgrind's cache model instead of timed
+# (bench/cache_model.sh; BEFORE_LIB=... compares a build). Not part of `make bench`: it
+# takes a few minutes and answers a developer's question, not a user's.
+bench-cachemodel: all
+	@BUILD=$(BUILD) bench/cache_model.sh
+
+.PHONY: bench-cachemodel
+
 # The exit leak check of python3 building a 2M-entry dict (bench/leak_python.sh).
 bench-leakpython: all $(BUILD)/bench/runner
 	@BUILD=$(BUILD) bench/leak_python.sh
