@@ -38,7 +38,7 @@ int mp_trace_peek(const char *path, struct mp_trace_peek *peek)
 		rc = -errno;
 	else if ((size_t)got < sizeof(header) ||
 		 memcmp(header.magic, MP_TRACE_MAGIC, MP_TRACE_MAGIC_LEN) ||
-		 header.version != MP_TRACE_VERSION)
+		 header.version < MP_TRACE_VERSION_OLDEST || header.version > MP_TRACE_VERSION)
 		rc = -EINVAL;
 	if (rc == 0 && header.exe_len) {
 		size_t len = header.exe_len < sizeof(exe) - 1 ? header.exe_len : sizeof(exe) - 1;

@@ -30,6 +30,49 @@ static int read_stack_record(struct mp_trace *trace, const uint8_t *p, const uin
 	return mp_stacks_add(&trace->stacks, raw_id, (uint32_t)generation, frames, (uint32_t)count);
 }
 
+/* What the stack table may hold in all, in frames: a STACK_SHARED record of a few bytes
+ * may name hundreds of frames of its parent, so the table is no longer bounded by the
+ * bytes of its records. Real traces stay far below (cc1: 258k frames, 0.1 a byte of
+ * trace); a forged one that chains records to multiply frames stops here, corrupt,
+ * instead of taking the machine's memory. */
+static size_t read_frame_budget(const struct mp_trace *trace)
+{
+	size_t budget = (size_t)32 * trace->size;
+	return budget > ((size_t)1 << 22) ? budget : ((size_t)1 << 22);
+}
+
+/* A STACK_SHARED record: the frames written, then the outermost `shared` frames of its
+ * parent, which the same thread defined earlier in file order. */
+static int read_stack_shared_record(struct mp_trace *trace, const uint8_t *p,
+				    const uint8_t *end)
+{
+	uint64_t raw_id, generation, count, parent_id, shared, frames[MP_MAX_FRAMES_LIMIT], ip = 0;
+	if (mp_get_u(&p, end, &raw_id) || mp_get_u(&p, end, &generation) ||
+	    mp_get_u(&p, end, &count) || mp_get_u(&p, end, &parent_id) ||
+	    mp_get_u(&p, end, &shared) || generation > UINT32_MAX ||
+	    count > MP_MAX_FRAMES_LIMIT || shared == 0 || shared > count ||
+	    count - shared > (uint64_t)(end - p))
+		return -EINVAL;
+	uint32_t parent = mp_stacks_lookup(&trace->stacks, parent_id);
+	if (!parent)
+		return -EINVAL;
+	const struct mp_canon_stack *canon = &trace->stacks.canon[parent - 1];
+	if (shared > canon->frame_count ||
+	    trace->stacks.frames_len + count > read_frame_budget(trace))
+		return -EINVAL;
+	uint64_t own = count - shared;
+	for (uint64_t i = 0; i < own; i++) {
+		int64_t delta;
+		if (mp_get_s(&p, end, &delta))
+			return -EINVAL;
+		ip += (uint64_t)delta;
+		frames[i] = ip;
+	}
+	const uint64_t *tail = &trace->stacks.frames[canon->frames_at + canon->frame_count - shared];
+	memcpy(&frames[own], tail, shared * sizeof(frames[0]));
+	return mp_stacks_add(&trace->stacks, raw_id, (uint32_t)generation, frames, (uint32_t)count);
+}
+
 /* Reads "u length, bytes" into *bytes / *len. */
 static int read_string(const uint8_t **p, const uint8_t *end, const uint8_t **bytes,
 		       uint64_t *len)
@@ -84,6 +127,8 @@ static int read_extended(struct mp_trace *trace, unsigned tag, const uint8_t *bo
 {
 	if (tag == MP_REC_STACK)
 		return read_stack_record(trace, body, end);
+	if (tag == MP_REC_STACK_SHARED)
+		return read_stack_shared_record(trace, body, end);
 	if (tag == MP_REC_MODULE)
 		return read_module_record(trace, body, end);
 	if (tag == MP_REC_SAMPLES_FREED)

@@ -76,10 +76,10 @@ static int read_header(struct mp_trace *trace, char *err, size_t err_len)
 		return read_fail(err, err_len, -EINVAL, "trace header truncated (%zu of %zu bytes)",
 				 trace->size, sizeof(*h));
 	memcpy(&trace->header, trace->data, sizeof(*h));
-	if (h->version != MP_TRACE_VERSION)
+	if (h->version < MP_TRACE_VERSION_OLDEST || h->version > MP_TRACE_VERSION)
 		return read_fail(err, err_len, -ENOTSUP,
-				 "unsupported trace version %u (this memprof reads version %u)",
-				 h->version, MP_TRACE_VERSION);
+				 "unsupported trace version %u (this memprof reads versions %u to %u)",
+				 h->version, MP_TRACE_VERSION_OLDEST, MP_TRACE_VERSION);
 	if (h->page_size < READ_MIN_PAGE || h->page_size > READ_MAX_PAGE ||
 	    (h->page_size & (h->page_size - 1)))
 		return read_fail(err, err_len, -EINVAL, "trace header is corrupt (page size %u)",

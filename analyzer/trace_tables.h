@@ -3,7 +3,9 @@
  * Stacks: every STACK record is interned by content (generation + frames) so that raw ids
  * recorded several times map to one canonical id; a raw-id hash answers the per-event
  * lookup. Modules: MODULE records collected, then sorted into one map per generation.
- * Everything is bounded by the trace's size: a record cannot add more than it occupies.
+ * Everything is bounded by the trace's size: a record cannot add more than it occupies,
+ * but for the frames a STACK_SHARED record takes from its parent, which the reader bounds
+ * (trace_index.c).
  */
 #ifndef MEMPROF_TRACE_TABLES_H
 #define MEMPROF_TRACE_TABLES_H

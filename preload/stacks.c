@@ -183,20 +183,66 @@ static struct slot *claim(uint64_t hash_a)
 	return NULL;
 }
 
+/* The last stack this thread wrote: its id and its outermost frames, outermost last, for
+ * the next one to share (STACK_SHARED, trace_format.h). Its epoch says which trace the id
+ * belongs to (a fork child's is new). */
+#define LAST_WRITTEN_FRAMES 64
+#define SHARED_MIN 2 /* the parent's id and the count cost about two frames */
+struct last_written {
+	uint32_t id, epoch;
+	int count, kept; /* its frames; the outermost `kept` of them are in tail */
+	uint64_t tail[LAST_WRITTEN_FRAMES];
+};
+static __thread struct last_written last_written __attribute__((tls_model("initial-exec")));
+
+/* How many outermost frames of ips[0..count) are the last written stack's outermost. */
+static int shared_with_last(const struct last_written *last, void *const *ips, int count)
+{
+	if (!last->id || last->epoch != __atomic_load_n(&mp_stacks_epoch, __ATOMIC_RELAXED))
+		return 0;
+	int shared = 0;
+	while (shared < count && shared < last->kept &&
+	       (uint64_t)(uintptr_t)ips[count - 1 - shared] == last->tail[last->kept - 1 - shared])
+		shared++;
+	return shared;
+}
+
+static void keep_written(struct last_written *last, uint32_t id, void *const *ips, int count)
+{
+	int kept = count < LAST_WRITTEN_FRAMES ? count : LAST_WRITTEN_FRAMES;
+	for (int i = 0; i < kept; i++)
+		last->tail[i] = (uint64_t)(uintptr_t)ips[count - kept + i];
+	last->id = id;
+	last->epoch = __atomic_load_n(&mp_stacks_epoch, __ATOMIC_RELAXED);
+	last->count = count;
+	last->kept = kept;
+}
+
+/* A STACK record, or a STACK_SHARED one where the stack's outermost frames are those of
+ * the last stack this thread wrote (whose record is then earlier in this thread's). */
 static void write_stack(struct mp_thread *thread, uint32_t id, uint32_t generation,
 			void *const *ips, int count)
 {
-	uint8_t body[3 * MP_VARINT_MAX + MP_MAX_FRAMES_LIMIT * MP_VARINT_MAX];
+	uint8_t body[5 * MP_VARINT_MAX + MP_MAX_FRAMES_LIMIT * MP_VARINT_MAX];
+	int shared = shared_with_last(&last_written, ips, count);
 	uint8_t *at = mp_put_u(body, id);
 	at = mp_put_u(at, generation);
 	at = mp_put_u(at, (uint64_t)count);
+	if (shared >= SHARED_MIN) {
+		at = mp_put_u(at, last_written.id);
+		at = mp_put_u(at, (uint64_t)shared);
+	} else {
+		shared = 0;
+	}
 	uint64_t prev_ip = 0;
-	for (int i = 0; i < count; i++) {
+	for (int i = 0; i < count - shared; i++) {
 		uint64_t ip = (uint64_t)(uintptr_t)ips[i];
 		at = mp_put_s(at, (int64_t)(ip - prev_ip));
 		prev_ip = ip;
 	}
-	mp_encode_extended(thread, MP_REC_STACK, body, (size_t)(at - body));
+	mp_encode_extended(thread, shared ? MP_REC_STACK_SHARED : MP_REC_STACK, body,
+			   (size_t)(at - body));
+	keep_written(&last_written, id, ips, count);
 }
 
 uint64_t mp_stacks_slow_lookups;

@@ -66,6 +66,15 @@
  *       the first event that refers to it in the same chunk, or in an earlier chunk of the
  *       same trace. Two STACK records may carry the same frames under different ids.
  *       stack_id 0 means "no stack" and is never defined.
+ *   MP_REC_STACK_SHARED (extended, 78; since version 2):
+ *       u stack_id, u generation, u frame_count, u parent_id, u shared, then
+ *       (frame_count - shared) times s (ip - prev_ip) with prev_ip starting at 0
+ *       A STACK whose outermost `shared` frames (1 <= shared <= frame_count) are the
+ *       outermost `shared` frames of stack parent_id: its frames are the ones written,
+ *       innermost first, then those. parent_id was defined earlier by the same thread, in
+ *       this chunk or an earlier chunk of the trace (by a STACK or a STACK_SHARED record),
+ *       and has at least `shared` frames. New stacks of one thread mostly differ from its
+ *       last one in their innermost frames only (a compiler's: 79% of their frames shared).
  *   MP_REC_MODULE (extended):
  *       u generation, s start (absolute), u (end - start), u load_bias, string path,
  *       string build_id
@@ -199,8 +208,10 @@
  * numbered chunks, was cut. Threads still running may write after it (in their chunks,
  * or new ones numbered above `chunks`). Readers that do not know the tag skip it.
  *
- * A reader must reject a file whose magic or version differ, must stop decoding a chunk at
- * `used`, and must treat a record that does not decode inside `used` as corruption.
+ * A reader must reject a file whose magic differs or whose version it does not read, must
+ * stop decoding a chunk at `used`, and must treat a record that does not decode inside
+ * `used` as corruption. Version 2 added STACK_SHARED, which a reader of version 1 would
+ * skip, losing the stacks it defines; a version 2 reader reads version 1 files too.
  */
 #ifndef MEMPROF_TRACE_FORMAT_H
 #define MEMPROF_TRACE_FORMAT_H
@@ -209,7 +220,9 @@
 
 #define MP_TRACE_MAGIC "MEMPROF\x1a"
 #define MP_TRACE_MAGIC_LEN 8
-#define MP_TRACE_VERSION 1u
+#define MP_TRACE_VERSION 2u
+/* The oldest version this tree's readers still read (every later one is a superset). */
+#define MP_TRACE_VERSION_OLDEST 1u
 
 #define MP_CHUNK_MAGIC 0x4b43504du /* "MPCK" little-endian */
 
@@ -368,6 +381,7 @@ enum mp_record_tag {
 	MP_REC_SAMPLED_PEAK = 75,
 	MP_REC_SAMPLED_PEAK_STACK = 76,
 	/* 77: reserved for sampling. */
+	MP_REC_STACK_SHARED = 78,  /* a STACK sharing its outer frames with an earlier one */
 	MP_REC_RSS = 80,           /* 80-81: the RSS watch, see above */
 	MP_REC_END = 82,           /* the process's last record, see above */
 };

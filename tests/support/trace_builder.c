@@ -420,6 +420,25 @@ void mp_tb_stack(struct mp_tb *tb, uint32_t serial, uint64_t stack_id, uint32_t 
 	mp_tb_extended(tb, serial, MP_REC_STACK, body, (size_t)(at - body));
 }
 
+void mp_tb_stack_shared(struct mp_tb *tb, uint32_t serial, uint64_t stack_id,
+			uint32_t generation, uint64_t parent_id, uint32_t shared,
+			const uint64_t *frames, uint32_t frame_count)
+{
+	assert(frame_count <= MP_MAX_FRAMES_LIMIT && shared <= frame_count);
+	uint8_t body[5 * MP_VARINT_MAX + MP_MAX_FRAMES_LIMIT * MP_VARINT_MAX];
+	uint8_t *at = mp_put_u(body, stack_id);
+	at = mp_put_u(at, generation);
+	at = mp_put_u(at, frame_count);
+	at = mp_put_u(at, parent_id);
+	at = mp_put_u(at, shared);
+	uint64_t prev_ip = 0;
+	for (uint32_t i = 0; i < frame_count - shared; i++) {
+		at = mp_put_s(at, (int64_t)(frames[i] - prev_ip));
+		prev_ip = frames[i];
+	}
+	mp_tb_extended(tb, serial, MP_REC_STACK_SHARED, body, (size_t)(at - body));
+}
+
 void mp_tb_module(struct mp_tb *tb, uint32_t serial, uint32_t generation, uint64_t start,
 		  uint64_t end, uint64_t load_bias, const char *path, const uint8_t *build_id,
 		  size_t build_id_len)

@@ -79,6 +79,11 @@ void mp_tb_brk(struct mp_tb *tb, uint32_t serial, uint64_t time, uint64_t old_br
  * MP_MAX_FRAMES_LIMIT); build_id may be NULL when build_id_len is 0. */
 void mp_tb_stack(struct mp_tb *tb, uint32_t serial, uint64_t stack_id, uint32_t generation,
 		 const uint64_t *frames, uint32_t frame_count);
+/* A STACK_SHARED record: frames[0..frame_count - shared) written, the outermost `shared`
+ * frames those of parent_id (trace_format.h). */
+void mp_tb_stack_shared(struct mp_tb *tb, uint32_t serial, uint64_t stack_id,
+			uint32_t generation, uint64_t parent_id, uint32_t shared,
+			const uint64_t *frames, uint32_t frame_count);
 void mp_tb_module(struct mp_tb *tb, uint32_t serial, uint32_t generation, uint64_t start,
 		  uint64_t end, uint64_t load_bias, const char *path, const uint8_t *build_id,
 		  size_t build_id_len);

@@ -330,6 +330,52 @@ static void test_duplicate_stacks_share_a_canonical_id(void **state)
 	close_opened(&o);
 }
 
+/* A STACK_SHARED record is its own frames then its parent's outermost ones, whether the
+ * parent is a STACK or a STACK_SHARED, in this chunk or an earlier one; and content that
+ * equals another stack's is that stack. */
+static void test_shared_stacks_take_their_parents_outer_frames(void **state)
+{
+	(void)state;
+	struct mp_tb *tb = mp_tb_new();
+	uint64_t root[] = { 0x1100, 0x1200, 0x1300, 0x1400 };
+	uint64_t child[] = { 0x2100, 0x2200, 0x1300, 0x1400 };     /* shares 2 with root */
+	uint64_t grandchild[] = { 0x3100, 0x2200, 0x1300, 0x1400 }; /* 3 with child */
+	uint64_t twin[] = { 0x1100, 0x1200, 0x1300, 0x1400 };       /* root's frames again */
+	mp_tb_stack(tb, 1, 20, 0, root, 4);
+	mp_tb_stack_shared(tb, 1, 21, 0, 20, 2, child, 4);
+	mp_tb_new_chunk(tb, 1, 5);
+	mp_tb_stack_shared(tb, 1, 22, 0, 21, 3, grandchild, 4);
+	mp_tb_stack_shared(tb, 1, 23, 0, 22, 2, twin, 4); /* two of its own, two of 22's */
+	mp_tb_stack_shared(tb, 1, 24, 0, 20, 4, root, 4); /* all of root's */
+	mp_tb_malloc(tb, 1, 10, 0x10, 1, 21);
+	mp_tb_malloc(tb, 1, 11, 0x20, 1, 22);
+	mp_tb_malloc(tb, 1, 12, 0x30, 1, 23);
+	mp_tb_malloc(tb, 1, 13, 0x40, 1, 24);
+	mp_tb_malloc(tb, 1, 14, 0x50, 1, 20);
+	struct opened o;
+	open_built(tb, &o);
+	uint32_t count, generation;
+	uint32_t id21 = next_event(o.trace).stack_id, id22 = next_event(o.trace).stack_id;
+	uint32_t id23 = next_event(o.trace).stack_id, id24 = next_event(o.trace).stack_id;
+	uint32_t id20 = next_event(o.trace).stack_id;
+	const uint64_t *frames = mp_trace_stack(o.trace, id21, &count, &generation);
+	assert_int_equal(count, 4);
+	assert_memory_equal(frames, child, sizeof(child));
+	frames = mp_trace_stack(o.trace, id22, &count, &generation);
+	assert_int_equal(count, 4);
+	assert_memory_equal(frames, grandchild, sizeof(grandchild));
+	/* 23 and 24 have root's frames: they are root. */
+	assert_int_equal(id23, id20);
+	assert_int_equal(id24, id20);
+	assert_memory_equal(mp_trace_stack(o.trace, id20, &count, &generation), root, sizeof(root));
+	assert_int_equal(mp_trace_stack_count(o.trace), 3);
+	struct mp_trace_stats stats;
+	mp_trace_stats(o.trace, &stats);
+	assert_int_equal(stats.corrupt_chunks, 0);
+	assert_int_equal(stats.undefined_stacks, 0);
+	close_opened(&o);
+}
+
 static void test_module_maps_per_generation(void **state)
 {
 	(void)state;
@@ -439,7 +485,15 @@ static void test_rejects_bad_headers(void **state)
 	struct mp_file_header *h = (struct mp_file_header *)bytes;
 	h->version = 7;
 	expect_open_error(bytes, len, -ENOTSUP,
-			  "unsupported trace version 7 (this memprof reads version 1)");
+			  "unsupported trace version 7 (this memprof reads versions 1 to 2)");
+	h->version = 0;
+	expect_open_error(bytes, len, -ENOTSUP,
+			  "unsupported trace version 0 (this memprof reads versions 1 to 2)");
+	/* Version 1 (before STACK_SHARED) is read as it was. */
+	h->version = 1;
+	struct mp_trace *old_version = NULL;
+	assert_int_equal(mp_trace_open_memory(bytes, len, &old_version, err, sizeof(err)), 0);
+	mp_trace_close(old_version);
 	h->version = MP_TRACE_VERSION;
 	h->header_size = 1000;
 	expect_open_error(bytes, len, -EINVAL, "trace header is corrupt (header size 1000)");
@@ -541,6 +595,40 @@ static void test_corrupt_records_end_their_chunk(void **state)
 	expect_corruption_stops_chunk(huge_stack, sizeof(huge_stack));
 	const uint8_t short_module[] = { MP_REC_MODULE, 4, 0, 2, 10, 0x7f }; /* path too long */
 	expect_corruption_stops_chunk(short_module, sizeof(short_module));
+}
+
+/* A STACK_SHARED record whose parent is unknown (not yet defined, or never), or that
+ * claims more frames than its parent or itself has, ends its chunk as corruption. */
+static void test_shared_stacks_that_do_not_hold_end_their_chunk(void **state)
+{
+	(void)state;
+	/* id 9, generation 0, 3 frames, parent 7 (never defined), 2 shared, 1 frame. */
+	const uint8_t unknown_parent[] = { MP_REC_STACK_SHARED, 6, 9, 0, 3, 7, 2, 2 };
+	expect_corruption_stops_chunk(unknown_parent, sizeof(unknown_parent));
+	/* Parent 5 (the builder's stack below has 2 frames), 3 shared. */
+	const uint8_t too_many_shared[] = { MP_REC_STACK_SHARED, 6, 9, 0, 4, 5, 3, 2 };
+	/* shared 0, and shared above the frame count. */
+	const uint8_t none_shared[] = { MP_REC_STACK_SHARED, 6, 9, 0, 1, 5, 0, 2 };
+	const uint8_t more_than_count[] = { MP_REC_STACK_SHARED, 5, 9, 0, 1, 5, 2 };
+	const uint8_t *bad[] = { too_many_shared, none_shared, more_than_count };
+	const size_t lens[] = { sizeof(too_many_shared), sizeof(none_shared),
+				sizeof(more_than_count) };
+	for (int i = 0; i < 3; i++) {
+		struct mp_tb *tb = mp_tb_new();
+		uint64_t two[] = { 0x1000, 0x2000 };
+		mp_tb_stack(tb, 1, 5, 0, two, 2);
+		mp_tb_malloc(tb, 1, 10, 0x1000, 8, 5);
+		mp_tb_raw(tb, 1, bad[i], lens[i]);
+		mp_tb_malloc(tb, 1, 20, 0x2000, 8, 5); /* after the bad record: not read */
+		struct opened o;
+		open_built(tb, &o);
+		expect_alloc(o.trace, MP_REC_MALLOC, 1, 10, 0x1000, 8);
+		assert_end(o.trace);
+		struct mp_trace_stats stats;
+		mp_trace_stats(o.trace, &stats);
+		assert_int_equal(stats.corrupt_chunks, 1);
+		close_opened(&o);
+	}
 }
 
 static uint64_t varint_state = 0x9e3779b97f4a7c15ull;
@@ -832,6 +920,8 @@ int main(void)
 		cmocka_unit_test(test_chunks_restart_delta_bases_and_follow_seq),
 		cmocka_unit_test(test_live_hint_sums_each_threads_most_unfreed),
 		cmocka_unit_test(test_duplicate_stacks_share_a_canonical_id),
+		cmocka_unit_test(test_shared_stacks_take_their_parents_outer_frames),
+		cmocka_unit_test(test_shared_stacks_that_do_not_hold_end_their_chunk),
 		cmocka_unit_test(test_module_maps_per_generation),
 		cmocka_unit_test(test_unknown_extended_records_are_skipped),
 		cmocka_unit_test(test_rejects_empty_and_foreign_files),

@@ -23,6 +23,9 @@ struct decoded_chunk {
 	uint32_t stack_ids[64];
 	uint32_t stack_generations[64];
 	uint32_t stack_frames[64];
+	uint32_t stack_parents[64]; /* STACK_SHARED: the parent's id and the frames shared */
+	uint32_t stack_shared[64];
+	uint64_t stack_ips[64][MP_MAX_FRAMES_LIMIT]; /* whole, the shared ones filled in */
 	int stack_count;
 	int module_count;
 	uint32_t last_module_generation;
@@ -45,13 +48,34 @@ static int64_t get_s(const uint8_t **at, const uint8_t *end)
 static void decode_extended(int tag, const uint8_t *at, const uint8_t *end,
 			    struct decoded_chunk *out)
 {
-	if (tag == MP_REC_STACK) {
-		out->stack_ids[out->stack_count] = (uint32_t)get_u(&at, end);
-		out->stack_generations[out->stack_count] = (uint32_t)get_u(&at, end);
-		uint64_t frames = get_u(&at, end);
-		out->stack_frames[out->stack_count++] = (uint32_t)frames;
-		for (uint64_t i = 0; i < frames; i++)
-			get_s(&at, end);
+	if (tag == MP_REC_STACK || tag == MP_REC_STACK_SHARED) {
+		int n = out->stack_count++;
+		out->stack_ids[n] = (uint32_t)get_u(&at, end);
+		out->stack_generations[n] = (uint32_t)get_u(&at, end);
+		uint64_t frames = get_u(&at, end), shared = 0;
+		assert_true(frames <= MP_MAX_FRAMES_LIMIT);
+		out->stack_frames[n] = (uint32_t)frames;
+		out->stack_parents[n] = 0;
+		if (tag == MP_REC_STACK_SHARED) {
+			out->stack_parents[n] = (uint32_t)get_u(&at, end);
+			shared = get_u(&at, end);
+			assert_true(shared >= 1 && shared <= frames);
+		}
+		out->stack_shared[n] = (uint32_t)shared;
+		uint64_t ip = 0;
+		for (uint64_t i = 0; i < frames - shared; i++) {
+			ip += (uint64_t)get_s(&at, end);
+			out->stack_ips[n][i] = ip;
+		}
+		/* The parent was written before, in this chunk here. */
+		for (int p = 0; shared && p < n; p++) {
+			if (out->stack_ids[p] != out->stack_parents[n])
+				continue;
+			assert_true(shared <= out->stack_frames[p]);
+			memcpy(&out->stack_ips[n][frames - shared],
+			       &out->stack_ips[p][out->stack_frames[p] - shared],
+			       shared * sizeof(uint64_t));
+		}
 	} else if (tag == MP_REC_MODULE) {
 		out->last_module_generation = (uint32_t)get_u(&at, end);
 		out->module_count++;
@@ -225,6 +249,17 @@ static void test_a_stack_is_written_once_and_reused(void **state)
 	assert_int_equal(chunk.stack_ids[0], chunk.events[0].stack);
 	assert_int_equal(chunk.stack_ids[1], chunk.events[3].stack);
 	assert_true(chunk.stack_frames[0] >= 3); /* the recorder, allocate_here, this test... */
+	/* The second shares with the first what lies above the two call sites (this test and
+	 * its callers), and writes only its own frames: allocate_there's. */
+	assert_int_equal(chunk.stack_parents[1], chunk.stack_ids[0]);
+	assert_true(chunk.stack_shared[1] >= 2);
+	assert_true(chunk.stack_shared[1] < chunk.stack_frames[1]);
+	uint32_t shared = chunk.stack_shared[1];
+	assert_memory_equal(&chunk.stack_ips[1][chunk.stack_frames[1] - shared],
+			    &chunk.stack_ips[0][chunk.stack_frames[0] - shared], shared * sizeof(uint64_t));
+	/* All it can share: the frames written differ from the first's just below. */
+	assert_int_not_equal(chunk.stack_ips[1][chunk.stack_frames[1] - shared - 1],
+			     chunk.stack_ips[0][chunk.stack_frames[0] - shared - 1]);
 }
 
 /* The hash sums of the outermost 2j frames of ips[0..count) at j, as a walk gives them. */
