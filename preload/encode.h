@@ -164,18 +164,20 @@ static inline void mp_encode_brk(struct mp_thread *thread, uint64_t old_break,
 	mp_chunk_commit(thread, at);
 }
 
-/* An extended record (tag >= MP_REC_EXTENDED): the tag, the body's length, the body. */
-static inline void mp_encode_extended(struct mp_thread *thread, enum mp_record_tag tag,
-				      const uint8_t *body, size_t body_len)
+/* An extended record (tag >= MP_REC_EXTENDED): the tag, the body's length, the body.
+ * 1 if it was written, 0 if recording has stopped. */
+static inline int mp_encode_extended(struct mp_thread *thread, enum mp_record_tag tag,
+				     const uint8_t *body, size_t body_len)
 {
 	uint8_t *at = mp_chunk_reserve(thread, 1 + MP_VARINT_MAX + body_len);
 	if (!at)
-		return;
+		return 0;
 	*at++ = (uint8_t)tag;
 	at = mp_put_u(at, body_len);
 	for (size_t i = 0; i < body_len; i++)
 		at[i] = body[i];
 	mp_chunk_commit(thread, at + body_len);
+	return 1;
 }
 
 #endif

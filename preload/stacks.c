@@ -240,9 +240,11 @@ static void write_stack(struct mp_thread *thread, uint32_t id, uint32_t generati
 		at = mp_put_s(at, (int64_t)(ip - prev_ip));
 		prev_ip = ip;
 	}
-	mp_encode_extended(thread, shared ? MP_REC_STACK_SHARED : MP_REC_STACK, body,
-			   (size_t)(at - body));
-	keep_written(&last_written, id, ips, count);
+	/* Only a record in the trace can be a parent: one that could not be written (the
+	 * recorder stopped) would make every record naming it corrupt. */
+	if (mp_encode_extended(thread, shared ? MP_REC_STACK_SHARED : MP_REC_STACK, body,
+			       (size_t)(at - body)))
+		keep_written(&last_written, id, ips, count);
 }
 
 uint64_t mp_stacks_slow_lookups;
