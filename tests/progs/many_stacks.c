@@ -8,6 +8,11 @@
  * addresses of a level are, and when that distance is the same at every level it merges
  * most of these stacks (into some 800 with one pair of functions for all levels, into
  * 123000 with identical levels). No stdio.
+ *
+ * In the order of the values (no argument) the outermost level changes at every stack;
+ * with any argument, in the order of the values' bits reversed, the innermost level
+ * changes at every stack and each new stack shares all but a few levels with the one
+ * before (the trace's STACK_SHARED records, tests/integration/shared_stacks.sh).
  */
 #include <stdlib.h>
 
@@ -58,9 +63,18 @@ LEVEL(14, step13, 199)
 LEVEL(15, step14, 31)
 LEVEL(16, step15, 233)
 
-int main(void)
+static unsigned reversed(unsigned value)
 {
+	unsigned out = 0;
+	for (int i = 0; i < DEPTH; i++)
+		out |= (value >> i & 1u) << (DEPTH - 1 - i);
+	return out;
+}
+
+int main(int argc, char **argv)
+{
+	(void)argv;
 	for (unsigned bits = 0; bits < 1u << DEPTH; bits++)
-		step16(bits);
+		step16(argc > 1 ? reversed(bits) : bits);
 	return 0;
 }
