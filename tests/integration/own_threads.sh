@@ -24,7 +24,9 @@ threads_of() {
 
 threads_of 2 "full trace (the program's and the leak thread)"
 threads_of 3 "full trace with MEMPROF_SNAPSHOT_MS=100" MEMPROF_SNAPSHOT_MS=100
-threads_of 1 "sampled, nothing sampled yet" MEMPROF_SAMPLE_BYTES=67108864
+# A fixed seed: sleep allocates some 19 KB, and with a seed from the clock one run in a
+# few hundred drew a first sample that early (the thread then starts, rightly).
+threads_of 1 "sampled, nothing sampled yet" MEMPROF_SAMPLE_BYTES=67108864 MEMPROF_SAMPLE_SEED=1
 threads_of 2 "MEMPROF_LEAK_CHECK=0 (the snapshot thread watches)" MEMPROF_LEAK_CHECK=0
 threads_of 1 "MEMPROF_LEAK_CHECK=0 MEMPROF_RSS_WATCH=0" MEMPROF_LEAK_CHECK=0 MEMPROF_RSS_WATCH=0
 
