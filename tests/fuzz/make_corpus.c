@@ -34,7 +34,10 @@ static int corpus_every_kind(const char *dir)
 	mp_tb_module(tb, 1, 0, 0x7f0000000000, 0x7f0000010000, 0x7f0000000000, "/l.so", NULL, 0);
 	mp_tb_stack(tb, 1, 1, 0, frames, 3);
 	mp_tb_stack(tb, 1, 2, 0, frames, 3);
+	uint64_t inner[] = { 0x401020, 0x401200, 0x7f0000001000 };
+	mp_tb_stack_shared(tb, 1, 3, 0, 1, 2, inner, 3);
 	mp_tb_malloc(tb, 1, 10, 0x1000, 16, 1);
+	mp_tb_malloc(tb, 1, 10, 0x3000, 16, 3);
 	mp_tb_alloc(tb, 1, MP_REC_CALLOC, 11, 0x1100, 32, 2);
 	mp_tb_realloc(tb, 1, 12, 13, 0x1000, 0x2000, 64, 1);
 	mp_tb_free(tb, 1, 14, 0x2000);
