@@ -190,7 +190,7 @@ static struct slot *claim(uint64_t hash_a)
 #define SHARED_MIN 2 /* the parent's id and the count cost about two frames */
 struct last_written {
 	uint32_t id, epoch;
-	int count, kept; /* its frames; the outermost `kept` of them are in tail */
+	int kept; /* its outermost frames in tail, all of them up to LAST_WRITTEN_FRAMES */
 	uint64_t tail[LAST_WRITTEN_FRAMES];
 };
 static __thread struct last_written last_written __attribute__((tls_model("initial-exec")));
@@ -214,7 +214,6 @@ static void keep_written(struct last_written *last, uint32_t id, void *const *ip
 		last->tail[i] = (uint64_t)(uintptr_t)ips[count - kept + i];
 	last->id = id;
 	last->epoch = __atomic_load_n(&mp_stacks_epoch, __ATOMIC_RELAXED);
-	last->count = count;
 	last->kept = kept;
 }
 
