@@ -59,6 +59,8 @@ void mp_leak_classify_init(struct mp_leak_classifier *c, const struct mp_leak_bl
 	c->page_shift = 64;
 	c->starts = NULL;
 	c->starts_mask = 0;
+	c->large = NULL;
+	c->large_count = 0;
 	c->lowest = count ? blocks[0].addr : 0; /* [0, 0) when there is none */
 	c->highest = 0;
 	if (count) {
@@ -120,13 +122,23 @@ void mp_leak_classify_filter(struct mp_leak_classifier *c, uint64_t *bits, size_
 	c->pages = bits;
 }
 
-/* Slots for the index: twice the pages blocks start on, rounded up to a power of two. */
-static uint64_t classify_index_slots(const struct mp_leak_classifier *c)
+/* Slots for the index: twice the pages blocks are on (as far as indexed), rounded up to
+ * a power of two; and how many blocks are too large for it. */
+static uint64_t classify_index_slots(const struct mp_leak_classifier *c, size_t *large)
 {
 	uint64_t pages = 0, last_page = UINT64_MAX, slots = 16;
+	*large = 0;
 	for (size_t i = 0; i < c->count; i++) {
-		pages += c->blocks[i].addr >> 12 != last_page;
-		last_page = c->blocks[i].addr >> 12;
+		uint64_t first, last;
+		classify_block_pages(&c->blocks[i], &first, &last);
+		pages += first != last_page;
+		last_page = first;
+		if (MP_UNLIKELY(last != first)) {
+			if (last - first > MP_LEAK_INDEX_BLOCK_PAGES)
+				(*large)++;
+			else
+				pages += last - first;
+		}
 	}
 	while (slots < 2 * pages)
 		slots *= 2;
@@ -135,7 +147,9 @@ static uint64_t classify_index_slots(const struct mp_leak_classifier *c)
 
 size_t mp_leak_classify_index_bytes(const struct mp_leak_classifier *c)
 {
-	return classify_index_slots(c) * sizeof(struct mp_leak_page_starts);
+	size_t large;
+	uint64_t slots = classify_index_slots(c, &large);
+	return slots * sizeof(struct mp_leak_page_starts) + large * sizeof(uint32_t);
 }
 
 static inline uint64_t classify_index_home(const struct mp_leak_classifier *c, uint64_t page)
@@ -143,39 +157,71 @@ static inline uint64_t classify_index_home(const struct mp_leak_classifier *c, u
 	return (page * 0x9e3779b97f4a7c15ull >> 20) & c->starts_mask;
 }
 
+/* Notes that block i covers page, on which no block starts. */
+static void classify_index_inside(struct mp_leak_classifier *c, struct mp_leak_page_starts *slots,
+				  uint64_t page, size_t i)
+{
+	uint64_t at = classify_index_home(c, page);
+	while (slots[at].count)
+		at = (at + 1) & c->starts_mask;
+	slots[at] = (struct mp_leak_page_starts){ page, (uint32_t)i, MP_LEAK_PAGE_INSIDE };
+}
+
 void mp_leak_classify_index(struct mp_leak_classifier *c, struct mp_leak_page_starts *slots,
 			    size_t bytes)
 {
-	c->starts_mask = bytes / sizeof(*slots) - 1;
+	size_t large;
+	uint64_t slot_count = classify_index_slots(c, &large);
+	if (bytes < slot_count * sizeof(*slots) + large * sizeof(uint32_t))
+		return; /* not as mp_leak_classify_index_bytes said: no index */
+	c->starts_mask = slot_count - 1;
+	uint32_t *large_blocks = (uint32_t *)(slots + slot_count);
+	c->large_count = 0;
 	struct mp_leak_page_starts *current = NULL;
 	for (size_t i = 0; i < c->count; i++) {
-		uint64_t page = c->blocks[i].addr >> 12;
-		if (current && current->page == page) {
-			current->count++;
+		uint64_t first, last;
+		classify_block_pages(&c->blocks[i], &first, &last);
+		if (!current || current->page != first) {
+			uint64_t at = classify_index_home(c, first);
+			while (slots[at].count)
+				at = (at + 1) & c->starts_mask;
+			current = &slots[at];
+			*current = (struct mp_leak_page_starts){ first, (uint32_t)i, 0 };
+		}
+		current->count++;
+		if (MP_LIKELY(last == first))
+			continue;
+		if (last - first > MP_LEAK_INDEX_BLOCK_PAGES) {
+			large_blocks[c->large_count++] = (uint32_t)i;
 			continue;
 		}
-		uint64_t at = classify_index_home(c, page);
-		while (slots[at].count)
-			at = (at + 1) & c->starts_mask;
-		current = &slots[at];
-		*current = (struct mp_leak_page_starts){ page, (uint32_t)i, 1 };
+		/* The pages after its first: no block starts on them but on the last, where the
+		 * next block may (it then holds that page, and this block is found from it). */
+		if (i + 1 < c->count && c->blocks[i + 1].addr >> 12 == last)
+			last--;
+		for (uint64_t page = first + 1; page <= last; page++)
+			classify_index_inside(c, slots, page, i);
 	}
+	c->large = large_blocks;
 	c->starts = slots;
 }
 
-/* [*low, *high): where the last block starting at or below addr is, from the index;
- * unchanged if no block starts on addr's page. */
-static inline void classify_index_narrow(const struct mp_leak_classifier *c, uint64_t addr,
-					 size_t *low, size_t *high)
+/* [*low, *high): where the last block starting at or below addr is, from the index.
+ * 0 if the index does not hold addr's page: no block is on it but perhaps a large one. */
+static inline int classify_index_narrow(const struct mp_leak_classifier *c, uint64_t addr,
+					size_t *low, size_t *high)
 {
 	uint64_t page = addr >> 12;
 	for (uint64_t at = classify_index_home(c, page);; at = (at + 1) & c->starts_mask) {
 		const struct mp_leak_page_starts *slot = &c->starts[at];
 		if (!slot->count)
-			return;
+			return 0;
 		if (slot->page != page)
 			continue;
-		if (addr < c->blocks[slot->first].addr) {
+		if (slot->count == MP_LEAK_PAGE_INSIDE) {
+			*low = slot->first;
+			*high = *low + 1;
+		} else if (addr < c->blocks[slot->first].addr) {
 			/* Below the page's first block: the last one before it, if any. */
 			*low = slot->first ? slot->first - 1 : 0;
 			*high = *low + 1;
@@ -183,8 +229,25 @@ static inline void classify_index_narrow(const struct mp_leak_classifier *c, uin
 			*low = slot->first;
 			*high = (size_t)slot->first + slot->count;
 		}
-		return;
+		return 1;
 	}
+}
+
+/* The large block (classify_index) addr is in, or SIZE_MAX. */
+static size_t classify_search_large(const struct mp_leak_classifier *c, uint64_t addr)
+{
+	size_t low = 0, high = c->large_count; /* the last one whose addr <= addr is below high */
+	while (low < high) {
+		size_t mid = low + (high - low) / 2;
+		if (c->blocks[c->large[mid]].addr <= addr)
+			low = mid + 1;
+		else
+			high = mid;
+	}
+	if (low == 0)
+		return SIZE_MAX;
+	const struct mp_leak_block *block = &c->blocks[c->large[low - 1]];
+	return addr - block->addr < block->size ? c->large[low - 1] : SIZE_MAX;
 }
 
 /* Whether addr may be in a block: between the lowest and the highest, on a page of the
@@ -208,8 +271,8 @@ static inline int classify_may_hit(const struct mp_leak_classifier *c, uint64_t 
 static size_t classify_search(const struct mp_leak_classifier *c, uint64_t addr)
 {
 	size_t low = 0, high = c->count; /* the last block whose addr <= addr */
-	if (c->starts)
-		classify_index_narrow(c, addr, &low, &high);
+	if (c->starts && !classify_index_narrow(c, addr, &low, &high))
+		return classify_search_large(c, addr);
 	while (high - low > 1) {
 		size_t mid = low + (high - low) / 2;
 		if (c->blocks[mid].addr <= addr)

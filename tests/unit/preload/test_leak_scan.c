@@ -315,7 +315,8 @@ static void test_leak_find_with_page_filter_finds_the_same(void **state)
 
 /* The page index only narrows the search: every address finds what the search over all
  * blocks finds, with many blocks to a page, blocks over many pages (words on pages no
- * block starts on), a zero-size block, and words below a page's first block (the block
+ * block starts on), blocks over more pages than the index holds (MP_LEAK_INDEX_BLOCK_PAGES:
+ * looked for apart), a zero-size block, and words below a page's first block (the block
  * found, if any, starts on an earlier page). */
 static void test_leak_find_with_page_index_finds_the_same(void **state)
 {
@@ -332,6 +333,8 @@ static void test_leak_find_with_page_index_finds_the_same(void **state)
 			size = 4096 * (1 + (rng >> 40) % 20) + 16; /* over several pages */
 		else if (kind == 1)
 			size = 0;
+		else if ((rng >> 50) % 64 == 0) /* over more pages than the index holds */
+			size = 4096 * (MP_LEAK_INDEX_BLOCK_PAGES + (rng >> 40) % 300) + 48;
 		blocks[i] = (struct mp_leak_block){ at, size };
 		at += (size ? size : 16) + 16 * ((rng >> 20) % 4) + (kind == 2 ? 3 * 4096 : 0);
 		at = (at + 15) & ~15ull;
@@ -361,6 +364,14 @@ static void test_leak_find_with_page_index_finds_the_same(void **state)
 				 mp_leak_classify_find(&plain, addr));
 	}
 	assert_true(found > COUNT * 3); /* the probes did hit blocks */
+	assert_true(indexed.large_count > 20 && indexed.large_count < COUNT / 4);
+	/* Inside the large blocks, on pages the index does not hold: found all the same. */
+	for (size_t i = 0; i < indexed.large_count; i++) {
+		const struct mp_leak_block *block = &blocks[indexed.large[i]];
+		for (uint64_t offset = 4096 * 2 + 8; offset < block->size; offset += 4096 * 37)
+			assert_int_equal(mp_leak_classify_find(&indexed, block->addr + offset),
+					 indexed.large[i]);
+	}
 	test_free(slots);
 }
 
