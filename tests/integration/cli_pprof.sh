@@ -41,8 +41,11 @@ summary() {
 		in_sample && /^\}/ { in_sample = 0 }
 		/^time_nanos:/ { start = $2 }
 		/^duration_nanos:/ { duration = $2 }
+		# proto3 leaves out a field that is 0: a window pushed within the same
+		# nanosecond as the one before has no duration_nanos (strings, not awk numbers:
+		# times in ns need all 64 bits).
 		END { printf "types %d alloc_space %d inuse_space %d time_nanos %s duration_nanos %s\n",
-			types, alloc, inuse, start, duration }'
+			types, alloc, inuse, start == "" ? "0" : start, duration == "" ? "0" : duration }'
 }
 
 field() { # field NAME SUMMARY
