@@ -13,20 +13,27 @@
 #include "memprof/varint.h"
 #include "trace_private.h"
 
-static int read_stack_record(struct mp_trace *trace, const uint8_t *p, const uint8_t *end)
+/* A stack record's frames[0..count): s (ip - prev_ip) each, prev_ip from 0. 0 or -1. */
+static int read_frames(const uint8_t *p, const uint8_t *end, uint64_t *frames, uint64_t count)
 {
-	uint64_t raw_id, generation, count, frames[MP_MAX_FRAMES_LIMIT], ip = 0;
-	if (mp_get_u(&p, end, &raw_id) || mp_get_u(&p, end, &generation) ||
-	    mp_get_u(&p, end, &count) || generation > UINT32_MAX || count > MP_MAX_FRAMES_LIMIT ||
-	    count > (uint64_t)(end - p))
-		return -EINVAL;
+	uint64_t ip = 0;
 	for (uint64_t i = 0; i < count; i++) {
 		int64_t delta;
 		if (mp_get_s(&p, end, &delta))
-			return -EINVAL;
+			return -1;
 		ip += (uint64_t)delta;
 		frames[i] = ip;
 	}
+	return 0;
+}
+
+static int read_stack_record(struct mp_trace *trace, const uint8_t *p, const uint8_t *end)
+{
+	uint64_t raw_id, generation, count, frames[MP_MAX_FRAMES_LIMIT];
+	if (mp_get_u(&p, end, &raw_id) || mp_get_u(&p, end, &generation) ||
+	    mp_get_u(&p, end, &count) || generation > UINT32_MAX || count > MP_MAX_FRAMES_LIMIT ||
+	    count > (uint64_t)(end - p) || read_frames(p, end, frames, count))
+		return -EINVAL;
 	return mp_stacks_add(&trace->stacks, raw_id, (uint32_t)generation, frames, (uint32_t)count);
 }
 
@@ -46,7 +53,7 @@ static size_t read_frame_budget(const struct mp_trace *trace)
 static int read_stack_shared_record(struct mp_trace *trace, const uint8_t *p,
 				    const uint8_t *end)
 {
-	uint64_t raw_id, generation, count, parent_id, shared, frames[MP_MAX_FRAMES_LIMIT], ip = 0;
+	uint64_t raw_id, generation, count, parent_id, shared, frames[MP_MAX_FRAMES_LIMIT];
 	if (mp_get_u(&p, end, &raw_id) || mp_get_u(&p, end, &generation) ||
 	    mp_get_u(&p, end, &count) || mp_get_u(&p, end, &parent_id) ||
 	    mp_get_u(&p, end, &shared) || generation > UINT32_MAX ||
@@ -61,13 +68,8 @@ static int read_stack_shared_record(struct mp_trace *trace, const uint8_t *p,
 	    trace->stacks.frames_len + count > read_frame_budget(trace))
 		return -EINVAL;
 	uint64_t own = count - shared;
-	for (uint64_t i = 0; i < own; i++) {
-		int64_t delta;
-		if (mp_get_s(&p, end, &delta))
-			return -EINVAL;
-		ip += (uint64_t)delta;
-		frames[i] = ip;
-	}
+	if (read_frames(p, end, frames, own))
+		return -EINVAL;
 	const uint64_t *tail = &trace->stacks.frames[canon->frames_at + canon->frame_count - shared];
 	memcpy(&frames[own], tail, shared * sizeof(frames[0]));
 	return mp_stacks_add(&trace->stacks, raw_id, (uint32_t)generation, frames, (uint32_t)count);

@@ -170,10 +170,12 @@ static void classify_index_inside(struct mp_leak_classifier *c, struct mp_leak_p
 void mp_leak_classify_index(struct mp_leak_classifier *c, struct mp_leak_page_starts *slots,
 			    size_t bytes)
 {
-	size_t large;
-	uint64_t slot_count = classify_index_slots(c, &large);
-	if (bytes < slot_count * sizeof(*slots) + large * sizeof(uint32_t))
-		return; /* not as mp_leak_classify_index_bytes said: no index */
+	/* The slots are the largest power of two that bytes holds: the large blocks' list
+	 * after them is smaller than they are (each large block has a page of its own). */
+	uint64_t slot_count = 16;
+	while (slot_count * 2 * sizeof(*slots) <= bytes)
+		slot_count *= 2;
+	size_t large_room = (bytes - slot_count * sizeof(*slots)) / sizeof(uint32_t);
 	c->starts_mask = slot_count - 1;
 	uint32_t *large_blocks = (uint32_t *)(slots + slot_count);
 	c->large_count = 0;
@@ -192,6 +194,8 @@ void mp_leak_classify_index(struct mp_leak_classifier *c, struct mp_leak_page_st
 		if (MP_LIKELY(last == first))
 			continue;
 		if (last - first > MP_LEAK_INDEX_BLOCK_PAGES) {
+			if (c->large_count == large_room)
+				return; /* bytes not as mp_leak_classify_index_bytes said: no index */
 			large_blocks[c->large_count++] = (uint32_t)i;
 			continue;
 		}

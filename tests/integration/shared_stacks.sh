@@ -10,17 +10,11 @@
 # values exactly once, with one call, its levels in order, nothing else; and with sharing
 # the trace must be far smaller than the same stacks written whole (about 12 MB).
 set -u
-memprof="$MEMPROF_BUILD/memprof"
+. "$MEMPROF_TOP/tests/support/cli_common.sh"
 lib="$MEMPROF_BUILD/libmemprof.so"
 prog="$MEMPROF_BUILD/tests/progs/many_stacks"
-failures=0
 
-fail() {
-	echo "FAIL $*"
-	failures=$((failures + 1))
-}
-
-# check NAME [ARG]: one run, then its stacks checked; prints the trace's size in bytes.
+# check NAME [ARG]: one run into NAME.trace, then its stacks checked.
 check() {
 	name=$1
 	shift
