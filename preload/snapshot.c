@@ -36,6 +36,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -304,6 +305,31 @@ static int snapshot_scratch_ready(void)
 	return scratch != NULL;
 }
 
+/* Pages memprof faults in and zaps after each clear, to flush the TLB (below). More than
+ * x86's tlb_single_page_flush_ceiling (33 by default): a zap of more pages than that
+ * flushes every translation of the process, not the zapped pages one by one. */
+#define TLB_FLUSH_PAGES 64
+
+/* Makes the MMU set the referenced bit again on the next access of every page. The
+ * kernel clears the bits in the page tables without flushing the TLB (for clear_refs 1
+ * it flushes nothing: the bit is only a hint to reclaim), and a CPU that still holds a
+ * page's translation does not write the bit back when the page is used: measured on
+ * Linux 6.18, a 64 MiB block rewritten whole every 10 ms showed 1.5% of its pages not
+ * accessed. Zapping pages of memprof's own is the flush an unprivileged process can ask
+ * for without touching the program's memory; the pages are freed again at once. */
+static void snapshot_flush_tlb(void)
+{
+	static char *pages;
+	size_t page_size = (size_t)sysconf(_SC_PAGESIZE), len = TLB_FLUSH_PAGES * page_size;
+	if (!pages)
+		pages = mp_sys_map_anon(len);
+	if (!pages)
+		return;
+	for (size_t offset = 0; offset < len; offset += page_size)
+		__atomic_store_n(&pages[offset], 1, __ATOMIC_RELAXED);
+	syscall(SYS_madvise, pages, len, MADV_DONTNEED);
+}
+
 /* Clears the referenced bit of every page of the process (proc(5), clear_refs): from
  * now on smaps's Referenced: counts what is accessed. thread-self, as for smaps: the
  * clear of a main thread that called pthread_exit would find no address space. */
@@ -317,8 +343,11 @@ static void snapshot_clear_referenced(void)
 		access_since_ns = 0; /* not measured from here on */
 		return;
 	}
-	access_since_ns = syscall(SYS_write, fd, "1", 1) == 1 ? mp_clock_now_ns() : 0;
+	int cleared = syscall(SYS_write, fd, "1", 1) == 1;
 	syscall(SYS_close, fd);
+	if (cleared)
+		snapshot_flush_tlb();
+	access_since_ns = cleared ? mp_clock_now_ns() : 0;
 }
 
 /* Writes a whole snapshot; called with snapshot_lock held and the thread busy. */
