@@ -10,6 +10,12 @@
 bench_start() {
 	build=$(cd "${BUILD:-build}" && pwd)
 	runner="$build/bench/runner"
+	# Run by hand on a tree built with `make` alone, a missing runner would make every
+	# figure 0 and bc's errors the only output: say what to build instead.
+	if [ ! -x "$runner" ] || [ ! -f "$build/libmemprof.so" ]; then
+		echo "bench: $runner or $build/libmemprof.so is missing: run 'make bench' (or 'make build/bench/runner') first" >&2
+		exit 1
+	fi
 	work=$(mktemp -d "${TMPDIR:-/tmp}/memprof-$1.XXXXXX")
 	trap 'rm -rf "$work"' EXIT
 	cd "$work"
