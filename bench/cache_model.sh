@@ -23,6 +23,7 @@ set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 before=${BEFORE_LIB:-}
 bench_start cachemodel
+bench_host
 cc1=/usr/lib/gcc/x86_64-linux-gnu/12/cc1
 if ! command -v valgrind >/dev/null 2>&1 || [ ! -x "$cc1" ]; then
 	echo "cache model: needs valgrind and $cc1; skipped"

@@ -6,6 +6,7 @@
 #   median           the median of the numbers on stdin, one per line
 #   paired A B       the median and quartiles of B's wall times over A's, round by round
 #   measure FILE CMD appends runner's "wall_ns maxrss_kib cpu_ns" for one run of CMD
+#   bench_host       prints a line naming the CPU, cores, kernel and load
 
 bench_start() {
 	build=$(cd "${BUILD:-build}" && pwd)
@@ -19,6 +20,14 @@ bench_start() {
 	work=$(mktemp -d "${TMPDIR:-/tmp}/memprof-$1.XXXXXX")
 	trap 'rm -rf "$work"' EXIT
 	cd "$work"
+}
+
+# The host the figures come from: ratios move with the CPU (the TSC read, the caches), the
+# kernel and the load, and two hosts' figures are not comparable without it.
+bench_host() {
+	model=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
+	printf 'host: %s, %s cores, Linux %s, load %s\n' "${model:-unknown CPU}" \
+		"$(getconf _NPROCESSORS_ONLN)" "$(uname -r)" "$(cut -d' ' -f1-3 /proc/loadavg)"
 }
 
 median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }

@@ -19,6 +19,7 @@ entries=${ENTRIES:-2000000}
 before=${BEFORE_LIB:-}
 python=/usr/bin/python3
 bench_start leakpy
+bench_host
 if [ ! -x "$python" ]; then
 	echo "leak check on python3: $python not found, skipped"
 	exit 0

@@ -22,6 +22,7 @@ large=${LARGE:-4096x65536}
 runs=${RUNS:-3}
 wait_ms=${WAIT_MS:-1000}
 bench_start leakscan
+bench_host
 
 # One run of BLOCKS x SIZE with MEMPROF_LEAK_CHECK=$4: appends "exit_ns maxrss_kib" to
 # $3; the child's trace (the larger of the two processes') becomes child.trace.

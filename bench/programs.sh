@@ -16,6 +16,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 runs=${RUNS:-7}
 before=${BEFORE_LIB:-}
 bench_start programs
+bench_host
 cc1=/usr/lib/gcc/x86_64-linux-gnu/12/cc1
 
 configs="none memprof nocheck"

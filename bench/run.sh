@@ -17,6 +17,7 @@ allocs=${ALLOCS:-300000}
 runs=${RUNS:-5}
 before=${BEFORE_LIB:-}
 bench_start bench
+bench_host
 bench="$build/bench/alloc_bench"
 
 have_heaptrack=0
