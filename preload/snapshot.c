@@ -307,7 +307,9 @@ static int snapshot_scratch_ready(void)
 
 /* Pages memprof faults in and zaps after each clear, to flush the TLB (below). More than
  * x86's tlb_single_page_flush_ceiling (33 by default): a zap of more pages than that
- * flushes every translation of the process, not the zapped pages one by one. */
+ * flushes every translation of the process, not the zapped pages one by one. Elsewhere
+ * (arm64 with range invalidation) a zap may flush only its own pages, and the accessed
+ * figures are then lower bounds (docs/usage.md). */
 #define TLB_FLUSH_PAGES 64
 
 /* Makes the MMU set the referenced bit again on the next access of every page. The
