@@ -1,7 +1,8 @@
 /* run.c: `memprof run`: preload libmemprof.so into a program, wait, summarize its traces.
  *
  * How the traces are found: run sets MEMPROF_QUIET=1 (the library then stays silent) and
- * an absolute MEMPROF_OUTPUT pattern (the --output one, or ./memprof.%e.%p.trace), lists
+ * an absolute MEMPROF_OUTPUT pattern (the --output one, else the environment's
+ * MEMPROF_OUTPUT, else ./memprof.%e.%p.trace), lists
  * the files matching the pattern with %p and %e as wildcards before starting the program,
  * and afterwards reports every match that is new or was rewritten. An absolute pattern
  * keeps traces of children that chdir() or exec in the same place.
@@ -101,14 +102,18 @@ static int run_find_library(char *buf, size_t len)
 	return -ENOENT;
 }
 
-/* The absolute MEMPROF_OUTPUT pattern. Returns 0 or -ENAMETOOLONG. */
+/* The absolute MEMPROF_OUTPUT pattern: --output's, else the one the environment already
+ * names (as the library alone would honour it; `run` must not quietly write elsewhere),
+ * else the default. Returns 0 or -ENAMETOOLONG. */
 static int run_output_pattern(const char *output, char *buf, size_t len)
 {
 	char cwd[PATH_MAX];
 	int written;
 
-	if (!output)
-		output = RUN_DEFAULT_OUTPUT;
+	if (!output) {
+		const char *env = getenv("MEMPROF_OUTPUT");
+		output = env && env[0] ? env : RUN_DEFAULT_OUTPUT;
+	}
 	if (output[0] == '/')
 		written = snprintf(buf, len, "%s", output);
 	else if (getcwd(cwd, sizeof(cwd)))

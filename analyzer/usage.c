@@ -19,7 +19,7 @@ static const struct usage_command usage_commands[] = {
 	  "Runs PROGRAM with libmemprof.so preloaded, then summarizes the traces it wrote on\n"
 	  "stderr: one process, in a few lines; several, as one table per process tree.\n"
 	  "  --output PATTERN  trace path; %p is the pid, %e the executable name\n"
-	  "                    (default: ./memprof.%e.%p.trace)\n"
+	  "                    (default: $MEMPROF_OUTPUT, else ./memprof.%e.%p.trace)\n"
 	  "  --sample BYTES    sample one allocation per BYTES on average (e.g. 524288, 512k,\n"
 	  "                    2m, 1g); 0 records every call (the default)\n"
 	  "  --quiet-children  summarize only the process memprof started (its own images)\n"

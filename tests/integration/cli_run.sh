@@ -1,6 +1,6 @@
 #!/bin/sh
 # cli_run.sh: `memprof run`: passes the exit status (and 128+signal) through, reports the
-# traces it wrote with a summary, honours --output, refuses a --sample it cannot read and
+# traces it wrote with a summary, honours --output (and MEMPROF_OUTPUT without it), refuses a --sample it cannot read and
 # says when a run was sampled, keeps an existing LD_PRELOAD, finds programs through PATH,
 # and refuses statically linked programs.
 set -u
@@ -51,6 +51,18 @@ grep -q "$trace" err2.txt && fail "second run reported the old trace"
 code=$?
 [ "$code" -eq 137 ] || fail "SIGKILL: got $code, want 137"
 grep -q "trace written" err.txt || fail "SIGKILL: the trace was not reported"
+
+# A MEMPROF_OUTPUT already in the environment is honoured without --output (made
+# absolute, like --output's), and --output wins over it.
+mkdir -p envtraces
+MEMPROF_OUTPUT=envtraces/e.%p.trace "$memprof" run -- ./prog 0 >/dev/null 2>err.txt ||
+	fail "MEMPROF_OUTPUT: status"
+grep -q "trace written to $(pwd)/envtraces/e\.[0-9]*\.trace" err.txt ||
+	fail "MEMPROF_OUTPUT from the environment not used"
+MEMPROF_OUTPUT=envtraces/e.%p.trace "$memprof" run --output envtraces/o.%p.trace -- ./prog 0 \
+	>/dev/null 2>err.txt || fail "--output over MEMPROF_OUTPUT: status"
+grep -q "trace written to $(pwd)/envtraces/o\.[0-9]*\.trace" err.txt ||
+	fail "--output does not win over MEMPROF_OUTPUT"
 
 # --output with a directory and %p.
 mkdir -p traces
