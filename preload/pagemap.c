@@ -3,7 +3,17 @@
  *
  * pagemap holds 8 bytes per virtual page: bit 63 "present in RAM", bit 62 "swapped"; the
  * frame numbers are zeroed for unprivileged readers since Linux 4.0 but these flags remain
- * (Documentation/admin-guide/mm/pagemap.rst). mincore(2) would answer "present" only,
+ * (Documentation/admin-guide/mm/pagemap.rst).
+ *
+ * A page the program only read, never wrote, maps the kernel's shared zero page: present
+ * for pagemap, but in nobody's RSS (smaps counts no page that is not a normal one). In a
+ * private anonymous mapping, a normal page the process alone maps has bit 56 ("exclusively
+ * mapped") set, and the zero page never does (it has no mapcount; the huge zero page of a
+ * THP region even reads as a file page, bit 61). So where smaps says the mapping shares no
+ * page with anyone (no fork's copy-on-write pages, no KSM merge), a present page without
+ * bit 56, or with bit 61, is the zero page and is written as absent. Measured on Linux
+ * 6.18: 8 MiB read whole then half written gave 2048 present pages, 1024 of them
+ * exclusive, and smaps Rss 4096 kB. mincore(2) would answer "present" only,
  * not "swapped", and only per page of a mapped file or anonymous range alike; pagemap
  * answers both in one read. Runs are what make this cheap to store: a block written from
  * its start is one or two runs whatever its size.
@@ -17,6 +27,8 @@
 
 #define PAGEMAP_PRESENT (1ull << 63)
 #define PAGEMAP_SWAPPED (1ull << 62)
+#define PAGEMAP_FILE (1ull << 61)
+#define PAGEMAP_EXCLUSIVE (1ull << 56)
 
 static void pagemap_emit(struct mp_pagemap_writer *writer)
 {
@@ -77,18 +89,22 @@ void mp_pagemap_add(struct mp_pagemap_writer *writer, uint64_t page_addr, uint64
 	writer->run_pages += pages;
 }
 
-static unsigned pagemap_state(uint64_t entry)
+unsigned mp_pagemap_state(uint64_t entry, enum mp_pagemap_read how)
 {
-	if (entry & PAGEMAP_PRESENT)
+	if (entry & PAGEMAP_PRESENT) {
+		if (how == MP_PAGEMAP_READ_ZERO_ABSENT &&
+		    (entry & (PAGEMAP_EXCLUSIVE | PAGEMAP_FILE)) != PAGEMAP_EXCLUSIVE)
+			return MP_PAGE_ABSENT; /* the zero page (see the top) */
 		return MP_PAGE_PRESENT;
+	}
 	return entry & PAGEMAP_SWAPPED ? MP_PAGE_SWAPPED : MP_PAGE_ABSENT;
 }
 
 int mp_pagemap_range(struct mp_pagemap_writer *writer, uint64_t start, uint64_t end,
-		       int read_pages)
+		       enum mp_pagemap_read how)
 {
 	uint64_t page = writer->page_size;
-	if (!read_pages) {
+	if (how == MP_PAGEMAP_NONE) {
 		mp_pagemap_add(writer, start, (end - start) / page, MP_PAGE_ABSENT);
 		return 0;
 	}
@@ -106,11 +122,11 @@ int mp_pagemap_range(struct mp_pagemap_writer *writer, uint64_t start, uint64_t 
 			return -1;
 		uint64_t entries = (uint64_t)got / 8, run_from = 0;
 		for (uint64_t i = 1; i <= entries; i++) {
-			if (i < entries && pagemap_state(writer->pagemap[i]) ==
-					   pagemap_state(writer->pagemap[run_from]))
+			if (i < entries && mp_pagemap_state(writer->pagemap[i], how) ==
+					   mp_pagemap_state(writer->pagemap[run_from], how))
 				continue;
 			mp_pagemap_add(writer, addr + run_from * page, i - run_from,
-					 pagemap_state(writer->pagemap[run_from]));
+					 mp_pagemap_state(writer->pagemap[run_from], how));
 			run_from = i;
 		}
 		addr += entries * page;

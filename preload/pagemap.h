@@ -26,12 +26,21 @@ struct mp_pagemap_writer {
 	unsigned run_state;
 };
 
-/* Writes the states of the pages of [start, end) (page aligned). With read_pages 0 every
- * page is written as absent without reading pagemap (a mapping whose smaps says it has
- * no resident or swapped page). Returns 0, or -1 if pagemap could not be read (what was
- * read is written). */
+/* How a mapping's pages are read: not at all (smaps says it has no resident or swapped
+ * page: every page is written as absent), from pagemap, or from pagemap with the zero
+ * page told apart (a private anonymous mapping that shares no page; see pagemap.c). */
+enum mp_pagemap_read {
+	MP_PAGEMAP_NONE,
+	MP_PAGEMAP_READ,
+	MP_PAGEMAP_READ_ZERO_ABSENT,
+};
+
+/* Writes the states of the pages of [start, end) (page aligned), read as `how` says.
+ * Returns 0, or -1 if pagemap could not be read (what was read is written). */
 int mp_pagemap_range(struct mp_pagemap_writer *writer, uint64_t start, uint64_t end,
-		       int read_pages);
+		       enum mp_pagemap_read how);
+/* A pagemap entry's state (enum mp_page_state), read as `how` says; exposed for tests. */
+unsigned mp_pagemap_state(uint64_t entry, enum mp_pagemap_read how);
 /* Pure encoding step, exposed for tests: appends `pages` pages in `state`. */
 void mp_pagemap_add(struct mp_pagemap_writer *writer, uint64_t page_addr, uint64_t pages,
 		      unsigned state);

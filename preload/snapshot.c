@@ -217,6 +217,22 @@ static enum mp_mapping_kind snapshot_kind(const struct snapshot_run *run,
 	return snapshot_holds_sp(run, entry) ? MP_MAPK_STACK : MP_MAPK_ANON;
 }
 
+/* How the mapping's pages are read (pagemap.h): the zero page is told apart in private
+ * anonymous memory that shares no page with another process, where the rule is exact. */
+static enum mp_pagemap_read snapshot_pagemap_read(const struct mp_smaps_entry *entry,
+						  enum mp_mapping_kind kind)
+{
+	if (!entry->figures[MP_SMAPS_RSS] && !entry->figures[MP_SMAPS_SWAP])
+		return MP_PAGEMAP_NONE;
+	int private_anon = !(entry->perms & MP_PERM_SHARED) &&
+			   (kind == MP_MAPK_HEAP || kind == MP_MAPK_ANON || kind == MP_MAPK_STACK ||
+			    kind == MP_MAPK_MEMPROF);
+	if (private_anon && !entry->figures[MP_SMAPS_SHARED_CLEAN] &&
+	    !entry->figures[MP_SMAPS_SHARED_DIRTY])
+		return MP_PAGEMAP_READ_ZERO_ABSENT;
+	return MP_PAGEMAP_READ;
+}
+
 /* Writes the parts of the mapping that are our own regions; returns their bytes. */
 static uint64_t snapshot_own_parts(const struct snapshot_run *run,
 				   const struct mp_smaps_entry *entry, uint8_t **at)
@@ -291,8 +307,8 @@ static void snapshot_mapping(const struct mp_smaps_entry *entry, void *context)
 	 * walking them again for pagemap cost 8-15% of a snapshot. */
 	if (kind == MP_MAPK_FILE && !__atomic_load_n(&files_mapped, __ATOMIC_RELAXED))
 		return;
-	int touched = entry->figures[MP_SMAPS_RSS] || entry->figures[MP_SMAPS_SWAP];
-	mp_pagemap_range(&run->residency, entry->start, entry->end, touched);
+	mp_pagemap_range(&run->residency, entry->start, entry->end,
+			 snapshot_pagemap_read(entry, kind));
 	mp_pagemap_flush(&run->residency);
 }
 

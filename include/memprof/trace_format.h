@@ -483,7 +483,8 @@ enum mp_smaps_key {
 
 /* Page states of RESIDENCY runs. */
 enum mp_page_state {
-	MP_PAGE_ABSENT = 0,  /* never touched, dropped from the page cache, or not mapped */
+	MP_PAGE_ABSENT = 0,  /* never touched, dropped from the page cache, not mapped, or
+			      * (private anonymous memory) only read: the zero page */
 	MP_PAGE_PRESENT = 1, /* in RAM: counted in RSS */
 	MP_PAGE_SWAPPED = 2, /* written out to swap */
 };

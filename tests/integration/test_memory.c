@@ -194,6 +194,25 @@ static void test_memory_fully_written_block_is_all_resident(void **state)
 	json_decref(root);
 }
 
+/* A block read whole but written only in its first quarter: the pages only read map the
+ * kernel's zero page, which pagemap calls present although no RSS holds it. The block
+ * is resident for its written quarter only (to the page of calloc's chunk header), as
+ * smaps says of its mapping. */
+static void test_memory_pages_only_read_are_not_resident(void **state)
+{
+	(void)state;
+	char trace[PATH_MAX];
+	run_mode("readzero", NULL, trace);
+	json_t *root = memory_json("--snapshot exit", trace);
+	assert_contract(root);
+	json_t *entry = stack_of(root, "read_zero_block", "malloc");
+	assert_int_equal(num(entry, "committed_bytes"), 64 * MIB);
+	assert_in_range(num(entry, "resident_bytes"), 16 * MIB, 16 * MIB + PAGE);
+	assert_int_equal(num(entry, "swapped_bytes"), 0);
+	assert_true(verdict_says(root, "committed 64.0 MiB of which 16.0 MiB is resident"));
+	json_decref(root);
+}
+
 /* 40000 written blocks of 1 KiB, 36000 freed: malloc keeps their pages (they are between
  * live blocks, so it cannot give them back), and nothing live is in them. */
 static void test_memory_freed_small_blocks_show_as_fragmentation(void **state)
@@ -722,6 +741,7 @@ int main(void)
 		cmocka_unit_test(test_memory_full_stacks_keep_the_start_code),
 		cmocka_unit_test(test_memory_mmap_every_fourth_page_is_a_quarter_resident),
 		cmocka_unit_test(test_memory_fully_written_block_is_all_resident),
+		cmocka_unit_test(test_memory_pages_only_read_are_not_resident),
 		cmocka_unit_test(test_memory_freed_small_blocks_show_as_fragmentation),
 		cmocka_unit_test(test_memory_thread_stack_and_file_mapping_kinds),
 		cmocka_unit_test(test_memory_merged_usr_libc_is_code_not_page_cache),

@@ -3,6 +3,9 @@
  *   resident half      malloc 512 MiB, write the first 256 MiB; keep it to exit
  *   resident quarter   anonymous mmap of 256 MiB, write every 4th page (64 MiB)
  *   resident full      malloc 8 MiB and write all of it
+ *   resident readzero  calloc 64 MiB (a mapping of its own, zero without a write), read
+ *                      every page of it, then write its first 16 MiB: the pages only read
+ *                      map the kernel's zero page, in nobody's RSS
  *   resident frag      40000 blocks of 1 KiB written, then 9 of every 10 freed
  *   resident kinds     a thread blocked with 64 KiB of its stack written, and a 1 MiB file
  *                      mmap'd privately and read, both alive at exit
@@ -67,6 +70,20 @@ static char *quarter_mapping(void)
 	for (size_t at = 0; at < 256u * MIB; at += 4 * (size_t)page)
 		region[at] = 1;
 	return region;
+}
+
+static char *read_zero_block(void)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	volatile char *block = calloc(64u * MIB, 1); /* RESIDENT_SITE:readzero */
+	if (!block)
+		exit(1);
+	no_huge_pages((void *)block, 64u * MIB);
+	char sum = 0;
+	for (size_t at = 0; at < 64u * MIB; at += (size_t)page)
+		sum = (char)(sum + block[at]);
+	memset((void *)block, 1 + sum, 16u * MIB);
+	return (char *)block;
 }
 
 static char *full_block(void)
@@ -288,6 +305,8 @@ int main(int argc, char **argv)
 		quarter_mapping();
 	else if (strcmp(mode, "full") == 0)
 		full_block();
+	else if (strcmp(mode, "readzero") == 0)
+		read_zero_block();
 	else if (strcmp(mode, "frag") == 0)
 		fragment();
 	else if (strcmp(mode, "kinds") == 0)
