@@ -13,7 +13,9 @@
  * page with anyone (no fork's copy-on-write pages, no KSM merge), a present page without
  * bit 56, or with bit 61, is the zero page and is written as absent. Measured on Linux
  * 6.18: 8 MiB read whole then half written gave 2048 present pages, 1024 of them
- * exclusive, and smaps Rss 4096 kB. mincore(2) would answer "present" only,
+ * exclusive, and smaps Rss 4096 kB. (The program runs on meanwhile: a fork between the
+ * mapping's smaps line and its pagemap read would have that one snapshot call the pages
+ * it now shares absent.) mincore(2) would answer "present" only,
  * not "swapped", and only per page of a mapped file or anonymous range alike; pagemap
  * answers both in one read. Runs are what make this cheap to store: a block written from
  * its start is one or two runs whatever its size.
