@@ -436,7 +436,10 @@ static __attribute__((noinline)) int scan_stopped(struct mp_thread *writer,
 	__atomic_add_fetch(progress, 1, __ATOMIC_RELAXED);
 	if (err >= 0)
 		err = mp_leak_live_blocks(&result->blocks, &result->count, &result->blocks_bytes);
-	if (err >= 0)
+	/* No block left: nothing can be lost, and the roots need not be read at all. A
+	 * program that freed everything but holds gigabytes of its own mappings (a buffer
+	 * pool) would otherwise read every touched page of them at exit, for nothing. */
+	if (err >= 0 && result->count)
 		err = scan_classify(result, own_sp, progress);
 	/* Rarely: the heap grew since. Without the room, the dying thread may hold the lock
 	 * a new chunk takes: no check rather than a process that never dies. */

@@ -14,6 +14,7 @@
  */
 #define UNW_LOCAL_ONLY
 #include <libunwind.h>
+#include <errno.h>
 #include <string.h>
 
 #include "heap_peak.h"
@@ -28,6 +29,8 @@ static int forked;
 /* The program's malloc is not ours: no block is known, so no leak check at exit (it
  * would only scan the other allocator's arenas, at the cost of the program's exit). */
 static int foreign_malloc;
+/* Recording starts in exit(): a fork child that recorded nothing before. */
+static int starting_at_exit;
 
 /* Any address inside this library, to find its own code range. */
 static void self_marker(void)
@@ -73,8 +76,9 @@ int mp_recording_start(void)
 	mp_chunk_init();
 	mp_heap_peak_init();
 	int ready = start_trace(forked);
-	if (ready && forked)
-		mp_leak_thread_start(); /* the parent's leak thread did not survive fork */
+	/* The parent's leak thread did not survive fork; at exit the check runs here. */
+	if (ready && forked && !starting_at_exit)
+		mp_leak_thread_start();
 	return ready;
 }
 
@@ -172,6 +176,17 @@ void mp_recording_exit(int status)
 {
 	mp_snapshot_thread_stop(); /* gone by the time the process ends, not killed then */
 	struct mp_thread *self = &mp_state_thread;
+	/* A fork child that recorded nothing yet (its trace is made at its first event) still
+	 * gets its exit snapshot and check, as its parent would: the trace is made now. */
+	if (forked && !self->busy &&
+	    __atomic_load_n(&mp_state, __ATOMIC_ACQUIRE) == MP_STATE_UNINIT) {
+		int saved_errno = errno;
+		starting_at_exit = 1;
+		self->busy = 1;
+		mp_recording_start();
+		self->busy = 0;
+		errno = saved_errno;
+	}
 	int skip = 0;
 	if (self->busy && mp_state_is_ready())
 		skip = exit_rescue(self);

@@ -293,6 +293,11 @@ static size_t read_cmdline(char *buf, size_t cap, int *truncated)
 	return (size_t)got;
 }
 
+/* A fork child's birth (mp_trace_file_forget): its trace starts there, not when it is
+ * created at the child's first event, which may come long after or only at its exit (a
+ * child that never allocates reported a run time of 0.1 ms for 100 ms). 0: none. */
+static uint64_t born_monotonic_ns, born_realtime_ns;
+
 static void fill_header(const char *cmdline, size_t cmdline_len, int truncated)
 {
 	struct timespec now;
@@ -310,6 +315,10 @@ static void fill_header(const char *cmdline, size_t cmdline_len, int truncated)
 	clock_gettime(CLOCK_REALTIME, &now);
 	header->start_realtime_ns = (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
 	header->start_monotonic_ns = mp_clock_now_ns();
+	if (born_monotonic_ns) {
+		header->start_realtime_ns = born_realtime_ns;
+		header->start_monotonic_ns = born_monotonic_ns;
+	}
 	header->end_state = MP_END_RUNNING;
 	header->exe_offset = sizeof(*header);
 	header->exe_len = (uint32_t)strlen(exe_path);
@@ -625,6 +634,10 @@ const char *mp_trace_file_exe(void)
 
 void mp_trace_file_forget(void)
 {
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
+	born_realtime_ns = (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
+	born_monotonic_ns = mp_clock_now_ns();
 	/* The header is mapped once and never moves: unmapping it is safe whatever the
 	 * parent's other threads were doing when it forked. */
 	if (header)

@@ -37,7 +37,8 @@ void mp_trace_file_add_flags(uint32_t flags);
 const char *mp_trace_file_path(void);
 /* The real path of the executable, read once at creation. */
 const char *mp_trace_file_exe(void);
-/* In a fork child: forget the parent's file (never written again) and its lock. */
+/* In a fork child: forget the parent's file (never written again) and its lock, and note
+ * the child's birth, where its own trace will start. */
 void mp_trace_file_forget(void);
 
 /* --- chunk.c: per-thread chunks, reservation and commit --- */
