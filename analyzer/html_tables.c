@@ -197,10 +197,12 @@ static void html_tally(FILE *out, const char *label, const struct mp_leak_tally 
 static void html_leak_kinds(FILE *out, const struct mp_leak_list *list)
 {
 	const struct mp_leak_kinds *kinds = &list->kinds;
-	if (kinds->state != MP_LEAK_SCAN_DONE)
-		fputs("<p class=\"warn\">No leak kinds in this trace (MEMPROF_LEAK_CHECK=0, the scan was "
-		      "skipped or failed, or the process did not exit through exit()): every unfreed "
-		      "block counts as leaked.</p>\n", out);
+	char meaning[256];
+	if (kinds->state != MP_LEAK_SCAN_DONE) {
+		fputs("<p class=\"warn\">No leak kinds in this trace: ", out);
+		mp_html_escape(out, mp_leaks_meaning(list, meaning, sizeof(meaning)));
+		fputs(".</p>\n", out);
+	}
 	fputs("<table id=\"leak-kinds\"><tr><th>Kind</th><th class=\"n\">Bytes</th><th class=\"n\">"
 	      "Blocks</th><th class=\"n\">Stacks</th><th>Notes</th></tr>\n", out);
 	html_tally(out, "definitely lost", &list->by_kind[MP_LEAK_KIND_DEFINITE],

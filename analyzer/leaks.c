@@ -142,6 +142,7 @@ int mp_leaks_compute(struct mp_analysis *analysis, const struct mp_suppressions 
 
 	memset(list, 0, sizeof(*list));
 	list->supp = supp;
+	list->header = mp_trace_header(analysis->trace);
 	for (uint32_t id = 0; id < stack_count; id++) {
 		analysis->model.stacks.aggs[id].leaked_bytes = 0;
 		analysis->model.stacks.aggs[id].leaked_blocks = 0;

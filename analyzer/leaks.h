@@ -44,6 +44,7 @@ struct mp_leak_list {
 	struct mp_leak_tally leaked;          /* not suppressed, of MP_LEAK_LOST_KINDS */
 	struct mp_leak_tally *by_rule;        /* one per suppression rule */
 	const struct mp_suppressions *supp;
+	const struct mp_file_header *header;  /* the trace's: why no check ran, if none did */
 };
 
 /* Computes the list for a finished analysis by the kinds of leak check `check` (from 1

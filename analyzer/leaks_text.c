@@ -9,7 +9,7 @@
 #include "text_format.h"
 #include "text_stack.h"
 
-const char *mp_leaks_meaning(const struct mp_leak_list *list)
+const char *mp_leaks_meaning(const struct mp_leak_list *list, char *buf, size_t len)
 {
 	const struct mp_leak_kinds *kinds = &list->kinds;
 
@@ -25,8 +25,10 @@ const char *mp_leaks_meaning(const struct mp_leak_list *list)
 		       "(MEMPROF_LEAK_CHECK_MAX_MB)";
 	if (kinds->state == MP_LEAK_SCAN_FAILED)
 		return "every block not freed counts, the exit scan having failed";
-	return "every block not freed counts, no leak check having run (MEMPROF_LEAK_CHECK=0, "
-	       "or the process did not end by exit())";
+	/* The reason the header gives, as `memprof leaks` says it, not a list of guesses. */
+	snprintf(buf, len, "every block not freed counts, no leak check having run (%s)",
+		 list->header ? mp_trace_no_kinds_text(list->header) : "no trace header");
+	return buf;
 }
 
 static void leaks_tally_line(FILE *out, const char *label, const struct mp_leak_tally *tally,

@@ -48,7 +48,7 @@ void mp_leaks_text(FILE *out, struct mp_analysis *analysis, const struct mp_leak
 		   const struct mp_report_options *opts);
 /* What "leaked" covers in this trace, for a sentence: "definitely, indirectly or possibly
  * lost", or, without leak kinds, why every block not freed counts. */
-const char *mp_leaks_meaning(const struct mp_leak_list *list);
+const char *mp_leaks_meaning(const struct mp_leak_list *list, char *buf, size_t len);
 
 /* report_json.c. New references, or NULL on out-of-memory. */
 json_t *mp_report_json(struct mp_analysis *analysis, const struct mp_leak_list *list,

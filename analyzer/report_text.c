@@ -114,13 +114,13 @@ static void text_calls(FILE *out, const struct mp_heap_totals *t)
 /* Not freed, then leaked: the second is the part of the first that is lost. */
 static void text_unfreed(FILE *out, const struct mp_heap_totals *t, const struct mp_leak_list *list)
 {
-	char bytes[MP_FMT_LEN], blocks[MP_FMT_LEN];
+	char bytes[MP_FMT_LEN], blocks[MP_FMT_LEN], meaning[256];
 
 	fprintf(out, "Not freed:    %s in %s at the end\n", mp_fmt_bytes(bytes, sizeof(bytes), t->live_bytes),
 		mp_fmt_counted(blocks, sizeof(blocks), t->live_blocks, "block", "blocks"));
 	fprintf(out, "Leaked:       %s in %s: %s", mp_fmt_bytes(bytes, sizeof(bytes), list->leaked.bytes),
 		mp_fmt_counted(blocks, sizeof(blocks), list->leaked.blocks, "block", "blocks"),
-		mp_leaks_meaning(list));
+		mp_leaks_meaning(list, meaning, sizeof(meaning)));
 	if (list->suppressed.blocks)
 		fprintf(out, "; %s more suppressed", mp_fmt_bytes(bytes, sizeof(bytes), list->suppressed.bytes));
 	fprintf(out, " (memprof leaks lists them)\n");

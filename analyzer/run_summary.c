@@ -57,7 +57,7 @@ static void summary_single(struct summary *s, const char *path)
 {
 	struct mp_analysis analysis;
 	struct mp_leak_list list = { 0 };
-	char err[256], a[MP_FMT_LEN], b[MP_FMT_LEN], c[MP_FMT_LEN], d[MP_FMT_LEN];
+	char err[256], a[MP_FMT_LEN], b[MP_FMT_LEN], c[MP_FMT_LEN], d[MP_FMT_LEN], meaning[256];
 
 	fprintf(s->out, "memprof: trace written to %s\n", path);
 	if (mp_analysis_run(path, &analysis, 0, err, sizeof(err)) < 0) {
@@ -84,7 +84,7 @@ static void summary_single(struct summary *s, const char *path)
 		fprintf(s->out, "memprof: leaked: %s in %s: %s (memprof leaks lists them)\n",
 			mp_fmt_bytes(a, sizeof(a), list.leaked.bytes),
 			mp_fmt_counted(b, sizeof(b), list.leaked.blocks, "block", "blocks"),
-			mp_leaks_meaning(&list));
+			mp_leaks_meaning(&list, meaning, sizeof(meaning)));
 	mp_leaks_free(&list);
 	mp_analysis_destroy(&analysis);
 }

@@ -306,7 +306,32 @@ static void unfinished_process_is_reported_as_such(void **state)
 	json_decref(r);
 	assert_int_equal(harness_memprof("report running.trace", &out), 0);
 	assert_non_null(strstr(out, "did not exit normally"));
+	/* The Leaked line says why no check ran, as `memprof leaks` does. */
+	assert_non_null(strstr(out, "no leak check having run (the process did not exit: it was "
+				    "killed or crashed, or is still running)"));
 	free(out);
+}
+
+/* The text report of a scenario ending in `end_state` holds `expected`. */
+static void report_holds(uint32_t end_state, const char *expected)
+{
+	char *out;
+	write_scenario("ended.trace", end_state);
+	assert_int_equal(harness_memprof("report ended.trace", &out), 0);
+	if (!strstr(out, expected))
+		fail_msg("no '%s' in:\n%s", expected, out);
+	free(out);
+}
+
+/* Each way of ending without a check is named in the report's Leaked line: _exit() and
+ * exec() run none. */
+static void report_says_why_no_leak_check_ran(void **state)
+{
+	(void)state;
+	report_holds(MP_END_EXIT_NOW, "no leak check having run (the process ended by _exit(), "
+				      "which runs no leak check)");
+	report_holds(MP_END_EXEC, "no leak check having run (the process replaced itself by "
+				  "execve())");
 }
 
 static void flamegraph_folds_root_first(void **state)
@@ -399,6 +424,7 @@ int main(void)
 		cmocka_unit_test(fail_on_leak_fails_on_an_incomplete_trace),
 		cmocka_unit_test(several_traces_give_an_array),
 		cmocka_unit_test(unfinished_process_is_reported_as_such),
+		cmocka_unit_test(report_says_why_no_leak_check_ran),
 		cmocka_unit_test(flamegraph_folds_root_first),
 		cmocka_unit_test(cut_trace_is_marked_incomplete),
 		cmocka_unit_test(text_reports_match_golden_files),
