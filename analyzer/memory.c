@@ -20,6 +20,8 @@ const char *mp_memory_reason_name(uint32_t reason)
 		return "interval";
 	case MP_SNAP_SIGNAL:
 		return "signal";
+	case MP_SNAP_FATAL:
+		return "fatal-signal";
 	default:
 		return "unknown";
 	}
@@ -68,8 +70,9 @@ static int memory_pick(struct mp_memory_report *report, enum mp_memory_pick pick
 	size_t found = table->count;
 	for (size_t i = 0; i < table->count; i++) {
 		const struct mp_snapshot *snapshot = &table->items[i];
+		/* The process's last moment: its exit, or the signal that ended it. */
 		if ((pick == MP_PICK_EXIT || pick == MP_PICK_DEFAULT) &&
-		    snapshot->reason == MP_SNAP_EXIT)
+		    (snapshot->reason == MP_SNAP_EXIT || snapshot->reason == MP_SNAP_FATAL))
 			found = i;
 		else if (pick == MP_PICK_HEAP_PEAK && snapshot->reason == MP_SNAP_PEAK)
 			found = i;

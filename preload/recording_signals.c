@@ -46,6 +46,7 @@ static void signals_fatal(int sig, siginfo_t *info, void *context)
 	(void)info;
 	int saved_errno = errno;
 	mp_state_thread.interrupted = context;
+	mp_snapshot_fatal(); /* first: the check leaves the other threads stopped */
 	mp_leak_check_fatal(sig);
 	mp_state_thread.interrupted = NULL;
 	mp_sys_resend_default(sig); /* ends the process once this handler returns */

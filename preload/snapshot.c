@@ -35,6 +35,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
@@ -47,6 +48,7 @@
 #include "sampling.h"
 #include "smaps.h"
 #include "snapshot.h"
+#include "unwind.h"
 
 #define SMAPS_BUF_BYTES (64u * 1024u)
 #define PAGEMAP_ENTRIES 8192u
@@ -443,7 +445,8 @@ static int snapshot_take(struct mp_thread *thread, enum mp_snapshot_reason reaso
 		mp_sampling_set_flush(thread, mp_clock_now_ns(), 1);
 	if (snapshot_scratch_ready())
 		snapshot_write(thread, reason, watch_rss);
-	__atomic_store_n(&exit_taken, reason == MP_SNAP_EXIT, __ATOMIC_RELEASE);
+	__atomic_store_n(&exit_taken, reason == MP_SNAP_EXIT || reason == MP_SNAP_FATAL,
+			 __ATOMIC_RELEASE);
 	mp_unlock(&snapshot_lock, MP_LOCK_SNAPSHOT);
 	return 1;
 }
@@ -477,6 +480,25 @@ void mp_snapshot_take(enum mp_snapshot_reason reason)
 	int saved_errno = errno;
 	thread->busy = 1;
 	mp_snapshot_take_busy(thread, reason, reason == MP_SNAP_EXIT);
+	thread->busy = 0;
+	errno = saved_errno;
+}
+
+/* Stack a fatal snapshot may use below the handler's frame: a snapshot takes a few KiB
+ * (snapshot_begin's frame is 2.8 KiB), many times less. */
+#define FATAL_STACK_ROOM (64u * 1024u)
+
+void mp_snapshot_fatal(void)
+{
+	struct mp_thread *thread = &mp_state_thread;
+	stack_t current;
+	if (!mp_config.snapshot_exit || thread->busy || thread->held_locks ||
+	    syscall(SYS_sigaltstack, NULL, &current) != 0 || (current.ss_flags & SS_ONSTACK) ||
+	    mp_unwind_stack_room((uintptr_t)__builtin_frame_address(0)) < FATAL_STACK_ROOM)
+		return;
+	int saved_errno = errno;
+	thread->busy = 1;
+	mp_snapshot_take_busy(thread, MP_SNAP_FATAL, 0);
 	thread->busy = 0;
 	errno = saved_errno;
 }

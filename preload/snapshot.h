@@ -9,6 +9,13 @@
  * snapshot waits for one in progress; the others are skipped if one is. Never fails
  * loudly: what cannot be read is left out. Call with the thread's busy flag clear. */
 void mp_snapshot_take(enum mp_snapshot_reason reason);
+/* The snapshot of a process a signal it does not handle is ending, from that signal's
+ * handler, before its leak check stops the other threads: the exit snapshot's (the
+ * trace's last, unless MEMPROF_SNAPSHOT_EXIT=0), but only where it is safe: this thread
+ * not inside memprof, holding none of its locks, on its own stack with room to spare
+ * (not on a small alternate stack, where a stack overflow's handler runs), and the
+ * snapshot lock free. */
+void mp_snapshot_fatal(void);
 /* The program mapped a file (record.c): snapshots read the residency of file mappings
  * from now on, since one of them is the program's. */
 void mp_snapshot_file_mapped(void);

@@ -416,6 +416,7 @@ enum mp_snapshot_reason {
 	MP_SNAP_INTERVAL = 3, /* every MEMPROF_SNAPSHOT_MS */
 	MP_SNAP_SIGNAL = 4,   /* MEMPROF_SNAPSHOT_SIGNAL was received */
 	MP_SNAP_RSS_PEAK = 5, /* the RSS watch saw a new high (see MP_REC_RSS) */
+	MP_SNAP_FATAL = 6,    /* a signal the program does not handle was ending it */
 };
 
 /* How a snapshot knows which resident memory was accessed since the previous one

@@ -10,6 +10,7 @@
  * mp_memory_bytes, so that the wording, not the rounding, is what is compared.
  */
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -189,6 +190,27 @@ static void test_memory_fully_written_block_is_all_resident(void **state)
 	json_t *root = memory_json("--snapshot exit", trace);
 	assert_contract(root);
 	json_t *entry = stack_of(root, "full_block", "malloc");
+	assert_int_equal(num(entry, "committed_bytes"), 8 * MIB);
+	assert_int_equal(num(entry, "resident_bytes"), 8 * MIB);
+	json_decref(root);
+}
+
+/* A process that a signal it does not handle ends (abort) gets the snapshot an exit
+ * would have: its last, the default one, and the one `--snapshot exit` picks; and it
+ * still dies of the signal. */
+static void test_memory_fatal_signal_takes_the_last_snapshot(void **state)
+{
+	(void)state;
+	struct harness_run run;
+	const char *args[] = { "fatal", NULL };
+	assert_int_equal(harness_run("resident", args, NULL, &run), 0);
+	assert_true(WIFSIGNALED(run.status));
+	assert_int_equal(WTERMSIG(run.status), SIGABRT);
+	assert_int_equal(run.trace_count, 1);
+	json_t *root = memory_json("--snapshot exit", run.traces[0]);
+	assert_string_equal(str(json_object_get(root, "snapshot"), "reason"), "fatal-signal");
+	assert_int_equal(num(root, "snapshots"), num(json_object_get(root, "snapshot"), "index"));
+	json_t *entry = stack_of(root, "fatal_block", "malloc");
 	assert_int_equal(num(entry, "committed_bytes"), 8 * MIB);
 	assert_int_equal(num(entry, "resident_bytes"), 8 * MIB);
 	json_decref(root);
@@ -742,6 +764,7 @@ int main(void)
 		cmocka_unit_test(test_memory_mmap_every_fourth_page_is_a_quarter_resident),
 		cmocka_unit_test(test_memory_fully_written_block_is_all_resident),
 		cmocka_unit_test(test_memory_pages_only_read_are_not_resident),
+		cmocka_unit_test(test_memory_fatal_signal_takes_the_last_snapshot),
 		cmocka_unit_test(test_memory_freed_small_blocks_show_as_fragmentation),
 		cmocka_unit_test(test_memory_thread_stack_and_file_mapping_kinds),
 		cmocka_unit_test(test_memory_merged_usr_libc_is_code_not_page_cache),

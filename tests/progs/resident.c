@@ -3,6 +3,8 @@
  *   resident half      malloc 512 MiB, write the first 256 MiB; keep it to exit
  *   resident quarter   anonymous mmap of 256 MiB, write every 4th page (64 MiB)
  *   resident full      malloc 8 MiB and write all of it
+ *   resident fatal     malloc 8 MiB, write all of it, then abort(): the process dies of
+ *                      SIGABRT, and its snapshot is the fatal signal's
  *   resident readzero  calloc 64 MiB (a mapping of its own, zero without a write), read
  *                      every page of it, then write its first 16 MiB: the pages only read
  *                      map the kernel's zero page, in nobody's RSS
@@ -27,7 +29,8 @@
  *
  * Transparent huge pages are turned off for the big regions (MADV_NOHUGEPAGE): with THP
  * "always" the first write would fault in 2 MiB at once and the page counts would not be
- * the ones written. Every mode exits with status 0 from main, so the exit snapshot runs.
+ * the ones written. Every mode but `fatal` exits with status 0 from main, so the exit
+ * snapshot runs.
  */
 #include <fcntl.h>
 #include <pthread.h>
@@ -70,6 +73,16 @@ static char *quarter_mapping(void)
 	for (size_t at = 0; at < 256u * MIB; at += 4 * (size_t)page)
 		region[at] = 1;
 	return region;
+}
+
+static void fatal_block(void)
+{
+	char *block = malloc(8u * MIB); /* RESIDENT_SITE:fatal */
+	if (!block)
+		exit(1);
+	no_huge_pages(block, 8u * MIB);
+	memset(block, 1, 8u * MIB);
+	abort();
 }
 
 static char *read_zero_block(void)
@@ -305,6 +318,8 @@ int main(int argc, char **argv)
 		quarter_mapping();
 	else if (strcmp(mode, "full") == 0)
 		full_block();
+	else if (strcmp(mode, "fatal") == 0)
+		fatal_block();
 	else if (strcmp(mode, "readzero") == 0)
 		read_zero_block();
 	else if (strcmp(mode, "frag") == 0)
