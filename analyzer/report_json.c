@@ -252,6 +252,9 @@ static void json_leak_summary(json_t *object, struct mp_analysis *analysis,
 		json_put(scan, "reason", json_string("sampled traces are not scanned"));
 	else if (kinds->state == MP_LEAK_SCAN_FAILED)
 		json_put(scan, "error", json_string(strerror((int)kinds->status)));
+	/* A fork child's check cannot see (nor reach through) the blocks it inherited. */
+	if (mp_trace_header(analysis->trace)->flags & MP_TRACE_FORK_CHILD)
+		json_put(scan, "fork_child", json_true());
 	if (kinds->state == MP_LEAK_SCAN_DONE) {
 		json_put(scan, "scan_ns", json_u64(kinds->scan_ns));
 		json_put(scan, "root_bytes", json_u64(kinds->root_bytes));
