@@ -61,6 +61,18 @@
  * stepped over a page at a time, as the analyzer's reader does. The file is checked to
  * be this process's trace at every round (its pid and start time).
  *
+ * Fork. A fork child's trace holds none of the blocks it inherited, but its checks must
+ * reach through them (a prefork server's worker adds its blocks to its parent's tables),
+ * so the child keeps the live set it was copied with. A copy taken in the middle of a
+ * round could not be trusted: a fork's prepare handler stops rounds from starting (a
+ * round and the fork see each other's flag, sequentially consistent) and waits, up to
+ * LIVE_FORK_WAIT_STEPS, for one under way. What the parent committed after its last
+ * round is folded by the child at its first round, from the parent's file, up to the
+ * time the prepare handler read: the parent's events before the fork have earlier
+ * times, those after it later ones (the forking thread reads the clock at its next
+ * event). Then the child's own file. If anything fails the child starts afresh and its
+ * trace says its checks cannot see the inherited blocks (MP_TRACE_FORK_CHILD).
+ *
  * Memory: the table (16-byte slots, between 5/16 and 5/8 in use: 26 to 51 bytes per live
  * block, and the counts; blocks of 8 MiB or more also in the big map), the open chunks
  * and one read buffer with the batch and its index (0.9 MiB), all from
@@ -73,6 +85,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "leak_scan.h"
@@ -109,6 +122,9 @@
 #define LIVE_CHUNK_FORGET 3u /* chunk.complete: folded twice since it was found complete */
 #define LIVE_LOOKAHEAD_PAGES 512u
 #define LIVE_STASH_ENTRIES 2048u /* 32 KiB */
+#define LIVE_PAST_UNTIL (-2) /* a decoder's: the record is after live.until_ns */
+#define LIVE_FORK_WAIT_STEPS 2000 /* a fork waits for a round at most 100 ms */
+#define LIVE_FORK_WAIT_STEP_NS 50000
 
 /* A slot: the address, and in one word LIVE_RELEASED, the time of the last event (ns
  * after live.time_base, LIVE_TIME_BITS of it) and the size (LIVE_SIZE_BITS; sizes of
@@ -171,7 +187,21 @@ static struct {
 	struct live_big *big;    /* the sizes of LIVE_SIZE_BIG and more, by address */
 	uint64_t big_mask, big_count;
 	uint64_t rebases;        /* times the base moved (mp_leak_live_rebases) */
+	int in_round;            /* a fold is changing the table (see Fork) */
+	uint64_t until_ns;       /* folding a parent's file: its events up to here; 0: all */
+	int past_until;          /* a record after until_ns ended the chunk being read */
 } live;
+
+/* Fork (see the top): what a child still has to fold of its parent's file. */
+static struct {
+	int pending;
+	uint32_t pid;            /* the parent's, whose header the file must carry */
+	uint64_t until_ns;       /* the fork: the parent's events up to here are the child's past */
+	uint64_t file_end;       /* the end of the parent's chunks then: later ones are not read */
+	char path[4096];
+} inherit;
+/* Set by a fork's prepare handler until the fork is over: no round may start. */
+static int fork_pending;
 
 static inline uint64_t slot_time(const struct live_slot *slot)
 {
@@ -904,6 +934,8 @@ static int live_decode_alloc(const uint8_t **at, struct mp_decode_state *state)
 		return -1;
 	state->prev_addr += (uint64_t)mp_unzigzag(addr);
 	state->prev_time += dt;
+	if (MP_UNLIKELY(live.until_ns) && state->prev_time > live.until_ns)
+		return LIVE_PAST_UNTIL;
 	live_push_alloc(state->prev_addr, size, state->prev_time);
 	return 0;
 }
@@ -915,6 +947,8 @@ static int live_decode_free(const uint8_t **at, struct mp_decode_state *state)
 		return -1;
 	state->prev_addr += (uint64_t)mp_unzigzag(addr);
 	state->prev_time += dt;
+	if (MP_UNLIKELY(live.until_ns) && state->prev_time > live.until_ns)
+		return LIVE_PAST_UNTIL;
 	live_push_release(state->prev_addr, state->prev_time);
 	return 0;
 }
@@ -930,12 +964,15 @@ static int live_decode_realloc(const uint8_t **at, struct mp_decode_state *state
 	state->prev_addr = old + (uint64_t)mp_unzigzag(addr);
 	uint64_t time_before = state->prev_time + dt_before;
 	state->prev_time = time_before + dt;
+	if (MP_UNLIKELY(live.until_ns) && time_before > live.until_ns)
+		return LIVE_PAST_UNTIL;
 	live_push_realloc(old, state->prev_addr, size, time_before, state->prev_time);
 	return 0;
 }
 
-/* Decodes event `tag` (already consumed) at *at into the batch: 0, or -1 if it does not
- * decode (*at and state untouched). */
+/* Decodes event `tag` (already consumed) at *at into the batch: 0, LIVE_PAST_UNTIL if it
+ * comes after live.until_ns (nothing pushed), or -1 if it does not decode (*at and state
+ * untouched). */
 static int live_decode_event(const uint8_t **at, const uint8_t *end, unsigned tag,
 			     struct mp_decode_state *state)
 {
@@ -946,13 +983,15 @@ static int live_decode_event(const uint8_t **at, const uint8_t *end, unsigned ta
 		int err = tag == MP_REC_FREE	    ? live_decode_free(&p, state)
 			  : tag == MP_REC_REALLOC ? live_decode_realloc(&p, state)
 						  : live_decode_alloc(&p, state);
-		if (err == 0)
+		if (err != -1)
 			*at = p;
 		return err;
 	}
 	struct mp_raw_event raw;
 	if (mp_decode_event(at, end, tag, state, &raw) < 0)
 		return -1;
+	if (MP_UNLIKELY(live.until_ns) && raw.event.time_ns > live.until_ns)
+		return LIVE_PAST_UNTIL;
 	live_event(&raw.event);
 	return 0;
 }
@@ -990,9 +1029,14 @@ static long live_records(struct live_chunk *chunk, const uint8_t *buf, size_t le
 				break;
 			}
 			at += body;
-		} else if (live_decode_event(&at, end, tag, &state) == 0) {
-			events++;
 		} else {
+			int decoded = live_decode_event(&at, end, tag, &state);
+			if (decoded == 0) {
+				events++;
+				continue;
+			}
+			if (decoded == LIVE_PAST_UNTIL)
+				live.past_until = 1;
 			at = record;
 			break;
 		}
@@ -1040,6 +1084,12 @@ static int live_read_chunk(int fd, struct live_chunk *chunk)
 		uint64_t skip = 0;
 		long used = live_records(chunk, live.buffer, (size_t)got,
 					 chunk->done + (uint64_t)got == header.used, &skip);
+		if (live.past_until) {
+			/* The rest is the parent's after the fork: not the child's past. */
+			live.past_until = 0;
+			chunk->complete = LIVE_CHUNK_FORGET;
+			return 0;
+		}
 		if (used < 0) {
 			chunk->complete = LIVE_CHUNK_FORGET; /* corrupt: the rest is not trusted */
 			return 0;
@@ -1151,12 +1201,11 @@ static void live_discover(int fd, uint64_t file_size)
 
 /* Whether the file at fd is this process's trace (the path may have been replaced since
  * it was created): the first round notes its start time, later ones compare. */
-static int live_file_is_ours(int fd)
+static int live_file_is_ours(int fd, uint32_t pid)
 {
 	struct mp_file_header header;
 	if (live_pread(fd, &header, sizeof(header), 0) != (long)sizeof(header) ||
-	    memcmp(header.magic, MP_TRACE_MAGIC, MP_TRACE_MAGIC_LEN) != 0 ||
-	    header.pid != (uint32_t)getpid())
+	    memcmp(header.magic, MP_TRACE_MAGIC, MP_TRACE_MAGIC_LEN) != 0 || header.pid != pid)
 		return 0;
 	if (!live.start_ns) {
 		live.start_ns = header.start_monotonic_ns;
@@ -1166,7 +1215,45 @@ static int live_file_is_ours(int fd)
 	return header.start_monotonic_ns == live.start_ns;
 }
 
+static int live_fold_file(const char *path, uint32_t pid, enum mp_leak_fold_mode mode);
+
+/* A fork child's first fold: the rest of its parent's file, up to the fork, into the live
+ * set the child inherited, then the child's own file from its start. On failure the
+ * inherited set is dropped and the trace says the check cannot see inherited blocks. */
+static void live_fold_inherited(void)
+{
+	inherit.pending = 0;
+	live.until_ns = inherit.until_ns;
+	int err = live_fold_file(inherit.path, inherit.pid, MP_LEAK_FOLD_KEEP);
+	live.until_ns = 0;
+	live.chunk_count = 0; /* the parent's chunks: never read again */
+	live.start_ns = 0;    /* the next file to fold is the child's own */
+	live.walk = 0;
+	if (err < 0) {
+		uint64_t *progress = live.progress;
+		mp_leak_live_reset();
+		live.progress = progress;
+		mp_trace_file_add_flags(MP_TRACE_FORK_CHILD);
+	}
+}
+
 int mp_leak_live_fold(const char *path, enum mp_leak_fold_mode mode)
+{
+	/* Dekker with mp_leak_live_fork_prepare: either this sees the fork coming and does
+	 * not start, or the fork waits for the round to end (see Fork). */
+	__atomic_store_n(&live.in_round, 1, __ATOMIC_SEQ_CST);
+	if (__atomic_load_n(&fork_pending, __ATOMIC_SEQ_CST)) {
+		__atomic_store_n(&live.in_round, 0, __ATOMIC_RELEASE);
+		return 0;
+	}
+	if (inherit.pending)
+		live_fold_inherited();
+	int folded = live_fold_file(path, (uint32_t)getpid(), mode);
+	__atomic_store_n(&live.in_round, 0, __ATOMIC_RELEASE);
+	return folded;
+}
+
+static int live_fold_file(const char *path, uint32_t pid, enum mp_leak_fold_mode mode)
 {
 	if (!live.buffer) {
 		live.buffer = mp_sys_map_anon(LIVE_BUFFER_BYTES);
@@ -1192,7 +1279,7 @@ int mp_leak_live_fold(const char *path, enum mp_leak_fold_mode mode)
 		return -errno;
 	struct stat st;
 	uint64_t before = live.events;
-	if (!live_file_is_ours(fd) || syscall(SYS_fstat, fd, &st) != 0) {
+	if (!live_file_is_ours(fd, pid) || syscall(SYS_fstat, fd, &st) != 0) {
 		syscall(SYS_close, fd);
 		return -ESTALE;
 	}
@@ -1203,6 +1290,8 @@ int mp_leak_live_fold(const char *path, enum mp_leak_fold_mode mode)
 	uint64_t size = (uint64_t)st.st_size, end = mp_trace_file_end();
 	if (path == mp_trace_file_path() && end && end < size)
 		size = end;
+	if (live.until_ns && inherit.file_end && inherit.file_end < size)
+		size = inherit.file_end; /* the parent's chunks made after the fork */
 	live_discover(fd, size);
 	size_t kept = 0;
 	for (size_t i = 0; i < live.chunk_count; i++) {
@@ -1386,6 +1475,45 @@ static void live_unmap(void *items, size_t bytes)
 		mp_sys_unmap(items, live_round_up(bytes));
 }
 
+void mp_leak_live_fork_prepare(void)
+{
+	__atomic_store_n(&fork_pending, 1, __ATOMIC_SEQ_CST);
+	/* A round under way ends within milliseconds; a child copied in the middle of one
+	 * could not trust the table. Bounded: past it the child starts afresh. */
+	for (int waited = 0; waited < LIVE_FORK_WAIT_STEPS &&
+			     __atomic_load_n(&live.in_round, __ATOMIC_SEQ_CST);
+	     waited++) {
+		struct timespec pause = { 0, LIVE_FORK_WAIT_STEP_NS };
+		syscall(SYS_nanosleep, &pause, NULL);
+	}
+}
+
+void mp_leak_live_fork_parent(void)
+{
+	__atomic_store_n(&fork_pending, 0, __ATOMIC_RELEASE);
+}
+
+int mp_leak_live_after_fork_child(const char *parent_path, uint32_t parent_pid,
+				  uint64_t fork_ns, uint64_t file_end)
+{
+	/* A parent that never folded (a fork soon after it started) leaves its whole file to
+	 * fold: its events so far, few. */
+	int whole = !__atomic_load_n(&live.in_round, __ATOMIC_ACQUIRE) && !live.failed &&
+		    parent_path[0] && strlen(parent_path) < sizeof(inherit.path);
+	__atomic_store_n(&fork_pending, 0, __ATOMIC_RELEASE);
+	__atomic_store_n(&live.in_round, 0, __ATOMIC_RELEASE);
+	if (!whole) {
+		mp_leak_live_reset();
+		return 0;
+	}
+	memcpy(inherit.path, parent_path, strlen(parent_path) + 1);
+	inherit.pid = parent_pid;
+	inherit.until_ns = fork_ns;
+	inherit.file_end = file_end;
+	inherit.pending = 1;
+	return 1;
+}
+
 void mp_leak_live_reset(void)
 {
 	if (live.slots)
@@ -1398,4 +1526,5 @@ void mp_leak_live_reset(void)
 	memset(&live, 0, sizeof(live));
 	live.progress = progress;
 	memset(&batch, 0, sizeof(batch));
+	inherit.pending = 0;
 }

@@ -145,8 +145,11 @@ void mp_leak_check_on_signal(int sig);
  * every other thread stopped and left stopped, and returns once it is written (or
  * stalled for long: then without). Returns 1 if a check was written. Async-signal-safe. */
 int mp_leak_check_fatal(int sig);
-/* In a fork child: no leak thread, a new trace: everything starts over. */
-void mp_leak_thread_after_fork_child(void);
+/* In a fork child: no leak thread, a new trace; the live set is kept if it can be (see
+ * mp_leak_live_after_fork_child, which gets the parent's pid and the fork's time).
+ * Returns 1 if it was. */
+int mp_leak_thread_after_fork_child(uint32_t parent_pid, uint64_t fork_ns,
+				    uint64_t file_end);
 
 /* Per-block classification state (leak_classify.c). The low bits hold the state; NOSCAN
  * marks a block whose memory is not mapped readable (its contents are not scanned);
@@ -309,6 +312,16 @@ void mp_leak_live_time_span(uint64_t ns);
 uint64_t mp_leak_live_rebases(void);
 /* Forgets everything (a fork child's trace is a new one). */
 void mp_leak_live_reset(void);
+/* Fork (leak_live.c): the prepare handler keeps rounds from starting and waits (bounded)
+ * for one under way; the parent's handler lets them start again. In the child, the live
+ * set copied from the parent is kept if no round was under way: the child's first fold
+ * then folds the rest of the parent's file (parent_path, its header naming parent_pid)
+ * up to fork_ns, in the chunks that end before file_end, before its own. Returns 1 if the
+ * set is kept, 0 if it was dropped. */
+void mp_leak_live_fork_prepare(void);
+void mp_leak_live_fork_parent(void);
+int mp_leak_live_after_fork_child(const char *parent_path, uint32_t parent_pid,
+				  uint64_t fork_ns, uint64_t file_end);
 
 /* --- leak_roots.c: the roots --- */
 /* A thread left running for the check because it waits for it in a handler of memprof's

@@ -436,7 +436,7 @@ int mp_leak_check_fatal(int sig)
 	return leak_wait(leak_request(&leak.want_fatal, sig), 0);
 }
 
-void mp_leak_thread_after_fork_child(void)
+int mp_leak_thread_after_fork_child(uint32_t parent_pid, uint64_t fork_ns, uint64_t file_end)
 {
 	/* Only the forking thread survives; the child's trace is a new one. */
 	__atomic_store_n(&leak.running, 0, __ATOMIC_RELEASE);
@@ -455,7 +455,9 @@ void mp_leak_thread_after_fork_child(void)
 	if (leak.wake_ready)
 		sem_init(&leak.wake, 0, 0);
 	mp_sys_own_threads_forget();
-	mp_leak_live_reset();
+	int kept = mp_leak_live_after_fork_child(mp_trace_file_path(), parent_pid, fork_ns,
+						 file_end);
 	mp_leak_stop_after_fork_child();
 	mp_leak_check_after_fork_child();
+	return kept;
 }

@@ -16,6 +16,8 @@
 #include <libunwind.h>
 #include <errno.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "heap_peak.h"
 #include "leak_scan.h"
@@ -31,6 +33,12 @@ static int forked;
 static int foreign_malloc;
 /* Recording starts in exit(): a fork child that recorded nothing before. */
 static int starting_at_exit;
+/* The fork under way, as its prepare handler saw it: the parent's pid, and the time before
+ * which every event of the parent is the child's past too (leak_live.c). */
+static uint32_t fork_parent_pid;
+static uint64_t fork_prepare_ns, fork_file_end;
+/* In a fork child: the leak check took its parent's live set along (leak_live.c). */
+static int live_inherited;
 
 /* Any address inside this library, to find its own code range. */
 static void self_marker(void)
@@ -50,7 +58,7 @@ static int start_trace(int fork_child)
 		__atomic_store_n(&mp_state, MP_STATE_OFF, __ATOMIC_RELEASE);
 		return 0;
 	}
-	if (fork_child)
+	if (fork_child && !live_inherited)
 		mp_trace_file_add_flags(MP_TRACE_FORK_CHILD);
 	__atomic_store_n(&mp_state, MP_STATE_READY, __ATOMIC_RELEASE);
 	return 1;
@@ -229,11 +237,20 @@ void mp_recording_fork_prepare(void)
 {
 	mp_state_thread.busy = 1;
 	mp_loader_fork_prepare();
+	fork_parent_pid = (uint32_t)syscall(SYS_getpid);
+	fork_prepare_ns = mp_clock_now_ns();
+	mp_leak_live_fork_prepare();
+	/* After the wait: the chunks the parent made up to the fork. */
+	fork_file_end = mp_trace_file_end();
 }
 
 void mp_recording_fork_parent(void)
 {
+	mp_leak_live_fork_parent();
 	mp_loader_fork_parent();
+	/* The next event reads the clock: a time 1 ns after the last one could fall before
+	 * fork_prepare_ns, and the child would take that event for its own past. */
+	mp_state_thread.clock_left = 0;
 	mp_state_thread.busy = 0;
 }
 
@@ -251,7 +268,10 @@ void mp_recording_fork_child(void)
 	mp_heap_peak_after_fork_child();
 	mp_snapshot_after_fork_child();
 	mp_snapshot_thread_after_fork_child();
-	mp_leak_thread_after_fork_child();
+	/* mp_trace_file_forget keeps the path: it names the parent's file until the child
+	 * makes its own, and the leak check folds the parent's rest from it. */
+	live_inherited = mp_leak_thread_after_fork_child(fork_parent_pid, fork_prepare_ns,
+							 fork_file_end);
 	announced = 0;
 	if (__atomic_load_n(&mp_state, __ATOMIC_ACQUIRE) == MP_STATE_READY) {
 		mp_stacks_reset();

@@ -289,8 +289,8 @@ enum mp_trace_flags {
 	 * snapshot, or the leak check, needs; it was skipped rather than deadlock. */
 	MP_TRACE_EXIT_SNAPSHOT_SKIPPED = 8u,
 	MP_TRACE_LEAK_CHECK_SKIPPED = 16u,
-	/* A fork child's trace: the blocks the process inherited from its parent are in the
-	 * parent's trace only, so its leak checks cannot see them (nor reach through them). */
+	/* A fork child whose leak checks could not take its parent's live blocks along (they
+	 * are in the parent's trace only): they cannot reach through them. */
 	MP_TRACE_FORK_CHILD = 32u,
 };
 

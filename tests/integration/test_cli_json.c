@@ -323,6 +323,31 @@ static void report_holds(uint32_t end_state, const char *expected)
 	free(out);
 }
 
+/* A fork child whose check could not take its parent's blocks along says so where it
+ * lost anything, in text and JSON; a trace without the flag says nothing of it. */
+static void fork_child_without_inherited_blocks_says_so(void **state)
+{
+	char *out;
+	(void)state;
+	struct mp_tb *tb = scenario(MP_END_EXIT);
+	mp_tb_header(tb)->flags |= MP_TRACE_FORK_CHILD;
+	assert_int_equal(mp_tb_write(tb, "child.trace"), 0);
+	mp_tb_destroy(tb);
+	assert_int_equal(harness_memprof("leaks child.trace", &out), 0);
+	assert_non_null(strstr(out, "This process is a fork child: the blocks it inherited"));
+	free(out);
+	json_t *r = harness_memprof_json("leaks --json child.trace", 0);
+	assert_true(json_is_true(json_object_get(json_object_get(r, "reachability"), "fork_child")));
+	json_decref(r);
+	write_scenario("plain.trace", MP_END_EXIT);
+	assert_int_equal(harness_memprof("leaks plain.trace", &out), 0);
+	assert_null(strstr(out, "fork child"));
+	free(out);
+	r = harness_memprof_json("leaks --json plain.trace", 0);
+	assert_null(json_object_get(json_object_get(r, "reachability"), "fork_child"));
+	json_decref(r);
+}
+
 /* Each way of ending without a check is named in the report's Leaked line: _exit() and
  * exec() run none. */
 static void report_says_why_no_leak_check_ran(void **state)
@@ -425,6 +450,7 @@ int main(void)
 		cmocka_unit_test(several_traces_give_an_array),
 		cmocka_unit_test(unfinished_process_is_reported_as_such),
 		cmocka_unit_test(report_says_why_no_leak_check_ran),
+		cmocka_unit_test(fork_child_without_inherited_blocks_says_so),
 		cmocka_unit_test(flamegraph_folds_root_first),
 		cmocka_unit_test(cut_trace_is_marked_incomplete),
 		cmocka_unit_test(text_reports_match_golden_files),
