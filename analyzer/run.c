@@ -244,7 +244,7 @@ static void run_report_traces(const char *glob_pattern, const struct run_seen *b
 
 /* Child side: environment, then exec; never returns. */
 static void run_child(const char *path, char *const argv[], const char *library,
-		      const char *pattern)
+		      const char *pattern, int exec_failed_fd)
 {
 	const char *old = getenv("LD_PRELOAD");
 	size_t len = strlen(library) + (old ? strlen(old) : 0) + 2;
@@ -259,8 +259,24 @@ static void run_child(const char *path, char *const argv[], const char *library,
 	    setenv("MEMPROF_QUIET", "1", 1))
 		_exit(126);
 	execv(path, argv);
-	fprintf(stderr, "memprof: cannot run '%s': %s\n", argv[0], strerror(errno));
-	_exit(errno == ENOENT ? 127 : 126);
+	int err = errno;
+	fprintf(stderr, "memprof: cannot run '%s': %s\n", argv[0], strerror(err));
+	if (write(exec_failed_fd, &err, sizeof(err)) < 0)
+		_exit(126);
+	_exit(err == ENOENT ? 127 : 126);
+}
+
+/* Whether the child's exec failed: the pipe's write end is close-on-exec, so a read
+ * returns end of file once the program runs, and the errno if the exec failed. */
+static int run_exec_failed(int read_fd)
+{
+	int err = 0;
+	ssize_t got;
+	do
+		got = read(read_fd, &err, sizeof(err));
+	while (got < 0 && errno == EINTR);
+	close(read_fd);
+	return got == (ssize_t)sizeof(err);
 }
 
 /* Waits for the child while memprof ignores the terminal's ^C and ^\ (they reach the
@@ -327,14 +343,31 @@ int mp_run(char *const argv[], const struct mp_run_options *opts)
 	run_pattern_glob(pattern, glob_pattern, sizeof(glob_pattern));
 	run_snapshot(glob_pattern, &before);
 	fflush(NULL);
-	child = fork();
-	if (child < 0) {
-		fprintf(stderr, "memprof: cannot fork: %s\n", strerror(errno));
+	int exec_pipe[2];
+	if (pipe2(exec_pipe, O_CLOEXEC) != 0) {
+		fprintf(stderr, "memprof: cannot make a pipe: %s\n", strerror(errno));
 		run_seen_free(&before);
 		return 126;
 	}
-	if (child == 0)
-		run_child(path, argv, library, pattern);
+	child = fork();
+	if (child < 0) {
+		fprintf(stderr, "memprof: cannot fork: %s\n", strerror(errno));
+		close(exec_pipe[0]);
+		close(exec_pipe[1]);
+		run_seen_free(&before);
+		return 126;
+	}
+	if (child == 0) {
+		close(exec_pipe[0]);
+		run_child(path, argv, library, pattern, exec_pipe[1]);
+	}
+	close(exec_pipe[1]);
+	if (run_exec_failed(exec_pipe[0])) {
+		/* It said why; no program ran, so no trace is looked for. */
+		code = run_wait(child, argv[0]);
+		run_seen_free(&before);
+		return code;
+	}
 	if (opts->push)
 		mp_run_push_watch(opts->push, child, argv[0], glob_pattern, run_push_filter,
 				  &before);

@@ -64,6 +64,15 @@ MEMPROF_OUTPUT=envtraces/e.%p.trace "$memprof" run --output envtraces/o.%p.trace
 grep -q "trace written to $(pwd)/envtraces/o\.[0-9]*\.trace" err.txt ||
 	fail "--output does not win over MEMPROF_OUTPUT"
 
+# A program that cannot be run: its error, exit code 126, and no word of traces.
+printf 'not a program\n' >notexec.txt
+"$memprof" run -- ./notexec.txt >/dev/null 2>err.txt
+code=$?
+[ "$code" -eq 126 ] || fail "not executable: exit $code, want 126"
+grep -q "^memprof: cannot run './notexec.txt': Permission denied$" err.txt ||
+	fail "not executable: $(cat err.txt)"
+grep -q "trace" err.txt && fail "not executable: speaks of traces: $(cat err.txt)"
+
 # --output with a directory and %p.
 mkdir -p traces
 "$memprof" run --output traces/t.%p.trace -- ./prog 0 >/dev/null 2>err.txt ||
