@@ -8,6 +8,11 @@
 #include "report_diff.h"
 #include "report_memory.h"
 
+static const char *diff_bytes_word(uint64_t count)
+{
+	return count == 1 ? "byte" : "bytes";
+}
+
 /* "+2048 bytes (+2.0 KiB)", "-16 bytes", "0 bytes". */
 static const char *diff_signed_bytes(char *buf, size_t len, uint64_t from, uint64_t to)
 {
@@ -15,7 +20,7 @@ static const char *diff_signed_bytes(char *buf, size_t len, uint64_t from, uint6
 	const char *sign = to > from ? "+" : to < from ? "-" : "";
 	char human[32];
 	if (change < 1024)
-		snprintf(buf, len, "%s%" PRIu64 " bytes", sign, change);
+		snprintf(buf, len, "%s%" PRIu64 " %s", sign, change, diff_bytes_word(change));
 	else
 		snprintf(buf, len, "%s%" PRIu64 " bytes (%s%s)", sign, change, sign,
 			 mp_memory_bytes(human, sizeof(human), change));
@@ -29,10 +34,14 @@ static const char *diff_signed(char *buf, size_t len, uint64_t from, uint64_t to
 	return buf;
 }
 
-static const char *diff_block_word(enum mp_diff_metric metric)
+/* The counted noun of the metric, agreeing with `count` (the number just before it). */
+static const char *diff_block_word(enum mp_diff_metric metric, uint64_t count)
 {
-	return metric == MP_DIFF_CALLS ? "calls" : metric == MP_DIFF_ALLOCATED ? "allocations"
-										: "blocks";
+	if (metric == MP_DIFF_CALLS)
+		return count == 1 ? "call" : "calls";
+	if (metric == MP_DIFF_ALLOCATED)
+		return count == 1 ? "allocation" : "allocations";
+	return count == 1 ? "block" : "blocks";
 }
 
 /* "+2048 bytes (+2.0 KiB), +2 blocks: 1024 -> 3072 bytes, 1 -> 3 blocks" */
@@ -40,17 +49,22 @@ static void diff_change_line(FILE *out, enum mp_diff_metric metric, uint64_t bas
 			     uint64_t new_bytes, uint64_t base_blocks, uint64_t new_blocks)
 {
 	char bytes[64], blocks[32];
-	const char *word = diff_block_word(metric);
+	uint64_t change = new_blocks > base_blocks ? new_blocks - base_blocks
+						   : base_blocks - new_blocks;
+	const char *change_word = diff_block_word(metric, change);
+	const char *word = diff_block_word(metric, new_blocks);
 	if (metric == MP_DIFF_CALLS)
 		fprintf(out, "%s %s, %s: %" PRIu64 " -> %" PRIu64 " %s, %" PRIu64 " -> %" PRIu64
-			" bytes\n", diff_signed(blocks, sizeof(blocks), base_blocks, new_blocks), word,
-			diff_signed_bytes(bytes, sizeof(bytes), base_bytes, new_bytes), base_blocks,
-			new_blocks, word, base_bytes, new_bytes);
+			" %s\n", diff_signed(blocks, sizeof(blocks), base_blocks, new_blocks),
+			change_word, diff_signed_bytes(bytes, sizeof(bytes), base_bytes, new_bytes),
+			base_blocks, new_blocks, word, base_bytes, new_bytes,
+			diff_bytes_word(new_bytes));
 	else
-		fprintf(out, "%s, %s %s: %" PRIu64 " -> %" PRIu64 " bytes, %" PRIu64 " -> %" PRIu64
+		fprintf(out, "%s, %s %s: %" PRIu64 " -> %" PRIu64 " %s, %" PRIu64 " -> %" PRIu64
 			" %s\n", diff_signed_bytes(bytes, sizeof(bytes), base_bytes, new_bytes),
-			diff_signed(blocks, sizeof(blocks), base_blocks, new_blocks), word, base_bytes,
-			new_bytes, base_blocks, new_blocks, word);
+			diff_signed(blocks, sizeof(blocks), base_blocks, new_blocks), change_word,
+			base_bytes, new_bytes, diff_bytes_word(new_bytes), base_blocks, new_blocks,
+			word);
 }
 
 static void diff_text_stack(FILE *out, struct mp_analysis *analysis, uint32_t stack_id)

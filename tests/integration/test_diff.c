@@ -116,6 +116,10 @@ static void test_diff_text_and_folded(void **state)
 				    "2 -> 6 blocks\n"));
 	assert_non_null(strstr(out, "Stacks: 2 grew, 0 shrank, 0 unchanged"));
 	assert_non_null(strstr(out, "+3000 bytes (+2.9 KiB), +3 blocks: 2000 -> 5000 bytes"));
+	/* The nouns agree with their counts: only_new went from none to one block. */
+	assert_non_null(strstr(out, "+5000 bytes (+4.9 KiB), +1 block: 0 -> 5000 bytes, 0 -> 1 "
+				    "block\n"));
+	assert_null(strstr(out, " 1 blocks"));
 	free(out);
 	snprintf(args, sizeof(args), "diff --folded --metric allocated %s %s", base_trace, new_trace);
 	assert_int_equal(harness_memprof(args, &out), 0);
