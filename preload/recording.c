@@ -238,9 +238,10 @@ void mp_recording_fork_prepare(void)
 	mp_state_thread.busy = 1;
 	mp_loader_fork_prepare();
 	fork_parent_pid = (uint32_t)syscall(SYS_getpid);
-	fork_prepare_ns = mp_clock_now_ns();
 	mp_leak_live_fork_prepare();
-	/* After the wait: the chunks the parent made up to the fork. */
+	/* After the wait (other threads record meanwhile): the time and the chunks up to the
+	 * fork. */
+	fork_prepare_ns = mp_clock_now_ns();
 	fork_file_end = mp_trace_file_end();
 }
 
