@@ -934,8 +934,6 @@ static int live_decode_alloc(const uint8_t **at, struct mp_decode_state *state)
 		return -1;
 	state->prev_addr += (uint64_t)mp_unzigzag(addr);
 	state->prev_time += dt;
-	if (MP_UNLIKELY(live.until_ns) && state->prev_time > live.until_ns)
-		return LIVE_PAST_UNTIL;
 	live_push_alloc(state->prev_addr, size, state->prev_time);
 	return 0;
 }
@@ -947,8 +945,6 @@ static int live_decode_free(const uint8_t **at, struct mp_decode_state *state)
 		return -1;
 	state->prev_addr += (uint64_t)mp_unzigzag(addr);
 	state->prev_time += dt;
-	if (MP_UNLIKELY(live.until_ns) && state->prev_time > live.until_ns)
-		return LIVE_PAST_UNTIL;
 	live_push_release(state->prev_addr, state->prev_time);
 	return 0;
 }
@@ -964,15 +960,12 @@ static int live_decode_realloc(const uint8_t **at, struct mp_decode_state *state
 	state->prev_addr = old + (uint64_t)mp_unzigzag(addr);
 	uint64_t time_before = state->prev_time + dt_before;
 	state->prev_time = time_before + dt;
-	if (MP_UNLIKELY(live.until_ns) && time_before > live.until_ns)
-		return LIVE_PAST_UNTIL;
 	live_push_realloc(old, state->prev_addr, size, time_before, state->prev_time);
 	return 0;
 }
 
-/* Decodes event `tag` (already consumed) at *at into the batch: 0, LIVE_PAST_UNTIL if it
- * comes after live.until_ns (nothing pushed), or -1 if it does not decode (*at and state
- * untouched). */
+/* Decodes event `tag` (already consumed) at *at into the batch: 0, or -1 if it does not
+ * decode (*at and state untouched). */
 static int live_decode_event(const uint8_t **at, const uint8_t *end, unsigned tag,
 			     struct mp_decode_state *state)
 {
@@ -983,14 +976,28 @@ static int live_decode_event(const uint8_t **at, const uint8_t *end, unsigned ta
 		int err = tag == MP_REC_FREE	    ? live_decode_free(&p, state)
 			  : tag == MP_REC_REALLOC ? live_decode_realloc(&p, state)
 						  : live_decode_alloc(&p, state);
-		if (err != -1)
+		if (err == 0)
 			*at = p;
 		return err;
 	}
 	struct mp_raw_event raw;
 	if (mp_decode_event(at, end, tag, state, &raw) < 0)
 		return -1;
-	if (MP_UNLIKELY(live.until_ns) && raw.event.time_ns > live.until_ns)
+	live_event(&raw.event);
+	return 0;
+}
+
+/* live_decode_event for a parent's file (see Fork): LIVE_PAST_UNTIL, with nothing pushed,
+ * for an event after live.until_ns. Apart, so that the common fold pays nothing for it:
+ * the checks in the lean decoders cost 2.8% of folding alloc_bench's trace. */
+static int live_decode_until(const uint8_t **at, const uint8_t *end, unsigned tag,
+			     struct mp_decode_state *state)
+{
+	struct mp_raw_event raw;
+	if (mp_decode_event(at, end, tag, state, &raw) < 0)
+		return -1;
+	/* A realloc's call began at time_before_ns (the others': time_ns). */
+	if (raw.event.time_before_ns > live.until_ns)
 		return LIVE_PAST_UNTIL;
 	live_event(&raw.event);
 	return 0;
@@ -1014,6 +1021,7 @@ static long live_records(struct live_chunk *chunk, const uint8_t *buf, size_t le
 	/* In locals: the batch's stores could alias the chunk's. */
 	struct mp_decode_state state = chunk->decode;
 	uint64_t events = 0;
+	const int until = live.until_ns != 0;
 	while (at < end) {
 		const uint8_t *record = at;
 		unsigned tag = *at++;
@@ -1029,14 +1037,18 @@ static long live_records(struct live_chunk *chunk, const uint8_t *buf, size_t le
 				break;
 			}
 			at += body;
-		} else {
-			int decoded = live_decode_event(&at, end, tag, &state);
+		} else if (MP_UNLIKELY(until)) {
+			int decoded = live_decode_until(&at, end, tag, &state);
 			if (decoded == 0) {
 				events++;
 				continue;
 			}
-			if (decoded == LIVE_PAST_UNTIL)
-				live.past_until = 1;
+			live.past_until = decoded == LIVE_PAST_UNTIL;
+			at = record;
+			break;
+		} else if (live_decode_event(&at, end, tag, &state) == 0) {
+			events++;
+		} else {
 			at = record;
 			break;
 		}
