@@ -165,14 +165,19 @@ static void text_totals(FILE *out, const struct mp_analysis *analysis, const str
 				: 0.0);
 }
 
-static void text_notes(FILE *out, const struct mp_heap_totals *t)
+static void text_notes(FILE *out, const struct mp_heap_totals *t, uint32_t trace_flags)
 {
 	char a[MP_FMT_LEN];
 
+	/* A fork child frees what its parent allocated before the fork: said as such. */
 	if (t->unknown_frees)
-		fprintf(out, "Note: %s not allocated while tracing (ignored)\n",
+		fprintf(out, "Note: %s not allocated while tracing (ignored)%s\n",
 			mp_fmt_counted(a, sizeof(a), t->unknown_frees, "free/realloc of an address",
-				       "frees/reallocs of addresses"));
+				       "frees/reallocs of addresses"),
+			trace_flags & MP_TRACE_FORKED
+				? ": this process is a fork child, and blocks allocated before the "
+				  "fork are in its parent's trace"
+				: "");
 	if (t->replaced_blocks)
 		fprintf(out, "Note: %s an address still live in the trace (its free was not "
 			     "recorded)\n", mp_fmt_counted(a, sizeof(a), t->replaced_blocks,
@@ -267,7 +272,7 @@ void mp_report_text(FILE *out, struct mp_analysis *analysis, const struct mp_lea
 	fprintf(out, "Run time:     %.6f s\n", text_seconds(analysis->run_time_ns));
 	text_sampling(out, analysis);
 	text_totals(out, analysis, list);
-	text_notes(out, &analysis->model.totals);
+	text_notes(out, &analysis->model.totals, mp_trace_header(analysis->trace)->flags);
 	text_top(out, analysis, opts, MP_METRIC_PEAK, "Call stacks live at the peak");
 	text_top(out, analysis, opts, MP_METRIC_ALLOCATED, "Call stacks by bytes allocated");
 	text_top(out, analysis, opts, MP_METRIC_CALLS, "Call stacks by calls");

@@ -58,8 +58,9 @@ static int start_trace(int fork_child)
 		__atomic_store_n(&mp_state, MP_STATE_OFF, __ATOMIC_RELEASE);
 		return 0;
 	}
-	if (fork_child && !live_inherited)
-		mp_trace_file_add_flags(MP_TRACE_FORK_CHILD);
+	if (fork_child)
+		mp_trace_file_add_flags(live_inherited ? MP_TRACE_FORKED
+						       : MP_TRACE_FORKED | MP_TRACE_FORK_CHILD);
 	__atomic_store_n(&mp_state, MP_STATE_READY, __ATOMIC_RELEASE);
 	return 1;
 }

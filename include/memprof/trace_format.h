@@ -292,6 +292,9 @@ enum mp_trace_flags {
 	/* A fork child whose leak checks could not take its parent's live blocks along (they
 	 * are in the parent's trace only): they cannot reach through them. */
 	MP_TRACE_FORK_CHILD = 32u,
+	/* A fork child's trace, whatever its checks saw: the blocks allocated before the fork
+	 * are in the parent's trace, and this one's frees of them match nothing here. */
+	MP_TRACE_FORKED = 64u,
 };
 
 /* Why recording stopped before the process ended (header stop_reason). The trace is

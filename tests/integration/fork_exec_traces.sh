@@ -49,5 +49,10 @@ if [ -n "$worker" ]; then
 	grep -q "^  still reachable: 7,500 bytes (7.3 KiB) in 15 blocks" "$worker.txt" ||
 		fail "prefork worker: $(grep 'still reachable' "$worker.txt")"
 	grep -q "fork child" "$worker.txt" && fail "prefork worker: inherited blocks unseen"
+	# It freed one block of its parent's: the report says whose it was.
+	"$memprof" report "$worker" 2>/dev/null | grep -q "^Note: 1 free/realloc of an address not allocated while tracing (ignored): this process is a fork child" ||
+		fail "prefork worker: the note on its parent's block"
 fi
+"$memprof" report out.trace 2>/dev/null | grep -q "this process is a fork child" &&
+	fail "the parent's report calls it a fork child"
 [ "$failures" -eq 0 ]
