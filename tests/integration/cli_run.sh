@@ -1,7 +1,8 @@
 #!/bin/sh
 # cli_run.sh: `memprof run`: passes the exit status (and 128+signal) through, reports the
-# traces it wrote with a summary, honours --output (and MEMPROF_OUTPUT without it), refuses a --sample it cannot read and
-# says when a run was sampled, keeps an existing LD_PRELOAD, finds programs through PATH,
+# traces it wrote with a summary, honours --output (and MEMPROF_OUTPUT without it),
+# refuses a --sample it cannot read and says when a run was sampled, keeps an existing
+# LD_PRELOAD, finds programs through PATH, says only why a program cannot be run,
 # and refuses statically linked programs.
 set -u
 . "$MEMPROF_TOP/tests/support/cli_common.sh"

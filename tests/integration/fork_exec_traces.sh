@@ -50,7 +50,8 @@ if [ -n "$worker" ]; then
 		fail "prefork worker: $(grep 'still reachable' "$worker.txt")"
 	grep -q "fork child" "$worker.txt" && fail "prefork worker: inherited blocks unseen"
 	# It freed one block of its parent's: the report says whose it was.
-	"$memprof" report "$worker" 2>/dev/null | grep -q "^Note: 1 free/realloc of an address not allocated while tracing (ignored): this process is a fork child" ||
+	note="^Note: 1 free/realloc of an address not allocated while tracing (ignored): "
+	"$memprof" report "$worker" 2>/dev/null | grep -q "${note}this process is a fork child" ||
 		fail "prefork worker: the note on its parent's block"
 fi
 "$memprof" report out.trace 2>/dev/null | grep -q "this process is a fork child" &&
