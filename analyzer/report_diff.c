@@ -7,11 +7,7 @@
 #include "report.h"
 #include "report_diff.h"
 #include "report_memory.h"
-
-static const char *diff_bytes_word(uint64_t count)
-{
-	return count == 1 ? "byte" : "bytes";
-}
+#include "text_format.h"
 
 /* "+2048 bytes (+2.0 KiB)", "-16 bytes", "0 bytes". */
 static const char *diff_signed_bytes(char *buf, size_t len, uint64_t from, uint64_t to)
@@ -20,7 +16,7 @@ static const char *diff_signed_bytes(char *buf, size_t len, uint64_t from, uint6
 	const char *sign = to > from ? "+" : to < from ? "-" : "";
 	char human[32];
 	if (change < 1024)
-		snprintf(buf, len, "%s%" PRIu64 " %s", sign, change, diff_bytes_word(change));
+		snprintf(buf, len, "%s%" PRIu64 " %s", sign, change, mp_plural(change, "byte", "bytes"));
 	else
 		snprintf(buf, len, "%s%" PRIu64 " bytes (%s%s)", sign, change, sign,
 			 mp_memory_bytes(human, sizeof(human), change));
@@ -38,10 +34,10 @@ static const char *diff_signed(char *buf, size_t len, uint64_t from, uint64_t to
 static const char *diff_block_word(enum mp_diff_metric metric, uint64_t count)
 {
 	if (metric == MP_DIFF_CALLS)
-		return count == 1 ? "call" : "calls";
+		return mp_plural(count, "call", "calls");
 	if (metric == MP_DIFF_ALLOCATED)
-		return count == 1 ? "allocation" : "allocations";
-	return count == 1 ? "block" : "blocks";
+		return mp_plural(count, "allocation", "allocations");
+	return mp_plural(count, "block", "blocks");
 }
 
 /* "+2048 bytes (+2.0 KiB), +2 blocks: 1024 -> 3072 bytes, 1 -> 3 blocks" */
@@ -58,12 +54,12 @@ static void diff_change_line(FILE *out, enum mp_diff_metric metric, uint64_t bas
 			" %s\n", diff_signed(blocks, sizeof(blocks), base_blocks, new_blocks),
 			change_word, diff_signed_bytes(bytes, sizeof(bytes), base_bytes, new_bytes),
 			base_blocks, new_blocks, word, base_bytes, new_bytes,
-			diff_bytes_word(new_bytes));
+			mp_plural(new_bytes, "byte", "bytes"));
 	else
 		fprintf(out, "%s, %s %s: %" PRIu64 " -> %" PRIu64 " %s, %" PRIu64 " -> %" PRIu64
 			" %s\n", diff_signed_bytes(bytes, sizeof(bytes), base_bytes, new_bytes),
 			diff_signed(blocks, sizeof(blocks), base_blocks, new_blocks), change_word,
-			base_bytes, new_bytes, diff_bytes_word(new_bytes), base_blocks, new_blocks,
+			base_bytes, new_bytes, mp_plural(new_bytes, "byte", "bytes"), base_blocks, new_blocks,
 			word);
 }
 

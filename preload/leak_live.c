@@ -1239,12 +1239,9 @@ static void live_fold_inherited(void)
 	int err = live_fold_file(inherit.path, inherit.pid, MP_LEAK_FOLD_KEEP);
 	live.until_ns = 0;
 	live.chunk_count = 0; /* the parent's chunks: never read again */
-	live.start_ns = 0;    /* the next file to fold is the child's own */
-	live.walk = 0;
+	live.start_ns = 0;    /* the next file to fold is the child's own (its walk too) */
 	if (err < 0) {
-		uint64_t *progress = live.progress;
-		mp_leak_live_reset();
-		live.progress = progress;
+		mp_leak_live_reset(); /* keeps the waiters' progress counter */
 		mp_trace_file_add_flags(MP_TRACE_FORK_CHILD);
 	}
 }

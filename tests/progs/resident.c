@@ -3,8 +3,8 @@
  *   resident half      malloc 512 MiB, write the first 256 MiB; keep it to exit
  *   resident quarter   anonymous mmap of 256 MiB, write every 4th page (64 MiB)
  *   resident full      malloc 8 MiB and write all of it
- *   resident fatal     malloc 8 MiB, write all of it, then abort(): the process dies of
- *                      SIGABRT, and its snapshot is the fatal signal's
+ *   resident fatal     as full, then abort(): the process dies of SIGABRT, and its
+ *                      snapshot is the fatal signal's
  *   resident readzero  calloc 64 MiB (a mapping of its own, zero without a write), read
  *                      every page of it, then write its first 16 MiB: the pages only read
  *                      map the kernel's zero page, in nobody's RSS
@@ -75,16 +75,6 @@ static char *quarter_mapping(void)
 	return region;
 }
 
-static void fatal_block(void)
-{
-	char *block = malloc(8u * MIB); /* RESIDENT_SITE:fatal */
-	if (!block)
-		exit(1);
-	no_huge_pages(block, 8u * MIB);
-	memset(block, 1, 8u * MIB);
-	abort();
-}
-
 static char *read_zero_block(void)
 {
 	long page = sysconf(_SC_PAGESIZE);
@@ -107,6 +97,12 @@ static char *full_block(void)
 	no_huge_pages(block, 8u * MIB);
 	memset(block, 1, 8u * MIB);
 	return block;
+}
+
+static void fatal_block(void)
+{
+	full_block();
+	abort();
 }
 
 #define FRAG_BLOCKS 40000
