@@ -280,36 +280,51 @@ static void find_mapping(uintptr_t addr, struct stack_range *out)
 	mp_sys_read_lines("/proc/self/maps", buf, sizeof(buf), mapping_line, &search);
 }
 
+/* The stack glibc gave the calling thread, from its descriptor (high 0 if unknown). */
+static void thread_stack(struct stack_range *out)
+{
+	pthread_attr_t attr;
+	out->low = out->high = 0;
+	out->grows = 0;
+	if (pthread_getattr_np(pthread_self(), &attr) != 0)
+		return;
+	void *addr;
+	size_t size;
+	if (pthread_attr_getstack(&attr, &addr, &size) == 0) {
+		out->low = (uintptr_t)addr;
+		out->high = out->low + size;
+	}
+	pthread_attr_destroy(&attr);
+}
+
 /* The thread's own stack, if sp is on it: the main thread's [stack] mapping, or the
  * stack glibc gave a thread it created (fixed for the thread's life). Captures on any
  * other stack (a sigaltstack, a coroutine's) are libunwind's: such a stack may be
  * unmapped and something smaller mapped in its place, and a bound kept from before would
  * let a walk read past it. Once per thread, and when the main thread's stack has grown
- * below what was seen. Returns the stack's end, 0 if sp is not on it. */
+ * below what was seen. A thread glibc created is asked first: reading /proc/self/maps
+ * for each one was most of what memprof added to creating a thread (a thousand threads
+ * making ten allocations each: 55 us a thread, as much as creating it). The main thread
+ * (and one whose sp its descriptor does not hold) has its mapping looked up: glibc's
+ * answer for it reads the same file, and only the mapping says whether the kernel grows
+ * it. A thread that called fork is the child's main thread, on its old stack: its
+ * descriptor holds it. A raw clone()'s child shares its parent's descriptor, whose stack
+ * does not hold sp. Returns the stack's end, 0 if sp is not on it. */
 static __attribute__((noinline)) uintptr_t learn_stack(struct unwind_thread *self, uintptr_t sp)
 {
 	struct stack_range *stack = &self->stack;
 	if (stack->high && !(stack->grows && sp < stack->low && stack->high - sp < (1ull << 32)))
 		return 0;
-	struct stack_range found;
-	find_mapping(sp, &found);
-	if (!found.grows) {
-		/* Not the main thread's stack: the bounds of the thread glibc created, if it
-		 * is one (a thread that called fork is the child's main thread, on its old
-		 * stack). A raw clone()'s child shares its parent's descriptor, whose stack
-		 * does not hold sp. */
-		pthread_attr_t attr;
-		found.low = found.high = 0;
-		if (syscall(SYS_gettid) != getpid() || !stack->high) {
-			if (pthread_getattr_np(pthread_self(), &attr) == 0) {
-				void *addr;
-				size_t size;
-				if (pthread_attr_getstack(&attr, &addr, &size) == 0) {
-					found.low = (uintptr_t)addr;
-					found.high = found.low + size;
-				}
-				pthread_attr_destroy(&attr);
-			}
+	struct stack_range found = { 0, 0, 0 };
+	int main_thread = syscall(SYS_gettid) == getpid();
+	if (!main_thread)
+		thread_stack(&found);
+	if (sp - found.low >= found.high - found.low) {
+		find_mapping(sp, &found);
+		if (!found.grows) {
+			found.low = found.high = 0;
+			if (main_thread && !stack->high)
+				thread_stack(&found);
 		}
 	}
 	if (sp - found.low >= found.high - found.low)
