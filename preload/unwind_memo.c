@@ -94,13 +94,47 @@ static int memo_key_ready;
 static __thread struct memo *thread_memo __attribute__((tls_model("initial-exec")));
 static __thread int thread_memo_off __attribute__((tls_model("initial-exec")));
 
-/* At thread exit: the memo goes, and is not made again (a later TLS destructor may still
- * record; it walks without). */
+/* Memos of threads that ended, kept for the next threads to start (SPARE_MEMOS at most):
+ * mapping, faulting in and unmapping a memo for each thread cost a program that makes
+ * many short threads a third of what memprof added to each (the unmap flushes the TLBs
+ * of the CPUs running its other threads). A slot is taken and filled with an atomic
+ * exchange, so no lock is needed at a thread's end or its first capture. */
+#define SPARE_MEMOS 8u
+static struct memo *spare_memos[SPARE_MEMOS];
+
+/* At thread exit: the memo goes to the spares, or is unmapped, and is not made again for
+ * this thread (a later TLS destructor may still record; it walks without). */
 static void memo_thread_exit(void *memo)
 {
 	thread_memo = NULL;
 	thread_memo_off = 1;
+	for (unsigned i = 0; i < SPARE_MEMOS; i++) {
+		struct memo *empty = NULL;
+		if (__atomic_compare_exchange_n(&spare_memos[i], &empty, memo, 0, __ATOMIC_RELEASE,
+						__ATOMIC_RELAXED))
+			return;
+	}
 	mp_sys_unmap(memo, sizeof(struct memo));
+}
+
+/* A spare memo, emptied, or NULL. The walks it kept are forgotten with a new epoch (a
+ * walk is sound for any thread whose stack words hold its values, but a new thread starts
+ * clean) and the trail with a count of 0. */
+static struct memo *spare_memo(void)
+{
+	for (unsigned i = 0; i < SPARE_MEMOS; i++) {
+		if (!__atomic_load_n(&spare_memos[i], __ATOMIC_RELAXED))
+			continue;
+		struct memo *memo = __atomic_exchange_n(&spare_memos[i], NULL, __ATOMIC_ACQUIRE);
+		if (!memo)
+			continue;
+		memo->epoch++;
+		memo->used = 0;
+		memo->trails[0].count = 0;
+		memo->trails[1].count = 0;
+		return memo;
+	}
+	return NULL;
 }
 
 void mp_unwind_memo_init(void)
@@ -126,19 +160,27 @@ void mp_unwind_memo_pause(int paused)
 static __attribute__((noinline)) struct memo *memo_create(void)
 {
 	struct memo *memo = NULL;
-	if (memo_key_ready && !thread_memo_off)
-		memo = mp_sys_map_anon(sizeof(struct memo));
+	int spare = 0;
+	if (memo_key_ready && !thread_memo_off) {
+		memo = spare_memo();
+		spare = memo != NULL;
+		if (!memo)
+			memo = mp_sys_map_anon(sizeof(struct memo));
+	}
 	if (!memo || pthread_setspecific(memo_key, memo) != 0) {
 		if (memo)
-			mp_sys_unmap(memo, sizeof(struct memo));
+			memo_thread_exit(memo);
 		thread_memo_off = 1;
 		return NULL;
 	}
-	/* Its tables and trails are read before they are written (see mp_sys_prefault); the
-	 * arena, written first, is left to fill as walks are kept. */
-	mp_sys_prefault(memo, offsetof(struct memo, arena));
-	mp_sys_prefault(memo->trails, sizeof(memo->trails));
-	memo->epoch = 1;
+	if (!spare) {
+		/* Its tables and trails are read before they are written (see
+		 * mp_sys_prefault); the arena, written first, is left to fill as walks are
+		 * kept. */
+		mp_sys_prefault(memo, offsetof(struct memo, arena));
+		mp_sys_prefault(memo->trails, sizeof(memo->trails));
+		memo->epoch = 1;
+	}
 	thread_memo = memo;
 	return memo;
 }
