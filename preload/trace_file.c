@@ -80,9 +80,16 @@ static void *sys_map_shared(int fd, size_t len, uint64_t offset)
  * PAGE_TABLE_SPAN, so that no folio of the page cache straddles two page tables (the
  * kernel then maps each folio whole at its first fault; see the top of the file). An
  * inaccessible reservation is taken first and the file mapped over its aligned part, so
- * nothing of the program's can be at that address. */
+ * nothing of the program's can be at that address. Not for a chunk of up to
+ * SMALL_CHUNK_BYTES (a thread's first ones): it straddles a page table at one address in
+ * 32 or fewer, while the reservation's two extra munmaps cost a thread that records little
+ * most of its chunk's cost (each one flushes the TLBs of the CPUs running the program's
+ * other threads, an interrupt a VM pays dearly for). */
+#define SMALL_CHUNK_BYTES (64u * 1024u)
 static void *map_chunk(int fd, size_t len, uint64_t offset)
 {
+	if (len <= SMALL_CHUNK_BYTES)
+		return sys_map_shared(fd, len, offset);
 	size_t span = len + PAGE_TABLE_SPAN;
 	uintptr_t area = (uintptr_t)syscall(SYS_mmap, NULL, span, PROT_NONE,
 					    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);

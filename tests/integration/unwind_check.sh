@@ -6,9 +6,9 @@
 # MP_UNWIND_CHECK (preload/unwind.c): each capture, whether walked, found in the memo or
 # left to libunwind, is also made by unw_backtrace and compared frame by frame, and every
 # process says at exit how many were compared and how many differed. The programs: the
-# C and C++ test programs (threads, fork, exec, dlopen/dlclose, signals), and where they
-# are installed sqlite3, gcc's cc1 and python3 (deep stacks of code built without frame
-# pointers, as Debian builds it). Fails if any capture differed, or if too few were made.
+# C and C++ test programs (threads, short threads that take over the memos of ended ones,
+# fork, exec, dlopen/dlclose, signals), and where they are installed sqlite3, gcc's cc1
+# and python3 (deep stacks of code built without frame pointers, as Debian builds it). Fails if any capture differed, or if too few were made.
 set -u
 lib="$MEMPROF_BUILD/tests/libmemprof-unwind-check.so"
 progs="$MEMPROF_BUILD/tests/progs"
@@ -43,6 +43,7 @@ check() {
 }
 
 check threads 3000 "$progs/threads"
+check short_threads 3000 "$progs/short_threads"
 check fork 10 "$progs/lifecycle" fork
 check exec 10 "$progs/lifecycle" exec
 check signal 10 "$progs/lifecycle" signal
