@@ -6,7 +6,7 @@ $(BUILD)/bench/%: bench/%.c
 	$(CC) $(BENCH_CFLAGS) -o $@ $<
 
 bench: all $(BUILD)/bench/alloc_bench $(BUILD)/bench/runner $(BUILD)/bench/bare_shim.so \
-		$(BUILD)/bench/unwind_bench
+		$(BUILD)/bench/unwind_bench $(BUILD)/bench/thread_churn
 	@BUILD=$(BUILD) bench/run.sh
 	@BUILD=$(BUILD) RUNS=$${PROGRAM_RUNS:-7} bench/programs.sh
 	@echo "one stack capture (bench/unwind_bench.c):"
@@ -14,6 +14,7 @@ bench: all $(BUILD)/bench/alloc_bench $(BUILD)/bench/runner $(BUILD)/bench/bare_
 	@BUILD=$(BUILD) RUNS=$${OVERHEAD_RUNS:-15} bench/overhead.sh
 	@BUILD=$(BUILD) RUNS=$${SCALE_RUNS:-3} bench/scale.sh
 	@BUILD=$(BUILD) RUNS=$${PYTHON_RUNS:-5} bench/leak_python.sh
+	@BUILD=$(BUILD) RUNS=$${THREAD_RUNS:-7} bench/threads.sh
 
 # What memprof adds to cc1, counted by callgrind's cache model instead of timed
 # (bench/cache_model.sh; BEFORE_LIB=... compares a build). Not part of `make bench`: it
@@ -63,6 +64,12 @@ bench-rss: all $(BUILD)/bench/resident_bench $(BUILD)/bench/runner $(BUILD)/benc
 	@BUILD=$(BUILD) bench/rss_watch.sh
 
 .PHONY: bench-rss
+
+# What each thread a program starts costs under memprof (bench/threads.sh).
+bench-threads: all $(BUILD)/bench/runner $(BUILD)/bench/thread_churn
+	@BUILD=$(BUILD) RUNS=$${THREAD_RUNS:-7} bench/threads.sh
+
+.PHONY: bench-threads
 
 # sqlite3 and cc1 under memprof (bench/programs.sh).
 bench-programs: all $(BUILD)/bench/runner
