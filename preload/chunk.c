@@ -81,12 +81,55 @@ static uint32_t take_entry(void)
 	return ++entry_count;
 }
 
+/* The last chunks of ended threads, still mapped: unmapping each as its thread ended cost a
+ * program that makes many short threads a TLB flush of the CPUs running its other threads
+ * for each (an interrupt a VM pays dearly for: a tenth of what memprof added to each
+ * thread). They are unmapped RETIRED_MAX at a time instead, by the thread that fills the
+ * list, with one munmap for each run of them that lie side by side (the kernel maps
+ * successive small chunks next to each other). Only chunks of up to RETIRED_BYTES wait:
+ * at most 128 KiB. Under live_lock; a fork child unmaps those it finds listed. */
+#define RETIRED_MAX 32u
+#define RETIRED_BYTES 4096u
+static uint8_t *retired[RETIRED_MAX];
+static uint32_t retired_count;
+
+/* Unmaps chunks[0..count), all RETIRED_BYTES or less, merging neighbours. */
+static void unmap_retired(uint8_t **chunks, uint32_t count)
+{
+	for (uint32_t i = 1; i < count; i++) { /* by address: insertion sort of a few */
+		uint8_t *chunk = chunks[i];
+		uint32_t j = i;
+		for (; j > 0 && chunks[j - 1] > chunk; j--)
+			chunks[j] = chunks[j - 1];
+		chunks[j] = chunk;
+	}
+	for (uint32_t i = 0; i < count;) {
+		uint8_t *start = chunks[i], *end = start + chunk_capacity(start);
+		for (i++; i < count && chunks[i] == end; i++)
+			end += chunk_capacity(chunks[i]);
+		mp_sys_unmap(start, (size_t)(end - start));
+	}
+}
+
 /* Records that the thread now writes `chunk` (NULL: none) in its registry entry, then
  * unmaps `old`, after the lock (a fork sees the entry name the new chunk or the old one,
- * still mapped; a signal handler calling exit() rarely finds the lock held). */
+ * still mapped; a signal handler calling exit() rarely finds the lock held); a small
+ * last chunk waits in the retired list. */
 static void track_chunk(struct mp_thread *thread, uint8_t *chunk, uint8_t *old)
 {
+	uint8_t *batch[RETIRED_MAX];
+	uint32_t batch_count = 0;
 	mp_lock(&live_lock, MP_LOCK_CHUNKS);
+	if (!chunk && old && chunk_capacity(old) <= RETIRED_BYTES) {
+		retired[retired_count] = old;
+		__atomic_store_n(&retired_count, retired_count + 1, __ATOMIC_RELEASE);
+		old = NULL;
+		if (retired_count == RETIRED_MAX) {
+			batch_count = retired_count;
+			memcpy(batch, retired, sizeof(batch));
+			__atomic_store_n(&retired_count, 0, __ATOMIC_RELEASE);
+		}
+	}
 	if (!thread->serial)
 		thread->serial = ++last_serial;
 	if (chunk && !thread->entry)
@@ -103,6 +146,8 @@ static void track_chunk(struct mp_thread *thread, uint8_t *chunk, uint8_t *old)
 	mp_unlock(&live_lock, MP_LOCK_CHUNKS);
 	if (old)
 		mp_sys_unmap(old, chunk_capacity(old));
+	if (batch_count)
+		unmap_retired(batch, batch_count);
 }
 
 static uint32_t next_capacity(const struct mp_thread *thread, size_t need)
@@ -180,6 +225,11 @@ void mp_chunk_after_fork_child(struct mp_thread *self)
 		if (entries[i].chunk)
 			mp_sys_unmap(entries[i].chunk, chunk_capacity(entries[i].chunk));
 	}
+	/* A batch taken out of the list but not unmapped yet by the parent's thread stays
+	 * mapped here, unknown: up to RETIRED_MAX pages, never written. */
+	for (uint32_t i = 0; i < retired_count && i < RETIRED_MAX; i++)
+		mp_sys_unmap(retired[i], chunk_capacity(retired[i]));
+	retired_count = 0;
 	entry_count = 0;
 	free_head = 0;
 	last_serial = 0;

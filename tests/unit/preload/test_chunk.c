@@ -3,6 +3,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <sys/mman.h>
 
 #include <cmocka.h>
 
@@ -135,6 +136,68 @@ static void test_each_thread_writes_its_own_chunk_marked_last_at_exit(void **sta
 	free(file.data);
 }
 
+/* A thread that records one record and gives its chunk's address. */
+static void *short_thread(void *arg)
+{
+	struct mp_thread *thread = &mp_state_thread;
+	uint8_t *at = mp_chunk_reserve(thread, 4);
+	memcpy(at, "shrt", 4);
+	mp_chunk_commit(thread, at + 4);
+	*(uint8_t **)arg = thread->chunk;
+	return NULL;
+}
+
+static int page_mapped(const void *addr)
+{
+	unsigned char resident;
+	return mincore((void *)addr, 1, &resident) == 0;
+}
+
+static uint8_t *run_short_thread(void)
+{
+	pthread_t thread;
+	uint8_t *chunk = NULL;
+	assert_int_equal(pthread_create(&thread, NULL, short_thread, &chunk), 0);
+	assert_int_equal(pthread_join(thread, NULL), 0);
+	assert_non_null(chunk);
+	return chunk;
+}
+
+/* The last chunks of ended threads are unmapped in batches of 32, not one by one: once a
+ * batch went, the next 31 threads' chunks stay mapped after they end, and the 32nd
+ * thread's end unmaps all 32; the file keeps what each wrote, marked last. */
+static void test_ended_threads_chunks_are_unmapped_in_batches(void **state)
+{
+	(void)state;
+	enum { BATCH = 32 };
+	int threads = 0;
+	/* The list may hold some already: run threads until one's end unmaps a batch. */
+	while (page_mapped(run_short_thread()))
+		assert_true(++threads < BATCH);
+	uint8_t *chunks[BATCH];
+	for (int i = 0; i < BATCH; i++) {
+		chunks[i] = run_short_thread();
+		if (i + 1 < BATCH)
+			assert_true(page_mapped(chunks[i]));
+	}
+	for (int i = 0; i < BATCH; i++)
+		assert_false(page_mapped(chunks[i]));
+	struct fixture_file file = fixture_read(trace_path);
+	const struct mp_file_header *header = (const void *)file.data;
+	int found = 0;
+	for (size_t offset = header->header_size; offset + sizeof(struct mp_chunk_header) <= file.size;) {
+		const struct mp_chunk_header *chunk = chunk_at(&file, offset);
+		if (chunk->used == sizeof(*chunk) + 4 &&
+		    memcmp((const uint8_t *)chunk + sizeof(*chunk), "shrt", 4) == 0) {
+			assert_int_equal(chunk->flags & MP_CHUNK_LAST, MP_CHUNK_LAST);
+			found++;
+		}
+		offset += chunk->capacity;
+	}
+	assert_int_equal(found, threads + 1 + BATCH);
+	free(file.data);
+}
+
 static off_t file_size(void)
 {
 	struct stat st;
@@ -205,6 +268,7 @@ int main(void)
 		cmocka_unit_test(test_commit_publishes_exactly_the_written_bytes),
 		cmocka_unit_test(test_full_chunk_continues_in_a_larger_one),
 		cmocka_unit_test(test_each_thread_writes_its_own_chunk_marked_last_at_exit),
+		cmocka_unit_test(test_ended_threads_chunks_are_unmapped_in_batches),
 		cmocka_unit_test(test_space_reserved_ahead_is_taken_by_the_next_chunk),
 		cmocka_unit_test(test_end_state_records_how_the_process_ended),
 	};
