@@ -50,7 +50,13 @@ model() {
 	"$@" valgrind --tool=callgrind --trace-children=yes --cache-sim=yes \
 		--D1=32768,8,64 --I1=32768,8,64 --LL=1048576,16,64 \
 		--callgrind-out-file="$work/$name.out/callgrind.%p" \
-		"$cc1" -fpreprocessed symbolize.i -quiet -O2 -o /dev/null 2>/dev/null
+		"$cc1" -fpreprocessed symbolize.i -quiet -O2 -o /dev/null 2>"$name.err"
+	# A valgrind that failed (its own assertions) leaves a partial profile: say so.
+	if grep -q "FATAL" "$name.err"; then
+		echo "cache model: valgrind failed on $name:" >&2
+		grep -A2 "FATAL" "$name.err" >&2
+		exit 1
+	fi
 	out=$(ls -S "$name.out"/callgrind.* | head -n 1)
 	callgrind_annotate --show="$events" --show-percs=no --threshold=100 "$out" 2>/dev/null |
 		awk '/^ *[0-9,]+ .*\[.*\]$/ {
