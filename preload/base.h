@@ -226,8 +226,10 @@ void mp_sys_unmap(void *addr, size_t len);
  * it has are kept, not copied, and only the new part is fresh. Returns its address, or
  * NULL (the region is then as it was). */
 void *mp_sys_grow_anon(void *addr, size_t len, size_t new_len);
-/* The regions of mp_sys_map_anon still mapped, for memory snapshots: copies up to max of
- * them into out and returns how many. */
+/* The regions of mp_sys_map_anon still mapped, for memory snapshots and leak checks:
+ * copies up to max of them into out, sorted by address with neighbours merged into one,
+ * and returns how many. At most MP_SYS_OWN_REGIONS_MAX are known. */
+#define MP_SYS_OWN_REGIONS_MAX 4096u
 struct mp_sys_region {
 	uint64_t start, length;
 };

@@ -82,6 +82,7 @@ struct roots_work {
 	int sp_unknown;
 	struct mp_leak_range exclude[ROOTS_MAX_EXCLUDE];
 	size_t exclude_count;
+	struct mp_sys_region own[MP_SYS_OWN_REGIONS_MAX]; /* memprof's memory, not roots */
 };
 
 static int roots_glibc; /* the allocator is glibc's: mmapped chunks are told by header */
@@ -434,8 +435,8 @@ static size_t roots_emit_chunks(const struct roots_work *work, struct mp_leak_ra
 static void roots_collect_exclude(struct roots_work *work, const struct mp_leak_range *exclude,
 				  size_t exclude_count)
 {
-	struct mp_sys_region own[256];
-	size_t own_count = mp_sys_own_regions(own, 256);
+	struct mp_sys_region *own = work->own;
+	size_t own_count = mp_sys_own_regions(own, MP_SYS_OWN_REGIONS_MAX);
 	for (size_t i = 0; i < own_count && work->exclude_count < ROOTS_MAX_EXCLUDE; i++)
 		work->exclude[work->exclude_count++] =
 			(struct mp_leak_range){ .start = own[i].start,

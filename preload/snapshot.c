@@ -54,7 +54,7 @@
 #define PAGEMAP_ENTRIES 8192u
 #define RUNS_BYTES 4000u
 #define BODY_BYTES (8u * 1024u)
-#define OWN_MAX 256u
+#define OWN_MAX MP_SYS_OWN_REGIONS_MAX
 #define OWN_PER_MAPPING 64u
 #define SPS_MAX 1024u
 #define FILE_BUF_BYTES (16u * 1024u)
@@ -242,7 +242,19 @@ static uint64_t snapshot_own_parts(const struct snapshot_run *run,
 	uint64_t own_bytes = 0, count = 0;
 	uint8_t *count_at = *at;
 	*at += 2; /* room for the count, at most OWN_PER_MAPPING < 2^14 */
-	for (size_t i = 0; i < run->own_count && count < OWN_PER_MAPPING; i++) {
+	/* The regions are sorted and apart: the first that may end inside the mapping, by
+	 * halves (a process with a thousand threads has a thousand of them). */
+	size_t first = 0, past = run->own_count;
+	while (first < past) {
+		size_t mid = first + (past - first) / 2;
+		const struct mp_sys_region *own = &run->scratch->own[mid];
+		if (own->start + own->length <= entry->start)
+			first = mid + 1;
+		else
+			past = mid;
+	}
+	for (size_t i = first; i < run->own_count && count < OWN_PER_MAPPING &&
+			       run->scratch->own[i].start < entry->end; i++) {
 		uint64_t start = run->scratch->own[i].start;
 		uint64_t end = start + run->scratch->own[i].length;
 		start = start > entry->start ? start : entry->start;

@@ -216,24 +216,33 @@ int mp_sys_str_append(char *dst, size_t cap, const char *src)
 }
 
 /* Our own anonymous regions, so that memory snapshots can tell the program's memory from
- * the profiler's. A fixed table claimed by compare-and-swap: mp_sys_map_anon is called on slow
- * paths only (a new stack level, a bigger chunk registry, snapshot buffers), a few dozen
- * regions live at once. A region that finds the table full is simply not listed. */
-#define OWN_REGIONS_MAX 256
+ * the profiler's, and leak checks do not read it as roots. A fixed table claimed by
+ * compare-and-swap: mp_sys_map_anon is called on slow paths only (a new stack level, a
+ * bigger chunk registry, snapshot buffers, a thread's memo). A few dozen regions live at
+ * once, and one more for each thread that records: 256 slots left the memos of a
+ * program's 1000 threads, 27 MiB, to be reported as its own memory no call explained, and
+ * scanned for pointers by its leak checks. Scans stop at the highest slot ever claimed. A
+ * region that finds the table full is simply not listed. */
 #ifndef PR_SET_VMA
 #define PR_SET_VMA 0x53564d41
 #define PR_SET_VMA_ANON_NAME 0
 #endif
-static struct mp_sys_region own_regions[OWN_REGIONS_MAX];
+static struct mp_sys_region own_regions[MP_SYS_OWN_REGIONS_MAX];
+static uint32_t own_high; /* slots [0, own_high) were ever claimed */
 
 static void own_add(void *addr, size_t len)
 {
-	for (int i = 0; i < OWN_REGIONS_MAX; i++) {
+	for (uint32_t i = 0; i < MP_SYS_OWN_REGIONS_MAX; i++) {
 		uint64_t expected = 0;
 		if (__atomic_compare_exchange_n(&own_regions[i].start, &expected,
 						(uint64_t)(uintptr_t)addr, 0, __ATOMIC_ACQ_REL,
 						__ATOMIC_RELAXED)) {
 			__atomic_store_n(&own_regions[i].length, (uint64_t)len, __ATOMIC_RELEASE);
+			uint32_t high = __atomic_load_n(&own_high, __ATOMIC_RELAXED);
+			while (high <= i && !__atomic_compare_exchange_n(&own_high, &high, i + 1, 1,
+									 __ATOMIC_RELEASE,
+									 __ATOMIC_RELAXED))
+				;
 			return;
 		}
 	}
@@ -241,7 +250,8 @@ static void own_add(void *addr, size_t len)
 
 static void own_remove(void *addr)
 {
-	for (int i = 0; i < OWN_REGIONS_MAX; i++) {
+	uint32_t high = __atomic_load_n(&own_high, __ATOMIC_ACQUIRE);
+	for (uint32_t i = 0; i < high; i++) {
 		if (__atomic_load_n(&own_regions[i].start, __ATOMIC_ACQUIRE) == (uint64_t)(uintptr_t)addr) {
 			__atomic_store_n(&own_regions[i].length, 0, __ATOMIC_RELEASE);
 			__atomic_store_n(&own_regions[i].start, 0, __ATOMIC_RELEASE);
@@ -250,16 +260,42 @@ static void own_remove(void *addr)
 	}
 }
 
+/* Sorts regions[0..count) by start: Shell's sort with Ciura's gaps, in place and without
+ * a call that may allocate (a snapshot may be taken in a fatal signal's handler). */
+static void own_sort(struct mp_sys_region *regions, size_t count)
+{
+	static const size_t gaps[] = { 701, 301, 132, 57, 23, 10, 4, 1 };
+	for (size_t g = 0; g < sizeof(gaps) / sizeof(gaps[0]); g++) {
+		size_t gap = gaps[g];
+		for (size_t i = gap; i < count; i++) {
+			struct mp_sys_region region = regions[i];
+			size_t j = i;
+			for (; j >= gap && regions[j - gap].start > region.start; j -= gap)
+				regions[j] = regions[j - gap];
+			regions[j] = region;
+		}
+	}
+}
+
 size_t mp_sys_own_regions(struct mp_sys_region *out, size_t max)
 {
 	size_t count = 0;
-	for (int i = 0; i < OWN_REGIONS_MAX && count < max; i++) {
+	uint32_t high = __atomic_load_n(&own_high, __ATOMIC_ACQUIRE);
+	for (uint32_t i = 0; i < high && count < max; i++) {
 		uint64_t start = __atomic_load_n(&own_regions[i].start, __ATOMIC_ACQUIRE);
 		uint64_t length = __atomic_load_n(&own_regions[i].length, __ATOMIC_ACQUIRE);
 		if (start && length)
 			out[count++] = (struct mp_sys_region){ start, length };
 	}
-	return count;
+	own_sort(out, count);
+	size_t merged = 0;
+	for (size_t i = 0; i < count; i++) {
+		if (merged && out[merged - 1].start + out[merged - 1].length == out[i].start)
+			out[merged - 1].length += out[i].length;
+		else
+			out[merged++] = out[i];
+	}
+	return merged;
 }
 
 /* Raw syscalls, not mmap(3): our own mmap is interposed and must not see our memory. The
