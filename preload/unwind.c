@@ -94,6 +94,7 @@ struct stack_range {
 #define COLD_WINDOW 32u
 #define MEMO_COLD_PROBE 64u
 #define COLD_PROBE 8u /* the trail's, set aside */
+#define MEMO_FIRST_CAPTURE 32u /* captures before it (see capture) */
 struct unwind_thread {
 	struct stack_range stack; /* the thread's own stack; high 0 until known */
 	uint32_t window, window_hits; /* captures that used the memo in this window; hits */
@@ -711,7 +712,12 @@ static inline __attribute__((always_inline)) void capture(struct mp_unwind_captu
 	if (max <= 0)
 		return;
 	uint32_t generation = mp_modules_generation();
-	int use_memo = !self->cold || ++self->tick % MEMO_COLD_PROBE == 0;
+	/* A thread's first captures walk without the memo and the trail, which live in 110
+	 * KiB of the thread's own (36 KiB of it written at once): a program with many
+	 * threads that allocate little paid that for each (800 threads of one allocation:
+	 * 44 MB), and one that starts a thread per task paid its making. */
+	int young = self->counts.captures <= MEMO_FIRST_CAPTURE;
+	int use_memo = !young && (!self->cold || ++self->tick % MEMO_COLD_PROBE == 0);
 	if (use_memo) {
 		self->counts.memo_finds++;
 		int memo = mp_unwind_memo_find(out, &start, low, generation, max);
@@ -728,7 +734,7 @@ static inline __attribute__((always_inline)) void capture(struct mp_unwind_captu
 		self->counts.memo_rejects += memo == MP_UNWIND_MEMO_CHANGED;
 	}
 	/* The walk is noted for the memo and may join the thread's last walk (the trail). */
-	int use_trail = !self->trail_cold || ++self->trail_tick % COLD_PROBE == 0;
+	int use_trail = !young && (!self->trail_cold || ++self->trail_tick % COLD_PROBE == 0);
 	struct mp_unwind_trail *trails = use_memo || use_trail ? mp_unwind_memo_trails() : NULL;
 	struct mp_unwind_trail *trail = use_trail ? trails : NULL;
 	struct walk_result result = { 0, 0, 0, 0 };

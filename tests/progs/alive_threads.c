@@ -1,6 +1,6 @@
 /* alive_threads.c: THREADS threads (argv[1], default 400) alive at once, each having made
- * 100 allocations from a call chain a few frames deep (enough for memprof to keep walks
- * for it), when the program raises SIGUSR2 (MEMPROF_SNAPSHOT_SIGNAL=SIGUSR2 takes a
+ * ALLOCS allocations (argv[2], default 100: enough for memprof to keep walks for it) from a
+ * call chain a few frames deep, when the program raises SIGUSR2 (MEMPROF_SNAPSHOT_SIGNAL=SIGUSR2 takes a
  * snapshot then) and waits 300 ms, then raises SIGUSR1 (MEMPROF_LEAK_CHECK_SIGNAL=SIGUSR1:
  * a leak check); then the threads end. Nothing is left allocated. */
 #include <pthread.h>
@@ -10,10 +10,11 @@
 #include <time.h>
 
 static pthread_barrier_t allocated, released;
+static long allocs = 100;
 
 static __attribute__((noinline)) void churn(long index)
 {
-	for (int i = 0; i < 100; i++) {
+	for (long i = 0; i < allocs; i++) {
 		void *block = malloc(16 + (size_t)((index + i) % 48));
 		__asm__ volatile("" : : "r"(block) : "memory");
 		free(block);
@@ -40,6 +41,8 @@ static void *worker(void *arg)
 int main(int argc, char **argv)
 {
 	long threads = argc > 1 ? atol(argv[1]) : 400;
+	if (argc > 2)
+		allocs = atol(argv[2]);
 	pthread_t *ids = calloc((size_t)threads, sizeof(*ids));
 	pthread_attr_t attr;
 	pthread_attr_init(&attr);

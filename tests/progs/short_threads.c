@@ -1,8 +1,9 @@
 /* short_threads.c: THREADS threads (argv[1], default 300), each started after the last one
  * ended, so that each may take over what the one before left (memprof keeps the memos of
- * ended threads for the next ones). Thread i calls down 2 + i % 6 levels, allocates 10
- * blocks of 48 + i % 16 bytes there and frees them, and every tenth thread leaks one block
- * of 1000 + i bytes from leak_here (definitely lost). Nothing else is left allocated. */
+ * ended threads for the next ones, and makes one for a thread from its 33rd capture on).
+ * Thread i calls down 2 + i % 6 levels, allocates 10 blocks of 48 + i % 16 bytes there and
+ * frees them, five times, and every tenth thread leaks one block of 1000 + i bytes from
+ * leak_here (definitely lost). Nothing else is left allocated. */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,10 +17,12 @@ static __attribute__((noinline)) void leak_here(long index)
 static __attribute__((noinline)) void allocate_here(long index)
 {
 	void *blocks[10];
-	for (int i = 0; i < 10; i++)
-		blocks[i] = malloc(48 + (size_t)(index % 16));
-	for (int i = 0; i < 10; i++)
-		free(blocks[i]);
+	for (int round = 0; round < 5; round++) {
+		for (int i = 0; i < 10; i++)
+			blocks[i] = malloc(48 + (size_t)(index % 16));
+		for (int i = 0; i < 10; i++)
+			free(blocks[i]);
+	}
 	if (index % 10 == 0)
 		leak_here(index);
 }
