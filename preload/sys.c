@@ -219,10 +219,10 @@ int mp_sys_str_append(char *dst, size_t cap, const char *src)
  * the profiler's, and leak checks do not read it as roots. A fixed table claimed by
  * compare-and-swap: mp_sys_map_anon is called on slow paths only (a new stack level, a
  * bigger chunk registry, snapshot buffers, a thread's memo). A few dozen regions live at
- * once, and one more for each thread that records: 256 slots left the memos of a
- * program's 1000 threads, 27 MiB, to be reported as its own memory no call explained, and
- * scanned for pointers by its leak checks. Scans stop at the highest slot ever claimed. A
- * region that finds the table full is simply not listed. */
+ * once, and one more for each thread that made its memo: 256 slots left the memos of 800
+ * threads, 31 MB, to be reported as the program's memory no call explained, and read as
+ * roots by its leak checks. Scans stop at the highest slot ever claimed. A region that
+ * finds the table full is simply not listed. */
 #ifndef PR_SET_VMA
 #define PR_SET_VMA 0x53564d41
 #define PR_SET_VMA_ANON_NAME 0
