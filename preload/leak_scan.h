@@ -125,10 +125,20 @@ void mp_leak_check_release(struct mp_leak_result *result);
 void mp_leak_check_after_fork_child(void);
 
 /* --- leak_thread.c: the leak thread and the checks asked of it --- */
-/* From the constructor (and in a fork child, at its first event): unless
- * MEMPROF_LEAK_CHECK=0 or sampling, installs the stop signal and starts the leak thread,
- * which folds the trace into the live set every few milliseconds. */
+/* From the constructor (and in a fork child, at an allocation: see
+ * mp_leak_thread_deferred): unless MEMPROF_LEAK_CHECK=0 or sampling, installs the stop
+ * signal and starts the leak thread, which folds the trace into the live set every few
+ * milliseconds. */
 void mp_leak_thread_start(void);
+/* 1 while a fork child's leak thread waits to be started. A child's recording starts at
+ * its first event, which may be a free that glibc makes holding the lock of its cache of
+ * thread stacks (pthread_join trimming the cache frees a dead thread's TLS vector):
+ * starting a thread there, whose pthread_create takes that lock, hung the child. So the
+ * thread is started at the child's first allocation instead (record.c), where glibc
+ * holds no lock that pthread_create needs. */
+extern int mp_leak_thread_deferred;
+/* Starts the leak thread if it was deferred, once. */
+void mp_leak_thread_start_deferred(void);
 /* At exit (recording.c), from the exiting thread with busy clear: the exit check, run
  * by the leak thread while this one waits, or here if there is none. Never fails
  * loudly. */

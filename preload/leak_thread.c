@@ -320,6 +320,16 @@ static void leak_create(void)
 	__atomic_store_n(&leak.running, 1, __ATOMIC_RELEASE);
 }
 
+int mp_leak_thread_deferred;
+
+void mp_leak_thread_start_deferred(void)
+{
+	int expected = 1;
+	if (__atomic_compare_exchange_n(&mp_leak_thread_deferred, &expected, 0, 0,
+					__ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+		mp_leak_thread_start();
+}
+
 void mp_leak_thread_start(void)
 {
 	if (!mp_config.leak_check || mp_config.sample_bytes || leak.running)

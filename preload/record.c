@@ -9,6 +9,7 @@
  */
 #include <sys/mman.h>
 
+#include "leak_scan.h"
 #include "modules.h"
 #include "record_hot.h"
 #include "snapshot.h"
@@ -65,6 +66,8 @@ __attribute__((noinline)) void *mp_record_alloc_chosen(enum mp_record_tag tag, v
 	mp_encode_alloc(thread, tag, (uint64_t)(uintptr_t)addr, size, stack,
 			mp_clock_event_ns(thread, thread->prev_time));
 	note_alloc(thread, addr);
+	if (MP_UNLIKELY(__atomic_load_n(&mp_leak_thread_deferred, __ATOMIC_RELAXED)))
+		mp_leak_thread_start_deferred();
 	mp_record_leave(thread, saved_errno);
 	return addr;
 }

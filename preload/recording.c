@@ -87,9 +87,11 @@ int mp_recording_start(void)
 	mp_chunk_init();
 	mp_heap_peak_init();
 	int ready = start_trace(forked);
-	/* The parent's leak thread did not survive fork; at exit the check runs here. */
+	/* The parent's leak thread did not survive fork: the child's starts at its first
+	 * allocation (see mp_leak_thread_deferred); until then, or at exit, the check runs
+	 * on the exiting thread. */
 	if (ready && forked && !starting_at_exit)
-		mp_leak_thread_start();
+		__atomic_store_n(&mp_leak_thread_deferred, 1, __ATOMIC_RELEASE);
 	return ready;
 }
 
