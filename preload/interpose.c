@@ -45,6 +45,7 @@ struct real_functions {
 	int (*execv)(const char *, char *const[]);
 	int (*execvp)(const char *, char *const[]);
 	int (*execvpe)(const char *, char *const[], char *const[]);
+	int (*fexecve)(int, char *const[], char *const[]);
 };
 
 static struct real_functions real;
@@ -103,6 +104,7 @@ static void resolve(void)
 	*(void **)&real.execv = next("execv");
 	*(void **)&real.execvp = next("execvp");
 	*(void **)&real.execvpe = next("execvpe");
+	*(void **)&real.fexecve = next("fexecve");
 	size_t (*usable)(void *);
 	*(void **)&usable = next("malloc_usable_size");
 	void *found = next("malloc");
@@ -426,4 +428,71 @@ EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
 	int result = real.execvpe(file, argv, envp);
 	mp_recording_end(MP_END_RUNNING, 0);
 	return result;
+}
+
+EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
+{
+	have_real();
+	mp_recording_end(MP_END_EXEC, 0);
+	int result = real.fexecve(fd, argv, envp);
+	mp_recording_end(MP_END_RUNNING, 0);
+	return result;
+}
+
+/* The l forms call the kernel from inside glibc, never through the v forms: a program
+ * that used them (execl in a fork child, say) ended its trace with no end, which read as
+ * killed, and `memprof leaks --fail-on-leak` failed on it. They are unfolded here into
+ * the v forms above, as glibc does, the arguments in an array on the stack. */
+static size_t exec_count_args(va_list args)
+{
+	size_t count = 1; /* arg0, then each one up to the NULL */
+	while (va_arg(args, const char *))
+		count++;
+	return count;
+}
+
+EXPORT int execl(const char *path, const char *arg, ...)
+{
+	va_list args;
+	va_start(args, arg);
+	size_t count = exec_count_args(args);
+	va_end(args);
+	char *argv[count + 1];
+	argv[0] = (char *)arg;
+	va_start(args, arg);
+	for (size_t i = 1; i <= count; i++) /* the last one read is the NULL */
+		argv[i] = va_arg(args, char *);
+	va_end(args);
+	return execv(path, argv);
+}
+
+EXPORT int execlp(const char *file, const char *arg, ...)
+{
+	va_list args;
+	va_start(args, arg);
+	size_t count = exec_count_args(args);
+	va_end(args);
+	char *argv[count + 1];
+	argv[0] = (char *)arg;
+	va_start(args, arg);
+	for (size_t i = 1; i <= count; i++)
+		argv[i] = va_arg(args, char *);
+	va_end(args);
+	return execvp(file, argv);
+}
+
+EXPORT int execle(const char *path, const char *arg, ...)
+{
+	va_list args;
+	va_start(args, arg);
+	size_t count = exec_count_args(args);
+	va_end(args);
+	char *argv[count + 1];
+	argv[0] = (char *)arg;
+	va_start(args, arg);
+	for (size_t i = 1; i <= count; i++)
+		argv[i] = va_arg(args, char *);
+	char **envp = va_arg(args, char **); /* after the NULL */
+	va_end(args);
+	return execve(path, argv, envp);
 }

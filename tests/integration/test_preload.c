@@ -97,12 +97,13 @@ static void test_fork_child_gets_its_own_trace(void **state)
 	harness_summary_free(&child);
 }
 
-static void test_exec_starts_a_new_trace(void **state)
+/* An exec through `mode` (lifecycle.c: execv, or execl, execlp, execle, fexecve) ends the
+ * trace as an exec, and the new image writes its own. */
+static void check_exec_starts_a_new_trace(const char *mode)
 {
-	(void)state;
 	struct harness_run run;
 	struct harness_summary first, second;
-	const char *args[] = { "exec", NULL };
+	const char *args[] = { mode, NULL };
 	run_ok("lifecycle", args, &run);
 	assert_true(WIFEXITED(run.status) && WEXITSTATUS(run.status) == 0);
 	assert_int_equal(run.trace_count, 2);
@@ -123,6 +124,23 @@ static void test_exec_starts_a_new_trace(void **state)
 	assert_size(&second, 44444, 0, 0, 0);
 	harness_summary_free(&first);
 	harness_summary_free(&second);
+}
+
+static void test_exec_starts_a_new_trace(void **state)
+{
+	(void)state;
+	check_exec_starts_a_new_trace("exec");
+}
+
+/* glibc's l forms and fexecve reach the kernel without going through execve: they ended
+ * traces with no end (read as killed) until memprof interposed them too. */
+static void test_exec_l_forms_and_fexecve_end_the_trace_as_exec(void **state)
+{
+	(void)state;
+	check_exec_starts_a_new_trace("execl");
+	check_exec_starts_a_new_trace("execlp");
+	check_exec_starts_a_new_trace("execle");
+	check_exec_starts_a_new_trace("fexecve");
 }
 
 static void check_abnormal_end(const char *mode, int signal_number, uint64_t size,
@@ -651,6 +669,7 @@ int main(void)
 		cmocka_unit_test(test_eight_threads_each_allocation_in_its_thread),
 		cmocka_unit_test(test_fork_child_gets_its_own_trace),
 		cmocka_unit_test(test_exec_starts_a_new_trace),
+		cmocka_unit_test(test_exec_l_forms_and_fexecve_end_the_trace_as_exec),
 		cmocka_unit_test(test_sigkill_keeps_every_committed_event),
 		cmocka_unit_test(test_call_from_the_end_of_generated_code),
 		cmocka_unit_test(test_abort_keeps_every_event),

@@ -56,11 +56,23 @@ static int mode_fork(void)
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
 }
 
-static int mode_exec(char **argv)
+/* exec: this image leaks 4 blocks of 44444 bytes and execs itself with "exec2", through
+ * execv, or with "execl", "execlp", "execle" or "fexecve" through that function. */
+static int mode_exec(const char *how, char **argv)
 {
+	extern char **environ;
 	leak(4, 44444);
 	char *args[] = { argv[0], "exec2", NULL };
-	execv("/proc/self/exe", args);
+	if (strcmp(how, "execl") == 0)
+		execl("/proc/self/exe", argv[0], "exec2", (char *)NULL);
+	else if (strcmp(how, "execlp") == 0)
+		execlp("/proc/self/exe", argv[0], "exec2", (char *)NULL);
+	else if (strcmp(how, "execle") == 0)
+		execle("/proc/self/exe", argv[0], "exec2", (char *)NULL, environ);
+	else if (strcmp(how, "fexecve") == 0)
+		fexecve(open("/proc/self/exe", O_RDONLY | O_CLOEXEC), args, environ);
+	else
+		execv("/proc/self/exe", args);
 	return 1;
 }
 
@@ -87,8 +99,9 @@ int main(int argc, char **argv)
 	atexit(at_exit_handler);
 	if (strcmp(mode, "fork") == 0)
 		return mode_fork();
-	if (strcmp(mode, "exec") == 0)
-		return mode_exec(argv);
+	if (strcmp(mode, "exec") == 0 || strcmp(mode, "execl") == 0 || strcmp(mode, "execlp") == 0 ||
+	    strcmp(mode, "execle") == 0 || strcmp(mode, "fexecve") == 0)
+		return mode_exec(mode, argv);
 	if (strcmp(mode, "exec2") == 0) {
 		leak(6, 55555);
 		return 0;
