@@ -151,8 +151,8 @@ static void read_start_merge(struct mp_trace *trace)
 }
 
 /* Per thread (the streams, chunks sorted by seq): whether its last chunk says it ended,
- * and how many chunk numbers are missing; thread serials (1, 2, ... in order of first
- * event) missing below the highest count as missing chunks too. */
+ * and how many chunk numbers are missing; and the thread serials (1, 2, ... in order of
+ * first event) missing below the highest. */
 static void read_count_gaps(struct mp_trace *trace)
 {
 	uint32_t previous_serial = 0;
@@ -161,7 +161,7 @@ static void read_count_gaps(struct mp_trace *trace)
 		const struct mp_trace_stream *stream = &trace->streams[i];
 		uint32_t expected = 0;
 		if (stream->first_chunk->serial > previous_serial + 1)
-			trace->stats.missing_chunks += stream->first_chunk->serial - previous_serial - 1;
+			trace->stats.missing_serials += stream->first_chunk->serial - previous_serial - 1;
 		previous_serial = stream->first_chunk->serial;
 		for (const struct mp_trace_chunk *chunk = stream->first_chunk;
 		     chunk < stream->chunks_end; chunk++) {

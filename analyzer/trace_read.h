@@ -89,11 +89,11 @@ struct mp_trace_stats {
 	uint32_t header_truncated; /* 1 if the file ends inside its header (no chunk read) */
 	uint32_t threads_ended;    /* threads whose last chunk says the thread ended
 				      (MP_CHUNK_LAST) */
-	uint32_t missing_chunks;   /* gaps: chunk numbers missing inside a thread, and thread
-				      serials below the highest with no chunk at all */
+	uint32_t missing_chunks;   /* gaps: chunk numbers missing inside a thread */
 	uint32_t numbered_chunks;  /* chunks with a file_seq (a writer that ends its trace
 				      with MP_REC_END numbers them all), and the highest */
 	uint32_t last_file_seq;
+	uint32_t missing_serials;  /* thread serials below the highest with no chunk at all */
 };
 void mp_trace_stats(const struct mp_trace *trace, struct mp_trace_stats *stats);
 /* How many heap blocks may be live at once, from the index pass (no event decoded): the

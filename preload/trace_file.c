@@ -486,7 +486,10 @@ static int reopen(void)
 }
 
 /* Fills a new chunk's header, `used` last and released: a reader of the file (the leak
- * thread) that sees it set sees the rest of the header too. */
+ * thread) that sees it set sees the rest of the header too. The chunk is counted after
+ * that: the END record (recording.c) counts the chunks made, without the lock, and a
+ * thread killed by the process's end between counting its chunk and writing its header
+ * left the END counting a chunk the file did not hold, which read as a file cut short. */
 static void chunk_header_fill(uint8_t *chunk, uint32_t capacity,
 			      const struct mp_chunk_header *fields)
 {
@@ -495,9 +498,10 @@ static void chunk_header_fill(uint8_t *chunk, uint32_t capacity,
 	head->magic = MP_CHUNK_MAGIC;
 	head->header_size = sizeof(*head);
 	head->capacity = capacity;
-	__atomic_store_n(&chunks_made, chunks_made + 1, __ATOMIC_RELAXED);
-	head->file_seq = chunks_made;
+	uint32_t file_seq = chunks_made + 1;
+	head->file_seq = file_seq;
 	__atomic_store_n(&head->used, (uint32_t)sizeof(*head), __ATOMIC_RELEASE);
+	__atomic_store_n(&chunks_made, file_seq, __ATOMIC_RELEASE);
 }
 
 /* The space is reserved first, so that the file has no hole (a reader of a hole on a
