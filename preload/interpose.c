@@ -442,13 +442,22 @@ EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
 /* The l forms call the kernel from inside glibc, never through the v forms: a program
  * that used them (execl in a fork child, say) ended its trace with no end, which read as
  * killed, and `memprof leaks --fail-on-leak` failed on it. They are unfolded here into
- * the v forms above, as glibc does, the arguments in an array on the stack. */
+ * the v forms above, as glibc does, the arguments in an array on the stack: each counts
+ * them (exec_count_args), makes the array and fills it (exec_fill_args). */
 static size_t exec_count_args(va_list args)
 {
 	size_t count = 1; /* arg0, then each one up to the NULL */
 	while (va_arg(args, const char *))
 		count++;
 	return count;
+}
+
+/* argv[0..count]: arg, then what args holds up to its NULL, which is argv[count]. */
+static void exec_fill_args(char **argv, size_t count, const char *arg, va_list args)
+{
+	argv[0] = (char *)arg;
+	for (size_t i = 1; i <= count; i++)
+		argv[i] = va_arg(args, char *);
 }
 
 EXPORT int execl(const char *path, const char *arg, ...)
@@ -458,10 +467,8 @@ EXPORT int execl(const char *path, const char *arg, ...)
 	size_t count = exec_count_args(args);
 	va_end(args);
 	char *argv[count + 1];
-	argv[0] = (char *)arg;
 	va_start(args, arg);
-	for (size_t i = 1; i <= count; i++) /* the last one read is the NULL */
-		argv[i] = va_arg(args, char *);
+	exec_fill_args(argv, count, arg, args);
 	va_end(args);
 	return execv(path, argv);
 }
@@ -473,10 +480,8 @@ EXPORT int execlp(const char *file, const char *arg, ...)
 	size_t count = exec_count_args(args);
 	va_end(args);
 	char *argv[count + 1];
-	argv[0] = (char *)arg;
 	va_start(args, arg);
-	for (size_t i = 1; i <= count; i++)
-		argv[i] = va_arg(args, char *);
+	exec_fill_args(argv, count, arg, args);
 	va_end(args);
 	return execvp(file, argv);
 }
@@ -488,10 +493,8 @@ EXPORT int execle(const char *path, const char *arg, ...)
 	size_t count = exec_count_args(args);
 	va_end(args);
 	char *argv[count + 1];
-	argv[0] = (char *)arg;
 	va_start(args, arg);
-	for (size_t i = 1; i <= count; i++)
-		argv[i] = va_arg(args, char *);
+	exec_fill_args(argv, count, arg, args);
 	char **envp = va_arg(args, char **); /* after the NULL */
 	va_end(args);
 	return execve(path, argv, envp);
