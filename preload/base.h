@@ -249,6 +249,19 @@ void mp_sys_handle_signal(int sig, void (*handler)(int), const char *option);
  * where it stays blocked until the handler returns, the default action (ending the
  * process) follows then. */
 void mp_sys_resend_default(int sig);
+/* Holds back every signal but the faults (SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP, SIGSYS,
+ * which the kernel delivers even when blocked) and the leak check's stop signal until
+ * mp_sys_signals_release, which puts `saved` back. Around the locks that memprof's leak
+ * thread also takes (MP_LOCK_FILE, MP_LOCK_CHUNKS): a fatal signal's handler that
+ * interrupted their holder would wait for the leak thread's check while the leak thread
+ * waited for the lock. A signal that comes meanwhile is delivered at the release, as if a
+ * moment later. The stop signal stays open: its handler only waits for the check to end,
+ * and a thread that blocks it is left running through the check (leak_stop.c). The mask
+ * is the kernel's (64 signals), not libc's sigset_t. */
+void mp_sys_signals_hold(uint64_t *saved);
+void mp_sys_signals_release(const uint64_t *saved);
+/* The stop signal, once leak_stop.c has chosen it. */
+void mp_sys_signals_hold_exempt(int sig);
 /* The threads of memprof's own (by kernel thread id), which nothing that counts, stops or
  * scans the program's threads may count as the program's. Allocation-free and
  * async-signal-safe; at most 8. In a fork child none survives: forget them all. */

@@ -119,6 +119,8 @@ static void track_chunk(struct mp_thread *thread, uint8_t *chunk, uint8_t *old)
 {
 	uint8_t *batch[RETIRED_MAX];
 	uint32_t batch_count = 0;
+	uint64_t signals;
+	mp_sys_signals_hold(&signals);
 	mp_lock(&live_lock, MP_LOCK_CHUNKS);
 	if (!chunk && old && chunk_capacity(old) <= RETIRED_BYTES) {
 		retired[retired_count] = old;
@@ -144,6 +146,7 @@ static void track_chunk(struct mp_thread *thread, uint8_t *chunk, uint8_t *old)
 		}
 	}
 	mp_unlock(&live_lock, MP_LOCK_CHUNKS);
+	mp_sys_signals_release(&signals);
 	if (old)
 		mp_sys_unmap(old, chunk_capacity(old));
 	if (batch_count)

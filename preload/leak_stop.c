@@ -173,6 +173,7 @@ int mp_leak_stop_install(void)
 		if (mp_sys_sigaction(sig, &action, NULL) != 0)
 			continue;
 		stop_signal = sig;
+		mp_sys_signals_hold_exempt(sig);
 		return 0;
 	}
 	return -EAGAIN;

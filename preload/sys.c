@@ -398,6 +398,30 @@ void mp_sys_resend_default(int sig)
 	syscall(SYS_tgkill, getpid(), syscall(SYS_gettid), sig);
 }
 
+static int hold_exempt;
+
+void mp_sys_signals_hold_exempt(int sig)
+{
+	__atomic_store_n(&hold_exempt, sig, __ATOMIC_RELEASE);
+}
+
+void mp_sys_signals_hold(uint64_t *saved)
+{
+	static const int faults[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP, SIGSYS };
+	uint64_t all = ~0ull;
+	int exempt = __atomic_load_n(&hold_exempt, __ATOMIC_ACQUIRE);
+	if (exempt)
+		all &= ~(1ull << (exempt - 1));
+	for (size_t i = 0; i < sizeof(faults) / sizeof(faults[0]); i++)
+		all &= ~(1ull << (faults[i] - 1));
+	syscall(SYS_rt_sigprocmask, SIG_BLOCK, &all, saved, sizeof(all));
+}
+
+void mp_sys_signals_release(const uint64_t *saved)
+{
+	syscall(SYS_rt_sigprocmask, SIG_SETMASK, saved, NULL, sizeof(*saved));
+}
+
 /* The threads memprof started (the snapshot thread, the leak thread): a few slots claimed
  * by compare-and-swap, so that what counts or stops the program's threads leaves them
  * out. */
