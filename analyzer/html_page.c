@@ -26,6 +26,7 @@
 
 #include "html_page.h"
 #include "memory.h"
+#include "text_format.h"
 
 struct html_metric {
 	const char *label, *unit, *help;
@@ -241,6 +242,7 @@ static void html_head(FILE *out, const struct mp_html_page *page)
 	const struct mp_analysis *analysis = &page->sides[0].memory.analysis;
 	const char *exe = mp_trace_exe(analysis->trace);
 	const struct mp_file_header *header = mp_trace_header(analysis->trace);
+	char name[MP_FMT_LEN];
 	fputs("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
 	      "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>memprof: ",
 	      out);
@@ -254,6 +256,8 @@ static void html_head(FILE *out, const struct mp_html_page *page)
 	fprintf(out, "</code>, run time %.6f s, ", (double)analysis->run_time_ns / 1e9);
 	if (header->end_state == MP_END_EXIT || header->end_state == MP_END_EXIT_NOW)
 		fprintf(out, "exited with status %" PRIu32, header->end_status);
+	else if (header->end_state == MP_END_SIGNAL)
+		fprintf(out, "killed by %s", mp_fmt_signal(name, sizeof(name), header->end_status));
 	else
 		fputs(header->end_state == MP_END_EXEC ? "replaced by exec" : "did not exit (killed?)", out);
 	if (!analysis->complete)

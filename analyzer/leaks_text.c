@@ -39,25 +39,21 @@ static void leaks_tally_line(FILE *out, const char *label, const struct mp_leak_
 		mp_fmt_counted(blocks, sizeof(blocks), tally->blocks, "block", "blocks"), note);
 }
 
-/* When the check ran: "at exit", "on signal USR1 at 1.234 s", "as the process died of
- * signal TERM". */
+/* When the check ran: "at exit", "on SIGUSR1 at 1.234 s", "as the process died of
+ * SIGTERM". */
 static const char *leaks_check_when(const struct mp_file_header *header,
 				    const struct mp_leak_kinds *kinds, char *buf, size_t len)
 {
-	const char *name = kinds->signal ? sigabbrev_np((int)kinds->signal) : NULL;
-	char sig[32];
-	if (name)
-		snprintf(sig, sizeof(sig), "%s", name);
-	else
-		snprintf(sig, sizeof(sig), "#%u", kinds->signal);
+	char sig[24]; /* "SIGRTMIN+15", "signal 4294967295" */
+	mp_fmt_signal(sig, sizeof(sig), kinds->signal);
 	uint64_t start = header->start_monotonic_ns;
 	switch (kinds->reason) {
 	case MP_LEAK_CHECK_SIGNAL:
-		snprintf(buf, len, "on signal %s at %.3f s", sig,
+		snprintf(buf, len, "on %s at %.3f s", sig,
 			 (double)(kinds->time_ns > start ? kinds->time_ns - start : 0) / 1e9);
 		break;
 	case MP_LEAK_CHECK_FATAL_SIGNAL:
-		snprintf(buf, len, "as the process died of signal %s", sig);
+		snprintf(buf, len, "as the process died of %s", sig);
 		break;
 	default:
 		snprintf(buf, len, "at exit");

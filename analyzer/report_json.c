@@ -102,6 +102,8 @@ static const char *json_end_state(uint32_t end_state)
 		return "_exit";
 	case MP_END_EXEC:
 		return "exec";
+	case MP_END_SIGNAL:
+		return "signal";
 	default:
 		return "running";
 	}
@@ -139,6 +141,8 @@ static void json_process(json_t *object, const struct mp_analysis *analysis)
 	json_put(object, "exit_status", header->end_state == MP_END_EXIT ||
 					header->end_state == MP_END_EXIT_NOW
 				? json_integer(header->end_status) : json_null());
+	json_put(object, "signal", header->end_state == MP_END_SIGNAL
+				   ? json_integer(header->end_status) : json_null());
 	json_put(object, "continued_in", json_continued_in(analysis));
 	json_put(object, "run_time_ns", json_u64(analysis->run_time_ns));
 	json_put(object, "dropped_events", json_u64(analysis->stats.dropped_events));

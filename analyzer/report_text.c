@@ -45,6 +45,7 @@ static void text_process(FILE *out, const struct mp_analysis *analysis)
 {
 	const struct mp_file_header *header = mp_trace_header(analysis->trace);
 	const char *exe = mp_trace_exe(analysis->trace);
+	char name[MP_FMT_LEN];
 
 	fprintf(out, "Process:      %s (pid %" PRIu32 ", parent %" PRIu32 ")", exe && *exe ? exe : "?",
 		header->pid, header->ppid);
@@ -57,6 +58,10 @@ static void text_process(FILE *out, const struct mp_analysis *analysis)
 		break;
 	case MP_END_EXEC:
 		text_exec_end(out, analysis);
+		break;
+	case MP_END_SIGNAL:
+		fprintf(out, ", killed by %s (signal %" PRId32 ", which it did not handle)\n",
+			mp_fmt_signal(name, sizeof(name), header->end_status), header->end_status);
 		break;
 	default:
 		fprintf(out, "\n              did not exit normally (killed, crashed or still "

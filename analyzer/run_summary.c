@@ -114,7 +114,7 @@ static void summary_row_load(struct summary *s, size_t i)
 	mp_analysis_destroy(&analysis);
 }
 
-/* "exit 0", "_exit 3", "exec", "no end": how the image's trace says it ended. */
+/* "exit 0", "_exit 3", "exec", "SIGTERM", "no end": how the image's trace says it ended. */
 static const char *summary_ended(const struct mp_trace_peek *peek, char *buf, size_t len)
 {
 	switch (peek->end_state) {
@@ -126,6 +126,9 @@ static const char *summary_ended(const struct mp_trace_peek *peek, char *buf, si
 		break;
 	case MP_END_EXEC:
 		snprintf(buf, len, "exec");
+		break;
+	case MP_END_SIGNAL:
+		mp_fmt_signal(buf, len, peek->end_status);
 		break;
 	default:
 		snprintf(buf, len, "no end");

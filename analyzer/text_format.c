@@ -67,6 +67,16 @@ const char *mp_fmt_bytes(char *buf, size_t len, uint64_t bytes)
 	return buf;
 }
 
+const char *mp_fmt_signal(char *buf, size_t len, int64_t sig)
+{
+	const char *name = sig > 0 && sig < 65 ? sigabbrev_np((int)sig) : NULL;
+	if (name)
+		snprintf(buf, len, "SIG%s", name);
+	else
+		snprintf(buf, len, "signal %" PRId64, sig);
+	return buf;
+}
+
 const char *mp_fmt_more(char *buf, size_t len, size_t shown, size_t total)
 {
 	char count[MP_FMT_LEN];

@@ -29,4 +29,8 @@ const char *mp_fmt_units(char *buf, size_t len, uint64_t bytes);
  * "" when nothing was left out. */
 const char *mp_fmt_more(char *buf, size_t len, size_t shown, size_t total);
 
+/* "SIGTERM", "SIGSEGV", or "signal 77" for a number with no name: a signal as the
+ * reports name it. */
+const char *mp_fmt_signal(char *buf, size_t len, int64_t sig);
+
 #endif

@@ -236,7 +236,7 @@ int mp_trace_complete(const struct mp_trace *trace, char *reason, size_t len)
 		return 0;
 	}
 	if (header->end_state != MP_END_EXIT && header->end_state != MP_END_EXIT_NOW &&
-	    header->end_state != MP_END_EXEC) {
+	    header->end_state != MP_END_EXEC && header->end_state != MP_END_SIGNAL) {
 		snprintf(reason, len, "the process did not end (killed, crashed or still running), "
 				      "so the trace has no end");
 		return 0;

@@ -478,6 +478,9 @@ static const char *read_no_exit_work(const struct mp_file_header *header, uint32
 		return "the process did not exit: it was killed or crashed, or is still running";
 	case MP_END_EXEC:
 		return "the process replaced itself by execve()";
+	case MP_END_SIGNAL:
+		return "the process was killed by a signal where memprof could not take it "
+		       "(on a small alternate signal stack, or inside memprof)";
 	default:
 		return NULL;
 	}

@@ -155,6 +155,12 @@ void mp_leak_check_on_signal(int sig);
  * every other thread stopped and left stopped, and returns once it is written (or
  * stalled for long: then without). Returns 1 if a check was written. Async-signal-safe. */
 int mp_leak_check_fatal(int sig);
+/* After mp_leak_check_fatal returned 1: the leak thread's own state, whose chunk holds
+ * the check's records and room it made for more before stopping the others. The leak
+ * thread writes nothing more (it waits for the process to die), so the dying thread may
+ * write the trace's end there without making a chunk, which could wait for a lock a
+ * stopped thread holds. */
+struct mp_thread *mp_leak_fatal_writer(void);
 /* In a fork child: no leak thread, a new trace; the live set is kept if it can be (see
  * mp_leak_live_after_fork_child, which gets the parent's pid and the fork's time).
  * Returns 1 if it was. */

@@ -81,6 +81,7 @@ static struct {
 	uint64_t fatal_state; /* where its struct mp_thread is */
 	int fatal_busy;       /* it was inside memprof when the signal came */
 	int fatal_taken;      /* one thread dies with a check; others wait for it */
+	struct mp_thread *fatal_writer; /* this thread's state, once its fatal check is written */
 	int watches_rss;      /* this thread claimed the RSS watch */
 	int want_fold;        /* fold now, whenever the next round was due */
 	int signal_waiters;   /* requesters of a signal check waiting to write it */
@@ -217,6 +218,7 @@ static int leak_serve_requests(struct mp_thread *thread)
 	int sig = __atomic_exchange_n(&leak.want_signal, 0, __ATOMIC_ACQ_REL);
 	if (fatal) {
 		leak_check(thread, MP_LEAK_CHECK_FATAL_SIGNAL, fatal, -1);
+		__atomic_store_n(&leak.fatal_writer, thread, __ATOMIC_RELEASE);
 		leak_serve(number);
 		for (;;)
 			pause();
@@ -446,6 +448,11 @@ int mp_leak_check_fatal(int sig)
 	return leak_wait(leak_request(&leak.want_fatal, sig), 0);
 }
 
+struct mp_thread *mp_leak_fatal_writer(void)
+{
+	return __atomic_load_n(&leak.fatal_writer, __ATOMIC_ACQUIRE);
+}
+
 int mp_leak_thread_after_fork_child(uint32_t parent_pid, uint64_t fork_ns, uint64_t file_end)
 {
 	/* Only the forking thread survives; the child's trace is a new one. */
@@ -457,6 +464,7 @@ int mp_leak_thread_after_fork_child(uint32_t parent_pid, uint64_t fork_ns, uint6
 	leak.watches_rss = 0;
 	leak.fatal_state = 0;
 	leak.fatal_busy = 0;
+	leak.fatal_writer = NULL;
 	leak.signal_waiters = 0;
 	leak.exit_tid = 0;
 	leak.exit_sp = leak.exit_state = 0;

@@ -42,6 +42,11 @@ void mp_recording_end(enum mp_end_state state, int status);
 /* At exit() or return from main (lifecycle.c's hook): the samples, the exit snapshot,
  * the leak check, then the end. */
 void mp_recording_exit(int status);
+/* A fatal signal (recording_signals.c): before its leak check, the fatal snapshot and
+ * room for the end in the dying thread's chunk (returns whether there is); after it
+ * (`checked`: the check was written), the end, MP_END_SIGNAL. */
+int mp_recording_fatal_begin(void);
+void mp_recording_fatal_end(int sig, int checked, int own_room);
 /* The malloc the program calls is another's (`object`; NULL: the program's own): says so
  * once on stderr and in the trace header, since no allocation will be recorded. */
 void mp_recording_foreign_malloc(const char *object);

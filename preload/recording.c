@@ -110,33 +110,30 @@ void mp_recording_flush_samples(void)
 
 /* The trace's last record (MP_REC_END, trace_format.h): how many chunks the file has, so
  * that a reader can tell a file cut after this thread's records from a whole one by the
- * chunks missing, and an end cut off by the END missing. Nothing if this thread is busy
- * (a handler interrupted the recorder): the trace then reads as cut, which it may be. */
+ * chunks missing, and an end cut off by the END missing. */
+static void encode_end(struct mp_thread *thread, enum mp_end_state state)
+{
+	uint8_t body[2 * MP_VARINT_MAX];
+	uint8_t *at = mp_put_u(body, state);
+	at = mp_put_u(at, mp_trace_file_chunks());
+	mp_encode_extended(thread, MP_REC_END, body, (size_t)(at - body));
+}
+
+/* Nothing if this thread is busy (a handler interrupted the recorder): the trace then
+ * reads as cut, which it may be. */
 static void write_end(enum mp_end_state state)
 {
 	int saved_errno;
 	struct mp_thread *thread = mp_record_enter(&saved_errno);
 	if (!thread)
 		return;
-	uint8_t body[2 * MP_VARINT_MAX];
-	uint8_t *at = mp_put_u(body, state);
-	at = mp_put_u(at, mp_trace_file_chunks());
-	mp_encode_extended(thread, MP_REC_END, body, (size_t)(at - body));
+	encode_end(thread, state);
 	mp_record_leave(thread, saved_errno);
 }
 
-void mp_recording_end(enum mp_end_state state, int status)
+/* The header's end state, after the END; then says where the trace is, once. */
+static void end_state_set(enum mp_end_state state, int status)
 {
-	if (__atomic_load_n(&mp_state, __ATOMIC_ACQUIRE) == MP_STATE_UNINIT)
-		return;
-	if (state == MP_END_EXIT_NOW || state == MP_END_EXEC)
-		mp_recording_flush_samples(); /* the exec'd image starts a trace of its own */
-	if (state == MP_END_EXIT_NOW) {
-		mp_snapshot_thread_stop();
-		mp_snapshot_take(MP_SNAP_EXIT); /* before the end state: the trace ends after it */
-	}
-	if (state == MP_END_EXIT_NOW || state == MP_END_EXEC)
-		write_end(state); /* exit() wrote its own, after the leak check */
 	mp_trace_file_set_end(state, status);
 	/* Off: recording stopped, or never started, and said so already in its one line. */
 	if (state == MP_END_RUNNING || mp_config.quiet || announced ||
@@ -146,6 +143,22 @@ void mp_recording_end(enum mp_end_state state, int status)
 	char msg[4200] = "trace written to ";
 	mp_sys_str_append(msg, sizeof(msg), mp_trace_file_path());
 	mp_sys_say(msg);
+}
+
+void mp_recording_end(enum mp_end_state state, int status)
+{
+	if (__atomic_load_n(&mp_state, __ATOMIC_ACQUIRE) == MP_STATE_UNINIT)
+		return;
+	int writes_end = state == MP_END_EXIT_NOW || state == MP_END_EXEC || state == MP_END_SIGNAL;
+	if (writes_end)
+		mp_recording_flush_samples(); /* the exec'd image starts a trace of its own */
+	if (state == MP_END_EXIT_NOW) {
+		mp_snapshot_thread_stop();
+		mp_snapshot_take(MP_SNAP_EXIT); /* before the end state: the trace ends after it */
+	}
+	if (writes_end)
+		write_end(state); /* exit() wrote its own, after the leak check */
+	end_state_set(state, status);
 }
 
 void mp_recording_foreign_malloc(const char *object)
@@ -222,6 +235,49 @@ void mp_recording_exit(int status)
 	if (skip & MP_TRACE_EXIT_IN_HANDLER)
 		self->busy = 1;
 	mp_recording_end(MP_END_EXIT, status);
+}
+
+/* A signal the program does not handle is about to end the process (recording_signals.c):
+ * the trace ends as an exit's would, so that a reader knows it whole and why the process
+ * died. After the signal's check the other threads stay stopped, and one may hold the
+ * file's lock, which a new chunk would wait for; the dying thread may hold it itself,
+ * interrupted in the recorder. So the END goes where room was made beforehand: the leak
+ * thread's chunk, after the check's records (mp_leak_fatal_writer), or where no check
+ * ran, the dying thread's own, reserved before the check was asked for. Where neither
+ * has room the trace keeps no end, as a SIGKILL's. */
+#define FATAL_END_ROOM 64
+
+int mp_recording_fatal_begin(void)
+{
+	struct mp_thread *self = &mp_state_thread;
+	/* The interrupted code never resumes (the signal kills the process as the handler
+	 * returns): its half-written record is abandoned, as exit_rescue does. */
+	if (self->busy && !self->held_locks && mp_state_is_ready() && mp_chunk_rescue(self) == 0)
+		self->busy = 0;
+	mp_snapshot_fatal(); /* before the check, which leaves the other threads stopped */
+	if (!mp_state_is_ready())
+		return 0; /* not here, in a signal handler, that a trace starts */
+	int saved_errno;
+	struct mp_thread *thread = mp_record_enter(&saved_errno); /* NULL: still busy */
+	if (!thread)
+		return 0;
+	int room = mp_chunk_reserve(thread, FATAL_END_ROOM) != NULL;
+	mp_record_leave(thread, saved_errno);
+	return room;
+}
+
+void mp_recording_fatal_end(int sig, int checked, int own_room)
+{
+	struct mp_thread *writer = checked ? mp_leak_fatal_writer() : NULL;
+	if (writer) {
+		if ((size_t)(writer->limit - writer->pos) < FATAL_END_ROOM)
+			return;
+		encode_end(writer, MP_END_SIGNAL);
+		end_state_set(MP_END_SIGNAL, sig);
+	} else if (own_room) {
+		mp_recording_end(MP_END_SIGNAL, sig);
+	}
+	mp_state_thread.busy = 1; /* nothing more from this thread: see mp_recording_exit */
 }
 
 /* Fork. The prepare handler takes no lock: handlers run in the reverse order of

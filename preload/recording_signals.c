@@ -46,9 +46,10 @@ static void signals_fatal(int sig, siginfo_t *info, void *context)
 	(void)info;
 	int saved_errno = errno;
 	mp_state_thread.interrupted = context;
-	mp_snapshot_fatal(); /* first: the check leaves the other threads stopped */
-	mp_leak_check_fatal(sig);
+	int own_room = mp_recording_fatal_begin(); /* the snapshot, room for the end */
+	int checked = mp_leak_check_fatal(sig);
 	mp_state_thread.interrupted = NULL;
+	mp_recording_fatal_end(sig, checked, own_room);
 	mp_sys_resend_default(sig); /* ends the process once this handler returns */
 	errno = saved_errno;
 }

@@ -195,8 +195,8 @@
  *       Does not change prev_addr or prev_time.
  *
  * The end. When the process ends (exit and return from main after the exit snapshot and
- * the leak check, _exit after the exit snapshot, exec), the ending thread writes, before
- * the header's end state:
+ * the leak check, _exit after the exit snapshot, exec, a fatal signal after its snapshot
+ * and check), the ending thread writes, before the header's end state:
  *   MP_REC_END (extended, 82):
  *       u end_state (the MP_END_* the header is about to say), u chunks: how many
  *       chunks the file had then (their file_seq run 1..chunks)
@@ -234,6 +234,9 @@ enum mp_end_state {
 	MP_END_EXIT = 1,    /* exit() or return from main; end_status holds the status */
 	MP_END_EXIT_NOW = 2,/* _exit()/_Exit(); end_status holds the status */
 	MP_END_EXEC = 3,    /* replaced by execve(); a new trace continues the process */
+	/* Killed by a signal whose default action ends the process and that memprof caught
+	 * (the program had no handler for it): end_status holds the signal's number. */
+	MP_END_SIGNAL = 4,
 };
 
 /* The file header. Strings follow the fixed part inside header_size bytes. */

@@ -210,6 +210,37 @@ static void test_leak_checks_64_workers_in_waves_on_reused_stacks(void **state)
 	workers("64", "8");
 }
 
+/* The trace is whole, and says how the process ended: killed by `signal` (0: it exited);
+ * then --fail-on-leak judges its leaks, as for an exit. */
+static void death_end(const char *trace, int signal)
+{
+	char args[PATH_MAX + 64], *out = NULL;
+	snprintf(args, sizeof(args), "report --json '%s'", trace);
+	json_t *doc = harness_memprof_json(args, 0), *process = doc;
+	assert_true(json_is_true(json_object_get(process, "complete")));
+	assert_string_equal(json_string_value(json_object_get(process, "end_state")),
+			    signal ? "signal" : "exit");
+	if (signal)
+		assert_int_equal(num(process, "signal"), signal);
+	else
+		assert_true(json_is_null(json_object_get(process, "signal")));
+	json_decref(doc);
+	snprintf(args, sizeof(args), "report '%s'", trace);
+	assert_int_equal(harness_memprof(args, &out), 0);
+	char expect[64];
+	if (signal)
+		snprintf(expect, sizeof(expect), ", killed by SIG%s (signal %d,", sigabbrev_np(signal),
+			 signal);
+	else
+		snprintf(expect, sizeof(expect), ", exited with status");
+	assert_non_null(strstr(out, expect));
+	assert_null(strstr(out, "INCOMPLETE"));
+	free(out);
+	snprintf(args, sizeof(args), "leaks --fail-on-leak=definite '%s' >/dev/null 2>&1", trace);
+	assert_int_equal(harness_memprof(args, &out), 1); /* leak_death leaks definitely */
+	free(out);
+}
+
 /* leak_death.c ended by `mode`: memprof's kinds are memcheck's, the process ends as it
  * does without memprof, and the check says why it ran. */
 static void death(const char *mode, int signal, const char *reason)
@@ -237,6 +268,7 @@ static void death(const char *mode, int signal, const char *reason)
 		assert_int_equal(num(check, "signal"), signal);
 	assert_int_equal(num(json_object_get(root, "reachability"), "checks"), 1);
 	json_decref(root);
+	death_end(run.traces[0], signal && strcmp(reason, "fatal-signal") == 0 ? signal : 0);
 	if (memcheck_available())
 		valgrind_tally("leak_death", mode, &memcheck);
 	else

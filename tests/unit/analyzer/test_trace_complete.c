@@ -336,6 +336,33 @@ static void a_serial_no_chunk_took_is_not_a_missing_chunk(void **state)
 	}
 }
 
+/* A process killed by a signal memprof caught: the check's records, written by the leak
+ * thread (serial 2), then the END in that thread's chunk. The trace is whole; without the
+ * END (an older writer, or cut before it), it reads as not ended, or as cut. */
+static void a_fatal_signal_with_its_end_is_complete(void **state)
+{
+	(void)state;
+	char reason[256];
+	struct mp_tb *tb = mp_tb_new();
+	mp_tb_number_chunks(tb);
+	mp_tb_malloc(tb, 1, 1000, 0x1000, 64, 0);
+	mp_tb_snapshot(tb, 1, 1, MP_SNAP_FATAL, 1100, 0, 2);
+	mp_tb_leak_summary(tb, 2, 0, 0);
+	mp_tb_header(tb)->end_state = MP_END_RUNNING;
+	assert_int_equal(verdict(tb, 0, reason, sizeof(reason)), 0);
+	assert_string_equal(reason, "the process did not end (killed, crashed or still running), "
+				    "so the trace has no end");
+	mp_tb_header(tb)->end_state = MP_END_SIGNAL;
+	mp_tb_header(tb)->end_status = 15;
+	assert_int_equal(verdict(tb, 0, reason, sizeof(reason)), 0);
+	assert_string_equal(reason, "no end record: the process ended, but its last record is "
+				    "not in the trace (cut short)");
+	end_record(tb, 2, MP_END_SIGNAL, mp_tb_chunks(tb));
+	assert_int_equal(verdict(tb, 0, reason, sizeof(reason)), 1);
+	assert_string_equal(reason, "");
+	mp_tb_destroy(tb);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -351,6 +378,7 @@ int main(void)
 		cmocka_unit_test(every_cut_of_an_exited_trace_is_incomplete),
 		cmocka_unit_test(the_end_record_counts_the_chunks),
 		cmocka_unit_test(a_serial_no_chunk_took_is_not_a_missing_chunk),
+		cmocka_unit_test(a_fatal_signal_with_its_end_is_complete),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
