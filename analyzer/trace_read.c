@@ -457,8 +457,12 @@ const char *mp_trace_stop_text(const struct mp_file_header *header, char *buf, s
 		snprintf(buf, len, "recording stopped: the trace file was removed or replaced");
 		break;
 	default:
-		snprintf(buf, len, "recording stopped: the trace file could not grow (%s)",
-			 err ? strerror(err) : "unknown error");
+		if (err == EFBIG)
+			snprintf(buf, len, "recording stopped: the trace file reached the process's "
+					   "file size limit (RLIMIT_FSIZE, ulimit -f)");
+		else
+			snprintf(buf, len, "recording stopped: the trace file could not grow (%s)",
+				 err ? strerror(err) : "unknown error");
 	}
 	return buf;
 }

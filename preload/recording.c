@@ -53,6 +53,8 @@ static int start_trace(int fork_child)
 		mp_sys_str_append(msg, sizeof(msg), mp_trace_file_path());
 		mp_sys_str_append(msg, sizeof(msg), "': ");
 		mp_sys_str_append(msg, sizeof(msg), strerror(-err));
+		if (err == -EFBIG)
+			mp_sys_str_append(msg, sizeof(msg), ", past the file size limit (ulimit -f)");
 		mp_sys_str_append(msg, sizeof(msg), "; not recording");
 		mp_sys_say(msg);
 		__atomic_store_n(&mp_state, MP_STATE_OFF, __ATOMIC_RELEASE);

@@ -37,6 +37,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -298,8 +299,24 @@ static int write_zeros(int fd, uint64_t offset, uint64_t len)
  * some network and FUSE ones) writes them with zeros, which puts them in the page cache
  * ready to map (see the top of the file); that write may fail after fallocate worked
  * (the chunk's faults are then only slower). 0 or -errno (ENOSPC, EDQUOT: full). */
+/* The program's file size limit (RLIMIT_FSIZE, `ulimit -f`) binds the trace too: a write
+ * past it sends SIGXFSZ, whose default action kills the process, which it did to a
+ * program that set a limit for its own files. Space past the limit is refused as a full
+ * disk is, before any call could go past it; the limit is read each time, as the program
+ * may change it. */
+static int within_size_limit(uint64_t end)
+{
+	struct rlimit limit;
+	if (syscall(SYS_prlimit64, 0, RLIMIT_FSIZE, NULL, &limit) != 0 ||
+	    limit.rlim_cur == RLIM_INFINITY)
+		return 1;
+	return end <= limit.rlim_cur;
+}
+
 static int reserve_space(int fd, uint64_t offset, uint64_t len)
 {
+	if (!within_size_limit(offset + len))
+		return -EFBIG;
 	long rc;
 	do
 		rc = syscall(SYS_fallocate, fd, 0, (off_t)offset, (off_t)len);
@@ -453,6 +470,8 @@ static void stop_recording(enum mp_stop_reason reason, int err)
 		mp_sys_str_append(msg, sizeof(msg), trace_path);
 		mp_sys_str_append(msg, sizeof(msg), "': ");
 		mp_sys_str_append(msg, sizeof(msg), strerror(err));
+		if (err == EFBIG)
+			mp_sys_str_append(msg, sizeof(msg), ", past the file size limit (ulimit -f)");
 	}
 	mp_sys_str_append(msg, sizeof(msg), "; recording stopped, the trace ends here");
 	mp_state_disable(msg);
