@@ -260,6 +260,12 @@ void mp_sys_resend_default(int sig);
  * is the kernel's (64 signals), not libc's sigset_t. */
 void mp_sys_signals_hold(uint64_t *saved);
 void mp_sys_signals_release(const uint64_t *saved);
+/* A descriptor memprof keeps open, moved to the lowest free number from 700 up (closing
+ * `fd`), where a program's own descriptors do not land: the kernel gives the lowest free
+ * number, so a program that closes what it inherited and opens files would otherwise get
+ * ours' numbers back, and ours would read or write its files. Close-on-exec. Returns the
+ * new number, or `fd` where none is free up there (a descriptor limit below 700). */
+int mp_sys_fd_move_high(int fd);
 /* The stop signal, once leak_stop.c has chosen it. */
 void mp_sys_signals_hold_exempt(int sig);
 /* The threads of memprof's own (by kernel thread id), which nothing that counts, stops or

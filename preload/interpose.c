@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "leak_scan.h"
@@ -364,6 +365,31 @@ EXPORT void *sbrk(intptr_t increment)
 	    !by_allocator(__builtin_return_address(0)))
 		mp_record_brk(old_break, (uint8_t *)old_break + increment);
 	return old_break;
+}
+
+/* libunwind checks that an address is readable by writing a byte of it into a pipe of its
+ * own, which it makes at memprof's start and makes again whenever a read from it fails.
+ * Made at the lowest free numbers (3 and 4), it was closed by a program that closes what
+ * it inherited, whose next files then got those numbers: libunwind, unwinding through
+ * code without unwind information (a JIT's), read bytes of the program's input and wrote
+ * bytes into its output. A pipe libunwind makes goes above the numbers programs use. */
+static int pipe_made(int fds[2], long result, const void *caller)
+{
+	if (result == 0 && mp_stacks_called_by_unwinder(caller)) {
+		fds[0] = mp_sys_fd_move_high(fds[0]);
+		fds[1] = mp_sys_fd_move_high(fds[1]);
+	}
+	return (int)result;
+}
+
+EXPORT int pipe2(int fds[2], int flags)
+{
+	return pipe_made(fds, syscall(SYS_pipe2, fds, flags), __builtin_return_address(0));
+}
+
+EXPORT int pipe(int fds[2])
+{
+	return pipe_made(fds, syscall(SYS_pipe2, fds, 0), __builtin_return_address(0));
 }
 
 EXPORT int dlclose(void *handle)

@@ -51,7 +51,6 @@
 #define PEAK_GROWTH_DIVISOR 20u /* 5% */
 #define PEAK_MIN_GAP_NS 20000000ull
 #define PEAK_COST_FACTOR 10u
-#define STATM_FD_FLOOR 700
 
 struct watch_sample {
 	uint64_t time_ns, rss, shared, virt;
@@ -76,11 +75,7 @@ static int watch_open(void)
 	int fd = (int)syscall(SYS_openat, AT_FDCWD, "/proc/thread-self/statm", O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -1;
-	int high = (int)syscall(SYS_fcntl, fd, F_DUPFD_CLOEXEC, STATM_FD_FLOOR);
-	if (high >= 0) {
-		syscall(SYS_close, fd);
-		fd = high;
-	}
+	fd = mp_sys_fd_move_high(fd);
 	if (syscall(SYS_fstat, fd, &info) == 0) {
 		statm_dev = (uint64_t)info.st_dev;
 		statm_ino = (uint64_t)info.st_ino;

@@ -398,6 +398,17 @@ void mp_sys_resend_default(int sig)
 	syscall(SYS_tgkill, getpid(), syscall(SYS_gettid), sig);
 }
 
+#define FD_FLOOR 700
+
+int mp_sys_fd_move_high(int fd)
+{
+	int high = (int)syscall(SYS_fcntl, fd, F_DUPFD_CLOEXEC, FD_FLOOR);
+	if (high < 0)
+		return fd;
+	syscall(SYS_close, fd);
+	return high;
+}
+
 static int hold_exempt;
 
 void mp_sys_signals_hold_exempt(int sig)

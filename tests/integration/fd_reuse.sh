@@ -1,0 +1,26 @@
+#!/bin/sh
+# fd_reuse.sh: a program that closes the descriptors it inherited and reuses their
+# numbers for its own files (tests/progs/fd_reuse.c) keeps its files to itself under
+# memprof: libunwind's pipe, made at 3 and 4 when memprof started, was closed by the
+# program, and libunwind, unwinding through generated code, then read 5 bytes of the
+# program's input and wrote 5 into its output. Same output as without memprof, the
+# output file a copy of the input, and the 100 allocations of the generated code
+# recorded.
+set -u
+. "$MEMPROF_TOP/tests/support/cli_common.sh"
+
+prog="$MEMPROF_BUILD/tests/progs/fd_reuse"
+printf 'the program reads these words and nothing else reads them\n' >in.txt
+"$prog" in.txt plain.txt >plain.out 2>plain.err || fail "without memprof: status $?"
+MEMPROF_QUIET=1 MEMPROF_OUTPUT="$(pwd)/fd.trace" LD_PRELOAD="$MEMPROF_BUILD/libmemprof.so" \
+	"$prog" in.txt traced.txt >traced.out 2>traced.err || fail "with memprof: status $?"
+cmp -s plain.out traced.out || fail "stdout: $(cat traced.out), without memprof $(cat plain.out)"
+grep -q "input on 3, output on 4, 58 bytes copied" traced.out || fail "stdout: $(cat traced.out)"
+cmp -s in.txt traced.txt || fail "the output is not the input: $(od -c traced.txt | head -3)"
+"$memprof" report --json fd.trace >report.json 2>report.err || fail "report: $(cat report.err)"
+grep -q '"complete": true' report.json || fail "the trace is not complete"
+"$memprof" flamegraph --metric calls fd.trace >folded.txt 2>/dev/null || fail "flamegraph failed"
+# The generated code's 100 calls of malloc (4242 bytes each), under main.
+calls=$(awk '/main/ { n += $NF } END { print n + 0 }' folded.txt)
+[ "$calls" -ge 101 ] || fail "$calls calls under main, want at least 101"
+[ "$failures" -eq 0 ]
