@@ -376,8 +376,10 @@ EXPORT void *sbrk(intptr_t increment)
 static int pipe_made(int fds[2], long result, const void *caller)
 {
 	if (result == 0 && mp_stacks_called_by_unwinder(caller)) {
+		int saved_errno = errno;
 		fds[0] = mp_sys_fd_move_high(fds[0]);
 		fds[1] = mp_sys_fd_move_high(fds[1]);
+		errno = saved_errno;
 	}
 	return (int)result;
 }
