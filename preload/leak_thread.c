@@ -52,6 +52,7 @@
 
 #include "leak_scan.h"
 #include "snapshot.h"
+#include "unwind.h"
 
 #define THREAD_STACK_BYTES (256u * 1024u)
 #define FOLD_MIN_NS 10000000ull  /* after a round with few events */
@@ -251,6 +252,7 @@ static void *leak_main(void *unused)
 	(void)unused;
 	struct mp_thread *thread = &mp_state_thread;
 	thread->busy = 1; /* for life: nothing this thread does is the program's */
+	mp_unwind_warm();
 	leak.tid = (int)syscall(SYS_gettid);
 	mp_sys_own_thread_add(leak.tid);
 	mp_leak_live_progress(&leak.progress);

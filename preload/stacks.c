@@ -222,7 +222,7 @@ static void keep_written(struct last_written *last, uint32_t id, void *const *ip
 static void write_stack(struct mp_thread *thread, uint32_t id, uint32_t generation,
 			void *const *ips, int count)
 {
-	uint8_t body[5 * MP_VARINT_MAX + MP_MAX_FRAMES_LIMIT * MP_VARINT_MAX];
+	uint8_t body[(5 + count) * MP_VARINT_MAX]; /* not the most frames: see mp_stacks_capture */
 	int shared = shared_with_last(&last_written, ips, count);
 	uint8_t *at = mp_put_u(body, id);
 	at = mp_put_u(at, generation);

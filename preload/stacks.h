@@ -42,9 +42,12 @@ static inline int mp_stacks_called_by_unwinder(const void *return_address)
  * unwinding. */
 static inline __attribute__((always_inline)) uint32_t mp_stacks_capture(struct mp_thread *thread)
 {
-	void *buffer[MP_MAX_FRAMES_LIMIT + MP_STACKS_OWN_FRAMES_MAX];
+	/* As large as the frames asked for (64 and ours by default), not as the most that
+	 * can be (256): the program's thread pays it, and a small stack overflowed. */
+	int max = (int)mp_config.max_frames + MP_STACKS_OWN_FRAMES_MAX;
+	void *buffer[max];
 	struct mp_unwind_capture captured;
-	mp_unwind_capture(&captured, buffer, (int)mp_config.max_frames + MP_STACKS_OWN_FRAMES_MAX);
+	mp_unwind_capture(&captured, buffer, max);
 	uint32_t epoch = __atomic_load_n(&mp_stacks_epoch, __ATOMIC_RELAXED);
 	if (captured.memo && (uint32_t)(*captured.memo >> 32) == epoch)
 		return (uint32_t)*captured.memo; /* the same walk as before: the same stack */

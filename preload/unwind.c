@@ -107,6 +107,9 @@ struct unwind_thread {
 	struct mp_unwind_counts counts;
 };
 
+/* The stack a capture must have left below it to walk (see capture). */
+#define CAPTURE_ROOM_MIN (12u << 10)
+
 static struct rule_table *current_table;
 /* The generation whose unloads libunwind was told of (see refresh_table). */
 static uint32_t flushed_generation;
@@ -296,6 +299,12 @@ static void thread_stack(struct stack_range *out)
 		out->high = out->low + size;
 	}
 	pthread_attr_destroy(&attr);
+}
+
+void mp_unwind_warm(void)
+{
+	struct stack_range unused;
+	thread_stack(&unused);
 }
 
 /* The thread's own stack, if sp is on it: the main thread's [stack] mapping, or the
@@ -712,6 +721,15 @@ static inline __attribute__((always_inline)) void capture(struct mp_unwind_captu
 	if (max <= 0)
 		return;
 	uint32_t generation = mp_modules_generation();
+	uintptr_t high = stack_high(self, low);
+	/* Too near the end of the thread's stack: no walk. Its slow paths (libunwind, learning
+	 * a function's rules, the memo's store) take up to ~10 KiB of stack, which a program
+	 * deep in a small stack (PTHREAD_STACK_MIN is 16 KiB) did not have: memprof made it
+	 * overflow. The allocation is recorded with no stack. Not on a stack the kernel grows
+	 * (the main thread's), whose mapping's end is only as far as it has grown so far. */
+	if (MP_UNLIKELY(high && low - self->stack.low < CAPTURE_ROOM_MIN && !self->stack.grows)) {
+		return;
+	}
 	/* A thread's first captures walk without the memo and the trail, which live in 110
 	 * KiB of the thread's own (36 KiB of it written at once): a program with many
 	 * threads that allocate little paid that for each (800 threads of one allocation:
@@ -738,7 +756,7 @@ static inline __attribute__((always_inline)) void capture(struct mp_unwind_captu
 	struct mp_unwind_trail *trails = use_memo || use_trail ? mp_unwind_memo_trails() : NULL;
 	struct mp_unwind_trail *trail = use_trail ? trails : NULL;
 	struct walk_result result = { 0, 0, 0, 0 };
-	int count = walk(&start, low, stack_high(self, low), buffer, max, generation, trail,
+	int count = walk(&start, low, high, buffer, max, generation, trail,
 			 trails ? &trails[1] : NULL, &result);
 	if (MP_UNLIKELY(count < 0)) {
 		int walked = result.walked;

@@ -1,0 +1,37 @@
+#!/bin/sh
+# small_stacks.sh: threads on small fixed stacks (tests/progs/small_stacks.c) run under
+# memprof as they run without it. memprof's recording runs on the program's stack, and
+# its slow paths (libunwind, learning unwind rules) need ~10 KiB: near the end of a
+# thread's stack it records the allocation with no stack instead of walking. 16 KiB
+# stacks (PTHREAD_STACK_MIN) 24 levels deep: every allocation recorded, none with a
+# stack (within 12 KiB of the end); 64 KiB stacks 24 levels deep: every allocation with
+# its whole stack. At the session before this test the first overflowed (past 14 levels).
+set -u
+. "$MEMPROF_TOP/tests/support/cli_common.sh"
+
+prog="$MEMPROF_BUILD/tests/progs/small_stacks"
+
+# traced STACK DEPTH: runs it under memprof; the trace is ss.STACK.trace.
+traced() {
+	"$prog" "$1" "$2" >plain.out 2>&1 || fail "stack $1: without memprof: status $?"
+	MEMPROF_QUIET=1 MEMPROF_OUTPUT="$(pwd)/ss.$1.trace" LD_PRELOAD="$MEMPROF_BUILD/libmemprof.so" \
+		"$prog" "$1" "$2" >traced.out 2>&1
+	status=$?
+	[ "$status" -eq 0 ] || fail "stack $1, $2 levels: status $status with memprof: $(cat traced.out)"
+	grep -q '^ok$' traced.out || fail "stack $1: $(cat traced.out)"
+	"$memprof" flamegraph --metric calls "ss.$1.trace" >"ss.$1.folded" 2>/dev/null ||
+		fail "stack $1: flamegraph failed"
+}
+
+traced 16384 24
+nostack=$(awk '/^\[no stack\] / { print $NF }' ss.16384.folded)
+[ "${nostack:-0}" -eq 4000 ] || fail "16 KiB: ${nostack:-0} allocations without a stack, want 4000"
+
+traced 65536 24
+nostack=$(awk '/^\[no stack\] / { print $NF }' ss.65536.folded)
+[ -z "$nostack" ] || fail "64 KiB: $nostack allocations without a stack, want none"
+# Each thread's 1000: work, then 25 levels of descend (the outermost first).
+full=$(awk -F';' '/^work;/ && NF == 26 { split($NF, last, " "); n += last[2] } END { print n + 0 }' \
+	ss.65536.folded)
+[ "$full" -eq 4000 ] || fail "64 KiB: $full allocations with their whole stack, want 4000"
+[ "$failures" -eq 0 ]
