@@ -42,6 +42,7 @@
 #include <fcntl.h>
 #include <libunwind.h>
 #include <pthread.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -373,6 +374,18 @@ static __attribute__((noinline)) int fallback(void **ips, int max, uintptr_t fir
 		return count;
 	}
 	return 0;
+}
+
+/* The room below sp on the signal stack the thread is on (sigaltstack), or SIZE_MAX when
+ * it is not on one: a capture off the thread's own stack goes to libunwind, which takes
+ * ~8 KiB, and a handler that allocates on a stack of SIGSTKSZ (8 KiB) overflowed it. */
+static __attribute__((noinline)) size_t altstack_room(uintptr_t sp)
+{
+	stack_t current;
+	if (syscall(SYS_sigaltstack, NULL, &current) != 0 || !(current.ss_flags & SS_ONSTACK))
+		return SIZE_MAX;
+	uintptr_t low = (uintptr_t)current.ss_sp;
+	return sp - low < current.ss_size ? sp - low : 0;
 }
 
 /* Whether the 16 bytes libunwind reads at a return address without unwind information
@@ -759,6 +772,8 @@ static inline __attribute__((always_inline)) void capture(struct mp_unwind_captu
 	int count = walk(&start, low, high, buffer, max, generation, trail,
 			 trails ? &trails[1] : NULL, &result);
 	if (MP_UNLIKELY(count < 0)) {
+		if (!high && altstack_room(low) < CAPTURE_ROOM_MIN)
+			return; /* libunwind would overflow a signal handler's small stack */
 		int walked = result.walked;
 		out->count = walked && !code_readable((uintptr_t)buffer[walked - 1])
 				     ? walked /* libunwind would fault: the stack ends there */

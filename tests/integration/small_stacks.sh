@@ -5,7 +5,9 @@
 # thread's stack it records the allocation with no stack instead of walking. 16 KiB
 # stacks (PTHREAD_STACK_MIN) 24 levels deep: every allocation recorded, none with a
 # stack (within 12 KiB of the end); 64 KiB stacks 24 levels deep: every allocation with
-# its whole stack. At the session before this test the first overflowed (past 14 levels).
+# its whole stack. A signal handler on an alternate stack, likewise (tests/progs/
+# altstack_alloc.c). At the session before this test the 16 KiB threads overflowed (past
+# 14 levels), and so did a handler allocating on a stack of SIGSTKSZ (8 KiB).
 set -u
 . "$MEMPROF_TOP/tests/support/cli_common.sh"
 
@@ -34,4 +36,20 @@ nostack=$(awk '/^\[no stack\] / { print $NF }' ss.65536.folded)
 full=$(awk -F';' '/^work;/ && NF == 26 { split($NF, last, " "); n += last[2] } END { print n + 0 }' \
 	ss.65536.folded)
 [ "$full" -eq 4000 ] || fail "64 KiB: $full allocations with their whole stack, want 4000"
+# A handler allocating on an alternate signal stack of SIGSTKSZ (8 KiB): no stack, no
+# overflow; of 32 KiB: its stacks through the signal frame (libunwind's), to main.
+for size in 8192 32768; do
+	MEMPROF_QUIET=1 MEMPROF_OUTPUT="$(pwd)/alt.$size.trace" LD_PRELOAD="$MEMPROF_BUILD/libmemprof.so" \
+		"$MEMPROF_BUILD/tests/progs/altstack_alloc" "$size" >alt.out 2>&1
+	status=$?
+	[ "$status" -eq 0 ] || fail "altstack $size: status $status: $(cat alt.out)"
+	grep -q '^handled 100$' alt.out || fail "altstack $size: $(cat alt.out)"
+	"$memprof" flamegraph --metric calls "alt.$size.trace" >"alt.$size.folded" 2>/dev/null ||
+		fail "altstack $size: flamegraph failed"
+done
+nostack=$(awk '/^\[no stack\] / { print $NF }' alt.8192.folded)
+[ "${nostack:-0}" -eq 100 ] || fail "altstack 8192: ${nostack:-0} allocations without a stack, want 100"
+handler=$(awk -F';' '/^main;.*;handler / { split($NF, last, " "); n += last[2] } END { print n + 0 }' \
+	alt.32768.folded)
+[ "$handler" -eq 100 ] || fail "altstack 32768: $handler allocations under main and handler, want 100"
 [ "$failures" -eq 0 ]
