@@ -29,9 +29,11 @@
  *   MEMPROF_LEAK_CHECK_SIGNAL=SIGUSR1  a leak check of the running process whenever that
  *                       signal arrives (a name with or without SIG, or a number; default:
  *                       none)
- *   MEMPROF_LEAK_CHECK_FATAL=0  no leak check when a signal whose default action ends the
- *                       process arrives and the program has no handler for it (default:
- *                       checked, then the process dies of the signal as it would have)
+ *   MEMPROF_LEAK_CHECK_FATAL=0  no handler of memprof's for the signals whose default
+ *                       action ends the process and the program does not handle (default:
+ *                       one, which takes a last snapshot, checks leaks where checks are on
+ *                       and ends the trace; then the process dies of the signal as it
+ *                       would have). Without it such a death leaves a trace with no end.
  * Every option is parsed here and nowhere else; the other files read mp_config.
  */
 #include <signal.h>

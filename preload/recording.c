@@ -99,7 +99,11 @@ int mp_recording_start(void)
 
 void mp_recording_flush_samples(void)
 {
-	if (!mp_config.sample_bytes || !mp_config.sample_window_ms)
+	/* Not from a handler that interrupted this thread holding (or waiting for) the
+	 * samples' lock, which is not recursive: the last window's counts are lost then, as
+	 * a SIGKILL loses them. */
+	if (!mp_config.sample_bytes || !mp_config.sample_window_ms ||
+	    (mp_state_thread.held_locks & MP_LOCK_SAMPLING))
 		return;
 	int saved_errno;
 	struct mp_thread *thread = mp_record_enter(&saved_errno);
@@ -253,8 +257,11 @@ int mp_recording_fatal_begin(void)
 {
 	struct mp_thread *self = &mp_state_thread;
 	/* The interrupted code never resumes (the signal kills the process as the handler
-	 * returns): its half-written record is abandoned, as exit_rescue does. */
-	if (self->busy && !self->held_locks && mp_state_is_ready() && mp_chunk_rescue(self) == 0)
+	 * returns): its half-written record is abandoned, as exit_rescue does, unless it
+	 * holds the file's or the chunks' lock (mp_chunk_rescue). One that holds (or waits
+	 * for) the snapshots' or the samples' lock is rescued too: the fatal snapshot and
+	 * the samples' flush see that lock held and are skipped. */
+	if (self->busy && mp_state_is_ready() && mp_chunk_rescue(self) == 0)
 		self->busy = 0;
 	mp_snapshot_fatal(); /* before the check, which leaves the other threads stopped */
 	if (!mp_state_is_ready())

@@ -4,11 +4,13 @@
  *
  * Fatal signals. Every signal whose default action ends the process (with or without a
  * core) and whose disposition is the default when recording starts gets a handler of
- * ours. It asks the leak thread for a check (leak_thread.c: every other thread is
+ * ours (unless MEMPROF_LEAK_CHECK_FATAL=0). It takes a last snapshot, asks the leak
+ * thread (where checks are on) for a check (leak_thread.c: every other thread is
  * stopped, this one waits with its registers in its signal frame), then puts the
  * default disposition back and sends itself the signal again: when the handler
  * returns, the signal is delivered with its default action, so the process dies of it
- * exactly as it would have (wait status, core dump, what the parent sees). A fault
+ * exactly as it would have (wait status, core dump, what the parent sees), its trace
+ * ended first (recording.c, mp_recording_fatal_end). A fault
  * (SIGSEGV, SIGBUS, ...) would also happen again on its instruction. SIGKILL cannot be
  * caught: its trace keeps no kinds.
  *
@@ -83,8 +85,8 @@ static void signals_check_install(int sig)
 
 static int signals_is_fatal(int sig)
 {
-	if (!mp_config.leak_check || !mp_config.leak_check_fatal || mp_config.sample_bytes ||
-	    sig == mp_config.snapshot_signal || sig == mp_config.leak_check_signal)
+	if (!mp_config.leak_check_fatal || sig == mp_config.snapshot_signal ||
+	    (mp_config.leak_check && sig == mp_config.leak_check_signal))
 		return 0;
 	for (size_t i = 0; i < sizeof(fatal_signals) / sizeof(fatal_signals[0]); i++)
 		if (fatal_signals[i] == sig)
@@ -109,11 +111,13 @@ static int signals_is_ours(const struct sigaction *action)
 
 void mp_recording_signals_start(void)
 {
-	if (!mp_config.leak_check || mp_config.sample_bytes)
-		return;
-	mp_leak_thread_start();
-	if (mp_config.leak_check_signal)
-		signals_check_install(mp_config.leak_check_signal);
+	if (mp_config.leak_check && !mp_config.sample_bytes) {
+		mp_leak_thread_start();
+		if (mp_config.leak_check_signal)
+			signals_check_install(mp_config.leak_check_signal);
+	}
+	/* Also without checks (MEMPROF_LEAK_CHECK=0, sampling): a service stopped by SIGTERM
+	 * then still ends its trace, its samples flushed, rather than reading as cut. */
 	for (size_t i = 0; i < sizeof(fatal_signals) / sizeof(fatal_signals[0]); i++) {
 		int sig = fatal_signals[i];
 		struct sigaction old, action;
