@@ -279,10 +279,10 @@ void mp_recording_fatal_end(int sig, int checked, int own_room)
 {
 	struct mp_thread *writer = checked ? mp_leak_fatal_writer() : NULL;
 	if (writer) {
-		if ((size_t)(writer->limit - writer->pos) < FATAL_END_ROOM)
-			return;
-		encode_end(writer, MP_END_SIGNAL);
-		end_state_set(MP_END_SIGNAL, sig);
+		if ((size_t)(writer->limit - writer->pos) >= FATAL_END_ROOM) {
+			encode_end(writer, MP_END_SIGNAL);
+			end_state_set(MP_END_SIGNAL, sig);
+		}
 	} else if (own_room) {
 		mp_recording_end(MP_END_SIGNAL, sig);
 	}

@@ -586,16 +586,11 @@ static uint64_t ahead_bytes(uint64_t end)
 	return end < AHEAD_BYTES ? end : AHEAD_BYTES;
 }
 
-/* The lock is only tried: the thread that holds it may be one a fatal signal interrupted
- * while it made a chunk, whose handler then waits for the leak thread's check, and the
- * leak thread must not wait for it in turn (it did: 10 s, then the check failed). A round
- * that finds the lock taken reserves at the next. */
 void mp_trace_file_reserve_ahead(void)
 {
 	if (!header || !mp_state_is_ready())
 		return;
-	if (mp_trylock(&file_lock, MP_LOCK_FILE) != 0)
-		return;
+	mp_lock(&file_lock, MP_LOCK_FILE);
 	int needed = file_end >= AHEAD_FROM_BYTES &&
 		     reserved_end < file_end + ahead_bytes(file_end) / 2;
 	mp_unlock(&file_lock, MP_LOCK_FILE);
@@ -604,10 +599,7 @@ void mp_trace_file_reserve_ahead(void)
 	int fd = reopen();
 	if (fd < 0)
 		return;
-	if (mp_trylock(&file_lock, MP_LOCK_FILE) != 0) {
-		syscall(SYS_close, fd);
-		return;
-	}
+	mp_lock(&file_lock, MP_LOCK_FILE);
 	uint64_t from = reserved_end, to = file_end + ahead_bytes(file_end);
 	if (to > from && !__atomic_load_n(&ending, __ATOMIC_RELAXED)) {
 		if (reserve_space(fd, from, to - from) == 0)

@@ -734,15 +734,6 @@ static inline __attribute__((always_inline)) void capture(struct mp_unwind_captu
 	if (max <= 0)
 		return;
 	uint32_t generation = mp_modules_generation();
-	uintptr_t high = stack_high(self, low);
-	/* Too near the end of the thread's stack: no walk. Its slow paths (libunwind, learning
-	 * a function's rules, the memo's store) take up to ~10 KiB of stack, which a program
-	 * deep in a small stack (PTHREAD_STACK_MIN is 16 KiB) did not have: memprof made it
-	 * overflow. The allocation is recorded with no stack. Not on a stack the kernel grows
-	 * (the main thread's), whose mapping's end is only as far as it has grown so far. */
-	if (MP_UNLIKELY(high && low - self->stack.low < CAPTURE_ROOM_MIN && !self->stack.grows)) {
-		return;
-	}
 	/* A thread's first captures walk without the memo and the trail, which live in 110
 	 * KiB of the thread's own (36 KiB of it written at once): a program with many
 	 * threads that allocate little paid that for each (800 threads of one allocation:
@@ -764,6 +755,15 @@ static inline __attribute__((always_inline)) void capture(struct mp_unwind_captu
 		}
 		self->counts.memo_rejects += memo == MP_UNWIND_MEMO_CHANGED;
 	}
+	uintptr_t high = stack_high(self, low);
+	/* Too near the end of the thread's stack: no walk (finding one in the memo takes
+	 * little). Its slow paths (libunwind, learning a function's rules, the memo's store)
+	 * take up to ~10 KiB of stack, which a program deep in a small stack
+	 * (PTHREAD_STACK_MIN is 16 KiB) did not have: memprof made it overflow. The
+	 * allocation is recorded with no stack. Not on a stack the kernel grows (the main
+	 * thread's), whose mapping's end is only as far as it has grown so far. */
+	if (MP_UNLIKELY(high && low - self->stack.low < CAPTURE_ROOM_MIN && !self->stack.grows))
+		return;
 	/* The walk is noted for the memo and may join the thread's last walk (the trail). */
 	int use_trail = !young && (!self->trail_cold || ++self->trail_tick % COLD_PROBE == 0);
 	struct mp_unwind_trail *trails = use_memo || use_trail ? mp_unwind_memo_trails() : NULL;
