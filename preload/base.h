@@ -266,6 +266,14 @@ void mp_sys_signals_release(const uint64_t *saved);
  * ours' numbers back, and ours would read or write its files. Close-on-exec. Returns the
  * new number, or `fd` where none is free up there (a descriptor limit below 700). */
 int mp_sys_fd_move_high(int fd);
+/* libunwind's pipe (interpose.c moves it up when libunwind makes it): remembered here by
+ * what its two descriptors are, and whether libunwind may still use them, which it does
+ * with no check but a failed read: 1 if both are still that pipe, or both closed (then
+ * libunwind's close of them fails harmlessly before it makes a new one), or none was made
+ * yet; 0 if a number now names a file of the program's, which libunwind would read,
+ * write or close. */
+void mp_sys_unwinder_pipe_made(const int fds[2]);
+int mp_sys_unwinder_pipe_intact(void);
 /* The stop signal, once leak_stop.c has chosen it. */
 void mp_sys_signals_hold_exempt(int sig);
 /* The threads of memprof's own (by kernel thread id), which nothing that counts, stops or

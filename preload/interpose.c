@@ -379,6 +379,7 @@ static int pipe_made(int fds[2], long result, const void *caller)
 		int saved_errno = errno;
 		fds[0] = mp_sys_fd_move_high(fds[0]);
 		fds[1] = mp_sys_fd_move_high(fds[1]);
+		mp_sys_unwinder_pipe_made(fds);
 		errno = saved_errno;
 	}
 	return (int)result;

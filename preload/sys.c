@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -407,6 +408,42 @@ int mp_sys_fd_move_high(int fd)
 		return fd;
 	syscall(SYS_close, fd);
 	return high;
+}
+
+static struct {
+	int fd[2];
+	uint64_t dev[2], ino[2];
+	int made;
+} unwinder_pipe;
+
+void mp_sys_unwinder_pipe_made(const int fds[2])
+{
+	struct stat info;
+	for (int i = 0; i < 2; i++) {
+		unwinder_pipe.fd[i] = fds[i];
+		unwinder_pipe.dev[i] = unwinder_pipe.ino[i] = 0;
+		if (syscall(SYS_fstat, fds[i], &info) == 0) {
+			unwinder_pipe.dev[i] = (uint64_t)info.st_dev;
+			unwinder_pipe.ino[i] = (uint64_t)info.st_ino;
+		}
+	}
+	__atomic_store_n(&unwinder_pipe.made, 1, __ATOMIC_RELEASE);
+}
+
+int mp_sys_unwinder_pipe_intact(void)
+{
+	if (!__atomic_load_n(&unwinder_pipe.made, __ATOMIC_ACQUIRE))
+		return 1;
+	int same = 0, closed = 0;
+	for (int i = 0; i < 2; i++) {
+		struct stat info;
+		if (syscall(SYS_fstat, unwinder_pipe.fd[i], &info) != 0)
+			closed += errno == EBADF;
+		else
+			same += (uint64_t)info.st_dev == unwinder_pipe.dev[i] &&
+				(uint64_t)info.st_ino == unwinder_pipe.ino[i];
+	}
+	return same == 2 || closed == 2;
 }
 
 static int hold_exempt;

@@ -775,8 +775,12 @@ static inline __attribute__((always_inline)) void capture(struct mp_unwind_captu
 		if (!high && altstack_room(low) < CAPTURE_ROOM_MIN)
 			return; /* libunwind would overflow a signal handler's small stack */
 		int walked = result.walked;
+		/* Where libunwind would fault, or would read, write or close a file of the
+		 * program's (one that closed libunwind's pipe and reused a number of it), the
+		 * stack ends where the walk stopped. */
 		out->count = walked && !code_readable((uintptr_t)buffer[walked - 1])
-				     ? walked /* libunwind would fault: the stack ends there */
+				     ? walked
+				     : !mp_sys_unwinder_pipe_intact() ? walked
 				     : fallback(buffer, max, start.rip);
 		return;
 	}

@@ -23,4 +23,17 @@ grep -q '"complete": true' report.json || fail "the trace is not complete"
 # The generated code's 100 calls of malloc (4242 bytes each), under main.
 calls=$(awk '/main/ { n += $NF } END { print n + 0 }' folded.txt)
 [ "$calls" -ge 101 ] || fail "$calls calls under main, want at least 101"
+
+# The same files moved onto 700 and 701, where libunwind's pipe was moved: memprof sees
+# the pipe is gone and stops such stacks where its own walk stopped (at the generated
+# code) rather than let libunwind at the program's files.
+"$prog" in.txt plain_high.txt 700 >plain_high.out 2>&1 || fail "700, without memprof: status $?"
+MEMPROF_QUIET=1 MEMPROF_OUTPUT="$(pwd)/high.trace" LD_PRELOAD="$MEMPROF_BUILD/libmemprof.so" \
+	"$prog" in.txt traced_high.txt 700 >traced_high.out 2>&1 || fail "700, with memprof: status $?"
+grep -q "input on 700, output on 701, 58 bytes copied" traced_high.out ||
+	fail "700: stdout: $(cat traced_high.out)"
+cmp -s in.txt traced_high.txt || fail "700: the output is not the input: $(od -c traced_high.txt | head -3)"
+"$memprof" flamegraph --metric calls high.trace >high.folded 2>/dev/null || fail "700: flamegraph failed"
+cut=$(awk '$1 ~ /^0x[0-9a-f]+$/ { n += $2 } END { print n + 0 }' high.folded)
+[ "$cut" -eq 100 ] || fail "700: $cut allocations with a stack cut at the generated code, want 100"
 [ "$failures" -eq 0 ]

@@ -5,7 +5,10 @@
  * addresses with a pipe of its own: made at 3 and 4, it read the program's input and
  * wrote into its output under memprof (tests/integration/fd_reuse.sh).
  *
- *   fd_reuse INPUT OUTPUT     prints the numbers it got and what it copied
+ * With NUMBER, the two files are moved to NUMBER and NUMBER + 1 (dup2), where memprof
+ * moves libunwind's pipe (700): a program that reuses those numbers too.
+ *
+ *   fd_reuse INPUT OUTPUT [NUMBER]     prints the numbers it used and what it copied
  */
 #include <fcntl.h>
 #include <stdint.h>
@@ -38,12 +41,21 @@ static void *(*generated_malloc(void))(void)
 
 int main(int argc, char **argv)
 {
-	if (argc != 3)
+	if (argc != 3 && argc != 4)
 		return 2;
 	free(malloc(10)); /* memprof has started */
 	close_range(3, ~0u, 0);
 	int in = open(argv[1], O_RDONLY);
 	int out = open(argv[2], O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	if (argc == 4) {
+		int number = atoi(argv[3]);
+		if (dup2(in, number) != number || dup2(out, number + 1) != number + 1)
+			return 2;
+		close(in);
+		close(out);
+		in = number;
+		out = number + 1;
+	}
 	void *(*call)(void) = generated_malloc();
 	if (in < 0 || out < 0 || !call)
 		return 2;
