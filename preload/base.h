@@ -301,9 +301,13 @@ int mp_sys_thread_start(void *(*fn)(void *), size_t stack_bytes);
 void mp_sys_say(const char *msg);
 
 /* --- config.c: every MEMPROF_* option, read once when recording starts --- */
+/* MEMPROF_MAX_FRAMES's default; the capture's buffer on the program's stack holds that
+ * many (stacks.h). */
+#define MP_DEFAULT_MAX_FRAMES 64u
+
 struct mp_config {
 	int quiet;
-	uint32_t max_frames;
+	uint32_t max_frames; /* MEMPROF_MAX_FRAMES, MP_DEFAULT_MAX_FRAMES unless set */
 	uint64_t sample_bytes;   /* MEMPROF_SAMPLE_BYTES; 0: record every call */
 	uint32_t sample_window_ms; /* MEMPROF_SAMPLE_WINDOW_MS (default 1000) */
 	uint64_t sample_seed;    /* MEMPROF_SAMPLE_SEED; 0: seed from the clock */

@@ -42,7 +42,6 @@
 
 #include "base.h"
 
-#define DEFAULT_MAX_FRAMES 64u
 #define DEFAULT_OUTPUT "memprof.%e.%p.trace"
 #define DEFAULT_SAMPLE_WINDOW_MS 1000u
 #define DEFAULT_LEAK_CHECK_MAX_MB 1024u
@@ -55,10 +54,10 @@ static uint32_t parse_frames(const char *text)
 {
 	uint64_t value = 0;
 	if (!*text)
-		return DEFAULT_MAX_FRAMES;
+		return MP_DEFAULT_MAX_FRAMES;
 	for (; *text; text++) {
 		if (*text < '0' || *text > '9')
-			return DEFAULT_MAX_FRAMES;
+			return MP_DEFAULT_MAX_FRAMES;
 		value = value * 10 + (uint64_t)(*text - '0');
 		if (value > MP_MAX_FRAMES_LIMIT)
 			return MP_MAX_FRAMES_LIMIT;
@@ -180,7 +179,7 @@ void mp_config_load(void)
 
 	mp_config.quiet = mp_sys_env_get("MEMPROF_QUIET", value, sizeof(value)) && value[0] &&
 			  strcmp(value, "0") != 0;
-	mp_config.max_frames = DEFAULT_MAX_FRAMES;
+	mp_config.max_frames = MP_DEFAULT_MAX_FRAMES;
 	mp_config.sample_bytes = 0;
 	if (mp_sys_env_get("MEMPROF_SAMPLE_BYTES", value, sizeof(value)))
 		mp_config.sample_bytes = parse_bytes(value);

@@ -246,6 +246,13 @@ static void write_stack(struct mp_thread *thread, uint32_t id, uint32_t generati
 		keep_written(&last_written, id, ips, count);
 }
 
+__attribute__((noinline)) uint32_t mp_stacks_capture_many(struct mp_thread *thread)
+{
+	void *buffer[MP_MAX_FRAMES_LIMIT + MP_STACKS_OWN_FRAMES_MAX];
+	return mp_stacks_capture_into(thread, buffer, (int)mp_config.max_frames +
+							      MP_STACKS_OWN_FRAMES_MAX);
+}
+
 uint64_t mp_stacks_slow_lookups;
 
 static uint32_t intern_slow(struct mp_thread *thread, void *const *ips, int count)

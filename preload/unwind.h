@@ -60,12 +60,14 @@ struct mp_unwind_counts {
 	uint64_t memo_layouts; /* walks kept that read other words than the last from their start */
 };
 void mp_unwind_counts_get(struct mp_unwind_counts *out);
-/* From a thread of memprof's own, once: the first capture of each thread asks glibc for
- * its stack (pthread_getattr_np), whose first call binds the realloc it calls through
- * libc's PLT, and binding saves the vector registers on the stack, 1-3 KiB: a thread of
- * a 16 KiB stack overflowed there. Done here, it is done for all. (Not on the main
- * thread at start: glibc reads /proc/self/maps for it, whose buffers, allocated then,
- * made alloc_bench 15% slower, by where the heap's next blocks went.) */
+/* Once, on memprof's leak thread as it starts (recording waits for it): the first
+ * capture of each thread asks glibc for its stack (pthread_getattr_np), whose first call
+ * binds the calloc and realloc it calls through libc's PLT, and binding saves the vector
+ * registers on the stack, 1-3 KiB: a thread of a 16 KiB stack overflowed there. Done
+ * here, it is done for all (a fork child inherits the bindings). Not on the main thread:
+ * glibc reads /proc/self/maps for it, whose buffers, allocated then, made alloc_bench
+ * 15% slower, by where the heap's next blocks went; the main thread asking about the
+ * leak thread instead still made it 5% slower (bench/README.md, session 19). */
 void mp_unwind_warm(void);
 /* For tests of the memo itself: this thread asks it at every capture, whatever it finds
  * there (1), or as often as its hits say it pays (0, the default). */
