@@ -11,37 +11,46 @@ set -u
 . "$MEMPROF_TOP/tests/support/cli_common.sh"
 
 prog="$MEMPROF_BUILD/tests/progs/busy_threads"
-run=1 exact=0
-while [ "$run" -le 30 ]; do
+
+# killed LABEL DELAY [VAR=VALUE...]: busy_threads 3 under memprof (with those variables),
+# SIGTERM DELAY seconds after it is ready; it must die of it within 3 s (else it hung in
+# the check), and its trace (busy.trace, read into report.json) end whole, "signal" 15.
+killed() {
+	label=$1 delay=$2
+	shift 2
 	rm -f out.txt busy.trace
-	MEMPROF_QUIET=1 MEMPROF_OUTPUT="$(pwd)/busy.trace" LD_PRELOAD="$MEMPROF_BUILD/libmemprof.so" \
-		"$prog" 3 >out.txt 2>err.txt &
+	env "$@" MEMPROF_QUIET=1 MEMPROF_OUTPUT="$(pwd)/busy.trace" \
+		LD_PRELOAD="$MEMPROF_BUILD/libmemprof.so" "$prog" 3 >out.txt 2>err.txt &
 	pid=$!
 	tries=0
 	while ! grep -q ready out.txt 2>/dev/null && [ "$tries" -lt 500 ]; do
 		sleep 0.01
 		tries=$((tries + 1))
 	done
-	sleep "0.0$((run % 5))"
+	sleep "$delay"
 	kill -TERM "$pid"
-	# Dead within 3 s, or it hung in the check.
 	waited=0
 	while kill -0 "$pid" 2>/dev/null && [ "$waited" -lt 30 ]; do
 		sleep 0.1
 		waited=$((waited + 1))
 	done
 	if kill -0 "$pid" 2>/dev/null; then
-		fail "run $run: still alive 3 s after SIGTERM"
+		fail "$label: still alive 3 s after SIGTERM"
 		kill -9 "$pid"
 	fi
 	wait "$pid"
 	status=$?
-	[ "$status" -eq 143 ] || fail "run $run: status $status, not 143 (SIGTERM)"
-	"$memprof" report --json busy.trace >report.json 2>report.err || fail "run $run: report failed"
+	[ "$status" -eq 143 ] || fail "$label: status $status, not 143 (SIGTERM)"
+	"$memprof" report --json busy.trace >report.json 2>report.err || fail "$label: report failed"
 	grep -q '"complete": true' report.json ||
-		fail "run $run: incomplete: $(grep incomplete_reason report.json)"
-	grep -q '"end_state": "signal"' report.json || fail "run $run: $(grep end_state report.json)"
-	grep -q '"signal": 15,' report.json || fail "run $run: $(grep '"signal"' report.json)"
+		fail "$label: incomplete: $(grep incomplete_reason report.json)"
+	grep -q '"end_state": "signal"' report.json || fail "$label: $(grep end_state report.json)"
+	grep -q '"signal": 15,' report.json || fail "$label: $(grep '"signal"' report.json)"
+}
+
+run=1 exact=0
+while [ "$run" -le 30 ]; do
+	killed "run $run" "0.0$((run % 5))"
 	"$memprof" leaks --json busy.trace >leaks.json 2>leaks.err || fail "run $run: leaks failed"
 	grep -q '"reason": "fatal-signal"' leaks.json || fail "run $run: no check at the signal"
 	grep -q '"threads_not_stopped": 0,' leaks.json ||
@@ -61,26 +70,8 @@ done
 # Without leak checks, and sampled (a service stopped by SIGTERM), the trace ends too:
 # there the signal mostly lands on a thread waiting for the samples' lock.
 for mode in MEMPROF_LEAK_CHECK=0 MEMPROF_SAMPLE_BYTES=4096; do
-	run=1
-	while [ "$run" -le 5 ]; do
-		rm -f out.txt busy.trace
-		env "$mode" MEMPROF_QUIET=1 MEMPROF_OUTPUT="$(pwd)/busy.trace" \
-			LD_PRELOAD="$MEMPROF_BUILD/libmemprof.so" "$prog" 3 >out.txt 2>err.txt &
-		pid=$!
-		tries=0
-		while ! grep -q ready out.txt 2>/dev/null && [ "$tries" -lt 500 ]; do
-			sleep 0.01
-			tries=$((tries + 1))
-		done
-		sleep "0.0$run"
-		kill -TERM "$pid"
-		wait "$pid"
-		status=$?
-		[ "$status" -eq 143 ] || fail "$mode run $run: status $status, not 143"
-		"$memprof" report --json busy.trace >report.json 2>/dev/null
-		grep -q '"end_state": "signal"' report.json && grep -q '"complete": true' report.json ||
-			fail "$mode run $run: $(grep -E 'end_state|incomplete_reason' report.json)"
-		run=$((run + 1))
+	for run in 1 2 3 4 5; do
+		killed "$mode run $run" "0.0$run" "$mode"
 	done
 done
 echo "30 deaths by SIGTERM while 4 threads allocate: each at once, each trace whole;" \
