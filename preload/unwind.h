@@ -67,7 +67,7 @@ void mp_unwind_counts_get(struct mp_unwind_counts *out);
  * here, it is done for all (a fork child inherits the bindings). Not on the main thread:
  * glibc reads /proc/self/maps for it, whose buffers, allocated then, made alloc_bench
  * 15% slower, by where the heap's next blocks went; the main thread asking about the
- * leak thread instead still made it 5% slower (bench/README.md, session 19). */
+ * leak thread instead still made it 6.6% slower (bench/README.md, session 19). */
 void mp_unwind_warm(void);
 /* For tests of the memo itself: this thread asks it at every capture, whatever it finds
  * there (1), or as often as its hits say it pays (0, the default). */
