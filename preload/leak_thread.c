@@ -7,7 +7,8 @@
  * few milliseconds: its cost follows the live heap, not the number of events. The
  * folding costs this thread about what replaying the trace at exit used to cost the
  * exiting one, spread over the run and off the program's threads; malloc and free do
- * nothing more than before.
+ * nothing more than before. Where no CPU is free, a round that shared one moves the
+ * thread to another for the next (leak_move_if_crowded).
  *
  * Checks (leak_scan.c), asked for by:
  *  - exit(): the exiting thread asks and waits (mp_leak_scan_at_exit), spared from the
@@ -43,6 +44,7 @@
 #include <limits.h>
 #include <linux/futex.h>
 #include <pthread.h>
+#include <sched.h>
 #include <semaphore.h>
 #include <signal.h>
 #include <string.h>
@@ -66,6 +68,9 @@
 #define FOLD_BUSY_NS 5000000ull
 #define FOLD_BEHIND_EVENTS 65536 /* a round with more: behind, go again at once */
 #define LIVENESS_CHECK_NS 1000000000ull
+/* A round shorter than this says nothing about crowding: the clocks' grain and one
+ * wake-up's delay would dominate it. */
+#define CROWDED_MIN_NS 200000ull
 #define STALL_NS 10000000000ull
 
 static struct {
@@ -248,6 +253,50 @@ static void leak_sleep(uint64_t wait_ns)
 	sem_clockwait(&leak.wake, CLOCK_MONOTONIC, &deadline);
 }
 
+static uint64_t thread_cpu_ns(void)
+{
+	struct timespec now;
+	if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now))
+		return 0;
+	return (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
+}
+
+/* Where the rounds run. The fold never blocks, so a round that got under nine tenths of
+ * its wall time in CPU time shared its CPU with a thread of the program, and the
+ * scheduler does not even such sharing out: with two threads of the program on two CPUs
+ * this thread took its time from the same one for the whole run, and the process ended
+ * when that one did, the fold's whole time after the other (alloc_bench, perf sched).
+ * After each crowded round this thread moves off the CPU it ran on, to the others the
+ * main thread may use, and so takes its time from each in turn; one that has a CPU to
+ * itself stays there. The main thread's set is the program's choice (taskset, or a
+ * program that pins all its threads; this thread started with that set too): a moved
+ * thread follows it when it changes, and never leaves it. `moved`: the set was ours. */
+static void leak_move_if_crowded(uint64_t wall_ns, uint64_t cpu_ns, int *moved)
+{
+	int crowded = wall_ns >= CROWDED_MIN_NS && cpu_ns * 10 < wall_ns * 9;
+	if (!crowded && !*moved)
+		return;
+	cpu_set_t allowed, next;
+	if (sched_getaffinity(getpid(), sizeof(allowed), &allowed))
+		return;
+	int cpu = sched_getcpu();
+	if (crowded && cpu >= 0 && cpu < CPU_SETSIZE) {
+		next = allowed;
+		CPU_CLR(cpu, &next);
+		if (CPU_COUNT(&next) && sched_setaffinity(0, sizeof(next), &next) == 0) {
+			*moved = 1;
+			return;
+		}
+	}
+	/* Not crowded, or nowhere to go: a set of ours must still lie within the program's. */
+	cpu_set_t own;
+	if (*moved && sched_getaffinity(0, sizeof(own), &own) == 0) {
+		CPU_AND(&next, &own, &allowed);
+		if (!CPU_EQUAL(&next, &own))
+			sched_setaffinity(0, sizeof(next), CPU_COUNT(&next) ? &next : &allowed);
+	}
+}
+
 static void *leak_main(void *unused)
 {
 	(void)unused;
@@ -263,6 +312,7 @@ static void *leak_main(void *unused)
 	uint64_t interval = FOLD_MIN_NS, next_check = 0;
 	uint64_t watch_ns = (uint64_t)mp_config.rss_watch_ms * 1000000u;
 	uint64_t next_fold = mp_clock_now_ns() + interval, next_watch = next_fold;
+	int moved = 0;
 	for (;;) {
 		int watching = __atomic_load_n(&leak.watches_rss, __ATOMIC_ACQUIRE);
 		uint64_t now = mp_clock_now_ns();
@@ -290,7 +340,10 @@ static void *leak_main(void *unused)
 		}
 		if (now < next_fold)
 			continue;
+		uint64_t wall_before = mp_clock_now_ns(), cpu_before = thread_cpu_ns();
 		int folded = mp_leak_live_fold(mp_trace_file_path(), mode);
+		leak_move_if_crowded(mp_clock_now_ns() - wall_before, thread_cpu_ns() - cpu_before,
+				     &moved);
 		/* The exit's round: the space reserved ahead is cut off now, beside the exit
 		 * snapshot, rather than at the trace's end, where an ftruncate of up to 2 MiB
 		 * took 0.3-0.7 ms of the exit (cc1, alloc_bench). */
