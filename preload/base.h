@@ -96,6 +96,10 @@ struct mp_thread {
 	 * mp_clock_ticks when it last did. */
 	uint32_t clock_left;
 	uint32_t clock_ticks;
+	/* While this thread runs on a stack of memprof's (unwind.c: libunwind's walks): its
+	 * stack pointer on the stack it came from, which a leak check scans in place of
+	 * memprof's (leak_stop.c). 0 otherwise. */
+	uint64_t program_sp;
 };
 extern __thread struct mp_thread mp_state_thread __attribute__((tls_model("initial-exec")));
 
@@ -222,6 +226,10 @@ void *mp_sys_map_anon_populated(size_t len);
  * mp_sys_map_anon (still zero), so that later reads find real pages (see sys.c). */
 void mp_sys_prefault(void *addr, size_t len);
 void mp_sys_unmap(void *addr, size_t len);
+/* Calls fn(arg) with the stack pointer at top (16-byte aligned, the end of memory of
+ * mp_sys_map_anon), and returns to the caller's stack. Unwinding through the call finds
+ * the caller's frames (sys.c). */
+void mp_sys_call_on_stack(void *arg, void (*fn)(void *), void *top);
 /* Grows a region of mp_sys_map_anon to new_len, moving it if it must (mremap): the pages
  * it has are kept, not copied, and only the new part is fresh. Returns its address, or
  * NULL (the region is then as it was). */

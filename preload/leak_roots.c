@@ -172,7 +172,7 @@ struct roots_threads {
 	char self[24];
 	char spare[24]; /* the spared thread with a known context or stack pointer, or "" */
 	const void *spare_context;
-	uint64_t spare_sp;
+	uint64_t spare_sp, spare_program_sp;
 	uint32_t count;
 };
 
@@ -196,7 +196,9 @@ static int roots_thread(const char *tid, void *context)
 			work->sps[work->sp_count++] = threads->spare_sp + ROOTS_RED_ZONE;
 			return 0;
 		}
-		work->sps[work->sp_count++] = mp_leak_context_registers(threads->spare_context, &regs);
+		sp = mp_leak_context_registers(threads->spare_context, &regs);
+		work->sps[work->sp_count++] = threads->spare_program_sp ? threads->spare_program_sp
+									 : sp;
 		work->regs[work->regs_count++] = regs;
 		return 0;
 	}
@@ -226,6 +228,7 @@ static uint32_t roots_threads(struct roots_work *work, const struct mp_leak_spar
 		mp_sys_fmt_u64(threads.spare, (uint64_t)spare->tid);
 		threads.spare_context = spare->context;
 		threads.spare_sp = spare->sp;
+		threads.spare_program_sp = spare->program_sp;
 	}
 	if (mp_sys_each_task(roots_thread, &threads) < 0)
 		work->sp_unknown = 1;

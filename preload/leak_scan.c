@@ -334,7 +334,7 @@ static __attribute__((noinline)) int scan_classify(struct mp_leak_result *result
 	struct mp_leak_spare spare = { result->request.spare_tid,
 				       spared && !result->request.spare_sp ? spared->interrupted
 									   : NULL,
-				       result->request.spare_sp };
+				       result->request.spare_sp, spared ? spared->program_sp : 0 };
 	if (result->state && work && exclude)
 		root_count = mp_leak_roots(result->blocks, count, result->state, own_sp,
 					   &spare, exclude, exclude_count, mp_trace_file_path(),

@@ -349,6 +349,8 @@ struct mp_leak_spare {
 	/* Or, without a context: its stack pointer, taken in a call with its registers saved
 	 * above it (no red zone below it is in use), its stack scanned from exactly there. */
 	uint64_t sp;
+	/* It was on a stack of memprof's: its stack pointer on its own stack, or 0. */
+	uint64_t program_sp;
 };
 /* Writes the root ranges (writable memory that is not heap, not libmemprof's own, stacks
  * from their threads' stack pointers, stopped threads' registers) into a fresh

@@ -392,6 +392,11 @@ int mp_leak_stop_context(const char *tid, uint64_t *sp, struct mp_leak_range *re
 			     __atomic_load_n(&stop_gen, __ATOMIC_ACQUIRE))
 		return 0;
 	*sp = mp_leak_context_registers(slot->context, regs);
+	/* Stopped on a stack of memprof's (a libunwind walk): its own stack is in use from
+	 * where it left it. */
+	const struct mp_thread *state = (const struct mp_thread *)(uintptr_t)slot->state;
+	if (state && state->program_sp)
+		*sp = state->program_sp;
 	return 1;
 }
 

@@ -360,6 +360,37 @@ void *mp_sys_grow_anon(void *addr, size_t len, size_t new_len)
 	return moved;
 }
 
+/* A frame of its own, whose frame pointer holds the caller's stack pointer: the call
+ * information says the caller's frame is found from rbp, so unwinding from fn (libunwind,
+ * a debugger, a crash handler's backtrace) steps back onto the caller's stack. */
+#if defined(__x86_64__)
+__asm__(".text\n"
+	".globl mp_sys_call_on_stack\n"
+	".hidden mp_sys_call_on_stack\n"
+	".type mp_sys_call_on_stack, @function\n"
+	"mp_sys_call_on_stack:\n"
+	".cfi_startproc\n"
+	"	push %rbp\n"
+	".cfi_def_cfa_offset 16\n"
+	".cfi_offset %rbp, -16\n"
+	"	mov %rsp, %rbp\n"
+	".cfi_def_cfa_register %rbp\n"
+	"	mov %rdx, %rsp\n" /* arg stays in rdi */
+	"	call *%rsi\n"
+	"	mov %rbp, %rsp\n"
+	"	pop %rbp\n"
+	".cfi_def_cfa %rsp, 8\n"
+	"	ret\n"
+	".cfi_endproc\n"
+	".size mp_sys_call_on_stack, .-mp_sys_call_on_stack\n");
+#else
+void mp_sys_call_on_stack(void *arg, void (*fn)(void *), void *top)
+{
+	(void)top;
+	fn(arg);
+}
+#endif
+
 void mp_sys_unmap(void *addr, size_t len)
 {
 	own_remove(addr);

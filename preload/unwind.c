@@ -13,7 +13,7 @@
  *  - every read of the stack is bounded by the thread's own stack (found once per thread:
  *    glibc's bounds, or the main thread's [stack] in /proc/self/maps), so a bad rule or a
  *    corrupt stack cannot make it fault; a capture on another stack (a sigaltstack, a
- *    coroutine's) is libunwind's;
+ *    coroutine's) is libunwind's, which walks on a stack of memprof's (fallback);
  *  - a frame whose rule is not standard (signal frames, DWARF expressions, code without
  *    unwind information), a read out of bounds, anything unexpected: unw_backtrace redoes
  *    the whole walk, and its answer is returned. So the result is always libunwind's,
@@ -44,6 +44,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -106,10 +107,21 @@ struct unwind_thread {
 	uint32_t trail_window, trail_walked, trail_frames;
 	uint32_t trail_cold, trail_tick;
 	struct mp_unwind_counts counts;
+	uint8_t *fallback_stack; /* libunwind's stack (see fallback), NULL until needed */
+	int fallback_stack_off;  /* none again: the thread is ending, or mapping one failed */
 };
 
 /* The stack a capture must have left below it to walk (see capture). */
 #define CAPTURE_ROOM_MIN (12u << 10)
+/* libunwind's own stack, a guard page below it (see fallback). Its walks took up to
+ * about 10 KiB (lazy binding of its symbols saves the vector registers, and the unwind
+ * tables' parsing is recursive), and the frames it returns another 4. */
+#define FALLBACK_STACK_BYTES (64u << 10)
+#define FALLBACK_GUARD_BYTES 4096u
+/* Frames of ours above the caller's in libunwind's walk: fallback_walk,
+ * mp_sys_call_on_stack, fallback, capture's and mp_unwind_capture's (some may be
+ * inlined or tail-called away). */
+#define FALLBACK_OWN_FRAMES 6
 
 static struct rule_table *current_table;
 /* The generation whose unloads libunwind was told of (see refresh_table). */
@@ -122,9 +134,23 @@ size_t mp_unwind_stack_room(uintptr_t sp)
 	return stack->high && sp > stack->low && sp <= stack->high ? sp - stack->low : 0;
 }
 
+static pthread_key_t fallback_key;
+static int fallback_key_ready;
+
+/* At thread exit: libunwind's stack is unmapped, and not made again for this thread (a
+ * later TLS destructor's capture walks on the thread's own stack). */
+static void fallback_stack_exit(void *stack)
+{
+	unwind_thread.fallback_stack = NULL;
+	unwind_thread.fallback_stack_off = 1;
+	mp_sys_unmap(stack, FALLBACK_GUARD_BYTES + FALLBACK_STACK_BYTES);
+}
+
 void mp_unwind_init(void)
 {
 	mp_unwind_memo_init();
+	if (!fallback_key_ready && pthread_key_create(&fallback_key, fallback_stack_exit) == 0)
+		fallback_key_ready = 1;
 }
 
 void mp_unwind_counts_get(struct mp_unwind_counts *out)
@@ -352,28 +378,76 @@ static inline uintptr_t stack_high(struct unwind_thread *self, uintptr_t sp)
 	return learn_stack(self, sp);
 }
 
-/* libunwind's answer, from the same place: unw_backtrace called here sees this function's
- * frame and those of ours that called it (one to three; fewer if one jumped here) before
- * the frame of the caller, whose return address is first; those are dropped. */
-static __attribute__((noinline)) int fallback(void **ips, int max, uintptr_t first)
+/* The stack libunwind walks on: the thread's own, mapped at its first walk, or NULL. */
+static uint8_t *fallback_stack(struct unwind_thread *self)
 {
-	void *all[FALLBACK_FRAMES_MAX + 2];
-	unwind_thread.counts.fallbacks++;
-	if (max > FALLBACK_FRAMES_MAX)
-		max = FALLBACK_FRAMES_MAX;
-	mp_loader_enter(); /* libunwind asks the loader about addresses it has not seen */
-	int count = unw_backtrace(all, max + 2);
-	mp_loader_leave();
-	for (int skip = 1; skip <= 4 && skip < count; skip++) {
-		if ((uintptr_t)all[skip] != first)
+	if (MP_LIKELY(self->fallback_stack) || self->fallback_stack_off || !fallback_key_ready)
+		return self->fallback_stack;
+	uint8_t *region = mp_sys_map_anon(FALLBACK_GUARD_BYTES + FALLBACK_STACK_BYTES);
+	if (region && (mprotect(region, FALLBACK_GUARD_BYTES, PROT_NONE) != 0 ||
+		       pthread_setspecific(fallback_key, region) != 0)) {
+		mp_sys_unmap(region, FALLBACK_GUARD_BYTES + FALLBACK_STACK_BYTES);
+		region = NULL;
+	}
+	self->fallback_stack = region;
+	self->fallback_stack_off = !region;
+	return region;
+}
+
+struct fallback_request {
+	void **ips;
+	int max, count;
+	uintptr_t first; /* the caller's return address: where the frames to return begin */
+};
+
+/* unw_backtrace from here sees this function's frame and those of ours that led to it
+ * (FALLBACK_OWN_FRAMES at most) before the caller's, whose return address is first;
+ * those are dropped. */
+static void fallback_walk(void *arg)
+{
+	struct fallback_request *request = arg;
+	void *all[FALLBACK_FRAMES_MAX + FALLBACK_OWN_FRAMES];
+	int count = unw_backtrace(all, request->max + FALLBACK_OWN_FRAMES);
+	for (int skip = 1; skip <= FALLBACK_OWN_FRAMES && skip < count; skip++) {
+		if ((uintptr_t)all[skip] != request->first)
 			continue;
 		count -= skip;
-		if (count > max)
-			count = max;
-		memcpy(ips, all + skip, (size_t)count * sizeof(void *));
-		return count;
+		if (count > request->max)
+			count = request->max;
+		memcpy(request->ips, all + skip, (size_t)count * sizeof(void *));
+		request->count = count;
+		return;
 	}
-	return 0;
+}
+
+/* libunwind's answer, from the same place. It walks on a stack of memprof's: libunwind
+ * and the frames it returns take up to ~14 KiB, which a coroutine's stack (makecontext,
+ * 16 KiB and less in some libraries) or a signal handler's did not have, and walks on
+ * stacks other than the thread's own are all libunwind's. Unwinding through
+ * mp_sys_call_on_stack leads back to this frame, so the walk is the same as from here.
+ * While on it, the thread's stack pointer on its own stack is in program_sp, for a leak
+ * check that stops it there. */
+static __attribute__((noinline)) int fallback(void **ips, int max, uintptr_t first)
+{
+	struct fallback_request request = { ips, max, 0, first };
+	unwind_thread.counts.fallbacks++;
+	if (request.max > FALLBACK_FRAMES_MAX)
+		request.max = FALLBACK_FRAMES_MAX;
+	uint8_t *stack = fallback_stack(&unwind_thread);
+	mp_loader_enter(); /* libunwind asks the loader about addresses it has not seen */
+	if (stack) {
+		__atomic_store_n(&mp_state_thread.program_sp,
+				 (uint64_t)(uintptr_t)__builtin_frame_address(0), __ATOMIC_RELAXED);
+		__atomic_signal_fence(__ATOMIC_SEQ_CST);
+		mp_sys_call_on_stack(&request, fallback_walk,
+				     stack + FALLBACK_GUARD_BYTES + FALLBACK_STACK_BYTES);
+		__atomic_signal_fence(__ATOMIC_SEQ_CST);
+		__atomic_store_n(&mp_state_thread.program_sp, 0, __ATOMIC_RELAXED);
+	} else {
+		fallback_walk(&request);
+	}
+	mp_loader_leave();
+	return request.count;
 }
 
 /* The room below sp on the signal stack the thread is on (sigaltstack), or SIZE_MAX when
@@ -772,8 +846,10 @@ static inline __attribute__((always_inline)) void capture(struct mp_unwind_captu
 	int count = walk(&start, low, high, buffer, max, generation, trail,
 			 trails ? &trails[1] : NULL, &result);
 	if (MP_UNLIKELY(count < 0)) {
-		if (!high && altstack_room(low) < CAPTURE_ROOM_MIN)
-			return; /* libunwind would overflow a signal handler's small stack */
+		/* Without a stack of its own (it could not be mapped), libunwind would
+		 * overflow a signal handler's small stack. */
+		if (!high && !fallback_stack(self) && altstack_room(low) < CAPTURE_ROOM_MIN)
+			return;
 		int walked = result.walked;
 		/* Where libunwind would fault, or would read, write or close a file of the
 		 * program's (one that closed libunwind's pipe and reused a number of it), the

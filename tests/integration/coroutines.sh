@@ -1,0 +1,25 @@
+#!/bin/sh
+# coroutines.sh: programs that run code on stacks of their own (makecontext, as coroutine
+# and fiber libraries do) run under memprof as without it.
+#  - tests/progs/coroutine_alloc.c: a coroutine on a 16 KiB stack allocating 48 levels of
+#    256 bytes down, 4 KiB left. A stack other than the thread's is walked by libunwind,
+#    which ran there and took ~10 KiB: the program crashed from 20 levels. libunwind walks
+#    on memprof's own stack now: every allocation with its whole stack.
+set -u
+. "$MEMPROF_TOP/tests/support/cli_common.sh"
+lib="$MEMPROF_BUILD/libmemprof.so"
+
+MEMPROF_QUIET=1 MEMPROF_OUTPUT="$(pwd)/co.trace" LD_PRELOAD="$lib" \
+	"$MEMPROF_BUILD/tests/progs/coroutine_alloc" 16384 48 >co.out 2>&1
+status=$?
+[ "$status" -eq 0 ] || fail "coroutine_alloc: status $status: $(cat co.out)"
+grep -q '^done 100$' co.out || fail "coroutine_alloc: $(cat co.out)"
+"$memprof" flamegraph --metric calls co.trace >co.folded 2>/dev/null ||
+	fail "coroutine_alloc: flamegraph failed"
+whole=$(awk -F';' '/;coroutine;/ && $NF ~ /^allocate / {
+	n = 0
+	for (i = 1; i <= NF; i++) if ($i == "descend") n++
+	if (n == 48) { split($NF, last, " "); whole += last[2] } } END { print whole + 0 }' co.folded)
+[ "$whole" -eq 100 ] || fail "coroutine_alloc: $whole allocations with 48 levels under coroutine, want 100"
+
+[ "$failures" -eq 0 ]

@@ -1,0 +1,71 @@
+/* coroutine_alloc.c: a coroutine on a small stack of its own (makecontext) that allocates
+ * deep in it (tests/integration/small_stacks.sh). The stack is mapped with a guard page
+ * below it, as coroutine libraries do, so that running out of it faults at once.
+ *
+ * The coroutine recurses LEVELS levels of 256 bytes each, then allocates and frees 100
+ * blocks and returns to main, which prints "done 100". memprof walks a stack it does not
+ * know (not the thread's own) with libunwind, on a stack of its own: the coroutine's must
+ * hold only what the program itself needs, plus the recorder's few frames.
+ *
+ *   coroutine_alloc STACK_BYTES LEVELS
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <ucontext.h>
+
+static ucontext_t main_context, coroutine_context;
+static int levels, allocated;
+
+__attribute__((noinline)) static void allocate(void)
+{
+	for (int i = 0; i < 100; i++) {
+		char *block = malloc(32 + (size_t)i);
+		if (!block)
+			abort();
+		block[0] = (char)i;
+		__asm__ volatile("" : : "r"(block) : "memory");
+		free(block);
+		allocated++;
+	}
+}
+
+__attribute__((noinline)) static void descend(int level)
+{
+	volatile char frame[224];
+	memset((char *)frame, level, sizeof(frame));
+	if (level < levels)
+		descend(level + 1);
+	else
+		allocate();
+	__asm__ volatile("" : : "r"(frame) : "memory"); /* not a tail call: keep the frame */
+}
+
+static void coroutine(void)
+{
+	descend(1);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc != 3)
+		return 2;
+	size_t bytes = (size_t)atol(argv[1]);
+	levels = atoi(argv[2]);
+	/* The guard page first, the stack above it. */
+	char *region = mmap(NULL, bytes + 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+			    -1, 0);
+	if (region == MAP_FAILED || mprotect(region, 4096, PROT_NONE) != 0)
+		return 2;
+	if (getcontext(&coroutine_context) != 0)
+		return 2;
+	coroutine_context.uc_stack.ss_sp = region + 4096;
+	coroutine_context.uc_stack.ss_size = bytes;
+	coroutine_context.uc_link = &main_context;
+	makecontext(&coroutine_context, coroutine, 0);
+	if (swapcontext(&main_context, &coroutine_context) != 0)
+		return 2;
+	printf("done %d\n", allocated);
+	return 0;
+}
