@@ -350,16 +350,31 @@ static int roots_holds_thread_descriptor(const struct roots_map *map)
 	return 0;
 }
 
+/* Whether map holds a live thread's memprof state (its static TLS, which glibc puts at
+ * the top of the thread's stack): the excluded ranges include every such state. */
+static int roots_holds_live_state(const struct roots_work *work, const struct roots_map *map)
+{
+	for (size_t i = 0; i < work->exclude_count; i++)
+		if (work->exclude[i].start >= map->start && work->exclude[i].start < map->end &&
+		    work->exclude[i].end - work->exclude[i].start == sizeof(struct mp_thread))
+			return 1;
+	return 0;
+}
+
 /* A thread stack's shape, an anonymous mapping right above a PROT_NONE guard, also fits
  * memory a program guards itself (or maps above an arena's reserve): only a mapping that
- * holds a thread descriptor is taken for a dead thread's stack. */
+ * holds a thread descriptor is taken for a dead thread's stack. And not one of a live
+ * thread whose stack pointer is elsewhere: running a coroutine on a stack of its own
+ * (makecontext), its own stack still holds the frames it will return to, whose blocks
+ * were reported lost. */
 static int roots_is_dead_stack(const struct roots_work *work, size_t index)
 {
 	const struct roots_map *map = &work->maps[index];
 	const struct roots_map *prev = index ? map - 1 : NULL;
 	return !work->sp_unknown && (map->flags & MAP_ANON_) && prev &&
 	       prev->end == map->start && (prev->flags & MAP_PROT_NONE) &&
-	       (prev->flags & MAP_ANON_) && roots_holds_thread_descriptor(map);
+	       (prev->flags & MAP_ANON_) && roots_holds_thread_descriptor(map) &&
+	       !roots_holds_live_state(work, map);
 }
 
 /* The part of map to scan, or an empty range. */

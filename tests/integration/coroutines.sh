@@ -1,10 +1,15 @@
 #!/bin/sh
 # coroutines.sh: programs that run code on stacks of their own (makecontext, as coroutine
-# and fiber libraries do) run under memprof as without it.
+# and fiber libraries do) run under memprof as without it, and their leak checks see the
+# threads' own stacks.
 #  - tests/progs/coroutine_alloc.c: a coroutine on a 16 KiB stack allocating 48 levels of
 #    256 bytes down, 4 KiB left. A stack other than the thread's is walked by libunwind,
 #    which ran there and took ~10 KiB: the program crashed from 20 levels. libunwind walks
 #    on memprof's own stack now: every allocation with its whole stack.
+#  - tests/progs/stack_held.c: a thread whose only pointer to a block is on its own stack,
+#    while it runs a coroutine. The exit check found its stack pointer on the coroutine's
+#    stack and took the thread's own stack for a dead thread's: the block was "definitely
+#    lost". It is still reachable.
 set -u
 . "$MEMPROF_TOP/tests/support/cli_common.sh"
 lib="$MEMPROF_BUILD/libmemprof.so"
@@ -22,4 +27,16 @@ whole=$(awk -F';' '/;coroutine;/ && $NF ~ /^allocate / {
 	if (n == 48) { split($NF, last, " "); whole += last[2] } } END { print whole + 0 }' co.folded)
 [ "$whole" -eq 100 ] || fail "coroutine_alloc: $whole allocations with 48 levels under coroutine, want 100"
 
+for run in 1 2 3; do
+	MEMPROF_QUIET=1 MEMPROF_OUTPUT="$(pwd)/held.trace" LD_PRELOAD="$lib" \
+		"$MEMPROF_BUILD/tests/progs/stack_held" >held.out 2>&1
+	status=$?
+	[ "$status" -eq 0 ] || fail "stack_held: status $status: $(cat held.out)"
+	"$memprof" leaks held.trace >held.txt 2>&1 || fail "stack_held: leaks failed: $(cat held.txt)"
+	# The 7777-byte block and stdout's buffer (4096), both reachable; nothing lost.
+	grep -q '^  definitely lost: 0 bytes in 0 blocks$' held.txt &&
+		grep -q '^  still reachable: 11,873 bytes (11.6 KiB) in 2 blocks ' held.txt ||
+		fail "stack_held run $run: $(head -6 held.txt)"
+	rm -f held.trace
+done
 [ "$failures" -eq 0 ]
