@@ -3,7 +3,7 @@
  * The recorder keeps no set of live blocks: that would cost every malloc and free a
  * shared hash update. The trace holds every event, so the set is folded from it instead,
  * a round at a time, by the leak thread (leak_thread.c) while the program runs: each
- * round reads, with pread(2) on a descriptor opened for the round, the records every
+ * round reads, with pread(2) on the descriptor trace_file.c keeps, the records every
  * chunk has committed since the last round, and applies them to a table keyed by
  * address. At a check only what was committed since the last round is left to fold, so
  * a check costs what the live heap costs, not what the trace does; and nothing of the
@@ -1229,6 +1229,24 @@ static int live_file_is_ours(int fd, uint32_t pid)
 
 static int live_fold_file(const char *path, uint32_t pid, enum mp_leak_fold_mode mode);
 
+/* The file at path, read-only, or -errno. This process's own trace is read through the
+ * descriptor trace_file.c keeps: a program that had taken every descriptor it may have
+ * (EMFILE) left the rounds unable to open the file, and a check then failed. */
+static int live_open(const char *path, int *own)
+{
+	*own = path == mp_trace_file_path() ? mp_trace_file_fd() : -1;
+	if (*own >= 0)
+		return *own;
+	int fd = (int)syscall(SYS_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC);
+	return fd < 0 ? -errno : fd;
+}
+
+static void live_close(int fd, int own)
+{
+	if (fd != own)
+		syscall(SYS_close, fd);
+}
+
 /* A fork child's first fold: the rest of its parent's file, up to the fork, into the live
  * set the child inherited, then the child's own file from its start. On failure the
  * inherited set is dropped and the trace says the check cannot see inherited blocks. */
@@ -1283,13 +1301,13 @@ static int live_fold_file(const char *path, uint32_t pid, enum mp_leak_fold_mode
 		live.failed = live_resize(LIVE_FIRST_SLOTS);
 	if (live.failed)
 		return live.failed;
-	int fd = (int)syscall(SYS_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC);
+	int own, fd = live_open(path, &own);
 	if (fd < 0)
-		return -errno;
+		return fd;
 	struct stat st;
 	uint64_t before = live.events;
 	if (!live_file_is_ours(fd, pid) || syscall(SYS_fstat, fd, &st) != 0) {
-		syscall(SYS_close, fd);
+		live_close(fd, own);
 		return -ESTALE;
 	}
 	live.round = (live.round + 1) & LIVE_ROUND_MASK;
@@ -1320,7 +1338,7 @@ static int live_fold_file(const char *path, uint32_t pid, enum mp_leak_fold_mode
 			live.chunks[kept++] = *chunk;
 	}
 	live.chunk_count = kept;
-	syscall(SYS_close, fd);
+	live_close(fd, own);
 	/* Whatever was committed before this round began is folded: see Pruning. */
 	live.ended = live.round;
 	if (!live.failed && mode == MP_LEAK_FOLD_PRUNE)

@@ -2,10 +2,13 @@
  *
  * The file is grown one chunk at a time and every part of it is mapped MAP_SHARED, so what
  * the threads commit is in the page cache the moment it is written and survives SIGKILL.
- * No descriptor is kept open between chunks: a program that closes every descriptor it did
- * not open, or dup2()s over them, cannot break the trace or be broken by it. Each new
- * chunk reopens the file by its absolute path (a few microseconds per chunk of thousands
- * of events) and checks that the path still names our file.
+ * One descriptor is kept for making chunks, moved to 700 and up (close-on-exec): a
+ * program that has taken every descriptor it may have (EMFILE, a server under load)
+ * stopped the recording at its next chunk when each chunk opened the file again. A
+ * program may still close it, or put another file at its number: before each use it is
+ * checked to be our file (fstat), and is otherwise forgotten (not closed: the number is
+ * the program's now) and the file opened again by its absolute path. Each new chunk also
+ * checks that the path still names our file (stat, which takes no descriptor).
  *
  * Space is reserved before a chunk is mapped (fallocate, or zeros written where the file
  * system has no fallocate): a store into a MAP_SHARED page that the file system cannot
@@ -67,6 +70,9 @@ static uint32_t chunks_made; /* the last chunk's file_seq; under file_lock */
 static long page_size;
 /* The file's identity, to notice a path that names another file now. */
 static uint64_t file_dev, file_ino;
+/* The descriptor kept for making chunks (see the top), -1 if none; under file_lock. */
+static int kept_fd = -1;
+static int file_fd(int *other, int check_path);
 /* Zeros to write where fallocate is missing; bss, so free until used. */
 static uint8_t zeros[ZERO_BYTES];
 
@@ -440,6 +446,11 @@ int mp_trace_file_create(int fork_child)
 		syscall(SYS_unlinkat, AT_FDCWD, temp_path, 0);
 	if (fd >= 0)
 		syscall(SYS_close, fd);
+	/* Kept opened by its name, not the temporary one it was made under, so that
+	 * /proc/PID/fd shows the trace, not a deleted file. */
+	int other;
+	if (err == 0)
+		file_fd(&other, 0);
 	if (err < 0 && header) {
 		mp_sys_unmap(header, header_size);
 		header = NULL;
@@ -477,31 +488,52 @@ static void stop_recording(enum mp_stop_reason reason, int err)
 	mp_state_disable(msg);
 }
 
-/* The trace file, opened again by its path: the descriptor, or -errno; *other is set if
- * the path names another file now. */
-static int open_ours(int *other)
+static int is_ours(const struct stat *st)
 {
-	int fd = (int)syscall(SYS_openat, AT_FDCWD, trace_path, O_RDWR | O_CLOEXEC, 0);
+	return st->st_dev == file_dev && st->st_ino == file_ino;
+}
+
+/* The trace file's descriptor, under file_lock: the one kept, or the file opened again
+ * by its path and kept from now on. -errno if it cannot be had; *other is set if the path
+ * names another file now. `check_path`: also when the kept one is fine (a new chunk's). */
+static int file_fd(int *other, int check_path)
+{
 	struct stat st;
 	*other = 0;
+	if (check_path) {
+		if (syscall(SYS_newfstatat, AT_FDCWD, trace_path, &st, 0) != 0)
+			return -errno;
+		if (!is_ours(&st)) {
+			*other = 1;
+			return -ESTALE;
+		}
+	}
+	if (kept_fd >= 0 && syscall(SYS_fstat, kept_fd, &st) == 0 && is_ours(&st))
+		return kept_fd;
+	__atomic_store_n(&kept_fd, -1, __ATOMIC_RELEASE);
+	int fd = (int)syscall(SYS_openat, AT_FDCWD, trace_path, O_RDWR | O_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
-	if (syscall(SYS_fstat, fd, &st) != 0 || st.st_dev != file_dev || st.st_ino != file_ino) {
+	if (syscall(SYS_fstat, fd, &st) != 0 || !is_ours(&st)) {
 		syscall(SYS_close, fd);
 		*other = 1;
 		return -ESTALE;
 	}
-	return fd;
+	__atomic_store_n(&kept_fd, mp_sys_fd_move_high(fd), __ATOMIC_RELEASE);
+	return kept_fd;
 }
 
-/* The same, or -1 with recording stopped (the path removed or replaced, or unreadable). */
-static int reopen(void)
+int mp_trace_file_fd(void)
 {
-	int other, fd = open_ours(&other);
-	if (fd < 0)
-		stop_recording(other || fd == -ENOENT ? MP_STOP_FILE_REPLACED : MP_STOP_FILE_ERROR,
-			       -fd);
-	return fd < 0 ? -1 : fd;
+	struct stat st;
+	int fd = __atomic_load_n(&kept_fd, __ATOMIC_ACQUIRE);
+	return fd >= 0 && syscall(SYS_fstat, fd, &st) == 0 && is_ours(&st) ? fd : -1;
+}
+
+/* Why recording stops when file_fd gave err. */
+static enum mp_stop_reason fd_stop_reason(int other, int err)
+{
+	return other || err == -ENOENT ? MP_STOP_FILE_REPLACED : MP_STOP_FILE_ERROR;
 }
 
 /* Fills a new chunk's header, `used` last and released: a reader of the file (the leak
@@ -530,12 +562,18 @@ static void chunk_header_fill(uint8_t *chunk, uint32_t capacity,
  * being slower than the next chunk's. */
 uint8_t *mp_trace_file_new_chunk(uint32_t capacity, const struct mp_chunk_header *fields)
 {
-	int fd = mp_state_is_ready() ? reopen() : -1;
-	if (fd < 0)
+	if (!mp_state_is_ready())
 		return NULL;
 	uint64_t signals;
 	mp_sys_signals_hold(&signals);
 	mp_lock(&file_lock, MP_LOCK_FILE);
+	int other, fd = file_fd(&other, 1);
+	if (fd < 0) {
+		mp_unlock(&file_lock, MP_LOCK_FILE);
+		mp_sys_signals_release(&signals);
+		stop_recording(fd_stop_reason(other, fd), -fd);
+		return NULL;
+	}
 	uint64_t offset = file_end;
 	int err = offset + capacity <= reserved_end ? 0 : reserve_space(fd, offset, capacity);
 	if (err == 0) {
@@ -553,7 +591,6 @@ uint8_t *mp_trace_file_new_chunk(uint32_t capacity, const struct mp_chunk_header
 		chunk_header_fill(chunk, capacity, fields);
 	mp_unlock(&file_lock, MP_LOCK_FILE);
 	mp_sys_signals_release(&signals);
-	syscall(SYS_close, fd);
 	if (!chunk) {
 		stop_recording(err == -ENOSPC || err == -EDQUOT ? MP_STOP_DISK_FULL
 							      : MP_STOP_FILE_ERROR, -err);
@@ -596,19 +633,17 @@ void mp_trace_file_reserve_ahead(void)
 	mp_unlock(&file_lock, MP_LOCK_FILE);
 	if (!needed)
 		return;
-	int fd = reopen();
-	if (fd < 0)
-		return;
 	mp_lock(&file_lock, MP_LOCK_FILE);
+	/* Nothing is said if the file cannot be had: the next chunk will say it. */
+	int other, fd = file_fd(&other, 0);
 	uint64_t from = reserved_end, to = file_end + ahead_bytes(file_end);
-	if (to > from && !__atomic_load_n(&ending, __ATOMIC_RELAXED)) {
+	if (fd >= 0 && to > from && !__atomic_load_n(&ending, __ATOMIC_RELAXED)) {
 		if (reserve_space(fd, from, to - from) == 0)
 			reserved_end = to;
 		else /* a full disk: the chunks will find out for themselves */
 			syscall(SYS_ftruncate, fd, (off_t)from);
 	}
 	mp_unlock(&file_lock, MP_LOCK_FILE);
-	syscall(SYS_close, fd);
 	/* The end's trim takes the lock without waiting: if it came while this held it, it
 	 * cut nothing, and the 2 MiB just reserved stayed in the trace (a third of
 	 * alloc_bench's traces were 10.5 MB instead of 8.4). So the trim is done again here.
@@ -631,12 +666,9 @@ static void trim_reserved(void)
 {
 	if (mp_trylock(&file_lock, MP_LOCK_FILE) != 0)
 		return;
-	int other, fd = reserved_end > file_end ? open_ours(&other) : -1;
-	if (fd >= 0) {
-		if (syscall(SYS_ftruncate, fd, (off_t)file_end) == 0)
-			reserved_end = file_end;
-		syscall(SYS_close, fd);
-	}
+	int other, fd = reserved_end > file_end ? file_fd(&other, 0) : -1;
+	if (fd >= 0 && syscall(SYS_ftruncate, fd, (off_t)file_end) == 0)
+		reserved_end = file_end;
 	mp_unlock(&file_lock, MP_LOCK_FILE);
 }
 
@@ -698,6 +730,11 @@ void mp_trace_file_forget(void)
 	if (header)
 		mp_sys_unmap(header, header_size);
 	header = NULL;
+	/* The parent's descriptor, this process's copy of it: closed, if it is still that. */
+	struct stat st;
+	if (kept_fd >= 0 && syscall(SYS_fstat, kept_fd, &st) == 0 && is_ours(&st))
+		syscall(SYS_close, kept_fd);
+	kept_fd = -1;
 	chunks_made = 0;
 	file_end = reserved_end = 0;
 	ending = 0;

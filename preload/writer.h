@@ -35,6 +35,9 @@ void mp_trace_file_set_end(enum mp_end_state state, int status);
 /* Sets MP_TRACE_* flags in the file header (nothing if there is no trace). */
 void mp_trace_file_add_flags(uint32_t flags);
 const char *mp_trace_file_path(void);
+/* The descriptor memprof keeps on the trace file (read it with pread; never close it), or
+ * -1 if there is none or the program closed it or reused its number. Lock-free. */
+int mp_trace_file_fd(void);
 /* The real path of the executable, read once at creation. */
 const char *mp_trace_file_exe(void);
 /* In a fork child: forget the parent's file (never written again) and its lock, and note
