@@ -217,6 +217,10 @@ void mp_sys_write_all(int fd, const char *buf, size_t len);
 char *mp_sys_fmt_u64(char *out, uint64_t value);
 /* Appends src to the string in dst of capacity cap; returns 0 or -ENAMETOOLONG. */
 int mp_sys_str_append(char *dst, size_t cap, const char *src);
+/* open(2) of path (close-on-exec), a file under /proc through the descriptor of /proc
+ * kept open (sys.c), so that a process that changed its root still reads it. The
+ * descriptor or -errno. */
+int mp_sys_open(const char *path, int flags);
 /* Anonymous private memory straight from the kernel; NULL on failure. */
 void *mp_sys_map_anon(size_t len);
 /* The same with every page already there, for memory that is read before it is written

@@ -361,8 +361,7 @@ static __attribute__((noinline)) int scan_classify(struct mp_leak_result *result
 		if (index)
 			mp_leak_classify_index(&classifier, index, index_bytes);
 		/* Without it, large blocks are read whole: slower, the same answer. */
-		classifier.pagemap_fd = (int)syscall(SYS_openat, AT_FDCWD, "/proc/self/pagemap",
-						     O_RDONLY | O_CLOEXEC);
+		classifier.pagemap_fd = mp_sys_open("/proc/self/pagemap", O_RDONLY);
 		err = result->request.helper_wake
 			      ? scan_mark_shared(&classifier, roots, root_count,
 						 result->request.helper_wake)

@@ -72,7 +72,7 @@ static uint64_t statm_dev, statm_ino;
 static int watch_open(void)
 {
 	struct stat info;
-	int fd = (int)syscall(SYS_openat, AT_FDCWD, "/proc/thread-self/statm", O_RDONLY | O_CLOEXEC);
+	int fd = mp_sys_open("/proc/thread-self/statm", O_RDONLY);
 	if (fd < 0)
 		return -1;
 	fd = mp_sys_fd_move_high(fd);

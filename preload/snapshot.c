@@ -367,10 +367,9 @@ static void snapshot_flush_tlb(void)
  * clear of a main thread that called pthread_exit would find no address space. */
 static void snapshot_clear_referenced(void)
 {
-	int fd = (int)syscall(SYS_openat, AT_FDCWD, "/proc/thread-self/clear_refs",
-			      O_WRONLY | O_CLOEXEC);
+	int fd = mp_sys_open("/proc/thread-self/clear_refs", O_WRONLY);
 	if (fd < 0)
-		fd = (int)syscall(SYS_openat, AT_FDCWD, "/proc/self/clear_refs", O_WRONLY | O_CLOEXEC);
+		fd = mp_sys_open("/proc/self/clear_refs", O_WRONLY);
 	if (fd < 0) {
 		access_since_ns = 0; /* not measured from here on */
 		return;
@@ -402,12 +401,10 @@ static void snapshot_write(struct mp_thread *thread, enum mp_snapshot_reason rea
 		.thread = thread, .seq = run.seq, .page_size = run.page_size,
 		.pagemap = scratch->pagemap, .pagemap_entries = PAGEMAP_ENTRIES,
 		.runs = scratch->runs, .runs_cap = RUNS_BYTES, .body = scratch->residency_body,
-		.pagemap_fd = (int)syscall(SYS_openat, AT_FDCWD, "/proc/thread-self/pagemap",
-					   O_RDONLY | O_CLOEXEC),
+		.pagemap_fd = mp_sys_open("/proc/thread-self/pagemap", O_RDONLY),
 	};
 	if (run.residency.pagemap_fd < 0)
-		run.residency.pagemap_fd = (int)syscall(SYS_openat, AT_FDCWD, "/proc/self/pagemap",
-							O_RDONLY | O_CLOEXEC);
+		run.residency.pagemap_fd = mp_sys_open("/proc/self/pagemap", O_RDONLY);
 	mp_smaps_begin(&scratch->parser, snapshot_mapping, &run);
 	mp_smaps_read(&scratch->parser, scratch->smaps_buf, SMAPS_BUF_BYTES);
 	if (run.residency.pagemap_fd >= 0)

@@ -49,14 +49,61 @@ static ssize_t sys_read(int fd, char *buf, size_t len)
 	return got;
 }
 
+/* /proc, kept open (O_PATH, at 700 and up) from the first file read under it: files
+ * under /proc are opened through it, so that a process that changed its root (a daemon's
+ * chroot, where /proc is not mounted) or its mounts still reads its own maps, tasks and
+ * pagemap, and its leak checks and snapshots still work. Checked to be /proc before each
+ * use (the program may close the number or reuse it) and opened again where it is not;
+ * "self" and "thread-self" under it name the caller, so a fork child uses it as it is. */
+static struct {
+	int fd; /* -1: none yet */
+	uint64_t dev, ino;
+} proc_dir = { -1, 0, 0 };
+
+static int proc_dir_fd(void)
+{
+	struct stat st;
+	int fd = __atomic_load_n(&proc_dir.fd, __ATOMIC_ACQUIRE);
+	if (fd >= 0 && syscall(SYS_fstat, fd, &st) == 0 && st.st_dev == proc_dir.dev &&
+	    st.st_ino == proc_dir.ino)
+		return fd;
+	int opened = (int)syscall(SYS_openat, AT_FDCWD, "/proc",
+				  O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (opened < 0 || syscall(SYS_fstat, opened, &st) != 0) {
+		if (opened >= 0)
+			syscall(SYS_close, opened);
+		return -1;
+	}
+	opened = mp_sys_fd_move_high(opened);
+	/* Two threads may get here at once: one keeps its descriptor, the other closes its. */
+	if (!__atomic_compare_exchange_n(&proc_dir.fd, &fd, opened, 0, __ATOMIC_ACQ_REL,
+					 __ATOMIC_ACQUIRE)) {
+		syscall(SYS_close, opened);
+		return fd;
+	}
+	proc_dir.dev = st.st_dev;
+	proc_dir.ino = st.st_ino;
+	return opened;
+}
+
+int mp_sys_open(const char *path, int flags)
+{
+	int fd = -1, dir = strncmp(path, "/proc/", 6) == 0 ? proc_dir_fd() : -1;
+	if (dir >= 0)
+		fd = (int)syscall(SYS_openat, dir, path + 6, flags | O_CLOEXEC);
+	if (fd < 0)
+		fd = (int)syscall(SYS_openat, AT_FDCWD, path, flags | O_CLOEXEC);
+	return fd < 0 ? -errno : fd;
+}
+
 /* mp_sys_read_lines with records ending in `end` ('\n' for lines, '\0' for environ). */
 static int sys_read_records(const char *path, char end, char *buf, size_t buf_len,
 			    int (*record)(void *context, const char *text, size_t len),
 			    void *context)
 {
-	int fd = (int)syscall(SYS_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC);
+	int fd = mp_sys_open(path, O_RDONLY);
 	if (fd < 0)
-		return -errno;
+		return fd;
 	size_t have = 0;
 	int dropping = 0; /* inside a record longer than the buffer */
 	int stop = 0;
@@ -123,9 +170,9 @@ int mp_sys_env_get(const char *name, char *out, size_t out_len)
 
 long mp_sys_read_file(const char *path, char *buf, size_t len)
 {
-	int fd = (int)syscall(SYS_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC);
+	int fd = mp_sys_open(path, O_RDONLY);
 	if (fd < 0)
-		return -errno;
+		return fd;
 	size_t have = 0;
 	ssize_t got;
 	while (have < len && (got = sys_read(fd, buf + have, len - have)) > 0)
@@ -161,8 +208,7 @@ struct sys_dirent {
 int mp_sys_each_task(int (*fn)(const char *tid, void *context), void *context)
 {
 	char buf[4096];
-	int fd = (int)syscall(SYS_openat, AT_FDCWD, "/proc/self/task",
-			      O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int fd = mp_sys_open("/proc/self/task", O_RDONLY | O_DIRECTORY);
 	if (fd < 0)
 		return -1;
 	int result = 0;

@@ -500,16 +500,21 @@ static int file_fd(int *other, int check_path)
 {
 	struct stat st;
 	*other = 0;
-	if (check_path) {
-		if (syscall(SYS_newfstatat, AT_FDCWD, trace_path, &st, 0) != 0)
-			return -errno;
-		if (!is_ours(&st)) {
-			*other = 1;
-			return -ESTALE;
-		}
+	int path_err = 0;
+	if (check_path && syscall(SYS_newfstatat, AT_FDCWD, trace_path, &st, 0) != 0)
+		path_err = -errno;
+	else if (check_path && !is_ours(&st)) {
+		*other = 1;
+		return -ESTALE;
 	}
-	if (kept_fd >= 0 && syscall(SYS_fstat, kept_fd, &st) == 0 && is_ours(&st))
+	/* A path that no longer leads anywhere from here, while the file still has a name:
+	 * the process changed its root (a daemon's chroot) or its mounts, and the descriptor
+	 * is the way to the trace. A file with no name left was removed. */
+	if (kept_fd >= 0 && syscall(SYS_fstat, kept_fd, &st) == 0 && is_ours(&st) &&
+	    (!path_err || st.st_nlink > 0))
 		return kept_fd;
+	if (path_err)
+		return path_err;
 	__atomic_store_n(&kept_fd, -1, __ATOMIC_RELEASE);
 	int fd = (int)syscall(SYS_openat, AT_FDCWD, trace_path, O_RDWR | O_CLOEXEC, 0);
 	if (fd < 0)

@@ -1,0 +1,46 @@
+/* chroot_alloc.c: a program whose trace's path stops leading to the trace while it runs
+ * (tests/integration/trace_path.sh): it changes its root directory, as daemons do to
+ * confine themselves, or its caller moves or removes the file meanwhile.
+ *
+ * Allocates and frees ALLOCATIONS blocks of 100 bytes, says "ready" and reads a line
+ * from stdin (the caller may move the trace then); changes its root to DIR unless DIR is
+ * "-"; then allocates and frees ALLOCATIONS more and says "done".
+ *
+ *   chroot_alloc DIR ALLOCATIONS
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+__attribute__((noinline)) static void churn(long allocations)
+{
+	for (long i = 0; i < allocations; i++) {
+		char *block = malloc(100);
+		if (!block)
+			exit(3);
+		block[0] = (char)i;
+		__asm__ volatile("" : : "r"(block) : "memory");
+		free(block);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	if (argc != 3)
+		return 2;
+	long allocations = atol(argv[2]);
+	char line[64];
+	churn(allocations);
+	puts("ready");
+	fflush(stdout);
+	if (!fgets(line, sizeof(line), stdin))
+		return 2;
+	if (strcmp(argv[1], "-") != 0 && (chroot(argv[1]) != 0 || chdir("/") != 0)) {
+		perror("chroot");
+		return 2;
+	}
+	churn(allocations);
+	puts("done");
+	return 0;
+}
