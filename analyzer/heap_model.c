@@ -3,6 +3,7 @@
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <string.h>
 
 #include "heap_model.h"
@@ -209,8 +210,10 @@ static void heap_model_mmap_peak(struct mp_heap_model *model, const struct mp_ev
 	struct mp_heap_totals *totals = &model->totals;
 
 	totals->mmap_live_bytes = model->mappings.live_bytes;
+	totals->mmap_live_reserved_bytes = model->mappings.reserved_bytes;
 	if (totals->mmap_live_bytes > totals->mmap_peak_bytes) {
 		totals->mmap_peak_bytes = totals->mmap_live_bytes;
+		totals->mmap_peak_reserved_bytes = totals->mmap_live_reserved_bytes;
 		totals->mmap_peak_time_ns = event->time_ns;
 	}
 }
@@ -225,7 +228,8 @@ static int heap_model_mmap(struct mp_heap_model *model, const struct mp_event *e
 	model->totals.mmaps++;
 	/* Every call maps its whole (page-rounded) length, even over an older mapping. */
 	model->totals.mmap_bytes += event->size + (page - event->size % page) % page;
-	return mp_mappings_map(&model->mappings, event->addr, event->size, event->stack_id);
+	return mp_mappings_map(&model->mappings, event->addr, event->size, event->stack_id,
+			       event->prot == PROT_NONE);
 }
 
 static int heap_model_munmap(struct mp_heap_model *model, const struct mp_event *event)

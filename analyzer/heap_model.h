@@ -59,6 +59,10 @@ struct mp_heap_totals {
 
 	uint64_t mmap_bytes;      /* bytes mapped in total (mmap and mremap growth) */
 	uint64_t mmap_live_bytes, mmap_peak_bytes, mmap_peak_time_ns;
+	/* The parts of mmap_live_bytes and mmap_peak_bytes mapped PROT_NONE: address space
+	 * reserved (a runtime's heap reservation, a guard), which the program may open part
+	 * by part with mprotect, which is not traced. */
+	uint64_t mmap_live_reserved_bytes, mmap_peak_reserved_bytes;
 	uint64_t brk_start;       /* the first break seen; 0 if no brk event */
 	uint64_t brk_current;
 	uint64_t brk_peak_bytes;  /* highest break above brk_start */

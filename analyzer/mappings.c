@@ -76,10 +76,11 @@ static int64_t mappings_cut(struct mp_mappings *set, size_t *index, uint64_t sta
 	struct mp_mapping *item = &set->items[*index];
 	uint64_t cut_start = item->start > start ? item->start : start;
 	uint64_t cut_end = item->end < end ? item->end : end;
+	int reserved = item->reserved;
 
 	if (item->start < cut_start && cut_end < item->end) {
 		/* A hole in the middle: split in two. */
-		struct mp_mapping tail = { cut_end, item->end, item->stack_id };
+		struct mp_mapping tail = { cut_end, item->end, item->stack_id, item->reserved };
 		if (mappings_insert_at(set, *index + 1, &tail))
 			return -ENOMEM;
 		set->items[*index].end = cut_start;
@@ -94,6 +95,8 @@ static int64_t mappings_cut(struct mp_mappings *set, size_t *index, uint64_t sta
 		mappings_delete_at(set, *index);
 	}
 	set->live_bytes -= cut_end - cut_start;
+	if (reserved)
+		set->reserved_bytes -= cut_end - cut_start;
 	return (int64_t)(cut_end - cut_start);
 }
 
@@ -112,9 +115,10 @@ int64_t mp_mappings_unmap(struct mp_mappings *set, uint64_t addr, uint64_t lengt
 	return removed;
 }
 
-int mp_mappings_map(struct mp_mappings *set, uint64_t addr, uint64_t length, uint32_t stack_id)
+int mp_mappings_map(struct mp_mappings *set, uint64_t addr, uint64_t length, uint32_t stack_id,
+		    int reserved)
 {
-	struct mp_mapping item = { addr, mappings_end(set, addr, length), stack_id };
+	struct mp_mapping item = { addr, mappings_end(set, addr, length), stack_id, reserved };
 	int64_t removed = mp_mappings_unmap(set, addr, length);
 	int err;
 
@@ -125,6 +129,8 @@ int mp_mappings_map(struct mp_mappings *set, uint64_t addr, uint64_t length, uin
 	err = mappings_insert_at(set, mappings_lower(set, addr), &item);
 	if (!err)
 		set->live_bytes += item.end - item.start;
+	if (!err && reserved)
+		set->reserved_bytes += item.end - item.start;
 	return err;
 }
 
@@ -133,13 +139,16 @@ int mp_mappings_remap(struct mp_mappings *set, uint64_t old_addr, uint64_t old_l
 {
 	const struct mp_mapping *owner = mp_mappings_find(set, old_addr);
 	int64_t removed;
+	int reserved = 0;
 
-	if (owner)
+	if (owner) {
 		stack_id = owner->stack_id;
+		reserved = owner->reserved;
+	}
 	removed = mp_mappings_unmap(set, old_addr, old_length);
 	if (removed < 0)
 		return (int)removed;
-	return mp_mappings_map(set, new_addr, new_length, stack_id);
+	return mp_mappings_map(set, new_addr, new_length, stack_id, reserved);
 }
 
 const struct mp_mapping *mp_mappings_find(const struct mp_mappings *set, uint64_t addr)

@@ -14,6 +14,9 @@
 struct mp_mapping {
 	uint64_t start, end; /* [start, end), page aligned when page_size is set */
 	uint32_t stack_id;   /* the mmap (or mremap) that created it */
+	/* Mapped PROT_NONE: address space reserved, not memory the program can use until it
+	 * changes the protection (mprotect, which traces do not record). */
+	int reserved;
 };
 
 struct mp_mappings {
@@ -21,23 +24,26 @@ struct mp_mappings {
 	size_t count, capacity;
 	uint64_t page_size;  /* 0 or 1: no rounding */
 	uint64_t live_bytes; /* sum of end - start */
+	uint64_t reserved_bytes; /* the part of live_bytes in reserved mappings */
 };
 
 /* Initializes an empty set that rounds lengths up to page_size (0: no rounding). */
 void mp_mappings_init(struct mp_mappings *set, uint64_t page_size);
 void mp_mappings_destroy(struct mp_mappings *set);
 
-/* Records a new mapping [addr, addr + length), replacing any overlap. Returns 0 or -ENOMEM
- * (then the overlap may already be removed, but the set stays consistent). */
-int mp_mappings_map(struct mp_mappings *set, uint64_t addr, uint64_t length, uint32_t stack_id);
+/* Records a new mapping [addr, addr + length), replacing any overlap; `reserved`: mapped
+ * PROT_NONE. Returns 0 or -ENOMEM (then the overlap may already be removed, but the set
+ * stays consistent). */
+int mp_mappings_map(struct mp_mappings *set, uint64_t addr, uint64_t length, uint32_t stack_id,
+		    int reserved);
 
 /* Removes [addr, addr + length) from every mapping it overlaps; returns the bytes removed
  * (0 if none were known) or -ENOMEM (splitting a mapping needs one more slot). */
 int64_t mp_mappings_unmap(struct mp_mappings *set, uint64_t addr, uint64_t length);
 
 /* mremap: the old range goes away and [new_addr, new_addr + new_length) appears, owned by
- * the stack of the mapping that held old_addr, or by `stack_id` if none did. Returns 0 or
- * -ENOMEM. */
+ * the stack of the mapping that held old_addr (and reserved if it was), or by `stack_id`
+ * if none did. Returns 0 or -ENOMEM. */
 int mp_mappings_remap(struct mp_mappings *set, uint64_t old_addr, uint64_t old_length,
 		      uint64_t new_addr, uint64_t new_length, uint32_t stack_id);
 

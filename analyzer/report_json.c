@@ -172,6 +172,8 @@ static void json_counts(json_t *object, const struct mp_heap_totals *t, uint64_t
 	json_put(object, "peak_mmap_bytes", json_u64(t->mmap_peak_bytes));
 	json_put(object, "peak_mmap_time_ns", json_u64(t->mmap_peak_time_ns > start_ns ? t->mmap_peak_time_ns - start_ns : 0));
 	json_put(object, "mmap_live_bytes", json_u64(t->mmap_live_bytes));
+	json_put(object, "peak_mmap_reserved_bytes", json_u64(t->mmap_peak_reserved_bytes));
+	json_put(object, "mmap_live_reserved_bytes", json_u64(t->mmap_live_reserved_bytes));
 	json_put(object, "peak_brk_bytes", json_u64(t->brk_peak_bytes));
 	json_put(object, "unknown_frees", json_u64(t->unknown_frees));
 	json_put(object, "replaced_blocks", json_u64(t->replaced_blocks));

@@ -139,11 +139,20 @@ static void text_peaks(FILE *out, const struct mp_analysis *analysis)
 	fprintf(out, "Peak heap:    %s in %s at %.6f s\n", mp_fmt_bytes(a, sizeof(a), t->peak_bytes),
 		mp_fmt_counted(b, sizeof(b), t->peak_blocks, "block", "blocks"),
 		text_since_start(analysis, t->peak_time_ns));
-	if (t->mmaps || t->mremaps)
+	if (t->mmaps || t->mremaps) {
 		fprintf(out, "Peak mmap:    %s at %.6f s; %s still mapped at the end\n",
 			mp_fmt_bytes(a, sizeof(a), t->mmap_peak_bytes),
 			text_since_start(analysis, t->mmap_peak_time_ns),
 			mp_fmt_bytes(b, sizeof(b), t->mmap_live_bytes));
+		/* A runtime's reservations (a JavaScript engine's, a JVM's) can be nearly all
+		 * of it: address space, which it opens part by part with mprotect. */
+		if (t->mmap_peak_reserved_bytes || t->mmap_live_reserved_bytes)
+			fprintf(out, "              mapped PROT_NONE (reserved address space, which "
+				"mprotect may open later: not traced):\n"
+				"              %s of the peak, %s at the end\n",
+				mp_fmt_bytes(a, sizeof(a), t->mmap_peak_reserved_bytes),
+				mp_fmt_bytes(b, sizeof(b), t->mmap_live_reserved_bytes));
+	}
 	if (t->brks)
 		fprintf(out, "Peak brk:     %s above the first break\n",
 			mp_fmt_bytes(a, sizeof(a), t->brk_peak_bytes));

@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/mman.h>
 #include <cmocka.h>
 
 #include "heap_model.h"
@@ -14,7 +15,7 @@ static struct mp_event ev(enum mp_record_tag tag, uint32_t thread, uint64_t addr
 {
 	struct mp_event event = {
 		.tag = tag, .thread_serial = thread, .tid = 100 + thread, .addr = addr,
-		.size = size, .stack_id = stack,
+		.size = size, .stack_id = stack, .prot = PROT_READ | PROT_WRITE,
 	};
 	now_ns += 10;
 	event.time_ns = event.time_before_ns = now_ns;
@@ -361,6 +362,35 @@ static void mremap_moves_and_grows(void **state)
 	assert_int_equal(m->totals.unknown_unmaps, 0);
 }
 
+/* Mapped PROT_NONE: counted apart, through cuts, a MAP_FIXED over part of it and a move. */
+static void reserved_mappings_counted_apart(void **state)
+{
+	struct mp_heap_model *m = *state;
+	struct mp_event reserve = ev(MP_REC_MMAP, 1, 0x100000, 8 * 4096, 1), remap;
+	reserve.prot = PROT_NONE;
+	feed(m, reserve);
+	feed(m, ev(MP_REC_MMAP, 1, 0x200000, 2 * 4096, 2));
+	assert_int_equal(m->totals.mmap_live_bytes, 10 * 4096);
+	assert_int_equal(m->totals.mmap_live_reserved_bytes, 8 * 4096);
+	assert_int_equal(m->totals.mmap_peak_reserved_bytes, 8 * 4096);
+	feed(m, ev(MP_REC_MMAP, 1, 0x101000, 2 * 4096, 3)); /* opened by MAP_FIXED, read-write */
+	assert_int_equal(m->totals.mmap_live_bytes, 10 * 4096);
+	assert_int_equal(m->totals.mmap_live_reserved_bytes, 6 * 4096);
+	feed(m, ev(MP_REC_MUNMAP, 1, 0x105000, 4096, 0)); /* a hole in the reserved tail */
+	assert_int_equal(m->totals.mmap_live_reserved_bytes, 5 * 4096);
+	remap = ev(MP_REC_MREMAP, 1, 0x300000, 4 * 4096, 4); /* the reserved tail, moved */
+	remap.old_addr = 0x106000;
+	remap.old_size = 2 * 4096;
+	feed(m, remap);
+	assert_int_equal(m->totals.mmap_live_reserved_bytes, 7 * 4096);
+	assert_int_equal(m->totals.mmap_live_bytes, 11 * 4096);
+	assert_int_equal(m->totals.mmap_peak_bytes, 11 * 4096);
+	assert_int_equal(m->totals.mmap_peak_reserved_bytes, 7 * 4096);
+	feed(m, ev(MP_REC_MUNMAP, 1, 0x0, 0x1000000, 0));
+	assert_int_equal(m->totals.mmap_live_reserved_bytes, 0);
+	assert_int_equal(m->totals.mmap_live_bytes, 0);
+}
+
 static void brk_growth_and_peak(void **state)
 {
 	struct mp_heap_model *m = *state;
@@ -449,6 +479,7 @@ int main(void)
 		T(partial_munmap_splits_and_trims),
 		T(munmap_across_two_mappings),
 		T(mmap_fixed_over_mapping_replaces_overlap),
+		T(reserved_mappings_counted_apart),
 		T(mremap_moves_and_grows),
 		T(brk_growth_and_peak),
 		T(blocks_not_freed_are_live_at_the_end),
