@@ -115,8 +115,12 @@ struct unwind_thread {
 #define CAPTURE_ROOM_MIN (12u << 10)
 /* libunwind's own stack, a guard page below it (see fallback). Its walks took up to
  * about 10 KiB (lazy binding of its symbols saves the vector registers, and the unwind
- * tables' parsing is recursive), and the frames it returns another 4. */
-#define FALLBACK_STACK_BYTES (64u << 10)
+ * tables' parsing is recursive), and the frames it returns another 4. A signal that comes
+ * during a walk has the program's handler run on this stack too (unless the handler asked
+ * for its alternate stack): hence far more than the walk needs, address space only until
+ * used. A fork child keeps those of the parent's other threads mapped, as it keeps their
+ * stacks. */
+#define FALLBACK_STACK_BYTES (256u << 10)
 #define FALLBACK_GUARD_BYTES 4096u
 /* Frames of ours above the caller's in libunwind's walk: fallback_walk,
  * mp_sys_call_on_stack, fallback, capture's and mp_unwind_capture's (some may be
