@@ -275,8 +275,9 @@ void mp_sys_signals_release(const uint64_t *saved);
 /* A descriptor memprof keeps open, moved to the lowest free number from 700 up (closing
  * `fd`), where a program's own descriptors do not land: the kernel gives the lowest free
  * number, so a program that closes what it inherited and opens files would otherwise get
- * ours' numbers back, and ours would read or write its files. Close-on-exec. Returns the
- * new number, or `fd` where none is free up there (a descriptor limit below 700). */
+ * ours' numbers back, and ours would read or write its files. Under a lower descriptor
+ * limit, the top quarter of the range. Close-on-exec. Returns the new number, or `fd`
+ * where none is free up there. */
 int mp_sys_fd_move_high(int fd);
 /* libunwind's pipe (interpose.c moves it up when libunwind makes it): remembered here by
  * what its two descriptors are, and whether libunwind may still use them, which it does

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -478,9 +479,16 @@ void mp_sys_resend_default(int sig)
 
 #define FD_FLOOR 700
 
+/* Under a descriptor limit of 700 or less (`ulimit -n 256`), the top quarter of the
+ * range: the lowest numbers are still the program's. */
 int mp_sys_fd_move_high(int fd)
 {
 	int high = (int)syscall(SYS_fcntl, fd, F_DUPFD_CLOEXEC, FD_FLOOR);
+	struct rlimit limit;
+	if (high < 0 && errno == EINVAL && getrlimit(RLIMIT_NOFILE, &limit) == 0 &&
+	    limit.rlim_cur > 16 && limit.rlim_cur <= FD_FLOOR)
+		high = (int)syscall(SYS_fcntl, fd, F_DUPFD_CLOEXEC,
+				    (int)(limit.rlim_cur - limit.rlim_cur / 4));
 	if (high < 0)
 		return fd;
 	syscall(SYS_close, fd);

@@ -36,4 +36,17 @@ cmp -s in.txt traced_high.txt || fail "700: the output is not the input: $(od -c
 "$memprof" flamegraph --metric calls high.trace >high.folded 2>/dev/null || fail "700: flamegraph failed"
 cut=$(awk '$1 ~ /^0x[0-9a-f]+$/ { n += $2 } END { print n + 0 }' high.folded)
 [ "$cut" -eq 100 ] || fail "700: $cut allocations with a stack cut at the generated code, want 100"
+# Under a descriptor limit of 256 memprof's descriptors cannot be at 700: they go to the
+# top quarter of the range (192 and up), not to 3 and 4 as before.
+(
+	ulimit -n 256
+	MEMPROF_QUIET=1 MEMPROF_OUTPUT="$(pwd)/low.trace" LD_PRELOAD="$MEMPROF_BUILD/libmemprof.so" \
+		"$prog" in.txt traced_low.txt >traced_low.out 2>&1
+) || fail "ulimit -n 256, with memprof: status $?: $(cat traced_low.out)"
+grep -q "input on 3, output on 4, 58 bytes copied" traced_low.out ||
+	fail "ulimit -n 256: stdout: $(cat traced_low.out)"
+cmp -s in.txt traced_low.txt || fail "ulimit -n 256: the output is not the input"
+"$memprof" flamegraph --metric calls low.trace >low.folded 2>/dev/null || fail "ulimit -n 256: flamegraph"
+calls=$(awk '/main/ { n += $NF } END { print n + 0 }' low.folded)
+[ "$calls" -ge 101 ] || fail "ulimit -n 256: $calls calls under main, want at least 101"
 [ "$failures" -eq 0 ]
