@@ -7,7 +7,7 @@
  * few milliseconds: its cost follows the live heap, not the number of events. The
  * folding costs this thread about what replaying the trace at exit used to cost the
  * exiting one, spread over the run and off the program's threads; malloc and free do
- * nothing more than before. Where no CPU is free, a round that shared one moves the
+ * nothing more than before. Where no CPU is free, a round that waited for one moves the
  * thread to another for the next (leak_move_if_crowded).
  *
  * Checks (leak_scan.c), asked for by:
@@ -68,9 +68,9 @@
 #define FOLD_BUSY_NS 5000000ull
 #define FOLD_BEHIND_EVENTS 65536 /* a round with more: behind, go again at once */
 #define LIVENESS_CHECK_NS 1000000000ull
-/* A round shorter than this says nothing about crowding: the clocks' grain and one
- * wake-up's delay would dominate it. */
-#define CROWDED_MIN_NS 200000ull
+/* Waiting for a CPU this long, and a tenth of the time spent on one, since the last
+ * round: the thread shares its CPU (see leak_move_if_crowded). */
+#define CROWDED_WAIT_NS 200000ull
 #define STALL_NS 10000000000ull
 
 static struct {
@@ -253,28 +253,57 @@ static void leak_sleep(uint64_t wait_ns)
 	sem_clockwait(&leak.wake, CLOCK_MONOTONIC, &deadline);
 }
 
-static uint64_t thread_cpu_ns(void)
+/* This thread's time on a CPU and time waiting for one (runnable, not running) since it
+ * started, in ns: /proc/thread-self/schedstat. 0 if it cannot be read. */
+static int sched_times(uint64_t *on_cpu, uint64_t *waited)
 {
-	struct timespec now;
-	if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now))
+	char text[96];
+	long got = mp_sys_read_file("/proc/thread-self/schedstat", text, sizeof(text) - 1);
+	if (got <= 0)
 		return 0;
-	return (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
+	text[got] = '\0';
+	const char *at = text;
+	uint64_t values[2] = { 0, 0 };
+	for (int i = 0; i < 2; i++) {
+		while (*at == ' ')
+			at++;
+		if (*at < '0' || *at > '9')
+			return 0;
+		while (*at >= '0' && *at <= '9')
+			values[i] = values[i] * 10 + (uint64_t)(*at++ - '0');
+	}
+	*on_cpu = values[0];
+	*waited = values[1];
+	return 1;
 }
 
-/* Where the rounds run. The fold never blocks, so a round that got under nine tenths of
- * its wall time in CPU time shared its CPU with a thread of the program, and the
- * scheduler does not even such sharing out: with two threads of the program on two CPUs
- * this thread took its time from the same one for the whole run, and the process ended
- * when that one did, the fold's whole time after the other (alloc_bench, perf sched).
- * After each crowded round this thread moves off the CPU it ran on, to the others the
- * main thread may use, and so takes its time from each in turn; one that has a CPU to
- * itself stays there. The main thread's set is the program's choice (taskset, or a
- * program that pins all its threads; this thread started with that set too): a moved
- * thread follows it when it changes, and never leaves it. `moved`: the set was ours. */
-static void leak_move_if_crowded(uint64_t wall_ns, uint64_t cpu_ns, int *moved)
+/* The leak thread's times (sched_times) at its last round, and whether its CPUs are a
+ * set of its own making (moved). */
+struct crowding {
+	uint64_t on_cpu, waited;
+	int known, moved;
+};
+
+/* Where the rounds run. With every CPU busy with the program's threads, the scheduler
+ * does not even this thread's share out: with two threads of the program on two CPUs it
+ * took its time from the same one for the whole run, and the process ended when that one
+ * did, the fold's whole time after the other (alloc_bench, perf sched). So after a round
+ * where it waited for a CPU (runnable, not running: woken late, or preempted) a tenth of
+ * the time it ran since the last round, and at least CROWDED_WAIT_NS, it moves off the
+ * CPU it ran on, to the others the main thread may use: it takes its time from each in
+ * turn. One that has a CPU to itself never waits and stays where it is. The main
+ * thread's set is the program's choice (taskset, or a program that pins all its threads;
+ * this thread started with that set too): a moved thread follows it when it changes, and
+ * never leaves it. */
+static void leak_move_if_crowded(struct crowding *last)
 {
-	int crowded = wall_ns >= CROWDED_MIN_NS && cpu_ns * 10 < wall_ns * 9;
-	if (!crowded && !*moved)
+	uint64_t on_cpu, waited;
+	if (!sched_times(&on_cpu, &waited))
+		return;
+	uint64_t ran = on_cpu - last->on_cpu, wait = waited - last->waited;
+	int crowded = last->known && wait >= CROWDED_WAIT_NS && wait * 10 >= ran;
+	*last = (struct crowding){ on_cpu, waited, 1, last->moved };
+	if (!crowded && !last->moved)
 		return;
 	cpu_set_t allowed, next;
 	if (sched_getaffinity(getpid(), sizeof(allowed), &allowed))
@@ -284,13 +313,13 @@ static void leak_move_if_crowded(uint64_t wall_ns, uint64_t cpu_ns, int *moved)
 		next = allowed;
 		CPU_CLR(cpu, &next);
 		if (CPU_COUNT(&next) && sched_setaffinity(0, sizeof(next), &next) == 0) {
-			*moved = 1;
+			last->moved = 1;
 			return;
 		}
 	}
 	/* Not crowded, or nowhere to go: a set of ours must still lie within the program's. */
 	cpu_set_t own;
-	if (*moved && sched_getaffinity(0, sizeof(own), &own) == 0) {
+	if (last->moved && sched_getaffinity(0, sizeof(own), &own) == 0) {
 		CPU_AND(&next, &own, &allowed);
 		if (!CPU_EQUAL(&next, &own))
 			sched_setaffinity(0, sizeof(next), CPU_COUNT(&next) ? &next : &allowed);
@@ -312,7 +341,7 @@ static void *leak_main(void *unused)
 	uint64_t interval = FOLD_MIN_NS, next_check = 0;
 	uint64_t watch_ns = (uint64_t)mp_config.rss_watch_ms * 1000000u;
 	uint64_t next_fold = mp_clock_now_ns() + interval, next_watch = next_fold;
-	int moved = 0;
+	struct crowding crowding = { 0, 0, 0, 0 };
 	for (;;) {
 		int watching = __atomic_load_n(&leak.watches_rss, __ATOMIC_ACQUIRE);
 		uint64_t now = mp_clock_now_ns();
@@ -340,10 +369,8 @@ static void *leak_main(void *unused)
 		}
 		if (now < next_fold)
 			continue;
-		uint64_t wall_before = mp_clock_now_ns(), cpu_before = thread_cpu_ns();
 		int folded = mp_leak_live_fold(mp_trace_file_path(), mode);
-		leak_move_if_crowded(mp_clock_now_ns() - wall_before, thread_cpu_ns() - cpu_before,
-				     &moved);
+		leak_move_if_crowded(&crowding);
 		/* The exit's round: the space reserved ahead is cut off now, beside the exit
 		 * snapshot, rather than at the trace's end, where an ftruncate of up to 2 MiB
 		 * took 0.3-0.7 ms of the exit (cc1, alloc_bench). */
