@@ -42,6 +42,9 @@ void mp_recording_end(enum mp_end_state state, int status);
 /* At exit() or return from main (lifecycle.c's hook): the samples, the exit snapshot,
  * the leak check, then the end. */
 void mp_recording_exit(int status);
+/* exit() was called (interpose.c): a second thread's waits while the first's runs
+ * memprof's exit handler (recording.c). */
+void mp_recording_exit_called(void);
 /* A fatal signal (recording_signals.c): before its leak check, the fatal snapshot and
  * room for the end in the dying thread's chunk (returns whether there is); after it
  * (`checked`: the check was written), the end, MP_END_SIGNAL. */

@@ -15,8 +15,11 @@
 #define UNW_LOCAL_ONLY
 #include <libunwind.h>
 #include <errno.h>
+#include <limits.h>
+#include <linux/futex.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "heap_peak.h"
@@ -204,8 +207,57 @@ static int exit_rescue(struct mp_thread *self)
 	return (int)flags;
 }
 
+/* Concurrent exits. glibc's exit() runs the exit handlers from whichever threads call
+ * it, each taking the next handler from one list, and the first to find it empty ends
+ * the process: a second thread's exit ended it in the middle of memprof's handler (its
+ * leak check, its snapshot), and the trace had no end (39 runs of 40 of two workers
+ * calling exit as main did). So a thread that calls exit() (interpose.c) once another's
+ * exit has reached memprof's handler (lifecycle.c, then here) waits for the process to
+ * end: the first exit ends it, with the status its trace gives (when the second went on
+ * after the handler, the process ended with the other status in half the runs). One
+ * that calls it while the first is still in the program's handlers waits for it to
+ * reach memprof's, EXIT_REACH_NS at most (the program's handler may be waiting for this
+ * very thread, joining it), then goes on and may run memprof's handler itself. Either
+ * way the process ends with one of the statuses, as it could without memprof. A
+ * thread's nested exit (from a handler), and any exit where nothing is recorded, goes
+ * straight on. */
+#define EXIT_REACH_NS 1000000000ull
+
+enum { EXIT_NONE, EXIT_HOOK_REACHED };
+static struct {
+	int tid;       /* the first thread to call exit(), 0 before */
+	uint32_t hook; /* EXIT_NONE, or EXIT_HOOK_REACHED once memprof's handler runs */
+} exiting;
+
+void mp_recording_exit_called(void)
+{
+	int self = (int)syscall(SYS_gettid), first = 0;
+	if (!mp_state_is_ready() ||
+	    __atomic_compare_exchange_n(&exiting.tid, &first, self, 0, __ATOMIC_ACQ_REL,
+					__ATOMIC_ACQUIRE) ||
+	    first == self)
+		return;
+	uint64_t since = mp_clock_now_ns();
+	for (;;) {
+		uint32_t hook = __atomic_load_n(&exiting.hook, __ATOMIC_ACQUIRE);
+		if (hook == EXIT_NONE && mp_clock_now_ns() - since > EXIT_REACH_NS)
+			return;
+		/* Woken when the handler is reached; after that only signals end the waits. */
+		struct timespec pause = { 0, 20 * 1000 * 1000 };
+		syscall(SYS_futex, &exiting.hook, FUTEX_WAIT_PRIVATE, hook,
+			hook == EXIT_NONE ? &pause : NULL, NULL, 0);
+	}
+}
+
+static void exit_hook_reached(void)
+{
+	__atomic_store_n(&exiting.hook, EXIT_HOOK_REACHED, __ATOMIC_RELEASE);
+	syscall(SYS_futex, &exiting.hook, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
+}
+
 void mp_recording_exit(int status)
 {
+	exit_hook_reached();
 	mp_snapshot_thread_stop(); /* gone by the time the process ends, not killed then */
 	struct mp_thread *self = &mp_state_thread;
 	/* A fork child that recorded nothing yet (its trace is made at its first event) still
@@ -329,6 +381,8 @@ void mp_recording_fork_child(void)
 {
 	struct mp_thread *self = &mp_state_thread;
 	self->held_locks = 0;
+	exiting.tid = 0; /* a fork from an exit handler: the child's exits are its own */
+	exiting.hook = EXIT_NONE;
 	mp_loader_fork_child();
 	mp_chunk_after_fork_child(self);
 	mp_clock_after_fork_child(self);

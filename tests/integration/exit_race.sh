@@ -1,0 +1,38 @@
+#!/bin/sh
+# exit_race.sh: threads that call exit() together (tests/progs/exit_race.c). glibc lets
+# each run exit handlers, and the first to run out ends the process: a worker's exit
+# ended it in the middle of main's, inside memprof's handler, and the trace had no end
+# (39 runs of 40). Now a second exit waits for the first once that one reaches memprof's
+# handler: 20 runs, each trace whole, with the status the process ended with and the
+# lost block. And a worker whose exit main's own exit handler waits for (joining it)
+# still ends the process: its exit waits at most a second for main's.
+set -u
+. "$MEMPROF_TOP/tests/support/cli_common.sh"
+prog="$MEMPROF_BUILD/tests/progs/exit_race"
+
+run=1
+while [ "$run" -le 20 ]; do
+	rm -f race.trace
+	timeout 20 env MEMPROF_QUIET=1 MEMPROF_OUTPUT="$(pwd)/race.trace" \
+		LD_PRELOAD="$MEMPROF_BUILD/libmemprof.so" "$prog" race >out.txt 2>&1
+	status=$?
+	case $status in
+	3 | 4) ;;
+	*) fail "race run $run: status $status: $(cat out.txt)" ;;
+	esac
+	"$memprof" leaks race.trace >leaks.txt 2>&1
+	grep -q "^memprof leaks for 'race.trace': 99 bytes leaked in 1 block" leaks.txt ||
+		fail "race run $run: $(head -2 leaks.txt)"
+	"$memprof" report race.trace >report.txt 2>&1
+	grep -q "exited with status $status\$" report.txt ||
+		fail "race run $run: the process ended with $status: $(sed -n 2p report.txt)"
+	run=$((run + 1))
+done
+
+timeout 20 env MEMPROF_QUIET=1 MEMPROF_OUTPUT="$(pwd)/join.trace" \
+	LD_PRELOAD="$MEMPROF_BUILD/libmemprof.so" "$prog" join >out.txt 2>&1
+status=$?
+[ "$status" -eq 5 ] || fail "join: status $status, want 5 (124: hung): $(cat out.txt)"
+"$memprof" report join.trace >report.txt 2>&1
+grep -q "exited with status 5\$" report.txt || fail "join: $(sed -n 1,2p report.txt)"
+[ "$failures" -eq 0 ]
