@@ -41,6 +41,7 @@ struct real_functions {
 	void *(*sbrk)(intptr_t);
 	int (*dlclose)(void *);
 	void (*exit)(int) __attribute__((noreturn));
+	void (*quick_exit)(int) __attribute__((noreturn));
 	void (*exit_now)(int) __attribute__((noreturn));
 	void (*exit_now_c99)(int) __attribute__((noreturn));
 	int (*execve)(const char *, char *const[], char *const[]);
@@ -101,6 +102,7 @@ static void resolve(void)
 	*(void **)&real.sbrk = next("sbrk");
 	*(void **)&real.dlclose = next("dlclose");
 	*(void **)&real.exit = next("exit");
+	*(void **)&real.quick_exit = next("quick_exit");
 	*(void **)&real.exit_now = next("_exit");
 	*(void **)&real.exit_now_c99 = next("_Exit");
 	*(void **)&real.execve = next("execve");
@@ -415,6 +417,15 @@ EXPORT void exit(int status)
 	mp_recording_exit_called();
 	have_real();
 	real.exit(status);
+}
+
+/* quick_exit runs the at_quick_exit handlers, memprof's last (lifecycle.c), which does
+ * what an exit does with this status. */
+EXPORT void quick_exit(int status)
+{
+	mp_recording_quick_exit_called(status);
+	have_real();
+	real.quick_exit(status);
 }
 
 EXPORT void _exit(int status)

@@ -32,15 +32,28 @@ static __attribute__((noinline)) void exit_wipe_stack(void)
 	__asm__ volatile("" : : "r"(area) : "memory"); /* the stores are the point */
 }
 
-static void on_exit_hook(int status, void *unused)
+/* Checked here, not in exit_wipe_stack: its frame is the 16 KiB, and a signal taken right
+ * after that frame was made would be delivered below it. */
+static __attribute__((always_inline)) inline void exit_wipe_if_room(void)
 {
-	(void)unused;
-	/* Checked here, not in exit_wipe_stack: its frame is the 16 KiB, and a signal taken
-	 * right after that frame was made would be delivered below it. */
 	size_t room = mp_unwind_stack_room((uintptr_t)__builtin_frame_address(0));
 	if (room >= EXIT_WIPE_BYTES + EXIT_WIPE_SPARE)
 		exit_wipe_stack();
+}
+
+static void on_exit_hook(int status, void *unused)
+{
+	(void)unused;
+	exit_wipe_if_room();
 	mp_recording_exit(status);
+}
+
+/* quick_exit skips the on_exit handlers but runs these: registered first, it runs last,
+ * after the program's own. */
+static void on_quick_exit_hook(void)
+{
+	exit_wipe_if_room();
+	mp_recording_quick_exit();
 }
 
 static void memprof_constructor(void);
@@ -77,6 +90,7 @@ __attribute__((constructor)) static void memprof_constructor(void)
 		pthread_atfork(mp_recording_fork_prepare, mp_recording_fork_parent,
 			       mp_recording_fork_child);
 		on_exit(on_exit_hook, NULL);
+		at_quick_exit(on_quick_exit_hook);
 		check_malloc();
 		mp_snapshot_start();
 		/* The leak thread first: it keeps the RSS watch if it runs, and then the

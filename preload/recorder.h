@@ -45,6 +45,12 @@ void mp_recording_exit(int status);
 /* exit() was called (interpose.c): a second thread's waits while the first's runs
  * memprof's exit handler (recording.c). */
 void mp_recording_exit_called(void);
+/* quick_exit(status) was called (interpose.c): as exit() for the waits; the status is
+ * the one memprof's at_quick_exit handler (lifecycle.c) ends the trace with. */
+void mp_recording_quick_exit_called(int status);
+/* memprof's at_quick_exit handler: the exit snapshot, the leak check and the trace's
+ * end, as at exit, with the status quick_exit was given. */
+void mp_recording_quick_exit(void);
 /* A fatal signal (recording_signals.c): before its leak check, the fatal snapshot and
  * room for the end in the dying thread's chunk (returns whether there is); after it
  * (`checked`: the check was written), the end, MP_END_SIGNAL. */

@@ -249,6 +249,19 @@ void mp_recording_exit_called(void)
 	}
 }
 
+static int quick_exit_status;
+
+void mp_recording_quick_exit_called(int status)
+{
+	mp_recording_exit_called();
+	__atomic_store_n(&quick_exit_status, status, __ATOMIC_RELEASE);
+}
+
+void mp_recording_quick_exit(void)
+{
+	mp_recording_exit(__atomic_load_n(&quick_exit_status, __ATOMIC_ACQUIRE));
+}
+
 static void exit_hook_reached(void)
 {
 	__atomic_store_n(&exiting.hook, EXIT_HOOK_REACHED, __ATOMIC_RELEASE);

@@ -7,6 +7,8 @@
  *   exit_race join   main calls exit(4); a handler it registered tells the worker to go
  *                    and joins it; the worker calls exit(5), which must not wait for
  *                    main's exit to finish (it never would).
+ *   exit_race quick  main calls quick_exit(6); its at_quick_exit handler allocates and
+ *                    frees a block first.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -36,6 +38,11 @@ static void *waiter(void *unused)
 	return NULL;
 }
 
+static void quick_handler(void)
+{
+	free(malloc(1234));
+}
+
 static void join_worker(void)
 {
 	__atomic_store_n(&go, 1, __ATOMIC_RELEASE);
@@ -57,6 +64,11 @@ int main(int argc, char **argv)
 				return 2;
 		pthread_barrier_wait(&barrier);
 		exit(4);
+	}
+	if (strcmp(argv[1], "quick") == 0) {
+		if (at_quick_exit(quick_handler) != 0)
+			return 2;
+		quick_exit(6);
 	}
 	if (pthread_create(&worker_thread, NULL, waiter, NULL) != 0 || atexit(join_worker) != 0)
 		return 2;
