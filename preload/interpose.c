@@ -49,6 +49,7 @@ struct real_functions {
 	int (*execvp)(const char *, char *const[]);
 	int (*execvpe)(const char *, char *const[], char *const[]);
 	int (*fexecve)(int, char *const[], char *const[]);
+	int (*execveat)(int, const char *, char *const[], char *const[], int);
 };
 
 static struct real_functions real;
@@ -110,6 +111,7 @@ static void resolve(void)
 	*(void **)&real.execvp = next("execvp");
 	*(void **)&real.execvpe = next("execvpe");
 	*(void **)&real.fexecve = next("fexecve");
+	*(void **)&real.execveat = next("execveat");
 	size_t (*usable)(void *);
 	*(void **)&usable = next("malloc_usable_size");
 	void *found = next("malloc");
@@ -485,6 +487,21 @@ EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
 	have_real();
 	mp_recording_end(MP_END_EXEC, 0);
 	int result = real.fexecve(fd, argv, envp);
+	mp_recording_end(MP_END_RUNNING, 0);
+	return result;
+}
+
+/* glibc 2.34's execveat: fexecve's system call, callable itself. */
+EXPORT int execveat(int dirfd, const char *path, char *const argv[], char *const envp[],
+		    int flags)
+{
+	have_real();
+	if (!real.execveat) {
+		errno = ENOSYS;
+		return -1;
+	}
+	mp_recording_end(MP_END_EXEC, 0);
+	int result = real.execveat(dirfd, path, argv, envp, flags);
 	mp_recording_end(MP_END_RUNNING, 0);
 	return result;
 }

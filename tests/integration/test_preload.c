@@ -132,8 +132,8 @@ static void test_exec_starts_a_new_trace(void **state)
 	check_exec_starts_a_new_trace("exec");
 }
 
-/* glibc's l forms and fexecve reach the kernel without going through execve: they ended
- * traces with no end (read as killed) until memprof interposed them too. */
+/* glibc's l forms, fexecve and execveat reach the kernel without going through execve:
+ * they ended traces with no end (read as killed) until memprof interposed them too. */
 static void test_exec_l_forms_and_fexecve_end_the_trace_as_exec(void **state)
 {
 	(void)state;
@@ -141,6 +141,7 @@ static void test_exec_l_forms_and_fexecve_end_the_trace_as_exec(void **state)
 	check_exec_starts_a_new_trace("execlp");
 	check_exec_starts_a_new_trace("execle");
 	check_exec_starts_a_new_trace("fexecve");
+	check_exec_starts_a_new_trace("execveat");
 }
 
 static void check_abnormal_end(const char *mode, int signal_number, uint64_t size,

@@ -57,7 +57,8 @@ static int mode_fork(void)
 }
 
 /* exec: this image leaks 4 blocks of 44444 bytes and execs itself with "exec2", through
- * execv, or with "execl", "execlp", "execle" or "fexecve" through that function. */
+ * execv, or with "execl", "execlp", "execle", "fexecve" or "execveat" through that
+ * function. */
 static int mode_exec(const char *how, char **argv)
 {
 	extern char **environ;
@@ -71,6 +72,8 @@ static int mode_exec(const char *how, char **argv)
 		execle("/proc/self/exe", argv[0], "exec2", (char *)NULL, environ);
 	else if (strcmp(how, "fexecve") == 0)
 		fexecve(open("/proc/self/exe", O_RDONLY | O_CLOEXEC), args, environ);
+	else if (strcmp(how, "execveat") == 0)
+		execveat(AT_FDCWD, "/proc/self/exe", args, environ, 0);
 	else
 		execv("/proc/self/exe", args);
 	return 1;
@@ -100,7 +103,8 @@ int main(int argc, char **argv)
 	if (strcmp(mode, "fork") == 0)
 		return mode_fork();
 	if (strcmp(mode, "exec") == 0 || strcmp(mode, "execl") == 0 || strcmp(mode, "execlp") == 0 ||
-	    strcmp(mode, "execle") == 0 || strcmp(mode, "fexecve") == 0)
+	    strcmp(mode, "execle") == 0 || strcmp(mode, "fexecve") == 0 ||
+	    strcmp(mode, "execveat") == 0)
 		return mode_exec(mode, argv);
 	if (strcmp(mode, "exec2") == 0) {
 		leak(6, 55555);
