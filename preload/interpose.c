@@ -50,6 +50,7 @@ struct real_functions {
 	int (*execvpe)(const char *, char *const[], char *const[]);
 	int (*fexecve)(int, char *const[], char *const[]);
 	int (*execveat)(int, const char *, char *const[], char *const[], int);
+	int (*daemon)(int, int);
 };
 
 static struct real_functions real;
@@ -112,6 +113,7 @@ static void resolve(void)
 	*(void **)&real.execvpe = next("execvpe");
 	*(void **)&real.fexecve = next("fexecve");
 	*(void **)&real.execveat = next("execveat");
+	*(void **)&real.daemon = next("daemon");
 	size_t (*usable)(void *);
 	*(void **)&usable = next("malloc_usable_size");
 	void *found = next("malloc");
@@ -488,6 +490,16 @@ EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
 	mp_recording_end(MP_END_EXEC, 0);
 	int result = real.fexecve(fd, argv, envp);
 	mp_recording_end(MP_END_RUNNING, 0);
+	return result;
+}
+
+/* The parent's _exit(0) comes from inside libc: its trace ends at the fork instead. */
+EXPORT int daemon(int nochdir, int noclose)
+{
+	have_real();
+	mp_recording_daemon_begin();
+	int result = real.daemon(nochdir, noclose);
+	mp_recording_daemon_end();
 	return result;
 }
 

@@ -51,6 +51,10 @@ void mp_recording_quick_exit_called(int status);
 /* memprof's at_quick_exit handler: the exit snapshot, the leak check and the trace's
  * end, as at exit, with the status quick_exit was given. */
 void mp_recording_quick_exit(void);
+/* Around the real daemon() (interpose.c): its parent's trace ends at the fork, as its
+ * _exit(0) would end it (recording.c). */
+void mp_recording_daemon_begin(void);
+void mp_recording_daemon_end(void);
 /* A fatal signal (recording_signals.c): before its leak check, the fatal snapshot and
  * room for the end in the dying thread's chunk (returns whether there is); after it
  * (`checked`: the check was written), the end, MP_END_SIGNAL. */

@@ -378,6 +378,28 @@ void mp_recording_fork_prepare(void)
 	fork_file_end = mp_trace_file_end();
 }
 
+/* daemon(): glibc's forks, and its parent then ends with _exit(0) from inside libc,
+ * where the interposed _exit never sees it: the parent's trace had no end. So the fork's
+ * parent handler, on the thread inside daemon(), ends it as _exit(0) would; a daemon()
+ * that failed in the parent (no fork) opens it again, as a failed exec does. */
+static int daemon_tid;
+static uint32_t daemon_pid;
+static int daemon_ended;
+
+void mp_recording_daemon_begin(void)
+{
+	daemon_pid = (uint32_t)syscall(SYS_getpid);
+	__atomic_store_n(&daemon_tid, (int)syscall(SYS_gettid), __ATOMIC_RELEASE);
+}
+
+void mp_recording_daemon_end(void)
+{
+	__atomic_store_n(&daemon_tid, 0, __ATOMIC_RELEASE);
+	if (__atomic_exchange_n(&daemon_ended, 0, __ATOMIC_ACQ_REL) &&
+	    (uint32_t)syscall(SYS_getpid) == daemon_pid)
+		mp_recording_end(MP_END_RUNNING, 0);
+}
+
 void mp_recording_fork_parent(void)
 {
 	mp_leak_live_fork_parent();
@@ -386,6 +408,10 @@ void mp_recording_fork_parent(void)
 	 * fork_prepare_ns, and the child would take that event for its own past. */
 	mp_state_thread.clock_left = 0;
 	mp_state_thread.busy = 0;
+	if (__atomic_load_n(&daemon_tid, __ATOMIC_ACQUIRE) == (int)syscall(SYS_gettid)) {
+		__atomic_store_n(&daemon_ended, 1, __ATOMIC_RELEASE);
+		mp_recording_end(MP_END_EXIT_NOW, 0);
+	}
 }
 
 /* The child's trace file is created at its first event, like the parent's was: a child

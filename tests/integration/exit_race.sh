@@ -8,6 +8,8 @@
 # still ends the process: its exit waits at most a second for main's. quick_exit(), which
 # runs no exit handler of memprof's, left the trace without an end; it gets the exit
 # snapshot, the leak check and the end now, after the program's at_quick_exit handlers.
+# daemon(), whose parent ends with an _exit(0) inside libc, left the parent's trace with
+# no end; it ends at the fork now, as the _exit would.
 set -u
 . "$MEMPROF_TOP/tests/support/cli_common.sh"
 prog="$MEMPROF_BUILD/tests/progs/exit_race"
@@ -46,4 +48,21 @@ grep -q "exited with status 6\$" report.txt || fail "quick: $(sed -n 1,2p report
 grep -q '^Calls: *2 allocations, 1 free' report.txt || fail "quick: $(grep '^Calls' report.txt)"
 "$memprof" leaks quick.trace >leaks.txt 2>&1
 grep -q "^  definitely lost: 99 bytes in 1 block\$" leaks.txt || fail "quick: $(head -3 leaks.txt)"
+rm -f daemon.*.trace done.txt
+MEMPROF_QUIET=1 MEMPROF_OUTPUT="$(pwd)/daemon.%p.trace" LD_PRELOAD="$MEMPROF_BUILD/libmemprof.so" \
+	"$prog" daemon "$(pwd)/done.txt" >out.txt 2>&1 || fail "daemon: status $?: $(cat out.txt)"
+tries=0
+while [ ! -s done.txt ] && [ "$tries" -lt 500 ]; do
+	sleep 0.01
+	tries=$((tries + 1))
+done
+sleep 0.2 # the daemon's exit, after its file
+ended=0
+for trace in daemon.*.trace; do
+	"$memprof" report "$trace" >report.txt 2>&1
+	grep -q "^memprof report for '$trace'\$" report.txt || fail "daemon: $(head -1 report.txt)"
+	grep -q '), exited (_exit) with status 0$' report.txt && ended=$((ended + 1))
+	grep -q '), exited with status 0$' report.txt && ended=$((ended + 1))
+done
+[ "$ended" -eq 2 ] || fail "daemon: want the parent's _exit and the daemon's exit: $(grep -h '^Process' report.txt)"
 [ "$failures" -eq 0 ]

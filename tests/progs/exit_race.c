@@ -9,11 +9,14 @@
  *                    main's exit to finish (it never would).
  *   exit_race quick  main calls quick_exit(6); its at_quick_exit handler allocates and
  *                    frees a block first.
+ *   exit_race daemon FILE  daemon(1, 1): its parent ends with _exit(0) from inside libc;
+ *                    the daemon allocates, frees, writes FILE and exits.
  */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static pthread_barrier_t barrier;
 static pthread_t worker_thread;
@@ -51,7 +54,7 @@ static void join_worker(void)
 
 int main(int argc, char **argv)
 {
-	if (argc != 2)
+	if (argc < 2)
 		return 2;
 	char *lost = malloc(99);
 	memset(lost, 1, 99);
@@ -64,6 +67,17 @@ int main(int argc, char **argv)
 				return 2;
 		pthread_barrier_wait(&barrier);
 		exit(4);
+	}
+	if (strcmp(argv[1], "daemon") == 0 && argc == 3) {
+		if (daemon(1, 1) != 0)
+			return 2;
+		free(malloc(4321));
+		FILE *done = fopen(argv[2], "w");
+		if (!done)
+			return 2;
+		fputs("done\n", done);
+		fclose(done);
+		return 0;
 	}
 	if (strcmp(argv[1], "quick") == 0) {
 		if (at_quick_exit(quick_handler) != 0)
