@@ -94,6 +94,16 @@ int mp_sys_open(const char *path, int flags)
 		fd = (int)syscall(SYS_openat, dir, path + 6, flags | O_CLOEXEC);
 	if (fd < 0)
 		fd = (int)syscall(SYS_openat, AT_FDCWD, path, flags | O_CLOEXEC);
+	/* Every descriptor taken (a program at its limit, at exit: the leak check reads
+	 * /proc): the descriptor of /proc lends its number, and is opened again at the next
+	 * read under /proc, once this one is closed. Another thread using it meanwhile
+	 * finds it gone and opens by path. */
+	if (fd < 0 && (errno == EMFILE || errno == ENFILE) && dir >= 0 &&
+	    __atomic_compare_exchange_n(&proc_dir.fd, &dir, -1, 0, __ATOMIC_ACQ_REL,
+					__ATOMIC_ACQUIRE)) {
+		syscall(SYS_close, dir);
+		fd = (int)syscall(SYS_openat, AT_FDCWD, path, flags | O_CLOEXEC);
+	}
 	return fd < 0 ? -errno : fd;
 }
 

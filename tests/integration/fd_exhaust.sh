@@ -1,10 +1,12 @@
 #!/bin/sh
 # fd_exhaust.sh: a program that takes every descriptor it may have (EMFILE, as a server
-# under load does) keeps being recorded. Each new chunk of the trace used to open the file
-# again: the first chunk made while no descriptor was left stopped the recording, and
-# tests/progs/fd_exhaust.c's trace held none of its 100000 allocations. memprof keeps one
-# descriptor, above the program's range (700 and up), and the program opens as many
-# files with it as without it.
+# under load does; tests/progs/fd_exhaust.c, with the usual limit of 1024) keeps being
+# recorded and checked. Each new chunk of the trace used to open the file again: the
+# first chunk made while no descriptor was left stopped the recording, and the trace held
+# none of its 100000 allocations. memprof keeps the trace's descriptor (and /proc's),
+# at 700 and up: the program opens as many files fewer as memprof holds there (at most
+# 5). Exiting with every descriptor still taken, the leak check, which reads /proc,
+# borrows /proc's number for each file it reads: the lost block is found.
 set -u
 . "$MEMPROF_TOP/tests/support/cli_common.sh"
 prog="$MEMPROF_BUILD/tests/progs/fd_exhaust"
@@ -14,21 +16,23 @@ MEMPROF_QUIET=1 MEMPROF_OUTPUT="$(pwd)/fx.trace" LD_PRELOAD="$MEMPROF_BUILD/libm
 	"$prog" 50000 >traced.out 2>traced.err
 status=$?
 [ "$status" -eq 0 ] || fail "with memprof: status $status: $(cat traced.out traced.err)"
-cmp -s plain.out traced.out || fail "output differs: $(cat plain.out) / $(cat traced.out)"
+plain=$(sed -n 's/^full //p' plain.out)
+traced=$(sed -n 's/^full //p' traced.out)
+[ -n "$plain" ] && [ -n "$traced" ] && [ "$traced" -le "$plain" ] && [ "$traced" -ge $((plain - 5)) ] ||
+	fail "descriptors opened: $traced with memprof, $plain without"
+grep -q '^done$' traced.out || fail "output: $(cat traced.out)"
 [ -s traced.err ] && fail "memprof said: $(cat traced.err)"
 "$memprof" report fx.trace >report.out 2>&1 || fail "report failed: $(cat report.out)"
 grep -q "^memprof report for 'fx.trace'\$" report.out || fail "trace not whole: $(head -1 report.out)"
-# Both rounds of 50000, and the output's buffer.
-grep -q '^Calls: *100,001 allocations, 100,001 frees' report.out ||
+# Both rounds of 50000, and the output's buffer (which libc may free at exit).
+grep -Eq '^Calls: *100,001 allocations, 100,00[01] frees' report.out ||
 	fail "calls: $(grep '^Calls' report.out)"
-# Exiting with every descriptor still taken: the trace is whole and the leak lists, but the
-# exit's scan reads /proc and cannot: it says so (the leak thread's folding read the
-# trace through memprof's descriptor; opening the file there failed too).
+
 MEMPROF_QUIET=1 MEMPROF_OUTPUT="$(pwd)/full.trace" LD_PRELOAD="$MEMPROF_BUILD/libmemprof.so" \
 	"$prog" 50000 full >full.out 2>full.err || fail "full: status $?: $(cat full.out full.err)"
+[ -s full.err ] && fail "full: memprof said: $(cat full.err)"
 "$memprof" leaks full.trace >leaks.out 2>&1
-grep -q "^memprof leaks for 'full.trace': " leaks.out || fail "full: trace not whole: $(head -1 leaks.out)"
-grep -q '^  No leak kinds: the exit scan failed (Too many open files)' leaks.out &&
-	grep -q '^4,242 bytes (4.1 KiB) in 1 block not freed (kind unknown)$' leaks.out ||
+grep -q "^memprof leaks for 'full.trace': 4,242 bytes (4.1 KiB) leaked in 1 block" leaks.out &&
+	grep -q '^  definitely lost: 4,242 bytes (4.1 KiB) in 1 block$' leaks.out ||
 	fail "full: the check at exit: $(head -6 leaks.out)"
 [ "$failures" -eq 0 ]

@@ -2,8 +2,8 @@
  * under load does until accept() fails with EMFILE, allocates while none is left, then
  * gives them back and allocates again (tests/integration/fd_exhaust.sh).
  *
- * Opens /dev/null until EMFILE (with RLIMIT_NOFILE lowered to 256 first, so that this
- * is quick), then allocates and frees ALLOCATIONS blocks of 100 bytes, each from the same
+ * Opens /dev/null until EMFILE (with RLIMIT_NOFILE's soft limit set to 1024 first, the
+ * usual one, so that this is quick where the limit is far higher), then allocates and frees ALLOCATIONS blocks of 100 bytes, each from the same
  * call site, keeping none; closes what it opened and does the same again. Prints "full N"
  * (the descriptors it opened) and "done". Exit status 0 unless a call it needs failed.
  * With "full", it leaks a block of 4242 bytes and exits instead, every descriptor still
@@ -38,7 +38,10 @@ __attribute__((noinline)) static void churn(long allocations)
 int main(int argc, char **argv)
 {
 	long allocations = argc > 1 ? atol(argv[1]) : 200000;
-	struct rlimit limit = { 256, 256 };
+	struct rlimit limit;
+	if (getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_max < 1024)
+		return 2;
+	limit.rlim_cur = 1024;
 	if (setrlimit(RLIMIT_NOFILE, &limit) != 0)
 		return 2;
 	int count = 0;
