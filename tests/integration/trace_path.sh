@@ -6,6 +6,8 @@
 #    the exit's leak check and snapshot read /proc, which the new root does not have.
 #    memprof keeps the trace's descriptor and one of /proc: the trace is whole, checked
 #    and snapshotted.
+#  - The program gives up root (setuid) and the trace's directory is closed to it now:
+#    opening the trace again failed (EACCES) and stopped the recording. (As root only.)
 #  - The trace is moved (mv) meanwhile: it goes on in the moved file.
 #  - The trace is removed meanwhile: recording stops, and says so.
 # Changing the root needs privilege: run as root, or in a user namespace (unshare -r).
@@ -38,6 +40,21 @@ grep -q '^  definitely lost: 0 bytes in 0 blocks$' leaks.out &&
 	grep -q '^  Reachability scanned at exit in ' leaks.out || fail "chroot: $(head -7 leaks.out)"
 "$memprof" memory jail.trace >memory.out 2>&1 || fail "chroot: memory failed: $(cat memory.out)"
 grep -q "snapshot 1 of 1 (exit)" memory.out || fail "chroot: no exit snapshot: $(head -2 memory.out)"
+
+if [ "$(id -u)" -eq 0 ]; then
+	mkdir -p private
+	chmod 700 private
+	echo go | MEMPROF_QUIET=1 MEMPROF_OUTPUT="$(pwd)/private/nobody.trace" LD_PRELOAD="$lib" \
+		"$prog" nobody 50000 >nobody.out 2>nobody.err ||
+		fail "setuid: status $?: $(cat nobody.out nobody.err)"
+	[ -s nobody.err ] && fail "setuid: memprof said: $(cat nobody.err)"
+	cp private/nobody.trace nobody.trace
+	whole nobody.trace setuid
+	"$memprof" leaks nobody.trace >leaks.out 2>&1
+	grep -q '^  Reachability scanned at exit in ' leaks.out || fail "setuid: $(head -4 leaks.out)"
+else
+	echo "trace_path.sh: the setuid case needs root; not run"
+fi
 
 # moved_or_removed ACTION: the program waits on a fifo while the trace is moved or removed.
 moved_or_removed() {

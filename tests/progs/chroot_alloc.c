@@ -4,7 +4,9 @@
  *
  * Allocates and frees ALLOCATIONS blocks of 100 bytes, says "ready" and reads a line
  * from stdin (the caller may move the trace then); changes its root to DIR unless DIR is
- * "-"; then allocates and frees ALLOCATIONS more and says "done".
+ * "-", or with DIR "nobody" gives up root for user and group 65534 (a daemon dropping
+ * its privileges, after which the trace's directory may be closed to it); then
+ * allocates and frees ALLOCATIONS more and says "done".
  *
  *   chroot_alloc DIR ALLOCATIONS
  */
@@ -36,7 +38,12 @@ int main(int argc, char **argv)
 	fflush(stdout);
 	if (!fgets(line, sizeof(line), stdin))
 		return 2;
-	if (strcmp(argv[1], "-") != 0 && (chroot(argv[1]) != 0 || chdir("/") != 0)) {
+	if (strcmp(argv[1], "nobody") == 0) {
+		if (setgid(65534) != 0 || setuid(65534) != 0) {
+			perror("setuid");
+			return 2;
+		}
+	} else if (strcmp(argv[1], "-") != 0 && (chroot(argv[1]) != 0 || chdir("/") != 0)) {
 		perror("chroot");
 		return 2;
 	}
