@@ -310,8 +310,11 @@ void mp_sys_own_threads_forget(void);
  * mp_sys_map_anon (memprof's memory, never a root), created with every signal blocked so
  * that the program's signals never land on it. 0, or -1 if it could not be started. */
 int mp_sys_thread_start(void *(*fn)(void *), size_t stack_bytes);
-/* Prints "memprof: <msg>\n" on stderr (errors are said even under MEMPROF_QUIET). */
+/* Prints "memprof: <msg>\n" on stderr (errors are said even under MEMPROF_QUIET), unless
+ * descriptor 2 is no longer the file it was at mp_sys_stderr_note (recording's start):
+ * the program closed it and may have put a file of its own there. */
 void mp_sys_say(const char *msg);
+void mp_sys_stderr_note(void);
 
 /* --- config.c: every MEMPROF_* option, read once when recording starts --- */
 /* MEMPROF_MAX_FRAMES's default; the capture's buffer on the program's stack holds that

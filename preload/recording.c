@@ -76,6 +76,7 @@ int mp_recording_start(void)
 	if (!__atomic_compare_exchange_n(&mp_state, &expected, MP_STATE_INITIALIZING, 0,
 					 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
 		return expected == MP_STATE_READY;
+	mp_sys_stderr_note();
 	mp_config_load();
 	mp_sampling_set_configure();
 	mp_clock_init();

@@ -659,8 +659,37 @@ int mp_sys_thread_start(void *(*fn)(void *), size_t stack_bytes)
 	return created ? 0 : -1;
 }
 
+/* What stderr was when recording started. memprof writes its lines there only while
+ * descriptor 2 is still that file: a program that closes its stderr and opens a file of
+ * its own, which gets number 2 (the lowest free), as daemons do, had memprof's "trace
+ * written to" line appended to that file. */
+static struct {
+	int noted, open;
+	uint64_t dev, ino;
+} stderr_id;
+
+void mp_sys_stderr_note(void)
+{
+	struct stat st;
+	stderr_id.open = syscall(SYS_fstat, 2, &st) == 0;
+	stderr_id.dev = stderr_id.open ? st.st_dev : 0;
+	stderr_id.ino = stderr_id.open ? st.st_ino : 0;
+	__atomic_store_n(&stderr_id.noted, 1, __ATOMIC_RELEASE);
+}
+
+static int stderr_unchanged(void)
+{
+	struct stat st;
+	if (!__atomic_load_n(&stderr_id.noted, __ATOMIC_ACQUIRE))
+		return 1;
+	return stderr_id.open && syscall(SYS_fstat, 2, &st) == 0 && st.st_dev == stderr_id.dev &&
+	       st.st_ino == stderr_id.ino;
+}
+
 void mp_sys_say(const char *msg)
 {
+	if (!stderr_unchanged())
+		return;
 	char line[4200] = "memprof: ";
 	mp_sys_str_append(line, sizeof(line) - 1, msg);
 	size_t len = strlen(line);

@@ -49,4 +49,13 @@ cmp -s in.txt traced_low.txt || fail "ulimit -n 256: the output is not the input
 "$memprof" flamegraph --metric calls low.trace >low.folded 2>/dev/null || fail "ulimit -n 256: flamegraph"
 calls=$(awk '/main/ { n += $NF } END { print n + 0 }' low.folded)
 [ "$calls" -ge 101 ] || fail "ulimit -n 256: $calls calls under main, want at least 101"
+# A program that closes its stderr and opens a file of its own there (descriptor 2):
+# memprof's "trace written to" line went into that file. memprof writes its lines only
+# while descriptor 2 is the stderr it started with.
+"$MEMPROF_BUILD/tests/progs/stderr_file" plain_err.txt || fail "stderr_file without memprof: $?"
+MEMPROF_OUTPUT="$(pwd)/err.trace" LD_PRELOAD="$MEMPROF_BUILD/libmemprof.so" \
+	"$MEMPROF_BUILD/tests/progs/stderr_file" traced_err.txt || fail "stderr_file with memprof: $?"
+cmp -s plain_err.txt traced_err.txt || fail "stderr_file: the program's file holds: $(cat traced_err.txt)"
+"$memprof" report err.trace >err_report.txt 2>&1 || fail "stderr_file: report failed"
+grep -q "^memprof report for 'err.trace'\$" err_report.txt || fail "stderr_file: $(head -1 err_report.txt)"
 [ "$failures" -eq 0 ]
