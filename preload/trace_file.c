@@ -70,7 +70,8 @@ static uint32_t chunks_made; /* the last chunk's file_seq; under file_lock */
 static long page_size;
 /* The file's identity, to notice a path that names another file now. */
 static uint64_t file_dev, file_ino;
-/* The descriptor kept for making chunks (see the top), -1 if none; under file_lock. */
+/* The descriptor kept for making chunks (see the top), -1 if none; changed under
+ * file_lock, read without it by mp_trace_file_fd. */
 static int kept_fd = -1;
 static int file_fd(int *other, int check_path);
 /* Zeros to write where fallocate is missing; bss, so free until used. */
