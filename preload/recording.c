@@ -39,6 +39,16 @@ static int starting_at_exit;
 /* The fork under way, as its prepare handler saw it: the parent's pid, and the time before
  * which every event of the parent is the child's past too (leak_live.c). */
 static uint32_t fork_parent_pid;
+/* The process whose trace this is: a vfork child shares its parent's memory, this
+ * library's state included, and runs no fork handler. Its exit() (after a failed exec,
+ * a common misuse) must not take the first place among exiting threads, where the
+ * parent's own exit would wait for it for good. */
+static uint32_t owner_pid;
+
+static int is_trace_owner(void)
+{
+	return (uint32_t)syscall(SYS_getpid) == __atomic_load_n(&owner_pid, __ATOMIC_ACQUIRE);
+}
 static uint64_t fork_prepare_ns, fork_file_end;
 /* In a fork child: the leak check took its parent's live set along (leak_live.c). */
 static int live_inherited;
@@ -76,6 +86,7 @@ int mp_recording_start(void)
 	if (!__atomic_compare_exchange_n(&mp_state, &expected, MP_STATE_INITIALIZING, 0,
 					 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
 		return expected == MP_STATE_READY;
+	__atomic_store_n(&owner_pid, (uint32_t)syscall(SYS_getpid), __ATOMIC_RELEASE);
 	mp_sys_stderr_note();
 	mp_config_load();
 	mp_sampling_set_configure();
@@ -233,7 +244,7 @@ static struct {
 void mp_recording_exit_called(void)
 {
 	int self = (int)syscall(SYS_gettid), first = 0;
-	if (!mp_state_is_ready() ||
+	if (!mp_state_is_ready() || !is_trace_owner() ||
 	    __atomic_compare_exchange_n(&exiting.tid, &first, self, 0, __ATOMIC_ACQ_REL,
 					__ATOMIC_ACQUIRE) ||
 	    first == self)
@@ -271,7 +282,8 @@ static void exit_hook_reached(void)
 
 void mp_recording_exit(int status)
 {
-	exit_hook_reached();
+	if (is_trace_owner())
+		exit_hook_reached();
 	mp_snapshot_thread_stop(); /* gone by the time the process ends, not killed then */
 	struct mp_thread *self = &mp_state_thread;
 	/* A fork child that recorded nothing yet (its trace is made at its first event) still
@@ -421,6 +433,7 @@ void mp_recording_fork_child(void)
 {
 	struct mp_thread *self = &mp_state_thread;
 	self->held_locks = 0;
+	__atomic_store_n(&owner_pid, (uint32_t)syscall(SYS_getpid), __ATOMIC_RELEASE);
 	exiting.tid = 0; /* a fork from an exit handler: the child's exits are its own */
 	exiting.hook = EXIT_NONE;
 	mp_loader_fork_child();

@@ -9,7 +9,9 @@
 # runs no exit handler of memprof's, left the trace without an end; it gets the exit
 # snapshot, the leak check and the end now, after the program's at_quick_exit handlers.
 # daemon(), whose parent ends with an _exit(0) inside libc, left the parent's trace with
-# no end; it ends at the fork now, as the _exit would.
+# no end; it ends at the fork now, as the _exit would. A vfork child that calls exit()
+# (sharing its parent's memory) must not take the first exit's place: the parent's own
+# exit then waited for it for good.
 set -u
 . "$MEMPROF_TOP/tests/support/cli_common.sh"
 prog="$MEMPROF_BUILD/tests/progs/exit_race"
@@ -48,6 +50,11 @@ grep -q "exited with status 6\$" report.txt || fail "quick: $(sed -n 1,2p report
 grep -q '^Calls: *2 allocations, 1 free' report.txt || fail "quick: $(grep '^Calls' report.txt)"
 "$memprof" leaks quick.trace >leaks.txt 2>&1
 grep -q "^  definitely lost: 99 bytes in 1 block\$" leaks.txt || fail "quick: $(head -3 leaks.txt)"
+timeout 20 env MEMPROF_QUIET=1 MEMPROF_OUTPUT="$(pwd)/vfork.trace" \
+	LD_PRELOAD="$MEMPROF_BUILD/libmemprof.so" "$prog" vfork >out.txt 2>&1
+status=$?
+[ "$status" -eq 4 ] || fail "vfork: status $status, want 4 (124: hung): $(cat out.txt)"
+
 rm -f daemon.*.trace done.txt
 MEMPROF_QUIET=1 MEMPROF_OUTPUT="$(pwd)/daemon.%p.trace" LD_PRELOAD="$MEMPROF_BUILD/libmemprof.so" \
 	"$prog" daemon "$(pwd)/done.txt" >out.txt 2>&1 || fail "daemon: status $?: $(cat out.txt)"

@@ -11,11 +11,15 @@
  *                    frees a block first.
  *   exit_race daemon FILE  daemon(1, 1): its parent ends with _exit(0) from inside libc;
  *                    the daemon allocates, frees, writes FILE and exits.
+ *   exit_race vfork  a vfork child whose exec fails calls exit(127) (where _exit was
+ *                    meant, a common slip), sharing the parent's memory; then the parent
+ *                    calls exit(4).
  */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static pthread_barrier_t barrier;
@@ -78,6 +82,18 @@ int main(int argc, char **argv)
 		fputs("done\n", done);
 		fclose(done);
 		return 0;
+	}
+	if (strcmp(argv[1], "vfork") == 0) {
+		char *child_argv[] = { "no-such-program", NULL };
+		pid_t child = vfork();
+		if (child == 0) {
+			execv("/no/such/program", child_argv);
+			exit(127);
+		}
+		int status;
+		if (child < 0 || waitpid(child, &status, 0) != child)
+			return 2;
+		exit(4);
 	}
 	if (strcmp(argv[1], "quick") == 0) {
 		if (at_quick_exit(quick_handler) != 0)
