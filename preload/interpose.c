@@ -40,7 +40,6 @@ struct real_functions {
 	int (*brk)(void *);
 	void *(*sbrk)(intptr_t);
 	int (*dlclose)(void *);
-	void (*exit)(int) __attribute__((noreturn));
 	void (*quick_exit)(int) __attribute__((noreturn));
 	void (*exit_now)(int) __attribute__((noreturn));
 	void (*exit_now_c99)(int) __attribute__((noreturn));
@@ -103,7 +102,6 @@ static void resolve(void)
 	*(void **)&real.brk = next("brk");
 	*(void **)&real.sbrk = next("sbrk");
 	*(void **)&real.dlclose = next("dlclose");
-	*(void **)&real.exit = next("exit");
 	*(void **)&real.quick_exit = next("quick_exit");
 	*(void **)&real.exit_now = next("_exit");
 	*(void **)&real.exit_now_c99 = next("_Exit");
@@ -413,14 +411,6 @@ EXPORT int dlclose(void *handle)
 	if (result == 0)
 		mp_record_module_change();
 	return result;
-}
-
-/* A second thread's exit waits for the first's (recording.c), then exits as it would. */
-EXPORT void exit(int status)
-{
-	mp_recording_exit_called();
-	have_real();
-	real.exit(status);
 }
 
 /* quick_exit runs the at_quick_exit handlers, memprof's last (lifecycle.c), which does

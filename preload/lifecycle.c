@@ -44,14 +44,29 @@ static __attribute__((always_inline)) inline void exit_wipe_if_room(void)
 static void on_exit_hook(int status, void *unused)
 {
 	(void)unused;
+	mp_recording_exit_starts();
 	exit_wipe_if_room();
 	mp_recording_exit(status);
+}
+
+/* Behind memprof's exit handler in the list, so that another exiting thread waits there
+ * rather than end the process in the middle of it (recording.c, Concurrent exits): as
+ * many as threads are likely to exit at once; one more than that finds the list empty
+ * and ends the process as it would without memprof. */
+#define EXIT_BARRIERS 8
+
+static void exit_barrier(int status, void *unused)
+{
+	(void)status;
+	(void)unused;
+	mp_recording_exit_barrier();
 }
 
 /* quick_exit skips the on_exit handlers but runs these: registered first, it runs last,
  * after the program's own. */
 static void on_quick_exit_hook(void)
 {
+	mp_recording_exit_starts();
 	exit_wipe_if_room();
 	mp_recording_quick_exit();
 }
@@ -89,6 +104,9 @@ __attribute__((constructor)) static void memprof_constructor(void)
 	if (mp_recording_ready()) {
 		pthread_atfork(mp_recording_fork_prepare, mp_recording_fork_parent,
 			       mp_recording_fork_child);
+		/* Handlers run last registered first: the barriers after the hook. */
+		for (int i = 0; i < EXIT_BARRIERS; i++)
+			on_exit(exit_barrier, NULL);
 		on_exit(on_exit_hook, NULL);
 		at_quick_exit(on_quick_exit_hook);
 		check_malloc();

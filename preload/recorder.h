@@ -42,11 +42,13 @@ void mp_recording_end(enum mp_end_state state, int status);
 /* At exit() or return from main (lifecycle.c's hook): the samples, the exit snapshot,
  * the leak check, then the end. */
 void mp_recording_exit(int status);
-/* exit() was called (interpose.c): a second thread's waits while the first's runs
- * memprof's exit handler (recording.c). */
-void mp_recording_exit_called(void);
-/* quick_exit(status) was called (interpose.c): as exit() for the waits; the status is
- * the one memprof's at_quick_exit handler (lifecycle.c) ends the trace with. */
+/* memprof's exit handler starts on this thread (lifecycle.c, before anything else). */
+void mp_recording_exit_starts(void);
+/* One of the barriers behind memprof's exit handler (lifecycle.c): waits for the
+ * process to end if that handler runs or ran on another thread. */
+void mp_recording_exit_barrier(void);
+/* quick_exit(status) was called (interpose.c): the status memprof's at_quick_exit
+ * handler (lifecycle.c) ends the trace with. */
 void mp_recording_quick_exit_called(int status);
 /* memprof's at_quick_exit handler: the exit snapshot, the leak check and the trace's
  * end, as at exit, with the status quick_exit was given. */

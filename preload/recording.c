@@ -41,8 +41,7 @@ static int starting_at_exit;
 static uint32_t fork_parent_pid;
 /* The process whose trace this is: a vfork child shares its parent's memory, this
  * library's state included, and runs no fork handler. Its exit() (after a failed exec,
- * a common misuse) must not take the first place among exiting threads, where the
- * parent's own exit would wait for it for good. */
+ * a common misuse) must not leave its parent's exit waiting at a barrier for good. */
 static uint32_t owner_pid;
 
 static int is_trace_owner(void)
@@ -220,52 +219,63 @@ static int exit_rescue(struct mp_thread *self)
 }
 
 /* Concurrent exits. glibc's exit() runs the exit handlers from whichever threads call
- * it, each taking the next handler from one list, and the first to find it empty ends
- * the process: a second thread's exit ended it in the middle of memprof's handler (its
- * leak check, its snapshot), and the trace had no end (39 runs of 40 of two workers
- * calling exit as main did). So a thread that calls exit() (interpose.c) once another's
- * exit has reached memprof's handler (lifecycle.c, then here) waits for the process to
- * end: the first exit ends it, with the status its trace gives (when the second went on
- * after the handler, the process ended with the other status in half the runs). One
- * that calls it while the first is still in the program's handlers waits for it to
- * reach memprof's, EXIT_REACH_NS at most (the program's handler may be waiting for this
- * very thread, joining it), then goes on and may run memprof's handler itself. Either
- * way the process ends with one of the statuses, as it could without memprof. A
- * thread's nested exit (from a handler), and any exit where nothing is recorded, goes
- * straight on. */
-#define EXIT_REACH_NS 1000000000ull
-
-enum { EXIT_NONE, EXIT_HOOK_REACHED };
+ * it (or return from main), each taking the next handler from one list, and the first to
+ * find it empty ends the process: a second thread's exit ended it in the middle of
+ * memprof's handler (its leak check, its snapshot), and the trace had no end (39 runs of
+ * 40 of two workers calling exit as main did). So memprof's exit handler has barriers
+ * behind it in the list (lifecycle.c): a thread that takes one while the handler runs or
+ * has run on another thread waits there for the process to end, which that other thread
+ * brings about with the status its trace gives (letting the waiting thread go on once
+ * the handler was done ended the process with the other status in half the runs). Only
+ * the process whose trace it is takes part: a vfork child that calls exit() runs the
+ * handlers in its parent's memory. */
+enum { EXIT_NONE, EXIT_HOOK_RUNNING };
 static struct {
-	int tid;       /* the first thread to call exit(), 0 before */
-	uint32_t hook; /* EXIT_NONE, or EXIT_HOOK_REACHED once memprof's handler runs */
+	int tid;       /* the thread running memprof's exit handler, 0 before */
+	uint32_t hook; /* EXIT_NONE, or EXIT_HOOK_RUNNING once it started */
 } exiting;
 
-void mp_recording_exit_called(void)
+/* A barrier that finds the handler not started waits this long for it: its entry comes
+ * first in the list, so another thread has taken it and is about to mark it started. */
+#define EXIT_HOOK_START_NS 50000000ull
+
+void mp_recording_exit_starts(void)
 {
-	int self = (int)syscall(SYS_gettid), first = 0;
-	if (!mp_state_is_ready() || !is_trace_owner() ||
-	    __atomic_compare_exchange_n(&exiting.tid, &first, self, 0, __ATOMIC_ACQ_REL,
-					__ATOMIC_ACQUIRE) ||
-	    first == self)
+	if (!is_trace_owner())
+		return;
+	int none = 0;
+	/* A nested exit's handler, or quick_exit's after exit's: the first thread keeps it. */
+	if (!__atomic_compare_exchange_n(&exiting.tid, &none, (int)syscall(SYS_gettid), 0,
+					 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+		return;
+	__atomic_store_n(&exiting.hook, EXIT_HOOK_RUNNING, __ATOMIC_RELEASE);
+	syscall(SYS_futex, &exiting.hook, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
+}
+
+void mp_recording_exit_barrier(void)
+{
+	if (!is_trace_owner())
 		return;
 	uint64_t since = mp_clock_now_ns();
-	for (;;) {
-		uint32_t hook = __atomic_load_n(&exiting.hook, __ATOMIC_ACQUIRE);
-		if (hook == EXIT_NONE && mp_clock_now_ns() - since > EXIT_REACH_NS)
+	while (__atomic_load_n(&exiting.hook, __ATOMIC_ACQUIRE) != EXIT_HOOK_RUNNING) {
+		if (mp_clock_now_ns() - since > EXIT_HOOK_START_NS)
 			return;
-		/* Woken when the handler is reached; after that only signals end the waits. */
-		struct timespec pause = { 0, 20 * 1000 * 1000 };
-		syscall(SYS_futex, &exiting.hook, FUTEX_WAIT_PRIVATE, hook,
-			hook == EXIT_NONE ? &pause : NULL, NULL, 0);
+		struct timespec pause = { 0, 1000000 };
+		syscall(SYS_futex, &exiting.hook, FUTEX_WAIT_PRIVATE, EXIT_NONE, &pause, NULL, 0);
 	}
+	if (__atomic_load_n(&exiting.tid, __ATOMIC_ACQUIRE) == (int)syscall(SYS_gettid))
+		return;
+	/* Nothing wakes this wait: the other thread's exit ends the process. Signals are
+	 * handled meanwhile, as they would be on the way out. */
+	for (;;)
+		syscall(SYS_futex, &exiting.hook, FUTEX_WAIT_PRIVATE, EXIT_HOOK_RUNNING, NULL, NULL,
+			0);
 }
 
 static int quick_exit_status;
 
 void mp_recording_quick_exit_called(int status)
 {
-	mp_recording_exit_called();
 	__atomic_store_n(&quick_exit_status, status, __ATOMIC_RELEASE);
 }
 
@@ -274,16 +284,9 @@ void mp_recording_quick_exit(void)
 	mp_recording_exit(__atomic_load_n(&quick_exit_status, __ATOMIC_ACQUIRE));
 }
 
-static void exit_hook_reached(void)
-{
-	__atomic_store_n(&exiting.hook, EXIT_HOOK_REACHED, __ATOMIC_RELEASE);
-	syscall(SYS_futex, &exiting.hook, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
-}
-
 void mp_recording_exit(int status)
 {
-	if (is_trace_owner())
-		exit_hook_reached();
+	mp_recording_exit_starts(); /* lifecycle.c marks it first; this for other callers */
 	mp_snapshot_thread_stop(); /* gone by the time the process ends, not killed then */
 	struct mp_thread *self = &mp_state_thread;
 	/* A fork child that recorded nothing yet (its trace is made at its first event) still
@@ -434,7 +437,7 @@ void mp_recording_fork_child(void)
 	struct mp_thread *self = &mp_state_thread;
 	self->held_locks = 0;
 	__atomic_store_n(&owner_pid, (uint32_t)syscall(SYS_getpid), __ATOMIC_RELEASE);
-	exiting.tid = 0; /* a fork from an exit handler: the child's exits are its own */
+	exiting.tid = 0; /* a fork from an exit handler: the child's exit is its own */
 	exiting.hook = EXIT_NONE;
 	mp_loader_fork_child();
 	mp_chunk_after_fork_child(self);

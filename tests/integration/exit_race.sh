@@ -2,25 +2,28 @@
 # exit_race.sh: threads that call exit() together (tests/progs/exit_race.c). glibc lets
 # each run exit handlers, and the first to run out ends the process: a worker's exit
 # ended it in the middle of main's, inside memprof's handler, and the trace had no end
-# (39 runs of 40). Now a second exit waits for the first once that one reaches memprof's
-# handler: 20 runs, each trace whole, with the status the process ended with and the
-# lost block. And a worker whose exit main's own exit handler waits for (joining it)
-# still ends the process: its exit waits at most a second for main's. quick_exit(), which
-# runs no exit handler of memprof's, left the trace without an end; it gets the exit
-# snapshot, the leak check and the end now, after the program's at_quick_exit handlers.
-# daemon(), whose parent ends with an _exit(0) inside libc, left the parent's trace with
-# no end; it ends at the fork now, as the _exit would. A vfork child that calls exit()
-# (sharing its parent's memory) must not take the first exit's place: the parent's own
-# exit then waited for it for good.
+# (39 runs of 40). memprof's exit handler has barriers behind it in the list now: the
+# other thread waits there for the process to end. 20 runs, each trace whole, with the
+# status the process ended with and the lost block; as many with main returning instead
+# of calling exit (the handlers then run without exit() called through the PLT). A
+# worker whose exit main's own exit handler waits for (joining it) still ends the
+# process. quick_exit(), which runs no on_exit handler, left the trace without an end;
+# it gets the exit snapshot, the leak check and the end now, after the program's
+# at_quick_exit handlers. daemon(), whose parent ends with an _exit(0) inside libc, left
+# the parent's trace with no end; it ends at the fork now, as the _exit would. A vfork
+# child that calls exit() (sharing its parent's memory) must not leave the parent's own
+# exit waiting for good.
 set -u
 . "$MEMPROF_TOP/tests/support/cli_common.sh"
 prog="$MEMPROF_BUILD/tests/progs/exit_race"
 
 run=1
-while [ "$run" -le 20 ]; do
+while [ "$run" -le 40 ]; do
+	mode=race
+	[ "$run" -gt 20 ] && mode=race-return
 	rm -f race.trace
 	timeout 20 env MEMPROF_QUIET=1 MEMPROF_OUTPUT="$(pwd)/race.trace" \
-		LD_PRELOAD="$MEMPROF_BUILD/libmemprof.so" "$prog" race >out.txt 2>&1
+		LD_PRELOAD="$MEMPROF_BUILD/libmemprof.so" "$prog" "$mode" >out.txt 2>&1
 	status=$?
 	case $status in
 	3 | 4) ;;

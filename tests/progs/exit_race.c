@@ -4,6 +4,7 @@
  *
  *   exit_race race   two workers and main call exit (3, 3 and 4) together, past a
  *                    barrier; main has lost a block of 99 bytes.
+ *   exit_race race-return  the same, main returning 4 from main instead.
  *   exit_race join   main calls exit(4); a handler it registered tells the worker to go
  *                    and joins it; the worker calls exit(5), which must not wait for
  *                    main's exit to finish (it never would).
@@ -63,13 +64,15 @@ int main(int argc, char **argv)
 	char *lost = malloc(99);
 	memset(lost, 1, 99);
 	lost = NULL;
-	if (strcmp(argv[1], "race") == 0) {
+	if (strcmp(argv[1], "race") == 0 || strcmp(argv[1], "race-return") == 0) {
 		pthread_t threads[2];
 		pthread_barrier_init(&barrier, NULL, 3);
 		for (int i = 0; i < 2; i++)
 			if (pthread_create(&threads[i], NULL, racer, NULL) != 0)
 				return 2;
 		pthread_barrier_wait(&barrier);
+		if (strcmp(argv[1], "race-return") == 0)
+			return 4;
 		exit(4);
 	}
 	if (strcmp(argv[1], "daemon") == 0 && argc == 3) {
