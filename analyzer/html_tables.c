@@ -106,7 +106,8 @@ static const struct html_figure html_later_figures[] = {
 	{ "Peak mmap", offsetof(struct mp_heap_totals, mmap_peak_bytes), 1,
 	  "bytes the program mapped itself, at their peak" },
 	{ "Reserved then", offsetof(struct mp_heap_totals, mmap_peak_reserved_bytes), 1,
-	  "of those, mapped PROT_NONE: address space reserved, which mprotect may open later (not traced)" },
+	  "of those, mapped PROT_NONE: address space reserved, which mprotect may open later "
+	  "(not traced)" },
 };
 
 static void html_figure_rows(FILE *out, const struct mp_html_page *page,

@@ -3,11 +3,12 @@
  * gives them back and allocates again (tests/integration/fd_exhaust.sh).
  *
  * Opens /dev/null until EMFILE (with RLIMIT_NOFILE's soft limit set to 1024 first, the
- * usual one, so that this is quick where the limit is far higher), then allocates and frees ALLOCATIONS blocks of 100 bytes, each from the same
- * call site, keeping none; closes what it opened and does the same again. Prints "full N"
- * (the descriptors it opened) and "done". Exit status 0 unless a call it needs failed.
- * With "full", it leaks a block of 4242 bytes and exits instead, every descriptor still
- * taken: the exit's leak check reads the trace all the same.
+ * usual one, so that this is quick where the limit is far higher), then allocates and
+ * frees ALLOCATIONS blocks of 100 bytes, each from the same call site, keeping none;
+ * closes what it opened and does the same again. Prints "full N" (the descriptors it
+ * opened) and "done". Exit status 0 unless a call it needs failed. With "full", it leaks
+ * a block of 4242 bytes and exits instead, every descriptor still taken: the exit's leak
+ * check reads /proc all the same.
  *
  *   fd_exhaust [ALLOCATIONS, default 200000] [full]
  */
