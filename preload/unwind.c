@@ -109,6 +109,8 @@ struct unwind_thread {
 	struct mp_unwind_counts counts;
 	uint8_t *fallback_stack; /* libunwind's stack (see fallback), NULL until needed */
 	int fallback_stack_off;  /* none again: the thread is ending, or mapping one failed */
+	int fallback_depth;      /* walks of libunwind under way on this thread (a signal
+				    handler's capture may interrupt one) */
 };
 
 /* The stack a capture must have left below it to walk (see capture). */
@@ -439,7 +441,11 @@ static __attribute__((noinline)) int fallback(void **ips, int max, uintptr_t fir
 		request.max = FALLBACK_FRAMES_MAX;
 	uint8_t *stack = fallback_stack(&unwind_thread);
 	mp_loader_enter(); /* libunwind asks the loader about addresses it has not seen */
-	if (stack) {
+	/* A capture in a signal handler that interrupted a walk there goes on below it, on
+	 * the stack it is on: starting again at the top would write over the walk's frames.
+	 * (The recorder never nests captures, being busy; a caller of mp_unwind_capture
+	 * from handlers, as tests/unit/preload/test_unwind.c's timer, may.) */
+	if (stack && unwind_thread.fallback_depth++ == 0) {
 		__atomic_store_n(&mp_state_thread.program_sp,
 				 (uint64_t)(uintptr_t)__builtin_frame_address(0), __ATOMIC_RELAXED);
 		__atomic_signal_fence(__ATOMIC_SEQ_CST);
@@ -450,6 +456,8 @@ static __attribute__((noinline)) int fallback(void **ips, int max, uintptr_t fir
 	} else {
 		fallback_walk(&request);
 	}
+	if (stack)
+		unwind_thread.fallback_depth--;
 	mp_loader_leave();
 	return request.count;
 }
