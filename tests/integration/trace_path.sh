@@ -68,7 +68,7 @@ fi
 
 # moved_or_removed ACTION: the program waits on a fifo while the trace is moved or removed.
 moved_or_removed() {
-	rm -f fifo mr.trace moved.trace
+	rm -f fifo mr.trace moved.trace mr.out mr.err
 	mkfifo fifo
 	MEMPROF_QUIET=1 MEMPROF_OUTPUT="$(pwd)/mr.trace" LD_PRELOAD="$lib" \
 		"$prog" - 50000 <fifo >mr.out 2>mr.err &
