@@ -284,9 +284,9 @@ void mp_recording_quick_exit(void)
 	mp_recording_exit(__atomic_load_n(&quick_exit_status, __ATOMIC_ACQUIRE));
 }
 
+/* Its callers (lifecycle.c's exit hooks) called mp_recording_exit_starts first. */
 void mp_recording_exit(int status)
 {
-	mp_recording_exit_starts(); /* lifecycle.c marks it first; this for other callers */
 	mp_snapshot_thread_stop(); /* gone by the time the process ends, not killed then */
 	struct mp_thread *self = &mp_state_thread;
 	/* A fork child that recorded nothing yet (its trace is made at its first event) still

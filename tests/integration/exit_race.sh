@@ -17,14 +17,22 @@ set -u
 . "$MEMPROF_TOP/tests/support/cli_common.sh"
 prog="$MEMPROF_BUILD/tests/progs/exit_race"
 
+# traced TRACE MODE: exit_race MODE under memprof, its trace TRACE, its output out.txt,
+# its exit status in $status (124: it hung, 20 s).
+traced() {
+	trace=$1
+	shift
+	timeout 20 env MEMPROF_QUIET=1 MEMPROF_OUTPUT="$(pwd)/$trace" \
+		LD_PRELOAD="$MEMPROF_BUILD/libmemprof.so" "$prog" "$@" >out.txt 2>&1
+	status=$?
+}
+
 run=1
 while [ "$run" -le 40 ]; do
 	mode=race
 	[ "$run" -gt 20 ] && mode=race-return
 	rm -f race.trace
-	timeout 20 env MEMPROF_QUIET=1 MEMPROF_OUTPUT="$(pwd)/race.trace" \
-		LD_PRELOAD="$MEMPROF_BUILD/libmemprof.so" "$prog" "$mode" >out.txt 2>&1
-	status=$?
+	traced race.trace "$mode"
 	case $status in
 	3 | 4) ;;
 	*) fail "race run $run: status $status: $(cat out.txt)" ;;
@@ -38,41 +46,36 @@ while [ "$run" -le 40 ]; do
 	run=$((run + 1))
 done
 
-timeout 20 env MEMPROF_QUIET=1 MEMPROF_OUTPUT="$(pwd)/join.trace" \
-	LD_PRELOAD="$MEMPROF_BUILD/libmemprof.so" "$prog" join >out.txt 2>&1
-status=$?
+traced join.trace join
 [ "$status" -eq 5 ] || fail "join: status $status, want 5 (124: hung): $(cat out.txt)"
 "$memprof" report join.trace >report.txt 2>&1
 grep -q "exited with status 5\$" report.txt || fail "join: $(sed -n 1,2p report.txt)"
-timeout 20 env MEMPROF_QUIET=1 MEMPROF_OUTPUT="$(pwd)/quick.trace" \
-	LD_PRELOAD="$MEMPROF_BUILD/libmemprof.so" "$prog" quick >out.txt 2>&1
-status=$?
+traced quick.trace quick
 [ "$status" -eq 6 ] || fail "quick: status $status, want 6: $(cat out.txt)"
 "$memprof" report quick.trace >report.txt 2>&1
 grep -q "exited with status 6\$" report.txt || fail "quick: $(sed -n 1,2p report.txt)"
 grep -q '^Calls: *2 allocations, 1 free' report.txt || fail "quick: $(grep '^Calls' report.txt)"
 "$memprof" leaks quick.trace >leaks.txt 2>&1
 grep -q "^  definitely lost: 99 bytes in 1 block\$" leaks.txt || fail "quick: $(head -3 leaks.txt)"
-timeout 20 env MEMPROF_QUIET=1 MEMPROF_OUTPUT="$(pwd)/vfork.trace" \
-	LD_PRELOAD="$MEMPROF_BUILD/libmemprof.so" "$prog" vfork >out.txt 2>&1
-status=$?
+traced vfork.trace vfork
 [ "$status" -eq 4 ] || fail "vfork: status $status, want 4 (124: hung): $(cat out.txt)"
 
 rm -f daemon.*.trace done.txt
-MEMPROF_QUIET=1 MEMPROF_OUTPUT="$(pwd)/daemon.%p.trace" LD_PRELOAD="$MEMPROF_BUILD/libmemprof.so" \
-	"$prog" daemon "$(pwd)/done.txt" >out.txt 2>&1 || fail "daemon: status $?: $(cat out.txt)"
+traced 'daemon.%p.trace' daemon "$(pwd)/done.txt"
+[ "$status" -eq 0 ] || fail "daemon: status $status: $(cat out.txt)"
 tries=0
 while [ ! -s done.txt ] && [ "$tries" -lt 500 ]; do
 	sleep 0.01
 	tries=$((tries + 1))
 done
 sleep 0.2 # the daemon's exit, after its file
-ended=0
+parent=0 daemon=0
 for trace in daemon.*.trace; do
 	"$memprof" report "$trace" >report.txt 2>&1
 	grep -q "^memprof report for '$trace'\$" report.txt || fail "daemon: $(head -1 report.txt)"
-	grep -q '), exited (_exit) with status 0$' report.txt && ended=$((ended + 1))
-	grep -q '), exited with status 0$' report.txt && ended=$((ended + 1))
+	grep -q '), exited (_exit) with status 0$' report.txt && parent=$((parent + 1))
+	grep -q '), exited with status 0$' report.txt && daemon=$((daemon + 1))
 done
-[ "$ended" -eq 2 ] || fail "daemon: want the parent's _exit and the daemon's exit: $(grep -h '^Process' report.txt)"
+[ "$parent" -eq 1 ] && [ "$daemon" -eq 1 ] ||
+	fail "daemon: want one trace ended by the parent's _exit and one by the daemon's exit, got $parent and $daemon"
 [ "$failures" -eq 0 ]

@@ -15,17 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
-__attribute__((noinline)) static void churn(long allocations)
-{
-	for (long i = 0; i < allocations; i++) {
-		char *block = malloc(100);
-		if (!block)
-			exit(3);
-		block[0] = (char)i;
-		__asm__ volatile("" : : "r"(block) : "memory");
-		free(block);
-	}
-}
+#include "churn.h"
 
 int main(int argc, char **argv)
 {

@@ -20,21 +20,11 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "churn.h"
+
 #define MAX_FDS 4096
 
 static int opened[MAX_FDS];
-
-__attribute__((noinline)) static void churn(long allocations)
-{
-	for (long i = 0; i < allocations; i++) {
-		char *block = malloc(100);
-		if (!block)
-			exit(3);
-		block[0] = (char)i;
-		__asm__ volatile("" : : "r"(block) : "memory");
-		free(block);
-	}
-}
 
 int main(int argc, char **argv)
 {
