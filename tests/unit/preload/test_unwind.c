@@ -18,6 +18,7 @@
 #define UNW_LOCAL_ONLY
 #include <dlfcn.h>
 #include <libunwind.h>
+#include <link.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -70,16 +71,51 @@ static void print_stack(const char *what, void **ips, int count)
 	}
 }
 
-/* Frames 1.. of a and b equal, and as many. */
+/* The code of the objects loaded at the start, noted then: the probes run in signal
+ * handlers, where dladdr could wait for the loader's lock held by what they interrupted. */
+#define CODE_RANGES_MAX 64
+static struct {
+	uintptr_t start, end;
+} code_ranges[CODE_RANGES_MAX];
+static int code_range_count;
+
+static int note_code(struct dl_phdr_info *info, size_t size, void *data)
+{
+	(void)size;
+	(void)data;
+	for (int i = 0; i < info->dlpi_phnum && code_range_count < CODE_RANGES_MAX; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		if (ph->p_type == PT_LOAD && (ph->p_flags & PF_X)) {
+			code_ranges[code_range_count].start = info->dlpi_addr + ph->p_vaddr;
+			code_ranges[code_range_count].end = info->dlpi_addr + ph->p_vaddr + ph->p_memsz;
+			code_range_count++;
+		}
+	}
+	return 0;
+}
+
+static int is_code(const void *ip)
+{
+	for (int i = 0; i < code_range_count; i++)
+		if ((uintptr_t)ip >= code_ranges[i].start && (uintptr_t)ip < code_ranges[i].end)
+			return 1;
+	return 0;
+}
+
+/* Frames 1.. of a and b equal, and as many, up to the first that is no code of a loaded
+ * object. Past such a frame (a handler that interrupted libunwind's _Unwind_Resume as it
+ * switched stacks gave 0x200000001) the walk reads words its own calls keep rewriting,
+ * below the stack pointer: two walks of libunwind's from the same place then differed
+ * in the frames after it (2 runs in 1000), whatever this walk does. */
 static int same_stack(void **a, int a_count, void **b, int b_count)
 {
-	if (a_count != b_count)
-		return 0;
-	for (int i = 1; i < a_count; i++) {
+	for (int i = 1; i < a_count && i < b_count; i++) {
 		if (a[i] != b[i])
 			return 0;
+		if (!is_code(a[i]))
+			return 1;
 	}
-	return 1;
+	return a_count == b_count;
 }
 
 /* The hash sums a capture gave for its outer frames are those of its frames. */
@@ -622,6 +658,7 @@ static void test_unwind_library_unloaded_and_replaced(void **state)
 int main(void)
 {
 	mp_stack_hash_init(); /* as recording.c's start does, through mp_stacks_init */
+	dl_iterate_phdr(note_code, NULL);
 	mp_unwind_init();
 	/* The probes capture each stack three times in a row, the later two from the trail
 	 * at no cost: the memo would be set aside (test_unwind_memo_set_aside_where_walks_
