@@ -80,7 +80,16 @@ struct mp_thread {
 	uint32_t serial;     /* writer: 0 until the thread's first chunk */
 	uint32_t chunk_seq;
 	uint32_t entry;      /* writer: index + 1 of the thread's chunk in chunk.c's registry */
-	int busy;            /* recursion flag */
+	/* Recursion flag: 0 when this thread is not inside memprof; the stack pointer at
+	 * the recorder's entry (mp_record_enter), so that a signal handler's jump out of
+	 * the recorder can be told from one within the handler (recording_jumps.c); 1
+	 * where anything else set it. */
+	uintptr_t busy;
+	/* memprof's code under way on this thread that, abandoned halfway by such a jump,
+	 * would leave state other threads use half-changed: a call into the loader
+	 * (loader_gate.c), the modules' map, the growth of the stacks' or the rules' table.
+	 * (Locks of held_locks count too; a new chunk is made with signals held.) */
+	uint32_t fragile;
 	int64_t heap_since_check; /* heap_peak.c: bytes of change since the last check */
 	int64_t *heap_bytes; /* heap_peak.c: the thread's slot, once its slow path found it */
 	uint64_t sample_countdown; /* sampling.c: bytes to the next sample point; 0: the next
@@ -234,6 +243,17 @@ void mp_sys_unmap(void *addr, size_t len);
  * mp_sys_map_anon), and returns to the caller's stack. Unwinding through the call finds
  * the caller's frames (sys.c). */
 void mp_sys_call_on_stack(void *arg, void (*fn)(void *), void *top);
+/* The stack pointer where this is inlined. */
+static inline uintptr_t mp_sys_stack_pointer(void)
+{
+	uintptr_t sp;
+#if defined(__x86_64__)
+	__asm__ volatile("mov %%rsp, %0" : "=r"(sp));
+#else
+	sp = (uintptr_t)__builtin_frame_address(0);
+#endif
+	return sp;
+}
 /* Grows a region of mp_sys_map_anon to new_len, moving it if it must (mremap): the pages
  * it has are kept, not copied, and only the new part is fresh. Returns its address, or
  * NULL (the region is then as it was). */
@@ -254,6 +274,11 @@ int mp_sys_each_task(int (*fn)(const char *tid, void *context), void *context);
  * memprof's handlers from the program): what memprof installs or queries goes here. */
 struct sigaction;
 int mp_sys_sigaction(int sig, const struct sigaction *action, struct sigaction *old);
+/* glibc's siglongjmp, for memprof's own fault handlers (the name is the program's: see
+ * recording_jumps.c); resolved by mp_sys_siglongjmp_resolve, once, outside any handler. */
+struct __jmp_buf_tag;
+void mp_sys_siglongjmp_resolve(void);
+void mp_sys_siglongjmp(struct __jmp_buf_tag env[1], int value) __attribute__((noreturn));
 /* Installs handler for the signal an option of memprof's names (SA_RESTART, so that the
  * program's system calls go on); says so, naming the option, if it cannot. */
 void mp_sys_handle_signal(int sig, void (*handler)(int), const char *option);

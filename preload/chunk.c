@@ -13,6 +13,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "memprof/trace_decode.h"
 #include "writer.h"
 
 #define MAX_CHUNK_BYTES (1024u * 1024u)
@@ -165,10 +166,8 @@ static uint32_t next_capacity(const struct mp_thread *thread, size_t need)
 	return capacity;
 }
 
-uint8_t *mp_chunk_reserve_slow(struct mp_thread *thread, size_t need)
+static uint8_t *reserve_slow(struct mp_thread *thread, size_t need)
 {
-	if (!mp_state_is_ready())
-		return NULL;
 	uint8_t *old = thread->chunk;
 	if (!thread->serial)
 		track_chunk(thread, NULL, NULL); /* assigns the serial */
@@ -192,6 +191,49 @@ uint8_t *mp_chunk_reserve_slow(struct mp_thread *thread, size_t need)
 	thread->limit = chunk + ((struct mp_chunk_header *)chunk)->capacity;
 	thread->prev_addr = 0;
 	return thread->pos;
+}
+
+uint8_t *mp_chunk_reserve_slow(struct mp_thread *thread, size_t need)
+{
+	if (!mp_state_is_ready())
+		return NULL;
+	/* Signals held: a handler that jumps out of the middle of it (recording_jumps.c)
+	 * would leave the thread's chunk, the registry or the file half-changed, and a
+	 * thread's first chunk (the trace itself, for the first thread) takes long enough
+	 * for a fast timer to land in it. Two system calls, against a mapping's. */
+	uint64_t signals;
+	mp_sys_signals_hold(&signals);
+	uint8_t *at = reserve_slow(thread, need);
+	mp_sys_signals_release(&signals);
+	return at;
+}
+
+/* Each record updates the delta bases as it is encoded, before it is committed: the
+ * bases after the last committed record are found by decoding the chunk, as a reader
+ * does. Extended records carry no event and leave them as they are. */
+int mp_chunk_resume(struct mp_thread *thread)
+{
+	if (!thread->chunk)
+		return 0;
+	const struct mp_chunk_header *header = (const struct mp_chunk_header *)thread->chunk;
+	struct mp_decode_state state = { 0, header->base_time_ns };
+	const uint8_t *at = thread->chunk + sizeof(*header), *end = thread->pos;
+	while (at < end) {
+		unsigned tag = *at++;
+		if (tag >= MP_REC_EXTENDED) {
+			uint64_t len;
+			if (mp_decode_u(&at, end, &len) || len > (uint64_t)(end - at))
+				return -1;
+			at += len;
+			continue;
+		}
+		struct mp_raw_event raw;
+		if (mp_decode_event(&at, end, tag, &state, &raw) < 0)
+			return -1;
+	}
+	thread->prev_addr = state.prev_addr;
+	thread->prev_time = state.prev_time;
+	return 0;
 }
 
 void mp_chunk_thread_exit(struct mp_thread *thread)

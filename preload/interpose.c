@@ -50,6 +50,10 @@ struct real_functions {
 	int (*fexecve)(int, char *const[], char *const[]);
 	int (*execveat)(int, const char *, char *const[], char *const[], int);
 	int (*daemon)(int, int);
+	void (*longjmp)(struct __jmp_buf_tag *, int) __attribute__((noreturn));
+	void (*longjmp_bsd)(struct __jmp_buf_tag *, int) __attribute__((noreturn));
+	void (*siglongjmp)(struct __jmp_buf_tag *, int) __attribute__((noreturn));
+	void (*longjmp_chk)(struct __jmp_buf_tag *, int) __attribute__((noreturn));
 };
 
 static struct real_functions real;
@@ -112,6 +116,11 @@ static void resolve(void)
 	*(void **)&real.fexecve = next("fexecve");
 	*(void **)&real.execveat = next("execveat");
 	*(void **)&real.daemon = next("daemon");
+	*(void **)&real.longjmp = next("longjmp");
+	*(void **)&real.longjmp_bsd = next("_longjmp");
+	*(void **)&real.siglongjmp = next("siglongjmp");
+	*(void **)&real.longjmp_chk = next("__longjmp_chk");
+	mp_sys_siglongjmp_resolve();
 	size_t (*usable)(void *);
 	*(void **)&usable = next("malloc_usable_size");
 	void *found = next("malloc");
@@ -434,6 +443,36 @@ EXPORT void _Exit(int status)
 	mp_recording_end(MP_END_EXIT_NOW, status);
 	have_real();
 	real.exit_now_c99(status);
+}
+
+/* A jump out of a signal handler may leave the recorder's frames, which never resume
+ * (recording_jumps.c); glibc's _FORTIFY_SOURCE builds call __longjmp_chk. */
+EXPORT void longjmp(struct __jmp_buf_tag env[1], int value)
+{
+	mp_recording_jump(env);
+	have_real();
+	real.longjmp(env, value);
+}
+
+EXPORT void _longjmp(struct __jmp_buf_tag env[1], int value)
+{
+	mp_recording_jump(env);
+	have_real();
+	real.longjmp_bsd(env, value);
+}
+
+EXPORT void siglongjmp(struct __jmp_buf_tag env[1], int value)
+{
+	mp_recording_jump(env);
+	have_real();
+	real.siglongjmp(env, value);
+}
+
+EXPORT void __longjmp_chk(struct __jmp_buf_tag env[1], int value)
+{
+	mp_recording_jump(env);
+	have_real();
+	real.longjmp_chk(env, value);
 }
 
 /* exec replaces the image: the trace ends here, and the new image starts its own. If the

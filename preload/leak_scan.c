@@ -73,9 +73,9 @@ static void scan_fault(int sig, siginfo_t *info, void *context)
 	(void)context;
 	long tid = syscall(SYS_gettid);
 	if (scan_fault_tid && tid == scan_fault_tid)
-		siglongjmp(scan_fault_jump, 1);
+		mp_sys_siglongjmp(scan_fault_jump, 1);
 	if (share_fault_tid && tid == share_fault_tid)
-		siglongjmp(share_fault_jump, 1);
+		mp_sys_siglongjmp(share_fault_jump, 1);
 	/* Not ours: give the program its handler back; the instruction faults again. */
 	mp_sys_sigaction(sig, sig == SIGSEGV ? &scan_old_segv : &scan_old_bus, NULL);
 }

@@ -426,14 +426,21 @@ void mp_leak_thread_start_deferred(void)
 {
 	int expected = 1;
 	if (__atomic_compare_exchange_n(&mp_leak_thread_deferred, &expected, 0, 0,
-					__ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+					__ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+		/* Signals held: from a program's allocation, whose signal handler could jump
+		 * out of it (recording_jumps.c) and leave the thread made but not known. */
+		uint64_t signals;
+		mp_sys_signals_hold(&signals);
 		mp_leak_thread_start();
+		mp_sys_signals_release(&signals);
+	}
 }
 
 void mp_leak_thread_start(void)
 {
 	if (!mp_config.leak_check || mp_config.sample_bytes || leak.running)
 		return;
+	mp_sys_siglongjmp_resolve(); /* for the scans' fault handler */
 	if (!leak.wake_ready && sem_init(&leak.wake, 0, 0) == 0)
 		leak.wake_ready = 1;
 	if (!leak.wake_ready)
@@ -541,7 +548,7 @@ int mp_leak_check_fatal(int sig)
 			pause();
 	}
 	__atomic_store_n(&leak.fatal_state, (uint64_t)(uintptr_t)&mp_state_thread, __ATOMIC_RELEASE);
-	__atomic_store_n(&leak.fatal_busy, mp_state_thread.busy, __ATOMIC_RELEASE);
+	__atomic_store_n(&leak.fatal_busy, mp_state_thread.busy != 0, __ATOMIC_RELEASE);
 	__atomic_store_n(&leak.fatal_tid, (int)syscall(SYS_gettid), __ATOMIC_RELEASE);
 	return leak_wait(leak_request(&leak.want_fatal, sig), 0);
 }

@@ -41,6 +41,7 @@ static void pause_briefly(void)
 
 void mp_loader_enter(void)
 {
+	mp_state_thread.fragile++; /* the loader's lock, and the count below */
 	/* A nested call (the loader calling back into something that asks again) is part
 	 * of the call already counted: waiting there would wait for ourselves. */
 	if (depth++)
@@ -60,9 +61,9 @@ void mp_loader_enter(void)
 
 void mp_loader_leave(void)
 {
-	if (--depth)
-		return;
-	__atomic_sub_fetch(&inside, 1, __ATOMIC_SEQ_CST);
+	if (--depth == 0)
+		__atomic_sub_fetch(&inside, 1, __ATOMIC_SEQ_CST);
+	mp_state_thread.fragile--;
 }
 
 int mp_loader_iterate(int (*callback)(struct dl_phdr_info *, size_t, void *), void *data)

@@ -142,6 +142,7 @@ void mp_modules_sync(struct mp_thread *thread)
 	 * could deadlock against a thread holding the loader's lock inside a callback. */
 	if (pthread_mutex_trylock(&sync_lock) != 0)
 		return;
+	mp_state_thread.fragile++;
 	struct counters now = { 0, 0 };
 	mp_loader_iterate(read_counters, &now);
 	uint32_t current = mp_modules_generation();
@@ -158,6 +159,7 @@ void mp_modules_sync(struct mp_thread *thread)
 		synced_generation = current;
 	}
 	pthread_mutex_unlock(&sync_lock);
+	mp_state_thread.fragile--;
 }
 
 static int find_range(struct dl_phdr_info *info, size_t size, void *data)

@@ -25,7 +25,7 @@ static inline struct mp_thread *mp_record_enter(int *saved_errno)
 	struct mp_thread *thread = &mp_state_thread;
 	if (thread->busy)
 		return NULL;
-	thread->busy = 1;
+	thread->busy = mp_sys_stack_pointer();
 	*saved_errno = errno;
 	if (MP_UNLIKELY(!mp_recording_ready())) {
 		thread->busy = 0;

@@ -50,6 +50,9 @@ void mp_recording_exit_barrier(void);
 /* quick_exit(status) was called (interpose.c): the status memprof's at_quick_exit
  * handler (lifecycle.c) ends the trace with. */
 void mp_recording_quick_exit_called(int status);
+/* Before the program's longjmp(env) (recording_jumps.c): where the jump leaves the
+ * recorder's frames, this thread's recording is put back in order, or said to stop. */
+void mp_recording_jump(const void *env);
 /* memprof's at_quick_exit handler: the exit snapshot, the leak check and the trace's
  * end, as at exit, with the status quick_exit was given. */
 void mp_recording_quick_exit(void);

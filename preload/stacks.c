@@ -104,6 +104,7 @@ static inline int filter_has(const struct level *level, uint64_t hash_a)
 static int add_level(int expected_count)
 {
 	int result = 0;
+	mp_state_thread.fragile++; /* the lock */
 	pthread_mutex_lock(&grow_lock);
 	int count = __atomic_load_n(&level_count, __ATOMIC_ACQUIRE);
 	if (count == expected_count && count < MAX_LEVELS) {
@@ -120,6 +121,7 @@ static int add_level(int expected_count)
 		}
 	}
 	pthread_mutex_unlock(&grow_lock);
+	mp_state_thread.fragile--;
 	return result;
 }
 
@@ -255,6 +257,13 @@ __attribute__((noinline)) uint32_t mp_stacks_capture_many(struct mp_thread *thre
 
 uint64_t mp_stacks_slow_lookups;
 
+/* The slot this thread claimed and has not filled yet, with its stack's hash_b (see
+ * mp_stacks_forget_thread). */
+static __thread struct {
+	struct slot *slot;
+	uint64_t hash_b;
+} claimed __attribute__((tls_model("initial-exec")));
+
 static uint32_t intern_slow(struct mp_thread *thread, void *const *ips, int count)
 {
 	__atomic_add_fetch(&mp_stacks_slow_lookups, 1, __ATOMIC_RELAXED);
@@ -268,12 +277,30 @@ static uint32_t intern_slow(struct mp_thread *thread, void *const *ips, int coun
 	if (id && id != UINT32_MAX)
 		return id;
 	struct slot *slot = id ? NULL : claim(hash_a);
+	claimed.hash_b = hash_b;
+	claimed.slot = slot;
 	id = __atomic_add_fetch(&last_stack_id, 1, __ATOMIC_RELAXED);
 	write_stack(thread, id, generation, ips, count);
 	if (slot) {
 		__atomic_store_n(&slot->check, (hash_b & ~0xffffffffull) | id, __ATOMIC_RELEASE);
+		claimed.slot = NULL;
 	}
 	return id;
+}
+
+void mp_stacks_forget_thread(void)
+{
+	last_written.id = 0;
+	if (!claimed.slot)
+		return;
+	/* A slot claimed for a stack whose record may not have been written: it is never
+	 * filled, but made one that no lookup of that stack matches (another half of
+	 * hash_b), which they go past as past another stack's; the stack gets a slot
+	 * further on. Left "being filled", it would have its record written again at
+	 * every one of its events. */
+	uint64_t other = ~claimed.hash_b & ~0xffffffffull;
+	__atomic_store_n(&claimed.slot->check, other ? other : 1ull << 32, __ATOMIC_RELEASE);
+	claimed.slot = NULL;
 }
 
 static int in_self(void *ip)

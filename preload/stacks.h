@@ -25,6 +25,10 @@ extern uint32_t mp_stacks_epoch;
 void mp_stacks_init(uintptr_t self_start, uintptr_t self_end);
 /* In a fork child: the parent's ids mean nothing in the child's trace. */
 void mp_stacks_reset(void);
+/* After a jump out of the recorder (recording_jumps.c): the next stack this thread writes
+ * names no earlier one as its parent (the last may be half-noted), and a slot it claimed
+ * but did not fill is given up. */
+void mp_stacks_forget_thread(void);
 /* libunwind's code range. libunwind allocates while the recorder is busy (so nothing is
  * recorded) but releases some of it later from its own TLS destructor: a free or munmap
  * called from there is the profiler's, not the program's. */

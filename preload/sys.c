@@ -4,6 +4,7 @@
  * no stdio, no getenv (which reads an environ that libc has not set up yet when an
  * executable's .preinit_array runs).
  */
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -461,6 +462,25 @@ extern int __sigaction(int sig, const struct sigaction *action, struct sigaction
 int mp_sys_sigaction(int sig, const struct sigaction *action, struct sigaction *old)
 {
 	return __sigaction(sig, action, old);
+}
+
+/* glibc's siglongjmp: libmemprof exports siglongjmp for the program (interpose.c), and
+ * its own jumps out of its fault handlers (leak_scan.c) must not go through that. Looked
+ * up early (interpose.c's resolve, the leak thread's start) rather than in the handler:
+ * dlsym takes the loader's lock, which a thread the scan stopped may hold. */
+static void (*glibc_siglongjmp)(struct __jmp_buf_tag *, int) __attribute__((noreturn));
+
+void mp_sys_siglongjmp_resolve(void)
+{
+	if (!__atomic_load_n((void **)&glibc_siglongjmp, __ATOMIC_ACQUIRE))
+		__atomic_store_n((void **)&glibc_siglongjmp, dlsym(RTLD_NEXT, "siglongjmp"),
+				 __ATOMIC_RELEASE);
+}
+
+void mp_sys_siglongjmp(struct __jmp_buf_tag env[1], int value)
+{
+	mp_sys_siglongjmp_resolve();
+	glibc_siglongjmp(env, value);
 }
 
 void mp_sys_handle_signal(int sig, void (*handler)(int), const char *option)

@@ -159,6 +159,14 @@ void mp_unwind_init(void)
 		fallback_key_ready = 1;
 }
 
+int mp_unwind_forget_walks(void)
+{
+	if (unwind_thread.fallback_depth)
+		return -1;
+	mp_unwind_memo_forget();
+	return 0;
+}
+
 void mp_unwind_counts_get(struct mp_unwind_counts *out)
 {
 	*out = unwind_thread.counts;
@@ -229,8 +237,7 @@ static struct rule_table *replace_table(struct rule_table *old, unsigned bits, u
  * would otherwise serve the unloaded library's rules for whatever code is loaded there
  * next (its per-thread cache of the fast path cannot be flushed: only new threads are
  * safe from it). */
-static __attribute__((noinline)) struct rule_table *refresh_table(struct rule_table *table,
-								  uint32_t generation)
+static struct rule_table *refresh(struct rule_table *table, uint32_t generation)
 {
 	uint32_t flushed = __atomic_load_n(&flushed_generation, __ATOMIC_RELAXED);
 	if (flushed != generation &&
@@ -243,6 +250,15 @@ static __attribute__((noinline)) struct rule_table *refresh_table(struct rule_ta
 		return replace_table(table, 64 - table->shift, generation);
 	if (__atomic_load_n(&table->inserted, __ATOMIC_RELAXED) > table->mask / 2)
 		return replace_table(table, 64 - table->shift + 2, generation);
+	return table;
+}
+
+static __attribute__((noinline)) struct rule_table *refresh_table(struct rule_table *table,
+								  uint32_t generation)
+{
+	mp_state_thread.fragile++;
+	table = refresh(table, generation);
+	mp_state_thread.fragile--;
 	return table;
 }
 

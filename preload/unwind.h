@@ -47,6 +47,12 @@ void mp_unwind_capture(struct mp_unwind_capture *out, void **buffer, int max);
 /* The same, copied into ips (max of them); returns how many. For tests. */
 int mp_unwind_backtrace(void **ips, int max);
 
+/* After a jump out of the recorder (recording_jumps.c): this thread's walks kept and its
+ * trail, which the abandoned capture may have left half-written, are forgotten. -1,
+ * with nothing done, if the jump left a walk of libunwind's (whose own state is then
+ * not known). */
+int mp_unwind_forget_walks(void);
+
 /* Per-thread counts, for tests and benchmarks. */
 struct mp_unwind_counts {
 	uint64_t captures;
@@ -116,6 +122,8 @@ enum {
 };
 /* Once, before the first capture: the key whose destructor frees a thread's memo. */
 void mp_unwind_memo_init(void);
+/* This thread's walks and trail forgotten (mp_unwind_forget_walks). */
+void mp_unwind_memo_forget(void);
 /* A kept walk from start (under this module generation and max) whose words still hold
  * what they held: HIT or HIT_OTHER with out filled (ips in the memo, memo the walk's
  * word); CHANGED if walks from this start are kept but none holds; NONE if none is kept.

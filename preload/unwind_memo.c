@@ -117,9 +117,17 @@ static void memo_thread_exit(void *memo)
 	mp_sys_unmap(memo, sizeof(struct memo));
 }
 
-/* A spare memo, emptied, or NULL. The walks it kept are forgotten with a new epoch (a
- * walk is sound for any thread whose stack words hold its values, but a new thread starts
- * clean) and the trail with a count of 0. */
+/* The walks it kept are forgotten with a new epoch, the trail with a count of 0. */
+static void memo_empty(struct memo *memo)
+{
+	memo->epoch++;
+	memo->used = 0;
+	memo->trails[0].count = 0;
+	memo->trails[1].count = 0;
+}
+
+/* A spare memo, emptied (a walk is sound for any thread whose stack words hold its
+ * values, but a new thread starts clean), or NULL. */
 static struct memo *spare_memo(void)
 {
 	for (unsigned i = 0; i < SPARE_MEMOS; i++) {
@@ -128,13 +136,16 @@ static struct memo *spare_memo(void)
 		struct memo *memo = __atomic_exchange_n(&spare_memos[i], NULL, __ATOMIC_ACQUIRE);
 		if (!memo)
 			continue;
-		memo->epoch++;
-		memo->used = 0;
-		memo->trails[0].count = 0;
-		memo->trails[1].count = 0;
+		memo_empty(memo);
 		return memo;
 	}
 	return NULL;
+}
+
+void mp_unwind_memo_forget(void)
+{
+	if (thread_memo)
+		memo_empty(thread_memo);
 }
 
 void mp_unwind_memo_init(void)

@@ -62,6 +62,10 @@ static inline void mp_chunk_commit(struct mp_thread *thread, uint8_t *end)
 	thread->pos = end;
 	__atomic_store_n(&header->used, (uint32_t)(end - thread->chunk), __ATOMIC_RELEASE);
 }
+/* After a jump out of the recorder (recording_jumps.c): the record it left half-written
+ * is dropped, and the thread's delta bases are put back to those of its last committed
+ * record. 0, or -1 if the chunk does not decode (the thread must then not write to it). */
+int mp_chunk_resume(struct mp_thread *thread);
 /* Counts an event the thread could not record in its chunk's header. */
 static inline void mp_chunk_count_dropped(struct mp_thread *thread)
 {

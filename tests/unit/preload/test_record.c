@@ -354,6 +354,47 @@ static void test_recursion_flag_keeps_nested_calls_out(void **state)
 	assert_int_equal(after.event_count, before.event_count);
 }
 
+/* A record left half-written (a signal handler jumped out of the encoder): its address
+ * and time already moved the thread's delta bases. After mp_chunk_resume the next record
+ * decodes as itself, whether the chunk holds stacks (extended records) or not. */
+static void test_resume_after_a_half_written_record(void **state)
+{
+	(void)state;
+	struct decoded_chunk chunk;
+	struct mp_thread *thread = &mp_state_thread;
+	allocate_here((void *)(uintptr_t)0x5550000, 48);
+	mp_record_free((void *)(uintptr_t)0x5551000);
+	uint64_t committed_addr = thread->prev_addr, committed_time = thread->prev_time;
+	uint8_t *at = mp_chunk_reserve(thread, MP_EVENT_RECORD_MAX);
+	*at++ = MP_REC_FREE;
+	at = mp_encode_addr(thread, at, 0x9990000);
+	at = mp_encode_time(thread, at, committed_time + 1000000000);
+	assert_int_not_equal(thread->prev_addr, committed_addr);
+	assert_int_equal(mp_chunk_resume(thread), 0);
+	assert_int_equal(thread->prev_addr, committed_addr);
+	assert_int_equal(thread->prev_time, committed_time);
+	mp_record_free((void *)(uintptr_t)0x5552000);
+	decode_current(&chunk);
+	const struct decoded *last = &chunk.events[chunk.event_count - 1];
+	assert_int_equal(last->tag, MP_REC_FREE);
+	assert_int_equal(last->addr, 0x5552000);
+	assert_true(last->time >= committed_time && last->time < committed_time + 1000000000);
+	assert_int_equal(chunk.events[chunk.event_count - 2].addr, 0x5551000);
+}
+
+/* A chunk whose bytes are not records cannot be resumed: the thread must not go on in it. */
+static void test_resume_refuses_a_chunk_that_does_not_decode(void **state)
+{
+	(void)state;
+	struct mp_thread *thread = &mp_state_thread;
+	uint8_t *at = mp_chunk_reserve(thread, 4);
+	memcpy(at, "\x01\xff\xff\xff", 4); /* a MALLOC whose address never ends */
+	mp_chunk_commit(thread, at + 4);
+	assert_int_equal(mp_chunk_resume(thread), -1);
+	/* Later tests write records of their own: a fresh chunk. */
+	assert_non_null(mp_chunk_reserve(thread, (size_t)(thread->limit - thread->pos) + 1));
+}
+
 int main(void)
 {
 	const char *path = fixture_start();
@@ -363,6 +404,8 @@ int main(void)
 		cmocka_unit_test(test_stacks_alternating_two_frames_stay_distinct),
 		cmocka_unit_test(test_unload_starts_a_new_generation_of_stacks),
 		cmocka_unit_test(test_recursion_flag_keeps_nested_calls_out),
+		cmocka_unit_test(test_resume_after_a_half_written_record),
+		cmocka_unit_test(test_resume_refuses_a_chunk_that_does_not_decode),
 	};
 	int failed = cmocka_run_group_tests(tests, NULL, NULL);
 	unlink(path);

@@ -1,0 +1,37 @@
+#!/bin/sh
+# jump_out.sh: a program whose signal handler jumps out (siglongjmp) of whatever it
+# interrupted, memprof's recorder included (tests/progs/jump_out.c: a 100 us timer, 200
+# jumps back to the start of an allocation loop, then 1000 blocks of 4242 bytes with the
+# timer off). The jumps used to leave the thread marked busy for good: none of the 1000
+# blocks was recorded. Each run must record all of them, and the loop's blocks exactly:
+# as many as the loop allocated and freed whole, plus at most one a jump (allocated, its
+# pointer never received), the jumps out of the recorder counted as dropped events.
+set -u
+. "$MEMPROF_TOP/tests/support/cli_common.sh"
+lib="$MEMPROF_BUILD/libmemprof.so"
+
+for run in 1 2 3; do
+	rm -f jump.trace
+	MEMPROF_OUTPUT="$(pwd)/jump.trace" LD_PRELOAD="$lib" \
+		"$MEMPROF_BUILD/tests/progs/jump_out" 200 1000 >jump.out 2>jump.err
+	status=$?
+	[ "$status" -eq 0 ] || fail "run $run: status $status: $(cat jump.out jump.err)"
+	set -- $(cat jump.out)
+	[ "$#" -eq 6 ] && [ "$1" = jumps ] && [ "$2" -eq 200 ] ||
+		fail "run $run: output $(cat jump.out)"
+	completed=${6:-0}
+	! grep -q "cannot be resumed" jump.err || fail "run $run: $(cat jump.err)"
+	"$memprof" flamegraph --metric calls jump.trace >jump.folded 2>/dev/null ||
+		fail "run $run: flamegraph failed"
+	after=$(awk '$1 ~ /;after_timer;churn_sized$/ { n += $2 } END { print n + 0 }' jump.folded)
+	[ "$after" -eq 1000 ] || fail "run $run: $after of the 1000 blocks after the jumps recorded"
+	loop=$(awk '$1 ~ /(^|;)main;churn_sized$/ { n += $2 } END { print n + 0 }' jump.folded)
+	[ "$loop" -ge "$completed" ] && [ "$loop" -le $((completed + 200)) ] ||
+		fail "run $run: $loop of the loop's blocks recorded, $completed allocated and freed whole"
+	"$memprof" report --json jump.trace >jump.json 2>/dev/null || fail "run $run: report failed"
+	dropped=$(sed -n 's/^ *"dropped_events": \([0-9]*\),$/\1/p' jump.json)
+	[ "${dropped:-0}" -ge 1 ] && [ "$dropped" -le 200 ] ||
+		fail "run $run: $dropped dropped events, want 1 to 200 (the jumps out of the recorder)"
+	grep -q '"complete": true' jump.json || fail "run $run: trace not complete"
+done
+[ "$failures" -eq 0 ]

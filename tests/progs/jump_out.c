@@ -1,0 +1,117 @@
+/* jump_out.c: a program whose timer signal's handler jumps out (siglongjmp) of whatever
+ * it interrupted, as programs with a time limit on a computation do: allocations in a
+ * loop under a fast timer (ITIMER_REAL, every 100 us), each tick jumping back to the loop's
+ * start unless it interrupted libc or the loader (jumping out of malloc itself would
+ * leave its locks held, with or without memprof). The loop runs once before the timer
+ * starts: memprof's first walks of its stacks learn rules from the loader, which cannot be
+ * jumped out of (recording_jumps.c). Then, with the timer off, `after`
+ * blocks of 4242 bytes allocated and freed. Under memprof many ticks land in its code:
+ * every one of the `after` blocks must still be recorded.
+ *
+ * The loop counts the blocks it allocated and freed whole: under memprof as many frees are
+ * recorded, and allocations up to one more for each jump (a block allocated, its pointer
+ * never received).
+ *
+ *   jump_out JUMPS AFTER   prints "jumps N after M completed C"
+ */
+#include <link.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <ucontext.h>
+
+struct range {
+	uintptr_t start, end;
+};
+static struct range skipped[2]; /* libc's and the loader's code */
+static sigjmp_buf loop_start;
+static volatile sig_atomic_t armed;
+static volatile long completed;
+
+static int note_range(struct dl_phdr_info *info, size_t size, void *data)
+{
+	(void)size;
+	(void)data;
+	int slot = strstr(info->dlpi_name, "libc.so") ? 0 : strstr(info->dlpi_name, "ld-linux") ? 1 : -1;
+	if (slot < 0)
+		return 0;
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		if (ph->p_type == PT_LOAD && (ph->p_flags & PF_X)) {
+			skipped[slot].start = info->dlpi_addr + ph->p_vaddr;
+			skipped[slot].end = skipped[slot].start + ph->p_memsz;
+		}
+	}
+	return 0;
+}
+
+static void on_tick(int sig, siginfo_t *info, void *context)
+{
+	(void)sig;
+	(void)info;
+	uintptr_t pc = (uintptr_t)((ucontext_t *)context)->uc_mcontext.gregs[REG_RIP];
+	for (int i = 0; i < 2; i++)
+		if (pc >= skipped[i].start && pc < skipped[i].end)
+			return;
+	if (armed) {
+		armed = 0;
+		siglongjmp(loop_start, 1);
+	}
+}
+
+__attribute__((noinline)) static void churn_sized(size_t size, long count)
+{
+	for (long i = 0; i < count; i++) {
+		char *block = malloc(size);
+		if (!block)
+			exit(3);
+		block[0] = (char)i;
+		__asm__ volatile("" : : "r"(block) : "memory");
+		free(block);
+		completed++;
+	}
+}
+
+/* Its own frame, so that these blocks have a stack of their own. */
+__attribute__((noinline)) static void after_timer(long count)
+{
+	churn_sized(4242, count);
+	__asm__ volatile("" ::: "memory");
+}
+
+int main(int argc, char **argv)
+{
+	long want = argc > 1 ? atol(argv[1]) : 200, after = argc > 2 ? atol(argv[2]) : 1000;
+	dl_iterate_phdr(note_range, NULL);
+	if (!skipped[0].end || !skipped[1].end) {
+		fprintf(stderr, "jump_out: libc or the loader not found\n");
+		return 2;
+	}
+	churn_sized(100, 1000);
+	struct sigaction action;
+	memset(&action, 0, sizeof(action));
+	action.sa_sigaction = on_tick;
+	action.sa_flags = SA_SIGINFO;
+	sigaction(SIGALRM, &action, NULL);
+	struct itimerval every = { { 0, 100 }, { 0, 100 } };
+	setitimer(ITIMER_REAL, &every, NULL);
+	/* Volatile: kept across the jumps. */
+	volatile long jumps = 0;
+	if (sigsetjmp(loop_start, 1))
+		jumps++;
+	while (jumps < want) {
+		armed = 1;
+		churn_sized(100, 1000);
+	}
+	armed = 0;
+	struct itimerval off = { { 0, 0 }, { 0, 0 } };
+	setitimer(ITIMER_REAL, &off, NULL);
+	long loop_completed = completed;
+	after_timer(after);
+	printf("jumps %ld after %ld completed %ld\n", (long)jumps, after, loop_completed);
+	return 0;
+}
