@@ -7,6 +7,7 @@
  * and, when asked for, the snapshot thread.
  */
 #include <dlfcn.h>
+#include <errno.h>
 #include <link.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -41,9 +42,23 @@ static __attribute__((always_inline)) inline void exit_wipe_if_room(void)
 		exit_wipe_stack();
 }
 
+/* vfork. A child that calls exit() rather than _exit() (after a failed exec, say) runs
+ * its parent's exit handlers in its parent's memory and takes them off the list: glibc
+ * lets it, the program's own handlers go the same way. memprof's hook ran the exit's
+ * work in the child for the parent's trace: its snapshot and check (which waited a
+ * second for the parent's thread, suspended in vfork, to stop), and an end with the
+ * child's status; the parent's own exit later found no hook. Now the hook does nothing
+ * in such a child but say, in the memory it shares, that it was taken, and the parent's
+ * exit() does the work (see exit below). */
+static int vfork_took_exit_hook;
+
 static void on_exit_hook(int status, void *unused)
 {
 	(void)unused;
+	if (mp_recording_in_vfork_child()) {
+		__atomic_store_n(&vfork_took_exit_hook, 1, __ATOMIC_RELEASE);
+		return;
+	}
 	mp_recording_exit_starts();
 	exit_wipe_if_room();
 	mp_recording_exit(status);
@@ -66,9 +81,28 @@ static void exit_barrier(int status, void *unused)
  * after the program's own. */
 static void on_quick_exit_hook(void)
 {
+	if (mp_recording_in_vfork_child())
+		return; /* its parent's, as on_exit_hook's */
 	mp_recording_exit_starts();
 	exit_wipe_if_room();
 	mp_recording_quick_exit();
+}
+
+static void (*real_exit)(int) __attribute__((noreturn));
+
+/* Forwards to glibc's, but for the parent of a vfork child that ran its exit handlers:
+ * memprof's hook is gone from its list, and no handler can be registered again (the
+ * child's exit marked the list done), so its exit's work is done here. A return from
+ * main calls glibc's exit directly: that parent's trace has no end (README). */
+__attribute__((visibility("default"))) void exit(int status)
+{
+	if (__atomic_load_n(&vfork_took_exit_hook, __ATOMIC_ACQUIRE) &&
+	    !mp_recording_in_vfork_child() &&
+	    __atomic_exchange_n(&vfork_took_exit_hook, 0, __ATOMIC_ACQ_REL))
+		on_exit_hook(status, NULL);
+	if (!real_exit)
+		*(void **)&real_exit = dlsym(RTLD_NEXT, "exit");
+	real_exit(status);
 }
 
 static void memprof_constructor(void);

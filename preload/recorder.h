@@ -50,6 +50,10 @@ void mp_recording_exit_barrier(void);
 /* quick_exit(status) was called (interpose.c): the status memprof's at_quick_exit
  * handler (lifecycle.c) ends the trace with. */
 void mp_recording_quick_exit_called(int status);
+/* Whether this process shares the memory of the one whose trace memprof writes without
+ * being it: a vfork child (or a child of raw clone or _Fork, which runs no fork
+ * handler). Its exit runs its parent's exit handlers, in its parent's memory. */
+int mp_recording_in_vfork_child(void);
 /* Before the program's longjmp(env) (recording_jumps.c): where the jump leaves the
  * recorder's frames, this thread's recording is put back in order, or said to stop. */
 void mp_recording_jump(const void *env);

@@ -239,6 +239,12 @@ static struct {
  * first in the list, so another thread has taken it and is about to mark it started. */
 #define EXIT_HOOK_START_NS 50000000ull
 
+int mp_recording_in_vfork_child(void)
+{
+	uint32_t owner = __atomic_load_n(&owner_pid, __ATOMIC_ACQUIRE);
+	return owner && owner != (uint32_t)syscall(SYS_getpid);
+}
+
 void mp_recording_exit_starts(void)
 {
 	if (!is_trace_owner())
