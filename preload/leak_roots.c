@@ -355,8 +355,8 @@ static int roots_holds_thread_descriptor(const struct roots_map *map)
 static int roots_holds_live_state(const struct roots_work *work, const struct roots_map *map)
 {
 	for (size_t i = 0; i < work->exclude_count; i++)
-		if (work->exclude[i].start >= map->start && work->exclude[i].start < map->end &&
-		    work->exclude[i].end - work->exclude[i].start == sizeof(struct mp_thread))
+		if ((work->exclude[i].flags & MP_LEAK_EXCLUDE_THREAD_STATE) &&
+		    work->exclude[i].start >= map->start && work->exclude[i].start < map->end)
 			return 1;
 	return 0;
 }

@@ -303,11 +303,13 @@ static struct mp_leak_range *scan_states(const struct mp_leak_check_request *req
 	size_t max = SCAN_STATES_BYTES / sizeof(*states), at = 0;
 	states[at++] = (struct mp_leak_range){
 		.start = (uint64_t)(uintptr_t)&mp_state_thread,
-		.end = (uint64_t)(uintptr_t)&mp_state_thread + sizeof(mp_state_thread) };
+		.end = (uint64_t)(uintptr_t)&mp_state_thread + sizeof(mp_state_thread),
+		.flags = MP_LEAK_EXCLUDE_THREAD_STATE };
 	if (request->spare_state)
 		states[at++] = (struct mp_leak_range){
 			.start = request->spare_state,
-			.end = request->spare_state + sizeof(struct mp_thread) };
+			.end = request->spare_state + sizeof(struct mp_thread),
+			.flags = MP_LEAK_EXCLUDE_THREAD_STATE };
 	*count = at + mp_leak_stop_states(states + at, max - at);
 	return states;
 }

@@ -42,6 +42,10 @@ struct mp_leak_range {
 /* A piece of a large root of that kind (mp_leak_classify_pieces): read only where
  * touched whatever its own size, as the whole root would be. */
 #define MP_LEAK_ROOT_LARGE 4u
+/* Not a root but a range kept out of the roots: a thread's memprof state (its struct
+ * mp_thread, in its static TLS at the top of its stack), which says that stack is a live
+ * thread's (leak_roots.c). */
+#define MP_LEAK_EXCLUDE_THREAD_STATE 8u
 
 /* --- leak_stop.c: stopping the program's threads --- */
 struct mp_leak_stop {
@@ -65,7 +69,7 @@ const struct sigaction *mp_leak_stop_chained(void);
  * (what could not be stopped is counted). */
 void mp_leak_stop_world(struct mp_leak_stop *stop, int spare_tid);
 /* While they are stopped: where each stopped thread's struct mp_thread lies, into
- * out[0..max); returns how many. */
+ * out[0..max) (flags MP_LEAK_EXCLUDE_THREAD_STATE); returns how many. */
 size_t mp_leak_stop_states(struct mp_leak_range *out, size_t max);
 /* While they are stopped: whether thread tid (its number in text) is, and then where the
  * signal interrupted it (its stack pointer) and where its general registers lie (in the
@@ -357,7 +361,8 @@ struct mp_leak_spare {
  * mp_sys_map_anon array (*bytes long) and marks blocks not inside readable memory NOSCAN
  * in state[]. `own_sp` is the scanning thread's stack pointer, `spare` the thread left
  * running for the check (or NULL), `exclude` ranges (sorted or not) that must not be
- * scanned even inside a root. Returns the range count or a negative errno;
+ * scanned even inside a root, the threads' states among them marked as such
+ * (MP_LEAK_EXCLUDE_THREAD_STATE). Returns the range count or a negative errno;
  * *threads receives the number of other threads seen, with bit 31 set if one of them had
  * no readable stack pointer (it was running: its whole stack was scanned). */
 long mp_leak_roots(const struct mp_leak_block *blocks, size_t count, uint8_t *state,

@@ -381,7 +381,8 @@ size_t mp_leak_stop_states(struct mp_leak_range *out, size_t max)
 		if (stop_slots[i].tid && __atomic_load_n(&stop_slots[i].acked, __ATOMIC_ACQUIRE) == gen)
 			out[count++] = (struct mp_leak_range){
 				.start = stop_slots[i].state,
-				.end = stop_slots[i].state + sizeof(struct mp_thread) };
+				.end = stop_slots[i].state + sizeof(struct mp_thread),
+				.flags = MP_LEAK_EXCLUDE_THREAD_STATE };
 	return count;
 }
 
