@@ -92,7 +92,7 @@ static inline int mp_record_free_wanted(void *addr, const void *caller)
 		 * thread then records nothing instead of waiting for the lock forever. The
 		 * count of a pending block may map memory: errno is the program's. */
 		int saved_errno = errno;
-		thread->busy = 1;
+		thread->busy = mp_sys_stack_pointer(); /* see mp_record_enter */
 		int wanted = mp_sampling_set_take((uint64_t)(uintptr_t)addr, NULL) == MP_SAMPLING_SET_WRITTEN;
 		thread->busy = 0;
 		errno = saved_errno;

@@ -193,10 +193,26 @@ static void set_erase(struct mp_sampled_set_entry *slot)
 	set_slots[hole].addr = 0;
 }
 
+/* The set's lock, taken with signals held: a handler that jumps out of a thread holding
+ * it (siglongjmp, recording_jumps.c) would leave it held for good, and with fine
+ * sampling it is held at every few allocations. Two system calls a sampled event. */
+static void set_lock_take(uint64_t *signals)
+{
+	mp_sys_signals_hold(signals);
+	mp_lock(&set_lock, MP_LOCK_SAMPLING);
+}
+
+static void set_lock_give(const uint64_t *signals)
+{
+	mp_unlock(&set_lock, MP_LOCK_SAMPLING);
+	mp_sys_signals_release(signals);
+}
+
 int mp_sampling_set_insert(const struct mp_sampled_set_entry *block, struct mp_thread *writer)
 {
 	int result = 0;
-	mp_lock(&set_lock, MP_LOCK_SAMPLING);
+	uint64_t signals;
+	set_lock_take(&signals);
 	if ((set_count + 1) * 2 > set_capacity && set_grow() < 0) {
 		result = -1;
 	} else {
@@ -217,7 +233,7 @@ int mp_sampling_set_insert(const struct mp_sampled_set_entry *block, struct mp_t
 			mp_sampling_peak_check(writer, set_slots, set_capacity, block->time_ns);
 		}
 	}
-	mp_unlock(&set_lock, MP_LOCK_SAMPLING);
+	set_lock_give(&signals);
 	return result;
 }
 
@@ -228,7 +244,8 @@ enum mp_sampling_set_found mp_sampling_set_take(uint64_t addr, struct mp_thread 
 	if (!mp_sampling_set_maybe(addr))
 		return MP_SAMPLING_SET_NONE;
 	enum mp_sampling_set_found found = MP_SAMPLING_SET_NONE;
-	mp_lock(&set_lock, MP_LOCK_SAMPLING);
+	uint64_t signals;
+	set_lock_take(&signals);
 	struct mp_sampled_set_entry *slot = set_capacity ? set_find(set_slots, set_capacity, addr)
 						     : NULL;
 	if (slot && slot->addr == addr) {
@@ -250,7 +267,7 @@ enum mp_sampling_set_found mp_sampling_set_take(uint64_t addr, struct mp_thread 
 		struct mp_sampling_set_filter filter = filter_now();
 		filter_add(&filter, addr, -1);
 	}
-	mp_unlock(&set_lock, MP_LOCK_SAMPLING);
+	set_lock_give(&signals);
 	return found;
 }
 
@@ -260,7 +277,8 @@ enum mp_sampling_set_found mp_sampling_set_take(uint64_t addr, struct mp_thread 
 void mp_sampling_set_flush(struct mp_thread *writer, uint64_t now_ns, int all)
 {
 	uint64_t window_ns = (uint64_t)mp_config.sample_window_ms * 1000000u;
-	mp_lock(&set_lock, MP_LOCK_SAMPLING);
+	uint64_t signals;
+	set_lock_take(&signals);
 	for (uint64_t i = 0; i < set_capacity; i++) {
 		struct mp_sampled_set_entry *block = &set_slots[i];
 		if (block->addr && block->pending && (all || now_ns - block->time_ns >= window_ns)) {
@@ -271,7 +289,7 @@ void mp_sampling_set_flush(struct mp_thread *writer, uint64_t now_ns, int all)
 	}
 	mp_sampling_window_emit(writer);
 	__atomic_store_n(&mp_sampling_set_next_flush_ns, now_ns + window_ns, __ATOMIC_RELAXED);
-	mp_unlock(&set_lock, MP_LOCK_SAMPLING);
+	set_lock_give(&signals);
 }
 
 void mp_sampling_set_after_fork_child(void)
