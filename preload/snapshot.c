@@ -434,11 +434,9 @@ void mp_snapshot_last(struct mp_snapshot_last *out)
 /* Takes the snapshot if recording is on in this very process; `wait` for a snapshot in
  * progress (exit) or skip (the others). With `unless_since`, skips it if another snapshot
  * was taken since then. Returns whether it was taken. */
-static int snapshot_take(struct mp_thread *thread, enum mp_snapshot_reason reason, int wait,
-			 uint64_t watch_rss, uint64_t unless_since)
+static int snapshot_take_locked(struct mp_thread *thread, enum mp_snapshot_reason reason,
+				int wait, uint64_t watch_rss, uint64_t unless_since)
 {
-	if (!mp_state_is_ready() || (pid_t)syscall(SYS_getpid) != owner_pid)
-		return 0;
 	if (wait)
 		mp_lock(&snapshot_lock, MP_LOCK_SNAPSHOT);
 	else if (mp_trylock(&snapshot_lock, MP_LOCK_SNAPSHOT))
@@ -458,6 +456,21 @@ static int snapshot_take(struct mp_thread *thread, enum mp_snapshot_reason reaso
 			 __ATOMIC_RELEASE);
 	mp_unlock(&snapshot_lock, MP_LOCK_SNAPSHOT);
 	return 1;
+}
+
+/* With signals held: a snapshot takes milliseconds, on the program's own thread for a
+ * peak, long enough for a handler that jumps out (siglongjmp, recording_jumps.c) to
+ * land in it and leave the lock held for good. Signals wait for it instead. */
+static int snapshot_take(struct mp_thread *thread, enum mp_snapshot_reason reason, int wait,
+			 uint64_t watch_rss, uint64_t unless_since)
+{
+	if (!mp_state_is_ready() || (pid_t)syscall(SYS_getpid) != owner_pid)
+		return 0;
+	uint64_t signals;
+	mp_sys_signals_hold(&signals);
+	int taken = snapshot_take_locked(thread, reason, wait, watch_rss, unless_since);
+	mp_sys_signals_release(&signals);
+	return taken;
 }
 
 void mp_snapshot_take_busy(struct mp_thread *thread, enum mp_snapshot_reason reason, int wait)

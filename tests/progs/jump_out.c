@@ -12,7 +12,10 @@
  * recorded, and allocations up to one more for each jump (a block allocated, its pointer
  * never received).
  *
- *   jump_out JUMPS AFTER   prints "jumps N after M completed C"
+ * With "grow", the loop keeps every other block (never freed): the heap grows, and
+ * memprof takes its peak snapshots, milliseconds each, on the loop's thread.
+ *
+ *   jump_out JUMPS AFTER [grow]   prints "jumps N after M completed C"
  */
 #include <link.h>
 #include <setjmp.h>
@@ -31,6 +34,7 @@ static struct range skipped[2]; /* libc's and the loader's code */
 static sigjmp_buf loop_start;
 static volatile sig_atomic_t armed;
 static volatile long completed;
+static int grow;
 
 static int note_range(struct dl_phdr_info *info, size_t size, void *data)
 {
@@ -71,7 +75,8 @@ __attribute__((noinline)) static void churn_sized(size_t size, long count)
 			exit(3);
 		block[0] = (char)i;
 		__asm__ volatile("" : : "r"(block) : "memory");
-		free(block);
+		if (!grow || i % 2)
+			free(block);
 		completed++;
 	}
 }
@@ -86,6 +91,7 @@ __attribute__((noinline)) static void after_timer(long count)
 int main(int argc, char **argv)
 {
 	long want = argc > 1 ? atol(argv[1]) : 200, after = argc > 2 ? atol(argv[2]) : 1000;
+	grow = argc > 3 && strcmp(argv[3], "grow") == 0;
 	dl_iterate_phdr(note_range, NULL);
 	if (!skipped[0].end || !skipped[1].end) {
 		fprintf(stderr, "jump_out: libc or the loader not found\n");
