@@ -146,6 +146,8 @@ static void json_process(json_t *object, const struct mp_analysis *analysis)
 	json_put(object, "continued_in", json_continued_in(analysis));
 	json_put(object, "run_time_ns", json_u64(analysis->run_time_ns));
 	json_put(object, "dropped_events", json_u64(analysis->stats.dropped_events));
+	json_put(object, "thread_stopped",
+		 json_boolean(mp_trace_header(analysis->trace)->flags & MP_TRACE_THREAD_STOPPED));
 	json_put(object, "threads", json_u64(analysis->stats.threads));
 }
 

@@ -99,6 +99,10 @@ void mp_report_text_problems(FILE *out, const struct mp_analysis *analysis)
 			     "are approximate\n", analysis->path,
 			mp_fmt_counted(count, sizeof(count), analysis->stats.dropped_events,
 				       "event was", "events were"));
+	if (mp_trace_header(analysis->trace)->flags & MP_TRACE_THREAD_STOPPED)
+		fprintf(out, "memprof: warning: trace '%s': a signal handler jumped out of memprof's "
+			     "code where it could not be resumed, and that thread recorded nothing "
+			     "after it; figures are approximate\n", analysis->path);
 }
 
 static void text_calls(FILE *out, const struct mp_heap_totals *t)

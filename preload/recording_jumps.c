@@ -47,6 +47,7 @@ static void say_stopped(void)
 	static int said;
 	if (__atomic_exchange_n(&said, 1, __ATOMIC_RELAXED))
 		return;
+	mp_trace_file_add_flags(MP_TRACE_THREAD_STOPPED); /* the reports say so too */
 	mp_sys_say("a signal handler jumped out of memprof's code where it cannot be resumed "
 		   "(it held a lock or was making a new chunk or stack): that thread's later "
 		   "events are not recorded");

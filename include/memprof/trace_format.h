@@ -298,6 +298,9 @@ enum mp_trace_flags {
 	/* A fork child's trace, whatever its checks saw: the blocks allocated before the fork
 	 * are in the parent's trace, and this one's frees of them match nothing here. */
 	MP_TRACE_FORKED = 64u,
+	/* A signal handler jumped (longjmp) out of libmemprof's code where it could not be
+	 * resumed: that thread recorded nothing after the jump. */
+	MP_TRACE_THREAD_STOPPED = 128u,
 };
 
 /* Why recording stopped before the process ended (header stop_reason). The trace is

@@ -348,6 +348,29 @@ static void fork_child_without_inherited_blocks_says_so(void **state)
 	json_decref(r);
 }
 
+/* A trace where a thread stopped recording (a signal handler's jump out of the library
+ * where it could not resume) says so: a warning on stderr, "thread_stopped" in JSON. */
+static void stopped_thread_is_said(void **state)
+{
+	char *out;
+	(void)state;
+	struct mp_tb *tb = scenario(MP_END_EXIT);
+	mp_tb_header(tb)->flags |= MP_TRACE_THREAD_STOPPED;
+	assert_int_equal(mp_tb_write(tb, "stopped.trace"), 0);
+	mp_tb_destroy(tb);
+	assert_int_equal(harness_memprof("report stopped.trace 2>&1", &out), 0);
+	assert_non_null(strstr(out, "warning: trace 'stopped.trace': a signal handler jumped out "
+				    "of memprof's code where it could not be resumed"));
+	free(out);
+	json_t *r = harness_memprof_json("report --json stopped.trace", 0);
+	assert_true(json_is_true(json_object_get(r, "thread_stopped")));
+	json_decref(r);
+	write_scenario("plain.trace", MP_END_EXIT);
+	r = harness_memprof_json("report --json plain.trace", 0);
+	assert_true(json_is_false(json_object_get(r, "thread_stopped")));
+	json_decref(r);
+}
+
 /* Each way of ending without a check is named in the report's Leaked line: _exit() and
  * exec() run none. */
 static void report_says_why_no_leak_check_ran(void **state)
@@ -451,6 +474,7 @@ int main(void)
 		cmocka_unit_test(unfinished_process_is_reported_as_such),
 		cmocka_unit_test(report_says_why_no_leak_check_ran),
 		cmocka_unit_test(fork_child_without_inherited_blocks_says_so),
+		cmocka_unit_test(stopped_thread_is_said),
 		cmocka_unit_test(flamegraph_folds_root_first),
 		cmocka_unit_test(cut_trace_is_marked_incomplete),
 		cmocka_unit_test(text_reports_match_golden_files),

@@ -395,9 +395,70 @@ static void test_resume_refuses_a_chunk_that_does_not_decode(void **state)
 	assert_non_null(mp_chunk_reserve(thread, (size_t)(thread->limit - thread->pos) + 1));
 }
 
+/* recording_jumps.c's decision, without the jump itself. */
+static const char *record_path;
+
+static uint32_t dropped_now(void)
+{
+	return ((const struct mp_chunk_header *)mp_state_thread.chunk)->dropped_events;
+}
+
+/* The recorder busy in this frame, deeper than env's, memprof holding `held`. */
+static __attribute__((noinline)) void jump_from_here(struct __jmp_buf_tag *env, unsigned held)
+{
+	mp_state_thread.busy = mp_sys_stack_pointer();
+	mp_state_thread.held_locks = held;
+	mp_recording_jump(env);
+	__asm__ volatile("" ::: "memory");
+}
+
+static __attribute__((noinline)) void env_here(struct __jmp_buf_tag *env)
+{
+	if (sigsetjmp(env, 0))
+		abort(); /* never jumped to */
+}
+
+/* A handler's jump to a frame further out than the recorder's entry leaves the recorder
+ * for good: the thread is no longer busy and its lost event is counted; one where memprof
+ * held a lock leaves it busy, and the trace says a thread stopped; one to a frame further
+ * in (within the handler) changes nothing. */
+static void test_jump_out_of_the_recorder(void **state)
+{
+	(void)state;
+	struct mp_thread *thread = &mp_state_thread;
+	allocate_here((void *)(uintptr_t)0x5560000, 16); /* the stack's bounds are known */
+	sigjmp_buf outer;
+	if (sigsetjmp(outer, 0))
+		abort(); /* never jumped to */
+	uint32_t dropped = dropped_now();
+	jump_from_here(outer, 0);
+	assert_int_equal(thread->busy, 0);
+	assert_int_equal(dropped_now(), dropped + 1);
+
+	sigjmp_buf inner;
+	thread->busy = mp_sys_stack_pointer();
+	uintptr_t entry = thread->busy;
+	env_here(inner);
+	mp_recording_jump(inner);
+	assert_int_equal(thread->busy, entry);
+	thread->busy = 0;
+
+	struct fixture_file file = fixture_read(record_path);
+	assert_false(((const struct mp_file_header *)file.data)->flags & MP_TRACE_THREAD_STOPPED);
+	free(file.data);
+	jump_from_here(outer, MP_LOCK_SNAPSHOT);
+	assert_int_not_equal(thread->busy, 0);
+	file = fixture_read(record_path);
+	assert_true(((const struct mp_file_header *)file.data)->flags & MP_TRACE_THREAD_STOPPED);
+	free(file.data);
+	thread->busy = 0;
+	thread->held_locks = 0;
+}
+
 int main(void)
 {
 	const char *path = fixture_start();
+	record_path = path;
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_events_encode_as_documented),
 		cmocka_unit_test(test_a_stack_is_written_once_and_reused),
@@ -406,6 +467,7 @@ int main(void)
 		cmocka_unit_test(test_recursion_flag_keeps_nested_calls_out),
 		cmocka_unit_test(test_resume_after_a_half_written_record),
 		cmocka_unit_test(test_resume_refuses_a_chunk_that_does_not_decode),
+		cmocka_unit_test(test_jump_out_of_the_recorder),
 	};
 	int failed = cmocka_run_group_tests(tests, NULL, NULL);
 	unlink(path);
