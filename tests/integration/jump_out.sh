@@ -9,7 +9,8 @@
 # Sampled (every 4 KiB), the samples' lock is held every few allocations: a jump out of
 # it stopped the thread's recording in every run, until it was taken with signals held.
 # So did one out of a peak snapshot (milliseconds on the thread whose heap grows: the
-# "grow" run, 2 runs in 3), now taken with signals held too.
+# "grow" run, 2 runs in 3), now taken with signals held too. Two threads jumping each to
+# its own start, the timer's signal going to either: the same, on both.
 set -u
 . "$MEMPROF_TOP/tests/support/cli_common.sh"
 lib="$MEMPROF_BUILD/libmemprof.so"
@@ -29,7 +30,8 @@ for run in 1 2 3; do
 		fail "run $run: flamegraph failed"
 	after=$(awk '$1 ~ /;after_timer;churn_sized$/ { n += $2 } END { print n + 0 }' jump.folded)
 	[ "$after" -eq 1000 ] || fail "run $run: $after of the 1000 blocks after the jumps recorded"
-	loop=$(awk '$1 ~ /(^|;)main;churn_sized$/ { n += $2 } END { print n + 0 }' jump.folded)
+	loop=$(awk '$1 ~ /(^|;)main;jump_loop;churn_sized$/ { n += $2 } END { print n + 0 }' \
+		jump.folded)
 	[ "$loop" -ge "$completed" ] && [ "$loop" -le $((completed + 200)) ] ||
 		fail "run $run: $loop of the loop's blocks recorded, $completed allocated and freed whole"
 	"$memprof" report --json jump.trace >jump.json 2>/dev/null || fail "run $run: report failed"
@@ -38,14 +40,14 @@ for run in 1 2 3; do
 		fail "run $run: $dropped dropped events, want 1 to 200 (the jumps out of the recorder)"
 	grep -q '"complete": true' jump.json || fail "run $run: trace not complete"
 done
-for mode in sampled grow; do
+for mode in sampled grow threads; do
 	rm -f jump.trace
 	if [ "$mode" = sampled ]; then
 		MEMPROF_SAMPLE_BYTES=4096 MEMPROF_OUTPUT="$(pwd)/jump.trace" LD_PRELOAD="$lib" \
 			"$MEMPROF_BUILD/tests/progs/jump_out" 200 1000 >jump.out 2>jump.err
 	else
 		MEMPROF_OUTPUT="$(pwd)/jump.trace" LD_PRELOAD="$lib" \
-			"$MEMPROF_BUILD/tests/progs/jump_out" 200 1000 grow >jump.out 2>jump.err
+			"$MEMPROF_BUILD/tests/progs/jump_out" 200 1000 "$mode" >jump.out 2>jump.err
 	fi
 	status=$?
 	[ "$status" -eq 0 ] || fail "$mode: status $status: $(cat jump.out jump.err)"
@@ -58,5 +60,9 @@ for mode in sampled grow; do
 	[ "$mode" = sampled ] && low=800 high=2000
 	[ "$after" -ge "$low" ] && [ "$after" -le "$high" ] ||
 		fail "$mode: $after calls for the 1000 blocks after the jumps"
+	"$memprof" report --json jump.trace >jump.json 2>/dev/null || fail "$mode: report failed"
+	grep -q '"complete": true' jump.json || fail "$mode: trace not complete"
+	dropped=$(sed -n 's/^ *"dropped_events": \([0-9]*\),$/\1/p' jump.json)
+	[ "${dropped:-0}" -ge 1 ] || fail "$mode: no jump out of the recorder (dropped events)"
 done
 [ "$failures" -eq 0 ]

@@ -2,9 +2,9 @@
  * it interrupted, as programs with a time limit on a computation do: allocations in a
  * loop under a fast timer (ITIMER_REAL, every 100 us), each tick jumping back to the loop's
  * start unless it interrupted libc or the loader (jumping out of malloc itself would
- * leave its locks held, with or without memprof). The loop runs once before the timer
- * starts: memprof's first walks of its stacks learn rules from the loader, which cannot be
- * jumped out of (recording_jumps.c). Then, with the timer off, `after`
+ * leave its locks held, with or without memprof). The loop's first round runs before the
+ * timer starts: memprof's first walks of its stacks learn rules from the loader, whose lock
+ * a jump would leave held (recording_jumps.c). Then, with the timer off, `after`
  * blocks of 4242 bytes allocated and freed. Under memprof many ticks land in its code:
  * every one of the `after` blocks must still be recorded.
  *
@@ -13,11 +13,15 @@
  * never received).
  *
  * With "grow", the loop keeps every other block (never freed): the heap grows, and
- * memprof takes its peak snapshots, milliseconds each, on the loop's thread.
+ * memprof takes its peak snapshots, milliseconds each, on the loop's thread. With
+ * "threads", two threads run the loop, JUMPS/2 jumps each, the timer's signal (the
+ * process's) going to either, each jumping to its own start; the main thread blocks it.
  *
- *   jump_out JUMPS AFTER [grow]   prints "jumps N after M completed C"
+ *   jump_out JUMPS AFTER [grow|threads]   prints "jumps N after M completed C"
  */
 #include <link.h>
+#include <pthread.h>
+#include <sched.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdint.h>
@@ -31,9 +35,9 @@ struct range {
 	uintptr_t start, end;
 };
 static struct range skipped[2]; /* libc's and the loader's code */
-static sigjmp_buf loop_start;
-static volatile sig_atomic_t armed;
-static volatile long completed;
+static __thread sigjmp_buf loop_start;
+static __thread volatile sig_atomic_t armed;
+static long completed; /* atomic: the threads' loops add to it */
 static int grow;
 
 static int note_range(struct dl_phdr_info *info, size_t size, void *data)
@@ -77,7 +81,7 @@ __attribute__((noinline)) static void churn_sized(size_t size, long count)
 		__asm__ volatile("" : : "r"(block) : "memory");
 		if (!grow || i % 2)
 			free(block);
-		completed++;
+		__atomic_add_fetch(&completed, 1, __ATOMIC_RELAXED);
 	}
 }
 
@@ -88,36 +92,93 @@ __attribute__((noinline)) static void after_timer(long count)
 	__asm__ volatile("" ::: "memory");
 }
 
+static void timer_start(void)
+{
+	struct itimerval every = { { 0, 100 }, { 0, 100 } };
+	setitimer(ITIMER_REAL, &every, NULL);
+}
+
+/* Threads whose loop ran its first round, and whether the timer runs (threads mode). */
+static int threads_ready, timer_running;
+
+/* Loops until the timer jumped back to its start `want` times; returns how many. Its first
+ * round runs before the timer, through the same calls, then `ready` starts it. */
+__attribute__((noinline)) static long jump_loop(long want, void (*ready)(void))
+{
+	/* Volatile: kept across the jumps. */
+	volatile long jumps = 0;
+	volatile int first = 1;
+	if (sigsetjmp(loop_start, 1))
+		jumps++;
+	while (jumps < want) {
+		armed = !first;
+		churn_sized(100, 1000);
+		if (first) {
+			first = 0;
+			ready();
+		}
+	}
+	armed = 0;
+	return jumps;
+}
+
+/* A thread's loop is ready; the timer starts once both are. */
+static void thread_ready(void)
+{
+	__atomic_add_fetch(&threads_ready, 1, __ATOMIC_ACQ_REL);
+	while (!__atomic_load_n(&timer_running, __ATOMIC_ACQUIRE))
+		sched_yield();
+}
+
+static void *jump_thread(void *want)
+{
+	return (void *)(intptr_t)jump_loop((long)(intptr_t)want, thread_ready);
+}
+
+/* The two threads' jumps; the main thread blocks the timer's signal. */
+static long jump_threads(long want)
+{
+	sigset_t alarm;
+	sigemptyset(&alarm);
+	sigaddset(&alarm, SIGALRM);
+	pthread_t threads[2];
+	for (int i = 0; i < 2; i++)
+		if (pthread_create(&threads[i], NULL, jump_thread, (void *)(intptr_t)(want / 2)))
+			exit(2);
+	pthread_sigmask(SIG_BLOCK, &alarm, NULL);
+	while (__atomic_load_n(&threads_ready, __ATOMIC_ACQUIRE) < 2)
+		sched_yield();
+	timer_start();
+	__atomic_store_n(&timer_running, 1, __ATOMIC_RELEASE);
+	long jumps = 0;
+	for (int i = 0; i < 2; i++) {
+		void *made;
+		pthread_join(threads[i], &made);
+		jumps += (long)(intptr_t)made;
+	}
+	return jumps;
+}
+
 int main(int argc, char **argv)
 {
 	long want = argc > 1 ? atol(argv[1]) : 200, after = argc > 2 ? atol(argv[2]) : 1000;
 	grow = argc > 3 && strcmp(argv[3], "grow") == 0;
+	int threads = argc > 3 && strcmp(argv[3], "threads") == 0;
 	dl_iterate_phdr(note_range, NULL);
 	if (!skipped[0].end || !skipped[1].end) {
 		fprintf(stderr, "jump_out: libc or the loader not found\n");
 		return 2;
 	}
-	churn_sized(100, 1000);
 	struct sigaction action;
 	memset(&action, 0, sizeof(action));
 	action.sa_sigaction = on_tick;
 	action.sa_flags = SA_SIGINFO;
 	sigaction(SIGALRM, &action, NULL);
-	struct itimerval every = { { 0, 100 }, { 0, 100 } };
-	setitimer(ITIMER_REAL, &every, NULL);
-	/* Volatile: kept across the jumps. */
-	volatile long jumps = 0;
-	if (sigsetjmp(loop_start, 1))
-		jumps++;
-	while (jumps < want) {
-		armed = 1;
-		churn_sized(100, 1000);
-	}
-	armed = 0;
+	long jumps = threads ? jump_threads(want) : jump_loop(want, timer_start);
 	struct itimerval off = { { 0, 0 }, { 0, 0 } };
 	setitimer(ITIMER_REAL, &off, NULL);
-	long loop_completed = completed;
+	long loop_completed = __atomic_load_n(&completed, __ATOMIC_RELAXED);
 	after_timer(after);
-	printf("jumps %ld after %ld completed %ld\n", (long)jumps, after, loop_completed);
+	printf("jumps %ld after %ld completed %ld\n", jumps, after, loop_completed);
 	return 0;
 }
