@@ -13,11 +13,14 @@
  * (chunk.c); the walks it kept and the last stack it wrote are forgotten, as the
  * abandoned capture may have been changing them; and it is no longer busy.
  *
- * Some code cannot be abandoned halfway: a lock held (its waiters would wait forever),
- * a new chunk or stack being published, the modules' map, libunwind's walk (whose own
- * state is not ours to mend). A jump out of those leaves the thread busy, as before,
- * and memprof says so once. A jump whose stacks are not the thread's own (a coroutine's)
- * cannot be told from one within the handler, and changes nothing either.
+ * Some code cannot be abandoned halfway: a lock of memprof's held (its waiters would
+ * wait forever), the loader asked about code not walked before (its lock stays held
+ * whatever memprof does), the stacks' or the rules' table growing, libunwind's walk
+ * (whose own state is not ours to mend). A jump out of those leaves the thread busy, as
+ * before: the trace says a thread stopped, and memprof says so once on stderr. Where
+ * that could be frequent, signals are held instead (a new chunk, a snapshot, the
+ * samples' lock). A jump whose stacks are not the thread's own (a coroutine's) cannot be
+ * told from one within the handler, and changes nothing either.
  */
 #include <setjmp.h>
 
@@ -45,11 +48,11 @@ static uintptr_t jump_target_sp(const void *env)
 static void say_stopped(void)
 {
 	static int said;
+	mp_trace_file_add_flags(MP_TRACE_THREAD_STOPPED); /* the reports say so too */
 	if (__atomic_exchange_n(&said, 1, __ATOMIC_RELAXED))
 		return;
-	mp_trace_file_add_flags(MP_TRACE_THREAD_STOPPED); /* the reports say so too */
 	mp_sys_say("a signal handler jumped out of memprof's code where it cannot be resumed "
-		   "(it held a lock or was making a new chunk or stack): that thread's later "
+		   "(it held a lock, or asked the loader about new code): that thread's later "
 		   "events are not recorded");
 }
 
