@@ -100,7 +100,7 @@ __attribute__((visibility("default"))) void exit(int status)
 	    !mp_recording_in_vfork_child() &&
 	    __atomic_exchange_n(&vfork_took_exit_hook, 0, __ATOMIC_ACQ_REL))
 		on_exit_hook(status, NULL);
-	if (!real_exit)
+	if (!real_exit) /* called before the constructor ran (another library's) */
 		*(void **)&real_exit = dlsym(RTLD_NEXT, "exit");
 	real_exit(status);
 }
@@ -135,6 +135,9 @@ __attribute__((constructor)) static void memprof_constructor(void)
 	if (self->busy)
 		return;
 	self->busy = 1;
+	/* Now, not at the first exit(): a signal handler may call it, and dlsym could wait
+	 * there for the loader's lock held by the code the signal interrupted. */
+	*(void **)&real_exit = dlsym(RTLD_NEXT, "exit");
 	if (mp_recording_ready()) {
 		pthread_atfork(mp_recording_fork_prepare, mp_recording_fork_parent,
 			       mp_recording_fork_child);
