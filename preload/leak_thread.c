@@ -101,7 +101,6 @@ static struct {
 	uint64_t exit_sp, exit_state;
 	int exit_tid;
 	uint32_t exit_number; /* the exit check's request */
-	int exit_written;     /* its result is in the trace */
 	/* A check's result handed to the thread that asked for it, which writes it in its
 	 * own chunk: the trace then shows no thread of memprof's (LEAK_EXIT, LEAK_SIGNAL).
 	 * Handed over by pointer, each result in a mapping of its own: whoever exchanges the
@@ -490,8 +489,8 @@ static int exit_wait(void)
 	int served = exit_wait_quiet();
 	/* Written before a signal is let in: a SIGTERM that came during the check, delivered
 	 * as the mask goes back, finds it in the trace (mp_leak_check_fatal). */
-	if (served && leak_take_result(&mp_state_thread, LEAK_EXIT))
-		__atomic_store_n(&leak.exit_written, 1, __ATOMIC_RELEASE);
+	if (served)
+		leak_take_result(&mp_state_thread, LEAK_EXIT);
 	pthread_sigmask(SIG_SETMASK, &saved, NULL);
 	return served;
 }
@@ -605,7 +604,6 @@ int mp_leak_thread_after_fork_child(uint32_t parent_pid, uint64_t fork_ns, uint6
 	leak.exit_tid = 0;
 	leak.exit_sp = leak.exit_state = 0;
 	leak.exit_number = 0;
-	leak.exit_written = 0;
 	for (int slot = 0; slot < 2; slot++)
 		leak_result_drop(__atomic_exchange_n(&leak.results[slot], NULL, __ATOMIC_ACQ_REL));
 	if (leak.wake_ready)

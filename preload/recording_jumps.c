@@ -60,14 +60,14 @@ void mp_recording_jump(const void *env)
 {
 	struct mp_thread *self = &mp_state_thread;
 	uintptr_t entry = self->busy;
-	if (entry <= 1)
-		return; /* not in the recorder, or busy where it keeps no stack pointer */
+	if (entry <= 1 || !mp_state_is_ready())
+		return; /* not in the recorder, busy where it keeps no stack pointer, or off */
 	uintptr_t target = jump_target_sp(env);
 	/* Both on the thread's own stack: otherwise which is further out is not known. */
 	if (target <= entry || !mp_unwind_stack_room(entry) || !mp_unwind_stack_room(target))
 		return;
-	if (self->held_locks || self->fragile || !mp_state_is_ready() ||
-	    mp_unwind_forget_walks() < 0 || mp_chunk_resume(self) < 0) {
+	if (self->held_locks || self->fragile || mp_unwind_forget_walks() < 0 ||
+	    mp_chunk_resume(self) < 0) {
 		say_stopped();
 		return;
 	}

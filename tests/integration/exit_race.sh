@@ -30,6 +30,15 @@ traced() {
 	status=$?
 }
 
+# ended NAME TRACE STATUS: the trace says the process exited with STATUS, and its leak
+# check found the lost block.
+ended() {
+	"$memprof" report "$2" >report.txt 2>&1
+	grep -q "exited with status $3\$" report.txt || fail "$1: $(sed -n 1,2p report.txt)"
+	"$memprof" leaks "$2" >leaks.txt 2>&1
+	grep -q "^  definitely lost: 99 bytes in 1 block\$" leaks.txt || fail "$1: $(head -3 leaks.txt)"
+}
+
 run=1
 while [ "$run" -le 40 ]; do
 	mode=race
@@ -55,19 +64,13 @@ traced join.trace join
 grep -q "exited with status 5\$" report.txt || fail "join: $(sed -n 1,2p report.txt)"
 traced quick.trace quick
 [ "$status" -eq 6 ] || fail "quick: status $status, want 6: $(cat out.txt)"
-"$memprof" report quick.trace >report.txt 2>&1
-grep -q "exited with status 6\$" report.txt || fail "quick: $(sed -n 1,2p report.txt)"
+ended quick quick.trace 6
 grep -q '^Calls: *2 allocations, 1 free' report.txt || fail "quick: $(grep '^Calls' report.txt)"
-"$memprof" leaks quick.trace >leaks.txt 2>&1
-grep -q "^  definitely lost: 99 bytes in 1 block\$" leaks.txt || fail "quick: $(head -3 leaks.txt)"
 traced vfork.trace vfork
 [ "$status" -eq 4 ] || fail "vfork: status $status, want 4 (124: hung): $(cat out.txt)"
-"$memprof" report vfork.trace >report.txt 2>&1
-grep -q "exited with status 4\$" report.txt || fail "vfork: $(sed -n 1,2p report.txt)"
+ended vfork vfork.trace 4
 run_time=$(sed -n 's/^Run time: *\([0-9.]*\) s$/\1/p' report.txt)
 awk -v t="${run_time:-9}" 'BEGIN { exit !(t < 0.5) }' || fail "vfork: run time ${run_time:-?} s"
-"$memprof" leaks vfork.trace >leaks.txt 2>&1
-grep -q "^  definitely lost: 99 bytes in 1 block\$" leaks.txt || fail "vfork: $(head -3 leaks.txt)"
 
 rm -f daemon.*.trace done.txt
 traced 'daemon.%p.trace' daemon "$(pwd)/done.txt"

@@ -22,11 +22,7 @@ killed() {
 	env "$@" MEMPROF_QUIET=1 MEMPROF_OUTPUT="$(pwd)/busy.trace" \
 		LD_PRELOAD="$MEMPROF_BUILD/libmemprof.so" "$prog" 3 >out.txt 2>err.txt &
 	pid=$!
-	tries=0
-	while ! grep -q ready out.txt 2>/dev/null && [ "$tries" -lt 500 ]; do
-		sleep 0.01
-		tries=$((tries + 1))
-	done
+	wait_for_line out.txt ready
 	sleep "$delay"
 	kill -TERM "$pid"
 	waited=0

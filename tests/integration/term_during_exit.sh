@@ -14,11 +14,7 @@ rm -f heap.out heap.trace
 (MEMPROF_QUIET=1 MEMPROF_OUTPUT="$(pwd)/heap.trace" LD_PRELOAD="$lib" \
 	exec "$MEMPROF_BUILD/tests/progs/exit_heap" 3000000 >heap.out 2>heap.err) &
 pid=$!
-waited=0
-while ! grep -q exiting heap.out 2>/dev/null && [ "$waited" -lt 600 ]; do
-	sleep 0.05
-	waited=$((waited + 1))
-done
+wait_for_line heap.out exiting 30
 sleep 0.1
 kill -TERM "$pid" 2>/dev/null
 wait "$pid"

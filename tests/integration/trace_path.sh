@@ -74,11 +74,7 @@ moved_or_removed() {
 		"$prog" - 50000 <fifo >mr.out 2>mr.err &
 	pid=$!
 	exec 3>fifo
-	tries=0
-	while ! grep -q ready mr.out && [ "$tries" -lt 500 ]; do
-		sleep 0.01
-		tries=$((tries + 1))
-	done
+	wait_for_line mr.out ready
 	case $1 in
 	move) mv mr.trace moved.trace ;;
 	remove) rm mr.trace ;;

@@ -2,11 +2,22 @@
 # never run:  . "$MEMPROF_TOP/tests/support/cli_common.sh"
 # Sets memprof (the command under test, from $MEMPROF_BUILD) and failures (0), and
 # defines fail, which prints "FAIL <what>" and counts it; a test ends with
-# [ "$failures" -eq 0 ].
+# [ "$failures" -eq 0 ]; and wait_for_line, for a program under test to say it is ready.
 memprof="$MEMPROF_BUILD/memprof"
 failures=0
 
 fail() {
 	echo "FAIL $*"
 	failures=$((failures + 1))
+}
+
+# wait_for_line FILE TEXT [SECONDS]: waits (5 s by default) for FILE, a program's output,
+# to hold TEXT; non-zero if it never does.
+wait_for_line() {
+	waits=$(( ${3:-5} * 100 ))
+	while ! grep -q "$2" "$1" 2>/dev/null; do
+		[ "$waits" -gt 0 ] || return 1
+		sleep 0.01
+		waits=$((waits - 1))
+	done
 }
