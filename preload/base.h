@@ -193,9 +193,13 @@ void mp_clock_after_fork_child(struct mp_thread *self);
 struct dl_phdr_info;
 /* Around any call of memprof's that may take the loader's lock (dl_iterate_phdr, and
  * libunwind, which calls it): waits while a fork is being prepared, and makes the fork
- * wait for the calls already inside. Both waits are bounded. */
+ * wait for the calls already inside. Both waits are bounded. Holds signals meanwhile once
+ * mp_loader_hold_signals was called. Nests. */
 void mp_loader_enter(void);
 void mp_loader_leave(void);
+/* The program has a handler for a signal that may interrupt any instruction, which may
+ * jump out of what it interrupted (recording_signals.c tells): from now on. */
+void mp_loader_hold_signals(void);
 /* dl_iterate_phdr between mp_loader_enter and mp_loader_leave. */
 int mp_loader_iterate(int (*callback)(struct dl_phdr_info *, size_t, void *), void *data);
 /* The fork handlers' part (recording.c). */

@@ -1,4 +1,5 @@
-/* loader_gate.c: memprof's own calls that take the loader's lock, kept out of a fork.
+/* loader_gate.c: memprof's own calls that take the loader's lock, kept out of a fork and
+ * out of reach of a signal handler's jump.
  *
  * dl_iterate_phdr holds the loader's lock (glibc's dl_load_write_lock) while it calls
  * back, and fork does not take or reset that lock: a thread inside it at the instant of
@@ -16,6 +17,15 @@
  * Both waits are bounded. The fork's other prepare handlers run after ours (an allocator
  * locks its arenas), so a thread waiting here may hold a lock the fork needs: after
  * WAIT_LIMIT_NS it goes on, as it did before this gate, rather than stall the fork.
+ *
+ * Jumps. A signal handler that jumps out of what it interrupted (siglongjmp, see
+ * recording_jumps.c) would leave the loader's lock held, by a thread that went on: every
+ * other thread's dlopen, C++ exception or memprof walk of new code would then wait for
+ * ever (found by tests/progs/jump_out.c's threads, before it warmed its calls). Such a
+ * jump cannot be undone, so it must not land here: once the program has a handler for a
+ * signal that can arrive at any instruction (mp_loader_hold_signals), the outermost
+ * call holds signals (two system calls, 190 ns here) until it leaves. Programs with no
+ * such handler, or only handlers of faults (cc1 has those), pay nothing.
  */
 #include <link.h>
 #include <sys/syscall.h>
@@ -30,6 +40,11 @@
 static unsigned inside;       /* calls now between enter and leave, all threads */
 static int fork_pending;      /* set by the fork's prepare handler until it is done */
 static __thread unsigned depth __attribute__((tls_model("initial-exec")));
+static int hold_signals;   /* set once by mp_loader_hold_signals */
+static __thread struct {
+	uint64_t saved; /* the mask to put back */
+	int held;
+} signals __attribute__((tls_model("initial-exec")));
 
 /* The raw system call: nanosleep() is a cancellation point, and a program thread
  * cancelled here would leave the recorder midway. */
@@ -41,6 +56,12 @@ static void pause_briefly(void)
 
 void mp_loader_enter(void)
 {
+	/* Held before anything is marked, and released after: a jump between the two
+	 * would leave the marks. */
+	if (!depth && __atomic_load_n(&hold_signals, __ATOMIC_RELAXED)) {
+		mp_sys_signals_hold(&signals.saved);
+		signals.held = 1;
+	}
 	mp_state_thread.fragile++; /* the loader's lock, and the count below */
 	/* A nested call (the loader calling back into something that asks again) is part
 	 * of the call already counted: waiting there would wait for ourselves. */
@@ -61,9 +82,19 @@ void mp_loader_enter(void)
 
 void mp_loader_leave(void)
 {
-	if (--depth == 0)
-		__atomic_sub_fetch(&inside, 1, __ATOMIC_SEQ_CST);
 	mp_state_thread.fragile--;
+	if (--depth)
+		return;
+	__atomic_sub_fetch(&inside, 1, __ATOMIC_SEQ_CST);
+	if (signals.held) {
+		signals.held = 0;
+		mp_sys_signals_release(&signals.saved);
+	}
+}
+
+void mp_loader_hold_signals(void)
+{
+	__atomic_store_n(&hold_signals, 1, __ATOMIC_RELAXED);
 }
 
 int mp_loader_iterate(int (*callback)(struct dl_phdr_info *, size_t, void *), void *data)

@@ -10,6 +10,16 @@
  * unload therefore starts a new generation; stacks are interned per generation and each
  * generation gets its own map, so a frame of a library that was dlclose()d still resolves
  * to that library.
+ *
+ * The check itself is a dl_iterate_phdr call, which takes the loader's lock: gcc's cc1
+ * made 12,000 of them, one per new stack, and each is a place where a signal handler's
+ * jump would leave that lock held (loader_gate.c). So the load ranges the last map wrote
+ * are kept, and a new stack whose every frame lies in one of them, in the generation that
+ * map was written for, needs no check (mp_modules_cover): its objects are in the map
+ * already. A frame anywhere else (a library loaded since, code made at run time) still
+ * checks. What this cannot see is what the check could not see either for a stack met
+ * before: an object unloaded by libc itself (not through dlclose) and another loaded over
+ * its addresses in the same generation.
  */
 #include <elf.h>
 #include <link.h>
@@ -29,6 +39,15 @@ static pthread_mutex_t sync_lock = PTHREAD_MUTEX_INITIALIZER;
 static int synced_once;
 static uint64_t synced_adds, synced_subs;
 static uint32_t synced_generation;
+
+/* The load ranges of the objects the last map wrote, sorted by start, behind a sequence
+ * count: odd while the map is rewritten (under sync_lock), 0 while there is none. */
+#define KNOWN_MAX 1024u
+static struct known_range {
+	uintptr_t start, end;
+} known[KNOWN_MAX];
+static uint32_t known_count, known_seq, known_generation;
+static int known_overflow;
 
 struct counters {
 	uint64_t adds, subs;
@@ -101,6 +120,66 @@ static uint8_t *put_string(uint8_t *at, const void *bytes, size_t len)
 	return at + len;
 }
 
+/* Adds a range to the map being written (known_seq is odd). */
+static void known_add(uintptr_t start, uintptr_t end)
+{
+	uint32_t count = __atomic_load_n(&known_count, __ATOMIC_RELAXED);
+	if (count == KNOWN_MAX) {
+		known_overflow = 1;
+		return;
+	}
+	__atomic_store_n(&known[count].start, start, __ATOMIC_RELAXED);
+	__atomic_store_n(&known[count].end, end, __ATOMIC_RELAXED);
+	__atomic_store_n(&known_count, count + 1, __ATOMIC_RELAXED);
+}
+
+/* Insertion sort by start: a few dozen objects, sorted once per map. */
+static void known_sort(void)
+{
+	uint32_t count = __atomic_load_n(&known_count, __ATOMIC_RELAXED);
+	for (uint32_t i = 1; i < count; i++) {
+		struct known_range item = { __atomic_load_n(&known[i].start, __ATOMIC_RELAXED),
+					    __atomic_load_n(&known[i].end, __ATOMIC_RELAXED) };
+		uint32_t at = i;
+		for (; at > 0 && __atomic_load_n(&known[at - 1].start, __ATOMIC_RELAXED) > item.start;
+		     at--) {
+			__atomic_store_n(&known[at].start, known[at - 1].start, __ATOMIC_RELAXED);
+			__atomic_store_n(&known[at].end, known[at - 1].end, __ATOMIC_RELAXED);
+		}
+		__atomic_store_n(&known[at].start, item.start, __ATOMIC_RELAXED);
+		__atomic_store_n(&known[at].end, item.end, __ATOMIC_RELAXED);
+	}
+}
+
+/* Whether addr lies in one of the first `count` known ranges (loads that may race a
+ * rewrite: mp_modules_cover checks the sequence afterwards). */
+static int known_find(uintptr_t addr, uint32_t count)
+{
+	uint32_t low = 0, high = count;
+	while (low < high) {
+		uint32_t mid = low + (high - low) / 2;
+		if (__atomic_load_n(&known[mid].start, __ATOMIC_RELAXED) <= addr)
+			low = mid + 1;
+		else
+			high = mid;
+	}
+	return low > 0 && addr < __atomic_load_n(&known[low - 1].end, __ATOMIC_RELAXED);
+}
+
+int mp_modules_cover(void *const *ips, int count)
+{
+	uint32_t seq = __atomic_load_n(&known_seq, __ATOMIC_ACQUIRE);
+	if (!seq || (seq & 1) ||
+	    __atomic_load_n(&known_generation, __ATOMIC_RELAXED) != mp_modules_generation())
+		return 0;
+	uint32_t ranges = __atomic_load_n(&known_count, __ATOMIC_RELAXED);
+	int covered = 1;
+	for (int i = 0; i < count && covered; i++)
+		covered = known_find((uintptr_t)ips[i], ranges);
+	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	return covered && __atomic_load_n(&known_seq, __ATOMIC_RELAXED) == seq;
+}
+
 static int write_module(struct dl_phdr_info *info, size_t size, void *data)
 {
 	struct mp_thread *thread = data;
@@ -112,6 +191,7 @@ static int write_module(struct dl_phdr_info *info, size_t size, void *data)
 	load_range(info, &start, &end);
 	if (start >= end)
 		return 0;
+	known_add(start, end);
 	const char *path = info->dlpi_name && info->dlpi_name[0] ? info->dlpi_name
 								: mp_trace_file_exe();
 	size_t path_len = strnlen(path, PATH_MAX_BYTES);
@@ -138,11 +218,15 @@ static int read_counters(struct dl_phdr_info *info, size_t size, void *data)
 
 void mp_modules_sync(struct mp_thread *thread)
 {
+	/* Through the loader's gate for the whole of it, the lock included: signals are held
+	 * there where a handler could jump out of it. */
+	mp_loader_enter();
 	/* trylock: if another thread is writing the map it will write what we would. Waiting
 	 * could deadlock against a thread holding the loader's lock inside a callback. */
-	if (pthread_mutex_trylock(&sync_lock) != 0)
+	if (pthread_mutex_trylock(&sync_lock) != 0) {
+		mp_loader_leave();
 		return;
-	mp_state_thread.fragile++;
+	}
 	struct counters now = { 0, 0 };
 	mp_loader_iterate(read_counters, &now);
 	uint32_t current = mp_modules_generation();
@@ -152,14 +236,24 @@ void mp_modules_sync(struct mp_thread *thread)
 	}
 	if (!synced_once || now.adds != synced_adds || now.subs != synced_subs ||
 	    current != synced_generation) {
+		uint32_t seq = __atomic_load_n(&known_seq, __ATOMIC_RELAXED);
+		__atomic_store_n(&known_seq, seq | 1, __ATOMIC_RELAXED);
+		__atomic_thread_fence(__ATOMIC_RELEASE);
+		__atomic_store_n(&known_count, 0, __ATOMIC_RELAXED);
+		known_overflow = 0;
 		mp_loader_iterate(write_module, thread);
+		known_sort();
+		__atomic_store_n(&known_generation, current, __ATOMIC_RELAXED);
+		if (known_overflow)
+			__atomic_store_n(&known_count, 0, __ATOMIC_RELAXED); /* every stack checks */
+		__atomic_store_n(&known_seq, (seq | 1) + 1, __ATOMIC_RELEASE);
 		synced_once = 1;
 		synced_adds = now.adds;
 		synced_subs = now.subs;
 		synced_generation = current;
 	}
 	pthread_mutex_unlock(&sync_lock);
-	mp_state_thread.fragile--;
+	mp_loader_leave();
 }
 
 static int find_range(struct dl_phdr_info *info, size_t size, void *data)
@@ -189,5 +283,7 @@ int mp_modules_range_of(uintptr_t addr, uintptr_t *start, uintptr_t *end)
 void mp_modules_reset(void)
 {
 	synced_once = 0;
+	/* A fork child's trace has no map yet: its first stacks must write one. */
+	__atomic_store_n(&known_seq, 0, __ATOMIC_RELEASE);
 	pthread_mutex_init(&sync_lock, NULL);
 }

@@ -17,9 +17,11 @@
  * wait forever), the loader asked about code not walked before (its lock stays held
  * whatever memprof does), the stacks' or the rules' table growing, libunwind's walk
  * (whose own state is not ours to mend). A jump out of those leaves the thread busy, as
- * before: the trace says a thread stopped, and memprof says so once on stderr. Where
- * that could be frequent, signals are held instead (a new chunk, a snapshot, the
- * samples' lock). A jump whose stacks are not the thread's own (a coroutine's) cannot be
+ * before: the trace says a thread stopped, and memprof says so once on stderr. Signals
+ * are held there instead wherever a jump could land: a new chunk, a snapshot, the
+ * samples' lock, the tables' growth, and the loader's calls once the program has a
+ * handler that may jump (loader_gate.c; a loader lock left held hangs every other
+ * thread's dlopen, whatever memprof does after). A jump whose stacks are not the thread's own (a coroutine's) cannot be
  * told from one within the handler, and changes nothing either.
  */
 #include <setjmp.h>

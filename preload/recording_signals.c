@@ -22,6 +22,12 @@
  * which the user gave us, and the leak thread's stop signal (leak_stop.c), for which
  * what the program sets is kept aside and, for the stop signal, called on deliveries
  * that are not memprof's.
+ *
+ * Handlers that may jump. A handler of the program's for a signal that can come at any
+ * instruction may jump out of memprof's loader calls, which must then hold signals
+ * (loader_gate.c): the handlers found at start and those the program installs tell it.
+ * The faults an instruction raises (SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP, SIGSYS) and
+ * SIGABRT (abort() raises it in its own thread) do not: memprof's loader calls raise none.
  */
 #include <errno.h>
 #include <signal.h>
@@ -42,6 +48,21 @@ static const int fatal_signals[] = {
 /* What the program set for the check signal, which stays memprof's. */
 static struct sigaction check_program;
 static int check_program_set;
+
+/* Tells the loader's gate when `action` is a handler of the program's for a signal that
+ * may interrupt any instruction. */
+static void signals_note_program(int sig, const struct sigaction *action)
+{
+	static const int raised_by_the_thread[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE,
+						    SIGTRAP, SIGSYS, SIGABRT };
+	if (!(action->sa_flags & SA_SIGINFO) &&
+	    (action->sa_handler == SIG_DFL || action->sa_handler == SIG_IGN))
+		return;
+	for (size_t i = 0; i < sizeof(raised_by_the_thread) / sizeof(raised_by_the_thread[0]); i++)
+		if (raised_by_the_thread[i] == sig)
+			return;
+	mp_loader_hold_signals();
+}
 
 static void signals_fatal(int sig, siginfo_t *info, void *context)
 {
@@ -109,8 +130,22 @@ static int signals_is_ours(const struct sigaction *action)
 	return (action->sa_flags & SA_SIGINFO) && action->sa_sigaction == signals_fatal;
 }
 
+/* The handlers installed before recording started (by a library's constructor, say).
+ * glibc's own two below SIGRTMIN (cancellation, set*id) are not the program's. */
+static void signals_note_installed(void)
+{
+	for (int sig = 1; sig < NSIG; sig++) {
+		struct sigaction current;
+		if ((sig >= 32 && sig < SIGRTMIN) || sig == mp_leak_stop_signal() ||
+		    mp_sys_sigaction(sig, NULL, &current) != 0 || signals_is_ours(&current))
+			continue;
+		signals_note_program(sig, &current);
+	}
+}
+
 void mp_recording_signals_start(void)
 {
+	signals_note_installed();
 	if (mp_config.leak_check && !mp_config.sample_bytes) {
 		mp_leak_thread_start();
 		if (mp_config.leak_check_signal)
@@ -155,8 +190,10 @@ int mp_recording_sigaction(int sig, const struct sigaction *action, struct sigac
 		if (action)
 			copy = *action;
 		signals_report_kept(old, mp_leak_stop_chained());
-		if (action)
+		if (action) {
+			signals_note_program(sig, &copy);
 			mp_leak_stop_chain(&copy);
+		}
 		return 0;
 	}
 	if (sig > 0 && sig == mp_config.leak_check_signal && mp_config.leak_check &&
@@ -175,6 +212,7 @@ int mp_recording_sigaction(int sig, const struct sigaction *action, struct sigac
 	if (mp_sys_sigaction(sig, NULL, &current) != 0)
 		return -1;
 	if (action) {
+		signals_note_program(sig, action);
 		struct sigaction fatal;
 		const struct sigaction *wanted = action;
 		if (!(action->sa_flags & SA_SIGINFO) && action->sa_handler == SIG_DFL &&

@@ -104,7 +104,11 @@ static inline int filter_has(const struct level *level, uint64_t hash_a)
 static int add_level(int expected_count)
 {
 	int result = 0;
-	mp_state_thread.fragile++; /* the lock */
+	/* No handler may jump out while the lock is held (recording_jumps.c). Rare: a level
+	 * is added a few times in a run. */
+	uint64_t signals;
+	mp_sys_signals_hold(&signals);
+	mp_state_thread.fragile++;
 	pthread_mutex_lock(&grow_lock);
 	int count = __atomic_load_n(&level_count, __ATOMIC_ACQUIRE);
 	if (count == expected_count && count < MAX_LEVELS) {
@@ -122,6 +126,7 @@ static int add_level(int expected_count)
 	}
 	pthread_mutex_unlock(&grow_lock);
 	mp_state_thread.fragile--;
+	mp_sys_signals_release(&signals);
 	return result;
 }
 
@@ -268,8 +273,10 @@ static uint32_t intern_slow(struct mp_thread *thread, void *const *ips, int coun
 {
 	__atomic_add_fetch(&mp_stacks_slow_lookups, 1, __ATOMIC_RELAXED);
 	/* Modules first: a stack through a library loaded a moment ago must find it in the
-	 * map, and an unload since the last check starts a new generation. */
-	mp_modules_sync(thread);
+	 * map, and an unload since the last check starts a new generation. A stack whose
+	 * frames all lie in objects of the map, in its generation, needs no check. */
+	if (!mp_modules_cover(ips, count))
+		mp_modules_sync(thread);
 	uint32_t generation = mp_modules_generation();
 	uint64_t hash_a, hash_b;
 	hash_stack(ips, count, generation, &hash_a, &hash_b);

@@ -256,9 +256,14 @@ static struct rule_table *refresh(struct rule_table *table, uint32_t generation)
 static __attribute__((noinline)) struct rule_table *refresh_table(struct rule_table *table,
 								  uint32_t generation)
 {
+	/* libunwind's lock (unw_flush_cache) and the table's publication: no handler may
+	 * jump out of here (recording_jumps.c). Rare: once a generation or a growth. */
+	uint64_t signals;
+	mp_sys_signals_hold(&signals);
 	mp_state_thread.fragile++;
 	table = refresh(table, generation);
 	mp_state_thread.fragile--;
+	mp_sys_signals_release(&signals);
 	return table;
 }
 

@@ -10,7 +10,11 @@
 # it stopped the thread's recording in every run, until it was taken with signals held.
 # So did one out of a peak snapshot (milliseconds on the thread whose heap grows: the
 # "grow" run, 2 runs in 3), now taken with signals held too. Two threads jumping each to
-# its own start, the timer's signal going to either: the same, on both.
+# its own start, the timer's signal going to either: the same, on both. "cold": the same
+# threads under the timer from their start while the main thread loads and unloads a
+# library again and again, so that memprof keeps asking the loader about their code: a
+# jump out of those calls left the loader's lock held and the program hung (9 runs in
+# 10), until they held signals; 3 runs, each within 20 s.
 set -u
 . "$MEMPROF_TOP/tests/support/cli_common.sh"
 lib="$MEMPROF_BUILD/libmemprof.so"
@@ -40,16 +44,19 @@ for run in 1 2 3; do
 		fail "run $run: $dropped dropped events, want 1 to 200 (the jumps out of the recorder)"
 	grep -q '"complete": true' jump.json || fail "run $run: trace not complete"
 done
-for mode in sampled grow threads; do
+for mode in sampled grow threads cold cold cold; do
 	rm -f jump.trace
 	if [ "$mode" = sampled ]; then
 		MEMPROF_SAMPLE_BYTES=4096 MEMPROF_OUTPUT="$(pwd)/jump.trace" LD_PRELOAD="$lib" \
 			"$MEMPROF_BUILD/tests/progs/jump_out" 200 1000 >jump.out 2>jump.err
 	else
-		MEMPROF_OUTPUT="$(pwd)/jump.trace" LD_PRELOAD="$lib" \
-			"$MEMPROF_BUILD/tests/progs/jump_out" 200 1000 "$mode" >jump.out 2>jump.err
+		set -- "$mode"
+		[ "$mode" = cold ] && set -- cold "$MEMPROF_BUILD/tests/progs/libplugin.so"
+		timeout 20 env MEMPROF_OUTPUT="$(pwd)/jump.trace" LD_PRELOAD="$lib" \
+			"$MEMPROF_BUILD/tests/progs/jump_out" 200 1000 "$@" >jump.out 2>jump.err
 	fi
 	status=$?
+	[ "$status" -ne 124 ] || fail "$mode: still running after 20 s (a lock left held)"
 	[ "$status" -eq 0 ] || fail "$mode: status $status: $(cat jump.out jump.err)"
 	! grep -q "cannot be resumed" jump.err || fail "$mode: $(cat jump.err)"
 	"$memprof" flamegraph --metric calls jump.trace >jump.folded 2>/dev/null ||

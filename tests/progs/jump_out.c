@@ -16,9 +16,15 @@
  * memprof takes its peak snapshots, milliseconds each, on the loop's thread. With
  * "threads", two threads run the loop, JUMPS/2 jumps each, the timer's signal (the
  * process's) going to either, each jumping to its own start; the main thread blocks it.
+ * "cold" is "threads" with the timer running from before the threads start, while the
+ * main thread loads and unloads PLUGIN again and again: each unload makes memprof learn
+ * the threads' return addresses again, from the loader, so jumps may land in its calls of
+ * the loader, which must hold signals (loader_gate.c), or the main thread's next dlopen
+ * waits for the loader's lock for ever.
  *
- *   jump_out JUMPS AFTER [grow|threads]   prints "jumps N after M completed C"
+ *   jump_out JUMPS AFTER [grow|threads|cold PLUGIN]   prints "jumps N after M completed C"
  */
+#include <dlfcn.h>
 #include <link.h>
 #include <pthread.h>
 #include <sched.h>
@@ -38,7 +44,9 @@ static struct range skipped[2]; /* libc's and the loader's code */
 static __thread sigjmp_buf loop_start;
 static __thread volatile sig_atomic_t armed;
 static long completed; /* atomic: the threads' loops add to it */
-static int grow;
+static int grow, cold;
+static const char *plugin; /* cold: the library loaded and unloaded meanwhile */
+static int threads_done;
 
 static int note_range(struct dl_phdr_info *info, size_t size, void *data)
 {
@@ -111,7 +119,7 @@ __attribute__((noinline)) static long jump_loop(long want, void (*ready)(void))
 	if (sigsetjmp(loop_start, 1))
 		jumps++;
 	while (jumps < want) {
-		armed = !first;
+		armed = !first || cold;
 		churn_sized(100, 1000);
 		if (first) {
 			first = 0;
@@ -122,17 +130,34 @@ __attribute__((noinline)) static long jump_loop(long want, void (*ready)(void))
 	return jumps;
 }
 
-/* A thread's loop is ready; the timer starts once both are. */
+/* A thread's loop is ready; the timer starts once both are (cold: it runs already). */
 static void thread_ready(void)
 {
 	__atomic_add_fetch(&threads_ready, 1, __ATOMIC_ACQ_REL);
+	if (cold)
+		return;
 	while (!__atomic_load_n(&timer_running, __ATOMIC_ACQUIRE))
 		sched_yield();
 }
 
 static void *jump_thread(void *want)
 {
-	return (void *)(intptr_t)jump_loop((long)(intptr_t)want, thread_ready);
+	long jumps = jump_loop((long)(intptr_t)want, thread_ready);
+	__atomic_add_fetch(&threads_done, 1, __ATOMIC_ACQ_REL);
+	return (void *)(intptr_t)jumps;
+}
+
+/* Cold: loads and unloads the plugin until both threads are done. */
+static void reload_plugin(void)
+{
+	while (__atomic_load_n(&threads_done, __ATOMIC_ACQUIRE) < 2) {
+		void *handle = dlopen(plugin, RTLD_NOW);
+		if (!handle) {
+			fprintf(stderr, "jump_out: %s\n", dlerror());
+			exit(2);
+		}
+		dlclose(handle);
+	}
 }
 
 /* The two threads' jumps; the main thread blocks the timer's signal. */
@@ -142,14 +167,22 @@ static long jump_threads(long want)
 	sigemptyset(&alarm);
 	sigaddset(&alarm, SIGALRM);
 	pthread_t threads[2];
+	if (cold) {
+		timer_start();
+		__atomic_store_n(&timer_running, 1, __ATOMIC_RELEASE);
+	}
 	for (int i = 0; i < 2; i++)
 		if (pthread_create(&threads[i], NULL, jump_thread, (void *)(intptr_t)(want / 2)))
 			exit(2);
 	pthread_sigmask(SIG_BLOCK, &alarm, NULL);
-	while (__atomic_load_n(&threads_ready, __ATOMIC_ACQUIRE) < 2)
+	while (!cold && __atomic_load_n(&threads_ready, __ATOMIC_ACQUIRE) < 2)
 		sched_yield();
-	timer_start();
-	__atomic_store_n(&timer_running, 1, __ATOMIC_RELEASE);
+	if (!cold) {
+		timer_start();
+		__atomic_store_n(&timer_running, 1, __ATOMIC_RELEASE);
+	} else {
+		reload_plugin();
+	}
 	long jumps = 0;
 	for (int i = 0; i < 2; i++) {
 		void *made;
@@ -163,7 +196,9 @@ int main(int argc, char **argv)
 {
 	long want = argc > 1 ? atol(argv[1]) : 200, after = argc > 2 ? atol(argv[2]) : 1000;
 	grow = argc > 3 && strcmp(argv[3], "grow") == 0;
-	int threads = argc > 3 && strcmp(argv[3], "threads") == 0;
+	cold = argc > 4 && strcmp(argv[3], "cold") == 0;
+	plugin = cold ? argv[4] : NULL;
+	int threads = cold || (argc > 3 && strcmp(argv[3], "threads") == 0);
 	dl_iterate_phdr(note_range, NULL);
 	if (!skipped[0].end || !skipped[1].end) {
 		fprintf(stderr, "jump_out: libc or the loader not found\n");

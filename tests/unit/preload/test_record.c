@@ -1,6 +1,8 @@
 /* test_record.c: the recorder's encodings, decoded back field by field as trace_format.h
  * documents them, and stack interning (one STACK record per distinct stack). */
+#include <link.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 
@@ -8,6 +10,7 @@
 
 #include "memprof/varint.h"
 #include "modules.h"
+#include "recorder.h"
 #include "recorder_fixture.h"
 
 struct decoded {
@@ -354,6 +357,83 @@ static void test_recursion_flag_keeps_nested_calls_out(void **state)
 	assert_int_equal(after.event_count, before.event_count);
 }
 
+/* A stack whose frames all lie in objects of the module map written last needs no check
+ * of the loader; one with a frame elsewhere does, and every stack does after an unload,
+ * until the map of the new generation is written. */
+static void test_module_map_covers_known_code(void **state)
+{
+	(void)state;
+	int local = 0;
+	mp_modules_sync(&mp_state_thread);
+	void *code[2] = { (void *)&test_module_map_covers_known_code, (void *)&getpid };
+	assert_true(mp_modules_cover(code, 2));
+	void *mixed[2] = { code[0], &local };
+	assert_false(mp_modules_cover(mixed, 2));
+	mp_modules_unloaded();
+	assert_false(mp_modules_cover(code, 2));
+	mp_modules_sync(&mp_state_thread);
+	assert_true(mp_modules_cover(code, 2));
+}
+
+/* Whether SIGALRM is blocked while the loader calls back. */
+static int note_alarm_blocked(struct dl_phdr_info *info, size_t size, void *data)
+{
+	(void)info;
+	(void)size;
+	sigset_t now;
+	pthread_sigmask(SIG_BLOCK, NULL, &now);
+	*(int *)data = sigismember(&now, SIGALRM);
+	return 1;
+}
+
+static int alarm_blocked_in_loader_call(void)
+{
+	int blocked = -1;
+	mp_loader_iterate(note_alarm_blocked, &blocked);
+	return blocked;
+}
+
+static void do_nothing(int sig)
+{
+	(void)sig;
+}
+
+/* recording.c's part of memprof's fatal handlers, which recording_signals.c installs and
+ * these tests never raise (recording.c starts the whole recorder: not linked here). */
+int mp_recording_fatal_begin(void)
+{
+	fail_msg("a fatal signal's handler ran");
+	return 0;
+}
+
+void mp_recording_fatal_end(int sig, int checked, int own_room)
+{
+	(void)sig;
+	(void)checked;
+	(void)own_room;
+}
+
+/* memprof's calls of the loader hold signals once the program has a handler for one that
+ * may interrupt any instruction (its jump out would leave the loader's lock held), not
+ * for a fault's handler, and put the mask back after. */
+static void test_loader_calls_hold_signals_once_the_program_handles_them(void **state)
+{
+	(void)state;
+	struct sigaction action, old_segv, old_usr2;
+	memset(&action, 0, sizeof(action));
+	action.sa_handler = do_nothing;
+	sigemptyset(&action.sa_mask);
+	assert_int_equal(mp_recording_sigaction(SIGSEGV, &action, &old_segv), 0);
+	assert_int_equal(alarm_blocked_in_loader_call(), 0);
+	assert_int_equal(mp_recording_sigaction(SIGUSR2, &action, &old_usr2), 0);
+	assert_int_equal(alarm_blocked_in_loader_call(), 1);
+	sigset_t now;
+	pthread_sigmask(SIG_BLOCK, NULL, &now);
+	assert_false(sigismember(&now, SIGALRM));
+	mp_recording_sigaction(SIGSEGV, &old_segv, NULL);
+	mp_recording_sigaction(SIGUSR2, &old_usr2, NULL);
+}
+
 /* A record left half-written (a signal handler jumped out of the encoder): its address
  * and time already moved the thread's delta bases. After mp_chunk_resume the next record
  * decodes as itself, whether the chunk holds stacks (extended records) or not. */
@@ -468,6 +548,8 @@ int main(void)
 		cmocka_unit_test(test_resume_after_a_half_written_record),
 		cmocka_unit_test(test_resume_refuses_a_chunk_that_does_not_decode),
 		cmocka_unit_test(test_jump_out_of_the_recorder),
+		cmocka_unit_test(test_module_map_covers_known_code),
+		cmocka_unit_test(test_loader_calls_hold_signals_once_the_program_handles_them),
 	};
 	int failed = cmocka_run_group_tests(tests, NULL, NULL);
 	unlink(path);
