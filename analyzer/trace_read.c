@@ -456,6 +456,10 @@ const char *mp_trace_stop_text(const struct mp_file_header *header, char *buf, s
 	case MP_STOP_FILE_REPLACED:
 		snprintf(buf, len, "recording stopped: the trace file was removed or replaced");
 		break;
+	case MP_STOP_SANDBOXED:
+		snprintf(buf, len, "recording stopped: the process put a seccomp filter on itself, "
+				   "after which memprof makes no system call");
+		break;
 	default:
 		if (err == EFBIG)
 			snprintf(buf, len, "recording stopped: the trace file reached the process's "
@@ -472,6 +476,8 @@ static const char *read_no_exit_work(const struct mp_file_header *header, uint32
 {
 	if (header->stop_reason == MP_STOP_DISK_FULL)
 		return "recording stopped early, the disk being full";
+	if (header->stop_reason == MP_STOP_SANDBOXED)
+		return "recording stopped early, the process putting a seccomp filter on itself";
 	if (header->stop_reason != MP_STOP_NONE)
 		return "recording stopped early, the trace file not growing";
 	if ((header->flags & MP_TRACE_EXIT_IN_HANDLER) && (header->flags & skipped))

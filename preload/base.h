@@ -121,6 +121,14 @@ static inline int mp_state_is_ready(void)
 }
 /* Stops recording for good after an error inside the host; says why once. */
 void mp_state_disable(const char *why);
+/* Set for good once the program put a seccomp filter (or strict mode) on itself
+ * (recording_sandbox.c): memprof then makes no system call of its own in this process,
+ * which the filter might answer by killing it. Inherited by a fork child. */
+extern int mp_sandboxed;
+static inline int mp_state_sandboxed(void)
+{
+	return __atomic_load_n(&mp_sandboxed, __ATOMIC_ACQUIRE);
+}
 
 /* Locks of the slow paths that exit() may need (recording.c). Each thread sets a lock's
  * bit before it waits for it and clears it after releasing it, so a signal handler that
@@ -324,6 +332,14 @@ void mp_sys_signals_hold_exempt(int sig);
 void mp_sys_own_thread_add(int tid);
 void mp_sys_own_thread_remove(int tid);
 int mp_sys_own_thread(int tid);
+/* sys_call.c: before the program (or anyone) installs a seccomp filter (installs 1) or
+ * strict mode (2) through syscall() or prctl(), `coming` is called. */
+void mp_sys_call_watch_seccomp(void (*coming)(int installs));
+/* Copies up to max of them to tids; returns how many. */
+int mp_sys_own_threads_list(int *tids, int max);
+/* Waits, limit_ns at most, until none of the count threads exists any more (a thread
+ * that left its function still runs its exit for a while): 1 if so. */
+int mp_sys_threads_gone(const int *tids, int count, uint64_t limit_ns);
 /* The same for a thread named as in /proc/self/task ("1234"). The snapshots and the leak
  * scan leave memprof's threads out of the program's: they hold nothing of the program's,
  * and reading another thread's /proc/.../syscall makes the reader wait until that thread

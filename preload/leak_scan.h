@@ -143,6 +143,9 @@ void mp_leak_thread_start(void);
 extern int mp_leak_thread_deferred;
 /* Starts the leak thread if it was deferred, once. */
 void mp_leak_thread_start_deferred(void);
+/* Asks the leak thread to end at once, serving nothing more (recording_sandbox.c: the
+ * process is about to forbid system calls). Does not wait. */
+void mp_leak_thread_quit(void);
 /* At exit (recording.c), from the exiting thread with busy clear: the exit check, run
  * by the leak thread while this one waits, or here if there is none. Never fails
  * loudly. */

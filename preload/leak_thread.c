@@ -77,6 +77,7 @@ static struct {
 	sem_t wake;
 	int wake_ready;
 	int running;          /* the thread is up and serving */
+	int quit;             /* asked to end (mp_leak_thread_quit) */
 	int tid;
 	uint32_t requested;   /* the number of the last request */
 	uint32_t served;      /* every request up to this number is done */
@@ -348,6 +349,8 @@ static void *leak_main(void *unused)
 		uint64_t now = mp_clock_now_ns();
 		uint64_t wake = watching && next_watch < next_fold ? next_watch : next_fold;
 		leak_sleep(wake > now ? wake - now : 0);
+		if (__atomic_load_n(&leak.quit, __ATOMIC_ACQUIRE))
+			break;
 		if (leak_serve_requests(thread))
 			continue;
 		now = mp_clock_now_ns();
@@ -392,7 +395,8 @@ static void *leak_main(void *unused)
 	/* The last thread: glibc now calls exit(0) on this one, whose hook runs the exit
 	 * work as on any other thread, the leak check included (without this thread). */
 	__atomic_store_n(&leak.running, 0, __ATOMIC_RELEASE);
-	leak_serve(__atomic_load_n(&leak.requested, __ATOMIC_ACQUIRE));
+	if (!__atomic_load_n(&leak.quit, __ATOMIC_ACQUIRE))
+		leak_serve(__atomic_load_n(&leak.requested, __ATOMIC_ACQUIRE));
 	mp_sys_own_thread_remove(leak.tid);
 	thread->busy = 0;
 	return NULL;
@@ -614,4 +618,11 @@ int mp_leak_thread_after_fork_child(uint32_t parent_pid, uint64_t fork_ns, uint6
 	mp_leak_stop_after_fork_child();
 	mp_leak_check_after_fork_child();
 	return kept;
+}
+
+void mp_leak_thread_quit(void)
+{
+	__atomic_store_n(&leak.quit, 1, __ATOMIC_RELEASE);
+	if (__atomic_load_n(&leak.wake_ready, __ATOMIC_ACQUIRE))
+		sem_post(&leak.wake);
 }

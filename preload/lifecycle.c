@@ -55,6 +55,8 @@ static int vfork_took_exit_hook;
 static void on_exit_hook(int status, void *unused)
 {
 	(void)unused;
+	if (mp_state_sandboxed())
+		return; /* no system call of memprof's */
 	if (mp_recording_in_vfork_child()) {
 		__atomic_store_n(&vfork_took_exit_hook, 1, __ATOMIC_RELEASE);
 		return;
@@ -74,6 +76,8 @@ static void exit_barrier(int status, void *unused)
 {
 	(void)status;
 	(void)unused;
+	if (mp_state_sandboxed())
+		return; /* no system call of memprof's */
 	mp_recording_exit_barrier();
 }
 
@@ -81,6 +85,8 @@ static void exit_barrier(int status, void *unused)
  * after the program's own. */
 static void on_quick_exit_hook(void)
 {
+	if (mp_state_sandboxed())
+		return; /* no system call of memprof's */
 	if (mp_recording_in_vfork_child())
 		return; /* its parent's, as on_exit_hook's */
 	mp_recording_exit_starts();
@@ -138,6 +144,7 @@ __attribute__((constructor)) static void memprof_constructor(void)
 	/* Now, not at the first exit(): a signal handler may call it, and dlsym could wait
 	 * there for the loader's lock held by the code the signal interrupted. */
 	*(void **)&real_exit = dlsym(RTLD_NEXT, "exit");
+	mp_recording_sandbox_watch();
 	if (mp_recording_ready()) {
 		pthread_atfork(mp_recording_fork_prepare, mp_recording_fork_parent,
 			       mp_recording_fork_child);

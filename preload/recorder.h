@@ -90,5 +90,13 @@ void mp_recording_signals_start(void);
  * what the program sets is kept aside. Returns 0 or -1 with errno, as sigaction does. */
 struct sigaction;
 int mp_recording_sigaction(int sig, const struct sigaction *action, struct sigaction *old);
+/* Before the process forbids itself system calls: memprof's handlers are removed, each
+ * signal getting what the program set for it, or the default. */
+void mp_recording_signals_give_back(void);
+/* --- recording_sandbox.c: a process that puts a seccomp filter on itself --- */
+/* From the constructor: before any call that installs a seccomp filter, or strict mode,
+ * recording stops for good, memprof's threads end, its handlers go, and memprof makes no
+ * system call in this process afterwards. */
+void mp_recording_sandbox_watch(void);
 
 #endif

@@ -167,6 +167,8 @@ static void end_state_set(enum mp_end_state state, int status)
 
 void mp_recording_end(enum mp_end_state state, int status)
 {
+	if (mp_state_sandboxed())
+		return; /* no system call of memprof's (recording_sandbox.c) */
 	if (__atomic_load_n(&mp_state, __ATOMIC_ACQUIRE) == MP_STATE_UNINIT)
 		return;
 	int writes_end = state == MP_END_EXIT_NOW || state == MP_END_EXEC || state == MP_END_SIGNAL;
@@ -247,6 +249,8 @@ int mp_recording_in_vfork_child(void)
 
 void mp_recording_exit_starts(void)
 {
+	if (mp_state_sandboxed())
+		return;
 	if (!is_trace_owner())
 		return;
 	int none = 0;
@@ -260,6 +264,8 @@ void mp_recording_exit_starts(void)
 
 void mp_recording_exit_barrier(void)
 {
+	if (mp_state_sandboxed())
+		return;
 	if (!is_trace_owner())
 		return;
 	uint64_t since = mp_clock_now_ns();
@@ -293,6 +299,8 @@ void mp_recording_quick_exit(void)
 /* Its callers (lifecycle.c's exit hooks) called mp_recording_exit_starts first. */
 void mp_recording_exit(int status)
 {
+	if (mp_state_sandboxed())
+		return;
 	mp_snapshot_thread_stop(); /* gone by the time the process ends, not killed then */
 	struct mp_thread *self = &mp_state_thread;
 	/* A fork child that recorded nothing yet (its trace is made at its first event) still
@@ -390,6 +398,8 @@ void mp_recording_fatal_end(int sig, int checked, int own_room)
  * needs. */
 void mp_recording_fork_prepare(void)
 {
+	if (mp_state_sandboxed())
+		return;
 	mp_state_thread.busy = 1;
 	mp_loader_fork_prepare();
 	fork_parent_pid = (uint32_t)syscall(SYS_getpid);
@@ -410,12 +420,16 @@ static int daemon_ended;
 
 void mp_recording_daemon_begin(void)
 {
+	if (mp_state_sandboxed())
+		return;
 	daemon_pid = (uint32_t)syscall(SYS_getpid);
 	__atomic_store_n(&daemon_tid, (int)syscall(SYS_gettid), __ATOMIC_RELEASE);
 }
 
 void mp_recording_daemon_end(void)
 {
+	if (mp_state_sandboxed())
+		return;
 	__atomic_store_n(&daemon_tid, 0, __ATOMIC_RELEASE);
 	if (__atomic_exchange_n(&daemon_ended, 0, __ATOMIC_ACQ_REL) &&
 	    (uint32_t)syscall(SYS_getpid) == daemon_pid)
@@ -424,6 +438,8 @@ void mp_recording_daemon_end(void)
 
 void mp_recording_fork_parent(void)
 {
+	if (mp_state_sandboxed())
+		return;
 	mp_leak_live_fork_parent();
 	mp_loader_fork_parent();
 	/* The next event reads the clock: a time 1 ns after the last one could fall before
@@ -440,6 +456,8 @@ void mp_recording_fork_parent(void)
  * that only calls exec (most of them) leaves no empty trace behind. */
 void mp_recording_fork_child(void)
 {
+	if (mp_state_sandboxed())
+		return;
 	struct mp_thread *self = &mp_state_thread;
 	self->held_locks = 0;
 	__atomic_store_n(&owner_pid, (uint32_t)syscall(SYS_getpid), __ATOMIC_RELEASE);

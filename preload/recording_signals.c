@@ -184,7 +184,7 @@ static void signals_report_kept(struct sigaction *old, const struct sigaction *k
 int mp_recording_sigaction(int sig, const struct sigaction *action, struct sigaction *old)
 {
 	struct sigaction current;
-	if (sig > 0 && sig == mp_leak_stop_signal()) {
+	if (sig > 0 && sig == mp_leak_stop_signal() && !mp_state_sandboxed()) {
 		struct sigaction copy;
 		memset(&copy, 0, sizeof(copy));
 		if (action)
@@ -197,7 +197,7 @@ int mp_recording_sigaction(int sig, const struct sigaction *action, struct sigac
 		return 0;
 	}
 	if (sig > 0 && sig == mp_config.leak_check_signal && mp_config.leak_check &&
-	    !mp_config.sample_bytes) {
+	    !mp_config.sample_bytes && !mp_state_sandboxed()) {
 		struct sigaction copy;
 		memset(&copy, 0, sizeof(copy));
 		if (action)
@@ -209,6 +209,8 @@ int mp_recording_sigaction(int sig, const struct sigaction *action, struct sigac
 		}
 		return 0;
 	}
+	if (mp_state_sandboxed()) /* memprof's signals were given back (recording_sandbox.c) */
+		return mp_sys_sigaction(sig, action, old);
 	if (mp_sys_sigaction(sig, NULL, &current) != 0)
 		return -1;
 	if (action) {
@@ -229,4 +231,24 @@ int mp_recording_sigaction(int sig, const struct sigaction *action, struct sigac
 			signals_default(old);
 	}
 	return 0;
+}
+
+/* Puts back what the program would have without memprof: the default where a fatal
+ * signal's handler of ours is, and what the program set for the check signal and the stop
+ * signal (or the default). Their handlers make system calls. */
+void mp_recording_signals_give_back(void)
+{
+	struct sigaction current, fallback;
+	signals_default(&fallback);
+	for (size_t i = 0; i < sizeof(fatal_signals) / sizeof(fatal_signals[0]); i++)
+		if (mp_sys_sigaction(fatal_signals[i], NULL, &current) == 0 &&
+		    signals_is_ours(&current))
+			mp_sys_sigaction(fatal_signals[i], &fallback, NULL);
+	if (mp_config.leak_check && mp_config.leak_check_signal && !mp_config.sample_bytes)
+		mp_sys_sigaction(mp_config.leak_check_signal,
+				 check_program_set ? &check_program : &fallback, NULL);
+	int stop = mp_leak_stop_signal();
+	const struct sigaction *chained = mp_leak_stop_chained();
+	if (stop > 0)
+		mp_sys_sigaction(stop, chained ? chained : &fallback, NULL);
 }

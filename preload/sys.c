@@ -366,6 +366,8 @@ static void *map_anon(size_t len, int populate)
 	/* Set once the kernel said it cannot name (EINVAL: our address is page-aligned, so
 	 * only an unknown option gets it): each process asked again for every region. */
 	static int names_unsupported;
+	if (mp_state_sandboxed())
+		return NULL; /* a recorder still under way when the filter came: it drops */
 	void *addr = (void *)syscall(SYS_mmap, NULL, len, PROT_READ | PROT_WRITE,
 				     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE |
 					     (populate ? MAP_POPULATE : 0),
@@ -452,7 +454,8 @@ void mp_sys_call_on_stack(void *arg, void (*fn)(void *), void *top)
 void mp_sys_unmap(void *addr, size_t len)
 {
 	own_remove(addr);
-	syscall(SYS_munmap, addr, len);
+	if (!mp_state_sandboxed()) /* kept mapped rather than risk the filter */
+		syscall(SYS_munmap, addr, len);
 }
 
 /* glibc's own name for sigaction: libmemprof exports sigaction for the program
@@ -561,6 +564,9 @@ int mp_sys_unwinder_pipe_intact(void)
 	return same == 2 || closed == 2;
 }
 
+/* See base.h: set by recording_sandbox.c, read by every raw call here that may be refused. */
+int mp_sandboxed;
+
 static int hold_exempt;
 
 void mp_sys_signals_hold_exempt(int sig)
@@ -577,12 +583,15 @@ void mp_sys_signals_hold(uint64_t *saved)
 		all &= ~(1ull << (exempt - 1));
 	for (size_t i = 0; i < sizeof(faults) / sizeof(faults[0]); i++)
 		all &= ~(1ull << (faults[i] - 1));
-	syscall(SYS_rt_sigprocmask, SIG_BLOCK, &all, saved, sizeof(all));
+	*saved = 0;
+	if (!mp_state_sandboxed())
+		syscall(SYS_rt_sigprocmask, SIG_BLOCK, &all, saved, sizeof(all));
 }
 
 void mp_sys_signals_release(const uint64_t *saved)
 {
-	syscall(SYS_rt_sigprocmask, SIG_SETMASK, saved, NULL, sizeof(*saved));
+	if (!mp_state_sandboxed())
+		syscall(SYS_rt_sigprocmask, SIG_SETMASK, saved, NULL, sizeof(*saved));
 }
 
 /* The threads memprof started (the snapshot thread, the leak thread): a few slots claimed
@@ -617,6 +626,32 @@ int mp_sys_own_thread(int tid)
 		if (tid && __atomic_load_n(&own_threads[i], __ATOMIC_ACQUIRE) == tid)
 			return 1;
 	return 0;
+}
+
+int mp_sys_own_threads_list(int *tids, int max)
+{
+	int count = 0;
+	for (int i = 0; i < OWN_THREADS_MAX && count < max; i++) {
+		int tid = __atomic_load_n(&own_threads[i], __ATOMIC_ACQUIRE);
+		if (tid)
+			tids[count++] = tid;
+	}
+	return count;
+}
+
+int mp_sys_threads_gone(const int *tids, int count, uint64_t limit_ns)
+{
+	struct timespec step = { 0, 100000 };
+	for (uint64_t waited = 0;; waited += (uint64_t)step.tv_nsec) {
+		int alive = 0;
+		for (int i = 0; i < count; i++)
+			alive += syscall(SYS_tgkill, getpid(), tids[i], 0) == 0;
+		if (!alive)
+			return 1;
+		if (waited >= limit_ns)
+			return 0;
+		syscall(SYS_nanosleep, &step, NULL);
+	}
 }
 
 int mp_sys_own_thread_named(const char *tid)
@@ -708,7 +743,7 @@ static int stderr_unchanged(void)
 
 void mp_sys_say(const char *msg)
 {
-	if (!stderr_unchanged())
+	if (mp_state_sandboxed() || !stderr_unchanged())
 		return;
 	char line[4200] = "memprof: ";
 	mp_sys_str_append(line, sizeof(line) - 1, msg);

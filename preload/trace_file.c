@@ -473,7 +473,15 @@ static void stop_recording(enum mp_stop_reason reason, int err)
 		header->stop_errno = err;
 		header->stop_monotonic_ns = mp_clock_now_ns();
 	}
-	if (reason == MP_STOP_FILE_REPLACED) {
+	if (reason == MP_STOP_SANDBOXED) {
+		mp_sys_str_append(msg, sizeof(msg), "the program put a seccomp filter on itself, "
+						    "which may forbid memprof's system calls: "
+						    "recording stopped, the trace '");
+		mp_sys_str_append(msg, sizeof(msg), trace_path);
+		mp_sys_str_append(msg, sizeof(msg), "' ends here");
+		mp_state_disable(msg);
+		return;
+	} else if (reason == MP_STOP_FILE_REPLACED) {
 		mp_sys_str_append(msg, sizeof(msg), "trace '");
 		mp_sys_str_append(msg, sizeof(msg), trace_path);
 		mp_sys_str_append(msg, sizeof(msg), "' was removed or replaced");
@@ -745,4 +753,9 @@ void mp_trace_file_forget(void)
 	file_end = reserved_end = 0;
 	ending = 0;
 	pthread_mutex_init(&file_lock, NULL);
+}
+
+void mp_trace_file_stop(enum mp_stop_reason reason, int err)
+{
+	stop_recording(reason, err);
 }

@@ -34,6 +34,9 @@ uint32_t mp_trace_file_page_size(void);
 void mp_trace_file_set_end(enum mp_end_state state, int status);
 /* Sets MP_TRACE_* flags in the file header (nothing if there is no trace). */
 void mp_trace_file_add_flags(uint32_t flags);
+/* Recording stops for good: the header says why (the first reason only), stderr says it
+ * once, and the state goes off. */
+void mp_trace_file_stop(enum mp_stop_reason reason, int err);
 const char *mp_trace_file_path(void);
 /* The descriptor memprof keeps on the trace file (read it with pread; never close it), or
  * -1 if there is none or the program closed it or reused its number. Lock-free. */

@@ -310,6 +310,9 @@ enum mp_stop_reason {
 	MP_STOP_DISK_FULL = 1,    /* no space (or quota) for the next chunk; stop_errno says */
 	MP_STOP_FILE_ERROR = 2,   /* the file could not grow for another reason (stop_errno) */
 	MP_STOP_FILE_REPLACED = 3,/* the path no longer names this trace (removed or replaced) */
+	/* The process put a seccomp filter (or strict mode) on itself: memprof makes no system
+	 * call after that, which the filter might answer by killing the process. */
+	MP_STOP_SANDBOXED = 4,
 };
 
 /* The head of every chunk. */

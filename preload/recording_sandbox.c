@@ -1,0 +1,77 @@
+/* recording_sandbox.c: a process that puts a seccomp filter on itself.
+ *
+ * A program may forbid itself every system call but a few (a seccomp filter: sshd's
+ * pre-authentication child, a browser's renderers, services that sandbox a parser), and a
+ * forbidden call kills it. memprof's own calls are not in such a list: a new chunk grows
+ * the trace file, the leak thread reads it, snapshots read /proc. A program that ran fine
+ * alone was killed by SIGSYS under memprof at its next chunk (tests/progs/sandboxed.c).
+ *
+ * So syscall() and prctl() (sys_call.c) tell the recorder before a call that installs a
+ * filter (prctl PR_SET_SECCOMP, the seccomp system call), while memprof may still make
+ * its own: recording stops for good, the header saying why (MP_STOP_SANDBOXED,
+ * stderr once), memprof's threads are asked to end and waited for (a filter may apply to
+ * every thread, theirs included), memprof's signal handlers are replaced by what the
+ * program set, and mp_sandboxed is set: from then on nothing of memprof's makes a system
+ * call (the exit work, the fork handlers, its stderr lines and unmappings check it). The
+ * trace holds what came before the filter; it has no end, its reason says why.
+ *
+ * Not seen: a filter installed by a raw system call instruction (not through libc's
+ * syscall() or prctl()), and a process started under a filter (systemd's
+ * SystemCallFilter=, an exec from a filtered process): memprof's first calls happen before
+ * anything could tell. A filter the kernel refuses (no NO_NEW_PRIVS and no privilege)
+ * is not waited for: that case is told apart beforehand.
+ */
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "leak_scan.h"
+#include "recorder.h"
+#include "snapshot.h"
+
+/* memprof's threads end within microseconds of being asked; a filter that applies to
+ * every thread is not put off longer than this if one does not. */
+#define THREADS_GONE_NS (200ull * 1000 * 1000)
+#define OWN_THREADS_MAX 8
+
+/* The kernel refuses a filter unless the thread has NO_NEW_PRIVS or CAP_SYS_ADMIN
+ * (EACCES): such a call changes nothing, and recording goes on. Strict mode needs
+ * neither. The capability is not read: root is taken to have it. */
+static int filter_would_be_refused(void)
+{
+	return syscall(SYS_prctl, PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) == 0 &&
+	       syscall(SYS_geteuid) != 0;
+}
+
+static void sandbox(void)
+{
+	int tids[OWN_THREADS_MAX];
+	int count = mp_sys_own_threads_list(tids, OWN_THREADS_MAX);
+	int state = __atomic_load_n(&mp_state, __ATOMIC_ACQUIRE);
+	if (state == MP_STATE_READY) {
+		mp_recording_flush_samples();
+		mp_trace_file_stop(MP_STOP_SANDBOXED, 0);
+	} else if (state != MP_STATE_OFF) {
+		mp_sys_say("the program put a seccomp filter on itself before its first "
+			   "allocation: nothing recorded");
+	}
+	__atomic_store_n(&mp_state, MP_STATE_OFF, __ATOMIC_RELEASE);
+	mp_snapshot_thread_stop();
+	mp_leak_thread_quit();
+	mp_recording_signals_give_back();
+	mp_sys_threads_gone(tids, count, THREADS_GONE_NS);
+	__atomic_store_n(&mp_sandboxed, 1, __ATOMIC_RELEASE);
+}
+
+/* installs: 1 a filter, 2 strict mode (sys_call.c). */
+static void sandbox_coming(int installs)
+{
+	if (mp_state_sandboxed() || (installs == 1 && filter_would_be_refused()))
+		return;
+	sandbox();
+}
+
+void mp_recording_sandbox_watch(void)
+{
+	mp_sys_call_watch_seccomp(sandbox_coming);
+}
