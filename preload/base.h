@@ -328,7 +328,9 @@ int mp_sys_unwinder_pipe_intact(void);
 void mp_sys_signals_hold_exempt(int sig);
 /* The threads of memprof's own (by kernel thread id), which nothing that counts, stops or
  * scans the program's threads may count as the program's. Allocation-free and
- * async-signal-safe; at most 8. In a fork child none survives: forget them all. */
+ * async-signal-safe; at most MP_SYS_OWN_THREADS_MAX. In a fork child none survives:
+ * forget them all. */
+#define MP_SYS_OWN_THREADS_MAX 8
 void mp_sys_own_thread_add(int tid);
 void mp_sys_own_thread_remove(int tid);
 int mp_sys_own_thread(int tid);

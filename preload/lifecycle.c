@@ -55,8 +55,6 @@ static int vfork_took_exit_hook;
 static void on_exit_hook(int status, void *unused)
 {
 	(void)unused;
-	if (mp_state_sandboxed())
-		return; /* no system call of memprof's */
 	if (mp_recording_in_vfork_child()) {
 		__atomic_store_n(&vfork_took_exit_hook, 1, __ATOMIC_RELEASE);
 		return;
@@ -76,8 +74,6 @@ static void exit_barrier(int status, void *unused)
 {
 	(void)status;
 	(void)unused;
-	if (mp_state_sandboxed())
-		return; /* no system call of memprof's */
 	mp_recording_exit_barrier();
 }
 
@@ -85,8 +81,6 @@ static void exit_barrier(int status, void *unused)
  * after the program's own. */
 static void on_quick_exit_hook(void)
 {
-	if (mp_state_sandboxed())
-		return; /* no system call of memprof's */
 	if (mp_recording_in_vfork_child())
 		return; /* its parent's, as on_exit_hook's */
 	mp_recording_exit_starts();

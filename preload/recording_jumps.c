@@ -21,8 +21,9 @@
  * are held there instead wherever a jump could land: a new chunk, a snapshot, the
  * samples' lock, the tables' growth, and the loader's calls once the program has a
  * handler that may jump (loader_gate.c; a loader lock left held hangs every other
- * thread's dlopen, whatever memprof does after). A jump whose stacks are not the thread's own (a coroutine's) cannot be
- * told from one within the handler, and changes nothing either.
+ * thread's dlopen, whatever memprof does after). A jump whose stacks are not the
+ * thread's own (a coroutine's) cannot be told from one within the handler, and changes
+ * nothing either.
  */
 #include <setjmp.h>
 

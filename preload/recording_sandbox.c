@@ -32,7 +32,6 @@
 /* memprof's threads end within microseconds of being asked; a filter that applies to
  * every thread is not put off longer than this if one does not. */
 #define THREADS_GONE_NS (200ull * 1000 * 1000)
-#define OWN_THREADS_MAX 8
 
 /* The kernel refuses a filter unless the thread has NO_NEW_PRIVS or CAP_SYS_ADMIN
  * (EACCES): such a call changes nothing, and recording goes on. Strict mode needs
@@ -45,8 +44,8 @@ static int filter_would_be_refused(void)
 
 static void sandbox(void)
 {
-	int tids[OWN_THREADS_MAX];
-	int count = mp_sys_own_threads_list(tids, OWN_THREADS_MAX);
+	int tids[MP_SYS_OWN_THREADS_MAX];
+	int count = mp_sys_own_threads_list(tids, MP_SYS_OWN_THREADS_MAX);
 	int state = __atomic_load_n(&mp_state, __ATOMIC_ACQUIRE);
 	if (state == MP_STATE_READY) {
 		mp_recording_flush_samples();

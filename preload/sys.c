@@ -597,12 +597,11 @@ void mp_sys_signals_release(const uint64_t *saved)
 /* The threads memprof started (the snapshot thread, the leak thread): a few slots claimed
  * by compare-and-swap, so that what counts or stops the program's threads leaves them
  * out. */
-#define OWN_THREADS_MAX 8
-static int own_threads[OWN_THREADS_MAX];
+static int own_threads[MP_SYS_OWN_THREADS_MAX];
 
 void mp_sys_own_thread_add(int tid)
 {
-	for (int i = 0; i < OWN_THREADS_MAX; i++) {
+	for (int i = 0; i < MP_SYS_OWN_THREADS_MAX; i++) {
 		int expected = 0;
 		if (__atomic_compare_exchange_n(&own_threads[i], &expected, tid, 0,
 						__ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
@@ -612,7 +611,7 @@ void mp_sys_own_thread_add(int tid)
 
 void mp_sys_own_thread_remove(int tid)
 {
-	for (int i = 0; i < OWN_THREADS_MAX; i++) {
+	for (int i = 0; i < MP_SYS_OWN_THREADS_MAX; i++) {
 		int expected = tid;
 		if (__atomic_compare_exchange_n(&own_threads[i], &expected, 0, 0,
 						__ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
@@ -622,7 +621,7 @@ void mp_sys_own_thread_remove(int tid)
 
 int mp_sys_own_thread(int tid)
 {
-	for (int i = 0; i < OWN_THREADS_MAX; i++)
+	for (int i = 0; i < MP_SYS_OWN_THREADS_MAX; i++)
 		if (tid && __atomic_load_n(&own_threads[i], __ATOMIC_ACQUIRE) == tid)
 			return 1;
 	return 0;
@@ -631,7 +630,7 @@ int mp_sys_own_thread(int tid)
 int mp_sys_own_threads_list(int *tids, int max)
 {
 	int count = 0;
-	for (int i = 0; i < OWN_THREADS_MAX && count < max; i++) {
+	for (int i = 0; i < MP_SYS_OWN_THREADS_MAX && count < max; i++) {
 		int tid = __atomic_load_n(&own_threads[i], __ATOMIC_ACQUIRE);
 		if (tid)
 			tids[count++] = tid;
@@ -685,7 +684,7 @@ int mp_sys_only_own_threads(void)
 
 void mp_sys_own_threads_forget(void)
 {
-	for (int i = 0; i < OWN_THREADS_MAX; i++)
+	for (int i = 0; i < MP_SYS_OWN_THREADS_MAX; i++)
 		__atomic_store_n(&own_threads[i], 0, __ATOMIC_RELEASE);
 }
 
