@@ -129,6 +129,16 @@ static inline int mp_state_sandboxed(void)
 {
 	return __atomic_load_n(&mp_sandboxed, __ATOMIC_ACQUIRE);
 }
+/* Set when recording started in a process already under a seccomp filter (systemd's
+ * SystemCallFilter=, a container's profile, an exec from a filtered process;
+ * recording_sandbox.c says why): memprof then leaves out the system calls it can do
+ * without that such filters commonly forbid. Set by mp_sys_note_filter (sys.c). */
+extern int mp_filtered_at_start;
+void mp_sys_note_filter(void);
+static inline int mp_state_filtered_at_start(void)
+{
+	return __atomic_load_n(&mp_filtered_at_start, __ATOMIC_RELAXED);
+}
 
 /* Locks of the slow paths that exit() may need (recording.c). Each thread sets a lock's
  * bit before it waits for it and clears it after releasing it, so a signal handler that
@@ -337,6 +347,9 @@ int mp_sys_own_thread(int tid);
 /* sys_call.c: before the program (or anyone) installs a seccomp filter (installs 1) or
  * strict mode (2) through syscall() or prctl(), `coming` is called. */
 void mp_sys_call_watch_seccomp(void (*coming)(int installs));
+/* sys_call.c: mincore() called from code in [start, end) (libunwind's) fails with ENOSYS
+ * instead of being made. */
+void mp_sys_call_unwinder_range(uintptr_t start, uintptr_t end);
 /* Copies up to max of them to tids; returns how many. */
 int mp_sys_own_threads_list(int *tids, int max);
 /* Waits, limit_ns at most, until none of the count threads exists any more (a thread

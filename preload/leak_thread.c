@@ -300,7 +300,9 @@ struct crowding {
 static void leak_move_if_crowded(struct crowding *last)
 {
 	uint64_t on_cpu, waited;
-	if (!sched_times(&on_cpu, &waited))
+	/* A filter the process started under may forbid setting affinity (systemd's
+	 * ~@resources): the rounds then stay where the scheduler puts them. */
+	if (mp_state_filtered_at_start() || !sched_times(&on_cpu, &waited))
 		return;
 	uint64_t ran = on_cpu - last->on_cpu, wait = waited - last->waited;
 	int crowded = last->known && wait >= CROWDED_WAIT_NS && wait * 10 >= ran;

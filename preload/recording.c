@@ -90,8 +90,13 @@ int mp_recording_start(void)
 	mp_config_load();
 	mp_sampling_set_configure();
 	mp_clock_init();
+	mp_sys_note_filter();
 	uintptr_t self_start = 0, self_end = 0;
 	mp_modules_range_of((uintptr_t)&self_marker, &self_start, &self_end);
+	/* Before libunwind's first call, which asks mincore (sys_call.c). */
+	uintptr_t unwinder_start = 0, unwinder_end = 0;
+	if (mp_modules_range_of((uintptr_t)&unw_backtrace, &unwinder_start, &unwinder_end) == 0)
+		mp_sys_call_unwinder_range(unwinder_start, unwinder_end);
 	mp_stacks_init(self_start, self_end);
 	/* libunwind's cache of register states has one global lock (Debian's libunwind has
 	 * no per-thread cache: UNW_CACHE_PER_THREAD becomes GLOBAL), which a thread of the

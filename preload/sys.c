@@ -566,6 +566,19 @@ int mp_sys_unwinder_pipe_intact(void)
 
 /* See base.h: set by recording_sandbox.c, read by every raw call here that may be refused. */
 int mp_sandboxed;
+/* See base.h. */
+int mp_filtered_at_start;
+
+/* /proc/self/status's "Seccomp:" line: 0 none, 1 strict, 2 filter. Static: recording's
+ * start, which calls this, is one thread's. */
+void mp_sys_note_filter(void)
+{
+	static char status[8192];
+	uint64_t mode = 0;
+	if (mp_sys_read_text("/proc/self/status", status, sizeof(status)) &&
+	    mp_proc_field(status, "Seccomp", &mode) && mode != 0)
+		__atomic_store_n(&mp_filtered_at_start, 1, __ATOMIC_RELAXED);
+}
 
 static int hold_exempt;
 

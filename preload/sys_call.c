@@ -1,5 +1,6 @@
 /* sys_call.c: syscall() and prctl(), the program's and memprof's own, seeing a seccomp
- * filter (or strict mode) coming before it is installed (recording_sandbox.c says why).
+ * filter (or strict mode) coming before it is installed (recording_sandbox.c says why);
+ * mincore(), kept from libunwind.
  *
  * A filter goes in through prctl(PR_SET_SECCOMP, ...) or the seccomp system call, which
  * glibc has no function for: programs and libseccomp make it through syscall(). So both
@@ -14,6 +15,7 @@
 #include <errno.h>
 #include <linux/seccomp.h>
 #include <stdarg.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 
@@ -107,4 +109,30 @@ EXPORT int prctl(int option, ...)
 	before_install(prctl_installs(option, a2, (const void *)a3));
 	return (int)with_errno(raw_syscall(SYS_prctl, option, (long)a2, (long)a3, (long)a4,
 					   (long)a5, 0));
+}
+
+/* libunwind tells readable memory from unmapped with mincore(2), or with msync(2) where
+ * mincore fails, and asks mincore once when it starts (at memprof's start). mincore is not
+ * in systemd's @system-service set of system calls, and a service hardened with
+ * SystemCallFilter=@system-service is killed at any call outside it: every such service
+ * died of SIGSYS under memprof before its main(). So mincore, exported here, fails with
+ * ENOSYS when libunwind's code calls it (libunwind then validates with msync, which the
+ * set has); anyone else's call is forwarded. */
+static uintptr_t unwinder_start, unwinder_end;
+
+void mp_sys_call_unwinder_range(uintptr_t start, uintptr_t end)
+{
+	__atomic_store_n(&unwinder_start, start, __ATOMIC_RELAXED);
+	__atomic_store_n(&unwinder_end, end, __ATOMIC_RELEASE);
+}
+
+EXPORT int mincore(void *addr, size_t length, unsigned char *vec)
+{
+	uintptr_t caller = (uintptr_t)__builtin_return_address(0);
+	uintptr_t end = __atomic_load_n(&unwinder_end, __ATOMIC_ACQUIRE);
+	if (caller < end && caller >= __atomic_load_n(&unwinder_start, __ATOMIC_RELAXED)) {
+		errno = ENOSYS;
+		return -1;
+	}
+	return (int)with_errno(raw_syscall(SYS_mincore, (long)addr, (long)length, (long)vec, 0, 0, 0));
 }

@@ -49,4 +49,24 @@ for mode in prctl tsync strict probe; do
 	[ "$mode" = strict ] && want=20000
 	[ "$churned" -eq "$want" ] || fail "$mode: $churned allocations after the filter, want $want"
 done
+# A service started under systemd's hardening (sandboxed.c's `service`: a filter killing
+# the process at any call outside @system-service or inside @privileged and @resources,
+# then an exec with LD_PRELOAD set). memprof's start (libunwind's mincore) and its leak
+# thread moving off a crowded CPU (sched_setaffinity) each killed it with SIGSYS. It must
+# run as it does alone and its trace be whole: 100 blocks, 3 x 300000 churned.
+"$prog" service 300000 >plain.out 2>&1
+plain=$?
+rm -f service.trace
+timeout -s KILL 30 env MEMPROF_OUTPUT="$(pwd)/service.trace" SERVICE_PRELOAD="$lib" \
+	"$prog" service 300000 >service.out 2>service.err
+status=$?
+[ "$plain" -eq 0 ] || fail "service: status $plain without memprof: $(cat plain.out)"
+[ "$status" -eq 0 ] || fail "service: status $status under memprof: $(cat service.err)"
+cmp -s plain.out service.out || fail "service: output $(cat service.out)"
+"$memprof" report --json service.trace >service.json 2>/dev/null || fail "service: report failed"
+grep -q '"complete": true' service.json || fail "service: trace not complete"
+[ "$(calls service.trace before_filter)" -eq 100 ] ||
+	fail "service: $(calls service.trace before_filter) of the 100 blocks"
+[ "$(calls service.trace churn)" -eq 900000 ] ||
+	fail "service: $(calls service.trace churn) of 900000 allocations recorded"
 [ "$failures" -eq 0 ]

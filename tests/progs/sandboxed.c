@@ -14,6 +14,13 @@
  *           program in strict mode must
  *   probe   the probes libseccomp makes (no filter given): nothing is installed, and
  *           the program goes on unfiltered
+ *   service as systemd starts a hardened service (SystemCallFilter=@system-service,
+ *           ~@privileged ~@resources): a filter that kills the process at any call of
+ *           those sets' complement, then an exec of this program as `served`, with
+ *           LD_PRELOAD set to $SERVICE_PRELOAD when that is set
+ *   served  under that filter: two threads allocate and free COUNT blocks each (long
+ *           enough for memprof's leak thread to find its CPU crowded), the main thread
+ *           COUNT; prints "done served SUM"
  *
  *   sandboxed MODE [COUNT]   prints "done MODE SUM"
  */
@@ -44,6 +51,46 @@ static struct sock_filter filter[] = {
 	BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
 };
 static struct sock_fprog program = { sizeof(filter) / sizeof(filter[0]), filter };
+
+#define DENY(nr) \
+	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (nr), 0, 1), \
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS)
+
+/* What systemd 252 forbids a service with SystemCallFilter=@system-service and
+ * SystemCallFilter=~@privileged @resources, as `systemd-analyze syscall-filter` lists the
+ * sets: the x86-64 calls outside @system-service, then @privileged's and @resources'
+ * members inside it. */
+static struct sock_filter service_filter[] = {
+	BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+	DENY(SYS__sysctl), DENY(SYS_acct), DENY(SYS_adjtimex), DENY(SYS_bpf), DENY(SYS_chroot),
+	DENY(SYS_clock_adjtime), DENY(SYS_clock_settime), DENY(SYS_delete_module),
+	DENY(SYS_fanotify_init), DENY(SYS_fanotify_mark), DENY(SYS_finit_module),
+	DENY(SYS_fsconfig), DENY(SYS_fsmount), DENY(SYS_fsopen), DENY(SYS_fspick),
+	DENY(SYS_init_module), DENY(SYS_ioperm), DENY(SYS_iopl), DENY(SYS_kexec_file_load),
+	DENY(SYS_kexec_load), DENY(SYS_landlock_add_rule), DENY(SYS_landlock_create_ruleset),
+	DENY(SYS_landlock_restrict_self), DENY(SYS_lookup_dcookie), DENY(SYS_memfd_secret),
+	DENY(SYS_mincore), DENY(SYS_modify_ldt), DENY(SYS_mount), DENY(SYS_mount_setattr),
+	DENY(SYS_move_mount), DENY(SYS_open_by_handle_at), DENY(SYS_open_tree),
+	DENY(SYS_perf_event_open), DENY(SYS_pidfd_getfd), DENY(SYS_pivot_root),
+	DENY(SYS_pkey_alloc), DENY(SYS_pkey_free), DENY(SYS_pkey_mprotect),
+	DENY(SYS_process_mrelease), DENY(SYS_ptrace), DENY(SYS_quotactl), DENY(SYS_reboot),
+	DENY(SYS_seccomp), DENY(SYS_setdomainname), DENY(SYS_sethostname),
+	DENY(SYS_settimeofday), DENY(SYS_swapoff), DENY(SYS_swapon), DENY(SYS_sysfs),
+	DENY(SYS_syslog), DENY(SYS_umount2), DENY(SYS_uselib), DENY(SYS_ustat), DENY(SYS_vhangup),
+	/* @privileged */
+	DENY(SYS_capset), DENY(SYS_chown), DENY(SYS_fchown), DENY(SYS_fchownat), DENY(SYS_lchown),
+	DENY(SYS_setfsuid), DENY(SYS_setgroups), DENY(SYS_setresuid), DENY(SYS_setreuid),
+	DENY(SYS_setuid),
+	/* @resources */
+	DENY(SYS_ioprio_set), DENY(SYS_mbind), DENY(SYS_migrate_pages), DENY(SYS_move_pages),
+	DENY(SYS_sched_setaffinity), DENY(SYS_sched_setattr), DENY(SYS_sched_setparam),
+	DENY(SYS_sched_setscheduler), DENY(SYS_set_mempolicy), DENY(SYS_setpriority),
+	DENY(SYS_setrlimit),
+	BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+};
+static struct sock_fprog service_program = {
+	sizeof(service_filter) / sizeof(service_filter[0]), service_filter
+};
 
 static void *kept[100];
 
@@ -91,11 +138,56 @@ static void say(const char *mode, long sum)
 		_exit(3);
 }
 
+/* The service's manager: the filter, then the service (this program as `served`). */
+static int start_service(const char *count)
+{
+	if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &service_program) != 0) {
+		perror("sandboxed: seccomp");
+		return 2;
+	}
+	const char *preload = getenv("SERVICE_PRELOAD");
+	if (preload && setenv("LD_PRELOAD", preload, 1) != 0)
+		return 2;
+	char *args[] = { "sandboxed", "served", (char *)count, NULL };
+	execv("/proc/self/exe", args);
+	perror("sandboxed: exec");
+	return 2;
+}
+
+static void *served_worker(void *count)
+{
+	long *sum = malloc(sizeof(*sum));
+	if (sum)
+		*sum = churn(*(long *)count);
+	return sum;
+}
+
+static int served(long count)
+{
+	pthread_t threads[2];
+	for (int i = 0; i < 2; i++)
+		if (pthread_create(&threads[i], NULL, served_worker, &count) != 0)
+			return 2;
+	long sum = churn(count);
+	for (int i = 0; i < 2; i++) {
+		void *result;
+		pthread_join(threads[i], &result);
+		if (!result)
+			return 2;
+		sum += *(long *)result;
+		free(result);
+	}
+	say("served", sum);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *mode = argc > 1 ? argv[1] : "prctl";
 	long count = argc > 2 ? atol(argv[2]) : 200000;
 	before_filter();
+	if (strcmp(mode, "served") == 0)
+		return served(count);
 	if (strcmp(mode, "probe") == 0) {
 		/* libseccomp's: is the seccomp call there, which flags does it take. */
 		syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, NULL);
@@ -108,6 +200,8 @@ int main(int argc, char **argv)
 		perror("sandboxed: PR_SET_NO_NEW_PRIVS");
 		return 2;
 	}
+	if (strcmp(mode, "service") == 0)
+		return start_service(argc > 2 ? argv[2] : "200000");
 	if (strcmp(mode, "strict") == 0) {
 		/* Strict mode forbids brk: the heap must neither grow nor shrink from here. */
 		mallopt(M_TRIM_THRESHOLD, 1 << 30);
