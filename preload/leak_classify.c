@@ -357,6 +357,11 @@ static inline void classify_mark(struct mp_leak_classifier *c, size_t index, uin
  * is tried first: half of the words that point into a block point into the same block
  * as the one before (arrays of pointers into one table), and those skip the search. */
 #define CLASSIFY_BATCH 64u
+/* Each batch asks for the lines 8 KiB ahead: roots and blocks are read once, cold, and the
+ * hardware's prefetch stops at every 4 KiB page, where the read waited for memory (43% of
+ * classify_words' samples on the load). cc1's exit scan, 9 runs each: 1.95 ms against 2.2-2.3
+ * (4 KiB ahead 1.95-2.2, 16 KiB 1.86-2.0). */
+#define CLASSIFY_AHEAD 8192u
 
 static void classify_words(struct mp_leak_classifier *c, uint64_t start, uint64_t end,
 			   int definite)
@@ -371,6 +376,8 @@ static void classify_words(struct mp_leak_classifier *c, uint64_t start, uint64_
 		if (words > CLASSIFY_BATCH)
 			words = CLASSIFY_BATCH;
 		size_t kept = 0;
+		for (uint64_t line = 0; line < CLASSIFY_BATCH * 8; line += 64)
+			__builtin_prefetch((const void *)(uintptr_t)(at + CLASSIFY_AHEAD + line));
 		for (uint64_t i = 0; i < words; i++, at += 8) {
 			uint64_t word = *(const uint64_t *)(uintptr_t)at;
 			batch[kept] = word;
