@@ -347,6 +347,9 @@ int mp_sys_own_thread(int tid);
 /* sys_call.c: before the program (or anyone) installs a seccomp filter (installs 1) or
  * strict mode (2) through syscall() or prctl(), `coming` is called. */
 void mp_sys_call_watch_seccomp(void (*coming)(int installs));
+/* sys_call.c: before unshare() or setns() (or either through syscall()) makes a call that
+ * fails in a process of more than one thread, `coming` is called. */
+void mp_sys_call_watch_alone(void (*coming)(void));
 /* sys_call.c: mincore() called from code in [start, end) (libunwind's) fails with ENOSYS
  * instead of being made. */
 void mp_sys_call_unwinder_range(uintptr_t start, uintptr_t end);

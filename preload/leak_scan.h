@@ -146,6 +146,12 @@ void mp_leak_thread_start_deferred(void);
 /* Asks the leak thread to end at once, serving nothing more (recording_sandbox.c: the
  * process is about to forbid system calls). Does not wait. */
 void mp_leak_thread_quit(void);
+/* Asks the running leak thread to end, as mp_leak_thread_quit does, for a while: 1 if it
+ * was running (recording_alone.c). Until it is resumed, checks run on the thread that
+ * asks for one, as in a process without the thread. */
+int mp_leak_thread_pause(void);
+/* Starts a paused leak thread again, with the RSS watch it kept. */
+void mp_leak_thread_resume(void);
 /* At exit (recording.c), from the exiting thread with busy clear: the exit check, run
  * by the leak thread while this one waits, or here if there is none. Never fails
  * loudly. */

@@ -421,7 +421,10 @@ static void leak_create(void)
 	if (mp_sys_thread_start(leak_main, THREAD_STACK_BYTES) < 0)
 		return;
 	leak_wait_warm();
-	__atomic_store_n(&leak.watches_rss, mp_config.rss_watch_ms && mp_rss_watch_claim(),
+	/* A thread resumed (mp_leak_thread_resume) keeps the watch its predecessor claimed. */
+	int watches = __atomic_load_n(&leak.watches_rss, __ATOMIC_ACQUIRE);
+	__atomic_store_n(&leak.watches_rss,
+			 mp_config.rss_watch_ms && (watches || mp_rss_watch_claim()),
 			 __ATOMIC_RELEASE);
 	/* Until it runs, requests wait for it rather than fall through. */
 	__atomic_store_n(&leak.running, 1, __ATOMIC_RELEASE);
@@ -620,6 +623,21 @@ int mp_leak_thread_after_fork_child(uint32_t parent_pid, uint64_t fork_ns, uint6
 	mp_leak_stop_after_fork_child();
 	mp_leak_check_after_fork_child();
 	return kept;
+}
+
+int mp_leak_thread_pause(void)
+{
+	if (!__atomic_load_n(&leak.running, __ATOMIC_ACQUIRE) ||
+	    __atomic_load_n(&leak.quit, __ATOMIC_ACQUIRE))
+		return 0;
+	mp_leak_thread_quit();
+	return 1;
+}
+
+void mp_leak_thread_resume(void)
+{
+	__atomic_store_n(&leak.quit, 0, __ATOMIC_RELEASE);
+	mp_leak_thread_start(); /* nothing if the paused one never left */
 }
 
 void mp_leak_thread_quit(void)

@@ -67,7 +67,7 @@ __attribute__((noinline)) void *mp_record_alloc_chosen(enum mp_record_tag tag, v
 			mp_clock_event_ns(thread, thread->prev_time));
 	note_alloc(thread, addr);
 	if (MP_UNLIKELY(__atomic_load_n(&mp_leak_thread_deferred, __ATOMIC_RELAXED)))
-		mp_leak_thread_start_deferred();
+		mp_recording_threads_deferred();
 	mp_record_leave(thread, saved_errno);
 	return addr;
 }

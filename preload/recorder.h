@@ -98,5 +98,12 @@ void mp_recording_signals_give_back(void);
  * recording stops for good, memprof's threads end, its handlers go, and memprof makes no
  * system call in this process afterwards. */
 void mp_recording_sandbox_watch(void);
+/* --- recording_alone.c: a call that needs the process to have one thread --- */
+/* From the constructor: before unshare() or setns() makes such a call, memprof's threads
+ * end, to start again a while after. */
+void mp_recording_alone_watch(void);
+/* At an allocation that finds mp_leak_thread_deferred set: starts the threads that wait
+ * (a fork child's leak thread, those paused for such a call) once it is time. */
+void mp_recording_threads_deferred(void);
 
 #endif

@@ -74,6 +74,10 @@ void mp_snapshot_thread_after_fork_child(void);
  * first get a CPU: on a loaded machine that wait made a short program milliseconds
  * slower; leaving now, it is gone while the exit snapshot and the leak check run. */
 void mp_snapshot_thread_stop(void);
+/* Asks the running thread to end for a while (recording_alone.c): 1 if it was running.
+ * It keeps its RSS watch for mp_snapshot_thread_resume, which starts it again. */
+int mp_snapshot_thread_pause(void);
+void mp_snapshot_thread_resume(void);
 
 /* --- rss_watch.c: the RSS series and rss-peak snapshots --- */
 /* One look at RSS from memprof's thread (busy), now_ns being mp_clock_now_ns(): reads

@@ -176,6 +176,26 @@ void mp_snapshot_thread_stop(void)
 	sem_post(&wake);
 }
 
+int mp_snapshot_thread_pause(void)
+{
+	if (!__atomic_load_n(&thread_running, __ATOMIC_ACQUIRE) ||
+	    __atomic_load_n(&stopping, __ATOMIC_ACQUIRE))
+		return 0;
+	__atomic_store_n(&stopping, 1, __ATOMIC_RELEASE);
+	sem_post(&wake);
+	return 1;
+}
+
+void mp_snapshot_thread_resume(void)
+{
+	if (__atomic_load_n(&thread_running, __ATOMIC_ACQUIRE)) {
+		__atomic_store_n(&stopping, 0, __ATOMIC_RELEASE); /* it never left */
+		return;
+	}
+	__atomic_store_n(&stopping, 0, __ATOMIC_RELEASE);
+	thread_create();
+}
+
 void mp_snapshot_thread_after_fork_child(void)
 {
 	/* Only the forking thread survives. If this thread ran and the RSS watch is on, the

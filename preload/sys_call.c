@@ -1,6 +1,7 @@
 /* sys_call.c: syscall() and prctl(), the program's and memprof's own, seeing a seccomp
  * filter (or strict mode) coming before it is installed (recording_sandbox.c says why);
- * mincore(), kept from libunwind.
+ * unshare() and setns(), seeing a call coming that needs the process single-threaded
+ * (recording_alone.c); mincore(), kept from libunwind.
  *
  * A filter goes in through prctl(PR_SET_SECCOMP, ...) or the seccomp system call, which
  * glibc has no function for: programs and libseccomp make it through syscall(). So both
@@ -13,8 +14,11 @@
  * the kernel supports.
  */
 #include <errno.h>
+#include <linux/nsfs.h>
+#include <sched.h>
 #include <linux/seccomp.h>
 #include <stdarg.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -75,6 +79,40 @@ static void before_install(int installs)
 		coming(installs);
 }
 
+/* unshare(2): CLONE_NEWUSER implies CLONE_THREAD, CLONE_VM implies CLONE_SIGHAND, which
+ * implies CLONE_THREAD; and CLONE_THREAD fails (EINVAL) in a process of more than one
+ * thread. */
+static int unshare_needs_alone(unsigned long flags)
+{
+	return (flags & (CLONE_NEWUSER | CLONE_THREAD | CLONE_SIGHAND | CLONE_VM)) != 0;
+}
+
+/* setns(2) fails (EINVAL) into a user namespace in a process of more than one thread,
+ * and into a mount namespace while another thread shares the filesystem attributes (all
+ * pthreads do). nstype 0 allows any type: the descriptor says which (NS_GET_NSTYPE); a
+ * pidfd with flags names them. */
+static int setns_needs_alone(long fd, unsigned long nstype)
+{
+	if (nstype)
+		return (nstype & (CLONE_NEWUSER | CLONE_NEWNS)) != 0;
+	long type = raw_syscall(SYS_ioctl, fd, NS_GET_NSTYPE, 0, 0, 0, 0);
+	return type < 0 || type == CLONE_NEWUSER || type == CLONE_NEWNS;
+}
+
+static void (*alone_coming)(void);
+
+void mp_sys_call_watch_alone(void (*coming)(void))
+{
+	__atomic_store_n(&alone_coming, coming, __ATOMIC_RELEASE);
+}
+
+static void before_alone(int needed)
+{
+	void (*coming)(void) = __atomic_load_n(&alone_coming, __ATOMIC_ACQUIRE);
+	if (needed && coming)
+		coming();
+}
+
 static long with_errno(long result)
 {
 	if ((unsigned long)result > -4096ul) {
@@ -96,6 +134,10 @@ EXPORT long syscall(long number, ...)
 						(const void *)a3));
 	else if (__builtin_expect(number == SYS_prctl, 0))
 		before_install(prctl_installs(a1, (unsigned long)a2, (const void *)a3));
+	else if (__builtin_expect(number == SYS_unshare, 0))
+		before_alone(unshare_needs_alone((unsigned long)a1));
+	else if (__builtin_expect(number == SYS_setns, 0))
+		before_alone(setns_needs_alone(a1, (unsigned long)a2));
 	return with_errno(raw_syscall(number, a1, a2, a3, a4, a5, a6));
 }
 
@@ -109,6 +151,18 @@ EXPORT int prctl(int option, ...)
 	before_install(prctl_installs(option, a2, (const void *)a3));
 	return (int)with_errno(raw_syscall(SYS_prctl, option, (long)a2, (long)a3, (long)a4,
 					   (long)a5, 0));
+}
+
+EXPORT int unshare(int flags)
+{
+	before_alone(unshare_needs_alone((unsigned int)flags));
+	return (int)with_errno(raw_syscall(SYS_unshare, flags, 0, 0, 0, 0, 0));
+}
+
+EXPORT int setns(int fd, int nstype)
+{
+	before_alone(setns_needs_alone(fd, (unsigned int)nstype));
+	return (int)with_errno(raw_syscall(SYS_setns, fd, nstype, 0, 0, 0, 0));
 }
 
 /* libunwind tells readable memory from unmapped with mincore(2), or with msync(2) where

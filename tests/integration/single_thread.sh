@@ -1,0 +1,40 @@
+#!/bin/sh
+# single_thread.sh: calls that need a process of one thread (tests/progs/single_thread.c:
+# unshare(CLONE_THREAD), unshare(CLONE_SIGHAND) through syscall(), setns() into a mount
+# namespace, as `unshare -U` and nsenter make them). memprof's leak thread made each fail
+# with EINVAL. They must succeed as alone (same output, same status), the trace be whole
+# (100 blocks before, 20000 churned after, the 777-byte block lost found by the exit
+# check), and memprof's thread be back once the process allocates a while later (the
+# program counts its threads on stderr: 1 alone, 2 under memprof).
+set -u
+. "$MEMPROF_TOP/tests/support/cli_common.sh"
+lib="$MEMPROF_BUILD/libmemprof.so"
+prog="$MEMPROF_BUILD/tests/progs/single_thread"
+
+calls() {
+	"$memprof" flamegraph --metric calls "$1" 2>/dev/null |
+		awk -v f="$2" '$1 ~ ("(^|;)" f "$") { n += $2 } END { print n + 0 }'
+}
+
+"$prog" resume 20000 >plain.out 2>plain.err
+plain=$?
+rm -f alone.trace
+timeout -s KILL 30 env MEMPROF_OUTPUT="$(pwd)/alone.trace" LD_PRELOAD="$lib" \
+	"$prog" resume 20000 >alone.out 2>alone.err
+status=$?
+[ "$plain" -eq 0 ] || fail "status $plain without memprof: $(cat plain.out plain.err)"
+grep -q '^unshare_thread OK$' plain.out || fail "unshare fails without memprof: $(cat plain.out)"
+[ "$status" -eq 0 ] || fail "status $status under memprof: $(cat alone.err)"
+cmp -s plain.out alone.out || fail "output under memprof: $(cat alone.out)"
+grep -q '^threads 1$' plain.err || fail "alone: $(cat plain.err)"
+grep -q '^threads 2$' alone.err || fail "memprof's thread not back: $(cat alone.err)"
+"$memprof" report --json alone.trace >alone.json 2>/dev/null || fail "report failed"
+grep -q '"complete": true' alone.json || fail "trace not complete"
+[ "$(calls alone.trace before_calls)" -eq 100 ] ||
+	fail "$(calls alone.trace before_calls) of the 100 blocks before the calls"
+[ "$(calls alone.trace churn)" -eq 20000 ] ||
+	fail "$(calls alone.trace churn) of 20000 allocations after the calls"
+"$memprof" leaks alone.trace >leaks.txt 2>&1
+grep -q 'definitely lost: 777 bytes in 1 block' leaks.txt || fail "leaks: $(cat leaks.txt)"
+grep -q 'lose' leaks.txt || fail "the lost block's stack: $(cat leaks.txt)"
+[ "$failures" -eq 0 ]
