@@ -67,6 +67,8 @@ static int start_trace(int fork_child)
 		mp_sys_str_append(msg, sizeof(msg), strerror(-err));
 		if (err == -EFBIG)
 			mp_sys_str_append(msg, sizeof(msg), ", past the file size limit (ulimit -f)");
+		else if (mp_state_filtered_at_start())
+			mp_sys_str_append(msg, sizeof(msg), ", the process being under a seccomp filter");
 		mp_sys_str_append(msg, sizeof(msg), "; not recording");
 		mp_sys_say(msg);
 		__atomic_store_n(&mp_state, MP_STATE_OFF, __ATOMIC_RELEASE);
