@@ -159,7 +159,7 @@ static inline int have_real(void)
  * jump to the real function, with no stack frame; everything else is apart. */
 static __attribute__((noinline)) void *malloc_slow(size_t size)
 {
-	if (!have_real())
+	if (!have_real() || MP_UNLIKELY(mp_state_thread.own)) /* see realloc */
 		return boot_alloc(size);
 	return mp_record_alloc_passed_done(MP_REC_MALLOC, real.malloc(size), size);
 }
@@ -201,7 +201,7 @@ EXPORT void free(void *ptr)
 
 static __attribute__((noinline)) void *calloc_slow(size_t count, size_t size, size_t total)
 {
-	if (!have_real())
+	if (!have_real() || MP_UNLIKELY(mp_state_thread.own)) /* see realloc */
 		return boot_alloc(total); /* the arena is static, hence zeroed, and never reused */
 	return mp_record_alloc_passed_done(MP_REC_CALLOC, real.calloc(count, size), total);
 }
@@ -239,6 +239,14 @@ EXPORT void *realloc(void *ptr, size_t size)
 		return realloc_from_boot(ptr, size);
 	/* The profiler's own reallocs (thread busy) are never recorded: no clock for them. */
 	struct mp_thread *self = &mp_state_thread;
+	/* memprof's own threads allocate only inside libc: the leak thread's first call of
+	 * pthread_getattr_np (unwind.c's warm-up) reallocs its CPU set from nothing and
+	 * callocs the attributes' extension. glibc gave the thread an arena of its own for
+	 * them, 64 MiB of address space (VIRT), which counts against `ulimit -v` and
+	 * mlockall's limit. From the boot arena instead (malloc_slow, calloc_slow too):
+	 * free() already leaves those blocks alone. */
+	if (MP_UNLIKELY(self->own) && !ptr)
+		return boot_alloc(size);
 	uint64_t before = self->busy ? 0 : mp_clock_event_ns(self, self->prev_time);
 	size_t old_usable = mp_heap_peak_usable(ptr); /* the old block is gone after the call */
 	void *moved = real.realloc(ptr, size);

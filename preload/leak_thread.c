@@ -335,6 +335,7 @@ static void *leak_main(void *unused)
 	(void)unused;
 	struct mp_thread *thread = &mp_state_thread;
 	thread->busy = 1; /* for life: nothing this thread does is the program's */
+	thread->own = 1;
 	mp_unwind_warm();
 	__atomic_store_n(&leak.warm, 1, __ATOMIC_RELEASE);
 	leak_futex(&leak.warm, FUTEX_WAKE_PRIVATE, INT_MAX, NULL);

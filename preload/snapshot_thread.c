@@ -75,6 +75,7 @@ static void *thread_main(void *unused)
 	(void)unused;
 	struct mp_thread *thread = &mp_state_thread;
 	thread->busy = 1; /* for life: nothing this thread does is the program's */
+	thread->own = 1;
 	int tid = (int)syscall(SYS_gettid);
 	mp_sys_own_thread_add(tid);
 	uint64_t interval_ns = (uint64_t)mp_config.snapshot_ms * 1000000u;
