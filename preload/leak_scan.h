@@ -150,6 +150,8 @@ void mp_leak_thread_quit(void);
  * was running (recording_alone.c). Until it is resumed, checks run on the thread that
  * asks for one, as in a process without the thread. */
 int mp_leak_thread_pause(void);
+/* 1 while the leak thread runs and was not asked to end. */
+int mp_leak_thread_running(void);
 /* Starts a paused leak thread again, with the RSS watch it kept. */
 void mp_leak_thread_resume(void);
 /* At exit (recording.c), from the exiting thread with busy clear: the exit check, run

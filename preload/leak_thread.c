@@ -398,10 +398,15 @@ static void *leak_main(void *unused)
 	/* The last thread: glibc now calls exit(0) on this one, whose hook runs the exit
 	 * work as on any other thread, the leak check included (without this thread). */
 	__atomic_store_n(&leak.running, 0, __ATOMIC_RELEASE);
-	if (!__atomic_load_n(&leak.quit, __ATOMIC_ACQUIRE))
+	int quit = __atomic_load_n(&leak.quit, __ATOMIC_ACQUIRE);
+	if (!quit)
 		leak_serve(__atomic_load_n(&leak.requested, __ATOMIC_ACQUIRE));
 	mp_sys_own_thread_remove(leak.tid);
-	thread->busy = 0;
+	/* Asked to end (paused, sandboxed), the thread ends with the process going on: what
+	 * glibc frees as it ends (its TLS vector, allocated when memprof made it) is
+	 * memprof's, not a free of the program's. */
+	if (!quit)
+		thread->busy = 0;
 	return NULL;
 }
 
@@ -624,6 +629,12 @@ int mp_leak_thread_after_fork_child(uint32_t parent_pid, uint64_t fork_ns, uint6
 	mp_leak_stop_after_fork_child();
 	mp_leak_check_after_fork_child();
 	return kept;
+}
+
+int mp_leak_thread_running(void)
+{
+	return __atomic_load_n(&leak.running, __ATOMIC_ACQUIRE) &&
+	       !__atomic_load_n(&leak.quit, __ATOMIC_ACQUIRE);
 }
 
 int mp_leak_thread_pause(void)

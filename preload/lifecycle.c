@@ -140,6 +140,7 @@ __attribute__((constructor)) static void memprof_constructor(void)
 	*(void **)&real_exit = dlsym(RTLD_NEXT, "exit");
 	mp_recording_sandbox_watch();
 	mp_recording_alone_watch();
+	mp_interpose_ids_resolve();
 	if (mp_recording_ready()) {
 		pthread_atfork(mp_recording_fork_prepare, mp_recording_fork_parent,
 			       mp_recording_fork_child);

@@ -102,6 +102,12 @@ void mp_recording_sandbox_watch(void);
 /* From the constructor: before unshare() or setns() makes such a call, memprof's threads
  * end, to start again a while after. */
 void mp_recording_alone_watch(void);
+/* Before a call that needs the process to have only the program's threads (the set*id
+ * functions, interpose_ids.c; unshare and setns through the watch): memprof's threads
+ * end, to start again a while after. */
+void mp_recording_alone_needed(void);
+/* interpose_ids.c: looks up glibc's set*id functions (from the constructor, busy). */
+void mp_interpose_ids_resolve(void);
 /* At an allocation that finds mp_leak_thread_deferred set: starts the threads that wait
  * (a fork child's leak thread, those paused for such a call) once it is time. */
 void mp_recording_threads_deferred(void);

@@ -16,6 +16,13 @@
  * recording goes on; only the folding of the live set waits (a check in that time folds
  * what it needs itself) and the RSS watch misses its looks.
  *
+ * The same goes for glibc's set*id functions (interpose_ids.c): glibc makes every thread
+ * of the process change its ids, and aborts the process if some succeed and others fail.
+ * Capabilities are a thread's own: a program that keeps its capabilities through a change
+ * of user (setpriv, capsh, daemons dropping privileges with libcap) restores them on its
+ * own thread only, and its next setresgid failed on memprof's thread: `setpriv
+ * --reuid=nobody --regid=nogroup id` aborted under memprof.
+ *
  * Not covered: a program that checks by itself that it has one thread (Chromium's zygote
  * counts /proc/self/task and stops when it finds more). With MEMPROF_LEAK_CHECK=0 and
  * MEMPROF_RSS_WATCH=0 memprof starts no thread (README).
@@ -67,11 +74,15 @@ static int alone_wait(uint64_t threads)
 	}
 }
 
-static void alone_coming(void)
+void mp_recording_alone_needed(void)
 {
 	if (mp_state_sandboxed())
 		return;
 	__atomic_store_n(&alone.resume_ns, mp_clock_now_ns() + ALONE_RESUME_NS, __ATOMIC_RELAXED);
+	/* Cheap when paused already: a program switching its effective user back and forth
+	 * (seteuid) calls this each time. */
+	if (!mp_leak_thread_running() && !mp_snapshot_thread_running())
+		return;
 	uint64_t before = alone_threads();
 	int leak = mp_leak_thread_pause();
 	int snapshot = mp_snapshot_thread_pause();
@@ -114,5 +125,5 @@ void mp_recording_threads_deferred(void)
 
 void mp_recording_alone_watch(void)
 {
-	mp_sys_call_watch_alone(alone_coming);
+	mp_sys_call_watch_alone(mp_recording_alone_needed);
 }

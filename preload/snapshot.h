@@ -77,6 +77,8 @@ void mp_snapshot_thread_stop(void);
 /* Asks the running thread to end for a while (recording_alone.c): 1 if it was running.
  * It keeps its RSS watch for mp_snapshot_thread_resume, which starts it again. */
 int mp_snapshot_thread_pause(void);
+/* 1 while the thread runs and was not asked to end. */
+int mp_snapshot_thread_running(void);
 void mp_snapshot_thread_resume(void);
 
 /* --- rss_watch.c: the RSS series and rss-peak snapshots --- */

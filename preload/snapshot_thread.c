@@ -177,6 +177,12 @@ void mp_snapshot_thread_stop(void)
 	sem_post(&wake);
 }
 
+int mp_snapshot_thread_running(void)
+{
+	return __atomic_load_n(&thread_running, __ATOMIC_ACQUIRE) &&
+	       !__atomic_load_n(&stopping, __ATOMIC_ACQUIRE);
+}
+
 int mp_snapshot_thread_pause(void)
 {
 	if (!__atomic_load_n(&thread_running, __ATOMIC_ACQUIRE) ||

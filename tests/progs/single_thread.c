@@ -10,14 +10,23 @@
  * many threads the process has. Each call fails with EINVAL ("Invalid argument") in a
  * process of more than one thread.
  *
- *   single_thread [resume] [COUNT]   prints "unshare_thread OK" ... "done SUM"
+ * With `ids` it changes its user and group instead, as setpriv and daemons dropping
+ * privileges with libcap do: keeps its capabilities through setresuid to nobody, restores
+ * them on its own thread (capabilities are a thread's own), then setresgid and setgroups,
+ * which glibc makes on every thread of the process, aborting it if some fail. Needs root:
+ * otherwise it prints "ids skipped: not root".
+ *
+ *   single_thread [resume|ids] [COUNT]   prints "unshare_thread OK" ... "done SUM"
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <linux/capability.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -78,11 +87,41 @@ static int threads(void)
 	return count;
 }
 
+/* To nobody and nogroup, keeping the capabilities on this thread only. */
+static int drop_ids(void)
+{
+	struct __user_cap_header_struct header = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct caps[2];
+	if (geteuid() != 0) {
+		printf("ids skipped: not root\n");
+		return 0;
+	}
+	say("keepcaps", prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0));
+	say("setresuid", setresuid(65534, 65534, 65534));
+	if (syscall(SYS_capget, &header, caps) != 0)
+		return -1;
+	caps[0].effective = caps[0].permitted;
+	caps[1].effective = caps[1].permitted;
+	say("capset", (int)syscall(SYS_capset, &header, caps));
+	say("setresgid", setresgid(65534, 65534, 65534));
+	say("setgroups", setgroups(0, NULL));
+	printf("ids %d %d\n", (int)getuid(), (int)getgid());
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	int resume = argc > 1 && strcmp(argv[1], "resume") == 0;
-	long count = argc > 1 + resume ? atol(argv[1 + resume]) : 20000;
+	int ids = argc > 1 && strcmp(argv[1], "ids") == 0;
+	long count = argc > 1 + (resume || ids) ? atol(argv[1 + (resume || ids)]) : 20000;
 	before_calls();
+	if (ids) {
+		if (drop_ids() != 0)
+			return 2;
+		printf("done %ld\n", churn(count));
+		lose();
+		return 0;
+	}
 	say("unshare_thread", unshare(CLONE_THREAD));
 	say("unshare_sighand", (int)syscall(SYS_unshare, CLONE_SIGHAND));
 	int mnt = open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC);
