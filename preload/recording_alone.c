@@ -99,8 +99,9 @@ void mp_recording_alone_needed(void)
 
 void mp_recording_threads_deferred(void)
 {
-	/* A fork child's first leak thread waits as well. */
-	if (mp_clock_now_ns() < __atomic_load_n(&alone.resume_ns, __ATOMIC_RELAXED))
+	/* A fork child's first leak thread waits as well; a sandboxed process has none. */
+	if (mp_state_sandboxed() ||
+	    mp_clock_now_ns() < __atomic_load_n(&alone.resume_ns, __ATOMIC_RELAXED))
 		return;
 	if (!__atomic_load_n(&alone.pending, __ATOMIC_ACQUIRE)) {
 		mp_leak_thread_start_deferred();
