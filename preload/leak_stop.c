@@ -123,11 +123,35 @@ uint64_t mp_leak_context_registers(const void *context, struct mp_leak_range *re
 	return (uint64_t)gregs[REG_RSP];
 }
 
+/* Ours: queued by this process with stop_gen's address for value (stop_send). The
+ * program's own deliveries (raise, kill, tgkill: SI_USER, SI_TKILL; sigqueue with a value
+ * of its own) are told apart by it. Telling them by sender alone (SI_TKILL from this
+ * process) took a raise() of the signal by the program for memprof's, and swallowed it
+ * when no stop was under way. */
+static int stop_is_ours(const siginfo_t *info)
+{
+	return info->si_code == SI_QUEUE && info->si_pid == getpid() &&
+	       info->si_value.sival_ptr == (void *)&stop_gen;
+}
+
+static long stop_send(int tid)
+{
+	siginfo_t info;
+	memset(&info, 0, sizeof(info));
+	info.si_signo = stop_signal;
+	info.si_code = SI_QUEUE;
+	info.si_pid = getpid();
+	info.si_uid = getuid();
+	info.si_value.sival_ptr = (void *)&stop_gen;
+	return syscall(SYS_rt_tgsigqueueinfo, getpid(), tid, stop_signal, &info);
+}
+
 static void stop_handler(int sig, siginfo_t *info, void *context)
 {
 	int saved_errno = errno;
 	uint32_t gen = __atomic_load_n(&stop_gen, __ATOMIC_ACQUIRE);
-	int ours = info->si_code == SI_TKILL && info->si_pid == getpid();
+	int ours = stop_is_ours(info);
+	/* Ours after the stop ended (a late delivery): nothing to do. */
 	if (!ours || gen == __atomic_load_n(&release_gen, __ATOMIC_ACQUIRE)) {
 		if (!ours)
 			stop_chain(sig, info, context);
@@ -288,7 +312,7 @@ static int stop_one(const char *name, void *context)
 		return 0;
 	}
 	__atomic_store_n(&stop_slots[at].tid, tid, __ATOMIC_RELEASE);
-	if (syscall(SYS_tgkill, getpid(), tid, stop_signal) != 0) {
+	if (stop_send(tid) != 0) {
 		stop_slots[at].gone = 1;
 		return 0;
 	}
