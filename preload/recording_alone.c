@@ -83,6 +83,10 @@ void mp_recording_alone_needed(void)
 	 * (seteuid) calls this each time. */
 	if (!mp_leak_thread_running() && !mp_snapshot_thread_running())
 		return;
+	/* A vfork child (posix_spawn's, or a program's own) shares its parent's memory and
+	 * none of its threads: the threads running are the parent's, and stay. */
+	if (mp_recording_in_vfork_child())
+		return;
 	uint64_t before = alone_threads();
 	int leak = mp_leak_thread_pause();
 	int snapshot = mp_snapshot_thread_pause();
