@@ -1,4 +1,4 @@
-/* recording_alone.c: a call that needs the process to have one thread.
+/* recording_alone.c: calls that need the process to hold only the program's threads.
  *
  * unshare(CLONE_NEWUSER) (and CLONE_THREAD, CLONE_SIGHAND, CLONE_VM) fails with EINVAL in
  * a process of more than one thread, and so does setns() into a user or a mount
@@ -9,12 +9,13 @@
  *
  * So unshare() and setns() (sys_call.c, with the same calls through syscall()) tell the
  * recorder before such a call: memprof's threads are asked to end and waited for, until
- * the process counts that many threads fewer (ALONE_GONE_NS at most), and started again at the first allocation ALONE_RESUME_NS
- * after the last such call (record.c sees mp_leak_thread_deferred set): sequences of
- * calls (nsenter's setns into each namespace in turn) find the process alone throughout,
- * and the usual end of such a sequence, an exec, starts memprof afresh anyway. Meanwhile
- * recording goes on; only the folding of the live set waits (a check in that time folds
- * what it needs itself) and the RSS watch misses its looks.
+ * the process counts that many threads fewer (ALONE_GONE_NS at most), and started again
+ * at the first allocation ALONE_RESUME_NS after the last such call (record.c sees
+ * mp_leak_thread_deferred set): sequences of calls (nsenter's setns into each namespace
+ * in turn) find the process alone throughout, and the usual end of such a sequence, an
+ * exec, starts memprof afresh anyway. Meanwhile recording goes on; only the folding of
+ * the live set waits (a check in that time folds what it needs itself) and the RSS watch
+ * misses its looks.
  *
  * The same goes for glibc's set*id functions (interpose_ids.c): glibc makes every thread
  * of the process change its ids, and aborts the process if some succeed and others fail.
@@ -47,14 +48,19 @@ static struct {
 } alone;
 
 /* The process's threads, /proc/self/status's "Threads:" line (memprof's included, and
- * one made but not run yet); 0 if unknown. */
+ * one made but not run yet); 0 if unknown, or while another thread reads it (the buffer
+ * is static: a small stack could not spare it). */
 static uint64_t alone_threads(void)
 {
-	static char status[8192]; /* one caller at a time: the calls are the program's own */
+	static char status[8192];
+	static int reading;
 	uint64_t threads = 0;
+	if (__atomic_exchange_n(&reading, 1, __ATOMIC_ACQUIRE))
+		return 0;
 	if (!mp_sys_read_text("/proc/self/status", status, sizeof(status)) ||
 	    !mp_proc_field(status, "Threads", &threads))
-		return 0;
+		threads = 0;
+	__atomic_store_n(&reading, 0, __ATOMIC_RELEASE);
 	return threads;
 }
 
