@@ -89,7 +89,6 @@ static struct {
 	int fatal_busy;       /* it was inside memprof when the signal came */
 	int fatal_taken;      /* one thread dies with a check; others wait for it */
 	struct mp_thread *fatal_writer; /* this thread's state, once its fatal check is written */
-	uint32_t warm;        /* mp_unwind_warm is done (leak_create waits for it); kept by fork */
 	int watches_rss;      /* this thread claimed the RSS watch */
 	int want_fold;        /* fold now, whenever the next round was due */
 	int signal_waiters;   /* requesters of a signal check waiting to write it */
@@ -336,9 +335,6 @@ static void *leak_main(void *unused)
 	struct mp_thread *thread = &mp_state_thread;
 	thread->busy = 1; /* for life: nothing this thread does is the program's */
 	thread->own = 1;
-	mp_unwind_warm();
-	__atomic_store_n(&leak.warm, 1, __ATOMIC_RELEASE);
-	leak_futex(&leak.warm, FUTEX_WAKE_PRIVATE, INT_MAX, NULL);
 	leak.tid = (int)syscall(SYS_gettid);
 	mp_sys_own_thread_add(leak.tid);
 	mp_leak_live_progress(&leak.progress);
@@ -410,23 +406,10 @@ static void *leak_main(void *unused)
 	return NULL;
 }
 
-/* Waits (50 ms at most) for the new leak thread's mp_unwind_warm, which must come before
- * the program's threads' first captures: a thread of a small stack that started first
- * made the binding itself and overflowed, one run in five. A fork child inherits the
- * bindings, and the flag with them (mp_leak_thread_after_fork_child keeps it): it does
- * not wait. A process's start took as long with the wait as without (31 rounds). */
-static void leak_wait_warm(void)
-{
-	struct timespec pause = { 0, 10 * 1000 * 1000 };
-	for (int round = 0; round < 5 && !__atomic_load_n(&leak.warm, __ATOMIC_ACQUIRE); round++)
-		leak_futex(&leak.warm, FUTEX_WAIT_PRIVATE, 0, &pause);
-}
-
 static void leak_create(void)
 {
 	if (mp_sys_thread_start(leak_main, THREAD_STACK_BYTES) < 0)
 		return;
-	leak_wait_warm();
 	/* A thread resumed (mp_leak_thread_resume) keeps the watch its predecessor claimed. */
 	int watches = __atomic_load_n(&leak.watches_rss, __ATOMIC_ACQUIRE);
 	__atomic_store_n(&leak.watches_rss,

@@ -138,6 +138,7 @@ __attribute__((constructor)) static void memprof_constructor(void)
 	/* Now, not at the first exit(): a signal handler may call it, and dlsym could wait
 	 * there for the loader's lock held by the code the signal interrupted. */
 	*(void **)&real_exit = dlsym(RTLD_NEXT, "exit");
+	mp_unwind_warm();
 	mp_recording_sandbox_watch();
 	mp_recording_alone_watch();
 	mp_interpose_ids_resolve();

@@ -357,8 +357,22 @@ static void thread_stack(struct stack_range *out)
 
 void mp_unwind_warm(void)
 {
-	struct stack_range unused;
-	thread_stack(&unused);
+	/* pthread_attr_setaffinity_np on attributes of our own makes the calloc and realloc
+	 * calls pthread_getattr_np makes, through the same slots, and glibc reads nothing for
+	 * it. Their blocks come from the boot arena (as for memprof's own threads,
+	 * interpose.c), so that the heap's layout stays the program's. */
+	struct mp_thread *self = &mp_state_thread;
+	int own = self->own;
+	self->own = 1;
+	pthread_attr_t attr;
+	if (pthread_attr_init(&attr) == 0) {
+		cpu_set_t cpus;
+		CPU_ZERO(&cpus);
+		CPU_SET(0, &cpus);
+		pthread_attr_setaffinity_np(&attr, sizeof(cpus), &cpus);
+		pthread_attr_destroy(&attr);
+	}
+	self->own = own;
 }
 
 /* The thread's own stack, if sp is on it: the main thread's [stack] mapping, or the

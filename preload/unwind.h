@@ -66,14 +66,16 @@ struct mp_unwind_counts {
 	uint64_t memo_layouts; /* walks kept that read other words than the last from their start */
 };
 void mp_unwind_counts_get(struct mp_unwind_counts *out);
-/* Once, on memprof's leak thread as it starts (recording waits for it): the first
- * capture of each thread asks glibc for its stack (pthread_getattr_np), whose first call
- * binds the calloc and realloc it calls through libc's PLT, and binding saves the vector
- * registers on the stack, 1-3 KiB: a thread of a 16 KiB stack overflowed there. Done
- * here, it is done for all (a fork child inherits the bindings). Not on the main thread:
- * glibc reads /proc/self/maps for it, whose buffers, allocated then, made alloc_bench
- * 15% slower, by where the heap's next blocks went; the main thread asking about the
- * leak thread instead still made it 6.6% slower (bench/README.md, session 19). */
+/* Once, from the constructor (busy): the first capture of each thread asks glibc for its
+ * stack (pthread_getattr_np), whose first call binds the calloc and realloc it calls
+ * through libc's PLT, and binding saves the vector registers on the stack, 1-3 KiB: a
+ * thread of a 16 KiB stack overflowed there. Done here, it is done for all (a fork child
+ * inherits the bindings). It used to be the leak thread's first act, so that a process
+ * without one (MEMPROF_LEAK_CHECK=0, sampling) had its small-stack threads overflow.
+ * Not by asking glibc about a thread: for the main thread it reads /proc/self/maps,
+ * whose buffers made alloc_bench 15% slower by where the heap's next blocks went, and
+ * the main thread asking about the leak thread still made it 6.6% slower (bench/README.md,
+ * session 19). */
 void mp_unwind_warm(void);
 /* For tests of the memo itself: this thread asks it at every capture, whatever it finds
  * there (1), or as often as its hits say it pays (0, the default). */
