@@ -361,6 +361,13 @@ int mp_sys_own_threads_list(int *tids, int max);
 /* Waits, limit_ns at most, until none of the count threads exists any more (a thread
  * that left its function still runs its exit for a while): 1 if so. */
 int mp_sys_threads_gone(const int *tids, int count, uint64_t limit_ns);
+/* Waits, limit_ns at most, until /proc/self/status counts at most `threads` threads: those
+ * that must end may not have said who they are yet (a thread made but not run). 1 if
+ * so; 0 also when the count cannot be read. */
+int mp_sys_threads_fall_to(uint64_t threads, uint64_t limit_ns);
+/* A numeric field of /proc/self/status ("Threads", "Seccomp"): 1 with its value. 0 also
+ * while another thread reads it. */
+int mp_sys_status_field(const char *key, uint64_t *value);
 /* The same for a thread named as in /proc/self/task ("1234"). The snapshots and the leak
  * scan leave memprof's threads out of the program's: they hold nothing of the program's,
  * and reading another thread's /proc/.../syscall makes the reader wait until that thread

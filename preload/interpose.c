@@ -159,7 +159,7 @@ static inline int have_real(void)
  * jump to the real function, with no stack frame; everything else is apart. */
 static __attribute__((noinline)) void *malloc_slow(size_t size)
 {
-	if (!have_real() || MP_UNLIKELY(mp_state_thread.own)) /* see realloc */
+	if (!have_real())
 		return boot_alloc(size);
 	return mp_record_alloc_passed_done(MP_REC_MALLOC, real.malloc(size), size);
 }
@@ -239,12 +239,12 @@ EXPORT void *realloc(void *ptr, size_t size)
 		return realloc_from_boot(ptr, size);
 	/* The profiler's own reallocs (thread busy) are never recorded: no clock for them. */
 	struct mp_thread *self = &mp_state_thread;
-	/* memprof's own threads allocate only inside libc (a capture's pthread_getattr_np
-	 * reallocs a CPU set and callocs the attributes' extension), and glibc gave such a
-	 * thread an arena of its own for them, 64 MiB of address space (VIRT), which counts
-	 * against `ulimit -v` and mlockall's limit. From the boot arena instead
-	 * (malloc_slow, calloc_slow too), as unwind.c's warm-up's: free() already leaves
-	 * those blocks alone. */
+	/* memprof's own threads allocate only inside libc (pthread_getattr_np reallocs a CPU
+	 * set and callocs the attributes' extension), and glibc gave such a thread an arena
+	 * of its own for them, 64 MiB of address space (VIRT), which counts against `ulimit
+	 * -v` and mlockall's limit. From the boot arena instead (calloc_slow too), as
+	 * unwind.c's warm-up's: free() already leaves those blocks alone. Not in malloc's
+	 * path, which every allocation takes: libc makes none of those calls with malloc. */
 	if (MP_UNLIKELY(self->own) && !ptr)
 		return boot_alloc(size);
 	uint64_t before = self->busy ? 0 : mp_clock_event_ns(self, self->prev_time);

@@ -622,8 +622,7 @@ int mp_leak_thread_running(void)
 
 int mp_leak_thread_pause(void)
 {
-	if (!__atomic_load_n(&leak.running, __ATOMIC_ACQUIRE) ||
-	    __atomic_load_n(&leak.quit, __ATOMIC_ACQUIRE))
+	if (!mp_leak_thread_running())
 		return 0;
 	mp_leak_thread_quit();
 	return 1;

@@ -28,12 +28,7 @@
  * counts /proc/self/task and stops when it finds more). With MEMPROF_LEAK_CHECK=0 and
  * MEMPROF_RSS_WATCH=0 memprof starts no thread (README).
  */
-#include <sys/syscall.h>
-#include <time.h>
-#include <unistd.h>
-
 #include "leak_scan.h"
-#include "proc_text.h"
 #include "recorder.h"
 #include "snapshot.h"
 
@@ -46,39 +41,6 @@ static struct {
 	int leak, snapshot; /* which were running */
 	uint64_t resume_ns; /* not before (mp_clock_now_ns) */
 } alone;
-
-/* The process's threads, /proc/self/status's "Threads:" line (memprof's included, and
- * one made but not run yet); 0 if unknown, or while another thread reads it (the buffer
- * is static: a small stack could not spare it). */
-static uint64_t alone_threads(void)
-{
-	static char status[8192];
-	static int reading;
-	uint64_t threads = 0;
-	if (__atomic_exchange_n(&reading, 1, __ATOMIC_ACQUIRE))
-		return 0;
-	if (!mp_sys_read_text("/proc/self/status", status, sizeof(status)) ||
-	    !mp_proc_field(status, "Threads", &threads))
-		threads = 0;
-	__atomic_store_n(&reading, 0, __ATOMIC_RELEASE);
-	return threads;
-}
-
-/* Waits until the process has at most `threads` threads, ALONE_GONE_NS at most: a thread
- * that left its function still runs its exit for a while. 1 if it does. */
-static int alone_wait(uint64_t threads)
-{
-	uint64_t deadline = mp_clock_now_ns() + ALONE_GONE_NS;
-	struct timespec pause = { 0, 20 * 1000 };
-	for (;;) {
-		uint64_t now_threads = alone_threads();
-		if (now_threads && now_threads <= threads)
-			return 1;
-		if (!now_threads || mp_clock_now_ns() >= deadline)
-			return 0;
-		syscall(SYS_nanosleep, &pause, NULL);
-	}
-}
 
 void mp_recording_alone_needed(void)
 {
@@ -93,7 +55,8 @@ void mp_recording_alone_needed(void)
 	 * none of its threads: the threads running are the parent's, and stay. */
 	if (mp_recording_in_vfork_child())
 		return;
-	uint64_t before = alone_threads();
+	uint64_t before = 0; /* memprof's included, and one made but not run yet */
+	mp_sys_status_field("Threads", &before);
 	int leak = mp_leak_thread_pause();
 	int snapshot = mp_snapshot_thread_pause();
 	if (!leak && !snapshot)
@@ -103,7 +66,8 @@ void mp_recording_alone_needed(void)
 	__atomic_store_n(&alone.pending, 1, __ATOMIC_RELEASE);
 	__atomic_store_n(&mp_leak_thread_deferred, 1, __ATOMIC_RELEASE);
 	/* The snapshot thread does not take itself off memprof's list when it leaves. */
-	if (before > (uint64_t)(leak + snapshot) && alone_wait(before - (uint64_t)(leak + snapshot)))
+	uint64_t ending = (uint64_t)(leak + snapshot);
+	if (before > ending && mp_sys_threads_fall_to(before - ending, ALONE_GONE_NS))
 		mp_sys_own_threads_forget();
 }
 

@@ -185,8 +185,7 @@ int mp_snapshot_thread_running(void)
 
 int mp_snapshot_thread_pause(void)
 {
-	if (!__atomic_load_n(&thread_running, __ATOMIC_ACQUIRE) ||
-	    __atomic_load_n(&stopping, __ATOMIC_ACQUIRE))
+	if (!mp_snapshot_thread_running())
 		return 0;
 	__atomic_store_n(&stopping, 1, __ATOMIC_RELEASE);
 	sem_post(&wake);

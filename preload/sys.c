@@ -569,14 +569,25 @@ int mp_sandboxed;
 /* See base.h. */
 int mp_filtered_at_start;
 
-/* /proc/self/status's "Seccomp:" line: 0 none, 1 strict, 2 filter. Static: recording's
- * start, which calls this, is one thread's. */
-void mp_sys_note_filter(void)
+/* The buffer is static (a small stack could not spare it), read by one thread at a time:
+ * another finds it taken and gets nothing. */
+int mp_sys_status_field(const char *key, uint64_t *value)
 {
 	static char status[8192];
+	static int reading;
+	if (__atomic_exchange_n(&reading, 1, __ATOMIC_ACQUIRE))
+		return 0;
+	int found = mp_sys_read_text("/proc/self/status", status, sizeof(status)) &&
+		    mp_proc_field(status, key, value);
+	__atomic_store_n(&reading, 0, __ATOMIC_RELEASE);
+	return found;
+}
+
+/* "Seccomp:" 0 none, 1 strict, 2 filter. */
+void mp_sys_note_filter(void)
+{
 	uint64_t mode = 0;
-	if (mp_sys_read_text("/proc/self/status", status, sizeof(status)) &&
-	    mp_proc_field(status, "Seccomp", &mode) && mode != 0)
+	if (mp_sys_status_field("Seccomp", &mode) && mode != 0)
 		__atomic_store_n(&mp_filtered_at_start, 1, __ATOMIC_RELAXED);
 }
 
@@ -659,6 +670,21 @@ int mp_sys_threads_gone(const int *tids, int count, uint64_t limit_ns)
 		for (int i = 0; i < count; i++)
 			alive += syscall(SYS_tgkill, getpid(), tids[i], 0) == 0;
 		if (!alive)
+			return 1;
+		if (waited >= limit_ns)
+			return 0;
+		syscall(SYS_nanosleep, &step, NULL);
+	}
+}
+
+int mp_sys_threads_fall_to(uint64_t threads, uint64_t limit_ns)
+{
+	struct timespec step = { 0, 20000 };
+	for (uint64_t waited = 0;; waited += (uint64_t)step.tv_nsec) {
+		uint64_t now = 0;
+		if (!mp_sys_status_field("Threads", &now) || !now)
+			return 0;
+		if (now <= threads)
 			return 1;
 		if (waited >= limit_ns)
 			return 0;

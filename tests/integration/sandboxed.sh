@@ -13,12 +13,6 @@ set -u
 lib="$MEMPROF_BUILD/libmemprof.so"
 prog="$MEMPROF_BUILD/tests/progs/sandboxed"
 
-# calls TRACE FUNCTION: the calls recorded with FUNCTION innermost but one (its malloc).
-calls() {
-	"$memprof" flamegraph --metric calls "$1" 2>/dev/null |
-		awk -v f="$2" '$1 ~ ("(^|;)" f "$") { n += $2 } END { print n + 0 }'
-}
-
 for mode in prctl tsync strict probe; do
 	"$prog" "$mode" 20000 >plain.out 2>&1
 	plain=$?

@@ -14,11 +14,6 @@ set -u
 lib="$MEMPROF_BUILD/libmemprof.so"
 prog="$MEMPROF_BUILD/tests/progs/single_thread"
 
-calls() {
-	"$memprof" flamegraph --metric calls "$1" 2>/dev/null |
-		awk -v f="$2" '$1 ~ ("(^|;)" f "$") { n += $2 } END { print n + 0 }'
-}
-
 "$prog" resume 20000 >plain.out 2>plain.err
 plain=$?
 rm -f alone.trace

@@ -1,7 +1,7 @@
 /* churn.h: for the test programs that need allocations to record while something else
- * happens to the process (chroot_alloc.c, fd_exhaust.c): blocks of 100 bytes allocated
- * and freed one at a time from one call site, none kept. Exits with status 3 if malloc
- * fails. Included by one program each; everything is static. */
+ * happens to the process (chroot_alloc.c, fd_exhaust.c, single_thread.c): blocks of 100
+ * bytes allocated and freed one at a time from one call site, none kept. Exits with
+ * status 3 if malloc fails. Included by one program each; everything is static. */
 #ifndef MEMPROF_TEST_CHURN_H
 #define MEMPROF_TEST_CHURN_H
 

@@ -2,7 +2,8 @@
 # never run:  . "$MEMPROF_TOP/tests/support/cli_common.sh"
 # Sets memprof (the command under test, from $MEMPROF_BUILD) and failures (0), and
 # defines fail, which prints "FAIL <what>" and counts it; a test ends with
-# [ "$failures" -eq 0 ]; and wait_for_line, for a program under test to say it is ready.
+# [ "$failures" -eq 0 ]; wait_for_line, for a program under test to say it is ready; and
+# calls, the allocations a trace holds from one function.
 memprof="$MEMPROF_BUILD/memprof"
 failures=0
 
@@ -20,4 +21,11 @@ wait_for_line() {
 		sleep 0.01
 		waits=$((waits - 1))
 	done
+}
+
+# calls TRACE FUNCTION: the calls recorded with FUNCTION innermost but one (its malloc),
+# from `memprof flamegraph --metric calls`; 0 if none.
+calls() {
+	"$memprof" flamegraph --metric calls "$1" 2>/dev/null |
+		awk -v f="$2" '$1 ~ ("(^|;)" f "$") { n += $2 } END { print n + 0 }'
 }
