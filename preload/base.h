@@ -356,14 +356,9 @@ void mp_sys_call_watch_alone(void (*coming)(void));
 /* sys_call.c: mincore() called from code in [start, end) (libunwind's) fails with ENOSYS
  * instead of being made. */
 void mp_sys_call_unwinder_range(uintptr_t start, uintptr_t end);
-/* Copies up to max of them to tids; returns how many. */
-int mp_sys_own_threads_list(int *tids, int max);
-/* Waits, limit_ns at most, until none of the count threads exists any more (a thread
- * that left its function still runs its exit for a while): 1 if so. */
-int mp_sys_threads_gone(const int *tids, int count, uint64_t limit_ns);
-/* Waits, limit_ns at most, until /proc/self/status counts at most `threads` threads: those
- * that must end may not have said who they are yet (a thread made but not run). 1 if
- * so; 0 also when the count cannot be read. */
+/* Waits, limit_ns at most, until /proc/self/status counts at most `threads` threads (a
+ * thread that left its function still runs its exit for a while; one made but not run
+ * yet has not said who it is): 1 if so; 0 also when the count cannot be read. */
 int mp_sys_threads_fall_to(uint64_t threads, uint64_t limit_ns);
 /* A numeric field of /proc/self/status ("Threads", "Seccomp"): 1 with its value. 0 also
  * while another thread reads it. */

@@ -651,32 +651,6 @@ int mp_sys_own_thread(int tid)
 	return 0;
 }
 
-int mp_sys_own_threads_list(int *tids, int max)
-{
-	int count = 0;
-	for (int i = 0; i < MP_SYS_OWN_THREADS_MAX && count < max; i++) {
-		int tid = __atomic_load_n(&own_threads[i], __ATOMIC_ACQUIRE);
-		if (tid)
-			tids[count++] = tid;
-	}
-	return count;
-}
-
-int mp_sys_threads_gone(const int *tids, int count, uint64_t limit_ns)
-{
-	struct timespec step = { 0, 100000 };
-	for (uint64_t waited = 0;; waited += (uint64_t)step.tv_nsec) {
-		int alive = 0;
-		for (int i = 0; i < count; i++)
-			alive += syscall(SYS_tgkill, getpid(), tids[i], 0) == 0;
-		if (!alive)
-			return 1;
-		if (waited >= limit_ns)
-			return 0;
-		syscall(SYS_nanosleep, &step, NULL);
-	}
-}
-
 int mp_sys_threads_fall_to(uint64_t threads, uint64_t limit_ns)
 {
 	struct timespec step = { 0, 20000 };
