@@ -109,8 +109,9 @@ struct mp_thread {
 	 * stack pointer on the stack it came from, which a leak check scans in place of
 	 * memprof's (leak_stop.c). 0 otherwise. */
 	uint64_t program_sp;
-	/* 1 on memprof's own threads (the leak and snapshot threads), for life: what libc
-	 * allocates for them comes from interpose.c's boot arena. */
+	/* 1 on memprof's own threads (the leak and snapshot threads), for life, and on the
+	 * main thread during unwind.c's warm-up: what libc callocs and reallocs for them
+	 * comes from interpose.c's boot arena. */
 	int own;
 };
 extern __thread struct mp_thread mp_state_thread __attribute__((tls_model("initial-exec")));
