@@ -27,15 +27,25 @@
 #define PEAK_MIN_GROWTH (1u << 20)
 #define PEAK_MIN_GAP_NS 100000000ull
 #define PEAK_COST_FACTOR 20u
-#define SLOTS_MAX MP_HEAP_PEAK_SLOTS
 #define HEADER_CHECKS 256u
+/* The slots, by thread serial, in segments of SEGMENT_SLOTS mapped when the first thread
+ * of one needs its slot: all 65536 mapped at once were 4 MiB of address space (VIRT) in
+ * every process, which counts against `ulimit -v` and mlockall's limit. */
+#define SEGMENT_SLOTS 1024u /* 64 KiB */
+#define SEGMENTS 64u
+#define SLOTS_MAX (SEGMENT_SLOTS * SEGMENTS)
 
 static size_t (*usable_size)(void *block); /* the allocator's malloc_usable_size */
 int mp_heap_peak_from_header;
+int mp_heap_peak_on;
 
-/* SLOTS_MAX of them, from mp_sys_map_anon, by serial */
-struct mp_heap_peak_slot *mp_heap_peak_slots;
-static struct mp_heap_peak_slot overflow; /* threads beyond SLOTS_MAX share it, atomically */
+struct heap_slot {
+	_Alignas(64) int64_t bytes; /* a thread's allocations less its frees, in usable bytes */
+};
+/* From mp_sys_map_anon, published by compare-and-swap; NULL until needed. */
+static struct heap_slot *segments[SEGMENTS];
+static int segments_failed; /* a mapping failed: no more tries, the overflow serves */
+static struct heap_slot overflow; /* threads beyond SLOTS_MAX share it, atomically */
 static pthread_mutex_t check_lock = PTHREAD_MUTEX_INITIALIZER;
 static int64_t last_peak_bytes;
 static uint64_t last_peak_ns, peak_gap_ns = PEAK_MIN_GAP_NS;
@@ -44,9 +54,42 @@ static int64_t heap_total(void)
 {
 	int64_t total = __atomic_load_n(&overflow.bytes, __ATOMIC_RELAXED);
 	uint32_t serials = mp_chunk_last_serial();
-	for (uint32_t i = 0; i <= serials && i < SLOTS_MAX; i++)
-		total += __atomic_load_n(&mp_heap_peak_slots[i].bytes, __ATOMIC_RELAXED);
+	for (uint32_t i = 0; i <= serials && i < SLOTS_MAX; i++) {
+		const struct heap_slot *segment =
+			__atomic_load_n(&segments[i / SEGMENT_SLOTS], __ATOMIC_ACQUIRE);
+		if (!segment) {
+			i |= SEGMENT_SLOTS - 1; /* on to the next segment */
+			continue;
+		}
+		total += __atomic_load_n(&segment[i % SEGMENT_SLOTS].bytes, __ATOMIC_RELAXED);
+	}
 	return total;
+}
+
+/* The slot of a thread serial, its segment mapped if it is the first to need it; NULL
+ * beyond the slots, or once memory was short (a thread without a slot takes the slow
+ * path at every event: it must not try a mapping each time). */
+static int64_t *slot_of(uint32_t serial)
+{
+	if (serial >= SLOTS_MAX)
+		return NULL;
+	struct heap_slot **at = &segments[serial / SEGMENT_SLOTS];
+	struct heap_slot *segment = __atomic_load_n(at, __ATOMIC_ACQUIRE);
+	if (!segment) {
+		if (__atomic_load_n(&segments_failed, __ATOMIC_RELAXED))
+			return NULL;
+		struct heap_slot *fresh = mp_sys_map_anon(SEGMENT_SLOTS * sizeof(*fresh));
+		if (!fresh) {
+			__atomic_store_n(&segments_failed, 1, __ATOMIC_RELAXED);
+			return NULL;
+		}
+		if (__atomic_compare_exchange_n(at, &segment, fresh, 0, __ATOMIC_ACQ_REL,
+						__ATOMIC_ACQUIRE))
+			segment = fresh;
+		else
+			mp_sys_unmap(fresh, SEGMENT_SLOTS * sizeof(*fresh)); /* another's won */
+	}
+	return &segment[serial % SEGMENT_SLOTS].bytes;
 }
 
 /* The slow path: maybe a new peak. The caller is busy (inside the recorder). */
@@ -106,13 +149,13 @@ size_t mp_heap_peak_usable_call(void *block)
 
 void mp_heap_peak_note_slow(struct mp_thread *thread, int64_t bytes)
 {
-	if (!mp_heap_peak_slots || !bytes)
+	if (!mp_heap_peak_on || !bytes)
 		return;
 	/* A thread's slot is its serial's, for good: serials are never handed out twice.
 	 * Without one yet (serial 0: no chunk) or beyond the slots, the shared overflow. */
 	int64_t *mine = thread->heap_bytes;
-	if (!mine && thread->serial && thread->serial < SLOTS_MAX)
-		mine = thread->heap_bytes = &mp_heap_peak_slots[thread->serial].bytes;
+	if (!mine && thread->serial)
+		mine = thread->heap_bytes = slot_of(thread->serial);
 	if (mine)
 		__atomic_store_n(mine, *mine + bytes, __ATOMIC_RELAXED);
 	else
@@ -125,19 +168,21 @@ void mp_heap_peak_note_slow(struct mp_thread *thread, int64_t bytes)
 
 void mp_heap_peak_init(void)
 {
-	if (mp_config.sample_bytes || !mp_config.snapshot_peak || mp_heap_peak_slots)
-		return;
-	mp_heap_peak_slots = mp_sys_map_anon(SLOTS_MAX * sizeof(*mp_heap_peak_slots));
+	if (!mp_config.sample_bytes && mp_config.snapshot_peak)
+		mp_heap_peak_on = 1;
 }
 
 void mp_heap_peak_after_fork_child(void)
 {
-	/* The child's trace starts with no block in it: so does its estimate. Fresh pages,
-	 * rather than a memset that would touch every slot. */
-	if (mp_heap_peak_slots) {
-		mp_sys_unmap(mp_heap_peak_slots, SLOTS_MAX * sizeof(*mp_heap_peak_slots));
-		mp_heap_peak_slots = mp_sys_map_anon(SLOTS_MAX * sizeof(*mp_heap_peak_slots));
+	/* The child's trace starts with no block in it: so does its estimate. The segments
+	 * go, rather than a memset that would touch every slot; they are mapped again as
+	 * the child's threads need them. */
+	for (unsigned i = 0; i < SEGMENTS; i++) {
+		if (segments[i])
+			mp_sys_unmap(segments[i], SEGMENT_SLOTS * sizeof(*segments[i]));
+		segments[i] = NULL;
 	}
+	segments_failed = 0;
 	mp_state_thread.heap_bytes = NULL; /* in the parent's slots, unmapped just now */
 	overflow.bytes = 0;
 	last_peak_bytes = 0;

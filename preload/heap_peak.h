@@ -14,13 +14,9 @@ void mp_heap_peak_set_allocator(size_t (*usable)(void *), int libc_allocator);
 void mp_heap_peak_init(void);
 
 /* What the recorder's inline half below reads; heap_peak.c sets it. */
-#define MP_HEAP_PEAK_SLOTS 65536u
 #define MP_HEAP_PEAK_CHECK_BYTES (1u << 20)
-struct mp_heap_peak_slot {
-	_Alignas(64) int64_t bytes; /* a thread's allocations less its frees, in usable bytes */
-};
-/* MP_HEAP_PEAK_SLOTS slots by thread serial; NULL while the heap is not followed. */
-extern struct mp_heap_peak_slot *mp_heap_peak_slots;
+/* 1 while the heap is followed (each thread in a slot of its own, heap_peak.c). */
+extern int mp_heap_peak_on;
 /* 1: the allocator is glibc's and its headers were checked to agree with it. */
 extern int mp_heap_peak_from_header;
 size_t mp_heap_peak_usable_call(void *block);
@@ -42,7 +38,7 @@ static inline size_t mp_heap_peak_header_usable(const void *block)
  * every allocation and free asks (a call and its frame cost more than the answer). */
 static inline size_t mp_heap_peak_usable(void *block)
 {
-	if (!mp_heap_peak_slots || !block)
+	if (!mp_heap_peak_on || !block)
 		return 0;
 	if (MP_LIKELY(mp_heap_peak_from_header))
 		return mp_heap_peak_header_usable(block);

@@ -13,6 +13,8 @@
  *                      mmap'd privately and read, both alive at exit
  *   resident timeline  4 MiB, 300 ms, raise(SIGUSR2), 16 MiB more, 300 ms: for
  *                      MEMPROF_SNAPSHOT_MS and MEMPROF_SNAPSHOT_SIGNAL=SIGUSR2
+ *   resident growlate  ten steps of 8 MiB, 150 ms apart, each by a new thread, after 2100
+ *                      threads that made one allocation each
  *   resident mainexit  main calls pthread_exit while a thread sleeps 100 ms: the process
  *                      must still end (memprof's snapshot thread must not keep it alive)
  *   resident slowfill  malloc 256 MiB, then write it 16 MiB every 25 ms, hold it 500 ms,
@@ -200,6 +202,39 @@ static void grow(void)
 	}
 }
 
+/* As grow, each step made by a thread of its own, after 2100 threads that each made one
+ * allocation: the steps' threads count past memprof's first two segments of per-thread
+ * heap counters (heap_peak.c maps 1024 at a time, as threads need them). */
+static void *small_allocation(void *unused)
+{
+	(void)unused;
+	free(malloc(32));
+	return NULL;
+}
+
+static void *step_8_mib(void *unused)
+{
+	(void)unused;
+	return written_block(8u * MIB);
+}
+
+static void run_thread(void *(*body)(void *))
+{
+	pthread_t thread;
+	if (pthread_create(&thread, NULL, body, NULL) != 0 || pthread_join(thread, NULL) != 0)
+		exit(1);
+}
+
+static void grow_late_threads(void)
+{
+	for (int i = 0; i < 2100; i++)
+		run_thread(small_allocation);
+	for (int step = 0; step < 10; step++) {
+		run_thread(step_8_mib);
+		usleep(150 * 1000);
+	}
+}
+
 static uint64_t now_ns(void)
 {
 	struct timespec now;
@@ -328,6 +363,8 @@ int main(int argc, char **argv)
 		main_exit();
 	else if (strcmp(mode, "grow") == 0)
 		grow();
+	else if (strcmp(mode, "growlate") == 0)
+		grow_late_threads();
 	else if (strcmp(mode, "slowfill") == 0)
 		slowfill();
 	else if (strcmp(mode, "steady") == 0)
