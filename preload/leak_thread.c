@@ -339,6 +339,7 @@ static void *leak_main(void *unused)
 	mp_sys_own_thread_add(leak.tid);
 	mp_leak_live_progress(&leak.progress);
 	__atomic_store_n(&leak.running, 1, __ATOMIC_RELEASE);
+	mp_trace_file_replaced_close();
 	uint64_t interval = FOLD_MIN_NS, next_check = 0;
 	uint64_t watch_ns = (uint64_t)mp_config.rss_watch_ms * 1000000u;
 	uint64_t next_fold = mp_clock_now_ns() + interval, next_watch = next_fold;

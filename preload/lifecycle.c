@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "leak_scan.h"
 #include "record_hot.h"
 #include "snapshot.h"
 
@@ -156,6 +157,8 @@ __attribute__((constructor)) static void memprof_constructor(void)
 		 * snapshot thread is started only for snapshots asked for. */
 		mp_recording_signals_start();
 		mp_snapshot_thread_start();
+		if (!mp_leak_thread_running())
+			mp_trace_file_replaced_close(); /* no thread to leave it to */
 	}
 	self->busy = 0;
 }

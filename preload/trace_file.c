@@ -234,6 +234,38 @@ static int name_give(int *temp_gone)
 
 enum name_verdict { NAME_PLACED, NAME_TAKEN, NAME_AGAIN };
 
+/* A leftover replaced at the name (see name_take), kept open for the leak thread to close
+ * (mp_trace_file_replaced_close): the last close of a removed file frees its blocks and
+ * its pages in the page cache then and there, 200 ms for a trace of 1 GiB just written,
+ * which the program's first allocation waited for. Without a leak thread (its check
+ * off, or sampling) the constructor closes it: the file's space is not held until the
+ * process ends. Its number is moved high, as memprof's
+ * other descriptors; the file's identity tells whether the program closed that number
+ * and opened another there meanwhile. */
+static struct {
+	int fd; /* -1: none */
+	uint64_t dev, ino;
+} replaced = { -1, 0, 0 };
+
+static void replaced_keep(int fd, const struct stat *file)
+{
+	int old = __atomic_exchange_n(&replaced.fd, -1, __ATOMIC_ACQ_REL);
+	if (old >= 0)
+		syscall(SYS_close, old); /* a second leftover replaced: rare, paid now */
+	replaced.dev = (uint64_t)file->st_dev;
+	replaced.ino = (uint64_t)file->st_ino;
+	__atomic_store_n(&replaced.fd, mp_sys_fd_move_high(fd), __ATOMIC_RELEASE);
+}
+
+void mp_trace_file_replaced_close(void)
+{
+	int fd = __atomic_exchange_n(&replaced.fd, -1, __ATOMIC_ACQ_REL);
+	struct stat file;
+	if (fd >= 0 && syscall(SYS_fstat, fd, &file) == 0 && (uint64_t)file.st_dev == replaced.dev &&
+	    (uint64_t)file.st_ino == replaced.ino)
+		syscall(SYS_close, fd);
+}
+
 /* One attempt at the name in trace_path. A file already there that is not wanted is
  * removed, under its flock, and only if the name still gives that very file: whoever
  * found it too either fails the flock or, after us, finds another file there; the name
@@ -255,8 +287,11 @@ static int name_take(int fork_child, int *temp_gone)
 	} else if (!fork_child && !still_wanted(fd) &&
 		   syscall(SYS_flock, fd, LOCK_EX | LOCK_NB) == 0) {
 		if (syscall(SYS_newfstatat, AT_FDCWD, trace_path, &now, 0) == 0 &&
-		    now.st_dev == found.st_dev && now.st_ino == found.st_ino)
-			syscall(SYS_unlinkat, AT_FDCWD, trace_path, 0);
+		    now.st_dev == found.st_dev && now.st_ino == found.st_ino &&
+		    syscall(SYS_unlinkat, AT_FDCWD, trace_path, 0) == 0) {
+			replaced_keep(fd, &found);
+			return NAME_AGAIN;
+		}
 		verdict = NAME_AGAIN;
 	}
 	syscall(SYS_close, fd);
@@ -749,6 +784,9 @@ void mp_trace_file_forget(void)
 	if (kept_fd >= 0 && syscall(SYS_fstat, kept_fd, &st) == 0 && is_ours(&st))
 		syscall(SYS_close, kept_fd);
 	kept_fd = -1;
+	/* Nor does the child keep the leftover its parent replaced (whose close frees
+	 * nothing while the parent holds it). */
+	mp_trace_file_replaced_close();
 	chunks_made = 0;
 	file_end = reserved_end = 0;
 	ending = 0;

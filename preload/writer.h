@@ -23,6 +23,9 @@ void mp_trace_file_reserve_ahead(void);
 /* The process is ending: nothing more is reserved ahead, and what was is cut off now (the
  * leak thread, while the exiting thread takes the exit snapshot), not by the exit itself. */
 void mp_trace_file_ahead_done(void);
+/* Closes the leftover trace that this one replaced at its name, if it is still open:
+ * the leak thread does, beside the program, as it starts. */
+void mp_trace_file_replaced_close(void);
 /* The end of the chunks handed out so far: the file may be longer (space reserved ahead,
  * zeros). Lock-free. */
 uint64_t mp_trace_file_end(void);
