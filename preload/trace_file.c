@@ -239,9 +239,8 @@ enum name_verdict { NAME_PLACED, NAME_TAKEN, NAME_AGAIN };
  * its pages in the page cache then and there, 200 ms for a trace of 1 GiB just written,
  * which the program's first allocation waited for. Without a leak thread (its check
  * off, or sampling) the constructor closes it: the file's space is not held until the
- * process ends. Its number is moved high, as memprof's
- * other descriptors; the file's identity tells whether the program closed that number
- * and opened another there meanwhile. */
+ * process ends. Its number is moved high, as memprof's other descriptors; the file's
+ * identity tells whether the program closed that number and opened another there. */
 static struct {
 	int fd; /* -1: none */
 	uint64_t dev, ino;
