@@ -151,9 +151,10 @@ static void known_sort(void)
 	}
 }
 
-/* Whether addr lies in one of the first `count` known ranges (loads that may race a
- * rewrite: mp_modules_cover checks the sequence afterwards). */
-static int known_find(uintptr_t addr, uint32_t count)
+/* The known range that holds addr among the first `count`, in *start and *end; 0 if
+ * none does (loads that may race a rewrite: mp_modules_cover checks the sequence
+ * afterwards). */
+static int known_find(uintptr_t addr, uint32_t count, uintptr_t *start, uintptr_t *end)
 {
 	uint32_t low = 0, high = count;
 	while (low < high) {
@@ -163,9 +164,16 @@ static int known_find(uintptr_t addr, uint32_t count)
 		else
 			high = mid;
 	}
-	return low > 0 && addr < __atomic_load_n(&known[low - 1].end, __ATOMIC_RELAXED);
+	if (low == 0)
+		return 0;
+	*start = __atomic_load_n(&known[low - 1].start, __ATOMIC_RELAXED);
+	*end = __atomic_load_n(&known[low - 1].end, __ATOMIC_RELAXED);
+	return addr < *end;
 }
 
+/* A frame is first tried against the range that held the frame before it: a stack's
+ * frames are mostly in one object (cc1's 12000 new stacks spent 90 ns each here, a
+ * search for every frame). */
 int mp_modules_cover(void *const *ips, int count)
 {
 	uint32_t seq = __atomic_load_n(&known_seq, __ATOMIC_ACQUIRE);
@@ -173,9 +181,13 @@ int mp_modules_cover(void *const *ips, int count)
 	    __atomic_load_n(&known_generation, __ATOMIC_RELAXED) != mp_modules_generation())
 		return 0;
 	uint32_t ranges = __atomic_load_n(&known_count, __ATOMIC_RELAXED);
+	uintptr_t start = 0, end = 0; /* none yet: every address is outside */
 	int covered = 1;
-	for (int i = 0; i < count && covered; i++)
-		covered = known_find((uintptr_t)ips[i], ranges);
+	for (int i = 0; i < count && covered; i++) {
+		uintptr_t addr = (uintptr_t)ips[i];
+		if (addr - start >= end - start)
+			covered = known_find(addr, ranges, &start, &end);
+	}
 	__atomic_thread_fence(__ATOMIC_ACQUIRE);
 	return covered && __atomic_load_n(&known_seq, __ATOMIC_RELAXED) == seq;
 }
