@@ -251,9 +251,14 @@ static void replaced_keep(int fd, const struct stat *file)
 	int old = __atomic_exchange_n(&replaced.fd, -1, __ATOMIC_ACQ_REL);
 	if (old >= 0)
 		syscall(SYS_close, old); /* a second leftover replaced: rare, paid now */
+	int high = mp_sys_fd_move_high(fd);
+	if (high == fd) { /* no high number free: a low one is the program's to take */
+		syscall(SYS_close, fd);
+		return;
+	}
 	replaced.dev = (uint64_t)file->st_dev;
 	replaced.ino = (uint64_t)file->st_ino;
-	__atomic_store_n(&replaced.fd, mp_sys_fd_move_high(fd), __ATOMIC_RELEASE);
+	__atomic_store_n(&replaced.fd, high, __ATOMIC_RELEASE);
 }
 
 void mp_trace_file_replaced_close(void)
