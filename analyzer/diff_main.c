@@ -88,7 +88,7 @@ static int diff_parse(struct diff_options *opts, int argc, char **argv)
 	return 0;
 }
 
-/* The built-in rule and MEMPROF_SUPPRESSIONS's file, as `memprof leaks` applies them. */
+/* The built-in rules and MEMPROF_SUPPRESSIONS's file, as `memprof leaks` applies them. */
 static int diff_default_suppressions(struct diff_options *opts)
 {
 	char err[512];

@@ -59,8 +59,15 @@ static int leaks_add(struct mp_leak_list *list, struct leaks_stack *stack, size_
 /* Blocks that glibc itself keeps until exit and that only valgrind, which makes glibc free
  * them through __libc_freeres, does not report: the TLS vector of every thread that ever
  * ran, kept with the thread's cached stack (reached by an interior pointer, so "possibly
- * lost"). Reported as suppressed by "(built-in)"; --no-default-suppressions shows them. */
-static const char leaks_builtin_rules[] = "function:*_dl_allocate_tls\n";
+ * lost"); and whatever the dynamic loader allocated for itself, such as the table
+ * _dl_find_object keeps of the objects loaded, which dlopen() grows and reaches by a
+ * pointer it aligned into the block (every program that ever called dlopen() had a block
+ * "possibly lost"). What the loader allocates is its own, never the program's: a block
+ * of the program's is allocated by the program's code, even in a constructor that
+ * dlopen() runs. Reported as suppressed by "(built-in)"; --no-default-suppressions shows
+ * them. */
+static const char leaks_builtin_rules[] = "function:*_dl_allocate_tls\n"
+					  "alloc-module:ld-linux*.so*\n";
 
 int mp_leaks_default_suppressions(struct mp_suppressions *supp, char *err, size_t err_len)
 {

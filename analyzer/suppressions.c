@@ -26,6 +26,7 @@ static int supp_field(const char *word, size_t len, enum mp_supp_field *field)
 		{ "function", MP_SUPP_FUNCTION }, { "fun", MP_SUPP_FUNCTION },
 		{ "file", MP_SUPP_FILE },         { "src", MP_SUPP_FILE },
 		{ "module", MP_SUPP_MODULE },     { "obj", MP_SUPP_MODULE },
+		{ "alloc-module", MP_SUPP_ALLOC_MODULE },
 	};
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		if (strlen(names[i].name) == len && memcmp(word, names[i].name, len) == 0) {
@@ -64,7 +65,8 @@ static int supp_parse_rule(struct mp_supp_rule *rule, const char *name, uint32_t
 		struct mp_supp_condition *condition = &rule->conditions[rule->condition_count];
 		if (!colon || supp_field(line + word, (size_t)(colon - line - word), &condition->field))
 			return supp_fail(err, err_len, name, number,
-					 "expected function:GLOB, file:GLOB or module:GLOB");
+					 "expected function:GLOB, file:GLOB, module:GLOB or "
+					 "alloc-module:GLOB");
 		if (colon + 1 == line + at)
 			return supp_fail(err, err_len, name, number, "empty pattern");
 		condition->pattern = strndup(colon + 1, (size_t)(line + at - colon - 1));
@@ -177,6 +179,7 @@ static int supp_frame_matches(const struct mp_supp_condition *condition,
 		value = frame->file;
 		break;
 	case MP_SUPP_MODULE:
+	case MP_SUPP_ALLOC_MODULE:
 		value = frame->module;
 		break;
 	}
@@ -191,8 +194,11 @@ static int supp_rule_matches(const struct mp_supp_rule *rule, const struct mp_fr
 			     int count)
 {
 	for (size_t c = 0; c < rule->condition_count; c++) {
+		/* alloc-module: the innermost frame alone, the code that allocated. */
+		int frames_seen = rule->conditions[c].field == MP_SUPP_ALLOC_MODULE && count > 0 ? 1
+												: count;
 		int found = 0;
-		for (int f = 0; f < count && !found; f++)
+		for (int f = 0; f < frames_seen && !found; f++)
 			found = supp_frame_matches(&rule->conditions[c], &frames[f]);
 		if (!found)
 			return 0;

@@ -7,6 +7,8 @@
  *   function:GLOB   the frame's (demangled) function name       (also "fun:")
  *   file:GLOB       its source file                              (also "src:")
  *   module:GLOB     the object it is in, e.g. libfoo.so          (also "obj:")
+ *   alloc-module:GLOB  the object of the innermost frame only: the code that called
+ *                   malloc (or operator new, calloc, ...)
  *
  * GLOB is a shell pattern (fnmatch(3): *, ?, [...]). A file or module pattern without a
  * '/' is matched against the basename, one with a '/' against the whole path, where '*'
@@ -24,7 +26,7 @@
 
 #include "symbolize.h"
 
-enum mp_supp_field { MP_SUPP_FUNCTION, MP_SUPP_FILE, MP_SUPP_MODULE };
+enum mp_supp_field { MP_SUPP_FUNCTION, MP_SUPP_FILE, MP_SUPP_MODULE, MP_SUPP_ALLOC_MODULE };
 
 struct mp_supp_condition {
 	enum mp_supp_field field;

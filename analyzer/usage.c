@@ -53,7 +53,7 @@ static const struct usage_command usage_commands[] = {
 	  "  --long-names      C++ names with their template arguments\n"
 	  "  --show-reachable  list the still reachable blocks too\n"
 	  "  --suppressions FILE  hide the leaks its rules match (repeatable)\n"
-	  "  --no-default-suppressions  show what the built-in rule hides\n"
+	  "  --no-default-suppressions  show what the built-in rules hide\n"
 	  "  --fail-on-leak[=KINDS]  exit 1 if a leak of KINDS remains (definite, indirect,\n"
 	  "                    possible, reachable, unknown, all; default: all but reachable)\n"
 	  "                    or if a trace is incomplete\n"

@@ -59,6 +59,20 @@ static void test_suppressions_module_and_all_conditions(void **state)
 	assert_int_equal(match("module:libz.so function:cache_insert"), -1);
 }
 
+/* alloc-module: the object of the innermost frame, the code that called malloc, only. */
+static void test_suppressions_alloc_module_is_the_innermost_frames(void **state)
+{
+	(void)state;
+	assert_int_equal(match("alloc-module:libcache.so*"), 0);
+	assert_int_equal(match("alloc-module:app"), -1); /* app is further out */
+	assert_int_equal(match("alloc-module:libcache.so.2 function:main"), 0);
+	struct mp_suppressions supp = { 0 };
+	char err[256];
+	assert_int_equal(mp_suppressions_parse(&supp, "s", "alloc-module:*", err, sizeof(err)), 0);
+	assert_int_equal(mp_suppressions_match(&supp, NULL, 0), -1);
+	mp_suppressions_free(&supp);
+}
+
 static void test_suppressions_first_matching_rule_comments_blank_lines(void **state)
 {
 	(void)state;
@@ -113,6 +127,7 @@ int main(void)
 		cmocka_unit_test(test_suppressions_function_glob_anywhere_in_stack),
 		cmocka_unit_test(test_suppressions_file_basename_or_whole_path),
 		cmocka_unit_test(test_suppressions_module_and_all_conditions),
+		cmocka_unit_test(test_suppressions_alloc_module_is_the_innermost_frames),
 		cmocka_unit_test(test_suppressions_first_matching_rule_comments_blank_lines),
 		cmocka_unit_test(test_suppressions_bad_rules_name_file_and_line),
 		cmocka_unit_test(test_suppressions_frames_without_names_never_match),
