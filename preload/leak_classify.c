@@ -20,9 +20,9 @@
  *     entry point, or for a cycle the lowest address) and the rest indirect, as in
  *     memcheck's report.
  *
- * Not done: memcheck's --leak-check-heuristics (std::string, new[] and multiple
- * inheritance interior pointers counted as reachable). Only 8-byte aligned words are
- * candidates, like memcheck on 64-bit targets.
+ * memcheck's --leak-check-heuristics, all of them as valgrind's default, make some
+ * interior pointers count as start pointers (classify_starts). Only 8-byte aligned words
+ * are candidates, like memcheck on 64-bit targets.
  */
 #include <string.h>
 #include <sys/syscall.h>
@@ -61,6 +61,8 @@ void mp_leak_classify_init(struct mp_leak_classifier *c, const struct mp_leak_bl
 	c->starts_mask = 0;
 	c->large = NULL;
 	c->large_count = 0;
+	c->readable = NULL;
+	c->readable_count = 0;
 	c->lowest = count ? blocks[0].addr : 0; /* [0, 0) when there is none */
 	c->highest = 0;
 	if (count) {
@@ -306,6 +308,82 @@ static inline uint8_t classify_state(const struct mp_leak_classifier *c, size_t 
 	return __atomic_load_n(&c->state[index], __ATOMIC_RELAXED);
 }
 
+/* memcheck's heuristics, which valgrind applies by default (--leak-check-heuristics=all):
+ * a pointer into a block with one of these shapes reaches it as a pointer to its start
+ * would (memcheck's "still reachable ... via heuristic"). Without them C++ programs had
+ * blocks "possibly lost" that memcheck calls reachable, enough to fail --fail-on-leak:
+ *  - newarray: 8 bytes in, after a count of elements that divides the rest of the
+ *    block, the cookie new[] puts before an array of objects with a destructor;
+ *  - length64: 8 bytes in, after the length of the rest (sqlite's allocator), a case of
+ *    the rule above;
+ *  - stdstring: 24 bytes in, after a length, a capacity and a reference count, the block
+ *    being those, the capacity's bytes and a terminating zero (libstdc++'s string of the
+ *    old ABI).
+ * The fourth, multipleinheritance, is classify_subobject's. Reads the block's first two
+ * words, on the page its malloc header is on. */
+static int classify_array_or_string(const struct mp_leak_block *block, uint64_t word)
+{
+	const uint64_t *words = (const uint64_t *)(uintptr_t)block->addr;
+	uint64_t offset = word - block->addr;
+	if (offset == 8 && block->size > 8 && words[0] && (block->size - 8) % words[0] == 0)
+		return 1;
+	return offset == 24 && block->size > 24 && words[1] == block->size - 25 &&
+	       words[0] <= words[1];
+}
+
+/* Whether [addr - 16, addr) lies in one readable mapping (c->readable, by address). */
+static int classify_readable(const struct mp_leak_classifier *c, uint64_t addr)
+{
+	size_t low = 0, high = c->readable_count; /* the first range ending past addr - 16 */
+	while (low < high) {
+		size_t mid = low + (high - low) / 2;
+		if (c->readable[mid].end < addr)
+			low = mid + 1;
+		else
+			high = mid;
+	}
+	return low < c->readable_count && c->readable[low].start <= addr - 16 &&
+	       addr <= c->readable[low].end;
+}
+
+/* memcheck's multipleinheritance heuristic: a pointer to a base class subobject of an
+ * object whose class has more than one base with virtual functions points into the
+ * block, at that subobject's vtable pointer. memcheck asks its symbol tables whether
+ * both that word and the block's first are vtables (_ZTV symbols); the process has none
+ * at hand, so the C++ ABI's layout (Itanium, section 2.5) is checked instead: a vtable
+ * pointer v is preceded by the typeinfo of the complete object's class at v[-1] and the
+ * offset of the subobject from the object's start, negated, at v[-2]. So the block's
+ * first word must be a vtable pointer with offset 0, the word pointed to one with offset
+ * minus its place in the block, both with the same typeinfo: an accident would need two
+ * words of other data to make up that much. Both vtables must lie in readable mappings
+ * (a stray value read there would fault). */
+static int classify_subobject(const struct mp_leak_classifier *c,
+			      const struct mp_leak_block *block, uint64_t word)
+{
+	uint64_t offset = word - block->addr;
+	if (!c->readable || (word & 7) || (block->addr & 7) || offset + 8 > block->size)
+		return 0;
+	uint64_t inner = *(const uint64_t *)(uintptr_t)word;
+	uint64_t first = *(const uint64_t *)(uintptr_t)block->addr;
+	if ((inner & 7) || (first & 7) || inner < 4096 + 16 || first < 4096 + 16 ||
+	    !classify_readable(c, inner) || !classify_readable(c, first))
+		return 0;
+	const int64_t *inner_vtable = (const int64_t *)(uintptr_t)inner;
+	const int64_t *first_vtable = (const int64_t *)(uintptr_t)first;
+	return first_vtable[-2] == 0 && inner_vtable[-2] == -(int64_t)offset &&
+	       inner_vtable[-1] == first_vtable[-1] && first_vtable[-1] != 0;
+}
+
+/* Whether `word`, pointing into block index, reaches it as its start would: it is the
+ * start, or a heuristic holds. */
+static inline int classify_starts(const struct mp_leak_classifier *c, size_t index,
+				  uint64_t word)
+{
+	const struct mp_leak_block *block = &c->blocks[index];
+	return word == block->addr || classify_array_or_string(block, word) ||
+	       classify_subobject(c, block, word);
+}
+
 /* classify_mark where another thread marks too: the state rises by compare-and-swap, and
  * the thread whose swap raised it scans the block. */
 static __attribute__((noinline)) void classify_mark_shared(struct mp_leak_classifier *c,
@@ -314,11 +392,14 @@ static __attribute__((noinline)) void classify_mark_shared(struct mp_leak_classi
 {
 	uint8_t *state = &c->state[index];
 	uint8_t now = __atomic_load_n(state, __ATOMIC_RELAXED), to;
+	if ((now & MP_LEAK_STATE_MASK) == MP_LEAK_REACHABLE)
+		return;
+	int starts = definite && classify_starts(c, index, word);
 	do {
 		unsigned kind = now & MP_LEAK_STATE_MASK;
 		if (kind == MP_LEAK_REACHABLE)
 			return;
-		if (definite && word == c->blocks[index].addr)
+		if (starts)
 			to = (uint8_t)((now & ~MP_LEAK_STATE_MASK) | MP_LEAK_REACHABLE);
 		else if (kind == MP_LEAK_UNREACHED)
 			to = (uint8_t)((now & ~MP_LEAK_STATE_MASK) | MP_LEAK_POSSIBLE);
@@ -342,7 +423,7 @@ static inline void classify_mark(struct mp_leak_classifier *c, size_t index, uin
 	unsigned now = *state & MP_LEAK_STATE_MASK;
 	if (now == MP_LEAK_REACHABLE)
 		return;
-	if (definite && word == c->blocks[index].addr) {
+	if (definite && classify_starts(c, index, word)) {
 		*state = (uint8_t)((*state & ~MP_LEAK_STATE_MASK) | MP_LEAK_REACHABLE);
 		classify_push(c, index);
 	} else if (now == MP_LEAK_UNREACHED) {

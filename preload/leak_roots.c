@@ -464,11 +464,34 @@ static void roots_collect_exclude(struct roots_work *work, const struct mp_leak_
 	roots_sort_exclude(work);
 }
 
+/* The readable private mappings of work, merged where adjacent (see mp_leak_readable). */
+static void roots_readable(const struct roots_work *work, struct mp_leak_readable *readable)
+{
+	readable->count = 0;
+	readable->bytes = ((work->map_count ? work->map_count : 1) * sizeof(struct mp_leak_range) +
+			   4095) & ~(size_t)4095;
+	readable->ranges = mp_sys_map_anon(readable->bytes);
+	if (!readable->ranges)
+		return;
+	for (size_t i = 0; i < work->map_count; i++) {
+		const struct roots_map *map = &work->maps[i];
+		if (!(map->flags & MAP_R) || (map->flags & (MAP_SKIP | MAP_SHARED_)))
+			continue;
+		struct mp_leak_range *last =
+			readable->count ? &readable->ranges[readable->count - 1] : NULL;
+		if (last && last->end == map->start)
+			last->end = map->end;
+		else
+			readable->ranges[readable->count++] =
+				(struct mp_leak_range){ map->start, map->end, 0 };
+	}
+}
+
 long mp_leak_roots(const struct mp_leak_block *blocks, size_t count, uint8_t *state,
 		   uint64_t own_sp, const struct mp_leak_spare *spare,
 		   const struct mp_leak_range *exclude, size_t exclude_count,
 		   const char *trace_path, struct mp_leak_range **roots, size_t *bytes,
-		   uint32_t *threads)
+		   uint32_t *threads, struct mp_leak_readable *readable)
 {
 	size_t work_bytes = (sizeof(struct roots_work) + 4095) & ~(size_t)4095;
 	size_t maps_bytes = ROOTS_MAX_MAPS * sizeof(struct roots_map);
@@ -504,6 +527,8 @@ long mp_leak_roots(const struct mp_leak_block *blocks, size_t count, uint8_t *st
 	for (size_t i = 0; i < work->regs_count && at < cap; i++)
 		(*roots)[at++] = work->regs[i];
 	result = (long)at;
+	if (readable)
+		roots_readable(work, readable);
 	if (work->sp_unknown)
 		*threads |= 1u << 31; /* told to the caller: see leak_scan.c */
 out:

@@ -337,10 +337,11 @@ static __attribute__((noinline)) int scan_classify(struct mp_leak_result *result
 				       spared && !result->request.spare_sp ? spared->interrupted
 									   : NULL,
 				       result->request.spare_sp, spared ? spared->program_sp : 0 };
+	struct mp_leak_readable readable = { NULL, 0, 0 };
 	if (result->state && work && exclude)
 		root_count = mp_leak_roots(result->blocks, count, result->state, own_sp,
 					   &spare, exclude, exclude_count, mp_trace_file_path(),
-					   &roots, &roots_bytes, &result->threads);
+					   &roots, &roots_bytes, &result->threads, &readable);
 	if (exclude)
 		mp_sys_unmap(exclude, SCAN_STATES_BYTES);
 	if (result->threads & (1u << 31)) {
@@ -353,6 +354,8 @@ static __attribute__((noinline)) int scan_classify(struct mp_leak_result *result
 		struct mp_leak_classifier classifier;
 		mp_leak_classify_init(&classifier, result->blocks, count, result->state, work);
 		classifier.progress = progress;
+		classifier.readable = readable.ranges;
+		classifier.readable_count = readable.ranges ? readable.count : 0;
 		/* Without its memory the filter is left out: slower, the same answer. */
 		size_t filter_bytes = mp_leak_classify_filter_bytes(&classifier);
 		uint64_t *filter = mp_sys_map_anon_populated(filter_bytes);
@@ -379,6 +382,8 @@ static __attribute__((noinline)) int scan_classify(struct mp_leak_result *result
 	}
 	if (roots)
 		mp_sys_unmap(roots, roots_bytes);
+	if (readable.ranges)
+		mp_sys_unmap(readable.ranges, readable.bytes);
 	if (work)
 		mp_sys_unmap(work, work_bytes);
 	return err;

@@ -238,6 +238,8 @@ struct mp_leak_classifier {
 	int shared;           /* another thread marks the same blocks at the same time (its
 				 classifier a copy of this one but for work and the statistics):
 				 a state rises by compare-and-swap */
+	const struct mp_leak_range *readable; /* NULL, or mp_leak_readable's ranges */
+	size_t readable_count;
 };
 
 /* --- leak_classify.c: the marking --- */
@@ -367,6 +369,14 @@ struct mp_leak_spare {
 	/* It was on a stack of memprof's: its stack pointer on its own stack, or 0. */
 	uint64_t program_sp;
 };
+/* The readable private mappings, merged and by address (mp_leak_roots): where the marking
+ * may read a word outside the heap (a vtable's, classify_subobject). Devices, shared file
+ * mappings and the trace are left out, as for roots. */
+struct mp_leak_readable {
+	struct mp_leak_range *ranges; /* from mp_sys_map_anon, `bytes` long; NULL: none */
+	size_t count, bytes;
+};
+
 /* Writes the root ranges (writable memory that is not heap, not libmemprof's own, stacks
  * from their threads' stack pointers, stopped threads' registers) into a fresh
  * mp_sys_map_anon array (*bytes long) and marks blocks not inside readable memory NOSCAN
@@ -375,12 +385,13 @@ struct mp_leak_spare {
  * scanned even inside a root, the threads' states among them marked as such
  * (MP_LEAK_EXCLUDE_THREAD_STATE). Returns the range count or a negative errno;
  * *threads receives the number of other threads seen, with bit 31 set if one of them had
- * no readable stack pointer (it was running: its whole stack was scanned). */
+ * no readable stack pointer (it was running: its whole stack was scanned). `readable`,
+ * if not NULL, receives the readable mappings (ranges NULL if they could not be kept). */
 long mp_leak_roots(const struct mp_leak_block *blocks, size_t count, uint8_t *state,
 		   uint64_t own_sp, const struct mp_leak_spare *spare,
 		   const struct mp_leak_range *exclude, size_t exclude_count,
 		   const char *trace_path, struct mp_leak_range **roots, size_t *bytes,
-		   uint32_t *threads);
+		   uint32_t *threads, struct mp_leak_readable *readable);
 /* Whether the program's allocator is glibc's (the shim knows once it resolved malloc):
  * then a block with a mapping of its own (a large malloc) is told apart from an arena's
  * by its chunk header, and only its own pages are kept out of the roots. */

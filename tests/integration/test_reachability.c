@@ -39,34 +39,44 @@ struct site {
 	uint64_t size;
 	const char *pattern;
 	int blocks[KINDS]; /* memcheck's verdict */
+	const char *prog;  /* the program in tests/progs that makes it; NULL: reach */
 };
 
 static const struct site sites[] = {
-	{ 1001, "pointer overwritten", { 1, 0, 0, 0 } },
-	{ 1002, "lost block pointing to another", { 1, 0, 0, 0 } },
-	{ 1003, "reachable only from a lost block", { 0, 1, 0, 0 } },
-	{ 1005, "head of a lost list", { 1, 0, 0, 0 } },
-	{ 1006, "nodes of a lost list", { 0, 3, 0, 0 } },
-	{ 1007, "cycle lost as a whole", { 1, 2, 0, 0 } },
-	{ 1010, "tree root held by a global", { 0, 0, 0, 1 } },
-	{ 1011, "tree children", { 0, 0, 0, 2 } },
-	{ 1012, "tree leaves", { 0, 0, 0, 4 } },
-	{ 1013, "interior pointer only", { 0, 0, 1, 0 } },
-	{ 1014, "only in a blocked thread's stack", { 0, 0, 0, 1 } },
-	{ 1015, "held by a global, holds another", { 0, 0, 0, 1 } },
-	{ 1016, "held by a reachable heap block", { 0, 0, 0, 1 } },
-	{ 1017, "pointer hidden by XOR", { 1, 0, 0, 0 } },
-	{ 1018, "interior pointer to a block holding a pointer", { 0, 0, 1, 0 } },
-	{ 1019, "start pointer from a possibly lost block", { 0, 0, 1, 0 } },
-	{ 1020, "in the program's mapping merged with a large block's", { 0, 0, 0, 1 } },
-	{ 1030, "the last block before glibc's top chunk", { 1, 0, 0, 0 } },
-	{ 1031, "its address left in dead stack below the exit path", { 1, 0, 0, 0 } },
-	{ 1032, "only in a blocked thread's vector register", { 1, 0, 0, 0 } },
-	{ 1033, "only in a blocked thread's general register", { 0, 0, 0, 1 } },
-	{ 1034, "in the one touched page of a large mapping", { 0, 0, 0, 1 } },
-	{ 1035, "in a mapping shaped as a glibc arena heap", { 0, 0, 0, 1 } },
-	{ 1036, "in a mapping shaped as a thread's stack", { 0, 0, 0, 1 } },
-	{ 1037, "its address left in a freed block of an emptied arena", { 1, 0, 0, 0 } },
+	{ 1001, "pointer overwritten", { 1, 0, 0, 0 }, NULL },
+	{ 1002, "lost block pointing to another", { 1, 0, 0, 0 }, NULL },
+	{ 1003, "reachable only from a lost block", { 0, 1, 0, 0 }, NULL },
+	{ 1005, "head of a lost list", { 1, 0, 0, 0 }, NULL },
+	{ 1006, "nodes of a lost list", { 0, 3, 0, 0 }, NULL },
+	{ 1007, "cycle lost as a whole", { 1, 2, 0, 0 }, NULL },
+	{ 1010, "tree root held by a global", { 0, 0, 0, 1 }, NULL },
+	{ 1011, "tree children", { 0, 0, 0, 2 }, NULL },
+	{ 1012, "tree leaves", { 0, 0, 0, 4 }, NULL },
+	{ 1013, "interior pointer only", { 0, 0, 1, 0 }, NULL },
+	{ 1014, "only in a blocked thread's stack", { 0, 0, 0, 1 }, NULL },
+	{ 1015, "held by a global, holds another", { 0, 0, 0, 1 }, NULL },
+	{ 1016, "held by a reachable heap block", { 0, 0, 0, 1 }, NULL },
+	{ 1017, "pointer hidden by XOR", { 1, 0, 0, 0 }, NULL },
+	{ 1018, "interior pointer to a block holding a pointer", { 0, 0, 1, 0 }, NULL },
+	{ 1019, "start pointer from a possibly lost block", { 0, 0, 1, 0 }, NULL },
+	{ 1020, "in the program's mapping merged with a large block's", { 0, 0, 0, 1 }, NULL },
+	{ 1030, "the last block before glibc's top chunk", { 1, 0, 0, 0 }, NULL },
+	{ 1031, "its address left in dead stack below the exit path", { 1, 0, 0, 0 }, NULL },
+	{ 1032, "only in a blocked thread's vector register", { 1, 0, 0, 0 }, NULL },
+	{ 1033, "only in a blocked thread's general register", { 0, 0, 0, 1 }, NULL },
+	{ 1034, "in the one touched page of a large mapping", { 0, 0, 0, 1 }, NULL },
+	{ 1035, "in a mapping shaped as a glibc arena heap", { 0, 0, 0, 1 }, NULL },
+	{ 1036, "in a mapping shaped as a thread's stack", { 0, 0, 0, 1 }, NULL },
+	{ 1037, "its address left in a freed block of an emptied arena", { 1, 0, 0, 0 }, NULL },
+	{ 1040, "8 bytes in, after a new[] cookie", { 0, 0, 0, 1 }, NULL },
+	{ 1041, "8 bytes in, after the length of the rest", { 0, 0, 0, 1 }, NULL },
+	{ 1042, "24 bytes in, shaped as a copy-on-write string", { 0, 0, 0, 1 }, NULL },
+	{ 1043, "8 bytes in, after a count of 0", { 0, 0, 1, 0 }, NULL },
+	{ 1044, "8 bytes in, after a count not dividing the rest", { 0, 0, 1, 0 }, NULL },
+	{ 1045, "24 bytes in, a capacity not making up the block", { 0, 0, 1, 0 }, NULL },
+	{ 1048, "a C++ base class subobject's pointer", { 0, 0, 0, 1 }, "reach_cxx" },
+	{ 1049, "a pointer to a field that is no vtable's", { 0, 0, 1, 0 }, "reach_cxx" },
+	{ 1051, "a C++ new[] array's pointer", { 0, 0, 0, 1 }, "reach_cxx" },
 };
 #define SITE_COUNT (sizeof(sites) / sizeof(sites[0]))
 
@@ -141,16 +151,25 @@ static void tally_loss(void *context, uint64_t bytes, uint64_t blocks, enum memc
 	tally_add(context, bytes, blocks, (int)kind);
 }
 
-static void valgrind_tally(const char *arg, struct tally *tally)
+static void valgrind_tally(const char *prog, const char *arg, struct tally *tally)
 {
 	char command[PATH_MAX + 4096];
-	snprintf(command, sizeof(command), "'%s/tests/progs/reach' %s", harness_build_dir(), arg);
+	snprintf(command, sizeof(command), "'%s/tests/progs/%s' %s", harness_build_dir(), prog,
+		 arg);
 	assert_int_equal(memcheck_run(command, tally_loss, tally), 0);
 }
 
-static void print_table(const struct tally *memprof, const struct tally *memcheck)
+static const char *site_prog(const struct site *site)
+{
+	return site->prog ? site->prog : "reach";
+}
+
+static void print_table(const char *prog, const struct tally *memprof,
+			const struct tally *memcheck)
 {
 	for (size_t i = 0; i < SITE_COUNT; i++) {
+		if (strcmp(site_prog(&sites[i]), prog) != 0)
+			continue;
 		printf("%-48s %4llu  memcheck", sites[i].pattern, (unsigned long long)sites[i].size);
 		for (int kind = 0; kind < KINDS; kind++)
 			if (memcheck->blocks[i][kind])
@@ -163,21 +182,33 @@ static void print_table(const struct tally *memprof, const struct tally *memchec
 	}
 }
 
-static void compare(const char *arg, const char *const *env)
+/* The sites of `prog` (reach, with `arg` and `env`; or another of tests/progs, run
+ * without), under memprof and memcheck: the same kinds, and the expected ones. */
+static void compare(const char *prog, const char *arg, const char *const *env)
 {
 	char trace[PATH_MAX];
 	struct tally memprof = { 0 }, memcheck = { 0 };
-	run_reach(arg, env, trace);
+	if (strcmp(prog, "reach") == 0) {
+		run_reach(arg, env, trace);
+	} else {
+		struct harness_run run;
+		assert_int_equal(harness_run(prog, NULL, NULL, &run), 0);
+		if (!WIFEXITED(run.status) || WEXITSTATUS(run.status) != 0 || run.trace_count != 1)
+			fail_msg("%s: status %#x, %d traces", prog, run.status, run.trace_count);
+		snprintf(trace, PATH_MAX, "%s", run.traces[0]);
+	}
 	memprof_tally(trace, &memprof);
 	if (memcheck_available()) {
-		valgrind_tally(arg ? arg : "", &memcheck);
+		valgrind_tally(prog, arg ? arg : "", &memcheck);
 	} else {
 		printf("valgrind not installed: comparing with memcheck's recorded verdicts\n");
 		for (size_t i = 0; i < SITE_COUNT; i++)
 			memcpy(memcheck.blocks[i], sites[i].blocks, sizeof(sites[i].blocks));
 	}
-	print_table(&memprof, &memcheck);
+	print_table(prog, &memprof, &memcheck);
 	for (size_t i = 0; i < SITE_COUNT; i++) {
+		if (strcmp(site_prog(&sites[i]), prog) != 0)
+			continue;
 		if (arg && (sites[i].size == 1014 || sites[i].size == 1032 || sites[i].size == 1033 ||
 			    sites[i].size == 1037))
 			continue; /* "nothread": no thread, no 1014, 1032, 1033 or 1037 block */
@@ -194,13 +225,21 @@ static void compare(const char *arg, const char *const *env)
 static void test_reachability_every_pattern_agrees_with_memcheck(void **state)
 {
 	(void)state;
-	compare(NULL, NULL);
+	compare("reach", NULL, NULL);
 }
 
 static void test_reachability_single_threaded_agrees_with_memcheck(void **state)
 {
 	(void)state;
-	compare("nothread", NULL);
+	compare("reach", "nothread", NULL);
+}
+
+/* memcheck's heuristics for C++ (valgrind's default): a base class subobject's pointer
+ * and new[]'s pointer past its count reach their blocks as start pointers would. */
+static void test_reachability_cxx_heuristics_agree_with_memcheck(void **state)
+{
+	(void)state;
+	compare("reach_cxx", NULL, NULL);
 }
 
 /* MEMPROF_LEAK_CHECK=0: no scan, every unfreed block listed with kind "unknown", and
@@ -420,6 +459,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_reachability_every_pattern_agrees_with_memcheck),
 		cmocka_unit_test(test_reachability_single_threaded_agrees_with_memcheck),
+		cmocka_unit_test(test_reachability_cxx_heuristics_agree_with_memcheck),
 		cmocka_unit_test(test_reachability_off_lists_every_block_as_unknown),
 		cmocka_unit_test(test_reachability_summary_and_fail_kinds),
 		cmocka_unit_test(test_reachability_untouched_pages_of_anonymous_roots_not_read),

@@ -43,6 +43,17 @@
  *                         joined thread's arena, which no live block
  *                         is in (memcheck, whose allocator is its own,
  *                         has no such memory)
+ *   1040 new[] cookie     only a pointer 8 bytes in, after a count    reachable (memcheck's
+ *                         (129) that divides the rest of the block    newarray heuristic)
+ *   1041 length prefix    only a pointer 8 bytes in, after the length reachable (length64)
+ *                         of the rest (1033), as sqlite keeps it
+ *   1042 COW string       only a pointer 24 bytes in, after length 5, reachable (stdstring)
+ *                         capacity 1017 and a count: 24 + 1017 + 1
+ *   1043 zero count       only a pointer 8 bytes in, after a 0        possible
+ *   1044 odd count        only a pointer 8 bytes in, after a count    possible
+ *                         (5) that does not divide the rest
+ *   1045 string misfit    only a pointer 24 bytes in, a capacity      possible
+ *                         that does not make up the block
  * The sites run in a function of their own and the stack below it is then wiped, so no
  * stale copy of a pointer survives in a dead frame (memcheck's own leak tests do the
  * same). No stdio: its buffer would be a block of libc's.
@@ -68,6 +79,7 @@ static char *g_interior;
 static struct node *g_holder;
 static uintptr_t g_xor;
 static char *g_interior_parent;
+static char *g_shaped[6]; /* 1040 to 1045: interior pointers with memcheck's heuristics' shapes */
 static void **g_region;
 static void *g_large[20]; /* the large blocks of keep_beside_large_block's tries */
 static void **g_sparse;
@@ -127,6 +139,25 @@ static __attribute__((noinline)) void hide_and_hold(void)
 	g_xor = (uintptr_t)calloc(1, 1017) ^ (uintptr_t)0x5a5a5a5a5a5a5a5aull;
 	struct node *behind = new_node(1019, NULL);
 	g_interior_parent = (char *)new_node(1018, behind) + 40;
+}
+
+/* A block of `size` whose first words are given, held only by a pointer `offset` in. */
+static char *shaped(size_t size, uint64_t first, uint64_t second, size_t offset)
+{
+	uint64_t *block = calloc(1, size);
+	block[0] = first;
+	block[1] = second;
+	return (char *)block + offset;
+}
+
+static __attribute__((noinline)) void keep_by_heuristics(void)
+{
+	g_shaped[0] = shaped(1040, 129, 0, 8);
+	g_shaped[1] = shaped(1041, 1041 - 8, 0, 8);
+	g_shaped[2] = shaped(1042, 5, 1042 - 25, 24);
+	g_shaped[3] = shaped(1043, 0, 0, 8);
+	g_shaped[4] = shaped(1044, 5, 0, 8);
+	g_shaped[5] = shaped(1045, 5, 999, 24);
 }
 
 /* The line of /proc/self/maps holding addr (read without stdio): 1 with its bounds. */
@@ -357,6 +388,7 @@ int main(int argc, char **argv)
 	lose_list_and_cycle();
 	keep_tree();
 	hide_and_hold();
+	keep_by_heuristics();
 	keep_in_sparse_mapping();
 	keep_in_arena_shape();
 	keep_in_stack_shape();
