@@ -591,7 +591,7 @@ static void classify_malloc_state(struct mp_leak_classifier *c, uint64_t start, 
 void mp_leak_classify_root(struct mp_leak_classifier *c, uint64_t start, uint64_t end,
 			   uint64_t flags)
 {
-	if (end <= start)
+	if (end <= start || ((flags & MP_LEAK_ROOT_SHARED) && c->pagemap_fd < 0))
 		return;
 	uint64_t untouched = c->untouched_bytes;
 	int definite = 1;

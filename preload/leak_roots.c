@@ -15,7 +15,9 @@
  *  - it is [heap], or a glibc arena heap (64 MiB aligned, followed by its PROT_NONE
  *    reserve, starting with glibc's heap_info) holding no live block right now;
  *  - it is the trace file, a shared file mapping (reading one past its file's end would
- *    raise SIGBUS; memcheck does scan them), or a device;
+ *    raise SIGBUS; memcheck does scan them), or a device; shared anonymous memory
+ *    (MAP_SHARED | MAP_ANONYMOUS, System V segments) is a root, read only where this
+ *    process touched it;
  *  - it is a thread stack (an anonymous mapping right above a PROT_NONE guard page,
  *    glibc's thread descriptor at its top) holding no live thread's stack pointer: a
  *    dead thread's stack that glibc keeps in its cache for the next thread, full of
@@ -63,6 +65,7 @@ enum roots_map_flags {
 	MAP_SKIP = 32u, /* trace file, device */
 	MAP_HAS_BLOCK = 64u, MAP_PROT_NONE = 128u,
 	MAP_MALLOC_STATE = 256u, /* glibc's libc.so.6, where main_arena is, with glibc's malloc */
+	MAP_SHARED_ANON = 512u,  /* shared anonymous memory: see roots_shared_anon */
 };
 
 struct roots_map {
@@ -96,6 +99,18 @@ static int roots_path_is(const struct mp_proc_map *map, const char *name)
 {
 	size_t len = strlen(name);
 	return map->path_len == len && memcmp(map->path, name, len) == 0;
+}
+
+/* Whether a shared mapping is anonymous memory: MAP_SHARED | MAP_ANONYMOUS (named after
+ * the /dev/zero the kernel backs it with, or with a name the program gave it), or a
+ * System V segment. memcheck scans them as any writable memory; taken for devices and
+ * shared files (which memprof does not read), a block held only there was "definitely
+ * lost" instead of reachable. Their size is fixed, so no read can pass their end. */
+static int roots_shared_anon(const struct mp_proc_map *map)
+{
+	return roots_path_is(map, "/dev/zero (deleted)") ||
+	       (map->path_len > 5 && memcmp(map->path, "/SYSV", 5) == 0) ||
+	       (map->path_len > 12 && memcmp(map->path, "[anon_shmem:", 12) == 0);
 }
 
 /* Whether the mapping is of glibc's libc ("libc.so.6", or "libc-2.NN.so" before 2.34). */
@@ -138,10 +153,12 @@ static void roots_parse_line(struct roots_work *work, const char *line, size_t l
 		map->flags |= MAP_HEAP_NAME;
 	if (roots_glibc && parsed.inode && roots_is_libc(&parsed))
 		map->flags |= MAP_MALLOC_STATE;
-	if ((parsed.inode && (map->flags & MAP_SHARED_)) ||
-	    (parsed.path_len >= 5 && memcmp(parsed.path, "/dev/", 5) == 0) ||
-	    (trace_path[0] && roots_path_is(&parsed, trace_path)) ||
-	    roots_path_is(&parsed, "[vsyscall]") || roots_path_is(&parsed, "[vvar]"))
+	if ((map->flags & MAP_SHARED_) && roots_shared_anon(&parsed))
+		map->flags |= MAP_SHARED_ANON;
+	else if ((parsed.inode && (map->flags & MAP_SHARED_)) ||
+		 (parsed.path_len >= 5 && memcmp(parsed.path, "/dev/", 5) == 0) ||
+		 (trace_path[0] && roots_path_is(&parsed, trace_path)) ||
+		 roots_path_is(&parsed, "[vsyscall]") || roots_path_is(&parsed, "[vvar]"))
 		map->flags |= MAP_SKIP;
 	work->map_count++;
 }
@@ -387,6 +404,8 @@ static struct mp_leak_range roots_range_of(const struct roots_work *work, size_t
 		all.flags = MP_LEAK_ROOT_MALLOC_STATE;
 	else if ((map->flags & (MAP_ANON_ | MAP_SHARED_)) == MAP_ANON_)
 		all.flags = MP_LEAK_ROOT_ANON;
+	else if (map->flags & MAP_SHARED_ANON)
+		all.flags = MP_LEAK_ROOT_ANON | MP_LEAK_ROOT_LARGE | MP_LEAK_ROOT_SHARED;
 	if ((map->flags & (MAP_R | MAP_W)) != (MAP_R | MAP_W) ||
 	    (map->flags & (MAP_SKIP | MAP_HAS_BLOCK | MAP_HEAP_NAME)))
 		return none;

@@ -42,6 +42,10 @@ struct mp_leak_range {
 /* A piece of a large root of that kind (mp_leak_classify_pieces): read only where
  * touched whatever its own size, as the whole root would be. */
 #define MP_LEAK_ROOT_LARGE 4u
+/* A root in shared anonymous memory (MAP_SHARED | MAP_ANONYMOUS, System V segments):
+ * read only where this process's page tables map a page, or not at all without
+ * /proc/self/pagemap (reading a hole there would allocate a page of the segment). */
+#define MP_LEAK_ROOT_SHARED 16u
 /* Not a root but a range kept out of the roots: a thread's memprof state (its struct
  * mp_thread, in its static TLS at the top of its stack), which says that stack is a live
  * thread's (leak_roots.c). */

@@ -74,6 +74,7 @@ static const struct site sites[] = {
 	{ 1043, "8 bytes in, after a count of 0", { 0, 0, 1, 0 }, NULL },
 	{ 1044, "8 bytes in, after a count not dividing the rest", { 0, 0, 1, 0 }, NULL },
 	{ 1045, "24 bytes in, a capacity not making up the block", { 0, 0, 1, 0 }, NULL },
+	{ 1046, "in the one touched page of a shared anonymous mapping", { 0, 0, 0, 1 }, NULL },
 	{ 1048, "a C++ base class subobject's pointer", { 0, 0, 0, 1 }, "reach_cxx" },
 	{ 1049, "a pointer to a field that is no vtable's", { 0, 0, 1, 0 }, "reach_cxx" },
 	{ 1051, "a C++ new[] array's pointer", { 0, 0, 0, 1 }, "reach_cxx" },
@@ -265,10 +266,11 @@ static void test_reachability_off_lists_every_block_as_unknown(void **state)
 	assert_int_equal(WEXITSTATUS(system(args)), 1);
 }
 
-/* Site 1034's mapping is 64 MiB, one page of it touched: the pages never touched hold
- * zeros and are not read, so the roots scanned are far less than the mapping (the
- * program's other roots: a few MiB at most). Reading them all made the kernel map its zero
- * page into each: page tables for the whole range, seconds for a few GiB. */
+/* Site 1034's mapping is 64 MiB, one page of it touched, and so is site 1046's shared
+ * one: the pages never touched hold zeros and are not read, so the roots scanned are far
+ * less than the mappings (the program's other roots: a few MiB at most). Reading them all
+ * made the kernel map its zero page into each (page tables for the whole range, seconds
+ * for a few GiB), and would give the shared segment a page for each. */
 static void test_reachability_untouched_pages_of_anonymous_roots_not_read(void **state)
 {
 	(void)state;

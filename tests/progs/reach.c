@@ -54,6 +54,8 @@
  *                         (5) that does not divide the rest
  *   1045 string misfit    only a pointer 24 bytes in, a capacity      possible
  *                         that does not make up the block
+ *   1046 shared mapping   only in the one touched page of a 64 MiB    reachable
+ *                         shared anonymous mapping
  * The sites run in a function of their own and the stack below it is then wiped, so no
  * stale copy of a pointer survives in a dead frame (memcheck's own leak tests do the
  * same). No stdio: its buffer would be a block of libc's.
@@ -83,6 +85,7 @@ static char *g_shaped[6]; /* 1040 to 1045: interior pointers with memcheck's heu
 static void **g_region;
 static void *g_large[20]; /* the large blocks of keep_beside_large_block's tries */
 static void **g_sparse;
+static void **g_shared;
 static void **g_arena_shape;
 static void **g_stack_shape;
 
@@ -238,6 +241,20 @@ static __attribute__((noinline)) void keep_in_sparse_mapping(void)
 	g_sparse = sparse;
 }
 
+/* 1046: only in the one touched page of a 64 MiB shared anonymous mapping (memory a
+ * prefork server shares with its workers): a root, read where touched only (reading the
+ * rest would give the segment pages). */
+static __attribute__((noinline)) void keep_in_shared_mapping(void)
+{
+	const size_t bytes = 64u << 20;
+	void **shared = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
+			     -1, 0);
+	if (shared == MAP_FAILED)
+		abort();
+	shared[(24u << 20) / sizeof(void *)] = calloc(1, 1046);
+	g_shared = shared;
+}
+
 /* 1035: a mapping shaped as an arena heap of glibc's: 64 MiB, on a 64 MiB boundary (cut
  * from one of twice the size, as glibc makes them). */
 static __attribute__((noinline)) void keep_in_arena_shape(void)
@@ -390,6 +407,7 @@ int main(int argc, char **argv)
 	hide_and_hold();
 	keep_by_heuristics();
 	keep_in_sparse_mapping();
+	keep_in_shared_mapping();
 	keep_in_arena_shape();
 	keep_in_stack_shape();
 	if (argc < 2) { /* "nothread": the thread cases are left out */
