@@ -331,47 +331,55 @@ static int classify_array_or_string(const struct mp_leak_block *block, uint64_t 
 	       words[0] <= words[1];
 }
 
-/* Whether [addr - 16, addr) lies in one readable mapping (c->readable, by address). */
-static int classify_readable(const struct mp_leak_classifier *c, uint64_t addr)
+/* Whether [addr, addr + len) lies in one readable mapping (c->readable, by address). */
+static int classify_readable(const struct mp_leak_classifier *c, uint64_t addr, uint64_t len)
 {
-	size_t low = 0, high = c->readable_count; /* the first range ending past addr - 16 */
+	size_t low = 0, high = c->readable_count; /* the first range ending past addr */
 	while (low < high) {
 		size_t mid = low + (high - low) / 2;
-		if (c->readable[mid].end < addr)
+		if (c->readable[mid].end <= addr)
 			low = mid + 1;
 		else
 			high = mid;
 	}
-	return low < c->readable_count && c->readable[low].start <= addr - 16 &&
-	       addr <= c->readable[low].end;
+	return low < c->readable_count && c->readable[low].start <= addr &&
+	       len <= c->readable[low].end - addr;
 }
 
-/* memcheck's multipleinheritance heuristic: a pointer to a base class subobject of an
- * object whose class has more than one base with virtual functions points into the
- * block, at that subobject's vtable pointer. memcheck asks its symbol tables whether
- * both that word and the block's first are vtables (_ZTV symbols); the process has none
- * at hand, so the C++ ABI's layout (Itanium, section 2.5) is checked instead: a vtable
- * pointer v is preceded by the typeinfo of the complete object's class at v[-1] and the
- * offset of the subobject from the object's start, negated, at v[-2]. So the block's
- * first word must be a vtable pointer with offset 0, the word pointed to one with offset
- * minus its place in the block, both with the same typeinfo: an accident would need two
- * words of other data to make up that much. Both vtables must lie in readable mappings
- * (a stray value read there would fault). */
+/* Whether v looks like a C++ vtable pointer, by the Itanium ABI's layout (section 2.5):
+ * v[-2] is the offset of the subobject from the object's start, negated (0 for a complete
+ * object), v[-1] the class's typeinfo, an object whose own first word is a vtable pointer
+ * (of a type_info class: offset 0) and whose second is its name. memcheck asks its symbol
+ * tables instead (a _ZTV symbol); the process has none at hand. Every word is read only
+ * inside a readable mapping (a stray value read elsewhere would fault). */
+static int classify_vptr(const struct mp_leak_classifier *c, uint64_t v)
+{
+	if ((v & 7) || v < 4096 + 16 || !classify_readable(c, v - 16, 16))
+		return 0;
+	const int64_t *vtable = (const int64_t *)(uintptr_t)v;
+	uint64_t typeinfo = (uint64_t)vtable[-1];
+	if (vtable[-2] > 0 || vtable[-2] < -(1ll << 30) || (vtable[-2] & 7) || (typeinfo & 7) ||
+	    !classify_readable(c, typeinfo, 16))
+		return 0;
+	const uint64_t *info = (const uint64_t *)(uintptr_t)typeinfo;
+	uint64_t info_vptr = info[0], name = info[1];
+	return !(info_vptr & 7) && info_vptr >= 4096 + 16 &&
+	       classify_readable(c, info_vptr - 16, 16) &&
+	       ((const int64_t *)(uintptr_t)info_vptr)[-2] == 0 && classify_readable(c, name, 1);
+}
+
+/* memcheck's multipleinheritance heuristic: a pointer into the block at a word that is a
+ * vtable pointer, the block's first word being one too: a base class subobject of an
+ * object whose class has more than one base with virtual functions, or an object made
+ * by std::make_shared behind its control block. */
 static int classify_subobject(const struct mp_leak_classifier *c,
 			      const struct mp_leak_block *block, uint64_t word)
 {
 	uint64_t offset = word - block->addr;
 	if (!c->readable || (word & 7) || (block->addr & 7) || offset + 8 > block->size)
 		return 0;
-	uint64_t inner = *(const uint64_t *)(uintptr_t)word;
-	uint64_t first = *(const uint64_t *)(uintptr_t)block->addr;
-	if ((inner & 7) || (first & 7) || inner < 4096 + 16 || first < 4096 + 16 ||
-	    !classify_readable(c, inner) || !classify_readable(c, first))
-		return 0;
-	const int64_t *inner_vtable = (const int64_t *)(uintptr_t)inner;
-	const int64_t *first_vtable = (const int64_t *)(uintptr_t)first;
-	return first_vtable[-2] == 0 && inner_vtable[-2] == -(int64_t)offset &&
-	       inner_vtable[-1] == first_vtable[-1] && first_vtable[-1] != 0;
+	return classify_vptr(c, *(const uint64_t *)(uintptr_t)word) &&
+	       classify_vptr(c, *(const uint64_t *)(uintptr_t)block->addr);
 }
 
 /* Whether `word`, pointing into block index, reaches it as its start would: it is the

@@ -78,6 +78,7 @@ static const struct site sites[] = {
 	{ 1048, "a C++ base class subobject's pointer", { 0, 0, 0, 1 }, "reach_cxx" },
 	{ 1049, "a pointer to a field that is no vtable's", { 0, 0, 1, 0 }, "reach_cxx" },
 	{ 1051, "a C++ new[] array's pointer", { 0, 0, 0, 1 }, "reach_cxx" },
+	{ 1056, "make_shared's object behind its control block", { 0, 0, 0, 1 }, "reach_cxx" },
 };
 #define SITE_COUNT (sizeof(sites) / sizeof(sites[0]))
 

@@ -9,11 +9,17 @@
 //   1051 new[] array    seven objects with a destructor, held by the
 //                       pointer new[] returns, 8 bytes in after the
 //                       count                                         reachable (newarray)
+//   1056 make_shared    an object std::make_shared put behind its
+//                       control block, held only by the raw pointer
+//                       get() returned (the shared_ptr's bytes
+//                       wiped)                                        reachable (both words
+//                                                                     vtable pointers)
 // The sites are made in a function of their own and the stack below is then wiped, so
 // no stale copy of a pointer survives in a dead frame. No stdio: its buffer would be a
 // block of libc's.
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 
 struct A {
 	virtual ~A() {}
@@ -41,7 +47,13 @@ struct D {
 };
 static_assert(sizeof(D) == 149, "site 1051: 8 + 7 * 149");
 
+struct Shared {
+	virtual ~Shared() {}
+	char pad[1032] = {};
+};
+
 static B *g_subobject;
+static Shared *g_shared_raw;
 static const char **g_field;
 static D *g_array;
 
@@ -53,6 +65,9 @@ static __attribute__((noinline)) void make_sites()
 	fields->second = "second";
 	g_field = &fields->second;
 	g_array = new D[7];
+	auto *owner = new std::shared_ptr<Shared>(std::make_shared<Shared>());
+	g_shared_raw = owner->get();
+	memset(static_cast<void *>(owner), 0, sizeof(*owner)); /* its 16 bytes: lost */
 }
 
 static __attribute__((noinline)) void wipe_stack()
@@ -65,5 +80,5 @@ int main()
 {
 	make_sites();
 	wipe_stack();
-	exit(g_subobject && g_field && g_array ? 0 : 1);
+	exit(g_subobject && g_field && g_array && g_shared_raw ? 0 : 1);
 }
