@@ -331,8 +331,9 @@ static int classify_array_or_string(const struct mp_leak_block *block, uint64_t 
 	       words[0] <= words[1];
 }
 
-/* Whether [addr, addr + len) lies in one readable mapping (c->readable, by address). */
-static int classify_readable(const struct mp_leak_classifier *c, uint64_t addr, uint64_t len)
+/* The readable mapping [addr, addr + len) lies in (c->readable, by address), or NULL. */
+static const struct mp_leak_range *classify_readable(const struct mp_leak_classifier *c,
+						     uint64_t addr, uint64_t len)
 {
 	size_t low = 0, high = c->readable_count; /* the first range ending past addr */
 	while (low < high) {
@@ -342,24 +343,33 @@ static int classify_readable(const struct mp_leak_classifier *c, uint64_t addr, 
 		else
 			high = mid;
 	}
-	return low < c->readable_count && c->readable[low].start <= addr &&
-	       len <= c->readable[low].end - addr;
+	if (low == c->readable_count || c->readable[low].start > addr ||
+	    len > c->readable[low].end - addr)
+		return NULL;
+	return &c->readable[low];
 }
 
 /* Whether v looks like a C++ vtable pointer, by the Itanium ABI's layout (section 2.5):
  * v[-2] is the offset of the subobject from the object's start, negated (0 for a complete
  * object), v[-1] the class's typeinfo, an object whose own first word is a vtable pointer
- * (of a type_info class: offset 0) and whose second is its name. memcheck asks its symbol
- * tables instead (a _ZTV symbol); the process has none at hand. Every word is read only
- * inside a readable mapping (a stray value read elsewhere would fault). */
+ * (of a type_info class: offset 0) and whose second is its name; or 0 in code built
+ * without RTTI (node, V8), where v[0], the first virtual function, must then point into
+ * code. memcheck asks its symbol tables instead (a _ZTV symbol); the process has none at
+ * hand. Every word is read only inside a readable mapping (a stray value read elsewhere
+ * would fault). */
 static int classify_vptr(const struct mp_leak_classifier *c, uint64_t v)
 {
-	if ((v & 7) || v < 4096 + 16 || !classify_readable(c, v - 16, 16))
+	if ((v & 7) || v < 4096 + 16 || !classify_readable(c, v - 16, 24))
 		return 0;
 	const int64_t *vtable = (const int64_t *)(uintptr_t)v;
 	uint64_t typeinfo = (uint64_t)vtable[-1];
-	if (vtable[-2] > 0 || vtable[-2] < -(1ll << 30) || (vtable[-2] & 7) || (typeinfo & 7) ||
-	    !classify_readable(c, typeinfo, 16))
+	if (vtable[-2] > 0 || vtable[-2] < -(1ll << 30) || (vtable[-2] & 7) || (typeinfo & 7))
+		return 0;
+	if (!typeinfo) {
+		const struct mp_leak_range *code = classify_readable(c, (uint64_t)vtable[0], 1);
+		return code && (code->flags & MP_LEAK_READABLE_EXEC);
+	}
+	if (!classify_readable(c, typeinfo, 16))
 		return 0;
 	const uint64_t *info = (const uint64_t *)(uintptr_t)typeinfo;
 	uint64_t info_vptr = info[0], name = info[1];

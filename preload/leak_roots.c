@@ -66,6 +66,7 @@ enum roots_map_flags {
 	MAP_HAS_BLOCK = 64u, MAP_PROT_NONE = 128u,
 	MAP_MALLOC_STATE = 256u, /* glibc's libc.so.6, where main_arena is, with glibc's malloc */
 	MAP_SHARED_ANON = 512u,  /* shared anonymous memory: see roots_shared_anon */
+	MAP_X = 1024u,
 };
 
 struct roots_map {
@@ -144,7 +145,8 @@ static void roots_parse_line(struct roots_work *work, const char *line, size_t l
 	map->end = parsed.end;
 	map->flags = (parsed.perms & MP_PERM_READ ? MAP_R : 0) |
 		     (parsed.perms & MP_PERM_WRITE ? MAP_W : 0) |
-		     (parsed.perms & MP_PERM_SHARED ? MAP_SHARED_ : 0);
+		     (parsed.perms & MP_PERM_SHARED ? MAP_SHARED_ : 0) |
+		     (parsed.perms & MP_PERM_EXEC ? MAP_X : 0);
 	if (!(parsed.perms & (MP_PERM_READ | MP_PERM_WRITE | MP_PERM_EXEC)))
 		map->flags |= MAP_PROT_NONE;
 	if (parsed.inode == 0 && (parsed.path_len == 0 || parsed.path[0] == '['))
@@ -483,7 +485,8 @@ static void roots_collect_exclude(struct roots_work *work, const struct mp_leak_
 	roots_sort_exclude(work);
 }
 
-/* The readable private mappings of work, merged where adjacent (see mp_leak_readable). */
+/* The readable private mappings of work, merged where adjacent and alike (see
+ * mp_leak_readable). */
 static void roots_readable(const struct roots_work *work, struct mp_leak_readable *readable)
 {
 	readable->count = 0;
@@ -496,13 +499,14 @@ static void roots_readable(const struct roots_work *work, struct mp_leak_readabl
 		const struct roots_map *map = &work->maps[i];
 		if (!(map->flags & MAP_R) || (map->flags & (MAP_SKIP | MAP_SHARED_)))
 			continue;
+		uint64_t flags = map->flags & MAP_X ? MP_LEAK_READABLE_EXEC : 0;
 		struct mp_leak_range *last =
 			readable->count ? &readable->ranges[readable->count - 1] : NULL;
-		if (last && last->end == map->start)
+		if (last && last->end == map->start && last->flags == flags)
 			last->end = map->end;
 		else
 			readable->ranges[readable->count++] =
-				(struct mp_leak_range){ map->start, map->end, 0 };
+				(struct mp_leak_range){ map->start, map->end, flags };
 	}
 }
 

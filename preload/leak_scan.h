@@ -380,6 +380,7 @@ struct mp_leak_readable {
 	struct mp_leak_range *ranges; /* from mp_sys_map_anon, `bytes` long; NULL: none */
 	size_t count, bytes;
 };
+#define MP_LEAK_READABLE_EXEC 1u /* in a readable range's flags: executable too */
 
 /* Writes the root ranges (writable memory that is not heap, not libmemprof's own, stacks
  * from their threads' stack pointers, stopped threads' registers) into a fresh

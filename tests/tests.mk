@@ -131,6 +131,14 @@ $(BUILD)/tests/progs/grow_padded: tests/progs/grow.c
 
 check: $(BUILD)/tests/progs/grow_padded
 
+# reach_cxx.cc without RTTI, as node and V8 are built: its vtables have no typeinfo, and
+# memprof's vtable heuristic must still know them (tests/integration/test_reachability.c).
+$(BUILD)/tests/progs/reach_cxx_nortti: tests/progs/reach_cxx.cc
+	@mkdir -p $(dir $@)
+	$(CXX) -Wall -Wextra -Werror -O0 -g -fno-rtti -pthread -o $@ $<
+
+check: $(BUILD)/tests/progs/reach_cxx_nortti
+
 # The fork storm of tests/integration/fork_storm.sh with 100 runs under every allocator
 # (make check runs 100 under jemalloc, 20 under glibc's malloc and tcmalloc).
 check-fork-storm: all $(PROGS_BIN)

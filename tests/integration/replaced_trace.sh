@@ -27,15 +27,23 @@ leftover() {
 		fail "cannot write a leftover of 512 MiB"
 }
 
-# The same start without a leftover, then with one: the difference is the replacing.
-rm -f "$out"
-alone=$(field cpu_us "$(run)")
-leftover
-result=$(run)
-replacing=$(field cpu_us "$result")
-[ -n "$alone" ] && [ -n "$replacing" ] || fail "no CPU times: '$alone' '$replacing'"
-[ $((replacing - alone)) -lt 5000 ] ||
-	fail "replacing a 512 MiB leftover cost the main thread $((replacing - alone)) us"
+# The same start without a leftover, then with one: the difference is the replacing. The
+# least of three tries: CPU time only ever grows with noise (page faults that reclaim
+# memory beside the other tests, say), and the close cost every try 10 ms or more.
+least=""
+for try in 1 2 3; do
+	rm -f "$out"
+	alone=$(field cpu_us "$(run)")
+	leftover
+	result=$(run)
+	replacing=$(field cpu_us "$result")
+	[ -n "$alone" ] && [ -n "$replacing" ] || fail "no CPU times: '$alone' '$replacing'"
+	cost=$((replacing - alone))
+	[ -z "$least" ] || [ "$cost" -lt "$least" ] && least=$cost
+	[ "$least" -lt 5000 ] && break
+done
+[ "$least" -lt 5000 ] ||
+	fail "replacing a 512 MiB leftover cost the main thread $least us (least of 3)"
 [ "$(field deleted_open "$result")" = 0 ] ||
 	fail "the removed leftover is still open 300 ms after the start: $result"
 size=$(stat -c %s "$out")
