@@ -393,13 +393,18 @@ static int classify_subobject(const struct mp_leak_classifier *c,
 }
 
 /* Whether `word`, pointing into block index, reaches it as its start would: it is the
- * start, or a heuristic holds. */
+ * start, or a heuristic holds. The heuristics read the block: not one outside readable
+ * memory (NOSCAN: a program may have made its pages PROT_NONE), where a fault would end
+ * the whole scan. */
 static inline int classify_starts(const struct mp_leak_classifier *c, size_t index,
 				  uint64_t word)
 {
 	const struct mp_leak_block *block = &c->blocks[index];
-	return word == block->addr || classify_array_or_string(block, word) ||
-	       classify_subobject(c, block, word);
+	if (word == block->addr)
+		return 1;
+	if (classify_state(c, index) & MP_LEAK_NOSCAN)
+		return 0;
+	return classify_array_or_string(block, word) || classify_subobject(c, block, word);
 }
 
 /* classify_mark where another thread marks too: the state rises by compare-and-swap, and

@@ -354,6 +354,32 @@ static void test_reachability_suppressions_by_function(void **state)
 	json_decref(root);
 }
 
+/* A block the program made unreadable (PROT_NONE) is never read, not even by the
+ * heuristics for a pointer 8 bytes into it: the check finishes, the block possibly lost
+ * (reading its first word faulted, and the whole scan was abandoned). */
+static void test_reachability_unreadable_block_not_read(void **state)
+{
+	(void)state;
+	struct harness_run run;
+	char args[PATH_MAX + 64];
+	assert_int_equal(harness_run("unreadable", NULL, NULL, &run), 0);
+	assert_true(WIFEXITED(run.status) && WEXITSTATUS(run.status) == 0);
+	snprintf(args, sizeof(args), "leaks --json '%s'", run.traces[0]);
+	json_t *root = harness_memprof_json(args, 0), *leak;
+	assert_string_equal(json_string_value(json_object_get(
+				    json_object_get(root, "reachability"), "state")), "scanned");
+	size_t index, found = 0;
+	json_array_foreach(json_object_get(root, "leaks"), index, leak) {
+		if (json_integer_value(json_object_get(leak, "bytes")) == 256 << 10) {
+			assert_string_equal(json_string_value(json_object_get(leak, "kind")),
+					    "possible");
+			found++;
+		}
+	}
+	assert_int_equal(found, 1);
+	json_decref(root);
+}
+
 /* A scan that would need more memory than MEMPROF_LEAK_CHECK_MAX_MB is skipped (0: not
  * even its first table fits), says so, and the leaks keep kind "unknown". */
 static void test_reachability_scan_skipped_over_its_memory_budget(void **state)
@@ -486,6 +512,7 @@ int main(void)
 		cmocka_unit_test(test_reachability_thread_tls_vector_suppressed_by_default),
 		cmocka_unit_test(test_reachability_loader_blocks_suppressed_by_default),
 		cmocka_unit_test(test_reachability_scan_skipped_over_its_memory_budget),
+		cmocka_unit_test(test_reachability_unreadable_block_not_read),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
