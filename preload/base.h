@@ -406,7 +406,16 @@ struct mp_config {
 	uint64_t leak_check_max_bytes; /* MEMPROF_LEAK_CHECK_MAX_MB, in bytes (default 1 GiB) */
 	int leak_check_signal;   /* MEMPROF_LEAK_CHECK_SIGNAL; 0: none */
 	int leak_check_fatal;    /* MEMPROF_LEAK_CHECK_FATAL (default 1) */
+	uint32_t leak_heuristics; /* MEMPROF_LEAK_HEURISTICS: MP_HEURISTIC_* (default all) */
 	char output_pattern[4096];
+};
+/* memcheck's leak heuristics (leak_classify.c), as MEMPROF_LEAK_HEURISTICS names them. */
+enum {
+	MP_HEURISTIC_STDSTRING = 1u,
+	MP_HEURISTIC_LENGTH64 = 2u,
+	MP_HEURISTIC_NEWARRAY = 4u,
+	MP_HEURISTIC_MULTIPLEINHERITANCE = 8u,
+	MP_HEURISTIC_ALL = 15u,
 };
 extern struct mp_config mp_config;
 void mp_config_load(void);

@@ -29,6 +29,9 @@
  *   MEMPROF_LEAK_CHECK_SIGNAL=SIGUSR1  a leak check of the running process whenever that
  *                       signal arrives (a name with or without SIG, or a number; default:
  *                       none)
+ *   MEMPROF_LEAK_HEURISTICS=none  memcheck's heuristics that count some interior pointers
+ *                       as start pointers: all (default, as valgrind's), none, or a comma
+ *                       list of stdstring, length64, newarray, multipleinheritance
  *   MEMPROF_LEAK_CHECK_FATAL=0  no handler of memprof's for the signals whose default
  *                       action ends the process and the program does not handle (default:
  *                       one, which takes a last snapshot, checks leaks where checks are on
@@ -151,6 +154,38 @@ static void config_snapshots(void)
 		mp_config.rss_watch_ms = 0;
 }
 
+/* MEMPROF_LEAK_HEURISTICS: valgrind's --leak-check-heuristics, the same words. A word it
+ * does not know is left out, and said once. */
+static uint32_t parse_heuristics(const char *value)
+{
+	static const struct {
+		const char *name;
+		uint32_t bits;
+	} names[] = {
+		{ "all", MP_HEURISTIC_ALL },
+		{ "none", 0 },
+		{ "stdstring", MP_HEURISTIC_STDSTRING },
+		{ "length64", MP_HEURISTIC_LENGTH64 },
+		{ "newarray", MP_HEURISTIC_NEWARRAY },
+		{ "multipleinheritance", MP_HEURISTIC_MULTIPLEINHERITANCE },
+	};
+	uint32_t bits = 0;
+	for (const char *at = value; *at;) {
+		size_t len = strcspn(at, ",");
+		size_t i = 0;
+		while (i < sizeof(names) / sizeof(names[0]) &&
+		       !(strlen(names[i].name) == len && memcmp(names[i].name, at, len) == 0))
+			i++;
+		if (i < sizeof(names) / sizeof(names[0]))
+			bits |= names[i].bits;
+		else if (len)
+			mp_sys_say("MEMPROF_LEAK_HEURISTICS: a word is none of all, none, stdstring, "
+				   "length64, newarray, multipleinheritance: left out");
+		at += len + (at[len] == ',');
+	}
+	return bits;
+}
+
 /* MEMPROF_LEAK_CHECK_MAX_MB: the exit scan runs inside the program as it exits, and must
  * not be what pushes it past its memory limit. Digits up to the first other character;
  * empty means the default. */
@@ -171,6 +206,10 @@ static void config_leak_check(void)
 		mp_config.leak_check_signal = parse_signal(value);
 	mp_config.leak_check_fatal = !(mp_sys_env_get("MEMPROF_LEAK_CHECK_FATAL", value,
 						      sizeof(value)) && strcmp(value, "0") == 0);
+	char words[128];
+	mp_config.leak_heuristics = MP_HEURISTIC_ALL;
+	if (mp_sys_env_get("MEMPROF_LEAK_HEURISTICS", words, sizeof(words)) && words[0])
+		mp_config.leak_heuristics = parse_heuristics(words);
 }
 
 void mp_config_load(void)

@@ -63,6 +63,7 @@ void mp_leak_classify_init(struct mp_leak_classifier *c, const struct mp_leak_bl
 	c->large_count = 0;
 	c->readable = NULL;
 	c->readable_count = 0;
+	c->heuristics = 0;
 	c->lowest = count ? blocks[0].addr : 0; /* [0, 0) when there is none */
 	c->highest = 0;
 	if (count) {
@@ -321,14 +322,18 @@ static inline uint8_t classify_state(const struct mp_leak_classifier *c, size_t 
  *    old ABI).
  * The fourth, multipleinheritance, is classify_subobject's. Reads the block's first two
  * words, on the page its malloc header is on. */
-static int classify_array_or_string(const struct mp_leak_block *block, uint64_t word)
+static int classify_array_or_string(uint32_t heuristics, const struct mp_leak_block *block,
+				    uint64_t word)
 {
 	const uint64_t *words = (const uint64_t *)(uintptr_t)block->addr;
 	uint64_t offset = word - block->addr;
-	if (offset == 8 && block->size > 8 && words[0] && (block->size - 8) % words[0] == 0)
-		return 1;
-	return offset == 24 && block->size > 24 && words[1] == block->size - 25 &&
-	       words[0] <= words[1];
+	if (offset == 8 && block->size > 8 && words[0]) {
+		if ((heuristics & MP_HEURISTIC_LENGTH64) && words[0] == block->size - 8)
+			return 1;
+		return (heuristics & MP_HEURISTIC_NEWARRAY) && (block->size - 8) % words[0] == 0;
+	}
+	return (heuristics & MP_HEURISTIC_STDSTRING) && offset == 24 && block->size > 24 &&
+	       words[1] == block->size - 25 && words[0] <= words[1];
 }
 
 /* The readable mapping [addr, addr + len) lies in (c->readable, by address), or NULL. */
@@ -386,7 +391,8 @@ static int classify_subobject(const struct mp_leak_classifier *c,
 			      const struct mp_leak_block *block, uint64_t word)
 {
 	uint64_t offset = word - block->addr;
-	if (!c->readable || (word & 7) || (block->addr & 7) || offset + 8 > block->size)
+	if (!(c->heuristics & MP_HEURISTIC_MULTIPLEINHERITANCE) || !c->readable || (word & 7) ||
+	    (block->addr & 7) || offset + 8 > block->size)
 		return 0;
 	return classify_vptr(c, *(const uint64_t *)(uintptr_t)word) &&
 	       classify_vptr(c, *(const uint64_t *)(uintptr_t)block->addr);
@@ -402,9 +408,10 @@ static inline int classify_starts(const struct mp_leak_classifier *c, size_t ind
 	const struct mp_leak_block *block = &c->blocks[index];
 	if (word == block->addr)
 		return 1;
-	if (classify_state(c, index) & MP_LEAK_NOSCAN)
+	if (!c->heuristics || (classify_state(c, index) & MP_LEAK_NOSCAN))
 		return 0;
-	return classify_array_or_string(block, word) || classify_subobject(c, block, word);
+	return classify_array_or_string(c->heuristics, block, word) ||
+	       classify_subobject(c, block, word);
 }
 
 /* classify_mark where another thread marks too: the state rises by compare-and-swap, and

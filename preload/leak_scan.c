@@ -364,6 +364,7 @@ static __attribute__((noinline)) int scan_classify(struct mp_leak_result *result
 		struct mp_leak_classifier classifier;
 		mp_leak_classify_init(&classifier, result->blocks, count, result->state, work);
 		classifier.progress = progress;
+		classifier.heuristics = mp_config.leak_heuristics;
 		classifier.readable = readable.ranges;
 		classifier.readable_count = readable.ranges ? readable.count : 0;
 		/* Without its memory the filter is left out: slower, the same answer. */

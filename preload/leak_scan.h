@@ -244,6 +244,7 @@ struct mp_leak_classifier {
 				 a state rises by compare-and-swap */
 	const struct mp_leak_range *readable; /* NULL, or mp_leak_readable's ranges */
 	size_t readable_count;
+	uint32_t heuristics;  /* MP_HEURISTIC_* applied (0 after mp_leak_classify_init) */
 };
 
 /* --- leak_classify.c: the marking --- */

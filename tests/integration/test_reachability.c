@@ -354,6 +354,52 @@ static void test_reachability_suppressions_by_function(void **state)
 	json_decref(root);
 }
 
+/* The kinds memprof gives reach_cxx's sites under MEMPROF_LEAK_HEURISTICS=`words`. */
+static void heuristic_kinds(const char *words, const char *kinds[4], struct harness_run *run)
+{
+	char env_word[160], args[PATH_MAX + 64];
+	snprintf(env_word, sizeof(env_word), "MEMPROF_LEAK_HEURISTICS=%s", words);
+	const char *env[] = { env_word, NULL };
+	static const json_int_t sizes[4] = { 1048, 1049, 1051, 1056 };
+	assert_int_equal(harness_run("reach_cxx", NULL, env, run), 0);
+	snprintf(args, sizeof(args), "leaks --json --show-reachable '%s'", run->traces[0]);
+	json_t *root = harness_memprof_json(args, 0), *leak;
+	size_t index;
+	for (int i = 0; i < 4; i++)
+		kinds[i] = "none";
+	json_array_foreach(json_object_get(root, "leaks"), index, leak) {
+		for (int i = 0; i < 4; i++)
+			if (json_integer_value(json_object_get(leak, "bytes")) == sizes[i])
+				kinds[i] = json_string_value(json_object_get(leak, "kind"));
+	}
+	for (int i = 0; i < 4; i++)
+		kinds[i] = strcmp(kinds[i], "reachable") == 0 ? "reachable"
+			   : strcmp(kinds[i], "possible") == 0 ? "possible" : "other";
+	json_decref(root);
+}
+
+/* MEMPROF_LEAK_HEURISTICS, valgrind's --leak-check-heuristics: none leaves every interior
+ * pointer an interior pointer; a list applies those it names; an unknown word is said. */
+static void test_reachability_heuristics_chosen(void **state)
+{
+	(void)state;
+	struct harness_run run;
+	const char *kinds[4];
+	heuristic_kinds("none", kinds, &run);
+	for (int i = 0; i < 4; i++)
+		assert_string_equal(kinds[i], "possible");
+	heuristic_kinds("newarray", kinds, &run);
+	assert_string_equal(kinds[0], "possible");  /* 1048: a base subobject */
+	assert_string_equal(kinds[2], "reachable"); /* 1051: new[] */
+	assert_string_equal(kinds[3], "possible");  /* 1056: make_shared */
+	heuristic_kinds("multipleinheritance,bogus", kinds, &run);
+	assert_string_equal(kinds[0], "reachable");
+	assert_string_equal(kinds[1], "possible");
+	assert_string_equal(kinds[2], "possible");
+	assert_string_equal(kinds[3], "reachable");
+	assert_non_null(strstr(run.stderr_text, "MEMPROF_LEAK_HEURISTICS"));
+}
+
 /* A block the program made unreadable (PROT_NONE) is never read, not even by the
  * heuristics for a pointer 8 bytes into it: the check finishes, the block possibly lost
  * (reading its first word faulted, and the whole scan was abandoned). */
@@ -513,6 +559,7 @@ int main(void)
 		cmocka_unit_test(test_reachability_loader_blocks_suppressed_by_default),
 		cmocka_unit_test(test_reachability_scan_skipped_over_its_memory_budget),
 		cmocka_unit_test(test_reachability_unreadable_block_not_read),
+		cmocka_unit_test(test_reachability_heuristics_chosen),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
