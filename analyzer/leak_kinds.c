@@ -12,16 +12,17 @@ struct kinds_pair {
 	uint8_t kind;
 };
 
-/* One check's LEAK_SUMMARY. Fields after the first eight are absent from older
- * writers: check 1, at exit. */
-struct kinds_check {
-	uint64_t field[13];
-	int fields;
-};
-
 enum { SUMMARY_STATUS, SUMMARY_TIME, SUMMARY_SCAN, SUMMARY_BLOCKS, SUMMARY_ROOTS,
        SUMMARY_BLOCK_BYTES, SUMMARY_THREADS, SUMMARY_FLAGS, SUMMARY_CHECK, SUMMARY_REASON,
-       SUMMARY_SIGNAL, SUMMARY_STOPPED, SUMMARY_NOT_STOPPED, SUMMARY_FIELDS };
+       SUMMARY_SIGNAL, SUMMARY_STOPPED, SUMMARY_NOT_STOPPED, SUMMARY_HEURISTIC_BLOCKS,
+       SUMMARY_HEURISTIC_BYTES, SUMMARY_FIELDS };
+
+/* One check's LEAK_SUMMARY. Fields after the first eight are absent from older
+ * writers (check 1, at exit), and the heuristics' counts from those before them (0). */
+struct kinds_check {
+	uint64_t field[SUMMARY_FIELDS];
+	int fields;
+};
 
 static int kinds_summary(struct kinds_check *check, const uint8_t *p, const uint8_t *end)
 {
@@ -48,6 +49,8 @@ static void kinds_use_summary(struct mp_leak_kinds *kinds, const struct kinds_ch
 	kinds->signal = (uint32_t)field[SUMMARY_SIGNAL];
 	kinds->stopped = (uint32_t)field[SUMMARY_STOPPED];
 	kinds->not_stopped = (uint32_t)field[SUMMARY_NOT_STOPPED];
+	kinds->heuristic_blocks = field[SUMMARY_HEURISTIC_BLOCKS]; /* 0 before they were written */
+	kinds->heuristic_bytes = field[SUMMARY_HEURISTIC_BYTES];
 	kinds->state = field[SUMMARY_STATUS] ? MP_LEAK_SCAN_FAILED : MP_LEAK_SCAN_DONE;
 }
 

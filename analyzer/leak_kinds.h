@@ -33,6 +33,9 @@ struct mp_leak_kinds {
 	uint32_t reason;     /* enum mp_leak_check_reason */
 	uint32_t signal;     /* the signal that asked for the check, or 0 */
 	uint32_t stopped, not_stopped; /* other threads stopped for it, and left running */
+	/* Blocks memcheck's heuristics alone kept reachable (MEMPROF_LEAK_HEURISTICS), and
+	 * their bytes: 0 in a trace written before they were counted. */
+	uint64_t heuristic_blocks, heuristic_bytes;
 	size_t index;        /* the check's place in time order, from 1; 0 if none */
 	size_t checks;       /* checks in the trace (with their summary) */
 	uint64_t *addrs;     /* sorted */

@@ -121,6 +121,14 @@ static void leaks_summary(FILE *out, const struct mp_leak_list *list, int show_r
 		leaks_tally_line(out, "still reachable:", &list->by_kind[MP_LEAK_KIND_REACHABLE],
 				 show_reachable ? " (not freed, not leaked)"
 						: " (not freed, not leaked; listed with --show-reachable)");
+		/* As memcheck's summary says it: a heuristic may also hide a leak behind a
+		 * pointer of the right shape (MEMPROF_LEAK_HEURISTICS=none to see). */
+		if (list->kinds.heuristic_blocks)
+			fprintf(out, "                   of which reachable by memcheck's heuristics "
+				     "(new[] arrays, base class pointers, ...): %s in %s %s\n",
+				mp_fmt_bytes(bytes, sizeof(bytes), list->kinds.heuristic_bytes),
+				mp_fmt_count(count, sizeof(count), list->kinds.heuristic_blocks),
+				list->kinds.heuristic_blocks == 1 ? "block" : "blocks");
 		if (list->by_kind[MP_LEAK_KIND_UNKNOWN].blocks)
 			leaks_tally_line(out, "unknown:", &list->by_kind[MP_LEAK_KIND_UNKNOWN],
 					 " (allocated after the check)");

@@ -270,6 +270,8 @@ static void json_leak_summary(json_t *object, struct mp_analysis *analysis,
 		json_put(scan, "blocks", json_u64(kinds->blocks));
 		json_put(scan, "other_threads", json_u64(kinds->threads));
 		json_put(scan, "threads_not_stopped", json_u64(kinds->not_stopped));
+		json_put(scan, "heuristic_blocks", json_u64(kinds->heuristic_blocks));
+		json_put(scan, "heuristic_bytes", json_u64(kinds->heuristic_bytes));
 	}
 	if (kinds->index) {
 		uint64_t start = mp_trace_header(analysis->trace)->start_monotonic_ns;

@@ -422,15 +422,20 @@ static __attribute__((noinline)) void classify_mark_shared(struct mp_leak_classi
 {
 	uint8_t *state = &c->state[index];
 	uint8_t now = __atomic_load_n(state, __ATOMIC_RELAXED), to;
-	if ((now & MP_LEAK_STATE_MASK) == MP_LEAK_REACHABLE)
+	int at_start = definite && word == c->blocks[index].addr;
+	if ((now & MP_LEAK_STATE_MASK) == MP_LEAK_REACHABLE) {
+		if (at_start && (now & MP_LEAK_VIA_HEURISTIC))
+			__atomic_fetch_and(state, (uint8_t)~MP_LEAK_VIA_HEURISTIC, __ATOMIC_RELAXED);
 		return;
-	int starts = definite && classify_starts(c, index, word);
+	}
+	int starts = at_start || (definite && classify_starts(c, index, word));
+	uint8_t via = at_start ? 0 : MP_LEAK_VIA_HEURISTIC;
 	do {
 		unsigned kind = now & MP_LEAK_STATE_MASK;
 		if (kind == MP_LEAK_REACHABLE)
 			return;
 		if (starts)
-			to = (uint8_t)((now & ~MP_LEAK_STATE_MASK) | MP_LEAK_REACHABLE);
+			to = (uint8_t)((now & ~MP_LEAK_STATE_MASK) | MP_LEAK_REACHABLE | via);
 		else if (kind == MP_LEAK_UNREACHED)
 			to = (uint8_t)((now & ~MP_LEAK_STATE_MASK) | MP_LEAK_POSSIBLE);
 		else
@@ -451,10 +456,16 @@ static inline void classify_mark(struct mp_leak_classifier *c, size_t index, uin
 	}
 	uint8_t *state = &c->state[index];
 	unsigned now = *state & MP_LEAK_STATE_MASK;
-	if (now == MP_LEAK_REACHABLE)
+	if (now == MP_LEAK_REACHABLE) {
+		/* memcheck counts a block reachable "via heuristic" until a start pointer
+		 * reaches it too. */
+		if ((*state & MP_LEAK_VIA_HEURISTIC) && definite && word == c->blocks[index].addr)
+			*state &= (uint8_t)~MP_LEAK_VIA_HEURISTIC;
 		return;
+	}
 	if (definite && classify_starts(c, index, word)) {
-		*state = (uint8_t)((*state & ~MP_LEAK_STATE_MASK) | MP_LEAK_REACHABLE);
+		uint8_t via = word == c->blocks[index].addr ? 0 : MP_LEAK_VIA_HEURISTIC;
+		*state = (uint8_t)((*state & ~MP_LEAK_STATE_MASK) | MP_LEAK_REACHABLE | via);
 		classify_push(c, index);
 	} else if (now == MP_LEAK_UNREACHED) {
 		*state = (uint8_t)((*state & ~MP_LEAK_STATE_MASK) | MP_LEAK_POSSIBLE);

@@ -142,7 +142,7 @@ static void scan_write_classes(struct mp_thread *thread, const struct mp_leak_re
 static void scan_write_summary(struct mp_thread *thread, const struct mp_leak_result *result)
 {
 	const struct mp_leak_check_request *request = &result->request;
-	uint8_t body[16 * MP_VARINT_MAX], *at = body;
+	uint8_t body[20 * MP_VARINT_MAX], *at = body;
 	at = scan_put_u(at, (uint64_t)result->status);
 	at = scan_put_u(at, result->time_ns);
 	at = scan_put_u(at, result->scan_ns);
@@ -156,6 +156,8 @@ static void scan_write_summary(struct mp_thread *thread, const struct mp_leak_re
 	at = scan_put_u(at, (uint64_t)request->signal);
 	at = scan_put_u(at, result->stop.stopped);
 	at = scan_put_u(at, result->stop.not_stopped);
+	at = scan_put_u(at, result->heuristic_blocks);
+	at = scan_put_u(at, result->heuristic_bytes);
 	mp_encode_extended(thread, MP_REC_LEAK_SUMMARY, body, (size_t)(at - body));
 }
 
@@ -384,6 +386,14 @@ static __attribute__((noinline)) int scan_classify(struct mp_leak_result *result
 			      : scan_mark(&classifier, roots, root_count);
 		result->root_bytes = classifier.root_bytes;
 		result->block_bytes = classifier.block_bytes;
+		for (size_t i = 0; !err && i < count; i++) {
+			uint8_t state = result->state[i];
+			if ((state & MP_LEAK_STATE_MASK) == MP_LEAK_REACHABLE &&
+			    (state & MP_LEAK_VIA_HEURISTIC)) {
+				result->heuristic_blocks++;
+				result->heuristic_bytes += result->blocks[i].size;
+			}
+		}
 		if (classifier.pagemap_fd >= 0)
 			syscall(SYS_close, classifier.pagemap_fd);
 		if (filter)

@@ -112,6 +112,7 @@ struct mp_leak_result {
 	uint8_t *state;               /* per block, from mp_sys_map_anon */
 	size_t state_bytes;
 	size_t count;
+	uint64_t heuristic_blocks, heuristic_bytes; /* reachable through heuristics alone */
 };
 /* Runs one check on the calling thread (busy set): stops the program's other threads,
  * folds what the trace committed into the live set, scans from the roots and resumes
@@ -198,6 +199,7 @@ enum mp_leak_state {
 	MP_LEAK_STATE_MASK = 3,
 	MP_LEAK_NOSCAN = 0x80,
 	MP_LEAK_SPARSE = 0x40,
+	MP_LEAK_VIA_HEURISTIC = 0x20, /* reachable, through a heuristic's pointer alone so far */
 };
 /* From this size a block in private anonymous memory is SPARSE. */
 #define MP_LEAK_SPARSE_BYTES (64u * 1024u)

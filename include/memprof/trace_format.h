@@ -145,7 +145,9 @@
  *       mp_leak_check_reason), u signal (the signal that asked for it, or 0), u stopped
  *       (threads stopped during the scan, their registers read from their signal
  *       frames), u not_stopped (threads that kept running: they block memprof's stop
- *       signal, are stopped by a debugger, or did not answer)
+ *       signal, are stopped by a debugger, or did not answer), then, absent from older
+ *       writers (read as 0): u heuristic_blocks, u heuristic_bytes (blocks reachable
+ *       only by memcheck's heuristics, MEMPROF_LEAK_HEURISTICS, and their bytes)
  *       Written after the last LEAK_CLASS record of its check: classes without a
  *       summary of the same check are not complete and must be ignored.
  *

@@ -375,11 +375,23 @@ static void heuristic_kinds(const char *words, const char *kinds[4], struct harn
 	for (int i = 0; i < 4; i++)
 		kinds[i] = strcmp(kinds[i], "reachable") == 0 ? "reachable"
 			   : strcmp(kinds[i], "possible") == 0 ? "possible" : "other";
+	/* What the heuristics alone kept reachable, as memcheck's summary counts it. */
+	json_t *scan = json_object_get(root, "reachability");
+	json_int_t blocks = 0, bytes = 0;
+	for (int i = 0; i < 4; i++) {
+		if (strcmp(kinds[i], "reachable") == 0) {
+			blocks++;
+			bytes += sizes[i];
+		}
+	}
+	assert_int_equal(json_integer_value(json_object_get(scan, "heuristic_blocks")), blocks);
+	assert_int_equal(json_integer_value(json_object_get(scan, "heuristic_bytes")), bytes);
 	json_decref(root);
 }
 
 /* MEMPROF_LEAK_HEURISTICS, valgrind's --leak-check-heuristics: none leaves every interior
- * pointer an interior pointer; a list applies those it names; an unknown word is said. */
+ * pointer an interior pointer; a list applies those it names; an unknown word is said.
+ * The check counts the blocks the heuristics alone kept reachable. */
 static void test_reachability_heuristics_chosen(void **state)
 {
 	(void)state;

@@ -45,6 +45,19 @@ static void summary_record(struct mp_tb *tb, uint32_t serial, uint64_t time, uin
 	mp_tb_extended(tb, serial, MP_REC_LEAK_SUMMARY, body, len);
 }
 
+/* A LEAK_SUMMARY of today's writer: the heuristics' counts after the thirteen fields. */
+static void summary_record_heuristics(struct mp_tb *tb, uint32_t serial, uint64_t blocks,
+				      uint64_t bytes)
+{
+	uint64_t fields[] = { 0, 700, 5000, 1, 4096, 64, 2, 0, 1, MP_LEAK_CHECK_EXIT, 0, 2, 0,
+			      blocks, bytes };
+	uint8_t body[16 * MP_VARINT_MAX];
+	size_t len = 0;
+	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+		len += put(body + len, fields[i]);
+	mp_tb_extended(tb, serial, MP_REC_LEAK_SUMMARY, body, len);
+}
+
 struct opened {
 	uint8_t *bytes;
 	size_t len;
@@ -94,7 +107,28 @@ static void test_leak_kinds_default_is_the_check_at_exit(void **state)
 	assert_int_equal(kinds.reason, MP_LEAK_CHECK_EXIT);
 	assert_int_equal(kinds.time_ns, 900);
 	assert_int_equal(kinds.stopped, 2);
+	assert_int_equal(kinds.heuristic_blocks, 0); /* a writer before the counts */
+	assert_int_equal(kinds.heuristic_bytes, 0);
 	assert_int_equal(mp_leak_kinds_lookup(&kinds, 0x1000), MP_LEAK_KIND_DEFINITE);
+	mp_leak_kinds_free(&kinds);
+	close_opened(&o);
+}
+
+/* The blocks memcheck's heuristics alone kept reachable, after the thirteen fields. */
+static void test_leak_kinds_heuristics_counts(void **state)
+{
+	(void)state;
+	struct opened o;
+	struct mp_leak_kinds kinds;
+	struct mp_tb *tb = mp_tb_new();
+	mp_tb_malloc(tb, 1, 10, 0x1000, 16, 0);
+	class_record(tb, 1, 0x1000, MP_LEAK_KIND_REACHABLE, 1);
+	summary_record_heuristics(tb, 1, 3, 3155);
+	open_built(tb, &o);
+	assert_int_equal(mp_leak_kinds_load(&kinds, o.trace, 0), 0);
+	assert_int_equal(kinds.state, MP_LEAK_SCAN_DONE);
+	assert_int_equal(kinds.heuristic_blocks, 3);
+	assert_int_equal(kinds.heuristic_bytes, 3155);
 	mp_leak_kinds_free(&kinds);
 	close_opened(&o);
 }
@@ -172,6 +206,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_leak_kinds_default_is_the_check_at_exit),
+		cmocka_unit_test(test_leak_kinds_heuristics_counts),
 		cmocka_unit_test(test_leak_kinds_nth_check_in_time_order_with_its_own_classes),
 		cmocka_unit_test(test_leak_kinds_older_writer_is_one_check_at_exit),
 		cmocka_unit_test(test_leak_kinds_without_exit_check_the_last),
