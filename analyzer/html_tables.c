@@ -224,6 +224,14 @@ static void html_leak_kinds(FILE *out, const struct mp_leak_list *list)
 	if (kinds->state == MP_LEAK_SCAN_DONE)
 		fprintf(out, "<p class=\"note\">Reachability scanned at exit in %.3f ms.</p>\n",
 			(double)kinds->scan_ns / 1e6);
+	if (kinds->state == MP_LEAK_SCAN_DONE && kinds->heuristic_blocks) {
+		fputs("<p class=\"note\" id=\"leak-heuristics\">Of what is still reachable, ", out);
+		mp_html_bytes(out, kinds->heuristic_bytes);
+		fprintf(out, " in %" PRIu64 " %s only by memcheck's heuristics (C++ "
+			     "<code>new[]</code> arrays, base class pointers, ...; "
+			     "<code>MEMPROF_LEAK_HEURISTICS=none</code> to do without).</p>\n",
+			kinds->heuristic_blocks, kinds->heuristic_blocks == 1 ? "block" : "blocks");
+	}
 }
 
 static void html_suppressions(FILE *out, const struct mp_leak_list *list)

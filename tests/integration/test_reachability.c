@@ -412,6 +412,22 @@ static void test_reachability_heuristics_chosen(void **state)
 	assert_non_null(strstr(run.stderr_text, "MEMPROF_LEAK_HEURISTICS"));
 }
 
+/* The HTML page says, under its table of kinds, what the heuristics alone kept. */
+static void test_reachability_heuristics_on_the_html_page(void **state)
+{
+	(void)state;
+	struct harness_run run;
+	char command[PATH_MAX * 2 + 64];
+	assert_int_equal(harness_run("reach_cxx", NULL, NULL, &run), 0);
+	snprintf(command, sizeof(command), "'%s/memprof' html -o heuristics.html '%s' 2>/dev/null",
+		 harness_build_dir(), run.traces[0]);
+	assert_int_equal(system(command), 0);
+	assert_int_equal(system("grep -q 'id=\"leak-heuristics\">Of what is still reachable, "
+				"<span title=\"3155 bytes\">3.1 KiB</span> in 3 blocks' "
+				"heuristics.html"),
+			 0);
+}
+
 /* A block the program made unreadable (PROT_NONE) is never read, not even by the
  * heuristics for a pointer 8 bytes into it: the check finishes, the block possibly lost
  * (reading its first word faulted, and the whole scan was abandoned). */
@@ -572,6 +588,7 @@ int main(void)
 		cmocka_unit_test(test_reachability_scan_skipped_over_its_memory_budget),
 		cmocka_unit_test(test_reachability_unreadable_block_not_read),
 		cmocka_unit_test(test_reachability_heuristics_chosen),
+		cmocka_unit_test(test_reachability_heuristics_on_the_html_page),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
