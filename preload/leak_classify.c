@@ -315,8 +315,8 @@ static inline uint8_t classify_state(const struct mp_leak_classifier *c, size_t 
  * blocks "possibly lost" that memcheck calls reachable, enough to fail --fail-on-leak:
  *  - newarray: 8 bytes in, after a count of elements that divides the rest of the
  *    block, the cookie new[] puts before an array of objects with a destructor;
- *  - length64: 8 bytes in, after the length of the rest (sqlite's allocator), a case of
- *    the rule above;
+ *  - length64: 8 bytes in, after the length of the rest (sqlite's allocator), which the
+ *    rule above also takes;
  *  - stdstring: 24 bytes in, after a length, a capacity and a reference count, the block
  *    being those, the capacity's bytes and a terminating zero (libstdc++'s string of the
  *    old ABI).
@@ -423,17 +423,18 @@ static __attribute__((noinline)) void classify_mark_shared(struct mp_leak_classi
 	uint8_t *state = &c->state[index];
 	uint8_t now = __atomic_load_n(state, __ATOMIC_RELAXED), to;
 	int at_start = definite && word == c->blocks[index].addr;
-	if ((now & MP_LEAK_STATE_MASK) == MP_LEAK_REACHABLE) {
-		if (at_start && (now & MP_LEAK_VIA_HEURISTIC))
-			__atomic_fetch_and(state, (uint8_t)~MP_LEAK_VIA_HEURISTIC, __ATOMIC_RELAXED);
-		return;
-	}
-	int starts = at_start || (definite && classify_starts(c, index, word));
+	int starts = (now & MP_LEAK_STATE_MASK) != MP_LEAK_REACHABLE &&
+		     (at_start || (definite && classify_starts(c, index, word)));
 	uint8_t via = at_start ? 0 : MP_LEAK_VIA_HEURISTIC;
 	do {
 		unsigned kind = now & MP_LEAK_STATE_MASK;
-		if (kind == MP_LEAK_REACHABLE)
+		if (kind == MP_LEAK_REACHABLE) {
+			/* memcheck counts it "via heuristic" until a start pointer reaches it. */
+			if (at_start && (now & MP_LEAK_VIA_HEURISTIC))
+				__atomic_fetch_and(state, (uint8_t)~MP_LEAK_VIA_HEURISTIC,
+						   __ATOMIC_RELAXED);
 			return;
+		}
 		if (starts)
 			to = (uint8_t)((now & ~MP_LEAK_STATE_MASK) | MP_LEAK_REACHABLE | via);
 		else if (kind == MP_LEAK_UNREACHED)
