@@ -42,7 +42,6 @@ __attribute__((noinline)) static void before_calls(void)
 		kept[i] = malloc(4321);
 }
 
-
 __attribute__((noinline)) static void lose(void)
 {
 	lost = malloc(777);

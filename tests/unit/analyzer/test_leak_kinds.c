@@ -33,16 +33,24 @@ static void class_record(struct mp_tb *tb, uint32_t serial, uint64_t addr, unsig
 	mp_tb_extended(tb, serial, MP_REC_LEAK_CLASS, body, len);
 }
 
-/* A LEAK_SUMMARY; check 0 writes only the eight fields of an older writer. */
+/* A LEAK_SUMMARY of the first `count` of `fields`. */
+static void summary_fields(struct mp_tb *tb, uint32_t serial, const uint64_t *fields,
+			   size_t count)
+{
+	uint8_t body[16 * MP_VARINT_MAX];
+	size_t len = 0;
+	for (size_t i = 0; i < count; i++)
+		len += put(body + len, fields[i]);
+	mp_tb_extended(tb, serial, MP_REC_LEAK_SUMMARY, body, len);
+}
+
+/* A LEAK_SUMMARY without the heuristics' counts; check 0 writes only the eight fields of
+ * an older writer. */
 static void summary_record(struct mp_tb *tb, uint32_t serial, uint64_t time, uint64_t check,
 			   unsigned reason, unsigned signal)
 {
 	uint64_t fields[] = { 0, time, 5000, 1, 4096, 64, 2, 0, check, reason, signal, 2, 0 };
-	uint8_t body[16 * MP_VARINT_MAX];
-	size_t len = 0, count = check ? 13 : 8;
-	for (size_t i = 0; i < count; i++)
-		len += put(body + len, fields[i]);
-	mp_tb_extended(tb, serial, MP_REC_LEAK_SUMMARY, body, len);
+	summary_fields(tb, serial, fields, check ? 13 : 8);
 }
 
 /* A LEAK_SUMMARY of today's writer: the heuristics' counts after the thirteen fields. */
@@ -51,11 +59,7 @@ static void summary_record_heuristics(struct mp_tb *tb, uint32_t serial, uint64_
 {
 	uint64_t fields[] = { 0, 700, 5000, 1, 4096, 64, 2, 0, 1, MP_LEAK_CHECK_EXIT, 0, 2, 0,
 			      blocks, bytes };
-	uint8_t body[16 * MP_VARINT_MAX];
-	size_t len = 0;
-	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
-		len += put(body + len, fields[i]);
-	mp_tb_extended(tb, serial, MP_REC_LEAK_SUMMARY, body, len);
+	summary_fields(tb, serial, fields, sizeof(fields) / sizeof(fields[0]));
 }
 
 struct opened {
