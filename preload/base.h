@@ -254,8 +254,16 @@ char *mp_sys_fmt_u64(char *out, uint64_t value);
 int mp_sys_str_append(char *dst, size_t cap, const char *src);
 /* open(2) of path (close-on-exec), a file under /proc through the descriptor of /proc
  * kept open (sys.c), so that a process that changed its root still reads it. The
- * descriptor or -errno. */
+ * descriptor or -errno. With every descriptor taken, a file under /proc gets the number
+ * of /proc's: close it with mp_sys_close, soon, and never keep it. */
 int mp_sys_open(const char *path, int flags);
+/* close(2) of a descriptor from mp_sys_open, which gives back a borrowed number. */
+void mp_sys_close(int fd);
+/* fd has the number of /proc's descriptor (see mp_sys_open). */
+int mp_sys_fd_is_borrowed(int fd);
+/* In a fork child: a file another thread of the parent had opened with /proc's number
+ * is closed. */
+void mp_sys_after_fork_child(void);
 /* Anonymous private memory straight from the kernel; NULL on failure. */
 void *mp_sys_map_anon(size_t len);
 /* The same with every page already there, for memory that is read before it is written

@@ -395,7 +395,7 @@ static __attribute__((noinline)) int scan_classify(struct mp_leak_result *result
 			}
 		}
 		if (classifier.pagemap_fd >= 0)
-			syscall(SYS_close, classifier.pagemap_fd);
+			mp_sys_close(classifier.pagemap_fd);
 		if (filter)
 			mp_sys_unmap(filter, filter_bytes);
 		if (index)

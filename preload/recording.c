@@ -473,6 +473,7 @@ void mp_recording_fork_child(void)
 	exiting.tid = 0; /* a fork from an exit handler: the child's exit is its own */
 	exiting.hook = EXIT_NONE;
 	mp_loader_fork_child();
+	mp_sys_after_fork_child();
 	mp_chunk_after_fork_child(self);
 	mp_clock_after_fork_child(self);
 	mp_trace_file_forget();

@@ -75,6 +75,9 @@ static int watch_open(void)
 	int fd = mp_sys_open("/proc/thread-self/statm", O_RDONLY);
 	if (fd < 0)
 		return -1;
+	/* /proc's number, lent with every descriptor taken: read once and given back. */
+	if (mp_sys_fd_is_borrowed(fd))
+		return fd;
 	fd = mp_sys_fd_move_high(fd);
 	if (syscall(SYS_fstat, fd, &info) == 0) {
 		statm_dev = (uint64_t)info.st_dev;
@@ -91,6 +94,10 @@ static int watch_read(struct watch_sample *sample, uint64_t now_ns)
 		if (statm_fd < 0 && (statm_fd = watch_open()) < 0)
 			return 0;
 		long got = syscall(SYS_pread64, statm_fd, text, sizeof(text), 0);
+		if (mp_sys_fd_is_borrowed(statm_fd)) {
+			mp_sys_close(statm_fd);
+			statm_fd = -1;
+		}
 		if (got > 0 && mp_proc_statm(text, (size_t)got, pages)) {
 			uint64_t page = mp_trace_file_page_size();
 			*sample = (struct watch_sample){ now_ns, pages[1] * page, pages[2] * page,

@@ -375,7 +375,7 @@ static void snapshot_clear_referenced(void)
 		return;
 	}
 	int cleared = syscall(SYS_write, fd, "1", 1) == 1;
-	syscall(SYS_close, fd);
+	mp_sys_close(fd);
 	if (cleared)
 		snapshot_flush_tlb();
 	access_since_ns = cleared ? mp_clock_now_ns() : 0;
@@ -405,10 +405,16 @@ static void snapshot_write(struct mp_thread *thread, enum mp_snapshot_reason rea
 	};
 	if (run.residency.pagemap_fd < 0)
 		run.residency.pagemap_fd = mp_sys_open("/proc/self/pagemap", O_RDONLY);
+	/* Every descriptor taken: pagemap got /proc's number, which smaps needs more (the
+	 * split of RSS over the mappings matters more than the residency of blocks). */
+	if (mp_sys_fd_is_borrowed(run.residency.pagemap_fd)) {
+		mp_sys_close(run.residency.pagemap_fd);
+		run.residency.pagemap_fd = -1;
+	}
 	mp_smaps_begin(&scratch->parser, snapshot_mapping, &run);
 	mp_smaps_read(&scratch->parser, scratch->smaps_buf, SMAPS_BUF_BYTES);
 	if (run.residency.pagemap_fd >= 0)
-		syscall(SYS_close, run.residency.pagemap_fd);
+		mp_sys_close(run.residency.pagemap_fd);
 	/* The next snapshot's interval starts here; after exit there is none. */
 	if (mp_config.snapshot_access && reason != MP_SNAP_EXIT)
 		snapshot_clear_referenced();

@@ -58,9 +58,23 @@ static ssize_t sys_read(int fd, char *buf, size_t len)
  * use (the program may close the number or reuse it) and opened again where it is not;
  * "self" and "thread-self" under it name the caller, so a fork child uses it as it is. */
 static struct {
-	int fd; /* -1: none yet */
+	int fd; /* -1: none yet, or its number lent (see the loan below) */
 	uint64_t dev, ino;
 } proc_dir = { -1, 0, 0 };
+
+/* The loan. With every descriptor taken (a program at its limit; at exit, the leak check
+ * reads /proc), the descriptor of /proc lends its number to one file at a time: closed,
+ * its number goes to the file, and when the file is closed (mp_sys_close) /proc takes it
+ * back at once, before the program's next open() can. One thread holds the loan (tid, 0:
+ * none); another waits for it, up to SYS_LOAN_WAIT_STEPS: two of memprof's threads
+ * reading /proc at exit without it failed one leak check in ten (fd_exhaust.sh). */
+#define SYS_LOAN_WAIT_STEP_NS 200000
+#define SYS_LOAN_WAIT_STEPS 500 /* 100 ms */
+
+static struct {
+	int tid;
+	int fd; /* the file with the number, -1 before it is open */
+} loan = { 0, -1 };
 
 static int proc_dir_fd(void)
 {
@@ -88,24 +102,95 @@ static int proc_dir_fd(void)
 	return opened;
 }
 
+/* Takes the loan, waiting for another thread's to end; 0, or -1 if this thread holds it
+ * already (its second file finds no number) or the wait ran out. */
+static int loan_take(void)
+{
+	int self = (int)syscall(SYS_gettid);
+	if (__atomic_load_n(&loan.tid, __ATOMIC_ACQUIRE) == self)
+		return -1;
+	struct timespec step = { 0, SYS_LOAN_WAIT_STEP_NS };
+	for (int waits = 0;; waits++) {
+		int none = 0;
+		if (__atomic_compare_exchange_n(&loan.tid, &none, self, 0, __ATOMIC_ACQ_REL,
+						__ATOMIC_ACQUIRE))
+			return 0;
+		if (waits == SYS_LOAN_WAIT_STEPS)
+			return -1;
+		syscall(SYS_nanosleep, &step, NULL);
+	}
+}
+
+/* /proc takes its number back (unless the program took it first) and the loan ends. */
+static void loan_end(void)
+{
+	proc_dir_fd();
+	__atomic_store_n(&loan.fd, -1, __ATOMIC_RELEASE);
+	__atomic_store_n(&loan.tid, 0, __ATOMIC_RELEASE);
+}
+
+/* path by its name, with the number of /proc's descriptor; -errno on failure. */
+static int sys_open_on_loan(const char *path, int flags)
+{
+	if (loan_take() < 0)
+		return -EMFILE;
+	int dir = proc_dir_fd();
+	if (dir < 0 || !__atomic_compare_exchange_n(&proc_dir.fd, &dir, -1, 0, __ATOMIC_ACQ_REL,
+						     __ATOMIC_ACQUIRE)) {
+		loan_end();
+		return -EMFILE;
+	}
+	syscall(SYS_close, dir);
+	int fd = (int)syscall(SYS_openat, AT_FDCWD, path, flags | O_CLOEXEC);
+	if (fd < 0) {
+		int err = errno;
+		loan_end();
+		return -err;
+	}
+	__atomic_store_n(&loan.fd, fd, __ATOMIC_RELEASE);
+	return fd;
+}
+
+int mp_sys_fd_is_borrowed(int fd)
+{
+	return fd >= 0 && __atomic_load_n(&loan.fd, __ATOMIC_ACQUIRE) == fd;
+}
+
+void mp_sys_close(int fd)
+{
+	/* While the loan lasts no other descriptor can have its number. */
+	int borrowed = mp_sys_fd_is_borrowed(fd);
+	syscall(SYS_close, fd);
+	if (borrowed)
+		loan_end();
+}
+
 int mp_sys_open(const char *path, int flags)
 {
-	int fd = -1, dir = strncmp(path, "/proc/", 6) == 0 ? proc_dir_fd() : -1;
+	int is_proc = strncmp(path, "/proc/", 6) == 0;
+	int fd = -1, dir = is_proc ? proc_dir_fd() : -1;
 	if (dir >= 0)
 		fd = (int)syscall(SYS_openat, dir, path + 6, flags | O_CLOEXEC);
-	if (fd < 0)
+	/* By its name where /proc has no descriptor (none could be opened, or the number is
+	 * lent: then the open could take it as it comes back, and waits for the loan). */
+	int lent = is_proc && dir < 0 && __atomic_load_n(&loan.tid, __ATOMIC_ACQUIRE);
+	if (fd < 0 && !lent)
 		fd = (int)syscall(SYS_openat, AT_FDCWD, path, flags | O_CLOEXEC);
-	/* Every descriptor taken (a program at its limit, at exit: the leak check reads
-	 * /proc): the descriptor of /proc lends its number, and is opened again at the next
-	 * read under /proc, once this one is closed. Another thread using it meanwhile
-	 * finds it gone and opens by path. */
-	if (fd < 0 && (errno == EMFILE || errno == ENFILE) && dir >= 0 &&
-	    __atomic_compare_exchange_n(&proc_dir.fd, &dir, -1, 0, __ATOMIC_ACQ_REL,
-					__ATOMIC_ACQUIRE)) {
-		syscall(SYS_close, dir);
-		fd = (int)syscall(SYS_openat, AT_FDCWD, path, flags | O_CLOEXEC);
-	}
-	return fd < 0 ? -errno : fd;
+	if (fd >= 0)
+		return fd;
+	if (lent || errno == EMFILE || errno == ENFILE)
+		return sys_open_on_loan(path, flags);
+	return -errno;
+}
+
+void mp_sys_after_fork_child(void)
+{
+	/* The loan of a thread the child does not have: its file is memprof's, closed. */
+	int fd = __atomic_load_n(&loan.fd, __ATOMIC_ACQUIRE);
+	if (__atomic_load_n(&loan.tid, __ATOMIC_ACQUIRE) && fd >= 0)
+		syscall(SYS_close, fd);
+	loan.fd = -1;
+	loan.tid = 0;
 }
 
 /* mp_sys_read_lines with records ending in `end` ('\n' for lines, '\0' for environ). */
@@ -139,7 +224,7 @@ static int sys_read_records(const char *path, char end, char *buf, size_t buf_le
 		memmove(buf, buf + start, have - start);
 		have -= start;
 	}
-	syscall(SYS_close, fd);
+	mp_sys_close(fd);
 	return 0;
 }
 
@@ -189,7 +274,7 @@ long mp_sys_read_file(const char *path, char *buf, size_t len)
 	ssize_t got;
 	while (have < len && (got = sys_read(fd, buf + have, len - have)) > 0)
 		have += (size_t)got;
-	syscall(SYS_close, fd);
+	mp_sys_close(fd);
 	return (long)have;
 }
 
@@ -217,24 +302,56 @@ struct sys_dirent {
 	char name[];
 };
 
+/* Calls fn for each thread among got bytes of entries; *pos: the offset after the last
+ * one. fn's non-zero result, or 0. */
+static int sys_task_entries(const char *buf, long got, int64_t *pos,
+			    int (*fn)(const char *tid, void *context), void *context)
+{
+	for (long at = 0; at < got;) {
+		const struct sys_dirent *entry = (const struct sys_dirent *)(buf + at);
+		at += entry->reclen;
+		*pos = entry->off;
+		if (entry->name[0] >= '0' && entry->name[0] <= '9') {
+			int result = fn(entry->name, context);
+			if (result)
+				return result;
+		}
+	}
+	return 0;
+}
+
 int mp_sys_each_task(int (*fn)(const char *tid, void *context), void *context)
 {
 	char buf[4096];
-	int fd = mp_sys_open("/proc/self/task", O_RDONLY | O_DIRECTORY);
-	if (fd < 0)
-		return -1;
-	int result = 0;
-	long got;
-	while (!result && (got = syscall(SYS_getdents64, fd, buf, sizeof(buf))) > 0) {
-		for (long at = 0; at < got && !result;) {
-			const struct sys_dirent *entry = (const struct sys_dirent *)(buf + at);
-			at += entry->reclen;
-			if (entry->name[0] >= '0' && entry->name[0] <= '9')
-				result = fn(entry->name, context);
+	int64_t pos = 0;
+	int fd = -1;
+	for (;;) {
+		if (fd < 0) {
+			fd = mp_sys_open("/proc/self/task", O_RDONLY | O_DIRECTORY);
+			if (fd < 0)
+				return -1;
+			if (pos && syscall(SYS_lseek, fd, (long)pos, SEEK_SET) < 0) {
+				mp_sys_close(fd);
+				return -1;
+			}
+		}
+		long got = syscall(SYS_getdents64, fd, buf, sizeof(buf));
+		/* With /proc's number (every descriptor taken), fn's own reads under /proc would
+		 * find none left: the directory is closed after each buffer, reopened where it
+		 * stopped. */
+		if (got <= 0 || mp_sys_fd_is_borrowed(fd)) {
+			mp_sys_close(fd);
+			fd = -1;
+		}
+		if (got <= 0)
+			return got < 0 ? -1 : 0;
+		int result = sys_task_entries(buf, got, &pos, fn, context);
+		if (result) {
+			if (fd >= 0)
+				mp_sys_close(fd);
+			return result;
 		}
 	}
-	syscall(SYS_close, fd);
-	return result;
 }
 
 void mp_sys_write_all(int fd, const char *buf, size_t len)
@@ -683,7 +800,9 @@ static int sys_count_live(const char *tid, void *context)
 		return 0;
 	mp_sys_str_append(path, sizeof(path), tid);
 	mp_sys_str_append(path, sizeof(path), "/stat");
-	if (mp_sys_read_text(path, stat, sizeof(stat)) && mp_proc_task_alive(stat))
+	/* Unreadable (no descriptor left, or the thread just ended): counted, so that a
+	 * failure never makes the program look gone; the next look counts again. */
+	if (!mp_sys_read_text(path, stat, sizeof(stat)) || mp_proc_task_alive(stat))
 		(*live)++;
 	return *live >= 1;
 }
@@ -691,7 +810,10 @@ static int sys_count_live(const char *tid, void *context)
 int mp_sys_only_own_threads(void)
 {
 	int live = 0;
-	mp_sys_each_task(sys_count_live, &live);
+	/* A list that cannot be read says nothing: the leak thread ending on it served the
+	 * exit's check without running it (every descriptor taken, fd_exhaust.sh). */
+	if (mp_sys_each_task(sys_count_live, &live) < 0)
+		return 0;
 	return live == 0;
 }
 

@@ -8,9 +8,10 @@
  * closes what it opened and does the same again. Prints "full N" (the descriptors it
  * opened) and "done". Exit status 0 unless a call it needs failed. With "full", it leaks
  * a block of 4242 bytes and exits instead, every descriptor still taken: the exit's leak
- * check reads /proc all the same.
+ * check reads /proc all the same. PAUSE_US makes the filling slow, a pause between two
+ * opens, so that memprof's threads read /proc while the last descriptors go.
  *
- *   fd_exhaust [ALLOCATIONS, default 200000] [full]
+ *   fd_exhaust [ALLOCATIONS, default 200000] [full [PAUSE_US]]
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -35,11 +36,14 @@ int main(int argc, char **argv)
 	limit.rlim_cur = 1024;
 	if (setrlimit(RLIMIT_NOFILE, &limit) != 0)
 		return 2;
+	long pause_us = argc > 3 ? atol(argv[3]) : 0;
 	int count = 0;
 	for (; count < MAX_FDS; count++) {
 		opened[count] = open("/dev/null", O_RDONLY);
 		if (opened[count] < 0)
 			break;
+		if (pause_us)
+			usleep((useconds_t)pause_us);
 	}
 	if (count == MAX_FDS || errno != EMFILE)
 		return 2;
