@@ -11,8 +11,9 @@
  * flat for none. The snapshot runs on the program's thread, inside its malloc, and costs
  * more as the process grows (the kernel walks every page table for smaps): python3
  * building a 2M-entry dict spent 80 ms of its 1.1 s in fourteen of them, 1 ms for the
- * first and 11 for the last. So the gap after one is also PEAK_COST_FACTOR times what it
- * took, as the RSS watch's are (rss_watch.c): at most a twentieth of the thread's time.
+ * first and 11 for the last. So the gap after one is also PEAK_COST_FACTOR times the CPU
+ * time it took, as the RSS watch's are (rss_watch.c): at most a twentieth of the thread's
+ * time.
  * Blocks freed by another thread make that thread's slot negative: only the sum means
  * anything.
  *
@@ -106,7 +107,11 @@ static void heap_check(struct mp_thread *thread)
 		last_peak_bytes = total;
 		last_peak_ns = now;
 		mp_snapshot_peak(thread, (uint64_t)total);
-		uint64_t cost = (mp_clock_now_ns() - now) * PEAK_COST_FACTOR;
+		/* Its CPU time, not the wall's: on a loaded machine the wall counted the
+		 * time the thread waited for a CPU, and spaced the snapshots out for it. */
+		struct mp_snapshot_last last;
+		mp_snapshot_last(&last);
+		uint64_t cost = last.time_ns >= now ? last.cost_ns * PEAK_COST_FACTOR : 0;
 		peak_gap_ns = cost > PEAK_MIN_GAP_NS ? cost : PEAK_MIN_GAP_NS;
 	}
 	pthread_mutex_unlock(&check_lock);
