@@ -24,9 +24,11 @@
  * own thread only, and its next setresgid failed on memprof's thread: `setpriv
  * --reuid=nobody --regid=nogroup id` aborted under memprof.
  *
- * Not covered: a program that checks by itself that it has one thread (Chromium's zygote
- * counts /proc/self/task and stops when it finds more). With MEMPROF_LEAK_CHECK=0 and
- * MEMPROF_RSS_WATCH=0 memprof starts no thread (README).
+ * And a program that checks by itself that it has one thread, by the link count of its
+ * /proc/self/task (Chromium's zygote stopped on finding more): the stat family
+ * (interpose_stat.c) tells the recorder before a stat of that directory. Not covered:
+ * counting by /proc/self/status or by the directory's entries. With MEMPROF_LEAK_CHECK=0
+ * and MEMPROF_RSS_WATCH=0 memprof starts no thread (README).
  */
 #include "leak_scan.h"
 #include "recorder.h"

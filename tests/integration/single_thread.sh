@@ -8,7 +8,8 @@
 # program counts its threads on stderr: 1 alone, 2 under memprof). Then the change of user
 # and group a program keeping its capabilities makes (`ids`): glibc aborted it under memprof
 # (setresgid failed on memprof's thread, which had not got the capabilities back); it must
-# run as alone, its trace whole with the lost block. That part needs root.
+# run as alone, its trace whole with the lost block (that part needs root). Before it, a
+# program that counts its own threads (`count`).
 set -u
 . "$MEMPROF_TOP/tests/support/cli_common.sh"
 lib="$MEMPROF_BUILD/libmemprof.so"
@@ -35,6 +36,26 @@ grep -q '"complete": true' alone.json || fail "trace not complete"
 "$memprof" leaks alone.trace >leaks.txt 2>&1
 grep -q 'definitely lost: 777 bytes in 1 block' leaks.txt || fail "leaks: $(cat leaks.txt)"
 grep -q 'lose' leaks.txt || fail "the lost block's stack: $(cat leaks.txt)"
+# A program counting its threads by the links of /proc/self/task (`count`: stat, fstatat
+# from /proc as Chromium's zygote does, statx): 4 under memprof, and Chromium's zygote
+# stopped on it. It must count 3 as alone, the trace be whole, memprof's thread be back.
+"$prog" count 20000 >plain.out 2>plain.err
+plain=$?
+rm -f count.trace
+timeout -s KILL 30 env MEMPROF_OUTPUT="$(pwd)/count.trace" LD_PRELOAD="$lib" \
+	"$prog" count 20000 >count.out 2>count.err
+status=$?
+[ "$plain" -eq 0 ] && grep -q '^stat_task 3$' plain.out ||
+	fail "count: status $plain without memprof: $(cat plain.out plain.err)"
+[ "$status" -eq 0 ] || fail "count: status $status under memprof: $(cat count.err)"
+cmp -s plain.out count.out || fail "count: output under memprof: $(cat count.out)"
+grep -q '^threads 2$' count.err || fail "count: memprof's thread not back: $(cat count.err)"
+"$memprof" report --json count.trace 2>/dev/null | grep -q '"complete": true' ||
+	fail "count: trace not complete"
+[ "$(calls count.trace churn)" -eq 20000 ] ||
+	fail "count: $(calls count.trace churn) of 20000 allocations"
+"$memprof" leaks count.trace 2>&1 | grep -q 'definitely lost: 777 bytes in 1 block' ||
+	fail "count: the lost block not found"
 if [ "$(id -u)" -eq 0 ]; then
 	"$prog" ids 20000 >plain.out 2>&1
 	plain=$?

@@ -10,13 +10,18 @@
  * many threads the process has. Each call fails with EINVAL ("Invalid argument") in a
  * process of more than one thread.
  *
+ * With `count` it counts its threads instead, as sandboxes do before they fork or enter
+ * namespaces (Chromium's zygote, Firefox): the link count of /proc/self/task, 2 + the
+ * threads, by stat, by fstatat from a descriptor of /proc ("self/task/") and by statx;
+ * prints each, then goes on as with `resume`.
+ *
  * With `ids` it changes its user and group instead, as setpriv and daemons dropping
  * privileges with libcap do: keeps its capabilities through setresuid to nobody, restores
  * them on its own thread (capabilities are a thread's own), then setresgid and setgroups,
  * which glibc makes on every thread of the process, aborting it if some fail. Needs root:
  * otherwise it prints "ids skipped: not root".
  *
- *   single_thread [resume|ids] [COUNT]   prints "unshare_thread OK" ... "done"
+ *   single_thread [resume|ids|count] [COUNT]   prints "unshare_thread OK" ... "done"
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -27,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -75,6 +81,25 @@ static int threads(void)
 	return count;
 }
 
+/* The link counts of /proc/self/task, three ways. */
+static int count_links(void)
+{
+	struct stat st;
+	struct statx stx;
+	if (stat("/proc/self/task", &st) != 0)
+		return -1;
+	printf("stat_task %ld\n", (long)st.st_nlink);
+	int proc = open("/proc/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (proc < 0 || fstatat(proc, "self/task/", &st, 0) != 0)
+		return -1;
+	printf("fstatat_task %ld\n", (long)st.st_nlink);
+	if (statx(proc, "self/task", 0, STATX_NLINK, &stx) != 0)
+		return -1;
+	printf("statx_task %u\n", stx.stx_nlink);
+	close(proc);
+	return 0;
+}
+
 /* To nobody and nogroup, keeping the capabilities on this thread only. */
 static int drop_ids(void)
 {
@@ -99,10 +124,13 @@ static int drop_ids(void)
 
 int main(int argc, char **argv)
 {
-	int resume = argc > 1 && strcmp(argv[1], "resume") == 0;
+	int links = argc > 1 && strcmp(argv[1], "count") == 0;
+	int resume = links || (argc > 1 && strcmp(argv[1], "resume") == 0);
 	int ids = argc > 1 && strcmp(argv[1], "ids") == 0;
 	long count = argc > 1 + (resume || ids) ? atol(argv[1 + (resume || ids)]) : 20000;
 	before_calls();
+	if (links && count_links() != 0)
+		return 2;
 	if (ids) {
 		if (drop_ids() != 0)
 			return 2;
@@ -111,12 +139,14 @@ int main(int argc, char **argv)
 		printf("done\n");
 		return 0;
 	}
-	say("unshare_thread", unshare(CLONE_THREAD));
-	say("unshare_sighand", (int)syscall(SYS_unshare, CLONE_SIGHAND));
-	int mnt = open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC);
-	say("setns_mnt", setns(mnt, CLONE_NEWNS));
-	say("setns_any", setns(mnt, 0));
-	close(mnt);
+	if (!links) {
+		say("unshare_thread", unshare(CLONE_THREAD));
+		say("unshare_sighand", (int)syscall(SYS_unshare, CLONE_SIGHAND));
+		int mnt = open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC);
+		say("setns_mnt", setns(mnt, CLONE_NEWNS));
+		say("setns_any", setns(mnt, 0));
+		close(mnt);
+	}
 	churn(count);
 	lose();
 	if (resume) {
