@@ -6,8 +6,10 @@
 # must now run as it does alone (same output, same status), the trace holding the 100
 # blocks before the filter and nothing after, its reason saying why: the filter through
 # prctl, through the seccomp system call for every thread while a second one allocates,
-# and strict mode. libseccomp's probes (no filter given) change nothing: the trace is
-# whole.
+# and strict mode; under the filter the program stats its /proc/self/task from a
+# descriptor, which the stat family (interpose_stat.c) once probed with calls of its own
+# the filter forbids (SIGSYS again). libseccomp's probes (no filter given) change nothing:
+# the trace is whole.
 set -u
 . "$MEMPROF_TOP/tests/support/cli_common.sh"
 lib="$MEMPROF_BUILD/libmemprof.so"

@@ -3,8 +3,9 @@
  *
  * It allocates 100 blocks of 4321 bytes (before_filter), puts a filter on itself that
  * allows only what it needs (read, write, memory, futex, exit; anything else kills the
- * process), then allocates and frees COUNT blocks of varied sizes, writes one line and
- * exits. Modes:
+ * process), then allocates and frees COUNT blocks of varied sizes, stats its
+ * /proc/self/task from a descriptor of /proc opened before (fstatat, which the filter
+ * allows: a sandbox counting its threads), writes one line and exits. Modes:
  *   prctl   the filter through prctl(PR_SET_SECCOMP), on this thread
  *   tsync   through syscall(SYS_seccomp) with SECCOMP_FILTER_FLAG_TSYNC, with a second
  *           thread that allocates as much once the filter is on: every thread of the
@@ -34,7 +35,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -213,6 +216,9 @@ int main(int argc, char **argv)
 		say(mode, churn(count));
 		syscall(SYS_exit, 0); /* strict mode allows no exit_group */
 	}
+	int proc = open("/proc/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (proc < 0)
+		return 2;
 	pthread_t thread;
 	int tsync = strcmp(mode, "tsync") == 0;
 	if (tsync) {
@@ -231,6 +237,9 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	__atomic_store_n(&filter_on, 1, __ATOMIC_RELEASE);
+	struct stat task;
+	if (fstatat(proc, "self/task/", &task, 0) != 0)
+		return 2;
 	long sum = churn(count);
 	if (tsync) {
 		pthread_join(thread, NULL);
