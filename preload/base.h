@@ -380,7 +380,8 @@ int mp_sys_own_thread_named(const char *tid);
 /* 1 if no thread of the program is left, only memprof's: its own threads wait on the
  * program's, and must not keep a program whose threads all ended alive. A main thread
  * that called pthread_exit stays as a zombie ('Z' in /proc/self/task/TID/stat), so
- * threads are counted by state, not by the Threads: line. */
+ * threads are counted by state, not by the Threads: line. A look that cannot read them
+ * answers 0, unless the looks before it could not either (sys.c). */
 int mp_sys_only_own_threads(void);
 void mp_sys_own_threads_forget(void);
 /* Starts a detached thread of memprof's running fn(NULL), on a stack of stack_bytes from

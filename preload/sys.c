@@ -791,30 +791,44 @@ int mp_sys_own_thread_named(const char *tid)
 	return !*tid && mp_sys_own_thread(value);
 }
 
+/* Looks in a row that could not tell whether a thread of the program is left: after this
+ * many the program is taken to be gone, as when none is found. A look that fails says
+ * nothing (the leak thread ending on one served the exit's check without running it,
+ * with every descriptor taken: fd_exhaust.sh), but a process whose last thread ended
+ * with its descriptors all taken must still end. */
+#define SYS_UNKNOWN_LOOKS 3
+static int unknown_looks;
+
+struct sys_live_count {
+	int live;    /* the program's threads found alive */
+	int unknown; /* threads whose state could not be read */
+};
+
 /* Counts the program's live threads (not memprof's) until it has seen one. */
 static int sys_count_live(const char *tid, void *context)
 {
-	int *live = context;
+	struct sys_live_count *count = context;
 	char path[64] = "/proc/self/task/", stat[512];
 	if (mp_sys_own_thread_named(tid))
 		return 0;
 	mp_sys_str_append(path, sizeof(path), tid);
 	mp_sys_str_append(path, sizeof(path), "/stat");
-	/* Unreadable (no descriptor left, or the thread just ended): counted, so that a
-	 * failure never makes the program look gone; the next look counts again. */
-	if (!mp_sys_read_text(path, stat, sizeof(stat)) || mp_proc_task_alive(stat))
-		(*live)++;
-	return *live >= 1;
+	if (!mp_sys_read_text(path, stat, sizeof(stat)))
+		count->unknown++; /* no descriptor left, or the thread just ended */
+	else if (mp_proc_task_alive(stat))
+		count->live++;
+	return count->live >= 1;
 }
 
 int mp_sys_only_own_threads(void)
 {
-	int live = 0;
-	/* A list that cannot be read says nothing: the leak thread ending on it served the
-	 * exit's check without running it (every descriptor taken, fd_exhaust.sh). */
-	if (mp_sys_each_task(sys_count_live, &live) < 0)
-		return 0;
-	return live == 0;
+	struct sys_live_count count = { 0, 0 };
+	int listed = mp_sys_each_task(sys_count_live, &count) >= 0;
+	if (count.live || (listed && !count.unknown)) {
+		__atomic_store_n(&unknown_looks, 0, __ATOMIC_RELAXED);
+		return !count.live;
+	}
+	return __atomic_add_fetch(&unknown_looks, 1, __ATOMIC_RELAXED) >= SYS_UNKNOWN_LOOKS;
 }
 
 void mp_sys_own_threads_forget(void)

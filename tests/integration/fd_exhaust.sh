@@ -57,4 +57,25 @@ while [ "$round" -le 5 ]; do
 		fail "slow $round: the exit snapshot: $(head -12 slow_memory.out)"
 	round=$((round + 1))
 done
+# The last thread ending with every descriptor taken, in a root without /proc (`last`):
+# nothing tells memprof's threads the program is gone, and a look at its threads that
+# cannot be read must not keep them waiting forever: the process ends within seconds
+# (three looks a second apart), as alone it ends at once.
+if [ "$(id -u)" -eq 0 ]; then
+	mkdir -p empty_root
+	"$prog" 1000 last "$(pwd)/empty_root" >plain_last.out 2>&1 ||
+		fail "last: without memprof: status $?: $(cat plain_last.out)"
+	rm -f last.trace
+	start=$(date +%s)
+	timeout -s KILL 60 env MEMPROF_QUIET=1 MEMPROF_OUTPUT="$(pwd)/last.trace" \
+		LD_PRELOAD="$MEMPROF_BUILD/libmemprof.so" "$prog" 1000 last "$(pwd)/empty_root" \
+		>last.out 2>last.err
+	status=$?
+	elapsed=$(($(date +%s) - start))
+	[ "$status" -eq 0 ] || fail "last: status $status under memprof: $(cat last.out last.err)"
+	cmp -s plain_last.out last.out || fail "last: output under memprof: $(cat last.out)"
+	[ "$elapsed" -le 10 ] || fail "last: the process took $elapsed s to end"
+else
+	echo "SKIP last: needs root (uid $(id -u))"
+fi
 [ "$failures" -eq 0 ]

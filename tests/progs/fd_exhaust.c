@@ -9,12 +9,18 @@
  * opened) and "done". Exit status 0 unless a call it needs failed. With "full", it leaks
  * a block of 4242 bytes and exits instead, every descriptor still taken: the exit's leak
  * check reads /proc all the same. PAUSE_US makes the filling slow, a pause between two
- * opens, so that memprof's threads read /proc while the last descriptors go.
+ * opens, so that memprof's threads read /proc while the last descriptors go. With `last
+ * DIR` a worker thread is started first; with every descriptor taken the process changes
+ * its root to DIR (where there is no /proc: root only) and the main thread ends with
+ * pthread_exit; the worker allocates, says "last", waits 300 ms and returns, the process
+ * ending with it: nothing of /proc can be read any more when its last thread ends.
  *
- *   fd_exhaust [ALLOCATIONS, default 200000] [full [PAUSE_US]]
+ *   fd_exhaust [ALLOCATIONS, default 200000] [full [PAUSE_US] | last DIR]
  */
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +32,21 @@
 #define MAX_FDS 4096
 
 static int opened[MAX_FDS];
+static long worker_allocations;
+static int worker_go[2];
+
+static void *last_worker(void *unused)
+{
+	(void)unused;
+	char byte;
+	if (read(worker_go[0], &byte, 1) != 1)
+		abort();
+	churn(worker_allocations);
+	puts("last");
+	fflush(stdout);
+	usleep(300 * 1000);
+	return NULL;
+}
 
 int main(int argc, char **argv)
 {
@@ -36,7 +57,15 @@ int main(int argc, char **argv)
 	limit.rlim_cur = 1024;
 	if (setrlimit(RLIMIT_NOFILE, &limit) != 0)
 		return 2;
-	long pause_us = argc > 3 ? atol(argv[3]) : 0;
+	int last = argc > 3 && strcmp(argv[2], "last") == 0;
+	long pause_us = argc > 3 && !last ? atol(argv[3]) : 0;
+	pthread_t worker;
+	worker_allocations = allocations;
+	/* pthread_exit unwinds with libgcc_s, which glibc loads at its first use: loaded
+	 * here, while there is a root to find it in and a descriptor to open it with. */
+	if (last && (!dlopen("libgcc_s.so.1", RTLD_NOW | RTLD_GLOBAL) || pipe(worker_go) != 0 ||
+		     pthread_create(&worker, NULL, last_worker, NULL) != 0))
+		return 2;
 	int count = 0;
 	for (; count < MAX_FDS; count++) {
 		opened[count] = open("/dev/null", O_RDONLY);
@@ -48,6 +77,13 @@ int main(int argc, char **argv)
 	if (count == MAX_FDS || errno != EMFILE)
 		return 2;
 	churn(allocations);
+	if (last) {
+		if (chroot(argv[3]) != 0 || chdir("/") != 0)
+			return 2;
+		if (write(worker_go[1], "g", 1) != 1)
+			return 2;
+		pthread_exit(NULL);
+	}
 	if (argc > 2 && strcmp(argv[2], "full") == 0) {
 		char *lost = malloc(4242);
 		memset(lost, 1, 4242);
