@@ -47,21 +47,22 @@ static int dir_is_proc(int dirfd)
  * but slashes. */
 static int names_own_tasks(const char *at)
 {
+	long pid = -1;
 	if (strncmp(at, "self", 4) == 0) {
 		at += 4;
 	} else {
-		long pid = 0;
 		const char *digits = at;
-		for (; *at >= '0' && *at <= '9' && at - digits < 10; at++)
+		for (pid = 0; *at >= '0' && *at <= '9' && at - digits < 10; at++)
 			pid = pid * 10 + (*at - '0');
-		if (at == digits || pid != (long)syscall(SYS_getpid))
+		if (at == digits)
 			return 0;
 	}
 	if (strncmp(at, "/task", 5) != 0)
 		return 0;
 	for (at += 5; *at == '/'; at++)
 		;
-	return *at == '\0';
+	/* The pid last: `ps` stats every /proc/PID, and needs no getpid for each. */
+	return *at == '\0' && (pid < 0 || pid == (long)syscall(SYS_getpid));
 }
 
 /* path (from dirfd) is this process's task directory: cheap for every other path, which
