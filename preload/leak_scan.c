@@ -505,6 +505,30 @@ int mp_leak_check_scan(const struct mp_leak_check_request *request, struct mp_th
 	return err;
 }
 
+/* What made a check fail, where a user can act on it (the trace has the errno, which
+ * `memprof leaks` names); "" otherwise. */
+static const char *scan_failure_cause(int err)
+{
+	if (err == -EMFILE || err == -ENFILE)
+		return " (no file descriptor left to read /proc with)";
+	if (err == -ENOMEM)
+		return " (out of memory)";
+	if (err == -ENOENT)
+		return " (/proc not reachable from the process's root)";
+	if (err == -EACCES || err == -EPERM)
+		return " (/proc could not be read)";
+	return "";
+}
+
+/* No strerror: this may run as a fatal signal ends the process. */
+static void scan_say_failed(int err)
+{
+	char line[160] = "leak check failed";
+	mp_sys_str_append(line, sizeof(line), scan_failure_cause(err));
+	mp_sys_str_append(line, sizeof(line), "; leaks are reported without their kind");
+	mp_sys_say(line);
+}
+
 void mp_leak_check_write(struct mp_thread *thread, struct mp_leak_result *result)
 {
 	int err = -(int)result->status;
@@ -518,7 +542,7 @@ void mp_leak_check_write(struct mp_thread *thread, struct mp_leak_result *result
 			   "MEMPROF_LEAK_CHECK_MAX_MB allows (default 1024); leaks are reported "
 			   "without their kind");
 	else if (err && err != -ENOTSUP)
-		mp_sys_say("leak check failed; leaks are reported without their kind");
+		scan_say_failed(err);
 	mp_leak_check_release(result);
 }
 
