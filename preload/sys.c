@@ -65,9 +65,11 @@ static struct {
 /* The loan. With every descriptor taken (a program at its limit; at exit, the leak check
  * reads /proc), the descriptor of /proc lends its number to one file at a time: closed,
  * its number goes to the file, and when the file is closed (mp_sys_close) /proc takes it
- * back at once, before the program's next open() can. One thread holds the loan (tid, 0:
- * none); another waits for it, up to SYS_LOAN_WAIT_STEPS: two of memprof's threads
- * reading /proc at exit without it failed one leak check in ten (fd_exhaust.sh). */
+ * back at once, before the program's next open() can (given back only at the next read
+ * under /proc, it went to the program in one run of fd_exhaust.sh in ten, and every read
+ * of /proc failed from then on). One thread holds the loan (tid, 0: none); another (the
+ * RSS watch, a snapshot, the exit's check may read /proc at once) waits for it, up to
+ * SYS_LOAN_WAIT_STEPS. */
 #define SYS_LOAN_WAIT_STEP_NS 200000
 #define SYS_LOAN_WAIT_STEPS 500 /* 100 ms */
 

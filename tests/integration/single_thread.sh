@@ -36,43 +36,34 @@ grep -q '"complete": true' alone.json || fail "trace not complete"
 "$memprof" leaks alone.trace >leaks.txt 2>&1
 grep -q 'definitely lost: 777 bytes in 1 block' leaks.txt || fail "leaks: $(cat leaks.txt)"
 grep -q 'lose' leaks.txt || fail "the lost block's stack: $(cat leaks.txt)"
+# as_alone MODE LINE: MODE runs under memprof as alone (status 0, the same output, LINE
+# in it), its trace whole with the 20000 churned allocations and the lost block.
+as_alone() {
+	"$prog" "$1" 20000 >plain.out 2>plain.err
+	plain=$?
+	rm -f "$1.trace"
+	timeout -s KILL 30 env MEMPROF_OUTPUT="$(pwd)/$1.trace" LD_PRELOAD="$lib" \
+		"$prog" "$1" 20000 >"$1.out" 2>"$1.err"
+	status=$?
+	[ "$plain" -eq 0 ] && grep -q "^$2\$" plain.out ||
+		fail "$1: status $plain without memprof: $(cat plain.out plain.err)"
+	[ "$status" -eq 0 ] || fail "$1: status $status under memprof: $(cat "$1.err")"
+	cmp -s plain.out "$1.out" || fail "$1: output under memprof: $(cat "$1.out")"
+	"$memprof" report --json "$1.trace" 2>/dev/null | grep -q '"complete": true' ||
+		fail "$1: trace not complete"
+	[ "$(calls "$1.trace" churn)" -eq 20000 ] ||
+		fail "$1: $(calls "$1.trace" churn) of 20000 allocations"
+	"$memprof" leaks "$1.trace" 2>&1 | grep -q 'definitely lost: 777 bytes in 1 block' ||
+		fail "$1: the lost block not found"
+}
+
 # A program counting its threads by the links of /proc/self/task (`count`: stat, fstatat
 # from /proc as Chromium's zygote does, statx): 4 under memprof, and Chromium's zygote
 # stopped on it. It must count 3 as alone, the trace be whole, memprof's thread be back.
-"$prog" count 20000 >plain.out 2>plain.err
-plain=$?
-rm -f count.trace
-timeout -s KILL 30 env MEMPROF_OUTPUT="$(pwd)/count.trace" LD_PRELOAD="$lib" \
-	"$prog" count 20000 >count.out 2>count.err
-status=$?
-[ "$plain" -eq 0 ] && grep -q '^stat_task 3$' plain.out ||
-	fail "count: status $plain without memprof: $(cat plain.out plain.err)"
-[ "$status" -eq 0 ] || fail "count: status $status under memprof: $(cat count.err)"
-cmp -s plain.out count.out || fail "count: output under memprof: $(cat count.out)"
+as_alone count 'stat_task 3'
 grep -q '^threads 2$' count.err || fail "count: memprof's thread not back: $(cat count.err)"
-"$memprof" report --json count.trace 2>/dev/null | grep -q '"complete": true' ||
-	fail "count: trace not complete"
-[ "$(calls count.trace churn)" -eq 20000 ] ||
-	fail "count: $(calls count.trace churn) of 20000 allocations"
-"$memprof" leaks count.trace 2>&1 | grep -q 'definitely lost: 777 bytes in 1 block' ||
-	fail "count: the lost block not found"
 if [ "$(id -u)" -eq 0 ]; then
-	"$prog" ids 20000 >plain.out 2>&1
-	plain=$?
-	rm -f ids.trace
-	timeout -s KILL 30 env MEMPROF_OUTPUT="$(pwd)/ids.trace" LD_PRELOAD="$lib" \
-		"$prog" ids 20000 >ids.out 2>ids.err
-	status=$?
-	[ "$plain" -eq 0 ] && grep -q '^ids 65534 65534$' plain.out ||
-		fail "ids: status $plain without memprof: $(cat plain.out)"
-	[ "$status" -eq 0 ] || fail "ids: status $status under memprof: $(cat ids.err)"
-	cmp -s plain.out ids.out || fail "ids: output under memprof: $(cat ids.out)"
-	"$memprof" report --json ids.trace 2>/dev/null | grep -q '"complete": true' ||
-		fail "ids: trace not complete"
-	[ "$(calls ids.trace churn)" -eq 20000 ] ||
-		fail "ids: $(calls ids.trace churn) of 20000 allocations"
-	"$memprof" leaks ids.trace 2>&1 | grep -q 'definitely lost: 777 bytes in 1 block' ||
-		fail "ids: the lost block not found"
+	as_alone ids 'ids 65534 65534'
 else
 	echo "SKIP ids: needs root (uid $(id -u))"
 fi
