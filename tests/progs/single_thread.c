@@ -10,10 +10,12 @@
  * many threads the process has. Each call fails with EINVAL ("Invalid argument") in a
  * process of more than one thread.
  *
- * With `count` it counts its threads instead, as sandboxes do before they fork or enter
- * namespaces (Chromium's zygote, Firefox): the link count of /proc/self/task, 2 + the
- * threads, by stat, by fstatat from a descriptor of /proc ("self/task/") and by statx;
- * prints each, then goes on as with `resume`.
+ * With `count-stat`, `count-fstatat` or `count-statx` it counts its threads instead, as
+ * sandboxes do before they fork or enter namespaces (Firefox by stat, Chromium's zygote by
+ * fstatat from a descriptor of /proc, "self/task/"): the link count of /proc/self/task,
+ * 2 + the threads, by that one call (the first one sends memprof's threads away, so each
+ * needs a process of its own); prints "task_links N", then goes on as with `resume` for
+ * fstatat, without its wait for the others.
  *
  * With `ids` it changes its user and group instead, as setpriv and daemons dropping
  * privileges with libcap do: keeps its capabilities through setresuid to nobody, restores
@@ -21,7 +23,7 @@
  * which glibc makes on every thread of the process, aborting it if some fail. Needs root:
  * otherwise it prints "ids skipped: not root".
  *
- *   single_thread [resume|ids|count] [COUNT]   prints "unshare_thread OK" ... "done"
+ *   single_thread [resume|ids|count-CALL] [COUNT]   prints "unshare_thread OK" ... "done"
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -81,23 +83,23 @@ static int threads(void)
 	return count;
 }
 
-/* The link counts of /proc/self/task, three ways. */
-static int count_links(void)
+/* The link count of /proc/self/task, by `call` (stat, fstatat or statx); -1 on failure. */
+static long task_links(const char *call)
 {
 	struct stat st;
 	struct statx stx;
-	if (stat("/proc/self/task", &st) != 0)
-		return -1;
-	printf("stat_task %ld\n", (long)st.st_nlink);
+	if (strcmp(call, "stat") == 0)
+		return stat("/proc/self/task", &st) == 0 ? (long)st.st_nlink : -1;
 	int proc = open("/proc/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (proc < 0 || fstatat(proc, "self/task/", &st, 0) != 0)
-		return -1;
-	printf("fstatat_task %ld\n", (long)st.st_nlink);
-	if (statx(proc, "self/task", 0, STATX_NLINK, &stx) != 0)
-		return -1;
-	printf("statx_task %u\n", stx.stx_nlink);
-	close(proc);
-	return 0;
+	long links = -1;
+	if (proc >= 0 && strcmp(call, "fstatat") == 0 && fstatat(proc, "self/task/", &st, 0) == 0)
+		links = (long)st.st_nlink;
+	if (proc >= 0 && strcmp(call, "statx") == 0 &&
+	    statx(proc, "self/task", 0, STATX_NLINK, &stx) == 0)
+		links = stx.stx_nlink;
+	if (proc >= 0)
+		close(proc);
+	return links;
 }
 
 /* To nobody and nogroup, keeping the capabilities on this thread only. */
@@ -124,13 +126,20 @@ static int drop_ids(void)
 
 int main(int argc, char **argv)
 {
-	int links = argc > 1 && strcmp(argv[1], "count") == 0;
-	int resume = links || (argc > 1 && strcmp(argv[1], "resume") == 0);
+	const char *call = argc > 1 && strncmp(argv[1], "count-", 6) == 0 ? argv[1] + 6 : NULL;
+	int links = call != NULL;
+	int resume = (call && strcmp(call, "fstatat") == 0) ||
+		     (argc > 1 && strcmp(argv[1], "resume") == 0);
 	int ids = argc > 1 && strcmp(argv[1], "ids") == 0;
-	long count = argc > 1 + (resume || ids) ? atol(argv[1 + (resume || ids)]) : 20000;
+	long count = argc > 1 + (links || resume || ids) ? atol(argv[1 + (links || resume || ids)])
+							 : 20000;
 	before_calls();
-	if (links && count_links() != 0)
-		return 2;
+	if (links) {
+		long counted = task_links(call);
+		if (counted < 0)
+			return 2;
+		printf("task_links %ld\n", counted);
+	}
 	if (ids) {
 		if (drop_ids() != 0)
 			return 2;
