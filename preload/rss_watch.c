@@ -68,6 +68,10 @@ static int have_base;
 /* The watch thread's statm, and what it is, to know it again in a fork child. */
 static int statm_fd = -1;
 static uint64_t statm_dev, statm_ino;
+/* The statm descriptor is read once and closed: opened with every descriptor taken (on
+ * /proc's lent number, or on a number just freed, which could not be moved up), kept it
+ * took /proc's number for good and every later read of /proc failed (fd_exhaust.sh). */
+static int statm_once;
 
 static int watch_open(void)
 {
@@ -75,10 +79,14 @@ static int watch_open(void)
 	int fd = mp_sys_open("/proc/thread-self/statm", O_RDONLY);
 	if (fd < 0)
 		return -1;
-	/* /proc's number, lent with every descriptor taken: read once and given back. */
-	if (mp_sys_fd_is_borrowed(fd))
+	statm_once = mp_sys_fd_is_borrowed(fd); /* before a move, which would close it */
+	if (!statm_once) {
+		int moved = mp_sys_fd_move_high(fd);
+		statm_once = moved == fd; /* no number left to move it to */
+		fd = moved;
+	}
+	if (statm_once)
 		return fd;
-	fd = mp_sys_fd_move_high(fd);
 	if (syscall(SYS_fstat, fd, &info) == 0) {
 		statm_dev = (uint64_t)info.st_dev;
 		statm_ino = (uint64_t)info.st_ino;
@@ -94,7 +102,7 @@ static int watch_read(struct watch_sample *sample, uint64_t now_ns)
 		if (statm_fd < 0 && (statm_fd = watch_open()) < 0)
 			return 0;
 		long got = syscall(SYS_pread64, statm_fd, text, sizeof(text), 0);
-		if (mp_sys_fd_is_borrowed(statm_fd)) {
+		if (statm_once) {
 			mp_sys_close(statm_fd);
 			statm_fd = -1;
 		}

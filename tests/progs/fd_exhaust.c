@@ -8,14 +8,15 @@
  * closes what it opened and does the same again. Prints "full N" (the descriptors it
  * opened) and "done". Exit status 0 unless a call it needs failed. With "full", it leaks
  * a block of 4242 bytes and exits instead, every descriptor still taken: the exit's leak
- * check reads /proc all the same. PAUSE_US makes the filling slow, a pause between two
- * opens, so that memprof's threads read /proc while the last descriptors go. With `last
+ * check reads /proc all the same. HOLD_MS keeps it allocating that long at its limit
+ * first, while memprof's threads read /proc (a snapshot and an RSS reading every
+ * millisecond, as the test asks), each with /proc's lent number in turn. With `last
  * DIR` a worker thread is started first; with every descriptor taken the process changes
  * its root to DIR (where there is no /proc: root only) and the main thread ends with
  * pthread_exit; the worker allocates, says "last", waits 300 ms and returns, the process
  * ending with it: nothing of /proc can be read any more when its last thread ends.
  *
- *   fd_exhaust [ALLOCATIONS, default 200000] [full [PAUSE_US] | last DIR]
+ *   fd_exhaust [ALLOCATIONS, default 200000] [full [HOLD_MS] | last DIR]
  */
 #include <dlfcn.h>
 #include <errno.h>
@@ -58,7 +59,7 @@ int main(int argc, char **argv)
 	if (setrlimit(RLIMIT_NOFILE, &limit) != 0)
 		return 2;
 	int last = argc > 3 && strcmp(argv[2], "last") == 0;
-	long pause_us = argc > 3 && !last ? atol(argv[3]) : 0;
+	long hold_ms = argc > 3 && !last ? atol(argv[3]) : 0;
 	pthread_t worker;
 	worker_allocations = allocations;
 	/* pthread_exit unwinds with libgcc_s, which glibc loads at its first use: loaded
@@ -71,8 +72,6 @@ int main(int argc, char **argv)
 		opened[count] = open("/dev/null", O_RDONLY);
 		if (opened[count] < 0)
 			break;
-		if (pause_us)
-			usleep((useconds_t)pause_us);
 	}
 	if (count == MAX_FDS || errno != EMFILE)
 		return 2;
@@ -83,6 +82,10 @@ int main(int argc, char **argv)
 		if (write(worker_go[1], "g", 1) != 1)
 			return 2;
 		pthread_exit(NULL);
+	}
+	for (long held = 0; held < hold_ms; held++) {
+		churn(100);
+		usleep(1000);
 	}
 	if (argc > 2 && strcmp(argv[2], "full") == 0) {
 		char *lost = malloc(4242);
