@@ -182,8 +182,11 @@ static inline void mp_unlock(pthread_mutex_t *mutex, unsigned bit)
 /* Nanoseconds of CLOCK_MONOTONIC (or the TSC calibrated against it); one clock for every
  * thread, never going backwards. */
 uint64_t mp_clock_now_ns(void);
-/* Chooses and calibrates the clock; called once when recording starts. */
+/* Chooses the clock and takes the calibration's first reading, when recording starts;
+ * mp_clock_init_done takes the second once the rest of the start is done (waiting if it
+ * took less than the calibration needs). Until then times are clock_gettime's. */
 void mp_clock_init(void);
+void mp_clock_init_done(void);
 /* An event's time (allocations, frees, reallocs), later than `after` (the thread's last
  * time, or a realloc's time before the call). While this thread is the only one recording
  * events and the RSS watch ticks, the clock is read only every few events and after every

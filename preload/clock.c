@@ -5,9 +5,10 @@
  * 23 ns through the vDSO on the machines we measured, a tenth of the recording cost. When
  * the kernel itself keeps time with the TSC (its clocksource is "tsc", which it only
  * allows for an invariant TSC synchronized across CPUs), we read the TSC directly and
- * convert with a rate measured once at start over CALIBRATION_NS against CLOCK_MONOTONIC.
- * The conversion is anchored at the calibration's end, so times stay within about 10^-3
- * of CLOCK_MONOTONIC; they are monotonic and common to all threads either way.
+ * convert with a rate measured once against CLOCK_MONOTONIC, over recording's start (at
+ * least CALIBRATION_NS). The conversion is anchored at the calibration's end, where it
+ * takes over from clock_gettime, so times stay within about 10^-3 of CLOCK_MONOTONIC;
+ * they are monotonic and common to all threads either way.
  *
  * Sparse reads. Even the TSC costs about 10 ns a read on this project's machines (AMD EPYC
  * VMs), and every allocation and free carries a time: reading it every 16th event made
@@ -31,9 +32,12 @@
 
 #include "base.h"
 
-/* 50 us: every traced process pays it at start; against clock_gettime's ~20 ns the rate
- * comes out within about 1e-3, so times drift from CLOCK_MONOTONIC by at most a second
- * per quarter hour, while staying one consistent clock for all threads. */
+/* At least 50 us between the calibration's two readings: against clock_gettime's ~20 ns
+ * the rate comes out within about 1e-3, so times drift from CLOCK_MONOTONIC by at most a
+ * second per quarter hour, while staying one consistent clock for all threads. The
+ * interval spans the rest of recording's start (the trace file's creation takes longer
+ * than that), so a process seldom waits for it: it was 50 us of busy waiting in every
+ * traced process, a twentieth of what memprof adds to one that does nothing. */
 #define CALIBRATION_NS 50000u
 
 #define EVENTS_PER_READ 16u
@@ -44,6 +48,7 @@ static struct mp_thread *alone; /* the one thread recording events, while there 
 
 static uint64_t anchor_ticks, anchor_ns;
 static uint64_t ns_per_tick_q32; /* 0: read clock_gettime */
+static uint64_t calibration_ns, calibration_ticks; /* the first reading; 0: none under way */
 
 static uint64_t monotonic_ns(void)
 {
@@ -70,10 +75,19 @@ static int kernel_uses_tsc(void)
 
 void mp_clock_init(void)
 {
-	if (ns_per_tick_q32 || !kernel_uses_tsc())
+	if (ns_per_tick_q32 || calibration_ns || !kernel_uses_tsc())
 		return;
-	uint64_t start_ns = monotonic_ns(), start_ticks = read_ticks();
+	calibration_ns = monotonic_ns();
+	calibration_ticks = read_ticks();
+}
+
+void mp_clock_init_done(void)
+{
+	if (!calibration_ns)
+		return;
+	uint64_t start_ns = calibration_ns, start_ticks = calibration_ticks;
 	uint64_t end_ns, end_ticks;
+	calibration_ns = 0;
 	do {
 		end_ns = monotonic_ns();
 		end_ticks = read_ticks();
@@ -98,6 +112,10 @@ static inline uint64_t clock_read(void)
 }
 #else
 void mp_clock_init(void)
+{
+}
+
+void mp_clock_init_done(void)
 {
 }
 

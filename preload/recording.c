@@ -110,6 +110,7 @@ int mp_recording_start(void)
 	mp_chunk_init();
 	mp_heap_peak_init();
 	int ready = start_trace(forked);
+	mp_clock_init_done();
 	/* The parent's leak thread did not survive fork: the child's starts at its first
 	 * allocation (see mp_leak_thread_deferred); until then, or at exit, the check runs
 	 * on the exiting thread. */
