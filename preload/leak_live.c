@@ -293,7 +293,7 @@ static struct {
 	struct live_pair *pairs; /* LIVE_PAIR_SLOTS */
 	uint32_t count;
 	uint32_t stamp;
-	int pairs_written;       /* the index's pages are the process's (live_pairs_write) */
+	int pairs_written;       /* the index's pages are the process's (live_pairs_write_for) */
 } batch;
 
 static uint64_t live_hash(uint64_t addr)
@@ -856,17 +856,6 @@ static void live_batch_full(void)
 	}
 }
 
-/* The pairing index is probed before it is written: a probe's first read of a fresh
- * page maps the shared zero page, and the write after it then has to unmap that page
- * from every CPU (see live_resize). So its pages are written first, once, when the first
- * operation comes, not when the buffer is mapped: a short program's checks fold no
- * allocation at all, and writing them cost /bin/true 64 of the 82 page faults its leak
- * check added. */
-static __attribute__((noinline)) void live_pairs_write(void)
-{
-	mp_sys_prefault(batch.pairs, LIVE_PAIR_SLOTS * sizeof(*batch.pairs));
-	batch.pairs_written = 1;
-}
 
 /* Adds an allocation to the batch, where a release of the same thread may cancel it.
  * The index stays at most half full: it holds allocations and cancelled pairs, each an
@@ -875,8 +864,6 @@ static inline void live_push_alloc(uint64_t addr, uint64_t size, uint64_t time)
 {
 	if (!addr)
 		return;
-	if (MP_UNLIKELY(!batch.pairs_written))
-		live_pairs_write();
 	if (batch.count == LIVE_BATCH)
 		live_batch_full();
 	uint32_t reuse = UINT32_MAX, at = live_pair_find(addr, &reuse);
@@ -897,8 +884,6 @@ static inline void live_push_release(uint64_t addr, uint64_t time)
 {
 	if (!addr)
 		return;
-	if (MP_UNLIKELY(!batch.pairs_written))
-		live_pairs_write();
 	uint32_t reuse = UINT32_MAX, at = live_pair_find(addr, &reuse);
 	uint32_t entry = batch.pairs[at].entry;
 	if (entry > batch.stamp) {
@@ -1032,12 +1017,38 @@ static void live_shrink(void)
 		live_resize(live_capacity_for(entries)); /* on failure the table simply stays */
 }
 
+/* The pairing index is probed before it is written: a probe's first read of a fresh
+ * page maps the shared zero page, and the write after it then has to unmap that page
+ * from every CPU (see live_resize). So its pages are written first, once, before the
+ * first read that holds an event, not when the buffer is mapped: a short program's
+ * checks may fold no allocation at all, and writing them cost /bin/true 64 of the 82
+ * page faults its leak check added. (Asked here, once a read, not as each operation is
+ * pushed: that test cost the fold 3 instructions an event.) */
+static void live_pairs_write_for(const uint8_t *at, size_t len)
+{
+	const uint8_t *end = at + len;
+	while (at < end) {
+		unsigned tag = *at++;
+		uint64_t body;
+		if (tag < MP_REC_EXTENDED) {
+			mp_sys_prefault(batch.pairs, LIVE_PAIR_SLOTS * sizeof(*batch.pairs));
+			batch.pairs_written = 1;
+			return;
+		}
+		if (mp_get_u(&at, end, &body) || body > (uint64_t)(end - at))
+			return; /* the next read will tell */
+		at += body;
+	}
+}
+
 /* Folds the records of buf[0..len), which starts at a record boundary of `chunk`;
  * returns the bytes consumed (up to the last whole record), or -1 on a record that
  * cannot decode although it lies whole in the buffer. `whole`: buf ends at `used`. */
 static long live_records(struct live_chunk *chunk, const uint8_t *buf, size_t len, int whole,
 			 uint64_t *skip)
 {
+	if (MP_UNLIKELY(!batch.pairs_written))
+		live_pairs_write_for(buf, len);
 	const uint8_t *at = buf, *end = buf + len;
 	/* In locals: the batch's stores could alias the chunk's. */
 	struct mp_decode_state state = chunk->decode;
@@ -1310,7 +1321,8 @@ static int live_fold_file(const char *path, uint32_t pid, enum mp_leak_fold_mode
 		batch.ops = (struct live_op *)(live.buffer + LIVE_READ_BYTES);
 		batch.pairs = (struct live_pair *)(batch.ops + LIVE_BATCH);
 		/* The read buffer and the operations are written before they are read, and a
-		 * short program's fold never writes most of them; the index: live_pairs_write. */
+		 * short program's fold never writes most of them; the index, see
+		 * live_pairs_write_for. */
 		batch.pairs_written = 0;
 		batch.count = 0;
 		batch.stamp = 0;
