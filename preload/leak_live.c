@@ -856,7 +856,6 @@ static void live_batch_full(void)
 	}
 }
 
-
 /* Adds an allocation to the batch, where a release of the same thread may cancel it.
  * The index stays at most half full: it holds allocations and cancelled pairs, each an
  * operation of the batch. */
