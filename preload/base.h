@@ -264,6 +264,9 @@ int mp_sys_open(const char *path, int flags);
 void mp_sys_close(int fd);
 /* fd has the number of /proc's descriptor (see mp_sys_open). */
 int mp_sys_fd_is_borrowed(int fd);
+/* mp_sys_open for a file a reader can do without, kept open while it reads others under
+ * /proc: never on /proc's number (-EMFILE instead), which those others then need. */
+int mp_sys_open_unlent(const char *path, int flags);
 /* In a fork child: a file another thread of the parent had opened with /proc's number
  * is closed. */
 void mp_sys_after_fork_child(void);

@@ -79,10 +79,16 @@ static int asks_thread_count(int dirfd, const char *path)
 	return names_own_tasks(path) && dir_is_proc(dirfd);
 }
 
-static int stat_at(int dirfd, const char *path, struct stat *buf, int flags)
+/* Before a stat of path: memprof's threads leave if it counts them. */
+static inline void stat_coming(int dirfd, const char *path)
 {
 	if (MP_UNLIKELY(asks_thread_count(dirfd, path)))
 		mp_recording_alone_needed();
+}
+
+static int stat_at(int dirfd, const char *path, struct stat *buf, int flags)
+{
+	stat_coming(dirfd, path);
 	return (int)syscall(SYS_newfstatat, dirfd, path, buf, flags);
 }
 
@@ -129,8 +135,7 @@ EXPORT int fstatat64(int dirfd, const char *restrict path, struct stat64 *restri
 EXPORT int statx(int dirfd, const char *restrict path, int flags, unsigned int mask,
 		 struct statx *restrict buf)
 {
-	if (MP_UNLIKELY(asks_thread_count(dirfd, path)))
-		mp_recording_alone_needed();
+	stat_coming(dirfd, path);
 	return (int)syscall(SYS_statx, dirfd, path, flags, mask, buf);
 }
 

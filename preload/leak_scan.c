@@ -381,11 +381,7 @@ static __attribute__((noinline)) int scan_classify(struct mp_leak_result *result
 		/* Without it, large blocks are read whole: slower, the same answer. Nor with
 		 * /proc's number (every descriptor taken): kept through the marking, it made
 		 * the exit snapshot's readers wait past their 100 ms (fd_exhaust.sh, once). */
-		classifier.pagemap_fd = mp_sys_open("/proc/self/pagemap", O_RDONLY);
-		if (mp_sys_fd_is_borrowed(classifier.pagemap_fd)) {
-			mp_sys_close(classifier.pagemap_fd);
-			classifier.pagemap_fd = -1;
-		}
+		classifier.pagemap_fd = mp_sys_open_unlent("/proc/self/pagemap", O_RDONLY);
 		err = result->request.helper_wake
 			      ? scan_mark_shared(&classifier, roots, root_count,
 						 result->request.helper_wake)

@@ -401,16 +401,13 @@ static void snapshot_write(struct mp_thread *thread, enum mp_snapshot_reason rea
 		.thread = thread, .seq = run.seq, .page_size = run.page_size,
 		.pagemap = scratch->pagemap, .pagemap_entries = PAGEMAP_ENTRIES,
 		.runs = scratch->runs, .runs_cap = RUNS_BYTES, .body = scratch->residency_body,
-		.pagemap_fd = mp_sys_open("/proc/thread-self/pagemap", O_RDONLY),
+		/* Not on /proc's number (every descriptor taken), which smaps needs more:
+		 * the split of RSS over the mappings matters more than the residency of
+		 * blocks. */
+		.pagemap_fd = mp_sys_open_unlent("/proc/thread-self/pagemap", O_RDONLY),
 	};
-	if (run.residency.pagemap_fd < 0)
-		run.residency.pagemap_fd = mp_sys_open("/proc/self/pagemap", O_RDONLY);
-	/* Every descriptor taken: pagemap got /proc's number, which smaps needs more (the
-	 * split of RSS over the mappings matters more than the residency of blocks). */
-	if (mp_sys_fd_is_borrowed(run.residency.pagemap_fd)) {
-		mp_sys_close(run.residency.pagemap_fd);
-		run.residency.pagemap_fd = -1;
-	}
+	if (run.residency.pagemap_fd < 0 && run.residency.pagemap_fd != -EMFILE)
+		run.residency.pagemap_fd = mp_sys_open_unlent("/proc/self/pagemap", O_RDONLY);
 	mp_smaps_begin(&scratch->parser, snapshot_mapping, &run);
 	mp_smaps_read(&scratch->parser, scratch->smaps_buf, SMAPS_BUF_BYTES);
 	if (run.residency.pagemap_fd >= 0)

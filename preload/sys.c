@@ -158,6 +158,15 @@ int mp_sys_fd_is_borrowed(int fd)
 	return fd >= 0 && __atomic_load_n(&loan.fd, __ATOMIC_ACQUIRE) == fd;
 }
 
+int mp_sys_open_unlent(const char *path, int flags)
+{
+	int fd = mp_sys_open(path, flags);
+	if (!mp_sys_fd_is_borrowed(fd))
+		return fd;
+	mp_sys_close(fd);
+	return -EMFILE;
+}
+
 void mp_sys_close(int fd)
 {
 	/* While the loan lasts no other descriptor can have its number. */
