@@ -39,6 +39,7 @@
 #ifndef MEMPROF_PRELOAD_BASE_H
 #define MEMPROF_PRELOAD_BASE_H
 
+#include <errno.h>
 #include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -144,6 +145,39 @@ static inline int mp_state_filtered_at_start(void)
 	return __atomic_load_n(&mp_filtered_at_start, __ATOMIC_RELAXED);
 }
 
+/* memprof's own lock: a futex word, 0 free, 1 held, 2 held with a thread waiting (or
+ * about to). Not glibc's pthread_mutex, which in glibc 2.36 takes a free lock with a
+ * plain store while its one-thread flag is set, and that flag may be set while memprof's
+ * threads run (single_thread.c): these locks are shared between the program's threads
+ * and memprof's. Zero is unlocked; a fork child resets each to zero. */
+struct mp_mutex {
+	uint32_t word;
+};
+/* The wait and the wake, apart (sys.c): only when the lock is contended. */
+void mp_mutex_wait(struct mp_mutex *mutex);
+void mp_mutex_wake(struct mp_mutex *mutex);
+/* 0 if taken, EBUSY if held, as pthread_mutex_trylock answers. */
+static inline int mp_mutex_trylock(struct mp_mutex *mutex)
+{
+	uint32_t free_word = 0;
+	return __atomic_compare_exchange_n(&mutex->word, &free_word, 1, 0, __ATOMIC_ACQUIRE,
+					   __ATOMIC_RELAXED) ? 0 : EBUSY;
+}
+static inline void mp_mutex_lock(struct mp_mutex *mutex)
+{
+	if (mp_mutex_trylock(mutex) != 0)
+		mp_mutex_wait(mutex);
+}
+static inline void mp_mutex_unlock(struct mp_mutex *mutex)
+{
+	if (__atomic_exchange_n(&mutex->word, 0, __ATOMIC_RELEASE) == 2)
+		mp_mutex_wake(mutex);
+}
+static inline void mp_mutex_reset(struct mp_mutex *mutex)
+{
+	__atomic_store_n(&mutex->word, 0, __ATOMIC_RELAXED);
+}
+
 /* Locks of the slow paths that exit() may need (recording.c). Each thread sets a lock's
  * bit before it waits for it and clears it after releasing it, so a signal handler that
  * interrupts the thread knows, conservatively, which of them it must not wait for. */
@@ -153,27 +187,27 @@ enum mp_lock_bit {
 	MP_LOCK_SNAPSHOT = 4u, /* snapshot.c: one snapshot at a time */
 	MP_LOCK_SAMPLING = 8u, /* sampling_set.c: the set of sampled blocks */
 };
-static inline void mp_lock(pthread_mutex_t *mutex, unsigned bit)
+static inline void mp_lock(struct mp_mutex *mutex, unsigned bit)
 {
 	mp_state_thread.held_locks |= bit;
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
-	pthread_mutex_lock(mutex);
+	mp_mutex_lock(mutex);
 }
-/* 0 if taken, like pthread_mutex_trylock. */
-static inline int mp_trylock(pthread_mutex_t *mutex, unsigned bit)
+/* 0 if taken, like mp_mutex_trylock. */
+static inline int mp_trylock(struct mp_mutex *mutex, unsigned bit)
 {
 	mp_state_thread.held_locks |= bit;
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
-	int err = pthread_mutex_trylock(mutex);
+	int err = mp_mutex_trylock(mutex);
 	if (err) {
 		__atomic_signal_fence(__ATOMIC_SEQ_CST);
 		mp_state_thread.held_locks &= ~bit;
 	}
 	return err;
 }
-static inline void mp_unlock(pthread_mutex_t *mutex, unsigned bit)
+static inline void mp_unlock(struct mp_mutex *mutex, unsigned bit)
 {
-	pthread_mutex_unlock(mutex);
+	mp_mutex_unlock(mutex);
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
 	mp_state_thread.held_locks &= ~bit;
 }

@@ -34,7 +34,7 @@ struct chunk_entry {
 	uint32_t next_free;  /* index + 1 of the next free entry, 0 at the end */
 };
 
-static pthread_mutex_t live_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct mp_mutex live_lock;
 static struct chunk_entry *entries;
 static uint32_t entry_capacity, entry_count, free_head;
 static uint32_t last_serial;
@@ -278,7 +278,7 @@ void mp_chunk_after_fork_child(struct mp_thread *self)
 	entry_count = 0;
 	free_head = 0;
 	last_serial = 0;
-	pthread_mutex_init(&live_lock, NULL);
+	mp_mutex_reset(&live_lock);
 	self->chunk = self->pos = self->limit = NULL;
 	self->serial = 0;
 	self->chunk_seq = 0;

@@ -47,7 +47,7 @@ struct heap_slot {
 static struct heap_slot *segments[SEGMENTS];
 static int segments_failed; /* a mapping failed: no more tries, the overflow serves */
 static struct heap_slot overflow; /* threads beyond SLOTS_MAX share it, atomically */
-static pthread_mutex_t check_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct mp_mutex check_lock;
 static int64_t last_peak_bytes;
 static uint64_t last_peak_ns, peak_gap_ns = PEAK_MIN_GAP_NS;
 
@@ -97,7 +97,7 @@ static int64_t *slot_of(uint32_t serial)
 static void heap_check(struct mp_thread *thread)
 {
 	thread->heap_since_check = 0;
-	if (pthread_mutex_trylock(&check_lock) != 0)
+	if (mp_mutex_trylock(&check_lock) != 0)
 		return; /* another thread is checking, or snapshotting, right now */
 	int64_t total = heap_total();
 	uint64_t now = mp_clock_now_ns();
@@ -114,7 +114,7 @@ static void heap_check(struct mp_thread *thread)
 		uint64_t cost = last.time_ns >= now ? last.cost_ns * PEAK_COST_FACTOR : 0;
 		peak_gap_ns = cost > PEAK_MIN_GAP_NS ? cost : PEAK_MIN_GAP_NS;
 	}
-	pthread_mutex_unlock(&check_lock);
+	mp_mutex_unlock(&check_lock);
 }
 
 /* Whether the chunk headers are checked yet: the answer of mp_heap_peak_header_usable is
@@ -193,5 +193,5 @@ void mp_heap_peak_after_fork_child(void)
 	last_peak_bytes = 0;
 	last_peak_ns = 0;
 	peak_gap_ns = PEAK_MIN_GAP_NS;
-	pthread_mutex_init(&check_lock, NULL);
+	mp_mutex_reset(&check_lock);
 }

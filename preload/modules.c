@@ -35,7 +35,7 @@
 #define PATH_MAX_BYTES 4096u
 
 static uint32_t generation;
-static pthread_mutex_t sync_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct mp_mutex sync_lock;
 static int synced_once;
 static uint64_t synced_adds, synced_subs;
 static uint32_t synced_generation;
@@ -235,7 +235,7 @@ void mp_modules_sync(struct mp_thread *thread)
 	mp_loader_enter();
 	/* trylock: if another thread is writing the map it will write what we would. Waiting
 	 * could deadlock against a thread holding the loader's lock inside a callback. */
-	if (pthread_mutex_trylock(&sync_lock) != 0) {
+	if (mp_mutex_trylock(&sync_lock) != 0) {
 		mp_loader_leave();
 		return;
 	}
@@ -264,7 +264,7 @@ void mp_modules_sync(struct mp_thread *thread)
 		synced_subs = now.subs;
 		synced_generation = current;
 	}
-	pthread_mutex_unlock(&sync_lock);
+	mp_mutex_unlock(&sync_lock);
 	mp_loader_leave();
 }
 
@@ -297,5 +297,5 @@ void mp_modules_reset(void)
 	synced_once = 0;
 	/* A fork child's trace has no map yet: its first stacks must write one. */
 	__atomic_store_n(&known_seq, 0, __ATOMIC_RELEASE);
-	pthread_mutex_init(&sync_lock, NULL);
+	mp_mutex_reset(&sync_lock);
 }

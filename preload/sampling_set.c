@@ -55,7 +55,7 @@ void mp_sampling_set_configure(void)
 					   : mp_sampling_set_always_maybe;
 	__atomic_store_n(&mp_sampling_set_filter_word, word, __ATOMIC_RELEASE);
 }
-static pthread_mutex_t set_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct mp_mutex set_lock;
 /* Open addressing on addr, addr 0 empty; guarded by set_lock. */
 static struct mp_sampled_set_entry *set_slots;
 static uint64_t set_capacity, set_count;
@@ -307,5 +307,5 @@ void mp_sampling_set_after_fork_child(void)
 	mp_sampling_set_next_flush_ns = 0;
 	mp_sampling_window_after_fork_child();
 	mp_sampling_peak_after_fork_child();
-	pthread_mutex_init(&set_lock, NULL);
+	mp_mutex_reset(&set_lock);
 }

@@ -85,7 +85,7 @@ struct snapshot_run {
 };
 
 
-static pthread_mutex_t snapshot_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct mp_mutex snapshot_lock;
 static struct snapshot_scratch *scratch;
 static uint64_t last_seq;
 static pid_t owner_pid;   /* the process whose trace this is; a vfork child differs */
@@ -544,7 +544,7 @@ void mp_snapshot_start(void)
 void mp_snapshot_after_fork_child(void)
 {
 	/* The lock may have been held by a thread that is gone. */
-	pthread_mutex_init(&snapshot_lock, NULL);
+	mp_mutex_reset(&snapshot_lock);
 	owner_pid = (pid_t)syscall(SYS_getpid);
 	last_seq = 0;
 	last_time_ns = last_rss = last_cost_ns = 0;

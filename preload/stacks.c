@@ -52,7 +52,7 @@ struct level {
 
 static struct level levels[MAX_LEVELS];
 static int level_count; /* published with release after the level is set up */
-static pthread_mutex_t grow_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct mp_mutex grow_lock;
 static uint32_t last_stack_id;
 static uintptr_t self_start, self_end;
 uintptr_t mp_stacks_unwinder_start, mp_stacks_unwinder_end;
@@ -109,7 +109,7 @@ static int add_level(int expected_count)
 	uint64_t signals;
 	mp_sys_signals_hold(&signals);
 	mp_state_thread.fragile++;
-	pthread_mutex_lock(&grow_lock);
+	mp_mutex_lock(&grow_lock);
 	int count = __atomic_load_n(&level_count, __ATOMIC_ACQUIRE);
 	if (count == expected_count && count < MAX_LEVELS) {
 		uint64_t slots = (uint64_t)FIRST_LEVEL_SLOTS << count;
@@ -124,7 +124,7 @@ static int add_level(int expected_count)
 			result = -1;
 		}
 	}
-	pthread_mutex_unlock(&grow_lock);
+	mp_mutex_unlock(&grow_lock);
 	mp_state_thread.fragile--;
 	mp_sys_signals_release(&signals);
 	return result;
@@ -349,6 +349,6 @@ void mp_stacks_reset(void)
 	level_count = 0;
 	last_stack_id = 0;
 	__atomic_add_fetch(&mp_stacks_epoch, 1, __ATOMIC_RELAXED);
-	pthread_mutex_init(&grow_lock, NULL);
+	mp_mutex_reset(&grow_lock);
 	add_level(0);
 }

@@ -7,6 +7,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/futex.h>
 #include <pthread.h>
 #include <signal.h>
 #include <string.h>
@@ -846,6 +847,18 @@ void mp_sys_own_threads_forget(void)
 {
 	for (int i = 0; i < MP_SYS_OWN_THREADS_MAX; i++)
 		__atomic_store_n(&own_threads[i], 0, __ATOMIC_RELEASE);
+}
+
+void mp_mutex_wait(struct mp_mutex *mutex)
+{
+	/* Marked contended on every try, so the holder's unlock always wakes a waiter. */
+	while (__atomic_exchange_n(&mutex->word, 2, __ATOMIC_ACQUIRE) != 0)
+		syscall(SYS_futex, &mutex->word, FUTEX_WAIT_PRIVATE, 2, NULL, NULL, 0);
+}
+
+void mp_mutex_wake(struct mp_mutex *mutex)
+{
+	syscall(SYS_futex, &mutex->word, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
 }
 
 int mp_sys_thread_start(void *(*fn)(void *), size_t stack_bytes)

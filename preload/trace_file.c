@@ -56,7 +56,7 @@
 #define RENAME_NOREPLACE 1u
 #endif
 
-static pthread_mutex_t file_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct mp_mutex file_lock;
 static char trace_path[4096];
 static char temp_path[4096 + 32];
 static char exe_path[4096];
@@ -794,7 +794,7 @@ void mp_trace_file_forget(void)
 	chunks_made = 0;
 	file_end = reserved_end = 0;
 	ending = 0;
-	pthread_mutex_init(&file_lock, NULL);
+	mp_mutex_reset(&file_lock);
 }
 
 void mp_trace_file_stop(enum mp_stop_reason reason, int err)
