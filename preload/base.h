@@ -428,6 +428,27 @@ void mp_sys_own_threads_forget(void);
  * mp_sys_map_anon (memprof's memory, never a root), created with every signal blocked so
  * that the program's signals never land on it. 0, or -1 if it could not be started. */
 int mp_sys_thread_start(void *(*fn)(void *), size_t stack_bytes);
+/* The process's threads, memprof's included, from /proc/self/task's link count: one
+ * stat. 0 if it could not be read. */
+int mp_sys_thread_count(uint64_t *count);
+
+/* --- single_thread.c: glibc's "one thread" flag, which memprof's threads leave set --- */
+/* glibc's own flag, as dlsym(RTLD_NEXT) finds it (NULL: none, nothing is kept). */
+void mp_single_thread_found(void *glibc_flag);
+/* mp_sys_thread_start, with the flag set again after it if it was set before: how every
+ * thread of memprof's starts. */
+int mp_single_thread_start_own(void *(*fn)(void *), size_t stack_bytes);
+/* Its two halves: whether the flag is to be set again; setting it. */
+int mp_single_thread_before_start(void);
+void mp_single_thread_after_start(int keep);
+/* 1 while the flag is set for memprof's threads: frees on those go no further. */
+int mp_single_thread_kept(void);
+/* Before a thread of memprof's is asked to end: the flag is glibc's again, for good. */
+void mp_single_thread_give_up(void);
+/* Around the real fork (and forkpty, daemon), whose child's reset of glibc's thread
+ * bookkeeping depends on the flag: begin's answer goes to end with where end runs. */
+int mp_single_thread_fork_begin(void);
+void mp_single_thread_fork_end(int before, int in_child);
 /* Prints "memprof: <msg>\n" on stderr (errors are said even under MEMPROF_QUIET), unless
  * descriptor 2 is no longer the file it was at mp_sys_stderr_note (recording's start):
  * the program closed it and may have put a file of its own there. */

@@ -8,6 +8,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
+#include <pty.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <string.h>
@@ -50,6 +51,8 @@ struct real_functions {
 	int (*fexecve)(int, char *const[], char *const[]);
 	int (*execveat)(int, const char *, char *const[], char *const[], int);
 	int (*daemon)(int, int);
+	pid_t (*fork)(void);
+	pid_t (*forkpty)(int *, char *, const struct termios *, const struct winsize *);
 	void (*longjmp)(struct __jmp_buf_tag *, int) __attribute__((noreturn));
 	void (*longjmp_bsd)(struct __jmp_buf_tag *, int) __attribute__((noreturn));
 	void (*siglongjmp)(struct __jmp_buf_tag *, int) __attribute__((noreturn));
@@ -116,11 +119,14 @@ static void resolve(void)
 	*(void **)&real.fexecve = next("fexecve");
 	*(void **)&real.execveat = next("execveat");
 	*(void **)&real.daemon = next("daemon");
+	*(void **)&real.fork = next("fork");
+	*(void **)&real.forkpty = next("forkpty");
 	*(void **)&real.longjmp = next("longjmp");
 	*(void **)&real.longjmp_bsd = next("_longjmp");
 	*(void **)&real.siglongjmp = next("siglongjmp");
 	*(void **)&real.longjmp_chk = next("__longjmp_chk");
 	mp_sys_siglongjmp_resolve();
+	mp_single_thread_found(next("__libc_single_threaded"));
 	size_t (*usable)(void *);
 	*(void **)&usable = next("malloc_usable_size");
 	void *found = next("malloc");
@@ -183,6 +189,10 @@ static __attribute__((noinline)) void free_recording(void *ptr, const void *call
 		return; /* freeing garbage (or NULL) before the first allocation */
 	if (ptr && mp_record_free_wanted(ptr, caller))
 		mp_record_free(ptr);
+	/* A thread of memprof's (its TLS vector as it ends) while glibc's malloc takes no
+	 * lock for it (single_thread.c): a few hundred bytes left, not a heap corrupted. */
+	if (MP_UNLIKELY(mp_state_thread.own) && mp_single_thread_kept())
+		return;
 	real_free(ptr);
 }
 
@@ -221,7 +231,8 @@ EXPORT void *calloc(size_t count, size_t size)
 static void *realloc_from_boot(void *ptr, size_t size)
 {
 	size_t old_size = *(size_t *)((uint8_t *)ptr - BOOT_ALIGN);
-	void *moved = malloc(size);
+	/* memprof's threads stay out of glibc's malloc (see realloc). */
+	void *moved = mp_state_thread.own ? boot_alloc(size) : malloc(size);
 	if (moved)
 		memcpy(moved, ptr, old_size < size ? old_size : size);
 	return moved;
@@ -531,12 +542,50 @@ EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
 	return result;
 }
 
+/* fork, and the two libc functions that fork inside (past any interposer), clear glibc's
+ * one-thread flag for the call when memprof keeps it set (single_thread.c): glibc's fork
+ * resets its count of threads in the child only when the flag says threads ran. */
+static void fork_end(int single, pid_t parent)
+{
+	int saved_errno = errno;
+	mp_single_thread_fork_end(single, (pid_t)syscall(SYS_getpid) != parent);
+	errno = saved_errno;
+}
+
+EXPORT pid_t fork(void)
+{
+	have_real();
+	pid_t parent = (pid_t)syscall(SYS_getpid);
+	int single = mp_single_thread_fork_begin();
+	pid_t pid = real.fork();
+	fork_end(single, parent);
+	return pid;
+}
+
+EXPORT pid_t forkpty(int *master, char *name, const struct termios *termios,
+		     const struct winsize *window)
+{
+	have_real();
+	if (!real.forkpty) {
+		errno = ENOSYS;
+		return -1;
+	}
+	pid_t parent = (pid_t)syscall(SYS_getpid);
+	int single = mp_single_thread_fork_begin();
+	pid_t pid = real.forkpty(master, name, termios, window);
+	fork_end(single, parent);
+	return pid;
+}
+
 /* The parent's _exit(0) comes from inside libc: its trace ends at the fork instead. */
 EXPORT int daemon(int nochdir, int noclose)
 {
 	have_real();
+	pid_t parent = (pid_t)syscall(SYS_getpid);
 	mp_recording_daemon_begin();
+	int single = mp_single_thread_fork_begin();
 	int result = real.daemon(nochdir, noclose);
+	fork_end(single, parent);
 	mp_recording_daemon_end();
 	return result;
 }

@@ -409,7 +409,7 @@ static void *leak_main(void *unused)
 
 static void leak_create(void)
 {
-	if (mp_sys_thread_start(leak_main, THREAD_STACK_BYTES) < 0)
+	if (mp_single_thread_start_own(leak_main, THREAD_STACK_BYTES) < 0)
 		return;
 	/* A thread resumed (mp_leak_thread_resume) keeps the watch its predecessor claimed. */
 	int watches = __atomic_load_n(&leak.watches_rss, __ATOMIC_ACQUIRE);
@@ -637,6 +637,7 @@ void mp_leak_thread_resume(void)
 
 void mp_leak_thread_quit(void)
 {
+	mp_single_thread_give_up(); /* the thread's end frees through glibc's free */
 	__atomic_store_n(&leak.quit, 1, __ATOMIC_RELEASE);
 	if (__atomic_load_n(&leak.wake_ready, __ATOMIC_ACQUIRE))
 		sem_post(&leak.wake);

@@ -126,7 +126,7 @@ static void *thread_main(void *unused)
 
 static void thread_create(void)
 {
-	thread_running = mp_sys_thread_start(thread_main, THREAD_STACK_BYTES) == 0;
+	thread_running = mp_single_thread_start_own(thread_main, THREAD_STACK_BYTES) == 0;
 }
 
 int mp_snapshot_thread_deferred;
@@ -173,6 +173,7 @@ void mp_snapshot_thread_stop(void)
 	mp_rss_watch_stop(); /* whichever thread keeps it */
 	if (!__atomic_load_n(&thread_running, __ATOMIC_ACQUIRE))
 		return;
+	mp_single_thread_give_up(); /* the thread's end frees through glibc's free */
 	__atomic_store_n(&stopping, 1, __ATOMIC_RELEASE);
 	sem_post(&wake);
 }
@@ -187,6 +188,7 @@ int mp_snapshot_thread_pause(void)
 {
 	if (!mp_snapshot_thread_running())
 		return 0;
+	mp_single_thread_give_up(); /* the thread's end frees through glibc's free */
 	__atomic_store_n(&stopping, 1, __ATOMIC_RELEASE);
 	sem_post(&wake);
 	return 1;

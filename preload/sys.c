@@ -861,6 +861,18 @@ void mp_mutex_wake(struct mp_mutex *mutex)
 	syscall(SYS_futex, &mutex->word, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
 }
 
+int mp_sys_thread_count(uint64_t *count)
+{
+	struct stat st;
+	int dir = proc_dir_fd();
+	long done = dir >= 0 ? syscall(SYS_newfstatat, dir, "self/task", &st, 0)
+			     : syscall(SYS_newfstatat, AT_FDCWD, "/proc/self/task", &st, 0);
+	if (done != 0 || st.st_nlink < 3)
+		return 0;
+	*count = (uint64_t)st.st_nlink - 2; /* "." and ".." */
+	return 1;
+}
+
 int mp_sys_thread_start(void *(*fn)(void *), size_t stack_bytes)
 {
 	pthread_attr_t attr;
