@@ -76,7 +76,7 @@ static int memory_pick(struct mp_memory_report *report, enum mp_memory_pick pick
 			found = i;
 		else if (pick == MP_PICK_HEAP_PEAK && snapshot->reason == MP_SNAP_PEAK)
 			found = i;
-		else if (pick == MP_PICK_PEAK &&
+		else if (pick == MP_PICK_PEAK && !snapshot->smaps_errno &&
 			 (found == table->count ||
 			  memory_mapped_rss_of(snapshot) > memory_mapped_rss_of(&table->items[found])))
 			found = i;
@@ -95,6 +95,15 @@ static int memory_pick(struct mp_memory_report *report, enum mp_memory_pick pick
 		else
 			snprintf(err, err_len, "no snapshot %zu (the trace has %zu)", index,
 				 table->count);
+		return -ENOENT;
+	}
+	const struct mp_snapshot *chosen = &table->items[found];
+	if (chosen->smaps_errno) {
+		/* Its figures would all be 0 B: say why there are none instead. */
+		snprintf(err, err_len, "the %s snapshot (%zu of %zu) could not read "
+			 "/proc/self/smaps (%s), so it holds no mappings; --snapshot N picks another",
+			 mp_memory_reason_name(chosen->reason), found + 1, table->count,
+			 strerror(chosen->smaps_errno));
 		return -ENOENT;
 	}
 	report->selected = found;

@@ -185,10 +185,13 @@ static int snap_residency(struct mp_snapshot_table *table, const uint8_t *p, con
 
 static int snap_end(struct mp_snapshot_table *table, const uint8_t *p, const uint8_t *end)
 {
-	uint64_t seq, end_time, mappings, records, cost;
+	uint64_t seq, end_time, mappings, records, cost, smaps_errno = 0;
 	if (mp_get_u(&p, end, &seq) || mp_get_u(&p, end, &end_time) ||
 	    mp_get_u(&p, end, &mappings) || mp_get_u(&p, end, &records) ||
 	    mp_get_u(&p, end, &cost) || seq > UINT32_MAX)
+		return -EINVAL;
+	/* Older writers end the record here. */
+	if (p < end && (mp_get_u(&p, end, &smaps_errno) || smaps_errno > 4095))
 		return -EINVAL;
 	struct mp_snapshot *snapshot = snap_find(table, seq);
 	if (!snapshot)
@@ -196,6 +199,7 @@ static int snap_end(struct mp_snapshot_table *table, const uint8_t *p, const uin
 	snapshot->complete = 1;
 	snapshot->end_time_ns = end_time;
 	snapshot->cost_ns = cost;
+	snapshot->smaps_errno = (int)smaps_errno;
 	return 0;
 }
 

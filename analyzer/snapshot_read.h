@@ -44,6 +44,7 @@ struct mp_snapshot {
 	uint64_t page_size;
 	int begun;             /* its SNAPSHOT record was seen */
 	int complete;          /* ...and its SNAPSHOT_END */
+	int smaps_errno;       /* smaps could not be read (no mappings): why; 0 if it was */
 	uint64_t context[MP_SNAP_CONTEXT_KEYS]; /* by enum mp_snapshot_key */
 	uint32_t context_known;                 /* bit k: context[k] was recorded */
 	struct mp_snap_mapping *mappings;       /* sorted by start after finish */

@@ -409,7 +409,7 @@ static void snapshot_write(struct mp_thread *thread, enum mp_snapshot_reason rea
 	if (run.residency.pagemap_fd < 0 && run.residency.pagemap_fd != -EMFILE)
 		run.residency.pagemap_fd = mp_sys_open_unlent("/proc/self/pagemap", O_RDONLY);
 	mp_smaps_begin(&scratch->parser, snapshot_mapping, &run);
-	mp_smaps_read(&scratch->parser, scratch->smaps_buf, SMAPS_BUF_BYTES);
+	long smaps_read = mp_smaps_read(&scratch->parser, scratch->smaps_buf, SMAPS_BUF_BYTES);
 	if (run.residency.pagemap_fd >= 0)
 		mp_sys_close(run.residency.pagemap_fd);
 	/* The next snapshot's interval starts here; after exit there is none. */
@@ -422,6 +422,8 @@ static void snapshot_write(struct mp_thread *thread, enum mp_snapshot_reason rea
 	at = mp_put_u(at, run.mappings);
 	at = mp_put_u(at, run.residency.records);
 	at = mp_put_u(at, cost_ns);
+	/* Why a snapshot holds no mapping (every descriptor taken, say), for the reports. */
+	at = mp_put_u(at, smaps_read < 0 ? (uint64_t)-smaps_read : 0);
 	mp_encode_extended(thread, MP_REC_SNAPSHOT_END, body, (size_t)(at - body));
 	__atomic_store_n(&last_rss, run.rss, __ATOMIC_RELAXED);
 	__atomic_store_n(&last_cost_ns, cost_ns, __ATOMIC_RELAXED);

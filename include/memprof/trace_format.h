@@ -117,8 +117,11 @@
  *       may have several RESIDENCY records (each covers a sub-range); together they cover
  *       it once, unless the read failed (then the pages are simply not described).
  *   MP_REC_SNAPSHOT_END (extended, 69):
- *       u seq, u end_time_ns, u mapping_count, u residency_records, u cost_ns
+ *       u seq, u end_time_ns, u mapping_count, u residency_records, u cost_ns,
+ *       u smaps_errno
  *       cost_ns: the writer's own time spent taking the snapshot (thread CPU time).
+ *       smaps_errno: why /proc/self/smaps could not be read (then the snapshot has no
+ *       MAPPING), 0 if it was; absent in traces written before December 2026.
  *
  *   Leak classes (extended; written by preload/leak_scan.c, read by
  *   analyzer/leak_kinds.c). libmemprof scans memory for pointers and classifies every

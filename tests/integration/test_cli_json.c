@@ -14,6 +14,7 @@
  * as exit() does: an exit snapshot, then the leak check, which finds 0x20000 still
  * reachable and 0x50000 definitely lost.
  */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -407,6 +408,38 @@ static void flamegraph_folds_root_first(void **state)
 	free(out);
 }
 
+/* An exit snapshot that could not read smaps (every descriptor taken) holds no mapping:
+ * `memory` says so and why, instead of "RSS 0 B of VIRT 0 B"; an interval snapshot
+ * taken before it can still be asked for. */
+static void memory_says_why_a_snapshot_has_no_mappings(void **state)
+{
+	struct mp_tb *tb = mp_tb_new();
+	struct mp_file_header *header = mp_tb_header(tb);
+	char *out;
+	(void)state;
+	header->start_monotonic_ns = 1000;
+	header->end_monotonic_ns = 9000;
+	header->end_state = MP_END_EXIT;
+	mp_tb_malloc(tb, 1, 2000, 0x20000, 100, 0);
+	mp_tb_snapshot(tb, 1, 1, MP_SNAP_INTERVAL, 2500, 1, 0);
+	mp_tb_mapping(tb, 1, 1, 0x20000, 0x1000, MP_PERM_READ | MP_PERM_WRITE, 0, MP_MAPK_HEAP,
+		      "[heap]");
+	mp_tb_snapshot_end(tb, 1, 1, 2600, 1, 0);
+	mp_tb_snapshot(tb, 1, 2, MP_SNAP_EXIT, 3000, 1, 0);
+	mp_tb_snapshot_end(tb, 1, 2, 3100, 0, EMFILE);
+	mp_tb_leak_summary(tb, 1, 0, 0);
+	assert_int_equal(mp_tb_write(tb, "unread.trace"), 0);
+	mp_tb_destroy(tb);
+	assert_int_equal(harness_memprof("memory unread.trace 2>&1", &out), 2);
+	assert_non_null(strstr(out, "the exit snapshot (2 of 2) could not read /proc/self/smaps "
+				    "(Too many open files), so it holds no mappings"));
+	assert_null(strstr(out, "RSS 0 B"));
+	free(out);
+	assert_int_equal(harness_memprof("memory --snapshot 1 unread.trace", &out), 0);
+	assert_non_null(strstr(out, "at the interval snapshot"));
+	free(out);
+}
+
 static void cut_trace_is_marked_incomplete(void **state)
 {
 	struct mp_tb *tb = scenario(MP_END_EXIT);
@@ -476,6 +509,7 @@ int main(void)
 		cmocka_unit_test(fork_child_without_inherited_blocks_says_so),
 		cmocka_unit_test(stopped_thread_is_said),
 		cmocka_unit_test(flamegraph_folds_root_first),
+		cmocka_unit_test(memory_says_why_a_snapshot_has_no_mappings),
 		cmocka_unit_test(cut_trace_is_marked_incomplete),
 		cmocka_unit_test(text_reports_match_golden_files),
 	};

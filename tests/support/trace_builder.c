@@ -510,6 +510,19 @@ void mp_tb_snapshot(struct mp_tb *tb, uint32_t serial, uint64_t seq, uint32_t re
 	mp_tb_extended(tb, serial, MP_REC_SNAPSHOT_END, body, (size_t)(at - body));
 }
 
+void mp_tb_snapshot_end(struct mp_tb *tb, uint32_t serial, uint64_t seq, uint64_t time_ns,
+			uint64_t mappings, int smaps_errno)
+{
+	uint8_t body[6 * MP_VARINT_MAX];
+	uint8_t *at = mp_put_u(body, seq);
+	at = mp_put_u(at, time_ns);
+	at = mp_put_u(at, mappings);
+	at = mp_put_u(at, 0);
+	at = mp_put_u(at, 0);
+	at = mp_put_u(at, (uint64_t)smaps_errno);
+	mp_tb_extended(tb, serial, MP_REC_SNAPSHOT_END, body, (size_t)(at - body));
+}
+
 void mp_tb_mapping(struct mp_tb *tb, uint32_t serial, uint64_t seq, uint64_t start,
 		   uint64_t length, uint32_t perms, uint64_t file_offset, uint32_t kind,
 		   const char *path)

@@ -100,6 +100,10 @@ void mp_tb_leak_summary(struct mp_tb *tb, uint32_t serial, uint32_t status, uint
  * figure the thread count `threads` unless 0), then, if `ended`, its SNAPSHOT_END. */
 void mp_tb_snapshot(struct mp_tb *tb, uint32_t serial, uint64_t seq, uint32_t reason,
 		    uint64_t time_ns, uint64_t threads, int ended);
+/* The SNAPSHOT_END of a snapshot begun with `ended` 0: its count of mappings, and why
+ * smaps could not be read (smaps_errno, 0 if it was). */
+void mp_tb_snapshot_end(struct mp_tb *tb, uint32_t serial, uint64_t seq, uint64_t time_ns,
+			uint64_t mappings, int smaps_errno);
 /* A MAPPING record of snapshot `seq` (no smaps figures, none of it memprof's own). */
 void mp_tb_mapping(struct mp_tb *tb, uint32_t serial, uint64_t seq, uint64_t start,
 		   uint64_t length, uint32_t perms, uint64_t file_offset, uint32_t kind,

@@ -274,6 +274,7 @@ static void test_decode_snapshot_records_into_ranges(void **state)
 	const struct mp_snapshot *snapshot = &table.items[0];
 	assert_true(snapshot->complete);
 	assert_int_equal(snapshot->cost_ns, 12345);
+	assert_int_equal(snapshot->smaps_errno, 0); /* a SNAPSHOT_END of older writers */
 	uint64_t value;
 	assert_true(mp_snapshot_context(snapshot, MP_SNAPK_OVERCOMMIT, &value));
 	assert_int_equal(value, 2);
@@ -297,6 +298,28 @@ static void test_decode_snapshot_records_into_ranges(void **state)
 	mp_snapshots_free(&table);
 }
 
+static void test_snapshot_end_says_why_smaps_was_not_read(void **state)
+{
+	(void)state;
+	struct mp_snapshot_table table = { 0 };
+	uint8_t body[128];
+	uint64_t begin[] = { 1, MP_SNAP_EXIT, 500, P, 0 };
+	size_t len = encode(body, begin, 5);
+	assert_int_equal(mp_snapshots_add(&table, MP_REC_SNAPSHOT, body, body + len), 0);
+	uint64_t too_big[] = { 1, 900, 0, 0, 7, 5000 };
+	len = encode(body, too_big, 6);
+	assert_int_equal(mp_snapshots_add(&table, MP_REC_SNAPSHOT_END, body, body + len), -EINVAL);
+	uint64_t end[] = { 1, 900, 0, 0, 7, EMFILE };
+	len = encode(body, end, 6);
+	assert_int_equal(mp_snapshots_add(&table, MP_REC_SNAPSHOT_END, body, body + len), 0);
+	assert_int_equal(mp_snapshots_finish(&table), 0);
+	assert_int_equal(table.count, 1);
+	assert_true(table.items[0].complete);
+	assert_int_equal(table.items[0].smaps_errno, EMFILE);
+	assert_int_equal(table.items[0].mapping_count, 0);
+	mp_snapshots_free(&table);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -305,6 +328,7 @@ int main(void)
 		cmocka_unit_test(test_anon_mapping_is_split_into_ours_program_malloc_and_unexplained),
 		cmocka_unit_test(test_kinds_of_mappings),
 		cmocka_unit_test(test_decode_snapshot_records_into_ranges),
+		cmocka_unit_test(test_snapshot_end_says_why_smaps_was_not_read),
 		cmocka_unit_test(test_access_of_a_block_in_a_mapping_of_its_own_is_exact),
 		cmocka_unit_test(test_access_of_a_shared_mapping_is_bounded),
 		cmocka_unit_test(test_no_access_without_the_method),
