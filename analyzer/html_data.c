@@ -32,6 +32,7 @@ int mp_html_side_load(struct mp_html_side *side, enum mp_memory_pick pick, size_
 			mp_analysis_show_full_stacks(analysis);
 	} else if (rc == -ENOENT && pick == MP_PICK_DEFAULT) {
 		/* No snapshot: everything but the memory view (the replay had not started). */
+		snprintf(side->no_memory, sizeof(side->no_memory), "%s", err);
 		rc = mp_analysis_open(side->path, analysis, flags, err, err_len);
 		if (rc == 0) {
 			analysis->observer = observer;

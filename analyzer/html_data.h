@@ -39,6 +39,7 @@ struct mp_html_side {
 	const char *path;
 	struct mp_memory_report memory; /* its analysis is the side's, snapshots or not */
 	int has_memory;                 /* 1: the trace had a snapshot, memory.result is set */
+	char no_memory[512];            /* else why not, as memprof memory says it */
 	struct mp_leak_list leaks;
 	struct mp_time_buckets *time;   /* NULL unless asked for */
 };

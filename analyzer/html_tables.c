@@ -381,8 +381,11 @@ void mp_html_memory(FILE *out, const struct mp_html_page *page)
 {
 	struct mp_html_side *side = &page->sides[0];
 	if (!side->has_memory) {
-		fputs("<p>This trace holds no memory snapshot (they are taken at exit and at heap "
-		      "peaks unless turned off; the process may have been killed).</p>\n", out);
+		/* memprof memory's reason: no snapshot at all, or none that could read smaps. */
+		fputs("<p>No memory view: ", out);
+		mp_html_escape(out, side->no_memory[0] ? side->no_memory
+						       : "this trace holds no memory snapshot");
+		fputs(".</p>\n", out);
 		return;
 	}
 	struct mp_memory_report *report = &side->memory;

@@ -438,6 +438,12 @@ static void memory_says_why_a_snapshot_has_no_mappings(void **state)
 	assert_int_equal(harness_memprof("memory --snapshot 1 unread.trace", &out), 0);
 	assert_non_null(strstr(out, "at the interval snapshot"));
 	free(out);
+	/* The page says the same where its memory view would be. */
+	assert_int_equal(harness_memprof("html -o unread.html unread.trace && grep -c "
+					 "'No memory view: the exit snapshot (2 of 2) could not "
+					 "read /proc/self/smaps' unread.html", &out), 0);
+	assert_string_equal(out, "1\n");
+	free(out);
 }
 
 static void cut_trace_is_marked_incomplete(void **state)
