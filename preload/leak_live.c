@@ -985,9 +985,13 @@ static int live_decode_event(const uint8_t **at, const uint8_t *end, unsigned ta
 			*at = p;
 		return err;
 	}
+	/* A copy: the state's address, given to a function that is not inlined, would keep
+	 * it in memory on the lean paths too, a load and a store of it per event. */
 	struct mp_raw_event raw;
-	if (mp_decode_event(at, end, tag, state, &raw) < 0)
+	struct mp_decode_state copy = *state;
+	if (mp_decode_event(at, end, tag, &copy, &raw) < 0)
 		return -1;
+	*state = copy;
 	live_event(&raw.event);
 	return 0;
 }
