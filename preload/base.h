@@ -429,7 +429,8 @@ void mp_sys_own_threads_forget(void);
  * that the program's signals never land on it. 0, or -1 if it could not be started. */
 int mp_sys_thread_start(void *(*fn)(void *), size_t stack_bytes);
 /* The process's threads, memprof's included, from /proc/self/task's link count: one
- * stat. 0 if it could not be read. */
+ * stat and no descriptor (mp_sys_status_field's "Threads" reads a file, on /proc's lent
+ * number when none is left), cheap enough for every fork. 0 if it could not be read. */
 int mp_sys_thread_count(uint64_t *count);
 
 /* --- single_thread.c: glibc's "one thread" flag, which memprof's threads leave set --- */

@@ -65,15 +65,23 @@ static void test_set_again_only_from_the_program_thread_of_a_full_trace(void **s
 	assert_int_equal(mp_single_thread_kept(), 1);
 }
 
+/* mp_single_thread_fork_begin, with the flag kept: it counts this process's threads
+ * and clears the flag for the fork. */
+static int fork_begun(void)
+{
+	int before = mp_single_thread_fork_begin();
+	assert_true(before >= 1);
+	assert_int_equal(fake_flag, 0);
+	assert_int_equal(__libc_single_threaded, 0);
+	return before;
+}
+
 static void test_a_fork_clears_it_and_the_parent_gets_it_back(void **state)
 {
 	(void)state;
 	if (!glibc_checked)
 		skip();
-	int before = mp_single_thread_fork_begin();
-	assert_true(before >= 1); /* this process's threads */
-	assert_int_equal(fake_flag, 0);
-	assert_int_equal(__libc_single_threaded, 0);
+	int before = fork_begun();
 	mp_single_thread_fork_end(before, 0);
 	assert_int_equal(fake_flag, 1);
 	assert_int_equal(__libc_single_threaded, 1);
@@ -91,8 +99,7 @@ static void test_a_thread_started_during_the_fork_keeps_it_clear(void **state)
 	(void)state;
 	if (!glibc_checked)
 		skip();
-	int before = mp_single_thread_fork_begin();
-	assert_true(before >= 1);
+	int before = fork_begun();
 	pthread_t thread; /* as a fork handler of the program's could */
 	assert_int_equal(pthread_create(&thread, NULL, sleeper, NULL), 0);
 	mp_single_thread_fork_end(before, 0);
@@ -106,8 +113,7 @@ static void test_the_child_starts_afresh(void **state)
 	(void)state;
 	if (!glibc_checked)
 		skip();
-	int before = mp_single_thread_fork_begin();
-	assert_true(before >= 1);
+	int before = fork_begun();
 	mp_single_thread_fork_end(before, 1);
 	assert_int_equal(fake_flag, 1);
 	assert_int_equal(mp_single_thread_kept(), 0); /* the child has no thread of memprof's */
