@@ -31,7 +31,9 @@
  * any entry), and the passes that put every entry back (compaction, growth) drop it.
  * The table thus holds the live blocks, the releases of the last two
  * rounds and older ones until their slots are reused or a pass drops them; it shrinks
- * when under a sixteenth of it holds other entries. (Releases used to
+ * when under a sixteenth of it holds other entries, after a quiet round (live_shrink:
+ * not while the program frees its heap as it ends, which the exit would wait for).
+ * (Releases used to
  * be logged in each round and looked up again a round later to be marked: 16 bytes
  * each in fresh memory and a second miss in the table; python3's dict folded at 30-31
  * ns an event instead of 34-41, bench/fold_bench.c.)
@@ -125,6 +127,12 @@
 #define LIVE_PAST_UNTIL (-2) /* a decoder's: the record is after live.until_ns */
 #define LIVE_FORK_WAIT_STEPS 2000 /* a fork waits for a round at most 100 ms */
 #define LIVE_FORK_WAIT_STEP_NS 50000
+/* A mostly empty table is shrunk after a round that folded fewer events than this (the
+ * program allocates slowly), or once it has stayed mostly empty this long (see
+ * live_shrink). */
+#define LIVE_SHRINK_QUIET_EVENTS 4096u
+#define LIVE_SHRINK_PATIENCE_NS 2000000000ull
+#define LIVE_SHRINK_STEP_SLOTS 65536u /* a shrink looks for an exit or a fork this often */
 
 /* A slot: the address, and in one word LIVE_RELEASED, the time of the last event (ns
  * after live.time_base, LIVE_TIME_BITS of it) and the size (LIVE_SIZE_BITS; sizes of
@@ -188,6 +196,9 @@ static struct {
 	uint64_t big_mask, big_count;
 	uint64_t rebases;        /* times the base moved (mp_leak_live_rebases) */
 	int in_round;            /* a fold is changing the table (see Fork) */
+	uint64_t sparse_since_ns; /* when the table was first found mostly empty; 0: it is not */
+	uint64_t shrink_patience_ns; /* LIVE_SHRINK_PATIENCE_NS, or a test's */
+	uint64_t shrinks, shrinks_abandoned; /* mp_leak_live_shrinks */
 	uint64_t until_ns;       /* folding a parent's file: its events up to here; 0: all */
 	int past_until;          /* a record after until_ns ended the chunk being read */
 } live;
@@ -202,6 +213,8 @@ static struct {
 } inherit;
 /* Set by a fork's prepare handler until the fork is over: no round may start. */
 static int fork_pending;
+/* Set once the process is ending (mp_leak_live_exit_coming). */
+static int exit_coming;
 
 static inline uint64_t slot_time(const struct live_slot *slot)
 {
@@ -1012,12 +1025,86 @@ static int live_decode_until(const uint8_t **at, const uint8_t *end, unsigned ta
 	return 0;
 }
 
-/* After a round: shrinks a table that is mostly empty, dropping what is prunable. */
-static void live_shrink(void)
+/* Whether a shrink under way should give way: the process is ending, or forking (both
+ * wait for the round). */
+static int live_shrink_gives_way(void)
+{
+	return __atomic_load_n(&exit_coming, __ATOMIC_RELAXED) ||
+	       __atomic_load_n(&fork_pending, __ATOMIC_RELAXED);
+}
+
+/* Copies the entries into a new table of `capacity` slots, dropping the prunable releases,
+ * and takes it; or, if an exit or a fork comes meanwhile (or the entries would not fit,
+ * which the counts say never happens), leaves the table as it was. Unlike live_resize it
+ * changes nothing of the old table until it is done, so that it can stop at any point. */
+static int live_shrink_into(uint64_t capacity)
+{
+	uint64_t bytes = live_table_bytes(capacity);
+	struct live_slot *slots = mp_sys_map_anon(bytes);
+	if (!slots)
+		return -ENOMEM;
+	uint16_t *group_live = (uint16_t *)(slots + capacity);
+	struct live_slot *old = live.slots;
+	uint64_t old_capacity = live.mask + 1, kept = 0, dropped = 0;
+	int abandoned = live_shrink_gives_way();
+	if (!abandoned)
+		mp_sys_prefault(slots, bytes); /* see live_resize */
+	for (uint64_t i = 0; i < old_capacity && !abandoned; i++) {
+		if (i % LIVE_SHRINK_STEP_SLOTS == LIVE_SHRINK_STEP_SLOTS - 1 &&
+		    live_shrink_gives_way()) {
+			abandoned = 1;
+			break;
+		}
+		if (!old[i].addr)
+			continue;
+		if (slot_prunable(&old[i])) {
+			dropped++; /* as release_leaves: a prunable release is no young one */
+			continue;
+		}
+		if (++kept > capacity / 2)
+			abandoned = 1;
+		else
+			live_put(slots, group_live, capacity - 1, &old[i]);
+	}
+	if (abandoned) {
+		mp_sys_unmap(slots, bytes);
+		live.shrinks_abandoned++;
+		return -EINTR;
+	}
+	live.used -= dropped;
+	live.released -= dropped;
+	live.slots = slots;
+	live.group_live = group_live;
+	live.mask = capacity - 1;
+	mp_sys_unmap(old, live_table_bytes(old_capacity));
+	live.shrinks++;
+	return 0;
+}
+
+/* After a round that folded `folded` events: shrinks a table that is mostly empty (under a
+ * sixteenth of it holding entries that are not prunable), to give its memory back. A
+ * shrink reads the whole table and folds nothing meanwhile: python3 tearing down an
+ * 8M-entry dict as it ends left its 512 MiB table mostly empty, the shrink took 0.1-0.3 s,
+ * and the exit check then waited for it and for the frees made meanwhile: 31-364 ms from
+ * the exit snapshot to the end of the trace, 15-42 ms without the shrink. So it waits for
+ * a quiet round, or for the table to have stayed mostly empty for
+ * LIVE_SHRINK_PATIENCE_NS, and gives way to an exit or a fork that comes while it runs
+ * (the table then stays as it was). */
+static void live_shrink(uint64_t folded)
 {
 	uint64_t entries = live.used - live_droppable(), capacity = live.mask + 1;
-	if (live.slots && capacity > LIVE_FIRST_SLOTS && entries * 16 < capacity)
-		live_resize(live_capacity_for(entries)); /* on failure the table simply stays */
+	if (!live.slots || capacity <= LIVE_FIRST_SLOTS || entries * 16 >= capacity) {
+		live.sparse_since_ns = 0;
+		return;
+	}
+	uint64_t now = mp_clock_now_ns();
+	if (!live.sparse_since_ns)
+		live.sparse_since_ns = now;
+	if (folded >= LIVE_SHRINK_QUIET_EVENTS &&
+	    now - live.sparse_since_ns < live.shrink_patience_ns)
+		return;
+	if (live_shrink_into(live_capacity_for(entries)) == 0)
+		live.sparse_since_ns = 0; /* on failure the table simply stays */
 }
 
 /* The pairing index is probed before it is written: a probe's first read of a fresh
@@ -1332,6 +1419,8 @@ static int live_fold_file(const char *path, uint32_t pid, enum mp_leak_fold_mode
 	}
 	if (!live.time_span)
 		live.time_span = LIVE_TIME_SPAN;
+	if (!live.shrink_patience_ns)
+		live.shrink_patience_ns = LIVE_SHRINK_PATIENCE_NS;
 	if (live.failed)
 		return live.failed;
 	int own, fd = live_open(path, &own);
@@ -1374,10 +1463,10 @@ static int live_fold_file(const char *path, uint32_t pid, enum mp_leak_fold_mode
 	live_close(fd, own);
 	/* Whatever was committed before this round began is folded: see Pruning. */
 	live.ended = live.round;
-	if (!live.failed && mode == MP_LEAK_FOLD_PRUNE)
-		live_shrink();
-	live.rounds++;
 	uint64_t folded = live.events - before;
+	if (!live.failed && mode == MP_LEAK_FOLD_PRUNE)
+		live_shrink(folded);
+	live.rounds++;
 	return live.failed ? live.failed : (int)(folded < INT32_MAX ? folded : INT32_MAX);
 }
 
@@ -1416,6 +1505,23 @@ void mp_leak_live_growth(uint64_t *in_place, uint64_t *rehashed, uint64_t *stash
 	*in_place = live.grown_in_place;
 	*rehashed = live.rehashed;
 	*stashed = live.stashed;
+}
+
+void mp_leak_live_shrinks(uint64_t *done, uint64_t *abandoned, uint64_t *slots)
+{
+	*done = live.shrinks;
+	*abandoned = live.shrinks_abandoned;
+	*slots = live.slots ? live.mask + 1 : 0;
+}
+
+void mp_leak_live_shrink_patience(uint64_t ns)
+{
+	live.shrink_patience_ns = ns;
+}
+
+void mp_leak_live_exit_coming(void)
+{
+	__atomic_store_n(&exit_coming, 1, __ATOMIC_RELAXED);
 }
 
 /* Copies up to `total` live entries to out; returns how many, and in *varying the bits in
@@ -1562,6 +1668,7 @@ int mp_leak_live_after_fork_child(const char *parent_path, uint32_t parent_pid,
 		    parent_path[0] && strlen(parent_path) < sizeof(inherit.path);
 	__atomic_store_n(&fork_pending, 0, __ATOMIC_RELEASE);
 	__atomic_store_n(&live.in_round, 0, __ATOMIC_RELEASE);
+	__atomic_store_n(&exit_coming, 0, __ATOMIC_RELAXED); /* the parent's, not the child's */
 	if (!whole) {
 		mp_leak_live_reset();
 		return 0;
@@ -1587,4 +1694,5 @@ void mp_leak_live_reset(void)
 	live.progress = progress;
 	memset(&batch, 0, sizeof(batch));
 	inherit.pending = 0;
+	__atomic_store_n(&exit_coming, 0, __ATOMIC_RELAXED);
 }

@@ -345,6 +345,15 @@ uint64_t mp_leak_live_table_ops(void);
  * into a new mapping instead (doubling in place failed), and how many entries a doubling
  * in place put back only after its walk (their probe wrapped around the table's end). */
 void mp_leak_live_growth(uint64_t *in_place, uint64_t *rehashed, uint64_t *stashed);
+/* Since the last reset: how often a mostly empty table was shrunk, and how often a shrink
+ * gave way to an exit or a fork; and the table's slots now. */
+void mp_leak_live_shrinks(uint64_t *done, uint64_t *abandoned, uint64_t *slots);
+/* Tests: how long a mostly empty table waits for a quiet round before it is shrunk anyway
+ * (default 2 s); after mp_leak_live_reset. */
+void mp_leak_live_shrink_patience(uint64_t ns);
+/* The process is ending: a shrink under way stops, and none starts (the exit waits for
+ * the round). */
+void mp_leak_live_exit_coming(void);
 /* Tests: how far past the table's time base an event may be before the base moves
  * (default 2^39 ns); after mp_leak_live_reset. */
 void mp_leak_live_time_span(uint64_t ns);

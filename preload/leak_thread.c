@@ -455,6 +455,7 @@ void mp_leak_scan_exit_coming(void)
 {
 	if (!mp_config.leak_check || !__atomic_load_n(&leak.running, __ATOMIC_ACQUIRE))
 		return;
+	mp_leak_live_exit_coming();
 	__atomic_store_n(&leak.want_fold, 1, __ATOMIC_RELEASE);
 	sem_post(&leak.wake);
 }

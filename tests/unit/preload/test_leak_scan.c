@@ -465,6 +465,112 @@ static void test_leak_live_old_blocks_freed_then_reused(void **state)
 	expect_live(expected, 2);
 }
 
+/* A heap freed at once leaves the table mostly empty. */
+#define SHRINK_BLOCKS 100000u
+
+static uint64_t shrink_addr(uint64_t i)
+{
+	return 0x1000000 + 32 * i;
+}
+
+static void expect_shrinks(uint64_t done, uint64_t abandoned, uint64_t *slots)
+{
+	uint64_t got_done, got_abandoned;
+	mp_leak_live_shrinks(&got_done, &got_abandoned, slots);
+	assert_int_equal(got_done, done);
+	assert_int_equal(got_abandoned, abandoned);
+}
+
+/* SHRINK_BLOCKS blocks folded, then all but the first freed and folded: the table is as
+ * large as at the peak (its releases are not prunable yet), its slots in *peak. */
+static const char *shrink_fixture(uint64_t *peak)
+{
+	mp_leak_live_reset();
+	mp_chunk_after_fork_child(&mp_state_thread); /* the last test's chunk is another file's */
+	const char *path = fixture_start();
+	for (uint64_t i = 0; i < SHRINK_BLOCKS; i++)
+		mp_record_alloc_done(MP_REC_MALLOC, (void *)(uintptr_t)shrink_addr(i), 24);
+	assert_int_equal(mp_leak_live_fold(path, MP_LEAK_FOLD_PRUNE), SHRINK_BLOCKS);
+	expect_shrinks(0, 0, peak);
+	assert_true(*peak >= 2 * SHRINK_BLOCKS);
+	for (uint64_t i = 1; i < SHRINK_BLOCKS; i++)
+		mp_record_free((void *)(uintptr_t)shrink_addr(i));
+	assert_int_equal(mp_leak_live_fold(path, MP_LEAK_FOLD_PRUNE), SHRINK_BLOCKS - 1);
+	uint64_t slots;
+	expect_shrinks(0, 0, &slots);
+	assert_int_equal(slots, *peak);
+	return path;
+}
+
+/* A busy round's events: blocks allocated and freed within it, which cancel out. */
+static void churn(unsigned pairs)
+{
+	for (unsigned i = 0; i < pairs; i++) {
+		mp_record_alloc_done(MP_REC_MALLOC, (void *)0x900000, 40);
+		mp_record_free((void *)0x900000);
+	}
+}
+
+/* After the last block of shrink_fixture, and one allocated again since: those two. */
+static void expect_first_and_seventh(const char *path)
+{
+	mp_record_alloc_done(MP_REC_MALLOC, (void *)(uintptr_t)shrink_addr(7), 70);
+	assert_int_equal(mp_leak_live_fold(path, MP_LEAK_FOLD_KEEP), 1);
+	const struct mp_leak_block expected[] = { { shrink_addr(0), 24 }, { shrink_addr(7), 70 } };
+	expect_live(expected, 2);
+}
+
+/* The table left mostly empty is not shrunk after a busy round (the program still frees
+ * fast, as python3 tearing its dict down as it ends: the shrink, which reads the whole
+ * table, would leave the exit check those frees to fold), but after the next quiet one. */
+static void test_leak_live_shrink_waits_for_a_quiet_round(void **state)
+{
+	(void)state;
+	uint64_t peak, slots;
+	const char *path = shrink_fixture(&peak);
+	churn(3000);
+	assert_int_equal(mp_leak_live_fold(path, MP_LEAK_FOLD_PRUNE), 6000);
+	expect_shrinks(0, 0, &slots);
+	assert_int_equal(slots, peak);
+	assert_int_equal(mp_leak_live_fold(path, MP_LEAK_FOLD_PRUNE), 0);
+	expect_shrinks(1, 0, &slots);
+	assert_true(slots * 16 <= peak);
+	expect_first_and_seventh(path);
+}
+
+/* A table that stays mostly empty while every round is busy is shrunk once it has waited
+ * its patience (2 s; here 1 ns, so the round after the one that found it empty). */
+static void test_leak_live_shrink_after_its_patience(void **state)
+{
+	(void)state;
+	uint64_t peak, slots;
+	const char *path = shrink_fixture(&peak);
+	mp_leak_live_shrink_patience(1);
+	churn(3000);
+	assert_int_equal(mp_leak_live_fold(path, MP_LEAK_FOLD_PRUNE), 6000);
+	expect_shrinks(0, 0, &slots);
+	churn(3000);
+	assert_int_equal(mp_leak_live_fold(path, MP_LEAK_FOLD_PRUNE), 6000);
+	expect_shrinks(1, 0, &slots);
+	assert_true(slots * 16 <= peak);
+	expect_first_and_seventh(path);
+}
+
+/* An exit coming: the shrink a quiet round would make gives way (the exit waits for the
+ * round), and the table stays whole and right. */
+static void test_leak_live_shrink_gives_way_to_an_exit(void **state)
+{
+	(void)state;
+	uint64_t peak, slots;
+	const char *path = shrink_fixture(&peak);
+	mp_leak_live_exit_coming();
+	assert_int_equal(mp_leak_live_fold(path, MP_LEAK_FOLD_PRUNE), 0);
+	expect_shrinks(0, 1, &slots);
+	assert_int_equal(slots, peak);
+	expect_first_and_seventh(path);
+	mp_leak_live_reset(); /* the exit was this test's */
+}
+
 /* xorshift64: the model tests' operations, the same in every run. */
 static uint64_t next_random(uint64_t *state)
 {
@@ -527,6 +633,56 @@ static void test_leak_live_matches_a_model_through_compactions(void **state)
 		assert_true(mp_leak_live_fold(path, MP_LEAK_FOLD_PRUNE) >= 0);
 		if (round % 1000 == 999)
 			expect_model(model, ADDRESSES, compaction_addr, compaction_size, expected);
+	}
+}
+
+/* Heaps built up and torn down again and again, against a model: the table grows, is
+ * not shrunk by the busy rounds of a teardown, is shrunk by the quiet rounds after it,
+ * and lists exactly the blocks the model holds all along. */
+static void test_leak_live_matches_a_model_through_shrinks(void **state)
+{
+	(void)state;
+	enum { ADDRESSES = 40000, CYCLES = 5, TEARDOWN_ROUND = 8000 };
+	static uint8_t model[ADDRESSES];
+	static struct mp_leak_block expected[ADDRESSES];
+	memset(model, 0, sizeof(model));
+	mp_leak_live_reset();
+	mp_chunk_after_fork_child(&mp_state_thread); /* the last test's chunk is another file's */
+	const char *path = fixture_start();
+	uint64_t rng = 88172645463325252ull;
+	for (int cycle = 0; cycle < CYCLES; cycle++) {
+		for (uint64_t i = 0; i < ADDRESSES; i++) {
+			if (model[i] || next_random(&rng) % 8 == 0)
+				continue;
+			void *block = (void *)(uintptr_t)compaction_addr(i);
+			mp_record_alloc_done(MP_REC_MALLOC, block, compaction_size(i));
+			model[i] = 1;
+		}
+		assert_true(mp_leak_live_fold(path, MP_LEAK_FOLD_PRUNE) >= 0);
+		expect_model(model, ADDRESSES, compaction_addr, compaction_size, expected);
+		uint64_t done, abandoned, peak, slots;
+		mp_leak_live_shrinks(&done, &abandoned, &peak);
+		unsigned freed = 0;
+		for (uint64_t i = 0; i < ADDRESSES; i++) {
+			if (!model[i] || next_random(&rng) % 64 == 0)
+				continue;
+			mp_record_free((void *)(uintptr_t)compaction_addr(i));
+			model[i] = 0;
+			if (++freed % TEARDOWN_ROUND != 0)
+				continue;
+			int folded = mp_leak_live_fold(path, MP_LEAK_FOLD_PRUNE);
+			assert_int_equal(folded, TEARDOWN_ROUND);
+		}
+		churn(TEARDOWN_ROUND / 2); /* a last busy round, the releases now prunable */
+		assert_true(mp_leak_live_fold(path, MP_LEAK_FOLD_PRUNE) >= (int)TEARDOWN_ROUND);
+		expect_model(model, ADDRESSES, compaction_addr, compaction_size, expected);
+		expect_shrinks(done, 0, &slots);
+		assert_int_equal(slots, peak);
+		for (int quiet = 0; quiet < 3; quiet++)
+			assert_int_equal(mp_leak_live_fold(path, MP_LEAK_FOLD_PRUNE), 0);
+		expect_model(model, ADDRESSES, compaction_addr, compaction_size, expected);
+		expect_shrinks(done + 1, 0, &slots);
+		assert_true(slots * 16 <= peak);
 	}
 }
 
@@ -952,7 +1108,11 @@ int main(void)
 		cmocka_unit_test(test_leak_live_fold_in_rounds),
 		cmocka_unit_test(test_leak_live_old_blocks_freed_then_reused),
 		cmocka_unit_test(test_leak_live_record_across_reads_keeps_the_delta_state),
+		cmocka_unit_test(test_leak_live_shrink_waits_for_a_quiet_round),
+		cmocka_unit_test(test_leak_live_shrink_after_its_patience),
+		cmocka_unit_test(test_leak_live_shrink_gives_way_to_an_exit),
 		cmocka_unit_test(test_leak_live_matches_a_model_through_compactions),
+		cmocka_unit_test(test_leak_live_matches_a_model_through_shrinks),
 		cmocka_unit_test(test_leak_live_matches_a_model_through_growth),
 		cmocka_unit_test(test_leak_live_growth_puts_back_a_wrapping_run),
 		cmocka_unit_test(test_leak_live_big_sizes_and_moving_time_base),
