@@ -528,6 +528,7 @@ static void test_leak_live_shrink_waits_for_a_quiet_round(void **state)
 	(void)state;
 	uint64_t peak, slots;
 	const char *path = shrink_fixture(&peak);
+	mp_leak_live_shrink_patience(UINT64_MAX); /* however slow this host: the quiet rule alone */
 	churn(3000);
 	assert_int_equal(mp_leak_live_fold(path, MP_LEAK_FOLD_PRUNE), 6000);
 	expect_shrinks(0, 0, &slots);
@@ -649,6 +650,7 @@ static void test_leak_live_matches_a_model_through_shrinks(void **state)
 	mp_leak_live_reset();
 	mp_chunk_after_fork_child(&mp_state_thread); /* the last test's chunk is another file's */
 	const char *path = fixture_start();
+	mp_leak_live_shrink_patience(UINT64_MAX); /* however slow this host: the quiet rule alone */
 	uint64_t rng = 88172645463325252ull;
 	for (int cycle = 0; cycle < CYCLES; cycle++) {
 		for (uint64_t i = 0; i < ADDRESSES; i++) {
