@@ -580,6 +580,7 @@ int mp_leak_check_fatal(int sig)
 	__atomic_store_n(&leak.fatal_state, (uint64_t)(uintptr_t)&mp_state_thread, __ATOMIC_RELEASE);
 	__atomic_store_n(&leak.fatal_busy, mp_state_thread.busy != 0, __ATOMIC_RELEASE);
 	__atomic_store_n(&leak.fatal_tid, (int)syscall(SYS_gettid), __ATOMIC_RELEASE);
+	mp_leak_live_exit_coming(); /* a shrink of the live set under way gives way (a store) */
 	return leak_wait(leak_request(&leak.want_fatal, sig), 0);
 }
 
