@@ -30,6 +30,12 @@ bench-leakpython: all $(BUILD)/bench/runner
 
 .PHONY: bench-leakpython
 
+# The exit of a program that frees a 4M- and a 16M-block heap as it ends (bench/teardown.sh).
+bench-teardown: all $(BUILD)/bench/runner $(BUILD)/bench/teardown
+	@BUILD=$(BUILD) bench/teardown.sh
+
+.PHONY: bench-teardown
+
 # Sampled estimates against the truth, and the size of a long sampled trace.
 bench-sampling: all $(BUILD)/bench/alloc_bench $(BUILD)/bench/runner $(BUILD)/tests/progs/sample_mix
 	@BUILD=$(BUILD) bench/sampling.sh

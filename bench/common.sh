@@ -7,6 +7,8 @@
 #   paired A B       the median and quartiles of B's wall times over A's, round by round
 #   measure FILE CMD appends runner's "wall_ns maxrss_kib cpu_ns" for one run of CMD
 #   bench_host       prints a line naming the CPU, cores, kernel and load
+#   exit_wait TRACE  what the traced program's exit waited for: ns from the exit
+#                    snapshot's start to the end of the trace
 
 bench_start() {
 	build=$(cd "${BUILD:-build}" && pwd)
@@ -45,4 +47,14 @@ measure() {
 	out=$1
 	shift
 	"$runner" "$@" 2>/dev/null | tail -n 1 >>"$out"
+}
+
+# The times are copied as text: mawk prints a number past 2^31 as 2.25585e+09, which a
+# run of more than 2.1 s reaches.
+exit_wait() {
+	snapshot=$("$build/memprof" memory --json "$1" |
+		sed -n '/^  "snapshot": {/,/"time_ns"/ s/.*"time_ns": \([0-9]*\).*/\1/p' | head -n 1)
+	end=$("$build/memprof" report --json "$1" |
+		sed -n 's/.*"run_time_ns": \([0-9]*\).*/\1/p' | head -n 1)
+	echo $((end - snapshot))
 }

@@ -26,13 +26,6 @@ if [ ! -x "$python" ]; then
 fi
 printf 'd = {}\nfor i in range(%d):\n    d[i] = str(i)\n' "$entries" >dict.py
 
-# exit_wait TRACE: ns from the exit snapshot's start to the end of the trace.
-exit_wait() {
-	snapshot=$("$build/memprof" memory --json "$1" |
-		awk -F'[:,]' '/^  "snapshot": \{/ { s = 1 } s && /"time_ns"/ { print $2 + 0; exit }')
-	end=$("$build/memprof" report --json "$1" | awk -F'[:,]' '/"run_time_ns"/ { print $2 + 0; exit }')
-	echo $((end - snapshot))
-}
 have_heaptrack=0
 command -v heaptrack >/dev/null 2>&1 && have_heaptrack=1
 configs="none off on"
