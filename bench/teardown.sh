@@ -1,7 +1,7 @@
 #!/bin/sh
 # bench/teardown.sh: the exit of a program that frees its whole heap as it ends, faster
-# than memprof's leak thread can fold the frees: bench/teardown.c with BLOCKS blocks of 32
-# bytes (each size in SIZES), RUNS interleaved runs without a profiler and with memprof
+# than memprof's leak thread can fold the frees: bench/teardown.c with each number of
+# blocks in SIZES (32 bytes each), RUNS interleaved runs without a profiler and with memprof
 # (and BEFORE_LIB, a libmemprof.so built from an older tree, if set). Prints the median
 # wall times and, for memprof, what the exit waited for (from the exit snapshot's start to
 # the trace's end: the fold of what the leak thread had not folded yet, then the check)

@@ -351,8 +351,9 @@ void mp_leak_live_shrinks(uint64_t *done, uint64_t *abandoned, uint64_t *slots);
 /* Tests: how long a mostly empty table waits for a quiet round before it is shrunk anyway
  * (default 2 s); after mp_leak_live_reset. */
 void mp_leak_live_shrink_patience(uint64_t ns);
-/* The process is ending (an exit, or a fatal signal's check): a shrink under way stops,
- * and none starts (the check waits for the round). One atomic store: signal-safe. */
+/* The process is ending (an exit, or a fatal signal's check): a shrink of the table under
+ * way or about to start gives way (the check waits for the round). One atomic store:
+ * signal-safe. */
 void mp_leak_live_exit_coming(void);
 /* Tests: how far past the table's time base an event may be before the base moves
  * (default 2^39 ns); after mp_leak_live_reset. */
