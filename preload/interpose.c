@@ -545,20 +545,19 @@ EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
 /* fork, and the two libc functions that fork inside (past any interposer), clear glibc's
  * one-thread flag for the call when memprof keeps it set (single_thread.c): glibc's fork
  * resets its count of threads in the child only when the flag says threads ran. */
-static void fork_end(int single, pid_t parent)
+static void fork_end(int single, int in_child)
 {
 	int saved_errno = errno;
-	mp_single_thread_fork_end(single, (pid_t)syscall(SYS_getpid) != parent);
+	mp_single_thread_fork_end(single, in_child);
 	errno = saved_errno;
 }
 
 EXPORT pid_t fork(void)
 {
 	have_real();
-	pid_t parent = (pid_t)syscall(SYS_getpid);
 	int single = mp_single_thread_fork_begin();
 	pid_t pid = real.fork();
-	fork_end(single, parent);
+	fork_end(single, pid == 0);
 	return pid;
 }
 
@@ -570,10 +569,9 @@ EXPORT pid_t forkpty(int *master, char *name, const struct termios *termios,
 		errno = ENOSYS;
 		return -1;
 	}
-	pid_t parent = (pid_t)syscall(SYS_getpid);
 	int single = mp_single_thread_fork_begin();
 	pid_t pid = real.forkpty(master, name, termios, window);
-	fork_end(single, parent);
+	fork_end(single, pid == 0);
 	return pid;
 }
 
@@ -585,7 +583,7 @@ EXPORT int daemon(int nochdir, int noclose)
 	mp_recording_daemon_begin();
 	int single = mp_single_thread_fork_begin();
 	int result = real.daemon(nochdir, noclose);
-	fork_end(single, parent);
+	fork_end(single, (pid_t)syscall(SYS_getpid) != parent); /* no pid to tell them apart */
 	mp_recording_daemon_end();
 	return result;
 }
