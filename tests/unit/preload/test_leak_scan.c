@@ -511,6 +511,13 @@ static void churn(unsigned pairs)
 	}
 }
 
+/* A busy round: 6000 events, fewer than the fold counts as quiet. */
+static void busy_round(const char *path)
+{
+	churn(3000);
+	assert_int_equal(mp_leak_live_fold(path, MP_LEAK_FOLD_PRUNE), 6000);
+}
+
 /* After the last block of shrink_fixture, and one allocated again since: those two. */
 static void expect_first_and_seventh(const char *path)
 {
@@ -518,6 +525,15 @@ static void expect_first_and_seventh(const char *path)
 	assert_int_equal(mp_leak_live_fold(path, MP_LEAK_FOLD_KEEP), 1);
 	const struct mp_leak_block expected[] = { { shrink_addr(0), 24 }, { shrink_addr(7), 70 } };
 	expect_live(expected, 2);
+}
+
+/* shrink_fixture's table shrunk once, to a sixteenth of its peak or less, and right. */
+static void expect_shrunk(const char *path, uint64_t peak)
+{
+	uint64_t slots;
+	expect_shrinks(1, 0, &slots);
+	assert_true(slots * 16 <= peak);
+	expect_first_and_seventh(path);
 }
 
 /* The table left mostly empty is not shrunk after a busy round (the program still frees
@@ -529,14 +545,11 @@ static void test_leak_live_shrink_waits_for_a_quiet_round(void **state)
 	uint64_t peak, slots;
 	const char *path = shrink_fixture(&peak);
 	mp_leak_live_shrink_patience(UINT64_MAX); /* however slow this host: the quiet rule alone */
-	churn(3000);
-	assert_int_equal(mp_leak_live_fold(path, MP_LEAK_FOLD_PRUNE), 6000);
+	busy_round(path);
 	expect_shrinks(0, 0, &slots);
 	assert_int_equal(slots, peak);
 	assert_int_equal(mp_leak_live_fold(path, MP_LEAK_FOLD_PRUNE), 0);
-	expect_shrinks(1, 0, &slots);
-	assert_true(slots * 16 <= peak);
-	expect_first_and_seventh(path);
+	expect_shrunk(path, peak);
 }
 
 /* A table that stays mostly empty while every round is busy is shrunk once it has waited
@@ -547,14 +560,11 @@ static void test_leak_live_shrink_after_its_patience(void **state)
 	uint64_t peak, slots;
 	const char *path = shrink_fixture(&peak);
 	mp_leak_live_shrink_patience(1);
-	churn(3000);
-	assert_int_equal(mp_leak_live_fold(path, MP_LEAK_FOLD_PRUNE), 6000);
+	busy_round(path);
 	expect_shrinks(0, 0, &slots);
-	churn(3000);
-	assert_int_equal(mp_leak_live_fold(path, MP_LEAK_FOLD_PRUNE), 6000);
-	expect_shrinks(1, 0, &slots);
-	assert_true(slots * 16 <= peak);
-	expect_first_and_seventh(path);
+	assert_int_equal(slots, peak);
+	busy_round(path);
+	expect_shrunk(path, peak);
 }
 
 /* An exit coming: the shrink a quiet round would make gives way (the exit waits for the
