@@ -16,7 +16,8 @@
  * batch), the blocks live at the end with a checksum of them (to compare two builds'
  * verdicts), the folding's ns per event (the fastest and the median of REPEATS replays)
  * and how long listing the live blocks took (mp_leak_live_blocks, as a check does after
- * its last fold); then the check's round alone. Only the folds are timed; under
+ * its last fold); then the check's round alone, and the table at its largest (memory
+ * mapped, slots, regions: leak_table.c). Only the folds are timed; under
  * callgrind, count them alone with --toggle-collect=mp_leak_live_fold.
  *
  *   [ROUND_US=2000] [TAIL_MS=0] fold_bench TRACE [REPEATS, default 5]
@@ -32,6 +33,7 @@
 #include <unistd.h>
 
 #include "leak_scan.h"
+#include "leak_table.h"
 #include "memprof/trace_decode.h"
 
 #define REPEATS_MAX 64
@@ -153,6 +155,17 @@ struct last_round {
 	uint64_t ns;
 };
 
+/* The table at its largest over a replay (after any round). */
+static struct mp_leak_table_stats largest;
+
+static void note_table(void)
+{
+	struct mp_leak_table_stats now;
+	mp_leak_table_stats(&now);
+	if (now.mapped > largest.mapped)
+		largest = now;
+}
+
 /* One replay: the folding's nanoseconds, or 0 on failure. The records of the trace's
  * last tail_ns are left to the last round, as a check inherits a backlog at exit. */
 static uint64_t replay(const char *path, uint64_t round_ns, uint64_t tail_ns, int *rounds,
@@ -183,6 +196,7 @@ static uint64_t replay(const char *path, uint64_t round_ns, uint64_t tail_ns, in
 		uint64_t took = now_ns() - start;
 		folding += took;
 		*last = (struct last_round){ folded, took };
+		note_table();
 		if (folded < 0) {
 			fprintf(stderr, "fold_bench: fold failed: %s\n", strerror(-folded));
 			all = -1;
@@ -258,5 +272,8 @@ int main(int argc, char **argv)
 	       (double)times[0] / events, (double)times[repeats / 2] / events, (double)list_ns / 1e6);
 	printf("the check's round: %d events, %.2f ms best, %.2f median\n", last.events,
 	       (double)last_ns[0] / 1e6, (double)last_ns[repeats / 2] / 1e6);
+	printf("the table at its largest: %llu KiB of memory, %llu slots in %llu regions\n",
+	       (unsigned long long)largest.mapped >> 10, (unsigned long long)largest.slots,
+	       (unsigned long long)largest.regions);
 	return 0;
 }

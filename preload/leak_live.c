@@ -10,14 +10,9 @@
  * trace is mapped or kept, so the host's memory does not grow with it.
  *
  * Order. Chunks are read in file order, threads interleaved, so the result must not
- * depend on order: per address the event with the latest time wins, and at equal times
- * a release beats an allocation (a free's time is taken before the real free, an
- * allocation's after the real call, so a reuse of the address is always later). A
- * realloc releases old_addr at its time before and creates addr at its time after.
- * Slots keep times in 40 bits of nanoseconds after a base that moves when an event is
- * 2^39 ns past it: older times shift down, those before the new base become 0. Only
- * events of the last rounds ever compare unequal, so this loses nothing but for an event
- * whose thread stopped for minutes between reading the clock and writing its record.
+ * depend on order: the table (leak_table.c) keeps per address the event with the latest
+ * time, a release at equal times. A realloc releases old_addr at its time before and
+ * creates addr at its time after.
  *
  * Pruning. A released address is kept only while an older allocation of it may still
  * be unfolded. An allocation is committed before its block is returned to the program,
@@ -25,18 +20,11 @@
  * committed length in turn; whatever was committed before a round starts is folded by
  * its end. So a release folded in round k-1 was committed before round k began, its
  * allocation too, and at the end of round k no older allocation of that address can
- * come: the release may be dropped (pruned). A released slot keeps, where a live one
- * keeps its size, the round that folded it, so that nothing has to be done at the end of
- * round k: from then on insertions reuse the slot as if empty (probes go past it as past
- * any entry), and the passes that put every entry back (compaction, growth) drop it.
- * The table thus holds the live blocks, the releases of the last two
- * rounds and older ones until their slots are reused or a pass drops them; it shrinks
- * when under a sixteenth of it holds other entries, after a quiet round (live_shrink:
- * not while the program frees its heap as it ends, which the exit would wait for).
- * (Releases used to
- * be logged in each round and looked up again a round later to be marked: 16 bytes
- * each in fresh memory and a second miss in the table; python3's dict folded at 30-31
- * ns an event instead of 34-41, bench/fold_bench.c.)
+ * come: the release may be dropped (pruned), which the table does lazily (it knows the
+ * rounds: mp_leak_table_round_begin and _end). (Releases used to be logged in each round
+ * and looked up again a round later to be marked: 16 bytes each in fresh memory and a
+ * second miss in the table; python3's dict folded at 30-31 ns an event instead of 34-41,
+ * bench/fold_bench.c.)
  *
  * Cost. Every record is decoded and most cancel out before the table: the fold decodes
  * the malloc, free and realloc records itself, keeping the fields it needs, and each
@@ -48,12 +36,10 @@
  * records after their allocation, sent 131071 operations to the table when each chunk
  * had a batch of its own, 108567 in one). A full batch drops its cancelled pairs and goes
  * on pairing (57367); it is applied to the table only when half of it is left, and at the
- * end of the thread's records for the round. What reaches the table misses the cache
- * once the heap is large, so slots are prefetched a few operations ahead, a block's home
- * is in a window of slots shared by its 512 bytes of heap (live_home). The table is in
- * small pages (see live_resize) and doubles in place (live_grow_in_place). A count of the
- * live entries of every 4096 slots lets a check list the blocks without reading a table
- * sized for the heap's peak.
+ * end of the thread's records for the round. What reaches the table may miss the cache
+ * once the heap is large, so slots are prefetched a few operations ahead; the table keeps
+ * blocks in address order within each region of heap, so that a heap freed in the order
+ * it was built walks its lines in order (leak_table.c).
  *
  * Chunks. A chunk is open while its thread may still commit into it. It is complete
  * once the thread marked it last (MP_CHUNK_LAST) or a later chunk of the same thread
@@ -75,10 +61,9 @@
  * event). Then the child's own file. If anything fails the child starts afresh and its
  * trace says its checks cannot see the inherited blocks (MP_TRACE_FORK_CHILD).
  *
- * Memory: the table (16-byte slots, between 5/16 and 5/8 in use: 26 to 51 bytes per live
- * block, and the counts; blocks of 8 MiB or more also in the big map), the open chunks
- * and one read buffer with the batch and its index (0.9 MiB), all from
- * mp_sys_map_anon; the table is bounded by MEMPROF_LEAK_CHECK_MAX_MB.
+ * Memory: the table (leak_table.c: 26 to 51 bytes per live block), the open chunks and
+ * one read buffer with the batch and its index (0.9 MiB), all from mp_sys_map_anon; the
+ * table is bounded by MEMPROF_LEAK_CHECK_MAX_MB.
  * Not thread-safe: one thread at a time (leak_thread.c serializes).
  */
 #include <errno.h>
@@ -91,10 +76,10 @@
 #include <unistd.h>
 
 #include "leak_scan.h"
+#include "leak_table.h"
 #include "memprof/trace_decode.h"
 
 #define LIVE_RELEASED (1ull << 63) /* in slot.meta and op.size: the event releases the address */
-#define LIVE_FIRST_SLOTS (1u << 12)
 /* Operations of one thread held for pairing, then applied. 16384: on alloc_bench's trace
  * (1024 blocks live per thread, each freed 2048 records after its allocation) a batch of
  * 8192 sent a quarter of its allocations to the table; folded in 5 ms rounds, 219759 ->
@@ -112,52 +97,15 @@
 					    cancelled out */
 #define LIVE_PREFETCH 12u /* how far ahead a fold or a prune prefetches: about the misses
 			     a core keeps in flight */
-/* Slots counted together in live.group_live: 4096, so that the counts of a table of 8M
- * slots take 4 KiB and stay in the cache (a byte per 64 slots, 128 KiB, missed it and
- * cost python3's fold 5%), and listing the blocks reads 96 KiB for each group that
- * holds one. */
-#define LIVE_GROUP_SHIFT 12
 #define LIVE_READ_BYTES (256u * 1024u)
 /* The read buffer, then the batch, then the batch's index of allocations by address. */
 #define LIVE_BUFFER_BYTES (LIVE_READ_BYTES + LIVE_BATCH * 24u + LIVE_PAIR_SLOTS * 8u)
 #define LIVE_FIRST_CHUNKS 64u
 #define LIVE_CHUNK_FORGET 3u /* chunk.complete: folded twice since it was found complete */
 #define LIVE_LOOKAHEAD_PAGES 512u
-#define LIVE_STASH_ENTRIES 2048u /* 32 KiB */
 #define LIVE_PAST_UNTIL (-2) /* a decoder's: the record is after live.until_ns */
 #define LIVE_FORK_WAIT_STEPS 2000 /* a fork waits for a round at most 100 ms */
 #define LIVE_FORK_WAIT_STEP_NS 50000
-/* A mostly empty table is shrunk after a round that folded fewer events than this (the
- * program allocates slowly), or once it has stayed mostly empty this long (see
- * live_shrink). */
-#define LIVE_SHRINK_QUIET_EVENTS 4096u
-#define LIVE_SHRINK_PATIENCE_NS 2000000000ull
-#define LIVE_SHRINK_STEP_SLOTS 65536u /* a shrink looks for an exit or a fork this often */
-
-/* A slot: the address, and in one word LIVE_RELEASED, the time of the last event (ns
- * after live.time_base, LIVE_TIME_BITS of it) and the size (LIVE_SIZE_BITS; sizes of
- * LIVE_SIZE_BIG and more are in the big map). 16 bytes, not 24: python3's dict (4M blocks
- * live at its peak) needed a table of 192 MiB, fresh memory the leak thread waited for. */
-#define LIVE_SIZE_BITS 23
-#define LIVE_SIZE_BIG ((1ull << LIVE_SIZE_BITS) - 1) /* 8 MiB - 1 */
-#define LIVE_TIME_BITS 40
-#define LIVE_TIME_MAX ((1ull << LIVE_TIME_BITS) - 1) /* 18 minutes */
-/* The base moves when an event's time is this far past it, to half of it behind: 9 and
- * 4.5 minutes. An event older than the base (a thread stopped that long between reading
- * the clock and writing its record) counts as time 0. */
-#define LIVE_TIME_SPAN (1ull << 39)
-struct live_slot {
-	uint64_t addr; /* 0: empty */
-	uint64_t meta;
-};
-
-_Static_assert(sizeof(struct live_slot) == 16, "a slot is two words");
-
-struct live_big {
-	uint64_t addr; /* 0: empty */
-	uint64_t size;
-};
-
 /* A chunk that may still hold records not folded. */
 struct live_chunk {
 	uint64_t offset;       /* in the file */
@@ -169,18 +117,9 @@ struct live_chunk {
 };
 
 static struct {
-	struct live_slot *slots;
-	uint64_t mask;           /* capacity - 1, 0 without a table */
-	uint64_t used;           /* slots not empty: live and released entries */
-	uint64_t released;       /* released entries, prunable ones included */
-	uint64_t live;           /* entries not released */
-	uint16_t *group_live;    /* entries not released in each group, after the slots */
-	int failed;              /* -ENOMEM or -E2BIG: the table could not grow */
+	int failed;              /* -ENOMEM or -E2BIG: the table or the chunks could not grow */
 	struct live_chunk *chunks;
 	size_t chunk_count, chunk_cap;
-	uint32_t round;          /* the round under way or last folded, mod 2^LIVE_SIZE_BITS */
-	uint32_t ended;          /* the last round that ended */
-	uint64_t young[4];       /* releases entered in round r, at r % 4, not prunable yet */
 	uint64_t walk;           /* file offset of the next chunk header to look at */
 	uint32_t page;
 	uint8_t *buffer;         /* LIVE_READ_BYTES */
@@ -188,17 +127,7 @@ static struct {
 	uint64_t *progress;      /* bumped at every batch: a waiter's sign of life */
 	uint64_t rounds, events;
 	uint64_t table_ops;      /* operations that reached the table (not paired) */
-	uint64_t grown_in_place, rehashed, stashed; /* how the table grew (mp_leak_live_growth) */
-	struct live_slot *stash; /* LIVE_STASH_ENTRIES, see live_grow_in_place */
-	uint64_t time_base;      /* slot times count from here; 0 before a round */
-	uint64_t time_span;      /* LIVE_TIME_SPAN, or a test's (mp_leak_live_time_span) */
-	struct live_big *big;    /* the sizes of LIVE_SIZE_BIG and more, by address */
-	uint64_t big_mask, big_count;
-	uint64_t rebases;        /* times the base moved (mp_leak_live_rebases) */
 	int in_round;            /* a fold is changing the table (see Fork) */
-	uint64_t sparse_since_ns; /* when the table was first found mostly empty; 0: it is not */
-	uint64_t shrink_patience_ns; /* LIVE_SHRINK_PATIENCE_NS, or a test's */
-	uint64_t shrinks, shrinks_abandoned; /* mp_leak_live_shrinks */
 	uint64_t until_ns;       /* folding a parent's file: its events up to here; 0: all */
 	int past_until;          /* a record after until_ns ended the chunk being read */
 } live;
@@ -215,70 +144,6 @@ static struct {
 static int fork_pending;
 /* Set once the process is ending (mp_leak_live_exit_coming). */
 static int exit_coming;
-
-static inline uint64_t slot_time(const struct live_slot *slot)
-{
-	return (slot->meta >> LIVE_SIZE_BITS) & LIVE_TIME_MAX;
-}
-
-static inline int slot_live(const struct live_slot *slot)
-{
-	return !(slot->meta & LIVE_RELEASED);
-}
-
-/* A released entry holds, where a live one holds its size, the round that folded it. It
- * may be dropped (pruned) once a round after that one has ended: see Pruning. The
- * distance is taken modulo the field; a wrapped one (millions of rounds untouched) reads
- * as not prunable, which costs a slot, never a verdict. */
-#define LIVE_ROUND_MASK LIVE_SIZE_BIG
-static inline int round_prunable(uint64_t round)
-{
-	uint64_t distance = (live.ended - round) & LIVE_ROUND_MASK;
-	return distance - 1 < (LIVE_ROUND_MASK >> 1);
-}
-
-static inline int slot_prunable(const struct live_slot *slot)
-{
-	return !slot_live(slot) && round_prunable(slot->meta & LIVE_ROUND_MASK);
-}
-
-/* Released entries not prunable yet: entered in the last round that ended or after it (a
- * ring of 4; more rounds than that: all of them, to be safe). */
-static uint64_t live_young(void)
-{
-	uint32_t since = (live.round - live.ended) & LIVE_ROUND_MASK;
-	if (since > 3)
-		return live.released;
-	uint64_t young = 0;
-	for (uint32_t i = 0; i <= since; i++)
-		young += live.young[(live.round - i) & 3];
-	return young;
-}
-
-/* Entries a compaction would drop: the prunable releases. */
-static uint64_t live_droppable(void)
-{
-	uint64_t young = live_young();
-	return live.released > young ? live.released - young : 0;
-}
-
-/* A released entry leaves the table or changes. */
-static inline void release_leaves(const struct live_slot *slot)
-{
-	uint64_t round = slot->meta & LIVE_ROUND_MASK;
-	live.released--;
-	if (!round_prunable(round) && ((live.round - round) & LIVE_ROUND_MASK) < 4)
-		live.young[round & 3]--;
-}
-
-/* An event's time as slots keep it. */
-static inline uint64_t live_time(uint64_t time)
-{
-	if (time <= live.time_base)
-		return 0;
-	uint64_t after = time - live.time_base;
-	return after < LIVE_TIME_MAX ? after : LIVE_TIME_MAX;
-}
 
 /* An operation waiting to be applied (live_flush): an allocation, or a release with
  * LIVE_RELEASED for its size. After the read buffer, in memory of ours (in the library's
@@ -309,289 +174,10 @@ static struct {
 	int pairs_written;       /* the index's pages are the process's (live_pairs_write_for) */
 } batch;
 
-static uint64_t live_hash(uint64_t addr)
-{
-	addr ^= addr >> 29;
-	addr *= 0xbf58476d1ce4e5b9ull;
-	return addr ^ (addr >> 32);
-}
-
-/* The slot where the probe for addr starts in a table of mask + 1 slots (at least
- * LIVE_FIRST_SLOTS): each 512 bytes of heap have a window of 32 consecutive slots, one
- * per 16-byte granule, and the windows are spread by the hash. Programs allocate and
- * free in address order most of the time (python3 tears its dict down in the order it
- * was built); hashing each address alone sent each of them to a random line of a table
- * sized for the heap's peak, a cache and TLB miss each, where now the blocks of a piece
- * of heap share the lines of their windows. The analyzer's live table does the same
- * (analyzer/live_blocks.h). */
-#define LIVE_WINDOW_SHIFT 9
-#define LIVE_WINDOW_BITS 5
-static inline uint64_t live_home(uint64_t addr, uint64_t mask)
-{
-	uint64_t window = live_hash(addr >> LIVE_WINDOW_SHIFT) << LIVE_WINDOW_BITS;
-	return (window | (addr >> 4 & ((1u << LIVE_WINDOW_BITS) - 1))) & mask;
-}
-
-/* The slot holding addr, or NULL. */
-static struct live_slot *live_find(uint64_t addr)
-{
-	for (uint64_t at = live_home(addr, live.mask);; at = (at + 1) & live.mask) {
-		uint64_t here = live.slots[at].addr;
-		if (here == addr)
-			return &live.slots[at];
-		if (!here)
-			return NULL;
-	}
-}
-
-/* A slot for addr, which is not in the table: the first prunable release on its way, or
- * the empty slot that ends it. */
-static struct live_slot *live_free_slot(struct live_slot *slots, uint64_t mask, uint64_t addr)
-{
-	uint64_t at = live_home(addr, mask);
-	while (slots[at].addr && !slot_prunable(&slots[at]))
-		at = (at + 1) & mask;
-	return &slots[at];
-}
-
-/* How many of slots[0..capacity) hold a prunable release. */
-static uint64_t live_count_droppable(const struct live_slot *slots, uint64_t capacity)
-{
-	uint64_t count = 0;
-	for (uint64_t i = 0; i < capacity; i++)
-		count += slots[i].addr && slot_prunable(&slots[i]);
-	return count;
-}
-
-/* Empties the slots of prunable releases in slots[0..capacity), for a pass that puts every
- * entry back (probes no longer find what lies past a hole); returns how many. */
-static uint64_t live_drop(struct live_slot *slots, uint64_t capacity)
-{
-	uint64_t dropped = 0;
-	for (uint64_t i = 0; i < capacity; i++) {
-		if (slots[i].addr && slot_prunable(&slots[i])) {
-			release_leaves(&slots[i]);
-			slots[i].addr = 0;
-			dropped++;
-		}
-	}
-	live.used -= dropped;
-	return dropped;
-}
-
 static size_t live_round_up(size_t bytes)
 {
 	return (bytes + 4095) & ~(size_t)4095;
 }
-
-/* The table's mapping: the slots, then a count of live entries per group of slots (the
- * table has at least one group). */
-static uint64_t live_table_bytes(uint64_t capacity)
-{
-	return live_round_up(capacity * sizeof(struct live_slot) +
-			     (capacity >> LIVE_GROUP_SHIFT) * sizeof(uint16_t));
-}
-
-/* Puts an entry taken out of the table back where a probe from its home first finds
- * room, and counts it in its group. */
-static void live_put(struct live_slot *slots, uint16_t *group_live, uint64_t mask,
-		     const struct live_slot *entry)
-{
-	struct live_slot *slot = live_free_slot(slots, mask, entry->addr);
-	*slot = *entry;
-	group_live[(uint64_t)(slot - slots) >> LIVE_GROUP_SHIFT] += slot_live(entry);
-}
-
-/* The smallest table that holds `entries` at most half full. */
-static uint64_t live_capacity_for(uint64_t entries)
-{
-	uint64_t capacity = LIVE_FIRST_SLOTS;
-	while (capacity < entries * 2)
-		capacity *= 2;
-	return capacity;
-}
-
-/* Rehashes the entries (prunable releases are dropped) into `capacity` slots, a power of two.
- * The table may take at most MEMPROF_LEAK_CHECK_MAX_MB (config.c): a program that needs
- * more gets no leak kinds (reported as such), never an exit that runs out of memory. */
-static int live_resize(uint64_t capacity)
-{
-	/* What it keeps must fit, whatever was estimated. Counted, not dropped yet: on
-	 * failure the table stays as it was. */
-	uint64_t keep = live.slots ? live.used - live_count_droppable(live.slots, live.mask + 1)
-				   : 0;
-	if (capacity < live_capacity_for(keep))
-		capacity = live_capacity_for(keep);
-	if (capacity * sizeof(struct live_slot) > mp_config.leak_check_max_bytes)
-		return -E2BIG;
-	uint64_t bytes = live_table_bytes(capacity);
-	struct live_slot *slots = mp_sys_map_anon(bytes);
-	if (!slots)
-		return -ENOMEM;
-	uint16_t *group_live = (uint16_t *)(slots + capacity);
-	/* No MADV_HUGEPAGE, although the table is touched at random and huge pages save TLB
-	 * misses (python3's dict folded at 37-40 instead of 50-53 ns an event, bench/
-	 * fold_bench.c, memory already the process's). On a VM whose host takes back the
-	 * guest's free memory (free page reporting hands it whole 2 MiB blocks, the very ones
-	 * huge pages are made of), every huge page is a fresh host fault: 360 MB/s against
-	 * 760 MB/s in small pages, measured here. The table is fresh memory once per doubling
-	 * and the leak thread waits for it: python3's dict under the exit check took 1860 ms
-	 * of CPU with huge pages, 1630 without (medians of 9 interleaved runs). Where THP is
-	 * "always", the kernel still decides. */
-	/* Written before anything reads it: a probe's first read of a fresh page maps the
-	 * shared zero page, and the write after it then has to unmap that page from every
-	 * CPU running the program (a TLB shootdown, an IPI that a VM pays dearly for: 3-4%
-	 * of alloc_bench's samples went to them). A write first simply allocates the page. */
-	mp_sys_prefault(slots, bytes);
-	struct live_slot *old = live.slots;
-	uint64_t old_capacity = old ? live.mask + 1 : 0;
-	if (old)
-		live_drop(old, old_capacity);
-	for (uint64_t i = 0; i < old_capacity; i++)
-		if (old[i].addr)
-			live_put(slots, group_live, capacity - 1, &old[i]);
-	live.slots = slots;
-	live.group_live = group_live;
-	live.mask = capacity - 1;
-	if (old)
-		mp_sys_unmap(old, live_table_bytes(old_capacity));
-	return 0;
-}
-
-/* The stash of live_grow_in_place, mapped at its first use and kept (memory of ours:
- * the addresses it held are no roots). */
-static int live_stash_map(void)
-{
-	if (!live.stash)
-		live.stash = mp_sys_map_anon(LIVE_STASH_ENTRIES * sizeof(struct live_slot));
-	return live.stash ? 0 : -1;
-}
-
-/* Puts the `count` stashed entries back into the table, where probes find them. */
-static void live_unstash(uint64_t count)
-{
-	for (uint64_t i = 0; i < count; i++)
-		live_put(live.slots, live.group_live, live.mask, &live.stash[i]);
-}
-
-/* Doubles the table where it is, or returns -1 with the table as it was, or with every
- * entry in it but not all where probes find them (then only a rehash into a new table,
- * which reads every slot, may follow). mremap keeps the pages the table has, so the kernel
- * zeroes only the new half: a new table had all of it zeroed, and zeroing fresh memory
- * was 40% of the samples of python3's dict under the exit check (this VM zeroes about a
- * GiB a second), two thirds of the leak thread's time.
- *
- * The entries are taken out and put back from their new homes in slot order, from after
- * a slot that was empty before the prunable ones were emptied, as live_compact does: with
- * one more bit of hash, an entry's new home is its old one or that plus the old capacity.
- * Put back in the lower half, it lands at or before its old slot, past slots that hold
- * only entries put back already (its old probe crossed no empty slot, and they come
- * before it in the walk); in the upper half it meets only entries put back already,
- * unless its probe would wrap around the end of the table into slots not walked yet.
- * Those few entries (the run at the table's end) wait in a stash and are put back once
- * the walk is over, like any insertion. Giving up on them instead sent python3's last
- * doubling, 8M slots, to a rehash into a new 192 MiB table nearly every run: a quarter
- * of a second of the leak thread zeroing pages. */
-static int live_grow_in_place(uint64_t capacity)
-{
-	uint64_t old_capacity = live.mask + 1, start = 0, stashed = 0;
-	if (capacity != old_capacity * 2)
-		return -1;
-	uint64_t old_bytes = live_table_bytes(old_capacity), bytes = live_table_bytes(capacity);
-	struct live_slot *slots = mp_sys_grow_anon(live.slots, old_bytes, bytes);
-	if (!slots)
-		return -1;
-	/* The new part, written before it is read (see live_resize), the old counts of
-	 * groups (now in the upper half's slots) included. */
-	mp_sys_prefault(slots + old_capacity, bytes - old_capacity * sizeof(*slots));
-	memset(slots + old_capacity, 0, old_bytes - old_capacity * sizeof(*slots));
-	live.slots = slots;
-	live.group_live = (uint16_t *)(slots + capacity);
-	memset(live.group_live, 0, (capacity >> LIVE_GROUP_SHIFT) * sizeof(uint16_t));
-	while (slots[start].addr)
-		start++; /* there is one: the table is never full */
-	live_drop(slots, old_capacity);
-	live.mask = capacity - 1;
-	for (uint64_t step = 1; step <= old_capacity; step++) {
-		struct live_slot *slot = &slots[(start + step) & (old_capacity - 1)];
-		if (!slot->addr)
-			continue;
-		struct live_slot entry = *slot;
-		slot->addr = 0;
-		uint64_t at = live_home(entry.addr, live.mask);
-		while (slots[at].addr && at + 1 < capacity)
-			at++;
-		if (slots[at].addr) { /* it would wrap */
-			if (stashed == LIVE_STASH_ENTRIES || live_stash_map() < 0) {
-				*slot = entry; /* back where it was: the rehash will find it */
-				live_unstash(stashed);
-				return -1;
-			}
-			live.stash[stashed++] = entry;
-			continue;
-		}
-		slots[at] = entry;
-		live.group_live[at >> LIVE_GROUP_SHIFT] += slot_live(&entry);
-	}
-	live_unstash(stashed);
-	live.grown_in_place++;
-	live.stashed += stashed;
-	return 0;
-}
-
-/* Drops the prunable releases in place: every entry is taken out and put back where a probe
- * from its home first finds room, in table order from an empty slot, so that the ones
- * already put back are where they stay. A sequential pass, no new memory: a new table
- * would cost its size in zeroed pages (a churning program prunes much).
- *
- * The walk starts after a slot that was empty before the prunable ones were emptied: no
- * probe run crosses it, so every slot between an entry's home and the entry is put back
- * before it, and its probe meets no entry that will still move. Started after a dropped
- * slot instead (the first empty one once they are emptied), an entry could be put back
- * past one not yet moved, which then moved towards its own home, and the entry was left
- * where no probe reaches it: found by no release, listed as live. (Slots 15..3 of 16:
- * dropped, A of home 15, dropped, B of home 1, D of home 0; from slot 1: B to 1, D to 2,
- * then A to 15, and a probe for D stops at the empty slot 0.) */
-static void live_compact(void)
-{
-	uint64_t capacity = live.mask + 1, start = 0;
-	while (live.slots[start].addr)
-		start++; /* there is one: the table is never full */
-	live_drop(live.slots, capacity);
-	memset(live.group_live, 0, (capacity >> LIVE_GROUP_SHIFT) * sizeof(uint16_t));
-	for (uint64_t step = 1; step <= capacity; step++) {
-		struct live_slot *slot = &live.slots[(start + step) & live.mask];
-		if (!slot->addr)
-			continue;
-		struct live_slot entry = *slot;
-		slot->addr = 0;
-		live_put(live.slots, live.group_live, live.mask, &entry);
-	}
-}
-
-/* Room for one more slot in use: at 5/8 (prunable releases count, since probes cross them)
- * they are dropped, and the table doubled if the other entries alone fill half of it:
- * so between 16 / (5/8) and 16 / (5/16) bytes per entry. */
-static int live_make_room(void)
-{
-	uint64_t capacity = live.mask + 1;
-	if ((live.used + 1) * 8 <= capacity * 5)
-		return 0;
-	uint64_t wanted = live_capacity_for(live.used - live_droppable() + 1);
-	if (wanted <= capacity) {
-		live_compact();
-		if ((live.used + 1) * 8 <= capacity * 5)
-			return 0;
-		wanted = capacity * 2; /* fewer dropped than counted: never so, but never a loop */
-	}
-	if (wanted * sizeof(struct live_slot) > mp_config.leak_check_max_bytes)
-		return -E2BIG;
-	if (live_grow_in_place(wanted) == 0)
-		return 0;
-	live.rehashed++;
-	return live_resize(wanted);
-}
-
 /* Grows an array of `size`-byte items from mp_sys_map_anon to hold `need`. */
 static int live_grow_array(void **items, size_t *cap, size_t need, size_t size, size_t first)
 {
@@ -612,163 +198,6 @@ static int live_grow_array(void **items, size_t *cap, size_t need, size_t size, 
 	return 0;
 }
 
-/* ---- The big map: the sizes a slot cannot hold, by address ---- */
-
-static inline uint64_t live_big_home(uint64_t addr)
-{
-	return live_hash(addr) & live.big_mask;
-}
-
-static struct live_big *live_big_find(uint64_t addr)
-{
-	if (!live.big)
-		return NULL;
-	for (uint64_t at = live_big_home(addr);; at = (at + 1) & live.big_mask) {
-		if (live.big[at].addr == addr)
-			return &live.big[at];
-		if (!live.big[at].addr)
-			return NULL;
-	}
-}
-
-static int live_big_grow(void)
-{
-	uint64_t old_capacity = live.big ? live.big_mask + 1 : 0;
-	uint64_t capacity = old_capacity ? old_capacity * 2 : 64;
-	struct live_big *big = mp_sys_map_anon(live_round_up(capacity * sizeof(*big)));
-	if (!big)
-		return -ENOMEM;
-	struct live_big *old = live.big;
-	live.big = big;
-	live.big_mask = capacity - 1;
-	for (uint64_t i = 0; i < old_capacity; i++) {
-		if (!old[i].addr)
-			continue;
-		uint64_t at = live_big_home(old[i].addr);
-		while (big[at].addr)
-			at = (at + 1) & live.big_mask;
-		big[at] = old[i];
-	}
-	if (old)
-		mp_sys_unmap(old, live_round_up(old_capacity * sizeof(*old)));
-	return 0;
-}
-
-/* Notes the size of addr: 0, or -ENOMEM. */
-static int live_big_put(uint64_t addr, uint64_t size)
-{
-	struct live_big *found = live_big_find(addr);
-	if (found) {
-		found->size = size;
-		return 0;
-	}
-	if ((live.big_count + 1) * 2 > (live.big ? live.big_mask + 1 : 0) && live_big_grow() < 0)
-		return -ENOMEM;
-	uint64_t at = live_big_home(addr);
-	while (live.big[at].addr)
-		at = (at + 1) & live.big_mask;
-	live.big[at] = (struct live_big){ addr, size };
-	live.big_count++;
-	return 0;
-}
-
-/* Forgets addr; the entries after it in its run move back where their probes still find
- * them (no marker left behind). */
-static void live_big_drop(uint64_t addr)
-{
-	struct live_big *found = live_big_find(addr);
-	if (!found)
-		return;
-	uint64_t hole = (uint64_t)(found - live.big);
-	for (uint64_t at = (hole + 1) & live.big_mask; live.big[at].addr;
-	     at = (at + 1) & live.big_mask) {
-		uint64_t home = live_big_home(live.big[at].addr);
-		if (((at - home) & live.big_mask) >= ((at - hole) & live.big_mask)) {
-			live.big[hole] = live.big[at];
-			hole = at;
-		}
-	}
-	live.big[hole].addr = 0;
-	live.big_count--;
-}
-
-/* The size of a live slot's block. */
-static uint64_t live_size(const struct live_slot *slot)
-{
-	uint64_t size = slot->meta & LIVE_SIZE_BIG;
-	if (size != LIVE_SIZE_BIG)
-		return size;
-	const struct live_big *big = live_big_find(slot->addr);
-	return big ? big->size : LIVE_SIZE_BIG; /* always there: live_apply puts it first */
-}
-
-/* Moves the slots' time base to `base`: times before it become 0. A pass over the table
- * every few minutes of the program's time. */
-static void live_rebase(uint64_t base)
-{
-	uint64_t delta = base - live.time_base;
-	for (uint64_t i = 0; live.slots && i <= live.mask; i++) {
-		struct live_slot *slot = &live.slots[i];
-		if (!slot->addr)
-			continue;
-		uint64_t time = slot_time(slot);
-		time = time > delta ? time - delta : 0;
-		slot->meta = (slot->meta & ~(LIVE_TIME_MAX << LIVE_SIZE_BITS)) | time << LIVE_SIZE_BITS;
-	}
-	live.time_base = base;
-	live.rebases++;
-}
-
-/* Applies one allocation (release = 0) or release of `addr` at `time`. */
-static void live_apply(uint64_t addr, uint64_t size, uint64_t time, int release)
-{
-	if (!addr || live.failed)
-		return;
-	if (MP_UNLIKELY(time > live.time_base + live.time_span))
-		live_rebase(time - live.time_span / 2);
-	uint64_t at_time = live_time(time);
-	struct live_slot *slot = live_find(addr);
-	int was_live = 0;
-	if (slot) {
-		uint64_t held = slot_time(slot);
-		int newer = at_time > held || (at_time == held && release);
-		if (!newer)
-			return;
-		was_live = slot_live(slot);
-		if (was_live && (slot->meta & LIVE_SIZE_BIG) == LIVE_SIZE_BIG)
-			live_big_drop(addr);
-		if (!was_live)
-			release_leaves(slot);
-	}
-	if (!release && size >= LIVE_SIZE_BIG && live_big_put(addr, size) < 0) {
-		live.failed = -ENOMEM;
-		return;
-	}
-	if (!slot) {
-		int err = live_make_room();
-		if (err < 0) {
-			live.failed = err;
-			return;
-		}
-		slot = live_free_slot(live.slots, live.mask, addr);
-		if (slot->addr)
-			release_leaves(slot); /* a prunable release, forgotten */
-		else
-			live.used++;
-	}
-	int change = !release - was_live;
-	live.live += (uint64_t)(int64_t)change;
-	live.group_live[(uint64_t)(slot - live.slots) >> LIVE_GROUP_SHIFT] += (uint16_t)change;
-	slot->addr = addr;
-	slot->meta = (release ? LIVE_RELEASED | live.round
-			      : size < LIVE_SIZE_BIG ? size : LIVE_SIZE_BIG) |
-		     at_time << LIVE_SIZE_BITS;
-	if (release) {
-		live.released++;
-		live.young[live.round & 3]++;
-	}
-}
-
 /* Empties the pairing index: the stamp moves past every entry it may hold. */
 static void live_pair_reset(void)
 {
@@ -787,10 +216,6 @@ static void live_flush(void)
 {
 	if (!batch.count)
 		return;
-	/* The table is made for the first operation that reaches it (a short program's
-	 * checks may fold none: its 64 KiB, written first, were 17 page faults). */
-	if (!live.slots && !live.failed)
-		live.failed = live_resize(LIVE_FIRST_SLOTS);
 	if (live.progress)
 		__atomic_add_fetch(live.progress, 1, __ATOMIC_RELAXED);
 	size_t count = 0;
@@ -798,23 +223,26 @@ static void live_flush(void)
 		if (batch.ops[i].addr)
 			batch.ops[count++] = batch.ops[i];
 	live.table_ops += count;
-	for (size_t i = 0; i < count && i < LIVE_PREFETCH && live.slots; i++)
-		__builtin_prefetch(&live.slots[live_home(batch.ops[i].addr, live.mask)], 1);
-	for (size_t i = 0; i < count; i++) {
-		if (i + LIVE_PREFETCH < count && live.slots)
-			__builtin_prefetch(&live.slots[live_home(batch.ops[i + LIVE_PREFETCH].addr,
-								 live.mask)], 1);
-		live_apply(batch.ops[i].addr, batch.ops[i].size & ~LIVE_RELEASED, batch.ops[i].time,
-			   (batch.ops[i].size & LIVE_RELEASED) != 0);
+	for (size_t i = 0; i < count && i < LIVE_PREFETCH; i++)
+		mp_leak_table_prefetch(batch.ops[i].addr);
+	for (size_t i = 0; i < count && !live.failed; i++) {
+		if (i + LIVE_PREFETCH < count)
+			mp_leak_table_prefetch(batch.ops[i + LIVE_PREFETCH].addr);
+		live.failed = mp_leak_table_apply(batch.ops[i].addr,
+						  batch.ops[i].size & ~LIVE_RELEASED,
+						  batch.ops[i].time,
+						  (batch.ops[i].size & LIVE_RELEASED) != 0);
 	}
 	batch.count = 0;
 	live_pair_reset();
 }
 
-/* The pairing index's slot for addr: as in the table (live_home), each 512 bytes of heap
- * have a window of 32 slots, one per 16-byte granule, the windows spread by a
- * multiplication's top bits (Fibonacci hashing, cheaper than live_hash and enough for the
+/* The pairing index's slot for addr: each 512 bytes of heap have a window of 32 slots, one
+ * per 16-byte granule, so that the blocks of a piece of heap share the index's lines, the
+ * windows spread by a multiplication's top bits (Fibonacci hashing, enough for the
  * addresses of one batch). */
+#define LIVE_WINDOW_SHIFT 9
+#define LIVE_WINDOW_BITS 5
 static inline uint32_t live_pair_home(uint64_t addr)
 {
 	uint32_t window = (uint32_t)(((addr >> LIVE_WINDOW_SHIFT) * 0x9e3779b97f4a7c15ull) >>
@@ -1025,94 +453,20 @@ static int live_decode_until(const uint8_t **at, const uint8_t *end, unsigned ta
 	return 0;
 }
 
-/* Whether a shrink under way should give way: the process is ending, or forking (both
- * wait for the round). */
-static int live_shrink_gives_way(void)
+/* Whether the table's sweep should stop: the process is ending, or forking (both wait
+ * for the round). */
+static int live_gives_way(void)
 {
 	return __atomic_load_n(&exit_coming, __ATOMIC_RELAXED) ||
 	       __atomic_load_n(&fork_pending, __ATOMIC_RELAXED);
 }
 
-/* Copies the entries into a new table of `capacity` slots, dropping the prunable releases,
- * and takes it; or, if an exit or a fork comes meanwhile (or the entries would not fit,
- * which the counts say never happens), leaves the table as it was. Unlike live_resize it
- * changes nothing of the old table until it is done, so that it can stop at any point. */
-static int live_shrink_into(uint64_t capacity)
-{
-	uint64_t bytes = live_table_bytes(capacity);
-	struct live_slot *slots = mp_sys_map_anon(bytes);
-	if (!slots)
-		return -ENOMEM;
-	uint16_t *group_live = (uint16_t *)(slots + capacity);
-	struct live_slot *old = live.slots;
-	uint64_t old_capacity = live.mask + 1, kept = 0, dropped = 0;
-	int abandoned = live_shrink_gives_way();
-	if (!abandoned)
-		mp_sys_prefault(slots, bytes); /* see live_resize */
-	for (uint64_t i = 0; i < old_capacity && !abandoned; i++) {
-		if (i % LIVE_SHRINK_STEP_SLOTS == LIVE_SHRINK_STEP_SLOTS - 1 &&
-		    live_shrink_gives_way()) {
-			abandoned = 1;
-			break;
-		}
-		if (!old[i].addr)
-			continue;
-		if (slot_prunable(&old[i])) {
-			dropped++; /* as release_leaves: a prunable release is no young one */
-			continue;
-		}
-		if (++kept > capacity / 2)
-			abandoned = 1;
-		else
-			live_put(slots, group_live, capacity - 1, &old[i]);
-	}
-	if (abandoned) {
-		mp_sys_unmap(slots, bytes);
-		live.shrinks_abandoned++;
-		return -EINTR;
-	}
-	live.used -= dropped;
-	live.released -= dropped;
-	live.slots = slots;
-	live.group_live = group_live;
-	live.mask = capacity - 1;
-	mp_sys_unmap(old, live_table_bytes(old_capacity));
-	live.shrinks++;
-	return 0;
-}
-
-/* After a round that folded `folded` events: shrinks a table that is mostly empty (under a
- * sixteenth of it holding entries that are not prunable), to give its memory back. A
- * shrink reads the whole table and folds nothing meanwhile: python3 tearing down an
- * 8M-entry dict as it ends left its 512 MiB table mostly empty, the shrink took 0.1-0.3 s,
- * and the exit check then waited for it and for the frees made meanwhile: 31-364 ms from
- * the exit snapshot to the end of the trace, 15-42 ms without the shrink. So it waits for
- * a quiet round, or for the table to have stayed mostly empty for
- * LIVE_SHRINK_PATIENCE_NS, and gives way to an exit or a fork that comes while it runs
- * (the table then stays as it was). */
-static void live_shrink(uint64_t folded)
-{
-	uint64_t entries = live.used - live_droppable(), capacity = live.mask + 1;
-	if (!live.slots || capacity <= LIVE_FIRST_SLOTS || entries * 16 >= capacity) {
-		live.sparse_since_ns = 0;
-		return;
-	}
-	uint64_t now = mp_clock_now_ns();
-	if (!live.sparse_since_ns)
-		live.sparse_since_ns = now;
-	if (folded >= LIVE_SHRINK_QUIET_EVENTS &&
-	    now - live.sparse_since_ns < live.shrink_patience_ns)
-		return;
-	if (live_shrink_into(live_capacity_for(entries)) == 0)
-		live.sparse_since_ns = 0; /* on failure the table simply stays */
-}
-
 /* The pairing index is probed before it is written: a probe's first read of a fresh
  * page maps the shared zero page, and the write after it then has to unmap that page
- * from every CPU (see live_resize). So its pages are written first, once, before the
- * first read that holds an event, not when the buffer is mapped: a short program's
- * checks may fold no allocation at all, and writing them cost /bin/true 64 of the 82
- * page faults its leak check added. (Asked here, once a read, not as each operation is
+ * from every CPU (see mp_sys_map_anon_populated). So its pages are written first, once,
+ * before the first read that holds an event, not when the buffer is mapped: a short
+ * program's checks may fold no allocation at all, and writing them cost /bin/true 64 of
+ * the 82 page faults its leak check added. (Asked here, once a read, not as each operation is
  * pushed: that test cost the fold 3 instructions an event.) */
 static void live_pairs_write_for(const uint8_t *at, size_t len)
 {
@@ -1417,10 +771,6 @@ static int live_fold_file(const char *path, uint32_t pid, enum mp_leak_fold_mode
 		batch.count = 0;
 		batch.stamp = 0;
 	}
-	if (!live.time_span)
-		live.time_span = LIVE_TIME_SPAN;
-	if (!live.shrink_patience_ns)
-		live.shrink_patience_ns = LIVE_SHRINK_PATIENCE_NS;
 	if (live.failed)
 		return live.failed;
 	int own, fd = live_open(path, &own);
@@ -1432,8 +782,7 @@ static int live_fold_file(const char *path, uint32_t pid, enum mp_leak_fold_mode
 		live_close(fd, own);
 		return -ESTALE;
 	}
-	live.round = (live.round + 1) & LIVE_ROUND_MASK;
-	live.young[live.round & 3] = 0;
+	mp_leak_table_round_begin();
 	/* Past the chunks handed out, this process's trace holds space reserved ahead, zeros
 	 * that would only be read page after page for a header. */
 	uint64_t size = (uint64_t)st.st_size, end = mp_trace_file_end();
@@ -1462,10 +811,10 @@ static int live_fold_file(const char *path, uint32_t pid, enum mp_leak_fold_mode
 	live.chunk_count = kept;
 	live_close(fd, own);
 	/* Whatever was committed before this round began is folded: see Pruning. */
-	live.ended = live.round;
+	mp_leak_table_round_end();
 	uint64_t folded = live.events - before;
 	if (!live.failed && mode == MP_LEAK_FOLD_PRUNE)
-		live_shrink(folded);
+		mp_leak_table_sweep(live_gives_way);
 	live.rounds++;
 	return live.failed ? live.failed : (int)(folded < INT32_MAX ? folded : INT32_MAX);
 }
@@ -1477,7 +826,7 @@ void mp_leak_live_progress(uint64_t *progress)
 
 uint64_t mp_leak_live_count(void)
 {
-	return live.live;
+	return mp_leak_table_count();
 }
 
 uint64_t mp_leak_live_events(void)
@@ -1490,63 +839,9 @@ uint64_t mp_leak_live_table_ops(void)
 	return live.table_ops;
 }
 
-void mp_leak_live_time_span(uint64_t ns)
-{
-	live.time_span = ns;
-}
-
-uint64_t mp_leak_live_rebases(void)
-{
-	return live.rebases;
-}
-
-void mp_leak_live_growth(uint64_t *in_place, uint64_t *rehashed, uint64_t *stashed)
-{
-	*in_place = live.grown_in_place;
-	*rehashed = live.rehashed;
-	*stashed = live.stashed;
-}
-
-void mp_leak_live_shrinks(uint64_t *done, uint64_t *abandoned, uint64_t *slots)
-{
-	*done = live.shrinks;
-	*abandoned = live.shrinks_abandoned;
-	*slots = live.slots ? live.mask + 1 : 0;
-}
-
-void mp_leak_live_shrink_patience(uint64_t ns)
-{
-	live.shrink_patience_ns = ns;
-}
-
 void mp_leak_live_exit_coming(void)
 {
 	__atomic_store_n(&exit_coming, 1, __ATOMIC_RELAXED);
-}
-
-/* Copies up to `total` live entries to out; returns how many, and in *varying the bits in
- * which their addresses differ. Only the groups of slots that hold one are read: a table
- * sized for the heap's peak may hold a few blocks at exit (python's dict: 8M slots,
- * 192 MiB, 20 blocks), and reading it all took 20-30 ms. */
-static size_t live_list(struct mp_leak_block *out, size_t total, uint64_t *varying)
-{
-	size_t at = 0;
-	uint64_t first = 0, differ = 0;
-	uint64_t groups = live.slots ? (live.mask + 1) >> LIVE_GROUP_SHIFT : 0;
-	for (uint64_t group = 0; group < groups && at < total; group++) {
-		if (!live.group_live[group])
-			continue;
-		struct live_slot *slots = live.slots + (group << LIVE_GROUP_SHIFT);
-		for (uint64_t i = 0; i < (1u << LIVE_GROUP_SHIFT) && at < total; i++) {
-			if (!slots[i].addr || !slot_live(&slots[i]))
-				continue;
-			first = at ? first : slots[i].addr;
-			differ |= slots[i].addr ^ first;
-			out[at++] = (struct mp_leak_block){ slots[i].addr, live_size(&slots[i]) };
-		}
-	}
-	*varying = differ;
-	return at;
 }
 
 /* LSD radix sort by address over the bits that vary, digit_bits a pass: the counts of
@@ -1604,7 +899,7 @@ int mp_leak_live_blocks(struct mp_leak_block **blocks, size_t *count, size_t *by
 {
 	if (live.failed)
 		return live.failed;
-	size_t total = (size_t)live.live;
+	size_t total = (size_t)mp_leak_table_count();
 	size_t array_bytes = live_round_up((total ? total : 1) * sizeof(struct mp_leak_block));
 	uint32_t small_counts[(64 / LIVE_SORT_BITS_SMALL + 1) << LIVE_SORT_BITS_SMALL];
 	unsigned digit_bits = total < LIVE_SORT_SMALL ? LIVE_SORT_BITS_SMALL : LIVE_SORT_BITS;
@@ -1618,7 +913,7 @@ int mp_leak_live_blocks(struct mp_leak_block **blocks, size_t *count, size_t *by
 	int err = out && scratch && counts ? 0 : -ENOMEM;
 	if (!err) {
 		uint64_t varying;
-		size_t at = live_list(out, total, &varying);
+		size_t at = mp_leak_table_list(out, total, &varying);
 		struct mp_leak_block *sorted = live_sort(out, scratch, at, varying, counts, digit_bits);
 		*blocks = sorted;
 		*count = at;
@@ -1683,12 +978,9 @@ int mp_leak_live_after_fork_child(const char *parent_path, uint32_t parent_pid,
 
 void mp_leak_live_reset(void)
 {
-	if (live.slots)
-		mp_sys_unmap(live.slots, live_table_bytes(live.mask + 1));
+	mp_leak_table_reset();
 	live_unmap(live.chunks, live.chunk_cap * sizeof(*live.chunks));
 	live_unmap(live.buffer, LIVE_BUFFER_BYTES);
-	live_unmap(live.stash, LIVE_STASH_ENTRIES * sizeof(struct live_slot));
-	live_unmap(live.big, live.big ? (live.big_mask + 1) * sizeof(struct live_big) : 0);
 	uint64_t *progress = live.progress;
 	memset(&live, 0, sizeof(live));
 	live.progress = progress;

@@ -5,11 +5,11 @@
  * Shared by leak_thread.c (the thread of memprof's own that folds the trace into the
  * live set as the program runs, and runs the checks asked of it), leak_scan.c (one
  * check: stop, fold, scan, write), leak_stop.c (stopping the program's threads),
- * leak_live.c (the live set, folded from the trace file), leak_roots.c
- * (/proc/self/maps and the threads' stacks) and leak_classify.c (the marking itself,
- * pure computation over memory it is given, which the unit tests drive with synthetic
- * blocks). Nothing here runs on the recording path. Memory comes from mp_sys_map_anon
- * only (listed by mp_sys_own_regions, so never mistaken for a root).
+ * leak_live.c (the live set, folded from the trace file into leak_table.c's table),
+ * leak_roots.c (/proc/self/maps and the threads' stacks) and leak_classify.c (the
+ * marking itself, pure computation over memory it is given, which the unit tests drive
+ * with synthetic blocks). Nothing here runs on the recording path. Memory comes from
+ * mp_sys_map_anon only (listed by mp_sys_own_regions, so never mistaken for a root).
  */
 #ifndef MEMPROF_PRELOAD_LEAK_SCAN_H
 #define MEMPROF_PRELOAD_LEAK_SCAN_H
@@ -319,9 +319,10 @@ size_t mp_leak_classify_find(const struct mp_leak_classifier *c, uint64_t addr);
  * dropped (leak_live.c, Pruning). */
 enum mp_leak_fold_mode {
 	/* A check's, and the round the exit asks for before its check: the table is not
-	 * shrunk after it (the check needs the live blocks now, not the memory back). */
+	 * swept after it (the check needs the live blocks now, not the memory back). */
 	MP_LEAK_FOLD_KEEP = 0,
-	/* The leak thread's rounds: a table left mostly empty is shrunk after them. */
+	/* The leak thread's rounds: the table gives back memory after them, a part at a
+	 * time (mp_leak_table_sweep). */
 	MP_LEAK_FOLD_PRUNE = 1,
 };
 /* One round: folds every record committed in the trace file at `path` since the last
@@ -341,25 +342,10 @@ uint64_t mp_leak_live_events(void);
 /* Operations that reached the table: the events that no event of the same batch
  * cancelled (bench/fold_bench.c). */
 uint64_t mp_leak_live_table_ops(void);
-/* Since the last reset: how often the table doubled in place, how often it was rehashed
- * into a new mapping instead (doubling in place failed), and how many entries a doubling
- * in place put back only after its walk (their probe wrapped around the table's end). */
-void mp_leak_live_growth(uint64_t *in_place, uint64_t *rehashed, uint64_t *stashed);
-/* Since the last reset: how often a mostly empty table was shrunk, and how often a shrink
- * gave way to an exit or a fork; and the table's slots now. */
-void mp_leak_live_shrinks(uint64_t *done, uint64_t *abandoned, uint64_t *slots);
-/* Tests: how long a mostly empty table waits for a quiet round before it is shrunk anyway
- * (default 2 s); after mp_leak_live_reset. */
-void mp_leak_live_shrink_patience(uint64_t ns);
-/* The process is ending (an exit, or a fatal signal's check): a shrink of the table under
- * way or about to start gives way (the check waits for the round). One atomic store:
+/* The process is ending (an exit, or a fatal signal's check): the table's sweep under way
+ * or about to start stops (the check waits for the round). One atomic store:
  * signal-safe. */
 void mp_leak_live_exit_coming(void);
-/* Tests: how far past the table's time base an event may be before the base moves
- * (default 2^39 ns); after mp_leak_live_reset. */
-void mp_leak_live_time_span(uint64_t ns);
-/* How often the time base moved since the last reset. */
-uint64_t mp_leak_live_rebases(void);
 /* Forgets everything (a fork child's trace is a new one). */
 void mp_leak_live_reset(void);
 /* Fork (leak_live.c): the prepare handler keeps rounds from starting and waits (bounded)

@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "leak_scan.h"
+#include "leak_table.h"
 #include "recorder_fixture.h"
 
 #define BLOCK_WORDS 8  /* each synthetic block is 64 bytes */
@@ -465,121 +466,161 @@ static void test_leak_live_old_blocks_freed_then_reused(void **state)
 	expect_live(expected, 2);
 }
 
-/* A heap freed at once leaves the table mostly empty. */
-#define SHRINK_BLOCKS 100000u
+/* The table as it is made now (leak_table.c). */
+static struct mp_leak_table_stats table_now(void)
+{
+	struct mp_leak_table_stats stats;
+	mp_leak_table_stats(&stats);
+	return stats;
+}
 
-static uint64_t shrink_addr(uint64_t i)
+/* A heap freed at once: SWEEP_BLOCKS blocks 32 bytes apart (2048 to a 64 KiB region,
+ * SWEEP_REGIONS regions) folded, then all but the first freed and folded. */
+#define SWEEP_BLOCKS 100000u
+#define SWEEP_REGIONS 49u
+
+static uint64_t sweep_addr(uint64_t i)
 {
 	return 0x1000000 + 32 * i;
 }
 
-static void expect_shrinks(uint64_t done, uint64_t abandoned, uint64_t *slots)
-{
-	uint64_t got_done, got_abandoned;
-	mp_leak_live_shrinks(&got_done, &got_abandoned, slots);
-	assert_int_equal(got_done, done);
-	assert_int_equal(got_abandoned, abandoned);
-}
-
-/* SHRINK_BLOCKS blocks folded, then all but the first freed and folded: the table is as
- * large as at the peak (its releases are not prunable yet), its slots in *peak. */
-static const char *shrink_fixture(uint64_t *peak)
+/* Returns the trace's path; *peak: the table's slots with the heap built, which the
+ * teardown's releases (not prunable yet) still hold. */
+static const char *sweep_fixture(uint64_t *peak)
 {
 	mp_leak_live_reset();
 	mp_chunk_after_fork_child(&mp_state_thread); /* the last test's chunk is another file's */
 	const char *path = fixture_start();
-	for (uint64_t i = 0; i < SHRINK_BLOCKS; i++)
-		mp_record_alloc_done(MP_REC_MALLOC, (void *)(uintptr_t)shrink_addr(i), 24);
-	assert_int_equal(mp_leak_live_fold(path, MP_LEAK_FOLD_PRUNE), SHRINK_BLOCKS);
-	expect_shrinks(0, 0, peak);
-	assert_true(*peak >= 2 * SHRINK_BLOCKS);
-	for (uint64_t i = 1; i < SHRINK_BLOCKS; i++)
-		mp_record_free((void *)(uintptr_t)shrink_addr(i));
-	assert_int_equal(mp_leak_live_fold(path, MP_LEAK_FOLD_PRUNE), SHRINK_BLOCKS - 1);
-	uint64_t slots;
-	expect_shrinks(0, 0, &slots);
-	assert_int_equal(slots, *peak);
+	for (uint64_t i = 0; i < SWEEP_BLOCKS; i++)
+		mp_record_alloc_done(MP_REC_MALLOC, (void *)(uintptr_t)sweep_addr(i), 24);
+	assert_int_equal(mp_leak_live_fold(path, MP_LEAK_FOLD_PRUNE), SWEEP_BLOCKS);
+	struct mp_leak_table_stats built = table_now();
+	assert_int_equal(built.regions, SWEEP_REGIONS);
+	assert_true(built.slots * 5 >= SWEEP_BLOCKS * 8); /* at most 5/8 full */
+	for (uint64_t i = 1; i < SWEEP_BLOCKS; i++)
+		mp_record_free((void *)(uintptr_t)sweep_addr(i));
+	assert_int_equal(mp_leak_live_fold(path, MP_LEAK_FOLD_PRUNE), SWEEP_BLOCKS - 1);
+	struct mp_leak_table_stats freed = table_now();
+	assert_int_equal(freed.regions, SWEEP_REGIONS);
+	assert_int_equal(freed.slots, built.slots);
+	*peak = built.slots;
 	return path;
 }
 
-/* A busy round's events: blocks allocated and freed within it, which cancel out. */
-static void churn(unsigned pairs)
-{
-	for (unsigned i = 0; i < pairs; i++) {
-		mp_record_alloc_done(MP_REC_MALLOC, (void *)0x900000, 40);
-		mp_record_free((void *)0x900000);
-	}
-}
-
-/* A busy round: 6000 events, fewer than the fold counts as quiet. */
-static void busy_round(const char *path)
-{
-	churn(3000);
-	assert_int_equal(mp_leak_live_fold(path, MP_LEAK_FOLD_PRUNE), 6000);
-}
-
-/* After the last block of shrink_fixture, and one allocated again since: those two. */
+/* After sweep_fixture's last block, and one allocated again since: those two. */
 static void expect_first_and_seventh(const char *path)
 {
-	mp_record_alloc_done(MP_REC_MALLOC, (void *)(uintptr_t)shrink_addr(7), 70);
+	mp_record_alloc_done(MP_REC_MALLOC, (void *)(uintptr_t)sweep_addr(7), 70);
 	assert_int_equal(mp_leak_live_fold(path, MP_LEAK_FOLD_KEEP), 1);
-	const struct mp_leak_block expected[] = { { shrink_addr(0), 24 }, { shrink_addr(7), 70 } };
+	const struct mp_leak_block expected[] = { { sweep_addr(0), 24 }, { sweep_addr(7), 70 } };
 	expect_live(expected, 2);
 }
 
-/* shrink_fixture's table shrunk once, to a sixteenth of its peak or less, and right. */
-static void expect_shrunk(const char *path, uint64_t peak)
+/* Once the teardown's releases may be dropped, the next round's sweep gives back the
+ * regions that hold nothing else and shrinks the one that still holds a block. */
+static void test_leak_live_sweep_gives_back_a_freed_heap(void **state)
 {
-	uint64_t slots;
-	expect_shrinks(1, 0, &slots);
-	assert_true(slots * 16 <= peak);
+	(void)state;
+	uint64_t peak;
+	const char *path = sweep_fixture(&peak);
+	assert_int_equal(mp_leak_live_fold(path, MP_LEAK_FOLD_PRUNE), 0);
+	struct mp_leak_table_stats swept = table_now();
+	assert_int_equal(swept.regions, 1);
+	assert_int_equal(swept.released, SWEEP_REGIONS - 1);
+	assert_true(swept.slots * 256 <= peak);
+	assert_int_equal(swept.sweeps_cut, 0);
 	expect_first_and_seventh(path);
 }
 
-/* The table left mostly empty is not shrunk after a busy round (the program still frees
- * fast, as python3 tearing its dict down as it ends: the shrink, which reads the whole
- * table, would leave the exit check those frees to fold), but after the next quiet one. */
-static void test_leak_live_shrink_waits_for_a_quiet_round(void **state)
+/* A check's round (MP_LEAK_FOLD_KEEP) leaves the table as it is: the check wants the
+ * blocks, not the memory. */
+static void test_leak_live_check_round_does_not_sweep(void **state)
 {
 	(void)state;
-	uint64_t peak, slots;
-	const char *path = shrink_fixture(&peak);
-	mp_leak_live_shrink_patience(UINT64_MAX); /* however slow this host: the quiet rule alone */
-	busy_round(path);
-	expect_shrinks(0, 0, &slots);
-	assert_int_equal(slots, peak);
-	assert_int_equal(mp_leak_live_fold(path, MP_LEAK_FOLD_PRUNE), 0);
-	expect_shrunk(path, peak);
+	uint64_t peak;
+	const char *path = sweep_fixture(&peak);
+	assert_int_equal(mp_leak_live_fold(path, MP_LEAK_FOLD_KEEP), 0);
+	assert_int_equal(table_now().regions, SWEEP_REGIONS);
+	assert_int_equal(table_now().slots, peak);
+	expect_first_and_seventh(path);
 }
 
-/* A table that stays mostly empty while every round is busy is shrunk once it has waited
- * its patience (2 s; here 1 ns, so the round after the one that found it empty). */
-static void test_leak_live_shrink_after_its_patience(void **state)
+/* An exit coming: the sweep stops before its first region, and the table stays whole and
+ * right. */
+static void test_leak_live_sweep_gives_way_to_an_exit(void **state)
 {
 	(void)state;
-	uint64_t peak, slots;
-	const char *path = shrink_fixture(&peak);
-	mp_leak_live_shrink_patience(1);
-	busy_round(path);
-	expect_shrinks(0, 0, &slots);
-	assert_int_equal(slots, peak);
-	busy_round(path);
-	expect_shrunk(path, peak);
-}
-
-/* An exit coming: the shrink a quiet round would make gives way (the exit waits for the
- * round), and the table stays whole and right. */
-static void test_leak_live_shrink_gives_way_to_an_exit(void **state)
-{
-	(void)state;
-	uint64_t peak, slots;
-	const char *path = shrink_fixture(&peak);
+	uint64_t peak;
+	const char *path = sweep_fixture(&peak);
 	mp_leak_live_exit_coming();
 	assert_int_equal(mp_leak_live_fold(path, MP_LEAK_FOLD_PRUNE), 0);
-	expect_shrinks(0, 1, &slots);
-	assert_int_equal(slots, peak);
+	struct mp_leak_table_stats cut = table_now();
+	assert_int_equal(cut.sweeps_cut, 1);
+	assert_int_equal(cut.regions, SWEEP_REGIONS);
+	assert_int_equal(cut.slots, peak);
 	expect_first_and_seventh(path);
 	mp_leak_live_reset(); /* the exit was this test's */
+}
+
+/* A sweep reads a bounded part of the table a round (2^20 slots): 300 regions of 4096
+ * slots, each left holding 32 blocks, are shrunk over two rounds, not in one pass. */
+static void test_leak_live_sweep_is_bounded_by_round(void **state)
+{
+	(void)state;
+	enum { REGIONS = 300, PER_REGION = 2048, KEPT_EVERY = 64 };
+	mp_leak_live_reset();
+	mp_chunk_after_fork_child(&mp_state_thread);
+	const char *path = fixture_start();
+	for (uint64_t i = 0; i < REGIONS * PER_REGION; i++)
+		mp_record_alloc_done(MP_REC_MALLOC, (void *)(uintptr_t)(0x10000000 + 32 * i), 8);
+	assert_int_equal(mp_leak_live_fold(path, MP_LEAK_FOLD_PRUNE), REGIONS * PER_REGION);
+	assert_int_equal(table_now().slots, REGIONS * 4096);
+	for (uint64_t i = 0; i < REGIONS * PER_REGION; i++)
+		if (i % KEPT_EVERY)
+			mp_record_free((void *)(uintptr_t)(0x10000000 + 32 * i));
+	assert_true(mp_leak_live_fold(path, MP_LEAK_FOLD_PRUNE) > 0);
+	assert_int_equal(mp_leak_live_fold(path, MP_LEAK_FOLD_PRUNE), 0);
+	uint64_t first = table_now().slots;
+	/* 32 blocks kept: the smallest array at most half full with 33, 96 slots. */
+	assert_true(first > REGIONS * 96);
+	assert_true(first < REGIONS * 4096);
+	assert_int_equal(mp_leak_live_fold(path, MP_LEAK_FOLD_PRUNE), 0);
+	assert_int_equal(table_now().slots, REGIONS * 96);
+	assert_int_equal(mp_leak_live_count(), REGIONS * PER_REGION / KEPT_EVERY);
+}
+
+static int never_give_way(void)
+{
+	return 0;
+}
+
+/* A release applied in the round that just ended may still meet an older allocation of
+ * its address in the next round (another thread's chunk, read before the allocation was
+ * committed): a sweep after that round gives back a freed heap's regions, but not the
+ * region that holds only that release, and the allocation loses to it. */
+static void test_leak_table_young_release_outlives_a_sweep(void **state)
+{
+	(void)state;
+	enum { BLOCKS = 200000 };
+	const uint64_t heap = 0x1000000, alone = 0x90000000;
+	mp_leak_live_reset();
+	mp_leak_table_round_begin();
+	for (uint64_t i = 0; i < BLOCKS; i++)
+		assert_int_equal(mp_leak_table_apply(heap + 32 * i, 24, 100 + i, 0), 0);
+	mp_leak_table_round_end();
+	mp_leak_table_round_begin();
+	for (uint64_t i = 0; i < BLOCKS; i++)
+		assert_int_equal(mp_leak_table_apply(heap + 32 * i, 0, 1000000 + i, 1), 0);
+	mp_leak_table_round_end();
+	mp_leak_table_round_begin(); /* the heap's releases are prunable at its end */
+	assert_int_equal(mp_leak_table_apply(alone, 0, 3000000, 1), 0);
+	mp_leak_table_round_end();
+	mp_leak_table_sweep(never_give_way);
+	assert_int_equal(table_now().regions, 1);
+	mp_leak_table_round_begin();
+	assert_int_equal(mp_leak_table_apply(alone, 40, 2000000, 0), 0);
+	mp_leak_table_round_end();
+	assert_int_equal(mp_leak_table_count(), 0);
 }
 
 /* xorshift64: the model tests' operations, the same in every run. */
@@ -613,9 +654,9 @@ static uint64_t compaction_size(uint64_t i)
 	return i % 97 + 1;
 }
 
-/* Blocks allocated and freed at random over many rounds, against a model: the table
- * fills with pruned releases and is compacted in place again and again (about 250
- * times), and lists exactly the blocks the model holds. */
+/* Blocks allocated and freed at random over many rounds, against a model: the regions'
+ * arrays fill with pruned releases and are rebuilt again and again, and the table lists
+ * exactly the blocks the model holds. */
 static void test_leak_live_matches_a_model_through_compactions(void **state)
 {
 	(void)state;
@@ -648,19 +689,18 @@ static void test_leak_live_matches_a_model_through_compactions(void **state)
 }
 
 /* Heaps built up and torn down again and again, against a model: the table grows, is
- * not shrunk by the busy rounds of a teardown, is shrunk by the quiet rounds after it,
- * and lists exactly the blocks the model holds all along. */
-static void test_leak_live_matches_a_model_through_shrinks(void **state)
+ * swept after the teardown (7.5 MB of heap, 4 MiB of table at its peak), and lists
+ * exactly the blocks the model holds all along. */
+static void test_leak_live_matches_a_model_through_sweeps(void **state)
 {
 	(void)state;
-	enum { ADDRESSES = 40000, CYCLES = 5, TEARDOWN_ROUND = 8000 };
+	enum { ADDRESSES = 160000, CYCLES = 5, TEARDOWN_ROUND = 8000 };
 	static uint8_t model[ADDRESSES];
 	static struct mp_leak_block expected[ADDRESSES];
 	memset(model, 0, sizeof(model));
 	mp_leak_live_reset();
 	mp_chunk_after_fork_child(&mp_state_thread); /* the last test's chunk is another file's */
 	const char *path = fixture_start();
-	mp_leak_live_shrink_patience(UINT64_MAX); /* however slow this host: the quiet rule alone */
 	uint64_t rng = 88172645463325252ull;
 	for (int cycle = 0; cycle < CYCLES; cycle++) {
 		for (uint64_t i = 0; i < ADDRESSES; i++) {
@@ -672,8 +712,7 @@ static void test_leak_live_matches_a_model_through_shrinks(void **state)
 		}
 		assert_true(mp_leak_live_fold(path, MP_LEAK_FOLD_PRUNE) >= 0);
 		expect_model(model, ADDRESSES, compaction_addr, compaction_size, expected);
-		uint64_t done, abandoned, peak, slots;
-		mp_leak_live_shrinks(&done, &abandoned, &peak);
+		uint64_t peak = table_now().slots;
 		unsigned freed = 0;
 		for (uint64_t i = 0; i < ADDRESSES; i++) {
 			if (!model[i] || next_random(&rng) % 64 == 0)
@@ -684,41 +723,30 @@ static void test_leak_live_matches_a_model_through_shrinks(void **state)
 				continue;
 			int folded = mp_leak_live_fold(path, MP_LEAK_FOLD_PRUNE);
 			assert_int_equal(folded, TEARDOWN_ROUND);
+			expect_model(model, ADDRESSES, compaction_addr, compaction_size, expected);
 		}
-		churn(TEARDOWN_ROUND / 2); /* a last busy round, the releases now prunable */
-		assert_true(mp_leak_live_fold(path, MP_LEAK_FOLD_PRUNE) >= (int)TEARDOWN_ROUND);
-		expect_model(model, ADDRESSES, compaction_addr, compaction_size, expected);
-		expect_shrinks(done, 0, &slots);
-		assert_int_equal(slots, peak);
 		for (int quiet = 0; quiet < 3; quiet++)
-			assert_int_equal(mp_leak_live_fold(path, MP_LEAK_FOLD_PRUNE), 0);
+			assert_true(mp_leak_live_fold(path, MP_LEAK_FOLD_PRUNE) >= 0);
 		expect_model(model, ADDRESSES, compaction_addr, compaction_size, expected);
-		expect_shrinks(done + 1, 0, &slots);
-		assert_true(slots * 16 <= peak);
+		/* Swept down to what a sweep leaves alone: four slots an entry, and 1 MiB. */
+		assert_true(table_now().slots <= 4 * mp_leak_live_count() + 65536);
+		assert_true(table_now().slots * 3 <= peak);
 	}
+	assert_true(table_now().rebuilt > 0);
 }
 
 /* The table grown while releases are pruned in it, to more than a hundred thousand live
- * blocks, one live block in sixteen met released; the table is doubled in place (mremap,
- * entries put back from their new homes, the run at its end after the rest) or, when that
- * gives up, rehashed into a new one, and must list exactly what the model holds after
- * each doubling. */
+ * blocks, one live block in sixteen met released; regions' arrays are rebuilt as they
+ * fill (doubled, their prunable releases dropped), and the table must list exactly what
+ * the model holds after each. */
 #define GROWTH_ADDRESSES 400000u
 
-/* Half the addresses dense (16 bytes apart: every slot of their windows taken), half
- * 4 KiB apart. */
+/* Half the addresses dense (16 bytes apart: 4096 to a 64 KiB region), half 4 KiB apart
+ * (16 to a region). */
 static uint64_t growth_addr_mixed(uint64_t i)
 {
 	return i < GROWTH_ADDRESSES / 2 ? 0x10000000 + 16 * i
 					: 0x40000000 + 4096 * (i - GROWTH_ADDRESSES / 2);
-}
-
-/* All dense: full windows, so that a doubling's run at the end of the table wraps
- * (with today's hash, at least one of the seven doublings: tried, not derived; other
- * addresses may be needed if the hash changes). */
-static uint64_t growth_addr_dense(uint64_t i)
-{
-	return 0x10000000 + 16 * i;
 }
 
 static uint64_t growth_size(uint64_t i)
@@ -732,10 +760,8 @@ static uint64_t growth_size_big(uint64_t i)
 	return i % 97 == 0 ? (8u << 20) - 1 + i : i % 13 + 1;
 }
 
-/* time_span: the table's (mp_leak_live_time_span), 0 for its default. */
-static void grow_like_a_model_sized(uint64_t (*growth_addr)(uint64_t),
-				    uint64_t (*growth_size)(uint64_t), uint64_t time_span,
-				    uint64_t *stashed)
+/* time_span: the table's (mp_leak_table_time_span), 0 for its default. */
+static void grow_like_a_model(uint64_t (*growth_size)(uint64_t), uint64_t time_span)
 {
 	enum { ADDRESSES = GROWTH_ADDRESSES, ROUNDS = 120, OPS = 2500 };
 	static uint8_t model[ADDRESSES];
@@ -743,7 +769,7 @@ static void grow_like_a_model_sized(uint64_t (*growth_addr)(uint64_t),
 	memset(model, 0, sizeof(model));
 	mp_leak_live_reset();
 	if (time_span)
-		mp_leak_live_time_span(time_span);
+		mp_leak_table_time_span(time_span);
 	mp_chunk_after_fork_child(&mp_state_thread);
 	const char *path = fixture_start();
 	uint64_t rng = 0x9e3779b97f4a7c15ull;
@@ -751,7 +777,7 @@ static void grow_like_a_model_sized(uint64_t (*growth_addr)(uint64_t),
 		for (int op = 0; op < OPS; op++) {
 			uint64_t random = next_random(&rng);
 			uint64_t i = random % ADDRESSES;
-			void *block = (void *)(uintptr_t)growth_addr(i);
+			void *block = (void *)(uintptr_t)growth_addr_mixed(i);
 			if (model[i] && random >> 60 == 0)
 				mp_record_free(block);
 			else if (!model[i])
@@ -762,25 +788,21 @@ static void grow_like_a_model_sized(uint64_t (*growth_addr)(uint64_t),
 		}
 		assert_true(mp_leak_live_fold(path, MP_LEAK_FOLD_PRUNE) >= 0);
 		if (round % 20 == 19)
-			expect_model(model, ADDRESSES, growth_addr, growth_size, expected);
+			expect_model(model, ADDRESSES, growth_addr_mixed, growth_size, expected);
 	}
 	assert_true(mp_leak_live_count() > 100000);
-	uint64_t in_place, rehashed;
-	mp_leak_live_growth(&in_place, &rehashed, stashed);
-	assert_true(in_place >= 6);
-	assert_int_equal(rehashed, 0); /* doubling in place never gives up here */
-}
-
-static void grow_like_a_model(uint64_t (*growth_addr)(uint64_t), uint64_t *stashed)
-{
-	grow_like_a_model_sized(growth_addr, growth_size, 0, stashed);
+	struct mp_leak_table_stats grown = table_now();
+	/* 49 dense regions, grown from 4 slots to 4096 (10 rebuilds each at least), and a
+	 * region for each 16 sparse blocks. */
+	assert_true(grown.rebuilt >= 49 * 10);
+	assert_true(grown.regions >= 49 + 12000);
+	assert_true(grown.slots * 5 >= mp_leak_live_count() * 8); /* at most 5/8 full */
 }
 
 static void test_leak_live_matches_a_model_through_growth(void **state)
 {
 	(void)state;
-	uint64_t stashed;
-	grow_like_a_model(growth_addr_mixed, &stashed);
+	grow_like_a_model(growth_size, 0);
 }
 
 /* Big blocks (their sizes in the big map: put, replaced, dropped at their frees) and a
@@ -789,17 +811,37 @@ static void test_leak_live_matches_a_model_through_growth(void **state)
 static void test_leak_live_big_sizes_and_moving_time_base(void **state)
 {
 	(void)state;
-	uint64_t stashed;
-	grow_like_a_model_sized(growth_addr_mixed, growth_size_big, 20000000, &stashed);
-	assert_true(mp_leak_live_rebases() > 3);
+	grow_like_a_model(growth_size_big, 20000000);
+	assert_true(table_now().rebases > 3);
 }
 
-static void test_leak_live_growth_puts_back_a_wrapping_run(void **state)
+/* Blocks packed closer than their count spreads them: more of them than homes in a part
+ * of a region. A long probe doubles the array until each has a home of its own: 512
+ * blocks 16 bytes apart take 4096 slots where 1024 would hold them; 8192 blocks 8 bytes
+ * apart (a whole region, as an allocator with 8-byte classes makes) the largest array,
+ * 16384. Each listed exactly. */
+static void expect_packed(uint64_t spacing, uint64_t count, uint64_t slots)
+{
+	static struct mp_leak_block expected[8192];
+	mp_leak_live_reset();
+	mp_chunk_after_fork_child(&mp_state_thread);
+	const char *path = fixture_start();
+	for (uint64_t i = 0; i < count; i++) {
+		expected[i] = (struct mp_leak_block){ 0x7000000 + spacing * i, 8 };
+		mp_record_alloc_done(MP_REC_MALLOC, (void *)(uintptr_t)expected[i].addr, 8);
+	}
+	assert_int_equal(mp_leak_live_fold(path, MP_LEAK_FOLD_PRUNE), count);
+	assert_int_equal(table_now().regions, 1);
+	assert_int_equal(table_now().slots, slots);
+	expect_live(expected, count);
+}
+
+static void test_leak_live_packed_blocks_grow_their_region(void **state)
 {
 	(void)state;
-	uint64_t stashed;
-	grow_like_a_model(growth_addr_dense, &stashed);
-	assert_true(stashed > 0);
+	expect_packed(16, 512, 4096);
+	expect_packed(8, 1024, 8192);
+	expect_packed(8, 8192, 16384);
 }
 
 /* A trace file of this process with one chunk holding `records` (the chunk's capacity
@@ -1120,14 +1162,16 @@ int main(void)
 		cmocka_unit_test(test_leak_live_fold_in_rounds),
 		cmocka_unit_test(test_leak_live_old_blocks_freed_then_reused),
 		cmocka_unit_test(test_leak_live_record_across_reads_keeps_the_delta_state),
-		cmocka_unit_test(test_leak_live_shrink_waits_for_a_quiet_round),
-		cmocka_unit_test(test_leak_live_shrink_after_its_patience),
-		cmocka_unit_test(test_leak_live_shrink_gives_way_to_an_exit),
+		cmocka_unit_test(test_leak_live_sweep_gives_back_a_freed_heap),
+		cmocka_unit_test(test_leak_live_check_round_does_not_sweep),
+		cmocka_unit_test(test_leak_live_sweep_gives_way_to_an_exit),
+		cmocka_unit_test(test_leak_live_sweep_is_bounded_by_round),
+		cmocka_unit_test(test_leak_table_young_release_outlives_a_sweep),
 		cmocka_unit_test(test_leak_live_matches_a_model_through_compactions),
-		cmocka_unit_test(test_leak_live_matches_a_model_through_shrinks),
+		cmocka_unit_test(test_leak_live_matches_a_model_through_sweeps),
 		cmocka_unit_test(test_leak_live_matches_a_model_through_growth),
-		cmocka_unit_test(test_leak_live_growth_puts_back_a_wrapping_run),
 		cmocka_unit_test(test_leak_live_big_sizes_and_moving_time_base),
+		cmocka_unit_test(test_leak_live_packed_blocks_grow_their_region),
 		cmocka_unit_test(test_leak_live_pairs_cancel_across_chunks_of_a_thread),
 		cmocka_unit_test(test_leak_live_pairs_cancel_across_interleaved_threads),
 		cmocka_unit_test(test_leak_live_lists_many_blocks_sorted),
