@@ -26,7 +26,7 @@
  * a line and a page of its own: the 16M-block teardown's fold missed the cache and the TLB
  * at every free, and could not keep up with the program (bench/README, session 29). An
  * array is at most 5/8 full: past that it is rebuilt, its prunable releases dropped, in
- * the size that leaves it half full; and it is doubled when a probe goes past
+ * the size that leaves it at most half full; and it grows a size when a probe goes past
  * REGION_PROBE_MAX slots (blocks packed in a part of the region, more of them than homes
  * there), up to two slots per 8-byte granule, where it cannot fill. The regions are found
  * in a directory by their number (open addressing), the last one found kept aside:
@@ -34,14 +34,15 @@
  *
  * Memory. Arrays are carved from slabs of mp_sys_map_anon, written before they are read
  * (see mp_sys_map_anon_populated), and a free array is kept, by size, for the next array
- * of that size: a growing heap frees each region's array as it doubles, the next region
+ * of that size: a growing heap frees each region's array as it grows, the next region
  * takes it. After the leak thread's rounds a sweep (mp_leak_table_sweep) gives back to
  * the kernel the arrays of regions left holding only prunable releases, and shrinks the
  * arrays left mostly empty, a bounded number of slots a round: the table shrinks with the
  * heap, a region at a time, never in one long pass that an exit would wait for. The table
  * takes at most MEMPROF_LEAK_CHECK_MAX_MB (config.c): a program that needs more gets no
  * leak kinds (reported as such), never an exit that runs out of memory. A slot is 16
- * bytes; at between 5/16 and 5/8 full, 26 to 51 bytes per entry, as the flat table took.
+ * bytes; at between a third and 5/8 full, 26 to 48 bytes per entry (the flat table this
+ * replaced took 26 to 51), and more where all the regions grow at once.
  * Sizes of 8 MiB or more do not fit a slot: they are kept in the big map as well.
  */
 #include <errno.h>
@@ -75,7 +76,7 @@
  * 16M-block teardown's heap, 1365 blocks a region: 4096 slots each, 3072 now). */
 #define CLASS_MAX 24u /* 16384 slots: two per 8-byte granule */
 #define CLASS_COUNT (CLASS_MAX + 1u)
-/* Longer probes than this double the array (see Regions). 8: python3's dict and the
+/* Longer probes than this grow the array a size (see Regions). 8: python3's dict and the
  * teardown loop's heaps, one block per 48 bytes, never needed it. */
 #define REGION_PROBE_MAX 8u
 #define DIRECTORY_FIRST 1024u
