@@ -327,9 +327,12 @@ static struct table_slot *array_take(unsigned size_class)
 	return array;
 }
 
+/* As glibc's free gives memory back (so within what a program's seccomp filter allows);
+ * not at all once a filter came (recording_sandbox.c). */
 static void pages_give_back(struct table_slot *array, size_t bytes)
 {
-	syscall(SYS_madvise, array, bytes & ~(size_t)4095, MADV_DONTNEED);
+	if (!mp_state_sandboxed())
+		syscall(SYS_madvise, array, bytes & ~(size_t)4095, MADV_DONTNEED);
 }
 
 /* Keeps a free array for the next of its size; `give_back`: its pages go back to the
