@@ -61,7 +61,7 @@
  * event). Then the child's own file. If anything fails the child starts afresh and its
  * trace says its checks cannot see the inherited blocks (MP_TRACE_FORK_CHILD).
  *
- * Memory: the table (leak_table.c: 26 to 51 bytes per live block), the open chunks and
+ * Memory: the table (leak_table.c: 26 to 48 bytes per live block), the open chunks and
  * one read buffer with the batch and its index (0.9 MiB), all from mp_sys_map_anon; the
  * table is bounded by MEMPROF_LEAK_CHECK_MAX_MB.
  * Not thread-safe: one thread at a time (leak_thread.c serializes).
@@ -69,7 +69,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -79,7 +78,7 @@
 #include "leak_table.h"
 #include "memprof/trace_decode.h"
 
-#define LIVE_RELEASED (1ull << 63) /* in slot.meta and op.size: the event releases the address */
+#define LIVE_RELEASED (1ull << 63) /* in op.size: the event releases the address */
 /* Operations of one thread held for pairing, then applied. 16384: on alloc_bench's trace
  * (1024 blocks live per thread, each freed 2048 records after its allocation) a batch of
  * 8192 sent a quarter of its allocations to the table; folded in 5 ms rounds, 219759 ->
@@ -95,7 +94,7 @@
 						  the batch) */
 #define LIVE_PAIR_GONE (LIVE_BATCH + 1u) /* in batch.pairs, over the stamp: a pair that
 					    cancelled out */
-#define LIVE_PREFETCH 12u /* how far ahead a fold or a prune prefetches: about the misses
+#define LIVE_PREFETCH 12u /* how far ahead the fold prefetches the table: about the misses
 			     a core keeps in flight */
 #define LIVE_READ_BYTES (256u * 1024u)
 /* The read buffer, then the batch, then the batch's index of allocations by address. */

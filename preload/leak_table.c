@@ -761,11 +761,6 @@ uint64_t mp_leak_table_count(void)
 	return table.live;
 }
 
-int mp_leak_table_failed(void)
-{
-	return table.failed;
-}
-
 /* Only the regions that hold a live block are read: a table sized for the heap's peak may
  * hold a few blocks at exit (python's dict: 20 blocks). */
 size_t mp_leak_table_list(struct mp_leak_block *out, size_t total, uint64_t *varying)

@@ -34,8 +34,6 @@ uint64_t mp_leak_table_count(void);
 /* Copies up to `total` live blocks, in no order, to out; returns how many, and in
  * *varying the bits in which their addresses differ. */
 size_t mp_leak_table_list(struct mp_leak_block *out, size_t total, uint64_t *varying);
-/* 0, or the error that stopped the table. */
-int mp_leak_table_failed(void);
 /* Forgets everything and gives the memory back. */
 void mp_leak_table_reset(void);
 

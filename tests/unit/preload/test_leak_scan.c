@@ -412,15 +412,21 @@ static void test_leak_live_blocks_last_event_wins(void **state)
 	expect_live(expected, 4);
 }
 
+/* An empty live set and a new trace for it (the last test's chunk is another file's). */
+static const char *fresh_live_trace(void)
+{
+	mp_leak_live_reset();
+	mp_chunk_after_fork_child(&mp_state_thread);
+	return fixture_start();
+}
+
 /* Round after round, as the leak thread folds: only what was committed since the last
  * round is read, releases are pruned two rounds later, and an address freed, pruned
  * and allocated again is live again; many blocks make the table grow and shrink. */
 static void test_leak_live_fold_in_rounds(void **state)
 {
 	(void)state;
-	mp_leak_live_reset();
-	mp_chunk_after_fork_child(&mp_state_thread); /* the last test's chunk is another file's */
-	const char *path = fixture_start();
+	const char *path = fresh_live_trace();
 	mp_record_alloc_done(MP_REC_MALLOC, (void *)0x10000, 100);
 	assert_int_equal(mp_leak_live_fold(path, 1), 1);
 	assert_int_equal(mp_leak_live_fold(path, 1), 0);
@@ -446,9 +452,7 @@ static void test_leak_live_fold_in_rounds(void **state)
 static void test_leak_live_old_blocks_freed_then_reused(void **state)
 {
 	(void)state;
-	mp_leak_live_reset();
-	mp_chunk_after_fork_child(&mp_state_thread); /* the last test's chunk is another file's */
-	const char *path = fixture_start();
+	const char *path = fresh_live_trace();
 	for (uintptr_t i = 0; i < 1000; i++)
 		mp_record_alloc_done(MP_REC_MALLOC, (void *)(0x2000000 + 64 * i), 48);
 	assert_int_equal(mp_leak_live_fold(path, MP_LEAK_FOLD_PRUNE), 1000);
@@ -488,9 +492,7 @@ static uint64_t sweep_addr(uint64_t i)
  * teardown's releases (not prunable yet) still hold. */
 static const char *sweep_fixture(uint64_t *peak)
 {
-	mp_leak_live_reset();
-	mp_chunk_after_fork_child(&mp_state_thread); /* the last test's chunk is another file's */
-	const char *path = fixture_start();
+	const char *path = fresh_live_trace();
 	for (uint64_t i = 0; i < SWEEP_BLOCKS; i++)
 		mp_record_alloc_done(MP_REC_MALLOC, (void *)(uintptr_t)sweep_addr(i), 24);
 	assert_int_equal(mp_leak_live_fold(path, MP_LEAK_FOLD_PRUNE), SWEEP_BLOCKS);
@@ -568,9 +570,7 @@ static void test_leak_live_sweep_is_bounded_by_round(void **state)
 {
 	(void)state;
 	enum { REGIONS = 300, PER_REGION = 2048, KEPT_EVERY = 64 };
-	mp_leak_live_reset();
-	mp_chunk_after_fork_child(&mp_state_thread);
-	const char *path = fixture_start();
+	const char *path = fresh_live_trace();
 	for (uint64_t i = 0; i < REGIONS * PER_REGION; i++)
 		mp_record_alloc_done(MP_REC_MALLOC, (void *)(uintptr_t)(0x10000000 + 32 * i), 8);
 	assert_int_equal(mp_leak_live_fold(path, MP_LEAK_FOLD_PRUNE), REGIONS * PER_REGION);
@@ -664,9 +664,7 @@ static void test_leak_live_matches_a_model_through_compactions(void **state)
 	static uint8_t model[ADDRESSES];
 	static struct mp_leak_block expected[ADDRESSES];
 	memset(model, 0, sizeof(model));
-	mp_leak_live_reset();
-	mp_chunk_after_fork_child(&mp_state_thread); /* the last test's chunk is another file's */
-	const char *path = fixture_start();
+	const char *path = fresh_live_trace();
 	uint64_t rng = 88172645463325252ull;
 	for (int round = 0; round < ROUNDS; round++) {
 		for (int op = 0; op < OPS; op++) {
@@ -698,9 +696,7 @@ static void test_leak_live_matches_a_model_through_sweeps(void **state)
 	static uint8_t model[ADDRESSES];
 	static struct mp_leak_block expected[ADDRESSES];
 	memset(model, 0, sizeof(model));
-	mp_leak_live_reset();
-	mp_chunk_after_fork_child(&mp_state_thread); /* the last test's chunk is another file's */
-	const char *path = fixture_start();
+	const char *path = fresh_live_trace();
 	uint64_t rng = 88172645463325252ull;
 	for (int cycle = 0; cycle < CYCLES; cycle++) {
 		for (uint64_t i = 0; i < ADDRESSES; i++) {
@@ -767,11 +763,9 @@ static void grow_like_a_model(uint64_t (*growth_size)(uint64_t), uint64_t time_s
 	static uint8_t model[ADDRESSES];
 	static struct mp_leak_block expected[ADDRESSES];
 	memset(model, 0, sizeof(model));
-	mp_leak_live_reset();
+	const char *path = fresh_live_trace();
 	if (time_span)
 		mp_leak_table_time_span(time_span);
-	mp_chunk_after_fork_child(&mp_state_thread);
-	const char *path = fixture_start();
 	uint64_t rng = 0x9e3779b97f4a7c15ull;
 	for (int round = 0; round < ROUNDS; round++) {
 		for (int op = 0; op < OPS; op++) {
@@ -823,9 +817,7 @@ static void test_leak_live_big_sizes_and_moving_time_base(void **state)
 static void expect_packed(uint64_t spacing, uint64_t count, uint64_t slots)
 {
 	static struct mp_leak_block expected[8192];
-	mp_leak_live_reset();
-	mp_chunk_after_fork_child(&mp_state_thread);
-	const char *path = fixture_start();
+	const char *path = fresh_live_trace();
 	for (uint64_t i = 0; i < count; i++) {
 		expected[i] = (struct mp_leak_block){ 0x7000000 + spacing * i, 8 };
 		mp_record_alloc_done(MP_REC_MALLOC, (void *)(uintptr_t)expected[i].addr, 8);
@@ -988,9 +980,7 @@ static int pairs_chunks(const char *path, uint32_t serial)
 static void test_leak_live_pairs_cancel_across_chunks_of_a_thread(void **state)
 {
 	(void)state;
-	mp_leak_live_reset();
-	mp_chunk_after_fork_child(&mp_state_thread); /* the last test's chunk is another file's */
-	const char *path = fixture_start();
+	const char *path = fresh_live_trace();
 	struct pairs_turns alone = { NULL, 0 };
 	pairs_record(&alone);
 	assert_true(pairs_chunks(path, mp_state_thread.serial) >= 3);
@@ -1012,9 +1002,7 @@ static void *pairs_other_thread(void *arg)
 static void test_leak_live_pairs_cancel_across_interleaved_threads(void **state)
 {
 	(void)state;
-	mp_leak_live_reset();
-	mp_chunk_after_fork_child(&mp_state_thread);
-	const char *path = fixture_start();
+	const char *path = fresh_live_trace();
 	pthread_barrier_t barrier;
 	pthread_barrier_init(&barrier, NULL, 2);
 	struct pairs_turns main_turns = { &barrier, 0 }, other_turns = { &barrier, 1 };
@@ -1038,9 +1026,7 @@ static void test_leak_live_lists_many_blocks_sorted(void **state)
 	(void)state;
 	enum { BLOCKS = 150000 };
 	static struct mp_leak_block expected[BLOCKS];
-	mp_leak_live_reset();
-	mp_chunk_after_fork_child(&mp_state_thread);
-	const char *path = fixture_start();
+	const char *path = fresh_live_trace();
 	for (uint64_t i = 0; i < BLOCKS; i++) {
 		uint64_t k = i * 2654435761u % BLOCKS; /* a permutation: the factor is prime to it */
 		uint64_t addr = (k % 2 ? 0x7f0000000000ull : 0x555500000000ull) + (k / 2) * 80;
