@@ -465,8 +465,8 @@ static int live_gives_way(void)
  * from every CPU (see mp_sys_map_anon_populated). So its pages are written first, once,
  * before the first read that holds an event, not when the buffer is mapped: a short
  * program's checks may fold no allocation at all, and writing them cost /bin/true 64 of
- * the 82 page faults its leak check added. (Asked here, once a read, not as each operation is
- * pushed: that test cost the fold 3 instructions an event.) */
+ * the 82 page faults its leak check added. (Asked here, once a read, not as each
+ * operation is pushed: that test cost the fold 3 instructions an event.) */
 static void live_pairs_write_for(const uint8_t *at, size_t len)
 {
 	const uint8_t *end = at + len;
