@@ -12,10 +12,11 @@
  *
  * Pruning. A released address is kept only while an older allocation of it may still be
  * unapplied; leak_live.c says why that is over once the round after the one that applied
- * the release has ended. A released slot keeps, where a live one keeps its size, the round
- * that applied it, so that nothing has to be done when rounds end: from then on
- * insertions reuse the slot as if empty (probes go past it as past any entry), and the
- * passes that put every entry back (rebuilds) drop it.
+ * the release has ended (or the round after that, where the rounds hold allocations over:
+ * mp_leak_table_round_end's `behind`). A released slot keeps, where a live one keeps its
+ * size, the round that applied it, so that nothing has to be done when rounds end: from
+ * then on insertions reuse the slot as if empty (probes go past it as past any entry),
+ * and the passes that put every entry back (rebuilds) drop it.
  *
  * Regions. The heap is cut into regions of 64 KiB, and each region that holds an entry
  * has an array of slots of its own, `size` of them, where a block's home is its offset in
@@ -217,9 +218,10 @@ void mp_leak_table_round_begin(void)
 	table.young[table.round & 3] = 0;
 }
 
-void mp_leak_table_round_end(void)
+/* Never backwards: a round owes at most the one before it, which owed no more than that. */
+void mp_leak_table_round_end(int behind)
 {
-	table.ended = table.round;
+	table.ended = (table.round - (behind ? 1u : 0u)) & TABLE_ROUND_MASK;
 }
 
 /* An event's time as slots keep it. */

@@ -14,9 +14,11 @@
 
 /* A round of folding begins: the releases applied from now on belong to it. */
 void mp_leak_table_round_begin(void);
-/* The round ended: everything committed before it began has been applied. The releases
- * of the rounds before it may be dropped from now on (leak_live.c, Pruning). */
-void mp_leak_table_round_end(void);
+/* The round ended: everything committed before it began has been applied, or with
+ * `behind` 1 everything committed before the round before it began (leak_live.c held
+ * allocations over to the next round). The releases applied before that round may be
+ * dropped from now on (leak_live.c, Pruning). */
+void mp_leak_table_round_end(int behind);
 /* Applies one allocation (`release` 0, `size` bytes) or release of addr at `time` (ns of
  * the trace's clock): per address, the event with the latest time wins, a release at
  * equal times. 0, or -ENOMEM or -E2BIG (MEMPROF_LEAK_CHECK_MAX_MB), after which the

@@ -495,7 +495,12 @@ static const char *sweep_fixture(uint64_t *peak)
 	const char *path = fresh_live_trace();
 	for (uint64_t i = 0; i < SWEEP_BLOCKS; i++)
 		mp_record_alloc_done(MP_REC_MALLOC, (void *)(uintptr_t)sweep_addr(i), 24);
+	/* The round holds the newest blocks over; the next applies them. */
 	assert_int_equal(mp_leak_live_fold(path, MP_LEAK_FOLD_PRUNE), SWEEP_BLOCKS);
+	assert_int_equal(mp_leak_live_count(), SWEEP_BLOCKS);
+	assert_true(mp_leak_table_count() < SWEEP_BLOCKS);
+	assert_int_equal(mp_leak_live_fold(path, MP_LEAK_FOLD_PRUNE), 0);
+	assert_int_equal(mp_leak_table_count(), SWEEP_BLOCKS);
 	struct mp_leak_table_stats built = table_now();
 	assert_int_equal(built.regions, SWEEP_REGIONS);
 	assert_true(built.slots * 5 >= SWEEP_BLOCKS * 8); /* at most 5/8 full */
@@ -574,6 +579,7 @@ static void test_leak_live_sweep_is_bounded_by_round(void **state)
 	for (uint64_t i = 0; i < REGIONS * PER_REGION; i++)
 		mp_record_alloc_done(MP_REC_MALLOC, (void *)(uintptr_t)(0x10000000 + 32 * i), 8);
 	assert_int_equal(mp_leak_live_fold(path, MP_LEAK_FOLD_PRUNE), REGIONS * PER_REGION);
+	assert_int_equal(mp_leak_live_fold(path, MP_LEAK_FOLD_PRUNE), 0); /* applies the held */
 	assert_int_equal(table_now().slots, REGIONS * 4096);
 	for (uint64_t i = 0; i < REGIONS * PER_REGION; i++)
 		if (i % KEPT_EVERY)
@@ -607,19 +613,19 @@ static void test_leak_table_young_release_outlives_a_sweep(void **state)
 	mp_leak_table_round_begin();
 	for (uint64_t i = 0; i < BLOCKS; i++)
 		assert_int_equal(mp_leak_table_apply(heap + 32 * i, 24, 100 + i, 0), 0);
-	mp_leak_table_round_end();
+	mp_leak_table_round_end(0);
 	mp_leak_table_round_begin();
 	for (uint64_t i = 0; i < BLOCKS; i++)
 		assert_int_equal(mp_leak_table_apply(heap + 32 * i, 0, 1000000 + i, 1), 0);
-	mp_leak_table_round_end();
+	mp_leak_table_round_end(0);
 	mp_leak_table_round_begin(); /* the heap's releases are prunable at its end */
 	assert_int_equal(mp_leak_table_apply(alone, 0, 3000000, 1), 0);
-	mp_leak_table_round_end();
+	mp_leak_table_round_end(0);
 	mp_leak_table_sweep(never_give_way);
 	assert_int_equal(table_now().regions, 1);
 	mp_leak_table_round_begin();
 	assert_int_equal(mp_leak_table_apply(alone, 40, 2000000, 0), 0);
-	mp_leak_table_round_end();
+	mp_leak_table_round_end(0);
 	assert_int_equal(mp_leak_table_count(), 0);
 }
 
@@ -822,7 +828,7 @@ static void expect_packed(uint64_t spacing, uint64_t count, uint64_t slots)
 		expected[i] = (struct mp_leak_block){ 0x7000000 + spacing * i, 8 };
 		mp_record_alloc_done(MP_REC_MALLOC, (void *)(uintptr_t)expected[i].addr, 8);
 	}
-	assert_int_equal(mp_leak_live_fold(path, MP_LEAK_FOLD_PRUNE), count);
+	assert_int_equal(mp_leak_live_fold(path, MP_LEAK_FOLD_KEEP), count);
 	assert_int_equal(table_now().regions, 1);
 	assert_int_equal(table_now().slots, slots);
 	expect_live(expected, count);
@@ -1018,6 +1024,148 @@ static void test_leak_live_pairs_cancel_across_interleaved_threads(void **state)
 	assert_int_equal(mp_leak_live_table_ops(), 2 * PAIRS_DISTANCE);
 }
 
+/* Holding. Blocks allocated near a round's end are held over to the next round, where
+ * their frees cancel them: alloc_bench's blocks (freed 2048 records after their
+ * allocation) sent every round's last thousand allocations and their frees to the
+ * table. */
+static void test_leak_live_blocks_freed_next_round_never_reach_the_table(void **state)
+{
+	(void)state;
+	enum { BLOCKS = 1000 };
+	const char *path = fresh_live_trace();
+	for (uint64_t i = 0; i < BLOCKS; i++)
+		mp_record_alloc_done(MP_REC_MALLOC, (void *)(uintptr_t)(0x3000000 + 48 * i), 40);
+	assert_int_equal(mp_leak_live_fold(path, MP_LEAK_FOLD_PRUNE), BLOCKS);
+	assert_int_equal(mp_leak_live_count(), BLOCKS);
+	for (uint64_t i = 1; i < BLOCKS; i++)
+		mp_record_free((void *)(uintptr_t)(0x3000000 + 48 * i));
+	assert_int_equal(mp_leak_live_fold(path, MP_LEAK_FOLD_PRUNE), BLOCKS - 1);
+	assert_int_equal(mp_leak_live_count(), 1);
+	/* Only the block never freed, held once and then applied. */
+	assert_int_equal(mp_leak_live_table_ops(), 1);
+	assert_int_equal(mp_leak_live_fold(path, MP_LEAK_FOLD_KEEP), 0);
+	const struct mp_leak_block expected[] = { { 0x3000000, 40 } };
+	expect_live(expected, 1);
+}
+
+/* A thread whose held blocks outlive the next round too (a heap being built) holds fewer
+ * over at each round, down to a few: holding them costs a copy and gains nothing. */
+static void test_leak_live_holding_backs_off_where_blocks_stay(void **state)
+{
+	(void)state;
+	enum { PER_ROUND = 10000, ROUNDS = 8 };
+	const char *path = fresh_live_trace();
+	uint64_t held[ROUNDS];
+	for (uint64_t round = 0; round < ROUNDS; round++) {
+		for (uint64_t i = 0; i < PER_ROUND; i++)
+			mp_record_alloc_done(MP_REC_MALLOC,
+					     (void *)(uintptr_t)(0x40000000 + 32 * (round * PER_ROUND + i)), 8);
+		assert_int_equal(mp_leak_live_fold(path, MP_LEAK_FOLD_PRUNE), PER_ROUND);
+		assert_int_equal(mp_leak_live_count(), (round + 1) * PER_ROUND);
+		held[round] = mp_leak_live_count() - mp_leak_table_count();
+	}
+	assert_true(held[ROUNDS - 1] > 0);
+	assert_true(held[ROUNDS - 1] * 16 <= held[0]);
+	assert_int_equal(mp_leak_live_fold(path, MP_LEAK_FOLD_KEEP), 0);
+	assert_int_equal(mp_leak_table_count(), ROUNDS * PER_ROUND);
+}
+
+/* A thread's records, written in full in its chunk, committed (`used`) up to `committed`
+ * bytes. */
+#define HOLD_CHUNK_BYTES 16384u
+struct hold_thread {
+	uint8_t records[HOLD_CHUNK_BYTES - 128];
+	size_t length, committed;
+};
+
+/* A trace of `count` threads' chunks, serials 1, 2, ... in file order. */
+static const char *write_threads(const struct hold_thread *threads, uint32_t count)
+{
+	static char path[64];
+	snprintf(path, sizeof(path), "%s/leak_hold_test.%d.trace",
+		 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp", (int)getpid());
+	struct mp_file_header file = { .version = MP_TRACE_VERSION, .header_size = 4096,
+				       .page_size = 4096, .pid = (uint32_t)getpid(),
+				       .start_monotonic_ns = 1000 };
+	memcpy(file.magic, MP_TRACE_MAGIC, MP_TRACE_MAGIC_LEN);
+	FILE *out = fopen(path, "w");
+	assert_non_null(out);
+	assert_int_equal(fwrite(&file, sizeof(file), 1, out), 1);
+	for (uint32_t i = 0; i < count; i++) {
+		struct mp_chunk_header chunk = {
+			.magic = MP_CHUNK_MAGIC, .header_size = sizeof(struct mp_chunk_header),
+			.capacity = HOLD_CHUNK_BYTES,
+			.used = (uint32_t)(sizeof(chunk) + threads[i].committed),
+			.thread_serial = i + 1, .base_time_ns = 1000, .file_seq = i + 1,
+		};
+		assert_int_equal(fseek(out, 4096 + (long)HOLD_CHUNK_BYTES * i, SEEK_SET), 0);
+		assert_int_equal(fwrite(&chunk, sizeof(chunk), 1, out), 1);
+		assert_int_equal(fwrite(threads[i].records, 1, threads[i].length, out),
+				 threads[i].length);
+	}
+	assert_int_equal(fseek(out, 4096 + (long)HOLD_CHUNK_BYTES * count - 1, SEEK_SET), 0);
+	assert_int_equal(fputc(0, out), 0);
+	fclose(out);
+	return path;
+}
+
+/* Appends an allocation or (size 0) a free of addr, `dt` ns after the thread's last
+ * event. */
+static void hold_record(struct hold_thread *thread, uint64_t *prev, uint64_t addr,
+			uint64_t size, uint64_t dt)
+{
+	uint8_t *at = thread->records + thread->length;
+	*at++ = size ? MP_REC_MALLOC : MP_REC_FREE;
+	at = mp_put_s(at, (int64_t)(addr - *prev));
+	if (size) {
+		at = mp_put_u(at, size);
+		at = mp_put_u(at, 0);
+	}
+	at = mp_put_u(at, dt);
+	*prev = addr;
+	thread->length = (size_t)(at - thread->records);
+}
+
+/* A held allocation reaches the table a round late, so a release another thread applied
+ * must stay that much longer. Thread 2's chunk is read before it allocates X (at 1010);
+ * thread 3 then gets X and frees it (1020), read in the same round. The next round reads
+ * thread 2's allocation and holds it. In the one after, thread 1 fills X's region (its
+ * array is rebuilt, prunable releases dropped) before thread 2's turn applies the
+ * allocation: the release, two rounds old by then, must still be there to beat it. */
+static void test_leak_live_release_outlives_a_held_allocation(void **state)
+{
+	(void)state;
+	enum { FILL = 600 };
+	const uint64_t x = 0x5000000;
+	static struct hold_thread threads[3];
+	uint64_t prev[3] = { 0, 0, 0 };
+	memset(threads, 0, sizeof(threads));
+	for (uint64_t i = 1; i <= FILL; i++)
+		hold_record(&threads[0], &prev[0], x + 64 * i, 32, 1);
+	hold_record(&threads[1], &prev[1], x, 64, 10);
+	hold_record(&threads[2], &prev[2], x, 0, 20);
+	mp_leak_live_reset();
+	threads[2].committed = threads[2].length;
+	const char *path = write_threads(threads, 3);
+	assert_int_equal(mp_leak_live_fold(path, MP_LEAK_FOLD_PRUNE), 1);
+	threads[1].committed = threads[1].length;
+	write_threads(threads, 3);
+	assert_int_equal(mp_leak_live_fold(path, MP_LEAK_FOLD_PRUNE), 1);
+	assert_int_equal(mp_leak_table_count(), 0); /* held */
+	threads[0].committed = threads[0].length;
+	write_threads(threads, 3);
+	assert_int_equal(mp_leak_live_fold(path, MP_LEAK_FOLD_KEEP), FILL);
+	assert_int_equal(mp_leak_live_count(), FILL);
+	struct mp_leak_block *blocks;
+	size_t count, bytes;
+	assert_int_equal(mp_leak_live_blocks(&blocks, &count, &bytes), 0);
+	assert_int_equal(count, FILL);
+	assert_int_equal(blocks[0].addr, x + 64);
+	mp_sys_unmap(blocks, bytes);
+	unlink(path);
+	mp_leak_live_reset();
+}
+
 /* More blocks than the sort takes in 8-bit digits, in two regions as far apart as a brk
  * heap and an mmapped one and allocated in no address order: listed complete and sorted
  * (the sort's passes skip the bits the addresses share and take the others). */
@@ -1160,6 +1308,9 @@ int main(void)
 		cmocka_unit_test(test_leak_live_packed_blocks_grow_their_region),
 		cmocka_unit_test(test_leak_live_pairs_cancel_across_chunks_of_a_thread),
 		cmocka_unit_test(test_leak_live_pairs_cancel_across_interleaved_threads),
+		cmocka_unit_test(test_leak_live_blocks_freed_next_round_never_reach_the_table),
+		cmocka_unit_test(test_leak_live_holding_backs_off_where_blocks_stay),
+		cmocka_unit_test(test_leak_live_release_outlives_a_held_allocation),
 		cmocka_unit_test(test_leak_live_lists_many_blocks_sorted),
 		cmocka_unit_test(test_leak_classify_two_threads_reach_the_same_states),
 	};
