@@ -114,6 +114,8 @@ struct mp_thread {
 	 * main thread during unwind.c's warm-up: what libc callocs and reallocs for them
 	 * comes from interpose.c's boot arena. */
 	int own;
+	/* The thread's errno, found at its first recorded event (record_hot.h). */
+	int *errno_at;
 };
 extern __thread struct mp_thread mp_state_thread __attribute__((tls_model("initial-exec")));
 

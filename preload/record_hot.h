@@ -17,6 +17,16 @@
 #include "sampling.h"
 #include "stacks.h"
 
+/* The thread's errno, by an address kept in its state: errno is a call to
+ * __errno_location through libc's PLT, two of them an event. The address is the
+ * thread's for life (a fork child's thread has it at the same place). */
+static inline int *mp_record_errno(struct mp_thread *thread)
+{
+	if (MP_UNLIKELY(!thread->errno_at))
+		thread->errno_at = &errno;
+	return thread->errno_at;
+}
+
 /* Marks the thread busy; returns NULL if the event must not be recorded (we are inside
  * the recorder already, or recording is off). errno is saved: the host must not see the
  * profiler's system calls. */
@@ -26,7 +36,7 @@ static inline struct mp_thread *mp_record_enter(int *saved_errno)
 	if (thread->busy)
 		return NULL;
 	thread->busy = mp_sys_stack_pointer();
-	*saved_errno = errno;
+	*saved_errno = *mp_record_errno(thread);
 	if (MP_UNLIKELY(!mp_recording_ready())) {
 		thread->busy = 0;
 		return NULL;
@@ -36,7 +46,7 @@ static inline struct mp_thread *mp_record_enter(int *saved_errno)
 
 static inline void mp_record_leave(struct mp_thread *thread, int saved_errno)
 {
-	errno = saved_errno;
+	*thread->errno_at = saved_errno;
 	thread->busy = 0;
 }
 
