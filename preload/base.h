@@ -229,14 +229,43 @@ void mp_clock_init_done(void);
  * tick: the events in between take `after` + 1 ns (clock.c says why that is exact enough
  * and keeps the order). Otherwise the clock itself. */
 extern uint32_t mp_clock_ticks;
+#define MP_CLOCK_TICKS_EXACT UINT32_MAX /* mp_clock_ticks once a second thread recorded */
+/* The TSC's conversion to nanoseconds (clock.c): ns = anchor_ns + (tsc - anchor_ticks) *
+ * ns_per_tick_q32 / 2^32; ns_per_tick_q32 0 while clock_gettime is the clock. */
+extern uint64_t mp_clock_anchor_ticks, mp_clock_anchor_ns, mp_clock_ns_per_tick_q32;
+#if defined(__x86_64__)
+static inline uint64_t mp_clock_tsc(void)
+{
+	uint32_t low, high;
+	__asm__ volatile("rdtsc" : "=a"(low), "=d"(high));
+	return ((uint64_t)high << 32) | low;
+}
+
+/* A TSC reading in nanoseconds, at `rate` (mp_clock_ns_per_tick_q32, not 0). */
+static inline uint64_t mp_clock_tsc_ns(uint64_t tsc, uint64_t rate)
+{
+	if (MP_UNLIKELY(tsc < mp_clock_anchor_ticks))
+		return mp_clock_anchor_ns;
+	return mp_clock_anchor_ns +
+	       (uint64_t)(((unsigned __int128)(tsc - mp_clock_anchor_ticks) * rate) >> 32);
+}
+#endif
 uint64_t mp_clock_event_read(struct mp_thread *thread, uint64_t after);
+/* The exact clock's read is inline too: as a call out of the recorder, at every event of
+ * a program with two threads, it cost alloc_bench 3.4-4.0 ms of 86 (bench/README,
+ * session 30). */
 static inline uint64_t mp_clock_event_ns(struct mp_thread *thread, uint64_t after)
 {
-	if (MP_LIKELY(thread->clock_left) &&
-	    __atomic_load_n(&mp_clock_ticks, __ATOMIC_RELAXED) == thread->clock_ticks) {
+	uint32_t ticks = __atomic_load_n(&mp_clock_ticks, __ATOMIC_ACQUIRE);
+	if (MP_LIKELY(thread->clock_left) && ticks == thread->clock_ticks) {
 		thread->clock_left--;
 		return after + 1;
 	}
+#if defined(__x86_64__)
+	uint64_t rate = __atomic_load_n(&mp_clock_ns_per_tick_q32, __ATOMIC_ACQUIRE);
+	if (MP_LIKELY(ticks == MP_CLOCK_TICKS_EXACT && rate))
+		return mp_clock_tsc_ns(mp_clock_tsc(), rate);
+#endif
 	return mp_clock_event_read(thread, after);
 }
 /* The RSS watch's tick (every MEMPROF_RSS_WATCH_MS): the first one allows the sparse

@@ -25,7 +25,7 @@
  * a second thread records an event, every thread reads the clock at every event from then
  * on (until a fork: the child has one thread), and so does every thread when nothing ticks
  * (the RSS watch off or stopped at exit, or a sampled trace). mp_clock_ticks holds the tick
- * count: 0 while nothing ticks, TICKS_EXACT once a second thread recorded.
+ * count: 0 while nothing ticks, MP_CLOCK_TICKS_EXACT once a second thread recorded.
  */
 #include <string.h>
 #include <time.h>
@@ -41,13 +41,12 @@
 #define CALIBRATION_NS 50000u
 
 #define EVENTS_PER_READ 16u
-#define TICKS_EXACT UINT32_MAX
 
 uint32_t mp_clock_ticks;
 static struct mp_thread *alone; /* the one thread recording events, while there is one */
 
-static uint64_t anchor_ticks, anchor_ns;
-static uint64_t ns_per_tick_q32; /* 0: read clock_gettime */
+uint64_t mp_clock_anchor_ticks, mp_clock_anchor_ns;
+uint64_t mp_clock_ns_per_tick_q32; /* 0: read clock_gettime */
 static uint64_t calibration_ns, calibration_ticks; /* the first reading; 0: none under way */
 
 static uint64_t monotonic_ns(void)
@@ -58,12 +57,6 @@ static uint64_t monotonic_ns(void)
 }
 
 #if defined(__x86_64__)
-static inline uint64_t read_ticks(void)
-{
-	uint32_t low, high;
-	__asm__ volatile("rdtsc" : "=a"(low), "=d"(high));
-	return ((uint64_t)high << 32) | low;
-}
 
 static int kernel_uses_tsc(void)
 {
@@ -75,10 +68,10 @@ static int kernel_uses_tsc(void)
 
 void mp_clock_init(void)
 {
-	if (ns_per_tick_q32 || calibration_ns || !kernel_uses_tsc())
+	if (mp_clock_ns_per_tick_q32 || calibration_ns || !kernel_uses_tsc())
 		return;
 	calibration_ns = monotonic_ns();
-	calibration_ticks = read_ticks();
+	calibration_ticks = mp_clock_tsc();
 }
 
 void mp_clock_init_done(void)
@@ -90,25 +83,22 @@ void mp_clock_init_done(void)
 	calibration_ns = 0;
 	do {
 		end_ns = monotonic_ns();
-		end_ticks = read_ticks();
+		end_ticks = mp_clock_tsc();
 	} while (end_ns - start_ns < CALIBRATION_NS);
 	if (end_ticks <= start_ticks)
 		return;
-	anchor_ticks = end_ticks;
-	anchor_ns = end_ns;
-	__atomic_store_n(&ns_per_tick_q32,
+	mp_clock_anchor_ticks = end_ticks;
+	mp_clock_anchor_ns = end_ns;
+	__atomic_store_n(&mp_clock_ns_per_tick_q32,
 			 ((end_ns - start_ns) << 32) / (end_ticks - start_ticks), __ATOMIC_RELEASE);
 }
 
 static inline uint64_t clock_read(void)
 {
-	uint64_t rate = __atomic_load_n(&ns_per_tick_q32, __ATOMIC_ACQUIRE);
+	uint64_t rate = __atomic_load_n(&mp_clock_ns_per_tick_q32, __ATOMIC_ACQUIRE);
 	if (MP_UNLIKELY(!rate))
 		return monotonic_ns();
-	uint64_t ticks = read_ticks();
-	if (MP_UNLIKELY(ticks < anchor_ticks))
-		return anchor_ns;
-	return anchor_ns + (uint64_t)(((unsigned __int128)(ticks - anchor_ticks) * rate) >> 32);
+	return mp_clock_tsc_ns(mp_clock_tsc(), rate);
 }
 #else
 void mp_clock_init(void)
@@ -133,7 +123,7 @@ uint64_t mp_clock_now_ns(void)
 uint64_t mp_clock_event_read(struct mp_thread *thread, uint64_t after)
 {
 	uint32_t ticks = __atomic_load_n(&mp_clock_ticks, __ATOMIC_ACQUIRE);
-	if (ticks == TICKS_EXACT)
+	if (ticks == MP_CLOCK_TICKS_EXACT)
 		return clock_read();
 	struct mp_thread *expected = NULL;
 	if (thread != __atomic_load_n(&alone, __ATOMIC_ACQUIRE) &&
@@ -141,11 +131,11 @@ uint64_t mp_clock_event_read(struct mp_thread *thread, uint64_t after)
 					 __ATOMIC_ACQUIRE)) {
 		/* Before this thread's first event is written: any thread that frees one of its
 		 * blocks, or gets an address it freed, has synchronized with it since. */
-		__atomic_store_n(&mp_clock_ticks, TICKS_EXACT, __ATOMIC_SEQ_CST);
-		ticks = TICKS_EXACT;
+		__atomic_store_n(&mp_clock_ticks, MP_CLOCK_TICKS_EXACT, __ATOMIC_SEQ_CST);
+		ticks = MP_CLOCK_TICKS_EXACT;
 	}
 	uint64_t now = clock_read();
-	if (ticks == 0 || ticks == TICKS_EXACT) {
+	if (ticks == 0 || ticks == MP_CLOCK_TICKS_EXACT) {
 		thread->clock_left = 0;
 		return now;
 	}
@@ -158,8 +148,8 @@ uint64_t mp_clock_event_read(struct mp_thread *thread, uint64_t after)
 static void ticks_advance(int from_zero)
 {
 	uint32_t ticks = __atomic_load_n(&mp_clock_ticks, __ATOMIC_ACQUIRE);
-	while (ticks != TICKS_EXACT && (ticks || from_zero)) {
-		uint32_t next = ticks + 1 == TICKS_EXACT ? 1 : ticks + 1;
+	while (ticks != MP_CLOCK_TICKS_EXACT && (ticks || from_zero)) {
+		uint32_t next = ticks + 1 == MP_CLOCK_TICKS_EXACT ? 1 : ticks + 1;
 		if (__atomic_compare_exchange_n(&mp_clock_ticks, &ticks, next, 0, __ATOMIC_ACQ_REL,
 						__ATOMIC_ACQUIRE))
 			return;
@@ -183,7 +173,7 @@ void mp_clock_resync(void)
 void mp_clock_ticks_stop(void)
 {
 	uint32_t ticks = __atomic_load_n(&mp_clock_ticks, __ATOMIC_ACQUIRE);
-	while (ticks != TICKS_EXACT && ticks &&
+	while (ticks != MP_CLOCK_TICKS_EXACT && ticks &&
 	       !__atomic_compare_exchange_n(&mp_clock_ticks, &ticks, 0, 0, __ATOMIC_ACQ_REL,
 					    __ATOMIC_ACQUIRE))
 		;
