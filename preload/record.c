@@ -40,16 +40,6 @@ static inline __attribute__((always_inline)) void record_sampled(
 		mp_snapshot_thread_start_deferred();
 }
 
-/* The heap estimate's share of an allocation. Not inline, though its parts are: inlined
- * into mp_record_alloc_chosen it made the walk's memo (unwind_memo.c) find far fewer
- * walks on alloc_bench (callgrind: 394 M instructions instead of 315 M, four times the
- * interning), for a reason not understood yet; the memo's checks see the recorder's
- * frame. */
-static __attribute__((noinline)) void note_alloc(struct mp_thread *thread, void *addr)
-{
-	mp_heap_peak_note(thread, (int64_t)mp_heap_peak_usable(addr));
-}
-
 __attribute__((noinline)) void *mp_record_alloc_chosen(enum mp_record_tag tag, void *addr,
 							size_t size)
 {
@@ -65,7 +55,7 @@ __attribute__((noinline)) void *mp_record_alloc_chosen(enum mp_record_tag tag, v
 	uint32_t stack = mp_stacks_capture(thread);
 	mp_encode_alloc(thread, tag, (uint64_t)(uintptr_t)addr, size, stack,
 			mp_clock_event_ns(thread, thread->prev_time));
-	note_alloc(thread, addr);
+	mp_heap_peak_note(thread, (int64_t)mp_heap_peak_usable(addr));
 	if (MP_UNLIKELY(__atomic_load_n(&mp_leak_thread_deferred, __ATOMIC_RELAXED)))
 		mp_recording_threads_deferred();
 	mp_record_leave(thread, saved_errno);
