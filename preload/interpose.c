@@ -262,9 +262,8 @@ EXPORT void *realloc(void *ptr, size_t size)
 	size_t old_usable = mp_heap_peak_usable(ptr); /* the old block is gone after the call */
 	void *moved = real.realloc(ptr, size);
 	if (moved || (ptr && size == 0))
-		mp_record_realloc(ptr, moved, moved ? size : 0, before, old_usable);
-	else
-		mp_record_failed(MP_REC_REALLOC, size);
+		return mp_record_realloc(ptr, moved, moved ? size : 0, before, old_usable);
+	mp_record_failed(MP_REC_REALLOC, size);
 	return moved;
 }
 

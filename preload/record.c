@@ -97,23 +97,25 @@ static int sample_realloc(struct mp_thread *thread, void **old_addr, void **new_
 	return old_sampled || new_sampled;
 }
 
-void mp_record_realloc(void *old_addr, void *new_addr, size_t size, uint64_t time_before,
-		       size_t old_usable)
+void *mp_record_realloc(void *old_addr, void *new_addr, size_t size, uint64_t time_before,
+			size_t old_usable)
 {
+	void *result = new_addr; /* sampling may drop it from the record, not from the return */
 	int saved_errno;
 	struct mp_thread *thread = mp_record_enter(&saved_errno);
 	if (!thread)
-		return;
+		return result;
 	if (MP_UNLIKELY(mp_config.sample_bytes) &&
 	    !sample_realloc(thread, &old_addr, &new_addr, &size)) {
 		mp_record_leave(thread, saved_errno);
-		return;
+		return result;
 	}
 	uint32_t stack = new_addr ? mp_stacks_capture(thread) : 0;
 	mp_encode_realloc(thread, (uint64_t)(uintptr_t)old_addr, (uint64_t)(uintptr_t)new_addr,
 			  size, stack, time_before, mp_clock_event_ns(thread, time_before));
 	mp_heap_peak_note(thread, (int64_t)mp_heap_peak_usable(new_addr) - (int64_t)old_usable);
 	mp_record_leave(thread, saved_errno);
+	return result;
 }
 
 void mp_record_failed(enum mp_record_tag function, size_t size)

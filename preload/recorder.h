@@ -10,9 +10,10 @@
 
 /* --- record.c: the recorder API the libc shim calls (allocations: record_hot.h) --- */
 void mp_record_free(void *addr);
-/* old_usable: mp_heap_peak_usable(old_addr) taken before the real call. */
-void mp_record_realloc(void *old_addr, void *new_addr, size_t size, uint64_t time_before,
-		       size_t old_usable);
+/* old_usable: mp_heap_peak_usable(old_addr) taken before the real call. Returns new_addr,
+ * so that the shim's realloc reaches it by a tail call. */
+void *mp_record_realloc(void *old_addr, void *new_addr, size_t size, uint64_t time_before,
+			size_t old_usable);
 void mp_record_failed(enum mp_record_tag function, size_t size);
 void mp_record_mmap(void *addr, size_t length, int prot, int flags, int fd, uint64_t offset);
 void mp_record_munmap(void *addr, size_t length);
