@@ -48,8 +48,10 @@ static inline size_t mp_heap_peak_usable(void *block)
 /* Adds `bytes` (negative for a release) to the thread's share of the live heap; may take
  * a peak snapshot (every MP_HEAP_PEAK_CHECK_BYTES of change, in the slow half). Called
  * from the recorder, thread busy. The slot is found once, in the slow half: indexing
- * the slots by serial at every event cost a third of this function. */
-static inline void mp_heap_peak_note(struct mp_thread *thread, int64_t bytes)
+ * the slots by serial at every event cost a third of this function. Always inline: in
+ * the allocations' recorder, grown by the capture, the compiler made it a call. */
+static inline __attribute__((always_inline)) void mp_heap_peak_note(struct mp_thread *thread,
+								     int64_t bytes)
 {
 	int64_t *mine = thread->heap_bytes;
 	int64_t since = thread->heap_since_check + bytes;

@@ -52,7 +52,7 @@ __attribute__((noinline)) void *mp_record_alloc_chosen(enum mp_record_tag tag, v
 		mp_record_leave(thread, saved_errno);
 		return addr;
 	}
-	uint32_t stack = mp_stacks_capture(thread);
+	uint32_t stack = mp_stacks_capture_here(thread);
 	mp_encode_alloc(thread, tag, (uint64_t)(uintptr_t)addr, size, stack,
 			mp_clock_event_ns(thread, thread->prev_time));
 	mp_heap_peak_note(thread, (int64_t)mp_heap_peak_usable(addr));

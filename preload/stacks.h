@@ -40,19 +40,27 @@ static inline int mp_stacks_called_by_unwinder(const void *return_address)
 }
 
 
+/* The id of a capture: the one kept with its walk, or interned now. */
+static inline __attribute__((always_inline)) uint32_t mp_stacks_id(
+	struct mp_thread *thread, const struct mp_unwind_capture *captured)
+{
+	uint32_t epoch = __atomic_load_n(&mp_stacks_epoch, __ATOMIC_RELAXED);
+	if (captured->memo && (uint32_t)(*captured->memo >> 32) == epoch)
+		return (uint32_t)*captured->memo; /* the same walk as before: the same stack */
+	uint32_t id = mp_stacks_intern(thread, captured->ips, captured->count,
+				       captured->outer_sums);
+	if (captured->memo)
+		*captured->memo = (uint64_t)epoch << 32 | id;
+	return id;
+}
+
 /* The capture into `buffer` of `max` frames, and its interning. */
 static inline __attribute__((always_inline)) uint32_t mp_stacks_capture_into(
 	struct mp_thread *thread, void **buffer, int max)
 {
 	struct mp_unwind_capture captured;
 	mp_unwind_capture(&captured, buffer, max);
-	uint32_t epoch = __atomic_load_n(&mp_stacks_epoch, __ATOMIC_RELAXED);
-	if (captured.memo && (uint32_t)(*captured.memo >> 32) == epoch)
-		return (uint32_t)*captured.memo; /* the same walk as before: the same stack */
-	uint32_t id = mp_stacks_intern(thread, captured.ips, captured.count, captured.outer_sums);
-	if (captured.memo)
-		*captured.memo = (uint64_t)epoch << 32 | id;
-	return id;
+	return mp_stacks_id(thread, &captured);
 }
 
 /* MEMPROF_MAX_FRAMES above the default: the capture with a buffer for the most frames
@@ -74,6 +82,21 @@ static inline __attribute__((always_inline)) uint32_t mp_stacks_capture(struct m
 	void *buffer[MP_DEFAULT_MAX_FRAMES + MP_STACKS_OWN_FRAMES_MAX];
 	return mp_stacks_capture_into(thread, buffer, (int)mp_config.max_frames +
 							      MP_STACKS_OWN_FRAMES_MAX);
+}
+
+/* The same, the walk starting at the frame of the recorder's function that inlines this
+ * (mp_unwind_capture_here): for the allocations' recorder only, which malloc reaches by
+ * tail calls, so that its return address is the program's. */
+static inline __attribute__((always_inline)) uint32_t mp_stacks_capture_here(
+	struct mp_thread *thread)
+{
+	if (MP_UNLIKELY(mp_config.max_frames > MP_DEFAULT_MAX_FRAMES))
+		return mp_stacks_capture_many(thread);
+	void *buffer[MP_DEFAULT_MAX_FRAMES + MP_STACKS_OWN_FRAMES_MAX];
+	struct mp_unwind_capture captured;
+	mp_unwind_capture_here(&captured, buffer, (int)mp_config.max_frames +
+							  MP_STACKS_OWN_FRAMES_MAX);
+	return mp_stacks_id(thread, &captured);
 }
 
 #endif

@@ -973,6 +973,17 @@ __attribute__((noinline)) void mp_unwind_capture(struct mp_unwind_capture *out, 
 #endif
 }
 
+/* Each call and return under the program's malloc cost alloc_bench, whose stacks are
+ * deeper than the CPU's return stack, a mispredicted return (bench/README, session 30). */
+__attribute__((always_inline)) inline void mp_unwind_capture_here(struct mp_unwind_capture *out,
+								  void **buffer, int max)
+{
+	capture(out, buffer, max, __builtin_frame_address(0));
+#ifdef MP_UNWIND_CHECK
+	check_against_libunwind(out, max, ((uintptr_t *)__builtin_frame_address(0))[1]);
+#endif
+}
+
 __attribute__((noinline)) int mp_unwind_backtrace(void **ips, int max)
 {
 	struct mp_unwind_capture result;

@@ -44,6 +44,11 @@ struct mp_unwind_capture {
  * into this thread's memo. Never faults on a stack that libunwind could walk; falls back
  * to libunwind where it cannot be sure. */
 void mp_unwind_capture(struct mp_unwind_capture *out, void **buffer, int max);
+/* The same from the frame of the function this is inlined into (link-time optimization
+ * always inlines it; that function keeps a frame pointer for it): out->ips[0] is that
+ * function's return address. For the recorder of allocations, which malloc reaches by
+ * tail calls, so that the capture is no call of its own under the program's malloc. */
+void mp_unwind_capture_here(struct mp_unwind_capture *out, void **buffer, int max);
 /* The same, copied into ips (max of them); returns how many. For tests. */
 int mp_unwind_backtrace(void **ips, int max);
 

@@ -51,7 +51,8 @@ struct walk_header {
 	uint64_t rip, rsp, rbp;
 	uint64_t payload;
 	uint32_t generation;
-	int32_t max;
+	int16_t max;
+	uint16_t rbp_live; /* the walk's result depends on the start's rbp */
 	uint16_t count, checks;
 	uint32_t offsets_at;
 };
@@ -204,10 +205,13 @@ struct mp_unwind_trail *mp_unwind_memo_trails(void)
 	return memo->trails;
 }
 
+/* Without rbp: a walk whose result does not depend on it (no frame computes a CFA from
+ * it before one restores it from the stack) is any capture's from the same rip and rsp,
+ * whatever rbp holds: in code built without frame pointers it is a register like any
+ * other. */
 static inline uint64_t start_hash(const struct mp_unwind_start *start)
 {
-	return (start->rsp ^ (start->rip * 0x9e3779b97f4a7c15ull) ^ (start->rbp << 17)) *
-	       0xc2b2ae3d27d4eb4full;
+	return (start->rsp ^ (start->rip * 0x9e3779b97f4a7c15ull)) * 0xc2b2ae3d27d4eb4full;
 }
 
 static inline struct walk_header *walk_at(struct memo *memo, struct ref ref)
@@ -218,8 +222,9 @@ static inline struct walk_header *walk_at(struct memo *memo, struct ref ref)
 static inline int same_start(const struct walk_header *walk, const struct mp_unwind_start *start,
 			     uint32_t generation, int max)
 {
-	return walk->rip == start->rip && walk->rsp == start->rsp && walk->rbp == start->rbp &&
-	       walk->generation == generation && walk->max == max;
+	return walk->rip == start->rip && walk->rsp == start->rsp &&
+	       (!walk->rbp_live || walk->rbp == start->rbp) && walk->generation == generation &&
+	       walk->max == max;
 }
 
 static inline struct ref *last_set(struct memo *memo, const struct mp_unwind_start *start)
@@ -402,6 +407,23 @@ static uint32_t store_layout(struct memo *memo, struct walk_header *recent,
 	return at;
 }
 
+/* Whether the walk noted in trail depends on the start's rbp: a kept trail (outermost
+ * first) says so in its innermost frame's RBP_LIVE; a walk's notes (innermost first) in
+ * which of using rbp for a CFA or restoring it from the stack comes first, going out. */
+static int start_rbp_live(const struct mp_unwind_trail *trail, int outermost_first)
+{
+	if (outermost_first)
+		return (trail->flags[trail->count - 1] &
+			(MP_UNWIND_TRAIL_RBP_LIVE | MP_UNWIND_TRAIL_USES_RBP)) != 0;
+	for (int frame = 0; frame < trail->count; frame++) {
+		if (trail->flags[frame] & MP_UNWIND_TRAIL_USES_RBP)
+			return 1;
+		if (trail->flags[frame] & MP_UNWIND_TRAIL_RESTORES_RBP)
+			return 0;
+	}
+	return 0;
+}
+
 /* The picked words of walk, and its key. */
 static uint64_t walk_key(struct memo *memo, const struct mp_unwind_start *start,
 			 const struct walk_header *walk)
@@ -496,7 +518,8 @@ int mp_unwind_memo_store(struct mp_unwind_capture *out, const struct mp_unwind_s
 	memo->used += HEADER_WORDS + count + checks;
 	*walk = (struct walk_header){
 		.rip = start->rip, .rsp = start->rsp, .rbp = start->rbp, .generation = generation,
-		.max = max, .count = (uint16_t)count, .checks = (uint16_t)checks,
+		.max = (int16_t)max, .rbp_live = (uint16_t)start_rbp_live(trail, outermost_first),
+		.count = (uint16_t)count, .checks = (uint16_t)checks,
 	};
 	uint64_t *ips = walk_ips(walk);
 	memcpy(ips, out->ips, count * sizeof(uint64_t));
