@@ -18,7 +18,7 @@
 #include "stacks.h"
 
 /* The thread's errno, by an address kept in its state: errno is a call to
- * __errno_location through libc's PLT, two of them an event. The address is the
+ * __errno_location through libc's PLT, one at every event. The address is the
  * thread's for life (a fork child's thread has it at the same place). */
 static inline int *mp_record_errno(struct mp_thread *thread)
 {
@@ -101,11 +101,12 @@ static inline int mp_record_free_wanted(void *addr, const void *caller)
 		/* Busy while the sampling lock is held: a signal handler that allocates on this
 		 * thread then records nothing instead of waiting for the lock forever. The
 		 * count of a pending block may map memory: errno is the program's. */
-		int saved_errno = errno;
+		int *errno_at = mp_record_errno(thread);
+		int saved_errno = *errno_at;
 		thread->busy = mp_sys_stack_pointer(); /* see mp_record_enter */
 		int wanted = mp_sampling_set_take((uint64_t)(uintptr_t)addr, NULL) == MP_SAMPLING_SET_WRITTEN;
 		thread->busy = 0;
-		errno = saved_errno;
+		*errno_at = saved_errno;
 		return wanted;
 	}
 	return !mp_stacks_called_by_unwinder(caller);

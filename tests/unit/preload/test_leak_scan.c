@@ -842,32 +842,53 @@ static void test_leak_live_packed_blocks_grow_their_region(void **state)
 	expect_packed(8, 8192, 16384);
 }
 
+/* Creates the test trace file `name` of this process (its header: 4096 bytes, pages of
+ * 4096, started at 1000 ns); its path in path[64]. */
+static FILE *test_trace_open(const char *name, char *path)
+{
+	snprintf(path, 64, "%s/%s.%d.trace", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp", name,
+		 (int)getpid());
+	struct mp_file_header file = { .version = MP_TRACE_VERSION, .header_size = 4096,
+				       .page_size = 4096, .pid = (uint32_t)getpid(),
+				       .start_monotonic_ns = 1000 };
+	memcpy(file.magic, MP_TRACE_MAGIC, MP_TRACE_MAGIC_LEN);
+	FILE *out = fopen(path, "w");
+	assert_non_null(out);
+	assert_int_equal(fwrite(&file, sizeof(file), 1, out), 1);
+	return out;
+}
+
+/* Writes a chunk at `offset`: its header, then `length` bytes of records. */
+static void test_trace_chunk(FILE *out, long offset, const struct mp_chunk_header *chunk,
+			     const uint8_t *records, size_t length)
+{
+	assert_int_equal(fseek(out, offset, SEEK_SET), 0);
+	assert_int_equal(fwrite(chunk, sizeof(*chunk), 1, out), 1);
+	assert_int_equal(fwrite(records, 1, length, out), length);
+}
+
+/* Makes the file `size` bytes long and closes it. */
+static void test_trace_close(FILE *out, long size)
+{
+	assert_int_equal(fseek(out, size - 1, SEEK_SET), 0);
+	assert_int_equal(fputc(0, out), 0);
+	fclose(out);
+}
+
 /* A trace file of this process with one chunk holding `records` (the chunk's capacity
  * rounded up to pages); returns its path. */
 static const char *write_trace(const uint8_t *records, size_t length)
 {
 	static char path[64];
-	snprintf(path, sizeof(path), "%s/leak_live_test.%d.trace",
-		 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp", (int)getpid());
-	struct mp_file_header file = { .version = MP_TRACE_VERSION, .header_size = 4096,
-				       .page_size = 4096, .pid = (uint32_t)getpid(),
-				       .start_monotonic_ns = 1000 };
-	memcpy(file.magic, MP_TRACE_MAGIC, MP_TRACE_MAGIC_LEN);
+	FILE *out = test_trace_open("leak_live_test", path);
 	uint32_t capacity = (uint32_t)((sizeof(struct mp_chunk_header) + length + 4095) & ~4095ul);
 	struct mp_chunk_header chunk = { .magic = MP_CHUNK_MAGIC,
 					 .header_size = sizeof(struct mp_chunk_header),
 					 .capacity = capacity,
 					 .used = (uint32_t)(sizeof(chunk) + length), .thread_serial = 1,
 					 .flags = MP_CHUNK_LAST, .base_time_ns = 1000, .file_seq = 1 };
-	FILE *out = fopen(path, "w");
-	assert_non_null(out);
-	assert_int_equal(fwrite(&file, sizeof(file), 1, out), 1);
-	assert_int_equal(fseek(out, 4096, SEEK_SET), 0);
-	assert_int_equal(fwrite(&chunk, sizeof(chunk), 1, out), 1);
-	assert_int_equal(fwrite(records, 1, length, out), length);
-	assert_int_equal(fseek(out, 4096 + capacity - 1, SEEK_SET), 0);
-	assert_int_equal(fputc(0, out), 0);
-	fclose(out);
+	test_trace_chunk(out, 4096, &chunk, records, length);
+	test_trace_close(out, 4096 + (long)capacity);
 	return path;
 }
 
@@ -1082,15 +1103,7 @@ struct hold_thread {
 static const char *write_threads(const struct hold_thread *threads, uint32_t count)
 {
 	static char path[64];
-	snprintf(path, sizeof(path), "%s/leak_hold_test.%d.trace",
-		 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp", (int)getpid());
-	struct mp_file_header file = { .version = MP_TRACE_VERSION, .header_size = 4096,
-				       .page_size = 4096, .pid = (uint32_t)getpid(),
-				       .start_monotonic_ns = 1000 };
-	memcpy(file.magic, MP_TRACE_MAGIC, MP_TRACE_MAGIC_LEN);
-	FILE *out = fopen(path, "w");
-	assert_non_null(out);
-	assert_int_equal(fwrite(&file, sizeof(file), 1, out), 1);
+	FILE *out = test_trace_open("leak_hold_test", path);
 	for (uint32_t i = 0; i < count; i++) {
 		struct mp_chunk_header chunk = {
 			.magic = MP_CHUNK_MAGIC, .header_size = sizeof(struct mp_chunk_header),
@@ -1098,14 +1111,10 @@ static const char *write_threads(const struct hold_thread *threads, uint32_t cou
 			.used = (uint32_t)(sizeof(chunk) + threads[i].committed),
 			.thread_serial = i + 1, .base_time_ns = 1000, .file_seq = i + 1,
 		};
-		assert_int_equal(fseek(out, 4096 + (long)HOLD_CHUNK_BYTES * i, SEEK_SET), 0);
-		assert_int_equal(fwrite(&chunk, sizeof(chunk), 1, out), 1);
-		assert_int_equal(fwrite(threads[i].records, 1, threads[i].length, out),
+		test_trace_chunk(out, 4096 + (long)HOLD_CHUNK_BYTES * i, &chunk, threads[i].records,
 				 threads[i].length);
 	}
-	assert_int_equal(fseek(out, 4096 + (long)HOLD_CHUNK_BYTES * count - 1, SEEK_SET), 0);
-	assert_int_equal(fputc(0, out), 0);
-	fclose(out);
+	test_trace_close(out, 4096 + (long)HOLD_CHUNK_BYTES * count);
 	return path;
 }
 
