@@ -120,7 +120,7 @@ uint64_t mp_clock_now_ns(void)
 	return clock_read();
 }
 
-uint64_t mp_clock_event_read(struct mp_thread *thread, uint64_t after)
+MP_HOT uint64_t mp_clock_event_read(struct mp_thread *thread, uint64_t after)
 {
 	uint32_t ticks = __atomic_load_n(&mp_clock_ticks, __ATOMIC_ACQUIRE);
 	if (ticks == MP_CLOCK_TICKS_EXACT)

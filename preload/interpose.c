@@ -163,7 +163,7 @@ static inline int have_real(void)
 
 /* malloc() and calloc() are split like free(): the common unsampled call is checks and a
  * jump to the real function, with no stack frame; everything else is apart. */
-static __attribute__((noinline)) void *malloc_slow(size_t size)
+static __attribute__((noinline)) MP_HOT void *malloc_slow(size_t size)
 {
 	if (!have_real())
 		return boot_alloc(size);
@@ -173,7 +173,7 @@ static __attribute__((noinline)) void *malloc_slow(size_t size)
 /* The countdown absorbs an allocation only once this thread has been through
  * malloc_slow with the real functions known (it starts at 0), so the jump needs no test
  * that they are. */
-EXPORT void *malloc(size_t size)
+EXPORT MP_HOT void *malloc(size_t size)
 {
 	if (MP_LIKELY(mp_sampling_not_due(size)))
 		return real.malloc(size);
@@ -182,7 +182,7 @@ EXPORT void *malloc(size_t size)
 
 /* The part of free() that may record: apart, so that free() itself only ever jumps on
  * (to the real free or here) and needs no stack frame on its common path. */
-static __attribute__((noinline)) void free_recording(void *ptr, const void *caller)
+static __attribute__((noinline)) MP_HOT void free_recording(void *ptr, const void *caller)
 {
 	void (*real_free)(void *) = __atomic_load_n(&real.free, __ATOMIC_ACQUIRE);
 	if (!real_free)
@@ -196,7 +196,7 @@ static __attribute__((noinline)) void free_recording(void *ptr, const void *call
 	real_free(ptr);
 }
 
-EXPORT void free(void *ptr)
+EXPORT MP_HOT void free(void *ptr)
 {
 	/* free(NULL) goes on like any pointer: glibc's free ignores it, and so does
 	 * free_recording. */
@@ -209,14 +209,15 @@ EXPORT void free(void *ptr)
 	real.free(ptr);
 }
 
-static __attribute__((noinline)) void *calloc_slow(size_t count, size_t size, size_t total)
+static __attribute__((noinline)) MP_HOT void *calloc_slow(size_t count, size_t size,
+							 size_t total)
 {
 	if (!have_real() || MP_UNLIKELY(mp_state_thread.own)) /* see realloc */
 		return boot_alloc(total); /* the arena is static, hence zeroed, and never reused */
 	return mp_record_alloc_passed_done(MP_REC_CALLOC, real.calloc(count, size), total);
 }
 
-EXPORT void *calloc(size_t count, size_t size)
+EXPORT MP_HOT void *calloc(size_t count, size_t size)
 {
 	size_t total;
 	if (__builtin_mul_overflow(count, size, &total)) {
@@ -238,7 +239,7 @@ static void *realloc_from_boot(void *ptr, size_t size)
 	return moved;
 }
 
-EXPORT void *realloc(void *ptr, size_t size)
+EXPORT MP_HOT void *realloc(void *ptr, size_t size)
 {
 	if (MP_UNLIKELY(!have_real())) {
 		void *moved = boot_alloc(size);

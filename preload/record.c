@@ -40,8 +40,8 @@ static inline __attribute__((always_inline)) void record_sampled(
 		mp_snapshot_thread_start_deferred();
 }
 
-__attribute__((noinline)) void *mp_record_alloc_chosen(enum mp_record_tag tag, void *addr,
-							size_t size)
+__attribute__((noinline)) MP_HOT void *mp_record_alloc_chosen(enum mp_record_tag tag,
+								void *addr, size_t size)
 {
 	int saved_errno;
 	struct mp_thread *thread = mp_record_enter(&saved_errno);
@@ -97,8 +97,8 @@ static int sample_realloc(struct mp_thread *thread, void **old_addr, void **new_
 	return old_sampled || new_sampled;
 }
 
-void *mp_record_realloc(void *old_addr, void *new_addr, size_t size, uint64_t time_before,
-			size_t old_usable)
+MP_HOT void *mp_record_realloc(void *old_addr, void *new_addr, size_t size,
+			      uint64_t time_before, size_t old_usable)
 {
 	void *result = new_addr; /* sampling may drop it from the record, not from the return */
 	int saved_errno;

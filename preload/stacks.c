@@ -131,7 +131,7 @@ static int add_level(int expected_count)
 }
 
 /* Returns the id, 0 if absent, or UINT32_MAX if a slot for it is still being filled. */
-static uint32_t find(uint64_t hash_a, uint64_t hash_b)
+static MP_HOT uint32_t find(uint64_t hash_a, uint64_t hash_b)
 {
 	int count = __atomic_load_n(&level_count, __ATOMIC_ACQUIRE);
 	for (int index = count - 1; index >= 0; index--) {
@@ -315,7 +315,7 @@ static int in_self(void *ip)
 	return (uintptr_t)ip >= self_start && (uintptr_t)ip < self_end;
 }
 
-uint32_t mp_stacks_intern(struct mp_thread *thread, void *const *ips, int captured,
+MP_HOT uint32_t mp_stacks_intern(struct mp_thread *thread, void *const *ips, int captured,
 			  const struct mp_stack_hash_sum *outer_sums)
 {
 	int first = 0;

@@ -565,7 +565,8 @@ static inline uint8_t live_flags(const struct mp_unwind_trail *notes, int frame,
 /* The trail gets the walk's frames 0 .. inner (innermost first in the notes; none if inner
  * is -1) as its frames from first on, and the checks those frames read. Whether its rsp
  * grow outwards all along is noted: only such a trail is joined (see join). */
-static void trail_put(struct mp_unwind_trail *trail, const struct walk *w, int inner, int first)
+static MP_HOT void trail_put(struct mp_unwind_trail *trail, const struct walk *w, int inner,
+			     int first)
 {
 	const struct mp_unwind_trail *notes = w->notes;
 	uint8_t live = first ? trail->flags[first - 1] & MP_UNWIND_TRAIL_RBP_LIVE : 0;
@@ -609,8 +610,8 @@ struct walk_result {
  * CFA further out): from there on it is the trail's walk if the words read from there on
  * still hold what they held. Returns the walk's frame count, the trail now its own if it
  * can be kept; or 0 with *at the next of the trail's frames where a join could hold. */
-static __attribute__((noinline)) int join(struct walk *w, struct mp_unwind_trail *trail, int *at,
-					  struct walk_result *result)
+static __attribute__((noinline)) MP_HOT int join(struct walk *w, struct mp_unwind_trail *trail,
+						 int *at, struct walk_result *result)
 {
 	int joint = *at, depth = w->depth;
 	int count = depth + joint;
@@ -693,9 +694,10 @@ static inline int trail_below(const struct mp_unwind_trail *trail, int at, uintp
  * NULL), it takes the rest of that walk if it still holds (join), and the walk becomes
  * the trail if it can be kept whole. Returns the number of frames, or -1 where libunwind
  * must decide. */
-static inline int walk(const struct mp_unwind_start *start, uintptr_t low, uintptr_t high,
-		       void **ips, int max, uint32_t generation, struct mp_unwind_trail *trail,
-		       struct mp_unwind_trail *notes, struct walk_result *result)
+static inline MP_HOT int walk(const struct mp_unwind_start *start, uintptr_t low,
+			      uintptr_t high, void **ips, int max, uint32_t generation,
+			      struct mp_unwind_trail *trail, struct mp_unwind_trail *notes,
+			      struct walk_result *result)
 {
 	struct rule_table *table = __atomic_load_n(&current_table, __ATOMIC_ACQUIRE);
 	if (MP_UNLIKELY(!table || generation - table->base_generation >= TAG_LIMIT ||
@@ -964,8 +966,8 @@ static __attribute__((destructor)) void check_report(void)
 }
 #endif
 
-__attribute__((noinline)) void mp_unwind_capture(struct mp_unwind_capture *out, void **buffer,
-						 int max)
+__attribute__((noinline)) MP_HOT void mp_unwind_capture(struct mp_unwind_capture *out,
+							void **buffer, int max)
 {
 	capture(out, buffer, max, __builtin_frame_address(0));
 #ifdef MP_UNWIND_CHECK
