@@ -427,8 +427,12 @@ static void test_unwind_memo_layout_whatever_the_order_of_checks(void **state)
 }
 
 /* A walk of 4 frames from rip 0x401000, rbp `rbp`, over words[] (ips in words[1..4)),
- * its frames' flags (innermost first) as given, kept in the memo. */
-static void keep_walk_rbp(uint64_t *words, const uint8_t *flags, uint64_t rbp)
+ * its frames' flags (innermost first) as given, kept in the memo: as a walk's notes
+ * (innermost first), or as a kept trail (outermost first), whose frames also carry
+ * RBP_LIVE as unwind.c's trail_put sets it going in: from a frame that uses rbp for its
+ * CFA, until one that restores it. */
+static void keep_walk_rbp(uint64_t *words, const uint8_t *flags, uint64_t rbp,
+			  int outermost_first)
 {
 	static struct mp_unwind_trail notes;
 	void *ips[8];
@@ -436,14 +440,21 @@ static void keep_walk_rbp(uint64_t *words, const uint8_t *flags, uint64_t rbp)
 	struct mp_unwind_start start = { 0x401000, (uintptr_t)&words[1], rbp };
 	memset(&notes, 0, sizeof(notes));
 	notes.count = 4;
-	for (int i = 0; i < 4; i++) {
+	uint8_t live = 0;
+	for (int i = 3; i >= 0; i--) {
 		ips[i] = (void *)(uintptr_t)(i ? words[i] : start.rip);
-		notes.rsp[i] = (uintptr_t)&words[i + 1];
-		notes.rbp[i] = rbp;
-		notes.flags[i] = flags[i];
+		int at = outermost_first ? 3 - i : i;
+		notes.rsp[at] = (uintptr_t)&words[i + 1];
+		notes.rbp[at] = rbp;
+		if (flags[i] & MP_UNWIND_TRAIL_USES_RBP)
+			live = MP_UNWIND_TRAIL_RBP_LIVE;
+		else if (flags[i] & MP_UNWIND_TRAIL_RESTORES_RBP)
+			live = 0;
+		notes.flags[at] = (uint8_t)(flags[i] | (outermost_first ? live : 0));
 	}
 	for (int round = 0; round < 2; round++) /* a walk is kept the second time it is seen */
-		mp_unwind_memo_store(&out, &start, 1, 64, &notes, 0, (uintptr_t)words);
+		mp_unwind_memo_store(&out, &start, 1, 64, &notes, outermost_first,
+				     (uintptr_t)words);
 }
 
 /* What the memo finds from the same rip and rsp with another rbp. */
@@ -473,13 +484,16 @@ static void test_unwind_memo_start_rbp_only_where_a_frame_uses_it(void **state)
 		{ { 0, RESTORES, USES, 0 }, 0 },     /* restored from the stack before use */
 		{ { USES | RESTORES, 0, 0, 0 }, 1 }, /* used, then restored */
 	};
-	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
-		uint64_t words[8] = { 0, 0x402000, 0x403000, 0x404000, 0, 0, 0, 0 };
-		mp_unwind_memo_forget();
-		keep_walk_rbp(words, cases[c].flags, 0x7000);
-		assert_int_equal(find_with_rbp(words, 0x7000), MP_UNWIND_MEMO_HIT);
-		assert_int_equal(find_with_rbp(words, 0x9000),
-				 cases[c].live ? MP_UNWIND_MEMO_NONE : MP_UNWIND_MEMO_HIT);
+	/* Kept from a walk's notes (it did not join the trail), and from the trail (it did). */
+	for (int outermost_first = 0; outermost_first < 2; outermost_first++) {
+		for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+			uint64_t words[8] = { 0, 0x402000, 0x403000, 0x404000, 0, 0, 0, 0 };
+			mp_unwind_memo_forget();
+			keep_walk_rbp(words, cases[c].flags, 0x7000, outermost_first);
+			assert_int_equal(find_with_rbp(words, 0x7000), MP_UNWIND_MEMO_HIT);
+			assert_int_equal(find_with_rbp(words, 0x9000),
+					 cases[c].live ? MP_UNWIND_MEMO_NONE : MP_UNWIND_MEMO_HIT);
+		}
 	}
 }
 
