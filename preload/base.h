@@ -58,7 +58,7 @@
  * (.text.hot), so an allocation runs through 4 pages of memprof's code, not 10 spread
  * over 150 KiB, between calls where a big program's own code has taken the caches:
  * cc1's allocations missed the instruction cache 1.29M -> 1.06M times (callgrind), and
- * alloc_bench ran 2.8-3.9 ms of 86 faster (paired, bench/README.md, session 31). */
+ * alloc_bench ran 2.7-3.9 ms of 86-96 faster (paired, bench/README.md, session 31). */
 #define MP_HOT __attribute__((hot))
 #define MP_LIKELY(x) __builtin_expect(!!(x), 1)
 #define MP_UNLIKELY(x) __builtin_expect(!!(x), 0)

@@ -316,7 +316,7 @@ static int in_self(void *ip)
 }
 
 MP_HOT uint32_t mp_stacks_intern(struct mp_thread *thread, void *const *ips, int captured,
-			  const struct mp_stack_hash_sum *outer_sums)
+				 const struct mp_stack_hash_sum *outer_sums)
 {
 	int first = 0;
 	while (first < captured && in_self(ips[first]))
