@@ -966,15 +966,6 @@ static __attribute__((destructor)) void check_report(void)
 }
 #endif
 
-__attribute__((noinline)) MP_HOT void mp_unwind_capture(struct mp_unwind_capture *out,
-							void **buffer, int max)
-{
-	capture(out, buffer, max, __builtin_frame_address(0));
-#ifdef MP_UNWIND_CHECK
-	check_against_libunwind(out, max, ((uintptr_t *)__builtin_frame_address(0))[1]);
-#endif
-}
-
 /* Each call and return under the program's malloc cost alloc_bench, whose stacks are
  * deeper than the CPU's return stack, a mispredicted return (bench/README, session 30). */
 __attribute__((always_inline)) inline void mp_unwind_capture_here(struct mp_unwind_capture *out,
@@ -984,6 +975,13 @@ __attribute__((always_inline)) inline void mp_unwind_capture_here(struct mp_unwi
 #ifdef MP_UNWIND_CHECK
 	check_against_libunwind(out, max, ((uintptr_t *)__builtin_frame_address(0))[1]);
 #endif
+}
+
+/* The capture from this function's own frame: the inlined one's frame is this one. */
+__attribute__((noinline)) MP_HOT void mp_unwind_capture(struct mp_unwind_capture *out,
+							void **buffer, int max)
+{
+	mp_unwind_capture_here(out, buffer, max);
 }
 
 __attribute__((noinline)) int mp_unwind_backtrace(void **ips, int max)
