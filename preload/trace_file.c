@@ -725,6 +725,11 @@ static void trim_reserved(void)
 	mp_unlock(&file_lock, MP_LOCK_FILE);
 }
 
+int mp_trace_file_ending(void)
+{
+	return __atomic_load_n(&ending, __ATOMIC_RELAXED);
+}
+
 void mp_trace_file_ahead_done(void)
 {
 	if (!header)

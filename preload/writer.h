@@ -23,6 +23,8 @@ void mp_trace_file_reserve_ahead(void);
 /* The process is ending: nothing more is reserved ahead, and what was is cut off now (the
  * leak thread, while the exiting thread takes the exit snapshot), not by the exit itself. */
 void mp_trace_file_ahead_done(void);
+/* Whether the process is ending (mp_trace_file_ahead_done was called). Lock-free. */
+int mp_trace_file_ending(void);
 /* Closes the leftover trace that this one replaced at its name, if it is still open:
  * the leak thread does, beside the program, as it starts. */
 void mp_trace_file_replaced_close(void);

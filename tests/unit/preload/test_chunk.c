@@ -260,6 +260,35 @@ static void test_end_state_records_how_the_process_ended(void **state)
 	assert_true(mp_state_is_ready()); /* nothing disabled recording */
 }
 
+/* Once the process is ending, a thread's next chunk is as large as what it needs, from
+ * 64 KiB, not the megabyte a busy thread's chunks have grown to: its zeros are written
+ * then, by the exiting thread, with nothing reserved ahead any more. */
+static void test_chunks_made_while_ending_are_small(void **state)
+{
+	(void)state;
+	struct mp_thread *self = &mp_state_thread;
+	assert_int_equal(((struct mp_chunk_header *)self->chunk)->capacity, 1u << 20);
+	assert_true(mp_trace_file_ending()); /* the end was written above */
+	size_t left = (size_t)(self->limit - self->pos);
+	uint8_t *at = mp_chunk_reserve(self, left);
+	mp_chunk_commit(self, at + left);
+	uint64_t end = mp_trace_file_end();
+	at = mp_chunk_reserve(self, 16);
+	assert_non_null(at);
+	mp_chunk_commit(self, at + 16);
+	assert_int_equal(((struct mp_chunk_header *)self->chunk)->capacity, 64u << 10);
+	assert_int_equal(mp_trace_file_end(), end + (64u << 10));
+	assert_int_equal(file_size(), (off_t)mp_trace_file_end());
+	/* More than that: the next power of two that holds it. */
+	left = (size_t)(self->limit - self->pos);
+	at = mp_chunk_reserve(self, left);
+	mp_chunk_commit(self, at + left);
+	at = mp_chunk_reserve(self, 100u << 10);
+	assert_non_null(at);
+	mp_chunk_commit(self, at + (100u << 10));
+	assert_int_equal(((struct mp_chunk_header *)self->chunk)->capacity, 128u << 10);
+}
+
 int main(void)
 {
 	trace_path = fixture_start();
@@ -271,6 +300,7 @@ int main(void)
 		cmocka_unit_test(test_ended_threads_chunks_are_unmapped_in_batches),
 		cmocka_unit_test(test_space_reserved_ahead_is_taken_by_the_next_chunk),
 		cmocka_unit_test(test_end_state_records_how_the_process_ended),
+		cmocka_unit_test(test_chunks_made_while_ending_are_small),
 	};
 	int failed = cmocka_run_group_tests(tests, NULL, NULL);
 	unlink(trace_path);
