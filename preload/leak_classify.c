@@ -86,6 +86,7 @@ void mp_leak_classify_init(struct mp_leak_classifier *c, const struct mp_leak_bl
 		c->highest = last->addr + (last->size ? last->size : 1);
 	}
 	classify_find_gap(c);
+	c->simd = mp_leak_classify_simd_available();
 }
 
 /* The filter's bit for the 4 KiB page of addr (a granularity of the filter's own, not
@@ -492,12 +493,11 @@ static inline void classify_mark(struct mp_leak_classifier *c, size_t index, uin
 }
 
 /* The 8-byte aligned words of [start, end). Words are read a batch at a time and those
- * between the lowest and the highest block but outside the gap kept without a branch (in
- * no order a predictor could follow; the gap cut cc1's kept words from a third of its
- * roots to 6%, and its exit marking from 3.6 to 3.2 ms, medians of 8 runs); then the block
- * the last hit was in is tried first: half of the words that point into a block point
- * into the same block as the one before (arrays of pointers into one table), and those
- * skip the search. */
+ * between the lowest and the highest block but outside the gap kept without a branch
+ * (leak_classify_keep.c; in no order a predictor could follow; the gap cut cc1's kept
+ * words from a third of its roots to 6%); then the block the last hit was in is tried
+ * first: half of the words that point into a block point into the same block as the one
+ * before (arrays of pointers into one table), and those skip the search. */
 #define CLASSIFY_BATCH 64u
 /* Each batch asks for the lines 8 KiB ahead: roots and blocks are read once, cold, and the
  * hardware's prefetch stops at every 4 KiB page, where the read waited for memory (43% of
@@ -510,22 +510,16 @@ static void classify_words(struct mp_leak_classifier *c, uint64_t start, uint64_
 {
 	uint64_t at = (start + 7) & ~(uint64_t)7;
 	uint64_t last_addr = 0, last_span = 0; /* the block of the last hit; span 0: none */
-	uint64_t lowest = c->lowest, span = c->highest - c->lowest;
-	uint64_t gap_start = c->gap_start, gap_span = c->gap_span;
 	size_t last = 0;
 	uint64_t batch[CLASSIFY_BATCH];
 	while (at + 8 <= end && at >= start) {
 		uint64_t words = (end - at) / 8;
 		if (words > CLASSIFY_BATCH)
 			words = CLASSIFY_BATCH;
-		size_t kept = 0;
 		for (uint64_t line = 0; line < CLASSIFY_BATCH * 8; line += 64)
 			__builtin_prefetch((const void *)(uintptr_t)(at + CLASSIFY_AHEAD + line));
-		for (uint64_t i = 0; i < words; i++, at += 8) {
-			uint64_t word = *(const uint64_t *)(uintptr_t)at;
-			batch[kept] = word;
-			kept += (word - lowest < span) & (word - gap_start >= gap_span);
-		}
+		size_t kept = mp_leak_classify_keep(c, (const uint64_t *)(uintptr_t)at, words, batch);
+		at += words * 8;
 		for (size_t i = 0; i < kept; i++) {
 			uint64_t word = batch[i];
 			if (word - last_addr < last_span) {

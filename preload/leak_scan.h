@@ -234,6 +234,7 @@ struct mp_leak_classifier {
 	 * such block, [lowest, highest) took in every pointer of cc1's 9 MB of GC pages
 	 * (530k of its 1.46M root words to check one by one; 95k without the gap). */
 	uint64_t gap_start, gap_span;
+	int simd;             /* the first look at words four at a time (AVX2; 0 for tests) */
 	const uint64_t *pages; /* NULL, or bit hash(page) set for every page a block is on */
 	unsigned page_shift;   /* 64 - log2 of the bits of pages */
 	const struct mp_leak_page_starts *starts; /* NULL, or the pages blocks are on */
@@ -268,6 +269,13 @@ void mp_leak_classify_init(struct mp_leak_classifier *c, const struct mp_leak_bl
  * allocator is its own, never sees it. */
 void mp_leak_classify_root(struct mp_leak_classifier *c, uint64_t start, uint64_t end,
 			   uint64_t flags);
+/* Whether this CPU runs mp_leak_classify_keep four words at a time (AVX2). */
+int mp_leak_classify_simd_available(void);
+/* The words of words[0..n) that may point into one of c's blocks, in order, into kept
+ * (room for n): those between the lowest and the highest block and outside the gap.
+ * Returns how many (leak_classify_keep.c). */
+size_t mp_leak_classify_keep(const struct mp_leak_classifier *c, const uint64_t *words,
+			     size_t n, uint64_t *kept);
 /* The page filter: a bitmap of a power of two bits, MP_LEAK_FILTER_BITS_PER_PAGE for each
  * page blocks lie on (at least MP_LEAK_FILTER_MIN_BITS, at most MP_LEAK_FILTER_BITS), so
  * that about one word in that many on a page of no block passes it, and small enough to

@@ -397,6 +397,68 @@ static void test_leak_classify_marks_on_both_sides_of_the_gap(void **state)
 	munmap(far, page);
 }
 
+/* The first look at the words (leak_classify_keep.c) keeps exactly the words in
+ * [lowest, highest) outside the gap, in order, a word at a time and four at a time alike:
+ * words at and around every edge, and random ones, in runs of every length up to 67 (the
+ * last ones not a multiple of four). */
+static size_t keep_by_definition(const struct mp_leak_classifier *c, const uint64_t *words,
+				 size_t n, uint64_t *kept)
+{
+	size_t count = 0;
+	for (size_t i = 0; i < n; i++)
+		if (words[i] >= c->lowest && words[i] < c->highest &&
+		    !(words[i] >= c->gap_start && words[i] - c->gap_start < c->gap_span))
+			kept[count++] = words[i];
+	return count;
+}
+
+static void keep_compare(struct mp_leak_classifier *c, const uint64_t *words, size_t n)
+{
+	uint64_t expected[80], got[80];
+	size_t count = keep_by_definition(c, words, n, expected);
+	for (int simd = 0; simd <= c->simd; simd++) {
+		struct mp_leak_classifier way = *c;
+		way.simd = simd;
+		memset(got, 0xee, sizeof(got));
+		assert_int_equal(mp_leak_classify_keep(&way, words, n, got), count);
+		assert_memory_equal(got, expected, count * sizeof(uint64_t));
+	}
+}
+
+static void test_leak_keep_is_exact_a_word_and_four_words_at_a_time(void **state)
+{
+	(void)state;
+	struct mp_leak_block blocks[4] = {
+		{ 0x555500001000, 32 }, { 0x555500002000, 4096 },
+		{ 0x7f1234500000, 0 }, { 0xfffffffffffff000, 4095 },
+	};
+	uint8_t states[4] = { 0 };
+	uint32_t work[9];
+	struct mp_leak_classifier c;
+	mp_leak_classify_init(&c, blocks, 4, states, work);
+	if (!mp_leak_classify_simd_available())
+		print_message("no AVX2 here: the word-at-a-time way only\n");
+	uint64_t edges[] = { c.lowest, c.highest, c.gap_start, c.gap_start + c.gap_span, 0,
+			     UINT64_MAX, 1ull << 63 };
+	uint64_t words[80];
+	size_t n = 0;
+	for (size_t e = 0; e < sizeof(edges) / sizeof(edges[0]); e++)
+		for (int d = -2; d <= 2; d++)
+			words[n++] = edges[e] + (uint64_t)(int64_t)d;
+	keep_compare(&c, words, n);
+	uint64_t rng = 99;
+	for (int round = 0; round < 20000; round++) {
+		n = (size_t)round % 68;
+		for (size_t i = 0; i < n; i++) {
+			rng = rng * 6364136223846793005ull + 1442695040888963407ull;
+			uint64_t pick = rng >> 61;
+			words[i] = pick < 2 ? rng : pick < 4 ? blocks[pick - 2].addr + (rng >> 50)
+				 : edges[(rng >> 33) % 7] + (rng >> 62) - 2;
+		}
+		keep_compare(&c, words, n);
+	}
+}
+
 /* The page index only narrows the search: every address finds what the search over all
  * blocks finds, with many blocks to a page, blocks over many pages (words on pages no
  * block starts on), blocks over more pages than the index holds (MP_LEAK_INDEX_BLOCK_PAGES:
@@ -1386,6 +1448,7 @@ int main(void)
 		cmocka_unit_test(test_leak_find_with_page_index_finds_the_same),
 		cmocka_unit_test(test_leak_find_across_the_widest_gap_is_exact),
 		cmocka_unit_test(test_leak_classify_marks_on_both_sides_of_the_gap),
+		cmocka_unit_test(test_leak_keep_is_exact_a_word_and_four_words_at_a_time),
 		cmocka_unit_test(test_leak_live_blocks_last_event_wins),
 		cmocka_unit_test(test_leak_live_fold_in_rounds),
 		cmocka_unit_test(test_leak_live_old_blocks_freed_then_reused),
