@@ -294,8 +294,12 @@ static void roots_match_blocks(struct roots_work *work, const struct mp_leak_blo
 			state[i] |= MP_LEAK_NOSCAN;
 			continue;
 		}
+		/* Not in [heap]: never a root, nothing there needs cutting out of the roots, and
+		 * reading each block's header missed the cache for most of them (4M blocks of
+		 * 64 B: a quarter of the roots' listing). */
 		struct mp_leak_range chunk;
-		if (work->chunks && roots_mmapped_chunk(&blocks[i], &work->maps[m], &chunk))
+		if (work->chunks && !(work->maps[m].flags & MAP_HEAP_NAME) &&
+		    roots_mmapped_chunk(&blocks[i], &work->maps[m], &chunk))
 			work->chunks[work->chunk_count++] = chunk;
 		else
 			work->maps[m].flags |= MAP_HAS_BLOCK;
