@@ -1042,6 +1042,59 @@ static struct mp_leak_block *live_sort(struct mp_leak_block *blocks,
 	return blocks;
 }
 
+/* Puts n blocks in address order by insertion, moving at most `budget` of them; returns
+ * the moves made, or SIZE_MAX once past the budget (the blocks then in no set order). */
+static size_t live_settle(struct mp_leak_block *blocks, size_t n, size_t budget)
+{
+	size_t moves = 0;
+	for (size_t i = 1; i < n; i++) {
+		struct mp_leak_block block = blocks[i];
+		size_t j = i;
+		for (; j > 0 && blocks[j - 1].addr > block.addr; j--) {
+			if (++moves > budget)
+				return SIZE_MAX;
+			blocks[j] = blocks[j - 1];
+		}
+		blocks[j] = block;
+	}
+	return moves;
+}
+
+/* The live blocks in address order into one of the two arrays (returned), the other
+ * scratch. The table keeps each 64 KiB region's blocks in an array of their own, nearly
+ * in address order (leak_table.c): the regions are sorted, then each one's blocks listed
+ * and put in order by insertion, a few moves a block. Where that takes more than
+ * LIVE_SETTLE_MOVES a block (a table of another shape), a radix sort of them all does.
+ * Listed in the directory's order and radix-sorted, cc1's 5700 blocks took 0.24-1.05 ms
+ * (six passes: its addresses differ in 43 bits), 4M blocks of 64 B three passes over
+ * 64 MiB; their checks took 0.25 ms (median of 10) and 120 ms (of 4) less this way. */
+#define LIVE_SETTLE_MOVES 4u
+static struct mp_leak_block *live_list(struct mp_leak_block *one, struct mp_leak_block *two,
+				       size_t total, uint32_t *counts, unsigned digit_bits,
+				       size_t *count)
+{
+	uint64_t varying;
+	size_t regions = mp_leak_table_regions(two, total, &varying);
+	struct mp_leak_block *by_region = live_sort(two, one, regions, varying, counts, digit_bits);
+	struct mp_leak_block *list = by_region == two ? one : two;
+	size_t at = 0, moves = 0, budget = LIVE_SETTLE_MOVES * total;
+	for (size_t i = 0; i < regions && at < total; i++) {
+		size_t from = at;
+		at += mp_leak_table_region_list(by_region[i].size, list + at, total - at);
+		if (moves != SIZE_MAX) {
+			size_t made = live_settle(list + from, at - from, budget - moves);
+			moves = made == SIZE_MAX ? SIZE_MAX : moves + made;
+		}
+	}
+	*count = at;
+	if (moves != SIZE_MAX)
+		return list;
+	varying = 0;
+	for (size_t i = 1; i < at; i++)
+		varying |= list[i].addr ^ list[0].addr;
+	return live_sort(list, by_region, at, varying, counts, digit_bits);
+}
+
 /* Digits of 8 bits for fewer blocks than this, their counts on the stack (8 KiB); 11 bits
  * above, so that a pass scatters the blocks over 2048 places, which the core's caches and
  * TLB hold, where 16 bits (65536 places, two passes instead of three for most heaps) missed
@@ -1073,9 +1126,8 @@ int mp_leak_live_blocks(struct mp_leak_block **blocks, size_t *count, size_t *by
 	uint32_t *counts = counts_bytes ? mp_sys_map_anon(counts_bytes) : small_counts;
 	int err = out && scratch && counts ? 0 : -ENOMEM;
 	if (!err) {
-		uint64_t varying;
-		size_t at = mp_leak_table_list(out, total, &varying);
-		struct mp_leak_block *sorted = live_sort(out, scratch, at, varying, counts, digit_bits);
+		size_t at;
+		struct mp_leak_block *sorted = live_list(out, scratch, total, counts, digit_bits, &at);
 		*blocks = sorted;
 		*count = at;
 		*bytes = array_bytes;

@@ -765,25 +765,44 @@ uint64_t mp_leak_table_count(void)
 
 /* Only the regions that hold a live block are read: a table sized for the heap's peak may
  * hold a few blocks at exit (python's dict: 20 blocks). */
-size_t mp_leak_table_list(struct mp_leak_block *out, size_t total, uint64_t *varying)
+size_t mp_leak_table_regions(struct mp_leak_block *out, size_t cap, uint64_t *varying)
 {
 	size_t at = 0;
-	uint64_t first = 0, differ = 0;
-	for (uint64_t r = 0; table.regions && r <= table.region_mask && at < total; r++) {
+	uint64_t differ = 0;
+	for (uint64_t r = 0; table.regions && r <= table.region_mask && at < cap; r++) {
 		const struct region *region = &table.regions[r];
 		if (!region->key || !region->live)
 			continue;
-		uint64_t size = class_size(region->size_class);
-		for (uint64_t i = 0; i < size && at < total; i++) {
-			const struct table_slot *slot = &region->slots[i];
-			if (!slot->addr || !slot_live(slot))
-				continue;
-			first = at ? first : slot->addr;
-			differ |= slot->addr ^ first;
-			out[at++] = (struct mp_leak_block){ slot->addr, slot_size(slot) };
-		}
+		differ |= region->key ^ (at ? out[0].addr : region->key);
+		out[at++] = (struct mp_leak_block){ region->key, r };
 	}
 	*varying = differ;
+	return at;
+}
+
+/* A slot's block is at its home or past it, a run that reached the array's end going on
+ * at its start: the blocks there whose home is past their slot come after all others. */
+size_t mp_leak_table_region_list(uint64_t entry, struct mp_leak_block *out, size_t cap)
+{
+	const struct region *region = &table.regions[entry];
+	uint64_t size = class_size(region->size_class);
+	size_t at = 0, wrapped = 0;
+	for (uint64_t i = 0; i < size && at < cap; i++) {
+		const struct table_slot *slot = &region->slots[i];
+		if (!slot->addr || !slot_live(slot))
+			continue;
+		if (slot_home(region, slot->addr) > i)
+			wrapped++;
+		else
+			out[at++] = (struct mp_leak_block){ slot->addr, slot_size(slot) };
+	}
+	for (uint64_t i = 0; wrapped && i < size && at < cap; i++) {
+		const struct table_slot *slot = &region->slots[i];
+		if (slot->addr && slot_live(slot) && slot_home(region, slot->addr) > i) {
+			out[at++] = (struct mp_leak_block){ slot->addr, slot_size(slot) };
+			wrapped--;
+		}
+	}
 	return at;
 }
 

@@ -33,9 +33,14 @@ void mp_leak_table_prefetch(uint64_t addr);
 void mp_leak_table_sweep(int (*give_way)(void));
 /* The blocks live. */
 uint64_t mp_leak_table_count(void);
-/* Copies up to `total` live blocks, in no order, to out; returns how many, and in
- * *varying the bits in which their addresses differ. */
-size_t mp_leak_table_list(struct mp_leak_block *out, size_t total, uint64_t *varying);
+/* The regions that hold a live block, in no order: each one's number + 1 in addr (which
+ * orders them by address), its entry for mp_leak_table_region_list in size; at most cap.
+ * *varying: the bits in which the numbers differ. */
+size_t mp_leak_table_regions(struct mp_leak_block *out, size_t cap, uint64_t *varying);
+/* Copies up to cap of the region's live blocks to out, nearly in address order: each
+ * block near its home slot, so a few places from where it belongs at most, as a rule.
+ * Returns how many. */
+size_t mp_leak_table_region_list(uint64_t entry, struct mp_leak_block *out, size_t cap);
 /* Forgets everything and gives the memory back. */
 void mp_leak_table_reset(void);
 

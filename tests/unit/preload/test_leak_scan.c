@@ -6,6 +6,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdlib.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -1344,6 +1345,55 @@ static void test_leak_live_lists_many_blocks_sorted(void **state)
 	expect_live(expected, count);
 }
 
+/* The listing goes region by region in address order, each region's array read nearly
+ * in order and settled (leak_live.c): blocks in 300 regions allocated in a random order,
+ * one region packed at both ends, one of six blocks whose last five share the last home
+ * slot (their probes go on at the array's start), blocks sharing home slots, sizes from
+ * 1 byte to 2 MiB. */
+static int by_address(const void *a, const void *b)
+{
+	uint64_t x = ((const struct mp_leak_block *)a)->addr;
+	uint64_t y = ((const struct mp_leak_block *)b)->addr;
+	return x < y ? -1 : x > y;
+}
+
+static void test_leak_live_lists_regions_in_order(void **state)
+{
+	(void)state;
+	enum { PACKED = 1500, SPREAD = 3000, EDGE = 6, BLOCKS = PACKED + SPREAD + EDGE };
+	static struct mp_leak_block blocks[BLOCKS];
+	const char *path = fresh_live_trace();
+	size_t n = 0;
+	for (uint64_t i = 0; i < PACKED; i++) { /* 750 at each end of one 64 KiB region */
+		uint64_t offset = i % 2 ? 0x10000 - 16 * (i / 2 + 1) : 16 * (i / 2);
+		blocks[n++] = (struct mp_leak_block){ 0x555500010000ull + offset, 1 + i % 16 };
+	}
+	uint64_t rng = 4242;
+	for (uint64_t i = 0; i < SPREAD; i++) { /* ten blocks in each of 300 regions */
+		rng = rng * 6364136223846793005ull + 1442695040888963407ull;
+		uint64_t region = 0x7f0000000000ull + (i % 300) * 0x10000 * 7;
+		blocks[n++] = (struct mp_leak_block){ region + (i / 300) * 0x1800 + (rng >> 60) * 8,
+						      i % 97 ? 24 + (rng >> 58) : 2u << 20 };
+	}
+	/* A region of a few blocks (a small array): five in its last 64 bytes, whose probes
+	 * go on at the array's start, and one at its first byte. */
+	for (uint64_t i = 0; i < EDGE; i++)
+		blocks[n++] = (struct mp_leak_block){
+			0x555500030000ull + (i ? 0x10000 - 8 * i : 0), 8 };
+	for (size_t i = BLOCKS - 1; i > 0; i--) { /* allocated in a random order */
+		rng = rng * 6364136223846793005ull + 1442695040888963407ull;
+		size_t j = (size_t)(rng >> 33) % (i + 1);
+		struct mp_leak_block swap = blocks[i];
+		blocks[i] = blocks[j];
+		blocks[j] = swap;
+	}
+	for (size_t i = 0; i < BLOCKS; i++)
+		mp_record_alloc_done(MP_REC_MALLOC, (void *)(uintptr_t)blocks[i].addr, blocks[i].size);
+	assert_int_equal(mp_leak_live_fold(path, MP_LEAK_FOLD_KEEP), BLOCKS);
+	qsort(blocks, BLOCKS, sizeof(blocks[0]), by_address);
+	expect_live(blocks, BLOCKS);
+}
+
 /* Two threads marking at once (the exit check with the exiting thread's help) reach the
  * same states as one: a random heap of blocks pointing at one another by start and
  * interior pointers, roots cut into small pieces that the two take in turn, then the
@@ -1469,6 +1519,7 @@ int main(void)
 		cmocka_unit_test(test_leak_live_holding_backs_off_where_blocks_stay),
 		cmocka_unit_test(test_leak_live_release_outlives_a_held_allocation),
 		cmocka_unit_test(test_leak_live_lists_many_blocks_sorted),
+		cmocka_unit_test(test_leak_live_lists_regions_in_order),
 		cmocka_unit_test(test_leak_classify_two_threads_reach_the_same_states),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
