@@ -8,7 +8,6 @@
  * instructions a word, and the marking read at 4.5 GB/s a thread where a loop that only
  * loads reaches 11 here; four words at a time with AVX2, where the CPU has it, it takes 4.
  */
-#include <string.h>
 #if defined(__x86_64__)
 #include <immintrin.h> /* before the poisoning of getenv (base.h): it includes stdlib.h */
 #endif
