@@ -155,6 +155,21 @@ static MP_HOT uint32_t find(uint64_t hash_a, uint64_t hash_b)
 	return 0;
 }
 
+/* The slot where find() will first look for the stack of hash hash_a, loaded ahead: in
+ * the level whose filter may hold it (the filters are small and stay in the cache; a
+ * slot of each level, loaded in case, cost cc1 more than the filters' reads). */
+void mp_stacks_prefetch(uint64_t hash_a)
+{
+	int count = __atomic_load_n(&level_count, __ATOMIC_ACQUIRE);
+	for (int index = count - 1; index >= 0; index--) {
+		const struct level *level = &levels[index];
+		if (filter_has(level, hash_a)) {
+			__builtin_prefetch(&level->slots[hash_a & level->mask]);
+			return;
+		}
+	}
+}
+
 /* Claims an empty slot in the newest level; NULL if the stack must stay uncached. */
 static struct slot *claim(uint64_t hash_a)
 {

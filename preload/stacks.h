@@ -12,6 +12,10 @@
  * outermost 2j frames at j. The capture itself is mp_stacks_capture below. */
 uint32_t mp_stacks_intern(struct mp_thread *thread, void *const *ips, int captured,
 			  const struct mp_stack_hash_sum *outer_sums);
+/* Starts loading the slot where the stack of this hash (stack_hash.h) is looked up: the
+ * walk (mp_unwind_capture_here) calls it as soon as it knows the stack it will return,
+ * so that the load overlaps the walk's last checks. */
+void mp_stacks_prefetch(uint64_t hash_a);
 /* Interns that missed the table's fast path (a new stack, or its hash computed wrong),
  * for tests. */
 extern uint64_t mp_stacks_slow_lookups;
@@ -94,8 +98,9 @@ static inline __attribute__((always_inline)) uint32_t mp_stacks_capture_here(
 		return mp_stacks_capture_many(thread);
 	void *buffer[MP_DEFAULT_MAX_FRAMES + MP_STACKS_OWN_FRAMES_MAX];
 	struct mp_unwind_capture captured;
-	mp_unwind_capture_here(&captured, buffer, (int)mp_config.max_frames +
-							  MP_STACKS_OWN_FRAMES_MAX);
+	mp_unwind_capture_here(&captured, buffer,
+			       (int)mp_config.max_frames + MP_STACKS_OWN_FRAMES_MAX,
+			       mp_stacks_prefetch);
 	return mp_stacks_id(thread, &captured);
 }
 

@@ -533,6 +533,7 @@ struct walk {
 	int pending, pending_frame;
 	uintptr_t pending_address, pending_value;
 	int unordered; /* a step so far did not take rsp up */
+	mp_unwind_coming_fn *coming; /* see mp_unwind_capture_here */
 };
 
 /* Notes a word read whose value decided something (see mp_unwind_trail). */
@@ -606,6 +607,26 @@ struct walk_result {
 	int kept;    /* the trail is now this walk */
 };
 
+/* The hash of the stack a join at the trail's frame joint would return, count frames
+ * (positions from the outermost): the trail's sums over the pairs below the joint, then
+ * the walk's own frames (the joint's is the walk's ips[depth - 1], the trail's ip
+ * there). Told to w->coming before the join's checks: the interning's look-up of the
+ * stack, which missed the cache in most of cc1's captures, then loads while they run
+ * (bench/README, session 33). */
+static void join_coming(const struct walk *w, const struct mp_unwind_trail *trail, int joint,
+			int count)
+{
+	int position = 2 * ((joint + 1) / 2);
+	struct mp_stack_hash_sum sum = trail->hash_sums[position / 2];
+	for (; position + 2 <= count; position += 2)
+		mp_stack_hash_pair(&sum, position, (uint64_t)(uintptr_t)w->ips[count - 1 - position],
+				   (uint64_t)(uintptr_t)w->ips[count - 2 - position]);
+	uint64_t hash_a, hash_b;
+	mp_stack_hash_final(sum, count, (uint64_t)(uintptr_t)w->ips[0], trail->generation, &hash_a,
+			    &hash_b);
+	w->coming(hash_a);
+}
+
 /* The walk is at the trail's frame at (same ip and rsp, and the same rbp if it decides a
  * CFA further out): from there on it is the trail's walk if the words read from there on
  * still hold what they held. Returns the walk's frame count, the trail now its own if it
@@ -630,6 +651,9 @@ static __attribute__((noinline)) MP_HOT int join(struct walk *w, struct mp_unwin
 		*at = -1;
 		return 0;
 	}
+	/* The hash has keys for MP_MAX_FRAMES_LIMIT frames: no stack interned is longer. */
+	if (w->coming && count == depth + joint && count <= (int)MP_MAX_FRAMES_LIMIT)
+		join_coming(w, trail, joint, count);
 	void **ips = w->ips;
 	for (int k = joint - 1, i = depth; k >= stop; k--, i++) {
 		if (*(const uint64_t *)(trail->rsp[k] - 8) != trail->ips[k]) {
@@ -697,7 +721,7 @@ static inline int trail_below(const struct mp_unwind_trail *trail, int at, uintp
 static inline MP_HOT int walk(const struct mp_unwind_start *start, uintptr_t low,
 			      uintptr_t high, void **ips, int max, uint32_t generation,
 			      struct mp_unwind_trail *trail, struct mp_unwind_trail *notes,
-			      struct walk_result *result)
+			      struct walk_result *result, mp_unwind_coming_fn *coming)
 {
 	struct rule_table *table = __atomic_load_n(&current_table, __ATOMIC_ACQUIRE);
 	if (MP_UNLIKELY(!table || generation - table->base_generation >= TAG_LIMIT ||
@@ -712,6 +736,7 @@ static inline MP_HOT int walk(const struct mp_unwind_start *start, uintptr_t low
 	struct walk w = {
 		.ips = ips, .max = max, .low = low, .span = high - low - 8,
 		.notes = notes, .noted = notes ? MP_UNWIND_MEMO_FRAMES_MAX : 0,
+		.coming = coming,
 	};
 	/* The state in locals: w's address goes to join and note_check, and its fields
 	 * would be kept in memory, loaded and stored at every frame. */
@@ -847,7 +872,8 @@ static __attribute__((noinline)) void memo_window_end(struct unwind_thread *self
  * memo if it still holds, else a walk (kept in the memo), else libunwind's. */
 static inline __attribute__((always_inline)) void capture(struct mp_unwind_capture *out,
 							    void **buffer, int max,
-							    uintptr_t *frame)
+							    uintptr_t *frame,
+							    mp_unwind_coming_fn *coming)
 {
 	struct mp_unwind_start start = { frame[1], (uintptr_t)(frame + 2), frame[0] };
 	uintptr_t low = (uintptr_t)frame;
@@ -896,7 +922,7 @@ static inline __attribute__((always_inline)) void capture(struct mp_unwind_captu
 	struct mp_unwind_trail *trail = use_trail ? trails : NULL;
 	struct walk_result result = { 0, 0, 0, 0 };
 	int count = walk(&start, low, high, buffer, max, generation, trail,
-			 trails ? &trails[1] : NULL, &result);
+			 trails ? &trails[1] : NULL, &result, coming);
 	if (MP_UNLIKELY(count < 0)) {
 		/* Without a stack of its own (it could not be mapped), libunwind would
 		 * overflow a signal handler's small stack. */
@@ -969,9 +995,10 @@ static __attribute__((destructor)) void check_report(void)
 /* Each call and return under the program's malloc cost alloc_bench, whose stacks are
  * deeper than the CPU's return stack, a mispredicted return (bench/README, session 30). */
 __attribute__((always_inline)) inline void mp_unwind_capture_here(struct mp_unwind_capture *out,
-								  void **buffer, int max)
+								  void **buffer, int max,
+								  mp_unwind_coming_fn *coming)
 {
-	capture(out, buffer, max, __builtin_frame_address(0));
+	capture(out, buffer, max, __builtin_frame_address(0), coming);
 #ifdef MP_UNWIND_CHECK
 	check_against_libunwind(out, max, ((uintptr_t *)__builtin_frame_address(0))[1]);
 #endif
@@ -981,13 +1008,13 @@ __attribute__((always_inline)) inline void mp_unwind_capture_here(struct mp_unwi
 __attribute__((noinline)) MP_HOT void mp_unwind_capture(struct mp_unwind_capture *out,
 							void **buffer, int max)
 {
-	mp_unwind_capture_here(out, buffer, max);
+	mp_unwind_capture_here(out, buffer, max, NULL);
 }
 
 __attribute__((noinline)) int mp_unwind_backtrace(void **ips, int max)
 {
 	struct mp_unwind_capture result;
-	capture(&result, ips, max, __builtin_frame_address(0));
+	capture(&result, ips, max, __builtin_frame_address(0), NULL);
 	if (result.ips != ips)
 		memcpy(ips, result.ips, (size_t)result.count * sizeof(void *));
 	return result.count;

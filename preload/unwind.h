@@ -44,11 +44,20 @@ struct mp_unwind_capture {
  * into this thread's memo. Never faults on a stack that libunwind could walk; falls back
  * to libunwind where it cannot be sure. */
 void mp_unwind_capture(struct mp_unwind_capture *out, void **buffer, int max);
+/* The hash (stack_hash.h) of a stack a walk is about to return, told before the walk's
+ * last checks (those of the frames it takes from the thread's last walk): the caller
+ * can start loading where it will look the stack up while they run. Only a hint: the
+ * checks may still send the walk on. */
+typedef void mp_unwind_coming_fn(uint64_t hash_a);
 /* The same from the frame of the function this is inlined into (link-time optimization
  * always inlines it; that function keeps a frame pointer for it): out->ips[0] is that
  * function's return address. For the recorder of allocations, which malloc reaches by
- * tail calls, so that the capture is no call of its own under the program's malloc. */
-void mp_unwind_capture_here(struct mp_unwind_capture *out, void **buffer, int max);
+ * tail calls, so that the capture is no call of its own under the program's malloc.
+ * coming, if not NULL, is told the hash of the stack as soon as it is known, computed
+ * over all the frames captured (none of them dropped) in the current module
+ * generation. */
+void mp_unwind_capture_here(struct mp_unwind_capture *out, void **buffer, int max,
+			    mp_unwind_coming_fn *coming);
 /* The same, copied into ips (max of them); returns how many. For tests. */
 int mp_unwind_backtrace(void **ips, int max);
 

@@ -55,6 +55,7 @@ static shape_fn small_shapes[] = {
 struct tally {
 	long probes, frames, mismatches, in_handlers;
 	long sums_given, sums_wrong; /* captures with the hash sums of their outer frames */
+	long hints, hints_wrong; /* captures whose stack's hash was told ahead (see probe_hint) */
 };
 
 static __thread struct tally tally;
@@ -146,6 +147,57 @@ static void probe_sums(struct shape_ctx *ctx)
 		struct mp_unwind_capture captured;
 		mp_unwind_capture(&captured, ips, probe_max);
 		check_sums(&captured);
+	}
+}
+
+/* The hash of the stack mp_unwind_capture_here tells its caller before the walk's last
+ * checks (stacks.c loads the stack's slot meanwhile), noted by note_hint. */
+static __thread uint64_t hint_hash;
+static __thread long hint_calls;
+
+static void note_hint(uint64_t hash_a)
+{
+	hint_hash = hash_a;
+	hint_calls++;
+}
+
+static __attribute__((noinline)) void capture_hinted(struct mp_unwind_capture *out, void **ips,
+						     int max)
+{
+	mp_unwind_capture_here(out, ips, max, note_hint);
+}
+
+/* hash_a of count frames, innermost first, from scratch (stack_hash.h). */
+static uint64_t hash_of(void *const *ips, int count)
+{
+	struct mp_stack_hash_sum sum = { 0, 0 };
+	for (int position = 0; position + 2 <= count; position += 2)
+		mp_stack_hash_pair(&sum, position, (uint64_t)(uintptr_t)ips[count - 1 - position],
+				   (uint64_t)(uintptr_t)ips[count - 2 - position]);
+	uint64_t hash_a, hash_b;
+	mp_stack_hash_final(sum, count, (uint64_t)(uintptr_t)ips[0], mp_modules_generation(),
+			    &hash_a, &hash_b);
+	return hash_a;
+}
+
+/* Two or three captures from here, the later ones joining the first: where the hint was
+ * given and no check then refused the frames it was for, it is the stack's hash. */
+static void probe_hint(struct shape_ctx *ctx)
+{
+	void *ips[FRAMES_MAX];
+	for (int round = 0; round < 2 + (int)(shape_next(ctx) % 2); round++) {
+		struct mp_unwind_counts before, after;
+		struct mp_unwind_capture captured;
+		long calls = hint_calls;
+		mp_unwind_counts_get(&before);
+		capture_hinted(&captured, ips, probe_max);
+		mp_unwind_counts_get(&after);
+		if (hint_calls == calls || after.join_refusals != before.join_refusals)
+			continue;
+		tally.hints++;
+		if (hint_hash != hash_of(captured.ips, captured.count) && tally.hints_wrong++ < 3)
+			fprintf(stderr, "the hint's hash is not that of the %d frames captured\n",
+				captured.count);
 	}
 }
 
@@ -248,6 +300,19 @@ static void test_unwind_hash_sums_of_kept_walks(void **state)
 	printf("hash sums given for %ld captures\n", tally.sums_given);
 	assert_true(tally.sums_given > 3000);
 	assert_int_equal(tally.sums_wrong, 0);
+}
+
+/* A walk that joins the thread's last one tells its caller the hash of the stack it is
+ * about to return (stacks.c starts loading its slot): it is the hash of the frames the
+ * capture returns, whatever the shapes and wherever the join. */
+static void test_unwind_hint_is_the_stacks_hash(void **state)
+{
+	(void)state;
+	tally = (struct tally){ 0 };
+	run_shapes_with(5, all_shapes, SHAPE_COUNT, 3000, 40, probe_hint);
+	printf("hints checked for %ld captures\n", tally.hints);
+	assert_true(tally.hints > 2000);
+	assert_int_equal(tally.hints_wrong, 0);
 }
 
 /* Left to judge, the memo is asked at one capture in 64 where walks join the trail and
@@ -738,6 +803,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_unwind_equals_libunwind_on_random_stacks),
 		cmocka_unit_test(test_unwind_hash_sums_of_kept_walks),
+		cmocka_unit_test(test_unwind_hint_is_the_stacks_hash),
 		cmocka_unit_test(test_unwind_memo_set_aside_where_walks_join),
 		cmocka_unit_test(test_unwind_memo_refuses_a_changed_stack),
 		cmocka_unit_test(test_unwind_memo_finds_stacks_taking_turns),
