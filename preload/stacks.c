@@ -158,7 +158,7 @@ static MP_HOT uint32_t find(uint64_t hash_a, uint64_t hash_b)
 /* The slot where find() will first look for the stack of hash hash_a, loaded ahead: in
  * the level whose filter may hold it (the filters are small and stay in the cache: one
  * line loaded, not one a level). */
-void mp_stacks_prefetch(uint64_t hash_a)
+MP_HOT void mp_stacks_prefetch(uint64_t hash_a)
 {
 	int count = __atomic_load_n(&level_count, __ATOMIC_ACQUIRE);
 	for (int index = count - 1; index >= 0; index--) {
