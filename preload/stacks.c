@@ -157,7 +157,9 @@ static MP_HOT uint32_t find(uint64_t hash_a, uint64_t hash_b)
 
 /* The slot where find() will first look for the stack of hash hash_a, loaded ahead: in
  * the level whose filter may hold it (the filters are small and stay in the cache: one
- * line loaded, not one a level). */
+ * line loaded, not one a level). In none, the stack is new, and claim() will write the
+ * newest level's slot: loaded for writing (cc1's 12000 new stacks spent a fifth of
+ * mp_stacks_intern's samples waiting for that line). */
 MP_HOT void mp_stacks_prefetch(uint64_t hash_a)
 {
 	int count = __atomic_load_n(&level_count, __ATOMIC_ACQUIRE);
@@ -168,6 +170,8 @@ MP_HOT void mp_stacks_prefetch(uint64_t hash_a)
 			return;
 		}
 	}
+	if (count > 0)
+		__builtin_prefetch(&levels[count - 1].slots[hash_a & levels[count - 1].mask], 1);
 }
 
 /* Claims an empty slot in the newest level; NULL if the stack must stay uncached. */
