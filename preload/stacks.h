@@ -12,9 +12,10 @@
  * outermost 2j frames at j. The capture itself is mp_stacks_capture below. */
 uint32_t mp_stacks_intern(struct mp_thread *thread, void *const *ips, int captured,
 			  const struct mp_stack_hash_sum *outer_sums);
-/* Starts loading the slot where the stack of this hash (stack_hash.h) is looked up: the
- * walk (mp_unwind_capture_here) calls it as soon as it knows the stack it will return,
- * so that the load overlaps the walk's last checks. */
+/* Starts loading the slot where the stack of this hash (stack_hash.h) is looked up, or
+ * where it will be written if the table does not hold it: the walk
+ * (mp_unwind_capture_here) calls it as soon as it knows the stack it will return, so
+ * that the load overlaps the walk's last checks. */
 void mp_stacks_prefetch(uint64_t hash_a);
 /* Interns that missed the table's fast path (a new stack, or its hash computed wrong),
  * for tests. */
