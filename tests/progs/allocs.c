@@ -1,6 +1,7 @@
 /* allocs.c: every interposed allocation entry point with known arguments (argv[1]). */
 #include <malloc.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -104,6 +105,46 @@ static int mode_churn(void)
 	return pthread_join(other, NULL) != 0;
 }
 
+/* One thread allocates blocks of 7101 bytes and hands them through a ring to another,
+ * which frees them: every block is freed by a thread that did not allocate it, and
+ * glibc gives the freed blocks back to the first thread's next allocations. The test
+ * checks the trace orders each block's allocation before its free and its free before
+ * the next allocation at its address. */
+#define HANDOFFS 50000
+#define HANDOFF_RING 16
+static void *handoff_ring[HANDOFF_RING];
+static unsigned long handoff_put, handoff_taken;
+
+static void *handoff_taker(void *unused)
+{
+	(void)unused;
+	for (unsigned long taken = 0; taken < HANDOFFS; taken++) {
+		while (__atomic_load_n(&handoff_put, __ATOMIC_ACQUIRE) == taken)
+			sched_yield();
+		free(handoff_ring[taken % HANDOFF_RING]);
+		__atomic_store_n(&handoff_taken, taken + 1, __ATOMIC_RELEASE);
+	}
+	return NULL;
+}
+
+static int mode_handoff(void)
+{
+	pthread_t taker;
+	if (pthread_create(&taker, NULL, handoff_taker, NULL) != 0)
+		return 1;
+	for (unsigned long put = 0; put < HANDOFFS; put++) {
+		while (put - __atomic_load_n(&handoff_taken, __ATOMIC_ACQUIRE) == HANDOFF_RING)
+			sched_yield();
+		void *block = malloc(7101);
+		if (!block)
+			return 1;
+		memset(block, 1, 16);
+		handoff_ring[put % HANDOFF_RING] = block;
+		__atomic_store_n(&handoff_put, put + 1, __ATOMIC_RELEASE);
+	}
+	return pthread_join(taker, NULL) != 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *mode = argc > 1 ? argv[1] : "";
@@ -119,5 +160,7 @@ int main(int argc, char **argv)
 		return mode_times();
 	if (strcmp(mode, "churn") == 0)
 		return mode_churn();
+	if (strcmp(mode, "handoff") == 0)
+		return mode_handoff();
 	return 2;
 }
