@@ -421,9 +421,9 @@ static void test_event_times_sparse_alone_exact_after_pause_and_with_threads(voi
 
 /* Blocks allocated by one thread and freed by another, their addresses handed back to the
  * first (allocs.c's handoff): in the trace's order of time every free comes after its
- * allocation and before the next allocation at its address. With times read every 16th
- * event on each thread, as one thread alone reads them, 9% of such frees came before
- * their allocations or after the next (bench/README, session 33). */
+ * allocation and before the next allocation at its address. A build that read the time
+ * every 16th event on each thread, as one thread alone reads it, left 9940 of these 50000
+ * frees with no allocation before them (bench/README, session 33). */
 static void test_blocks_handed_between_threads_in_order(void **state)
 {
 	(void)state;
