@@ -70,14 +70,34 @@ static struct {
  * under /proc, it went to the program in one run of fd_exhaust.sh in ten, and every read
  * of /proc failed from then on). One thread holds the loan (tid, 0: none); another (the
  * RSS watch, a snapshot, the exit's check may read /proc at once) waits for it, up to
- * SYS_LOAN_WAIT_STEPS. */
+ * SYS_LOAN_WAIT_STEPS, and opens nothing meanwhile: the number is free for an instant
+ * when the loan starts (/proc closed, the file not yet open) and when it ends, and an open
+ * of another thread's then took it (in a third of fd_exhaust.sh's slow rounds a snapshot
+ * lost its smaps or a figure of /proc; in one in 50, the exit snapshot). An open begun
+ * just before the loan may still take it (the kernel picks the number before it looks at
+ * the directory the path starts from): the holder tries again, up to SYS_LOAN_TRIES
+ * times, as that thread's open fails or its read ends within microseconds. */
 #define SYS_LOAN_WAIT_STEP_NS 200000
 #define SYS_LOAN_WAIT_STEPS 500 /* 100 ms */
+#define SYS_LOAN_TRIES 5
 
 static struct {
 	int tid;
 	int fd; /* the file with the number, -1 before it is open */
 } loan = { 0, -1 };
+
+/* Whether another thread than the caller holds the loan. */
+static int loan_held_elsewhere(void)
+{
+	int holder = __atomic_load_n(&loan.tid, __ATOMIC_ACQUIRE);
+	return holder && holder != (int)syscall(SYS_gettid);
+}
+
+static void loan_wait_step(void)
+{
+	struct timespec step = { 0, SYS_LOAN_WAIT_STEP_NS };
+	syscall(SYS_nanosleep, &step, NULL);
+}
 
 static int proc_dir_fd(void)
 {
@@ -86,6 +106,8 @@ static int proc_dir_fd(void)
 	if (fd >= 0 && syscall(SYS_fstat, fd, &st) == 0 && st.st_dev == proc_dir.dev &&
 	    st.st_ino == proc_dir.ino)
 		return fd;
+	if (loan_held_elsewhere())
+		return -1; /* the number is lent: /proc takes it back at the loan's end */
 	int opened = (int)syscall(SYS_openat, AT_FDCWD, "/proc",
 				  O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (opened < 0 || syscall(SYS_fstat, opened, &st) != 0) {
@@ -112,7 +134,6 @@ static int loan_take(void)
 	int self = (int)syscall(SYS_gettid);
 	if (__atomic_load_n(&loan.tid, __ATOMIC_ACQUIRE) == self)
 		return -1;
-	struct timespec step = { 0, SYS_LOAN_WAIT_STEP_NS };
 	for (int waits = 0;; waits++) {
 		int none = 0;
 		if (__atomic_compare_exchange_n(&loan.tid, &none, self, 0, __ATOMIC_ACQ_REL,
@@ -120,8 +141,19 @@ static int loan_take(void)
 			return 0;
 		if (waits == SYS_LOAN_WAIT_STEPS)
 			return -1;
-		syscall(SYS_nanosleep, &step, NULL);
+		loan_wait_step();
 	}
+}
+
+/* Waits for another thread's loan to end; 0, or -1 if the wait ran out. */
+static int loan_wait_others(void)
+{
+	for (int waits = 0; loan_held_elsewhere(); waits++) {
+		if (waits == SYS_LOAN_WAIT_STEPS)
+			return -1;
+		loan_wait_step();
+	}
+	return 0;
 }
 
 /* /proc takes its number back (unless the program took it first) and the loan ends. */
@@ -137,21 +169,27 @@ static int sys_open_on_loan(const char *path, int flags)
 {
 	if (loan_take() < 0)
 		return -EMFILE;
-	int dir = proc_dir_fd();
-	if (dir < 0 || !__atomic_compare_exchange_n(&proc_dir.fd, &dir, -1, 0, __ATOMIC_ACQ_REL,
-						     __ATOMIC_ACQUIRE)) {
-		loan_end();
-		return -EMFILE;
+	int err = EMFILE;
+	for (int tries = 0; tries < SYS_LOAN_TRIES; tries++) {
+		if (tries)
+			loan_wait_step();
+		int dir = proc_dir_fd();
+		if (dir < 0 || !__atomic_compare_exchange_n(&proc_dir.fd, &dir, -1, 0,
+							     __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+			continue;
+		syscall(SYS_close, dir);
+		int fd = (int)syscall(SYS_openat, AT_FDCWD, path, flags | O_CLOEXEC);
+		if (fd >= 0) {
+			__atomic_store_n(&loan.fd, fd, __ATOMIC_RELEASE);
+			return fd;
+		}
+		err = errno;
+		proc_dir_fd(); /* the number back to /proc, if it is still free */
+		if (err != EMFILE && err != ENFILE)
+			break;
 	}
-	syscall(SYS_close, dir);
-	int fd = (int)syscall(SYS_openat, AT_FDCWD, path, flags | O_CLOEXEC);
-	if (fd < 0) {
-		int err = errno;
-		loan_end();
-		return -err;
-	}
-	__atomic_store_n(&loan.fd, fd, __ATOMIC_RELEASE);
-	return fd;
+	loan_end();
+	return -err;
 }
 
 int mp_sys_fd_is_borrowed(int fd)
@@ -179,20 +217,29 @@ void mp_sys_close(int fd)
 
 int mp_sys_open(const char *path, int flags)
 {
+	if (loan_wait_others() < 0)
+		return -EMFILE;
 	int is_proc = strncmp(path, "/proc/", 6) == 0;
-	int fd = -1, dir = is_proc ? proc_dir_fd() : -1;
-	if (dir >= 0)
+	int fd = -1, err = 0, dir = is_proc ? proc_dir_fd() : -1;
+	if (dir >= 0) {
 		fd = (int)syscall(SYS_openat, dir, path + 6, flags | O_CLOEXEC);
-	/* By its name where /proc has no descriptor (none could be opened, or the number is
-	 * lent: then the open could take it as it comes back, and waits for the loan). */
-	int lent = is_proc && dir < 0 && __atomic_load_n(&loan.tid, __ATOMIC_ACQUIRE);
-	if (fd < 0 && !lent)
+		err = fd < 0 ? errno : 0;
+	}
+	/* By its name where /proc's descriptor could not be used, unless every descriptor is
+	 * taken or /proc's number is lent: that open could take the number in the instant it
+	 * is free, as a loan starts or ends, and it waits for the loan instead. A descriptor
+	 * closed since it was looked at (EBADF) is a loan just begun. */
+	int lent = is_proc && (dir < 0 || err == EBADF) &&
+		   __atomic_load_n(&loan.tid, __ATOMIC_ACQUIRE);
+	if (fd < 0 && !lent && err != EMFILE && err != ENFILE) {
 		fd = (int)syscall(SYS_openat, AT_FDCWD, path, flags | O_CLOEXEC);
+		err = fd < 0 ? errno : 0;
+	}
 	if (fd >= 0)
 		return fd;
-	if (lent || errno == EMFILE || errno == ENFILE)
+	if (lent || err == EMFILE || err == ENFILE)
 		return sys_open_on_loan(path, flags);
-	return -errno;
+	return -err;
 }
 
 void mp_sys_after_fork_child(void)
