@@ -180,5 +180,8 @@ struct mp_unwind_rule {
  * tdep_stash_frame would. OTHER when unsure. Reads only the loaded objects' eh_frame_hdr
  * and eh_frame, within their segments, inside dl_iterate_phdr. Allocation-free. */
 void mp_unwind_rule_find(uintptr_t ra, struct mp_unwind_rule *out);
+/* Tests: 0 runs every FDE program from its start, 1 (the default) resumes long ones from
+ * their checkpoints (unwind_rules.c). Returns how many checkpoints are kept. */
+uint32_t mp_unwind_rules_checkpoints(int on);
 
 #endif

@@ -151,7 +151,7 @@ check-fork-storm: all $(PROGS_BIN)
 # test loads and unloads. -O2 as in the programs people profile.
 UNWIND_SHAPES_DIR := tests/unit/preload/unwind
 UNWIND_SHAPES_OBJ := $(BUILD)/tests/unit/unwind/shapes_fp.o $(BUILD)/tests/unit/unwind/shapes_nofp.o \
-	$(BUILD)/tests/unit/unwind/shapes_cxx.o
+	$(BUILD)/tests/unit/unwind/shapes_cxx.o $(BUILD)/tests/unit/unwind/long_cfi.o
 UNWIND_SHAPES_LIB := $(BUILD)/tests/unit/unwind/libshapes1.so $(BUILD)/tests/unit/unwind/libshapes2.so
 UNWIND_SHAPES_CFLAGS := -std=gnu11 -Wall -Wextra -Werror -O2 -g -D_GNU_SOURCE -MMD -MP
 
@@ -166,6 +166,14 @@ $(BUILD)/tests/unit/unwind/shapes_nofp.o: $(UNWIND_SHAPES_DIR)/shapes_nofp.c
 $(BUILD)/tests/unit/unwind/shapes_cxx.o: $(UNWIND_SHAPES_DIR)/shapes_cxx.cc
 	@mkdir -p $(dir $@)
 	$(CXX) -Wall -Wextra -Werror -O2 -g -MMD -MP -fomit-frame-pointer -c $< -o $@
+
+# A function with a long FDE program (unwind_rules.c's checkpoints), generated.
+$(BUILD)/tests/unit/unwind/long_cfi.c: $(UNWIND_SHAPES_DIR)/long_cfi.awk
+	@mkdir -p $(dir $@)
+	awk -f $< > $@
+
+$(BUILD)/tests/unit/unwind/long_cfi.o: $(BUILD)/tests/unit/unwind/long_cfi.c
+	$(CC) $(UNWIND_SHAPES_CFLAGS) -fomit-frame-pointer -c $< -o $@
 
 $(BUILD)/tests/unit/unwind/libshapes%.so: $(UNWIND_SHAPES_DIR)/shapes_lib.c $(UNWIND_SHAPES_DIR)/shapes.h
 	@mkdir -p $(dir $@)

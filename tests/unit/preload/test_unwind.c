@@ -725,6 +725,45 @@ static void test_unwind_coroutine_stacks_are_libunwinds(void **state)
 	assert_true(after.fallbacks - before.fallbacks >= (uint64_t)tally.probes);
 }
 
+/* ---- the rules of a function with a long FDE program ---- */
+
+long long_cfi(long x); /* build/tests/unit/unwind/long_cfi.c: a 4 KiB FDE program */
+
+#define LONG_CFI_SPAN 12000 /* bytes from its start: the function's, at -O2 (15 KiB) */
+
+/* unwind_rules.c keeps checkpoints of a long program's run and resumes from the last one
+ * below the address: at every address the rule is the program's run from its start. */
+static void test_unwind_rules_from_checkpoints_are_whole_runs(void **state)
+{
+	(void)state;
+	uintptr_t start = (uintptr_t)long_cfi;
+	struct mp_unwind_rule *whole = calloc(LONG_CFI_SPAN, sizeof(*whole));
+	assert_non_null(whole);
+	mp_unwind_rules_checkpoints(0);
+	for (int i = 0; i < LONG_CFI_SPAN; i++)
+		mp_unwind_rule_find(start + 1 + (uintptr_t)i, &whole[i]); /* the pc is ra - 1 */
+	uint32_t kept_before = mp_unwind_rules_checkpoints(1);
+	int standard = 0, offsets_changed = 0;
+	for (int i = 0; i < LONG_CFI_SPAN; i++) {
+		struct mp_unwind_rule resumed;
+		mp_unwind_rule_find(start + 1 + (uintptr_t)i, &resumed);
+		if (memcmp(&resumed, &whole[i], sizeof(resumed)) != 0)
+			fail_msg("at +%d: kind %d offset %d from the checkpoints, %d %d whole", i,
+				 resumed.kind, resumed.cfa_offset, whole[i].kind, whole[i].cfa_offset);
+		standard += whole[i].kind == MP_UNWIND_STANDARD;
+		offsets_changed += i > 0 && whole[i].cfa_offset != whole[i - 1].cfa_offset;
+	}
+	uint32_t kept = mp_unwind_rules_checkpoints(1) - kept_before;
+	printf("%u checkpoints; %d of %d addresses standard, the CFA's offset changing %d times\n",
+	       kept, standard, LONG_CFI_SPAN, offsets_changed);
+	/* One every 128 bytes of the program (where no remember_state is pending). */
+	assert_true(kept >= 20);
+	/* The comparison means something: standard rules whose offsets move all along. */
+	assert_true(standard > LONG_CFI_SPAN * 9 / 10);
+	assert_true(offsets_changed > 300);
+	free(whole);
+}
+
 /* ---- a library unloaded, another loaded in its place ---- */
 
 static void library_path(char *out, size_t cap, int variant)
@@ -837,6 +876,7 @@ int main(void)
 		cmocka_unit_test(test_unwind_memo_checks_the_saved_frame_pointers),
 		cmocka_unit_test(test_unwind_deep_recursion_is_cut_like_libunwind),
 		cmocka_unit_test(test_unwind_threads_share_the_rules),
+		cmocka_unit_test(test_unwind_rules_from_checkpoints_are_whole_runs),
 		cmocka_unit_test(test_unwind_signal_handlers_on_both_stacks),
 		cmocka_unit_test(test_unwind_coroutine_stacks_are_libunwinds),
 		cmocka_unit_test(test_unwind_library_unloaded_and_replaced),
