@@ -434,6 +434,7 @@ static void classify(const struct row *row, struct mp_unwind_rule *out)
 #define CHECKPOINT_STRIDE 128u
 #define CHECKPOINT_FDES 64u
 #define CHECKPOINT_ARENA_BYTES (256u << 10)
+#define CHECKPOINT_UNKNOWN_SUBS (~0ull) /* the loader does not count unloads: none kept */
 
 struct checkpoint {
 	const uint8_t *at;
@@ -518,6 +519,7 @@ static void checkpoint_resume(const uint8_t *fde, unsigned long long subs, struc
 			      struct row *row, const struct row *initial)
 {
 	if ((size_t)(end - run->in.at) < CHECKPOINT_MIN_PROGRAM || checkpoints.off ||
+	    subs == CHECKPOINT_UNKNOWN_SUBS ||
 	    __atomic_exchange_n(&checkpoints.lock, 1, __ATOMIC_ACQUIRE))
 		return;
 	if (checkpoints.subs != subs) {
@@ -601,7 +603,6 @@ static int find_in_object(struct dl_phdr_info *info, size_t size, void *data)
 {
 	struct query *query = data;
 	const ElfW(Phdr) *text = NULL, *eh_hdr = NULL;
-	(void)size;
 	for (int i = 0; i < info->dlpi_phnum; i++) {
 		const ElfW(Phdr) *phdr = &info->dlpi_phdr[i];
 		uintptr_t start = info->dlpi_addr + phdr->p_vaddr;
@@ -644,8 +645,10 @@ static int find_in_object(struct dl_phdr_info *info, size_t size, void *data)
 	}
 	if (high == 0)
 		return 1;
-	rule_from_fde(&segment, hdr + table[2 * (high - 1) + 1], query->pc, info->dlpi_subs,
-		      query->out);
+	/* A loader too old to count unloads keeps no checkpoints. */
+	int counts = size >= offsetof(struct dl_phdr_info, dlpi_subs) + sizeof(info->dlpi_subs);
+	rule_from_fde(&segment, hdr + table[2 * (high - 1) + 1], query->pc,
+		      counts ? info->dlpi_subs : CHECKPOINT_UNKNOWN_SUBS, query->out);
 	return 1;
 }
 
