@@ -488,9 +488,10 @@ static uint32_t checkpoints_make(struct run *run, const uint8_t *end, const stru
 	return count;
 }
 
-/* The FDE's checkpoints, made if it has none yet: the index of the first, *count of
- * them (0: none). Called with the lock held. */
-static uint32_t checkpoints_of(const uint8_t *fde, const struct run *start, const uint8_t *end,
+/* The FDE's checkpoints, made if it has none yet (from run, at the program's start, and
+ * put back there: a copy would take 3 KiB more of the program's stack): the index of the
+ * first, *count of them (0: none). Called with the lock held. */
+static uint32_t checkpoints_of(const uint8_t *fde, struct run *run, const uint8_t *end,
 			       const struct cie *cie, const struct row *initial, uint32_t *count)
 {
 	for (uint32_t i = 0; i < checkpoints.fde_count; i++) {
@@ -505,10 +506,16 @@ static uint32_t checkpoints_of(const uint8_t *fde, const struct run *start, cons
 	if (!checkpoints.arena &&
 	    !(checkpoints.arena = mp_sys_map_anon(CHECKPOINT_ARENA_BYTES)))
 		return 0;
-	struct run run = *start;
+	const uint8_t *start = run->in.at;
+	uint64_t location = run->location;
 	uint32_t first = checkpoints.used;
-	*count = checkpoints_make(&run, end, cie, initial);
+	*count = checkpoints_make(run, end, cie, initial);
 	checkpoints.fdes[checkpoints.fde_count++] = (struct checkpoint_fde){ fde, first, *count };
+	run->in.at = start;
+	run->in.bad = 0;
+	run->location = location;
+	run->depth = 0;
+	run->set_loc = 0;
 	return first;
 }
 
