@@ -178,7 +178,9 @@ struct mp_unwind_rule {
 /* The rule for the frame whose return address (or, for the innermost frame, whose pc
  * + 1) is ra: the row of its FDE at ra - 1, classified as libunwind 1.6's
  * tdep_stash_frame would. OTHER when unsure. Reads only the loaded objects' eh_frame_hdr
- * and eh_frame, within their segments, inside dl_iterate_phdr. Allocation-free. */
+ * and eh_frame, within their segments, inside dl_iterate_phdr. No malloc: the
+ * checkpoints of long programs (unwind_rules.c) live in memory of memprof's own, mapped
+ * at the first. */
 void mp_unwind_rule_find(uintptr_t ra, struct mp_unwind_rule *out);
 /* Tests: 0 runs every FDE program from its start, 1 (the default) resumes long ones from
  * their checkpoints (unwind_rules.c). Returns how many checkpoints are kept. */
