@@ -474,6 +474,7 @@ void mp_recording_fork_child(void)
 	exiting.tid = 0; /* a fork from an exit handler: the child's exit is its own */
 	exiting.hook = EXIT_NONE;
 	mp_loader_fork_child();
+	mp_unwind_rules_after_fork_child();
 	mp_sys_after_fork_child();
 	mp_chunk_after_fork_child(self);
 	mp_clock_after_fork_child(self);

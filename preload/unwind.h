@@ -185,5 +185,8 @@ void mp_unwind_rule_find(uintptr_t ra, struct mp_unwind_rule *out);
 /* Tests: 0 runs every FDE program from its start, 1 (the default) resumes long ones from
  * their checkpoints (unwind_rules.c). Returns how many checkpoints are kept. */
 uint32_t mp_unwind_rules_checkpoints(int on);
+/* A fork child's: the checkpoints' lock, which another thread of the parent may have held
+ * at the fork, is free (what that thread was adding is not listed yet). */
+void mp_unwind_rules_after_fork_child(void);
 
 #endif
