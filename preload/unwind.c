@@ -45,6 +45,7 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -157,8 +158,19 @@ static void fallback_stack_exit(void *stack)
 	mp_sys_unmap(stack, FALLBACK_GUARD_BYTES + FALLBACK_STACK_BYTES);
 }
 
+/* How far below its top the main thread's stack may have grown: RLIMIT_STACK when the
+ * library starts, at most 4 GiB (with no limit the kernel places mappings far from the
+ * stack). A stack pointer further down is on a stack of the program's own (a
+ * coroutine's), which memprof must not learn about: that reads /proc/self/maps with a
+ * 4 KiB buffer on the very stack, and a coroutine mapped within 4 GiB of the main stack
+ * (ASLR put the mmap area there in one run in a few hundred) overflowed its stack. */
+static uintptr_t main_stack_reach = 1ull << 32;
+
 void mp_unwind_init(void)
 {
+	struct rlimit limit;
+	if (getrlimit(RLIMIT_STACK, &limit) == 0 && limit.rlim_cur < main_stack_reach)
+		main_stack_reach = (uintptr_t)limit.rlim_cur;
 	mp_unwind_memo_init();
 	if (!fallback_key_ready && pthread_key_create(&fallback_key, fallback_stack_exit) == 0)
 		fallback_key_ready = 1;
@@ -396,7 +408,7 @@ void mp_unwind_warm(void)
 static __attribute__((noinline)) uintptr_t learn_stack(struct unwind_thread *self, uintptr_t sp)
 {
 	struct stack_range *stack = &self->stack;
-	if (stack->high && !(stack->grows && sp < stack->low && stack->high - sp < (1ull << 32)))
+	if (stack->high && !(stack->grows && sp < stack->low && stack->high - sp < main_stack_reach))
 		return 0;
 	struct stack_range found = { 0, 0, 0 };
 	int main_thread = syscall(SYS_gettid) == getpid();

@@ -7,8 +7,13 @@
  * know (not the thread's own) with libunwind, on a stack of its own: the coroutine's must
  * hold only what the program itself needs, plus the recorder's few frames.
  *
- *   coroutine_alloc STACK_BYTES LEVELS
+ * With `near`, the stack is mapped 256 MiB below the main thread's (the main thread's
+ * stack top less that): where ASLR puts the mmap area within 4 GiB of the main stack, a
+ * coroutine's stack lies there, in one run in a few hundred.
+ *
+ *   coroutine_alloc STACK_BYTES LEVELS [near]
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,13 +54,18 @@ static void coroutine(void)
 
 int main(int argc, char **argv)
 {
-	if (argc != 3)
+	if (argc != 3 && !(argc == 4 && strcmp(argv[3], "near") == 0))
 		return 2;
 	size_t bytes = (size_t)atol(argv[1]);
 	levels = atoi(argv[2]);
+	char *want = NULL;
+	if (argc == 4) {
+		uintptr_t here = (uintptr_t)&bytes;
+		want = (char *)((here - (256ul << 20)) & ~(uintptr_t)0xfffff);
+	}
 	/* The guard page first, the stack above it. */
-	char *region = mmap(NULL, bytes + 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-			    -1, 0);
+	char *region = mmap(want, bytes + 4096, PROT_READ | PROT_WRITE,
+			    MAP_PRIVATE | MAP_ANONYMOUS | (want ? MAP_FIXED_NOREPLACE : 0), -1, 0);
 	if (region == MAP_FAILED || mprotect(region, 4096, PROT_NONE) != 0)
 		return 2;
 	if (getcontext(&coroutine_context) != 0)
