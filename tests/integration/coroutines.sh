@@ -19,7 +19,9 @@ lib="$MEMPROF_BUILD/libmemprof.so"
 #    with a 4 KiB buffer on the coroutine's 4 KiB left: the program crashed (one run in a
 #    few hundred of the first case, where ASLR puts the mmap area that close). A stack
 #    pointer beyond RLIMIT_STACK from the main stack's top is not the main stack's.
-for placement in "" near; do
+#    And the same in a thread of the program's (`thread`), whose first allocation is the
+#    coroutine's.
+for placement in "" near thread; do
 	rm -f co.trace
 	MEMPROF_QUIET=1 MEMPROF_OUTPUT="$(pwd)/co.trace" LD_PRELOAD="$lib" \
 		"$MEMPROF_BUILD/tests/progs/coroutine_alloc" 16384 48 $placement >co.out 2>&1

@@ -9,10 +9,12 @@
  *
  * With `near`, the stack is mapped 256 MiB below the main thread's (the main thread's
  * stack top less that): where ASLR puts the mmap area within 4 GiB of the main stack, a
- * coroutine's stack lies there, in one run in a few hundred.
+ * coroutine's stack lies there, in one run in a few hundred. With `thread`, a new thread
+ * runs the coroutine, and its first allocation is the coroutine's.
  *
- *   coroutine_alloc STACK_BYTES LEVELS [near]
+ *   coroutine_alloc STACK_BYTES LEVELS [near | thread]
  */
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,14 +54,11 @@ static void coroutine(void)
 	descend(1);
 }
 
-int main(int argc, char **argv)
+/* Maps the coroutine's stack (near the main thread's stack if asked) and runs it. */
+static int run(size_t bytes, int near)
 {
-	if (argc != 3 && !(argc == 4 && strcmp(argv[3], "near") == 0))
-		return 2;
-	size_t bytes = (size_t)atol(argv[1]);
-	levels = atoi(argv[2]);
 	char *want = NULL;
-	if (argc == 4) {
+	if (near) {
 		uintptr_t here = (uintptr_t)&bytes;
 		want = (char *)((here - (256ul << 20)) & ~(uintptr_t)0xfffff);
 	}
@@ -76,6 +75,38 @@ int main(int argc, char **argv)
 	makecontext(&coroutine_context, coroutine, 0);
 	if (swapcontext(&main_context, &coroutine_context) != 0)
 		return 2;
+	return 0;
+}
+
+static size_t stack_bytes;
+
+static void *thread_main(void *unused)
+{
+	(void)unused;
+	return (void *)(intptr_t)run(stack_bytes, 0);
+}
+
+int main(int argc, char **argv)
+{
+	const char *mode = argc == 4 ? argv[3] : "";
+	if ((argc != 3 && argc != 4) ||
+	    (argc == 4 && strcmp(mode, "near") != 0 && strcmp(mode, "thread") != 0))
+		return 2;
+	stack_bytes = (size_t)atol(argv[1]);
+	levels = atoi(argv[2]);
+	int status;
+	if (strcmp(mode, "thread") == 0) {
+		pthread_t thread;
+		void *result;
+		if (pthread_create(&thread, NULL, thread_main, NULL) != 0 ||
+		    pthread_join(thread, &result) != 0)
+			return 2;
+		status = (int)(intptr_t)result;
+	} else {
+		status = run(stack_bytes, strcmp(mode, "near") == 0);
+	}
+	if (status)
+		return status;
 	printf("done %d\n", allocated);
 	return 0;
 }
