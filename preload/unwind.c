@@ -412,15 +412,21 @@ static __attribute__((noinline)) uintptr_t learn_stack(struct unwind_thread *sel
 		return 0;
 	struct stack_range found = { 0, 0, 0 };
 	int main_thread = syscall(SYS_gettid) == getpid();
-	if (!main_thread)
+	if (!main_thread) {
+		/* Outside the thread's own stack (glibc's word for it), the pointer is on
+		 * one of the program's, a coroutine's, perhaps nearly full: no mapping can
+		 * say more of it, and reading the maps there took 4 KiB of it. The thread's
+		 * stack is kept for the captures to come. */
 		thread_stack(&found);
-	if (sp - found.low >= found.high - found.low) {
-		find_mapping(sp, &found);
-		if (!found.grows) {
-			found.low = found.high = 0;
-			if (main_thread && !stack->high)
-				thread_stack(&found);
-		}
+		if (found.high)
+			*stack = found;
+		return sp - found.low < found.high - found.low ? found.high : 0;
+	}
+	find_mapping(sp, &found);
+	if (!found.grows) {
+		found.low = found.high = 0;
+		if (!stack->high)
+			thread_stack(&found);
 	}
 	if (sp - found.low >= found.high - found.low)
 		return 0;

@@ -10,7 +10,7 @@
  * With `near`, the stack is mapped 256 MiB below the main thread's (the main thread's
  * stack top less that): where ASLR puts the mmap area within 4 GiB of the main stack, a
  * coroutine's stack lies there, in one run in a few hundred. With `thread`, a new thread
- * runs the coroutine, and its first allocation is the coroutine's.
+ * runs the coroutine (on a stack main mapped), and its first event is the coroutine's.
  *
  *   coroutine_alloc STACK_BYTES LEVELS [near | thread]
  */
@@ -54,22 +54,27 @@ static void coroutine(void)
 	descend(1);
 }
 
-/* Maps the coroutine's stack (near the main thread's stack if asked) and runs it. */
-static int run(size_t bytes, int near)
+/* The coroutine's stack: near the main thread's stack if asked, a guard page below it. */
+static char *map_stack(size_t bytes, int near)
 {
 	char *want = NULL;
 	if (near) {
 		uintptr_t here = (uintptr_t)&bytes;
 		want = (char *)((here - (256ul << 20)) & ~(uintptr_t)0xfffff);
 	}
-	/* The guard page first, the stack above it. */
 	char *region = mmap(want, bytes + 4096, PROT_READ | PROT_WRITE,
 			    MAP_PRIVATE | MAP_ANONYMOUS | (want ? MAP_FIXED_NOREPLACE : 0), -1, 0);
 	if (region == MAP_FAILED || mprotect(region, 4096, PROT_NONE) != 0)
+		return NULL;
+	return region + 4096;
+}
+
+/* Runs the coroutine on `stack` until it returns. */
+static int run(char *stack, size_t bytes)
+{
+	if (!stack || getcontext(&coroutine_context) != 0)
 		return 2;
-	if (getcontext(&coroutine_context) != 0)
-		return 2;
-	coroutine_context.uc_stack.ss_sp = region + 4096;
+	coroutine_context.uc_stack.ss_sp = stack;
 	coroutine_context.uc_stack.ss_size = bytes;
 	coroutine_context.uc_link = &main_context;
 	makecontext(&coroutine_context, coroutine, 0);
@@ -78,12 +83,14 @@ static int run(size_t bytes, int near)
 	return 0;
 }
 
+static char *thread_stack;
 static size_t stack_bytes;
 
+/* Records nothing before the coroutine: its stack was mapped by main. */
 static void *thread_main(void *unused)
 {
 	(void)unused;
-	return (void *)(intptr_t)run(stack_bytes, 0);
+	return (void *)(intptr_t)run(thread_stack, stack_bytes);
 }
 
 int main(int argc, char **argv)
@@ -98,12 +105,13 @@ int main(int argc, char **argv)
 	if (strcmp(mode, "thread") == 0) {
 		pthread_t thread;
 		void *result;
+		thread_stack = map_stack(stack_bytes, 0);
 		if (pthread_create(&thread, NULL, thread_main, NULL) != 0 ||
 		    pthread_join(thread, &result) != 0)
 			return 2;
 		status = (int)(intptr_t)result;
 	} else {
-		status = run(stack_bytes, strcmp(mode, "near") == 0);
+		status = run(map_stack(stack_bytes, strcmp(mode, "near") == 0), stack_bytes);
 	}
 	if (status)
 		return status;
