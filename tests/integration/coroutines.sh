@@ -19,8 +19,9 @@ lib="$MEMPROF_BUILD/libmemprof.so"
 #    with a 4 KiB buffer on the coroutine's 4 KiB left: the program crashed (one run in a
 #    few hundred of the first case, where ASLR puts the mmap area that close). A stack
 #    pointer beyond RLIMIT_STACK from the main stack's top is not the main stack's.
-#    And the same in a thread of the program's (`thread`), whose first allocation is the
-#    coroutine's.
+#    And the same in a thread of the program's (`thread`) whose first event is the
+#    coroutine's: memprof learned the thread's stack there, and read the maps on the
+#    coroutine's stack as well when the pointer was outside the thread's own.
 for placement in "" near thread; do
 	rm -f co.trace
 	MEMPROF_QUIET=1 MEMPROF_OUTPUT="$(pwd)/co.trace" LD_PRELOAD="$lib" \
