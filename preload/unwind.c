@@ -115,6 +115,7 @@ struct unwind_thread {
 	struct mp_unwind_counts counts;
 	uint8_t *fallback_stack; /* libunwind's stack (see fallback), NULL until needed */
 	int fallback_stack_off;  /* none again: the thread is ending, or mapping one failed */
+	int apart_depth;         /* call_apart's calls under way on this thread */
 	int fallback_depth;      /* walks of libunwind under way on this thread (a signal
 				    handler's capture may interrupt one) */
 };
@@ -180,6 +181,12 @@ int mp_unwind_forget_walks(void)
 {
 	if (unwind_thread.fallback_depth)
 		return -1;
+	/* A handler jumped out of memprof's stack, where call_apart had taken the thread:
+	 * the frames there are abandoned, and the thread is on its own stack again. */
+	if (unwind_thread.apart_depth) {
+		unwind_thread.apart_depth = 0;
+		__atomic_store_n(&mp_state_thread.program_sp, 0, __ATOMIC_RELAXED);
+	}
 	mp_unwind_memo_forget();
 	return 0;
 }
@@ -346,13 +353,24 @@ static int mapping_line(void *context, const char *text, size_t len)
 /* The mapping of /proc/self/maps that holds addr (high 0 if none; grows if it is the
  * main thread's [stack]). Lines are parsed from a fixed buffer; a line longer than it (a
  * very long path) is skipped. */
+static void find_mapping_call(void *arg)
+{
+	struct mapping_search *search = arg;
+	char buf[4096];
+	search->out->low = search->out->high = 0;
+	search->out->grows = 0;
+	mp_sys_read_lines("/proc/self/maps", buf, sizeof(buf), mapping_line, search);
+}
+
+static void call_apart(void (*fn)(void *), void *arg);
+
+/* The mapping that holds addr, read from /proc/self/maps on memprof's own stack (see
+ * call_apart): the main thread's stack grown down, as it may be, may also be a buffer
+ * of the program's where a coroutine runs, with little left below. */
 static void find_mapping(uintptr_t addr, struct stack_range *out)
 {
-	char buf[4096];
 	struct mapping_search search = { addr, out };
-	out->low = out->high = 0;
-	out->grows = 0;
-	mp_sys_read_lines("/proc/self/maps", buf, sizeof(buf), mapping_line, &search);
+	call_apart(find_mapping_call, &search);
 }
 
 /* The stack glibc gave the calling thread, from its descriptor (high 0 if unknown). */
@@ -434,14 +452,6 @@ static __attribute__((noinline)) uintptr_t learn_stack(struct unwind_thread *sel
 	return found.high;
 }
 
-static inline uintptr_t stack_high(struct unwind_thread *self, uintptr_t sp)
-{
-	const struct stack_range *stack = &self->stack;
-	if (MP_LIKELY(sp - stack->low < stack->high - stack->low))
-		return stack->high;
-	return learn_stack(self, sp);
-}
-
 /* The stack libunwind walks on: the thread's own, mapped at its first walk, or NULL. */
 static uint8_t *fallback_stack(struct unwind_thread *self)
 {
@@ -503,7 +513,10 @@ static __attribute__((noinline)) int fallback(void **ips, int max, uintptr_t fir
 	 * the stack it is on: starting again at the top would write over the walk's frames.
 	 * (The recorder never nests captures, being busy; a caller of mp_unwind_capture
 	 * from handlers, as tests/unit/preload/test_unwind.c's timer, may.) */
-	if (stack && unwind_thread.fallback_depth++ == 0) {
+	int switch_stack = stack && !unwind_thread.fallback_depth && !unwind_thread.apart_depth;
+	if (stack)
+		unwind_thread.fallback_depth++;
+	if (switch_stack) {
 		__atomic_store_n(&mp_state_thread.program_sp,
 				 (uint64_t)(uintptr_t)__builtin_frame_address(0), __ATOMIC_RELAXED);
 		__atomic_signal_fence(__ATOMIC_SEQ_CST);
@@ -518,6 +531,63 @@ static __attribute__((noinline)) int fallback(void **ips, int max, uintptr_t fir
 		unwind_thread.fallback_depth--;
 	mp_loader_leave();
 	return request.count;
+}
+
+/* fn(arg) on the stack libunwind walks on, if the thread has one and is not on it already
+ * (else where it is). memprof's slow paths there, not on the program's stack: the room a
+ * capture checks for is not known on every stack. A coroutine whose stack is a buffer in
+ * main's own frame (makecontext) is on the main thread's stack, where the kernel grows
+ * it and no room is checked: learning the stack's new extent there read
+ * /proc/self/maps into a 4 KiB buffer, and learning a rule ran the loader's iteration
+ * and an FDE's program (3 KiB of remembered rows), below the buffer into main's frames.
+ * As for libunwind, program_sp says where the thread is on its own stack meanwhile. The
+ * stack is mapped at the thread's first such call (256 KiB of address space, a few
+ * pages touched): a thread's first capture, which learns its stack from glibc, does not
+ * come here (many_threads.sh counts memprof's memory a thread). */
+static void call_apart(void (*fn)(void *), void *arg)
+{
+	uint8_t *stack = fallback_stack(&unwind_thread);
+	if (!stack || unwind_thread.fallback_depth || unwind_thread.apart_depth) {
+		fn(arg);
+		return;
+	}
+	unwind_thread.apart_depth++;
+	__atomic_store_n(&mp_state_thread.program_sp,
+			 (uint64_t)(uintptr_t)__builtin_frame_address(0), __ATOMIC_RELAXED);
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	mp_sys_call_on_stack(arg, fn, stack + FALLBACK_GUARD_BYTES + FALLBACK_STACK_BYTES);
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	__atomic_store_n(&mp_state_thread.program_sp, 0, __ATOMIC_RELAXED);
+	unwind_thread.apart_depth--;
+}
+
+struct learn_request {
+	struct rule_table *table;
+	uintptr_t ra;
+	uint32_t tag;
+	uint64_t rule;
+};
+
+static void learn_call(void *arg)
+{
+	struct learn_request *request = arg;
+	request->rule = learn(request->table, request->ra, request->tag);
+}
+
+static __attribute__((noinline)) uint64_t learn_apart(struct rule_table *table, uintptr_t ra,
+						      uint32_t tag)
+{
+	struct learn_request request = { table, ra, tag, 0 };
+	call_apart(learn_call, &request);
+	return request.rule;
+}
+
+static inline uintptr_t stack_high(struct unwind_thread *self, uintptr_t sp)
+{
+	const struct stack_range *stack = &self->stack;
+	if (MP_LIKELY(sp - stack->low < stack->high - stack->low))
+		return stack->high;
+	return learn_stack(self, sp);
 }
 
 /* The room below sp on the signal stack the thread is on (sigaltstack), or SIZE_MAX when
@@ -801,7 +871,7 @@ static inline MP_HOT int walk(const struct mp_unwind_start *start, uintptr_t low
 		}
 		uint64_t rule = lookup(table, rip, tag);
 		if (MP_UNLIKELY(!rule))
-			rule = learn(table, rip, tag);
+			rule = learn_apart(table, rip, tag);
 		unsigned kind = (unsigned)(rule >> RULE_KIND_SHIFT) & 3;
 		if (depth <= noted)
 			notes->flags[frame] =

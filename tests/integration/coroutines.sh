@@ -21,8 +21,11 @@ lib="$MEMPROF_BUILD/libmemprof.so"
 #    pointer beyond RLIMIT_STACK from the main stack's top is not the main stack's.
 #    And the same in a thread of the program's (`thread`) whose first event is the
 #    coroutine's: memprof learned the thread's stack there, and read the maps on the
-#    coroutine's stack as well when the pointer was outside the thread's own.
-for placement in "" near thread; do
+#    coroutine's stack as well when the pointer was outside the thread's own. And on a
+#    buffer in main's own frame (`onstack`): the main thread's stack, grown down past
+#    what memprof knew of it, where it read the maps and learned rules, over main's frames
+#    below the buffer; those slow paths run on memprof's own stack now.
+for placement in "" near thread onstack; do
 	rm -f co.trace
 	MEMPROF_QUIET=1 MEMPROF_OUTPUT="$(pwd)/co.trace" LD_PRELOAD="$lib" \
 		"$MEMPROF_BUILD/tests/progs/coroutine_alloc" 16384 48 $placement >co.out 2>&1

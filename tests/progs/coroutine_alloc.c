@@ -11,8 +11,10 @@
  * stack top less that): where ASLR puts the mmap area within 4 GiB of the main stack, a
  * coroutine's stack lies there, in one run in a few hundred. With `thread`, a new thread
  * runs the coroutine (on a stack main mapped), and its first event is the coroutine's.
+ * With `onstack`, the coroutine's stack is the bottom of a 64 KiB array in main's own
+ * frame (STACK_BYTES at most that): main's callees' frames lie just below it.
  *
- *   coroutine_alloc STACK_BYTES LEVELS [near | thread]
+ *   coroutine_alloc STACK_BYTES LEVELS [near | thread | onstack]
  */
 #include <pthread.h>
 #include <stdint.h>
@@ -97,12 +99,19 @@ int main(int argc, char **argv)
 {
 	const char *mode = argc == 4 ? argv[3] : "";
 	if ((argc != 3 && argc != 4) ||
-	    (argc == 4 && strcmp(mode, "near") != 0 && strcmp(mode, "thread") != 0))
+	    (argc == 4 && strcmp(mode, "near") != 0 && strcmp(mode, "thread") != 0 &&
+	     strcmp(mode, "onstack") != 0))
 		return 2;
 	stack_bytes = (size_t)atol(argv[1]);
 	levels = atoi(argv[2]);
 	int status;
-	if (strcmp(mode, "thread") == 0) {
+	char in_frame[65536];
+	if (strcmp(mode, "onstack") == 0) {
+		if (stack_bytes > sizeof(in_frame))
+			return 2;
+		status = run(in_frame, stack_bytes);
+		__asm__ volatile("" : : "r"(in_frame) : "memory");
+	} else if (strcmp(mode, "thread") == 0) {
 		pthread_t thread;
 		void *result;
 		thread_stack = map_stack(stack_bytes, 0);
