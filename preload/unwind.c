@@ -468,6 +468,20 @@ static uint8_t *fallback_stack(struct unwind_thread *self)
 	return region;
 }
 
+/* fn(arg) on the top of the thread's stack of memprof's, with program_sp saying where the
+ * thread is on its own meanwhile (for a leak check that stops it there). Inlined: the
+ * frames between libunwind's walk and its caller are counted (FALLBACK_OWN_FRAMES). */
+static inline __attribute__((always_inline)) void on_own_stack(uint8_t *stack,
+								void (*fn)(void *), void *arg)
+{
+	__atomic_store_n(&mp_state_thread.program_sp,
+			 (uint64_t)(uintptr_t)__builtin_frame_address(0), __ATOMIC_RELAXED);
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	mp_sys_call_on_stack(arg, fn, stack + FALLBACK_GUARD_BYTES + FALLBACK_STACK_BYTES);
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	__atomic_store_n(&mp_state_thread.program_sp, 0, __ATOMIC_RELAXED);
+}
+
 struct fallback_request {
 	void **ips;
 	int max, count;
@@ -516,17 +530,10 @@ static __attribute__((noinline)) int fallback(void **ips, int max, uintptr_t fir
 	int switch_stack = stack && !unwind_thread.fallback_depth && !unwind_thread.apart_depth;
 	if (stack)
 		unwind_thread.fallback_depth++;
-	if (switch_stack) {
-		__atomic_store_n(&mp_state_thread.program_sp,
-				 (uint64_t)(uintptr_t)__builtin_frame_address(0), __ATOMIC_RELAXED);
-		__atomic_signal_fence(__ATOMIC_SEQ_CST);
-		mp_sys_call_on_stack(&request, fallback_walk,
-				     stack + FALLBACK_GUARD_BYTES + FALLBACK_STACK_BYTES);
-		__atomic_signal_fence(__ATOMIC_SEQ_CST);
-		__atomic_store_n(&mp_state_thread.program_sp, 0, __ATOMIC_RELAXED);
-	} else {
+	if (switch_stack)
+		on_own_stack(stack, fallback_walk, &request);
+	else
 		fallback_walk(&request);
-	}
 	if (stack)
 		unwind_thread.fallback_depth--;
 	mp_loader_leave();
@@ -542,8 +549,9 @@ static __attribute__((noinline)) int fallback(void **ips, int max, uintptr_t fir
  * and an FDE's program (3 KiB of remembered rows), below the buffer into main's frames.
  * As for libunwind, program_sp says where the thread is on its own stack meanwhile. The
  * stack is mapped at the thread's first such call (256 KiB of address space, a few
- * pages touched): a thread's first capture, which learns its stack from glibc, does not
- * come here (many_threads.sh counts memprof's memory a thread). */
+ * pages touched): the main thread's first capture comes here (it reads the maps), other
+ * threads' first captures, which learn their stacks from glibc, do not
+ * (many_threads.sh counts memprof's memory a thread). */
 static void call_apart(void (*fn)(void *), void *arg)
 {
 	uint8_t *stack = fallback_stack(&unwind_thread);
@@ -552,12 +560,7 @@ static void call_apart(void (*fn)(void *), void *arg)
 		return;
 	}
 	unwind_thread.apart_depth++;
-	__atomic_store_n(&mp_state_thread.program_sp,
-			 (uint64_t)(uintptr_t)__builtin_frame_address(0), __ATOMIC_RELAXED);
-	__atomic_signal_fence(__ATOMIC_SEQ_CST);
-	mp_sys_call_on_stack(arg, fn, stack + FALLBACK_GUARD_BYTES + FALLBACK_STACK_BYTES);
-	__atomic_signal_fence(__ATOMIC_SEQ_CST);
-	__atomic_store_n(&mp_state_thread.program_sp, 0, __ATOMIC_RELAXED);
+	on_own_stack(stack, fn, arg);
 	unwind_thread.apart_depth--;
 }
 
