@@ -10,6 +10,10 @@ MODE says how it answers POST /ingest:
         name and filename, one per line) and DIR/req-N.time (UNIX time of receipt)
   fail  500 "ingester unavailable", saving nothing
   slow  sleeps 5 s, then 200
+  closed  no server: the port is bound and never listened on, so a connection to it is
+        refused, and no other process can be given the port while this one lives (a
+        sink's port freed by its end went to the next sink started, and a test meant to
+        find nothing there found that sink)
 Any other path gets 404. It stops by itself after LIFETIME_S seconds (default 120), so a
 test that dies does not leave it behind; only loopback is ever listened on.
 """
@@ -17,6 +21,7 @@ import email.parser
 import email.policy
 import http.server
 import os
+import socket
 import sys
 import threading
 import time
@@ -84,15 +89,26 @@ class Server(http.server.HTTPServer):
         """A client that gave up (the timeout test's) is not the server's error."""
 
 
+def write_port(directory, port):
+    """DIR/port, whole once it is there."""
+    with open(os.path.join(directory, "port.tmp"), "w") as out:
+        out.write("%d\n" % port)
+    os.rename(os.path.join(directory, "port.tmp"), os.path.join(directory, "port"))
+
+
 def main():
     directory, mode = sys.argv[1], sys.argv[2]
     lifetime = float(sys.argv[3]) if len(sys.argv) > 3 else 120.0
+    threading.Timer(lifetime, lambda: os._exit(0)).start()
+    if mode == "closed":
+        held = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        held.bind(("127.0.0.1", 0))
+        write_port(directory, held.getsockname()[1])
+        time.sleep(lifetime + 1)
+        return
     server = Server(("127.0.0.1", 0), Handler)
     server.directory, server.mode = directory, mode
-    threading.Timer(lifetime, lambda: os._exit(0)).start()
-    with open(os.path.join(directory, "port.tmp"), "w") as out:
-        out.write("%d\n" % server.server_address[1])
-    os.rename(os.path.join(directory, "port.tmp"), os.path.join(directory, "port"))
+    write_port(directory, server.server_address[1])
     server.serve_forever()
 
 
