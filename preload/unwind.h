@@ -182,11 +182,12 @@ struct mp_unwind_rule {
  * checkpoints of long programs (unwind_rules.c) live in memory of memprof's own, mapped
  * at the first. */
 void mp_unwind_rule_find(uintptr_t ra, struct mp_unwind_rule *out);
-/* Tests: 0 runs every FDE program from its start, 1 (the default) resumes long ones from
- * their checkpoints (unwind_rules.c). Returns how many checkpoints are kept. */
-uint32_t mp_unwind_rules_checkpoints(int on);
-/* A fork child's: the checkpoints' lock, which another thread of the parent may have held
- * at the fork, is free (what that thread was adding is not listed yet). */
+/* Tests: 0 runs every CIE's and FDE's program from its start, 1 (the default) keeps what
+ * learning may reuse (unwind_rules.c): the CIEs' initial rows, and checkpoints of long FDE
+ * programs to resume from. Returns how many checkpoints are kept. */
+uint32_t mp_unwind_rules_keep(int on);
+/* A fork child's: the lock of what learning keeps, which another thread of the parent may
+ * have held at the fork, is free (what that thread was adding is not listed yet). */
 void mp_unwind_rules_after_fork_child(void);
 
 #endif

@@ -425,16 +425,14 @@ static void classify(const struct row *row, struct mp_unwind_rule *out)
  * bytes (where no remember_state is pending), and each rule in it runs from the last
  * checkpoint at or below its pc: the same row, as locations only grow (an FDE with a
  * set_loc is not kept). Learning runs inside dl_iterate_phdr, which holds the loader's
- * lock, and the lock here is only tried: a thread that finds it taken runs the program
- * from its start. An FDE's checkpoints are listed only once all are written, so a fork
- * child, which frees the lock, finds them whole or not at all. An unload (dlpi_subs moved) may put other programs at the same addresses: every
- * checkpoint is dropped then. callgrind on cc1: run_program's instructions 19.5M -> 8.1M,
+ * lock, and the lock of what is kept (below) is only tried: a thread that finds it taken
+ * runs the program from its start. An FDE's checkpoints are listed only once all are
+ * written, so a fork child, which frees the lock, finds them whole or not at all. callgrind on cc1: run_program's instructions 19.5M -> 8.1M,
  * 81 fewer a capture (5.7% of memprof's). */
 #define CHECKPOINT_MIN_PROGRAM 1024u
 #define CHECKPOINT_STRIDE 128u
 #define CHECKPOINT_FDES 64u
 #define CHECKPOINT_ARENA_BYTES (256u << 10)
-#define CHECKPOINT_UNKNOWN_SUBS (~0ull) /* the loader does not count unloads: none kept */
 
 struct checkpoint {
 	const uint8_t *at;
@@ -447,6 +445,23 @@ struct checkpoint_fde {
 	uint32_t first, count; /* count 0: not kept (set_loc, no room, bad data) */
 };
 
+/* The CIEs met so far: their fields and the row their initial instructions make, which
+ * every FDE of theirs starts from. cc1's 6308 rules learned came from 2391 FDEs and 6
+ * CIEs, each parsed and run again at every rule: ~400 instructions of the ~2900 a rule
+ * took. */
+#define KEPT_CIES 16u
+
+struct kept_cie {
+	const uint8_t *at;
+	struct cie cie;
+	struct row initial;
+};
+
+#define UNKNOWN_SUBS (~0ull) /* the loader does not count unloads: nothing is kept */
+
+/* What learning keeps between rules, under lock (only tried: a thread that finds it taken
+ * learns without). Rows and CIEs point into the objects' segments: all are dropped when
+ * an object is unloaded (the loader's count of unloads moved). */
 static struct {
 	int lock;
 	int off;                 /* tests: every program runs from its start */
@@ -455,19 +470,41 @@ static struct {
 	uint32_t used;
 	uint32_t fde_count;
 	struct checkpoint_fde fdes[CHECKPOINT_FDES];
-} checkpoints;
+	uint32_t cie_count;
+	struct kept_cie cies[KEPT_CIES];
+} kept;
+
+/* Takes the lock if it is free and learning keeps anything; 1 if taken. */
+static int kept_lock(unsigned long long subs)
+{
+	if (kept.off || subs == UNKNOWN_SUBS ||
+	    __atomic_exchange_n(&kept.lock, 1, __ATOMIC_ACQUIRE))
+		return 0;
+	if (kept.subs != subs) {
+		kept.subs = subs;
+		kept.used = 0;
+		kept.fde_count = 0;
+		kept.cie_count = 0;
+	}
+	return 1;
+}
+
+static void kept_unlock(void)
+{
+	__atomic_store_n(&kept.lock, 0, __ATOMIC_RELEASE);
+}
 
 #define CHECKPOINT_ARENA_SLOTS (CHECKPOINT_ARENA_BYTES / sizeof(struct checkpoint))
 
-uint32_t mp_unwind_rules_checkpoints(int on)
+uint32_t mp_unwind_rules_keep(int on)
 {
-	checkpoints.off = !on;
-	return checkpoints.used;
+	kept.off = !on;
+	return kept.used;
 }
 
 void mp_unwind_rules_after_fork_child(void)
 {
-	__atomic_store_n(&checkpoints.lock, 0, __ATOMIC_RELEASE);
+	kept_unlock();
 }
 
 /* Runs the FDE program of `run` whole, keeping checkpoints; their count (0 if none). */
@@ -475,7 +512,7 @@ static uint32_t checkpoints_make(struct run *run, const uint8_t *end, const stru
 				 const struct row *initial)
 {
 	struct row row = *initial;
-	uint32_t first = checkpoints.used, count = 0;
+	uint32_t first = kept.used, count = 0;
 	while (run->in.at < end) {
 		const uint8_t *stop = (size_t)(end - run->in.at) > CHECKPOINT_STRIDE
 					      ? run->in.at + CHECKPOINT_STRIDE
@@ -486,10 +523,10 @@ static uint32_t checkpoints_make(struct run *run, const uint8_t *end, const stru
 			continue;
 		if (first + count == CHECKPOINT_ARENA_SLOTS)
 			return 0;
-		checkpoints.arena[first + count++] =
+		kept.arena[first + count++] =
 			(struct checkpoint){ run->in.at, run->location, row };
 	}
-	checkpoints.used += count;
+	kept.used += count;
 	return count;
 }
 
@@ -499,23 +536,23 @@ static uint32_t checkpoints_make(struct run *run, const uint8_t *end, const stru
 static uint32_t checkpoints_of(const uint8_t *fde, struct run *run, const uint8_t *end,
 			       const struct cie *cie, const struct row *initial, uint32_t *count)
 {
-	for (uint32_t i = 0; i < checkpoints.fde_count; i++) {
-		if (checkpoints.fdes[i].fde == fde) {
-			*count = checkpoints.fdes[i].count;
-			return checkpoints.fdes[i].first;
+	for (uint32_t i = 0; i < kept.fde_count; i++) {
+		if (kept.fdes[i].fde == fde) {
+			*count = kept.fdes[i].count;
+			return kept.fdes[i].first;
 		}
 	}
 	*count = 0;
-	if (checkpoints.fde_count == CHECKPOINT_FDES)
+	if (kept.fde_count == CHECKPOINT_FDES)
 		return 0;
-	if (!checkpoints.arena &&
-	    !(checkpoints.arena = mp_sys_map_anon(CHECKPOINT_ARENA_BYTES)))
+	if (!kept.arena &&
+	    !(kept.arena = mp_sys_map_anon(CHECKPOINT_ARENA_BYTES)))
 		return 0;
 	const uint8_t *start = run->in.at;
 	uint64_t location = run->location;
-	uint32_t first = checkpoints.used;
+	uint32_t first = kept.used;
 	*count = checkpoints_make(run, end, cie, initial);
-	checkpoints.fdes[checkpoints.fde_count++] = (struct checkpoint_fde){ fde, first, *count };
+	kept.fdes[kept.fde_count++] = (struct checkpoint_fde){ fde, first, *count };
 	run->in.at = start;
 	run->in.bad = 0;
 	run->location = location;
@@ -530,32 +567,62 @@ static void checkpoint_resume(const uint8_t *fde, unsigned long long subs, struc
 			      const uint8_t *end, const struct cie *cie, uint64_t pc,
 			      struct row *row, const struct row *initial)
 {
-	if ((size_t)(end - run->in.at) < CHECKPOINT_MIN_PROGRAM || checkpoints.off ||
-	    subs == CHECKPOINT_UNKNOWN_SUBS ||
-	    __atomic_exchange_n(&checkpoints.lock, 1, __ATOMIC_ACQUIRE))
+	if ((size_t)(end - run->in.at) < CHECKPOINT_MIN_PROGRAM || !kept_lock(subs))
 		return;
-	if (checkpoints.subs != subs) {
-		checkpoints.subs = subs;
-		checkpoints.used = 0;
-		checkpoints.fde_count = 0;
-	}
 	uint32_t count, first = checkpoints_of(fde, run, end, cie, initial, &count);
 	/* The last whose location is at most pc. */
 	uint32_t low = 0, high = count;
 	while (low < high) {
 		uint32_t mid = low + (high - low) / 2;
-		if (checkpoints.arena[first + mid].location <= pc)
+		if (kept.arena[first + mid].location <= pc)
 			low = mid + 1;
 		else
 			high = mid;
 	}
 	if (low > 0) {
-		const struct checkpoint *found = &checkpoints.arena[first + low - 1];
+		const struct checkpoint *found = &kept.arena[first + low - 1];
 		run->in.at = found->at;
 		run->location = found->location;
 		*row = found->row;
 	}
-	__atomic_store_n(&checkpoints.lock, 0, __ATOMIC_RELEASE);
+	kept_unlock();
+}
+
+/* The CIE at at and the row its initial instructions make. */
+static __attribute__((noinline)) int cie_make(const struct reader *segment, const uint8_t *at, struct cie *cie,
+		    struct row *initial)
+{
+	if (parse_cie(segment, at, cie) < 0)
+		return -1;
+	memset(initial, 0, sizeof(*initial));
+	for (int reg = 0; reg < REG_COUNT; reg++)
+		initial->where[reg] = WHERE_SAME;
+	initial->cfa_where = WHERE_SAME;
+	struct run run;
+	run_start(&run, segment, cie->instructions, 0);
+	return run_program(&run, cie->end, cie, UINT64_MAX, initial, NULL);
+}
+
+/* cie_make's answer, kept for the next FDEs of the same CIE. */
+static int cie_of(const struct reader *segment, const uint8_t *at, unsigned long long subs,
+		  struct cie *cie, struct row *initial)
+{
+	int locked = kept_lock(subs);
+	for (uint32_t i = 0; locked && i < kept.cie_count; i++) {
+		if (kept.cies[i].at == at) {
+			*cie = kept.cies[i].cie;
+			*initial = kept.cies[i].initial;
+			kept_unlock();
+			return 0;
+		}
+	}
+	int err = cie_make(segment, at, cie, initial);
+	if (locked) {
+		if (!err && kept.cie_count < KEPT_CIES)
+			kept.cies[kept.cie_count++] = (struct kept_cie){ at, *cie, *initial };
+		kept_unlock();
+	}
+	return err;
 }
 
 /* The FDE at fde, if it covers pc: its row at pc, classified. */
@@ -573,7 +640,8 @@ static void rule_from_fde(const struct reader *segment, const uint8_t *fde, uint
 		return;
 	const uint8_t *end = fde + 4 + length;
 	struct cie cie;
-	if (parse_cie(segment, pointer_field - cie_pointer, &cie) < 0)
+	struct row initial, row;
+	if (cie_of(segment, pointer_field - cie_pointer, subs, &cie, &initial) < 0)
 		return;
 	uint64_t start = read_encoded(&r, cie.fde_encoding);
 	uint64_t range = read_encoded(&r, cie.fde_encoding & 0x0f);
@@ -591,16 +659,8 @@ static void rule_from_fde(const struct reader *segment, const uint8_t *fde, uint
 	}
 	if (r.bad || pc < start || pc - start >= range || r.at > end)
 		return;
-	struct row initial, row;
-	memset(&initial, 0, sizeof(initial));
-	for (int reg = 0; reg < REG_COUNT; reg++)
-		initial.where[reg] = WHERE_SAME;
-	initial.cfa_where = WHERE_SAME;
-	struct run run;
-	run_start(&run, segment, cie.instructions, 0);
-	if (run_program(&run, cie.end, &cie, UINT64_MAX, &initial, NULL) < 0)
-		return;
 	row = initial;
+	struct run run;
 	run_start(&run, segment, r.at, start);
 	checkpoint_resume(fde, subs, &run, end, &cie, pc, &row, &initial);
 	if (run_program(&run, end, &cie, pc, &row, &initial) < 0)
@@ -657,10 +717,10 @@ static int find_in_object(struct dl_phdr_info *info, size_t size, void *data)
 	}
 	if (high == 0)
 		return 1;
-	/* A loader too old to count unloads keeps no checkpoints. */
+	/* A loader too old to count unloads keeps nothing between rules. */
 	int counts = size >= offsetof(struct dl_phdr_info, dlpi_subs) + sizeof(info->dlpi_subs);
 	rule_from_fde(&segment, hdr + table[2 * (high - 1) + 1], query->pc,
-		      counts ? info->dlpi_subs : CHECKPOINT_UNKNOWN_SUBS, query->out);
+		      counts ? info->dlpi_subs : UNKNOWN_SUBS, query->out);
 	return 1;
 }
 

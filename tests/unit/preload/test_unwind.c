@@ -739,10 +739,10 @@ static void test_unwind_rules_from_checkpoints_are_whole_runs(void **state)
 	uintptr_t start = (uintptr_t)long_cfi;
 	struct mp_unwind_rule *whole = calloc(LONG_CFI_SPAN, sizeof(*whole));
 	assert_non_null(whole);
-	mp_unwind_rules_checkpoints(0);
+	mp_unwind_rules_keep(0);
 	for (int i = 0; i < LONG_CFI_SPAN; i++)
 		mp_unwind_rule_find(start + 1 + (uintptr_t)i, &whole[i]); /* the pc is ra - 1 */
-	uint32_t kept_before = mp_unwind_rules_checkpoints(1);
+	uint32_t kept_before = mp_unwind_rules_keep(1);
 	int standard = 0, offsets_changed = 0;
 	/* Every address once (7919 is prime to the span), from one past the prologue's
 	 * pushes and before the first checkpoint: the look-up that makes the checkpoints
@@ -757,7 +757,7 @@ static void test_unwind_rules_from_checkpoints_are_whole_runs(void **state)
 		standard += whole[i].kind == MP_UNWIND_STANDARD;
 		offsets_changed += i > 0 && whole[i].cfa_offset != whole[i - 1].cfa_offset;
 	}
-	uint32_t kept = mp_unwind_rules_checkpoints(1) - kept_before;
+	uint32_t kept = mp_unwind_rules_keep(1) - kept_before;
 	printf("%u checkpoints; %d of %d addresses standard, the CFA's offset changing %d times\n",
 	       kept, standard, LONG_CFI_SPAN, offsets_changed);
 	/* One every 128 bytes of the program (where no remember_state is pending). */
@@ -766,6 +766,50 @@ static void test_unwind_rules_from_checkpoints_are_whole_runs(void **state)
 	assert_true(standard > LONG_CFI_SPAN * 9 / 10);
 	assert_true(offsets_changed > 300);
 	free(whole);
+}
+
+/* The rules learned with what learning keeps (the CIEs' initial rows, checkpoints) are
+ * those of runs from nothing, at addresses in five objects, C and C++, the second time
+ * from what the first kept. (A CIE taken for another is caught by the differential
+ * tests: test_unwind_equals_libunwind_on_random_stacks fails then.) */
+#define KEPT_PROBES 600
+#define KEPT_STRIDE 13
+
+static void test_unwind_rules_kept_equal_fresh(void **state)
+{
+	(void)state;
+	const void *bases[] = { (const void *)qsort, (const void *)printf, (const void *)malloc,
+				(const void *)dlopen, (const void *)unw_backtrace,
+				(const void *)_cmocka_run_group_tests, (const void *)long_cfi,
+				(const void *)shape_cxx_throw, (const void *)shape_cxx_raii,
+				(const void *)test_unwind_rules_kept_equal_fresh };
+	enum { BASES = sizeof(bases) / sizeof(bases[0]) };
+	static struct mp_unwind_rule fresh[BASES][KEPT_PROBES];
+	mp_unwind_rules_keep(0);
+	for (int b = 0; b < BASES; b++)
+		for (int i = 0; i < KEPT_PROBES; i++)
+			mp_unwind_rule_find((uintptr_t)bases[b] + 1 + (uintptr_t)(i * KEPT_STRIDE),
+					    &fresh[b][i]);
+	mp_unwind_rules_keep(1);
+	int standard[BASES] = { 0 };
+	for (int round = 0; round < 2; round++) {
+		for (int b = 0; b < BASES; b++) {
+			for (int i = 0; i < KEPT_PROBES; i++) {
+				struct mp_unwind_rule kept;
+				uintptr_t pc = (uintptr_t)bases[b] + 1 + (uintptr_t)(i * KEPT_STRIDE);
+				mp_unwind_rule_find(pc, &kept);
+				if (memcmp(&kept, &fresh[b][i], sizeof(kept)) != 0)
+					fail_msg("round %d, base %d +%d: kind %d offset %d kept, %d %d "
+						 "fresh", round, b, i * KEPT_STRIDE, kept.kind,
+						 kept.cfa_offset, fresh[b][i].kind,
+						 fresh[b][i].cfa_offset);
+				standard[b] += round == 0 && kept.kind == MP_UNWIND_STANDARD;
+			}
+		}
+	}
+	/* The comparison means something in every object: most rules there are standard. */
+	for (int b = 0; b < BASES; b++)
+		assert_true(standard[b] > KEPT_PROBES / 2);
 }
 
 /* ---- a library unloaded, another loaded in its place ---- */
@@ -881,6 +925,7 @@ int main(void)
 		cmocka_unit_test(test_unwind_deep_recursion_is_cut_like_libunwind),
 		cmocka_unit_test(test_unwind_threads_share_the_rules),
 		cmocka_unit_test(test_unwind_rules_from_checkpoints_are_whole_runs),
+		cmocka_unit_test(test_unwind_rules_kept_equal_fresh),
 		cmocka_unit_test(test_unwind_signal_handlers_on_both_stacks),
 		cmocka_unit_test(test_unwind_coroutine_stacks_are_libunwinds),
 		cmocka_unit_test(test_unwind_library_unloaded_and_replaced),
