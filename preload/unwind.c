@@ -61,10 +61,15 @@
 #define LOWEST_RETURN_ADDRESS 0x4000 /* tdep_trace stops below it */
 
 /* A rule in one word: bits 0-15 the generation tag, 16-17 the kind (0: not yet filled),
- * 18 CFA from rsp, 19 rbp saved, 20-34 rbp's offset, 35-63 the CFA's offset (signed). */
+ * 18 CFA from rbp, 19 rbp saved, 20-34 rbp's offset, 35-63 the CFA's offset (signed). */
 #define RULE_KIND_SHIFT 16
-#define RULE_ON_RSP (1ull << 18)
+#define RULE_ON_RBP (1ull << 18)
 #define RULE_RBP_SAVED (1ull << 19)
+/* Bits 18-19 are the frame's flags in a walk's notes, as they are. */
+#define RULE_FLAGS_SHIFT 18
+_Static_assert(RULE_ON_RBP >> RULE_FLAGS_SHIFT == MP_UNWIND_TRAIL_USES_RBP &&
+		       RULE_RBP_SAVED >> RULE_FLAGS_SHIFT == MP_UNWIND_TRAIL_RESTORES_RBP,
+	       "a rule's flags are the notes'");
 
 struct slot {
 	uint64_t ra;   /* 0: empty; claimed by CAS */
@@ -208,8 +213,8 @@ static uint64_t pack(const struct mp_unwind_rule *rule, uint32_t tag)
 	uint64_t word = (uint64_t)tag | (uint64_t)rule->kind << RULE_KIND_SHIFT;
 	if (rule->kind != MP_UNWIND_STANDARD)
 		return word;
-	if (rule->cfa_on_rsp)
-		word |= RULE_ON_RSP;
+	if (!rule->cfa_on_rsp)
+		word |= RULE_ON_RBP;
 	if (rule->rbp_saved)
 		word |= RULE_RBP_SAVED | ((uint64_t)(uint32_t)rule->rbp_offset & 0x7fff) << 20;
 	return word | (uint64_t)(int64_t)rule->cfa_offset << 35;
@@ -837,8 +842,10 @@ static inline MP_HOT int walk(const struct mp_unwind_start *start, uintptr_t low
 	/* The state in locals: w's address goes to join and note_check, and its fields
 	 * would be kept in memory, loaded and stored at every frame. */
 	uintptr_t rsp = start->rsp, rbp = start->rbp, span = w.span;
-	uintptr_t pending_address = 0, pending_value = 0; /* the last rbp read, maybe dead */
-	int pending = 0, pending_frame = 0, noted = w.noted, unordered = 0;
+	/* Where the rbp was read from, if it was read from the stack and no CFA was computed
+	 * from it yet (0: none); the value read is rbp's. */
+	uintptr_t pending_address = 0;
+	int pending_frame = 0, noted = w.noted, unordered = 0;
 	if (notes)
 		notes->checks = 0;
 	/* The trail's frame the walk may reach next, going out: the innermost first. */
@@ -847,9 +854,7 @@ static inline MP_HOT int walk(const struct mp_unwind_start *start, uintptr_t low
 	uintptr_t rip = start->rip;
 	ips[0] = (void *)rip;
 	int depth = 1;
-	result->walked = 1;
 	while (depth < max) {
-		result->walked = depth;
 		int frame = depth - 1;
 		if (depth <= noted) {
 			notes->rsp[frame] = rsp;
@@ -861,11 +866,12 @@ static inline MP_HOT int walk(const struct mp_unwind_start *start, uintptr_t low
 			    (!(trail->flags[at] & MP_UNWIND_TRAIL_RBP_LIVE) || trail->rbp[at] == rbp)) {
 				w.depth = depth;
 				w.noted = noted;
-				w.pending = pending;
+				w.pending = pending_address != 0;
 				w.pending_frame = pending_frame;
 				w.pending_address = pending_address;
-				w.pending_value = pending_value;
+				w.pending_value = rbp;
 				w.unordered = unordered;
+				result->walked = depth;
 				int count = join(&w, trail, &at, result);
 				if (count)
 					return count;
@@ -876,41 +882,38 @@ static inline MP_HOT int walk(const struct mp_unwind_start *start, uintptr_t low
 		if (MP_UNLIKELY(!rule))
 			rule = learn_apart(table, rip, tag);
 		unsigned kind = (unsigned)(rule >> RULE_KIND_SHIFT) & 3;
+		/* A rule not standard has neither flag: the walk ends at it. */
 		if (depth <= noted)
-			notes->flags[frame] =
-				(uint8_t)((rule & RULE_ON_RSP ? 0 : MP_UNWIND_TRAIL_USES_RBP) |
-					  (rule & RULE_RBP_SAVED ? MP_UNWIND_TRAIL_RESTORES_RBP : 0));
+			notes->flags[frame] = (uint8_t)((rule >> RULE_FLAGS_SHIFT) & 3);
 		if (kind != MP_UNWIND_STANDARD) {
 			if (kind == MP_UNWIND_LAST)
 				break;
-			return -1;
+			goto undecided;
 		}
 		uintptr_t base = rsp;
-		if (!(rule & RULE_ON_RSP)) {
+		if (rule & RULE_ON_RBP) {
 			base = rbp;
-			if (pending) { /* the rbp read last decides this CFA */
-				note_check(&w, pending_frame, pending_address, pending_value);
+			if (pending_address) { /* the rbp read last decides this CFA */
+				note_check(&w, pending_frame, pending_address, rbp);
 				noted = w.noted;
-				pending = 0;
+				pending_address = 0;
 			}
 		}
 		uintptr_t cfa = base + (uintptr_t)((int64_t)rule >> 35);
 		if (MP_UNLIKELY(cfa - 8 - low > span))
-			return -1;
+			goto undecided;
 		uintptr_t next = *(const uintptr_t *)(cfa - 8);
 		if (rule & RULE_RBP_SAVED) {
 			uintptr_t slot = cfa + (uintptr_t)((int64_t)(rule << 29) >> 49);
 			if (MP_UNLIKELY(slot - low > span))
-				return -1;
+				goto undecided;
 			rbp = *(const uintptr_t *)slot;
-			pending = 1;
 			pending_frame = frame;
 			pending_address = slot;
-			pending_value = rbp;
 		}
 		/* libunwind's unw_step refuses a step that changes neither: its slow path decides. */
 		if (MP_UNLIKELY(next == rip && cfa == rsp))
-			return -1;
+			goto undecided;
 		unordered |= cfa <= rsp;
 		rsp = cfa;
 		rip = next;
@@ -921,6 +924,7 @@ static inline MP_HOT int walk(const struct mp_unwind_start *start, uintptr_t low
 		}
 		ips[depth++] = (void *)rip;
 	}
+	result->walked = depth;
 	if (depth > noted)
 		return depth;
 	if (depth == max) { /* cut at max: the last frame was not stepped */
@@ -940,6 +944,9 @@ static inline MP_HOT int walk(const struct mp_unwind_start *start, uintptr_t low
 	trail_put(trail, &w, depth - 1, 0);
 	result->kept = 1;
 	return depth;
+undecided: /* libunwind decides, from the frames walked so far */
+	result->walked = depth;
+	return -1;
 }
 
 /* The trail pays where joins take most of the frames: a thread whose walks in a window of
