@@ -38,6 +38,7 @@
  *    take few frames (stacks that never repeat) the trail is used only now and then.
  */
 #define UNW_LOCAL_ONLY
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libunwind.h>
@@ -123,6 +124,8 @@ struct unwind_thread {
 	int apart_depth;         /* call_apart's calls under way on this thread */
 	int fallback_depth;      /* walks of libunwind under way on this thread (a signal
 				    handler's capture may interrupt one) */
+	int getattr_depth;       /* the program's pthread_getattr_np calls under way on this
+				    thread (see learn_stack) */
 };
 
 /* The stack a capture must have left below it to walk (see capture). */
@@ -172,6 +175,21 @@ static void fallback_stack_exit(void *stack)
  * (ASLR put the mmap area there in one run in a few hundred) overflowed its stack. */
 static uintptr_t main_stack_reach = 1ull << 32;
 
+/* glibc's pthread_getattr_np, not ours (interpose_getattr.c): looked up as recording
+ * starts (mp_unwind_init), or at the program's first call if it comes before. */
+typedef int getattr_fn(pthread_t, pthread_attr_t *);
+static getattr_fn *glibc_getattr;
+
+static getattr_fn *getattr_resolve(void)
+{
+	getattr_fn *found = __atomic_load_n(&glibc_getattr, __ATOMIC_ACQUIRE);
+	if (!found) {
+		*(void **)&found = dlsym(RTLD_NEXT, "pthread_getattr_np");
+		__atomic_store_n(&glibc_getattr, found, __ATOMIC_RELEASE);
+	}
+	return found;
+}
+
 void mp_unwind_init(void)
 {
 	struct rlimit limit;
@@ -180,6 +198,7 @@ void mp_unwind_init(void)
 	mp_unwind_memo_init();
 	if (!fallback_key_ready && pthread_key_create(&fallback_key, fallback_stack_exit) == 0)
 		fallback_key_ready = 1;
+	getattr_resolve();
 }
 
 int mp_unwind_forget_walks(void)
@@ -378,13 +397,25 @@ static void find_mapping(uintptr_t addr, struct stack_range *out)
 	call_apart(find_mapping_call, &search);
 }
 
+int mp_unwind_getattr(pthread_t thread, pthread_attr_t *attr)
+{
+	getattr_fn *getattr = getattr_resolve();
+	if (!getattr)
+		return ENOSYS;
+	unwind_thread.getattr_depth++;
+	int result = getattr(thread, attr);
+	unwind_thread.getattr_depth--;
+	return result;
+}
+
 /* The stack glibc gave the calling thread, from its descriptor (high 0 if unknown). */
 static void thread_stack(struct stack_range *out)
 {
 	pthread_attr_t attr;
 	out->low = out->high = 0;
 	out->grows = 0;
-	if (pthread_getattr_np(pthread_self(), &attr) != 0)
+	getattr_fn *getattr = __atomic_load_n(&glibc_getattr, __ATOMIC_ACQUIRE);
+	if (!getattr || getattr(pthread_self(), &attr) != 0)
 		return;
 	void *addr;
 	size_t size;
@@ -415,6 +446,7 @@ void mp_unwind_warm(void)
 	self->own = own;
 }
 
+
 /* The thread's own stack, if sp is on it: the main thread's [stack] mapping, or the
  * stack glibc gave a thread it created (fixed for the thread's life). Captures on any
  * other stack (a sigaltstack, a coroutine's) are libunwind's: such a stack may be
@@ -435,11 +467,18 @@ static __attribute__((noinline)) uintptr_t learn_stack(struct unwind_thread *sel
 		return 0;
 	struct stack_range found = { 0, 0, 0 };
 	int main_thread = syscall(SYS_gettid) == getpid();
+	/* glibc's pthread_getattr_np holds the lock of the thread it describes while it
+	 * allocates: asked again from there, about the same thread, it waits for its own
+	 * lock for good (see interpose_getattr.c). Then this capture is libunwind's, and
+	 * the stack is learned at a later one. */
+	int may_ask_glibc = !self->getattr_depth;
 	if (!main_thread) {
 		/* Outside the thread's own stack (glibc's word for it), the pointer is on
 		 * one of the program's, a coroutine's, perhaps nearly full: no mapping can
 		 * say more of it, and reading the maps there took 4 KiB of it. The thread's
 		 * stack is kept for the captures to come. */
+		if (!may_ask_glibc)
+			return 0;
 		thread_stack(&found);
 		if (found.high)
 			*stack = found;
@@ -448,7 +487,7 @@ static __attribute__((noinline)) uintptr_t learn_stack(struct unwind_thread *sel
 	find_mapping(sp, &found);
 	if (!found.grows) {
 		found.low = found.high = 0;
-		if (!stack->high)
+		if (!stack->high && may_ask_glibc)
 			thread_stack(&found);
 	}
 	if (sp - found.low >= found.high - found.low)

@@ -15,6 +15,7 @@
 #ifndef MEMPROF_PRELOAD_UNWIND_H
 #define MEMPROF_PRELOAD_UNWIND_H
 
+#include <pthread.h>
 #include <stdint.h>
 
 #include "base.h"
@@ -25,6 +26,9 @@ void mp_unwind_init(void);
 /* Bytes of this thread's stack below sp, as far as its walks found the stack's bounds
  * (its mapping as it was then); 0 when they are not known. */
 size_t mp_unwind_stack_room(uintptr_t sp);
+/* The program's pthread_getattr_np (interpose_getattr.c): glibc's, during which the
+ * thread's captures do not ask glibc for the thread's stack. */
+int mp_unwind_getattr(pthread_t thread, pthread_attr_t *attr);
 
 /* One capture of the caller's stack. */
 struct mp_unwind_capture {

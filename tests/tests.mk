@@ -9,7 +9,8 @@
 CXX ?= g++
 PRELOAD_TESTABLE_OBJ := $(filter-out $(BUILD)/preload/interpose.o $(BUILD)/preload/lifecycle.o \
 	$(BUILD)/preload/recording.o $(BUILD)/preload/recording_sandbox.o $(BUILD)/preload/interpose_signals.o \
-	$(BUILD)/preload/interpose_ids.o $(BUILD)/preload/interpose_stat.o,$(PRELOAD_OBJ))
+	$(BUILD)/preload/interpose_ids.o $(BUILD)/preload/interpose_stat.o \
+	$(BUILD)/preload/interpose_getattr.o,$(PRELOAD_OBJ))
 
 UNIT_PRELOAD_SRC := $(wildcard tests/unit/preload/test_*.c)
 UNIT_PRELOAD_BIN := $(UNIT_PRELOAD_SRC:tests/unit/preload/%.c=$(BUILD)/tests/unit/%)
