@@ -608,6 +608,19 @@ static void call_apart(void (*fn)(void *), void *arg)
 	unwind_thread.apart_depth--;
 }
 
+int mp_unwind_call_apart(void (*fn)(void *), void *arg)
+{
+	/* A walk of libunwind or a call apart under way: on that stack already. */
+	if (unwind_thread.fallback_depth || unwind_thread.apart_depth) {
+		fn(arg);
+		return 1;
+	}
+	if (!fallback_stack(&unwind_thread))
+		return 0;
+	call_apart(fn, arg);
+	return 1;
+}
+
 struct learn_request {
 	struct rule_table *table;
 	uintptr_t ra;

@@ -26,6 +26,11 @@ void mp_unwind_init(void);
 /* Bytes of this thread's stack below sp, as far as its walks found the stack's bounds
  * (its mapping as it was then); 0 when they are not known. */
 size_t mp_unwind_stack_room(uintptr_t sp);
+/* fn(arg) on this thread's stack of memprof's (mapped at its first need, 256 KiB), not on
+ * the program's, where memprof's slow paths may not have the room they take; program_sp
+ * (base.h) says meanwhile where the thread is on its own. Returns 0, without calling fn,
+ * if the thread has no such stack (it could not be mapped, or the thread is ending). */
+int mp_unwind_call_apart(void (*fn)(void *), void *arg);
 /* The program's pthread_getattr_np (interpose_getattr.c): glibc's, during which the
  * thread's captures do not ask glibc for the thread's stack. */
 int mp_unwind_getattr(pthread_t thread, pthread_attr_t *attr);

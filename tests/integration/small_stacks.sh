@@ -8,7 +8,8 @@
 # its whole stack. A signal handler on an alternate stack, likewise (tests/progs/
 # altstack_alloc.c); coroutines' stacks: coroutines.sh. At the session before this test
 # the 16 KiB threads overflowed (past 14 levels), and so did a handler allocating on a
-# stack of SIGSTKSZ (8 KiB). The 16 KiB case again with MEMPROF_LEAK_CHECK=0 and sampled.
+# stack of SIGSTKSZ (8 KiB). The 16 KiB case again with MEMPROF_LEAK_CHECK=0 and sampled,
+# and with a heap peak's snapshot at the bottom.
 set -u
 . "$MEMPROF_TOP/tests/support/cli_common.sh"
 
@@ -40,6 +41,19 @@ for config in MEMPROF_LEAK_CHECK=0 MEMPROF_SAMPLE_BYTES=4096; do
 	[ "$status" -eq 0 ] || fail "16 KiB, $config: status $status: $(cat config.out)"
 	grep -q '^ok$' config.out || fail "16 KiB, $config: $(cat config.out)"
 done
+
+# A new heap peak deep in a 16 KiB thread (small_stacks.c's `peak`: 8 MiB at the bottom):
+# memprof takes the peak's snapshot inside that malloc, and took 5-6 KiB of the thread's
+# stack for it there: the program crashed every run. It runs on memprof's own stack now,
+# and the snapshot is in the trace.
+MEMPROF_QUIET=1 MEMPROF_OUTPUT="$(pwd)/peak.trace" LD_PRELOAD="$MEMPROF_BUILD/libmemprof.so" \
+	"$prog" 16384 24 peak >peak.out 2>&1
+status=$?
+[ "$status" -eq 0 ] || fail "16 KiB with a heap peak: status $status: $(cat peak.out)"
+grep -q '^ok$' peak.out || fail "16 KiB with a heap peak: $(cat peak.out)"
+"$memprof" memory peak.trace >peak.txt 2>&1 || fail "16 KiB with a heap peak: memory failed"
+grep -Eq '^ +1 +[0-9.]+ s +heap-peak ' peak.txt ||
+	fail "16 KiB with a heap peak: no heap-peak snapshot first: $(grep -A3 '^Timeline' peak.txt)"
 
 traced 65536 24
 nostack=$(awk '/^\[no stack\] / { print $NF }' ss.65536.folded)

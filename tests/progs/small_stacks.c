@@ -2,14 +2,32 @@
  * bytes and allocate 100 bytes 1000 times at the bottom (tests/integration/
  * small_stacks.sh). memprof's recording runs on the program's stack: at the session
  * before this test it needed ~4.6 KiB more than glibc's malloc, and a thread of 16 KiB
- * overflowed at 16 levels where the program alone runs to 31.
+ * overflowed at 16 levels where the program alone runs to 31. With `peak`, each thread's
+ * first time at the bottom also allocates 8 MiB, a new heap peak, whose snapshot memprof
+ * takes inside that malloc.
  *
- *   small_stacks STACK DEPTH       prints "ok" when every thread came back
+ *   small_stacks STACK DEPTH [peak]       prints "ok" when every thread came back
  */
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+
+static int peak;
+static __thread int peaked;
+
+/* Once a thread, with `peak`: a block of 8 MiB, written and freed. */
+static __attribute__((noinline)) void peak_once(void)
+{
+	if (!peak || peaked)
+		return;
+	peaked = 1;
+	char *big = malloc(8u << 20);
+	if (!big)
+		abort();
+	big[0] = 1;
+	free(big);
+}
 
 static __attribute__((noinline)) long descend(int levels)
 {
@@ -17,6 +35,7 @@ static __attribute__((noinline)) long descend(int levels)
 	pad[0] = (char)levels;
 	__asm__ volatile("" : : "r"(pad) : "memory");
 	if (levels == 0) {
+		peak_once();
 		void *block = malloc(100);
 		long bit = (long)(uintptr_t)block & 1;
 		free(block);
@@ -35,8 +54,9 @@ static void *work(void *depth)
 
 int main(int argc, char **argv)
 {
-	if (argc != 3)
+	if (argc != 3 && argc != 4)
 		return 2;
+	peak = argc == 4;
 	pthread_attr_t attr;
 	pthread_attr_init(&attr);
 	if (pthread_attr_setstacksize(&attr, (size_t)atol(argv[1])) != 0)
