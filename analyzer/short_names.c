@@ -1,4 +1,8 @@
-/* short_names.c: eliding template arguments from demangled C++ names (heaptrack's way). */
+/* short_names.c: eliding template arguments from demangled C++ names (heaptrack's way),
+ * and generic arguments from Rust's. A Rust name that begins with angle brackets
+ * (`<demo::Holder>::new`, `<Vec<u8> as Drop>::drop`) begins with a path, the type a
+ * method belongs to: those brackets and what they hold stay, the arguments within them
+ * go (`<Vec<> as Drop>::drop`). */
 #include <ctype.h>
 #include <string.h>
 
@@ -34,7 +38,10 @@ const char *mp_short_name(const char *name, char *buf, size_t len)
 
 	if (!name || !strchr(name, '<') || len == 0)
 		return name;
-	for (size_t i = 0; name[i]; i++) {
+	int qualified = name[0] == '<'; /* a Rust type's path, open */
+	for (size_t i = qualified; name[i]; i++) {
+		if (i == 1 && qualified)
+			buf[out++] = '<';
 		size_t op = short_operator_at(name, i);
 		if (op) {
 			if (depth == 0 && out + op >= len)
@@ -49,6 +56,13 @@ const char *mp_short_name(const char *name, char *buf, size_t len)
 			elided = 1;
 			continue;
 		}
+		if (c == '>' && depth == 0 && qualified) {
+			qualified = 0;
+			if (out + 1 >= len)
+				return name;
+			buf[out++] = c;
+			continue;
+		}
 		if (c == '>' && --depth < 0)
 			return name;
 		if (depth > 0 && c != '<') {
@@ -59,7 +73,7 @@ const char *mp_short_name(const char *name, char *buf, size_t len)
 			return name;
 		buf[out++] = c;
 	}
-	if (depth != 0 || !elided)
+	if (depth != 0 || qualified || !elided)
 		return name;
 	buf[out] = '\0';
 	return buf;

@@ -79,17 +79,38 @@ static void operators_keep_their_brackets(void **state)
 			    "a::operator<=>(a const&)");
 }
 
+/* Rust's names: a leading <Type> or <Type as Trait> is the path of the method's type,
+ * kept; generic arguments go, within it as elsewhere. */
+static void rust_type_paths_stay(void **state)
+{
+	char buf[256];
+	const char *method = "<std::sys::thread::unix::Thread>::new::thread_start";
+	(void)state;
+	assert_ptr_equal(mp_short_name(method, buf, sizeof(buf)), method);
+	assert_string_equal(mp_short_name("<alloc::vec::Vec<u8> as core::ops::drop::Drop>::drop",
+					  buf, sizeof(buf)),
+			    "<alloc::vec::Vec<> as core::ops::drop::Drop>::drop");
+	assert_string_equal(mp_short_name("demo::generic::<usize>", buf, sizeof(buf)),
+			    "demo::generic::<>");
+	assert_string_equal(mp_short_name("<hashbrown::raw::RawTable<(u32, u64)>>::reserve_rehash::"
+					  "<hashbrown::map::make_hasher<u32, u64>>",
+					  buf, sizeof(buf)),
+			    "<hashbrown::raw::RawTable<>>::reserve_rehash::<>");
+}
+
 /* Nothing to elide, unbalanced brackets, or no room: the name as it is. */
 static void names_that_cannot_be_shortened_stay_whole(void **state)
 {
 	char buf[256], tiny[8];
 	const char *plain = "parse_config", *unbalanced = "f<a(int)", *odd = "g>(x)";
 	const char *empty_args = "h<>()", *long_name = "std::vector<int>::push_back";
+	const char *open_path = "<demo::Holder::new";
 	(void)state;
 	assert_ptr_equal(mp_short_name(plain, buf, sizeof(buf)), plain);
 	assert_ptr_equal(mp_short_name(unbalanced, buf, sizeof(buf)), unbalanced);
 	assert_ptr_equal(mp_short_name(odd, buf, sizeof(buf)), odd);
 	assert_ptr_equal(mp_short_name(empty_args, buf, sizeof(buf)), empty_args);
+	assert_ptr_equal(mp_short_name(open_path, buf, sizeof(buf)), open_path);
 	assert_ptr_equal(mp_short_name(long_name, tiny, sizeof(tiny)), long_name);
 	assert_null(mp_short_name(NULL, buf, sizeof(buf)));
 }
@@ -102,6 +123,7 @@ int main(void)
 		cmocka_unit_test(bytes_are_exact_then_rounded),
 		cmocka_unit_test(template_arguments_are_elided),
 		cmocka_unit_test(operators_keep_their_brackets),
+		cmocka_unit_test(rust_type_paths_stay),
 		cmocka_unit_test(names_that_cannot_be_shortened_stay_whole),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
