@@ -23,7 +23,7 @@ PRELOAD_LIBS := -lunwind -ldl -lm -pthread
 PPROF_PROTO_DIR ?= /usr/share/gocode/src/github.com/google/pprof/proto
 GEN := $(BUILD)/gen
 ANALYZER_CFLAGS := $(CFLAGS_COMMON) -Ianalyzer -I$(GEN)
-ANALYZER_LIBS := -ldw -lelf -ldeflate -ljansson -lprotobuf-c -lm -pthread
+ANALYZER_LIBS := -ldw -lelf -ldeflate -ljansson -lprotobuf-c -liberty -lm -pthread
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 TEST_LIBS := -lcmocka
 

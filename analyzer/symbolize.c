@@ -7,7 +7,9 @@
  * build-id differs from the recorded one is a different binary, so its symbols are not
  * used. Inlined calls come from the DWARF scopes around the address. C++ names are
  * demangled with libstdc++'s __cxa_demangle, looked up with dlopen at run time so the
- * analyzer has no C++ link dependency; without libstdc++ names stay mangled.
+ * analyzer has no C++ link dependency; without libstdc++ names stay mangled. Rust's
+ * names, v0 (_R...) and legacy (_ZN...17h<hash>E, which __cxa_demangle would give with
+ * the hash as a last path element), are libiberty's rust_demangle's.
  */
 #include "symbolize.h"
 
@@ -17,6 +19,7 @@
 #include <elfutils/libdw.h>
 #include <elfutils/libdwfl.h>
 #include <dwarf.h>
+#include <libiberty/demangle.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -170,11 +173,19 @@ static const char *sym_intern(struct mp_symbolizer *sym, const char *s)
 	return sym->strings[at];
 }
 
-/* The demangled form of a C++ symbol (interned), or the name itself. */
+/* The demangled form of a Rust or C++ symbol (interned), or the name itself. */
 static const char *sym_name(struct mp_symbolizer *sym, const char *name)
 {
 	if (!name)
 		return NULL;
+	if (strncmp(name, "_R", 2) == 0 || strncmp(name, "_ZN", 3) == 0) {
+		char *rust = rust_demangle(name, DMGL_PARAMS | DMGL_ANSI);
+		if (rust) {
+			const char *result = sym_intern(sym, rust);
+			free(rust);
+			return result;
+		}
+	}
 	if (strncmp(name, "_Z", 2) != 0)
 		return sym_intern(sym, name);
 	if (!sym->demangle_tried) {

@@ -38,7 +38,7 @@ static const struct usage_command usage_commands[] = {
 	  "  --json            one JSON document on stdout (docs/json.md)\n"
 	  "  --top N           call stacks per list (default 10; 0: all)\n"
 	  "  --full-stacks     every frame, the C runtime's below main included\n"
-	  "  --long-names      C++ names with their template arguments\n"
+	  "  --long-names      C++ and Rust names with their template and generic arguments\n"
 	  "  --suppressions FILE, --no-default-suppressions\n"
 	  "                    what counts as leaked, as for memprof leaks\n" },
 	{ "leaks",
@@ -50,7 +50,7 @@ static const struct usage_command usage_commands[] = {
 	  "  --json            one JSON document on stdout (docs/json.md)\n"
 	  "  --top N           call stacks listed (default 0: all)\n"
 	  "  --full-stacks     every frame, the C runtime's below main included\n"
-	  "  --long-names      C++ names with their template arguments\n"
+	  "  --long-names      C++ and Rust names with their template and generic arguments\n"
 	  "  --show-reachable  list the still reachable blocks too\n"
 	  "  --suppressions FILE  hide the leaks its rules match (repeatable)\n"
 	  "  --no-default-suppressions  show what the built-in rules hide\n"
@@ -78,7 +78,7 @@ static const struct usage_command usage_commands[] = {
 	  "  --top N           call stacks listed (default 10 in text, all in JSON; 0: all)\n"
 	  "  --json            one JSON document on stdout (docs/json.md)\n"
 	  "  --full-stacks     every frame, the C runtime's below main included\n"
-	  "  --long-names      C++ names with their template arguments\n" },
+	  "  --long-names      C++ and Rust names with their template and generic arguments\n" },
 	{ "pprof",
 	  "usage: memprof pprof [--snapshot exit|peak|N] [--full-stacks] -o FILE TRACE\n"
 	  "Writes the trace as a gzipped pprof profile (profile.proto): allocated and in-use\n"

@@ -70,6 +70,11 @@ $(BUILD)/tests/progs/%: tests/progs/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(PROG_CFLAGS) -MMD -MP -MF $@.d -o $@ $< -ldl -lm -rdynamic
 
+# Without DWARF: its Rust names come from the symbol table, mangled (rust_names.sh).
+$(BUILD)/tests/progs/rust_names: tests/progs/rust_names.c
+	@mkdir -p $(dir $@)
+	$(CC) $(filter-out -g,$(PROG_CFLAGS)) -MMD -MP -MF $@.d -o $@ $< -ldl -lm -rdynamic
+
 $(BUILD)/tests/progs/lib%.so: tests/progs/lib/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(PROG_CFLAGS) -fPIC -shared -o $@ $<
