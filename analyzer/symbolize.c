@@ -334,14 +334,72 @@ static void sym_call_site(struct mp_symbolizer *sym, Dwarf_Die *cu, Dwarf_Die *i
 		*line = (uint32_t)number;
 }
 
+/* Where a compiler may put a function's concrete DIE besides the CU's top level: rustc
+ * puts each function in its module's namespace DIEs and a method in its type's. */
+static int sym_is_container(int tag)
+{
+	return tag == DW_TAG_namespace || tag == DW_TAG_structure_type || tag == DW_TAG_union_type ||
+	       tag == DW_TAG_enumeration_type || tag == DW_TAG_class_type || tag == DW_TAG_module;
+}
+
+/* Appends to path (room for max) the DIEs under parent that hold pc, outermost first:
+ * through containers to the subprogram that holds it (in_function 0), then its lexical
+ * blocks and inlined subroutines down to the innermost. Returns 1 once the subprogram is
+ * found. */
+static int sym_find_scopes(Dwarf_Die *parent, Dwarf_Addr pc, Dwarf_Die *path, int *count,
+			   int max, int in_function)
+{
+	Dwarf_Die child;
+	if (dwarf_child(parent, &child) != 0)
+		return 0;
+	do {
+		int tag = dwarf_tag(&child);
+		if (!in_function && sym_is_container(tag)) {
+			if (sym_find_scopes(&child, pc, path, count, max, 0))
+				return 1;
+			continue;
+		}
+		int scope = in_function ? tag == DW_TAG_inlined_subroutine || tag == DW_TAG_lexical_block
+					: tag == DW_TAG_subprogram;
+		if (!scope || dwarf_haspc(&child, pc) != 1)
+			continue;
+		if (*count < max)
+			path[(*count)++] = child;
+		sym_find_scopes(&child, pc, path, count, max, 1);
+		return 1;
+	} while (dwarf_siblingof(&child, &child) == 0);
+	return 0;
+}
+
+/* The scopes of pc found by walking the CU's tree (sym_find_scopes), innermost first, as
+ * dwarf_getscopes would give them: elfutils 0.188's finds nothing where rustc nests the
+ * function in namespaces, and a Rust stack lost every inlined frame, the program's own
+ * functions among them (tests/integration/rust_program.sh). */
+static int sym_walked_scopes(Dwarf_Die *cu, Dwarf_Addr pc, Dwarf_Die **chain)
+{
+	Dwarf_Die path[SYM_MAX_INLINE * 2];
+	int count = 0;
+	*chain = NULL;
+	if (!sym_find_scopes(cu, pc, path, &count, (int)(sizeof(path) / sizeof(path[0])), 0))
+		return 0;
+	Dwarf_Die *reversed = malloc((size_t)count * sizeof(*reversed));
+	if (!reversed)
+		return 0;
+	for (int i = 0; i < count; i++)
+		reversed[i] = path[count - 1 - i];
+	*chain = reversed;
+	return count;
+}
+
 /* The DIEs that enclose `pc` in the concrete tree, innermost first and ending at the
  * CU: lexical blocks, every inlined_subroutine down to the innermost, the subprogram that
  * holds them. dwarf_getscopes alone will not do: past the innermost inlined instance it
  * continues with the scopes of that instance's abstract definition (the CU, for a
  * function defined at file level), so the callers it was inlined into are lost. So its
  * innermost scope is looked up again in its parent chain (dwarf_getscopes_die), as
- * eu-addr2line -i does; should that fail, dwarf_getscopes' answer is all there is.
- * Returns the count (0 if none, *chain NULL); the caller frees *chain. */
+ * eu-addr2line -i does; should that fail, dwarf_getscopes' answer is all there is. Where
+ * it finds nothing, the CU's tree is walked. Returns the count (0 if none, *chain NULL);
+ * the caller frees *chain. */
 static int sym_scope_chain(Dwarf_Die *cu, Dwarf_Addr pc, Dwarf_Die **chain)
 {
 	Dwarf_Die *scopes = NULL, *parents = NULL;
@@ -349,7 +407,7 @@ static int sym_scope_chain(Dwarf_Die *cu, Dwarf_Addr pc, Dwarf_Die **chain)
 	*chain = NULL;
 	if (count <= 0) {
 		free(scopes);
-		return 0;
+		return sym_walked_scopes(cu, pc, chain);
 	}
 	int parent_count = dwarf_getscopes_die(&scopes[0], &parents);
 	if (parent_count <= 0) {
