@@ -27,8 +27,10 @@ TEST_HARNESS_OBJ := $(BUILD)/tests/integration/harness.o $(BUILD)/tests/integrat
 PROGS_C := $(wildcard tests/progs/*.c)
 PROGS_CXX := $(wildcard tests/progs/*.cc)
 PROGS_LIB := $(wildcard tests/progs/lib/*.c)
+PROGS_RUST := $(wildcard tests/progs/*.rs)
 PROGS_BIN := $(PROGS_C:tests/progs/%.c=$(BUILD)/tests/progs/%) \
 	$(PROGS_CXX:tests/progs/%.cc=$(BUILD)/tests/progs/%) \
+	$(PROGS_RUST:tests/progs/%.rs=$(BUILD)/tests/progs/%) \
 	$(PROGS_LIB:tests/progs/lib/%.c=$(BUILD)/tests/progs/lib%.so)
 INTEG_SRC := $(wildcard tests/integration/test_*.c)
 INTEG_BIN := $(INTEG_SRC:tests/integration/%.c=$(BUILD)/tests/integration/%)
@@ -82,6 +84,12 @@ $(BUILD)/tests/progs/lib%.so: tests/progs/lib/%.c
 $(BUILD)/tests/progs/%: tests/progs/%.cc
 	@mkdir -p $(dir $@)
 	$(CXX) -Wall -Wextra -Werror -O0 -g -pthread -o $@ $<
+
+# Rust programs (rust_program.sh), optimized as a release build is, with DWARF.
+RUSTC ?= rustc
+$(BUILD)/tests/progs/%: tests/progs/%.rs
+	@mkdir -p $(dir $@)
+	$(RUSTC) -D warnings -C opt-level=2 -g -o $@ $<
 
 $(BUILD)/tests/integration/%: tests/integration/%.c $(TEST_HARNESS_OBJ) $(ANALYZER_LIB_OBJ) $(TEST_SUPPORT_OBJ)
 	@mkdir -p $(dir $@)
