@@ -164,6 +164,14 @@ static void loan_end(void)
 	__atomic_store_n(&loan.tid, 0, __ATOMIC_RELEASE);
 }
 
+/* Whether /proc's descriptor dir may not be /proc's: its number lent now, or lent and
+ * given back to another descriptor since it was looked at. */
+static int loan_moved(int dir)
+{
+	return __atomic_load_n(&loan.tid, __ATOMIC_ACQUIRE) ||
+	       __atomic_load_n(&proc_dir.fd, __ATOMIC_ACQUIRE) != dir;
+}
+
 /* path by its name, with the number of /proc's descriptor; -errno on failure. */
 static int sys_open_on_loan(const char *path, int flags)
 {
@@ -215,22 +223,34 @@ void mp_sys_close(int fd)
 		loan_end();
 }
 
+#define SYS_OPEN_TRIES 3
+
 int mp_sys_open(const char *path, int flags)
 {
-	if (loan_wait_others() < 0)
-		return -EMFILE;
 	int is_proc = strncmp(path, "/proc/", 6) == 0;
-	int fd = -1, err = 0, dir = is_proc ? proc_dir_fd() : -1;
-	if (dir >= 0) {
+	int fd = -1, err = 0, dir = -1;
+	/* /proc's number may be lent between the look at its descriptor and the open through
+	 * it: the open then found another thread's file there (ENOTDIR), or a directory of
+	 * /proc (ENOENT), or nothing (EBADF), the loan perhaps over already: looked at again. */
+	for (int tries = 0; tries < SYS_OPEN_TRIES; tries++) {
+		if (loan_wait_others() < 0)
+			return -EMFILE;
+		dir = is_proc ? proc_dir_fd() : -1;
+		if (dir < 0)
+			break;
 		fd = (int)syscall(SYS_openat, dir, path + 6, flags | O_CLOEXEC);
 		err = fd < 0 ? errno : 0;
+		if (fd >= 0 || !(err == EBADF || err == ENOTDIR || (err == ENOENT && loan_moved(dir))))
+			break;
 	}
 	/* By its name where /proc's descriptor could not be used, unless every descriptor is
 	 * taken or /proc's number is lent: that open could take the number in the instant it
-	 * is free, as a loan starts or ends, and it waits for the loan instead. A descriptor
-	 * closed since it was looked at (EBADF) is a loan just begun. */
-	int lent = is_proc && (dir < 0 || err == EBADF) &&
-		   __atomic_load_n(&loan.tid, __ATOMIC_ACQUIRE);
+	 * is free, as a loan starts or ends, and it waits for the loan instead. A failure of
+	 * the open through /proc's descriptor while a loan is under way is the loan's doing:
+	 * opened by name, after an ENOTDIR, the file took the number another thread's loan
+	 * had just freed, and that thread's snapshot lost its smaps (fd_exhaust.sh, once in
+	 * CI's runs). */
+	int lent = is_proc && (dir < 0 || fd < 0) && __atomic_load_n(&loan.tid, __ATOMIC_ACQUIRE);
 	if (fd < 0 && !lent && err != EMFILE && err != ENFILE) {
 		fd = (int)syscall(SYS_openat, AT_FDCWD, path, flags | O_CLOEXEC);
 		err = fd < 0 ? errno : 0;
