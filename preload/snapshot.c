@@ -541,7 +541,7 @@ static void snapshot_peak_call(void *thread)
 /* On memprof's own stack: the program's thread is inside its malloc, perhaps deep in a
  * small stack (PTHREAD_STACK_MIN is 16 KiB, a coroutine's may be less), and a snapshot
  * takes several KiB (snapshot_begin's frame alone 2.8): a thread of 16 KiB with 6 KiB
- * left crashed there (tests/integration/small_stack_peak.sh). Without a stack of ours,
+ * left crashed there (tests/integration/small_stacks.sh, `peak`). Without a stack of ours,
  * only where the thread's own is known to have room; else no snapshot (the next check
  * may take it). */
 void mp_snapshot_peak(struct mp_thread *thread, uint64_t heap_bytes)

@@ -427,8 +427,9 @@ static void classify(const struct row *row, struct mp_unwind_rule *out)
  * set_loc is not kept). Learning runs inside dl_iterate_phdr, which holds the loader's
  * lock, and the lock of what is kept (below) is only tried: a thread that finds it taken
  * runs the program from its start. An FDE's checkpoints are listed only once all are
- * written, so a fork child, which frees the lock, finds them whole or not at all. callgrind on cc1: run_program's instructions 19.5M -> 8.1M,
- * 81 fewer a capture (5.7% of memprof's). */
+ * written, so a fork child, which frees the lock, finds them whole or not at all.
+ * callgrind on cc1: run_program's instructions 19.5M -> 8.1M, 81 fewer a capture (5.7% of
+ * memprof's). */
 #define CHECKPOINT_MIN_PROGRAM 1024u
 #define CHECKPOINT_STRIDE 128u
 #define CHECKPOINT_FDES 64u
@@ -589,8 +590,8 @@ static void checkpoint_resume(const uint8_t *fde, unsigned long long subs, struc
 }
 
 /* The CIE at at and the row its initial instructions make. */
-static __attribute__((noinline)) int cie_make(const struct reader *segment, const uint8_t *at, struct cie *cie,
-		    struct row *initial)
+static __attribute__((noinline)) int cie_make(const struct reader *segment, const uint8_t *at,
+					      struct cie *cie, struct row *initial)
 {
 	if (parse_cie(segment, at, cie) < 0)
 		return -1;
