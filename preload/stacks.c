@@ -243,10 +243,15 @@ static void keep_written(struct last_written *last, uint32_t id, void *const *ip
 	last->kept = kept;
 }
 
+static int in_self(void *ip)
+{
+	return (uintptr_t)ip >= self_start && (uintptr_t)ip < self_end;
+}
+
 /* A STACK record, or a STACK_SHARED one where the stack's outermost frames are those of
  * the last stack this thread wrote (whose record is then earlier in this thread's). */
-static void write_stack(struct mp_thread *thread, uint32_t id, uint32_t generation,
-			void *const *ips, int count)
+static void write_record(struct mp_thread *thread, uint32_t id, uint32_t generation,
+			 void *const *ips, int count)
 {
 	uint8_t body[(5 + count) * MP_VARINT_MAX]; /* not the most frames: see mp_stacks_capture */
 	int shared = shared_with_last(&last_written, ips, count);
@@ -270,6 +275,29 @@ static void write_stack(struct mp_thread *thread, uint32_t id, uint32_t generati
 	if (mp_encode_extended(thread, shared ? MP_REC_STACK_SHARED : MP_REC_STACK, body,
 			       (size_t)(at - body)))
 		keep_written(&last_written, id, ips, count);
+}
+
+/* The stack's record, without the profiler's frames (trace_format.h): those on top are
+ * gone already (mp_stacks_intern), and one of memprof's interposed functions may be in
+ * the middle, where the program called it and the function it stands for allocated
+ * (pthread_getattr_np's wrapper, under glibc's realloc; dlclose's, under a library's
+ * destructors). Such stacks are few: only they are copied. */
+static void write_stack(struct mp_thread *thread, uint32_t id, uint32_t generation,
+			void *const *ips, int count)
+{
+	int own = 0;
+	for (int i = 0; i < count; i++)
+		own += in_self(ips[i]);
+	if (!own || own == count) {
+		write_record(thread, id, generation, ips, count);
+		return;
+	}
+	void *kept[count];
+	int kept_count = 0;
+	for (int i = 0; i < count; i++)
+		if (!in_self(ips[i]))
+			kept[kept_count++] = ips[i];
+	write_record(thread, id, generation, kept, kept_count);
 }
 
 __attribute__((noinline)) uint32_t mp_stacks_capture_many(struct mp_thread *thread)
@@ -327,11 +355,6 @@ void mp_stacks_forget_thread(void)
 	uint64_t other = ~claimed.hash_b & ~0xffffffffull;
 	__atomic_store_n(&claimed.slot->check, other ? other : 1ull << 32, __ATOMIC_RELEASE);
 	claimed.slot = NULL;
-}
-
-static int in_self(void *ip)
-{
-	return (uintptr_t)ip >= self_start && (uintptr_t)ip < self_end;
 }
 
 MP_HOT uint32_t mp_stacks_intern(struct mp_thread *thread, void *const *ips, int captured,
