@@ -446,7 +446,6 @@ void mp_unwind_warm(void)
 	self->own = own;
 }
 
-
 /* The thread's own stack, if sp is on it: the main thread's [stack] mapping, or the
  * stack glibc gave a thread it created (fixed for the thread's life). Captures on any
  * other stack (a sigaltstack, a coroutine's) are libunwind's: such a stack may be
@@ -598,14 +597,8 @@ static __attribute__((noinline)) int fallback(void **ips, int max, uintptr_t fir
  * (many_threads.sh counts memprof's memory a thread). */
 static void call_apart(void (*fn)(void *), void *arg)
 {
-	uint8_t *stack = fallback_stack(&unwind_thread);
-	if (!stack || unwind_thread.fallback_depth || unwind_thread.apart_depth) {
+	if (!mp_unwind_call_apart(fn, arg))
 		fn(arg);
-		return;
-	}
-	unwind_thread.apart_depth++;
-	on_own_stack(stack, fn, arg);
-	unwind_thread.apart_depth--;
 }
 
 int mp_unwind_call_apart(void (*fn)(void *), void *arg)
@@ -615,9 +608,12 @@ int mp_unwind_call_apart(void (*fn)(void *), void *arg)
 		fn(arg);
 		return 1;
 	}
-	if (!fallback_stack(&unwind_thread))
+	uint8_t *stack = fallback_stack(&unwind_thread);
+	if (!stack)
 		return 0;
-	call_apart(fn, arg);
+	unwind_thread.apart_depth++;
+	on_own_stack(stack, fn, arg);
+	unwind_thread.apart_depth--;
 	return 1;
 }
 
