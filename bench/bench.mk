@@ -77,7 +77,7 @@ bench-threads: all $(BUILD)/bench/runner $(BUILD)/bench/thread_churn
 
 .PHONY: bench-threads
 
-# sqlite3 and cc1 under memprof (bench/programs.sh).
+# sqlite3, cc1 and cc1plus under memprof (bench/programs.sh).
 bench-programs: all $(BUILD)/bench/runner
 	@BUILD=$(BUILD) RUNS=$${PROGRAM_RUNS:-7} bench/programs.sh
 

@@ -1,10 +1,13 @@
 #!/bin/sh
-# bench/programs.sh: what memprof costs real programs: sqlite3 and gcc's cc1 (Debian's).
+# bench/programs.sh: what memprof costs real programs: sqlite3, gcc's cc1 and cc1plus
+# (Debian's).
 #
 # sqlite3 builds a 200000-row table in memory, indexes it and queries it (bench/sqlite.sql:
 # about a million mallocs, as many frees and 400000 reallocs, stacks of 16 frames); cc1
 # compiles analyzer/symbolize.c, preprocessed, at -O2 (133000 allocations, 19 frames on
-# average, 12000 distinct stacks). Each runs RUNS times in each configuration, interleaved:
+# average, 12000 distinct stacks), and, LONG_RUNS times (default 5), cc1plus compiles
+# bench/compile.cc at -O2 (5-7 s, 3.8M allocations: a long run). Each of the first two
+# runs RUNS times in each configuration, interleaved:
 # no profiler, memprof, memprof without the exit leak check (MEMPROF_LEAK_CHECK=0), and
 # with BEFORE_LIB set (a libmemprof.so built from an older tree) that library too. Prints
 # median CPU (user + system) and wall times and their ratios to no profiler.
@@ -18,6 +21,7 @@ before=${BEFORE_LIB:-}
 bench_start programs
 bench_host
 cc1=/usr/lib/gcc/x86_64-linux-gnu/12/cc1
+cc1plus=/usr/lib/gcc/x86_64-linux-gnu/12/cc1plus
 
 configs="none memprof nocheck"
 [ -n "$before" ] && configs="$configs before beforenocheck"
@@ -93,4 +97,25 @@ if [ -x "$cc1" ]; then
 	report cc1
 else
 	echo "cc1: $cc1 not found, skipped"
+fi
+
+# The long run: cc1plus on bench/compile.cc, 130k lines of the standard library's
+# headers instantiated and optimized (5-7 s, 3.8M allocations): what a process costs to
+# start, learn its unwind rules and end weighs little there, the recording much.
+long_runs=${LONG_RUNS:-5}
+if [ -x "$cc1plus" ] && [ "$long_runs" -gt 0 ]; then
+	c++ -std=c++17 -E "$top/bench/compile.cc" >compile.ii
+	input=/dev/null
+	i=1
+	while [ "$i" -le "$long_runs" ]; do
+		for config in $configs; do
+			run_config "$config" "cc1plus.$config" "$cc1plus" -fpreprocessed compile.ii \
+				-quiet -O2 -std=c++17 -o /dev/null
+		done
+		i=$((i + 1))
+	done
+	echo "cc1plus -O2 bench/compile.cc, median of $long_runs interleaved runs (target <= 1.3x):"
+	report cc1plus
+else
+	echo "cc1plus: $cc1plus not found (or LONG_RUNS=0), skipped"
 fi
