@@ -342,12 +342,36 @@ static int sym_is_container(int tag)
 	       tag == DW_TAG_enumeration_type || tag == DW_TAG_class_type || tag == DW_TAG_module;
 }
 
-/* Appends to path (room for max) the DIEs under parent that hold pc, outermost first:
- * through containers to the subprogram that holds it (in_function 0), then its lexical
- * blocks and inlined subroutines down to the innermost. Returns 1 once the subprogram is
+/* The DIEs that hold a pc, outermost first, as many as the DWARF nests: the innermost
+ * are the ones a stack shows (sym_resolve keeps SYM_MAX_INLINE from the inside). With
+ * room for 64 only, a Rust call chain inlined 70 deep lost its 7 innermost functions,
+ * and the 64th was shown at the 70th's line. failed: memory ran out. */
+struct sym_scope_path {
+	Dwarf_Die *dies;
+	int count, room, failed;
+};
+
+static void sym_path_push(struct sym_scope_path *path, const Dwarf_Die *die)
+{
+	if (path->count == path->room) {
+		int room = path->room ? 2 * path->room : 16;
+		Dwarf_Die *dies = realloc(path->dies, (size_t)room * sizeof(*dies));
+		if (!dies) {
+			path->failed = 1;
+			return;
+		}
+		path->dies = dies;
+		path->room = room;
+	}
+	path->dies[path->count++] = *die;
+}
+
+/* Appends to path the DIEs under parent that hold pc, outermost first: through
+ * containers to the subprogram that holds it (in_function 0), then its lexical blocks
+ * and inlined subroutines down to the innermost. Returns 1 once the subprogram is
  * found. */
-static int sym_find_scopes(Dwarf_Die *parent, Dwarf_Addr pc, Dwarf_Die *path, int *count,
-			   int max, int in_function)
+static int sym_find_scopes(Dwarf_Die *parent, Dwarf_Addr pc, struct sym_scope_path *path,
+			   int in_function)
 {
 	Dwarf_Die child;
 	if (dwarf_child(parent, &child) != 0)
@@ -355,7 +379,7 @@ static int sym_find_scopes(Dwarf_Die *parent, Dwarf_Addr pc, Dwarf_Die *path, in
 	do {
 		int tag = dwarf_tag(&child);
 		if (!in_function && sym_is_container(tag)) {
-			if (sym_find_scopes(&child, pc, path, count, max, 0))
+			if (sym_find_scopes(&child, pc, path, 0))
 				return 1;
 			continue;
 		}
@@ -363,9 +387,8 @@ static int sym_find_scopes(Dwarf_Die *parent, Dwarf_Addr pc, Dwarf_Die *path, in
 					: tag == DW_TAG_subprogram;
 		if (!scope || dwarf_haspc(&child, pc) != 1)
 			continue;
-		if (*count < max)
-			path[(*count)++] = child;
-		sym_find_scopes(&child, pc, path, count, max, 1);
+		sym_path_push(path, &child);
+		sym_find_scopes(&child, pc, path, 1);
 		return 1;
 	} while (dwarf_siblingof(&child, &child) == 0);
 	return 0;
@@ -377,18 +400,19 @@ static int sym_find_scopes(Dwarf_Die *parent, Dwarf_Addr pc, Dwarf_Die *path, in
  * functions among them (tests/integration/rust_program.sh). */
 static int sym_walked_scopes(Dwarf_Die *cu, Dwarf_Addr pc, Dwarf_Die **chain)
 {
-	Dwarf_Die path[SYM_MAX_INLINE * 2];
-	int count = 0;
+	struct sym_scope_path path = { NULL, 0, 0, 0 };
 	*chain = NULL;
-	if (!sym_find_scopes(cu, pc, path, &count, (int)(sizeof(path) / sizeof(path[0])), 0))
+	if (!sym_find_scopes(cu, pc, &path, 0) || path.failed || !path.count) {
+		free(path.dies);
 		return 0;
-	Dwarf_Die *reversed = malloc((size_t)count * sizeof(*reversed));
-	if (!reversed)
-		return 0;
-	for (int i = 0; i < count; i++)
-		reversed[i] = path[count - 1 - i];
-	*chain = reversed;
-	return count;
+	}
+	for (int i = 0; i < path.count / 2; i++) {
+		Dwarf_Die outer = path.dies[i];
+		path.dies[i] = path.dies[path.count - 1 - i];
+		path.dies[path.count - 1 - i] = outer;
+	}
+	*chain = path.dies;
+	return path.count;
 }
 
 /* The DIEs that enclose `pc` in the concrete tree, innermost first and ending at the

@@ -36,4 +36,23 @@ awk '/^[0-9,]+ bytes in [0-9]+ blocks? (definitely|indirectly) lost$/ { records+
 	END { print records + 0, whole + 0 }' rl.txt >rl.stacks
 [ "$(cat rl.stacks)" = "2 2" ] ||
 	fail "records, and those through make_list and inlined leak_list: $(cat rl.stacks); $(sed -n 10,22p rl.txt)"
+
+# A chain inlined 70 deep (tests/progs/rust_inline_deep.rs): the allocation's stack is
+# allocate, then the 32 innermost of the chain, f70 first, as one address's frames are
+# shown for any program; then the frames of the callers' addresses.
+deep="$MEMPROF_BUILD/tests/progs/rust_inline_deep"
+timeout 60 env MEMPROF_QUIET=1 MEMPROF_OUTPUT="$(pwd)/deep.trace" \
+	LD_PRELOAD="$MEMPROF_BUILD/libmemprof.so" "$deep" >deep.out 2>&1 ||
+	fail "rust_inline_deep under memprof: $(cat deep.out)"
+grep -qx 'ok 111' deep.out || fail "rust_inline_deep's output: $(cat deep.out)"
+"$memprof" report deep.trace >deep.txt 2>&1 || fail "report failed: $(head -3 deep.txt)"
+awk '$1 == "rust_inline_deep::deep::allocate" && / in rust_inline_deep$/ {
+		if (!seen) { seen = 1; want = 70 }
+		next
+	}
+	want && $1 == "rust_inline_deep::deep::f" want && / \(inlined\)$/ { want--; next }
+	want { chain = 70 - want; want = 0 }
+	END { print chain + 0 }' deep.txt >deep.chain
+[ "$(cat deep.chain)" = 32 ] ||
+	fail "frames f70 down after allocate: $(cat deep.chain); $(grep -A4 'deep::allocate' deep.txt)"
 [ "$failures" -eq 0 ]
