@@ -337,7 +337,7 @@ static __attribute__((noinline)) uint64_t learn(struct rule_table *table, uintpt
 						uint32_t tag)
 {
 	struct mp_unwind_rule found;
-	mp_unwind_rule_find(ra, &found);
+	mp_unwind_rule_find(ra, table->base_generation + tag, &found);
 	uint64_t rule = pack(&found, tag);
 	uint64_t at = (ra * 0x9e3779b97f4a7c15ull) >> table->shift;
 	for (int probe = 0; probe < MAX_PROBES; probe++, at = (at + 1) & table->mask) {

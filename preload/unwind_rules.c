@@ -49,9 +49,16 @@ struct cie {
 	const uint8_t *instructions, *end;
 };
 
+/* The addresses that share the rule found: the row of the FDE's program that holds at pc
+ * holds from low to high (0, 0: not known). */
+struct row_range {
+	uint64_t low, high;
+};
+
 struct query {
 	uintptr_t pc;
 	struct mp_unwind_rule *out;
+	struct row_range range;
 };
 
 /* The readers are inline: run_program keeps its reader in a local, and a call that took
@@ -230,10 +237,11 @@ static void set_reg(struct row *row, uint64_t reg, enum where where, int64_t val
 }
 
 /* Where a run of call frame instructions stands: the next one, the location it applies
- * from, the rows remember_state keeps; set_loc: one was run (locations may go back). */
+ * from, the rows remember_state keeps; set_loc: one was run (locations may go back).
+ * row_start: the location the row it stopped with holds from (see run_program). */
 struct run {
 	struct reader in;
-	uint64_t location;
+	uint64_t location, row_start;
 	int depth, set_loc;
 	struct row stack[STATE_STACK_MAX];
 };
@@ -245,6 +253,7 @@ static void run_start(struct run *run, const struct reader *segment, const uint8
 	run->in = *segment;
 	run->in.at = at;
 	run->location = location;
+	run->row_start = location;
 	run->depth = 0;
 	run->set_loc = 0;
 }
@@ -252,13 +261,16 @@ static void run_start(struct run *run, const struct reader *segment, const uint8
 /* Runs call frame instructions [run->in.at, end) on row while the location stays <= pc
  * (libunwind's run_cfi_program, op for op); run then stands where it stopped (its reader
  * and location kept in locals meanwhile). Returns 0, or -1 where libunwind fails or where
- * it would read an op it does not know as no op at all (DW_CFA_val_offset and the like). */
+ * it would read an op it does not know as no op at all (DW_CFA_val_offset and the like).
+ * The row it leaves holds for every pc from run->row_start to run->location, the
+ * location the program went past pc with (if it did not end first): the advance before
+ * each row is where that row starts, one register move an advance. */
 static int run_program(struct run *run, const uint8_t *end, const struct cie *cie,
 		       uint64_t pc, struct row *row, const struct row *initial)
 {
 	struct reader in = run->in;
 	struct reader *r = &in;
-	uint64_t location = run->location;
+	uint64_t location = run->location, before = run->row_start;
 	for (;;) {
 		/* advance_loc and a one-byte def_cfa_offset, the ops compilers emit at every push
 		 * and pop, so most of a large function's program: read here without the general
@@ -267,6 +279,7 @@ static int run_program(struct run *run, const uint8_t *end, const struct cie *ci
 		const uint8_t *at = r->at;
 		while (location <= pc && at < end) {
 			if ((*at & 0xc0) == 0x40) {
+				before = location;
 				location += (uint64_t)(*at & 0x3f) * cie->code_align;
 				at++;
 			} else if (*at == 0x0e && end - at >= 2 && at[1] < 0x80) {
@@ -284,10 +297,22 @@ static int run_program(struct run *run, const uint8_t *end, const struct cie *ci
 		if (op & 0xc0)
 			op &= 0xc0;
 		switch (op) {
-		case 0x40: location += operand * cie->code_align; break; /* advance_loc */
-		case 0x02: location += read_fixed(r, 1) * cie->code_align; break;
-		case 0x03: location += read_fixed(r, 2) * cie->code_align; break;
-		case 0x04: location += read_fixed(r, 4) * cie->code_align; break;
+		case 0x40: /* advance_loc */
+			before = location;
+			location += operand * cie->code_align;
+			break;
+		case 0x02:
+			before = location;
+			location += read_fixed(r, 1) * cie->code_align;
+			break;
+		case 0x03:
+			before = location;
+			location += read_fixed(r, 2) * cie->code_align;
+			break;
+		case 0x04:
+			before = location;
+			location += read_fixed(r, 4) * cie->code_align;
+			break;
 		case 0x80: /* offset */
 			value = read_uleb(r);
 			if (!valid_reg(operand))
@@ -381,6 +406,9 @@ static int run_program(struct run *run, const uint8_t *end, const struct cie *ci
 	}
 	run->in = in;
 	run->location = location;
+	/* Stopped by an advance past pc: the row began where that advance started from.
+	 * Ended with the program: it began at the last advance's end. */
+	run->row_start = location > pc ? before : location;
 	return 0;
 }
 
@@ -500,12 +528,14 @@ static void kept_unlock(void)
 uint32_t mp_unwind_rules_keep(int on)
 {
 	kept.off = !on;
+	mp_unwind_ranges_keep(on);
 	return kept.used;
 }
 
 void mp_unwind_rules_after_fork_child(void)
 {
 	kept_unlock();
+	mp_unwind_ranges_after_fork_child();
 }
 
 /* Runs the FDE program of `run` whole, keeping checkpoints; their count (0 if none). */
@@ -584,6 +614,7 @@ static void checkpoint_resume(const uint8_t *fde, unsigned long long subs, struc
 		const struct checkpoint *found = &kept.arena[first + low - 1];
 		run->in.at = found->at;
 		run->location = found->location;
+		run->row_start = found->location; /* maybe further back: a part is enough */
 		*row = found->row;
 	}
 	kept_unlock();
@@ -626,9 +657,11 @@ static int cie_of(const struct reader *segment, const uint8_t *at, unsigned long
 	return err;
 }
 
-/* The FDE at fde, if it covers pc: its row at pc, classified. */
+/* The FDE at fde, if it covers pc: its row at pc, classified, and the addresses below
+ * `bound` (where the search table's next FDE starts) that the same row holds for. */
 static void rule_from_fde(const struct reader *segment, const uint8_t *fde, uint64_t pc,
-			  unsigned long long subs, struct mp_unwind_rule *out)
+			  uint64_t bound, unsigned long long subs, struct mp_unwind_rule *out,
+			  struct row_range *range_out)
 {
 	struct reader r = *segment;
 	reader_seek(&r, fde);
@@ -667,6 +700,14 @@ static void rule_from_fde(const struct reader *segment, const uint8_t *fde, uint
 	if (run_program(&run, end, &cie, pc, &row, &initial) < 0)
 		return;
 	classify(&row, out);
+	uint64_t high = run.location > pc ? run.location : start + range;
+	if (high > start + range)
+		high = start + range;
+	if (high > bound)
+		high = bound;
+	/* A set_loc may have moved the location back: no range then. */
+	if (!run.set_loc && run.row_start <= pc && pc < high)
+		*range_out = (struct row_range){ run.row_start, high };
 }
 
 /* libunwind's dwarf_callback and lookup: the object whose PT_LOAD holds pc, its
@@ -720,15 +761,21 @@ static int find_in_object(struct dl_phdr_info *info, size_t size, void *data)
 		return 1;
 	/* A loader too old to count unloads keeps nothing between rules. */
 	int counts = size >= offsetof(struct dl_phdr_info, dlpi_subs) + sizeof(info->dlpi_subs);
-	rule_from_fde(&segment, hdr + table[2 * (high - 1) + 1], query->pc,
-		      counts ? info->dlpi_subs : UNKNOWN_SUBS, query->out);
+	uint64_t bound = high < count ? (uint64_t)(uintptr_t)hdr + (uint64_t)(int64_t)table[2 * high]
+				      : UINT64_MAX;
+	rule_from_fde(&segment, hdr + table[2 * (high - 1) + 1], query->pc, bound,
+		      counts ? info->dlpi_subs : UNKNOWN_SUBS, query->out, &query->range);
 	return 1;
 }
 
-void mp_unwind_rule_find(uintptr_t ra, struct mp_unwind_rule *out)
+void mp_unwind_rule_find(uintptr_t ra, uint32_t generation, struct mp_unwind_rule *out)
 {
 	memset(out, 0, sizeof(*out));
 	out->kind = MP_UNWIND_OTHER;
+	if (mp_unwind_ranges_find(ra - 1, generation, out))
+		return;
 	struct query query = { .pc = ra - 1, .out = out };
 	mp_loader_iterate(find_in_object, &query);
+	if (query.range.high)
+		mp_unwind_ranges_add(query.range.low, query.range.high, ra - 1, generation, out);
 }
