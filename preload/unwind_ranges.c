@@ -19,8 +19,8 @@
  * as large each time it is three quarters full, up to RANGE_BITS_MAX (4 MiB): past that
  * no range is added. cc1 answered 2982 of its 6308 look-ups here, of the 3023 its rows
  * could answer (with cells of 4 KiB, 2911; a test that learns every 13th address of ten
- * functions, where prologues crowd the cells, 81% against 51%). Learning's instructions
- * on cc1 went from 16.0M to 11.0M (callgrind), its share of perf's samples down 12%: the
+ * functions, where prologues crowd the cells, 68-84% against about half). Learning's
+ * instructions on cc1 went from 16.0M to 11.0M (callgrind), its perf samples down 12%: the
  * addresses it spares are those whose search and program were in the cache already, and
  * a look-up here misses the cache once where the table is cold.
  *

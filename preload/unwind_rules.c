@@ -587,6 +587,7 @@ static uint32_t checkpoints_of(const uint8_t *fde, struct run *run, const uint8_
 	run->in.at = start;
 	run->in.bad = 0;
 	run->location = location;
+	run->row_start = location;
 	run->depth = 0;
 	run->set_loc = 0;
 	return first;
