@@ -14,6 +14,7 @@
 #include "symbolize.h"
 
 #include "debug_cache.h"
+#include "symtab_index.h"
 
 #include <dlfcn.h>
 #include <elfutils/libdw.h>
@@ -63,10 +64,18 @@ struct sym_entry {
 
 typedef char *(*sym_demangle_fn)(const char *mangled, char *buf, size_t *len, int *status);
 
+/* A module's symbol table index (symtab_index.h), made at its first name asked. */
+struct sym_symtab {
+	Dwfl_Module *module;
+	struct mp_symtab_index *index; /* NULL: the module has no table (or memory ran out) */
+};
+
 struct mp_symbolizer {
 	const struct mp_trace *trace;
 	struct sym_session *sessions;
 	size_t session_count;
+	struct sym_symtab *symtabs;
+	size_t symtab_count, symtab_cap;
 	struct sym_entry *entries;
 	size_t entry_cap, entry_count;  /* entry_cap is a power of two */
 	char **strings;
@@ -286,6 +295,31 @@ static struct sym_session *sym_session_for(struct mp_symbolizer *sym, uint32_t g
 	return session;
 }
 
+/* What dwfl_module_addrname(module, pc) answers, from the module's index (made at the
+ * first ask; the modules of a run are tens, looked through in order). */
+static const char *sym_symtab_lookup(struct mp_symbolizer *sym, Dwfl_Module *module,
+				     Dwarf_Addr pc)
+{
+	for (size_t i = 0; i < sym->symtab_count; i++)
+		if (sym->symtabs[i].module == module)
+			return sym->symtabs[i].index ? mp_symtab_index_name(sym->symtabs[i].index,
+									    module, pc)
+						     : dwfl_module_addrname(module, pc);
+	if (sym->symtab_count == sym->symtab_cap) {
+		size_t cap = sym->symtab_cap ? 2 * sym->symtab_cap : 16;
+		struct sym_symtab *grown = realloc(sym->symtabs, cap * sizeof(*grown));
+		if (!grown)
+			return dwfl_module_addrname(module, pc);
+		sym->symtabs = grown;
+		sym->symtab_cap = cap;
+	}
+	struct sym_symtab *entry = &sym->symtabs[sym->symtab_count++];
+	entry->module = module;
+	entry->index = mp_symtab_index_new(module);
+	return entry->index ? mp_symtab_index_name(entry->index, module, pc)
+			    : dwfl_module_addrname(module, pc);
+}
+
 /* The symbol table's name for `pc` in `module`, demangled and without the version tag
  * that versioned objects' tables carry ("__libc_start_main@@GLIBC_2.34",
  * "_IO_file_xsputn@GLIBC_2.2.5"): the tag names a version node of the object, not the
@@ -293,7 +327,7 @@ static struct sym_session *sym_session_for(struct mp_symbolizer *sym, uint32_t g
 static const char *sym_symtab_name(struct mp_symbolizer *sym, Dwfl_Module *module,
 				   Dwarf_Addr pc)
 {
-	const char *name = dwfl_module_addrname(module, pc);
+	const char *name = sym_symtab_lookup(sym, module, pc);
 	size_t len = name ? strcspn(name, "@") : 0;
 	if (!name || name[len] == '\0' || len == 0)
 		return sym_name(sym, name);
@@ -675,6 +709,10 @@ void mp_symbolizer_free(struct mp_symbolizer *sym)
 {
 	if (!sym)
 		return;
+	/* Before the modules whose data their names point into. */
+	for (size_t i = 0; i < sym->symtab_count; i++)
+		mp_symtab_index_free(sym->symtabs[i].index);
+	free(sym->symtabs);
 	for (size_t i = 0; i < sym->session_count; i++)
 		sym_session_free(&sym->sessions[i]);
 	free(sym->sessions);
