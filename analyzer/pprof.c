@@ -28,6 +28,16 @@ const char *mp_pprof_type_unit(enum mp_pprof_type type)
 }
 
 /* What the profile is built from. */
+/* The mapping ids of the modules met last, by their record's address: each frame of each
+ * stack needs its module's, which interning the path and the build-id (20 bytes printed
+ * as hex) made cost 2 us: 6 of the 6.7 s a profile of cc1plus's 134849 stacks took. */
+#define MAPPING_CACHE_SLOTS 64u
+
+struct mapping_cache_slot {
+	const struct mp_module *module;
+	int64_t id;
+};
+
 struct pprof_build {
 	struct mp_pprof *profile;
 	struct mp_analysis *analysis;
@@ -36,6 +46,7 @@ struct pprof_build {
 	size_t memory_count;
 	struct mp_frame *frames;   /* MP_ANALYSIS_MAX_FRAMES */
 	uint64_t start_ns, end_ns; /* what the profile covers, on the trace's clock */
+	struct mapping_cache_slot mappings[MAPPING_CACHE_SLOTS];
 };
 
 /* Makes room for `need` items of `size` bytes in *items. 0 or -ENOMEM. */
@@ -76,10 +87,13 @@ static int mapping_same(const void *context, uint32_t item)
 
 static int64_t pprof_build_id(struct mp_pprof *profile, const struct mp_module *module)
 {
+	static const char digits[] = "0123456789abcdef";
 	char hex[2 * 64 + 1];
 	size_t len = module->build_id_len < 64 ? module->build_id_len : 64;
-	for (size_t i = 0; i < len; i++)
-		snprintf(hex + 2 * i, 3, "%02x", module->build_id[i]);
+	for (size_t i = 0; i < len; i++) {
+		hex[2 * i] = digits[module->build_id[i] >> 4];
+		hex[2 * i + 1] = digits[module->build_id[i] & 15];
+	}
 	hex[2 * len] = '\0';
 	return mp_pprof_string(&profile->strings, hex);
 }
@@ -207,6 +221,20 @@ static int64_t pprof_new_location(struct mp_pprof *profile, uint64_t hash,
 
 /* The id of the location of one return address, whose source frames are
  * frames[0..count), added if new; or -ENOMEM. */
+/* pprof_mapping's answer for module, from the cache of the last ones met. */
+static int64_t pprof_cached_mapping(struct pprof_build *build, const struct mp_module *module)
+{
+	struct mapping_cache_slot *slot =
+		&build->mappings[(mp_pprof_hash_u64(MP_PPROF_HASH_SEED, (uint64_t)(uintptr_t)module)) %
+				 MAPPING_CACHE_SLOTS];
+	if (slot->module == module)
+		return slot->id;
+	int64_t id = pprof_mapping(build->profile, module);
+	if (id >= 0)
+		*slot = (struct mapping_cache_slot){ module, id };
+	return id;
+}
+
 static int64_t pprof_location(struct pprof_build *build, uint32_t generation,
 			      const struct mp_frame *frames, int count)
 {
@@ -214,7 +242,7 @@ static int64_t pprof_location(struct pprof_build *build, uint32_t generation,
 	uint64_t ip = frames[0].address;
 	const struct mp_module *module = ip ? mp_trace_module_at(build->analysis->trace,
 								 generation, ip - 1) : NULL;
-	int64_t mapping = module ? pprof_mapping(profile, module) : 0;
+	int64_t mapping = module ? pprof_cached_mapping(build, module) : 0;
 	if (mapping < 0)
 		return mapping;
 	struct location_probe probe = { profile, (uint64_t)mapping, ip ? ip - 1 : 0 };
