@@ -33,10 +33,11 @@ static void html_figures_add(struct mp_html_figures *into, const struct mp_html_
 
 /* ---- the whole call tree, before it is cut ---- */
 
-/* A node of the full tree: its frame, parent and inclusive values per trace. */
+/* A node of the full tree: its frame and parent. Its inclusive values per trace are in
+ * html_tree.incl, an array per trace: a node of both was 200 bytes, half of them the
+ * second trace's that only a diff fills, and cc1plus's trees have a million nodes. */
 struct html_full_node {
 	uint32_t parent, frame;
-	uint64_t incl[2][MP_HTML_METRICS];
 };
 
 /* A slot of the index of nodes by (parent, frame): the key is kept in the slot, so that a
@@ -57,6 +58,8 @@ struct html_frame_slot {
 struct html_tree {
 	struct html_full_node *nodes;
 	size_t count, cap;
+	uint64_t (*incl[2])[MP_HTML_METRICS]; /* per trace compared, per node (cap of them) */
+	int sides;
 	struct html_node_slot *node_slots; /* open addressing over (parent, frame) */
 	size_t node_mask;
 	struct html_frame_slot *seen;      /* frames by their strings' addresses */
@@ -251,6 +254,25 @@ static int64_t html_frame_by_key(struct html_tree *tree, const struct mp_frame *
 	return html_frame_append(tree, owned, frame, label) ? -ENOMEM : index;
 }
 
+/* Room for one more node: the nodes and each trace's values grown together; the new
+ * node's values are zero. 0 or -ENOMEM. */
+static int html_node_room(struct html_tree *tree)
+{
+	size_t cap = tree->cap;
+	if (html_grow((void **)&tree->nodes, &cap, tree->count, sizeof(*tree->nodes)))
+		return -ENOMEM;
+	for (int s = 0; s < tree->sides && cap != tree->cap; s++) {
+		void *grown = realloc(tree->incl[s], cap * sizeof(*tree->incl[s]));
+		if (!grown)
+			return -ENOMEM; /* the nodes' cap is left as it was: grown again next time */
+		tree->incl[s] = grown;
+	}
+	tree->cap = cap;
+	for (int s = 0; s < tree->sides; s++)
+		memset(tree->incl[s][tree->count], 0, sizeof(tree->incl[s][0]));
+	return 0;
+}
+
 /* The child of `parent` with `frame`, added if new; negative on -ENOMEM. */
 static int64_t html_child(struct html_tree *tree, uint32_t parent, uint32_t frame)
 {
@@ -259,9 +281,8 @@ static int64_t html_child(struct html_tree *tree, uint32_t parent, uint32_t fram
 	for (; tree->node_slots[i].node; i = (i + 1) & tree->node_mask)
 		if (tree->node_slots[i].key == key)
 			return tree->node_slots[i].node - 1;
-	if (html_grow((void **)&tree->nodes, &tree->cap, tree->count, sizeof(*tree->nodes)))
+	if (html_node_room(tree))
 		return -ENOMEM;
-	memset(&tree->nodes[tree->count], 0, sizeof(tree->nodes[0]));
 	tree->nodes[tree->count].parent = parent;
 	tree->nodes[tree->count].frame = frame;
 	tree->node_slots[i] = (struct html_node_slot){ key, (uint32_t)++tree->count };
@@ -271,9 +292,10 @@ static int64_t html_child(struct html_tree *tree, uint32_t parent, uint32_t fram
 	return (int64_t)tree->count - 1;
 }
 
-static int html_tree_init(struct html_tree *tree)
+static int html_tree_init(struct html_tree *tree, int sides)
 {
 	memset(tree, 0, sizeof(*tree));
+	tree->sides = sides;
 	if (html_frames_rehash(tree, 1024) || html_nodes_rehash(tree, 1024) || html_seen_grow(tree))
 		return -ENOMEM;
 	/* Keys no frame of a stack can have (they start with the field separator). */
@@ -283,7 +305,7 @@ static int html_tree_init(struct html_tree *tree)
 	char *other = strdup("\x1f" "other");
 	if (!other || html_frame_append(tree, other, NULL, "[other]"))
 		return -ENOMEM;
-	if (html_grow((void **)&tree->nodes, &tree->cap, 0, sizeof(*tree->nodes)))
+	if (html_node_room(tree))
 		return -ENOMEM;
 	memset(&tree->nodes[0], 0, sizeof(tree->nodes[0]));
 	tree->count = 1;
@@ -298,6 +320,8 @@ static void html_tree_free(struct html_tree *tree)
 	free(tree->frames);
 	free(tree->frame_slots);
 	free(tree->nodes);
+	free(tree->incl[0]);
+	free(tree->incl[1]);
 	free(tree->node_slots);
 	free(tree->seen);
 	for (size_t l = 0; l < tree->label_count; l++)
@@ -334,13 +358,13 @@ struct html_stacks {
 	uint32_t count;
 };
 
-static int html_node_big(const struct html_full_node *node, const struct html_full_node *root,
-			 int side_count, double threshold)
+static int html_node_big(const struct html_tree *tree, size_t node, int side_count,
+			 double threshold)
 {
 	for (int s = 0; s < side_count; s++)
 		for (int m = 0; m < MP_HTML_METRICS; m++)
-			if (node->incl[s][m] && (double)node->incl[s][m] >= threshold *
-									   (double)root->incl[s][m])
+			if (tree->incl[s][node][m] &&
+			    (double)tree->incl[s][node][m] >= threshold * (double)tree->incl[s][0][m])
 				return 1;
 	return 0;
 }
@@ -356,8 +380,7 @@ static size_t html_cut(const struct html_tree *tree, int side_count, double thre
 	kept[0] = 1;
 	for (size_t n = 1; n < tree->count; n++) {
 		const struct html_full_node *node = &tree->nodes[n];
-		kept[n] = kept[node->parent] &&
-			  html_node_big(node, &tree->nodes[0], side_count, threshold);
+		kept[n] = kept[node->parent] && html_node_big(tree, n, side_count, threshold);
 		if (kept[n])
 			count++;
 		else if (kept[node->parent] && !has_other[node->parent]) {
@@ -548,14 +571,14 @@ static int html_fill(struct html_tree *tree, struct mp_html_side *sides, int sid
 			stacks[s].leaf[id] = (uint32_t)leaf;
 			(*stack_total)++;
 			for (int m = 0; m < MP_HTML_METRICS; m++)
-				tree->nodes[leaf].incl[s][m] += stacks[s].figures[id].value[m];
+				tree->incl[s][leaf][m] += stacks[s].figures[id].value[m];
 		}
 	}
 	/* Children come after their parent: one backward pass makes the values inclusive. */
 	for (size_t n = tree->count - 1; n > 0; n--)
 		for (int s = 0; s < side_count; s++)
 			for (int m = 0; m < MP_HTML_METRICS; m++)
-				tree->nodes[tree->nodes[n].parent].incl[s][m] += tree->nodes[n].incl[s][m];
+				tree->incl[s][tree->nodes[n].parent][m] += tree->incl[s][n][m];
 	return 0;
 }
 
@@ -566,7 +589,7 @@ int mp_html_data_build(struct mp_html_data *data, struct mp_html_side *sides, in
 	struct html_stacks stacks[2] = { { 0 } };
 	uint8_t *kept = NULL, *has_other = NULL;
 	memset(data, 0, sizeof(*data));
-	int rc = html_tree_init(&tree);
+	int rc = html_tree_init(&tree, side_count);
 	if (rc == 0)
 		rc = html_fill(&tree, sides, side_count, stacks, &data->stacks);
 	if (rc == 0 && (!(kept = malloc(tree.count)) || !(has_other = malloc(tree.count))))
