@@ -67,6 +67,27 @@ report() {
 		"$1" "$2" "$3"
 }
 
+# analyzer_times NAME: what memprof's commands take on the trace the last run left (a
+# program of NAME's), medians of 3 (wall): a program with a big symbol table once made
+# `memprof report` ten times slower than the program itself (bench/README.md, session 36).
+analyzer_times() {
+	for command in report pprof html; do
+		case $command in
+		report) set -- report p.trace ;;
+		pprof) set -- pprof -o p.pb.gz p.trace ;;
+		html) set -- html -o p.html p.trace ;;
+		esac
+		: >"analyzer.$command"
+		for i in 1 2 3; do
+			measure "analyzer.$command" "$build/memprof" "$@"
+		done
+	done
+	printf '  memprof on its trace (wall, median of 3): report %.0f ms, pprof %.0f ms, %s\n' \
+		"$(cut -d' ' -f1 analyzer.report | median | awk '{ print $1 / 1e6 }')" \
+		"$(cut -d' ' -f1 analyzer.pprof | median | awk '{ print $1 / 1e6 }')" \
+		"$(cut -d' ' -f1 analyzer.html | median | awk '{ printf "html %.0f ms", $1 / 1e6 }')"
+}
+
 if command -v sqlite3 >/dev/null 2>&1; then
 	input="$top/bench/sqlite.sql"
 	i=1
@@ -95,6 +116,7 @@ if [ -x "$cc1" ]; then
 	done
 	echo "cc1 -O2 analyzer/symbolize.c, median of $runs interleaved runs (target <= 1.3x):"
 	report cc1
+	analyzer_times cc1
 else
 	echo "cc1: $cc1 not found, skipped"
 fi
@@ -116,6 +138,7 @@ if [ -x "$cc1plus" ] && [ "$long_runs" -gt 0 ]; then
 	done
 	echo "cc1plus -O2 bench/compile.cc, median of $long_runs interleaved runs (target <= 1.3x):"
 	report cc1plus
+	analyzer_times cc1plus
 else
 	echo "cc1plus: $cc1plus not found (or LONG_RUNS=0), skipped"
 fi
