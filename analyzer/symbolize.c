@@ -295,29 +295,34 @@ static struct sym_session *sym_session_for(struct mp_symbolizer *sym, uint32_t g
 	return session;
 }
 
-/* What dwfl_module_addrname(module, pc) answers, from the module's index (made at the
- * first ask; the modules of a run are tens, looked through in order). */
-static const char *sym_symtab_lookup(struct mp_symbolizer *sym, Dwfl_Module *module,
-				     Dwarf_Addr pc)
+/* The index of module's symbol table, made at the first ask (the modules of a run are
+ * tens, looked through in order); NULL if it has none or memory is short. */
+static struct mp_symtab_index *sym_symtab_index(struct mp_symbolizer *sym, Dwfl_Module *module)
 {
 	for (size_t i = 0; i < sym->symtab_count; i++)
 		if (sym->symtabs[i].module == module)
-			return sym->symtabs[i].index ? mp_symtab_index_name(sym->symtabs[i].index,
-									    module, pc)
-						     : dwfl_module_addrname(module, pc);
+			return sym->symtabs[i].index;
 	if (sym->symtab_count == sym->symtab_cap) {
 		size_t cap = sym->symtab_cap ? 2 * sym->symtab_cap : 16;
 		struct sym_symtab *grown = realloc(sym->symtabs, cap * sizeof(*grown));
 		if (!grown)
-			return dwfl_module_addrname(module, pc);
+			return NULL;
 		sym->symtabs = grown;
 		sym->symtab_cap = cap;
 	}
 	struct sym_symtab *entry = &sym->symtabs[sym->symtab_count++];
 	entry->module = module;
 	entry->index = mp_symtab_index_new(module);
-	return entry->index ? mp_symtab_index_name(entry->index, module, pc)
-			    : dwfl_module_addrname(module, pc);
+	return entry->index;
+}
+
+/* What dwfl_module_addrname(module, pc) answers, from the module's index where it has
+ * one. */
+static const char *sym_symtab_lookup(struct mp_symbolizer *sym, Dwfl_Module *module,
+				     Dwarf_Addr pc)
+{
+	struct mp_symtab_index *index = sym_symtab_index(sym, module);
+	return index ? mp_symtab_index_name(index, module, pc) : dwfl_module_addrname(module, pc);
 }
 
 /* The symbol table's name for `pc` in `module`, demangled and without the version tag

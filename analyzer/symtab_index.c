@@ -24,6 +24,7 @@ struct sized_symbol {
 
 struct mp_symtab_index {
 	struct sized_symbol *sized; /* by value, then table order */
+	uint64_t *starts;           /* their values, to search */
 	uint64_t *reach;            /* the highest end of sized[0..i] */
 	uint64_t *reach_first;      /* the same over those of the first pass */
 	size_t sized_count;
@@ -70,6 +71,7 @@ void mp_symtab_index_free(struct mp_symtab_index *index)
 	if (!index)
 		return;
 	free(index->sized);
+	free(index->starts);
 	free(index->reach);
 	free(index->reach_first);
 	free(index->sizeless);
@@ -83,9 +85,11 @@ static int index_fill(struct mp_symtab_index *index, Dwfl_Module *module, int co
 	size_t room = (size_t)count;
 	index->sized = malloc(room * sizeof(*index->sized));
 	index->sizeless = malloc(room * sizeof(*index->sizeless));
+	index->starts = malloc(room * sizeof(*index->starts));
 	index->reach = malloc(room * sizeof(*index->reach));
 	index->reach_first = malloc(room * sizeof(*index->reach_first));
-	if (!index->sized || !index->sizeless || !index->reach || !index->reach_first)
+	if (!index->sized || !index->sizeless || !index->starts || !index->reach ||
+	    !index->reach_first)
 		return -1;
 	int first_pass_from = first_global == 0 ? 1 : first_global;
 	for (int ndx = 1; ndx < count; ndx++) {
@@ -107,6 +111,7 @@ static int index_fill(struct mp_symtab_index *index, Dwfl_Module *module, int co
 	qsort(index->sizeless, index->sizeless_count, sizeof(*index->sizeless), by_address);
 	uint64_t reach = 0, reach_first = 0;
 	for (size_t i = 0; i < index->sized_count; i++) {
+		index->starts[i] = index->sized[i].value;
 		if (index->sized[i].end > reach)
 			reach = index->sized[i].end;
 		if (index->sized[i].first_pass && index->sized[i].end > reach_first)
@@ -141,19 +146,6 @@ static size_t count_at_or_below(const uint64_t *values, size_t count, uint64_t a
 	while (low < high) {
 		size_t mid = low + (high - low) / 2;
 		if (values[mid] <= addr)
-			low = mid + 1;
-		else
-			high = mid;
-	}
-	return low;
-}
-
-static size_t sized_at_or_below(const struct mp_symtab_index *index, uint64_t addr)
-{
-	size_t low = 0, high = index->sized_count;
-	while (low < high) {
-		size_t mid = low + (high - low) / 2;
-		if (index->sized[mid].value <= addr)
 			low = mid + 1;
 		else
 			high = mid;
@@ -204,11 +196,10 @@ static const struct sized_symbol *pass_choice(const struct mp_symtab_index *inde
 	return best;
 }
 
-const char *mp_symtab_index_name(const struct mp_symtab_index *const_index, Dwfl_Module *module,
+const char *mp_symtab_index_name(struct mp_symtab_index *index, Dwfl_Module *module,
 				 uint64_t addr)
 {
-	struct mp_symtab_index *index = (struct mp_symtab_index *)const_index;
-	size_t below = sized_at_or_below(index, addr);
+	size_t below = count_at_or_below(index->starts, index->sized_count, addr);
 	int crowded = 0;
 	const struct sized_symbol *chosen = pass_choice(index, below, addr, 1, &crowded);
 	if (chosen)

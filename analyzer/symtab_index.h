@@ -25,7 +25,7 @@ struct mp_symtab_index *mp_symtab_index_new(Dwfl_Module *module);
 void mp_symtab_index_free(struct mp_symtab_index *index);
 
 /* dwfl_module_addrname(module, addr) of the module the index was made from. */
-const char *mp_symtab_index_name(const struct mp_symtab_index *index, Dwfl_Module *module,
+const char *mp_symtab_index_name(struct mp_symtab_index *index, Dwfl_Module *module,
 				 uint64_t addr);
 
 /* For tests: the look-ups that had to ask libdwfl. */

@@ -38,7 +38,7 @@ struct tally {
 	unsigned long asked_addresses, named, differed;
 };
 
-static void compare_at(const struct mp_symtab_index *index, Dwfl_Module *module,
+static void compare_at(struct mp_symtab_index *index, Dwfl_Module *module,
 		       uint64_t addr, struct tally *tally)
 {
 	const char *theirs = dwfl_module_addrname(module, addr);
