@@ -9,8 +9,9 @@
 # bench/compile.cc at -O2 (5-7 s, 3.8M allocations: a long run). Each of the first two
 # runs RUNS times in each configuration, interleaved:
 # no profiler, memprof, memprof without the exit leak check (MEMPROF_LEAK_CHECK=0), and
-# with BEFORE_LIB set (a libmemprof.so built from an older tree) that library too. Prints
-# median CPU (user + system) and wall times and their ratios to no profiler.
+# with BEFORE_LIB set (a libmemprof.so built from an older tree) that library too, and
+# heaptrack where it is installed (HEAPTRACK=0: not). Prints median CPU (user + system) and
+# wall times and their ratios to no profiler, and memprof's wall time against heaptrack's.
 #
 #   RUNS=7 BEFORE_LIB=/path/to/old/libmemprof.so bench/programs.sh
 set -eu
@@ -25,6 +26,12 @@ cc1plus=/usr/lib/gcc/x86_64-linux-gnu/12/cc1plus
 
 configs="none memprof nocheck"
 [ -n "$before" ] && configs="$configs before beforenocheck"
+# heaptrack's own figures in the same rounds (the long compile's first only): the
+# yardstick issue 11 states its ratios against. Its wall time includes its interpreter
+# and the trace's compression, as a user waits for them.
+if [ "${HEAPTRACK:-1}" != 0 ] && command -v heaptrack >/dev/null 2>&1; then
+	configs="$configs heaptrack"
+fi
 
 # run_config CONFIG FILE CMD...: one measured run of CMD in CONFIG, stdin from $input.
 run_config() {
@@ -39,8 +46,10 @@ run_config() {
 	before) set -- env MEMPROF_QUIET=1 MEMPROF_OUTPUT="$work/p.trace" LD_PRELOAD="$before" "$@" ;;
 	beforenocheck) set -- env MEMPROF_QUIET=1 MEMPROF_LEAK_CHECK=0 MEMPROF_OUTPUT="$work/p.trace" \
 		LD_PRELOAD="$before" "$@" ;;
+	heaptrack) set -- heaptrack -o "$work/ht.p" "$@" ;;
 	esac
-	rm -f ./*.trace
+	# heaptrack's run leaves memprof's last trace for analyzer_times.
+	if [ "$config" = heaptrack ]; then rm -f ./ht.p*; else rm -f ./*.trace; fi
 	"$runner" "$@" <"$input" 2>/dev/null | tail -n 1 >>"$file"
 }
 
@@ -57,6 +66,7 @@ report() {
 		nocheck) label="memprof, LEAK_CHECK=0" ;;
 		before) label="before" ;;
 		beforenocheck) label="before, LEAK_CHECK=0" ;;
+		heaptrack) label="heaptrack" ;;
 		esac
 		printf '  %-22s CPU %7.1f ms %5.2fx   wall %7.1f ms %5.2fx\n' "$label" \
 			"$(echo "$cpu / 1000000" | bc -l)" "$(echo "$cpu / $none_cpu" | bc -l)" \
@@ -65,6 +75,10 @@ report() {
 	set -- $(paired "$name.none" "$name.memprof")
 	printf '  memprof round by round (wall, each run against its round'"'"'s plain run): median %sx, middle half %s-%sx\n' \
 		"$1" "$2" "$3"
+	if [ -s "$name.heaptrack" ]; then
+		printf '  memprof / heaptrack wall time: %.2f\n' "$(echo "$(cut -d' ' -f1 \
+			"$name.memprof" | median) / $(cut -d' ' -f1 "$name.heaptrack" | median)" | bc -l)"
+	fi
 }
 
 # analyzer_times NAME: what memprof's commands take on the trace the last run left (a
@@ -131,6 +145,8 @@ if [ -x "$cc1plus" ] && [ "$long_runs" -gt 0 ]; then
 	i=1
 	while [ "$i" -le "$long_runs" ]; do
 		for config in $configs; do
+			# heaptrack takes a minute on this compile: the first round only.
+			[ "$config" = heaptrack ] && [ "$i" -gt 1 ] && continue
 			run_config "$config" "cc1plus.$config" "$cc1plus" -fpreprocessed compile.ii \
 				-quiet -O2 -std=c++17 -o /dev/null
 		done
