@@ -628,7 +628,11 @@ uint8_t *mp_trace_file_new_chunk(uint32_t capacity, const struct mp_chunk_header
 		return NULL;
 	}
 	uint64_t offset = file_end;
-	int err = offset + capacity <= reserved_end ? 0 : reserve_space(fd, offset, capacity);
+	/* Only what the leak thread has not reserved ahead yet: a chunk longer than what is
+	 * left of it wrote its whole length of zeros again (cc1's 512 KiB chunk, a few
+	 * kilobytes past the space ahead). */
+	uint64_t from = reserved_end > offset ? reserved_end : offset;
+	int err = offset + capacity <= from ? 0 : reserve_space(fd, from, offset + capacity - from);
 	if (err == 0) {
 		__atomic_store_n(&file_end, offset + capacity, __ATOMIC_RELEASE);
 		if (reserved_end < file_end)
@@ -655,7 +659,9 @@ uint8_t *mp_trace_file_new_chunk(uint32_t capacity, const struct mp_chunk_header
 /* Reserving a chunk's space is a fallocate and a write of its zeros (see the top): 0.2-0.3
  * ms a MiB here, 4 ms of sqlite3's bench run, paid by the thread that starts the chunk,
  * inside the program's malloc. Once the trace holds AHEAD_FROM_BYTES (a program that
- * records that much records more; a small one is spared writing zeros it never uses),
+ * records that much records more; a small one is spared writing zeros it never uses;
+ * from 512 KiB, cc1's main thread still wrote 1 MiB of zeros of its own: its chunks
+ * up to 512 KiB),
  * the leak thread keeps space reserved past the chunks handed out, between its rounds,
  * so that starting a chunk is only mapping it; the zeros left when the process ends are
  * cut off then. As much as the trace holds, up to AHEAD_BYTES: a program's next chunks
@@ -664,7 +670,7 @@ uint8_t *mp_trace_file_new_chunk(uint32_t capacity, const struct mp_chunk_header
  * reserved every chunk itself while the threshold was 4 MiB: 1% of its main thread's time
  * in pwrite and fallocate (perf). */
 #define AHEAD_BYTES (2u << 20)
-#define AHEAD_FROM_BYTES (512u << 10)
+#define AHEAD_FROM_BYTES (64u << 10)
 
 /* 1 once the trace's end is being written (mp_trace_file_set_end): nothing is reserved
  * ahead from then on. */
