@@ -205,21 +205,43 @@ static off_t file_size(void)
 	return st.st_size;
 }
 
-/* The leak thread reserves space past the chunks between its rounds, once the trace holds
- * 4 MiB: the file grows, its chunks' end does not; a chunk started then takes that space
- * without growing the file. */
-/* A trace of a few pages gets no space ahead: a short program is spared zeros it would
- * never use. */
-static void test_small_trace_reserves_nothing_ahead(void **state)
+/* Fills the thread's chunk to its end and starts the next one. */
+static void fill_to_next_chunk(struct mp_thread *self)
+{
+	size_t left = (size_t)(self->limit - self->pos);
+	uint8_t *at = mp_chunk_reserve(self, left);
+	memset(at, 0xcd, left);
+	mp_chunk_commit(self, at + left);
+	at = mp_chunk_reserve(self, 16);
+	assert_non_null(at);
+	mp_chunk_commit(self, at);
+}
+
+/* No space is reserved ahead of a trace under 64 KiB: a short program is spared zeros it
+ * would never use. From 64 KiB, as much ahead as the trace holds; a chunk that reaches
+ * past that space makes the file end where the chunk does. */
+static void test_space_ahead_from_64_kib_of_trace(void **state)
 {
 	(void)state;
+	struct mp_thread *self = &mp_state_thread;
 	uint64_t end = mp_trace_file_end();
 	assert_true(end < (64u << 10));
 	assert_int_equal(file_size(), (off_t)end);
 	mp_trace_file_reserve_ahead();
 	assert_int_equal(file_size(), (off_t)end);
+	while (mp_trace_file_end() < (64u << 10))
+		fill_to_next_chunk(self);
+	end = mp_trace_file_end();
+	assert_true(end < (1u << 20));
+	mp_trace_file_reserve_ahead();
+	assert_int_equal(file_size(), (off_t)(2 * end));
+	while (mp_trace_file_end() <= 2 * end)
+		fill_to_next_chunk(self);
+	assert_int_equal(file_size(), (off_t)mp_trace_file_end());
 }
 
+/* The leak thread reserves space past the chunks between its rounds: the file grows, its
+ * chunks' end does not; a chunk started then takes that space without growing the file. */
 static void test_space_reserved_ahead_is_taken_by_the_next_chunk(void **state)
 {
 	(void)state;
@@ -227,15 +249,8 @@ static void test_space_reserved_ahead_is_taken_by_the_next_chunk(void **state)
 	assert_int_equal(file_size(), (off_t)end);
 	assert_true(end < (4u << 20));
 	struct mp_thread *self = &mp_state_thread;
-	while (mp_trace_file_end() < (4u << 20)) { /* fill chunks until it holds 4 MiB */
-		size_t left = (size_t)(self->limit - self->pos);
-		uint8_t *at = mp_chunk_reserve(self, left);
-		memset(at, 0xcd, left);
-		mp_chunk_commit(self, at + left);
-		at = mp_chunk_reserve(self, 16);
-		assert_non_null(at);
-		mp_chunk_commit(self, at);
-	}
+	while (mp_trace_file_end() < (4u << 20)) /* fill chunks until it holds 4 MiB */
+		fill_to_next_chunk(self);
 	end = mp_trace_file_end();
 	assert_int_equal(file_size(), (off_t)end);
 	mp_trace_file_reserve_ahead();
@@ -306,7 +321,7 @@ int main(void)
 		cmocka_unit_test(test_header_names_the_process),
 		cmocka_unit_test(test_commit_publishes_exactly_the_written_bytes),
 		cmocka_unit_test(test_full_chunk_continues_in_a_larger_one),
-		cmocka_unit_test(test_small_trace_reserves_nothing_ahead),
+		cmocka_unit_test(test_space_ahead_from_64_kib_of_trace),
 		cmocka_unit_test(test_each_thread_writes_its_own_chunk_marked_last_at_exit),
 		cmocka_unit_test(test_ended_threads_chunks_are_unmapped_in_batches),
 		cmocka_unit_test(test_space_reserved_ahead_is_taken_by_the_next_chunk),
